@@ -1,0 +1,441 @@
+import {
+  CstParser,
+  EOF,
+  type CstNode,
+  type IParserErrorMessageProvider,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
+import * as T from "./tokens.js";
+
+const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual }) {
+    return `expected ${label(expected)} but found ${describe(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `unexpected ${describe(firstRedundant)}: a file holds only imports and declarations (block, network, train, experiment, expect)`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const firsts = new Set<string>();
+    for (const alt of expectedPathsPerAlt)
+      for (const path of alt) if (path[0]) firsts.add(label(path[0]));
+    const want = [...firsts].slice(0, 6).join(", ");
+    return `unexpected ${describe(actual[0])} in ${ruleWords[ruleName] ?? ruleName}${want ? `; expected ${want}` : ""}`;
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const want = expectedIterationPaths.map((p) => (p[0] ? label(p[0]) : "")).filter(Boolean);
+    return `unexpected ${describe(actual[0])} in ${ruleWords[ruleName] ?? ruleName}; expected ${[...new Set(want)].join(", ")}`;
+  },
+};
+
+const ruleWords: Record<string, string> = {
+  program: "a file",
+  declaration: "a file",
+  element: "a chain",
+  atomic: "an expression",
+  statement: "a statement",
+};
+
+function label(t: TokenType): string {
+  if (t === EOF) return "end of file";
+  return typeof t.LABEL === "string" ? t.LABEL : t.name;
+}
+
+function describe(tok: IToken | undefined): string {
+  if (!tok || tok.tokenType === EOF) return "end of file";
+  if (tok.tokenType === T.Newline) return "a line break";
+  return `'${tok.image}'`;
+}
+
+/** The `.arch` grammar. Each rule's comment is the production it implements. */
+export class ArchParser extends CstParser {
+  constructor() {
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: "full",
+      errorMessageProvider: messages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  /** program := ( import | declaration | NL | ';' )* */
+  program = this.RULE("program", () => {
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Newline) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        { ALT: () => this.SUBRULE(this.importDecl) },
+        { ALT: () => this.SUBRULE(this.declaration) },
+      ]),
+    );
+  });
+
+  /** import := 'import' STRING */
+  importDecl = this.RULE("importDecl", () => {
+    this.CONSUME(T.Import);
+    this.CONSUME(T.StringLiteral);
+  });
+
+  /** declaration := blockDecl | networkDecl | trainDecl | experimentDecl | expectDecl */
+  declaration = this.RULE("declaration", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.blockDecl) },
+      { ALT: () => this.SUBRULE(this.networkDecl) },
+      { ALT: () => this.SUBRULE(this.trainDecl) },
+      { ALT: () => this.SUBRULE(this.experimentDecl) },
+      { ALT: () => this.SUBRULE(this.expectDecl) },
+    ]);
+  });
+
+  /** blockDecl := 'block' NAME params body */
+  blockDecl = this.RULE("blockDecl", () => {
+    this.CONSUME(T.Block);
+    this.CONSUME(T.Identifier);
+    this.SUBRULE(this.params);
+    this.SUBRULE(this.body);
+  });
+
+  /** networkDecl := 'network' NAME params? body */
+  networkDecl = this.RULE("networkDecl", () => {
+    this.CONSUME(T.Network);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.params));
+    this.SUBRULE(this.body);
+  });
+
+  /** params := '(' ( param ( ',' param )* )? ')' */
+  params = this.RULE("params", () => {
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.param) });
+    this.CONSUME(T.RParen);
+  });
+
+  /** param := NAME ( '=' expression )? */
+  param = this.RULE("param", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  /** trainDecl := 'train' NAME '{' ( entry | NL | ';' )* '}' */
+  trainDecl = this.RULE("trainDecl", () => {
+    this.CONSUME(T.Train);
+    this.CONSUME(T.Identifier);
+    this.SUBRULE(this.entries);
+  });
+
+  /** experimentDecl := 'experiment' NAME '{' ( entry | NL | ';' )* '}' */
+  experimentDecl = this.RULE("experimentDecl", () => {
+    this.CONSUME(T.Experiment);
+    this.CONSUME(T.Identifier);
+    this.SUBRULE(this.entries);
+  });
+
+  /** expectDecl := 'expect' NAME ( '(' args ')' )? '{' ( entry | NL | ';' )* '}' */
+  expectDecl = this.RULE("expectDecl", () => {
+    this.CONSUME(T.Expect);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.OPTION2(() => this.SUBRULE(this.argList));
+      this.CONSUME(T.RParen);
+    });
+    this.SUBRULE(this.entries);
+  });
+
+  entries = this.RULE("entries", () => {
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Newline) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        { ALT: () => this.SUBRULE(this.entry) },
+      ]),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  /** entry := NAME ( arg ( ',' arg )* )? */
+  entry = this.RULE("entry", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.argList));
+  });
+
+  /** body := '{' ( statement | NL | ';' )* '}' */
+  body = this.RULE("body", () => {
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Newline) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        { ALT: () => this.SUBRULE(this.statement) },
+      ]),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  /** statement := 'let' NAME '=' expression | element ( '->' element )* */
+  statement = this.RULE("statement", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Let);
+          this.CONSUME(T.Identifier);
+          this.CONSUME(T.Equals);
+          this.SUBRULE(this.expression);
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.element);
+          this.MANY(() => {
+            this.CONSUME(T.Arrow);
+            this.SUBRULE2(this.element);
+          });
+        },
+      },
+    ]);
+  });
+
+  /** element := layer | branches | residual | repeat | if */
+  element = this.RULE("element", () => {
+    // `residual` is also an Identifier; in element position it always opens a residual.
+    this.OR({
+      IGNORE_AMBIGUITIES: true,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.residual) },
+        { ALT: () => this.SUBRULE(this.layer) },
+        { ALT: () => this.SUBRULE(this.branches) },
+        { ALT: () => this.SUBRULE(this.repeat) },
+        { ALT: () => this.SUBRULE(this.ifStmt) },
+      ],
+    });
+  });
+
+  /** layer := NAME ( '(' args? ')' )? arg* — `conv 3x3/2 32 valid` or `entry(128, first = true)` */
+  layer = this.RULE("layer", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.OPTION2(() => this.SUBRULE(this.argList));
+      this.CONSUME(T.RParen);
+    });
+    this.MANY(() => this.SUBRULE(this.arg));
+  });
+
+  /** branches := ( 'concat' | 'add' ) '{' ( 'branch' body | NL | ';' )* '}' */
+  branches = this.RULE("branches", () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Concat) }, { ALT: () => this.CONSUME(T.Add) }]);
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR2([
+        { ALT: () => this.CONSUME(T.Newline) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Branch);
+            this.SUBRULE(this.body);
+          },
+        },
+      ]),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  /** residual := 'residual' ( '(' args? ')' )? arg* body ( 'shortcut' body )? */
+  residual = this.RULE("residual", () => {
+    this.CONSUME(T.Residual);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.OPTION2(() => this.SUBRULE(this.argList));
+      this.CONSUME(T.RParen);
+    });
+    this.MANY(() => this.SUBRULE(this.arg));
+    this.SUBRULE(this.body);
+    this.OPTION3(() => {
+      this.CONSUME(T.Shortcut);
+      this.SUBRULE2(this.body);
+    });
+  });
+
+  /** repeat := 'repeat' expression ( 'as' NAME )? body */
+  repeat = this.RULE("repeat", () => {
+    this.CONSUME(T.Repeat);
+    this.SUBRULE(this.expression);
+    this.OPTION(() => {
+      this.CONSUME(T.As);
+      this.CONSUME(T.Identifier);
+    });
+    this.SUBRULE(this.body);
+  });
+
+  /** if := 'if' expression body ( 'else' ( if | body ) )? */
+  ifStmt = this.RULE("ifStmt", () => {
+    this.CONSUME(T.If);
+    this.SUBRULE(this.expression);
+    this.SUBRULE(this.body);
+    this.OPTION(() => {
+      this.CONSUME(T.Else);
+      this.OR([{ ALT: () => this.SUBRULE2(this.ifStmt) }, { ALT: () => this.SUBRULE2(this.body) }]);
+    });
+  });
+
+  /** args := arg ( ',' arg )* */
+  argList = this.RULE("argList", () => {
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.arg) });
+  });
+
+  /** arg := ( NAME '=' )? expression */
+  arg = this.RULE("arg", () => {
+    this.OPTION({
+      GATE: () => this.LA(2).tokenType === T.Equals,
+      DEF: () => {
+        this.CONSUME(T.Identifier);
+        this.CONSUME(T.Equals);
+      },
+    });
+    this.SUBRULE(this.expression);
+  });
+
+  /** expression := or ( '?' expression ':' expression )? */
+  expression = this.RULE("expression", () => {
+    this.SUBRULE(this.orExpr);
+    this.OPTION(() => {
+      this.CONSUME(T.Question);
+      this.SUBRULE(this.expression);
+      this.CONSUME(T.Colon);
+      this.SUBRULE2(this.expression);
+    });
+  });
+
+  /** or := and ( 'or' and )* */
+  orExpr = this.RULE("orExpr", () => {
+    this.SUBRULE(this.andExpr);
+    this.MANY(() => {
+      this.CONSUME(T.Or);
+      this.SUBRULE2(this.andExpr);
+    });
+  });
+
+  /** and := not ( 'and' not )* */
+  andExpr = this.RULE("andExpr", () => {
+    this.SUBRULE(this.notExpr);
+    this.MANY(() => {
+      this.CONSUME(T.And);
+      this.SUBRULE2(this.notExpr);
+    });
+  });
+
+  /** not := 'not' not | comparison */
+  notExpr = this.RULE("notExpr", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Not);
+          this.SUBRULE(this.notExpr);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.comparison) },
+    ]);
+  });
+
+  /** comparison := additive ( ( '==' | '!=' | '<' | '<=' | '>' | '>=' ) additive )? */
+  comparison = this.RULE("comparison", () => {
+    this.SUBRULE(this.additive);
+    this.OPTION(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.EqEq) },
+        { ALT: () => this.CONSUME(T.NotEq) },
+        { ALT: () => this.CONSUME(T.LessEq) },
+        { ALT: () => this.CONSUME(T.GreaterEq) },
+        { ALT: () => this.CONSUME(T.Less) },
+        { ALT: () => this.CONSUME(T.Greater) },
+      ]);
+      this.SUBRULE2(this.additive);
+    });
+  });
+
+  /** additive := multiplicative ( ( '+' | '-' ) multiplicative )* */
+  additive = this.RULE("additive", () => {
+    this.SUBRULE(this.multiplicative);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  /** multiplicative := unary ( ( '*' | '/' | '//' | '%' ) unary )* */
+  multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.unary);
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Star) },
+        { ALT: () => this.CONSUME(T.SlashSlash) },
+        { ALT: () => this.CONSUME(T.Slash) },
+        { ALT: () => this.CONSUME(T.Percent) },
+      ]);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  /** unary := '-' unary | atomic */
+  unary = this.RULE("unary", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.atomic) },
+    ]);
+  });
+
+  /** atomic := NUMBER UNIT? | SIZE | STRING | 'true' | 'false' | NAME ( '(' args? ')' )? | '(' expression ')' | '[' ( expression ( ',' expression )* )? ']' */
+  atomic = this.RULE("atomic", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.NumberLiteral);
+          this.OPTION(() => this.CONSUME(T.Unit));
+        },
+      },
+      { ALT: () => this.CONSUME(T.SizeLiteral) },
+      { ALT: () => this.CONSUME(T.StringLiteral) },
+      { ALT: () => this.CONSUME(T.True) },
+      { ALT: () => this.CONSUME(T.False) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Identifier);
+          this.OPTION2(() => {
+            this.CONSUME(T.LParen);
+            this.OPTION3(() => this.SUBRULE(this.argList));
+            this.CONSUME(T.RParen);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME2(T.LParen);
+          this.SUBRULE(this.expression);
+          this.CONSUME2(T.RParen);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.LBracket);
+          this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE2(this.expression) });
+          this.CONSUME(T.RBracket);
+        },
+      },
+    ]);
+  });
+}
+
+/** Built once: chevrotain's self-analysis is the expensive part. */
+export const parser = new ArchParser();
+
+export type { CstNode };

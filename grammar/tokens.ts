@@ -1,0 +1,173 @@
+import { createToken, Lexer, type TokenType } from "chevrotain";
+
+export const Identifier = createToken({
+  name: "Identifier",
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  label: "a name",
+});
+
+// Keywords are Identifier look-alikes; longer_alt keeps `inputs` a name, not `in` + `puts`.
+function keyword(word: string): TokenType {
+  return createToken({
+    name: word[0]!.toUpperCase() + word.slice(1),
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    label: `'${word}'`,
+  });
+}
+
+export const Import = keyword("import");
+export const Block = keyword("block");
+export const Network = keyword("network");
+export const Train = keyword("train");
+export const Experiment = keyword("experiment");
+export const Expect = keyword("expect");
+export const Concat = keyword("concat");
+export const Add = keyword("add");
+export const Branch = keyword("branch");
+// `residual` is also a natural parameter name (`residual = true`), so it stays an Identifier too.
+export const Residual = createToken({
+  name: "Residual",
+  pattern: /residual/,
+  longer_alt: Identifier,
+  categories: [Identifier],
+  label: "'residual'",
+});
+export const Shortcut = keyword("shortcut");
+export const Repeat = keyword("repeat");
+export const As = keyword("as");
+export const If = keyword("if");
+export const Else = keyword("else");
+export const Let = keyword("let");
+export const True = keyword("true");
+export const False = keyword("false");
+export const And = keyword("and");
+export const Or = keyword("or");
+export const Not = keyword("not");
+
+/** Units that turn a number into a quantity, for schedules: `every = 2 epochs`. */
+export const Unit = createToken({
+  name: "Unit",
+  pattern: /epochs|epoch|samples|steps/,
+  longer_alt: Identifier,
+  // `epochs 30` in a train config uses the same word as a name.
+  categories: [Identifier],
+  label: "a unit (epochs, samples or steps)",
+});
+
+// `3x3`, `299x299x3` and `3x3/2`: a kernel or shape, with an optional stride.
+export const SizeLiteral = createToken({
+  name: "SizeLiteral",
+  pattern: /\d+(?:x\d+)+(?:\/\d+)?/,
+  label: "a size such as 3x3 or 3x3/2",
+});
+export const NumberLiteral = createToken({
+  name: "NumberLiteral",
+  pattern: /(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?/,
+  label: "a number",
+});
+export const StringLiteral = createToken({
+  name: "StringLiteral",
+  pattern: /"(?:[^"\\\r\n]|\\.)*"/,
+  label: "a string",
+});
+
+export const Arrow = createToken({ name: "Arrow", pattern: /->/, label: "'->'" });
+export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });
+export const RBrace = createToken({ name: "RBrace", pattern: /\}/, label: "'}'" });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "'('" });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "')'" });
+export const LBracket = createToken({ name: "LBracket", pattern: /\[/, label: "'['" });
+export const RBracket = createToken({ name: "RBracket", pattern: /\]/, label: "']'" });
+export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
+export const Semicolon = createToken({ name: "Semicolon", pattern: /;/, label: "';'" });
+export const Question = createToken({ name: "Question", pattern: /\?/, label: "'?'" });
+export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
+
+export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "'=='" });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "'!='" });
+export const LessEq = createToken({ name: "LessEq", pattern: /<=/, label: "'<='" });
+export const GreaterEq = createToken({ name: "GreaterEq", pattern: />=/, label: "'>='" });
+export const Less = createToken({ name: "Less", pattern: /</, label: "'<'" });
+export const Greater = createToken({ name: "Greater", pattern: />/, label: "'>'" });
+export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" });
+export const Plus = createToken({ name: "Plus", pattern: /\+/, label: "'+'" });
+export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
+export const Star = createToken({ name: "Star", pattern: /\*/, label: "'*'" });
+export const SlashSlash = createToken({ name: "SlashSlash", pattern: /\/\//, label: "'//'" });
+export const Slash = createToken({ name: "Slash", pattern: /\//, label: "'/'" });
+export const Percent = createToken({ name: "Percent", pattern: /%/, label: "'%'" });
+
+export const Comment = createToken({
+  name: "Comment",
+  pattern: /#[^\n\r]*/,
+  group: "comments",
+});
+// Newlines separate statements; the lexer pass in lexer.ts drops the ones that do not.
+export const Newline = createToken({
+  name: "Newline",
+  pattern: /\r?\n|\r/,
+  line_breaks: true,
+  label: "a line break",
+});
+export const Whitespace = createToken({
+  name: "Whitespace",
+  pattern: /[ \t\f]+/,
+  group: Lexer.SKIPPED,
+});
+
+export const allTokens: TokenType[] = [
+  Whitespace,
+  Comment,
+  Newline,
+  Arrow,
+  SizeLiteral,
+  NumberLiteral,
+  StringLiteral,
+  Import,
+  Block,
+  Network,
+  Train,
+  Experiment,
+  Expect,
+  Concat,
+  Add,
+  Branch,
+  Residual,
+  Shortcut,
+  Repeat,
+  As,
+  If,
+  Else,
+  Let,
+  True,
+  False,
+  And,
+  Or,
+  Not,
+  Unit,
+  Identifier,
+  LBrace,
+  RBrace,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  Comma,
+  Semicolon,
+  Question,
+  Colon,
+  EqEq,
+  NotEq,
+  LessEq,
+  GreaterEq,
+  Less,
+  Greater,
+  Equals,
+  Plus,
+  Minus,
+  Star,
+  SlashSlash,
+  Slash,
+  Percent,
+];
