@@ -420,3 +420,7 @@ function opFor(image: string): A.BinaryOp {
 function unquote(s: string): string {
   return s.slice(1, -1).replace(/\\(.)/g, (_, ch: string) => (ch === "n" ? "\n" : ch));
 }
+
+export function buildExpression(file: string, cst: CstNode): A.Expr {
+  return new Builder(file).expression(cst);
+}

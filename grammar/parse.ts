@@ -1,6 +1,6 @@
 import type { IRecognitionException } from "chevrotain";
-import type { Program } from "./ast.js";
-import { buildProgram } from "./build.js";
+import type { Expr, Program } from "./ast.js";
+import { buildExpression, buildProgram } from "./build.js";
 import { lex, tokenSpan } from "./lexer.js";
 import { parser } from "./parser.js";
 import type { IToken } from "chevrotain";
@@ -36,4 +36,19 @@ function syntaxError(file: string, e: IRecognitionException, tokens: IToken[]): 
     ? { file, start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } }
     : tokenSpan(file, tok);
   return error("E0102", span, e.message);
+}
+
+/** Parses a lone expression, as given on the command line with `--set`. */
+export function parseExpression(
+  file: string,
+  text: string,
+): { expr: Expr; diagnostics: readonly Diagnostic[] } {
+  const lexed = lex(file, text);
+  parser.input = lexed.tokens;
+  const cst = parser.expression();
+  const diagnostics = [
+    ...lexed.diagnostics,
+    ...parser.errors.map((e) => syntaxError(file, e, lexed.tokens)),
+  ];
+  return { expr: buildExpression(file, cst), diagnostics };
 }

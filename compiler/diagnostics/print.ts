@@ -34,7 +34,8 @@ function codeFrame(
   if (src === undefined) return [];
   const gutter = String(line);
   const pad = " ".repeat(gutter.length);
-  const width = end.line === line ? Math.max(1, end.column - column) : Math.max(1, src.length - column + 1);
+  const width =
+    end.line === line ? Math.max(1, end.column - column) : Math.max(1, src.length - column + 1);
   const caretIndent = src.slice(0, column - 1).replace(/[^\t]/g, " ");
   return [`${pad} |`, `${gutter} | ${src}`, `${pad} | ${caretIndent}${"^".repeat(width)}`];
 }

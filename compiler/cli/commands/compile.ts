@@ -1,0 +1,27 @@
+import { validateIR } from "../../ir/validate.js";
+import { atomicWrite } from "../../util/atomicWrite.js";
+import { buildFromCli, type BuildOptions } from "../build.js";
+import { Exit, type IO } from "../io.js";
+
+export interface CompileOptions extends BuildOptions {
+  readonly target: "json";
+  readonly out?: string;
+}
+
+export function compileCommand(io: IO, file: string, opts: CompileOptions): number {
+  const r = buildFromCli(io, file, opts);
+  if ("exit" in r) return r.exit;
+  const problems = validateIR(r.graph);
+  if (problems.length) {
+    // The elaborator made a graph its own schema rejects: that is a bug, not bad input.
+    throw new Error(
+      `the IR of ${r.graph.network} fails its schema: ${problems.slice(0, 3).join("; ")}`,
+    );
+  }
+  const text = JSON.stringify(r.graph, null, 2) + "\n";
+  if (opts.out) {
+    atomicWrite(opts.out, text);
+    io.err(`wrote ${opts.out} (${r.graph.nodes.length} nodes)`);
+  } else io.out(text);
+  return Exit.ok;
+}

@@ -1,0 +1,13 @@
+/** Where a command writes; tests capture it, the binary passes the process streams. */
+export interface IO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIO: IO = {
+  out: (t) => process.stdout.write(t.endsWith("\n") ? t : t + "\n"),
+  err: (t) => process.stderr.write(t.endsWith("\n") ? t : t + "\n"),
+};
+
+/** Exit codes scripts can rely on. */
+export const Exit = { ok: 0, diagnostics: 1, usage: 2, internal: 3 } as const;

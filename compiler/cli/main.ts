@@ -1,0 +1,94 @@
+import { Command, CommanderError, Option } from "commander";
+import { Exit, processIO, type IO } from "./io.js";
+import { checkCommand } from "./commands/check.js";
+import { summaryCommand } from "./commands/summary.js";
+import { compileCommand } from "./commands/compile.js";
+import { fmtCommand } from "./commands/fmt.js";
+import { listCommand } from "./commands/list.js";
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function program(io: IO, setExit: (code: number) => void): Command {
+  const cli = new Command("archc")
+    .description(
+      "Compiler for .arch network specs: check, summarise, format and compile along the partition continuum",
+    )
+    .version("0.1.0")
+    .exitOverride()
+    .showHelpAfterError("(run archc --help for usage)")
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  cli
+    .command("check")
+    .description("parse, resolve and elaborate specs; report every problem with its location")
+    .argument("<files...>", ".arch files")
+    .option("--json", "print diagnostics as JSON")
+    .action((files: string[], o: { json?: boolean }) => setExit(checkCommand(io, files, o)));
+
+  cli
+    .command("summary")
+    .description("a table of layers with output shape, parts, params and MACs, then totals")
+    .argument("<file>", ".arch file")
+    .option("-n, --network <name>", "network to build (default: the last in the file)")
+    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
+    .option("--json", "print the summary as JSON")
+    .action((file: string, o) => setExit(summaryCommand(io, file, o)));
+
+  cli
+    .command("compile")
+    .description("lower a network to a target form")
+    .argument("<file>", ".arch file")
+    .addOption(new Option("-t, --target <target>", "output form").choices(["json"]).default("json"))
+    .option("-o, --out <path>", "write here instead of standard output")
+    .option("-n, --network <name>", "network to build (default: the last in the file)")
+    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
+    .action((file: string, o) => setExit(compileCommand(io, file, o)));
+
+  cli
+    .command("fmt")
+    .description("rewrite specs in the one canonical layout")
+    .argument("<files...>", ".arch files")
+    .option("--check", "only report files that are not formatted (exit 1 if any)")
+    .option("--stdout", "print the formatted text instead of rewriting the file")
+    .action((files: string[], o) => setExit(fmtCommand(io, files, o)));
+
+  cli
+    .command("list")
+    .description("the networks, blocks, train configs and experiments a spec defines")
+    .argument("<file>", ".arch file")
+    .option("--json", "print as JSON")
+    .action((file: string, o) => setExit(listCommand(io, file, o)));
+
+  return cli;
+}
+
+/** Runs archc with the given arguments (without `node archc`); resolves to the exit code. */
+export async function main(argv: readonly string[], io: IO = processIO): Promise<number> {
+  let code: number = Exit.ok;
+  const cli = program(io, (c) => (code = c));
+  try {
+    if (argv.length === 0) {
+      cli.outputHelp();
+      return Exit.usage;
+    }
+    await cli.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === "commander.helpDisplayed" ||
+        e.code === "commander.version" ||
+        e.code === "commander.help"
+      )
+        return Exit.ok;
+      return Exit.usage;
+    }
+    // Bad input never gets here: it is reported as diagnostics. This is archc's own fault.
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(
+      `archc: internal error: ${message.split("\n")[0]} (please report this with the spec that caused it)`,
+    );
+    if (process.env["ARCHC_DEBUG"] && e instanceof Error) io.err(e.stack ?? "");
+    return Exit.internal;
+  }
+}

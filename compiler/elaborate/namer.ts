@@ -1,0 +1,40 @@
+/**
+ * Stable layer names: `conv`, `conv_1`, ... within each block instance, and block instances named
+ * the same way, joined by `/` — so a name says where in the spec a layer came from.
+ */
+export class Namer {
+  private readonly counts = new Map<string, number>();
+  constructor(
+    readonly prefix: string,
+    private readonly taken: Set<string>,
+  ) {}
+
+  fresh(base: string): string {
+    for (;;) {
+      const n = this.counts.get(base) ?? 0;
+      this.counts.set(base, n + 1);
+      const local = n === 0 ? base : `${base}_${n}`;
+      const full = this.full(local);
+      if (!this.taken.has(full)) {
+        this.taken.add(full);
+        return full;
+      }
+    }
+  }
+
+  /** A name the user chose; undefined when it is taken already. */
+  claim(local: string): string | undefined {
+    const full = this.full(local);
+    if (this.taken.has(full)) return undefined;
+    this.taken.add(full);
+    return full;
+  }
+
+  nested(instance: string): Namer {
+    return new Namer(instance, this.taken);
+  }
+
+  private full(local: string): string {
+    return this.prefix ? `${this.prefix}/${local}` : local;
+  }
+}

@@ -1,0 +1,35 @@
+import { conv } from "./conv.js";
+import { sepconv } from "./sepconv.js";
+import {
+  act,
+  activationOps,
+  avgpool,
+  bn,
+  dense,
+  dropout,
+  flatten,
+  gap,
+  gmp,
+  input,
+  maxpool,
+} from "./simple.js";
+import type { OpSpec } from "./spec.js";
+
+/** Every layer word the language knows. */
+export const ops: ReadonlyMap<string, OpSpec> = new Map(
+  [
+    input,
+    conv,
+    sepconv,
+    bn,
+    act,
+    ...activationOps,
+    maxpool,
+    avgpool,
+    gap,
+    gmp,
+    flatten,
+    dense,
+    dropout,
+  ].map((o) => [o.name, o]),
+);

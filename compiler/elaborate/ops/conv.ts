@@ -1,0 +1,111 @@
+import { Attrs } from "./attrs.js";
+import { channels, spatialOut, requireSpatial } from "./geometry.js";
+import { resolveParts } from "./partition.js";
+import type { AttrSpec, OpSpec } from "./spec.js";
+import type { Padding } from "../../ir/types.js";
+
+export const convAttrs: readonly AttrSpec[] = [
+  {
+    name: "kernel",
+    kind: "size",
+    positional: true,
+    doc: "window size, e.g. 3x3; 3x3/2 also sets the stride",
+  },
+  {
+    name: "filters",
+    kind: "int",
+    positional: true,
+    doc: "output channels (default: input channels)",
+  },
+  { name: "padding", kind: "padding", positional: true, doc: "same (default) or valid" },
+  {
+    name: "activation",
+    kind: "activation",
+    positional: true,
+    doc: "applied after the layer (default none)",
+  },
+  { name: "stride", kind: "size", positional: false, doc: "step of the window (default 1)" },
+  {
+    name: "dilation",
+    kind: "size",
+    positional: false,
+    doc: "spacing of the window taps (default 1)",
+  },
+  {
+    name: "parts",
+    kind: "parts",
+    positional: false,
+    doc: "channel segments the convolution runs over: 1 = regular, depthwise = one per channel",
+  },
+  {
+    name: "width",
+    kind: "int",
+    positional: false,
+    doc: "channels per segment, instead of parts (as in ResNeXt)",
+  },
+  { name: "bias", kind: "bool", positional: false, doc: "add a bias (default true, as in Keras)" },
+  {
+    name: "name",
+    kind: "string",
+    positional: false,
+    doc: "layer name (default derived from the op)",
+  },
+];
+
+export interface ConvGeometry {
+  kernel: [number, number];
+  strides: [number, number];
+  dilation: [number, number];
+  padding: Padding;
+}
+
+export function convGeometry(a: Attrs): ConvGeometry {
+  const k = a.size("kernel");
+  const strides = a.has("stride")
+    ? a.pair("stride", 1)
+    : ([k.stride ?? 1, k.stride ?? 1] as [number, number]);
+  return {
+    kernel: k.dims,
+    strides,
+    dilation: a.pair("dilation", 1),
+    padding: a.symbol<Padding>("padding", "padding", "same"),
+  };
+}
+
+export const conv: OpSpec = {
+  name: "conv",
+  doc: "2-d convolution over `parts` channel segments (grouped convolution)",
+  attrs: convAttrs,
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    requireSpatial(ctx.name, ctx.span, ctx.input);
+    const cin = channels(ctx.input);
+    const filters = a.int("filters", cin, 1);
+    const g = convGeometry(a);
+    const groups = resolveParts(ctx.name, a, cin, [{ what: "filters", count: filters }], 1);
+    const [ho, wo] = spatialOut(
+      ctx.name,
+      ctx.span,
+      ctx.input,
+      g.kernel,
+      g.strides,
+      g.dilation,
+      g.padding,
+    );
+    const useBias = a.bool("bias", true);
+    const weights = g.kernel[0] * g.kernel[1] * (cin / groups) * filters;
+    return {
+      op: "conv",
+      attrs: {
+        filters,
+        ...g,
+        groups,
+        useBias,
+        activation: a.symbol("activation", "activation", "none"),
+      },
+      shape: [ho, wo, filters],
+      params: { trainable: weights + (useBias ? filters : 0), nonTrainable: 0 },
+      macs: ho * wo * weights,
+    };
+  },
+};

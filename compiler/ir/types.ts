@@ -1,0 +1,113 @@
+import type { Json } from "../elaborate/values.js";
+
+/** The elaborated network: a DAG in topological order, every shape and cost known. */
+
+export type OpName =
+  | "input"
+  | "conv"
+  | "sepconv"
+  | "bn"
+  | "act"
+  | "maxpool"
+  | "avgpool"
+  | "gap"
+  | "gmp"
+  | "dense"
+  | "dropout"
+  | "flatten"
+  | "concat"
+  | "add";
+
+export interface Params {
+  readonly trainable: number;
+  readonly nonTrainable: number;
+}
+
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+interface NodeBase<Op extends OpName, Attrs> {
+  readonly id: number;
+  /** Stable, unique, derived from the spec: block instance path plus layer. */
+  readonly name: string;
+  readonly op: Op;
+  readonly attrs: Attrs;
+  readonly inputs: readonly number[];
+  /** Output shape without the batch dimension: [h, w, c] or [features]. */
+  readonly shape: readonly number[];
+  readonly params: Params;
+  /** Multiply-accumulates for one example. */
+  readonly macs: number;
+  readonly source: SourceRef;
+}
+
+export type Padding = "same" | "valid";
+
+export interface ConvAttrs {
+  readonly filters: number;
+  readonly kernel: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+  readonly dilation: readonly [number, number];
+  /** The partition count: 1 is a regular conv, input channels is depthwise. */
+  readonly groups: number;
+  readonly useBias: boolean;
+  readonly activation: string;
+}
+
+export interface SepConvAttrs extends ConvAttrs {
+  /** Activation between the spatial and the pointwise step. */
+  readonly mid: string;
+  readonly order: "spatial_first" | "pointwise_first";
+  /** Spatial-step output channels per input channel (spatial-first only). */
+  readonly multiplier: number;
+}
+
+export interface BnAttrs {
+  readonly epsilon: number;
+  readonly momentum: number;
+  readonly scale: boolean;
+  readonly center: boolean;
+}
+
+export interface PoolAttrs {
+  readonly pool: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+}
+
+export type IRNode =
+  | NodeBase<"input", Record<string, never>>
+  | NodeBase<"conv", ConvAttrs>
+  | NodeBase<"sepconv", SepConvAttrs>
+  | NodeBase<"bn", BnAttrs>
+  | NodeBase<"act", { readonly activation: string }>
+  | NodeBase<"maxpool", PoolAttrs>
+  | NodeBase<"avgpool", PoolAttrs>
+  | NodeBase<"gap", Record<string, never>>
+  | NodeBase<"gmp", Record<string, never>>
+  | NodeBase<
+      "dense",
+      { readonly units: number; readonly useBias: boolean; readonly activation: string }
+    >
+  | NodeBase<"dropout", { readonly rate: number }>
+  | NodeBase<"flatten", Record<string, never>>
+  | NodeBase<"concat", Record<string, never>>
+  | NodeBase<"add", Record<string, never>>;
+
+export type NodeOf<Op extends OpName> = Extract<IRNode, { op: Op }>;
+
+export interface IRGraph {
+  readonly format: "archc-ir";
+  readonly version: 1;
+  readonly network: string;
+  /** The network's arguments after defaults and --set. */
+  readonly args: Readonly<Record<string, Json>>;
+  readonly input: readonly number[];
+  readonly output: number;
+  readonly nodes: readonly IRNode[];
+  readonly totals: { readonly params: Params & { readonly total: number }; readonly macs: number };
+}

@@ -1,0 +1,29 @@
+/** "did you mean" candidates: names within a small edit distance, closest first. */
+export function suggest(name: string, candidates: Iterable<string>, max = 3): string[] {
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  return [...new Set(candidates)]
+    .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
+    .filter(({ d }) => d <= limit)
+    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
+    .slice(0, max)
+    .map(({ c }) => c);
+}
+
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const s = suggest(name, candidates);
+  return s.length ? `did you mean ${s.map((x) => `'${x}'`).join(" or ")}?` : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,289 @@
+import type { IToken } from "chevrotain";
+import type * as A from "./ast.js";
+
+/** The one canonical layout of a `.arch` file; `archc fmt` writes this. */
+
+const indentUnit = "  ";
+const maxWidth = 100;
+
+const level: Record<string, number> = {
+  Conditional: 0,
+  or: 1,
+  and: 2,
+  not: 3,
+  "==": 4,
+  "!=": 4,
+  "<": 4,
+  "<=": 4,
+  ">": 4,
+  ">=": 4,
+  "+": 5,
+  "-": 5,
+  "*": 6,
+  "/": 6,
+  "//": 6,
+  "%": 6,
+};
+
+function exprLevel(e: A.Expr): number {
+  switch (e.kind) {
+    case "Conditional":
+      return 0;
+    case "Binary":
+      return level[e.op]!;
+    case "Unary":
+      return e.op === "not" ? 3 : 7;
+    case "Number":
+      return e.value < 0 ? 7 : 8;
+    default:
+      return 8;
+  }
+}
+
+export function printExpr(e: A.Expr, min = 0): string {
+  const text = printExprBare(e);
+  return exprLevel(e) < min ? `(${text})` : text;
+}
+
+function printExprBare(e: A.Expr): string {
+  switch (e.kind) {
+    case "Number":
+      return e.raw;
+    case "Bool":
+      return e.value ? "true" : "false";
+    case "String":
+      return JSON.stringify(e.value);
+    case "Size":
+      return e.dims.join("x") + (e.stride !== undefined ? `/${e.stride}` : "");
+    case "Name":
+      return e.name;
+    case "List":
+      return `[${e.items.map((i) => printExpr(i)).join(", ")}]`;
+    case "Quantity":
+      return `${printExpr(e.amount, 8)} ${e.unit}`;
+    case "Unary":
+      return e.op === "not" ? `not ${printExpr(e.operand, 3)}` : `-${printExpr(e.operand, 7)}`;
+    case "Binary": {
+      const l = level[e.op]!;
+      // Left-associative: the right operand binds tighter, so equal levels on the right need parens.
+      const cmp = l === 4;
+      return `${printExpr(e.left, cmp ? l + 1 : l)} ${e.op} ${printExpr(e.right, l + 1)}`;
+    }
+    case "Conditional":
+      return `${printExpr(e.test, 1)} ? ${printExpr(e.then)} : ${printExpr(e.otherwise)}`;
+    case "Call":
+      return `${e.callee.name}(${e.args.map(printCallArg).join(", ")})`;
+  }
+}
+
+function printCallArg(a: A.Arg): string {
+  return a.name ? `${a.name.name} = ${printExpr(a.value)}` : printExpr(a.value);
+}
+
+function printBareArgs(args: readonly A.Arg[]): string[] {
+  return args.map((a) => (a.name ? `${a.name.name}=${printExpr(a.value, 7)}` : printExpr(a.value)));
+}
+
+/** Bare form reads best, but a value starting with '(' or '-' would re-parse differently. */
+function printLayer(l: A.LayerStmt): string {
+  const bare = printBareArgs(l.args);
+  const needsCall =
+    l.parenthesized || bare.some((b, i) => b.startsWith("-") || (i === 0 && b.startsWith("(")));
+  if (needsCall) return `${l.callee.name}(${l.args.map(printCallArg).join(", ")})`;
+  return [l.callee.name, ...bare].join(" ");
+}
+
+class Printer {
+  private readonly lines: string[] = [];
+  private next = 0;
+
+  constructor(private readonly comments: readonly IToken[]) {}
+
+  /** Emits, as own lines, every comment that starts before `offset`. */
+  private flushComments(offset: number, indent: string): boolean {
+    let any = false;
+    while (this.next < this.comments.length && this.comments[this.next]!.startOffset < offset) {
+      this.lines.push(indent + this.comments[this.next]!.image.trimEnd());
+      this.next++;
+      any = true;
+    }
+    return any;
+  }
+
+  /** A comment on the same line as what was just printed stays at the end of that line. */
+  private trailing(line: number, after: number): void {
+    const c = this.comments[this.next];
+    if (c && c.startLine === line && c.startOffset >= after) {
+      this.lines[this.lines.length - 1] += `  ${c.image.trimEnd()}`;
+      this.next++;
+    }
+  }
+
+  private hasCommentsWithin(span: A.Program["span"]): boolean {
+    const c = this.comments[this.next];
+    return c !== undefined && c.startOffset < span.end.offset;
+  }
+
+  private emit(text: string, indent: string, node: { span: A.Program["span"] }): void {
+    const parts = text.split("\n");
+    this.lines.push(...parts.map((p) => (p ? indent + p : "")));
+    this.trailing(node.span.end.line, node.span.end.offset - 1);
+  }
+
+  program(p: A.Program): string {
+    const items: (A.ImportDecl | A.Decl)[] = [...p.imports, ...p.decls].sort(
+      (a, b) => a.span.start.offset - b.span.start.offset,
+    );
+    let prev: A.ImportDecl | A.Decl | undefined;
+    for (const item of items) {
+      if (prev && !(prev.kind === "Import" && item.kind === "Import")) this.lines.push("");
+      this.flushComments(item.span.start.offset, "");
+      if (item.kind === "Import") {
+        this.emit(`import ${JSON.stringify(item.path.value)}`, "", item);
+      } else this.decl(item);
+      prev = item;
+    }
+    if (this.next < this.comments.length && this.lines.length) this.lines.push("");
+    this.flushComments(Infinity, "");
+    return (
+      this.lines
+        .join("\n")
+        .replace(/\n{3,}/g, "\n\n")
+        .trim() + "\n"
+    );
+  }
+
+  private decl(d: A.Decl): void {
+    switch (d.kind) {
+      case "BlockDecl":
+      case "NetworkDecl": {
+        const params = d.params.map((p) =>
+          p.default ? `${p.name.name} = ${printExpr(p.default)}` : p.name.name,
+        );
+        const head = d.kind === "BlockDecl" ? "block" : "network";
+        const sig = d.kind === "NetworkDecl" && params.length === 0 ? "" : `(${params.join(", ")})`;
+        this.lines.push(`${head} ${d.name.name}${sig} {`);
+        this.bodyLines(d.body, indentUnit);
+        this.lines.push("}");
+        return;
+      }
+      case "TrainDecl":
+      case "ExperimentDecl":
+      case "ExpectDecl": {
+        const head =
+          d.kind === "ExpectDecl"
+            ? `expect ${d.target.callee.name}${d.target.args.length ? `(${d.target.args.map(printCallArg).join(", ")})` : ""}`
+            : `${d.kind === "TrainDecl" ? "train" : "experiment"} ${d.name.name}`;
+        this.lines.push(`${head} {`);
+        let prev: A.Entry | undefined;
+        for (const e of d.entries) {
+          this.blankIfGap(prev, e);
+          this.flushComments(e.span.start.offset, indentUnit);
+          const args = e.args.map(printCallArg).join(", ");
+          this.emit(args ? `${e.key.name} ${args}` : e.key.name, indentUnit, e);
+          prev = e;
+        }
+        this.flushComments(d.span.end.offset - 1, indentUnit);
+        this.lines.push("}");
+        return;
+      }
+    }
+  }
+
+  private blankIfGap(
+    prev: { span: A.Program["span"] } | undefined,
+    next: { span: A.Program["span"] },
+  ): void {
+    if (!prev) return;
+    const c = this.comments[this.next];
+    const nextLine =
+      c && c.startOffset < next.span.start.offset
+        ? (c.startLine ?? next.span.start.line)
+        : next.span.start.line;
+    if (nextLine - prev.span.end.line > 1) this.lines.push("");
+  }
+
+  private bodyLines(b: A.Body, indent: string): void {
+    let prev: A.Stmt | undefined;
+    for (const s of b.stmts) {
+      this.blankIfGap(prev, s);
+      this.flushComments(s.span.start.offset, indent);
+      this.emit(this.stmt(s, indent), indent, s);
+      prev = s;
+    }
+    this.flushComments(b.span.end.offset - 1, indent);
+  }
+
+  private stmt(s: A.Stmt, indent: string): string {
+    if (s.kind === "Let") return `let ${s.name.name} = ${printExpr(s.value)}`;
+    const parts = s.elements.map((el) => this.element(el, indent));
+    const one = parts.join(" -> ");
+    if (!one.includes("\n") && indent.length + one.length > maxWidth && parts.length > 1) {
+      return parts.join(`\n${indentUnit}-> `);
+    }
+    return one;
+  }
+
+  /** Elements print relative to `indent`; nested lines carry their extra indentation. */
+  private element(el: A.Element, indent: string): string {
+    switch (el.kind) {
+      case "Layer":
+        return printLayer(el);
+      case "Branches": {
+        const inner = indent + indentUnit;
+        const branches = el.branches.map(
+          (b) => `${indentUnit}branch ${this.block(b, inner).split("\n").join(`\n${indentUnit}`)}`,
+        );
+        return `${el.join} {\n${branches.join("\n")}\n}`;
+      }
+      case "Residual": {
+        const args = printBareArgs(el.args);
+        const head = ["residual", ...args].join(" ");
+        const shortcut = el.shortcut ? ` shortcut ${this.block(el.shortcut, indent)}` : "";
+        return `${head} ${this.block(el.body, indent)}${shortcut}`;
+      }
+      case "Repeat":
+        return `repeat ${printExpr(el.count)}${el.index ? ` as ${el.index.name}` : ""} ${this.block(el.body, indent)}`;
+      case "If": {
+        let text = `if ${printExpr(el.test)} ${this.block(el.then, indent)}`;
+        if (el.otherwise) {
+          const only = el.otherwise.stmts[0];
+          const elseIf =
+            el.otherwise.stmts.length === 1 &&
+            only?.kind === "Chain" &&
+            only.elements.length === 1 &&
+            only.elements[0]!.kind === "If" &&
+            !this.hasCommentsWithin(el.otherwise.span);
+          text += elseIf
+            ? ` else ${this.element(only.elements[0]!, indent)}`
+            : ` else ${this.block(el.otherwise, indent)}`;
+        }
+        return text;
+      }
+    }
+  }
+
+  /** `{ x }` on one line when the body is one short plain chain; otherwise one statement a line. */
+  private block(b: A.Body, indent: string): string {
+    const only = b.stmts[0];
+    if (b.stmts.length === 0 && !this.hasCommentsWithin(b.span)) return "{}";
+    if (
+      b.stmts.length === 1 &&
+      only?.kind === "Chain" &&
+      only.elements.every((e) => e.kind === "Layer") &&
+      !this.hasCommentsWithin(b.span)
+    ) {
+      const text = `{ ${this.stmt(only, indent)} }`;
+      if (indent.length + text.length <= maxWidth - 20 && !text.includes("\n")) return text;
+    }
+    // Nested bodies are printed into a scratch printer sharing the comment cursor.
+    const saved = this.lines.length;
+    this.bodyLines(b, indentUnit);
+    const inner = this.lines.splice(saved);
+    return `{\n${inner.join("\n")}\n}`;
+  }
+}
+
+export function print(program: A.Program, comments: readonly IToken[] = []): string {
+  return new Printer(comments).program(program);
+}
