@@ -80,8 +80,11 @@ function printCallArg(a: A.Arg): string {
   return a.name ? `${a.name.name} = ${printExpr(a.value)}` : printExpr(a.value);
 }
 
+/** Bare values other than literals and names get parentheses, so `conv 1x1 (in / 2)` reads as one value. */
 function printBareArgs(args: readonly A.Arg[]): string[] {
-  return args.map((a) => (a.name ? `${a.name.name}=${printExpr(a.value, 7)}` : printExpr(a.value)));
+  return args.map((a) =>
+    a.name ? `${a.name.name}=${printExpr(a.value, 7)}` : printExpr(a.value, 7),
+  );
 }
 
 /** Bare form reads best, but a value starting with '(' or '-' would re-parse differently. */
@@ -100,12 +103,18 @@ class Printer {
   constructor(private readonly comments: readonly IToken[]) {}
 
   /** Emits, as own lines, every comment that starts before `offset`. */
-  private flushComments(offset: number, indent: string): boolean {
+  private flushComments(offset: number, indent: string, nextLine = Infinity): boolean {
     let any = false;
     while (this.next < this.comments.length && this.comments[this.next]!.startOffset < offset) {
-      this.lines.push(indent + this.comments[this.next]!.image.trimEnd());
+      const c = this.comments[this.next]!;
+      this.lines.push(indent + c.image.trimEnd());
       this.next++;
       any = true;
+      // A blank line after a comment (a file header, say) is kept: it separates, not annotates.
+      const following = this.comments[this.next];
+      const after =
+        following && following.startOffset < offset ? (following.startLine ?? 0) : nextLine;
+      if (after - (c.startLine ?? 0) > 1 && after !== Infinity) this.lines.push("");
     }
     return any;
   }
@@ -137,7 +146,7 @@ class Printer {
     let prev: A.ImportDecl | A.Decl | undefined;
     for (const item of items) {
       if (prev && !(prev.kind === "Import" && item.kind === "Import")) this.lines.push("");
-      this.flushComments(item.span.start.offset, "");
+      this.flushComments(item.span.start.offset, "", item.span.start.line);
       if (item.kind === "Import") {
         this.emit(`import ${JSON.stringify(item.path.value)}`, "", item);
       } else this.decl(item);
@@ -240,7 +249,8 @@ class Printer {
         const args = printBareArgs(el.args);
         const head = ["residual", ...args].join(" ");
         const shortcut = el.shortcut ? ` shortcut ${this.block(el.shortcut, indent)}` : "";
-        return `${head} ${this.block(el.body, indent)}${shortcut}`;
+        // The residual body is the main path of a block: always one statement a line.
+        return `${head} ${this.block(el.body, indent, false)}${shortcut}`;
       }
       case "Repeat":
         return `repeat ${printExpr(el.count)}${el.index ? ` as ${el.index.name}` : ""} ${this.block(el.body, indent)}`;
@@ -264,10 +274,11 @@ class Printer {
   }
 
   /** `{ x }` on one line when the body is one short plain chain; otherwise one statement a line. */
-  private block(b: A.Body, indent: string): string {
+  private block(b: A.Body, indent: string, inline = true): string {
     const only = b.stmts[0];
     if (b.stmts.length === 0 && !this.hasCommentsWithin(b.span)) return "{}";
     if (
+      inline &&
       b.stmts.length === 1 &&
       only?.kind === "Chain" &&
       only.elements.every((e) => e.kind === "Layer") &&
