@@ -66,7 +66,9 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
           ? error(
               "E0200",
               span,
-              `cannot find import "${via.path.value}" (looked for ${file})`,
+              via.path.value.startsWith("std/")
+                ? `cannot find import "${via.path.value}": the standard library has no such module`
+                : `cannot find import "${via.path.value}" (looked for ${file})`,
               importHint(via.path.value),
             )
           : error("E0100", span, `cannot read ${file}`),

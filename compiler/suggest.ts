@@ -1,6 +1,7 @@
 /** "did you mean" candidates: names within a small edit distance, closest first. */
 export function suggest(name: string, candidates: Iterable<string>, max = 3): string[] {
-  const limit = Math.max(1, Math.floor(name.length / 3));
+  // One edit for short names; two from four letters on, so a swapped pair (unti/unit) is found.
+  const limit = name.length <= 3 ? 1 : Math.max(2, Math.floor(name.length / 3));
   return [...new Set(candidates)]
     .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
     .filter(({ d }) => d <= limit)

@@ -59,7 +59,7 @@ export function typeMismatch(
   fail(
     "E0303",
     span,
-    `${layer}: ${attr} must be ${kindWords[kind]}, not ${typeName(v)} (${show(v)})`,
+    `${layer}: ${attr} must be ${kindWords[kind]}, not ${v.t === "symbol" ? `'${v.v}'` : `${typeName(v)} (${show(v)})`}`,
   );
 }
 

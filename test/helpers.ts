@@ -1,0 +1,41 @@
+import { main } from "../compiler/cli/main.js";
+import type { IRGraph } from "../compiler/ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork } from "../compiler/program.js";
+import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process, capturing what it prints. */
+export async function runCli(...argv: string[]): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    out: (t) => (stdout += t.endsWith("\n") ? t : t + "\n"),
+    err: (t) => (stderr += t.endsWith("\n") ? t : t + "\n"),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Elaborates a network from source text held in memory. */
+export function buildText(text: string, sets: string[] = [], network?: string): { graph?: IRGraph; diagnostics: readonly Diagnostic[] } {
+  const program = loadProgram("/virtual/spec.arch", (p) => {
+    if (p === "/virtual/spec.arch") return text;
+    throw new Error("no such file");
+  });
+  if (program.diagnostics.length) return { diagnostics: program.diagnostics };
+  const net = pickNetwork(program, network);
+  if ("code" in net) return { diagnostics: [net] };
+  const parsed = parseSets(sets);
+  const r = buildNetwork(program, net, parsed.args);
+  return r.ok ? { graph: r.graph, diagnostics: [] } : { diagnostics: r.diagnostics };
+}
+
+export function mustBuild(text: string, sets: string[] = []): IRGraph {
+  const r = buildText(text, sets);
+  if (!r.graph) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
+  return r.graph;
+}
