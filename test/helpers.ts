@@ -2,6 +2,7 @@ import { main } from "../compiler/cli/main.js";
 import type { IRGraph } from "../compiler/ir/types.js";
 import { buildNetwork, loadProgram, parseSets, pickNetwork } from "../compiler/program.js";
 import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { Span } from "../grammar/span.js";
 
 export interface CliResult {
   code: number;
@@ -21,7 +22,11 @@ export async function runCli(...argv: string[]): Promise<CliResult> {
 }
 
 /** Elaborates a network from source text held in memory. */
-export function buildText(text: string, sets: string[] = [], network?: string): { graph?: IRGraph; diagnostics: readonly Diagnostic[] } {
+export function buildText(
+  text: string,
+  sets: string[] = [],
+  network?: string,
+): { graph?: IRGraph; diagnostics: readonly Diagnostic[] } {
   const program = loadProgram("/virtual/spec.arch", (p) => {
     if (p === "/virtual/spec.arch") return text;
     throw new Error("no such file");
@@ -38,4 +43,19 @@ export function mustBuild(text: string, sets: string[] = []): IRGraph {
   const r = buildText(text, sets);
   if (!r.graph) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
   return r.graph;
+}
+
+/** The AST as JSON, each span shortened to `line:col-line:col` so goldens stay readable. */
+export function astText(node: unknown): string {
+  return JSON.stringify(
+    node,
+    (key, value: unknown) => {
+      if (key === "span") {
+        const s = value as Span;
+        return `${s.start.line}:${s.start.column}-${s.end.line}:${s.end.column}`;
+      }
+      return value;
+    },
+    2,
+  );
 }

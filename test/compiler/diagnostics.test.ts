@@ -36,7 +36,9 @@ describe("diagnostics for each class of bad input (golden)", () => {
 
   it("a file with three independent syntax errors reports all three, located", async () => {
     const r = await runCli("check", join(cases, "syntax_three.arch"), "--json");
-    const parsed = JSON.parse(r.stdout) as { files: { diagnostics: { line: number; code: string }[] }[] };
+    const parsed = JSON.parse(r.stdout) as {
+      files: { diagnostics: { line: number; code: string }[] }[];
+    };
     const ds = parsed.files[0]!.diagnostics;
     expect(ds.map((d) => [d.code, d.line])).toEqual([
       ["E0102", 3],

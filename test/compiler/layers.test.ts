@@ -82,7 +82,10 @@ describe("other layers", () => {
   it("bn: 2 trainable and 2 non-trainable per channel; scale=false drops gamma", () => {
     expect(layer("4x4x10", "bn").params).toEqual({ trainable: 20, nonTrainable: 20 });
     expect(layer("4x4x10", "bn scale=false").params).toEqual({ trainable: 10, nonTrainable: 20 });
-    expect(layer("4x4x10", "bn scale=false center=false").params).toEqual({ trainable: 0, nonTrainable: 20 });
+    expect(layer("4x4x10", "bn scale=false center=false").params).toEqual({
+      trainable: 0,
+      nonTrainable: 20,
+    });
   });
 
   it("pooling defaults to stride = window and 'valid', as Keras", () => {
@@ -103,7 +106,9 @@ describe("other layers", () => {
   });
 
   it("activations, dropout: no parameters, same shape; act(none) is no layer at all", () => {
-    const g = mustBuild("network t {\n  input 4x4x2\n  relu -> elu -> act(none) -> dropout 0.3\n}\n");
+    const g = mustBuild(
+      "network t {\n  input 4x4x2\n  relu -> elu -> act(none) -> dropout 0.3\n}\n",
+    );
     expect(g.nodes.map((n) => n.op)).toEqual(["input", "act", "act", "dropout"]);
     expect(g.totals.params.total).toBe(0);
   });
@@ -129,7 +134,9 @@ describe("other layers", () => {
   });
 
   it("residual enabled=false is the body alone", () => {
-    const g = mustBuild("network t(r = false) {\n  input 8x8x4\n  residual enabled=r {\n    relu\n  }\n}\n");
+    const g = mustBuild(
+      "network t(r = false) {\n  input 8x8x4\n  residual enabled=r {\n    relu\n  }\n}\n",
+    );
     expect(g.nodes.map((n) => n.op)).toEqual(["input", "act"]);
   });
 });
@@ -139,7 +146,13 @@ describe("blocks, repeat, expressions", () => {
     const g = mustBuild(
       "block b(f = in * 2, g = f + 1) {\n  conv 1x1 f -> conv 1x1 g\n}\nnetwork t {\n  input 4x4x3\n  b() -> b(f = 4)\n}\n",
     );
-    expect(g.nodes.map((n) => `${n.name}:${n.shape[2]}`)).toEqual(["input:3", "b/conv:6", "b/conv_1:7", "b_1/conv:4", "b_1/conv_1:5"]);
+    expect(g.nodes.map((n) => `${n.name}:${n.shape[2]}`)).toEqual([
+      "input:3",
+      "b/conv:6",
+      "b/conv_1:7",
+      "b_1/conv:4",
+      "b_1/conv_1:5",
+    ]);
   });
 
   it("repeat unrolls with an index; if chooses a branch", () => {
@@ -151,7 +164,9 @@ describe("blocks, repeat, expressions", () => {
   });
 
   it("arithmetic: exact / stays an integer, // floors, ternaries and comparisons", () => {
-    const g = mustBuild("network t(n = 10) {\n  input 4x4x1\n  let m = n > 5 ? n // 3 : 1\n  conv 1x1 (m * 4 / 2) -> dense_free\n}\nblock dense_free() { relu }\n");
+    const g = mustBuild(
+      "network t(n = 10) {\n  input 4x4x1\n  let m = n > 5 ? n // 3 : 1\n  conv 1x1 (m * 4 / 2) -> dense_free\n}\nblock dense_free() { relu }\n",
+    );
     expect(g.nodes[1]!.shape[2]).toBe(6);
   });
 
