@@ -1,42 +1,80 @@
-import type { CstElement, CstNode, IToken } from "chevrotain";
+import type { CstNode, IToken } from "chevrotain";
 import type * as A from "./ast.js";
-import { tokenSpan } from "./lexer.js";
-import type { Span } from "./span.js";
+import type { Position, Span } from "./span.js";
 
 /**
  * Turns chevrotain's CST into the typed AST. The parser recovers from errors, so any child may be
  * missing here; placeholders keep the tree well-formed and the errors are already reported.
  */
-export function buildProgram(file: string, cst: CstNode): A.Program {
-  return new Builder(file).program(cst);
+export function buildProgram(file: string, text: string, cst: CstNode): A.Program {
+  return new Builder(file, text).program(cst);
 }
 
-type Children = Record<string, CstElement[] | undefined>;
-
-function isToken(e: CstElement): e is IToken {
-  return (e as IToken).image !== undefined;
+export function buildExpression(file: string, text: string, cst: CstNode): A.Expr {
+  return new Builder(file, text).expression(cst);
 }
+
+// Children under a rule's name are CST nodes; under a token's name, tokens. No filtering needed.
+type Children = Record<string, (CstNode | IToken)[] | undefined>;
+const nodesOf = (c: Children, key: string): CstNode[] => (c[key] as CstNode[] | undefined) ?? [];
+const nodeOf = (c: Children, key: string, i = 0): CstNode | undefined =>
+  (c[key] as CstNode[] | undefined)?.[i];
+const tokenOf = (c: Children, key: string, i = 0): IToken | undefined =>
+  (c[key] as IToken[] | undefined)?.[i];
+
+const precedence: Record<string, number> = {
+  or: 1,
+  and: 2,
+  "==": 4,
+  "!=": 4,
+  "<": 4,
+  "<=": 4,
+  ">": 4,
+  ">=": 4,
+  "+": 5,
+  "-": 5,
+  "*": 6,
+  "/": 6,
+  "//": 6,
+  "%": 6,
+};
+// `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
+const notOperandPrecedence = 4;
 
 class Builder {
-  constructor(private readonly file: string) {}
+  /** Offsets where each line starts, to turn CST offsets into lines and columns. */
+  private readonly lineStarts: number[] = [0];
+
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+  ) {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 10 || (ch === 13 && text.charCodeAt(i + 1) !== 10)) this.lineStarts.push(i + 1);
+    }
+  }
+
+  private pos(offset: number): Position {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { offset, line: lo + 1, column: offset - this.lineStarts[lo]! + 1 };
+  }
+
+  private spanOf(start: number, endInclusive: number): Span {
+    if (Number.isNaN(start)) return this.emptySpan();
+    const end = Number.isNaN(endInclusive) ? start : endInclusive;
+    return { file: this.file, start: this.pos(start), end: this.pos(end + 1) };
+  }
 
   private span(node: CstNode): Span {
     const l = node.location;
-    if (!l || Number.isNaN(l.startOffset)) return this.emptySpan();
-    const startLine = l.startLine ?? 1;
-    const startColumn = l.startColumn ?? 1;
-    const endOffset = Number.isNaN(l.endOffset ?? NaN)
-      ? l.startOffset
-      : (l.endOffset ?? l.startOffset);
-    return {
-      file: this.file,
-      start: { offset: l.startOffset, line: startLine, column: startColumn },
-      end: {
-        offset: endOffset + 1,
-        line: l.endLine ?? startLine,
-        column: (l.endColumn ?? startColumn) + 1,
-      },
-    };
+    return l ? this.spanOf(l.startOffset, l.endOffset ?? l.startOffset) : this.emptySpan();
   }
 
   private emptySpan(): Span {
@@ -45,21 +83,20 @@ class Builder {
   }
 
   private tok(t: IToken): Span {
-    if (Number.isNaN(t.startOffset)) return this.emptySpan();
-    return tokenSpan(this.file, t);
+    return this.spanOf(t.startOffset, t.endOffset ?? t.startOffset);
   }
 
-  private nodes(c: Children, key: string): CstNode[] {
-    return (c[key] ?? []).filter((e): e is CstNode => !isToken(e));
-  }
-  private tokens(c: Children, key: string): IToken[] {
-    return (c[key] ?? []).filter(isToken);
-  }
-  private node(c: Children, key: string, i = 0): CstNode | undefined {
-    return this.nodes(c, key)[i];
-  }
-  private token(c: Children, key: string, i = 0): IToken | undefined {
-    return this.tokens(c, key)[i];
+  private atomicSpan(n: CstNode, c: Children): Span {
+    const prefixes = [
+      ...((c["Minus"] as IToken[] | undefined) ?? []),
+      ...((c["Not"] as IToken[] | undefined) ?? []),
+    ];
+    const full = this.span(n);
+    if (prefixes.length === 0) return full;
+    const last = Math.max(...prefixes.map((p) => p.endOffset ?? p.startOffset));
+    let start = last + 1;
+    while (this.text.charCodeAt(start) === 32 || this.text.charCodeAt(start) === 9) start++;
+    return { ...full, start: this.pos(start) };
   }
 
   private ident(t: IToken | undefined, fallback: Span): A.Ident {
@@ -70,16 +107,17 @@ class Builder {
 
   program(cst: CstNode): A.Program {
     const c = cst.children as Children;
-    const imports = this.nodes(c, "importDecl").map((n) => this.importDecl(n));
-    const decls = this.nodes(c, "declaration")
-      .map((n) => this.declaration(n))
-      .filter((d): d is A.Decl => d !== undefined);
+    const imports = nodesOf(c, "importDecl").map((n) => this.importDecl(n));
+    const decls: A.Decl[] = [];
+    for (const n of nodesOf(c, "declaration")) {
+      const d = this.declaration(n);
+      if (d) decls.push(d);
+    }
     return { kind: "Program", imports, decls, span: this.span(cst) };
   }
 
   private importDecl(n: CstNode): A.ImportDecl {
-    const c = n.children as Children;
-    const s = this.token(c, "StringLiteral");
+    const s = tokenOf(n.children as Children, "StringLiteral");
     const path: A.StringLit = s
       ? { kind: "String", value: unquote(s.image), span: this.tok(s) }
       : { kind: "String", value: "", span: this.span(n) };
@@ -88,61 +126,49 @@ class Builder {
 
   private declaration(n: CstNode): A.Decl | undefined {
     const c = n.children as Children;
-    const [key, inner] = Object.entries(c)[0] ?? [];
-    const child = inner?.[0];
-    if (!key || !child || isToken(child)) return undefined;
-    switch (key) {
-      case "blockDecl":
-      case "networkDecl": {
-        const cc = child.children as Children;
-        const span = this.span(child);
-        const name = this.ident(this.token(cc, "Identifier"), span);
-        const paramsNode = this.node(cc, "params");
-        const params = paramsNode ? this.params(paramsNode) : [];
-        const body = this.body(this.node(cc, "body"), span);
-        return key === "blockDecl"
-          ? { kind: "BlockDecl", name, params, body, span }
-          : { kind: "NetworkDecl", name, params, body, span };
-      }
-      case "trainDecl":
-      case "experimentDecl": {
-        const cc = child.children as Children;
-        const span = this.span(child);
-        const name = this.ident(this.token(cc, "Identifier"), span);
-        const entries = this.entries(this.node(cc, "entries"));
-        return key === "trainDecl"
-          ? { kind: "TrainDecl", name, entries, span }
-          : { kind: "ExperimentDecl", name, entries, span };
-      }
-      case "expectDecl": {
-        const cc = child.children as Children;
-        const span = this.span(child);
-        const callee = this.ident(this.token(cc, "Identifier"), span);
-        const argNode = this.node(cc, "argList");
-        const target: A.CallExpr = {
-          kind: "Call",
-          callee,
-          args: argNode ? this.argList(argNode) : [],
-          span: callee.span,
-        };
-        return {
-          kind: "ExpectDecl",
-          target,
-          entries: this.entries(this.node(cc, "entries")),
-          span,
-        };
-      }
-      default:
-        return undefined;
+    const block = nodeOf(c, "blockDecl") ?? nodeOf(c, "networkDecl");
+    if (block) {
+      const cc = block.children as Children;
+      const span = this.span(block);
+      const name = this.ident(tokenOf(cc, "Identifier"), span);
+      const paramsNode = nodeOf(cc, "params");
+      const params = paramsNode ? this.params(paramsNode) : [];
+      const body = this.body(nodeOf(cc, "body"), span);
+      return block.name === "blockDecl"
+        ? { kind: "BlockDecl", name, params, body, span }
+        : { kind: "NetworkDecl", name, params, body, span };
     }
+    const config = nodeOf(c, "trainDecl") ?? nodeOf(c, "experimentDecl");
+    if (config) {
+      const cc = config.children as Children;
+      const span = this.span(config);
+      const name = this.ident(tokenOf(cc, "Identifier"), span);
+      const entries = this.entries(nodeOf(cc, "entries"));
+      return config.name === "trainDecl"
+        ? { kind: "TrainDecl", name, entries, span }
+        : { kind: "ExperimentDecl", name, entries, span };
+    }
+    const expect = nodeOf(c, "expectDecl");
+    if (!expect) return undefined;
+    const cc = expect.children as Children;
+    const span = this.span(expect);
+    const callee = this.ident(tokenOf(cc, "Identifier"), span);
+    const argNode = nodeOf(cc, "argList");
+    const target: A.CallExpr = {
+      kind: "Call",
+      callee,
+      args: argNode ? this.argList(argNode) : [],
+      span: callee.span,
+    };
+    return { kind: "ExpectDecl", target, entries: this.entries(nodeOf(cc, "entries")), span };
   }
 
   private params(n: CstNode): A.Param[] {
-    return this.nodes(n.children as Children, "param").map((p) => {
+    return nodesOf(n.children as Children, "param").map((p) => {
       const c = p.children as Children;
       const span = this.span(p);
-      const e = this.node(c, "expression");
-      const name = this.ident(this.token(c, "Identifier"), span);
+      const e = nodeOf(c, "expression");
+      const name = this.ident(tokenOf(c, "Identifier"), span);
       return e
         ? { kind: "Param", name, default: this.expression(e), span }
         : { kind: "Param", name, span };
@@ -151,13 +177,13 @@ class Builder {
 
   private entries(n: CstNode | undefined): A.Entry[] {
     if (!n) return [];
-    return this.nodes(n.children as Children, "entry").map((e) => {
+    return nodesOf(n.children as Children, "entry").map((e) => {
       const c = e.children as Children;
       const span = this.span(e);
-      const argNode = this.node(c, "argList");
+      const argNode = nodeOf(c, "argList");
       return {
         kind: "Entry",
-        key: this.ident(this.token(c, "Identifier"), span),
+        key: this.ident(tokenOf(c, "Identifier"), span),
         args: argNode ? this.argList(argNode) : [],
         span,
       };
@@ -166,95 +192,114 @@ class Builder {
 
   private body(n: CstNode | undefined, fallback: Span): A.Body {
     if (!n) return { kind: "Body", stmts: [], span: fallback };
-    const stmts = this.nodes(n.children as Children, "statement").map((s) => this.statement(s));
+    const stmts = nodesOf(n.children as Children, "statement").map((s) => this.statement(s));
     return { kind: "Body", stmts, span: this.span(n) };
   }
 
   private statement(n: CstNode): A.Stmt {
     const c = n.children as Children;
     const span = this.span(n);
-    if (this.token(c, "Let")) {
-      const e = this.node(c, "expression");
+    if (tokenOf(c, "Let")) {
+      const e = nodeOf(c, "expression");
       return {
         kind: "Let",
-        name: this.ident(this.token(c, "Identifier"), span),
+        name: this.ident(tokenOf(c, "Identifier"), span),
         value: e ? this.expression(e) : this.missingExpr(span),
         span,
       };
     }
-    const elements = this.nodes(c, "element")
-      .map((e) => this.element(e))
-      .filter((e): e is A.Element => e !== undefined);
+    // Elements of different kinds sit under different keys; offsets restore the chain's order.
+    const nodes = elementKeys.flatMap((k) => nodesOf(c, k));
+    if (nodes.length > 1)
+      nodes.sort((a, b) => (a.location?.startOffset ?? 0) - (b.location?.startOffset ?? 0));
+    const elements: A.Element[] = [];
+    for (const e of nodes) {
+      const el = this.element(e);
+      if (el) elements.push(el);
+    }
     return { kind: "Chain", elements, span };
   }
 
+  private mixedArgs(cc: Children): A.Arg[] {
+    const argNode = nodeOf(cc, "argList");
+    const bare = nodesOf(cc, "arg");
+    if (!argNode) return bare.map((a) => this.arg(a));
+    return [...this.argList(argNode), ...bare.map((a) => this.arg(a))];
+  }
+
   private element(n: CstNode): A.Element | undefined {
-    const c = n.children as Children;
-    const [key, inner] = Object.entries(c)[0] ?? [];
-    const child = inner?.[0];
-    if (!key || !child || isToken(child)) return undefined;
-    const cc = child.children as Children;
-    const span = this.span(child);
-    switch (key) {
-      case "layer": {
-        const argNode = this.node(cc, "argList");
-        const args = [
-          ...(argNode ? this.argList(argNode) : []),
-          ...this.nodes(cc, "arg").map((a) => this.arg(a)),
-        ];
-        return {
-          kind: "Layer",
-          callee: this.ident(this.token(cc, "Identifier"), span),
-          args,
-          parenthesized: this.token(cc, "LParen") !== undefined,
-          span,
-        };
-      }
+    switch (n.name) {
+      case "layer":
+        return this.layer(n);
       case "branches":
-        return {
-          kind: "Branches",
-          join: this.token(cc, "Concat") ? "concat" : "add",
-          branches: this.nodes(cc, "body").map((b) => this.body(b, span)),
-          span,
-        };
-      case "residual": {
-        const argNode = this.node(cc, "argList");
-        const args = [
-          ...(argNode ? this.argList(argNode) : []),
-          ...this.nodes(cc, "arg").map((a) => this.arg(a)),
-        ];
-        const bodies = this.nodes(cc, "body");
-        const body = this.body(bodies[0], span);
-        return bodies[1]
-          ? { kind: "Residual", args, body, shortcut: this.body(bodies[1], span), span }
-          : { kind: "Residual", args, body, span };
-      }
-      case "repeat": {
-        const e = this.node(cc, "expression");
-        const idx = this.token(cc, "Identifier");
-        const base = {
-          kind: "Repeat" as const,
-          count: e ? this.expression(e) : this.missingExpr(span),
-          body: this.body(this.node(cc, "body"), span),
-          span,
-        };
-        return idx ? { ...base, index: this.ident(idx, span) } : base;
-      }
+        return this.branches(n);
+      case "residual":
+        return this.residual(n);
+      case "repeat":
+        return this.repeat(n);
       case "ifStmt":
-        return this.ifStmt(child);
+        return this.ifStmt(n);
       default:
         return undefined;
     }
   }
 
+  private layer(layer: CstNode): A.LayerStmt {
+    const cc = layer.children as Children;
+    const span = this.span(layer);
+    return {
+      kind: "Layer",
+      callee: this.ident(tokenOf(cc, "Identifier"), span),
+      args: this.mixedArgs(cc),
+      parenthesized: tokenOf(cc, "LParen") !== undefined,
+      span,
+    };
+  }
+
+  private branches(branches: CstNode): A.BranchesStmt {
+    const cc = branches.children as Children;
+    const span = this.span(branches);
+    return {
+      kind: "Branches",
+      join: tokenOf(cc, "Concat") ? "concat" : "add",
+      branches: nodesOf(cc, "body").map((b) => this.body(b, span)),
+      span,
+    };
+  }
+
+  private residual(residual: CstNode): A.ResidualStmt {
+    const cc = residual.children as Children;
+    const span = this.span(residual);
+    const bodies = nodesOf(cc, "body");
+    const args = this.mixedArgs(cc);
+    const body = this.body(bodies[0], span);
+    return bodies[1]
+      ? { kind: "Residual", args, body, shortcut: this.body(bodies[1], span), span }
+      : { kind: "Residual", args, body, span };
+  }
+
+  private repeat(repeat: CstNode): A.RepeatStmt {
+    const cc = repeat.children as Children;
+    const span = this.span(repeat);
+    const e = nodeOf(cc, "expression");
+    const idx = tokenOf(cc, "Identifier");
+    const base = {
+      kind: "Repeat" as const,
+      count: e ? this.expression(e) : this.missingExpr(span),
+      body: this.body(nodeOf(cc, "body"), span),
+      span,
+    };
+    return idx ? { ...base, index: this.ident(idx, span) } : base;
+  }
+
   private ifStmt(n: CstNode): A.IfStmt {
     const c = n.children as Children;
     const span = this.span(n);
-    const e = this.node(c, "expression");
+    const e = nodeOf(c, "expression");
     const test = e ? this.expression(e) : this.missingExpr(span);
-    const bodies = this.nodes(c, "body");
+    const bodies = nodesOf(c, "body");
     const then = this.body(bodies[0], span);
-    const elseIf = this.node(c, "ifStmt");
+    const elseIf = nodeOf(c, "ifStmt");
     if (elseIf) {
       const nested = this.ifStmt(elseIf);
       const chain: A.ChainStmt = { kind: "Chain", elements: [nested], span: nested.span };
@@ -272,15 +317,15 @@ class Builder {
   }
 
   private argList(n: CstNode): A.Arg[] {
-    return this.nodes(n.children as Children, "arg").map((a) => this.arg(a));
+    return nodesOf(n.children as Children, "arg").map((a) => this.arg(a));
   }
 
   private arg(n: CstNode): A.Arg {
     const c = n.children as Children;
     const span = this.span(n);
-    const e = this.node(c, "expression");
+    const e = nodeOf(c, "expression");
     const value = e ? this.expression(e) : this.missingExpr(span);
-    const name = this.token(c, "Identifier");
+    const name = tokenOf(c, "Identifier");
     return name
       ? { kind: "Arg", name: this.ident(name, span), value, span }
       : { kind: "Arg", value, span };
@@ -290,34 +335,11 @@ class Builder {
     return { kind: "Name", name: "<missing>", span };
   }
 
-  // Binary levels: operands and operators come in separate child lists; offsets restore order.
-  private binaryLevel(n: CstNode, operandKey: string, next: (n: CstNode) => A.Expr): A.Expr {
-    const c = n.children as Children;
-    const operands = this.nodes(c, operandKey).map(next);
-    const ops = Object.entries(c)
-      .filter(([k]) => k !== operandKey)
-      .flatMap(([, v]) => (v ?? []).filter(isToken))
-      .sort((a, b) => a.startOffset - b.startOffset);
-    let acc = operands[0] ?? this.missingExpr(this.span(n));
-    for (let i = 0; i < ops.length; i++) {
-      const right = operands[i + 1];
-      if (!right) break;
-      const op = opFor(ops[i]!.image);
-      acc = { kind: "Binary", op, left: acc, right, span: { ...acc.span, end: right.span.end } };
-    }
-    return acc;
-  }
-
   expression(n: CstNode): A.Expr {
     const c = n.children as Children;
-    const or = this.node(c, "orExpr");
-    const test = or
-      ? this.binaryLevel(or, "andExpr", (a) =>
-          this.binaryLevel(a, "notExpr", (x) => this.notExpr(x)),
-        )
-      : this.missingExpr(this.span(n));
-    const branches = this.nodes(c, "expression");
-    if (this.token(c, "Question") && branches.length === 2) {
+    const test = this.binary(n, c);
+    const branches = nodesOf(c, "expression");
+    if (tokenOf(c, "Question") && branches.length === 2) {
       return {
         kind: "Conditional",
         test,
@@ -329,54 +351,90 @@ class Builder {
     return test;
   }
 
-  private notExpr(n: CstNode): A.Expr {
-    const c = n.children as Children;
-    const inner = this.node(c, "notExpr");
-    if (this.token(c, "Not") && inner) {
-      return { kind: "Unary", op: "not", operand: this.notExpr(inner), span: this.span(n) };
-    }
-    const cmp = this.node(c, "comparison");
-    if (!cmp) return this.missingExpr(this.span(n));
-    return this.binaryLevel(cmp, "additive", (a) =>
-      this.binaryLevel(a, "multiplicative", (m) =>
-        this.binaryLevel(m, "unary", (u) => this.unary(u)),
-      ),
-    );
-  }
-
-  private unary(n: CstNode): A.Expr {
-    const c = n.children as Children;
-    const inner = this.node(c, "unary");
-    if (this.token(c, "Minus") && inner) {
-      const operand = this.unary(inner);
-      if (operand.kind === "Number") {
-        return { ...operand, value: -operand.value, raw: `-${operand.raw}`, span: this.span(n) };
+  /** Precedence climbing over the flat operand/operator lists of the `expression` rule. */
+  private binary(n: CstNode, c: Children): A.Expr {
+    const operands = nodesOf(c, "operand");
+    const ops = (c["BinaryOperator"] as IToken[] | undefined) ?? [];
+    if (ops.length === 0)
+      return operands[0] ? this.operand(operands[0], 0) : this.missingExpr(this.span(n));
+    let pos = 0;
+    const operand = (k: number, from: number): A.Expr => {
+      const node = operands[k];
+      return node ? this.operand(node, from, climb) : this.missingExpr(this.span(n));
+    };
+    const climb = (minPrec: number, first: () => A.Expr = () => operand(pos, 0)): A.Expr => {
+      let left = first();
+      while (pos < ops.length) {
+        const op = ops[pos]!;
+        const prec = precedence[op.image] ?? 0;
+        if (prec < minPrec) break;
+        pos++;
+        const right = climb(prec + 1);
+        left = {
+          kind: "Binary",
+          op: op.image as A.BinaryOp,
+          left,
+          right,
+          span: { ...left.span, end: right.span.end },
+        };
       }
-      return { kind: "Unary", op: "-", operand, span: this.span(n) };
-    }
-    const atomic = this.node(c, "atomic");
-    return atomic ? this.atomic(atomic) : this.missingExpr(this.span(n));
+      return left;
+    };
+    return climb(0);
   }
 
+  /**
+   * An operand with its prefix operators from index `from` on. `-` binds tightest; `not` takes
+   * the rest of the expression down to comparisons, so it needs the caller's climber.
+   */
+  private operand(
+    n: CstNode,
+    from: number,
+    climb?: (min: number, first: () => A.Expr) => A.Expr,
+  ): A.Expr {
+    const c = n.children as Children;
+    const minus = c["Minus"] as IToken[] | undefined;
+    const not = c["Not"] as IToken[] | undefined;
+    if (!minus && !not) return this.atomic(n);
+    const prefixes = [...(minus ?? []), ...(not ?? [])].sort(
+      (a, b) => a.startOffset - b.startOffset,
+    );
+    const build = (i: number): A.Expr => {
+      const p = prefixes[i];
+      if (!p) return this.atomic(n);
+      const start = this.pos(p.startOffset);
+      if (p.image === "-") {
+        const operand = build(i + 1);
+        const span = { ...operand.span, start };
+        if (operand.kind === "Number")
+          return { ...operand, value: -operand.value, raw: `-${operand.raw}`, span };
+        return { kind: "Unary", op: "-", operand, span };
+      }
+      const operand = climb ? climb(notOperandPrecedence, () => build(i + 1)) : build(i + 1);
+      return { kind: "Unary", op: "not", operand, span: { ...operand.span, start } };
+    };
+    return build(from);
+  }
+
+  /** The operand's value itself; its span starts after any prefix operators. */
   private atomic(n: CstNode): A.Expr {
     const c = n.children as Children;
-    const span = this.span(n);
-    const num = this.token(c, "NumberLiteral");
+    const span = this.atomicSpan(n, c);
+    const num = tokenOf(c, "NumberLiteral");
     if (num) {
-      const isInteger = /^\d+$/.test(num.image);
       const lit: A.NumberLit = {
         kind: "Number",
         value: Number(num.image),
-        isInteger,
+        isInteger: /^\d+$/.test(num.image),
         raw: num.image,
         span: this.tok(num),
       };
-      const unit = this.token(c, "Unit");
+      const unit = tokenOf(c, "Unit");
       if (!unit) return lit;
       const u = unit.image === "epoch" ? "epochs" : (unit.image as A.QuantityExpr["unit"]);
       return { kind: "Quantity", amount: lit, unit: u, span };
     }
-    const size = this.token(c, "SizeLiteral");
+    const size = tokenOf(c, "SizeLiteral");
     if (size) {
       const [dimsText, strideText] = size.image.split("/");
       const dims = (dimsText ?? "").split("x").map(Number);
@@ -384,14 +442,14 @@ class Builder {
         ? { kind: "Size", dims, span }
         : { kind: "Size", dims, stride: Number(strideText), span };
     }
-    const str = this.token(c, "StringLiteral");
+    const str = tokenOf(c, "StringLiteral");
     if (str) return { kind: "String", value: unquote(str.image), span };
-    if (this.token(c, "True")) return { kind: "Bool", value: true, span };
-    if (this.token(c, "False")) return { kind: "Bool", value: false, span };
-    const id = this.token(c, "Identifier");
+    if (tokenOf(c, "True")) return { kind: "Bool", value: true, span };
+    if (tokenOf(c, "False")) return { kind: "Bool", value: false, span };
+    const id = tokenOf(c, "Identifier");
     if (id) {
-      if (this.tokens(c, "LParen").length > 0) {
-        const argNode = this.node(c, "argList");
+      if (tokenOf(c, "LParen")) {
+        const argNode = nodeOf(c, "argList");
         return {
           kind: "Call",
           callee: this.ident(id, span),
@@ -401,26 +459,16 @@ class Builder {
       }
       return { kind: "Name", name: id.image, span };
     }
-    if (this.token(c, "LBracket")) {
-      return {
-        kind: "List",
-        items: this.nodes(c, "expression").map((e) => this.expression(e)),
-        span,
-      };
+    if (tokenOf(c, "LBracket")) {
+      return { kind: "List", items: nodesOf(c, "expression").map((e) => this.expression(e)), span };
     }
-    const inner = this.node(c, "expression");
+    const inner = nodeOf(c, "expression");
     return inner ? this.expression(inner) : this.missingExpr(span);
   }
 }
 
-function opFor(image: string): A.BinaryOp {
-  return image as A.BinaryOp;
-}
+const elementKeys = ["layer", "residual", "branches", "repeat", "ifStmt"];
 
 function unquote(s: string): string {
   return s.slice(1, -1).replace(/\\(.)/g, (_, ch: string) => (ch === "n" ? "\n" : ch));
-}
-
-export function buildExpression(file: string, cst: CstNode): A.Expr {
-  return new Builder(file).expression(cst);
 }

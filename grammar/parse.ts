@@ -22,7 +22,7 @@ export function parse(file: string, text: string): ParseResult {
     ...lexed.diagnostics,
     ...parser.errors.map((e) => syntaxError(file, e, lexed.tokens)),
   ];
-  return { program: buildProgram(file, cst), comments: lexed.comments, diagnostics };
+  return { program: buildProgram(file, text, cst), comments: lexed.comments, diagnostics };
 }
 
 function syntaxError(file: string, e: IRecognitionException, tokens: IToken[]): Diagnostic {
@@ -50,5 +50,5 @@ export function parseExpression(
     ...lexed.diagnostics,
     ...parser.errors.map((e) => syntaxError(file, e, lexed.tokens)),
   ];
-  return { expr: buildExpression(file, cst), diagnostics };
+  return { expr: buildExpression(file, text, cst), diagnostics };
 }

@@ -31,9 +31,8 @@ const messages: IParserErrorMessageProvider = {
 const ruleWords: Record<string, string> = {
   program: "a file",
   declaration: "a file",
-  element: "a chain",
-  atomic: "an expression",
-  statement: "a statement",
+  statement: "a chain",
+  operand: "an expression",
 };
 
 function label(t: TokenType): string {
@@ -53,7 +52,7 @@ export class ArchParser extends CstParser {
     super(T.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
-      nodeLocationTracking: "full",
+      nodeLocationTracking: "onlyOffset",
       errorMessageProvider: messages,
     });
     this.performSelfAnalysis();
@@ -189,30 +188,25 @@ export class ArchParser extends CstParser {
         },
       },
       {
-        ALT: () => {
-          this.SUBRULE(this.element);
-          this.MANY(() => {
-            this.CONSUME(T.Arrow);
-            this.SUBRULE2(this.element);
-          });
-        },
+        // element := residual | layer | branches | repeat | if — inlined: one rule call less per layer.
+        // `residual` is also an Identifier; in element position it always opens a residual.
+        ALT: () =>
+          this.AT_LEAST_ONE_SEP({
+            SEP: T.Arrow,
+            DEF: () =>
+              this.OR2({
+                IGNORE_AMBIGUITIES: true,
+                DEF: [
+                  { ALT: () => this.SUBRULE(this.residual) },
+                  { ALT: () => this.SUBRULE(this.layer) },
+                  { ALT: () => this.SUBRULE(this.branches) },
+                  { ALT: () => this.SUBRULE(this.repeat) },
+                  { ALT: () => this.SUBRULE(this.ifStmt) },
+                ],
+              }),
+          }),
       },
     ]);
-  });
-
-  /** element := layer | branches | residual | repeat | if */
-  element = this.RULE("element", () => {
-    // `residual` is also an Identifier; in element position it always opens a residual.
-    this.OR({
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        { ALT: () => this.SUBRULE(this.residual) },
-        { ALT: () => this.SUBRULE(this.layer) },
-        { ALT: () => this.SUBRULE(this.branches) },
-        { ALT: () => this.SUBRULE(this.repeat) },
-        { ALT: () => this.SUBRULE(this.ifStmt) },
-      ],
-    });
   });
 
   /** layer := NAME ( '(' args? ')' )? arg* — `conv 3x3/2 32 valid` or `entry(128, first = true)` */
@@ -300,9 +294,17 @@ export class ArchParser extends CstParser {
     this.SUBRULE(this.expression);
   });
 
-  /** expression := or ( '?' expression ':' expression )? */
+  /**
+   * expression := operand ( OPERATOR operand )* ( '?' expression ':' expression )? — one flat
+   * rule for all infix operators (or, and, comparisons, + -, * / // %); the AST builder applies
+   * precedence. Flat keeps parsing fast: a plain value costs two rule calls, not nine.
+   */
   expression = this.RULE("expression", () => {
-    this.SUBRULE(this.orExpr);
+    this.SUBRULE(this.operand);
+    this.MANY(() => {
+      this.CONSUME(T.BinaryOperator);
+      this.SUBRULE2(this.operand);
+    });
     this.OPTION(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expression);
@@ -311,92 +313,12 @@ export class ArchParser extends CstParser {
     });
   });
 
-  /** or := and ( 'or' and )* */
-  orExpr = this.RULE("orExpr", () => {
-    this.SUBRULE(this.andExpr);
-    this.MANY(() => {
-      this.CONSUME(T.Or);
-      this.SUBRULE2(this.andExpr);
-    });
-  });
-
-  /** and := not ( 'and' not )* */
-  andExpr = this.RULE("andExpr", () => {
-    this.SUBRULE(this.notExpr);
-    this.MANY(() => {
-      this.CONSUME(T.And);
-      this.SUBRULE2(this.notExpr);
-    });
-  });
-
-  /** not := 'not' not | comparison */
-  notExpr = this.RULE("notExpr", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Not);
-          this.SUBRULE(this.notExpr);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.comparison) },
-    ]);
-  });
-
-  /** comparison := additive ( ( '==' | '!=' | '<' | '<=' | '>' | '>=' ) additive )? */
-  comparison = this.RULE("comparison", () => {
-    this.SUBRULE(this.additive);
-    this.OPTION(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.EqEq) },
-        { ALT: () => this.CONSUME(T.NotEq) },
-        { ALT: () => this.CONSUME(T.LessEq) },
-        { ALT: () => this.CONSUME(T.GreaterEq) },
-        { ALT: () => this.CONSUME(T.Less) },
-        { ALT: () => this.CONSUME(T.Greater) },
-      ]);
-      this.SUBRULE2(this.additive);
-    });
-  });
-
-  /** additive := multiplicative ( ( '+' | '-' ) multiplicative )* */
-  additive = this.RULE("additive", () => {
-    this.SUBRULE(this.multiplicative);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
-      this.SUBRULE2(this.multiplicative);
-    });
-  });
-
-  /** multiplicative := unary ( ( '*' | '/' | '//' | '%' ) unary )* */
-  multiplicative = this.RULE("multiplicative", () => {
-    this.SUBRULE(this.unary);
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Star) },
-        { ALT: () => this.CONSUME(T.SlashSlash) },
-        { ALT: () => this.CONSUME(T.Slash) },
-        { ALT: () => this.CONSUME(T.Percent) },
-      ]);
-      this.SUBRULE2(this.unary);
-    });
-  });
-
-  /** unary := '-' unary | atomic */
-  unary = this.RULE("unary", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Minus);
-          this.SUBRULE(this.unary);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.atomic) },
-    ]);
-  });
-
-  /** atomic := NUMBER UNIT? | SIZE | STRING | 'true' | 'false' | NAME ( '(' args? ')' )? | '(' expression ')' | '[' ( expression ( ',' expression )* )? ']' */
-  atomic = this.RULE("atomic", () => {
-    this.OR([
+  /** operand := ( '-' | 'not' )* atomic; atomic := NUMBER UNIT? | SIZE | STRING | 'true' | 'false' | NAME ( '(' args? ')' )? | '(' expression ')' | '[' ( expression ( ',' expression )* )? ']' */
+  operand = this.RULE("operand", () => {
+    this.MANY(() =>
+      this.OR([{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Not) }]),
+    );
+    this.OR2([
       {
         ALT: () => {
           this.CONSUME(T.NumberLiteral);
@@ -420,14 +342,14 @@ export class ArchParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME2(T.LParen);
-          this.SUBRULE(this.expression);
+          this.SUBRULE4(this.expression);
           this.CONSUME2(T.RParen);
         },
       },
       {
         ALT: () => {
           this.CONSUME(T.LBracket);
-          this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE2(this.expression) });
+          this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE3(this.expression) });
           this.CONSUME(T.RBracket);
         },
       },

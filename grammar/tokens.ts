@@ -6,6 +6,13 @@ export const Identifier = createToken({
   label: "a name",
 });
 
+/** Every infix operator; the grammar has one rule for them and the AST builder applies precedence. */
+export const BinaryOperator = createToken({
+  name: "BinaryOperator",
+  pattern: Lexer.NA,
+  label: "an operator",
+});
+
 // Keywords are Identifier look-alikes; longer_alt keeps `inputs` a name, not `in` + `puts`.
 function keyword(word: string): TokenType {
   return createToken({
@@ -41,8 +48,20 @@ export const Else = keyword("else");
 export const Let = keyword("let");
 export const True = keyword("true");
 export const False = keyword("false");
-export const And = keyword("and");
-export const Or = keyword("or");
+export const And = createToken({
+  name: "And",
+  pattern: /and/,
+  longer_alt: Identifier,
+  categories: [BinaryOperator],
+  label: "'and'",
+});
+export const Or = createToken({
+  name: "Or",
+  pattern: /or/,
+  longer_alt: Identifier,
+  categories: [BinaryOperator],
+  label: "'or'",
+});
 export const Not = keyword("not");
 
 /** Units that turn a number into a quantity, for schedules: `every = 2 epochs`. */
@@ -84,19 +103,79 @@ export const Semicolon = createToken({ name: "Semicolon", pattern: /;/, label: "
 export const Question = createToken({ name: "Question", pattern: /\?/, label: "'?'" });
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
 
-export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "'=='" });
-export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "'!='" });
-export const LessEq = createToken({ name: "LessEq", pattern: /<=/, label: "'<='" });
-export const GreaterEq = createToken({ name: "GreaterEq", pattern: />=/, label: "'>='" });
-export const Less = createToken({ name: "Less", pattern: /</, label: "'<'" });
-export const Greater = createToken({ name: "Greater", pattern: />/, label: "'>'" });
+export const EqEq = createToken({
+  name: "EqEq",
+  pattern: /==/,
+  label: "'=='",
+  categories: [BinaryOperator],
+});
+export const NotEq = createToken({
+  name: "NotEq",
+  pattern: /!=/,
+  label: "'!='",
+  categories: [BinaryOperator],
+});
+export const LessEq = createToken({
+  name: "LessEq",
+  pattern: /<=/,
+  label: "'<='",
+  categories: [BinaryOperator],
+});
+export const GreaterEq = createToken({
+  name: "GreaterEq",
+  pattern: />=/,
+  label: "'>='",
+  categories: [BinaryOperator],
+});
+export const Less = createToken({
+  name: "Less",
+  pattern: /</,
+  label: "'<'",
+  categories: [BinaryOperator],
+});
+export const Greater = createToken({
+  name: "Greater",
+  pattern: />/,
+  label: "'>'",
+  categories: [BinaryOperator],
+});
 export const Equals = createToken({ name: "Equals", pattern: /=/, label: "'='" });
-export const Plus = createToken({ name: "Plus", pattern: /\+/, label: "'+'" });
-export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
-export const Star = createToken({ name: "Star", pattern: /\*/, label: "'*'" });
-export const SlashSlash = createToken({ name: "SlashSlash", pattern: /\/\//, label: "'//'" });
-export const Slash = createToken({ name: "Slash", pattern: /\//, label: "'/'" });
-export const Percent = createToken({ name: "Percent", pattern: /%/, label: "'%'" });
+export const Plus = createToken({
+  name: "Plus",
+  pattern: /\+/,
+  label: "'+'",
+  categories: [BinaryOperator],
+});
+export const Minus = createToken({
+  name: "Minus",
+  pattern: /-/,
+  label: "'-'",
+  categories: [BinaryOperator],
+});
+export const Star = createToken({
+  name: "Star",
+  pattern: /\*/,
+  label: "'*'",
+  categories: [BinaryOperator],
+});
+export const SlashSlash = createToken({
+  name: "SlashSlash",
+  pattern: /\/\//,
+  label: "'//'",
+  categories: [BinaryOperator],
+});
+export const Slash = createToken({
+  name: "Slash",
+  pattern: /\//,
+  label: "'/'",
+  categories: [BinaryOperator],
+});
+export const Percent = createToken({
+  name: "Percent",
+  pattern: /%/,
+  label: "'%'",
+  categories: [BinaryOperator],
+});
 
 export const Comment = createToken({
   name: "Comment",
@@ -117,6 +196,7 @@ export const Whitespace = createToken({
 });
 
 export const allTokens: TokenType[] = [
+  BinaryOperator,
   Whitespace,
   Comment,
   Newline,
