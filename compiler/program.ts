@@ -2,7 +2,7 @@ import type { Arg, NetworkDecl } from "../grammar/ast.js";
 import { parseExpression } from "../grammar/parse.js";
 import { syntheticSpan } from "../grammar/span.js";
 import { checkExpectation } from "./config/expect.js";
-import { evaluateExperiment, type Experiment } from "./config/experiment.js";
+import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
 import { error, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { elaborate } from "./elaborate/elaborate.js";
@@ -155,6 +155,29 @@ export function checkProgram(program: Program): Diagnostic[] {
     if (net.span.file !== rootFile || net.params.some((p) => !p.default)) continue;
     const r = buildNetwork(program, net, []);
     if (!r.ok) out.push(...r.diagnostics);
+  }
+  // Every model an experiment would train must build, at every point of its sweep.
+  for (const x of program.experiments.values()) {
+    if (program.table.experiments.get(x.name)?.span.file !== rootFile) continue;
+    for (const v of experimentVariants(x)) {
+      const net = program.table.networks.get(v.network);
+      if (!net) continue;
+      const r = buildNetwork(program, net, v.args);
+      if (!r.ok) {
+        out.push(
+          ...r.diagnostics.map((d) => ({
+            ...d,
+            notes: [
+              ...(d.notes ?? []),
+              {
+                message: `while building ${v.label} for experiment ${x.name}`,
+                span: program.table.experiments.get(x.name)!.name.span,
+              },
+            ],
+          })),
+        );
+      }
+    }
   }
   for (const exp of program.table.expects) {
     if (exp.span.file !== rootFile) continue;

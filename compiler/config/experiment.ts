@@ -1,4 +1,5 @@
 import type { Arg, Expr, ExperimentDecl } from "../../grammar/ast.js";
+import { syntheticSpan, type Span } from "../../grammar/span.js";
 import { DiagnosticError, fail, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { evaluate } from "../elaborate/evaluate.js";
 import { Scope } from "../elaborate/scope.js";
@@ -16,7 +17,8 @@ export interface Variant {
 export interface Experiment {
   readonly name: string;
   readonly compare: readonly Variant[];
-  readonly train?: string;
+  /** One train config for all models, or one per compared model, in order. */
+  readonly train: readonly string[];
   readonly sweep: readonly { readonly axis: string; readonly values: readonly Value[] }[];
   readonly dataset?: string;
   readonly epochs?: number;
@@ -34,6 +36,7 @@ export function evaluateExperiment(
     name: decl.name.name,
     compare: [],
     sweep: [],
+    train: [],
   };
   for (const entry of decl.entries) {
     try {
@@ -50,22 +53,24 @@ export function evaluateExperiment(
         case "compare":
           out.compare = [...out.compare, ...entry.args.map((a) => variant(a, table))];
           break;
-        case "with": {
-          const e = entry.args[0]?.value;
-          if (!e || e.kind !== "Name" || entry.args.length !== 1)
-            fail("E0302", entry.span, "with names one train config, e.g. with imagenet_sgd");
-          if (!table.trains.has(e.name)) {
-            fail(
-              "E0203",
-              e.span,
-              `unknown train config '${e.name}'`,
-              didYouMean(e.name, table.trains.keys()) ??
-                `configs: ${[...table.trains.keys()].join(", ") || "none"}`,
-            );
+        case "with":
+          for (const a of entry.args) {
+            const e = a.value;
+            if (e.kind !== "Name" || a.name) {
+              fail("E0302", a.span, "with names train configs, e.g. with imagenet_sgd");
+            }
+            if (!table.trains.has(e.name)) {
+              fail(
+                "E0203",
+                e.span,
+                `unknown train config '${e.name}'`,
+                didYouMean(e.name, table.trains.keys()) ??
+                  `configs: ${[...table.trains.keys()].join(", ") || "none"}`,
+              );
+            }
+            out.train = [...out.train, e.name];
           }
-          out.train = e.name;
           break;
-        }
         case "sweep":
           for (const a of entry.args) {
             if (!a.name)
@@ -139,6 +144,15 @@ export function evaluateExperiment(
       }
     }
   }
+  if (out.train.length > 1 && out.train.length !== out.compare.length && diagnostics.length === 0) {
+    diagnostics.push({
+      code: "E0301",
+      severity: "error",
+      message: `experiment ${decl.name.name} compares ${out.compare.length} models but names ${out.train.length} train configs`,
+      span: decl.name.span,
+      hint: "name one config for all models, or one per model in the order of compare",
+    });
+  }
   if (out.compare.length === 0 && diagnostics.length === 0) {
     fail(
       "E0302",
@@ -187,4 +201,74 @@ function variant(a: Arg, table: DeclTable): Variant {
   }
   const label = `${name}(${args.map((x) => (x.name ? `${x.name.name} = ` : "") + show(evaluate(x.value, new Scope()))).join(", ")})`;
   return { network: name, args, label };
+}
+
+/**
+ * The models an experiment trains: each compared model at every point of the cross product of
+ * its sweep axes. Sweep values become arguments, overriding what `compare` wrote.
+ */
+export function experimentVariants(x: Experiment): Variant[] {
+  let points: { axis: string; value: Value }[][] = [[]];
+  for (const s of x.sweep)
+    points = points.flatMap((p) => s.values.map((value) => [...p, { axis: s.axis, value }]));
+  return x.compare.flatMap((v) =>
+    points.map((point) => {
+      if (point.length === 0) return v;
+      const swept = new Set(point.map((p) => p.axis));
+      const args: Arg[] = [
+        ...v.args.filter((a) => !a.name || !swept.has(a.name.name)),
+        ...point.map((p) => valueArg(p.axis, p.value, v.args[0]?.span ?? syntheticSpan(x.name))),
+      ];
+      const label = `${v.network}(${[...v.args.filter((a) => !a.name || !swept.has(a.name.name)).map((a) => (a.name ? `${a.name.name} = ` : "") + show(evaluate(a.value, new Scope()))), ...point.map((p) => `${p.axis} = ${show(p.value)}`)].join(", ")})`;
+      return { network: v.network, args, label };
+    }),
+  );
+}
+
+/** An argument whose value is already known, written back as an expression. */
+function valueArg(name: string, v: Value, span: Span): Arg {
+  return { kind: "Arg", name: { kind: "Ident", name, span }, value: valueExpr(v, span), span };
+}
+
+function valueExpr(v: Value, span: Span): Expr {
+  switch (v.t) {
+    case "int":
+    case "float":
+      return { kind: "Number", value: v.v, isInteger: v.t === "int", raw: String(v.v), span };
+    case "bool":
+      return { kind: "Bool", value: v.v, span };
+    case "string":
+      return { kind: "String", value: v.v, span };
+    case "symbol":
+      return { kind: "Name", name: v.v, span };
+    case "size":
+      return v.stride === undefined
+        ? { kind: "Size", dims: v.dims, span }
+        : { kind: "Size", dims: v.dims, stride: v.stride, span };
+    case "list":
+      return { kind: "List", items: v.items.map((i) => valueExpr(i, span)), span };
+    case "quantity":
+      return {
+        kind: "Quantity",
+        amount: {
+          kind: "Number",
+          value: v.amount,
+          isInteger: Number.isInteger(v.amount),
+          raw: String(v.amount),
+          span,
+        },
+        unit: v.unit,
+        span,
+      };
+    case "call":
+      return {
+        kind: "Call",
+        callee: { kind: "Ident", name: v.name, span },
+        args: [
+          ...v.positional.map((p) => ({ kind: "Arg" as const, value: valueExpr(p, span), span })),
+          ...Object.entries(v.args).map(([k, a]) => valueArg(k, a, span)),
+        ],
+        span,
+      };
+  }
 }

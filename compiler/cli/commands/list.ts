@@ -30,7 +30,7 @@ export function listCommand(io: IO, file: string, opts: { json?: boolean }): num
     experiments: [...program.experiments.values()].map((x) => ({
       name: x.name,
       compare: x.compare.map((v) => v.label),
-      ...(x.train ? { train: x.train } : {}),
+      train: x.train,
       sweep: x.sweep.map((s) => ({ axis: s.axis, values: s.values.map(show) })),
       ...(x.description ? { description: x.description } : {}),
     })),
@@ -72,7 +72,7 @@ export function listCommand(io: IO, file: string, opts: { json?: boolean }): num
     "experiments",
     data.experiments.map(
       (x) =>
-        `${x.name}: ${x.compare.join(" vs ")}${x.train ? ` with ${x.train}` : ""}${x.sweep.map((s) => `; sweep ${s.axis} over ${s.values.join(", ")}`).join("")}`,
+        `${x.name}: ${x.compare.join(" vs ")}${x.train.length ? ` with ${x.train.join(", ")}` : ""}${x.sweep.map((s) => `; sweep ${s.axis} over ${s.values.join(", ")}`).join("")}`,
     ),
   );
   io.out(lines.join("\n").trimEnd() || `${file} declares nothing`);
