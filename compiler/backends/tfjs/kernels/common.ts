@@ -1,12 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 
-/**
- * Shared plumbing for the composite wasm training kernels: moving between the
- * kernel boundary (TensorInfo) and ordinary tf ops, and the tap geometry that the
- * filter gradients share.
- */
+// Shared plumbing for the composite wasm training kernels: moving between the
+// kernel boundary (TensorInfo) and ordinary tf ops, and the geometry that the two
+// filter gradients share.
 
-/** The padded-input geometry of one 2-D convolution, NHWC. */
+/** The spatial geometry of one 2-D convolution, independent of data layout. */
 export interface ConvGeometry {
   batch: number;
   inHeight: number;
@@ -81,58 +79,24 @@ export function handOff(t: tf.Tensor, backend: tf.KernelBackend): tf.TensorInfo 
 }
 
 /**
- * Zero-pads x (NHWC) so that every filter tap's strided window is in range: the
- * top/left pads come from the conv geometry, the bottom/right ones only as far as
- * the last output actually reaches (TF 'same' puts its extra pad there, and a
- * 'ceil' rounding mode can reach past it).
+ * Explicit [top, bottom] and [left, right] pads for recovering a filter gradient
+ * by correlating the input with dy used as the filter. The top/left pads are the
+ * forward ones; the bottom/right ones reach only as far as the last output does
+ * (TF 'same' puts its extra pad there, and 'ceil' rounding can reach beyond it),
+ * so the correlation yields at least filterHeight x filterWidth taps.
  */
-export function padForTaps(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+export function filterGradPads(g: ConvGeometry): [[number, number], [number, number]] {
   const needH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
   const needW = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
-  const bottom = Math.max(0, needH - g.padTop - g.inHeight);
-  const right = Math.max(0, needW - g.padLeft - g.inWidth);
-  if (g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) return x;
-  return tf.pad(x, [
-    [0, 0],
-    [g.padTop, bottom],
-    [g.padLeft, right],
-    [0, 0],
-  ]);
+  return [
+    [g.padTop, Math.max(0, needH - g.padTop - g.inHeight)],
+    [g.padLeft, Math.max(0, needW - g.padLeft - g.inWidth)],
+  ];
 }
 
-/** The input pixels that filter tap (kh, kw) meets, one per output position: [B, OH, OW, C]. */
-export function tapWindow(xp: tf.Tensor4D, g: ConvGeometry, kh: number, kw: number): tf.Tensor4D {
-  const h0 = kh * g.dilationHeight;
-  const w0 = kw * g.dilationWidth;
-  const c = xp.shape[3];
-  if (g.strideHeight === 1 && g.strideWidth === 1) {
-    return tf.slice(xp, [0, h0, w0, 0], [g.batch, g.outHeight, g.outWidth, c]);
-  }
-  return tf.stridedSlice(
-    xp,
-    [0, h0, w0, 0],
-    [
-      g.batch,
-      h0 + (g.outHeight - 1) * g.strideHeight + 1,
-      w0 + (g.outWidth - 1) * g.strideWidth + 1,
-      c,
-    ],
-    [1, g.strideHeight, g.strideWidth, 1],
-  ) as tf.Tensor4D;
-}
-
-/**
- * Splits the filter taps into groups whose stacked windows stay under a memory
- * cap, so that large inputs don't materialise a full im2col matrix at once.
- */
-export function tapGroups(g: ConvGeometry, floatsPerTap: number, capFloats: number): number[][] {
-  const taps = g.filterHeight * g.filterWidth;
-  const perGroup = Math.max(1, Math.min(taps, Math.floor(capFloats / Math.max(1, floatsPerTap))));
-  const groups: number[][] = [];
-  for (let start = 0; start < taps; start += perGroup) {
-    const group: number[] = [];
-    for (let t = start; t < Math.min(taps, start + perGroup); t++) group.push(t);
-    groups.push(group);
-  }
-  return groups;
+/** Keeps the first filterHeight x filterWidth taps of a [*, H, W, *] correlation. */
+export function firstTaps(t: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  const [a, h, w, c] = t.shape;
+  if (h === g.filterHeight && w === g.filterWidth) return t;
+  return tf.slice(t, [0, 0, 0, 0], [a, g.filterHeight, g.filterWidth, c]);
 }

@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
-import { geometryOf, handOff, padForTaps, tapGroups, tapWindow, withTensors } from "./common.js";
+import { filterGradPads, firstTaps, geometryOf, handOff, withTensors } from "./common.js";
 
-export let VARIANT: "mulsum" | "mulones" | "bmm" = "mulones";
-export function setVariant(v: typeof VARIANT): void {
-  VARIANT = v;
-}
-
-const CAP_FLOATS = 1 << 24;
+// Why: tfjs-backend-wasm has a native depthwise convolution but no gradient for
+// it, so separable-conv training dies on wasm. dW[kh,kw,c,m] correlates channel c
+// of the input with channel c*M+m of dy over batch and space. Folding the batch
+// into the channels turns that into one native depthwise conv: the input becomes
+// [1, H, W, B*C], dy becomes a [OH, OW, B*C, M] filter, the forward stride becomes
+// the dilation and the forward dilation the stride; the B partial filters are then
+// summed. This avoids per-tap slices, which are slow on wasm.
 
 export function depthwiseBackpropFilterWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -34,42 +35,45 @@ export function depthwiseBackpropFilterWasm(args: {
         true,
       );
       const g = geometryOf(info);
-      const n = g.batch * g.outHeight * g.outWidth;
-      if (n === 0) return tf.zeros(attrs.filterShape);
-      const xp = padForTaps(x4, g);
-      const taps = filterHeight * filterWidth;
-      const win = (t: number): tf.Tensor4D =>
-        tapWindow(xp, g, Math.floor(t / filterWidth), t % filterWidth);
+      const { batch, inHeight, inWidth, outHeight, outWidth } = g;
+      if (batch * outHeight * outWidth === 0) return tf.zeros(attrs.filterShape);
 
-      if (VARIANT === "bmm") {
-        // channel-major: [Ci, K, N] x [Ci, N, M]
-        const dyc = tf.transpose(tf.reshape(dyIn!, [n, inChannels, multiplier]), [1, 0, 2]);
-        const blocks = tapGroups(g, n * inChannels, CAP_FLOATS).map((group) => {
-          const ws = group.map((t) => tf.reshape(win(t), [n, inChannels]));
-          const cols = tf.transpose(tf.stack(ws, 0), [2, 0, 1]); // [Ci, G, N]
-          return tf.matMul(cols, dyc); // [Ci, G, M]
-        });
-        const dw = blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 1);
-        return tf.reshape(tf.transpose(dw, [1, 0, 2]), attrs.filterShape);
-      }
-      const dy5 = tf.reshape(dyIn!, [n, 1, inChannels, multiplier]);
-      const ones = tf.ones([1, n]);
-      const parts: tf.Tensor[] = [];
-      for (const group of tapGroups(g, n * inChannels * multiplier, CAP_FLOATS)) {
-        const ws = group.map((t) => tf.reshape(win(t), [n, 1, inChannels, 1]));
-        const cols = ws.length === 1 ? ws[0]! : tf.concat(ws, 1); // [N, G, Ci, 1]
-        const prod =
-          multiplier === 1
-            ? tf.mul(cols, group.length === 1 ? dy5 : tf.tile(dy5, [1, group.length, 1, 1]))
-            : tf.mul(cols, dy5);
-        const flat = tf.reshape(prod, [n, group.length * inChannels * multiplier]);
-        parts.push(
-          VARIANT === "mulsum" ? tf.sum(flat, 0) : tf.reshape(tf.matMul(ones, flat), [-1]),
-        );
-      }
-      const dw = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
-      void taps;
-      return tf.reshape(dw, attrs.filterShape);
+      const xt = tf.reshape(tf.transpose(x4, [1, 2, 0, 3]), [
+        1,
+        inHeight,
+        inWidth,
+        batch * inChannels,
+      ]);
+      const dyt = tf.reshape(tf.transpose(dyIn as tf.Tensor4D, [1, 2, 0, 3]), [
+        outHeight,
+        outWidth,
+        batch * inChannels,
+        multiplier,
+      ]);
+      const [padH, padW] = filterGradPads(g);
+      // Called as a kernel rather than through tf.depthwiseConv2d, whose op-level
+      // check rejects stride > 1 together with dilation > 1; the native kernel
+      // supports the combination.
+      const depthwiseAttrs: tf.DepthwiseConv2dNativeAttrs = {
+        strides: [g.dilationHeight, g.dilationWidth],
+        pad: [[0, 0], padH, padW, [0, 0]],
+        dataFormat: "NHWC",
+        dilations: [g.strideHeight, g.strideWidth],
+      };
+      const depthwiseInputs: tf.DepthwiseConv2dNativeInputs = { x: xt, filter: dyt };
+      const taps = tf
+        .engine()
+        .runKernel(
+          tf.DepthwiseConv2dNative,
+          depthwiseInputs as unknown as tf.NamedTensorMap,
+          depthwiseAttrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor4D; // [1, KH, KW, B*C*M]
+      const perSample = tf.reshape(firstTaps(taps, g), [
+        filterHeight * filterWidth,
+        batch,
+        inChannels * multiplier,
+      ]);
+      return tf.reshape(tf.sum(perSample, 1), attrs.filterShape);
     }),
   );
   return handOff(result, backend);

@@ -1,0 +1,595 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  registerWasmTrainingKernels,
+  wasmTrainingKernels,
+} from "../../../compiler/backends/tfjs/kernels/register.js";
+import { initWasmBackend } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
+
+type BackendName = "cpu" | "wasm";
+type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
+type Shape4 = [number, number, number, number];
+
+const TOLERANCE = 1e-4;
+
+/** Deterministic PRNG (mulberry32), so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rand = prng(20240607);
+const intIn = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+const values = (shape: readonly number[]): Float32Array =>
+  Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+
+/** Runs `f` with `backend` active; the result is read back and disposed. */
+async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = f();
+  const out = (await t.data()) as Float32Array;
+  t.dispose();
+  return out;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const maxDiffSeen: Record<string, number> = {};
+function record(name: string, diff: number): void {
+  maxDiffSeen[name] = Math.max(maxDiffSeen[name] ?? 0, diff);
+}
+
+const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
+  tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+
+/** An explicit padding, or a numeric one, as tfjs ops may pass them down to kernels. */
+function randomPad(kind: "same" | "valid" | "explicit" | "number"): Pad {
+  if (kind === "explicit") {
+    return [
+      [0, 0],
+      [intIn(0, 2), intIn(0, 2)],
+      [intIn(0, 2), intIn(0, 2)],
+      [0, 0],
+    ];
+  }
+  return kind === "number" ? intIn(0, 2) : kind;
+}
+
+interface DepthwiseCase {
+  xShape: Shape4;
+  filterShape: Shape4;
+  strides: [number, number];
+  dilations: [number, number];
+  pad: Pad;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  dyShape: Shape4;
+  label: string;
+}
+
+/**
+ * One random depthwise problem for every stride/dilation/padding/multiplier
+ * combination, with odd and even spatial sizes and non-square filters.
+ */
+function depthwiseCases(): DepthwiseCase[] {
+  const cases: DepthwiseCase[] = [];
+  const pads = ["same", "valid", "explicit", "number"] as const;
+  for (const stride of [1, 2, 3])
+    for (const dilation of [1, 2])
+      for (const padKind of pads)
+        for (const multiplier of [1, 2]) {
+          for (let attempt = 0; attempt < 20; attempt++) {
+            const xShape: Shape4 = [intIn(1, 3), intIn(4, 9), intIn(4, 9), intIn(1, 4)];
+            const filterShape: Shape4 = [intIn(1, 3), intIn(1, 3), xShape[3], multiplier];
+            const pad = randomPad(padKind);
+            const info = tf.backend_util.computeConv2DInfo(
+              xShape,
+              filterShape,
+              stride,
+              dilation,
+              pad,
+              undefined,
+              true,
+            );
+            if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+            cases.push({
+              xShape,
+              filterShape,
+              strides: [stride, stride],
+              dilations: [dilation, dilation],
+              pad,
+              dyShape: [xShape[0], info.outHeight, info.outWidth, xShape[3] * multiplier],
+              label: JSON.stringify({ xShape, filterShape, stride, dilation, pad }),
+            });
+            break;
+          }
+        }
+  // Numeric pads with each dimRoundingMode ('ceil' can place a window past the input).
+  for (const dimRoundingMode of ["floor", "round", "ceil"] as const) {
+    const xShape: Shape4 = [2, 7, 8, 3];
+    const filterShape: Shape4 = [2, 3, 3, 2];
+    const info = tf.backend_util.computeConv2DInfo(
+      xShape,
+      filterShape,
+      2,
+      1,
+      1,
+      dimRoundingMode,
+      true,
+    );
+    cases.push({
+      xShape,
+      filterShape,
+      strides: [2, 2],
+      dilations: [1, 1],
+      pad: 1,
+      dimRoundingMode,
+      dyShape: [2, info.outHeight, info.outWidth, 6],
+      label: `pad 1, ${dimRoundingMode}`,
+    });
+  }
+  // One larger problem, closer to real layer sizes.
+  cases.push({
+    xShape: [4, 17, 16, 8],
+    filterShape: [3, 3, 8, 1],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: "same",
+    dyShape: [4, 17, 16, 8],
+    label: "large",
+  });
+  return cases;
+}
+
+/**
+ * tfjs-backend-cpu's depthwise backprop kernels ignore `dilations` (tfjs's own
+ * gradients never pass one), so dilated cases are checked against the cpu kernel
+ * on the equivalent undilated problem: the filter with d-1 zeros between taps.
+ */
+function dilateFilter(w: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
+  const [kh, kw, c, m] = w.shape;
+  if (d[0] === 1 && d[1] === 1) return w;
+  const holes = tf.pad(tf.reshape(w, [kh, 1, kw, 1, c, m]), [
+    [0, 0],
+    [0, d[0] - 1],
+    [0, 0],
+    [0, d[1] - 1],
+    [0, 0],
+    [0, 0],
+  ]);
+  const full = tf.reshape(holes, [kh * d[0], kw * d[1], c, m]) as tf.Tensor4D;
+  return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, c, m]);
+}
+
+function effectiveShape(f: Shape4, d: [number, number]): Shape4 {
+  return [(f[0] - 1) * d[0] + 1, (f[1] - 1) * d[1] + 1, f[2], f[3]];
+}
+
+beforeAll(async () => {
+  await initWasmBackend();
+  await tf.setBackend("cpu");
+});
+
+describe("registration", () => {
+  it("registers the three kernels for wasm, idempotently", () => {
+    const names = wasmTrainingKernels.map((k) => k.kernelName).sort();
+    expect(names).toEqual([
+      "Conv2DBackpropFilter",
+      "DepthwiseConv2dNativeBackpropFilter",
+      "DepthwiseConv2dNativeBackpropInput",
+    ]);
+    registerWasmTrainingKernels();
+    registerWasmTrainingKernels();
+    for (const config of wasmTrainingKernels) {
+      expect(tf.getKernel(config.kernelName, "wasm")).toBe(config);
+    }
+  });
+
+  it("leaves a kernel that is already registered alone", () => {
+    const name = tf.DepthwiseConv2dNativeBackpropInput;
+    const ours = tf.getKernel(name, "wasm");
+    const theirs: tf.KernelConfig = { ...ours, kernelFunc: ours.kernelFunc };
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel(theirs);
+    try {
+      registerWasmTrainingKernels();
+      expect(tf.getKernel(name, "wasm")).toBe(theirs);
+    } finally {
+      tf.unregisterKernel(name, "wasm");
+      tf.registerKernel(ours);
+    }
+  });
+});
+
+describe("without these kernels", () => {
+  it("wasm cannot differentiate a depthwise conv (so the tests below exercise them)", async () => {
+    await tf.setBackend("wasm");
+    const saved = wasmTrainingKernels.map((k) => tf.getKernel(k.kernelName, "wasm"));
+    for (const k of wasmTrainingKernels) tf.unregisterKernel(k.kernelName, "wasm");
+    try {
+      const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
+      const f = (w: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, "same"));
+      expect(() => tf.grads(f)([tf.ones([3, 3, 2, 1])])).toThrow(/not registered/);
+      x.dispose();
+    } finally {
+      for (const k of saved) tf.registerKernel(k);
+    }
+  });
+});
+
+describe("kernels match tfjs-backend-cpu", () => {
+  const cases = depthwiseCases();
+
+  it("covers every stride, dilation, padding and multiplier combination", () => {
+    expect(cases.length).toBe(3 * 2 * 4 * 2 + 3 + 1);
+  });
+
+  it("DepthwiseConv2dNativeBackpropInput", async () => {
+    for (const c of cases) {
+      const dy = values(c.dyShape);
+      const w = values(c.filterShape);
+      const attrs = {
+        strides: c.strides,
+        dilations: c.dilations,
+        pad: c.pad,
+        dimRoundingMode: c.dimRoundingMode,
+        inputShape: c.xShape,
+      };
+      const got = await on("wasm", () =>
+        run(
+          tf.DepthwiseConv2dNativeBackpropInput,
+          {
+            dy: tf.tensor4d(dy, c.dyShape),
+            filter: tf.tensor4d(w, c.filterShape),
+          },
+          attrs,
+        ),
+      );
+      const want = await on("cpu", () =>
+        tf.tidy(() =>
+          run(
+            tf.DepthwiseConv2dNativeBackpropInput,
+            {
+              dy: tf.tensor4d(dy, c.dyShape),
+              filter: dilateFilter(tf.tensor4d(w, c.filterShape), c.dilations),
+            },
+            { ...attrs, dilations: 1 },
+          ),
+        ),
+      );
+      const diff = maxAbsDiff(got, want);
+      record("DepthwiseConv2dNativeBackpropInput", diff);
+      expect(diff, c.label).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it("DepthwiseConv2dNativeBackpropFilter", async () => {
+    for (const c of cases) {
+      const x = values(c.xShape);
+      const dy = values(c.dyShape);
+      const attrs = {
+        strides: c.strides,
+        dilations: c.dilations,
+        pad: c.pad,
+        dimRoundingMode: c.dimRoundingMode,
+        filterShape: c.filterShape,
+      };
+      const got = await on("wasm", () =>
+        run(
+          tf.DepthwiseConv2dNativeBackpropFilter,
+          {
+            x: tf.tensor4d(x, c.xShape),
+            dy: tf.tensor4d(dy, c.dyShape),
+          },
+          attrs,
+        ),
+      );
+      const want = await on("cpu", () =>
+        tf.tidy(() => {
+          const full = run(
+            tf.DepthwiseConv2dNativeBackpropFilter,
+            { x: tf.tensor4d(x, c.xShape), dy: tf.tensor4d(dy, c.dyShape) },
+            { ...attrs, dilations: 1, filterShape: effectiveShape(c.filterShape, c.dilations) },
+          );
+          // Only every d-th tap of the zero-stuffed filter is a real one.
+          return tf.stridedSlice(full, [0, 0, 0, 0], full.shape, [...c.dilations, 1, 1]);
+        }),
+      );
+      const diff = maxAbsDiff(got, want);
+      record("DepthwiseConv2dNativeBackpropFilter", diff);
+      expect(diff, c.label).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it("Conv2DBackpropFilter (NHWC and NCHW)", async () => {
+    const pads = ["same", "valid", "explicit", "number"] as const;
+    let checked = 0;
+    for (const stride of [1, 2, 3])
+      for (const padKind of pads)
+        for (const dataFormat of ["NHWC", "NCHW"] as const) {
+          const nhwc: Shape4 = [intIn(1, 3), intIn(4, 9), intIn(4, 9), intIn(1, 4)];
+          const filterShape: Shape4 = [intIn(1, 3), intIn(1, 3), nhwc[3], intIn(1, 5)];
+          const pad = randomPad(padKind);
+          const info = tf.backend_util.computeConv2DInfo(nhwc, filterShape, stride, 1, pad);
+          if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+          const dyNhwc: Shape4 = [nhwc[0], info.outHeight, info.outWidth, filterShape[3]];
+          const toFormat = (s: Shape4): Shape4 =>
+            dataFormat === "NHWC" ? s : [s[0], s[3], s[1], s[2]];
+          const xShape = toFormat(nhwc);
+          const dyShape = toFormat(dyNhwc);
+          // Explicit pads are given in the layout of the data.
+          const formatPad =
+            dataFormat === "NCHW" && Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
+          const x = values(xShape);
+          const dy = values(dyShape);
+          const kernel = (): tf.Tensor =>
+            tf.tidy(() =>
+              run(
+                tf.Conv2DBackpropFilter,
+                { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+                { strides: stride, pad: formatPad, dataFormat, filterShape },
+              ),
+            );
+          const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
+          record("Conv2DBackpropFilter", diff);
+          expect(
+            diff,
+            JSON.stringify({ xShape, filterShape, stride, pad, dataFormat }),
+          ).toBeLessThan(TOLERANCE);
+          checked++;
+        }
+    expect(checked).toBeGreaterThan(20);
+
+    for (const dimRoundingMode of ["floor", "round", "ceil", undefined] as const) {
+      const large = dimRoundingMode === undefined;
+      const xShape: Shape4 = large ? [4, 16, 15, 8] : [2, 7, 8, 3];
+      const filterShape: Shape4 = large ? [3, 3, 8, 8] : [2, 3, 3, 4];
+      const stride = large ? 1 : 2;
+      const pad = large ? "same" : 1;
+      const info = tf.backend_util.computeConv2DInfo(
+        xShape,
+        filterShape,
+        stride,
+        1,
+        pad,
+        dimRoundingMode,
+      );
+      const dyShape: Shape4 = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
+      const x = values(xShape);
+      const dy = values(dyShape);
+      const kernel = (): tf.Tensor =>
+        tf.tidy(() =>
+          run(
+            tf.Conv2DBackpropFilter,
+            { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+            { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape },
+          ),
+        );
+      const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
+      record("Conv2DBackpropFilter", diff);
+      expect(diff, String(dimRoundingMode)).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it("does not leak tensors or backend memory on repeated calls", async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend();
+    const x = tf.tensor4d(values([2, 7, 6, 3]), [2, 7, 6, 3]);
+    const w = tf.tensor4d(values([3, 3, 3, 2]), [3, 3, 3, 2]);
+    const dyDw = tf.tensor4d(values([2, 4, 3, 6]), [2, 4, 3, 6]);
+    const dyConv = tf.tensor4d(values([2, 4, 3, 5]), [2, 4, 3, 5]);
+    const calls = (): tf.Tensor[] => [
+      run(
+        tf.DepthwiseConv2dNativeBackpropInput,
+        { dy: dyDw, filter: w },
+        { strides: 2, dilations: 1, pad: "same", inputShape: [2, 7, 6, 3] },
+      ),
+      run(
+        tf.DepthwiseConv2dNativeBackpropFilter,
+        { x, dy: dyDw },
+        { strides: 2, dilations: 1, pad: "same", filterShape: [3, 3, 3, 2] },
+      ),
+      run(
+        tf.Conv2DBackpropFilter,
+        { x, dy: dyConv },
+        { strides: 2, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 5] },
+      ),
+    ];
+    calls().forEach((t) => t.dispose());
+    const before = { ...tf.memory(), ids: backend.numDataIds() };
+    for (let i = 0; i < 5; i++) {
+      const outs = calls();
+      await Promise.all(outs.map((t) => t.data()));
+      outs.forEach((t) => t.dispose());
+      tf.tidy(() => {
+        calls();
+      });
+    }
+    const after = { ...tf.memory(), ids: backend.numDataIds() };
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.numDataBuffers).toBe(before.numDataBuffers);
+    expect(after.ids).toBe(before.ids);
+    tf.dispose([x, w, dyDw, dyConv]);
+  });
+});
+
+describe("called directly with bare TensorInfos", () => {
+  it("computes the same result and balances references", async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend();
+    const x = tf.tensor4d(values([2, 6, 5, 3]), [2, 6, 5, 3]);
+    const dy = tf.tensor4d(values([2, 3, 3, 4]), [2, 3, 3, 4]);
+    const attrs = { strides: 2, pad: "same", dataFormat: "NHWC", filterShape: [2, 2, 3, 4] };
+    const viaEngine = run(tf.Conv2DBackpropFilter, { x, dy }, attrs);
+    const want = (await viaEngine.data()) as Float32Array;
+    viaEngine.dispose();
+    const bare = (t: tf.Tensor): tf.TensorInfo => ({
+      dataId: t.dataId,
+      shape: t.shape,
+      dtype: t.dtype,
+    });
+    const kernel = tf.getKernel(tf.Conv2DBackpropFilter, "wasm");
+    const before = { ...tf.memory(), ids: backend.numDataIds() };
+    const out = kernel.kernelFunc({
+      inputs: { x: bare(x), dy: bare(dy) },
+      backend,
+      attrs: attrs as unknown as tf.NamedAttrMap,
+    }) as tf.TensorInfo;
+    // What the engine does with a kernel's output.
+    const wrapped = tf.engine().makeTensorFromTensorInfo(out);
+    expect(maxAbsDiff((await wrapped.data()) as Float32Array, want)).toBe(0);
+    wrapped.dispose();
+    const after = { ...tf.memory(), ids: backend.numDataIds() };
+    expect(after).toEqual(before);
+    expect(x.isDisposed || dy.isDisposed).toBe(false);
+    expect((await x.data()).length).toBe(2 * 6 * 5 * 3);
+    tf.dispose([x, dy]);
+  });
+});
+
+describe("gradients on wasm", () => {
+  it("tf.grads of a separable block equals the cpu backend's", async () => {
+    for (const [stride, pad, multiplier] of [
+      [1, "same", 1],
+      [2, "same", 2],
+      [1, "valid", 2],
+      [2, "valid", 1],
+    ] as const) {
+      const xShape: Shape4 = [2, 9, 8, 3];
+      const x = values(xShape);
+      const dw = values([3, 3, 3, multiplier]);
+      const pw = values([1, 1, 3 * multiplier, 4]);
+      const k = values([3, 2, 4, 2]);
+      const loss = (xs: tf.Tensor, dws: tf.Tensor, pws: tf.Tensor, ks: tf.Tensor): tf.Scalar => {
+        const h = tf.relu(
+          tf.separableConv2d(
+            xs as tf.Tensor4D,
+            dws as tf.Tensor4D,
+            pws as tf.Tensor4D,
+            stride,
+            pad,
+          ),
+        );
+        const y = tf.conv2d(h, ks as tf.Tensor4D, [2, 1], "same");
+        return tf.sum(tf.square(tf.sin(y)));
+      };
+      const gradsOn = async (backend: BackendName): Promise<Float32Array[]> => {
+        await tf.setBackend(backend);
+        const grads = tf.grads(loss)([
+          tf.tensor4d(x, xShape),
+          tf.tensor4d(dw, [3, 3, 3, multiplier]),
+          tf.tensor4d(pw, [1, 1, 3 * multiplier, 4]),
+          tf.tensor4d(k, [3, 2, 4, 2]),
+        ]);
+        const out = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+        tf.dispose(grads);
+        return out;
+      };
+      const got = await gradsOn("wasm");
+      const want = await gradsOn("cpu");
+      got.forEach((g, i) => {
+        const diff = maxAbsDiff(g, want[i]!);
+        record("tf.grads separable block", diff);
+        expect(diff, `${stride} ${pad} ${multiplier} input ${i}`).toBeLessThan(TOLERANCE);
+      });
+    }
+  });
+
+  it("depthwise filter gradient matches central finite differences", async () => {
+    await tf.setBackend("wasm");
+    const xShape: Shape4 = [2, 6, 5, 2];
+    const wShape: Shape4 = [3, 2, 2, 2];
+    const x = tf.tensor4d(values(xShape), xShape);
+    const r = tf.tensor4d(values([2, 3, 3, 4]), [2, 3, 3, 4]);
+    const loss = (w: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.tanh(tf.depthwiseConv2d(x, w as tf.Tensor4D, 2, "same")), r));
+    const w0 = values(wShape);
+    const analytic = tf.grad(loss)(tf.tensor4d(w0, wShape));
+    const g = (await analytic.data()) as Float32Array;
+    analytic.dispose();
+    const lossAt = async (w: Float32Array): Promise<number> => {
+      const l = tf.tidy(() => loss(tf.tensor4d(w, wShape)));
+      const v = (await l.data())[0]!;
+      l.dispose();
+      return v;
+    };
+    const eps = 1e-2;
+    let worst = 0;
+    for (let i = 0; i < w0.length; i++) {
+      const plus = Float32Array.from(w0);
+      const minus = Float32Array.from(w0);
+      plus[i]! += eps;
+      minus[i]! -= eps;
+      const numeric = ((await lossAt(plus)) - (await lossAt(minus))) / (2 * eps);
+      worst = Math.max(worst, Math.abs(numeric - g[i]!) / Math.max(1, Math.abs(numeric)));
+    }
+    record("finite differences (relative)", worst);
+    expect(worst).toBeLessThan(5e-3);
+    tf.dispose([x, r]);
+  });
+});
+
+describe("training on wasm", () => {
+  it("a separable + conv + dense model trains with model.fit and the loss falls", async () => {
+    await tf.setBackend("wasm");
+    // Class 1 images are brighter on the left half; easy to learn from edges.
+    const n = 64;
+    const size = 12;
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const label = i % 2;
+      for (let h = 0; h < size; h++)
+        for (let w = 0; w < size; w++) {
+          const bright = w < size / 2 === (label === 1);
+          xs.push((bright ? 0.8 : 0.2) + (rand() - 0.5) * 0.3);
+        }
+      ys.push(label);
+    }
+    const x = tf.tensor4d(xs, [n, size, size, 1]);
+    const y = tf.oneHot(tf.tensor1d(ys, "int32"), 2);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.separableConv2d({
+          inputShape: [size, size, 1],
+          filters: 8,
+          kernelSize: 3,
+          depthMultiplier: 2,
+          padding: "same",
+          activation: "relu",
+        }),
+        tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, activation: "relu" }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2, activation: "softmax" }),
+      ],
+    });
+    const optimizer = tf.train.adam(0.01);
+    model.compile({ optimizer, loss: "categoricalCrossentropy" });
+    const history = await model.fit(x, y, { epochs: 8, batchSize: 16, shuffle: false, verbose: 0 });
+    const losses = history.history["loss"] as number[];
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]! * 0.7);
+    model.dispose();
+    optimizer.dispose();
+    tf.dispose([x, y]);
+  });
+});
+
+describe("report", () => {
+  it("max abs differences seen", () => {
+    console.log("max abs diffs:", maxDiffSeen);
+    expect(Object.keys(maxDiffSeen).length).toBeGreaterThan(0);
+  });
+});
