@@ -5,6 +5,8 @@ import { summaryCommand } from "./commands/summary.js";
 import { compileCommand } from "./commands/compile.js";
 import { fmtCommand } from "./commands/fmt.js";
 import { listCommand } from "./commands/list.js";
+import { runCommand } from "./commands/run.js";
+import { backendChoices } from "../backends/tfjs/choices.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -38,11 +40,42 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("compile")
     .description("lower a network to a target form")
     .argument("<file>", ".arch file")
-    .addOption(new Option("-t, --target <target>", "output form").choices(["json"]).default("json"))
+    .addOption(
+      new Option(
+        "-t, --target <target>",
+        "json: the IR graph; ts: a TypeScript module that builds the tfjs model",
+      )
+        .choices(["json", "ts"])
+        .default("json"),
+    )
     .option("-o, --out <path>", "write here instead of standard output")
+    .option(
+      "--layers-module <specifier>",
+      "where generated TypeScript imports GroupedConv2D from",
+      "archc/layers",
+    )
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .action((file: string, o) => setExit(compileCommand(io, file, o)));
+    .action(async (file: string, o) => setExit(await compileCommand(io, file, o)));
+
+  cli
+    .command("run")
+    .description("build the network on a tfjs backend and time forward passes on random input")
+    .argument("<file>", ".arch file")
+    .option("-n, --network <name>", "network to build (default: the last in the file)")
+    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
+    .option("-b, --batch <n>", "images per forward pass", "1")
+    .option("--runs <n>", "timed passes; the median is reported", "10")
+    .option("--warmup <n>", "untimed passes first", "2")
+    .addOption(
+      new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
+    )
+    .option(
+      "--strategy <name>",
+      "force one grouped-convolution strategy (default: chosen per layer)",
+    )
+    .option("--json", "print {backend, batch, params, medianMs, imagesPerSec}")
+    .action(async (file: string, o) => setExit(await runCommand(io, file, o)));
 
   cli
     .command("fmt")

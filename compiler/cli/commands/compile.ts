@@ -4,13 +4,27 @@ import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
 
 export interface CompileOptions extends BuildOptions {
-  readonly target: "json";
+  readonly target: "json" | "ts";
   readonly out?: string;
+  /** Module the generated TypeScript imports GroupedConv2D from. */
+  readonly layersModule?: string;
 }
 
-export function compileCommand(io: IO, file: string, opts: CompileOptions): number {
+export async function compileCommand(io: IO, file: string, opts: CompileOptions): Promise<number> {
   const r = buildFromCli(io, file, opts);
   if ("exit" in r) return r.exit;
+  if (opts.target === "ts") {
+    const { emitTypeScript } = await import("../../backends/ts/emit.js");
+    const text = await emitTypeScript(r.graph, {
+      source: file,
+      ...(opts.layersModule ? { layersModule: opts.layersModule } : {}),
+    });
+    if (opts.out) {
+      atomicWrite(opts.out, text);
+      io.err(`wrote ${opts.out} (TypeScript module exporting build())`);
+    } else io.out(text);
+    return Exit.ok;
+  }
   const problems = validateIR(r.graph);
   if (problems.length) {
     // The elaborator made a graph its own schema rejects: that is a bug, not bad input.

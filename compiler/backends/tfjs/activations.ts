@@ -1,0 +1,23 @@
+import type * as tf from "@tensorflow/tfjs";
+
+type TfActivation = NonNullable<Parameters<typeof tf.layers.activation>[0]>["activation"];
+
+/**
+ * archc's activation names in tfjs' spelling. leaky_relu is a layer of its own in tfjs, not an
+ * activation identifier, so it maps to undefined and the builder adds that layer.
+ */
+export function tfActivation(name: string): TfActivation | undefined {
+  switch (name) {
+    case "none":
+    case "linear":
+      return "linear";
+    case "hard_sigmoid":
+      return "hardSigmoid";
+    case "gelu":
+      return "gelu";
+    case "leaky_relu":
+      return undefined;
+    default:
+      return name as TfActivation;
+  }
+}

@@ -1,0 +1,389 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { type ConvShape, convGeometry, groupedMacs, shapeKey } from "./geometry.js";
+import {
+  STRATEGIES,
+  STRATEGY_NAMES,
+  type StrategyName,
+  applicableStrategies,
+  isStrategyName,
+} from "./strategies.js";
+
+/**
+ * Picks a grouped-convolution strategy per layer shape. The ranking of strategies
+ * is backend-specific and far from proportional to MACs (in wasm a channel slice
+ * is a JS loop and a batched matMul a scalar C++ loop, while a multiplier-1
+ * depthwise conv is a tuned XNNPACK kernel), so the answer comes from timing the
+ * candidates on the active backend once per shape, cached on disk. An analytic
+ * prior prunes hopeless candidates before timing and stands in when timing is off.
+ */
+
+export type StrategyChoice = StrategyName | "auto";
+
+export const STRATEGY_ENV = "ARCHC_GROUPED_STRATEGY";
+export const CACHE_DIR_ENV = "ARCHC_CACHE_DIR";
+export const CACHE_FILE = "grouped-conv.json";
+/** Bumped when strategies change enough that old timings no longer rank them. */
+const CACHE_VERSION = 1;
+
+export interface ChooseOptions {
+  /** An explicit strategy wins over everything; "auto" (the default) defers. */
+  strategy?: StrategyChoice;
+  /** Time the candidates when the cache has no answer (default true). */
+  calibrate?: boolean;
+  /** Overrides ARCHC_CACHE_DIR and the .archc-cache default. */
+  cacheDir?: string;
+  /** Untimed runs before timing each candidate (default 1). */
+  warmup?: number;
+  /** Timed runs per candidate; the median is kept (default 3). */
+  runs?: number;
+  /** Time only candidates whose prior estimate is within this factor of the best (default 3). */
+  pruneFactor?: number;
+}
+
+export type ChoiceSource = "option" | "env" | "memory" | "cache" | "measured" | "prior";
+
+export interface Choice {
+  strategy: StrategyName;
+  source: ChoiceSource;
+  /** Median milliseconds per timed candidate, when they were measured. */
+  timesMs?: Partial<Record<StrategyName, number>>;
+}
+
+/**
+ * Rough per-backend speeds behind the prior, in elements or MACs per millisecond.
+ * The wasm row is fitted to bench/continuum.ts (3x3 convolutions on 19x19x728,
+ * batch 8); other backends get a flat row that only prefers less work and fewer
+ * ops, and rely on calibration for the rest.
+ */
+interface Speeds {
+  /** conv2d, and matMul with a single batch. */
+  gemm: number;
+  /** depthwiseConv2d with multiplier 1. */
+  dwconv: number;
+  /** depthwiseConv2d with a multiplier: a grouped GEMM that pads go up to `tile`. */
+  grouped: number;
+  tile: number;
+  /** matMul batched over more than one matrix. */
+  batchedGemm: number;
+  /** Contiguous copies done in native code: pads, transposes, reductions. */
+  copy: number;
+  /** Fixed cost of one op. */
+  opMs: number;
+  /** Fixed cost of one conv2d call (wasm: creating the XNNPACK operator). */
+  convMs: number;
+  /** Cost per row of a slice that is not contiguous (wasm: a JS loop over rows). */
+  sliceRowMs: number;
+}
+
+const SPEEDS: Record<string, Speeds> = {
+  wasm: {
+    gemm: 13e6,
+    dwconv: 3.5e6,
+    grouped: 8e6,
+    tile: 16,
+    batchedGemm: 1e6,
+    copy: 1.5e6,
+    opMs: 0.1,
+    convMs: 2.5,
+    sliceRowMs: 1e-4,
+  },
+  default: {
+    gemm: 1e6,
+    dwconv: 1e6,
+    grouped: 1e6,
+    tile: 1,
+    batchedGemm: 1e6,
+    copy: 2e6,
+    opMs: 0.05,
+    convMs: 0.05,
+    sliceRowMs: 0,
+  },
+};
+
+function speedsFor(backend: string): Speeds {
+  return SPEEDS[backend] ?? SPEEDS.default!;
+}
+
+/**
+ * Estimated milliseconds of one forward call. Only the ranking matters: it decides
+ * the prior's pick and which candidates are worth timing.
+ */
+export function estimateMs(name: StrategyName, s: ConvShape, backend = tf.getBackend()): number {
+  const sp = speedsFor(backend);
+  const geo = convGeometry(s);
+  const g = s.groups;
+  const gi = s.inChannels / g;
+  const go = s.outChannels / g;
+  const m = s.batch * geo.outHeight * geo.outWidth;
+  const taps = s.kernelHeight * s.kernelWidth;
+  // Conv-based strategies run the zero-spread kernel when dilated.
+  const spread =
+    ((s.kernelHeight - 1) * s.dilation[0] + 1) * ((s.kernelWidth - 1) * s.dilation[1] + 1);
+  const macs = groupedMacs(s);
+  const spreadMacs = (macs / taps) * spread;
+  const input = s.batch * s.inHeight * s.inWidth * s.inChannels;
+  const output = m * s.outChannels;
+  const copy = (elements: number) => elements / sp.copy;
+  const groupedWaste = (Math.ceil(go / sp.tile) * sp.tile) / go;
+  switch (name) {
+    case "split":
+      if (g === 1) return spreadMacs / sp.gemm + sp.convMs;
+      return spreadMacs / sp.gemm + g * (sp.convMs + 2 * sp.opMs) + copy(2 * input + 2 * output);
+    case "blockdiag":
+      return (spreadMacs * g) / sp.gemm + sp.convMs + copy(spread * s.inChannels * s.outChannels);
+    case "depthwise":
+      if (go === 1) return spreadMacs / sp.dwconv;
+      return (
+        (spreadMacs * groupedWaste) / sp.grouped + (gi > 1 ? copy(2 * m * s.inChannels * go) : 0)
+      );
+    case "channelwise":
+      return (
+        go * ((spread * m * s.inChannels) / sp.dwconv + sp.opMs) +
+        (gi > 1 ? go * copy(m * s.inChannels) : 0) +
+        (go > 1 ? copy(2 * output) : 0)
+      );
+    case "interleave": {
+      const work = go === 1 ? spreadMacs / sp.dwconv : (spreadMacs * groupedWaste) / sp.grouped;
+      return work + copy(gi > 1 ? 2 * input : input);
+    }
+    case "taps":
+    case "im2col": {
+      const rate = g === 1 ? sp.gemm : sp.batchedGemm;
+      // Each tap window is a strided slice: one row copy per output pixel and group.
+      const windows = taps * g * m * sp.sliceRowMs + copy(2 * input + taps * m * s.inChannels);
+      const ops = (name === "taps" ? 3 * taps : taps + 2) * sp.opMs;
+      return macs / rate + windows + ops + copy(2 * output);
+    }
+  }
+}
+
+/**
+ * The pick without measuring: the two ends of the continuum have native ops, and
+ * the middle goes to the cheapest estimate.
+ */
+export function priorStrategy(s: ConvShape, backend = tf.getBackend()): StrategyName {
+  if (s.groups === 1) return "split"; // one group: split is a single plain conv2d
+  if (s.groups === s.inChannels) return "depthwise"; // a native depthwiseConv2d, no sum
+  return rankByPrior(s, backend)[0]!;
+}
+
+function rankByPrior(s: ConvShape, backend: string): StrategyName[] {
+  return applicableStrategies(s)
+    .map((n) => [n, estimateMs(n, s, backend)] as const)
+    .sort((a, b) => a[1] - b[1])
+    .map(([n]) => n);
+}
+
+/** The candidates worth timing: applicable and not hopeless by the prior. */
+export function candidateStrategies(
+  s: ConvShape,
+  backend = tf.getBackend(),
+  pruneFactor = 3,
+): StrategyName[] {
+  // With one group blockdiag is the very same conv2d as split.
+  const ranked = rankByPrior(s, backend).filter((n) => s.groups > 1 || n !== "blockdiag");
+  const best = estimateMs(ranked[0]!, s, backend);
+  const kept = ranked.filter((n) => estimateMs(n, s, backend) <= best * pruneFactor);
+  const prior = priorStrategy(s, backend);
+  return kept.includes(prior) ? kept : [prior, ...kept];
+}
+
+export function parseStrategy(value: string, where: string): StrategyChoice {
+  if (value === "auto" || isStrategyName(value)) return value;
+  throw new Error(
+    `${where}: unknown grouped conv strategy '${value}'; valid: auto, ${STRATEGY_NAMES.join(", ")}`,
+  );
+}
+
+function envStrategy(): StrategyName | undefined {
+  const raw = process.env[STRATEGY_ENV];
+  if (raw === undefined || raw === "") return undefined;
+  const v = parseStrategy(raw, STRATEGY_ENV);
+  return v === "auto" ? undefined : v;
+}
+
+export function cacheDirectory(override?: string): string {
+  return override ?? process.env[CACHE_DIR_ENV] ?? path.join(process.cwd(), ".archc-cache");
+}
+
+interface CacheEntry {
+  strategy: StrategyName;
+  timesMs: Partial<Record<StrategyName, number>>;
+}
+
+interface CacheFile {
+  version: number;
+  backends: Record<string, Record<string, CacheEntry>>;
+}
+
+function emptyCache(): CacheFile {
+  return { version: CACHE_VERSION, backends: {} };
+}
+
+function readCache(file: string): CacheFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return emptyCache();
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<CacheFile>;
+    if (parsed.version !== CACHE_VERSION || typeof parsed.backends !== "object" || !parsed.backends)
+      return emptyCache();
+    return { version: CACHE_VERSION, backends: parsed.backends };
+  } catch {
+    // A corrupt cache only costs a re-measurement.
+    return emptyCache();
+  }
+}
+
+/**
+ * Read-merge-write, with the write going to a temp file renamed into place, so a
+ * concurrent reader never sees a half-written file and concurrent writers at worst
+ * drop each other's newest entry (which is then measured again).
+ */
+function writeCacheEntry(dir: string, backend: string, key: string, entry: CacheEntry): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, CACHE_FILE);
+  const cache = readCache(file);
+  (cache.backends[backend] ??= {})[key] = entry;
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(cache, null, 2) + "\n");
+  fs.renameSync(tmp, file);
+}
+
+function lookupCache(dir: string, backend: string, key: string): CacheEntry | undefined {
+  const entry = readCache(path.join(dir, CACHE_FILE)).backends[backend]?.[key];
+  return entry && isStrategyName(entry.strategy) ? entry : undefined;
+}
+
+/** Per-process answers, so a layer pays the file read once per shape, not per call. */
+const memory = new Map<string, Choice>();
+
+export function clearStrategyMemo(): void {
+  memory.clear();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Times strategies on random data of the given shape, on the active backend.
+ * dataSync() makes the timing include the work on backends that run asynchronously.
+ * A candidate whose first run is already `giveUp` times slower than the best
+ * median so far is not timed further: its first run stands as its time. Timed runs
+ * stop early once a candidate has used `budgetMs`, so calibrating a large layer
+ * costs a few of its calls rather than `runs` of each candidate.
+ */
+export function measureStrategies(
+  s: ConvShape,
+  names: readonly StrategyName[],
+  opts: { warmup?: number; runs?: number; giveUp?: number; budgetMs?: number } = {},
+): Partial<Record<StrategyName, number>> {
+  const warmup = Math.max(opts.warmup ?? 1, 1);
+  const runs = Math.max(opts.runs ?? 3, 1);
+  const giveUp = opts.giveUp ?? 3;
+  const budgetMs = opts.budgetMs ?? 1000;
+  const x = tf.randomNormal([s.batch, s.inHeight, s.inWidth, s.inChannels]) as tf.Tensor4D;
+  const kernel = tf.randomNormal([
+    s.kernelHeight,
+    s.kernelWidth,
+    s.inChannels / s.groups,
+    s.outChannels,
+  ]) as tf.Tensor4D;
+  const conv = {
+    groups: s.groups,
+    strides: s.strides,
+    padding: s.padding,
+    dilationRate: s.dilation,
+  };
+  const once = (name: StrategyName): number => {
+    const t0 = performance.now();
+    const y = STRATEGIES[name](x, kernel, conv);
+    y.dataSync();
+    const ms = performance.now() - t0;
+    y.dispose();
+    return ms;
+  };
+  const times: Partial<Record<StrategyName, number>> = {};
+  let best = Infinity;
+  try {
+    for (const name of names) {
+      let first = once(name);
+      for (let i = 1; i < warmup; i++) first = once(name);
+      if (first > best * giveUp) {
+        times[name] = first;
+        continue;
+      }
+      const samples: number[] = [];
+      let spent = 0;
+      while (samples.length < runs && (samples.length === 0 || spent < budgetMs)) {
+        samples.push(once(name));
+        spent += samples[samples.length - 1]!;
+      }
+      times[name] = median(samples);
+      best = Math.min(best, times[name]);
+    }
+  } finally {
+    x.dispose();
+    kernel.dispose();
+  }
+  return times;
+}
+
+function fastest(times: Partial<Record<StrategyName, number>>): StrategyName | undefined {
+  let pick: StrategyName | undefined;
+  for (const name of STRATEGY_NAMES) {
+    const t = times[name];
+    if (t !== undefined && (pick === undefined || t < times[pick]!)) pick = name;
+  }
+  return pick;
+}
+
+/**
+ * The strategy for one layer shape on the active backend. Precedence: the explicit
+ * option, then ARCHC_GROUPED_STRATEGY, then this process's earlier answer, then the
+ * on-disk cache, then a fresh measurement (cached), or the prior when calibration is
+ * off. An explicit choice is honoured even where the cost model would not consider
+ * it: every strategy is correct for every shape.
+ */
+export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
+  const explicit = opts.strategy ?? "auto";
+  if (explicit !== "auto")
+    return { strategy: parseStrategy(explicit, "strategy") as StrategyName, source: "option" };
+  const env = envStrategy();
+  if (env) return { strategy: env, source: "env" };
+
+  const backend = tf.getBackend();
+  const key = shapeKey(s);
+  const calibrate = opts.calibrate ?? true;
+  const dir = cacheDirectory(opts.cacheDir);
+  const memoKey = `${dir}\0${backend}\0${key}\0${calibrate}`;
+  const memo = memory.get(memoKey);
+  if (memo) return { ...memo, source: "memory" };
+
+  let choice: Choice;
+  const cached = lookupCache(dir, backend, key);
+  if (cached) {
+    choice = { strategy: cached.strategy, source: "cache", timesMs: cached.timesMs };
+  } else if (!calibrate) {
+    choice = { strategy: priorStrategy(s, backend), source: "prior" };
+  } else {
+    const names = candidateStrategies(s, backend, opts.pruneFactor);
+    const timesMs = measureStrategies(s, names, {
+      ...(opts.warmup !== undefined && { warmup: opts.warmup }),
+      ...(opts.runs !== undefined && { runs: opts.runs }),
+    });
+    const strategy = fastest(timesMs) ?? priorStrategy(s, backend);
+    writeCacheEntry(dir, backend, key, { strategy, timesMs });
+    choice = { strategy, source: "measured", timesMs };
+  }
+  memory.set(memoKey, choice);
+  return choice;
+}

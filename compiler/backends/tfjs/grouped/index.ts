@@ -1,0 +1,45 @@
+export {
+  type ConvGeometry,
+  type ConvShape,
+  type ConvSpec,
+  type GroupedConvOptions,
+  type Padding,
+  convGeometry,
+  convShapeOf,
+  groupedMacs,
+  normalizeOptions,
+  shapeKey,
+} from "./geometry.js";
+export {
+  MAX_INTERMEDIATE_ELEMENTS,
+  STRATEGIES,
+  STRATEGY_NAMES,
+  type StrategyFn,
+  type StrategyName,
+  applicableStrategies,
+  isApplicable,
+  isStrategyName,
+} from "./strategies.js";
+export {
+  CACHE_DIR_ENV,
+  CACHE_FILE,
+  STRATEGY_ENV,
+  type Choice,
+  type ChoiceSource,
+  type ChooseOptions,
+  type StrategyChoice,
+  cacheDirectory,
+  candidateStrategies,
+  chooseStrategy,
+  clearStrategyMemo,
+  estimateMs,
+  measureStrategies,
+  priorStrategy,
+} from "./costModel.js";
+export {
+  GroupedConv2D,
+  type GroupedConv2DArgs,
+  type GroupedConvCallOptions,
+  type InitializerSpec,
+  groupedConv2d,
+} from "./layer.js";

@@ -1,0 +1,280 @@
+import type { IRGraph, IRNode, NodeOf } from "../../ir/types.js";
+import { tfActivation } from "./activations.js";
+
+/**
+ * The tfjs layers a network lowers to, as data. The runtime backend instantiates a plan and the
+ * TypeScript backend prints it, so both make the same model by construction.
+ */
+export type LayerKind =
+  | "input"
+  | "conv2d"
+  | "depthwiseConv2d"
+  | "separableConv2d"
+  | "groupedConv2d"
+  | "batchNormalization"
+  | "activation"
+  | "leakyReLU"
+  | "maxPooling2d"
+  | "averagePooling2d"
+  | "globalAveragePooling2d"
+  | "globalMaxPooling2d"
+  | "flatten"
+  | "dense"
+  | "dropout"
+  | "concatenate"
+  | "add";
+
+export type ConfigValue = number | string | boolean | readonly number[];
+
+export interface PlannedLayer {
+  /** A JavaScript identifier for the layer's output, unique in the plan. */
+  readonly id: string;
+  readonly kind: LayerKind;
+  /** The tfjs layer config; `name` is the stable layer name. */
+  readonly config: Readonly<Record<string, ConfigValue>>;
+  readonly inputs: readonly string[];
+}
+
+export interface LayerPlan {
+  readonly network: string;
+  readonly layers: readonly PlannedLayer[];
+  readonly input: string;
+  readonly output: string;
+}
+
+export interface PlanOptions {
+  /** Force one grouped-convolution strategy (else each layer's cost model chooses). */
+  readonly groupedStrategy?: string;
+}
+
+export function planModel(graph: IRGraph, opts: PlanOptions = {}): LayerPlan {
+  const p = new Planner(graph, opts);
+  for (const node of graph.nodes) p.node(node);
+  return {
+    network: graph.network,
+    layers: p.layers,
+    input: p.ids.get(graph.nodes[0]!.id)!,
+    output: p.ids.get(graph.output)!,
+  };
+}
+
+class Planner {
+  readonly layers: PlannedLayer[] = [];
+  readonly ids = new Map<number, string>();
+  private readonly used = new Set<string>();
+
+  constructor(
+    private readonly graph: IRGraph,
+    private readonly opts: PlanOptions,
+  ) {}
+
+  private add(
+    kind: LayerKind,
+    config: Record<string, ConfigValue>,
+    inputs: readonly string[],
+  ): string {
+    const base = identifier(String(config["name"]));
+    let id = base;
+    for (let i = 1; this.used.has(id); i++) id = `${base}_${i}`;
+    this.used.add(id);
+    // The name first: it is what a reader of generated code looks for.
+    const { name, ...rest } = config;
+    this.layers.push({ id, kind, config: { name: name!, ...rest }, inputs });
+    return id;
+  }
+
+  private activation(x: string, activation: string, name: string): string {
+    if (activation === "none" || activation === "linear") return x;
+    const fn = tfActivation(activation);
+    return fn
+      ? this.add("activation", { activation: fn, name }, [x])
+      : this.add("leakyReLU", { name }, [x]);
+  }
+
+  private channelsIn(node: IRNode): number {
+    const input = this.graph.nodes[node.inputs[0]!]!;
+    return input.shape[input.shape.length - 1]!;
+  }
+
+  node(node: IRNode): void {
+    const ins = node.inputs.map((i) => this.ids.get(i)!);
+    this.ids.set(node.id, this.lower(node, ins));
+  }
+
+  private lower(node: IRNode, ins: string[]): string {
+    const name = node.name;
+    switch (node.op) {
+      case "input":
+        return this.add("input", { shape: node.shape, name }, []);
+      case "conv":
+        return this.conv(node, ins[0]!);
+      case "sepconv":
+        return this.sepconv(node, ins[0]!);
+      case "bn": {
+        const a = node.attrs;
+        return this.add(
+          "batchNormalization",
+          {
+            axis: -1,
+            epsilon: a.epsilon,
+            momentum: a.momentum,
+            scale: a.scale,
+            center: a.center,
+            name,
+          },
+          ins,
+        );
+      }
+      case "act":
+        return this.activation(ins[0]!, node.attrs.activation, name);
+      case "maxpool":
+      case "avgpool": {
+        const a = node.attrs;
+        return this.add(
+          node.op === "maxpool" ? "maxPooling2d" : "averagePooling2d",
+          { poolSize: a.pool, strides: a.strides, padding: a.padding, name },
+          ins,
+        );
+      }
+      case "gap":
+        return this.add("globalAveragePooling2d", { name }, ins);
+      case "gmp":
+        return this.add("globalMaxPooling2d", { name }, ins);
+      case "flatten":
+        return this.add("flatten", { name }, ins);
+      case "dense": {
+        const fn = tfActivation(node.attrs.activation);
+        const y = this.add(
+          "dense",
+          {
+            units: node.attrs.units,
+            useBias: node.attrs.useBias,
+            activation: fn ?? "linear",
+            name,
+          },
+          ins,
+        );
+        return fn ? y : this.activation(y, node.attrs.activation, `${name}/act`);
+      }
+      case "dropout":
+        return this.add("dropout", { rate: node.attrs.rate, name }, ins);
+      case "concat":
+        return this.add("concatenate", { axis: -1, name }, ins);
+      case "add":
+        return this.add("add", { name }, ins);
+    }
+  }
+
+  /**
+   * A convolution over `groups` channel segments with tfjs' own layers where they fit: Conv2D for
+   * one group, DepthwiseConv2D for one group per channel (it ignores dilation, so not then), and
+   * archc's GroupedConv2D for everything between.
+   */
+  private spatial(
+    x: string,
+    s: {
+      inChannels: number;
+      filters: number;
+      groups: number;
+      kernel: readonly number[];
+      strides: readonly number[];
+      dilation: readonly number[];
+      padding: string;
+      useBias: boolean;
+      name: string;
+    },
+  ): string {
+    const common = {
+      kernelSize: s.kernel,
+      strides: s.strides,
+      padding: s.padding,
+      useBias: s.useBias,
+      name: s.name,
+    };
+    const dilated = s.dilation.some((d) => d !== 1);
+    // Dilation 1 is every layer's default; leaving it out keeps generated code short.
+    const dilation: Record<string, ConfigValue> = dilated ? { dilationRate: s.dilation } : {};
+    if (s.groups === 1)
+      return this.add("conv2d", { ...common, filters: s.filters, ...dilation }, [x]);
+    if (s.groups === s.inChannels && s.filters % s.inChannels === 0 && !dilated) {
+      return this.add("depthwiseConv2d", { ...common, depthMultiplier: s.filters / s.inChannels }, [
+        x,
+      ]);
+    }
+    const strategy: Record<string, ConfigValue> = this.opts.groupedStrategy
+      ? { strategy: this.opts.groupedStrategy }
+      : {};
+    return this.add(
+      "groupedConv2d",
+      { ...common, filters: s.filters, groups: s.groups, ...dilation, ...strategy },
+      [x],
+    );
+  }
+
+  private conv(node: NodeOf<"conv">, x: string): string {
+    const a = node.attrs;
+    const y = this.spatial(x, { ...a, inChannels: this.channelsIn(node), name: node.name });
+    return this.activation(y, a.activation, `${node.name}/act`);
+  }
+
+  private sepconv(node: NodeOf<"sepconv">, x: string): string {
+    const a = node.attrs;
+    const cin = this.channelsIn(node);
+    const dilated = a.dilation.some((d) => d !== 1);
+    // tfjs' SeparableConv2D has no activation between its steps: fuse only when none is wanted.
+    if (a.order === "spatial_first" && a.mid === "none" && a.groups === cin && !dilated) {
+      const fn = tfActivation(a.activation);
+      const y = this.add(
+        "separableConv2d",
+        {
+          filters: a.filters,
+          kernelSize: a.kernel,
+          strides: a.strides,
+          padding: a.padding,
+          depthMultiplier: a.multiplier,
+          useBias: a.useBias,
+          activation: fn ?? "linear",
+          name: node.name,
+        },
+        [x],
+      );
+      return fn ? y : this.activation(y, a.activation, `${node.name}/act`);
+    }
+    const spatialIn = a.order === "spatial_first" ? cin : a.filters;
+    const spatial = (t: string, last: boolean) =>
+      this.spatial(t, {
+        inChannels: spatialIn,
+        filters: spatialIn * a.multiplier,
+        groups: a.groups,
+        kernel: a.kernel,
+        strides: a.strides,
+        dilation: a.dilation,
+        padding: a.padding,
+        useBias: last && a.useBias,
+        name: `${node.name}/spatial`,
+      });
+    const pointwise = (t: string, last: boolean) =>
+      this.add(
+        "conv2d",
+        {
+          filters: a.filters,
+          kernelSize: [1, 1],
+          useBias: last && a.useBias,
+          name: `${node.name}/pointwise`,
+        },
+        [t],
+      );
+    const mid = (t: string) => this.activation(t, a.mid, `${node.name}/mid`);
+    const y =
+      a.order === "spatial_first"
+        ? pointwise(mid(spatial(x, false)), true)
+        : spatial(mid(pointwise(x, false)), true);
+    return this.activation(y, a.activation, `${node.name}/act`);
+  }
+}
+
+/** `entry_1/sep_unit/sepconv` -> `entry_1_sep_unit_sepconv`: readable and a valid identifier. */
+function identifier(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_$]/g, "_");
+  return /^[A-Za-z_$]/.test(id) ? id : `_${id}`;
+}

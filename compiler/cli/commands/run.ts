@@ -1,0 +1,100 @@
+import { buildFromCli, type BuildOptions } from "../build.js";
+import { Exit, type IO } from "../io.js";
+import type { BackendChoice } from "../../backends/tfjs/runtime.js";
+
+export interface RunOptions extends BuildOptions {
+  readonly batch: string;
+  readonly runs: string;
+  readonly warmup: string;
+  readonly backend: BackendChoice;
+  readonly strategy?: string;
+}
+
+function positiveInt(io: IO, name: string, text: string): number | undefined {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    io.err(`archc run: --${name} must be a positive integer, not '${text}'`);
+    return undefined;
+  }
+  return n;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Builds the network on a tfjs backend and times forward passes on random input. */
+export async function runCommand(io: IO, file: string, opts: RunOptions): Promise<number> {
+  const batch = positiveInt(io, "batch", opts.batch);
+  const runs = positiveInt(io, "runs", opts.runs);
+  const warmup = Number(opts.warmup);
+  if (batch === undefined || runs === undefined) return Exit.usage;
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    io.err(`archc run: --warmup must be 0 or more, not '${opts.warmup}'`);
+    return Exit.usage;
+  }
+  const built = buildFromCli(io, file, opts);
+  if ("exit" in built) return built.exit;
+  // tfjs is loaded only by the commands that run models: check and summary stay fast.
+  const [tf, runtime, model] = await Promise.all([
+    import("@tensorflow/tfjs"),
+    import("../../backends/tfjs/runtime.js"),
+    import("../../backends/tfjs/model.js"),
+  ]);
+  let backend;
+  try {
+    backend = await runtime.initBackend(opts.backend);
+  } catch (e) {
+    if (e instanceof runtime.BackendError) {
+      io.err(`archc run: ${e.message}`);
+      return Exit.diagnostics;
+    }
+    throw e;
+  }
+  if (!opts.json) io.err(`backend: ${backend.label}`);
+  let m;
+  try {
+    m = model.buildModelFromIR(
+      built.graph,
+      opts.strategy ? { groupedStrategy: opts.strategy } : {},
+    );
+  } catch (e) {
+    if (e instanceof model.ModelBuildError) {
+      io.err(`archc run: ${e.message}`);
+      return Exit.diagnostics;
+    }
+    throw e;
+  }
+  const x = tf.randomNormal([batch, ...built.graph.input]);
+  const times: number[] = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const t0 = performance.now();
+    const y = m.predict(x) as import("@tensorflow/tfjs").Tensor;
+    await y.data();
+    const dt = performance.now() - t0;
+    y.dispose();
+    if (i >= warmup) times.push(dt);
+  }
+  x.dispose();
+  const medianMs = median(times);
+  const result = {
+    backend: backend.name,
+    batch,
+    params: m.countParams(),
+    medianMs: Number(medianMs.toFixed(3)),
+    minMs: Number(Math.min(...times).toFixed(3)),
+    maxMs: Number(Math.max(...times).toFixed(3)),
+    imagesPerSec: Number(((batch * 1000) / medianMs).toFixed(2)),
+    runs,
+  };
+  if (opts.json) io.out(JSON.stringify(result, null, 2));
+  else {
+    io.out(
+      `${built.graph.network} on ${backend.label}: batch ${batch}, median ${medianMs.toFixed(1)} ms per batch (min ${result.minMs}, max ${result.maxMs}, ${runs} runs after ${warmup} warm-up), ${result.imagesPerSec} images/s, ${result.params.toLocaleString("en-US")} params`,
+    );
+  }
+  m.dispose();
+  return Exit.ok;
+}

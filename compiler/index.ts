@@ -1,0 +1,70 @@
+/**
+ * archc's programmatic API: compile `.arch` specs to IR graphs, and IR graphs to tfjs models.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Diagnostic } from "./diagnostics/diagnostic.js";
+import { formatDiagnostics } from "./diagnostics/print.js";
+import type { IRGraph } from "./ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork } from "./program.js";
+import type { BackendChoice } from "./backends/tfjs/choices.js";
+
+export type { IRGraph, IRNode } from "./ir/types.js";
+export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export type { BackendChoice } from "./backends/tfjs/choices.js";
+export { validateIR, irSchema } from "./ir/validate.js";
+
+/** A spec with errors; `diagnostics` holds them and the message shows them as archc prints them. */
+export class ArchcError extends Error {
+  constructor(
+    readonly diagnostics: readonly Diagnostic[],
+    sources: (file: string) => string | undefined,
+  ) {
+    super(formatDiagnostics(diagnostics, sources));
+  }
+}
+
+export interface CompileOptions {
+  /** Network to build; by default the last one in the file. */
+  readonly network?: string;
+  /** Network arguments, as with `--set`: numbers, booleans, or expressions like "depthwise". */
+  readonly args?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Parses, checks and elaborates a spec file to its IR graph; throws ArchcError on bad input. */
+export function compileSpec(file: string, opts: CompileOptions = {}): IRGraph {
+  const program = loadProgram(file);
+  const fail = (ds: readonly Diagnostic[]) => new ArchcError(ds, (f) => program.loaded.source(f));
+  if (program.diagnostics.length) throw fail(program.diagnostics);
+  const sets = parseSets(Object.entries(opts.args ?? {}).map(([k, v]) => `${k}=${String(v)}`));
+  if (sets.diagnostics.length) throw fail(sets.diagnostics);
+  const net = pickNetwork(program, opts.network);
+  if ("code" in net) throw fail([net]);
+  const built = buildNetwork(program, net, sets.args);
+  if (!built.ok) throw fail(built.diagnostics);
+  return built.graph;
+}
+
+export interface BuildModelOptions extends CompileOptions {
+  /** tfjs backend to start first; `auto` tries tfjs-node-gpu, tfjs-node, then wasm. */
+  readonly backend?: BackendChoice;
+  /** Force one grouped-convolution strategy for every partitioned layer. */
+  readonly groupedStrategy?: string;
+}
+
+/**
+ * Builds a tfjs LayersModel from a spec file or an IR graph. Layer names come from the spec
+ * (block path plus layer), so weights saved from one build load into another.
+ */
+export async function buildModel(
+  spec: string | IRGraph,
+  opts: BuildModelOptions = {},
+): Promise<tf.LayersModel> {
+  const graph = typeof spec === "string" ? compileSpec(spec, opts) : spec;
+  const { initBackend } = await import("./backends/tfjs/runtime.js");
+  await initBackend(opts.backend ?? "auto");
+  const { buildModelFromIR } = await import("./backends/tfjs/model.js");
+  return buildModelFromIR(
+    graph,
+    opts.groupedStrategy ? { groupedStrategy: opts.groupedStrategy } : {},
+  );
+}
