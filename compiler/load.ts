@@ -147,7 +147,8 @@ function importHint(spec: string): string | undefined {
   try {
     const names = readdirSync(stdlibDir)
       .filter((f) => f.endsWith(".arch"))
-      .map((f) => `std/${f.slice(0, -5)}`);
+      .map((f) => `std/${f.slice(0, -5)}`)
+      .sort();
     return names.length ? `the standard library has ${names.join(", ")}` : undefined;
   } catch {
     return undefined;

@@ -5,7 +5,8 @@ import { checkExpectation } from "./config/expect.js";
 import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
 import { error, type Diagnostic } from "./diagnostics/diagnostic.js";
-import { elaborate } from "./elaborate/elaborate.js";
+import { elaborate, type ElaborateOptions } from "./elaborate/elaborate.js";
+import type { Snapped } from "./elaborate/ops/spec.js";
 import type { IRGraph } from "./ir/types.js";
 import { load, type Loaded, type ReadFile } from "./load.js";
 import { checkNames } from "./resolve/names.js";
@@ -47,7 +48,9 @@ export function loadProgram(file: string, read?: ReadFile): Program {
   return { loaded, table, trains, experiments, diagnostics };
 }
 
-export type BuildResult = { ok: true; graph: IRGraph } | { ok: false; diagnostics: Diagnostic[] };
+export type BuildResult =
+  | { ok: true; graph: IRGraph; snapped: readonly Snapped[] }
+  | { ok: false; diagnostics: Diagnostic[] };
 
 /** `--set k=v` strings as arguments; each value is an expression of the language. */
 export function parseSets(sets: readonly string[]): { args: Arg[]; diagnostics: Diagnostic[] } {
@@ -119,6 +122,7 @@ export function buildNetwork(
   program: Program,
   network: NetworkDecl,
   args: readonly Arg[],
+  opts: ElaborateOptions = {},
 ): BuildResult {
   const unknown = args.filter(
     (a) => a.name && !network.params.some((p) => p.name.name === a.name!.name),
@@ -139,7 +143,7 @@ export function buildNetwork(
       ),
     };
   }
-  const r = elaborate(program.table, network, args);
+  const r = elaborate(program.table, network, args, opts);
   return r.ok ? r : { ok: false, diagnostics: [r.diagnostic] };
 }
 

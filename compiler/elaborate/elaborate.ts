@@ -14,7 +14,7 @@ import { bindOpArgs, bindParams } from "./bind.js";
 import { evaluate } from "./evaluate.js";
 import { Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
-import type { Lowered } from "./ops/spec.js";
+import type { Lowered, Snapped } from "./ops/spec.js";
 import { Scope } from "./scope.js";
 import { show, toJson, typeName, type Value } from "./values.js";
 
@@ -28,7 +28,13 @@ export interface Declarations {
   readonly networks: ReadonlyMap<string, NetworkDecl>;
 }
 
-export type ElaborateResult = { ok: true; graph: IRGraph } | { ok: false; diagnostic: Diagnostic };
+export type ElaborateResult =
+  { ok: true; graph: IRGraph; snapped: readonly Snapped[] } | { ok: false; diagnostic: Diagnostic };
+
+export interface ElaborateOptions {
+  /** Move partition counts that do not divide a layer to the nearest that does, and record it. */
+  readonly snap?: boolean;
+}
 
 // Far beyond any real network; a guard against runaway recursion the static check missed.
 const maxDepth = 64;
@@ -41,10 +47,11 @@ export function elaborate(
   decls: Declarations,
   network: NetworkDecl,
   args: readonly Arg[],
+  opts: ElaborateOptions = {},
 ): ElaborateResult {
-  const e = new Elaborator(decls);
+  const e = new Elaborator(decls, opts.snap ?? false);
   try {
-    return { ok: true, graph: e.network(network, args) };
+    return { ok: true, graph: e.network(network, args), snapped: e.snapped };
   } catch (err) {
     if (!(err instanceof DiagnosticError)) throw err;
     const notes: Note[] = e.calls
@@ -65,7 +72,12 @@ class Elaborator {
   readonly calls: { name: string; span: Span }[] = [];
   private readonly taken = new Set<string>();
 
-  constructor(private readonly decls: Declarations) {}
+  readonly snapped: Snapped[] = [];
+
+  constructor(
+    private readonly decls: Declarations,
+    private readonly snap: boolean,
+  ) {}
 
   network(decl: NetworkDecl, args: readonly Arg[]): IRGraph {
     const params = bindParams(decl, args, new Scope(), new Scope(), decl.name.span);

@@ -82,7 +82,14 @@ export const conv: OpSpec = {
     const cin = channels(ctx.input);
     const filters = a.int("filters", cin, 1);
     const g = convGeometry(a);
-    const groups = resolveParts(ctx.name, a, cin, [{ what: "filters", count: filters }], 1);
+    const groups = resolveParts(
+      ctx.name,
+      a,
+      cin,
+      [{ what: "filters", count: filters }],
+      1,
+      ctx.snap,
+    );
     const [ho, wo] = spatialOut(
       ctx.name,
       ctx.span,

@@ -1,6 +1,13 @@
 import { fail } from "../../diagnostics/diagnostic.js";
 import { show } from "../values.js";
 import type { Attrs } from "./attrs.js";
+import type { Snapped } from "./spec.js";
+
+/** `conv 'entry/conv'` -> `entry/conv`: diagnostics name layers with their op, records do not. */
+function layerName(described: string): string {
+  const m = /'([^']+)'/.exec(described);
+  return m ? m[1]! : described;
+}
 
 export function divisors(n: number): number[] {
   const out: number[] = [];
@@ -36,6 +43,7 @@ export function resolveParts(
   channels: number,
   mustDivide: readonly { what: string; count: number }[],
   fallback: number,
+  snap?: (s: Snapped) => void,
 ): number {
   const partsV = attrs.value("parts");
   const widthV = attrs.value("width");
@@ -76,6 +84,15 @@ export function resolveParts(
   if (bad) {
     const common = all.reduce((g, c) => gcd(g, c.count), 0);
     const near = nearestDivisors(common, parts);
+    if (snap) {
+      // The nearest valid count; between two equally near, the smaller (closer to regular).
+      const chosen = near.reduce(
+        (best, d) => (Math.abs(d - parts) < Math.abs(best - parts) ? d : best),
+        near[0] ?? 1,
+      );
+      snap({ layer: layerName(layer), requested: parts, chosen });
+      return chosen;
+    }
     const counts = all.map((c) => `${c.count} ${c.what}`).join(" and ");
     fail(
       "E0400",

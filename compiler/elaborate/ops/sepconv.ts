@@ -52,7 +52,7 @@ export const sepconv: OpSpec = {
     }
     const spatialIn = order === "spatial_first" ? cin : filters;
     const spatialOutCh = spatialIn * multiplier;
-    const groups = resolveParts(ctx.name, a, spatialIn, [], spatialIn);
+    const groups = resolveParts(ctx.name, a, spatialIn, [], spatialIn, ctx.snap);
     const [ho, wo] = spatialOut(
       ctx.name,
       ctx.span,

@@ -35,6 +35,15 @@ export interface LowerContext {
   /** The whole layer statement, for diagnostics that are about the layer as such. */
   readonly span: Span;
   readonly name: string;
+  /** When set, a partition count that does not divide is moved to the nearest that does. */
+  readonly snap?: (s: Snapped) => void;
+}
+
+/** A partition count `--snap` changed for one layer. */
+export interface Snapped {
+  readonly layer: string;
+  readonly requested: number;
+  readonly chosen: number;
 }
 
 export type Lowered = {
