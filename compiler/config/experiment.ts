@@ -1,6 +1,6 @@
 import type { Arg, Expr, ExperimentDecl } from "../../grammar/ast.js";
 import { syntheticSpan, type Span } from "../../grammar/span.js";
-import { DiagnosticError, fail, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { DiagnosticError, error, fail, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { evaluate } from "../elaborate/evaluate.js";
 import { Scope } from "../elaborate/scope.js";
 import { show, type Value } from "../elaborate/values.js";
@@ -154,11 +154,13 @@ export function evaluateExperiment(
     });
   }
   if (out.compare.length === 0 && diagnostics.length === 0) {
-    fail(
-      "E0302",
-      decl.name.span,
-      `experiment ${decl.name.name} compares nothing`,
-      "add e.g. compare xception(residual = true), xception(residual = false)",
+    diagnostics.push(
+      error(
+        "E0302",
+        decl.name.span,
+        `experiment ${decl.name.name} compares nothing`,
+        "add e.g. compare xception(residual = true), xception(residual = false)",
+      ),
     );
   }
   return diagnostics.length ? { diagnostics } : { experiment: out, diagnostics };

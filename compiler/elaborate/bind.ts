@@ -47,6 +47,18 @@ export function bindOpArgs(
     );
     if (!slot) {
       const open = op.attrs.filter((a) => a.positional && !bound.has(a.name));
+      if (
+        p.value.t === "float" &&
+        Number.isInteger(p.value.v) &&
+        open.some((a) => a.kind === "int" || a.kind === "size")
+      ) {
+        fail(
+          "E0303",
+          p.span,
+          `${layer}: ${show(p.value)} is a number with a fraction part, not an integer`,
+          "use // for integer division, e.g. in // 2",
+        );
+      }
       fail(
         "E0303",
         p.span,

@@ -36,7 +36,8 @@ function fold(args: Value[], span: Span, fn: string, f: (a: number, b: number) =
   if (args.length < 1) fail("E0302", span, `${fn} needs at least one argument`);
   const nums = args.map((a) => num(a, span, fn));
   const allInt = args.every((a) => a.t === "int");
-  const v = nums.reduce(f);
+  // Math.min/max must not see reduce's index and array arguments.
+  const v = nums.reduce((a, b) => f(a, b));
   return allInt ? { t: "int", v } : { t: "float", v };
 }
 
@@ -96,6 +97,12 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
         return fn(
           e.args.map((a) => evaluate(a.value, scope, opts)),
           e.span,
+        );
+      if (fn)
+        fail(
+          "E0303",
+          e.span,
+          `${e.callee.name} takes positional arguments only, e.g. ${e.callee.name}(a, b)`,
         );
       if (!opts.allowCalls) {
         fail(

@@ -1,5 +1,6 @@
 import type { Arg, BlockDecl, Body, Element, Expr, NetworkDecl } from "../../grammar/ast.js";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Span } from "../../grammar/span.js";
 import { builtinFunctions } from "../elaborate/evaluate.js";
 import { ops } from "../elaborate/ops/catalogue.js";
 import { symbols } from "../elaborate/values.js";
@@ -18,6 +19,7 @@ export function checkNames(
   const scope = new Set(decl.params.map((p) => p.name.name));
   const seenParams = new Set<string>();
   for (const p of decl.params) {
+    if (p.name.name === "in") out.push(reservedIn(p.name.span));
     if (seenParams.has(p.name.name))
       out.push(error("E0204", p.name.span, `parameter '${p.name.name}' is declared twice`));
     seenParams.add(p.name.name);
@@ -30,6 +32,7 @@ function body(b: Body, outer: ReadonlySet<string>, table: DeclTable, out: Diagno
   const scope = new Set(outer);
   for (const stmt of b.stmts) {
     if (stmt.kind === "Let") {
+      if (stmt.name.name === "in") out.push(reservedIn(stmt.name.span));
       expr(stmt.value, scope, out);
       scope.add(stmt.name.name);
       continue;
@@ -188,4 +191,13 @@ export function expr(
     default:
       return;
   }
+}
+
+function reservedIn(span: Span): Diagnostic {
+  return error(
+    "E0204",
+    span,
+    "'in' is reserved: it always means the incoming channel count",
+    "choose another name, e.g. channels",
+  );
 }

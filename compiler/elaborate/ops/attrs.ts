@@ -140,7 +140,7 @@ export class Attrs {
     } else if (v.t === "list" && v.items.length === 2 && v.items.every((i) => i.t === "int")) {
       dims = v.items.map((i) => (i as { v: number }).v);
     } else typeMismatch(this.ctx.name, name, "size", v, this.span(name));
-    if (dims.some((d) => d < 1)) {
+    if (dims.some((d) => d < 1) || stride === 0) {
       fail("E0305", this.span(name), `${this.ctx.name}: ${name} must be positive, not ${show(v)}`);
     }
     return stride === undefined
@@ -153,6 +153,14 @@ export class Attrs {
     const v = this.value(name);
     if (v === undefined) return [fallback, fallback];
     if (v.t === "int" && v.v >= 1) return [v.v, v.v];
+    if (
+      v.t === "size" &&
+      v.dims.length === 2 &&
+      v.stride === undefined &&
+      v.dims.every((d) => d >= 1)
+    ) {
+      return [v.dims[0]!, v.dims[1]!];
+    }
     if (v.t === "list" && v.items.length === 2 && v.items.every((i) => i.t === "int" && i.v >= 1)) {
       return [(v.items[0] as { v: number }).v, (v.items[1] as { v: number }).v];
     }

@@ -94,6 +94,15 @@ export function resolveParts(
       return chosen;
     }
     const counts = all.map((c) => `${c.count} ${c.what}`).join(" and ");
+    if (widthV) {
+      const widths = near.map((d) => channels / d).sort((a, b) => a - b);
+      fail(
+        "E0400",
+        attrs.span("width"),
+        `${layer}: segments of width ${channels / parts} (${parts} parts) do not divide the ${bad.count} ${bad.what}`,
+        `with ${counts}, the nearest valid widths are ${widths.join(" and ")}`,
+      );
+    }
     fail(
       "E0400",
       attrs.has("parts") ? attrs.span("parts") : attrs.span("width"),

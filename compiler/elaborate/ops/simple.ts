@@ -89,7 +89,7 @@ export const act: OpSpec = {
 
 /** `relu`, `elu`, ... as layers of their own. */
 export const activationOps: OpSpec[] = activations
-  .filter((f) => f !== "none" && f !== "linear")
+  .filter((f) => f !== "none")
   .map((fn) => ({
     name: fn,
     doc: `the ${fn} activation`,
