@@ -6,6 +6,8 @@ import { compileCommand } from "./commands/compile.js";
 import { fmtCommand } from "./commands/fmt.js";
 import { listCommand } from "./commands/list.js";
 import { runCommand } from "./commands/run.js";
+import { trainCommand } from "./commands/train.js";
+import { sweepCommand } from "./commands/sweep.js";
 import { backendChoices } from "../backends/tfjs/choices.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -76,6 +78,86 @@ function program(io: IO, setExit: (code: number) => void): Command {
     )
     .option("--json", "print {backend, batch, params, medianMs, imagesPerSec}")
     .action(async (file: string, o) => setExit(await runCommand(io, file, o)));
+
+  cli
+    .command("train")
+    .description("train a network, or every model of an experiment, with checkpoints and metrics")
+    .argument("<file>", ".arch file")
+    .option(
+      "-e, --experiment <name>",
+      "train every model the experiment compares, at every sweep point",
+    )
+    .option("-n, --network <name>", "network to train (default: the last in the file)")
+    .option(
+      "-c, --config <name>",
+      "train config (default: the file's only one, else SGD with momentum)",
+    )
+    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
+    .option(
+      "-d, --data <source>",
+      "synthetic[:N], fashion-mnist, an IDX folder or an image folder (default: the config's dataset)",
+    )
+    .option("--val-data <source>", "validation data (default: the held-out split of --data)")
+    .option("--epochs <n>", "epochs (default: the config's)")
+    .option("--batch <n>", "batch size (default: the config's)")
+    .option("--lr <rate>", "initial learning rate (default: the config's)")
+    .option("--limit <n>", "train on the first N examples")
+    .option("--val-limit <n>", "validate on the first N examples")
+    .option(
+      "-o, --out <dir>",
+      "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
+    )
+    .option("--resume", "continue from the run folder's checkpoint")
+    .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
+    .option("--skip-corrupt", "skip unreadable images (counted) instead of stopping")
+    .addOption(
+      new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
+    )
+    .option("--json", "print the final metrics as JSON")
+    .action(async (file: string, o) => setExit(await trainCommand(io, file, o)));
+
+  cli
+    .command("sweep")
+    .description(
+      "move a network along the partition continuum (or any argument) and measure each point",
+    )
+    .argument("<file>", ".arch file")
+    .option("-n, --network <name>", "network to sweep (default: the last in the file)")
+    .option(
+      "-e, --experiment <name>",
+      "run an experiment declaration's models instead of --sweep axes",
+    )
+    .option(
+      "--sweep <name=values>",
+      "an axis, e.g. parts=1,2,4,depthwise or parts=all; repeatable (cross product)",
+      collect,
+      [],
+    )
+    .option("-s, --set <name=value>", "fix a network argument; repeatable", collect, [])
+    .option("-m, --measure <list>", "params, macs, latency, train (comma-separated)", "params,macs")
+    .option(
+      "--snap",
+      "move parts values that do not divide a layer to its nearest valid one, and record it",
+    )
+    .addOption(
+      new Option("--backend <name>", "tfjs backend for latency and train")
+        .choices([...backendChoices])
+        .default("auto"),
+    )
+    .option("-b, --batch <n>", "batch for latency", "1")
+    .option("--runs <n>", "timed forward passes per variant (median and spread reported)", "5")
+    .option("-c, --config <name>", "train config for --measure train")
+    .option("-d, --data <source>", "training data for --measure train")
+    .option("--epochs <n>", "epochs per variant for --measure train")
+    .option("--limit <n>", "train on the first N examples")
+    .option("--val-limit <n>", "validate on the first N examples")
+    .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
+    .option("--json", "print the results as JSON")
+    .option("--csv", "print the results as CSV")
+    .option("--plot <file.svg>", "plot each measure against the first axis (SVG)")
+    .option("-o, --out <dir>", "run folder for results.jsonl (default: runs/sweep-NAME)")
+    .option("--fresh", "forget earlier results in the run folder")
+    .action(async (file: string, o) => setExit(await sweepCommand(io, file, o)));
 
   cli
     .command("fmt")

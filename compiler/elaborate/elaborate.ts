@@ -316,6 +316,7 @@ class Elaborator {
         attrs,
         span: stmt.span,
         name: `${name} '${layerName}'`,
+        ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
       });
       return this.emit(layerName, stmt.span, x ? [x] : [], lowered);
     }

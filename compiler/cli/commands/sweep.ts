@@ -1,0 +1,365 @@
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { NetworkDecl } from "../../../grammar/ast.js";
+import { syntheticSpan } from "../../../grammar/span.js";
+import type { BackendChoice } from "../../backends/tfjs/choices.js";
+import { experimentVariants } from "../../config/experiment.js";
+import type { TrainConfig } from "../../config/train.js";
+import { error, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { toJson, type Value } from "../../elaborate/values.js";
+import type { IRGraph } from "../../ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../program.js";
+import { allParts, crossProduct, parseAxis, type Axis, type Variant } from "../../sweep/axes.js";
+import { appendResult, readResults, type SweepRecord } from "../../sweep/results.js";
+import { formatCsv, formatTable } from "../../sweep/table.js";
+import { atomicWrite } from "../../util/atomicWrite.js";
+import { Exit, type IO } from "../io.js";
+import { report } from "../report.js";
+
+export const measures = ["params", "macs", "latency", "train"] as const;
+type Measure = (typeof measures)[number];
+
+export interface SweepOptions {
+  readonly network?: string;
+  readonly experiment?: string;
+  readonly sweep?: readonly string[];
+  readonly set?: readonly string[];
+  readonly measure: string;
+  readonly snap?: boolean;
+  readonly backend: BackendChoice;
+  readonly batch: string;
+  readonly runs: string;
+  readonly config?: string;
+  readonly data?: string;
+  readonly epochs?: string;
+  readonly limit?: string;
+  readonly valLimit?: string;
+  readonly seed: string;
+  readonly json?: boolean;
+  readonly csv?: boolean;
+  readonly plot?: string;
+  readonly out?: string;
+  readonly fresh?: boolean;
+}
+
+interface Planned {
+  readonly variants: Variant[];
+  readonly axes: string[];
+  readonly configFor: (i: number) => TrainConfig | undefined;
+}
+
+function posInt(io: IO, name: string, text: string | undefined): number | undefined | null {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    io.err(`archc sweep: --${name} must be a positive integer, not '${text}'`);
+    return null;
+  }
+  return n;
+}
+
+function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {
+  const file = program.loaded.root?.file ?? "<spec>";
+  const sets = parseSets(opts.set ?? []);
+  if (sets.diagnostics.length) return sets.diagnostics;
+  if (opts.experiment) {
+    const x = program.experiments.get(opts.experiment);
+    if (!x)
+      return [
+        error(
+          "E0603",
+          syntheticSpan(file),
+          `no experiment named '${opts.experiment}'`,
+          `experiments: ${[...program.experiments.keys()].join(", ") || "none"}`,
+        ),
+      ];
+    const variants = experimentVariants(x).map((v) => ({
+      label: v.label,
+      network: v.network,
+      point: pointOf(v.label),
+      args: [...v.args, ...sets.args],
+    }));
+    const perModel = variants.length / Math.max(x.compare.length, 1);
+    return {
+      variants,
+      axes: x.sweep.length ? x.sweep.map((s) => s.axis) : ["model"],
+      configFor: (i) => {
+        const name = x.train[x.train.length === 1 ? 0 : Math.floor(i / perModel)];
+        return name ? program.trains.get(name) : undefined;
+      },
+    };
+  }
+  const net = pickNetwork(program, opts.network);
+  if ("code" in net) return [net];
+  if (!opts.sweep?.length)
+    return [
+      error(
+        "E0601",
+        syntheticSpan(file),
+        "nothing to sweep",
+        "add e.g. --sweep parts=1,2,4,depthwise (or --experiment NAME)",
+      ),
+    ];
+  const axes: Axis[] = [];
+  for (const text of opts.sweep) {
+    const a = parseAxis(text, net);
+    if ("code" in a) return [a];
+    if (a.values.length === 1 && a.values[0]!.t === "symbol" && a.values[0]!.v === "all") {
+      const values = allParts(program, net, a.name, sets.args);
+      if (!values.length)
+        return [
+          error(
+            "E0601",
+            syntheticSpan(`--sweep ${text}`),
+            `no value of ${a.name} is valid for every layer of ${net.name.name}`,
+          ),
+        ];
+      axes.push({ name: a.name, values });
+    } else axes.push(a);
+  }
+  const config = opts.config
+    ? program.trains.get(opts.config)
+    : program.trains.size === 1
+      ? [...program.trains.values()][0]
+      : undefined;
+  if (opts.config && !config)
+    return [error("E0603", syntheticSpan(file), `no train config named '${opts.config}'`)];
+  return {
+    variants: crossProduct(net, axes, sets.args),
+    axes: axes.map((a) => a.name),
+    configFor: () => config,
+  };
+}
+
+/** Experiment labels carry their point: `xception(parts = 4)` -> { parts: 4 }; else the label. */
+function pointOf(label: string): Record<string, Value> {
+  const inner = /\((.*)\)$/.exec(label)?.[1] ?? "";
+  const point: Record<string, Value> = { model: { t: "string", v: label } };
+  for (const part of inner.split(", ").filter(Boolean)) {
+    const [k, v] = part.split(" = ");
+    if (k && v !== undefined)
+      point[k] = /^-?\d+$/.test(v) ? { t: "int", v: Number(v) } : { t: "symbol", v };
+  }
+  return point;
+}
+
+function partsX(graph: IRGraph, point: Record<string, Value>): number | undefined {
+  const p = point["parts"];
+  if (p?.t === "int") return p.v;
+  if (p?.t === "symbol" && p.v === "regular") return 1;
+  if (p?.t === "symbol" && p.v === "depthwise") {
+    const groups = graph.nodes.map((n) =>
+      n.op === "conv" || n.op === "sepconv" ? n.attrs.groups : 0,
+    );
+    return Math.max(...groups);
+  }
+  return undefined;
+}
+
+/**
+ * Moves a network along one or more axes — the partition continuum first of all — compiling each
+ * variant once and measuring what was asked. Results stream to DIR/results.jsonl; a sweep run
+ * again with the same folder skips what is already there.
+ */
+export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Promise<number> {
+  const wanted = opts.measure.split(",").map((m) => m.trim()) as Measure[];
+  const bad = wanted.find((m) => !measures.includes(m));
+  if (bad) {
+    io.err(`archc sweep: unknown measure '${bad}'; choose from ${measures.join(", ")}`);
+    return Exit.usage;
+  }
+  const batch = posInt(io, "batch", opts.batch);
+  const runs = posInt(io, "runs", opts.runs);
+  const epochs = posInt(io, "epochs", opts.epochs);
+  const limit = posInt(io, "limit", opts.limit);
+  const valLimit = posInt(io, "val-limit", opts.valLimit);
+  if ([batch, runs, epochs, limit, valLimit].includes(null)) return Exit.usage;
+  if (opts.json && opts.csv) {
+    io.err("archc sweep: choose --json or --csv, not both");
+    return Exit.usage;
+  }
+  const program = loadProgram(file);
+  if (program.diagnostics.length) return report(io, program, program.diagnostics, opts.json);
+  const planned = plan(program, opts);
+  if (Array.isArray(planned)) return report(io, program, planned, opts.json);
+  const { variants, axes } = planned;
+  const outDir =
+    opts.out ?? join("runs", `sweep-${opts.experiment ?? variants[0]?.network ?? "network"}`);
+  if (opts.fresh && existsSync(join(outDir, "results.jsonl")))
+    rmSync(join(outDir, "results.jsonl"));
+  const done = readResults(outDir);
+  const needsTf = wanted.includes("latency") || wanted.includes("train");
+  const tfjs = needsTf
+    ? await Promise.all([
+        import("@tensorflow/tfjs"),
+        import("../../backends/tfjs/runtime.js"),
+        import("../../backends/tfjs/model.js"),
+      ])
+    : undefined;
+  const session = wanted.includes("train") ? await import("../../train/session.js") : undefined;
+  let backendName = "";
+  if (tfjs) {
+    try {
+      const b = await tfjs[1].initBackend(opts.backend);
+      backendName = b.name;
+      if (!opts.json && !opts.csv) io.err(`backend: ${b.label}`);
+    } catch (e) {
+      if (e instanceof tfjs[1].BackendError) {
+        io.err(`archc sweep: ${e.message}`);
+        return Exit.diagnostics;
+      }
+      throw e;
+    }
+  }
+  const { variantBar } = await import("../progress.js");
+  const bar = variantBar(io, variants.length);
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    io.err("\narchc sweep: stopping after this variant; run the same command again to continue");
+  };
+  process.on("SIGINT", onSigint);
+  const records: SweepRecord[] = [];
+  try {
+    for (const [i, v] of variants.entries()) {
+      const prior = done.get(v.label);
+      if (prior) {
+        records.push(prior);
+        bar?.tick(v.label, true);
+        continue;
+      }
+      if (stop) break;
+      const net = program.table.networks.get(v.network) as NetworkDecl;
+      const built = buildNetwork(program, net, v.args, { snap: opts.snap ?? false });
+      const point = Object.fromEntries(Object.entries(v.point).map(([k, val]) => [k, toJson(val)]));
+      let record: SweepRecord;
+      if (!built.ok) {
+        const d = built.diagnostics[0]!;
+        record = { variant: v.label, point, error: { code: d.code, message: d.message } };
+        io.err(`${v.label}: ${d.code} ${d.message}${d.hint ? ` (${d.hint})` : ""}`);
+      } else {
+        const g = built.graph;
+        let r: SweepRecord = {
+          variant: v.label,
+          point,
+          ...(partsX(g, v.point) !== undefined ? { partsX: partsX(g, v.point)! } : {}),
+          params: g.totals.params.total,
+          trainable: g.totals.params.trainable,
+          macs: g.totals.macs,
+          ...(built.snapped.length ? { snapped: built.snapped } : {}),
+        };
+        try {
+          if (tfjs && wanted.includes("latency")) {
+            r = {
+              ...r,
+              latency: await measureLatency(
+                tfjs[0],
+                tfjs[2],
+                g,
+                batch ?? 1,
+                runs ?? 5,
+                backendName,
+              ),
+            };
+          }
+          if (session) {
+            const config = planned.configFor(i);
+            const res = await session.trainNetwork({
+              graph: g,
+              config: config ?? {
+                name: "default",
+                optimizer: { kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false },
+                schedule: { kind: "constant" },
+                weightDecay: 0,
+                batch: 32,
+                epochs: 1,
+                labelSmoothing: 0,
+              },
+              outDir: join(outDir, v.label.replace(/[^A-Za-z0-9=_-]+/g, "_").replace(/_+$/, "")),
+              seed: Number(opts.seed) || 0,
+              resume: true,
+              ...(opts.data ? { data: opts.data } : {}),
+              ...(epochs ? { epochs } : {}),
+              ...(limit ? { limit } : {}),
+              ...(valLimit ? { valLimit } : {}),
+              shouldStop: () => stop,
+            });
+            if (res.interrupted) break;
+            const last = res.history[res.history.length - 1];
+            if (last) {
+              r = {
+                ...r,
+                train: {
+                  epochs: res.epochs,
+                  loss: last.loss,
+                  accuracy: last.accuracy,
+                  ...(last.valLoss !== undefined ? { valLoss: last.valLoss } : {}),
+                  ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}),
+                  seconds: res.history.reduce((s, h) => s + h.seconds, 0),
+                  imagesPerSec: last.imagesPerSec,
+                },
+              };
+            }
+          }
+        } catch (e) {
+          const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+          r = { ...r, error: { code: "run", message } };
+          io.err(`${v.label}: ${message}`);
+        }
+        record = r;
+      }
+      appendResult(outDir, record);
+      records.push(record);
+      bar?.tick(v.label, false);
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+    bar?.stop();
+  }
+  if (opts.json) io.out(JSON.stringify({ axes, outDir, results: records }, null, 2));
+  else if (opts.csv) io.out(formatCsv(records, axes));
+  else io.out(formatTable(records, axes));
+  if (opts.plot) {
+    const { plotSweep } = await import("../../sweep/plot.js");
+    atomicWrite(opts.plot, await plotSweep(records, axes));
+    if (!opts.json && !opts.csv) io.err(`wrote ${opts.plot}`);
+  }
+  if (stop) return Exit.diagnostics;
+  return records.some((r) => r.error) && records.every((r) => r.error) ? Exit.diagnostics : Exit.ok;
+}
+
+async function measureLatency(
+  tf: typeof import("@tensorflow/tfjs"),
+  modelMod: typeof import("../../backends/tfjs/model.js"),
+  graph: IRGraph,
+  batch: number,
+  runs: number,
+  backend: string,
+): Promise<NonNullable<SweepRecord["latency"]>> {
+  const m = modelMod.buildModelFromIR(graph);
+  const x = tf.randomNormal([batch, ...graph.input]);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < runs + 2; i++) {
+      const t0 = performance.now();
+      const y = m.predict(x) as import("@tensorflow/tfjs").Tensor;
+      await y.data();
+      y.dispose();
+      if (i >= 2) times.push(performance.now() - t0);
+    }
+  } finally {
+    x.dispose();
+    m.dispose();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const r3 = (n: number) => Number(n.toFixed(3));
+  return {
+    backend,
+    batch,
+    medianMs: r3(sorted[sorted.length >> 1]!),
+    minMs: r3(sorted[0]!),
+    maxMs: r3(sorted[sorted.length - 1]!),
+    runs,
+  };
+}

@@ -1,0 +1,267 @@
+import type { Arg, NetworkDecl } from "../../../grammar/ast.js";
+import { experimentVariants } from "../../config/experiment.js";
+import type { TrainConfig } from "../../config/train.js";
+import type { IRGraph } from "../../ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../program.js";
+import { error } from "../../diagnostics/diagnostic.js";
+import { syntheticSpan } from "../../../grammar/span.js";
+import type { BackendChoice } from "../../backends/tfjs/choices.js";
+import { Exit, type IO } from "../io.js";
+import { report } from "../report.js";
+import { join } from "node:path";
+
+export interface TrainCliOptions {
+  readonly experiment?: string;
+  readonly network?: string;
+  readonly config?: string;
+  readonly set?: readonly string[];
+  readonly data?: string;
+  readonly valData?: string;
+  readonly epochs?: string;
+  readonly batch?: string;
+  readonly lr?: string;
+  readonly limit?: string;
+  readonly valLimit?: string;
+  readonly out?: string;
+  readonly resume?: boolean;
+  readonly backend: BackendChoice;
+  readonly seed: string;
+  readonly skipCorrupt?: boolean;
+  readonly json?: boolean;
+}
+
+/** The built-in config for a network whose file declares none: plain SGD, as Keras' default. */
+const fallbackConfig: TrainConfig = {
+  name: "default",
+  optimizer: { kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false },
+  schedule: { kind: "constant" },
+  weightDecay: 0,
+  batch: 32,
+  epochs: 1,
+  labelSmoothing: 0,
+};
+
+interface Run {
+  readonly label: string;
+  readonly network: NetworkDecl;
+  readonly args: readonly Arg[];
+  readonly config: TrainConfig;
+}
+
+function intOption(
+  io: IO,
+  name: string,
+  text: string | undefined,
+  min: number,
+): number | undefined | null {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    io.err(`archc train: --${name} must be an integer of at least ${min}, not '${text}'`);
+    return null;
+  }
+  return n;
+}
+
+function slug(label: string): string {
+  return label.replace(/[^A-Za-z0-9=_-]+/g, "_").replace(/_+$/g, "");
+}
+
+function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | number {
+  const sets = parseSets(opts.set ?? []);
+  if (sets.diagnostics.length) return report(io, program, sets.diagnostics);
+  const file = program.loaded.root?.file ?? "<spec>";
+  if (opts.experiment) {
+    const x = program.experiments.get(opts.experiment);
+    if (!x)
+      return report(io, program, [
+        error(
+          "E0603",
+          syntheticSpan(file),
+          `no experiment named '${opts.experiment}'`,
+          `experiments: ${[...program.experiments.keys()].join(", ") || "none"}`,
+        ),
+      ]);
+    return experimentVariants(x).map((v, i) => {
+      const configName =
+        x.train[
+          x.train.length === 1
+            ? 0
+            : Math.floor(i / (experimentVariants(x).length / x.compare.length))
+        ];
+      const config = (configName && program.trains.get(configName)) || fallbackConfig;
+      return {
+        label: v.label,
+        network: program.table.networks.get(v.network)!,
+        args: [...v.args, ...sets.args],
+        config,
+      };
+    });
+  }
+  const net = pickNetwork(program, opts.network);
+  if ("code" in net) return report(io, program, [net]);
+  let config = fallbackConfig;
+  if (opts.config) {
+    const c = program.trains.get(opts.config);
+    if (!c)
+      return report(io, program, [
+        error(
+          "E0603",
+          syntheticSpan(file),
+          `no train config named '${opts.config}'`,
+          `configs: ${[...program.trains.keys()].join(", ") || "none"}`,
+        ),
+      ]);
+    config = c;
+  } else if (program.trains.size === 1) config = [...program.trains.values()][0]!;
+  return [{ label: net.name.name, network: net, args: sets.args, config }];
+}
+
+/** The config's dropout reaches the network through its `dropout` parameter, unless set. */
+function withDropout(run: Run): readonly Arg[] {
+  const d = run.config.dropout;
+  if (d === undefined || !run.network.params.some((p) => p.name.name === "dropout"))
+    return run.args;
+  if (run.args.some((a) => a.name?.name === "dropout")) return run.args;
+  return [...run.args, ...parseSets([`dropout=${d}`]).args];
+}
+
+export async function trainCommand(io: IO, file: string, opts: TrainCliOptions): Promise<number> {
+  const epochs = intOption(io, "epochs", opts.epochs, 1);
+  const batch = intOption(io, "batch", opts.batch, 1);
+  const limit = intOption(io, "limit", opts.limit, 1);
+  const valLimit = intOption(io, "val-limit", opts.valLimit, 1);
+  const seed = intOption(io, "seed", opts.seed, 0);
+  const lr = opts.lr === undefined ? undefined : Number(opts.lr);
+  if ([epochs, batch, limit, valLimit, seed].includes(null) || (lr !== undefined && !(lr > 0))) {
+    if (lr !== undefined && !(lr > 0))
+      io.err(`archc train: --lr must be a positive number, not '${opts.lr}'`);
+    return Exit.usage;
+  }
+  if (opts.experiment && opts.network) {
+    io.err("archc train: give --experiment or --network, not both");
+    return Exit.usage;
+  }
+  const program = loadProgram(file);
+  if (program.diagnostics.length) return report(io, program, program.diagnostics);
+  const runs = planRuns(io, program, opts);
+  if (typeof runs === "number") return runs;
+
+  const graphs: { run: Run; graph: IRGraph }[] = [];
+  for (const run of runs) {
+    const built = buildNetwork(program, run.network, withDropout(run));
+    if (!built.ok) return report(io, program, built.diagnostics);
+    graphs.push({ run, graph: built.graph });
+  }
+
+  const [runtime, session, data, modelMod, progress] = await Promise.all([
+    import("../../backends/tfjs/runtime.js"),
+    import("../../train/session.js"),
+    import("../../train/data/index.js"),
+    import("../../backends/tfjs/model.js"),
+    import("../progress.js"),
+  ]);
+  let backend;
+  try {
+    backend = await runtime.initBackend(opts.backend);
+  } catch (e) {
+    if (e instanceof runtime.BackendError) {
+      io.err(`archc train: ${e.message}`);
+      return Exit.diagnostics;
+    }
+    throw e;
+  }
+  if (!opts.json) io.err(`backend: ${backend.label}`);
+
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    io.err(
+      "\narchc train: stopping after this batch and writing a checkpoint (Ctrl-C again to quit now)",
+    );
+  };
+  process.on("SIGINT", onSigint);
+  const results: Record<string, unknown>[] = [];
+  try {
+    const root =
+      opts.out ??
+      join(
+        "runs",
+        graphs.length > 1 ? (opts.experiment ?? "experiment") : graphs[0]!.graph.network,
+      );
+    for (const { run, graph } of graphs) {
+      const outDir = graphs.length > 1 ? join(root, slug(run.label)) : root;
+      const config: TrainConfig =
+        lr !== undefined
+          ? { ...run.config, optimizer: { ...run.config.optimizer, lr } }
+          : run.config;
+      const epochsNow = epochs ?? config.epochs;
+      const bar = opts.json ? undefined : progress.trainingBar(io, run.label, epochsNow);
+      let result;
+      try {
+        result = await session.trainNetwork({
+          graph,
+          config,
+          outDir,
+          seed: seed ?? 0,
+          resume: opts.resume ?? false,
+          ...(opts.data ? { data: opts.data } : {}),
+          ...(opts.valData ? { valData: opts.valData } : {}),
+          ...(epochs ? { epochs } : {}),
+          ...(batch ? { batch } : {}),
+          ...(limit ? { limit } : {}),
+          ...(valLimit ? { valLimit } : {}),
+          ...(opts.skipCorrupt ? { skipCorrupt: true } : {}),
+          ...(bar ? { onStep: bar.step, onEpoch: bar.epoch } : {}),
+          shouldStop: () => stop,
+        });
+      } catch (e) {
+        bar?.stop();
+        if (
+          e instanceof data.DataError ||
+          e instanceof session.NoDataError ||
+          e instanceof modelMod.ModelBuildError
+        ) {
+          io.err(`archc train: ${e.message}`);
+          return Exit.diagnostics;
+        }
+        throw e;
+      }
+      bar?.stop();
+      const last = result.history[result.history.length - 1];
+      results.push({
+        run: run.label,
+        backend: backend.name,
+        outDir,
+        params: result.params,
+        epochs: epochsNow,
+        interrupted: result.interrupted,
+        ...(last
+          ? {
+              loss: last.loss,
+              accuracy: last.accuracy,
+              valLoss: last.valLoss,
+              valAccuracy: last.valAccuracy,
+              imagesPerSec: last.imagesPerSec,
+            }
+          : {}),
+        skipped: result.skipped,
+      });
+      if (!opts.json) {
+        io.out(
+          result.interrupted
+            ? `${run.label}: stopped; checkpoint in ${outDir} (continue with --resume)`
+            : last
+              ? `${run.label}: loss ${last.loss.toFixed(4)}, accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== undefined ? `, val accuracy ${last.valAccuracy.toFixed(4)}` : ""}, ${last.imagesPerSec.toFixed(1)} images/s${result.skipped ? `, ${result.skipped} unreadable images skipped` : ""}; metrics in ${join(outDir, "metrics.jsonl")}`
+              : `${run.label}: already trained for ${epochsNow} epochs in ${outDir}`,
+        );
+      }
+      if (result.interrupted) break;
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  if (opts.json) io.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+  return stop ? Exit.diagnostics : Exit.ok;
+}
