@@ -4,6 +4,7 @@
  */
 const suites: Record<string, () => Promise<void>> = {
   frontend: async () => (await import("./frontend.js")).runFrontendBench(),
+  xception: async () => (await import("./xception.js")).runXceptionBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
