@@ -21,6 +21,19 @@ import {
 
 export type StrategyChoice = StrategyName | "auto";
 
+/**
+ * What a choice is for. Training adds the backward pass, whose cost ranks the
+ * strategies differently: on wasm the gradients of the depthwise-based ones are
+ * composites (compiler/backends/tfjs/kernels) far slower than their forward op.
+ */
+export type Mode = "forward" | "train";
+
+export interface PriorOptions {
+  /** Defaults to the active backend. */
+  backend?: string;
+  mode?: Mode;
+}
+
 export const STRATEGY_ENV = "ARCHC_GROUPED_STRATEGY";
 export const CACHE_DIR_ENV = "ARCHC_CACHE_DIR";
 export const CACHE_FILE = "grouped-conv.json";
@@ -40,6 +53,8 @@ export interface ChooseOptions {
   runs?: number;
   /** Time only candidates whose prior estimate is within this factor of the best (default 3). */
   pruneFactor?: number;
+  /** Rank by forward time (default) or by forward plus backward. */
+  mode?: Mode;
 }
 
 export type ChoiceSource = "option" | "env" | "memory" | "cache" | "measured" | "prior";
@@ -75,6 +90,8 @@ interface Speeds {
   convMs: number;
   /** Cost per row of a slice that is not contiguous (wasm: a JS loop over rows). */
   sliceRowMs: number;
+  /** A training step's time over the forward time, per strategy. */
+  train: (name: StrategyName, groups: number, groupIn: number) => number;
 }
 
 const SPEEDS: Record<string, Speeds> = {
@@ -88,6 +105,15 @@ const SPEEDS: Record<string, Speeds> = {
     opMs: 0.1,
     convMs: 2.5,
     sliceRowMs: 1e-4,
+    // The interleave filter gradient is a depthwise conv whose filter is the whole
+    // output over the width-folded input, so it grows with the folded channels. The
+    // matMul gradients transpose an operand, which leaves XNNPACK for the scalar
+    // loop even with one group.
+    train: (name, g, gi) => {
+      if (name === "interleave") return Math.max(6, 9 * gi);
+      if (name === "taps" || name === "im2col") return g === 1 ? 40 : 4;
+      return { split: 10, blockdiag: 10, depthwise: 15, channelwise: 16 }[name];
+    },
   },
   default: {
     gemm: 1e6,
@@ -99,6 +125,7 @@ const SPEEDS: Record<string, Speeds> = {
     opMs: 0.05,
     convMs: 0.05,
     sliceRowMs: 0,
+    train: () => 3,
   },
 };
 
@@ -107,11 +134,19 @@ function speedsFor(backend: string): Speeds {
 }
 
 /**
- * Estimated milliseconds of one forward call. Only the ranking matters: it decides
- * the prior's pick and which candidates are worth timing.
+ * Estimated milliseconds of one forward call, or of a forward and backward pass.
+ * Only the ranking matters: it decides the prior's pick and which candidates are
+ * worth timing.
  */
-export function estimateMs(name: StrategyName, s: ConvShape, backend = tf.getBackend()): number {
-  const sp = speedsFor(backend);
+export function estimateMs(name: StrategyName, s: ConvShape, opts: PriorOptions = {}): number {
+  const sp = speedsFor(opts.backend ?? tf.getBackend());
+  const forward = forwardMs(name, s, sp);
+  return opts.mode === "train"
+    ? forward * sp.train(name, s.groups, s.inChannels / s.groups)
+    : forward;
+}
+
+function forwardMs(name: StrategyName, s: ConvShape, sp: Speeds): number {
   const geo = convGeometry(s);
   const g = s.groups;
   const gi = s.inChannels / g;
@@ -163,30 +198,28 @@ export function estimateMs(name: StrategyName, s: ConvShape, backend = tf.getBac
  * The pick without measuring: the two ends of the continuum have native ops, and
  * the middle goes to the cheapest estimate.
  */
-export function priorStrategy(s: ConvShape, backend = tf.getBackend()): StrategyName {
+export function priorStrategy(s: ConvShape, opts: PriorOptions = {}): StrategyName {
   if (s.groups === 1) return "split"; // one group: split is a single plain conv2d
   if (s.groups === s.inChannels) return "depthwise"; // a native depthwiseConv2d, no sum
-  return rankByPrior(s, backend)[0]!;
+  return rankByPrior(s, opts)[0]!.name;
 }
 
-function rankByPrior(s: ConvShape, backend: string): StrategyName[] {
+function rankByPrior(s: ConvShape, opts: PriorOptions): { name: StrategyName; ms: number }[] {
   return applicableStrategies(s)
-    .map((n) => [n, estimateMs(n, s, backend)] as const)
-    .sort((a, b) => a[1] - b[1])
-    .map(([n]) => n);
+    .map((name) => ({ name, ms: estimateMs(name, s, opts) }))
+    .sort((a, b) => a.ms - b.ms);
 }
 
 /** The candidates worth timing: applicable and not hopeless by the prior. */
 export function candidateStrategies(
   s: ConvShape,
-  backend = tf.getBackend(),
-  pruneFactor = 3,
+  opts: PriorOptions & { pruneFactor?: number } = {},
 ): StrategyName[] {
   // With one group blockdiag is the very same conv2d as split.
-  const ranked = rankByPrior(s, backend).filter((n) => s.groups > 1 || n !== "blockdiag");
-  const best = estimateMs(ranked[0]!, s, backend);
-  const kept = ranked.filter((n) => estimateMs(n, s, backend) <= best * pruneFactor);
-  const prior = priorStrategy(s, backend);
+  const ranked = rankByPrior(s, opts).filter((r) => s.groups > 1 || r.name !== "blockdiag");
+  const best = ranked[0]!.ms;
+  const kept = ranked.filter((r) => r.ms <= best * (opts.pruneFactor ?? 3)).map((r) => r.name);
+  const prior = priorStrategy(s, opts);
   return kept.includes(prior) ? kept : [prior, ...kept];
 }
 
@@ -284,7 +317,7 @@ function median(xs: number[]): number {
 export function measureStrategies(
   s: ConvShape,
   names: readonly StrategyName[],
-  opts: { warmup?: number; runs?: number; giveUp?: number; budgetMs?: number } = {},
+  opts: { warmup?: number; runs?: number; giveUp?: number; budgetMs?: number; mode?: Mode } = {},
 ): Partial<Record<StrategyName, number>> {
   const warmup = Math.max(opts.warmup ?? 1, 1);
   const runs = Math.max(opts.runs ?? 3, 1);
@@ -303,12 +336,15 @@ export function measureStrategies(
     padding: s.padding,
     dilationRate: s.dilation,
   };
+  const train = opts.mode === "train";
   const once = (name: StrategyName): number => {
     const t0 = performance.now();
-    const y = STRATEGIES[name](x, kernel, conv);
-    y.dataSync();
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      STRATEGIES[name](a as tf.Tensor4D, b as tf.Tensor4D, conv);
+    const out = train ? tf.grads((a, b) => tf.sum(f(a!, b!)))([x, kernel]) : [f(x, kernel)];
+    for (const t of out) t.dataSync();
     const ms = performance.now() - t0;
-    y.dispose();
+    tf.dispose(out);
     return ms;
   };
   const times: Partial<Record<StrategyName, number>> = {};
@@ -347,10 +383,10 @@ function fastest(times: Partial<Record<StrategyName, number>>): StrategyName | u
 }
 
 /**
- * The strategy for one layer shape on the active backend. Precedence: the explicit
- * option, then ARCHC_GROUPED_STRATEGY, then this process's earlier answer, then the
- * on-disk cache, then a fresh measurement (cached), or the prior when calibration is
- * off. An explicit choice is honoured even where the cost model would not consider
+ * The strategy for one layer shape on the active backend, for inference or for
+ * training (opts.mode). Precedence: the explicit option, then ARCHC_GROUPED_STRATEGY,
+ * then this process's earlier answer, then the on-disk cache, then a fresh
+ * measurement (cached), or the prior when calibration is off. An explicit choice is honoured even where the cost model would not consider
  * it: every strategy is correct for every shape.
  */
 export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
@@ -361,7 +397,8 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
   if (env) return { strategy: env, source: "env" };
 
   const backend = tf.getBackend();
-  const key = shapeKey(s);
+  const mode = opts.mode ?? "forward";
+  const key = shapeKey(s) + (mode === "train" ? "_train" : "");
   const calibrate = opts.calibrate ?? true;
   const dir = cacheDirectory(opts.cacheDir);
   const memoKey = `${dir}\0${backend}\0${key}\0${calibrate}`;
@@ -373,14 +410,19 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
   if (cached) {
     choice = { strategy: cached.strategy, source: "cache", timesMs: cached.timesMs };
   } else if (!calibrate) {
-    choice = { strategy: priorStrategy(s, backend), source: "prior" };
+    choice = { strategy: priorStrategy(s, { backend, mode }), source: "prior" };
   } else {
-    const names = candidateStrategies(s, backend, opts.pruneFactor);
+    const names = candidateStrategies(s, {
+      backend,
+      mode,
+      ...(opts.pruneFactor !== undefined && { pruneFactor: opts.pruneFactor }),
+    });
     const timesMs = measureStrategies(s, names, {
+      mode,
       ...(opts.warmup !== undefined && { warmup: opts.warmup }),
       ...(opts.runs !== undefined && { runs: opts.runs }),
     });
-    const strategy = fastest(timesMs) ?? priorStrategy(s, backend);
+    const strategy = fastest(timesMs) ?? priorStrategy(s, { backend, mode });
     writeCacheEntry(dir, backend, key, { strategy, timesMs });
     choice = { strategy, source: "measured", timesMs };
   }

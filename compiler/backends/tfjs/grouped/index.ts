@@ -27,6 +27,8 @@ export {
   type Choice,
   type ChoiceSource,
   type ChooseOptions,
+  type Mode,
+  type PriorOptions,
   type StrategyChoice,
   cacheDirectory,
   candidateStrategies,

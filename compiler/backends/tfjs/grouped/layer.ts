@@ -196,7 +196,9 @@ export class GroupedConv2D extends tf.layers.Layer {
     return [n ?? null, axis(h, 0), axis(w, 1), this.filters];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    // model.fit passes training=true: rank strategies by forward plus backward time.
+    const mode = kwargs["training"] === true ? "train" : "forward";
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       if (!this.kernel) throw new Error(`GroupedConv2D '${this.name}' called before build`);
@@ -207,6 +209,7 @@ export class GroupedConv2D extends tf.layers.Layer {
         dilationRate: this.dilationRate,
         strategy: this.strategy,
         calibrate: this.calibrate,
+        mode,
       });
       if (this.bias) y = tf.add(y, this.bias.read());
       return y;

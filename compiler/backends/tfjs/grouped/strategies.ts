@@ -83,7 +83,7 @@ function splitChannels(x: tf.Tensor4D, groups: number): tf.Tensor4D[] {
   const [n, h, w, c] = x.shape;
   const per = c / groups;
   const major = x.reshape([n * h * w, groups, per]).transpose([1, 0, 2]);
-  return unstack0(major).map((t) => t.reshape([n, h, w, per]) as tf.Tensor4D);
+  return unstack0(major).map((t) => t.reshape<tf.Tensor4D>([n, h, w, per]));
 }
 
 /** Inverse of splitChannels: stacking on a new leading axis is a contiguous copy. */
@@ -92,7 +92,7 @@ function concatChannels(parts: tf.Tensor4D[]): tf.Tensor4D {
   return tf
     .stack(parts.map((p) => p.reshape([n * h * w, per])))
     .transpose([1, 0, 2])
-    .reshape([n, h, w, per * parts.length]);
+    .reshape<tf.Tensor4D>([n, h, w, per * parts.length]);
 }
 
 /** [kh, kw, gi, g*go] -> g kernels [kh, kw, gi, go]. */
@@ -100,7 +100,7 @@ function splitKernel(k: tf.Tensor4D, groups: number): tf.Tensor4D[] {
   const [kh, kw, gi, o] = k.shape;
   const go = o / groups;
   const major = k.reshape([kh * kw * gi, groups, go]).transpose([1, 0, 2]);
-  return unstack0(major).map((t) => t.reshape([kh, kw, gi, go]) as tf.Tensor4D);
+  return unstack0(major).map((t) => t.reshape<tf.Tensor4D>([kh, kw, gi, go]));
 }
 
 /** One conv2d per group on a channel slice of the input; launches grow with groups. */
@@ -139,10 +139,10 @@ export const blockdiagStrategy: StrategyFn = (x, kernel, opts) =>
     const k = undilated(kernel, spec);
     const g = spec.groups;
     if (g === 1) return denseConv(x, k, spec);
-    const dense = tf.mul(
+    const dense = tf.mul<tf.Tensor4D>(
       tf.tile(k, [1, 1, g, 1]),
       blockMask(shape.inChannels, shape.outChannels, g),
-    ) as tf.Tensor4D;
+    );
     return denseConv(x, dense, spec);
   });
 
@@ -165,26 +165,19 @@ export const depthwiseStrategy: StrategyFn = (x, kernel, opts) =>
     // weights it contributes to the go outputs of its group.
     const dwKernel =
       gi === 1
-        ? k.reshape([kh, kw, shape.inChannels, go])
+        ? k.reshape<tf.Tensor4D>([kh, kw, shape.inChannels, go])
         : k
             .reshape([kh * kw, gi, g, go])
             .transpose([0, 2, 1, 3])
-            .reshape([kh, kw, shape.inChannels, go]);
-    const y = tf.depthwiseConv2d(
-      x,
-      dwKernel as tf.Tensor4D,
-      spec.strides,
-      spec.padding,
-      "NHWC",
-      [1, 1],
-    );
+            .reshape<tf.Tensor4D>([kh, kw, shape.inChannels, go]);
+    const y = tf.depthwiseConv2d(x, dwKernel, spec.strides, spec.padding, "NHWC", [1, 1]);
     const [n, ho, wo] = y.shape;
     if (gi === 1) return y;
     // Depthwise output channel (g*gi+i)*go+j: sum over i.
     return y
       .reshape([n * ho * wo, g, gi, go])
       .sum(2)
-      .reshape([n, ho, wo, shape.outChannels]);
+      .reshape<tf.Tensor4D>([n, ho, wo, shape.outChannels]);
   });
 
 /**
@@ -214,7 +207,7 @@ export const channelwiseStrategy: StrategyFn = (x, kernel, opts) =>
       tf.tidy(() => {
         const z = tf.depthwiseConv2d(
           x,
-          kj as tf.Tensor4D,
+          kj.reshape<tf.Tensor4D>([kh, kw, shape.inChannels, 1]),
           spec.strides,
           spec.padding,
           "NHWC",
@@ -226,7 +219,7 @@ export const channelwiseStrategy: StrategyFn = (x, kernel, opts) =>
     );
     const geo = convGeometry(shape);
     const y = go === 1 ? slots[0]! : tf.stack(slots).transpose([1, 2, 0]);
-    return y.reshape([shape.batch, geo.outHeight, geo.outWidth, shape.outChannels]);
+    return y.reshape<tf.Tensor4D>([shape.batch, geo.outHeight, geo.outWidth, shape.outChannels]);
   });
 
 /**
@@ -262,14 +255,14 @@ export const interleaveStrategy: StrategyFn = (x, kernel, opts) =>
     const [n, hp, wp] = padded.shape;
     const folded =
       g === 1 || gi === 1
-        ? padded.reshape([n, hp, wp * gi, g])
+        ? padded.reshape<tf.Tensor4D>([n, hp, wp * gi, g])
         : padded
             .reshape([n * hp * wp, g, gi])
             .transpose([0, 2, 1])
-            .reshape([n, hp, wp * gi, g]);
+            .reshape<tf.Tensor4D>([n, hp, wp * gi, g]);
     const y = tf.depthwiseConv2d(
-      folded as tf.Tensor4D,
-      k.reshape([kh, kw * gi, g, go]) as tf.Tensor4D,
+      folded,
+      k.reshape<tf.Tensor4D>([kh, kw * gi, g, go]),
       [spec.strides[0], spec.strides[1] * gi],
       "valid",
       "NHWC",
@@ -387,7 +380,7 @@ export const im2colStrategy: StrategyFn = (x, kernel, opts) =>
     // Row order tap-major then channel, matching the concatenation above.
     const k = kernel.reshape([kt * gi, g, go]);
     const kg = g === 1 ? k.reshape([1, kt * gi, go]) : k.transpose([1, 0, 2]);
-    return fromGroupMajor(tf.matMul(patches, kg as tf.Tensor3D), shape);
+    return fromGroupMajor(tf.matMul<tf.Tensor3D>(patches, kg), shape);
   });
 
 export const STRATEGIES: Readonly<Record<StrategyName, StrategyFn>> = {
