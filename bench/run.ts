@@ -5,10 +5,16 @@
 const suites: Record<string, () => Promise<void>> = {
   frontend: async () => (await import("./frontend.js")).runFrontendBench(),
   xception: async () => (await import("./xception.js")).runXceptionBench(),
+  sweep: async () => (await import("./sweep.js")).runSweepBench(),
+  train: async () => (await import("./train.js")).runTrainBench(),
+  // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
+  continuum: async () => void (await import("./continuum.js")),
+  kernels: async () => void (await import("./kernels.js")),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
-const chosen = names.length ? names : ["frontend"];
+// The default set runs in a few minutes; xception and train take longer and are asked for by name.
+const chosen = names.length ? names : ["frontend", "sweep"];
 for (const name of chosen) {
   const run = suites[name];
   if (!run) {
