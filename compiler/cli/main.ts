@@ -8,6 +8,7 @@ import { listCommand } from "./commands/list.js";
 import { runCommand } from "./commands/run.js";
 import { trainCommand } from "./commands/train.js";
 import { sweepCommand } from "./commands/sweep.js";
+import { graphCommand } from "./commands/graph.js";
 import { backendChoices } from "../backends/tfjs/choices.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -158,6 +159,22 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("-o, --out <dir>", "run folder for results.jsonl (default: runs/sweep-NAME)")
     .option("--fresh", "forget earlier results in the run folder")
     .action(async (file: string, o) => setExit(await sweepCommand(io, file, o)));
+
+  cli
+    .command("graph")
+    .description("draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges")
+    .argument("<file>", ".arch file")
+    .option("-n, --network <name>", "network to draw (default: the last in the file)")
+    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
+    .option("--expand", "draw every layer inside its block (default: one box per block instance)")
+    .option("--depth <n>", "block nesting levels a collapsed box stands for", "1")
+    .addOption(
+      new Option("--format <format>", "svg, or the Graphviz source")
+        .choices(["svg", "dot"])
+        .default("svg"),
+    )
+    .option("-o, --out <path>", "write here instead of standard output")
+    .action(async (file: string, o) => setExit(await graphCommand(io, file, o)));
 
   cli
     .command("fmt")
