@@ -29,7 +29,9 @@ describe("runtime backend: IR -> tfjs LayersModel", () => {
 
   it("every point of the continuum builds with the IR's parameter count, grouped layers in the middle", () => {
     for (const parts of ["regular", "2", "4", "8", "depthwise"]) {
-      const g = compileSpec(join(repo, "specs", "xception.arch"), { args: { parts, size: 71, mid: "relu" } });
+      const g = compileSpec(join(repo, "specs", "xception.arch"), {
+        args: { parts, size: 71, mid: "relu" },
+      });
       const m = buildModelFromIR(g);
       expect(m.countParams(), parts).toBe(g.totals.params.total);
       const grouped = m.layers.filter((l) => l.getClassName() === "GroupedConv2D").length;
@@ -46,18 +48,27 @@ describe("runtime backend: IR -> tfjs LayersModel", () => {
     expect(names).toContain("entry/sep_unit/sepconv/mid");
     expect(names).toContain("entry/sep_unit/sepconv/pointwise");
     expect(names).toContain("middle_7/sep_unit_2/bn");
-    const fused = buildModelFromIR(compileSpec(join(repo, "specs", "xception.arch"), { args: { size: 71 } })).layers.map((l) => l.name);
+    const fused = buildModelFromIR(
+      compileSpec(join(repo, "specs", "xception.arch"), { args: { size: 71 } }),
+    ).layers.map((l) => l.name);
     expect(fused).toContain("entry/sep_unit/sepconv");
   });
 
   it("mid activation really sits between the spatial and pointwise steps", () => {
     const plan = planModel(mustBuild("network n {\n  input 8x8x4\n  sepconv 3x3 8 mid=relu\n}\n"));
-    expect(plan.layers.map((l) => l.kind)).toEqual(["input", "depthwiseConv2d", "activation", "conv2d"]);
+    expect(plan.layers.map((l) => l.kind)).toEqual([
+      "input",
+      "depthwiseConv2d",
+      "activation",
+      "conv2d",
+    ]);
     expect(plan.layers[2]!.inputs).toEqual([plan.layers[1]!.id]);
   });
 
   it("outputs of the tiny example run and have the network's output shape", () => {
-    const g = mustBuild("network n {\n  input 16x16x4\n  conv 3x3 8 parts=2 -> bn -> relu\n  sepconv 3x3 8 parts=4 mid=elu\n  gap -> dense 3 softmax\n}\n");
+    const g = mustBuild(
+      "network n {\n  input 16x16x4\n  conv 3x3 8 parts=2 -> bn -> relu\n  sepconv 3x3 8 parts=4 mid=elu\n  gap -> dense 3 softmax\n}\n",
+    );
     const m = buildModelFromIR(g);
     const y = m.predict(tf.randomNormal([2, 16, 16, 4])) as tf.Tensor;
     expect(y.shape).toEqual([2, 3]);
@@ -68,13 +79,22 @@ describe("runtime backend: IR -> tfjs LayersModel", () => {
   it("the package API builds from a spec path and reports spec errors as diagnostics", async () => {
     const m = await buildModel(join(repo, "examples", "tiny.arch"), { backend: "wasm" });
     expect(m.countParams()).toBe(5770);
-    await expect(buildModel(join(repo, "specs", "xception.arch"), { args: { parts: 5 } })).rejects.toThrow(ArchcError);
-    await expect(buildModel(join(repo, "specs", "xception.arch"), { args: { parts: 5 } })).rejects.toThrow(/E0400.*parts = 5/);
+    await expect(
+      buildModel(join(repo, "specs", "xception.arch"), { args: { parts: 5 } }),
+    ).rejects.toThrow(ArchcError);
+    await expect(
+      buildModel(join(repo, "specs", "xception.arch"), { args: { parts: 5 } }),
+    ).rejects.toThrow(/E0400.*parts = 5/);
   });
 
   it("a layer tfjs refuses is reported with its name and the backend", () => {
     const g = mustBuild("network n {\n  input 8x8x4\n  conv 3x3 8\n}\n");
-    const bad = { ...g, nodes: g.nodes.map((n) => (n.op === "conv" ? { ...n, attrs: { ...n.attrs, padding: "full" } } : n)) } as typeof g;
+    const bad = {
+      ...g,
+      nodes: g.nodes.map((n) =>
+        n.op === "conv" ? { ...n, attrs: { ...n.attrs, padding: "full" } } : n,
+      ),
+    } as typeof g;
     expect(() => buildModelFromIR(bad)).toThrow(ModelBuildError);
     expect(() => buildModelFromIR(bad)).toThrow(/layer 'conv' on the wasm backend/);
   });

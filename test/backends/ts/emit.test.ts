@@ -27,27 +27,59 @@ beforeAll(async () => {
 describe("TypeScript backend", () => {
   it("generates the same module as the golden file for the tiny example", async () => {
     const g = compileSpec(join(repo, "examples", "tiny.arch"));
-    expectGolden(join(repo, "test", "golden", "ts", "tiny.ts.txt"), await emitTypeScript(g, { source: "examples/tiny.arch" }));
+    expectGolden(
+      join(repo, "test", "golden", "ts", "tiny.ts.txt"),
+      await emitTypeScript(g, { source: "examples/tiny.arch" }),
+    );
   });
 
   it("the committed examples/generated/xception.ts is what archc generates now", async () => {
-    const r = await runCli("compile", join(repo, "specs", "xception.arch"), "--target", "ts", "--set", "parts=4");
+    const r = await runCli(
+      "compile",
+      join(repo, "specs", "xception.arch"),
+      "--target",
+      "ts",
+      "--set",
+      "parts=4",
+    );
     expect(r.code).toBe(0);
     const committed = readFileSync(join(repo, "examples", "generated", "xception.ts"), "utf8");
-    expect(r.stdout.replace(/from .*specs\/xception\.arch/, "from specs/xception.arch")).toBe(committed);
+    expect(r.stdout.replace(/from .*specs\/xception\.arch/, "from specs/xception.arch")).toBe(
+      committed,
+    );
   });
 
   for (const parts of ["4", "depthwise"]) {
     it(`Xception at parts=${parts}: tsc accepts it, and it builds the runtime's model: names, params, outputs`, async () => {
-      const g = compileSpec(join(repo, "specs", "xception.arch"), { args: { parts, size: 71, mid: "relu" } });
+      const g = compileSpec(join(repo, "specs", "xception.arch"), {
+        args: { parts, size: 71, mid: "relu" },
+      });
       const file = join(outDir, `xception_${parts}.ts`);
-      writeFileSync(file, await emitTypeScript(g, { layersModule: layersModule(outDir).replace(/\.js$/, ".js") }));
+      writeFileSync(
+        file,
+        await emitTypeScript(g, { layersModule: layersModule(outDir).replace(/\.js$/, ".js") }),
+      );
       execFileSync(
         process.execPath,
-        [join(repo, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", file],
+        [
+          join(repo, "node_modules", "typescript", "bin", "tsc"),
+          "--noEmit",
+          "--strict",
+          "--skipLibCheck",
+          "--target",
+          "es2022",
+          "--module",
+          "nodenext",
+          "--moduleResolution",
+          "nodenext",
+          file,
+        ],
         { cwd: repo, stdio: "pipe" },
       );
-      const generated = (await import(pathToFileURL(file).href)) as { build(): tf.LayersModel; figures: { params: number } };
+      const generated = (await import(pathToFileURL(file).href)) as {
+        build(): tf.LayersModel;
+        figures: { params: number };
+      };
       const fromTs = generated.build();
       const runtime = buildModelFromIR(g);
       expect(fromTs.layers.map((l) => l.name)).toEqual(runtime.layers.map((l) => l.name));
