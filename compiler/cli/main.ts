@@ -48,7 +48,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
         "-t, --target <target>",
         "json: the IR graph; ts: a TypeScript module that builds the tfjs model",
       )
-        .choices(["json", "ts"])
+        .choices(["json", "ts", "onnx"])
         .default("json"),
     )
     .option("-o, --out <path>", "write here instead of standard output")
@@ -57,6 +57,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "where generated TypeScript imports GroupedConv2D from",
       "archc/layers",
     )
+    .option("--weights <dir>", "ONNX: weights from an archc train run folder (default: random)")
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
     .action(async (file: string, o) => setExit(await compileCommand(io, file, o)));
@@ -73,6 +74,12 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(
       new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
     )
+    .addOption(
+      new Option("--runtime <name>", "tfjs, or onnxruntime-node (CPU; CUDA where present)")
+        .choices(["tfjs", "onnx"])
+        .default("tfjs"),
+    )
+    .option("--weights <dir>", "with --runtime onnx: weights from an archc train run folder")
     .option(
       "--strategy <name>",
       "force one grouped-convolution strategy (default: chosen per layer)",

@@ -104,3 +104,17 @@ export async function loadCheckpoint(
   if (opt.length) await optimizer.setWeights(opt);
   return header.state;
 }
+
+/** Loads only the model weights of a run folder's checkpoint (for export and inference). */
+export async function loadModelWeights(dir: string, model: tf.LayersModel): Promise<void> {
+  if (!hasCheckpoint(dir))
+    throw new Error(
+      `${join(dir, checkpointFile)} does not exist: --weights takes a folder written by archc train`,
+    );
+  const optimizer = tf.train.sgd(0);
+  try {
+    await loadCheckpoint(dir, model, optimizer);
+  } finally {
+    optimizer.dispose();
+  }
+}

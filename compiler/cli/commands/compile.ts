@@ -4,7 +4,8 @@ import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
 
 export interface CompileOptions extends BuildOptions {
-  readonly target: "json" | "ts";
+  readonly target: "json" | "ts" | "onnx";
+  readonly weights?: string;
   readonly out?: string;
   /** Module the generated TypeScript imports GroupedConv2D from. */
   readonly layersModule?: string;
@@ -13,6 +14,10 @@ export interface CompileOptions extends BuildOptions {
 export async function compileCommand(io: IO, file: string, opts: CompileOptions): Promise<number> {
   const r = buildFromCli(io, file, opts);
   if ("exit" in r) return r.exit;
+  if (opts.target === "onnx") {
+    const { compileOnnx } = await import("./onnx.js");
+    return compileOnnx(io, r.graph, opts);
+  }
   if (opts.target === "ts") {
     const { emitTypeScript } = await import("../../backends/ts/emit.js");
     const text = await emitTypeScript(r.graph, {

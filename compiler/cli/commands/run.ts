@@ -8,6 +8,8 @@ export interface RunOptions extends BuildOptions {
   readonly warmup: string;
   readonly backend: BackendChoice;
   readonly strategy?: string;
+  readonly runtime: "tfjs" | "onnx";
+  readonly weights?: string;
 }
 
 function positiveInt(io: IO, name: string, text: string): number | undefined {
@@ -37,6 +39,16 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
   }
   const built = buildFromCli(io, file, opts);
   if ("exit" in built) return built.exit;
+  if (opts.runtime === "onnx") {
+    const { runOnnxCommand } = await import("./onnx.js");
+    return runOnnxCommand(io, built.graph, {
+      batch,
+      runs,
+      warmup,
+      ...(opts.json ? { json: true } : {}),
+      ...(opts.weights ? { weights: opts.weights } : {}),
+    });
+  }
   // tfjs is loaded only by the commands that run models: check and summary stay fast.
   const [tf, runtime, model] = await Promise.all([
     import("@tensorflow/tfjs"),
