@@ -1,5 +1,6 @@
 import type { CstNode, IToken } from "chevrotain";
 import type * as A from "./ast.js";
+import { notPrecedence, precedence } from "./precedence.js";
 import type { Position, Span } from "./span.js";
 
 /**
@@ -22,24 +23,8 @@ const nodeOf = (c: Children, key: string, i = 0): CstNode | undefined =>
 const tokenOf = (c: Children, key: string, i = 0): IToken | undefined =>
   (c[key] as IToken[] | undefined)?.[i];
 
-const precedence: Record<string, number> = {
-  or: 1,
-  and: 2,
-  "==": 4,
-  "!=": 4,
-  "<": 4,
-  "<=": 4,
-  ">": 4,
-  ">=": 4,
-  "+": 5,
-  "-": 5,
-  "*": 6,
-  "/": 6,
-  "//": 6,
-  "%": 6,
-};
-// `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
-const notOperandPrecedence = 4;
+// The operand of `not` takes everything that binds tighter than `not` itself.
+const notOperandPrecedence = notPrecedence + 1;
 
 class Builder {
   /** Offsets where each line starts, to turn CST offsets into lines and columns. */
@@ -366,7 +351,7 @@ class Builder {
       let left = first();
       while (pos < ops.length) {
         const op = ops[pos]!;
-        const prec = precedence[op.image] ?? 0;
+        const prec = precedence[op.image as A.BinaryOp] ?? 0;
         if (prec < minPrec) break;
         pos++;
         const right = climb(prec + 1);

@@ -1,42 +1,30 @@
 import type { IToken } from "chevrotain";
 import type * as A from "./ast.js";
+import {
+  atomPrecedence,
+  conditionalPrecedence,
+  negatePrecedence,
+  notPrecedence,
+  precedence,
+} from "./precedence.js";
 
 /** The one canonical layout of a `.arch` file; `archc fmt` writes this. */
 
 const indentUnit = "  ";
 const maxWidth = 100;
 
-const level: Record<string, number> = {
-  Conditional: 0,
-  or: 1,
-  and: 2,
-  not: 3,
-  "==": 4,
-  "!=": 4,
-  "<": 4,
-  "<=": 4,
-  ">": 4,
-  ">=": 4,
-  "+": 5,
-  "-": 5,
-  "*": 6,
-  "/": 6,
-  "//": 6,
-  "%": 6,
-};
-
 function exprLevel(e: A.Expr): number {
   switch (e.kind) {
     case "Conditional":
-      return 0;
+      return conditionalPrecedence;
     case "Binary":
-      return level[e.op]!;
+      return precedence[e.op];
     case "Unary":
-      return e.op === "not" ? 3 : 7;
+      return e.op === "not" ? notPrecedence : negatePrecedence;
     case "Number":
-      return e.value < 0 ? 7 : 8;
+      return e.value < 0 ? negatePrecedence : atomPrecedence;
     default:
-      return 8;
+      return atomPrecedence;
   }
 }
 
@@ -60,17 +48,19 @@ function printExprBare(e: A.Expr): string {
     case "List":
       return `[${e.items.map((i) => printExpr(i)).join(", ")}]`;
     case "Quantity":
-      return `${printExpr(e.amount, 8)} ${e.unit}`;
+      return `${printExpr(e.amount, atomPrecedence)} ${e.unit}`;
     case "Unary":
-      return e.op === "not" ? `not ${printExpr(e.operand, 3)}` : `-${printExpr(e.operand, 7)}`;
+      return e.op === "not"
+        ? `not ${printExpr(e.operand, notPrecedence)}`
+        : `-${printExpr(e.operand, negatePrecedence)}`;
     case "Binary": {
-      const l = level[e.op]!;
+      const l = precedence[e.op];
       // Left-associative: the right operand binds tighter, so equal levels on the right need parens.
       const cmp = l === 4;
       return `${printExpr(e.left, cmp ? l + 1 : l)} ${e.op} ${printExpr(e.right, l + 1)}`;
     }
     case "Conditional":
-      return `${printExpr(e.test, 1)} ? ${printExpr(e.then)} : ${printExpr(e.otherwise)}`;
+      return `${printExpr(e.test, conditionalPrecedence + 1)} ? ${printExpr(e.then)} : ${printExpr(e.otherwise)}`;
     case "Call":
       return `${e.callee.name}(${e.args.map(printCallArg).join(", ")})`;
   }
