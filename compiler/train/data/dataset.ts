@@ -1,9 +1,9 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 
 export interface Batch {
   /** [n, h, w, c] float32 in [0, 1]. */
   readonly x: tf.Tensor4D;
-  /** One-hot [n, classes]. */
+  /** One-hot [n, classes] float32. */
   readonly y: tf.Tensor2D;
 }
 
@@ -16,13 +16,21 @@ export interface EpochOptions {
 /** A source of labelled images, delivered in batches in an order fixed by seed and epoch. */
 export interface Dataset {
   readonly name: string;
+  /** Examples listed (after --limit); with skipCorrupt, skipped files are still counted here. */
   readonly size: number;
+  /** Width of the one-hot labels: the network's outputs where given, else the data's classes. */
   readonly classes: number;
   /** h, w, c as delivered (the network's input). */
-  readonly shape: readonly [number, number, number];
+  readonly shape: [number, number, number];
+  /**
+   * Batches in an order fixed by `seed` and `epoch` (shuffled with a seeded PRNG). The caller
+   * owns each batch's tensors and disposes them; nothing else is kept alive between batches.
+   */
   batches(batchSize: number, opts: EpochOptions): AsyncIterable<Batch>;
-  /** Images skipped as unreadable (with --skip-corrupt), with why. */
+  /** Images skipped as unreadable (with skipCorrupt), each once, with why. */
   readonly skipped?: readonly { path: string; reason: string }[];
+  /** Class names by label, where the data has them (image folders). */
+  readonly classNames?: readonly string[];
 }
 
 /** Bad data: says what is wrong and, where there is one, the file or folder. */
@@ -32,5 +40,49 @@ export class DataError extends Error {
     readonly path?: string,
   ) {
     super(path ? `${path}: ${message}` : message);
+    this.name = "DataError";
   }
+}
+
+/** Channel counts the loaders can deliver: grayscale or RGB. */
+export function checkChannels(shape: readonly [number, number, number], path?: string): void {
+  const [h, w, c] = shape;
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0))
+    throw new DataError(`the network's input ${h}x${w} is not a positive image size`, path);
+  if (c !== 1 && c !== 3)
+    throw new DataError(
+      `the network takes ${c} channels; archc delivers images as 1 (grayscale) or 3 (RGB)`,
+      path,
+    );
+}
+
+export function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batch size must be a positive whole number, not ${batchSize}`);
+}
+
+/** --limit as a count: a positive whole number, or absent. */
+export function checkLimit(limit: number | undefined): void {
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new DataError(`--limit must be a positive whole number, not ${limit}`);
+}
+
+/**
+ * Pixels and labels to tensors. Everything intermediate (the int labels, a resize) is made and
+ * freed inside one tidy, so a batch costs exactly its two returned tensors.
+ */
+export function toBatch(
+  pixels: Float32Array,
+  labels: ArrayLike<number>,
+  shape: readonly [number, number, number],
+  classes: number,
+  transform?: (x: tf.Tensor4D) => tf.Tensor4D,
+): Batch {
+  const n = labels.length;
+  return tf.tidy(() => {
+    const raw = tf.tensor4d(pixels, [n, shape[0], shape[1], shape[2]]);
+    const x = transform ? transform(raw) : raw;
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from(labels), "int32"), classes).toFloat();
+    return { x, y: y as tf.Tensor2D };
+  });
 }

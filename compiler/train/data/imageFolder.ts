@@ -1,116 +1,332 @@
-import * as tf from "@tensorflow/tfjs";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { DataError, type Batch, type Dataset, type EpochOptions } from "./dataset.js";
+import {
+  checkBatchSize,
+  checkChannels,
+  checkLimit,
+  DataError,
+  toBatch,
+  type Batch,
+  type Dataset,
+  type EpochOptions,
+} from "./dataset.js";
 import { epochOrder } from "./random.js";
 
-const imageExt = /\.(jpe?g|png)$/i;
+/**
+ * Files listed as images. Which format a file is, is read from its first bytes, not its name,
+ * so a PNG saved as .jpg decodes; other files (README, .DS_Store, labels.csv) are ignored.
+ */
+const imageName = /\.(jpe?g|jpe|jfif|png)$/i;
 
-interface Item {
+export interface ImageItem {
   readonly path: string;
   readonly label: number;
 }
 
-export interface FolderOptions {
-  readonly shape: readonly [number, number, number];
-  readonly classes: number;
-  readonly limit?: number;
-  readonly skipCorrupt?: boolean;
-  /** Keep every example whose index in the sorted listing passes this (for a holdout split). */
-  readonly keep?: (index: number) => boolean;
+export interface ImageListing {
+  /** Sorted class folder names; a class's label is its index here. */
+  readonly classNames: string[];
+  /** Sorted by class, then by path within the class. */
+  readonly items: ImageItem[];
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory(); // statSync follows links, so linked class folders count
+  } catch {
+    return false;
+  }
+}
+
+function readDir(path: string): string[] {
+  try {
+    // Code-unit order, as Python's sorted(): labels do not depend on the machine's locale.
+    return readdirSync(path)
+      .filter((e) => !e.startsWith("."))
+      .sort();
+  } catch (e) {
+    throw new DataError(`cannot read the folder (${(e as NodeJS.ErrnoException).code ?? e})`, path);
+  }
+}
+
+/** Image files under `dir`, nested folders included, in sorted order. */
+function walk(dir: string, out: string[]): string[] {
+  for (const e of readDir(dir)) {
+    const p = join(dir, e);
+    if (isDir(p)) walk(p, out);
+    else if (imageName.test(e)) out.push(p);
+  }
+  return out;
 }
 
 /** One subfolder per class, sorted by name; every class must hold at least one image. */
-export function listImageFolder(root: string): { classes: string[]; items: Item[] } {
-  let entries: string[];
-  try {
-    entries = readdirSync(root).sort();
-  } catch {
-    throw new DataError("cannot read the folder", root);
-  }
-  const classes = entries.filter((e) => statSync(join(root, e)).isDirectory());
-  if (classes.length === 0)
-    throw new DataError("has no class subfolders (expected one folder of images per class)", root);
-  const items: Item[] = [];
-  classes.forEach((cls, label) => {
-    const files = readdirSync(join(root, cls))
-      .filter((f) => imageExt.test(f))
-      .sort();
+export function listImageFolder(root: string): ImageListing {
+  if (!existsSync(root)) throw new DataError("no such folder", root);
+  if (!isDir(root)) throw new DataError("is not a folder", root);
+  const classNames = readDir(root).filter((e) => isDir(join(root, e)));
+  if (classNames.length === 0)
+    throw new DataError("has no class folders (expected one folder of images per class)", root);
+  const items: ImageItem[] = [];
+  classNames.forEach((cls, label) => {
+    const files = walk(join(root, cls), []);
     if (files.length === 0)
       throw new DataError(
-        "holds no JPEG or PNG images; every class needs at least one",
+        "holds no .jpg, .jpeg or .png files; every class folder needs at least one image",
         join(root, cls),
       );
-    for (const f of files) items.push({ path: join(root, cls, f), label });
+    for (const path of files) items.push({ path, label });
   });
-  return { classes, items };
+  return { classNames, items };
 }
 
 /**
- * Images streamed from disk: the listing is read up front, pixels are decoded (sharp) and
- * resized to the network's input batch by batch, so memory holds one batch at a time.
+ * The indices (into `items`) of a deterministic holdout: in each class, `fraction` of its images
+ * (at least one, where the class has two or more), evenly spaced through its sorted files. Per
+ * class, so validation sees every class in its proportion; by position, not by seed, so the
+ * split stays the same whatever seed a run trains with.
  */
-export function imageFolderDataset(root: string, o: FolderOptions): Dataset {
-  const { classes, items: all } = listImageFolder(root);
-  if (classes.length > o.classes) {
-    throw new DataError(
-      `has ${classes.length} classes, but the network has ${o.classes} outputs`,
-      root,
-    );
+export function holdoutIndices(items: readonly ImageItem[], fraction: number): Set<number> {
+  if (!(fraction > 0 && fraction < 1))
+    throw new DataError(`a holdout fraction must be between 0 and 1, not ${fraction}`);
+  const byClass = new Map<number, number[]>();
+  items.forEach((it, i) => byClass.set(it.label, [...(byClass.get(it.label) ?? []), i]));
+  const held = new Set<number>();
+  for (const idx of byClass.values()) {
+    const n = idx.length;
+    const k = n < 2 ? 0 : Math.max(1, Math.round(n * fraction));
+    for (let j = 0; j < k; j++) held.add(idx[Math.floor(((j + 0.5) * n) / k)]!);
   }
-  const items = all.filter((_, i) => (o.keep ? o.keep(i) : true)).slice(0, o.limit ?? all.length);
-  const [h, w, c] = o.shape;
-  const skipped: { path: string; reason: string }[] = [];
-  const decode = async (item: Item): Promise<Float32Array | undefined> => {
-    try {
-      const img = sharp(item.path).resize(w, h, { fit: "fill" }).removeAlpha();
-      const raw = await (c === 1 ? img.grayscale() : img.toColourspace("srgb"))
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      if (raw.info.channels !== c) throw new Error(`decoded to ${raw.info.channels} channels`);
-      return Float32Array.from(raw.data, (v) => v / 255);
-    } catch (e) {
-      const reason = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-      if (!o.skipCorrupt)
-        throw new DataError(
-          `cannot be decoded as an image (${reason}); pass --skip-corrupt to skip such files`,
-          item.path,
-        );
-      if (!skipped.some((s) => s.path === item.path)) skipped.push({ path: item.path, reason });
-      return undefined;
+  return held;
+}
+
+/**
+ * --limit on an image folder: the first N in turn from each class (class 0's first, class 1's
+ * first, ..., then each's second), kept in listing order. Taking the first N of the listing
+ * would give a small run one class only.
+ */
+export function limitBalanced(items: readonly ImageItem[], limit: number): ImageItem[] {
+  if (limit >= items.length) return [...items];
+  const byClass = new Map<number, number[]>();
+  items.forEach((it, i) => byClass.set(it.label, [...(byClass.get(it.label) ?? []), i]));
+  const queues = [...byClass.values()];
+  const keep: number[] = [];
+  for (let round = 0; keep.length < limit; round++)
+    for (const q of queues) if (round < q.length && keep.length < limit) keep.push(q[round]!);
+  return keep.sort((a, b) => a - b).map((i) => items[i]!);
+}
+
+export type FolderSplit =
+  | { readonly kind: "folders"; readonly train: string; readonly val: string }
+  | { readonly kind: "holdout"; readonly root: string; readonly fraction: number };
+
+/** The validation folder names `splitFolder` accepts beside `train/`. */
+const valNames = ["val", "validation"];
+
+/**
+ * How an image folder splits into training and validation: `train/` and `val/` (or
+ * `validation/`) subfolders, each with the class folders; else a deterministic holdout of
+ * `fraction` from the class folders in `root` (or in `train/`, where it stands alone).
+ */
+export function splitFolder(root: string, fraction = 0.1): FolderSplit {
+  const train = join(root, "train");
+  const val = valNames.map((n) => join(root, n)).find(isDir);
+  if (isDir(train) && val) return { kind: "folders", train, val };
+  return { kind: "holdout", root: isDir(train) ? train : root, fraction };
+}
+
+export interface ImageFolderOptions {
+  /** The network's input: every image is resized (stretched) to h x w, as gray or RGB. */
+  readonly shape: readonly [number, number, number];
+  /** The network's outputs: the one-hot width; more class folders than this is an error. */
+  readonly classes?: number;
+  readonly limit?: number;
+  /** Skip (and record in `skipped`) images that do not decode, instead of failing. */
+  readonly skipCorrupt?: boolean;
+  /** Images decoded at once; sharp works off the event loop, so a few overlap well. */
+  readonly concurrency?: number;
+  readonly name?: string;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();
+}
+
+/** JPEG starts FF D8 FF, PNG with its 8-byte signature; nothing else is given to sharp. */
+function sniff(buf: Buffer): "jpeg" | "png" | undefined {
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return "jpeg";
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (buf.length >= 8 && png.every((b, i) => buf[i] === b)) return "png";
+  return undefined;
+}
+
+/**
+ * One image as h*w*c floats in [0, 1]. EXIF orientation is applied (photos come out upright);
+ * alpha is dropped, as PIL's convert("RGB") does; the aspect ratio is not kept ("fill"), as
+ * torchvision's Resize((h, w)) does not keep it. Truncated or damaged files fail (sharp's
+ * failOn "warning"), so a half-decoded image never trains as if it were whole.
+ */
+export async function decodeImage(
+  path: string,
+  shape: readonly [number, number, number],
+): Promise<Float32Array> {
+  const [h, w, c] = shape;
+  const buf = await readFile(path);
+  if (!sniff(buf)) throw new Error("not a JPEG or PNG file (by its first bytes)");
+  const img = sharp(buf, { failOn: "warning" })
+    .rotate()
+    .resize(w, h, { fit: "fill" })
+    .removeAlpha()
+    .toColourspace("srgb");
+  const { data, info } = await img.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== w || info.height !== h)
+    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, not ${w}x${h}x3`);
+  const out = new Float32Array(h * w * c);
+  if (c === 3) for (let i = 0; i < out.length; i++) out[i] = data[i]! / 255;
+  else
+    // Gray as PIL's convert("L") (ITU-R 601 luma on the sRGB values), which is what MNIST-like
+    // sets and torchvision's Grayscale use; libvips' own b-w would weigh colours differently.
+    for (let i = 0; i < out.length; i++)
+      out[i] = (0.299 * data[3 * i]! + 0.587 * data[3 * i + 1]! + 0.114 * data[3 * i + 2]!) / 255;
+  return out;
+}
+
+/** `fn` over `xs` with at most `limit` running at once; results in order. */
+async function mapLimit<T, R>(xs: readonly T[], limit: number, fn: (x: T) => Promise<R>) {
+  const out = new Array<R>(xs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < xs.length) {
+      const i = next++;
+      out[i] = await fn(xs[i]!);
     }
   };
+  await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
+  return out;
+}
+
+/**
+ * Images streamed from disk: the file list is read up front, pixels are decoded (sharp) and
+ * resized batch by batch, the next batch decoding while the caller trains on this one. Memory
+ * holds at most two batches of pixels, never the whole folder.
+ */
+export function imageFolderDataset(
+  source: string | { readonly root: string; readonly listing: ImageListing },
+  o: ImageFolderOptions,
+): Dataset {
+  checkLimit(o.limit);
+  const root = typeof source === "string" ? source : source.root;
+  const listing = typeof source === "string" ? listImageFolder(root) : source.listing;
+  const shape: [number, number, number] = [...o.shape];
+  checkChannels(shape, root);
+  const { classNames } = listing;
+  if (o.classes !== undefined && classNames.length > o.classes)
+    throw new DataError(
+      `has ${classNames.length} class folders (${classNames.join(", ")}), but the network has ` +
+        `${o.classes} outputs`,
+      root,
+    );
+  const classes = o.classes ?? classNames.length;
+  const items = o.limit !== undefined ? limitBalanced(listing.items, o.limit) : [...listing.items];
+  if (items.length === 0) throw new DataError("has no images to deliver for this split", root);
+  const concurrency = Math.max(1, o.concurrency ?? 4);
+  const skipped: { path: string; reason: string }[] = [];
+  // Files found corrupt once are not decoded again in later epochs.
+  const bad = new Set<number>();
+
+  const decodeBatch = async (idx: number[]) => {
+    const ok = idx.filter((k) => !bad.has(k));
+    const decoded = await mapLimit(ok, concurrency, async (k) => {
+      const item = items[k]!;
+      try {
+        return await decodeImage(item.path, shape);
+      } catch (e) {
+        if (!o.skipCorrupt)
+          throw new DataError(
+            `cannot be decoded as an image (${firstLine(e)}); pass --skip-corrupt to skip such files`,
+            item.path,
+          );
+        // Two epochs' iterators may meet the same file at once: record it once.
+        if (!bad.has(k)) skipped.push({ path: item.path, reason: firstLine(e) });
+        bad.add(k);
+        return undefined;
+      }
+    });
+    const px = shape[0] * shape[1] * shape[2];
+    const keep = ok.filter((_, j) => decoded[j] !== undefined);
+    const x = new Float32Array(keep.length * px);
+    let j = 0;
+    for (const d of decoded) if (d) x.set(d, j++ * px);
+    return { x, labels: keep.map((k) => items[k]!.label) };
+  };
+
   return {
-    name: root,
+    name: o.name ?? root,
     size: items.length,
-    classes: o.classes,
-    shape: o.shape,
+    classes,
+    shape,
     skipped,
+    classNames,
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
+      checkBatchSize(batchSize);
       const order = epochOrder(items.length, e.seed, e.epoch, e.shuffle);
-      for (let i = 0; i < items.length; i += batchSize) {
-        const chunk = order.slice(i, i + batchSize).map((k) => items[k]!);
-        const decoded = await Promise.all(chunk.map(decode));
-        const ok = chunk
-          .map((item, j) => ({ item, px: decoded[j] }))
-          .filter((d): d is { item: Item; px: Float32Array } => d.px !== undefined);
-        if (ok.length === 0) continue;
-        const x = new Float32Array(ok.length * h * w * c);
-        ok.forEach((d, j) => x.set(d.px, j * h * w * c));
-        yield tf.tidy(() => ({
-          x: tf.tensor4d(x, [ok.length, h, w, c]),
-          y: tf
-            .oneHot(
-              tf.tensor1d(
-                ok.map((d) => d.item.label),
-                "int32",
-              ),
-              o.classes,
-            )
-            .toFloat() as tf.Tensor2D,
-        }));
+      const chunks: number[][] = [];
+      for (let i = 0; i < order.length; i += batchSize) chunks.push(order.slice(i, i + batchSize));
+      const start = (i: number) => {
+        const p = decodeBatch(chunks[i]!);
+        // Handled here in case the caller stops early and never awaits it; a failure still
+        // reaches the caller through the `await` below when it does.
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending = chunks.length > 0 ? start(0) : undefined;
+      for (let i = 0; pending; i++) {
+        const ready = await pending;
+        pending = i + 1 < chunks.length ? start(i + 1) : undefined;
+        // A batch whose every image was skipped is left out rather than yielded empty.
+        if (ready.labels.length > 0) yield toBatch(ready.x, ready.labels, shape, classes);
       }
     },
   };
+}
+
+export interface OpenImageFolderOptions extends ImageFolderOptions {
+  /** Held out for validation where there are no train/ and val/ folders. Default 0.1. */
+  readonly holdout?: number;
+}
+
+/**
+ * One split of an image folder (see `splitFolder`). With train/ and val/ folders, both must
+ * have the same class folders, or a label would mean different classes in the two.
+ */
+export function openImageFolder(
+  root: string,
+  split: "train" | "val",
+  o: OpenImageFolderOptions,
+): Dataset {
+  const s = splitFolder(root, o.holdout ?? 0.1);
+  const name = o.name ?? `${root} (${split})`;
+  if (s.kind === "folders") {
+    const train = listImageFolder(s.train);
+    const dir = split === "train" ? s.train : s.val;
+    const listing = split === "train" ? train : listImageFolder(s.val);
+    if (listing.classNames.join("\n") !== train.classNames.join("\n"))
+      throw new DataError(
+        `has class folders [${listing.classNames.join(", ")}], but ${s.train} has ` +
+          `[${train.classNames.join(", ")}]; the two must match`,
+        dir,
+      );
+    return imageFolderDataset({ root: dir, listing }, { ...o, name });
+  }
+  const all = listImageFolder(s.root);
+  const held = holdoutIndices(all.items, s.fraction);
+  const items = all.items.filter((_, i) => held.has(i) === (split === "val"));
+  if (items.length === 0)
+    throw new DataError(
+      `has too few images to hold out ${s.fraction} for validation; add images or make ` +
+        `train/ and val/ folders`,
+      s.root,
+    );
+  return imageFolderDataset({ root: s.root, listing: { ...all, items } }, { ...o, name });
 }

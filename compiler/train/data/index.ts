@@ -1,85 +1,109 @@
 import { existsSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { DataError, type Dataset } from "./dataset.js";
-import { findIdxFiles, idxDataset } from "./idx.js";
-import { imageFolderDataset } from "./imageFolder.js";
+import { checkLimit, DataError, type Dataset } from "./dataset.js";
+import { findIdxFiles, hasIdxFiles, openIdxDirectory } from "./idx.js";
+import { openImageFolder } from "./imageFolder.js";
 import { syntheticDataset } from "./synthetic.js";
 
 export { DataError, type Batch, type Dataset, type EpochOptions } from "./dataset.js";
-export { Random } from "./random.js";
+export {
+  findIdxFiles,
+  idxFileNames,
+  loadIdxDataset,
+  openIdxDirectory,
+  readIdx,
+  type IdxArray,
+  type IdxOptions,
+} from "./idx.js";
+export {
+  imageFolderDataset,
+  listImageFolder,
+  openImageFolder,
+  splitFolder,
+  type FolderSplit,
+  type ImageFolderOptions,
+} from "./imageFolder.js";
+export { syntheticDataset, type SyntheticOptions } from "./synthetic.js";
+export { deriveSeed, epochOrder, Random } from "./random.js";
 
-/** Debian's package dataset-fashion-mnist puts the IDX files here. */
+/** Debian's package dataset-fashion-mnist installs the four gzipped IDX files here. */
 export const fashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
+/** Examples in `synthetic` without a count; validation gets a fifth as many. */
+export const defaultSyntheticSize = 512;
+
 export interface OpenOptions {
+  /** The network's input, h, w, c: every source delivers exactly this. */
   readonly shape: readonly [number, number, number];
-  readonly classes: number;
+  /** The network's outputs; a source with more classes is an error. Default: the source's. */
+  readonly classes?: number;
   readonly split: "train" | "val";
   readonly limit?: number;
   readonly skipCorrupt?: boolean;
+  /** Generates synthetic data (image orders take their seed per epoch from the loop). */
   readonly seed?: number;
 }
 
 /**
- * Opens a data source by name: `synthetic` or `synthetic:N`; `fashion-mnist` (Debian's
- * package); `idx:DIR` or a folder of IDX files; or an image folder (class subfolders, or
- * `train/` and `val/` each with class subfolders; without those, every tenth image is held out).
+ * Opens a data source by name:
+ * - `synthetic` or `synthetic:N`: N generated examples (default 512), validation N/5 others;
+ * - `fashion-mnist`: Debian's dataset-fashion-mnist (train-* to train, t10k-* to validate);
+ * - `mnist:DIR` or `idx:DIR`, or a folder holding IDX files: the same for any MNIST-like set;
+ * - any other folder: an image folder (class folders, or train/ and val/ with class folders;
+ *   without those a tenth of each class is held out to validate).
+ * IDX images (28x28x1) are resized per batch to the network's h x w and tiled to 3 channels
+ * where the network wants RGB. A folder named like a keyword is reached as ./synthetic.
  */
 export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset> {
-  const seed = o.seed ?? 0;
-  const synthetic = /^synthetic(?::(\d+))?$/.exec(spec);
+  checkLimit(o.limit);
+  const synthetic = /^synthetic(?::(.*))?$/.exec(spec);
   if (synthetic) {
-    const n = Number(synthetic[1] ?? 512);
-    const size = Math.min(o.limit ?? n, o.split === "train" ? n : Math.max(1, Math.ceil(n / 5)));
+    const count = synthetic[1];
+    const n = count === undefined ? defaultSyntheticSize : Number(count);
+    if (!Number.isInteger(n) || n < 1)
+      throw new DataError(`${spec}: synthetic:N needs N, a positive whole number of examples`);
+    const wanted = o.split === "train" ? n : Math.ceil(n / 5);
     return syntheticDataset({
       shape: o.shape,
-      classes: o.classes,
-      size,
-      seed,
-      offset: o.split === "train" ? 0 : 1_000_000,
+      classes: o.classes ?? 10,
+      size: Math.min(o.limit ?? wanted, wanted),
+      seed: o.seed ?? 0,
+      stream: o.split === "train" ? 0 : 1,
     });
   }
-  const name = spec.replace(/_/g, "-").toLowerCase();
-  const dir =
-    name === "fashion-mnist"
-      ? fashionMnistDir
-      : spec.startsWith("idx:") || spec.startsWith("mnist:")
-        ? spec.slice(spec.indexOf(":") + 1)
-        : spec;
+  const keyword = spec.toLowerCase().replace(/_/g, "-");
+  const prefixed = /^(mnist|idx):(.+)$/.exec(spec);
+  const dir = keyword === "fashion-mnist" ? fashionMnistDir : prefixed ? prefixed[2]! : spec;
   if (!existsSync(dir)) {
-    if (name === "fashion-mnist")
+    if (keyword === "fashion-mnist")
       throw new DataError(
-        "Fashion-MNIST is not installed; on Debian: apt-get install dataset-fashion-mnist",
+        "Fashion-MNIST is not installed; on Debian or Ubuntu: apt-get install dataset-fashion-mnist",
         dir,
       );
     throw new DataError(
-      `no such dataset or folder (try synthetic, fashion-mnist, an IDX folder or an image folder)`,
+      "no such folder (a data source is synthetic[:N], fashion-mnist, mnist:DIR, an IDX " +
+        "folder or an image folder)",
       dir,
     );
   }
   if (!statSync(dir).isDirectory()) throw new DataError("is not a folder", dir);
-  const idx = findIdxFiles(dir, o.split === "train" ? "train" : "test");
-  if (idx)
-    return idxDataset(idx, {
-      shape: o.shape,
-      classes: o.classes,
-      ...(o.limit ? { limit: o.limit } : {}),
-      name: `${spec} (${o.split})`,
-    });
-  if (findIdxFiles(dir, "train"))
-    throw new DataError("has IDX training files but no t10k-* files to validate on", dir);
   const common = {
     shape: o.shape,
-    classes: o.classes,
-    ...(o.limit ? { limit: o.limit } : {}),
-    ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
+    ...(o.classes !== undefined ? { classes: o.classes } : {}),
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
   };
-  const splitDir = join(dir, o.split);
-  if (existsSync(join(dir, "train")) && existsSync(join(dir, "val")))
-    return imageFolderDataset(splitDir, common);
-  // A deterministic holdout: every tenth image validates, the rest train.
-  return imageFolderDataset(dir, {
+  if (keyword === "fashion-mnist" || prefixed || hasIdxFiles(dir)) {
+    const idxSplit = o.split === "train" ? "train" : "test";
+    const f = findIdxFiles(dir, idxSplit);
+    if (o.split === "val" && !f.images && !f.labels)
+      throw new DataError(
+        "has IDX training files but no t10k-* files to validate on; give another source " +
+          "for validation",
+        dir,
+      );
+    return openIdxDirectory(dir, idxSplit, { ...common, name: `${spec} (${o.split})` });
+  }
+  return openImageFolder(dir, o.split, {
     ...common,
-    keep: (i) => (o.split === "val") === (i % 10 === 9),
+    ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
   });
 }
