@@ -173,7 +173,8 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .argument("<file>", ".arch file")
     .option("-n, --network <name>", "network to draw (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .option("--expand", "draw every layer inside its block (default: one box per block instance)")
+    .option("--expand", "draw every layer inside nested block frames")
+    .option("--collapse", "one box per block instance (the default)")
     .option("--depth <n>", "block nesting levels a collapsed box stands for", "1")
     .addOption(
       new Option("--format <format>", "svg, or the Graphviz source")

@@ -1,31 +1,46 @@
+import { boxCount, toDot, type DotOptions } from "../../backends/graph/dot.js";
+import { renderSvg } from "../../backends/graph/svg.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
 
 export interface GraphOptions extends BuildOptions {
+  /** Every layer inside nested block frames. */
   readonly expand?: boolean;
-  readonly depth: string;
-  readonly format: "svg" | "dot";
+  /** One box per block instance: the default, accepted so scripts can say so. */
+  readonly collapse?: boolean;
+  /** Collapsed: the block nesting level one box stands for (default "1"). */
+  readonly depth?: string;
+  readonly format?: "svg" | "dot";
   readonly out?: string;
 }
 
+/** Checks the options before building, so a typo costs no elaboration. */
+function parseOptions(opts: GraphOptions): DotOptions | string {
+  if (opts.expand && opts.collapse) return "--expand and --collapse cannot be used together";
+  const depthText = opts.depth ?? "1";
+  // Number() would accept "", "0x2" and "1e0"; a depth is written in plain digits.
+  if (!/^\d+$/.test(depthText) || Number(depthText) < 1)
+    return `--depth must be a positive integer, not '${depthText}'`;
+  const format = opts.format ?? "svg";
+  if (format !== "svg" && format !== "dot")
+    return `--format must be svg or dot, not '${String(format)}'`;
+  return { mode: opts.expand ? "expanded" : "collapsed", depth: Number(depthText) };
+}
+
 export async function graphCommand(io: IO, file: string, opts: GraphOptions): Promise<number> {
-  const depth = Number(opts.depth);
-  if (!Number.isInteger(depth) || depth < 1) {
-    io.err(`archc graph: --depth must be a positive integer, not '${opts.depth}'`);
+  const dotOpts = parseOptions(opts);
+  if (typeof dotOpts === "string") {
+    io.err(`archc graph: ${dotOpts}`);
     return Exit.usage;
   }
   const r = buildFromCli(io, file, opts);
   if ("exit" in r) return r.exit;
-  const { toDot } = await import("../../backends/graph/dot.js");
-  const dot = toDot(r.graph, { mode: opts.expand ? "expanded" : "collapsed", depth });
-  const text =
-    opts.format === "dot"
-      ? dot
-      : await (await import("../../backends/graph/svg.js")).renderSvg(dot);
+  const dot = toDot(r.graph, dotOpts);
+  const text = opts.format === "dot" ? dot : await renderSvg(dot);
   if (opts.out) {
     atomicWrite(opts.out, text);
-    io.err(`wrote ${opts.out}`);
+    io.err(`wrote ${opts.out} (${boxCount(r.graph, dotOpts)} boxes)`);
   } else io.out(text);
   return Exit.ok;
 }

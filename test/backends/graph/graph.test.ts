@@ -1,66 +1,205 @@
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { toDot } from "../../../compiler/backends/graph/dot.js";
+import { boxCount, escapeDot, toDot } from "../../../compiler/backends/graph/dot.js";
 import { renderSvg } from "../../../compiler/backends/graph/svg.js";
-import { compileSpec } from "../../../compiler/index.js";
+import { graphCommand } from "../../../compiler/cli/commands/graph.js";
+import { compileSpec, type IRGraph } from "../../../compiler/index.js";
 import { expectGolden } from "../../golden.js";
 import { runCli } from "../../helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
-const tiny = compileSpec(join(repo, "examples", "tiny.arch"));
-const xception = compileSpec(join(repo, "specs", "xception.arch"));
+const tinyFile = join(repo, "examples", "tiny.arch");
+const xceptionFile = join(repo, "specs", "xception.arch");
+const tiny = compileSpec(tinyFile);
+const xception = compileSpec(xceptionFile);
 
-describe("archc graph", () => {
-  it("collapsed DOT of the tiny example (golden)", () => {
+/** Every block-instance path prefix: `a/b/conv` gives `a` and `a/b`. */
+function instancePrefixes(g: IRGraph): Set<string> {
+  return new Set(
+    g.nodes.flatMap((n) =>
+      n.name
+        .split("/")
+        .slice(0, -1)
+        .map((_, i, a) => a.slice(0, i + 1).join("/")),
+    ),
+  );
+}
+
+const topLevelInstances = (g: IRGraph) =>
+  new Set(g.nodes.filter((n) => n.name.includes("/")).map((n) => n.name.split("/")[0]));
+const freeLayers = (g: IRGraph) => g.nodes.filter((n) => !n.name.includes("/")).length;
+
+/** Node statements (`"id" [label=...]`), not edges or attribute defaults. */
+const boxLines = (dot: string) => dot.split("\n").filter((l) => /^\s*"[^"]*" \[label=/.test(l));
+const clusterNames = (dot: string) =>
+  [...dot.matchAll(/subgraph "cluster_([^"]*)" \{/g)].map((m) => m[1]!);
+const edgeLines = (dot: string) => dot.split("\n").filter((l) => / -> /.test(l));
+
+function capture() {
+  const io = { stdout: "", stderr: "" };
+  return {
+    io,
+    sink: { out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) },
+  };
+}
+
+describe("toDot, collapsed", () => {
+  it("tiny example (golden)", () => {
     expectGolden(
       join(repo, "test", "golden", "graph", "tiny.collapsed.dot"),
       toDot(tiny, { mode: "collapsed" }),
     );
   });
 
-  it("collapsed: one box per top-level block instance plus the free layers, shapes on the edges", () => {
+  it("tiny: the block instance is one box, the free layers stay", () => {
+    const dot = toDot(tiny, { mode: "collapsed" });
+    expect(boxLines(dot)).toHaveLength(topLevelInstances(tiny).size + freeLayers(tiny));
+    expect(clusterNames(dot)).toEqual([]);
+    expect(dot).toContain('"block:unit" [label="unit\\n3 layers, 2,432 params\\nout 15x15x32');
+  });
+
+  it("xception: one box per top-level block instance plus the free layers, shapes on edges", () => {
     const dot = toDot(xception, { mode: "collapsed" });
-    const boxes = dot.split("\n").filter((l) => /^\s+"(block|layer):[^"]*" \[label=/.test(l));
-    const instances = new Set(
-      xception.nodes.filter((n) => n.name.includes("/")).map((n) => n.name.split("/")[0]),
-    );
-    const free = xception.nodes.filter((n) => !n.name.includes("/")).length;
-    expect(boxes).toHaveLength(instances.size + free);
-    expect(dot).toContain('label=" 19x19x728"');
+    expect(boxLines(dot)).toHaveLength(topLevelInstances(xception).size + freeLayers(xception));
+    expect(boxCount(xception, { mode: "collapsed" })).toBe(boxLines(dot).length);
     expect(dot).toMatch(
-      /"block:entry_1" \[label="entry_1\\n10 layers, 137,600 params\\nparts = depthwise"/,
+      /"block:entry_1" \[label="entry_1\\n10 layers, 137,600 params\\nout 37x37x256\\nparts = depthwise"/,
     );
+    expect(dot).toContain('"block:entry" -> "block:entry_1" [label=" 74x74x128"]');
+    expect(dot).toContain('label=" 19x19x728"');
+    // Edges inside a box are dropped and the rest appear once: Xception's collapsed form is a
+    // chain, so every box but the last has exactly one edge leaving it.
+    const edges = edgeLines(dot);
+    expect(new Set(edges).size).toBe(edges.length);
+    expect(edges).toHaveLength(boxLines(dot).length - 1);
+    for (const e of edges) expect(e).toMatch(/\[label=" \d+(x\d+)*"\];$/);
   });
 
-  it("expanded: a cluster per block instance, parts on partitioned convolutions", () => {
-    const g = compileSpec(join(repo, "specs", "xception.arch"), { args: { parts: 4, size: 71 } });
+  it("depth 2: top-level instances become frames around their nested instances' boxes", () => {
+    const dot = toDot(xception, { mode: "collapsed", depth: 2 });
+    expect(clusterNames(dot)).toEqual([...topLevelInstances(xception)]);
+    expect(dot).toContain('"block:entry_1/sep_unit" [label="sep_unit\\n2 layers, 34,944 params');
+    expect(dot).toContain('"layer:entry_1/maxpool" [label="maxpool\\nmaxpool 3x3/2 same"]');
+    // Names two levels deep are boxes of their own; deeper ones fold into them.
+    const boxes = new Set(
+      xception.nodes.map((n) => {
+        const parts = n.name.split("/");
+        return parts.length > 2 ? parts.slice(0, 2).join("/") : n.name;
+      }),
+    );
+    expect(boxLines(dot)).toHaveLength(boxes.size);
+  });
+});
+
+describe("toDot, expanded", () => {
+  it("tiny: every layer a box, a frame per block instance, parts on partitioned convs", () => {
+    const dot = toDot(tiny, { mode: "expanded" });
+    expect(boxLines(dot)).toHaveLength(tiny.nodes.length);
+    expect(clusterNames(dot)).toEqual([...instancePrefixes(tiny)]);
+    expect(dot).toContain('"layer:unit/conv" [label="conv\\nconv 3x3\\nparts = 2"]');
+    expect(dot).toContain('[label="sepconv\\nsepconv 3x3 mid=relu\\nparts = depthwise"]');
+    // A regular convolution says nothing about parts.
+    expect(dot).toMatch(/"layer:conv_1" \[label="conv_1\\nconv 1x1"\]/);
+  });
+
+  it("xception: one cluster per distinct block-instance prefix, each written once", () => {
+    const dot = toDot(xception, { mode: "expanded" });
+    const clusters = clusterNames(dot);
+    expect(new Set(clusters).size).toBe(clusters.length);
+    expect(new Set(clusters)).toEqual(instancePrefixes(xception));
+    expect(boxLines(dot)).toHaveLength(xception.nodes.length);
+    expect(edgeLines(dot).length).toBe(xception.nodes.reduce((s, n) => s + n.inputs.length, 0));
+    expect(dot).toContain('label=" 147x147x64"');
+  });
+
+  it("xception with parts=4: the partition count is on every partitioned conv", () => {
+    const g = compileSpec(xceptionFile, { args: { parts: 4, size: 71 } });
     const dot = toDot(g, { mode: "expanded" });
-    const clusters = (dot.match(/subgraph "cluster_/g) ?? []).length;
-    const prefixes = new Set(
-      g.nodes.flatMap((n) =>
-        n.name
-          .split("/")
-          .slice(0, -1)
-          .map((_, i, a) => a.slice(0, i + 1).join("/")),
-      ),
-    );
-    expect(clusters).toBe(prefixes.size);
-    expect(dot).toContain("parts = 4");
+    const partitioned = g.nodes.filter((n) => n.op === "sepconv").length;
+    expect(dot.match(/parts = 4/g)).toHaveLength(partitioned);
   });
+});
 
-  it("renders SVG with Graphviz in wasm and writes it atomically", async () => {
+describe("escaping", () => {
+  it("quotes, backslashes and angle brackets are escaped and Graphviz accepts the result", async () => {
+    expect(escapeDot('a"b\\c<d>')).toBe('a\\"b\\\\c\\<d\\>');
+    const odd = 'we"ird\\<net>';
+    const g: IRGraph = {
+      ...tiny,
+      network: odd,
+      nodes: tiny.nodes.map((n) => (n.name === "unit/conv" ? { ...n, name: `unit/${odd}` } : n)),
+    };
+    const dot = toDot(g, { mode: "expanded" });
+    expect(dot).toContain(`digraph "we\\"ird\\\\\\<net\\>" {`);
+    const svg = await renderSvg(dot);
+    expect(svg).toContain("we&quot;ird\\&lt;net&gt;");
+  });
+});
+
+describe("SVG", () => {
+  it("renders collapsed Xception with Graphviz in wasm as well-formed SVG", async () => {
     const svg = await renderSvg(toDot(xception, { mode: "collapsed" }));
-    expect(svg).toMatch(/<svg[\s\S]*entry_1[\s\S]*<\/svg>/);
+    expect(svg).toMatch(/^(<\?xml[^>]*>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--[\s\S]*?-->\s*)?<svg/);
+    expect(svg.trimEnd()).toMatch(/<\/svg>$/);
+    expect(svg).toContain("entry_1");
+    // librsvg (through sharp) parses the XML strictly: a malformed document is an error.
+    const meta = await sharp(Buffer.from(svg)).metadata();
+    expect(meta.format).toBe("svg");
+    expect(meta.height).toBeGreaterThan(meta.width!);
+  });
+});
+
+describe("archc graph", () => {
+  it("writes the SVG atomically and says how many boxes it drew", async () => {
     const dir = mkdtempSync(join(tmpdir(), "archc-graph-"));
     const out = join(dir, "x.svg");
-    const r = await runCli("graph", join(repo, "examples", "tiny.arch"), "--expand", "-o", out);
+    writeFileSync(out, "stale");
+    const r = await runCli("graph", xceptionFile, "-o", out);
     expect(r.code).toBe(0);
-    expect(readFileSync(out, "utf8")).toMatch(/^<\?xml|^<svg/);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`wrote ${out} (${boxCount(xception, { mode: "collapsed" })} boxes)\n`);
+    expect(readFileSync(out, "utf8")).toMatch(/<svg[\s\S]*entry_1[\s\S]*<\/svg>\s*$/);
+    // The temporary file beside the target was renamed over it, not left behind.
     expect(readdirSync(dir)).toEqual(["x.svg"]);
-    expect((await runCli("graph", join(repo, "examples", "tiny.arch"), "--depth", "0")).code).toBe(
-      2,
-    );
+  });
+
+  it("prints DOT to standard output with --format dot", async () => {
+    const r = await runCli("graph", tinyFile, "--expand", "--format", "dot");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(toDot(tiny, { mode: "expanded" }));
+    expect(r.stderr).toBe("");
+  });
+
+  it("passes --set and --depth through", async () => {
+    const r = await runCli("graph", tinyFile, "--set", "parts=4", "--format", "dot");
+    expect(r.stdout).toContain("parts = 4");
+    const d = await runCli("graph", xceptionFile, "--depth", "2", "--format", "dot");
+    expect(d.stdout).toBe(toDot(xception, { mode: "collapsed", depth: 2 }));
+  });
+
+  it.each(["0", "1.5", "abc", "", "0x2"])("exits 2 on --depth '%s'", async (depth) => {
+    const { io, sink } = capture();
+    expect(await graphCommand(sink, tinyFile, { depth })).toBe(2);
+    expect(io.stderr).toBe(`archc graph: --depth must be a positive integer, not '${depth}'`);
+  });
+
+  it("exits 2 when --expand and --collapse are both given", async () => {
+    const { io, sink } = capture();
+    expect(await graphCommand(sink, tinyFile, { expand: true, collapse: true })).toBe(2);
+    expect(io.stderr).toMatch(/^archc graph: .*cannot be used together$/);
+  });
+
+  it("exits 1 with diagnostics for a spec that does not build", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archc-graph-"));
+    const bad = join(dir, "bad.arch");
+    writeFileSync(bad, "network n() {\n  input 8x8x3\n  conv 3x3 nope\n}\n");
+    const out = join(dir, "bad.svg");
+    const r = await runCli("graph", bad, "-o", out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toBe("");
+    expect(readdirSync(dir)).toEqual(["bad.arch"]);
   });
 });
