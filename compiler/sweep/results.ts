@@ -38,7 +38,10 @@ export interface SweepRecord {
 
 export const resultsFile = "results.jsonl";
 
-/** Records already in the run folder, by variant: a restarted sweep skips them. */
+/**
+ * Records already in the run folder, by variant: a restarted sweep skips them. The last line
+ * for a variant wins, and variants whose measurement crashed are left to run again.
+ */
 export function readResults(dir: string): Map<string, SweepRecord> {
   const path = join(dir, resultsFile);
   const out = new Map<string, SweepRecord>();
@@ -47,7 +50,9 @@ export function readResults(dir: string): Map<string, SweepRecord> {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line) as SweepRecord;
-      out.set(r.variant, r);
+      // A run that crashed (not a diagnostic about the spec) is tried again.
+      if (r.error?.code === "run") out.delete(r.variant);
+      else out.set(r.variant, r);
     } catch {
       // A line cut short by a crash: that variant simply runs again.
     }

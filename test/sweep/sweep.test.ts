@@ -70,6 +70,25 @@ describe("archc sweep", () => {
     expect(r.stderr).toMatch(/already in results.jsonl/);
   });
 
+  it("variants whose run crashed are measured again on resume; diagnostics are kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archc-sweep-"));
+    const out = join(dir, "run");
+    const spec = tinySpec(dir);
+    await runCli("sweep", spec, "--sweep", "parts=1,2", "--out", out, "--json");
+    const path = join(out, "results.jsonl");
+    const lines = readFileSync(path, "utf8").trim().split("\n");
+    const crashed = {
+      ...JSON.parse(lines[1]!),
+      params: undefined,
+      error: { code: "run", message: "Aborted()" },
+    };
+    writeFileSync(path, `${lines[0]}\n${JSON.stringify(crashed)}\n`);
+    const r = await runCli("sweep", spec, "--sweep", "parts=1,2", "--out", out, "--json");
+    const res = (JSON.parse(r.stdout) as Out).results;
+    expect(res[1]!.error).toBeUndefined();
+    expect(res[1]!.params).toBeGreaterThan(0);
+  });
+
   it("parts=all expands to the values valid for every layer, ending with depthwise", async () => {
     const dir = mkdtempSync(join(tmpdir(), "archc-sweep-"));
     const r = await runCli(
