@@ -42,7 +42,12 @@ export async function plotSweep(
           ];
     }),
   );
-  const present = metrics.filter((m) => rows.some((r) => r.metric === m.title));
+  // A metric that is the same for every variant (params across activations, say) says nothing.
+  const measured = metrics.filter((m) => rows.some((r) => r.metric === m.title));
+  const varying = measured.filter(
+    (m) => new Set(rows.filter((r) => r.metric === m.title).map((r) => r.value)).size > 1,
+  );
+  const present = varying.length ? varying : measured;
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     data: { values: rows },
@@ -63,7 +68,13 @@ export async function plotSweep(
                   scale: { type: "log", base: 2 },
                 }
               : { field: "x", type: "ordinal", title: x, sort: null },
-            y: { field: "value", type: "quantitative", title: m.title, scale: { zero: false } },
+            y: {
+              field: "value",
+              type: "quantitative",
+              title: m.title,
+              scale: { zero: false },
+              axis: { format: m.field === "params" || m.field === "macs" ? "~s" : "~r" },
+            },
             ...(colour ? { color: { field: "series", type: "nominal", title: colour } } : {}),
             tooltip: [{ field: "label" }, { field: "value" }],
           },
