@@ -1,40 +1,49 @@
 /**
- * onnxruntime-node against the tfjs wasm path and against PyTorch: Xception forward at batch 1
- * and 8 (299x299), and the continuum layer (3x3 conv 728->728 at 19x19, batch 8) at every
- * partition count. PyTorch's side (bench/onnx_torch.py) needs Debian's python3-torch.
+ * onnxruntime-node against tfjs' wasm backend and PyTorch (`npx tsx bench/onnx.ts`, or
+ * `npm run bench -- onnx`): Xception forward at 299x299, batch 1 and 8, and the continuum layer
+ * (3x3 conv 728->728 at 19x19, batch 8) at every partition count from regular to depthwise.
+ * PyTorch's side (bench/onnx_torch.py) needs Debian's python3-torch; without it those columns
+ * are left out. Markdown tables on stdout; a few minutes on two cores.
  */
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as ort from "onnxruntime-node";
 import { exportOnnx } from "../compiler/backends/onnx/export.js";
-import { openOnnx } from "../compiler/backends/onnx/runtime.js";
+import { median, timeOnnx, type OnnxRunOptions } from "../compiler/backends/onnx/runtime.js";
 import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { compileSpec } from "../compiler/index.js";
 import { packageRoot } from "../compiler/paths.js";
 import { mustBuildGraph } from "./graphs.js";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const groupsSweep = [1, 2, 4, 7, 8, 14, 28, 56, 91, 182, 364, 728];
+const python = "/usr/bin/python3";
 
-async function timeOrt(bytes: Uint8Array, shape: number[], runs: number): Promise<number> {
-  const s = await openOnnx(bytes, "cpu");
-  const x = Float32Array.from(
-    { length: shape.reduce((a, b) => a * b, 1) },
-    () => Math.random() - 0.5,
-  );
-  await s.run(x, shape);
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await s.run(x, shape);
-    ts.push(performance.now() - t0);
-  }
-  await s.release();
-  return median(ts);
+interface TorchResult {
+  torch: string;
+  threads: number;
+  xception: Record<string, number>;
+  continuum: Record<string, number>;
 }
 
+/** PyTorch's timings and its ONNX exports (in `dir`), or why there are none. */
+function runTorch(dir: string, threads: number): TorchResult | string {
+  if (!existsSync(python)) return `${python} is missing`;
+  const r = spawnSync(
+    python,
+    [join(packageRoot, "bench", "onnx_torch.py"), dir, String(threads), groupsSweep.join(",")],
+    { encoding: "utf8", maxBuffer: 1 << 20 },
+  );
+  if (r.status !== 0)
+    return `${python} bench/onnx_torch.py failed: ${(r.stderr || String(r.error)).trim().split("\n").pop()}`;
+  return JSON.parse(r.stdout) as TorchResult;
+}
+
+/** Median ms of tfjs predict on the active backend, with one untimed warm-up. */
 async function timeTfjs(m: tf.LayersModel, shape: number[], runs: number): Promise<number> {
   const x = tf.randomNormal(shape);
   const once = async () => {
@@ -45,80 +54,84 @@ async function timeTfjs(m: tf.LayersModel, shape: number[], runs: number): Promi
     return performance.now() - t0;
   };
   await once();
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) ts.push(await once());
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await once());
   x.dispose();
-  return median(ts);
+  return median(times);
 }
 
+const ms = (v: number | undefined, digits = 1) => (v === undefined ? "–" : v.toFixed(digits));
+
 export async function runOnnxBench(): Promise<void> {
-  await initBackend("wasm");
-  const out = mkdtempSync(join(tmpdir(), "archc-onnx-bench-"));
-  let torch:
-    | {
-        xception: Record<string, number>;
-        continuum: Record<string, { torch_ms: number }>;
-        torch: string;
-        threads: number;
-      }
-    | undefined;
-  if (existsSync("/usr/bin/python3")) {
-    try {
-      torch = JSON.parse(
-        execFileSync("/usr/bin/python3", [join(packageRoot, "bench", "onnx_torch.py"), out], {
-          encoding: "utf8",
-          stdio: ["ignore", "pipe", "ignore"],
-        }),
-      );
-    } catch {
-      console.log("(PyTorch side skipped: /usr/bin/python3 with torch is not usable here)");
+  const threads = availableParallelism();
+  const ortOpts: OnnxRunOptions = { threads };
+  const dir = mkdtempSync(join(tmpdir(), "archc-onnx-bench-"));
+  try {
+    const torch = runTorch(dir, threads);
+    await initBackend("wasm");
+    const g = compileSpec(join(packageRoot, "specs", "xception.arch"));
+    // Random weights: speed does not depend on their values, and no tfjs model is needed.
+    const ours = exportOnnx(g, undefined);
+    const torchXception = join(dir, "xception_torch.onnx");
+    console.log(
+      `${cpus()[0]?.model ?? "CPU"}, ${threads} threads; onnxruntime-node ${ort.env.versions.node ?? "?"}; ` +
+        (typeof torch === "string" ? `PyTorch side skipped: ${torch}` : `PyTorch ${torch.torch}`),
+    );
+    console.log(
+      "\nXception forward, 299x299, random weights (median ms per batch; lower is better)\n",
+    );
+    console.log(
+      "| batch | onnxruntime, archc export | onnxruntime, torch.onnx export | PyTorch eager | tfjs wasm |",
+    );
+    console.log("| ---: | ---: | ---: | ---: | ---: |");
+    const m = buildModelFromIR(g);
+    let provider = "cpu";
+    for (const batch of [1, 8]) {
+      const runs = batch === 1 ? 7 : 3;
+      const a = await timeOnnx(ours, batch, runs, 1, ortOpts);
+      provider = a.provider;
+      const t =
+        typeof torch !== "string" && existsSync(torchXception)
+          ? (await timeOnnx(readFileSync(torchXception), batch, runs, 1, ortOpts)).medianMs
+          : undefined;
+      const p = typeof torch === "string" ? undefined : torch.xception[`b${batch}`];
+      const w = await timeTfjs(m, [batch, 299, 299, 3], batch === 1 ? 3 : 1);
+      console.log(`| ${batch} | ${ms(a.medianMs)} | ${ms(t)} | ${ms(p)} | ${ms(w)} |`);
     }
-  }
-  const g = compileSpec(join(packageRoot, "specs", "xception.arch"));
-  const m = buildModelFromIR(g);
-  const ours = exportOnnx(g, m);
-  console.log(
-    `Xception 299x299 forward (median ms)${torch ? `; PyTorch ${torch.torch}, ${torch.threads} threads` : ""}`,
-  );
-  console.log(
-    "| batch | onnxruntime (archc export) | onnxruntime (torch export) | PyTorch | tfjs wasm |",
-  );
-  console.log("| ---: | ---: | ---: | ---: | ---: |");
-  for (const batch of [1, 8]) {
-    const runs = batch === 1 ? 7 : 3;
-    const a = await timeOrt(ours, [batch, 299, 299, 3], runs);
-    const t = torch
-      ? await timeOrt(readFileSync(join(out, "xception_torch.onnx")), [batch, 3, 299, 299], runs)
-      : undefined;
-    const w = await timeTfjs(m, [batch, 299, 299, 3], batch === 1 ? 3 : 1);
-    const p = torch?.xception[`torch_b${batch}_ms`];
+    m.dispose();
+    console.log(`\n(onnxruntime on ${provider}; PyTorch and onnxruntime with ${threads} threads.)`);
+
     console.log(
-      `| ${batch} | ${a.toFixed(1)} | ${t?.toFixed(1) ?? "-"} | ${p?.toFixed(1) ?? "-"} | ${w.toFixed(1)} |`,
+      "\nContinuum layer: 3x3 conv 728->728 over `groups` partitions, 19x19, batch 8, NCHW (median ms)\n",
     );
-  }
-  m.dispose();
-  console.log("\nContinuum layer: 3x3 conv 728->728 at 19x19, batch 8 (median ms)");
-  console.log(
-    "| groups | MACs (M) | onnxruntime (archc export) | onnxruntime (torch export) | PyTorch |",
-  );
-  console.log("| ---: | ---: | ---: | ---: | ---: |");
-  for (const groups of [1, 2, 4, 7, 8, 14, 28, 56, 91, 182, 364, 728]) {
-    const cg = mustBuildGraph(
-      `network c {\n  input 19x19x728\n  conv 3x3 728 parts=${groups} bias=false\n}\n`,
-    );
-    const cm = buildModelFromIR(cg);
-    const a = await timeOrt(exportOnnx(cg, cm), [8, 19, 19, 728], 5);
-    cm.dispose();
-    const t = torch
-      ? await timeOrt(
-          readFileSync(join(out, `continuum_torch_${groups}.onnx`)),
-          [8, 728, 19, 19],
-          5,
-        )
-      : undefined;
-    const p = torch?.continuum[String(groups)]?.torch_ms;
     console.log(
-      `| ${groups} | ${((19 * 19 * 8 * 9 * 728 * 728) / groups / 1e6).toFixed(0)} | ${a.toFixed(2)} | ${t?.toFixed(2) ?? "-"} | ${p?.toFixed(2) ?? "-"} |`,
+      "| groups | GMACs | onnxruntime, archc export | onnxruntime, torch.onnx export | PyTorch eager |",
     );
+    console.log("| ---: | ---: | ---: | ---: | ---: |");
+    for (const groups of groupsSweep) {
+      const cg = mustBuildGraph(
+        `network c {\n  input 19x19x728\n  conv 3x3 728 parts=${groups} bias=false\n}\n`,
+      );
+      // NCHW in and out, like the torch.onnx export: for one layer, transposes from and to
+      // NHWC would cost as much as the grouped convolutions at the depthwise end.
+      const bytes = exportOnnx(cg, undefined, { inputLayout: "nchw" });
+      const a = await timeOnnx(bytes, 8, 5, 1, ortOpts);
+      const file = join(dir, `continuum_${groups}.onnx`);
+      const t =
+        typeof torch !== "string" && existsSync(file)
+          ? (await timeOnnx(readFileSync(file), 8, 5, 1, ortOpts)).medianMs
+          : undefined;
+      const p = typeof torch === "string" ? undefined : torch.continuum[String(groups)];
+      const gmacs = (8 * cg.totals.macs) / 1e9;
+      console.log(
+        `| ${groups} | ${gmacs.toFixed(2)} | ${ms(a.medianMs, 2)} | ${ms(t, 2)} | ${ms(p, 2)} |`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
+
+// `npx tsx bench/onnx.ts` runs it; bench/run.ts imports it.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  await runOnnxBench();

@@ -57,7 +57,10 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "where generated TypeScript imports GroupedConv2D from",
       "archc/layers",
     )
-    .option("--weights <dir>", "ONNX: weights from an archc train run folder (default: random)")
+    .option(
+      "--weights <dir>",
+      "ONNX: weights from a tfjs model.json folder or an archc train run folder (default: random)",
+    )
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
     .action(async (file: string, o) => setExit(await compileCommand(io, file, o)));
@@ -79,7 +82,10 @@ function program(io: IO, setExit: (code: number) => void): Command {
         .choices(["tfjs", "onnx"])
         .default("tfjs"),
     )
-    .option("--weights <dir>", "with --runtime onnx: weights from an archc train run folder")
+    .option(
+      "--weights <dir>",
+      "with --runtime onnx: weights from a tfjs model.json folder or an archc train run folder",
+    )
     .option(
       "--strategy <name>",
       "force one grouped-convolution strategy (default: chosen per layer)",

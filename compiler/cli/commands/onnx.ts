@@ -1,21 +1,56 @@
+import type * as tf from "@tensorflow/tfjs";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { OnnxWeights } from "../../backends/onnx/export.js";
 import type { IRGraph } from "../../ir/types.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 
-/** A tfjs model for the graph, with a training run's weights when `weights` names its folder. */
-async function weightedModel(graph: IRGraph, weights?: string) {
-  const [runtime, model, checkpoint] = await Promise.all([
+/**
+ * The weights `--weights DIR` names, as ONNX initializers: a tfjs model folder (model.json +
+ * weights.bin) or an `archc train` run folder (checkpoint.bin). Either is loaded into a tfjs model
+ * built from the graph, so a checkpoint of another network fails by name, not by silent garbage.
+ * Without a folder: undefined, i.e. seeded random weights, and tfjs is never loaded.
+ */
+async function loadWeights(graph: IRGraph, dir?: string): Promise<OnnxWeights | undefined> {
+  if (!dir) return undefined;
+  const isTfjs = existsSync(join(dir, "model.json"));
+  if (!isTfjs && !existsSync(join(dir, "checkpoint.bin")))
+    throw new Error(
+      `${dir} holds neither model.json (a tfjs model) nor checkpoint.bin (an archc train run)`,
+    );
+  const [runtime, model, weights] = await Promise.all([
     import("../../backends/tfjs/runtime.js"),
     import("../../backends/tfjs/model.js"),
-    import("../../train/checkpoint.js"),
+    import("../../backends/onnx/weights.js"),
   ]);
   await runtime.initBackend("wasm");
   const m = model.buildModelFromIR(graph);
-  if (weights) await checkpoint.loadModelWeights(weights, m);
-  return m;
+  try {
+    if (isTfjs) {
+      const { loadTfjsWeights } = await import("../../backends/onnx/tfjs.js");
+      loadTfjsWeights(dir, m);
+    } else {
+      const { loadCheckpoint } = await import("../../train/checkpoint.js");
+      // Only the model's weights matter here. The checkpoint also holds the optimizer's state
+      // (Adam's moments...), which a stand-in optimizer takes and drops: a real one would have
+      // to be the same kind as the run's to accept it.
+      const discard = {
+        setWeights: async (ws: { tensor: tf.Tensor }[]) => ws.forEach((w) => w.tensor.dispose()),
+      } as unknown as tf.Optimizer;
+      await loadCheckpoint(dir, m, discard);
+    }
+    return weights.weightsFromTfjs(m, graph);
+  } finally {
+    m.dispose();
+  }
 }
 
-/** `compile --target onnx`: ONNX bytes must go to a file, never to a terminal. */
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** `compile --target onnx`: ONNX bytes go to a file (atomically), never to a terminal. */
 export async function compileOnnx(
   io: IO,
   graph: IRGraph,
@@ -25,70 +60,59 @@ export async function compileOnnx(
     io.err("archc compile: --target onnx writes a binary file; give it with -o model.onnx");
     return Exit.usage;
   }
-  const { exportOnnx } = await import("../../backends/onnx/export.js");
-  let m;
+  const { exportOnnx, OPSET } = await import("../../backends/onnx/export.js");
+  let bytes: Uint8Array;
   try {
-    m = await weightedModel(graph, opts.weights);
+    bytes = exportOnnx(graph, await loadWeights(graph, opts.weights));
   } catch (e) {
-    io.err(`archc compile: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(`archc compile: ${message(e)}`);
     return Exit.diagnostics;
   }
-  const bytes = exportOnnx(graph, m);
-  m.dispose();
   atomicWrite(opts.out, bytes);
   io.err(
-    `wrote ${opts.out} (ONNX opset 13, ${(bytes.length / 1e6).toFixed(1)} MB, ${opts.weights ? `weights from ${opts.weights}` : "random weights"})`,
+    `wrote ${opts.out}: ONNX opset ${OPSET}, input NHWC [N, ${graph.input.join(", ")}], ${(bytes.length / 1e6).toFixed(1)} MB, ${opts.weights ? `weights from ${opts.weights}` : "random weights (seeded)"}`,
   );
   return Exit.ok;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-/** `run --runtime onnx`: the same report as the tfjs runtime, from onnxruntime-node. */
+/** `run --runtime onnx`: the tfjs run's report, measured in onnxruntime-node. */
 export async function runOnnxCommand(
   io: IO,
   graph: IRGraph,
   opts: { batch: number; runs: number; warmup: number; json?: boolean; weights?: string },
 ): Promise<number> {
-  const [{ exportOnnx }, { openOnnx }] = await Promise.all([
+  const [{ exportOnnx }, { timeOnnx }, ort] = await Promise.all([
     import("../../backends/onnx/export.js"),
     import("../../backends/onnx/runtime.js"),
+    import("onnxruntime-node"),
   ]);
-  const m = await weightedModel(graph, opts.weights);
-  const params = m.countParams();
-  const session = await openOnnx(exportOnnx(graph, m));
-  m.dispose();
-  const shape = [opts.batch, ...graph.input];
-  const input = Float32Array.from(
-    { length: shape.reduce((a, b) => a * b, 1) },
-    () => Math.random() * 2 - 1,
-  );
-  const times: number[] = [];
-  for (let i = 0; i < opts.warmup + opts.runs; i++) {
-    const t0 = performance.now();
-    await session.run(input, shape);
-    if (i >= opts.warmup) times.push(performance.now() - t0);
+  let bytes: Uint8Array;
+  try {
+    bytes = exportOnnx(graph, await loadWeights(graph, opts.weights));
+  } catch (e) {
+    io.err(`archc run: ${message(e)}`);
+    return Exit.diagnostics;
   }
-  await session.release();
-  const medianMs = median(times);
-  const backend = `onnxruntime-${session.provider}`;
+  const t = await timeOnnx(bytes, opts.batch, opts.runs, opts.warmup);
+  const backend = `onnxruntime-${t.provider}`;
+  if (!opts.json)
+    io.err(`backend: onnxruntime-node ${ort.env.versions.node ?? ""} (${t.provider})`);
+  // The IR's count: the same number tfjs' countParams gives (tested), without loading tfjs.
+  const params = graph.totals.params.total;
   const result = {
     backend,
     batch: opts.batch,
     params,
-    medianMs: Number(medianMs.toFixed(3)),
-    minMs: Number(Math.min(...times).toFixed(3)),
-    maxMs: Number(Math.max(...times).toFixed(3)),
-    imagesPerSec: Number(((opts.batch * 1000) / medianMs).toFixed(2)),
+    medianMs: Number(t.medianMs.toFixed(3)),
+    minMs: Number(t.minMs.toFixed(3)),
+    maxMs: Number(t.maxMs.toFixed(3)),
+    imagesPerSec: Number(((opts.batch * 1000) / t.medianMs).toFixed(2)),
     runs: opts.runs,
   };
   if (opts.json) io.out(JSON.stringify(result, null, 2));
   else
     io.out(
-      `${graph.network} on ${backend}: batch ${opts.batch}, median ${medianMs.toFixed(1)} ms per batch (min ${result.minMs}, max ${result.maxMs}), ${result.imagesPerSec} images/s, ${params.toLocaleString("en-US")} params`,
+      `${graph.network} on ${backend}: batch ${opts.batch}, median ${t.medianMs.toFixed(1)} ms per batch (min ${result.minMs}, max ${result.maxMs}, ${opts.runs} runs after ${opts.warmup} warm-up), ${result.imagesPerSec} images/s, ${params.toLocaleString("en-US")} params`,
     );
   return Exit.ok;
 }
