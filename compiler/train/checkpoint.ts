@@ -72,7 +72,8 @@ export function hasCheckpoint(dir: string): boolean {
 export async function loadCheckpoint(
   dir: string,
   model: tf.LayersModel,
-  optimizer: tf.Optimizer,
+  /** Without one, only the model's weights are restored (for export and inference). */
+  optimizer?: tf.Optimizer,
 ): Promise<CheckpointState> {
   const buf = readFileSync(join(dir, checkpointFile));
   const len = buf.readUInt32LE(0);
@@ -101,20 +102,7 @@ export async function loadCheckpoint(
   const opt = header.tensors
     .filter((t) => t.name.startsWith("optimizer/"))
     .map((t) => ({ name: t.name.slice(10), tensor: tensor(t) }));
-  if (opt.length) await optimizer.setWeights(opt);
+  if (optimizer && opt.length) await optimizer.setWeights(opt);
+  else tf.dispose(opt.map((o) => o.tensor));
   return header.state;
-}
-
-/** Loads only the model weights of a run folder's checkpoint (for export and inference). */
-export async function loadModelWeights(dir: string, model: tf.LayersModel): Promise<void> {
-  if (!hasCheckpoint(dir))
-    throw new Error(
-      `${join(dir, checkpointFile)} does not exist: --weights takes a folder written by archc train`,
-    );
-  const optimizer = tf.train.sgd(0);
-  try {
-    await loadCheckpoint(dir, model, optimizer);
-  } finally {
-    optimizer.dispose();
-  }
 }

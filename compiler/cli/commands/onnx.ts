@@ -32,13 +32,8 @@ async function loadWeights(graph: IRGraph, dir?: string): Promise<OnnxWeights | 
       loadTfjsWeights(dir, m);
     } else {
       const { loadCheckpoint } = await import("../../train/checkpoint.js");
-      // Only the model's weights matter here. The checkpoint also holds the optimizer's state
-      // (Adam's moments...), which a stand-in optimizer takes and drops: a real one would have
-      // to be the same kind as the run's to accept it.
-      const discard = {
-        setWeights: async (ws: { tensor: tf.Tensor }[]) => ws.forEach((w) => w.tensor.dispose()),
-      } as unknown as tf.Optimizer;
-      await loadCheckpoint(dir, m, discard);
+      // Only the model's weights matter here; the optimizer's state in the checkpoint is dropped.
+      await loadCheckpoint(dir, m);
     }
     return weights.weightsFromTfjs(m, graph);
   } finally {
