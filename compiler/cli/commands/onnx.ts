@@ -1,4 +1,3 @@
-import type * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { OnnxWeights } from "../../backends/onnx/export.js";
