@@ -110,6 +110,28 @@ describe("archc compile --target json", () => {
   });
 });
 
+describe("archc run", () => {
+  it("times forward passes on the embedded backend and names it", async () => {
+    const r = await runCli(
+      "run",
+      tiny,
+      "--backend",
+      "wasm",
+      "--batch",
+      "2",
+      "--runs",
+      "2",
+      "--json",
+    );
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(res).toMatchObject({ backend: "wasm", batch: 2, params: 5770 });
+    expect(res["medianMs"] as number).toBeGreaterThan(0);
+    expect(res["imagesPerSec"] as number).toBeGreaterThan(0);
+    expect((await runCli("run", tiny, "--batch", "0")).code).toBe(2);
+  });
+});
+
 describe("archc fmt and list", () => {
   it("fmt rewrites, --check reports", async () => {
     const dir = mkdtempSync(join(tmpdir(), "archc-"));

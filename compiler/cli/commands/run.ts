@@ -21,12 +21,6 @@ function positiveInt(io: IO, name: string, text: string): number | undefined {
   return n;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 /** Builds the network on a tfjs backend and times forward passes on random input. */
 export async function runCommand(io: IO, file: string, opts: RunOptions): Promise<number> {
   const batch = positiveInt(io, "batch", opts.batch);
@@ -50,10 +44,10 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     });
   }
   // tfjs is loaded only by the commands that run models: check and summary stay fast.
-  const [tf, runtime, model] = await Promise.all([
-    import("@tensorflow/tfjs"),
+  const [runtime, model, timing] = await Promise.all([
     import("../../backends/tfjs/runtime.js"),
     import("../../backends/tfjs/model.js"),
+    import("../../backends/tfjs/timing.js"),
   ]);
   let backend;
   try {
@@ -79,25 +73,15 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     }
     throw e;
   }
-  const x = tf.randomNormal([batch, ...built.graph.input]);
-  const times: number[] = [];
-  for (let i = 0; i < warmup + runs; i++) {
-    const t0 = performance.now();
-    const y = m.predict(x) as import("@tensorflow/tfjs").Tensor;
-    await y.data();
-    const dt = performance.now() - t0;
-    y.dispose();
-    if (i >= warmup) times.push(dt);
-  }
-  x.dispose();
-  const medianMs = median(times);
+  const t = await timing.timeForward(m, built.graph.input, batch, runs, warmup);
+  const medianMs = t.medianMs;
   const result = {
     backend: backend.name,
     batch,
     params: m.countParams(),
     medianMs: Number(medianMs.toFixed(3)),
-    minMs: Number(Math.min(...times).toFixed(3)),
-    maxMs: Number(Math.max(...times).toFixed(3)),
+    minMs: t.minMs,
+    maxMs: t.maxMs,
     imagesPerSec: Number(((batch * 1000) / medianMs).toFixed(2)),
     runs,
   };

@@ -191,7 +191,6 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   const needsTf = wanted.includes("latency") || wanted.includes("train");
   const tfjs = needsTf
     ? await Promise.all([
-        import("@tensorflow/tfjs"),
         import("../../backends/tfjs/runtime.js"),
         import("../../backends/tfjs/model.js"),
       ])
@@ -200,11 +199,11 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   let backendName = "";
   if (tfjs) {
     try {
-      const b = await tfjs[1].initBackend(opts.backend);
+      const b = await tfjs[0].initBackend(opts.backend);
       backendName = b.name;
       if (!opts.json && !opts.csv) io.err(`backend: ${b.label}`);
     } catch (e) {
-      if (e instanceof tfjs[1].BackendError) {
+      if (e instanceof tfjs[0].BackendError) {
         io.err(`archc sweep: ${e.message}`);
         return Exit.diagnostics;
       }
@@ -253,14 +252,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
           if (tfjs && wanted.includes("latency")) {
             r = {
               ...r,
-              latency: await measureLatency(
-                tfjs[0],
-                tfjs[2],
-                g,
-                batch ?? 1,
-                runs ?? 5,
-                backendName,
-              ),
+              latency: await measureLatency(tfjs[1], g, batch ?? 1, runs ?? 5, backendName),
             };
           }
           if (session) {
@@ -330,36 +322,17 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
 }
 
 async function measureLatency(
-  tf: typeof import("@tensorflow/tfjs"),
   modelMod: typeof import("../../backends/tfjs/model.js"),
   graph: IRGraph,
   batch: number,
   runs: number,
   backend: string,
 ): Promise<NonNullable<SweepRecord["latency"]>> {
+  const { timeForward } = await import("../../backends/tfjs/timing.js");
   const m = modelMod.buildModelFromIR(graph);
-  const x = tf.randomNormal([batch, ...graph.input]);
-  const times: number[] = [];
   try {
-    for (let i = 0; i < runs + 2; i++) {
-      const t0 = performance.now();
-      const y = m.predict(x) as import("@tensorflow/tfjs").Tensor;
-      await y.data();
-      y.dispose();
-      if (i >= 2) times.push(performance.now() - t0);
-    }
+    return { backend, batch, ...(await timeForward(m, graph.input, batch, runs, 2)), runs };
   } finally {
-    x.dispose();
     m.dispose();
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const r3 = (n: number) => Number(n.toFixed(3));
-  return {
-    backend,
-    batch,
-    medianMs: r3(sorted[sorted.length >> 1]!),
-    minMs: r3(sorted[0]!),
-    maxMs: r3(sorted[sorted.length - 1]!),
-    runs,
-  };
 }

@@ -1,0 +1,42 @@
+import * as tf from "@tensorflow/tfjs";
+
+export interface ForwardTiming {
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Times forward passes on random input: `warmup` untimed passes (kernel set-up, strategy
+ * calibration), then the median and spread of `runs`. Waits for the data, so the time is real.
+ */
+export async function timeForward(
+  model: tf.LayersModel,
+  inputShape: readonly number[],
+  batch: number,
+  runs: number,
+  warmup: number,
+): Promise<ForwardTiming> {
+  const x = tf.randomNormal([batch, ...inputShape]);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      const t0 = performance.now();
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      const dt = performance.now() - t0;
+      y.dispose();
+      if (i >= warmup) times.push(dt);
+    }
+  } finally {
+    x.dispose();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const m = sorted.length >> 1;
+  const r3 = (n: number) => Number(n.toFixed(3));
+  return {
+    medianMs: r3(sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2),
+    minMs: r3(sorted[0]!),
+    maxMs: r3(sorted[sorted.length - 1]!),
+  };
+}
