@@ -274,3 +274,13 @@ function valueExpr(v: Value, span: Span): Expr {
       };
   }
 }
+
+/**
+ * The train config for the i-th model of experimentVariants(x): the one config named, or the
+ * one named for its compared network (each compared network owns a run of sweep points).
+ */
+export function trainConfigNameFor(x: Experiment, variantIndex: number): string | undefined {
+  if (x.train.length <= 1) return x.train[0];
+  const points = x.sweep.reduce((n, s) => n * s.values.length, 1);
+  return x.train[Math.floor(variantIndex / points)];
+}

@@ -230,3 +230,14 @@ function schedule(v: Value, entry: Entry): Schedule {
 export function trainError(decl: TrainDecl, message: string): Diagnostic {
   return error("E0603", decl.name.span, message);
 }
+
+/** The config for a network whose file declares none: SGD with momentum, constant rate. */
+export const fallbackTrainConfig: TrainConfig = {
+  name: "default",
+  optimizer: { kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false },
+  schedule: { kind: "constant" },
+  weightDecay: 0,
+  batch: 32,
+  epochs: 1,
+  labelSmoothing: 0,
+};

@@ -91,3 +91,8 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     model.dispose();
   }
 }
+
+/** A run folder name from a variant label: `xception(parts = 4)` -> `xception_parts_=_4`. */
+export function runFolderName(label: string): string {
+  return label.replace(/[^A-Za-z0-9=_-]+/g, "_").replace(/_+$/g, "");
+}

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { experimentVariants } from "../../compiler/config/experiment.js";
+import { experimentVariants, trainConfigNameFor } from "../../compiler/config/experiment.js";
 import { buildNetwork, checkProgram, loadProgram, parseSets } from "../../compiler/program.js";
 import type { IRGraph } from "../../compiler/ir/types.js";
 

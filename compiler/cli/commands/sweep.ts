@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
-import { experimentVariants } from "../../config/experiment.js";
-import type { TrainConfig } from "../../config/train.js";
+import { experimentVariants, trainConfigNameFor } from "../../config/experiment.js";
+import { fallbackTrainConfig, type TrainConfig } from "../../config/train.js";
 import { error, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { toJson, type Value } from "../../elaborate/values.js";
 import type { IRGraph } from "../../ir/types.js";
@@ -79,12 +79,11 @@ function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {
       point: pointOf(v.label),
       args: [...v.args, ...sets.args],
     }));
-    const perModel = variants.length / Math.max(x.compare.length, 1);
     return {
       variants,
       axes: x.sweep.length ? x.sweep.map((s) => s.axis) : ["model"],
       configFor: (i) => {
-        const name = x.train[x.train.length === 1 ? 0 : Math.floor(i / perModel)];
+        const name = trainConfigNameFor(x, i);
         return name ? program.trains.get(name) : undefined;
       },
     };
@@ -259,16 +258,8 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
             const config = planned.configFor(i);
             const res = await session.trainNetwork({
               graph: g,
-              config: config ?? {
-                name: "default",
-                optimizer: { kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false },
-                schedule: { kind: "constant" },
-                weightDecay: 0,
-                batch: 32,
-                epochs: 1,
-                labelSmoothing: 0,
-              },
-              outDir: join(outDir, v.label.replace(/[^A-Za-z0-9=_-]+/g, "_").replace(/_+$/, "")),
+              config: config ?? fallbackTrainConfig,
+              outDir: join(outDir, session.runFolderName(v.label)),
               seed: Number(opts.seed) || 0,
               resume: true,
               ...(opts.data ? { data: opts.data } : {}),

@@ -1,6 +1,6 @@
 import type { Arg, NetworkDecl } from "../../../grammar/ast.js";
-import { experimentVariants } from "../../config/experiment.js";
-import type { TrainConfig } from "../../config/train.js";
+import { experimentVariants, trainConfigNameFor } from "../../config/experiment.js";
+import { fallbackTrainConfig, type TrainConfig } from "../../config/train.js";
 import type { IRGraph } from "../../ir/types.js";
 import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../program.js";
 import { error } from "../../diagnostics/diagnostic.js";
@@ -30,17 +30,6 @@ export interface TrainCliOptions {
   readonly json?: boolean;
 }
 
-/** The built-in config for a network whose file declares none: plain SGD, as Keras' default. */
-const fallbackConfig: TrainConfig = {
-  name: "default",
-  optimizer: { kind: "sgd", lr: 0.01, momentum: 0.9, nesterov: false },
-  schedule: { kind: "constant" },
-  weightDecay: 0,
-  batch: 32,
-  epochs: 1,
-  labelSmoothing: 0,
-};
-
 interface Run {
   readonly label: string;
   readonly network: NetworkDecl;
@@ -63,10 +52,6 @@ function intOption(
   return n;
 }
 
-function slug(label: string): string {
-  return label.replace(/[^A-Za-z0-9=_-]+/g, "_").replace(/_+$/g, "");
-}
-
 function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | number {
   const sets = parseSets(opts.set ?? []);
   if (sets.diagnostics.length) return report(io, program, sets.diagnostics);
@@ -83,13 +68,8 @@ function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | numb
         ),
       ]);
     return experimentVariants(x).map((v, i) => {
-      const configName =
-        x.train[
-          x.train.length === 1
-            ? 0
-            : Math.floor(i / (experimentVariants(x).length / x.compare.length))
-        ];
-      const config = (configName && program.trains.get(configName)) || fallbackConfig;
+      const configName = trainConfigNameFor(x, i);
+      const config = (configName && program.trains.get(configName)) || fallbackTrainConfig;
       return {
         label: v.label,
         network: program.table.networks.get(v.network)!,
@@ -100,7 +80,7 @@ function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | numb
   }
   const net = pickNetwork(program, opts.network);
   if ("code" in net) return report(io, program, [net]);
-  let config = fallbackConfig;
+  let config = fallbackTrainConfig;
   if (opts.config) {
     const c = program.trains.get(opts.config);
     if (!c)
@@ -191,7 +171,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
         graphs.length > 1 ? (opts.experiment ?? "experiment") : graphs[0]!.graph.network,
       );
     for (const { run, graph } of graphs) {
-      const outDir = graphs.length > 1 ? join(root, slug(run.label)) : root;
+      const outDir = graphs.length > 1 ? join(root, session.runFolderName(run.label)) : root;
       const config: TrainConfig =
         lr !== undefined
           ? { ...run.config, optimizer: { ...run.config.optimizer, lr } }
