@@ -27,7 +27,7 @@ import {
   estimateMs,
   groupedMacs,
   isApplicable,
-} from "../compiler/backends/tfjs/grouped/index.js";
+} from "../compiler/layers.js";
 import { initWasmBackend } from "../compiler/backends/tfjs/kernels/wasmInit.js";
 
 const argv = process.argv.slice(2);

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkProgram, loadProgram } from "../compiler/program.js";
-import { stdlibDir } from "../compiler/paths.js";
+import { checkProgram, loadProgram } from "../compiler/language/program.js";
+import { stdlibDir } from "../compiler/language/paths.js";
 
-import { packageRoot } from "../compiler/paths.js";
+import { packageRoot } from "../compiler/language/paths.js";
 
 const repo = packageRoot;
 

@@ -1,5 +1,5 @@
-import { buildNetwork, loadProgram, pickNetwork } from "../compiler/program.js";
-import type { IRGraph } from "../compiler/ir/types.js";
+import { buildNetwork, loadProgram, pickNetwork } from "../compiler/language/program.js";
+import type { IRGraph } from "../compiler/language/ir/types.js";
 
 /** An IR graph from spec text held in memory, for benchmarks of single layers. */
 export function mustBuildGraph(text: string): IRGraph {

@@ -17,7 +17,7 @@ import { median, timeOnnx, type OnnxRunOptions } from "../compiler/backends/onnx
 import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { compileSpec } from "../compiler/index.js";
-import { packageRoot } from "../compiler/paths.js";
+import { packageRoot } from "../compiler/language/paths.js";
 import { mustBuildGraph } from "./graphs.js";
 
 const groupsSweep = [1, 2, 4, 7, 8, 14, 28, 56, 91, 182, 364, 728];

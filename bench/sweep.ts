@@ -3,9 +3,9 @@
  * elaborate each variant once. Goal (issue 6): under 1 s after warm-up.
  */
 import { join } from "node:path";
-import { packageRoot } from "../compiler/paths.js";
-import { buildNetwork, loadProgram } from "../compiler/program.js";
-import { crossProduct, parseAxis, type Axis } from "../compiler/sweep/axes.js";
+import { packageRoot } from "../compiler/language/paths.js";
+import { buildNetwork, loadProgram } from "../compiler/language/program.js";
+import { crossProduct, parseAxis, type Axis } from "../compiler/lab/sweep/axes.js";
 
 export function runSweepBench(): void {
   const program = loadProgram(join(packageRoot, "specs", "xception.arch"));

@@ -9,7 +9,7 @@ import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import type { BackendChoice } from "../compiler/backends/tfjs/choices.js";
 import { compileSpec } from "../compiler/index.js";
-import { packageRoot } from "../compiler/paths.js";
+import { packageRoot } from "../compiler/language/paths.js";
 
 async function stepTimes(
   file: string,

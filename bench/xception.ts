@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { compileSpec } from "../compiler/index.js";
-import { packageRoot } from "../compiler/paths.js";
+import { packageRoot } from "../compiler/language/paths.js";
 import { handWrittenXception } from "./xceptionHandWritten.js";
 
 function median(xs: number[]): number {

@@ -2,16 +2,16 @@
  * archc's programmatic API: compile `.arch` specs to IR graphs, and IR graphs to tfjs models.
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { Diagnostic } from "./diagnostics/diagnostic.js";
-import { formatDiagnostics } from "./diagnostics/print.js";
-import type { IRGraph } from "./ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork } from "./program.js";
+import type { Diagnostic } from "../grammar/diagnostic.js";
+import { formatDiagnostics } from "./language/diagnostics/print.js";
+import type { IRGraph } from "./language/ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork } from "./language/program.js";
 import type { BackendChoice } from "./backends/tfjs/choices.js";
 
-export type { IRGraph, IRNode } from "./ir/types.js";
-export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export type { IRGraph, IRNode } from "./language/ir/types.js";
+export type { Diagnostic } from "../grammar/diagnostic.js";
 export type { BackendChoice } from "./backends/tfjs/choices.js";
-export { validateIR, irSchema } from "./ir/validate.js";
+export { validateIR, irSchema } from "./language/ir/validate.js";
 
 /** A spec with errors; `diagnostics` holds them and the message shows them as archc prints them. */
 export class ArchcError extends Error {

@@ -1,7 +1,7 @@
 import { Lexer, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
 import type { Span } from "./span.js";
-import { error, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import { error, type Diagnostic } from "./diagnostic.js";
 
 const lexer = new Lexer(T.allTokens, { ensureOptimizations: true, positionTracking: "full" });
 

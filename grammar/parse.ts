@@ -4,7 +4,7 @@ import { buildExpression, buildProgram } from "./build.js";
 import { lex, tokenSpan } from "./lexer.js";
 import { parser } from "./parser.js";
 import type { IToken } from "chevrotain";
-import { error, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import { error, type Diagnostic } from "./diagnostic.js";
 import type { Span } from "./span.js";
 
 export interface ParseResult {

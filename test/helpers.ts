@@ -1,7 +1,7 @@
 import { main } from "../compiler/cli/main.js";
-import type { IRGraph } from "../compiler/ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork } from "../compiler/program.js";
-import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { IRGraph } from "../compiler/language/ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork } from "../compiler/language/program.js";
+import type { Diagnostic } from "../grammar/diagnostic.js";
 import type { Span } from "../grammar/span.js";
 
 export interface CliResult {

@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import type { EpochMetrics, StepReport } from "../train/loop.js";
+import type { EpochMetrics, StepReport } from "../lab/train/loop.js";
 import type { IO } from "./io.js";
 
 /**

@@ -1,6 +1,6 @@
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { diagnosticToJson, formatDiagnostics } from "../diagnostics/print.js";
-import type { Program } from "../program.js";
+import type { Diagnostic } from "../../grammar/diagnostic.js";
+import { diagnosticToJson, formatDiagnostics } from "../language/diagnostics/print.js";
+import type { Program } from "../language/program.js";
 import type { IO } from "./io.js";
 import { Exit } from "./io.js";
 

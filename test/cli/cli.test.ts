@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateIR } from "../../compiler/ir/validate.js";
+import { validateIR } from "../../compiler/language/ir/validate.js";
 import { runCli } from "../helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..");

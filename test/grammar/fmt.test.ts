@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatSource } from "../../compiler/cli/commands/fmt.js";
 import { parse } from "../../grammar/parse.js";
-import { loadProgram, buildNetwork } from "../../compiler/program.js";
-import type { IRGraph } from "../../compiler/ir/types.js";
+import { loadProgram, buildNetwork } from "../../compiler/language/program.js";
+import type { IRGraph } from "../../compiler/language/ir/types.js";
 import { astText } from "../helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..");

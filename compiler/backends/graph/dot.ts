@@ -1,5 +1,5 @@
-import type { IRGraph, IRNode } from "../../ir/types.js";
-import { describeOp, formatCount } from "../../summary.js";
+import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import { describeOp, formatCount } from "../summary/summary.js";
 
 export interface DotOptions {
   /** collapsed: one box per block instance; expanded: every layer, inside nested block frames. */

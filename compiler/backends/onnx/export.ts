@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import type { IRGraph, IRNode, NodeOf, Padding } from "../../ir/types.js";
+import type { IRGraph, IRNode, NodeOf, Padding } from "../../language/ir/types.js";
 import {
   AttributeType,
   DataType,
@@ -19,14 +19,8 @@ import { weightsFromTfjs } from "./weights.js";
 export const OPSET = 13;
 export const IR_VERSION = 7;
 
-/** A float32 tensor in ONNX's layout (OIHW kernels), row-major. */
-export interface OnnxTensor {
-  readonly dims: readonly number[];
-  readonly data: Float32Array;
-}
-
-/** Initializers by parameter name: see `onnxParameters` for the names and shapes. */
-export type OnnxWeights = ReadonlyMap<string, OnnxTensor>;
+import type { OnnxTensor, OnnxWeights } from "./tensor.js";
+export type { OnnxTensor, OnnxWeights } from "./tensor.js";
 
 export interface ExportOptions {
   /**

@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
-import type { IRGraph } from "../../ir/types.js";
-import type { OnnxTensor } from "./export.js";
+import type { IRGraph } from "../../language/ir/types.js";
+import type { OnnxTensor } from "./tensor.js";
 
 // Only types from tfjs: the exporter takes a tfjs model without loading tfjs itself, so ONNX
 // export and onnxruntime runs stay free of tfjs' start-up cost when weights come from elsewhere.

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { IRGraph } from "../../ir/types.js";
+import type { IRGraph } from "../../language/ir/types.js";
 import { GroupedConv2D } from "./grouped/index.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 

@@ -1,4 +1,4 @@
-import type { IRGraph, IRNode, NodeOf } from "../../ir/types.js";
+import type { IRGraph, IRNode, NodeOf } from "../../language/ir/types.js";
 import { tfActivation } from "./activations.js";
 
 /**

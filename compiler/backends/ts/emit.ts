@@ -1,6 +1,6 @@
 import { Project, VariableDeclarationKind, type SourceFile } from "ts-morph";
 import * as prettier from "prettier";
-import type { IRGraph } from "../../ir/types.js";
+import type { IRGraph } from "../../language/ir/types.js";
 import { planModel, type ConfigValue, type PlannedLayer } from "../tfjs/plan.js";
 
 export interface EmitOptions {

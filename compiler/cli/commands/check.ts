@@ -1,6 +1,6 @@
-import type { Diagnostic } from "../../diagnostics/diagnostic.js";
-import { diagnosticToJson, formatDiagnostics } from "../../diagnostics/print.js";
-import { checkProgram, loadProgram } from "../../program.js";
+import type { Diagnostic } from "../../../grammar/diagnostic.js";
+import { diagnosticToJson, formatDiagnostics } from "../../language/diagnostics/print.js";
+import { checkProgram, loadProgram } from "../../language/program.js";
 import { Exit, type IO } from "../io.js";
 
 export function checkCommand(io: IO, files: readonly string[], opts: { json?: boolean }): number {

@@ -1,4 +1,4 @@
-import { validateIR } from "../../ir/validate.js";
+import { validateIR } from "../../language/ir/validate.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";

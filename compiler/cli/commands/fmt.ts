@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "../../../grammar/parse.js";
 import { print } from "../../../grammar/printer.js";
-import { formatDiagnostics } from "../../diagnostics/print.js";
+import { formatDiagnostics } from "../../language/diagnostics/print.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 

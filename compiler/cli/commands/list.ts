@@ -1,6 +1,6 @@
 import type { Param } from "../../../grammar/ast.js";
-import { show } from "../../elaborate/values.js";
-import { loadProgram } from "../../program.js";
+import { show } from "../../language/elaborate/values.js";
+import { loadProgram } from "../../language/program.js";
 import { printExpr } from "../../../grammar/printer.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { OnnxWeights } from "../../backends/onnx/export.js";
-import type { IRGraph } from "../../ir/types.js";
+import type { IRGraph } from "../../language/ir/types.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 
@@ -30,7 +30,7 @@ async function loadWeights(graph: IRGraph, dir?: string): Promise<OnnxWeights | 
       const { loadTfjsWeights } = await import("../../backends/onnx/tfjs.js");
       loadTfjsWeights(dir, m);
     } else {
-      const { loadCheckpoint } = await import("../../train/checkpoint.js");
+      const { loadCheckpoint } = await import("../../lab/train/checkpoint.js");
       // Only the model's weights matter here; the optimizer's state in the checkpoint is dropped.
       await loadCheckpoint(dir, m);
     }

@@ -1,4 +1,4 @@
-import { formatSummary, summarize } from "../../summary.js";
+import { formatSummary, summarize } from "../../backends/summary/summary.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
 

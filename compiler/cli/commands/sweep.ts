@@ -3,15 +3,15 @@ import { join } from "node:path";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
-import { experimentVariants, trainConfigNameFor } from "../../config/experiment.js";
-import { fallbackTrainConfig, type TrainConfig } from "../../config/train.js";
-import { error, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import { toJson, type Value } from "../../elaborate/values.js";
-import type { IRGraph } from "../../ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../program.js";
-import { allParts, crossProduct, parseAxis, type Axis, type Variant } from "../../sweep/axes.js";
-import { appendResult, readResults, type SweepRecord } from "../../sweep/results.js";
-import { formatCsv, formatTable } from "../../sweep/table.js";
+import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
+import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
+import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
+import { toJson, type Value } from "../../language/elaborate/values.js";
+import type { IRGraph } from "../../language/ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../language/program.js";
+import { allParts, crossProduct, parseAxis, type Axis, type Variant } from "../../lab/sweep/axes.js";
+import { appendResult, readResults, type SweepRecord } from "../../lab/sweep/results.js";
+import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
@@ -194,7 +194,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
         import("../../backends/tfjs/model.js"),
       ])
     : undefined;
-  const session = wanted.includes("train") ? await import("../../train/session.js") : undefined;
+  const session = wanted.includes("train") ? await import("../../lab/train/session.js") : undefined;
   let backendName = "";
   if (tfjs) {
     try {
@@ -304,7 +304,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   else if (opts.csv) io.out(formatCsv(records, axes));
   else io.out(formatTable(records, axes));
   if (opts.plot) {
-    const { plotSweep } = await import("../../sweep/plot.js");
+    const { plotSweep } = await import("../../lab/sweep/plot.js");
     atomicWrite(opts.plot, await plotSweep(records, axes));
     if (!opts.json && !opts.csv) io.err(`wrote ${opts.plot}`);
   }

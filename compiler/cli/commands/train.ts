@@ -1,9 +1,9 @@
 import type { Arg, NetworkDecl } from "../../../grammar/ast.js";
-import { experimentVariants, trainConfigNameFor } from "../../config/experiment.js";
-import { fallbackTrainConfig, type TrainConfig } from "../../config/train.js";
-import type { IRGraph } from "../../ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../program.js";
-import { error } from "../../diagnostics/diagnostic.js";
+import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
+import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
+import type { IRGraph } from "../../language/ir/types.js";
+import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../language/program.js";
+import { error } from "../../../grammar/diagnostic.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
@@ -136,8 +136,8 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
 
   const [runtime, session, data, modelMod, progress] = await Promise.all([
     import("../../backends/tfjs/runtime.js"),
-    import("../../train/session.js"),
-    import("../../train/data/index.js"),
+    import("../../lab/train/session.js"),
+    import("../../lab/train/data/index.js"),
     import("../../backends/tfjs/model.js"),
     import("../progress.js"),
   ]);

@@ -8,8 +8,8 @@ import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { compileSpec, type IRGraph } from "../../../compiler/index.js";
-import type { NodeOf } from "../../../compiler/ir/types.js";
-import { loadProgram } from "../../../compiler/program.js";
+import type { NodeOf } from "../../../compiler/language/ir/types.js";
+import { loadProgram } from "../../../compiler/language/program.js";
 import { mustBuild } from "../../helpers.js";
 import { edgeSpec, imageSpec, plan, randomizeNonKernels, tempDir } from "./networks.js";
 

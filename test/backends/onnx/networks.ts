@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
-import type { IRGraph } from "../../../compiler/ir/types.js";
+import type { IRGraph } from "../../../compiler/language/ir/types.js";
 
 /**
  * Builds for these tests run grouped convolutions with one fixed strategy: the cost model would

@@ -16,7 +16,7 @@ import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { compileSpec, type IRGraph } from "../../../compiler/index.js";
-import { saveCheckpoint } from "../../../compiler/train/checkpoint.js";
+import { saveCheckpoint } from "../../../compiler/lab/train/checkpoint.js";
 import { mustBuild, runCli } from "../../helpers.js";
 import {
   calibrateBatchNorm,

@@ -1,0 +1,86 @@
+import { formatCount, formatMacs } from "../../backends/summary/summary.js";
+import type { SweepRecord } from "./results.js";
+
+function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> {
+  return {
+    ...Object.fromEntries(axes.map((a) => [a, String(r.point[a] ?? "")])),
+    params: r.params !== undefined ? formatCount(r.params) : "",
+    MACs: r.macs !== undefined ? formatMacs(r.macs) : "",
+    "latency ms": r.latency
+      ? `${r.latency.medianMs.toFixed(1)} (${r.latency.minMs.toFixed(1)}-${r.latency.maxMs.toFixed(1)})`
+      : "",
+    loss: r.train ? r.train.loss.toFixed(4) : "",
+    "val acc": r.train?.valAccuracy !== undefined ? r.train.valAccuracy.toFixed(4) : "",
+    note: r.error
+      ? `${r.error.code}: ${r.error.message}`
+      : r.snapped?.length
+        ? `snapped ${r.snapped.length} layer(s)`
+        : "",
+  };
+}
+
+/** A terminal table; columns that no variant filled are left out. */
+export function formatTable(records: readonly SweepRecord[], axes: readonly string[]): string {
+  const rows = records.map((r) => cells(r, axes));
+  const head = Object.keys(rows[0] ?? cells({ variant: "", point: {} }, axes)).filter(
+    (k) => axes.includes(k) || rows.some((r) => r[k]),
+  );
+  const widths = head.map((h) => Math.max(h.length, ...rows.map((r) => r[h]!.length)));
+  const numeric = new Set(["params", "MACs", "latency ms", "loss", "val acc"]);
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => (numeric.has(head[i]!) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(head),
+    line(widths.map((w) => "─".repeat(w))),
+    ...rows.map((r) => line(head.map((h) => r[h]!))),
+  ].join("\n");
+}
+
+function csvCell(v: string | number | undefined): string {
+  if (v === undefined) return "";
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function formatCsv(records: readonly SweepRecord[], axes: readonly string[]): string {
+  const head = [
+    ...axes,
+    "params",
+    "trainable",
+    "macs",
+    "backend",
+    "batch",
+    "latency_median_ms",
+    "latency_min_ms",
+    "latency_max_ms",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "error",
+  ];
+  const rows = records.map((r) =>
+    [
+      ...axes.map((a) => String(r.point[a] ?? "")),
+      r.params,
+      r.trainable,
+      r.macs,
+      r.latency?.backend,
+      r.latency?.batch,
+      r.latency?.medianMs,
+      r.latency?.minMs,
+      r.latency?.maxMs,
+      r.train?.loss,
+      r.train?.accuracy,
+      r.train?.valLoss,
+      r.train?.valAccuracy,
+      r.error ? `${r.error.code}: ${r.error.message}` : undefined,
+    ]
+      .map(csvCell)
+      .join(","),
+  );
+  return [head.join(","), ...rows].join("\n") + "\n";
+}

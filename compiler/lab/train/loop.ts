@@ -1,0 +1,236 @@
+import * as tf from "@tensorflow/tfjs";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { TrainConfig } from "../../language/config/train.js";
+import {
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointState,
+} from "./checkpoint.js";
+import type { Dataset } from "./data/index.js";
+import { Random } from "./data/random.js";
+import { makeOptimizer, setLearningRate } from "./optimizer.js";
+import { learningRate } from "./schedule.js";
+
+export interface EpochMetrics {
+  readonly epoch: number;
+  readonly step: number;
+  readonly lr: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
+  readonly imagesPerSec: number;
+  readonly seconds: number;
+}
+
+export interface StepReport {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly imagesPerSec: number;
+}
+
+export interface TrainOptions {
+  readonly model: tf.LayersModel;
+  readonly config: TrainConfig;
+  readonly train: Dataset;
+  readonly val?: Dataset;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly outDir: string;
+  readonly resume: boolean;
+  readonly seed: number;
+  /** Whether the model ends in softmax (probabilities) rather than logits. */
+  readonly probabilities: boolean;
+  readonly onStep?: (r: StepReport) => void;
+  readonly onEpoch?: (m: EpochMetrics) => void;
+  /** Polled after each batch; true stops training after writing a checkpoint (Ctrl-C). */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  readonly history: readonly EpochMetrics[];
+  readonly interrupted: boolean;
+  /** Where training started: 0, or the checkpoint's epoch when resuming. */
+  readonly startEpoch: number;
+}
+
+const eps = 1e-7;
+
+function crossEntropy(
+  y: tf.Tensor,
+  out: tf.Tensor,
+  probabilities: boolean,
+  smoothing: number,
+): tf.Scalar {
+  const classes = y.shape[1]!;
+  const target = smoothing > 0 ? tf.add(tf.mul(y, 1 - smoothing), smoothing / classes) : y;
+  if (!probabilities) return tf.losses.softmaxCrossEntropy(target, out) as tf.Scalar;
+  // As Keras does for softmax outputs: clip, then -sum(y log p), averaged over the batch.
+  return tf.neg(
+    tf.mean(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, eps, 1 - eps))), -1)),
+  ) as tf.Scalar;
+}
+
+function accuracy(y: tf.Tensor, out: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.cast(tf.equal(tf.argMax(y, -1), tf.argMax(out, -1)), "float32"));
+}
+
+/** L2 weight decay on kernels, as Keras' kernel_regularizer=l2(rate) adds it to the loss. */
+function decay(model: tf.LayersModel, rate: number): tf.Scalar | undefined {
+  if (rate === 0) return undefined;
+  const kernels = model.trainableWeights.filter((w) => /kernel$/.test(w.originalName));
+  if (kernels.length === 0) return undefined;
+  return tf.mul(rate, tf.addN(kernels.map((w) => tf.sum(tf.square(w.read()))))) as tf.Scalar;
+}
+
+async function evaluate(
+  model: tf.LayersModel,
+  data: Dataset,
+  batch: number,
+  probabilities: boolean,
+): Promise<{ loss: number; accuracy: number }> {
+  let loss = 0;
+  let correct = 0;
+  let n = 0;
+  for await (const b of data.batches(batch, { seed: 0, epoch: 0, shuffle: false })) {
+    const [l, a] = tf.tidy(() => {
+      const out = model.apply(b.x, { training: false }) as tf.Tensor;
+      return [crossEntropy(b.y, out, probabilities, 0), accuracy(b.y, out)];
+    });
+    const k = b.x.shape[0];
+    loss += (await l.data())[0]! * k;
+    correct += (await a.data())[0]! * k;
+    n += k;
+    tf.dispose([l, a, b.x, b.y]);
+  }
+  return { loss: loss / Math.max(n, 1), accuracy: correct / Math.max(n, 1) };
+}
+
+/**
+ * Trains with a loop of its own rather than model.fit, so that a checkpoint holds everything
+ * that decides what comes next — weights, optimizer slots, position in the epoch and the random
+ * state for shuffling and dropout — and a resumed run continues as if never stopped.
+ */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  mkdirSync(o.outDir, { recursive: true });
+  const { model, config } = o;
+  const optimizer = makeOptimizer(config.optimizer);
+  const rng = new Random(o.seed);
+  let state: CheckpointState = {
+    epoch: 0,
+    batch: 0,
+    step: 0,
+    samples: 0,
+    rng: rng.getState(),
+    network: model.name,
+    params: model.countParams(),
+  };
+  if (o.resume && hasCheckpoint(o.outDir)) {
+    state = await loadCheckpoint(o.outDir, model, optimizer);
+    rng.setState([...state.rng]);
+  }
+  const startEpoch = state.epoch;
+  const dropouts = model.layers.filter((l) => l.getClassName() === "Dropout") as unknown as {
+    seed?: number;
+  }[];
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const batches = Math.ceil(o.train.size / o.batch);
+  const history: EpochMetrics[] = [];
+  let interrupted = false;
+
+  for (let epoch = state.epoch; epoch < o.epochs && !interrupted; epoch++) {
+    const t0 = performance.now();
+    let lossSum = 0;
+    let accSum = 0;
+    let seen = 0;
+    let index = 0;
+    const skip = epoch === state.epoch ? state.batch : 0;
+    // The epoch's order depends only on the seed and the epoch, so a resumed run can skip ahead.
+    for await (const b of o.train.batches(o.batch, { seed: o.seed, epoch, shuffle: true })) {
+      if (index++ < skip) {
+        tf.dispose([b.x, b.y]);
+        continue;
+      }
+      const stepStart = performance.now();
+      const lr = learningRate(config.optimizer.lr, config.schedule, {
+        epochs: epoch,
+        samples: state.samples,
+        steps: state.step,
+      });
+      setLearningRate(optimizer, lr);
+      for (const d of dropouts) d.seed = rng.int();
+      let acc: tf.Scalar | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(b.x, { training: true }) as tf.Tensor;
+        acc = tf.keep(accuracy(b.y, out));
+        const ce = crossEntropy(b.y, out, o.probabilities, config.labelSmoothing);
+        const wd = decay(model, config.weightDecay);
+        return wd ? tf.add(ce, wd) : ce;
+      }, vars);
+      optimizer.applyGradients(grads);
+      const k = b.x.shape[0];
+      const loss = (await value.data())[0]!;
+      const a = (await acc!.data())[0]!;
+      tf.dispose([value, acc!, b.x, b.y, ...Object.values(grads)]);
+      if (!Number.isFinite(loss))
+        throw new Error(
+          `the loss became ${loss} at epoch ${epoch + 1}, batch ${index}: lower the learning rate`,
+        );
+      lossSum += loss * k;
+      accSum += a * k;
+      seen += k;
+      state = {
+        ...state,
+        epoch,
+        batch: index,
+        step: state.step + 1,
+        samples: state.samples + k,
+        rng: rng.getState(),
+      };
+      o.onStep?.({
+        epoch,
+        batch: index,
+        batches,
+        loss: lossSum / seen,
+        accuracy: accSum / seen,
+        imagesPerSec: (k * 1000) / (performance.now() - stepStart),
+      });
+      if (o.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+    }
+    if (interrupted) {
+      await saveCheckpoint(o.outDir, model, optimizer, state);
+      break;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const val = o.val ? await evaluate(model, o.val, o.batch, o.probabilities) : undefined;
+    const metrics: EpochMetrics = {
+      epoch: epoch + 1,
+      step: state.step,
+      lr: learningRate(config.optimizer.lr, config.schedule, {
+        epochs: epoch,
+        samples: state.samples,
+        steps: state.step,
+      }),
+      loss: lossSum / Math.max(seen, 1),
+      accuracy: accSum / Math.max(seen, 1),
+      ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
+      imagesPerSec: seen / Math.max(seconds, 1e-9),
+      seconds,
+    };
+    state = { ...state, epoch: epoch + 1, batch: 0 };
+    await saveCheckpoint(o.outDir, model, optimizer, state);
+    appendFileSync(join(o.outDir, "metrics.jsonl"), JSON.stringify(metrics) + "\n");
+    history.push(metrics);
+    o.onEpoch?.(metrics);
+  }
+  optimizer.dispose();
+  return { history, interrupted, startEpoch };
+}

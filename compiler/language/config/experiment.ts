@@ -1,0 +1,286 @@
+import type { Arg, Expr, ExperimentDecl } from "../../../grammar/ast.js";
+import { syntheticSpan, type Span } from "../../../grammar/span.js";
+import { DiagnosticError, error, fail, type Diagnostic } from "../../../grammar/diagnostic.js";
+import { evaluate } from "../elaborate/evaluate.js";
+import { Scope } from "../elaborate/scope.js";
+import { show, type Value } from "../elaborate/values.js";
+import type { DeclTable } from "../resolve/table.js";
+import { didYouMean } from "../suggest.js";
+
+export interface Variant {
+  readonly network: string;
+  readonly args: readonly Arg[];
+  /** As written, e.g. `xception(residual = false)`. */
+  readonly label: string;
+}
+
+export interface Experiment {
+  readonly name: string;
+  readonly compare: readonly Variant[];
+  /** One train config for all models, or one per compared model, in order. */
+  readonly train: readonly string[];
+  readonly sweep: readonly { readonly axis: string; readonly values: readonly Value[] }[];
+  readonly dataset?: string;
+  readonly epochs?: number;
+  readonly description?: string;
+}
+
+export const experimentKeys = ["compare", "with", "sweep", "dataset", "epochs", "description"];
+
+export function evaluateExperiment(
+  decl: ExperimentDecl,
+  table: DeclTable,
+): { experiment?: Experiment; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const out: { -readonly [K in keyof Experiment]: Experiment[K] } = {
+    name: decl.name.name,
+    compare: [],
+    sweep: [],
+    train: [],
+  };
+  for (const entry of decl.entries) {
+    try {
+      const key = entry.key.name;
+      if (!experimentKeys.includes(key)) {
+        fail(
+          "E0300",
+          entry.key.span,
+          `experiment has no setting '${key}'`,
+          didYouMean(key, experimentKeys) ?? `settings: ${experimentKeys.join(", ")}`,
+        );
+      }
+      switch (key) {
+        case "compare":
+          out.compare = [...out.compare, ...entry.args.map((a) => variant(a, table))];
+          break;
+        case "with":
+          for (const a of entry.args) {
+            const e = a.value;
+            if (e.kind !== "Name" || a.name) {
+              fail("E0302", a.span, "with names train configs, e.g. with imagenet_sgd");
+            }
+            if (!table.trains.has(e.name)) {
+              fail(
+                "E0203",
+                e.span,
+                `unknown train config '${e.name}'`,
+                didYouMean(e.name, table.trains.keys()) ??
+                  `configs: ${[...table.trains.keys()].join(", ") || "none"}`,
+              );
+            }
+            out.train = [...out.train, e.name];
+          }
+          break;
+        case "sweep":
+          for (const a of entry.args) {
+            if (!a.name)
+              fail(
+                "E0302",
+                a.span,
+                "sweep takes axis = [values], e.g. sweep parts = [1, 2, 4, depthwise]",
+              );
+            const v = evaluate(a.value, new Scope());
+            out.sweep = [
+              ...out.sweep,
+              { axis: a.name.name, values: v.t === "list" ? v.items : [v] },
+            ];
+          }
+          break;
+        case "dataset": {
+          const e = entry.args[0]?.value;
+          const v = e?.kind === "Name" ? e.name : e ? evaluate(e, new Scope()) : undefined;
+          out.dataset =
+            typeof v === "string"
+              ? v
+              : v?.t === "string"
+                ? v.v
+                : fail("E0303", entry.span, "dataset must be a name or a path string");
+          break;
+        }
+        case "epochs": {
+          const v = entry.args[0] ? evaluate(entry.args[0].value, new Scope()) : undefined;
+          if (v?.t !== "int" || v.v < 1)
+            fail(
+              "E0303",
+              entry.span,
+              `epochs must be a positive integer${v ? `, not ${show(v)}` : ""}`,
+            );
+          out.epochs = v.v;
+          break;
+        }
+        case "description": {
+          const v = entry.args[0] ? evaluate(entry.args[0].value, new Scope()) : undefined;
+          if (v?.t !== "string") fail("E0303", entry.span, "description must be a string");
+          out.description = v.v;
+          break;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof DiagnosticError)) throw e;
+      diagnostics.push(e.diagnostic);
+    }
+  }
+  for (const s of out.sweep) {
+    for (const v of out.compare) {
+      const net = table.networks.get(v.network);
+      if (net && !net.params.some((p) => p.name.name === s.axis)) {
+        diagnostics.push({
+          code: "E0300",
+          severity: "error",
+          message: `sweep axis '${s.axis}' is not a parameter of network ${v.network}`,
+          span: decl.name.span,
+          ...(didYouMean(
+            s.axis,
+            net.params.map((p) => p.name.name),
+          )
+            ? {
+                hint: didYouMean(
+                  s.axis,
+                  net.params.map((p) => p.name.name),
+                )!,
+              }
+            : {}),
+        });
+      }
+    }
+  }
+  if (out.train.length > 1 && out.train.length !== out.compare.length && diagnostics.length === 0) {
+    diagnostics.push({
+      code: "E0301",
+      severity: "error",
+      message: `experiment ${decl.name.name} compares ${out.compare.length} models but names ${out.train.length} train configs`,
+      span: decl.name.span,
+      hint: "name one config for all models, or one per model in the order of compare",
+    });
+  }
+  if (out.compare.length === 0 && diagnostics.length === 0) {
+    diagnostics.push(
+      error(
+        "E0302",
+        decl.name.span,
+        `experiment ${decl.name.name} compares nothing`,
+        "add e.g. compare xception(residual = true), xception(residual = false)",
+      ),
+    );
+  }
+  return diagnostics.length ? { diagnostics } : { experiment: out, diagnostics };
+}
+
+function variant(a: Arg, table: DeclTable): Variant {
+  const e: Expr = a.value;
+  const [name, args, span] =
+    e.kind === "Call"
+      ? [e.callee.name, e.args, e.callee.span]
+      : e.kind === "Name"
+        ? [e.name, [] as Arg[], e.span]
+        : fail(
+            "E0303",
+            e.span,
+            "compare takes networks, e.g. compare xception(parts = 4), xception(parts = 8)",
+          );
+  const net = table.networks.get(name);
+  if (!net) {
+    fail(
+      "E0203",
+      span,
+      `unknown network '${name}'`,
+      didYouMean(name, table.networks.keys()) ??
+        `networks: ${[...table.networks.keys()].join(", ") || "none"}`,
+    );
+  }
+  for (const arg of args) {
+    if (arg.name && !net.params.some((p) => p.name.name === arg.name!.name)) {
+      fail(
+        "E0300",
+        arg.name.span,
+        `network ${name} has no parameter '${arg.name.name}'`,
+        didYouMean(
+          arg.name.name,
+          net.params.map((p) => p.name.name),
+        ),
+      );
+    }
+  }
+  const label = `${name}(${args.map((x) => (x.name ? `${x.name.name} = ` : "") + show(evaluate(x.value, new Scope()))).join(", ")})`;
+  return { network: name, args, label };
+}
+
+/**
+ * The models an experiment trains: each compared model at every point of the cross product of
+ * its sweep axes. Sweep values become arguments, overriding what `compare` wrote.
+ */
+export function experimentVariants(x: Experiment): Variant[] {
+  let points: { axis: string; value: Value }[][] = [[]];
+  for (const s of x.sweep)
+    points = points.flatMap((p) => s.values.map((value) => [...p, { axis: s.axis, value }]));
+  return x.compare.flatMap((v) =>
+    points.map((point) => {
+      if (point.length === 0) return v;
+      const swept = new Set(point.map((p) => p.axis));
+      const args: Arg[] = [
+        ...v.args.filter((a) => !a.name || !swept.has(a.name.name)),
+        ...point.map((p) => valueArg(p.axis, p.value, v.args[0]?.span ?? syntheticSpan(x.name))),
+      ];
+      const label = `${v.network}(${[...v.args.filter((a) => !a.name || !swept.has(a.name.name)).map((a) => (a.name ? `${a.name.name} = ` : "") + show(evaluate(a.value, new Scope()))), ...point.map((p) => `${p.axis} = ${show(p.value)}`)].join(", ")})`;
+      return { network: v.network, args, label };
+    }),
+  );
+}
+
+/** An argument whose value is already known, written back as an expression. */
+function valueArg(name: string, v: Value, span: Span): Arg {
+  return { kind: "Arg", name: { kind: "Ident", name, span }, value: valueExpr(v, span), span };
+}
+
+function valueExpr(v: Value, span: Span): Expr {
+  switch (v.t) {
+    case "int":
+    case "float":
+      return { kind: "Number", value: v.v, isInteger: v.t === "int", raw: String(v.v), span };
+    case "bool":
+      return { kind: "Bool", value: v.v, span };
+    case "string":
+      return { kind: "String", value: v.v, span };
+    case "symbol":
+      return { kind: "Name", name: v.v, span };
+    case "size":
+      return v.stride === undefined
+        ? { kind: "Size", dims: v.dims, span }
+        : { kind: "Size", dims: v.dims, stride: v.stride, span };
+    case "list":
+      return { kind: "List", items: v.items.map((i) => valueExpr(i, span)), span };
+    case "quantity":
+      return {
+        kind: "Quantity",
+        amount: {
+          kind: "Number",
+          value: v.amount,
+          isInteger: Number.isInteger(v.amount),
+          raw: String(v.amount),
+          span,
+        },
+        unit: v.unit,
+        span,
+      };
+    case "call":
+      return {
+        kind: "Call",
+        callee: { kind: "Ident", name: v.name, span },
+        args: [
+          ...v.positional.map((p) => ({ kind: "Arg" as const, value: valueExpr(p, span), span })),
+          ...Object.entries(v.args).map(([k, a]) => valueArg(k, a, span)),
+        ],
+        span,
+      };
+  }
+}
+
+/**
+ * The train config for the i-th model of experimentVariants(x): the one config named, or the
+ * one named for its compared network (each compared network owns a run of sweep points).
+ */
+export function trainConfigNameFor(x: Experiment, variantIndex: number): string | undefined {
+  if (x.train.length <= 1) return x.train[0];
+  const points = x.sweep.reduce((n, s) => n * s.values.length, 1);
+  return x.train[Math.floor(variantIndex / points)];
+}

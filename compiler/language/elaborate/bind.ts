@@ -1,0 +1,145 @@
+import type { Arg, BlockDecl, LayerStmt, NetworkDecl } from "../../../grammar/ast.js";
+import type { Span } from "../../../grammar/span.js";
+import { fail } from "../../../grammar/diagnostic.js";
+import { didYouMean } from "../suggest.js";
+import { evaluate } from "./evaluate.js";
+import { accepts, kindWords, typeMismatch } from "./ops/attrs.js";
+import type { BoundAttr, OpSpec } from "./ops/spec.js";
+import type { Scope } from "./scope.js";
+import { show, type Value } from "./values.js";
+
+/** Binds a layer's arguments to its attributes: keywords by name, bare values by kind in order. */
+export function bindOpArgs(
+  op: OpSpec,
+  stmt: LayerStmt,
+  scope: Scope,
+  layer: string,
+): Map<string, BoundAttr> {
+  const bound = new Map<string, BoundAttr>();
+  const positional: { value: Value; span: Span }[] = [];
+  for (const arg of stmt.args) {
+    const value = evaluate(arg.value, scope);
+    if (!arg.name) {
+      positional.push({ value, span: arg.span });
+      continue;
+    }
+    const name = arg.name.name;
+    const spec = op.attrs.find((a) => a.name === name);
+    if (!spec) {
+      fail(
+        "E0300",
+        arg.name.span,
+        `${op.name} has no argument '${name}'`,
+        didYouMean(
+          name,
+          op.attrs.map((a) => a.name),
+        ) ?? `its arguments are ${op.attrs.map((a) => a.name).join(", ")}`,
+      );
+    }
+    if (bound.has(name))
+      fail("E0304", arg.name.span, `${layer}: argument '${name}' is given twice`);
+    if (!accepts(spec.kind, value)) typeMismatch(layer, name, spec.kind, value, arg.value.span);
+    bound.set(name, { value, span: arg.value.span });
+  }
+  for (const p of positional) {
+    const slot = op.attrs.find(
+      (a) => a.positional && !bound.has(a.name) && accepts(a.kind, p.value),
+    );
+    if (!slot) {
+      const open = op.attrs.filter((a) => a.positional && !bound.has(a.name));
+      if (
+        p.value.t === "float" &&
+        Number.isInteger(p.value.v) &&
+        open.some((a) => a.kind === "int" || a.kind === "size")
+      ) {
+        fail(
+          "E0303",
+          p.span,
+          `${layer}: ${show(p.value)} is a number with a fraction part, not an integer`,
+          "use // for integer division, e.g. in // 2",
+        );
+      }
+      fail(
+        "E0303",
+        p.span,
+        `${layer}: no argument of ${op.name} takes ${show(p.value)} here`,
+        open.length
+          ? `the bare arguments still open are ${open.map((a) => `${a.name} (${kindWords[a.kind]})`).join(", ")}`
+          : `all of ${op.name}'s bare arguments are given; name the argument, e.g. ${op.attrs[0]?.name ?? "name"} = ...`,
+      );
+    }
+    bound.set(slot.name, p);
+  }
+  return bound;
+}
+
+/**
+ * Binds call arguments to a block's or network's parameters. Defaults are evaluated in `defaults`
+ * with the parameters bound so far, so a default can refer to an earlier one or to `in`.
+ */
+export function bindParams(
+  decl: BlockDecl | NetworkDecl,
+  args: readonly Arg[],
+  callerScope: Scope,
+  defaults: Scope,
+  callSpan: Span,
+): Map<string, Value> {
+  const kind = decl.kind === "BlockDecl" ? "block" : "network";
+  const given = new Map<string, { value: Value; span: Span }>();
+  let next = 0;
+  for (const arg of args) {
+    const value = evaluate(arg.value, callerScope);
+    if (arg.name) {
+      const name = arg.name.name;
+      if (!decl.params.some((p) => p.name.name === name)) {
+        fail(
+          "E0300",
+          arg.name.span,
+          `${kind} ${decl.name.name} has no parameter '${name}'`,
+          didYouMean(
+            name,
+            decl.params.map((p) => p.name.name),
+          ) ?? paramList(decl),
+        );
+      }
+      if (given.has(name)) fail("E0304", arg.name.span, `argument '${name}' is given twice`);
+      given.set(name, { value, span: arg.span });
+    } else {
+      const param = decl.params[next++];
+      if (!param) {
+        fail(
+          "E0301",
+          arg.span,
+          `${kind} ${decl.name.name} takes ${decl.params.length} argument${decl.params.length === 1 ? "" : "s"}, but more are given`,
+          paramList(decl),
+        );
+      }
+      if (given.has(param.name.name))
+        fail("E0304", arg.span, `argument '${param.name.name}' is given twice`);
+      given.set(param.name.name, { value, span: arg.span });
+    }
+  }
+  const values = new Map<string, Value>();
+  for (const p of decl.params) {
+    const g = given.get(p.name.name);
+    let v: Value;
+    if (g) v = g.value;
+    else if (p.default) v = evaluate(p.default, defaults);
+    else {
+      fail(
+        "E0302",
+        callSpan,
+        `${kind} ${decl.name.name} needs a value for '${p.name.name}'`,
+        paramList(decl),
+      );
+    }
+    values.set(p.name.name, v);
+    defaults.set(p.name.name, v);
+  }
+  return values;
+}
+
+function paramList(decl: BlockDecl | NetworkDecl): string {
+  const ps = decl.params.map((p) => (p.default ? `${p.name.name} = …` : p.name.name));
+  return `${decl.name.name}(${ps.join(", ")})`;
+}

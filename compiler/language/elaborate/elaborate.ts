@@ -1,0 +1,387 @@
+import type {
+  Arg,
+  BlockDecl,
+  Body,
+  Element,
+  LayerStmt,
+  NetworkDecl,
+  ResidualStmt,
+} from "../../../grammar/ast.js";
+import type { Span } from "../../../grammar/span.js";
+import { DiagnosticError, fail, type Diagnostic, type Note } from "../../../grammar/diagnostic.js";
+import type { IRGraph, IRNode } from "../ir/types.js";
+import { bindOpArgs, bindParams } from "./bind.js";
+import { evaluate } from "./evaluate.js";
+import { Namer } from "./namer.js";
+import { ops } from "./ops/catalogue.js";
+import type { Lowered, Snapped } from "./ops/spec.js";
+import { Scope } from "./scope.js";
+import { show, toJson, typeName, type Value } from "./values.js";
+
+export interface Tensor {
+  readonly id: number;
+  readonly shape: readonly number[];
+}
+
+export interface Declarations {
+  readonly blocks: ReadonlyMap<string, BlockDecl>;
+  readonly networks: ReadonlyMap<string, NetworkDecl>;
+}
+
+export type ElaborateResult =
+  { ok: true; graph: IRGraph; snapped: readonly Snapped[] } | { ok: false; diagnostic: Diagnostic };
+
+export interface ElaborateOptions {
+  /** Move partition counts that do not divide a layer to the nearest that does, and record it. */
+  readonly snap?: boolean;
+}
+
+// Far beyond any real network; a guard against runaway recursion the static check missed.
+const maxDepth = 64;
+
+/**
+ * Instantiates a network: binds its arguments, expands blocks, unrolls repeats, evaluates every
+ * expression and lowers each layer to an IR node with its shape, parameters and MACs.
+ */
+export function elaborate(
+  decls: Declarations,
+  network: NetworkDecl,
+  args: readonly Arg[],
+  opts: ElaborateOptions = {},
+): ElaborateResult {
+  const e = new Elaborator(decls, opts.snap ?? false);
+  try {
+    return { ok: true, graph: e.network(network, args), snapped: e.snapped };
+  } catch (err) {
+    if (!(err instanceof DiagnosticError)) throw err;
+    const notes: Note[] = e.calls
+      .slice()
+      .reverse()
+      .map((c) => ({ message: `in ${c.name}, called here`, span: c.span }));
+    const d = err.diagnostic;
+    return {
+      ok: false,
+      diagnostic: notes.length ? { ...d, notes: [...(d.notes ?? []), ...notes] } : d,
+    };
+  }
+}
+
+class Elaborator {
+  readonly nodes: IRNode[] = [];
+  /** The block calls in progress; left as they were at a failure, to say where it happened. */
+  readonly calls: { name: string; span: Span }[] = [];
+  private readonly taken = new Set<string>();
+
+  readonly snapped: Snapped[] = [];
+
+  constructor(
+    private readonly decls: Declarations,
+    private readonly snap: boolean,
+  ) {}
+
+  network(decl: NetworkDecl, args: readonly Arg[]): IRGraph {
+    const params = bindParams(decl, args, new Scope(), new Scope(), decl.name.span);
+    const holder: { cur?: Tensor } = {};
+    const scope = new Scope(undefined, () => channelsOf(holder.cur));
+    for (const [k, v] of params) scope.set(k, v);
+    const out = this.body(decl.body, undefined, scope, new Namer("", this.taken), holder);
+    if (!out) {
+      fail(
+        "E0405",
+        decl.name.span,
+        `network ${decl.name.name} has no layers`,
+        "start it with e.g. input 224x224x3",
+      );
+    }
+    const input = this.nodes.find((n) => n.op === "input");
+    const trainable = this.nodes.reduce((s, n) => s + n.params.trainable, 0);
+    const nonTrainable = this.nodes.reduce((s, n) => s + n.params.nonTrainable, 0);
+    return {
+      format: "archc-ir",
+      version: 1,
+      network: decl.name.name,
+      args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
+      input: input?.shape ?? [],
+      output: out.id,
+      nodes: this.nodes,
+      totals: {
+        params: { total: trainable + nonTrainable, trainable, nonTrainable },
+        macs: this.nodes.reduce((s, n) => s + n.macs, 0),
+      },
+    };
+  }
+
+  /**
+   * Runs a body's statements in order, each continuing from the tensor the previous one left.
+   * `holder.cur` is what `in` reads, so it is kept current after every element.
+   */
+  private body(
+    body: Body,
+    x: Tensor | undefined,
+    scope: Scope,
+    namer: Namer,
+    holder: { cur?: Tensor } = {},
+  ): Tensor | undefined {
+    holder.cur = x;
+    for (const stmt of body.stmts) {
+      if (stmt.kind === "Let") {
+        scope.set(stmt.name.name, evaluate(stmt.value, scope));
+        continue;
+      }
+      for (const el of stmt.elements) {
+        holder.cur = this.element(el, holder.cur, scope, namer);
+      }
+    }
+    return holder.cur;
+  }
+
+  /** A nested body (branch, repeat, if) with its own `in` and its own `let`s. */
+  private sub(body: Body, x: Tensor | undefined, scope: Scope, namer: Namer): Tensor | undefined {
+    const holder: { cur?: Tensor } = { cur: x };
+    return this.body(body, x, new Scope(scope, () => channelsOf(holder.cur)), namer, holder);
+  }
+
+  private element(
+    el: Element,
+    x: Tensor | undefined,
+    scope: Scope,
+    namer: Namer,
+  ): Tensor | undefined {
+    switch (el.kind) {
+      case "Layer":
+        return this.layer(el, x, scope, namer);
+      case "Repeat": {
+        const count = evaluate(el.count, scope);
+        if (count.t !== "int" || count.v < 0) {
+          fail("E0502", el.count.span, `repeat needs a count of 0 or more, not ${show(count)}`);
+        }
+        let cur = x;
+        for (let i = 0; i < count.v; i++) {
+          const iter = new Scope(scope, scope.inChannels);
+          if (el.index) iter.set(el.index.name, { t: "int", v: i });
+          cur = this.sub(el.body, cur, iter, namer);
+        }
+        return cur;
+      }
+      case "If": {
+        const test = evaluate(el.test, scope);
+        if (test.t !== "bool") {
+          fail(
+            "E0500",
+            el.test.span,
+            `if needs true or false, not ${typeName(test)} (${show(test)})`,
+          );
+        }
+        if (test.v) return this.sub(el.then, x, scope, namer);
+        return el.otherwise ? this.sub(el.otherwise, x, scope, namer) : x;
+      }
+      case "Branches": {
+        const input = this.need(x, el.span, el.join);
+        const outs = el.branches.map((b) => this.sub(b, input, scope, namer) ?? input);
+        if (outs.length === 0) fail("E0302", el.span, `${el.join} needs at least one branch`);
+        if (outs.length === 1) return outs[0];
+        return el.join === "concat"
+          ? this.concat(outs, el.span, namer)
+          : this.add(outs, el.span, namer, "add");
+      }
+      case "Residual":
+        return this.residual(el, x, scope, namer);
+    }
+  }
+
+  private need(x: Tensor | undefined, span: Span, what: string): Tensor {
+    if (!x)
+      fail(
+        "E0405",
+        span,
+        `${what} has no input: a network starts with input HxWxC`,
+        "write e.g. input 224x224x3 first",
+      );
+    return x;
+  }
+
+  private residual(
+    el: ResidualStmt,
+    x: Tensor | undefined,
+    scope: Scope,
+    namer: Namer,
+  ): Tensor | undefined {
+    const input = this.need(x, el.span, "residual");
+    let enabled = true;
+    for (const arg of el.args) {
+      if (arg.name && arg.name.name !== "enabled") {
+        fail(
+          "E0300",
+          arg.name.span,
+          `residual has no argument '${arg.name.name}'`,
+          "its one argument is enabled = true | false",
+        );
+      }
+      const v = evaluate(arg.value, scope);
+      if (v.t !== "bool")
+        fail("E0303", arg.value.span, `residual: enabled must be true or false, not ${show(v)}`);
+      enabled = v.v;
+    }
+    const y = this.sub(el.body, input, scope, namer) ?? input;
+    if (!enabled) return y;
+    const s = el.shortcut ? (this.sub(el.shortcut, input, scope, namer) ?? input) : input;
+    if (!sameShape(y.shape, s.shape)) {
+      fail(
+        "E0402",
+        el.span,
+        `residual: the body gives [${y.shape.join(", ")}] but the shortcut gives [${s.shape.join(", ")}]`,
+        el.shortcut
+          ? "make the shortcut's projection match the body's output"
+          : `add a projection, e.g. shortcut { conv 1x1${y.shape[0] !== s.shape[0] ? `/${Math.round((s.shape[0] ?? 1) / (y.shape[0] ?? 1))}` : ""} ${y.shape[y.shape.length - 1]} }`,
+      );
+    }
+    return this.add([y, s], el.span, namer, "add");
+  }
+
+  private concat(xs: Tensor[], span: Span, namer: Namer): Tensor {
+    const first = xs[0]!;
+    for (const t of xs) {
+      if (
+        t.shape.length !== first.shape.length ||
+        t.shape.slice(0, -1).some((d, i) => d !== first.shape[i])
+      ) {
+        fail(
+          "E0403",
+          span,
+          `concat: branches must agree in all but channels, but they give ${xs.map((t) => `[${t.shape.join(", ")}]`).join(", ")}`,
+          "give every branch the same strides and padding",
+        );
+      }
+    }
+    const c = xs.reduce((s, t) => s + (t.shape[t.shape.length - 1] ?? 0), 0);
+    return this.emit(namer.fresh("concat"), span, xs, {
+      op: "concat",
+      attrs: {},
+      shape: [...first.shape.slice(0, -1), c],
+      params: { trainable: 0, nonTrainable: 0 },
+      macs: 0,
+    });
+  }
+
+  private add(xs: Tensor[], span: Span, namer: Namer, base: string): Tensor {
+    const first = xs[0]!;
+    if (xs.some((t) => !sameShape(t.shape, first.shape))) {
+      fail(
+        "E0402",
+        span,
+        `add: branches must have equal shapes, but they give ${xs.map((t) => `[${t.shape.join(", ")}]`).join(", ")}`,
+      );
+    }
+    return this.emit(namer.fresh(base), span, xs, {
+      op: "add",
+      attrs: {},
+      shape: first.shape,
+      params: { trainable: 0, nonTrainable: 0 },
+      macs: 0,
+    });
+  }
+
+  private layer(
+    stmt: LayerStmt,
+    x: Tensor | undefined,
+    scope: Scope,
+    namer: Namer,
+  ): Tensor | undefined {
+    const name = stmt.callee.name;
+    const op = ops.get(name);
+    if (op) {
+      if (name === "input") {
+        if (x)
+          fail(
+            "E0405",
+            stmt.span,
+            "input can only come first in a network",
+            "remove this input or move it to the top",
+          );
+      } else this.need(x, stmt.span, name);
+      const provisional = `${namer.prefix ? namer.prefix + "/" : ""}${name}`;
+      const attrs = bindOpArgs(op, stmt, scope, provisional);
+      // Identity activations are spelled out in specs (`act(mid)` with mid = none) but are no layer.
+      if ((name === "act" && isIdentity(attrs.get("fn")?.value)) || name === "linear") return x;
+      const chosen = attrs.get("name")?.value;
+      let layerName: string;
+      if (chosen && chosen.t === "string") {
+        const claimed = namer.claim(chosen.v);
+        if (!claimed)
+          fail("E0204", attrs.get("name")!.span, `layer name "${chosen.v}" is used twice`);
+        layerName = claimed;
+      } else layerName = namer.fresh(name);
+      const lowered = op.lower({
+        input: x?.shape ?? [],
+        attrs,
+        span: stmt.span,
+        name: `${name} '${layerName}'`,
+        ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
+      });
+      return this.emit(layerName, stmt.span, x ? [x] : [], lowered);
+    }
+    const block = this.decls.blocks.get(name);
+    if (block) return this.block(block, stmt, x, scope, namer);
+    if (this.decls.networks.has(name)) {
+      fail(
+        "E0206",
+        stmt.callee.span,
+        `${name} is a network; only blocks and layers can be used in a chain`,
+        "turn the shared part into a block",
+      );
+    }
+    fail("E0203", stmt.callee.span, `unknown layer or block '${name}'`);
+  }
+
+  private block(
+    decl: BlockDecl,
+    stmt: LayerStmt,
+    x: Tensor | undefined,
+    scope: Scope,
+    namer: Namer,
+  ): Tensor | undefined {
+    if (this.calls.length >= maxDepth) {
+      fail(
+        "E0205",
+        stmt.span,
+        `blocks nest more than ${maxDepth} deep: ${decl.name.name} probably calls itself`,
+      );
+    }
+    const holder: { cur?: Tensor } = { cur: x };
+    const inner = new Scope(undefined, () => channelsOf(holder.cur));
+    const params = bindParams(decl, stmt.args, scope, inner, stmt.span);
+    for (const [k, v] of params) inner.set(k, v);
+    this.calls.push({
+      name: `${decl.name.name}(${[...params.values()].map(show).join(", ")})`,
+      span: stmt.span,
+    });
+    const out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
+    this.calls.pop();
+    return out;
+  }
+
+  private emit(name: string, span: Span, inputs: Tensor[], l: Lowered): Tensor {
+    const id = this.nodes.length;
+    const node = {
+      id,
+      name,
+      ...l,
+      inputs: inputs.map((t) => t.id),
+      source: { file: span.file, line: span.start.line, column: span.start.column },
+    } as IRNode;
+    this.nodes.push(node);
+    return { id, shape: node.shape };
+  }
+}
+
+function isIdentity(v: Value | undefined): boolean {
+  return v?.t === "symbol" && (v.v === "none" || v.v === "linear");
+}
+
+function channelsOf(t: Tensor | undefined): number | undefined {
+  return t ? t.shape[t.shape.length - 1] : undefined;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,209 @@
+import type { Arg, Expr } from "../../../grammar/ast.js";
+import type { Span } from "../../../grammar/span.js";
+import { fail } from "../../../grammar/diagnostic.js";
+import { didYouMean } from "../suggest.js";
+import type { Scope } from "./scope.js";
+import { show, symbols, typeName, type Value } from "./values.js";
+
+export interface EvalOptions {
+  /** Config entries may name optimizers and networks: `sgd(lr = 0.1)` is then a call value. */
+  readonly allowCalls?: boolean;
+}
+
+const builtins: Record<string, (args: Value[], span: Span) => Value> = {
+  min: (a, s) => fold(a, s, "min", Math.min),
+  max: (a, s) => fold(a, s, "max", Math.max),
+  abs: (a, s) => mapNum(one(a, s, "abs"), Math.abs),
+  floor: (a, s) => ({ t: "int", v: Math.floor(num(one(a, s, "floor"), s, "floor")) }),
+  ceil: (a, s) => ({ t: "int", v: Math.ceil(num(one(a, s, "ceil"), s, "ceil")) }),
+  round: (a, s) => ({ t: "int", v: Math.round(num(one(a, s, "round"), s, "round")) }),
+};
+export const builtinFunctions: ReadonlySet<string> = new Set(Object.keys(builtins));
+
+function one(args: Value[], span: Span, fn: string): Value {
+  if (args.length !== 1) fail("E0301", span, `${fn} takes one argument, not ${args.length}`);
+  return args[0]!;
+}
+function num(v: Value, span: Span, what: string): number {
+  if (v.t !== "int" && v.t !== "float")
+    fail("E0500", span, `${what} needs a number, not ${typeName(v)} (${show(v)})`);
+  return v.v;
+}
+function mapNum(v: Value, f: (x: number) => number): Value {
+  return v.t === "int" ? { t: "int", v: f(v.v) } : { t: "float", v: f((v as { v: number }).v) };
+}
+function fold(args: Value[], span: Span, fn: string, f: (a: number, b: number) => number): Value {
+  if (args.length < 1) fail("E0302", span, `${fn} needs at least one argument`);
+  const nums = args.map((a) => num(a, span, fn));
+  const allInt = args.every((a) => a.t === "int");
+  // Math.min/max must not see reduce's index and array arguments.
+  const v = nums.reduce((a, b) => f(a, b));
+  return allInt ? { t: "int", v } : { t: "float", v };
+}
+
+export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
+  switch (e.kind) {
+    case "Number":
+      return e.isInteger ? { t: "int", v: e.value } : { t: "float", v: e.value };
+    case "Bool":
+      return { t: "bool", v: e.value };
+    case "String":
+      return { t: "string", v: e.value };
+    case "Size":
+      return e.stride === undefined
+        ? { t: "size", dims: e.dims }
+        : { t: "size", dims: e.dims, stride: e.stride };
+    case "List":
+      return { t: "list", items: e.items.map((i) => evaluate(i, scope, opts)) };
+    case "Quantity": {
+      const amount = num(evaluate(e.amount, scope, opts), e.span, "a quantity");
+      return { t: "quantity", amount, unit: e.unit };
+    }
+    case "Name":
+      return lookup(e.name, e.span, scope);
+    case "Unary": {
+      const v = evaluate(e.operand, scope, opts);
+      if (e.op === "not") {
+        if (v.t !== "bool")
+          fail("E0500", e.span, `'not' needs true or false, not ${typeName(v)} (${show(v)})`);
+        return { t: "bool", v: !v.v };
+      }
+      return mapNum(
+        { t: v.t === "int" ? "int" : "float", v: num(v, e.span, "'-'") } as Value,
+        (x) => -x,
+      );
+    }
+    case "Conditional": {
+      const test = evaluate(e.test, scope, opts);
+      if (test.t !== "bool") {
+        fail(
+          "E0500",
+          e.test.span,
+          `the condition must be true or false, not ${typeName(test)} (${show(test)})`,
+        );
+      }
+      return evaluate(test.v ? e.then : e.otherwise, scope, opts);
+    }
+    case "Binary":
+      return binary(
+        e.op,
+        evaluate(e.left, scope, opts),
+        () => evaluate(e.right, scope, opts),
+        e.span,
+      );
+    case "Call": {
+      const fn = builtins[e.callee.name];
+      if (fn && !e.args.some((a) => a.name))
+        return fn(
+          e.args.map((a) => evaluate(a.value, scope, opts)),
+          e.span,
+        );
+      if (fn)
+        fail(
+          "E0303",
+          e.span,
+          `${e.callee.name} takes positional arguments only, e.g. ${e.callee.name}(a, b)`,
+        );
+      if (!opts.allowCalls) {
+        fail(
+          "E0206",
+          e.callee.span,
+          `'${e.callee.name}' is not a function usable in an expression`,
+          didYouMean(e.callee.name, builtinFunctions) ??
+            `functions here: ${[...builtinFunctions].join(", ")}`,
+        );
+      }
+      return callValue(e.callee.name, e.args, scope, opts);
+    }
+  }
+}
+
+function callValue(name: string, args: readonly Arg[], scope: Scope, opts: EvalOptions): Value {
+  const named: Record<string, Value> = {};
+  const positional: Value[] = [];
+  for (const a of args) {
+    const v = evaluate(a.value, scope, opts);
+    if (a.name) {
+      if (a.name.name in named)
+        fail("E0304", a.name.span, `argument '${a.name.name}' is given twice`);
+      named[a.name.name] = v;
+    } else positional.push(v);
+  }
+  return { t: "call", name, args: named, positional };
+}
+
+export function lookup(name: string, span: Span, scope: Scope): Value {
+  if (name === "in") {
+    const c = scope.inChannels?.();
+    if (c === undefined)
+      fail(
+        "E0203",
+        span,
+        "'in' (the incoming channel count) is not known here",
+        "'in' can be used inside a network or block body, after the input",
+      );
+    return { t: "int", v: c };
+  }
+  const v = scope.get(name);
+  if (v) return v;
+  if (symbols.has(name)) return { t: "symbol", v: name };
+  fail(
+    "E0203",
+    span,
+    `unknown name '${name}'`,
+    didYouMean(name, [...scope.names(), ...symbols, "in"]),
+  );
+}
+
+function binary(op: string, l: Value, rightThunk: () => Value, span: Span): Value {
+  if (op === "and" || op === "or") {
+    if (l.t !== "bool")
+      fail("E0500", span, `'${op}' needs true or false, not ${typeName(l)} (${show(l)})`);
+    if (op === "and" && !l.v) return l;
+    if (op === "or" && l.v) return l;
+    const r = rightThunk();
+    if (r.t !== "bool")
+      fail("E0500", span, `'${op}' needs true or false, not ${typeName(r)} (${show(r)})`);
+    return r;
+  }
+  const r = rightThunk();
+  if (op === "==" || op === "!=") {
+    const eq = show(l) === show(r) && (l.t === r.t || (isNum(l) && isNum(r)));
+    return { t: "bool", v: op === "==" ? eq : !eq };
+  }
+  const a = num(l, span, `'${op}'`);
+  const b = num(r, span, `'${op}'`);
+  const ints = l.t === "int" && r.t === "int";
+  switch (op) {
+    case "<":
+      return { t: "bool", v: a < b };
+    case "<=":
+      return { t: "bool", v: a <= b };
+    case ">":
+      return { t: "bool", v: a > b };
+    case ">=":
+      return { t: "bool", v: a >= b };
+    case "+":
+      return { t: ints ? "int" : "float", v: a + b };
+    case "-":
+      return { t: ints ? "int" : "float", v: a - b };
+    case "*":
+      return { t: ints ? "int" : "float", v: a * b };
+    case "/":
+      if (b === 0) fail("E0501", span, "division by zero");
+      // Exact integer division stays an integer, so `in / 2` can be a channel count.
+      return ints && a % b === 0 ? { t: "int", v: a / b } : { t: "float", v: a / b };
+    case "//":
+      if (b === 0) fail("E0501", span, "division by zero");
+      return { t: ints ? "int" : "float", v: Math.floor(a / b) };
+    case "%":
+      if (b === 0) fail("E0501", span, "division by zero");
+      return { t: ints ? "int" : "float", v: a - b * Math.floor(a / b) };
+    default:
+      fail("E0500", span, `unknown operator '${op}'`);
+  }
+}
+
+function isNum(v: Value): boolean {
+  return v.t === "int" || v.t === "float";
+}

@@ -1,0 +1,71 @@
+import { fail } from "../../../../grammar/diagnostic.js";
+import type { Span } from "../../../../grammar/span.js";
+import type { Padding } from "../../ir/types.js";
+
+/**
+ * Output size along one axis with TensorFlow's rules: 'same' is ceil(in / stride) whatever the
+ * kernel; 'valid' is ceil((in - effective kernel + 1) / stride) and needs in >= effective kernel.
+ */
+export function outSize(
+  input: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padding: Padding,
+): number {
+  if (padding === "same") return Math.ceil(input / stride);
+  const effective = (kernel - 1) * dilation + 1;
+  return Math.ceil((input - effective + 1) / stride);
+}
+
+export function spatialOut(
+  layer: string,
+  span: Span,
+  input: readonly number[],
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+  dilation: readonly [number, number],
+  padding: Padding,
+): [number, number] {
+  const [h, w] = requireSpatial(layer, span, input);
+  const axes: [string, number, number][] = [
+    ["rows", h, 0],
+    ["columns", w, 1],
+  ];
+  const out: number[] = [];
+  for (const [axis, size, i] of axes) {
+    const k = kernel[i]!;
+    const d = dilation[i]!;
+    const effective = (k - 1) * d + 1;
+    if (padding === "valid" && size < effective) {
+      fail(
+        "E0401",
+        span,
+        `${layer}: a ${kernel[0]}x${kernel[1]} window${d > 1 ? ` dilated by ${d}` : ""} needs at least ${effective} ${axis} with 'valid' padding, but its input has ${size}`,
+        "use padding 'same', a smaller kernel, or fewer downsampling steps before this layer",
+      );
+    }
+    out.push(outSize(size, k, strides[i]!, d, padding));
+  }
+  return [out[0]!, out[1]!];
+}
+
+export function requireSpatial(
+  layer: string,
+  span: Span,
+  input: readonly number[],
+): [number, number, number] {
+  if (input.length !== 3) {
+    fail(
+      "E0404",
+      span,
+      `${layer} needs an image-shaped input (height x width x channels), but its input has shape [${input.join(", ")}]`,
+      "spatial layers must come before gap or flatten",
+    );
+  }
+  return [input[0]!, input[1]!, input[2]!];
+}
+
+export function channels(input: readonly number[]): number {
+  return input[input.length - 1] ?? 0;
+}

@@ -1,0 +1,223 @@
+import { fail } from "../../../../grammar/diagnostic.js";
+import { Attrs } from "./attrs.js";
+import { channels, requireSpatial, spatialOut } from "./geometry.js";
+import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
+import type { Padding } from "../../ir/types.js";
+import { activations } from "../values.js";
+
+const nameAttr: AttrSpec = { name: "name", kind: "string", positional: false, doc: "layer name" };
+
+export const input: OpSpec = {
+  name: "input",
+  doc: "the network's input, height x width x channels",
+  attrs: [
+    { name: "shape", kind: "shape", positional: true, doc: "e.g. 299x299x3 or [h, w, c]" },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const v = ctx.attrs.get("shape")?.value;
+    let dims: number[] | undefined;
+    if (v?.t === "size" && v.dims.length === 3) dims = [...v.dims];
+    if (v?.t === "list" && v.items.every((i) => i.t === "int"))
+      dims = v.items.map((i) => (i as { v: number }).v);
+    if (!dims || dims.length !== 3) {
+      fail(
+        "E0302",
+        ctx.span,
+        "input needs a shape height x width x channels",
+        "write e.g. input 299x299x3",
+      );
+    }
+    if (dims.some((d) => d < 1))
+      fail("E0305", ctx.span, `input dimensions must be positive, not ${dims.join("x")}`);
+    return { op: "input", attrs: {}, shape: dims, params: noParams, macs: 0 };
+  },
+};
+
+export const bn: OpSpec = {
+  name: "bn",
+  doc: "batch normalisation over the channel axis",
+  attrs: [
+    { name: "epsilon", kind: "number", positional: false, doc: "default 0.001 (Keras)" },
+    {
+      name: "momentum",
+      kind: "number",
+      positional: false,
+      doc: "moving-average momentum, default 0.99 (Keras)",
+    },
+    { name: "scale", kind: "bool", positional: false, doc: "learn a scale gamma (default true)" },
+    { name: "center", kind: "bool", positional: false, doc: "learn an offset beta (default true)" },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    const c = channels(ctx.input);
+    const scale = a.bool("scale", true);
+    const center = a.bool("center", true);
+    return {
+      op: "bn",
+      attrs: {
+        epsilon: a.number("epsilon", 1e-3),
+        momentum: a.number("momentum", 0.99),
+        scale,
+        center,
+      },
+      shape: ctx.input,
+      // Moving mean and variance are the two non-trainable weights per channel.
+      params: { trainable: ((scale ? 1 : 0) + (center ? 1 : 0)) * c, nonTrainable: 2 * c },
+      macs: 0,
+    };
+  },
+};
+
+export const act: OpSpec = {
+  name: "act",
+  doc: "an activation chosen by argument: act(relu), act(mid)",
+  attrs: [{ name: "fn", kind: "activation", positional: true, doc: "the activation" }, nameAttr],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    if (!a.has("fn")) fail("E0302", ctx.span, "act needs an activation, e.g. act(relu)");
+    return {
+      op: "act",
+      attrs: { activation: a.symbol("fn", "activation", "none") },
+      shape: ctx.input,
+      params: noParams,
+      macs: 0,
+    };
+  },
+};
+
+/** `relu`, `elu`, ... as layers of their own. */
+export const activationOps: OpSpec[] = activations
+  .filter((f) => f !== "none")
+  .map((fn) => ({
+    name: fn,
+    doc: `the ${fn} activation`,
+    attrs: [nameAttr],
+    lower: (ctx) => ({
+      op: "act",
+      attrs: { activation: fn },
+      shape: ctx.input,
+      params: noParams,
+      macs: 0,
+    }),
+  }));
+
+function pool(name: "maxpool" | "avgpool"): OpSpec {
+  return {
+    name,
+    doc: `${name === "maxpool" ? "max" : "average"} pooling`,
+    attrs: [
+      { name: "pool", kind: "size", positional: true, doc: "window, e.g. 3x3/2 (default 2x2)" },
+      {
+        name: "padding",
+        kind: "padding",
+        positional: true,
+        doc: "valid (default, as Keras) or same",
+      },
+      { name: "stride", kind: "size", positional: false, doc: "default: the window size" },
+      nameAttr,
+    ],
+    lower(ctx) {
+      const a = new Attrs(ctx);
+      requireSpatial(ctx.name, ctx.span, ctx.input);
+      const p = a.size("pool", [2, 2]);
+      const strides: [number, number] = a.has("stride")
+        ? a.pair("stride", 1)
+        : p.stride !== undefined
+          ? [p.stride, p.stride]
+          : [p.dims[0], p.dims[1]];
+      const padding = a.symbol<Padding>("padding", "padding", "valid");
+      const [ho, wo] = spatialOut(ctx.name, ctx.span, ctx.input, p.dims, strides, [1, 1], padding);
+      return {
+        op: name,
+        attrs: { pool: p.dims, strides, padding },
+        shape: [ho, wo, channels(ctx.input)],
+        params: noParams,
+        macs: 0,
+      };
+    },
+  };
+}
+
+export const maxpool = pool("maxpool");
+export const avgpool = pool("avgpool");
+
+function globalPool(name: "gap" | "gmp"): OpSpec {
+  return {
+    name,
+    doc: `global ${name === "gap" ? "average" : "max"} pooling to one value per channel`,
+    attrs: [nameAttr],
+    lower(ctx) {
+      const [, , c] = requireSpatial(ctx.name, ctx.span, ctx.input);
+      return { op: name, attrs: {}, shape: [c], params: noParams, macs: 0 };
+    },
+  };
+}
+export const gap = globalPool("gap");
+export const gmp = globalPool("gmp");
+
+export const flatten: OpSpec = {
+  name: "flatten",
+  doc: "reshape to one feature vector",
+  attrs: [nameAttr],
+  lower(ctx) {
+    return {
+      op: "flatten",
+      attrs: {},
+      shape: [ctx.input.reduce((p, d) => p * d, 1)],
+      params: noParams,
+      macs: 0,
+    };
+  },
+};
+
+export const dense: OpSpec = {
+  name: "dense",
+  doc: "fully connected layer",
+  attrs: [
+    { name: "units", kind: "int", positional: true, doc: "output features" },
+    { name: "activation", kind: "activation", positional: true, doc: "default none" },
+    { name: "bias", kind: "bool", positional: false, doc: "default true" },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    if (ctx.input.length !== 1) {
+      fail(
+        "E0404",
+        ctx.span,
+        `${ctx.name} needs a feature vector, but its input has shape [${ctx.input.join(", ")}]`,
+        "put gap or flatten before dense",
+      );
+    }
+    if (!a.has("units"))
+      fail("E0302", ctx.span, `${ctx.name}: missing units`, "write e.g. dense 10");
+    const units = a.int("units", 1, 1);
+    const useBias = a.bool("bias", true);
+    const fin = ctx.input[0]!;
+    return {
+      op: "dense",
+      attrs: { units, useBias, activation: a.symbol("activation", "activation", "none") },
+      shape: [units],
+      params: { trainable: fin * units + (useBias ? units : 0), nonTrainable: 0 },
+      macs: fin * units,
+    };
+  },
+};
+
+export const dropout: OpSpec = {
+  name: "dropout",
+  doc: "dropout during training; no parameters",
+  attrs: [
+    { name: "rate", kind: "number", positional: true, doc: "fraction dropped, 0 <= rate < 1" },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    const rate = a.number("rate", 0.5);
+    if (rate < 0 || rate >= 1)
+      fail("E0305", a.span("rate"), `${ctx.name}: rate must be in [0, 1), not ${rate}`);
+    return { op: "dropout", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
+  },
+};

@@ -1,0 +1,161 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
+import type { IToken } from "chevrotain";
+import type { Decl, ImportDecl, Program } from "../../grammar/ast.js";
+import { parse } from "../../grammar/parse.js";
+import { error, type Diagnostic } from "../../grammar/diagnostic.js";
+import { displayPath, stdlibDir } from "./paths.js";
+import { syntheticSpan } from "../../grammar/span.js";
+
+export interface Module {
+  /** The path shown to users (relative to the working directory when shorter). */
+  readonly file: string;
+  readonly absPath: string;
+  readonly text: string;
+  readonly program: Program;
+  readonly comments: readonly IToken[];
+}
+
+export interface Loaded {
+  readonly root: Module | undefined;
+  /** Every module reached, the root first. */
+  readonly modules: readonly Module[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** Source text by displayed file name, for code frames. */
+  source(file: string): string | undefined;
+}
+
+/** Where the text of a file comes from; tests and `fmt --check` of unsaved text swap it. */
+export type ReadFile = (absPath: string) => string;
+
+const defaultRead: ReadFile = (p) => readFileSync(p, "utf8");
+
+/**
+ * Loads a spec and everything it imports. Imports are either `std/NAME` (the standard library)
+ * or relative paths, which must stay inside the folder of the spec given on the command line.
+ */
+export function load(entry: string, read: ReadFile = defaultRead): Loaded {
+  const rootDir = dirname(resolve(entry));
+  const modules: Module[] = [];
+  const byPath = new Map<string, Module>();
+  const diagnostics: Diagnostic[] = [];
+  const texts = new Map<string, string>();
+
+  const visit = (absPath: string, stack: string[], via?: ImportDecl): void => {
+    if (stack.includes(absPath)) {
+      const cycle = [...stack.slice(stack.indexOf(absPath)), absPath].map(displayPath).join(" -> ");
+      diagnostics.push(
+        error(
+          "E0201",
+          via!.path.span,
+          `import cycle: ${cycle}`,
+          "move the shared blocks into a file that both import",
+        ),
+      );
+      return;
+    }
+    if (byPath.has(absPath)) return;
+    let text: string;
+    const file = displayPath(absPath);
+    try {
+      text = read(absPath);
+    } catch {
+      const span = via ? via.path.span : syntheticSpan(file);
+      diagnostics.push(
+        via
+          ? error(
+              "E0200",
+              span,
+              via.path.value.startsWith("std/")
+                ? `cannot find import "${via.path.value}": the standard library has no such module`
+                : `cannot find import "${via.path.value}" (looked for ${file})`,
+              importHint(via.path.value),
+            )
+          : error("E0100", span, `cannot read ${file}`),
+      );
+      return;
+    }
+    texts.set(file, text);
+    const parsed = parse(file, text);
+    const mod: Module = { file, absPath, text, program: parsed.program, comments: parsed.comments };
+    modules.push(mod);
+    byPath.set(absPath, mod);
+    diagnostics.push(...parsed.diagnostics);
+    for (const imp of parsed.program.imports) {
+      const target = resolveImport(imp, absPath, rootDir);
+      if ("diagnostic" in target) diagnostics.push(target.diagnostic);
+      else visit(target.path, [...stack, absPath], imp);
+    }
+  };
+
+  visit(resolve(entry), []);
+  return {
+    root: modules[0],
+    modules,
+    diagnostics,
+    source: (f) => texts.get(f),
+  };
+}
+
+function within(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (!rel.startsWith(".." + sep) && rel !== ".." && !isAbsolute(rel));
+}
+
+function resolveImport(
+  imp: ImportDecl,
+  from: string,
+  rootDir: string,
+): { path: string } | { diagnostic: Diagnostic } {
+  const spec = imp.path.value;
+  const withExt = spec.endsWith(".arch") ? spec : `${spec}.arch`;
+  if (spec.startsWith("std/")) {
+    const path = resolve(stdlibDir, withExt.slice(4));
+    if (!within(stdlibDir, path)) {
+      return {
+        diagnostic: error("E0202", imp.path.span, `import "${spec}" leaves the standard library`),
+      };
+    }
+    return { path };
+  }
+  if (!spec.startsWith("./") && !spec.startsWith("../")) {
+    return {
+      diagnostic: error(
+        "E0200",
+        imp.path.span,
+        `import "${spec}" is neither a standard-library module nor a relative path`,
+        `write "std/${spec}" for the standard library or "./${spec}" for a file beside this one`,
+      ),
+    };
+  }
+  const path = resolve(dirname(from), withExt);
+  if (!within(rootDir, path) && !within(stdlibDir, path)) {
+    return {
+      diagnostic: error(
+        "E0202",
+        imp.path.span,
+        `import "${spec}" reaches outside the spec's folder (${displayPath(rootDir) || "."})`,
+        "imports may name files in the spec's folder and below, or std/ modules",
+      ),
+    };
+  }
+  return { path };
+}
+
+function importHint(spec: string): string | undefined {
+  if (!spec.startsWith("std/")) return undefined;
+  try {
+    const names = readdirSync(stdlibDir)
+      .filter((f) => f.endsWith(".arch"))
+      .map((f) => `std/${f.slice(0, -5)}`)
+      .sort();
+    return names.length ? `the standard library has ${names.join(", ")}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** All declarations of all loaded modules, with the module each came from. */
+export function allDecls(loaded: Loaded): { decl: Decl; module: Module }[] {
+  return loaded.modules.flatMap((module) => module.program.decls.map((decl) => ({ decl, module })));
+}

@@ -1,0 +1,205 @@
+import type { Arg, NetworkDecl } from "../../grammar/ast.js";
+import { parseExpression } from "../../grammar/parse.js";
+import { syntheticSpan } from "../../grammar/span.js";
+import { checkExpectation } from "./config/expect.js";
+import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
+import { evaluateTrain, type TrainConfig } from "./config/train.js";
+import { error, type Diagnostic } from "../../grammar/diagnostic.js";
+import { elaborate, type ElaborateOptions } from "./elaborate/elaborate.js";
+import type { Snapped } from "./elaborate/ops/spec.js";
+import type { IRGraph } from "./ir/types.js";
+import { load, type Loaded, type ReadFile } from "./load.js";
+import { checkNames } from "./resolve/names.js";
+import { checkRecursion } from "./resolve/recursion.js";
+import { buildTable, type DeclTable } from "./resolve/table.js";
+import { didYouMean } from "./suggest.js";
+
+/** A loaded, resolved spec: everything that can be known before choosing a network to build. */
+export interface Program {
+  readonly loaded: Loaded;
+  readonly table: DeclTable;
+  readonly trains: ReadonlyMap<string, TrainConfig>;
+  readonly experiments: ReadonlyMap<string, Experiment>;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function loadProgram(file: string, read?: ReadFile): Program {
+  const loaded = load(file, read);
+  const diagnostics: Diagnostic[] = [...loaded.diagnostics];
+  const table = buildTable(loaded, diagnostics);
+  const trains = new Map<string, TrainConfig>();
+  const experiments = new Map<string, Experiment>();
+  // Syntax errors leave placeholder nodes; checking names in them would only add noise.
+  if (diagnostics.length === 0) {
+    for (const b of table.blocks.values()) checkNames(b, table, diagnostics);
+    for (const n of table.networks.values()) checkNames(n, table, diagnostics);
+    checkRecursion(table, diagnostics);
+    for (const t of table.trains.values()) {
+      const r = evaluateTrain(t);
+      diagnostics.push(...r.diagnostics);
+      if (r.config) trains.set(t.name.name, r.config);
+    }
+    for (const x of table.experiments.values()) {
+      const r = evaluateExperiment(x, table);
+      diagnostics.push(...r.diagnostics);
+      if (r.experiment) experiments.set(x.name.name, r.experiment);
+    }
+  }
+  return { loaded, table, trains, experiments, diagnostics };
+}
+
+export type BuildResult =
+  | { ok: true; graph: IRGraph; snapped: readonly Snapped[] }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** `--set k=v` strings as arguments; each value is an expression of the language. */
+export function parseSets(sets: readonly string[]): { args: Arg[]; diagnostics: Diagnostic[] } {
+  const args: Arg[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const s of sets) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(s);
+    const span = syntheticSpan(`--set ${s}`);
+    if (!m) {
+      diagnostics.push(
+        error(
+          "E0601",
+          span,
+          `--set takes name=value, not '${s}'`,
+          "for example --set parts=4 or --set mid=relu",
+        ),
+      );
+      continue;
+    }
+    const parsed = parseExpression(`--set ${m[1]}`, m[2]!.trim());
+    if (parsed.diagnostics.length) {
+      diagnostics.push(
+        ...parsed.diagnostics.map((d) => ({
+          ...d,
+          code: "E0601" as const,
+          message: `bad value in --set ${s}: ${d.message}`,
+        })),
+      );
+      continue;
+    }
+    args.push({
+      kind: "Arg",
+      name: { kind: "Ident", name: m[1]!, span },
+      value: parsed.expr,
+      span,
+    });
+  }
+  return { args, diagnostics };
+}
+
+/** Picks the network to build: the one named, else the only one, else the last one in the root file. */
+export function pickNetwork(program: Program, name?: string): NetworkDecl | Diagnostic {
+  const file = program.loaded.root?.file ?? "<spec>";
+  if (name !== undefined) {
+    const net = program.table.networks.get(name);
+    if (net) return net;
+    return error(
+      "E0600",
+      syntheticSpan(file),
+      `no network named '${name}'`,
+      didYouMean(name, program.table.networks.keys()) ??
+        `networks: ${[...program.table.networks.keys()].join(", ") || "none"}`,
+    );
+  }
+  const own =
+    program.loaded.root?.program.decls.filter((d): d is NetworkDecl => d.kind === "NetworkDecl") ??
+    [];
+  const last = own[own.length - 1];
+  if (last) return last;
+  return error(
+    "E0600",
+    syntheticSpan(file),
+    `${file} defines no network`,
+    "add network NAME { input HxWxC ... }, or pass --network",
+  );
+}
+
+export function buildNetwork(
+  program: Program,
+  network: NetworkDecl,
+  args: readonly Arg[],
+  opts: ElaborateOptions = {},
+): BuildResult {
+  const unknown = args.filter(
+    (a) => a.name && !network.params.some((p) => p.name.name === a.name!.name),
+  );
+  if (unknown.length) {
+    return {
+      ok: false,
+      diagnostics: unknown.map((a) =>
+        error(
+          "E0601",
+          a.span,
+          `network ${network.name.name} has no parameter '${a.name!.name}'`,
+          didYouMean(
+            a.name!.name,
+            network.params.map((p) => p.name.name),
+          ) ?? `its parameters: ${network.params.map((p) => p.name.name).join(", ") || "none"}`,
+        ),
+      ),
+    };
+  }
+  const r = elaborate(program.table, network, args, opts);
+  return r.ok ? r : { ok: false, diagnostics: [r.diagnostic] };
+}
+
+/**
+ * Everything `archc check` verifies beyond resolution: every network of the root file whose
+ * parameters all have defaults elaborates, and every expectation holds.
+ */
+export function checkProgram(program: Program): Diagnostic[] {
+  const out: Diagnostic[] = [...program.diagnostics];
+  if (out.length) return out;
+  const rootFile = program.loaded.root?.file;
+  for (const net of program.table.networks.values()) {
+    if (net.span.file !== rootFile || net.params.some((p) => !p.default)) continue;
+    const r = buildNetwork(program, net, []);
+    if (!r.ok) out.push(...r.diagnostics);
+  }
+  // Every model an experiment would train must build, at every point of its sweep.
+  for (const x of program.experiments.values()) {
+    if (program.table.experiments.get(x.name)?.span.file !== rootFile) continue;
+    for (const v of experimentVariants(x)) {
+      const net = program.table.networks.get(v.network);
+      if (!net) continue;
+      const r = buildNetwork(program, net, v.args);
+      if (!r.ok) {
+        out.push(
+          ...r.diagnostics.map((d) => ({
+            ...d,
+            notes: [
+              ...(d.notes ?? []),
+              {
+                message: `while building ${v.label} for experiment ${x.name}`,
+                span: program.table.experiments.get(x.name)!.name.span,
+              },
+            ],
+          })),
+        );
+      }
+    }
+  }
+  for (const exp of program.table.expects) {
+    if (exp.span.file !== rootFile) continue;
+    const net = program.table.networks.get(exp.target.callee.name);
+    if (!net) {
+      out.push(
+        error(
+          "E0203",
+          exp.target.callee.span,
+          `unknown network '${exp.target.callee.name}'`,
+          didYouMean(exp.target.callee.name, program.table.networks.keys()),
+        ),
+      );
+      continue;
+    }
+    const r = buildNetwork(program, net, exp.target.args);
+    if (!r.ok) out.push(...r.diagnostics);
+    else out.push(...checkExpectation(exp, r.graph));
+  }
+  return out;
+}

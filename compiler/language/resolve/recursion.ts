@@ -1,0 +1,71 @@
+import type { BlockDecl, Body } from "../../../grammar/ast.js";
+import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
+import type { DeclTable } from "./table.js";
+
+/** A block that reaches itself through its calls can never be expanded. */
+export function checkRecursion(table: DeclTable, out: Diagnostic[]): void {
+  const calls = new Map<string, { callee: string; span: BlockDecl["span"] }[]>();
+  for (const [name, block] of table.blocks) {
+    const found: { callee: string; span: BlockDecl["span"] }[] = [];
+    collect(block.body, table, found);
+    calls.set(name, found);
+  }
+  const reported = new Set<string>();
+  const state = new Map<string, "active" | "done">();
+  const visit = (name: string, path: string[]): void => {
+    state.set(name, "active");
+    for (const c of calls.get(name) ?? []) {
+      if (state.get(c.callee) === "active") {
+        const cycle = [...path.slice(path.indexOf(c.callee)), c.callee];
+        const key = [...cycle].sort().join(",");
+        if (!reported.has(key)) {
+          reported.add(key);
+          out.push(
+            error(
+              "E0205",
+              c.span,
+              `block ${c.callee} is recursive: ${cycle.join(" -> ")}`,
+              "a block cannot contain itself; use repeat N { ... } for a stack of copies",
+            ),
+          );
+        }
+      } else if (state.get(c.callee) !== "done") {
+        visit(c.callee, [...path, c.callee]);
+      }
+    }
+    state.set(name, "done");
+  };
+  for (const name of table.blocks.keys()) if (!state.has(name)) visit(name, [name]);
+}
+
+function collect(
+  body: Body,
+  table: DeclTable,
+  out: { callee: string; span: BlockDecl["span"] }[],
+): void {
+  for (const stmt of body.stmts) {
+    if (stmt.kind !== "Chain") continue;
+    for (const el of stmt.elements) {
+      switch (el.kind) {
+        case "Layer":
+          if (table.blocks.has(el.callee.name))
+            out.push({ callee: el.callee.name, span: el.callee.span });
+          break;
+        case "Branches":
+          el.branches.forEach((b) => collect(b, table, out));
+          break;
+        case "Residual":
+          collect(el.body, table, out);
+          if (el.shortcut) collect(el.shortcut, table, out);
+          break;
+        case "Repeat":
+          collect(el.body, table, out);
+          break;
+        case "If":
+          collect(el.then, table, out);
+          if (el.otherwise) collect(el.otherwise, table, out);
+          break;
+      }
+    }
+  }
+}

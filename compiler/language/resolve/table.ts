@@ -1,0 +1,75 @@
+import type {
+  BlockDecl,
+  Decl,
+  ExpectDecl,
+  ExperimentDecl,
+  NetworkDecl,
+  TrainDecl,
+} from "../../../grammar/ast.js";
+import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
+import { ops } from "../elaborate/ops/catalogue.js";
+import type { Loaded } from "../load.js";
+
+/** Every named declaration reachable from a spec, in one flat namespace. */
+export interface DeclTable {
+  readonly blocks: Map<string, BlockDecl>;
+  readonly networks: Map<string, NetworkDecl>;
+  readonly trains: Map<string, TrainDecl>;
+  readonly experiments: Map<string, ExperimentDecl>;
+  readonly expects: ExpectDecl[];
+}
+
+export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable {
+  const table: DeclTable = {
+    blocks: new Map(),
+    networks: new Map(),
+    trains: new Map(),
+    experiments: new Map(),
+    expects: [],
+  };
+  const seen = new Map<string, Decl>();
+  for (const mod of loaded.modules) {
+    for (const decl of mod.program.decls) {
+      if (decl.kind === "ExpectDecl") {
+        table.expects.push(decl);
+        continue;
+      }
+      const name = decl.name.name;
+      const prior = seen.get(name);
+      if (prior && prior.kind !== "ExpectDecl") {
+        diagnostics.push({
+          ...error("E0204", decl.name.span, `'${name}' is defined twice`, "rename one of them"),
+          notes: [{ message: "first defined here", span: prior.name.span }],
+        });
+        continue;
+      }
+      if (decl.kind === "BlockDecl" && ops.has(name)) {
+        diagnostics.push(
+          error(
+            "E0204",
+            decl.name.span,
+            `block '${name}' has the name of a built-in layer`,
+            "choose another name",
+          ),
+        );
+        continue;
+      }
+      seen.set(name, decl);
+      switch (decl.kind) {
+        case "BlockDecl":
+          table.blocks.set(name, decl);
+          break;
+        case "NetworkDecl":
+          table.networks.set(name, decl);
+          break;
+        case "TrainDecl":
+          table.trains.set(name, decl);
+          break;
+        case "ExperimentDecl":
+          table.experiments.set(name, decl);
+          break;
+      }
+    }
+  }
+  return table;
+}
