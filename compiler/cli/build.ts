@@ -1,5 +1,11 @@
 import type { IRGraph } from "../language/ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../language/program.js";
+import {
+  buildNetwork,
+  loadProgram,
+  parseSets,
+  pickNetwork,
+  type Program,
+} from "../language/program.js";
 import type { IO } from "./io.js";
 import { report } from "./report.js";
 

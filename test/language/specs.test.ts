@@ -1,8 +1,16 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { experimentVariants, trainConfigNameFor } from "../../compiler/language/config/experiment.js";
-import { buildNetwork, checkProgram, loadProgram, parseSets } from "../../compiler/language/program.js";
+import {
+  experimentVariants,
+  trainConfigNameFor,
+} from "../../compiler/language/config/experiment.js";
+import {
+  buildNetwork,
+  checkProgram,
+  loadProgram,
+  parseSets,
+} from "../../compiler/language/program.js";
 import type { IRGraph } from "../../compiler/language/ir/types.js";
 
 const repo = join(import.meta.dirname, "..", "..");

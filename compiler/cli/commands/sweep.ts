@@ -8,8 +8,20 @@ import { fallbackTrainConfig, type TrainConfig } from "../../language/config/tra
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { toJson, type Value } from "../../language/elaborate/values.js";
 import type { IRGraph } from "../../language/ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../language/program.js";
-import { allParts, crossProduct, parseAxis, type Axis, type Variant } from "../../lab/sweep/axes.js";
+import {
+  buildNetwork,
+  loadProgram,
+  parseSets,
+  pickNetwork,
+  type Program,
+} from "../../language/program.js";
+import {
+  allParts,
+  crossProduct,
+  parseAxis,
+  type Axis,
+  type Variant,
+} from "../../lab/sweep/axes.js";
 import { appendResult, readResults, type SweepRecord } from "../../lab/sweep/results.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";

@@ -2,7 +2,13 @@ import type { Arg, NetworkDecl } from "../../../grammar/ast.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork, type Program } from "../../language/program.js";
+import {
+  buildNetwork,
+  loadProgram,
+  parseSets,
+  pickNetwork,
+  type Program,
+} from "../../language/program.js";
 import { error } from "../../../grammar/diagnostic.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
