@@ -1,15 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
-import { checkCommand } from "./commands/check.js";
-import { summaryCommand } from "./commands/summary.js";
-import { compileCommand } from "./commands/compile.js";
-import { fmtCommand } from "./commands/fmt.js";
-import { listCommand } from "./commands/list.js";
-import { runCommand } from "./commands/run.js";
-import { trainCommand } from "./commands/train.js";
-import { sweepCommand } from "./commands/sweep.js";
-import { graphCommand } from "./commands/graph.js";
 import { backendChoices } from "../backends/tfjs/choices.js";
+import { MissingPackage, missingPackageOf } from "./missing.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -28,7 +20,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .description("parse, resolve and elaborate specs; report every problem with its location")
     .argument("<files...>", ".arch files")
     .option("--json", "print diagnostics as JSON")
-    .action((files: string[], o: { json?: boolean }) => setExit(checkCommand(io, files, o)));
+    .action(async (files: string[], o: { json?: boolean }) =>
+      setExit(await (await import("./commands/check.js")).checkCommand(io, files, o)),
+    );
 
   cli
     .command("summary")
@@ -37,7 +31,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
     .option("--json", "print the summary as JSON")
-    .action((file: string, o) => setExit(summaryCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/summary.js")).summaryCommand(io, file, o)),
+    );
 
   cli
     .command("compile")
@@ -63,7 +59,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
     )
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .action(async (file: string, o) => setExit(await compileCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/compile.js")).compileCommand(io, file, o)),
+    );
 
   cli
     .command("run")
@@ -91,7 +89,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "force one grouped-convolution strategy (default: chosen per layer)",
     )
     .option("--json", "print {backend, batch, params, medianMs, imagesPerSec}")
-    .action(async (file: string, o) => setExit(await runCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/run.js")).runCommand(io, file, o)),
+    );
 
   cli
     .command("train")
@@ -128,7 +128,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
       new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
     )
     .option("--json", "print the final metrics as JSON")
-    .action(async (file: string, o) => setExit(await trainCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/train.js")).trainCommand(io, file, o)),
+    );
 
   cli
     .command("sweep")
@@ -171,7 +173,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("--plot <file.svg>", "plot each measure against the first axis (SVG)")
     .option("-o, --out <dir>", "run folder for results.jsonl (default: runs/sweep-NAME)")
     .option("--fresh", "forget earlier results in the run folder")
-    .action(async (file: string, o) => setExit(await sweepCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
+    );
 
   cli
     .command("graph")
@@ -188,7 +192,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
         .default("svg"),
     )
     .option("-o, --out <path>", "write here instead of standard output")
-    .action(async (file: string, o) => setExit(await graphCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/graph.js")).graphCommand(io, file, o)),
+    );
 
   cli
     .command("fmt")
@@ -196,14 +202,18 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .argument("<files...>", ".arch files")
     .option("--check", "only report files that are not formatted (exit 1 if any)")
     .option("--stdout", "print the formatted text instead of rewriting the file")
-    .action((files: string[], o) => setExit(fmtCommand(io, files, o)));
+    .action(async (files: string[], o) =>
+      setExit(await (await import("./commands/fmt.js")).fmtCommand(io, files, o)),
+    );
 
   cli
     .command("list")
     .description("the networks, blocks, train configs and experiments a spec defines")
     .argument("<file>", ".arch file")
     .option("--json", "print as JSON")
-    .action((file: string, o) => setExit(listCommand(io, file, o)));
+    .action(async (file: string, o) =>
+      setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
+    );
 
   return cli;
 }
@@ -227,6 +237,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
         e.code === "commander.help"
       )
         return Exit.ok;
+      return Exit.usage;
+    }
+    const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
+    if (missing) {
+      io.err(`archc: ${missing.message}`);
       return Exit.usage;
     }
     // Bad input never gets here: it is reported as diagnostics. This is archc's own fault.
