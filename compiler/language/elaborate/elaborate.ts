@@ -34,6 +34,11 @@ export type ElaborateResult =
 export interface ElaborateOptions {
   /** Move partition counts that do not divide a layer to the nearest that does, and record it. */
   readonly snap?: boolean;
+  /**
+   * Told of each block call once its body is built, with the ids of the nodes it produced
+   * (`first` up to `end`, exclusive): editors sum a call's figures from them.
+   */
+  readonly onBlockCall?: (call: LayerStmt, first: number, end: number) => void;
 }
 
 // Far beyond any real network; a guard against runaway recursion the static check missed.
@@ -49,7 +54,7 @@ export function elaborate(
   args: readonly Arg[],
   opts: ElaborateOptions = {},
 ): ElaborateResult {
-  const e = new Elaborator(decls, opts.snap ?? false);
+  const e = new Elaborator(decls, opts.snap ?? false, opts.onBlockCall);
   try {
     return { ok: true, graph: e.network(network, args), snapped: e.snapped };
   } catch (err) {
@@ -77,6 +82,7 @@ class Elaborator {
   constructor(
     private readonly decls: Declarations,
     private readonly snap: boolean,
+    private readonly onBlockCall?: ElaborateOptions["onBlockCall"],
   ) {}
 
   network(decl: NetworkDecl, args: readonly Arg[]): IRGraph {
@@ -355,8 +361,10 @@ class Elaborator {
       name: `${decl.name.name}(${[...params.values()].map(show).join(", ")})`,
       span: stmt.span,
     });
+    const first = this.nodes.length;
     const out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
     this.calls.pop();
+    this.onBlockCall?.(stmt, first, this.nodes.length);
     return out;
   }
 
