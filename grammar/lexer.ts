@@ -3,7 +3,19 @@ import * as T from "./tokens.js";
 import type { Span } from "./span.js";
 import { error, type Diagnostic } from "./diagnostic.js";
 
-const lexer = new Lexer(T.allTokens, { ensureOptimizations: true, positionTracking: "full" });
+/**
+ * Chevrotain's grammar validations cost a third of every command's start; they can only fail
+ * when the token definitions change, and test/grammar/validations.test.ts runs them then.
+ */
+export function createLexer(skipValidations = true): Lexer {
+  return new Lexer(T.allTokens, {
+    ensureOptimizations: true,
+    positionTracking: "full",
+    skipValidations,
+  });
+}
+
+const lexer = createLexer();
 
 export interface LexResult {
   readonly tokens: IToken[];
