@@ -4,6 +4,7 @@
  */
 const suites: Record<string, () => Promise<void>> = {
   frontend: async () => (await import("./frontend.js")).runFrontendBench(),
+  startup: async () => (await import("./startup.js")).runStartupBench(),
   xception: async () => (await import("./xception.js")).runXceptionBench(),
   sweep: async () => (await import("./sweep.js")).runSweepBench(),
   train: async () => (await import("./train.js")).runTrainBench(),
@@ -15,7 +16,7 @@ const suites: Record<string, () => Promise<void>> = {
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 // The default set runs in a few minutes; xception and train take longer and are asked for by name.
-const chosen = names.length ? names : ["frontend", "sweep"];
+const chosen = names.length ? names : ["frontend", "startup", "sweep"];
 for (const name of chosen) {
   const run = suites[name];
   if (!run) {

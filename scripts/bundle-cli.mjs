@@ -1,0 +1,30 @@
+// Bundles the CLI for start-up speed: chevrotain and its lodash-es are hundreds of small ES
+// modules whose loading cost more than everything `archc check` does. Every package that
+// package.json declares (other than the parser's) stays external, so optional backends still
+// load from node_modules only in the commands that use them.
+import { build } from "esbuild";
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+const bundled = new Set(["chevrotain"]);
+const external = Object.keys({
+  ...pkg.dependencies,
+  ...pkg.peerDependencies,
+  ...pkg.optionalDependencies,
+})
+  .filter((name) => !bundled.has(name))
+  .flatMap((name) => [name, `${name}/*`]);
+
+await build({
+  entryPoints: { archc: "compiler/cli/main.ts" },
+  outdir: "dist/cli",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external,
+  logLevel: "warning",
+  // Chunks are named for what they hold, so a stack trace still says where it is.
+  chunkNames: "[name]-[hash]",
+});
