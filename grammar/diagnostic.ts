@@ -24,10 +24,6 @@ export function error(code: Code, span: Span, message: string, hint?: string): D
     : { code, severity: "error", message, span, hint };
 }
 
-export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
-  return diagnostics.some((d) => d.severity === "error");
-}
-
 /** Thrown inside elaboration to unwind to the nearest diagnostic boundary; never escapes the compiler. */
 export class DiagnosticError extends Error {
   constructor(readonly diagnostic: Diagnostic) {

@@ -12,10 +12,6 @@ export interface Span {
   readonly end: Position;
 }
 
-export function joinSpans(a: Span, b: Span): Span {
-  return { file: a.file, start: a.start, end: b.end };
-}
-
 /** A span for things with no source, such as command-line arguments. */
 export function syntheticSpan(file: string): Span {
   const p = { offset: 0, line: 1, column: 1 };

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import type { IToken } from "chevrotain";
-import type { Decl, ImportDecl, Program } from "../../grammar/ast.js";
+import type { ImportDecl, Program } from "../../grammar/ast.js";
 import { parse } from "../../grammar/parse.js";
 import { error, type Diagnostic } from "../../grammar/diagnostic.js";
 import { displayPath, stdlibDir } from "./paths.js";
@@ -153,9 +153,4 @@ function importHint(spec: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** All declarations of all loaded modules, with the module each came from. */
-export function allDecls(loaded: Loaded): { decl: Decl; module: Module }[] {
-  return loaded.modules.flatMap((module) => module.program.decls.map((decl) => ({ decl, module })));
 }

@@ -227,10 +227,6 @@ function schedule(v: Value, entry: Entry): Schedule {
   return { kind: "exponential", rate: rate.v, every: { amount: every.amount, unit: every.unit } };
 }
 
-export function trainError(decl: TrainDecl, message: string): Diagnostic {
-  return error("E0603", decl.name.span, message);
-}
-
 /** The config for a network whose file declares none: SGD with momentum, constant rate. */
 export const fallbackTrainConfig: TrainConfig = {
   name: "default",

@@ -9,10 +9,6 @@ export class Scope {
     readonly inChannels?: () => number | undefined,
   ) {}
 
-  child(inChannels?: () => number | undefined): Scope {
-    return new Scope(this, inChannels ?? this.inChannels);
-  }
-
   set(name: string, value: Value): void {
     this.vars.set(name, value);
   }
