@@ -18,6 +18,27 @@ export function outSize(
   return Math.ceil((input - effective + 1) / stride);
 }
 
+/**
+ * Why a window does not fit its input along one axis (E0401), or undefined. Shared with the
+ * runtime checks of generated TypeScript, so both say the same.
+ */
+export function windowProblem(
+  layer: string,
+  axis: string,
+  size: number,
+  kernel: readonly [number, number],
+  dilation: number,
+  padding: Padding,
+): { message: string; hint: string } | undefined {
+  const k = kernel[axis === "rows" ? 0 : 1]!;
+  const effective = (k - 1) * dilation + 1;
+  if (padding !== "valid" || size >= effective) return undefined;
+  return {
+    message: `${layer}: a ${kernel[0]}x${kernel[1]} window${dilation > 1 ? ` dilated by ${dilation}` : ""} needs at least ${effective} ${axis} with 'valid' padding, but its input has ${size}`,
+    hint: "use padding 'same', a smaller kernel, or fewer downsampling steps before this layer",
+  };
+}
+
 export function spatialOut(
   layer: string,
   span: Span,
@@ -36,15 +57,8 @@ export function spatialOut(
   for (const [axis, size, i] of axes) {
     const k = kernel[i]!;
     const d = dilation[i]!;
-    const effective = (k - 1) * d + 1;
-    if (padding === "valid" && size < effective) {
-      fail(
-        "E0401",
-        span,
-        `${layer}: a ${kernel[0]}x${kernel[1]} window${d > 1 ? ` dilated by ${d}` : ""} needs at least ${effective} ${axis} with 'valid' padding, but its input has ${size}`,
-        "use padding 'same', a smaller kernel, or fewer downsampling steps before this layer",
-      );
-    }
+    const problem = windowProblem(layer, axis, size, kernel, d, padding);
+    if (problem) fail("E0401", span, problem.message, problem.hint);
     out.push(outSize(size, k, strides[i]!, d, padding));
   }
   return [out[0]!, out[1]!];
