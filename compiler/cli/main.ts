@@ -42,9 +42,9 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(
       new Option(
         "-t, --target <target>",
-        "json: the IR graph; ts: a TypeScript module that builds the tfjs model",
+        "json: the IR graph; ts: a TypeScript module that builds the tfjs model; onnx; torch: a PyTorch module",
       )
-        .choices(["json", "ts", "onnx"])
+        .choices(["json", "ts", "onnx", "torch"])
         .default("json"),
     )
     .option("-o, --out <path>", "write here instead of standard output")
@@ -55,7 +55,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     )
     .option(
       "--weights <dir>",
-      "ONNX: weights from a tfjs model.json folder or an archc train run folder (default: random)",
+      "ONNX, torch: weights from a tfjs model.json folder or an archc train run folder (default: random for ONNX, none for torch)",
     )
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
@@ -207,6 +207,14 @@ function program(io: IO, setExit: (code: number) => void): Command {
     );
 
   cli
+    .command("explain")
+    .description("what a diagnostic code means and how to fix it, e.g. archc explain E0400")
+    .argument("[code]", "a code such as E0400; without one, every code with its title")
+    .action(async (code: string | undefined) =>
+      setExit((await import("./commands/explain.js")).explainCommand(io, code)),
+    );
+
+  cli
     .command("list")
     .description("the networks, blocks, train configs and experiments a spec defines")
     .argument("<file>", ".arch file")
@@ -214,6 +222,16 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
     );
+
+  cli
+    .command("lsp")
+    .description(
+      "a language server over standard input and output: diagnostics, hovers with shapes, params and MACs, completion, formatting",
+    )
+    .option("--stdio", "talk over standard input and output (the only transport; editors pass it)")
+    // Editors add their own flags, such as --clientProcessId=N, which the server reads itself.
+    .allowUnknownOption()
+    .action(async () => setExit(await (await import("./lsp/server.js")).lspCommand()));
 
   return cli;
 }

@@ -16,7 +16,11 @@ export function report(
   else {
     io.err(formatDiagnostics(ds, (f) => program?.loaded.source(f)));
     const errors = ds.filter((d) => d.severity === "error").length;
-    io.err(`${errors} error${errors === 1 ? "" : "s"}`);
+    const first = ds.find((d) => d.severity === "error")?.code;
+    io.err(
+      `${errors} error${errors === 1 ? "" : "s"}` +
+        (first ? `; for more about ${first}, run \`archc explain ${first}\`` : ""),
+    );
   }
   return ds.some((d) => d.severity === "error") ? Exit.diagnostics : Exit.ok;
 }
