@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { packageRoot } from "../compiler/language/paths.js";
-import { buildNetwork, loadProgram } from "../compiler/language/program.js";
+import { buildVariant, loadProgram } from "../compiler/language/program.js";
 import { crossProduct, parseAxis, type Axis } from "../compiler/lab/sweep/axes.js";
 
 export function runSweepBench(): void {
@@ -20,7 +20,7 @@ export function runSweepBench(): void {
     const t0 = performance.now();
     let macs = 0;
     for (const v of variants) {
-      const r = buildNetwork(program, net, v.args);
+      const r = buildVariant(program, v);
       if (!r.ok) throw new Error(`${v.label}: ${r.diagnostics[0]!.message}`);
       macs += r.graph.totals.macs;
     }

@@ -5,12 +5,17 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Diagnostic } from "../grammar/diagnostic.js";
 import { formatDiagnostics } from "./language/diagnostics/print.js";
 import type { IRGraph } from "./language/ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork } from "./language/program.js";
+import { syntheticSpan } from "../grammar/span.js";
+import type { Value } from "./language/elaborate/values.js";
+import { buildVariant, loadProgram, pickNetwork } from "./language/program.js";
+import { boundArg, makeVariant, valueOf } from "./language/variant.js";
 import type { BackendChoice } from "./backends/tfjs/choices.js";
 
 export type { IRGraph, IRNode } from "./language/ir/types.js";
 export type { Diagnostic } from "../grammar/diagnostic.js";
 export type { BackendChoice } from "./backends/tfjs/choices.js";
+export type { Value } from "./language/elaborate/values.js";
+export type { Variant } from "./language/variant.js";
 export { validateIR, irSchema } from "./language/ir/validate.js";
 
 /** A spec with errors; `diagnostics` holds them and the message shows them as archc prints them. */
@@ -26,8 +31,11 @@ export class ArchcError extends Error {
 export interface CompileOptions {
   /** Network to build; by default the last one in the file. */
   readonly network?: string;
-  /** Network arguments, as with `--set`: numbers, booleans, or expressions like "depthwise". */
-  readonly args?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Network arguments as values: integers, other numbers (floats), booleans, a word of the
+   * language such as "depthwise" or "relu", any other string, or a Value.
+   */
+  readonly args?: Readonly<Record<string, string | number | boolean | Value>>;
 }
 
 /** Parses, checks and elaborates a spec file to its IR graph; throws ArchcError on bad input. */
@@ -35,11 +43,12 @@ export function compileSpec(file: string, opts: CompileOptions = {}): IRGraph {
   const program = loadProgram(file);
   const fail = (ds: readonly Diagnostic[]) => new ArchcError(ds, (f) => program.loaded.source(f));
   if (program.diagnostics.length) throw fail(program.diagnostics);
-  const sets = parseSets(Object.entries(opts.args ?? {}).map(([k, v]) => `${k}=${String(v)}`));
-  if (sets.diagnostics.length) throw fail(sets.diagnostics);
   const net = pickNetwork(program, opts.network);
   if ("code" in net) throw fail([net]);
-  const built = buildNetwork(program, net, sets.args);
+  const args = Object.entries(opts.args ?? {}).map(([k, v]) =>
+    boundArg(k, valueOf(v), syntheticSpan(`args.${k}`)),
+  );
+  const built = buildVariant(program, makeVariant(net.name.name, args));
   if (!built.ok) throw fail(built.diagnostics);
   return built.graph;
 }

@@ -4,8 +4,10 @@ import { syntheticSpan } from "../../grammar/span.js";
 import { checkExpectation } from "./config/expect.js";
 import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
-import { error, type Diagnostic } from "../../grammar/diagnostic.js";
+import { DiagnosticError, error, type Diagnostic } from "../../grammar/diagnostic.js";
 import { elaborate, type ElaborateOptions } from "./elaborate/elaborate.js";
+import { evaluate } from "./elaborate/evaluate.js";
+import { Scope } from "./elaborate/scope.js";
 import type { Snapped } from "./elaborate/ops/spec.js";
 import type { IRGraph } from "./ir/types.js";
 import { load, type Loaded, type ReadFile } from "./load.js";
@@ -13,6 +15,7 @@ import { checkNames } from "./resolve/names.js";
 import { checkRecursion } from "./resolve/recursion.js";
 import { buildTable, type DeclTable } from "./resolve/table.js";
 import { didYouMean } from "./suggest.js";
+import { boundArg, variantArgs, type BoundArg, type Variant } from "./variant.js";
 
 /** A loaded, resolved spec: everything that can be known before choosing a network to build. */
 export interface Program {
@@ -52,9 +55,15 @@ export type BuildResult =
   | { ok: true; graph: IRGraph; snapped: readonly Snapped[] }
   | { ok: false; diagnostics: Diagnostic[] };
 
-/** `--set k=v` strings as arguments; each value is an expression of the language. */
-export function parseSets(sets: readonly string[]): { args: Arg[]; diagnostics: Diagnostic[] } {
-  const args: Arg[] = [];
+/**
+ * `--set k=v` strings as arguments. Each value is user text: it is parsed once, as an expression
+ * of the language, and evaluated to a Value; from here on it travels as that Value.
+ */
+export function parseSets(sets: readonly string[]): {
+  args: BoundArg[];
+  diagnostics: Diagnostic[];
+} {
+  const args: BoundArg[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const s of sets) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(s);
@@ -71,22 +80,21 @@ export function parseSets(sets: readonly string[]): { args: Arg[]; diagnostics: 
       continue;
     }
     const parsed = parseExpression(`--set ${m[1]}`, m[2]!.trim());
+    const bad = (d: Diagnostic): Diagnostic => ({
+      ...d,
+      code: "E0601",
+      message: `bad value in --set ${s}: ${d.message}`,
+    });
     if (parsed.diagnostics.length) {
-      diagnostics.push(
-        ...parsed.diagnostics.map((d) => ({
-          ...d,
-          code: "E0601" as const,
-          message: `bad value in --set ${s}: ${d.message}`,
-        })),
-      );
+      diagnostics.push(...parsed.diagnostics.map(bad));
       continue;
     }
-    args.push({
-      kind: "Arg",
-      name: { kind: "Ident", name: m[1]!, span },
-      value: parsed.expr,
-      span,
-    });
+    try {
+      args.push(boundArg(m[1]!, evaluate(parsed.expr, new Scope()), span));
+    } catch (e) {
+      if (!(e instanceof DiagnosticError)) throw e;
+      diagnostics.push(bad(e.diagnostic));
+    }
   }
   return { args, diagnostics };
 }
@@ -121,11 +129,12 @@ export function pickNetwork(program: Program, name?: string): NetworkDecl | Diag
 export function buildNetwork(
   program: Program,
   network: NetworkDecl,
-  args: readonly Arg[],
+  args: readonly (Arg | BoundArg)[],
   opts: ElaborateOptions = {},
 ): BuildResult {
+  const nameOf = (a: Arg | BoundArg) => (a.kind === "BoundArg" ? a.name : a.name?.name);
   const unknown = args.filter(
-    (a) => a.name && !network.params.some((p) => p.name.name === a.name!.name),
+    (a) => nameOf(a) !== undefined && !network.params.some((p) => p.name.name === nameOf(a)),
   );
   if (unknown.length) {
     return {
@@ -134,9 +143,9 @@ export function buildNetwork(
         error(
           "E0601",
           a.span,
-          `network ${network.name.name} has no parameter '${a.name!.name}'`,
+          `network ${network.name.name} has no parameter '${nameOf(a)!}'`,
           didYouMean(
-            a.name!.name,
+            nameOf(a)!,
             network.params.map((p) => p.name.name),
           ) ?? `its parameters: ${network.params.map((p) => p.name.name).join(", ") || "none"}`,
         ),
@@ -145,6 +154,28 @@ export function buildNetwork(
   }
   const r = elaborate(program.table, network, args, opts);
   return r.ok ? r : { ok: false, diagnostics: [r.diagnostic] };
+}
+
+/** Builds a variant: its network with its argument Values. */
+export function buildVariant(
+  program: Program,
+  variant: Variant,
+  opts: ElaborateOptions = {},
+): BuildResult {
+  const net = program.table.networks.get(variant.network);
+  if (!net)
+    return {
+      ok: false,
+      diagnostics: [
+        error(
+          "E0600",
+          variant.spans.values().next().value ?? syntheticSpan(variant.label),
+          `no network named '${variant.network}'`,
+          didYouMean(variant.network, program.table.networks.keys()),
+        ),
+      ],
+    };
+  return buildNetwork(program, net, variantArgs(variant), opts);
 }
 
 /**
@@ -164,9 +195,8 @@ export function checkProgram(program: Program): Diagnostic[] {
   for (const x of program.experiments.values()) {
     if (program.table.experiments.get(x.name)?.span.file !== rootFile) continue;
     for (const v of experimentVariants(x)) {
-      const net = program.table.networks.get(v.network);
-      if (!net) continue;
-      const r = buildNetwork(program, net, v.args);
+      if (!program.table.networks.has(v.network)) continue;
+      const r = buildVariant(program, v);
       if (!r.ok) {
         out.push(
           ...r.diagnostics.map((d) => ({

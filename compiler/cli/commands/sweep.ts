@@ -1,6 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { NetworkDecl } from "../../../grammar/ast.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
@@ -9,7 +8,7 @@ import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { toJson, type Value } from "../../language/elaborate/values.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
-  buildNetwork,
+  buildVariant,
   loadProgram,
   parseSets,
   pickNetwork,
@@ -22,6 +21,7 @@ import {
   type Axis,
   type Variant,
 } from "../../lab/sweep/axes.js";
+import { withArgs } from "../../language/variant.js";
 import { appendResult, readResults, type SweepRecord } from "../../lab/sweep/results.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
@@ -85,12 +85,7 @@ function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {
           `experiments: ${[...program.experiments.keys()].join(", ") || "none"}`,
         ),
       ];
-    const variants = experimentVariants(x).map((v) => ({
-      label: v.label,
-      network: v.network,
-      point: pointOf(v.label),
-      args: [...v.args, ...sets.args],
-    }));
+    const variants = experimentVariants(x).map((v) => withArgs(v, sets.args));
     return {
       variants,
       axes: x.sweep.length ? x.sweep.map((s) => s.axis) : ["model"],
@@ -142,20 +137,8 @@ function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {
   };
 }
 
-/** Experiment labels carry their point: `xception(parts = 4)` -> { parts: 4 }; else the label. */
-function pointOf(label: string): Record<string, Value> {
-  const inner = /\((.*)\)$/.exec(label)?.[1] ?? "";
-  const point: Record<string, Value> = { model: { t: "string", v: label } };
-  for (const part of inner.split(", ").filter(Boolean)) {
-    const [k, v] = part.split(" = ");
-    if (k && v !== undefined)
-      point[k] = /^-?\d+$/.test(v) ? { t: "int", v: Number(v) } : { t: "symbol", v };
-  }
-  return point;
-}
-
-function partsX(graph: IRGraph, point: Record<string, Value>): number | undefined {
-  const p = point["parts"];
+function partsX(graph: IRGraph, point: ReadonlyMap<string, Value>): number | undefined {
+  const p = point.get("parts");
   if (p?.t === "int") return p.v;
   if (p?.t === "symbol" && p.v === "regular") return 1;
   if (p?.t === "symbol" && p.v === "depthwise") {
@@ -240,9 +223,14 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
         continue;
       }
       if (stop) break;
-      const net = program.table.networks.get(v.network) as NetworkDecl;
-      const built = buildNetwork(program, net, v.args, { snap: opts.snap ?? false });
-      const point = Object.fromEntries(Object.entries(v.point).map(([k, val]) => [k, toJson(val)]));
+      const built = buildVariant(program, v, { snap: opts.snap ?? false });
+      // The table's columns: each axis's value, or the model's label when an experiment compares.
+      const point = Object.fromEntries(
+        axes.map((a) => [
+          a,
+          a === "model" ? v.label : v.point.has(a) ? toJson(v.point.get(a)!) : null,
+        ]),
+      );
       let record: SweepRecord;
       if (!built.ok) {
         const d = built.diagnostics[0]!;

@@ -1,15 +1,16 @@
-import type { Arg, NetworkDecl } from "../../../grammar/ast.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
-  buildNetwork,
+  buildVariant,
   loadProgram,
   parseSets,
   pickNetwork,
   type Program,
 } from "../../language/program.js";
 import { error } from "../../../grammar/diagnostic.js";
+import { float } from "../../language/elaborate/values.js";
+import { boundArg, makeVariant, withArgs, type Variant } from "../../language/variant.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
@@ -38,8 +39,7 @@ export interface TrainCliOptions {
 
 interface Run {
   readonly label: string;
-  readonly network: NetworkDecl;
-  readonly args: readonly Arg[];
+  readonly variant: Variant;
   readonly config: TrainConfig;
 }
 
@@ -76,12 +76,7 @@ function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | numb
     return experimentVariants(x).map((v, i) => {
       const configName = trainConfigNameFor(x, i);
       const config = (configName && program.trains.get(configName)) || fallbackTrainConfig;
-      return {
-        label: v.label,
-        network: program.table.networks.get(v.network)!,
-        args: [...v.args, ...sets.args],
-        config,
-      };
+      return { label: v.label, variant: withArgs(v, sets.args), config };
     });
   }
   const net = pickNetwork(program, opts.network);
@@ -100,16 +95,17 @@ function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | numb
       ]);
     config = c;
   } else if (program.trains.size === 1) config = [...program.trains.values()][0]!;
-  return [{ label: net.name.name, network: net, args: sets.args, config }];
+  return [{ label: net.name.name, variant: makeVariant(net.name.name, sets.args), config }];
 }
 
 /** The config's dropout reaches the network through its `dropout` parameter, unless set. */
-function withDropout(run: Run): readonly Arg[] {
+function withDropout(program: Program, run: Run): Variant {
   const d = run.config.dropout;
-  if (d === undefined || !run.network.params.some((p) => p.name.name === "dropout"))
-    return run.args;
-  if (run.args.some((a) => a.name?.name === "dropout")) return run.args;
-  return [...run.args, ...parseSets([`dropout=${d}`]).args];
+  const net = program.table.networks.get(run.variant.network);
+  if (d === undefined || !net?.params.some((p) => p.name.name === "dropout")) return run.variant;
+  if (run.variant.point.has("dropout")) return run.variant;
+  const span = syntheticSpan(`train ${run.config.name}: dropout`);
+  return withArgs(run.variant, [boundArg("dropout", float(d), span)]);
 }
 
 export async function trainCommand(io: IO, file: string, opts: TrainCliOptions): Promise<number> {
@@ -135,7 +131,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
 
   const graphs: { run: Run; graph: IRGraph }[] = [];
   for (const run of runs) {
-    const built = buildNetwork(program, run.network, withDropout(run));
+    const built = buildVariant(program, withDropout(program, run));
     if (!built.ok) return report(io, program, built.diagnostics);
     graphs.push({ run, graph: built.graph });
   }

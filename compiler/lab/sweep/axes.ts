@@ -1,13 +1,14 @@
-import type { Arg, NetworkDecl } from "../../../grammar/ast.js";
+import type { NetworkDecl } from "../../../grammar/ast.js";
 import { parseExpression } from "../../../grammar/parse.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import { error, DiagnosticError, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { evaluate } from "../../language/elaborate/evaluate.js";
 import { divisors } from "../../language/elaborate/ops/partition.js";
 import { Scope } from "../../language/elaborate/scope.js";
-import { show, type Value } from "../../language/elaborate/values.js";
+import type { Value } from "../../language/elaborate/values.js";
 import { buildNetwork, type Program } from "../../language/program.js";
 import { didYouMean } from "../../language/suggest.js";
+import { boundArg, makeVariant, type BoundArg, type Variant } from "../../language/variant.js";
 
 /** One axis of a sweep: a network parameter and the values it takes, as written. */
 export interface Axis {
@@ -15,13 +16,7 @@ export interface Axis {
   readonly values: readonly Value[];
 }
 
-/** One point of the cross product: its label and the arguments that make it. */
-export interface Variant {
-  readonly label: string;
-  readonly network: string;
-  readonly point: Readonly<Record<string, Value>>;
-  readonly args: readonly Arg[];
-}
+export type { Variant } from "../../language/variant.js";
 
 /** `parts=1,2,4,depthwise` -> an axis; `parts=all` is expanded later, against the network. */
 export function parseAxis(text: string, net: NetworkDecl): Axis | Diagnostic {
@@ -72,10 +67,9 @@ export function parseAxis(text: string, net: NetworkDecl): Axis | Diagnostic {
   }
 }
 
-export function valueArg(name: string, v: Value): Arg {
-  const span = syntheticSpan(`--sweep ${name}`);
-  const parsed = parseExpression(`--sweep ${name}`, show(v));
-  return { kind: "Arg", name: { kind: "Ident", name, span }, value: parsed.expr, span };
+/** A swept value as an argument; diagnostics about it point at `--sweep NAME`. */
+function sweptArg(name: string, v: Value): BoundArg {
+  return boundArg(name, v, syntheticSpan(`--sweep ${name}`));
 }
 
 /**
@@ -87,11 +81,11 @@ export function allParts(
   program: Program,
   net: NetworkDecl,
   axis: string,
-  base: readonly Arg[],
+  base: readonly BoundArg[],
 ): Value[] {
   const probe = buildNetwork(program, net, [
-    ...base.filter((a) => a.name?.name !== axis),
-    valueArg(axis, { t: "int", v: 1 }),
+    ...base.filter((a) => a.name !== axis),
+    sweptArg(axis, { t: "int", v: 1 }),
   ]);
   if (!probe.ok) return [];
   const channels = new Set<number>();
@@ -102,31 +96,26 @@ export function allParts(
   }
   const candidates = [...new Set([...channels].flatMap(divisors))].sort((a, b) => a - b);
   const ok = (v: Value) =>
-    buildNetwork(program, net, [...base.filter((a) => a.name?.name !== axis), valueArg(axis, v)])
-      .ok;
+    buildNetwork(program, net, [...base.filter((a) => a.name !== axis), sweptArg(axis, v)]).ok;
   const values: Value[] = candidates.map((c): Value => ({ t: "int", v: c })).filter(ok);
   const depthwise: Value = { t: "symbol", v: "depthwise" };
   if (ok(depthwise)) values.push(depthwise);
   return values;
 }
 
-/** The cross product of the axes, first axis slowest, with the fixed `--set` arguments. */
+/**
+ * The cross product of the axes, first axis slowest, with the fixed `--set` arguments. Labels
+ * show the swept axes; the variants carry every argument.
+ */
 export function crossProduct(
   net: NetworkDecl,
   axes: readonly Axis[],
-  base: readonly Arg[],
+  base: readonly BoundArg[],
 ): Variant[] {
-  let points: Record<string, Value>[] = [{}];
+  let points: BoundArg[][] = [[]];
   for (const a of axes)
-    points = points.flatMap((p) => a.values.map((v) => ({ ...p, [a.name]: v })));
-  const swept = new Set(axes.map((a) => a.name));
-  const fixed = base.filter((a) => !a.name || !swept.has(a.name.name));
-  return points.map((point) => ({
-    label: `${net.name.name}(${Object.entries(point)
-      .map(([k, v]) => `${k} = ${show(v)}`)
-      .join(", ")})`,
-    network: net.name.name,
-    point,
-    args: [...fixed, ...Object.entries(point).map(([k, v]) => valueArg(k, v))],
-  }));
+    points = points.flatMap((p) => a.values.map((v) => [...p, sweptArg(a.name, v)]));
+  const swept = axes.map((a) => a.name);
+  const fixed = base.filter((a) => !swept.includes(a.name));
+  return points.map((point) => makeVariant(net.name.name, [...fixed, ...point], swept));
 }

@@ -1,25 +1,26 @@
 import type { Arg, Expr, ExperimentDecl } from "../../../grammar/ast.js";
-import { syntheticSpan, type Span } from "../../../grammar/span.js";
+import type { Span } from "../../../grammar/span.js";
 import { DiagnosticError, error, fail, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { evaluate } from "../elaborate/evaluate.js";
 import { Scope } from "../elaborate/scope.js";
 import { show, type Value } from "../elaborate/values.js";
 import type { DeclTable } from "../resolve/table.js";
+import { boundArg, makeVariant, variantArgs, type BoundArg, type Variant } from "../variant.js";
 import { didYouMean } from "../suggest.js";
 
-export interface Variant {
-  readonly network: string;
-  readonly args: readonly Arg[];
-  /** As written, e.g. `xception(residual = false)`. */
-  readonly label: string;
-}
+export type { Variant } from "../variant.js";
 
 export interface Experiment {
   readonly name: string;
   readonly compare: readonly Variant[];
   /** One train config for all models, or one per compared model, in order. */
   readonly train: readonly string[];
-  readonly sweep: readonly { readonly axis: string; readonly values: readonly Value[] }[];
+  readonly sweep: readonly {
+    readonly axis: string;
+    readonly values: readonly Value[];
+    /** Where the axis was written, for diagnostics about its values. */
+    readonly span: Span;
+  }[];
   readonly dataset?: string;
   readonly epochs?: number;
   readonly description?: string;
@@ -82,7 +83,7 @@ export function evaluateExperiment(
             const v = evaluate(a.value, new Scope());
             out.sweep = [
               ...out.sweep,
-              { axis: a.name.name, values: v.t === "list" ? v.items : [v] },
+              { axis: a.name.name, values: v.t === "list" ? v.items : [v], span: a.span },
             ];
           }
           break;
@@ -188,21 +189,30 @@ function variant(a: Arg, table: DeclTable): Variant {
         `networks: ${[...table.networks.keys()].join(", ") || "none"}`,
     );
   }
-  for (const arg of args) {
-    if (arg.name && !net.params.some((p) => p.name.name === arg.name!.name)) {
+  // Positional arguments take the names of the parameters they stand for, so that a variant is
+  // a map from names to values.
+  const bound = args.map((arg, i) => {
+    const param = arg.name?.name ?? net.params[i]?.name.name;
+    if (param === undefined)
+      fail(
+        "E0301",
+        arg.span,
+        `network ${name} takes ${net.params.length} arguments, but more are given`,
+      );
+    if (!net.params.some((p) => p.name.name === param)) {
       fail(
         "E0300",
-        arg.name.span,
-        `network ${name} has no parameter '${arg.name.name}'`,
+        arg.name?.span ?? arg.span,
+        `network ${name} has no parameter '${param}'`,
         didYouMean(
-          arg.name.name,
+          param,
           net.params.map((p) => p.name.name),
         ),
       );
     }
-  }
-  const label = `${name}(${args.map((x) => (x.name ? `${x.name.name} = ` : "") + show(evaluate(x.value, new Scope()))).join(", ")})`;
-  return { network: name, args, label };
+    return boundArg(param, evaluate(arg.value, new Scope()), arg.span);
+  });
+  return makeVariant(name, bound);
 }
 
 /**
@@ -210,69 +220,16 @@ function variant(a: Arg, table: DeclTable): Variant {
  * its sweep axes. Sweep values become arguments, overriding what `compare` wrote.
  */
 export function experimentVariants(x: Experiment): Variant[] {
-  let points: { axis: string; value: Value }[][] = [[]];
+  let points: BoundArg[][] = [[]];
   for (const s of x.sweep)
-    points = points.flatMap((p) => s.values.map((value) => [...p, { axis: s.axis, value }]));
+    points = points.flatMap((p) =>
+      s.values.map((value) => [...p, boundArg(s.axis, value, s.span)]),
+    );
   return x.compare.flatMap((v) =>
-    points.map((point) => {
-      if (point.length === 0) return v;
-      const swept = new Set(point.map((p) => p.axis));
-      const args: Arg[] = [
-        ...v.args.filter((a) => !a.name || !swept.has(a.name.name)),
-        ...point.map((p) => valueArg(p.axis, p.value, v.args[0]?.span ?? syntheticSpan(x.name))),
-      ];
-      const label = `${v.network}(${[...v.args.filter((a) => !a.name || !swept.has(a.name.name)).map((a) => (a.name ? `${a.name.name} = ` : "") + show(evaluate(a.value, new Scope()))), ...point.map((p) => `${p.axis} = ${show(p.value)}`)].join(", ")})`;
-      return { network: v.network, args, label };
-    }),
+    points.map((point) =>
+      point.length === 0 ? v : makeVariant(v.network, [...variantArgs(v), ...point]),
+    ),
   );
-}
-
-/** An argument whose value is already known, written back as an expression. */
-function valueArg(name: string, v: Value, span: Span): Arg {
-  return { kind: "Arg", name: { kind: "Ident", name, span }, value: valueExpr(v, span), span };
-}
-
-function valueExpr(v: Value, span: Span): Expr {
-  switch (v.t) {
-    case "int":
-    case "float":
-      return { kind: "Number", value: v.v, isInteger: v.t === "int", raw: String(v.v), span };
-    case "bool":
-      return { kind: "Bool", value: v.v, span };
-    case "string":
-      return { kind: "String", value: v.v, span };
-    case "symbol":
-      return { kind: "Name", name: v.v, span };
-    case "size":
-      return v.stride === undefined
-        ? { kind: "Size", dims: v.dims, span }
-        : { kind: "Size", dims: v.dims, stride: v.stride, span };
-    case "list":
-      return { kind: "List", items: v.items.map((i) => valueExpr(i, span)), span };
-    case "quantity":
-      return {
-        kind: "Quantity",
-        amount: {
-          kind: "Number",
-          value: v.amount,
-          isInteger: Number.isInteger(v.amount),
-          raw: String(v.amount),
-          span,
-        },
-        unit: v.unit,
-        span,
-      };
-    case "call":
-      return {
-        kind: "Call",
-        callee: { kind: "Ident", name: v.name, span },
-        args: [
-          ...v.positional.map((p) => ({ kind: "Arg" as const, value: valueExpr(p, span), span })),
-          ...Object.entries(v.args).map(([k, a]) => valueArg(k, a, span)),
-        ],
-        span,
-      };
-  }
 }
 
 /**

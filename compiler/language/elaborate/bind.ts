@@ -77,9 +77,20 @@ export function bindOpArgs(
  * Binds call arguments to a block's or network's parameters. Defaults are evaluated in `defaults`
  * with the parameters bound so far, so a default can refer to an earlier one or to `in`.
  */
+/**
+ * A network argument whose value is already known (a sweep point, a `--set`, an experiment's
+ * model), with the place it was written, so that diagnostics about it point there.
+ */
+export interface BoundArg {
+  readonly kind: "BoundArg";
+  readonly name: string;
+  readonly value: Value;
+  readonly span: Span;
+}
+
 export function bindParams(
   decl: BlockDecl | NetworkDecl,
-  args: readonly Arg[],
+  args: readonly (Arg | BoundArg)[],
   callerScope: Scope,
   defaults: Scope,
   callSpan: Span,
@@ -88,13 +99,15 @@ export function bindParams(
   const given = new Map<string, { value: Value; span: Span }>();
   let next = 0;
   for (const arg of args) {
-    const value = evaluate(arg.value, callerScope);
-    if (arg.name) {
-      const name = arg.name.name;
+    const value = arg.kind === "BoundArg" ? arg.value : evaluate(arg.value, callerScope);
+    const named =
+      arg.kind === "BoundArg" ? { name: arg.name, span: arg.span } : (arg.name ?? undefined);
+    if (named) {
+      const name = named.name;
       if (!decl.params.some((p) => p.name.name === name)) {
         fail(
           "E0300",
-          arg.name.span,
+          named.span,
           `${kind} ${decl.name.name} has no parameter '${name}'`,
           didYouMean(
             name,
@@ -102,7 +115,7 @@ export function bindParams(
           ) ?? paramList(decl),
         );
       }
-      if (given.has(name)) fail("E0304", arg.name.span, `argument '${name}' is given twice`);
+      if (given.has(name)) fail("E0304", named.span, `argument '${name}' is given twice`);
       given.set(name, { value, span: arg.span });
     } else {
       const param = decl.params[next++];

@@ -10,7 +10,7 @@ import type {
 import type { Span } from "../../../grammar/span.js";
 import { DiagnosticError, fail, type Diagnostic, type Note } from "../../../grammar/diagnostic.js";
 import type { IRGraph, IRNode } from "../ir/types.js";
-import { bindOpArgs, bindParams } from "./bind.js";
+import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
 import { Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
@@ -51,7 +51,7 @@ const maxDepth = 64;
 export function elaborate(
   decls: Declarations,
   network: NetworkDecl,
-  args: readonly Arg[],
+  args: readonly (Arg | BoundArg)[],
   opts: ElaborateOptions = {},
 ): ElaborateResult {
   const e = new Elaborator(decls, opts.snap ?? false, opts.onBlockCall);
@@ -85,7 +85,7 @@ class Elaborator {
     private readonly onBlockCall?: ElaborateOptions["onBlockCall"],
   ) {}
 
-  network(decl: NetworkDecl, args: readonly Arg[]): IRGraph {
+  network(decl: NetworkDecl, args: readonly (Arg | BoundArg)[]): IRGraph {
     const params = bindParams(decl, args, new Scope(), new Scope(), decl.name.span);
     const holder: { cur?: Tensor } = {};
     const scope = new Scope(undefined, () => channelsOf(holder.cur));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
 
-const repo = join(import.meta.dirname, "..", "..");
+const repo = join(import.meta.dirname, "..", "..", "..");
 const xception = join(repo, "specs", "xception.arch");
 
 function tinySpec(dir: string): string {

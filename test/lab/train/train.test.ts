@@ -10,7 +10,7 @@ import { learningRate } from "../../../compiler/lab/train/schedule.js";
 import { trainNetwork } from "../../../compiler/lab/train/session.js";
 import { mustBuild, runCli } from "../../helpers.js";
 
-const repo = join(import.meta.dirname, "..", "..");
+const repo = join(import.meta.dirname, "..", "..", "..");
 
 const spec =
   "network small(classes = 4) {\n  input 12x12x3\n  conv 3x3 8 parts=1 -> bn -> relu\n  sepconv 3x3 16 parts=2 mid=relu -> bn -> relu\n  gap -> dropout 0.25 -> dense classes softmax\n}\n";
