@@ -1,0 +1,526 @@
+import * as tf from "@tensorflow/tfjs";
+import { windowProblem } from "../../../language/elaborate/ops/geometry.js";
+import { partition } from "../../../language/elaborate/ops/partition.js";
+import type { Activation } from "../../../language/elaborate/values.js";
+import { tfActivation } from "../../tfjs/activations.js";
+import { GroupedConv2D } from "../../tfjs/grouped/index.js";
+
+/**
+ * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
+ * of the language is one method that names the layer as the compiler does, runs the compiler's
+ * argument-dependent checks with the compiler's messages, and makes the tfjs layers the layer
+ * plan (backends/tfjs/plan.ts) makes for it, so the model and its weights are the runtime's.
+ */
+
+export type { Activation };
+export type Tensor = tf.SymbolicTensor;
+/** A partition: a segment count, `regular` (1) or `depthwise` (one segment per channel). */
+export type Parts = number | "regular" | "depthwise";
+/** A 2-d window: `3` is 3x3. */
+export type Size = number | readonly [number, number];
+export type Order = "spatial_first" | "pointwise_first";
+type Pad = "same" | "valid";
+
+/** A check the compiler would have reported for these arguments; the same code and text. */
+export class SpecError extends Error {
+  constructor(
+    readonly code: string,
+    readonly diagnostic: string,
+    readonly hint?: string,
+  ) {
+    super(
+      hint ? `error[${code}]: ${diagnostic}\n  = help: ${hint}` : `error[${code}]: ${diagnostic}`,
+    );
+    this.name = "SpecError";
+  }
+}
+
+/** `in` of the language: the channel count of a tensor. */
+export function channels(x: Tensor): number {
+  return x.shape[x.shape.length - 1] ?? 0;
+}
+
+export interface ConvOptions {
+  kernel: Size;
+  filters?: number;
+  padding?: Pad;
+  activation?: Activation;
+  stride?: Size;
+  dilation?: Size;
+  parts?: Parts;
+  width?: number;
+  bias?: boolean;
+  name?: string;
+}
+
+export interface SepconvOptions extends ConvOptions {
+  mid?: Activation;
+  order?: Order;
+  multiplier?: number;
+}
+
+export interface PoolOptions {
+  pool?: Size;
+  padding?: Pad;
+  stride?: Size;
+  name?: string;
+}
+
+interface Shared {
+  readonly taken: Set<string>;
+  input?: Tensor;
+}
+
+const identity = (fn: string) => fn === "none" || fn === "linear";
+
+function pair(v: Size): [number, number] {
+  return typeof v === "number" ? [v, v] : [v[0], v[1]];
+}
+
+function shapeText(x: Tensor): string {
+  return `[${x.shape.slice(1).join(", ")}]`;
+}
+
+/**
+ * One naming scope: the network, or one block instance. Names are `conv`, `conv_1`, ... within
+ * a scope and block instances are named the same way, joined by `/` (the compiler's Namer).
+ */
+export class Builder {
+  private readonly counts = new Map<string, number>();
+
+  private constructor(
+    private readonly prefix: string,
+    private readonly shared: Shared,
+  ) {}
+
+  /**
+   * The scope of a network; rejects options the network does not have, as the compiler rejects
+   * an unknown `--set`.
+   */
+  static network(network: string, options: object, params: readonly string[]): Builder {
+    for (const k of Object.keys(options)) {
+      if (!params.includes(k)) {
+        throw new SpecError(
+          "E0601",
+          `network ${network} has no parameter '${k}'`,
+          `its parameters: ${params.join(", ") || "none"}`,
+        );
+      }
+    }
+    return new Builder("", { taken: new Set() });
+  }
+
+  /** The scope of a block instance called here: `entry`, then `entry_1`, ... */
+  block(name: string): Builder {
+    return new Builder(this.fresh(name), this.shared);
+  }
+
+  /** The finished model, from the input to `output`. */
+  model(output: Tensor, name: string): tf.LayersModel {
+    if (!this.shared.input) throw new SpecError("E0405", `network ${name} has no layers`);
+    return tf.model({ inputs: this.shared.input, outputs: output, name });
+  }
+
+  input(shape: readonly [number, number, number], o: { name?: string } = {}): Tensor {
+    if (this.shared.input) {
+      throw new SpecError("E0405", "input can only come first in a network");
+    }
+    if (shape.some((d) => d < 1))
+      throw new SpecError("E0305", `input dimensions must be positive, not ${shape.join("x")}`);
+    const x = tf.input({ shape: [...shape], name: this.name("input", o.name) });
+    this.shared.input = x;
+    return x;
+  }
+
+  /** 2-d convolution over `parts` channel segments. */
+  conv(x: Tensor, o: ConvOptions): Tensor {
+    const name = this.name("conv", o.name);
+    const layer = `conv '${name}'`;
+    const cin = channels(x);
+    const filters = this.count(layer, "filters", o.filters ?? cin);
+    const g = this.geometry(layer, x, o);
+    const groups = this.parts(layer, cin, [{ what: "filters", count: filters }], o, 1);
+    this.window(layer, x, g.kernel, g.dilation, g.padding);
+    const y = this.spatial(x, { ...g, cin, filters, groups, useBias: o.bias ?? true, name });
+    return this.activate(y, o.activation ?? "none", `${name}/act`);
+  }
+
+  /** Separable convolution: a spatial step over `parts` segments and a 1x1 pointwise step. */
+  sepconv(x: Tensor, o: SepconvOptions): Tensor {
+    const name = this.name("sepconv", o.name);
+    const layer = `sepconv '${name}'`;
+    const cin = channels(x);
+    const filters = this.count(layer, "filters", o.filters ?? cin);
+    const g = this.geometry(layer, x, o);
+    const order = o.order ?? "spatial_first";
+    const multiplier = this.count(layer, "multiplier", o.multiplier ?? 1);
+    if (order === "pointwise_first" && multiplier !== 1)
+      throw new SpecError("E0305", `${layer}: multiplier applies only to order spatial_first`);
+    const spatialIn = order === "spatial_first" ? cin : filters;
+    const groups = this.parts(layer, spatialIn, [], o, spatialIn);
+    this.window(layer, x, g.kernel, g.dilation, g.padding);
+    const useBias = o.bias ?? true;
+    const activation = o.activation ?? "none";
+    const mid = o.mid ?? "none";
+    const dilated = g.dilation.some((d) => d !== 1);
+    // tfjs' SeparableConv2D has no activation between its steps: fuse only when none is wanted.
+    if (order === "spatial_first" && mid === "none" && groups === cin && !dilated) {
+      const fn = tfActivation(activation);
+      const y = this.layer(
+        tf.layers.separableConv2d({
+          filters,
+          kernelSize: g.kernel,
+          strides: g.strides,
+          padding: g.padding,
+          depthMultiplier: multiplier,
+          useBias,
+          activation: fn ?? "linear",
+          name,
+        }),
+        x,
+      );
+      return fn ? y : this.activate(y, activation, `${name}/act`);
+    }
+    const spatial = (t: Tensor, last: boolean) =>
+      this.spatial(t, {
+        ...g,
+        cin: spatialIn,
+        filters: spatialIn * multiplier,
+        groups,
+        useBias: last && useBias,
+        name: `${name}/spatial`,
+      });
+    const pointwise = (t: Tensor, last: boolean) =>
+      this.layer(
+        tf.layers.conv2d({
+          filters,
+          kernelSize: [1, 1],
+          useBias: last && useBias,
+          name: `${name}/pointwise`,
+        }),
+        t,
+      );
+    const between = (t: Tensor) => this.activate(t, mid, `${name}/mid`);
+    const y =
+      order === "spatial_first"
+        ? pointwise(between(spatial(x, false)), true)
+        : spatial(between(pointwise(x, false)), true);
+    return this.activate(y, activation, `${name}/act`);
+  }
+
+  /** Batch normalisation over the channel axis, with Keras' defaults. */
+  bn(
+    x: Tensor,
+    o: {
+      epsilon?: number;
+      momentum?: number;
+      scale?: boolean;
+      center?: boolean;
+      name?: string;
+    } = {},
+  ): Tensor {
+    return this.layer(
+      tf.layers.batchNormalization({
+        axis: -1,
+        epsilon: o.epsilon ?? 1e-3,
+        momentum: o.momentum ?? 0.99,
+        scale: o.scale ?? true,
+        center: o.center ?? true,
+        name: this.name("bn", o.name),
+      }),
+      x,
+    );
+  }
+
+  /** `act(fn)`: an activation chosen by argument; `none` is no layer. */
+  act(x: Tensor, fn: Activation, o: { name?: string } = {}): Tensor {
+    if (identity(fn)) return x;
+    return this.activate(x, fn, this.name("act", o.name));
+  }
+
+  /** An activation written as a layer of its own (`relu`), named after it. */
+  activation(x: Tensor, fn: Exclude<Activation, "none">, o: { name?: string } = {}): Tensor {
+    if (fn === "linear") return x;
+    return this.activate(x, fn, this.name(fn, o.name));
+  }
+
+  maxpool(x: Tensor, o: PoolOptions = {}): Tensor {
+    return this.pool("maxpool", x, o);
+  }
+
+  avgpool(x: Tensor, o: PoolOptions = {}): Tensor {
+    return this.pool("avgpool", x, o);
+  }
+
+  gap(x: Tensor, o: { name?: string } = {}): Tensor {
+    this.image("gap", x);
+    return this.layer(tf.layers.globalAveragePooling2d({ name: this.name("gap", o.name) }), x);
+  }
+
+  gmp(x: Tensor, o: { name?: string } = {}): Tensor {
+    this.image("gmp", x);
+    return this.layer(tf.layers.globalMaxPooling2d({ name: this.name("gmp", o.name) }), x);
+  }
+
+  flatten(x: Tensor, o: { name?: string } = {}): Tensor {
+    return this.layer(tf.layers.flatten({ name: this.name("flatten", o.name) }), x);
+  }
+
+  dense(
+    x: Tensor,
+    o: { units: number; activation?: Activation; bias?: boolean; name?: string },
+  ): Tensor {
+    const name = this.name("dense", o.name);
+    const layer = `dense '${name}'`;
+    if (x.shape.length !== 2) {
+      throw new SpecError(
+        "E0404",
+        `${layer} needs a feature vector, but its input has shape ${shapeText(x)}`,
+        "put gap or flatten before dense",
+      );
+    }
+    const activation = o.activation ?? "none";
+    const fn = tfActivation(activation);
+    const y = this.layer(
+      tf.layers.dense({
+        units: this.count(layer, "units", o.units),
+        useBias: o.bias ?? true,
+        activation: fn ?? "linear",
+        name,
+      }),
+      x,
+    );
+    return fn ? y : this.activate(y, activation, `${name}/act`);
+  }
+
+  dropout(x: Tensor, o: { rate?: number; name?: string } = {}): Tensor {
+    const name = this.name("dropout", o.name);
+    const rate = o.rate ?? 0.5;
+    if (!(rate >= 0 && rate < 1))
+      throw new SpecError("E0305", `dropout '${name}': rate must be in [0, 1), not ${rate}`);
+    return this.layer(tf.layers.dropout({ rate, name }), x);
+  }
+
+  /** Branches joined by concatenation along channels; one branch is just itself. */
+  concat(xs: readonly Tensor[]): Tensor {
+    if (xs.length === 1) return xs[0]!;
+    const first = xs[0]!;
+    if (
+      xs.some(
+        (t) =>
+          t.shape.length !== first.shape.length ||
+          t.shape.slice(1, -1).some((d, i) => d !== first.shape[i + 1]),
+      )
+    ) {
+      throw new SpecError(
+        "E0403",
+        `concat: branches must agree in all but channels, but they give ${xs.map(shapeText).join(", ")}`,
+        "give every branch the same strides and padding",
+      );
+    }
+    return this.layer(tf.layers.concatenate({ axis: -1, name: this.fresh("concat") }), [...xs]);
+  }
+
+  /** Branches joined by addition; one branch is just itself. */
+  add(xs: readonly Tensor[]): Tensor {
+    if (xs.length === 1) return xs[0]!;
+    const first = shapeText(xs[0]!);
+    if (xs.some((t) => shapeText(t) !== first)) {
+      throw new SpecError(
+        "E0402",
+        `add: branches must have equal shapes, but they give ${xs.map(shapeText).join(", ")}`,
+      );
+    }
+    return this.join(xs);
+  }
+
+  /** The end of `residual { body } shortcut { ... }`: the body's output plus the shortcut's. */
+  residual(body: Tensor, shortcut: Tensor): Tensor {
+    if (shapeText(body) !== shapeText(shortcut)) {
+      throw new SpecError(
+        "E0402",
+        `residual: the body gives ${shapeText(body)} but the shortcut gives ${shapeText(shortcut)}`,
+        "make the shortcut's projection match the body's output",
+      );
+    }
+    return this.join([body, shortcut]);
+  }
+
+  /** A `repeat` count from an expression: a whole number, 0 or more. */
+  repeat(count: number): number {
+    if (!Number.isInteger(count) || count < 0)
+      throw new SpecError("E0502", `repeat needs a count of 0 or more, not ${count}`);
+    return count;
+  }
+
+  // ---- the lowering the layer plan does ------------------------------------------------
+
+  private join(xs: readonly Tensor[]): Tensor {
+    return this.layer(tf.layers.add({ name: this.fresh("add") }), [...xs]);
+  }
+
+  private layer(l: tf.layers.Layer, x: Tensor | Tensor[]): Tensor {
+    return l.apply(x) as Tensor;
+  }
+
+  private activate(x: Tensor, activation: string, name: string): Tensor {
+    if (identity(activation)) return x;
+    const fn = tfActivation(activation);
+    return this.layer(
+      fn ? tf.layers.activation({ activation: fn, name }) : tf.layers.leakyReLU({ name }),
+      x,
+    );
+  }
+
+  /**
+   * A convolution over `groups` channel segments with tfjs' own layers where they fit: Conv2D
+   * for one group, DepthwiseConv2D for one group per channel (it ignores dilation, so not then),
+   * and archc's GroupedConv2D for everything between.
+   */
+  private spatial(
+    x: Tensor,
+    s: {
+      cin: number;
+      filters: number;
+      groups: number;
+      kernel: [number, number];
+      strides: [number, number];
+      dilation: [number, number];
+      padding: Pad;
+      useBias: boolean;
+      name: string;
+    },
+  ): Tensor {
+    const common = {
+      kernelSize: s.kernel,
+      strides: s.strides,
+      padding: s.padding,
+      useBias: s.useBias,
+      name: s.name,
+    };
+    const dilated = s.dilation.some((d) => d !== 1);
+    const dilation = dilated ? { dilationRate: s.dilation } : {};
+    if (s.groups === 1)
+      return this.layer(tf.layers.conv2d({ ...common, filters: s.filters, ...dilation }), x);
+    if (s.groups === s.cin && s.filters % s.cin === 0 && !dilated) {
+      return this.layer(
+        tf.layers.depthwiseConv2d({ ...common, depthMultiplier: s.filters / s.cin }),
+        x,
+      );
+    }
+    return this.layer(
+      new GroupedConv2D({ ...common, filters: s.filters, groups: s.groups, ...dilation }),
+      x,
+    );
+  }
+
+  private pool(op: "maxpool" | "avgpool", x: Tensor, o: PoolOptions): Tensor {
+    const name = this.name(op, o.name);
+    const layer = `${op} '${name}'`;
+    const pool = this.size(layer, "pool", o.pool ?? 2);
+    const strides = o.stride !== undefined ? this.size(layer, "stride", o.stride) : pool;
+    const padding = o.padding ?? "valid";
+    this.window(layer, x, pool, [1, 1], padding);
+    const make = op === "maxpool" ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
+    return this.layer(make({ poolSize: pool, strides, padding, name }), x);
+  }
+
+  private geometry(layer: string, x: Tensor, o: ConvOptions) {
+    this.image(layer, x);
+    const kernel = this.size(layer, "kernel", o.kernel);
+    const strides = this.size(layer, "stride", o.stride ?? 1);
+    const dilation = this.size(layer, "dilation", o.dilation ?? 1);
+    const padding = o.padding ?? "same";
+    return { kernel, strides, dilation, padding };
+  }
+
+  private image(layer: string, x: Tensor): void {
+    if (x.shape.length !== 4) {
+      throw new SpecError(
+        "E0404",
+        `${layer} needs an image-shaped input (height x width x channels), but its input has shape ${shapeText(x)}`,
+        "spatial layers must come before gap or flatten",
+      );
+    }
+  }
+
+  private window(
+    layer: string,
+    x: Tensor,
+    kernel: [number, number],
+    dilation: [number, number],
+    padding: Pad,
+  ): void {
+    this.image(layer, x);
+    const axes = [
+      ["rows", x.shape[1]!, dilation[0]],
+      ["columns", x.shape[2]!, dilation[1]],
+    ] as const;
+    for (const [axis, size, d] of axes) {
+      const p = windowProblem(layer, axis, size, kernel, d, padding);
+      if (p) throw new SpecError("E0401", p.message, p.hint);
+    }
+  }
+
+  private parts(
+    layer: string,
+    cin: number,
+    mustDivide: readonly { what: string; count: number }[],
+    o: ConvOptions,
+    fallback: number,
+  ): number {
+    const r = partition(
+      layer,
+      cin,
+      mustDivide,
+      {
+        ...(o.parts !== undefined ? { parts: o.parts } : {}),
+        ...(o.width !== undefined ? { width: o.width } : {}),
+      },
+      fallback,
+    );
+    if (!r.ok) throw new SpecError(r.code, r.message, r.hint);
+    return r.parts;
+  }
+
+  private count(layer: string, what: string, n: number): number {
+    if (!Number.isInteger(n) || n < 1)
+      throw new SpecError(
+        "E0305",
+        `${layer}: ${what} must be a whole number of at least 1, not ${n}`,
+      );
+    return n;
+  }
+
+  private size(layer: string, what: string, v: Size): [number, number] {
+    const p = pair(v);
+    if (p.some((d) => !Number.isInteger(d) || d < 1))
+      throw new SpecError("E0305", `${layer}: ${what} must be positive, not ${p.join("x")}`);
+    return p;
+  }
+
+  private name(op: string, chosen: string | undefined): string {
+    if (chosen === undefined) return this.fresh(op);
+    const full = this.full(chosen);
+    if (this.shared.taken.has(full))
+      throw new SpecError("E0204", `layer name "${chosen}" is used twice`);
+    this.shared.taken.add(full);
+    return full;
+  }
+
+  private fresh(base: string): string {
+    for (;;) {
+      const n = this.counts.get(base) ?? 0;
+      this.counts.set(base, n + 1);
+      const full = this.full(n === 0 ? base : `${base}_${n}`);
+      if (!this.shared.taken.has(full)) {
+        this.shared.taken.add(full);
+        return full;
+      }
+    }
+  }
+
+  private full(local: string): string {
+    return this.prefix ? `${this.prefix}/${local}` : local;
+  }
+}
