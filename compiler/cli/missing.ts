@@ -1,11 +1,24 @@
 /**
  * The heavy backends (tfjs, onnxruntime-node, ts-morph, prettier, vega, Graphviz, sharp) are
  * optional peer dependencies, loaded only by the commands that use them. When one is absent,
- * the command says which package it needs and the exact command that installs it.
+ * the command says which packages it needs and the exact command that installs them.
  */
+
+/** Packages that only work together: asking for one installs the set. */
+const installedTogether: readonly (readonly string[])[] = [
+  ["@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
+  ["ts-morph", "prettier"],
+  ["vega", "vega-lite"],
+];
+
 export class MissingPackage extends Error {
+  readonly packages: readonly string[];
   constructor(readonly pkg: string) {
-    super(`this command needs the package '${pkg}', which is not installed: npm install ${pkg}`);
+    const packages = installedTogether.find((g) => g.includes(pkg)) ?? [pkg];
+    super(
+      `this command needs the package '${pkg}', which is not installed: npm install ${packages.join(" ")}`,
+    );
+    this.packages = packages;
   }
 }
 
