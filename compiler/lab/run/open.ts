@@ -1,0 +1,90 @@
+import { existsSync, rmSync } from "node:fs";
+import { compareIdentity, describeDifferences, type RunIdentity } from "./identity.js";
+import { acquireLock, releaseLock, type Lock } from "./lock.js";
+import { readManifest, RunError, writeManifest, type Manifest } from "./manifest.js";
+import { runPaths } from "./paths.js";
+
+/**
+ * What to do with a folder that already holds a run:
+ * - `new`: refuse it (the user must say --resume or --fresh);
+ * - `resume`: continue it, if its identity is the one asked for, else refuse naming the fields;
+ * - `fresh`: delete its checkpoints and metrics and start over;
+ * - `auto` (sweeps): continue it when the identity matches, else start over.
+ */
+export type OpenMode = "new" | "resume" | "fresh" | "auto";
+
+export interface OpenRun {
+  readonly dir: string;
+  readonly lock: Lock;
+  readonly manifest: Manifest;
+  /** Whether training continues from the folder's checkpoint. */
+  readonly resume: boolean;
+}
+
+export interface OpenRunOptions {
+  readonly mode: OpenMode;
+  /** Shown to another process that finds the folder locked, e.g. `train`. */
+  readonly command: string;
+  /** Identity fields a resumed run may change (by default `train.epochs`: train for longer). */
+  readonly mayChange?: readonly string[];
+}
+
+/** Whether a folder holds anything of a run. */
+export function holdsRun(dir: string): boolean {
+  const p = runPaths(dir);
+  return [p.manifest, p.checkpoint, p.metrics].some((f) => existsSync(f));
+}
+
+/** Deletes what a run wrote (checkpoints, metrics, manifest), leaving other files alone. */
+export function clearRun(dir: string): void {
+  const p = runPaths(dir);
+  for (const f of [p.checkpoint, p.best, p.metrics, p.csv, p.manifest]) rmSync(f, { force: true });
+}
+
+/**
+ * Locks a run folder and settles whether the run starts or continues, so that a folder never
+ * mixes two runs: the manifest written here is the identity of everything the folder holds.
+ */
+export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): OpenRun {
+  const lock = acquireLock(dir, o.command);
+  try {
+    const exists = holdsRun(dir);
+    if (exists && o.mode === "new")
+      throw new RunError(
+        `${dir} already holds a run: pass --resume to continue it, or --fresh to delete it and start over`,
+      );
+    if (exists && o.mode !== "fresh") {
+      let manifest: Manifest | undefined;
+      try {
+        manifest = readManifest(dir);
+      } catch (e) {
+        if (o.mode === "auto" && e instanceof RunError) manifest = undefined;
+        else throw e;
+      }
+      if (!manifest && o.mode === "resume")
+        throw new RunError(
+          `${dir} has no manifest.json, so what it was trained with is unknown; start again with --fresh`,
+        );
+      const diffs = manifest
+        ? compareIdentity(identity, manifest.identity, o.mayChange ?? ["train.epochs"])
+        : [];
+      if (manifest && diffs.length === 0) {
+        // Same run: continue. The manifest is written again for fields allowed to change.
+        return { dir, lock, manifest: writeManifest(dir, identity), resume: true };
+      }
+      if (o.mode === "resume")
+        throw new RunError(
+          `${dir} holds another run, so --resume cannot continue it: ${describeDifferences(diffs)}. Use another --out, or --fresh to start over`,
+        );
+    }
+    if (exists) clearRun(dir);
+    return { dir, lock, manifest: writeManifest(dir, identity), resume: false };
+  } catch (e) {
+    releaseLock(lock);
+    throw e;
+  }
+}
+
+export function closeRun(run: OpenRun): void {
+  releaseLock(run.lock);
+}
