@@ -55,5 +55,15 @@ export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
     endLine: d.span.end.line,
     endColumn: d.span.end.column,
     ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.notes?.length
+      ? {
+          notes: d.notes.map((n) => ({
+            message: n.message,
+            ...(n.span
+              ? { file: n.span.file, line: n.span.start.line, column: n.span.start.column }
+              : {}),
+          })),
+        }
+      : {}),
   };
 }
