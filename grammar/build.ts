@@ -2,17 +2,29 @@ import type { CstNode, IToken } from "chevrotain";
 import type * as A from "./ast.js";
 import { notPrecedence, precedence } from "./precedence.js";
 import type { Position, Span } from "./span.js";
+import { error, type Diagnostic } from "./diagnostic.js";
+import { limits } from "./limits.js";
 
 /**
  * Turns chevrotain's CST into the typed AST. The parser recovers from errors, so any child may be
  * missing here; placeholders keep the tree well-formed and the errors are already reported.
  */
-export function buildProgram(file: string, text: string, cst: CstNode): A.Program {
-  return new Builder(file, text).program(cst);
+export function buildProgram(
+  file: string,
+  text: string,
+  cst: CstNode,
+  diagnostics: Diagnostic[] = [],
+): A.Program {
+  return new Builder(file, text, diagnostics).program(cst);
 }
 
-export function buildExpression(file: string, text: string, cst: CstNode): A.Expr {
-  return new Builder(file, text).expression(cst);
+export function buildExpression(
+  file: string,
+  text: string,
+  cst: CstNode,
+  diagnostics: Diagnostic[] = [],
+): A.Expr {
+  return new Builder(file, text, diagnostics).expression(cst);
 }
 
 // Children under a rule's name are CST nodes; under a token's name, tokens. No filtering needed.
@@ -33,6 +45,8 @@ class Builder {
   constructor(
     private readonly file: string,
     private readonly text: string,
+    /** What the grammar accepts but the language does not; the parser reported the rest. */
+    private readonly diagnostics: Diagnostic[],
   ) {
     for (let i = 0; i < text.length; i++) {
       const ch = text.charCodeAt(i);
@@ -232,6 +246,8 @@ class Builder {
   private layer(layer: CstNode): A.LayerStmt {
     const cc = layer.children as Children;
     const span = this.span(layer);
+    const stray = nodeOf(cc, "strayBody");
+    if (stray) this.strayBody(tokenOf(cc, "Identifier"), stray);
     return {
       kind: "Layer",
       callee: this.ident(tokenOf(cc, "Identifier"), span),
@@ -239,6 +255,28 @@ class Builder {
       parenthesized: tokenOf(cc, "LParen") !== undefined,
       span,
     };
+  }
+
+  /** `mul { branch ... }` or `conv 3x3 64 { ... }`: one error that says what takes a body. */
+  private strayBody(callee: IToken | undefined, n: CstNode): void {
+    const name = callee?.image ?? "this";
+    const at = callee && !Number.isNaN(callee.startOffset) ? this.tok(callee) : this.span(n);
+    const hasBranches = tokenOf(n.children as Children, "Branch") !== undefined;
+    this.diagnostics.push(
+      hasBranches
+        ? error(
+            "E0102",
+            at,
+            `'${name}' is not a join: only concat and add take { branch { ... } ... }`,
+            "add { branch { ... } branch { ... } } sums the branches; concat { ... } stacks their channels",
+          )
+        : error(
+            "E0102",
+            at,
+            `'${name}' cannot take a body '{ ... }': only residual, repeat, if, concat and add do`,
+            "to apply layers one after another, chain them with '->'",
+          ),
+    );
   }
 
   private branches(branches: CstNode): A.BranchesStmt {
@@ -342,6 +380,18 @@ class Builder {
     const ops = (c["BinaryOperator"] as IToken[] | undefined) ?? [];
     if (ops.length === 0)
       return operands[0] ? this.operand(operands[0], 0) : this.missingExpr(this.span(n));
+    // Each operator is one level of the tree, and every pass over it recurses per level.
+    if (ops.length > limits.operators) {
+      this.diagnostics.push(
+        error(
+          "E0106",
+          this.tok(ops[limits.operators]!),
+          `an expression with ${ops.length} operators: at most ${limits.operators} are allowed`,
+          "split it with let, e.g. let a = ...",
+        ),
+      );
+      return this.missingExpr(this.span(n));
+    }
     let pos = 0;
     const operand = (k: number, from: number): A.Expr => {
       const node = operands[k];

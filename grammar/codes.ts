@@ -7,7 +7,9 @@ export const codes = {
   E0100: "file cannot be read",
   E0101: "unexpected character",
   E0102: "syntax error",
-  E0103: "malformed literal",
+  E0104: "nested too deeply",
+  E0105: "file too large or not a regular file",
+  E0106: "expression too long",
   // E02xx: imports and names
   E0200: "import not found",
   E0201: "import cycle",
@@ -34,6 +36,7 @@ export const codes = {
   E0500: "type error in expression",
   E0501: "division by zero",
   E0502: "repeat count invalid",
+  E0503: "network too large",
   // E06xx: command line and programs
   E0600: "network not found",
   E0601: "bad --set value",

@@ -2,6 +2,7 @@ import { Lexer, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
 import type { Span } from "./span.js";
 import { error, type Diagnostic } from "./diagnostic.js";
+import { limits } from "./limits.js";
 
 /**
  * Chevrotain's grammar validations cost a third of every command's start; they can only fail
@@ -77,11 +78,11 @@ export function lex(file: string, text: string): LexResult {
       start: { offset: e.offset, line: e.line ?? 1, column: e.column ?? 1 },
       end: { offset: e.offset + e.length, line: e.line ?? 1, column: (e.column ?? 1) + e.length },
     };
-    const ch = text.slice(e.offset, e.offset + e.length);
+    const ch = visible(text.slice(e.offset, e.offset + Math.min(e.length, 40)));
     return error(
       "E0101",
       span,
-      `unexpected character${e.length > 1 ? "s" : ""} '${ch}'`,
+      `unexpected character${e.length > 1 ? "s" : ""} '${ch}${e.length > 40 ? "..." : ""}'`,
       "comments start with '#'; names are letters, digits and '_'",
     );
   });
@@ -108,5 +109,76 @@ export function lex(file: string, text: string): LexResult {
     if (next !== undefined && continuesBefore.has(next.tokenType)) continue;
     tokens.push(tok);
   }
+  const tooDeep = nestingProblem(file, tokens);
+  if (tooDeep) diagnostics.push(tooDeep);
   return { tokens, comments: result.groups["comments"] ?? [], diagnostics };
+}
+
+/** Tokens whose grammar rules call themselves: each one open costs the parser stack. */
+const opens = new Set<TokenType>([T.LParen, T.LBracket, T.LBrace]);
+const closes = new Set<TokenType>([T.RParen, T.RBracket, T.RBrace]);
+
+/**
+ * The first place where the file nests deeper than `limits.nesting`, or where an operand has more
+ * prefix operators than `limits.prefixes`. The parser, the tree builder, the evaluator and the
+ * printer all recurse once per level, so this is checked on the flat token list, before any of
+ * them runs. Besides brackets, `else if` and `? :` nest without brackets; they count until the
+ * statement (or the bracket holding them) ends.
+ */
+function nestingProblem(file: string, tokens: readonly IToken[]): Diagnostic | undefined {
+  // One entry per open bracket: how many `else`/`?` levels are open inside it.
+  const extra: number[] = [0];
+  let depth = 0;
+  let prefixRun = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    const type = tok.tokenType;
+    if (opens.has(type)) {
+      depth++;
+      extra.push(0);
+    } else if (closes.has(type)) {
+      if (extra.length > 1) depth -= 1 + extra.pop()!;
+    } else if (type === T.Newline || type === T.Semicolon) {
+      depth -= extra[extra.length - 1]!;
+      extra[extra.length - 1] = 0;
+    } else if (type === T.Question || (type === T.Else && tokens[i + 1]?.tokenType === T.If)) {
+      depth++;
+      extra[extra.length - 1]!++;
+    }
+    if (depth > limits.nesting) {
+      return error(
+        "E0104",
+        tokenSpan(file, tok),
+        `this nests more than ${limits.nesting} levels deep (brackets, bodies, else-if and ?: chains)`,
+        "name the inner parts with let, or split them into blocks",
+      );
+    }
+    prefixRun = type === T.Minus || type === T.Not ? prefixRun + 1 : 0;
+    if (prefixRun > limits.prefixes) {
+      return error(
+        "E0104",
+        tokenSpan(file, tok),
+        `more than ${limits.prefixes} '-' or 'not' in a row`,
+        "two of them cancel out; write the value itself",
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Text from a source file made safe to print on a terminal: control characters, and those that
+ * reorder text, are written as escapes, so a spec cannot move the cursor or hide what it says.
+ */
+export function visible(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (ch) => {
+      const code = ch.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, "0")}`
+        : `\\u{${code.toString(16)}}`;
+    },
+  );
 }

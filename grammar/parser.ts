@@ -220,6 +220,27 @@ export class ArchParser extends CstParser {
       this.CONSUME(T.RParen);
     });
     this.MANY(() => this.SUBRULE(this.arg));
+    // Not valid, but parsed whole so that `mul { branch ... }` is one error, not a cascade.
+    this.OPTION3(() => this.SUBRULE(this.strayBody));
+  });
+
+  /** strayBody := '{' ( 'branch' body | statement | NL | ';' )* '}' — a body after a layer */
+  strayBody = this.RULE("strayBody", () => {
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Newline) },
+        { ALT: () => this.CONSUME(T.Semicolon) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Branch);
+            this.SUBRULE(this.body);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.statement) },
+      ]),
+    );
+    this.CONSUME(T.RBrace);
   });
 
   /** branches := ( 'concat' | 'add' ) '{' ( 'branch' body | NL | ';' )* '}' */

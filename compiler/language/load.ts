@@ -1,4 +1,13 @@
-import { readFileSync, readdirSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  type Stats,
+} from "node:fs";
 import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import type { IToken } from "chevrotain";
 import type { ImportDecl, Program } from "../../grammar/ast.js";
@@ -6,6 +15,7 @@ import { parse } from "../../grammar/parse.js";
 import { error, type Diagnostic } from "../../grammar/diagnostic.js";
 import { displayPath, stdlibDir } from "./paths.js";
 import { syntheticSpan } from "../../grammar/span.js";
+import { limits, showBytes } from "../../grammar/limits.js";
 
 export interface Module {
   /** The path shown to users (relative to the working directory when shorter). */
@@ -28,7 +38,59 @@ export interface Loaded {
 /** Where the text of a file comes from; tests and `fmt --check` of unsaved text swap it. */
 export type ReadFile = (absPath: string) => string;
 
-const defaultRead: ReadFile = (p) => readFileSync(p, "utf8");
+/** Why a spec file was not read; its message names the file's problem, not the file. */
+export class UnreadableSource extends Error {}
+
+/**
+ * Reads a spec safely: only a regular file (a FIFO would block forever, /dev/zero never ends, a
+ * folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
+ * on the open descriptor, so what is checked is what is read.
+ */
+export function readSource(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw e;
+    throw new UnreadableSource(code === "EACCES" ? "permission denied" : String(code ?? e));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
+    if (st.size > limits.specBytes) {
+      throw new UnreadableSource(
+        `it is ${showBytes(st.size)}; a spec may be at most ${showBytes(limits.specBytes)}`,
+      );
+    }
+    // Read one byte more than allowed: a file that grows while it is read is caught too.
+    const buf = Buffer.alloc(limits.specBytes + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > limits.specBytes) {
+        throw new UnreadableSource(
+          `it is over ${showBytes(limits.specBytes)}, the most a spec may be`,
+        );
+      }
+    }
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return "a folder";
+  if (st.isFIFO()) return "a named pipe (FIFO)";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+const defaultRead: ReadFile = readSource;
 
 /**
  * Loads a spec and everything it imports. Imports are either `std/NAME` (the standard library)
@@ -36,6 +98,8 @@ const defaultRead: ReadFile = (p) => readFileSync(p, "utf8");
  */
 export function load(entry: string, read: ReadFile = defaultRead): Loaded {
   const rootDir = dirname(resolve(entry));
+  // Imports are checked by where they really are, so a symlink cannot lead outside.
+  const roots = [realOr(rootDir), realOr(stdlibDir)];
   const modules: Module[] = [];
   const byPath = new Map<string, Module>();
   const diagnostics: Diagnostic[] = [];
@@ -59,8 +123,16 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
     const file = displayPath(absPath);
     try {
       text = read(absPath);
-    } catch {
+    } catch (e) {
       const span = via ? via.path.span : syntheticSpan(file);
+      if (e instanceof UnreadableSource) {
+        diagnostics.push(
+          via
+            ? error("E0105", span, `cannot read import "${via.path.value}": ${e.message}`)
+            : error("E0105", span, `cannot read ${file}: ${e.message}`),
+        );
+        return;
+      }
       diagnostics.push(
         via
           ? error(
@@ -82,7 +154,7 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
     byPath.set(absPath, mod);
     diagnostics.push(...parsed.diagnostics);
     for (const imp of parsed.program.imports) {
-      const target = resolveImport(imp, absPath, rootDir);
+      const target = resolveImport(imp, absPath, rootDir, roots);
       if ("diagnostic" in target) diagnostics.push(target.diagnostic);
       else visit(target.path, [...stack, absPath], imp);
     }
@@ -102,7 +174,36 @@ function within(dir: string, path: string): boolean {
   return rel === "" || (!rel.startsWith(".." + sep) && rel !== ".." && !isAbsolute(rel));
 }
 
+/** The path with every symlink resolved; the path itself while it does not exist. */
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function resolveImport(
+  imp: ImportDecl,
+  from: string,
+  rootDir: string,
+  roots: readonly string[],
+): { path: string } | { diagnostic: Diagnostic } {
+  const r = resolveImportText(imp, from, rootDir);
+  if ("diagnostic" in r) return r;
+  const real = realOr(r.path);
+  if (roots.some((root) => within(root, real))) return r;
+  return {
+    diagnostic: error(
+      "E0202",
+      imp.path.span,
+      `import "${imp.path.value}" leads outside the spec's folder: it is a link to ${real}`,
+      "imports may name files in the spec's folder and below, or std/ modules; copy the file in instead of linking it",
+    ),
+  };
+}
+
+function resolveImportText(
   imp: ImportDecl,
   from: string,
   rootDir: string,

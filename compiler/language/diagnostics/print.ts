@@ -1,4 +1,5 @@
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
+import { visible } from "../../../grammar/lexer.js";
 
 export interface SourceLookup {
   (file: string): string | undefined;
@@ -10,15 +11,17 @@ export interface SourceLookup {
  */
 export function formatDiagnostic(d: Diagnostic, sources: SourceLookup): string {
   const { file, start, end } = d.span;
-  const out = [`${file}:${start.line}:${start.column}: ${d.severity}[${d.code}]: ${d.message}`];
-  const text = sources(file);
+  // Spans of line 0 are not in a file: the command line, for one.
+  const where = start.line > 0 ? `${file}:${start.line}:${start.column}` : file;
+  const out = [visible(`${where}: ${d.severity}[${d.code}]: ${d.message}`)];
+  const text = start.line > 0 ? sources(file) : undefined;
   if (text !== undefined) out.push(...codeFrame(text, start.line, start.column, end));
-  if (d.hint) out.push(`  = help: ${d.hint}`);
+  if (d.hint) out.push(visible(`  = help: ${d.hint}`));
   for (const note of d.notes ?? []) {
     const where = note.span
       ? `${note.span.file}:${note.span.start.line}:${note.span.start.column}: `
       : "";
-    out.push(`  = note: ${where}${note.message}`);
+    out.push(visible(`  = note: ${where}${note.message}`));
   }
   return out.join("\n");
 }
@@ -29,15 +32,43 @@ function codeFrame(
   column: number,
   end: { line: number; column: number },
 ): string[] {
-  const lines = text.split(/\r?\n|\r/);
-  const src = lines[line - 1];
+  const src = lineAt(text, line);
   if (src === undefined) return [];
   const gutter = String(line);
   const pad = " ".repeat(gutter.length);
-  const width =
+  let width =
     end.line === line ? Math.max(1, end.column - column) : Math.max(1, src.length - column + 1);
-  const caretIndent = src.slice(0, column - 1).replace(/[^\t]/g, " ");
-  return [`${pad} |`, `${gutter} | ${src}`, `${pad} | ${caretIndent}${"^".repeat(width)}`];
+  // A long line is shown as a window around the column, so a minified spec prints one screen.
+  let from = 0;
+  let to = src.length;
+  if (src.length > frameWidth) {
+    from = Math.max(0, column - 1 - frameWidth / 2);
+    to = Math.min(src.length, from + frameWidth);
+    width = Math.min(width, to - (column - 1));
+  }
+  const before = (from > 0 ? "..." : "") + visible(src.slice(from, column - 1));
+  const shown = before + visible(src.slice(column - 1, to)) + (to < src.length ? "..." : "");
+  const caretIndent = before.replace(/[^\t]/g, " ");
+  // Escapes widen what they replace: the caret spans the escaped text.
+  const under = src.slice(column - 1, column - 1 + width);
+  const caret = visible(under).length + (width - under.length);
+  return [`${pad} |`, `${gutter} | ${shown}`, `${pad} | ${caretIndent}${"^".repeat(caret)}`];
+}
+
+const frameWidth = 120;
+
+/** Line `n` (1-based), found in one pass: splitting a large spec for each message costs. */
+function lineAt(text: string, n: number): string | undefined {
+  let start = 0;
+  for (let line = 1; line < n; line++) {
+    let i = start;
+    while (i < text.length && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+    if (i >= text.length) return undefined;
+    start = text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10 ? i + 2 : i + 1;
+  }
+  let end = start;
+  while (end < text.length && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+  return text.slice(start, end);
 }
 
 export function formatDiagnostics(ds: readonly Diagnostic[], sources: SourceLookup): string {

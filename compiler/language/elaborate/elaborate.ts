@@ -16,6 +16,8 @@ import { Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
 import type { Lowered, Snapped } from "./ops/spec.js";
 import { Scope } from "./scope.js";
+import { limits } from "../../../grammar/limits.js";
+import { SizeBound } from "./size.js";
 import { show, toJson, typeName, type Value } from "./values.js";
 
 export interface Tensor {
@@ -39,10 +41,14 @@ export interface ElaborateOptions {
    * (`first` up to `end`, exclusive): editors sum a call's figures from them.
    */
   readonly onBlockCall?: (call: LayerStmt, first: number, end: number) => void;
+  /** The most layers the network may elaborate to (default `limits.layers`). */
+  readonly maxLayers?: number;
 }
 
 // Far beyond any real network; a guard against runaway recursion the static check missed.
 const maxDepth = 64;
+// Call-site notes on one diagnostic; deeper calls are counted, not listed.
+const maxNotes = 8;
 
 /**
  * Instantiates a network: binds its arguments, expands blocks, unrolls repeats, evaluates every
@@ -55,14 +61,17 @@ export function elaborate(
   opts: ElaborateOptions = {},
 ): ElaborateResult {
   const e = new Elaborator(decls, opts.snap ?? false, opts.onBlockCall);
+  e.maxLayers = opts.maxLayers ?? limits.layers;
   try {
     return { ok: true, graph: e.network(network, args), snapped: e.snapped };
   } catch (err) {
     if (!(err instanceof DiagnosticError)) throw err;
-    const notes: Note[] = e.calls
-      .slice()
-      .reverse()
+    const calls = e.calls.slice().reverse();
+    const notes: Note[] = calls
+      .slice(0, maxNotes)
       .map((c) => ({ message: `in ${c.name}, called here`, span: c.span }));
+    if (calls.length > maxNotes)
+      notes.push({ message: `and ${calls.length - maxNotes} calls further out` });
     const d = err.diagnostic;
     return {
       ok: false,
@@ -76,14 +85,20 @@ class Elaborator {
   /** The block calls in progress; left as they were at a failure, to say where it happened. */
   readonly calls: { name: string; span: Span }[] = [];
   private readonly taken = new Set<string>();
+  private readonly size: SizeBound;
 
   readonly snapped: Snapped[] = [];
+  maxLayers: number = limits.layers;
+  /** Elements expanded so far: bounds the work of repeats whose bodies make no layers. */
+  private steps = 0;
 
   constructor(
     private readonly decls: Declarations,
     private readonly snap: boolean,
     private readonly onBlockCall?: ElaborateOptions["onBlockCall"],
-  ) {}
+  ) {
+    this.size = new SizeBound(decls);
+  }
 
   network(decl: NetworkDecl, args: readonly (Arg | BoundArg)[]): IRGraph {
     const params = bindParams(decl, args, new Scope(), new Scope(), decl.name.span);
@@ -153,6 +168,7 @@ class Elaborator {
     scope: Scope,
     namer: Namer,
   ): Tensor | undefined {
+    this.step(el.span);
     switch (el.kind) {
       case "Layer":
         return this.layer(el, x, scope, namer);
@@ -161,11 +177,25 @@ class Elaborator {
         if (count.t !== "int" || count.v < 0) {
           fail("E0502", el.count.span, `repeat needs a count of 0 or more, not ${show(count)}`);
         }
+        const least = count.v * this.size.body(el.body);
+        if (this.nodes.length + least > this.maxLayers) {
+          this.tooMany(el.span, `repeat ${count.v} makes at least ${showCount(least)} layers`);
+        }
         let cur = x;
         for (let i = 0; i < count.v; i++) {
+          if (i > 0) this.step(el.span);
+          const before = this.nodes.length;
           const iter = new Scope(scope, scope.inChannels);
           if (el.index) iter.set(el.index.name, { t: "int", v: i });
           cur = this.sub(el.body, cur, iter, namer);
+          // After the first pass, what all of them will make is known: refuse before making it.
+          const per = this.nodes.length - before;
+          if (i === 0 && per > 0 && before + per * count.v > this.maxLayers) {
+            this.tooMany(
+              el.span,
+              `repeat ${count.v} of a body with ${per} layer${per === 1 ? "" : "s"} makes ${showCount(per * count.v)} layers`,
+            );
+          }
         }
         return cur;
       }
@@ -353,6 +383,10 @@ class Elaborator {
         `blocks nest more than ${maxDepth} deep: ${decl.name.name} probably calls itself`,
       );
     }
+    const least = this.size.block(decl);
+    if (this.nodes.length + least > this.maxLayers) {
+      this.tooMany(stmt.span, `${decl.name.name} makes at least ${showCount(least)} layers`);
+    }
     const holder: { cur?: Tensor } = { cur: x };
     const inner = new Scope(undefined, () => channelsOf(holder.cur));
     const params = bindParams(decl, stmt.args, scope, inner, stmt.span);
@@ -368,8 +402,30 @@ class Elaborator {
     return out;
   }
 
+  /** Counts the work of each element expanded; see `steps`. */
+  private step(span: Span): void {
+    if (++this.steps > this.maxLayers * 10 + 1000) {
+      fail(
+        "E0503",
+        span,
+        `expanding this network takes more than ${showCount(this.maxLayers * 10 + 1000)} steps (repeats of bodies that make no layers?)`,
+        `the work is bounded by ten times the layer limit of ${showCount(this.maxLayers)}; --max-layers raises it`,
+      );
+    }
+  }
+
+  private tooMany(span: Span, what: string): never {
+    fail(
+      "E0503",
+      span,
+      `${what}, more than the limit of ${showCount(this.maxLayers)} layers in a network`,
+      "--max-layers N raises the limit",
+    );
+  }
+
   private emit(name: string, span: Span, inputs: Tensor[], l: Lowered): Tensor {
     const id = this.nodes.length;
+    if (id >= this.maxLayers) this.tooMany(span, "the network grows past the limit here");
     const node = {
       id,
       name,
@@ -392,4 +448,9 @@ function channelsOf(t: Tensor | undefined): number | undefined {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** 1234567 -> "1,234,567"; counts past what a double holds exactly read as "about 1.1e+12". */
+function showCount(n: number): string {
+  return Number.isSafeInteger(n) ? n.toLocaleString("en-US") : `about ${n.toPrecision(2)}`;
 }

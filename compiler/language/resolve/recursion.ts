@@ -12,9 +12,23 @@ export function checkRecursion(table: DeclTable, out: Diagnostic[]): void {
   }
   const reported = new Set<string>();
   const state = new Map<string, "active" | "done">();
-  const visit = (name: string, path: string[]): void => {
-    state.set(name, "active");
-    for (const c of calls.get(name) ?? []) {
+  // Depth-first, with an explicit stack: a chain of thousands of blocks must not overflow it.
+  const visit = (root: string): void => {
+    const path: string[] = [root];
+    const next: number[] = [0];
+    state.set(root, "active");
+    while (path.length) {
+      const name = path[path.length - 1]!;
+      const edges = calls.get(name) ?? [];
+      const i = next[next.length - 1]!;
+      if (i >= edges.length) {
+        state.set(name, "done");
+        path.pop();
+        next.pop();
+        continue;
+      }
+      next[next.length - 1] = i + 1;
+      const c = edges[i]!;
       if (state.get(c.callee) === "active") {
         const cycle = [...path.slice(path.indexOf(c.callee)), c.callee];
         const key = [...cycle].sort().join(",");
@@ -30,12 +44,13 @@ export function checkRecursion(table: DeclTable, out: Diagnostic[]): void {
           );
         }
       } else if (state.get(c.callee) !== "done") {
-        visit(c.callee, [...path, c.callee]);
+        state.set(c.callee, "active");
+        path.push(c.callee);
+        next.push(0);
       }
     }
-    state.set(name, "done");
   };
-  for (const name of table.blocks.keys()) if (!state.has(name)) visit(name, [name]);
+  for (const name of table.blocks.keys()) if (!state.has(name)) visit(name);
 }
 
 function collect(
