@@ -77,6 +77,54 @@ async function wasmBreakdown(): Promise<string[]> {
     .map(([name, ms]) => `${name.padEnd(38)} ${ms.toFixed(1).padStart(7)} ms`);
 }
 
+/**
+ * How far archc's composed wasm kernels are from the cpu backend's reference kernels on one
+ * Xception-sized problem each (the tests check many small random ones against a tolerance).
+ */
+async function accuracy(): Promise<string[]> {
+  const x = tf.randomUniform([2, 19, 19, 64], -1, 1, "float32", 3) as tf.Tensor4D;
+  const problems = [
+    {
+      name: "Conv2DBackpropFilter (+ its input gradient)",
+      w: tf.randomUniform([3, 3, 64, 32], -1, 1, "float32", 5) as tf.Tensor4D,
+      dy: tf.randomUniform([2, 19, 19, 32], -1, 1, "float32", 7),
+      op: (xi: tf.Tensor4D, wi: tf.Tensor4D) => tf.conv2d(xi, wi, 1, "same"),
+    },
+    {
+      name: "DepthwiseConv2dNativeBackpropFilter / Input",
+      w: tf.randomUniform([3, 3, 64, 1], -1, 1, "float32", 4) as tf.Tensor4D,
+      dy: tf.randomUniform([2, 19, 19, 64], -1, 1, "float32", 6),
+      op: (xi: tf.Tensor4D, wi: tf.Tensor4D) => tf.depthwiseConv2d(xi, wi, 1, "same"),
+    },
+  ];
+  const gradients = async (backend: "wasm" | "cpu", p: (typeof problems)[number]) => {
+    await tf.setBackend(backend);
+    const [gx, gw] = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+      p
+        .op(xi as tf.Tensor4D, wi as tf.Tensor4D)
+        .mul(p.dy)
+        .sum(),
+    )([x, p.w]);
+    const out = [(await gx!.data()) as Float32Array, (await gw!.data()) as Float32Array];
+    tf.dispose([gx!, gw!]);
+    return out;
+  };
+  const maxDiff = (a: Float32Array, b: Float32Array) =>
+    a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  const lines: string[] = [];
+  for (const p of problems) {
+    const [wasmX, wasmW] = await gradients("wasm", p);
+    const [cpuX, cpuW] = await gradients("cpu", p);
+    lines.push(
+      `${p.name.padEnd(44)} max |wasm - cpu|: input ${maxDiff(wasmX!, cpuX!).toExponential(1)}, ` +
+        `filter ${maxDiff(wasmW!, cpuW!).toExponential(1)}`,
+    );
+    tf.dispose([p.w, p.dy]);
+  }
+  x.dispose();
+  return lines;
+}
+
 async function main(): Promise<void> {
   await initWasmBackend();
   const wasm = await msPerStep("wasm", 2, 10);
@@ -86,6 +134,8 @@ async function main(): Promise<void> {
   console.log(`wasm speed-up: ${(cpu / wasm).toFixed(1)}x`);
   console.log("wasm kernel time in one step (profiled, top 8; nested kernels counted twice):");
   for (const line of await wasmBreakdown()) console.log("  " + line);
+  console.log("accuracy of the composed wasm kernels against cpu:");
+  for (const line of await accuracy()) console.log("  " + line);
 }
 
 await main();

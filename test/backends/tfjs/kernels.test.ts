@@ -45,11 +45,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-const maxDiffSeen: Record<string, number> = {};
-function record(name: string, diff: number): void {
-  maxDiffSeen[name] = Math.max(maxDiffSeen[name] ?? 0, diff);
-}
-
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
   tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
 
@@ -269,7 +264,6 @@ describe("kernels match tfjs-backend-cpu", () => {
         ),
       );
       const diff = maxAbsDiff(got, want);
-      record("DepthwiseConv2dNativeBackpropInput", diff);
       expect(diff, c.label).toBeLessThan(TOLERANCE);
     }
   });
@@ -307,7 +301,6 @@ describe("kernels match tfjs-backend-cpu", () => {
         }),
       );
       const diff = maxAbsDiff(got, want);
-      record("DepthwiseConv2dNativeBackpropFilter", diff);
       expect(diff, c.label).toBeLessThan(TOLERANCE);
     }
   });
@@ -342,7 +335,6 @@ describe("kernels match tfjs-backend-cpu", () => {
               ),
             );
           const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
-          record("Conv2DBackpropFilter", diff);
           expect(
             diff,
             JSON.stringify({ xShape, filterShape, stride, pad, dataFormat }),
@@ -377,7 +369,6 @@ describe("kernels match tfjs-backend-cpu", () => {
           ),
         );
       const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
-      record("Conv2DBackpropFilter", diff);
       expect(diff, String(dimRoundingMode)).toBeLessThan(TOLERANCE);
     }
   });
@@ -501,7 +492,6 @@ describe("gradients on wasm", () => {
       const want = await gradsOn("cpu");
       got.forEach((g, i) => {
         const diff = maxAbsDiff(g, want[i]!);
-        record("tf.grads separable block", diff);
         expect(diff, `${stride} ${pad} ${multiplier} input ${i}`).toBeLessThan(TOLERANCE);
       });
     }
@@ -535,7 +525,6 @@ describe("gradients on wasm", () => {
       const numeric = ((await lossAt(plus)) - (await lossAt(minus))) / (2 * eps);
       worst = Math.max(worst, Math.abs(numeric - g[i]!) / Math.max(1, Math.abs(numeric)));
     }
-    record("finite differences (relative)", worst);
     expect(worst).toBeLessThan(5e-3);
     tf.dispose([x, r]);
   });
@@ -584,12 +573,5 @@ describe("training on wasm", () => {
     model.dispose();
     optimizer.dispose();
     tf.dispose([x, y]);
-  });
-});
-
-describe("report", () => {
-  it("max abs differences seen", () => {
-    console.log("max abs diffs:", maxDiffSeen);
-    expect(Object.keys(maxDiffSeen).length).toBeGreaterThan(0);
   });
 });
