@@ -49,8 +49,12 @@ function program(io: IO, setExit: (code: number) => void): Command {
     )
     .option("-o, --out <path>", "write here instead of standard output")
     .option(
+      "--flat",
+      "ts: write every layer of the elaborated graph instead of one function per block",
+    )
+    .option(
       "--layers-module <specifier>",
-      "where generated TypeScript imports GroupedConv2D from",
+      "where generated TypeScript imports its runtime (Builder, GroupedConv2D) from",
       "archc/layers",
     )
     .option(
