@@ -9,5 +9,5 @@ export const processIO: IO = {
   err: (t) => process.stderr.write(t.endsWith("\n") ? t : t + "\n"),
 };
 
-/** Exit codes scripts can rely on. */
-export const Exit = { ok: 0, diagnostics: 1, usage: 2, internal: 3 } as const;
+/** Exit codes scripts can rely on; 130 (128 + SIGINT) when stopped by Ctrl-C with a resumable state. */
+export const Exit = { ok: 0, diagnostics: 1, usage: 2, internal: 3, interrupted: 130 } as const;

@@ -125,7 +125,15 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "-o, --out <dir>",
       "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
     )
-    .option("--resume", "continue from the run folder's checkpoint")
+    .option(
+      "--resume",
+      "continue the run in --out from its checkpoint (same network, arguments and config)",
+    )
+    .option("--fresh", "delete the run in --out (checkpoints, metrics) and start over")
+    .option("--checkpoint-steps <n>", "also write a checkpoint every N steps (0: off)", "0")
+    .option("--checkpoint-minutes <m>", "also write a checkpoint every M minutes (0: off)", "5")
+    .option("--patience <n>", "stop when validation loss has not improved for N epochs")
+    .option("--quiet", "print only the result and errors")
     .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
     .option("--skip-corrupt", "skip unreadable images (counted) instead of stopping")
     .addOption(

@@ -15,6 +15,7 @@ import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
+import { specHash } from "../../lab/run/identity.js";
 import { join } from "node:path";
 
 export interface TrainCliOptions {
@@ -31,6 +32,11 @@ export interface TrainCliOptions {
   readonly valLimit?: string;
   readonly out?: string;
   readonly resume?: boolean;
+  readonly fresh?: boolean;
+  readonly checkpointSteps?: string;
+  readonly checkpointMinutes?: string;
+  readonly patience?: string;
+  readonly quiet?: boolean;
   readonly backend: BackendChoice;
   readonly seed: string;
   readonly skipCorrupt?: boolean;
@@ -114,10 +120,26 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const limit = intOption(io, "limit", opts.limit, 1);
   const valLimit = intOption(io, "val-limit", opts.valLimit, 1);
   const seed = intOption(io, "seed", opts.seed, 0);
+  const checkpointSteps = intOption(io, "checkpoint-steps", opts.checkpointSteps, 0);
+  const patience = intOption(io, "patience", opts.patience, 1);
+  const minutes = opts.checkpointMinutes === undefined ? 5 : Number(opts.checkpointMinutes);
   const lr = opts.lr === undefined ? undefined : Number(opts.lr);
-  if ([epochs, batch, limit, valLimit, seed].includes(null) || (lr !== undefined && !(lr > 0))) {
-    if (lr !== undefined && !(lr > 0))
-      io.err(`archc train: --lr must be a positive number, not '${opts.lr}'`);
+  const badLr = lr !== undefined && !(Number.isFinite(lr) && lr > 0);
+  const badMinutes = !(Number.isFinite(minutes) && minutes >= 0);
+  if (
+    [epochs, batch, limit, valLimit, seed, checkpointSteps, patience].includes(null) ||
+    badLr ||
+    badMinutes
+  ) {
+    if (badLr) io.err(`archc train: --lr must be a positive finite number, not '${opts.lr}'`);
+    if (badMinutes)
+      io.err(
+        `archc train: --checkpoint-minutes must be a number of minutes >= 0 (0: off), not '${opts.checkpointMinutes}'`,
+      );
+    return Exit.usage;
+  }
+  if (opts.resume && opts.fresh) {
+    io.err("archc train: give --resume (continue the run) or --fresh (start over), not both");
     return Exit.usage;
   }
   if (opts.experiment && opts.network) {
@@ -136,12 +158,13 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     graphs.push({ run, graph: built.graph });
   }
 
-  const [runtime, session, data, modelMod, progress] = await Promise.all([
+  const [runtime, session, data, modelMod, progress, runMod] = await Promise.all([
     import("../../backends/tfjs/runtime.js"),
     import("../../lab/train/session.js"),
     import("../../lab/train/data/index.js"),
     import("../../backends/tfjs/model.js"),
     import("../progress.js"),
+    import("../../lab/run/index.js"),
   ]);
   let backend;
   try {
@@ -156,14 +179,17 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   if (!opts.json) io.err(`backend: ${backend.label}`);
 
   let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(130);
+  const onSignal = () => {
+    if (stop) process.exit(Exit.interrupted);
     stop = true;
     io.err(
-      "\narchc train: stopping after this batch and writing a checkpoint (Ctrl-C again to quit now)",
+      "\narchc train: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)",
     );
   };
-  process.on("SIGINT", onSigint);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const spec = specHash(program.loaded.modules.map((m) => m.text));
+  let interrupted = false;
   const results: Record<string, unknown>[] = [];
   try {
     const root =
@@ -179,7 +205,8 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           ? { ...run.config, optimizer: { ...run.config.optimizer, lr } }
           : run.config;
       const epochsNow = epochs ?? config.epochs;
-      const bar = opts.json ? undefined : progress.trainingBar(io, run.label, epochsNow);
+      const bar =
+        opts.json || opts.quiet ? undefined : progress.trainingBar(io, run.label, epochsNow);
       let result;
       try {
         result = await session.trainNetwork({
@@ -187,7 +214,12 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           config,
           outDir,
           seed: seed ?? 0,
-          resume: opts.resume ?? false,
+          mode: opts.resume ? "resume" : opts.fresh ? "fresh" : "new",
+          identity: { spec },
+          command: "train",
+          checkpointMinutes: minutes,
+          ...(checkpointSteps ? { checkpointSteps } : {}),
+          ...(patience ? { patience } : {}),
           ...(opts.data ? { data: opts.data } : {}),
           ...(opts.valData ? { valData: opts.valData } : {}),
           ...(epochs ? { epochs } : {}),
@@ -203,7 +235,10 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
         if (
           e instanceof data.DataError ||
           e instanceof session.NoDataError ||
-          e instanceof modelMod.ModelBuildError
+          e instanceof modelMod.ModelBuildError ||
+          e instanceof runMod.RunError ||
+          e instanceof runMod.LockError ||
+          e instanceof runMod.CheckpointError
         ) {
           io.err(`archc train: ${e.message}`);
           return Exit.diagnostics;
@@ -219,6 +254,8 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
         params: result.params,
         epochs: epochsNow,
         interrupted: result.interrupted,
+        stoppedEarly: result.stoppedEarly,
+        ...(result.best ? { best: result.best } : {}),
         ...(last
           ? {
               loss: last.loss,
@@ -230,20 +267,24 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           : {}),
         skipped: result.skipped,
       });
-      if (!opts.json) {
+      if (result.interrupted) {
+        interrupted = true;
+        io.err(
+          `${run.label}: stopped at epoch ${(result.history.length || 0) + 1}; checkpoint of this exact step in ${outDir}. Continue with the same command and --resume`,
+        );
+      } else if (!opts.json && !opts.quiet) {
         io.out(
-          result.interrupted
-            ? `${run.label}: stopped; checkpoint in ${outDir} (continue with --resume)`
-            : last
-              ? `${run.label}: loss ${last.loss.toFixed(4)}, accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== undefined ? `, val accuracy ${last.valAccuracy.toFixed(4)}` : ""}, ${last.imagesPerSec.toFixed(1)} images/s${result.skipped ? `, ${result.skipped} unreadable images skipped` : ""}; metrics in ${join(outDir, "metrics.jsonl")}`
-              : `${run.label}: already trained for ${epochsNow} epochs in ${outDir}`,
+          last
+            ? `${run.label}: train loss ${last.loss.toFixed(4)}, train accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== undefined ? `, val accuracy ${last.valAccuracy.toFixed(4)}` : ""}${result.best ? ` (best val loss at epoch ${result.best.epoch}, in best.bin)` : ""}${result.stoppedEarly ? `; stopped early after ${result.history.length} epochs (patience ${patience})` : ""}, ${last.imagesPerSec.toFixed(1)} images/s${result.skipped ? `, ${result.skipped} unreadable images skipped` : ""}; metrics in ${join(outDir, "metrics.jsonl")} and metrics.csv`
+            : `${run.label}: no epoch finished in ${outDir}`,
         );
       }
       if (result.interrupted) break;
     }
   } finally {
-    process.off("SIGINT", onSigint);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
   if (opts.json) io.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
-  return stop ? Exit.diagnostics : Exit.ok;
+  return interrupted ? Exit.interrupted : Exit.ok;
 }

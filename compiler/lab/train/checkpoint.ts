@@ -1,7 +1,20 @@
 import * as tf from "@tensorflow/tfjs";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite } from "../../util/atomicWrite.js";
+import type { Json } from "../../language/elaborate/values.js";
+import { CheckpointError, readFramed, writeFramed } from "../run/frame.js";
+import { runPaths } from "../run/paths.js";
+import type { EpochMetrics } from "./metrics.js";
+
+export { CheckpointError } from "../run/frame.js";
+
+/** Sums over the batches of the epoch in progress, so that its metrics survive a stop. */
+export interface PartialEpoch {
+  readonly lossSum: number;
+  readonly accSum: number;
+  readonly seen: number;
+  readonly seconds: number;
+}
 
 /** Everything needed to continue training exactly where it stopped. */
 export interface CheckpointState {
@@ -13,6 +26,18 @@ export interface CheckpointState {
   readonly rng: readonly number[];
   readonly network: string;
   readonly params: number;
+  readonly partial?: PartialEpoch;
+  /** Every finished epoch: the checkpoint, not metrics.jsonl, is the record of what was done. */
+  readonly history?: readonly EpochMetrics[];
+  /** The best epoch on validation so far, and epochs since it (for --patience). */
+  readonly best?: {
+    readonly epoch: number;
+    readonly valLoss: number;
+    readonly valAccuracy: number;
+  };
+  readonly sinceBest?: number;
+  /** Set when early stopping ended the run. */
+  readonly stoppedEarly?: boolean;
 }
 
 interface TensorEntry {
@@ -25,18 +50,21 @@ interface TensorEntry {
 export const checkpointFile = "checkpoint.bin";
 
 /**
- * One file: a 4-byte header length, a JSON header, then float32 data. Written to a temporary
- * file and renamed, so an interrupted save leaves the previous checkpoint intact.
+ * One self-checking file (lab/run/frame.ts): a JSON header with the run's key, the training
+ * state and the tensor table, then float32 data whose sha256 the header holds. Written to a
+ * temporary file and renamed, so an interrupted save leaves the previous checkpoint intact.
  */
 export async function saveCheckpoint(
-  dir: string,
+  path: string,
   model: tf.LayersModel,
-  optimizer: tf.Optimizer,
+  optimizer: tf.Optimizer | undefined,
   state: CheckpointState,
+  /** The run's identity key (manifest.json); a checkpoint of another run is refused on load. */
+  key?: string,
 ): Promise<void> {
   const named: { name: string; tensor: tf.Tensor }[] = [
     ...model.weights.map((w) => ({ name: `model/${w.originalName}`, tensor: w.read() })),
-    ...(await optimizer.getWeights()).map((w) => ({
+    ...(optimizer ? await optimizer.getWeights() : []).map((w) => ({
       name: `optimizer/${w.name}`,
       tensor: w.tensor,
     })),
@@ -50,59 +78,88 @@ export async function saveCheckpoint(
     chunks.push(Float32Array.from(data));
     offset += data.length;
   }
-  const header = Buffer.from(
-    JSON.stringify({ format: "archc-checkpoint", version: 1, state, tensors: entries }),
-  );
-  const out = Buffer.alloc(4 + header.length + offset * 4);
-  out.writeUInt32LE(header.length, 0);
-  header.copy(out, 4);
-  let pos = 4 + header.length;
+  const payload = new Uint8Array(offset * 4);
+  let pos = 0;
   for (const c of chunks) {
-    Buffer.from(c.buffer, c.byteOffset, c.byteLength).copy(out, pos);
+    payload.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), pos);
     pos += c.byteLength;
   }
-  atomicWrite(join(dir, checkpointFile), out);
+  writeFramed(
+    path,
+    {
+      format: "archc-checkpoint",
+      version: 2,
+      ...(key ? { key } : {}),
+      state: state as unknown as Json,
+      tensors: entries as unknown as Json,
+    },
+    payload,
+  );
 }
 
 export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, checkpointFile));
 }
 
-/** Restores model and optimizer weights; returns where training stood. */
+const sameShape = (a: readonly number[], b: readonly (number | null)[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Restores model (and optimizer) weights from a run folder's checkpoint, or from the checkpoint
+ * file given; returns where training stood. Every problem is a CheckpointError naming the file:
+ * damaged (checksum), cut short, not a checkpoint, of another run (key), of another network
+ * (weights missing or of other shapes). Nothing is written to the model until all is checked.
+ */
 export async function loadCheckpoint(
-  dir: string,
+  dirOrFile: string,
   model: tf.LayersModel,
   /** Without one, only the model's weights are restored (for export and inference). */
   optimizer?: tf.Optimizer,
+  /** The key the run expects; a checkpoint written under another is refused. */
+  key?: string,
 ): Promise<CheckpointState> {
-  const buf = readFileSync(join(dir, checkpointFile));
-  const len = buf.readUInt32LE(0);
-  const header = JSON.parse(buf.subarray(4, 4 + len).toString("utf8")) as {
-    format: string;
-    state: CheckpointState;
-    tensors: TensorEntry[];
-  };
-  if (header.format !== "archc-checkpoint")
-    throw new Error(`${join(dir, checkpointFile)} is not an archc checkpoint`);
+  const path = dirOrFile.endsWith(".bin") ? dirOrFile : runPaths(dirOrFile).checkpoint;
+  const { header, payload } = readFramed(path);
+  if (header["format"] !== "archc-checkpoint")
+    throw new CheckpointError(`${path} is not an archc training checkpoint`);
+  if (key && header["key"] !== key)
+    throw new CheckpointError(
+      `${path} belongs to another run (key ${String(header["key"] ?? "none")}, this run's manifest says ${key}); start again with --fresh`,
+    );
+  const state = header["state"] as unknown as CheckpointState;
+  const tensors = header["tensors"] as unknown as TensorEntry[];
+  if (payload.length % 4 !== 0)
+    throw new CheckpointError(`${path} is damaged: its data is not a whole number of floats`);
   // Copy out of the file buffer: Float32Array views need 4-byte alignment.
   const data = new Float32Array(
-    buf.buffer.slice(buf.byteOffset + 4 + len, buf.byteOffset + buf.length),
+    payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length),
   );
-  const byName = new Map(header.tensors.map((t) => [t.name, t]));
-  const tensor = (t: TensorEntry) =>
-    tf.tensor(data.subarray(t.offset, t.offset + t.length), t.shape);
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  for (const t of tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size !== t.length || t.offset + t.length > data.length)
+      throw new CheckpointError(`${path} is damaged: tensor ${t.name} lies outside its data`);
+  }
+  const plan: { w: tf.LayerVariable; t: TensorEntry }[] = [];
   for (const w of model.weights) {
     const t = byName.get(`model/${w.originalName}`);
     if (!t)
-      throw new Error(
-        `checkpoint in ${dir} has no weight ${w.originalName}: it was made for another network`,
+      throw new CheckpointError(
+        `${path} has no weight ${w.originalName}: it was made for another network (${state.network ?? "unknown"}, ${state.params ?? "?"} parameters; this one has ${model.countParams()})`,
       );
-    w.write(tensor(t));
+    if (!sameShape(t.shape, w.shape))
+      throw new CheckpointError(
+        `${path} holds ${w.originalName} with shape [${t.shape.join(", ")}], but this network's is [${w.shape.join(", ")}]: it was made for another network or other arguments`,
+      );
+    plan.push({ w, t });
   }
-  const opt = header.tensors
+  const tensor = (t: TensorEntry) =>
+    tf.tensor(data.subarray(t.offset, t.offset + t.length), t.shape);
+  for (const { w, t } of plan) w.write(tensor(t));
+  const opt = tensors
     .filter((t) => t.name.startsWith("optimizer/"))
     .map((t) => ({ name: t.name.slice(10), tensor: tensor(t) }));
   if (optimizer && opt.length) await optimizer.setWeights(opt);
   else tf.dispose(opt.map((o) => o.tensor));
-  return header.state;
+  return state;
 }

@@ -1,38 +1,20 @@
 import * as tf from "@tensorflow/tfjs";
-import { appendFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import type { TrainConfig } from "../../language/config/train.js";
+import { runPaths } from "../run/paths.js";
 import {
   hasCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
   type CheckpointState,
 } from "./checkpoint.js";
+import { writeMetrics, type EpochMetrics, type StepReport } from "./metrics.js";
 import type { Dataset } from "./data/index.js";
 import { Random } from "./data/random.js";
 import { makeOptimizer, setLearningRate } from "./optimizer.js";
 import { learningRate } from "./schedule.js";
 
-export interface EpochMetrics {
-  readonly epoch: number;
-  readonly step: number;
-  readonly lr: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly valLoss?: number;
-  readonly valAccuracy?: number;
-  readonly imagesPerSec: number;
-  readonly seconds: number;
-}
-
-export interface StepReport {
-  readonly epoch: number;
-  readonly batch: number;
-  readonly batches: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly imagesPerSec: number;
-}
+export type { EpochMetrics, StepReport } from "./metrics.js";
 
 export interface TrainOptions {
   readonly model: tf.LayersModel;
@@ -46,17 +28,35 @@ export interface TrainOptions {
   readonly seed: number;
   /** Whether the model ends in softmax (probabilities) rather than logits. */
   readonly probabilities: boolean;
+  /** The run's identity key: written into checkpoints, and required of the one resumed. */
+  readonly key?: string;
+  /** A checkpoint also every N steps (0: off) and every M minutes (0: off), besides epoch ends. */
+  readonly checkpointSteps?: number;
+  readonly checkpointMinutes?: number;
+  /** Stop when validation loss has not improved for this many epochs (Keras' EarlyStopping). */
+  readonly patience?: number;
   readonly onStep?: (r: StepReport) => void;
   readonly onEpoch?: (m: EpochMetrics) => void;
-  /** Polled after each batch; true stops training after writing a checkpoint (Ctrl-C). */
+  /**
+   * Polled after each batch, after the event loop has had its turn (so a signal handler has
+   * run); true stops training after writing a checkpoint of the exact position (Ctrl-C).
+   */
   readonly shouldStop?: () => boolean;
 }
 
 export interface TrainResult {
+  /** Every finished epoch of the run, those before a resume included. */
   readonly history: readonly EpochMetrics[];
   readonly interrupted: boolean;
   /** Where training started: 0, or the checkpoint's epoch when resuming. */
   readonly startEpoch: number;
+  /** The epoch with the lowest validation loss, saved as best.bin. */
+  readonly best?: {
+    readonly epoch: number;
+    readonly valLoss: number;
+    readonly valAccuracy: number;
+  };
+  readonly stoppedEarly: boolean;
 }
 
 const eps = 1e-7;
@@ -118,6 +118,7 @@ async function evaluate(
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   mkdirSync(o.outDir, { recursive: true });
+  const paths = runPaths(o.outDir);
   const { model, config } = o;
   const optimizer = makeOptimizer(config.optimizer);
   const rng = new Random(o.seed);
@@ -129,25 +130,35 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     rng: rng.getState(),
     network: model.name,
     params: model.countParams(),
+    history: [],
   };
   if (o.resume && hasCheckpoint(o.outDir)) {
-    state = await loadCheckpoint(o.outDir, model, optimizer);
+    try {
+      state = await loadCheckpoint(o.outDir, model, optimizer, o.key);
+    } catch (e) {
+      optimizer.dispose();
+      throw e;
+    }
     rng.setState([...state.rng]);
   }
   const startEpoch = state.epoch;
+  // The checkpoint is the record: metrics written after it (a kill in between) are dropped.
+  writeMetrics(o.outDir, state.history ?? []);
   const dropouts = model.layers.filter((l) => l.getClassName() === "Dropout") as unknown as {
     seed?: number;
   }[];
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const batches = Math.ceil(o.train.size / o.batch);
-  const history: EpochMetrics[] = [];
   let interrupted = false;
+  const save = () => saveCheckpoint(paths.checkpoint, model, optimizer, state, o.key);
+  let lastSave = { step: state.step, at: performance.now() };
 
-  for (let epoch = state.epoch; epoch < o.epochs && !interrupted; epoch++) {
-    const t0 = performance.now();
-    let lossSum = 0;
-    let accSum = 0;
-    let seen = 0;
+  for (let epoch = state.epoch; epoch < o.epochs && !interrupted && !state.stoppedEarly; epoch++) {
+    const resumed = epoch === state.epoch ? state.partial : undefined;
+    const t0 = performance.now() - (resumed?.seconds ?? 0) * 1000;
+    let lossSum = resumed?.lossSum ?? 0;
+    let accSum = resumed?.accSum ?? 0;
+    let seen = resumed?.seen ?? 0;
     let index = 0;
     const skip = epoch === state.epoch ? state.batch : 0;
     // The epoch's order depends only on the seed and the epoch, so a resumed run can skip ahead.
@@ -191,22 +202,36 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         step: state.step + 1,
         samples: state.samples + k,
         rng: rng.getState(),
+        partial: { lossSum, accSum, seen, seconds: (performance.now() - t0) / 1000 },
       };
       o.onStep?.({
         epoch,
         batch: index,
         batches,
+        epochs: o.epochs,
+        step: state.step,
         loss: lossSum / seen,
         accuracy: accSum / seen,
         imagesPerSec: (k * 1000) / (performance.now() - stepStart),
       });
+      // Let the event loop turn: signal handlers (Ctrl-C) and progress output run here.
+      await new Promise((resolve) => setImmediate(resolve));
       if (o.shouldStop?.()) {
         interrupted = true;
         break;
       }
+      const steps = o.checkpointSteps ?? 0;
+      const minutes = o.checkpointMinutes ?? 0;
+      if (
+        (steps > 0 && state.step - lastSave.step >= steps) ||
+        (minutes > 0 && performance.now() - lastSave.at >= minutes * 60_000)
+      ) {
+        await save();
+        lastSave = { step: state.step, at: performance.now() };
+      }
     }
     if (interrupted) {
-      await saveCheckpoint(o.outDir, model, optimizer, state);
+      await save();
       break;
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -225,12 +250,36 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       imagesPerSec: seen / Math.max(seconds, 1e-9),
       seconds,
     };
-    state = { ...state, epoch: epoch + 1, batch: 0 };
-    await saveCheckpoint(o.outDir, model, optimizer, state);
-    appendFileSync(join(o.outDir, "metrics.jsonl"), JSON.stringify(metrics) + "\n");
-    history.push(metrics);
+    const improved =
+      val !== undefined && (state.best === undefined || val.loss < state.best.valLoss);
+    const sinceBest = improved ? 0 : (state.sinceBest ?? 0) + 1;
+    const { partial: _done, ...rest } = state;
+    state = {
+      ...rest,
+      epoch: epoch + 1,
+      batch: 0,
+      history: [...(state.history ?? []), metrics],
+      ...(improved
+        ? { best: { epoch: epoch + 1, valLoss: val.loss, valAccuracy: val.accuracy } }
+        : {}),
+      sinceBest,
+      ...(o.patience !== undefined && val !== undefined && sinceBest >= o.patience
+        ? { stoppedEarly: true }
+        : {}),
+    };
+    // Best weights first: a kill between the two leaves a checkpoint that will redo this epoch.
+    if (improved) await saveCheckpoint(paths.best, model, undefined, state, o.key);
+    await save();
+    lastSave = { step: state.step, at: performance.now() };
+    writeMetrics(o.outDir, state.history!);
     o.onEpoch?.(metrics);
   }
   optimizer.dispose();
-  return { history, interrupted, startEpoch };
+  return {
+    history: state.history ?? [],
+    interrupted,
+    startEpoch,
+    ...(state.best ? { best: state.best } : {}),
+    stoppedEarly: state.stoppedEarly ?? false,
+  };
 }

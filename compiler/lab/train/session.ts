@@ -4,6 +4,9 @@ import { buildModelFromIR } from "../../backends/tfjs/model.js";
 import { openDataset } from "./data/index.js";
 import { seedWeights } from "./init.js";
 import { train, type EpochMetrics, type StepReport, type TrainResult } from "./loop.js";
+import type { Json } from "../../language/elaborate/values.js";
+import { archcVersion, sha256, type RunIdentity } from "../run/identity.js";
+import { closeRun, openRun, type OpenMode } from "../run/open.js";
 
 export interface SessionOptions {
   readonly graph: IRGraph;
@@ -16,7 +19,17 @@ export interface SessionOptions {
   readonly limit?: number;
   readonly valLimit?: number;
   readonly outDir: string;
+  /** Continue the folder's run (same as mode "resume"). */
   readonly resume?: boolean;
+  /** What to do with a folder that holds a run (lab/run/open.ts); default: resume ? resume : new. */
+  readonly mode?: OpenMode;
+  /** Identity fields the caller knows beyond the session's own, e.g. the spec's content hash. */
+  readonly identity?: RunIdentity;
+  /** Shown to another process that finds the folder locked. */
+  readonly command?: string;
+  readonly checkpointSteps?: number;
+  readonly checkpointMinutes?: number;
+  readonly patience?: number;
   readonly seed?: number;
   readonly skipCorrupt?: boolean;
   readonly onStep?: (r: StepReport) => void;
@@ -59,24 +72,34 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     split: "val",
     ...(valLimit ? { limit: valLimit } : {}),
   });
-  const model = buildModelFromIR(graph);
+  const epochs = o.epochs ?? config.epochs;
+  const batch = o.batch ?? config.batch;
+  const run = openRun(o.outDir, trainIdentity(o), {
+    mode: o.mode ?? (o.resume ? "resume" : "new"),
+    command: o.command ?? "train",
+  });
+  let model: ReturnType<typeof buildModelFromIR> | undefined;
   try {
+    model = buildModelFromIR(graph);
     seedWeights(model, seed);
     const last = graph.nodes[graph.output]!;
     const probabilities =
       (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax";
-    const epochs = o.epochs ?? config.epochs;
     const result = await train({
       model,
       config,
       train: trainData,
       val: valData,
       epochs,
-      batch: o.batch ?? config.batch,
+      batch,
       outDir: o.outDir,
-      resume: o.resume ?? false,
+      resume: run.resume,
+      key: run.manifest.key,
       seed,
       probabilities,
+      ...(o.checkpointSteps !== undefined ? { checkpointSteps: o.checkpointSteps } : {}),
+      ...(o.checkpointMinutes !== undefined ? { checkpointMinutes: o.checkpointMinutes } : {}),
+      ...(o.patience !== undefined ? { patience: o.patience } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
@@ -88,8 +111,39 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       skipped: trainData.skipped?.length ?? 0,
     };
   } finally {
-    model.dispose();
+    model?.dispose();
+    closeRun(run);
   }
+}
+
+/**
+ * The identity of a training run: the network as built (its IR and every argument value), the
+ * train config after overrides, the data and its limits, the seed, and archc's version, with what
+ * the caller adds (the spec's content hash). Epochs may grow on --resume (train for longer).
+ */
+export function trainIdentity(o: SessionOptions): RunIdentity {
+  const { graph, config } = o;
+  const valLimit = o.valLimit ?? (o.limit ? Math.max(1, Math.ceil(o.limit / 5)) : undefined);
+  return {
+    archc: archcVersion(),
+    engine: "tfjs",
+    network: graph.network,
+    args: graph.args as Json,
+    graph: sha256(JSON.stringify(graph.nodes)).slice(0, 16),
+    train: {
+      ...(config as unknown as { [k: string]: Json }),
+      epochs: o.epochs ?? config.epochs,
+      batch: o.batch ?? config.batch,
+    },
+    data: {
+      source: o.data ?? config.dataset ?? null,
+      val: o.valData ?? null,
+      limit: o.limit ?? null,
+      valLimit: valLimit ?? null,
+    },
+    seed: o.seed ?? 0,
+    ...o.identity,
+  };
 }
 
 /** A run folder name from a variant label: `xception(parts = 4)` -> `xception_parts_=_4`. */

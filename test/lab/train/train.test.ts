@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import type { TrainConfig } from "../../../compiler/language/config/train.js";
 import { checkpointFile } from "../../../compiler/lab/train/checkpoint.js";
+import { readFramed } from "../../../compiler/lab/run/frame.js";
 import { learningRate } from "../../../compiler/lab/train/schedule.js";
 import { trainNetwork } from "../../../compiler/lab/train/session.js";
 import { mustBuild, runCli } from "../../helpers.js";
@@ -33,9 +34,10 @@ beforeAll(async () => {
 });
 
 function lastWeights(dir: string): Float32Array {
-  const buf = readFileSync(join(dir, checkpointFile));
-  const len = buf.readUInt32LE(0);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset + 4 + len, buf.byteOffset + buf.length));
+  const { payload } = readFramed(join(dir, checkpointFile));
+  return new Float32Array(
+    payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length),
+  );
 }
 
 describe("training on the wasm backend", () => {
