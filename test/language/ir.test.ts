@@ -60,9 +60,41 @@ describe("IR and its JSON Schema", () => {
     const cyclic = JSON.parse(JSON.stringify(g)) as typeof broken;
     cyclic.nodes[1]!.inputs = [5];
     expect(validateIR(cyclic).join("\n")).toMatch(/does not come before/);
+    const sep = g.nodes.findIndex((n) => n.op === "sepconv");
+    const wrongSpatial = JSON.parse(JSON.stringify(g)) as typeof broken;
+    wrongSpatial.nodes[sep]!.attrs["spatialChannels"] = 7;
+    expect(validateIR(wrongSpatial).join("\n")).toMatch(/spatialChannels is 7.*reads \d+/);
+    const noActivation = JSON.parse(JSON.stringify(g)) as typeof broken & {
+      activations: Record<string, unknown>;
+    };
+    delete noActivation.activations["relu"];
+    expect(validateIR(noActivation).join("\n")).toMatch(/uses relu, not in \/activations/);
     const wrongTotal = JSON.parse(JSON.stringify(g)) as typeof broken;
     wrongTotal.totals.macs += 1;
     expect(validateIR(wrongTotal).join("\n")).toMatch(/macs/);
+  });
+});
+
+describe("what the IR carries for lowering", () => {
+  it("a sepconv's spatial-step channels: the input's spatial_first, filters pointwise_first", () => {
+    const g = mustBuild(
+      "network n {\n  input 8x8x6\n  sepconv 3x3 12 parts=3 order=pointwise_first\n  sepconv 3x3 24 parts=depthwise\n}\n",
+    );
+    const [pf, sf] = g.nodes.filter((n) => n.op === "sepconv");
+    expect(pf!.op === "sepconv" && pf!.attrs).toMatchObject({ spatialChannels: 12, groups: 3 });
+    expect(sf!.op === "sepconv" && sf!.attrs).toMatchObject({ spatialChannels: 12, groups: 12 });
+  });
+
+  it("every activation used, with its constants", () => {
+    const g = mustBuild(
+      "network n {\n  input 8x8x3\n  conv 3x3 4 leaky_relu -> elu\n  gap -> dense 2\n}\n",
+    );
+    expect(g.activations).toEqual({
+      none: {},
+      leaky_relu: { alpha: 0.3 },
+      elu: { alpha: 1 },
+    });
+    expect(validateIR(g)).toEqual([]);
   });
 });
 

@@ -22,10 +22,12 @@ const layerArb = fc.oneof(
   fc
     .record({
       k: fc.constantFrom(3, 5),
-      f: fc.constantFrom(8, 16),
+      f: fc.constantFrom(8, 12, 16),
       mid: fc.constantFrom("none", "relu", "elu"),
+      p: fc.constantFrom("regular", "depthwise", "2", "3", "4"),
+      order: fc.constantFrom("spatial_first", "pointwise_first"),
     })
-    .map((c) => `sepconv ${c.k}x${c.k} ${c.f} mid=${c.mid}`),
+    .map((c) => `sepconv ${c.k}x${c.k} ${c.f} mid=${c.mid} parts=${c.p} order=${c.order}`),
   fc.constant("bn"),
   fc.constantFrom("relu", "elu", "sigmoid"),
   fc.constantFrom("maxpool 2x2", "avgpool 3x3/1 same", "maxpool 3x3/2 same"),
@@ -52,9 +54,16 @@ describe("property: random valid chains", () => {
           for (const n of g.nodes) {
             for (const i of n.inputs) {
               const input = g.nodes[i]!;
-              if (n.op === "conv" || n.op === "sepconv") {
-                const cin = input.shape[2]!;
-                expect(cin % n.attrs.groups === 0 || n.op === "sepconv").toBe(true);
+              if (n.op === "conv") {
+                expect(input.shape[2]! % n.attrs.groups).toBe(0);
+                expect(n.attrs.filters % n.attrs.groups).toBe(0);
+              }
+              if (n.op === "sepconv") {
+                // The spatial step reads the input (spatial_first) or the pointwise output.
+                const a = n.attrs;
+                const spatialIn = a.order === "spatial_first" ? input.shape[2]! : a.filters;
+                expect(a.spatialChannels).toBe(spatialIn);
+                expect(spatialIn % a.groups).toBe(0);
               }
               if (n.op === "bn" || n.op === "act" || n.op === "dropout")
                 expect(n.shape).toEqual(input.shape);

@@ -9,6 +9,7 @@ import type {
 } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
 import { DiagnosticError, fail, type Diagnostic, type Note } from "../../../grammar/diagnostic.js";
+import { activationTable } from "../ir/activations.js";
 import type { IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
@@ -125,6 +126,7 @@ class Elaborator {
       input: input?.shape ?? [],
       output: out.id,
       nodes: this.nodes,
+      activations: activationTable(this.nodes),
       totals: {
         params: { total: trainable + nonTrainable, trainable, nonTrainable },
         macs: this.nodes.reduce((s, n) => s + n.macs, 0),

@@ -64,6 +64,11 @@ export interface SepConvAttrs extends ConvAttrs {
   readonly order: "spatial_first" | "pointwise_first";
   /** Spatial-step output channels per input channel (spatial-first only). */
   readonly multiplier: number;
+  /**
+   * Channels the spatial step reads, which `groups` partitions: the input's for spatial_first,
+   * `filters` for pointwise_first. `groups === spatialChannels` is depthwise.
+   */
+  readonly spatialChannels: number;
 }
 
 export interface BnAttrs {
@@ -109,5 +114,7 @@ export interface IRGraph {
   readonly input: readonly number[];
   readonly output: number;
   readonly nodes: readonly IRNode[];
+  /** Every activation the nodes use, with its constants (see ir/activations.ts). */
+  readonly activations: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly totals: { readonly params: Params & { readonly total: number }; readonly macs: number };
 }

@@ -1,5 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import schema from "./schema.json" with { type: "json" };
+import { activationsOf } from "./activations.js";
+import { channelsIn, partitionedChannels, spatialStepChannels } from "./geometry.js";
 import type { IRGraph } from "./types.js";
 
 /** The IR's JSON Schema, shipped beside this file so external tools can validate against it too. */
@@ -25,6 +27,22 @@ export function validateIR(graph: unknown): string[] {
     for (const input of n.inputs)
       if (input >= i)
         problems.push(`/nodes/${i} reads node ${input}, which does not come before it`);
+    if (n.inputs.some((input) => input >= i)) return;
+    for (const fn of activationsOf(n))
+      if (!(fn in g.activations)) problems.push(`/nodes/${i} uses ${fn}, not in /activations`);
+    if (n.op === "sepconv") {
+      const a = n.attrs;
+      const want = spatialStepChannels(a.order, channelsIn(g, n), a.filters);
+      if (a.spatialChannels !== want)
+        problems.push(
+          `/nodes/${i}/attrs/spatialChannels is ${a.spatialChannels}, but its spatial step reads ${want}`,
+        );
+    }
+    if (n.op === "conv" || n.op === "sepconv") {
+      const split = partitionedChannels(g, n);
+      if (split % n.attrs.groups !== 0)
+        problems.push(`/nodes/${i}/attrs/groups ${n.attrs.groups} does not divide ${split}`);
+    }
   });
   if (g.output >= g.nodes.length) problems.push(`/output ${g.output} is not a node`);
   const sum = (f: (n: IRGraph["nodes"][number]) => number) => g.nodes.reduce((s, n) => s + f(n), 0);

@@ -1,22 +1,9 @@
 import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
-import type { Padding } from "../../ir/types.js";
+import { effectiveKernel, outSize } from "../../ir/geometry.js";
 
-/**
- * Output size along one axis with TensorFlow's rules: 'same' is ceil(in / stride) whatever the
- * kernel; 'valid' is ceil((in - effective kernel + 1) / stride) and needs in >= effective kernel.
- */
-export function outSize(
-  input: number,
-  kernel: number,
-  stride: number,
-  dilation: number,
-  padding: Padding,
-): number {
-  if (padding === "same") return Math.ceil(input / stride);
-  const effective = (kernel - 1) * dilation + 1;
-  return Math.ceil((input - effective + 1) / stride);
-}
+export { outSize };
+import type { Padding } from "../../ir/types.js";
 
 /**
  * Why a window does not fit its input along one axis (E0401), or undefined. Shared with the
@@ -31,7 +18,7 @@ export function windowProblem(
   padding: Padding,
 ): { message: string; hint: string } | undefined {
   const k = kernel[axis === "rows" ? 0 : 1]!;
-  const effective = (k - 1) * dilation + 1;
+  const effective = effectiveKernel(k, dilation);
   if (padding !== "valid" || size >= effective) return undefined;
   return {
     message: `${layer}: a ${kernel[0]}x${kernel[1]} window${dilation > 1 ? ` dilated by ${dilation}` : ""} needs at least ${effective} ${axis} with 'valid' padding, but its input has ${size}`,

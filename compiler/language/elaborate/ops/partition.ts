@@ -1,5 +1,6 @@
 import { fail } from "../../../../grammar/diagnostic.js";
 import { show } from "../values.js";
+import { divisors } from "../../../util/divisors.js";
 import type { Attrs } from "./attrs.js";
 import type { Snapped } from "./spec.js";
 
@@ -7,17 +8,6 @@ import type { Snapped } from "./spec.js";
 function layerName(described: string): string {
   const m = /'([^']+)'/.exec(described);
   return m ? m[1]! : described;
-}
-
-export function divisors(n: number): number[] {
-  const out: number[] = [];
-  for (let d = 1; d * d <= n; d++) {
-    if (n % d === 0) {
-      out.push(d);
-      if (d * d !== n) out.push(n / d);
-    }
-  }
-  return out.sort((a, b) => a - b);
 }
 
 export function gcd(a: number, b: number): number {

@@ -1,4 +1,5 @@
 import { fail } from "../../../../grammar/diagnostic.js";
+import { spatialStepChannels } from "../../ir/geometry.js";
 import { Attrs } from "./attrs.js";
 import { convAttrs, convGeometry } from "./conv.js";
 import { channels, spatialOut, requireSpatial } from "./geometry.js";
@@ -50,7 +51,7 @@ export const sepconv: OpSpec = {
         `${ctx.name}: multiplier applies only to order spatial_first`,
       );
     }
-    const spatialIn = order === "spatial_first" ? cin : filters;
+    const spatialIn = spatialStepChannels(order, cin, filters);
     const spatialOutCh = spatialIn * multiplier;
     const groups = resolveParts(ctx.name, a, spatialIn, [], spatialIn, ctx.snap);
     const [ho, wo] = spatialOut(
@@ -82,6 +83,7 @@ export const sepconv: OpSpec = {
         mid: a.symbol("mid", "activation", "none"),
         order,
         multiplier,
+        spatialChannels: spatialIn,
       },
       shape: [ho, wo, filters],
       params: { trainable: spatialW + pointW + (useBias ? filters : 0), nonTrainable: 0 },

@@ -1,0 +1,44 @@
+import type { IRNode } from "./types.js";
+
+/** The numbers that define an activation beyond its name, e.g. leaky_relu's slope. */
+export type ActivationConstants = Readonly<Record<string, number>>;
+
+/**
+ * The constants of every parameterised activation, as Keras defines them (and tfjs follows):
+ * what a backend must reproduce to compute the same function. The IR carries the entries its
+ * nodes use, so no backend hard-codes them. An activation missing here has no constants.
+ */
+const constants: Readonly<Record<string, ActivationConstants>> = {
+  // Keras' LeakyReLU layer, which tfjs' leakyReLU follows; tf.nn.leaky_relu would be 0.2.
+  leaky_relu: { alpha: 0.3 },
+  elu: { alpha: 1 },
+  // SELU's fixed point constants (Klambauer et al. 2017), in float64 as Keras writes them.
+  selu: { alpha: 1.6732632423543772, gamma: 1.0507009873554805 },
+  // Keras 2's piecewise-linear form: clip(slope * x + offset, 0, 1).
+  hard_sigmoid: { slope: 0.2, offset: 0.5 },
+  relu6: { max: 6 },
+};
+
+export function activationConstants(name: string): ActivationConstants {
+  return constants[name] ?? {};
+}
+
+/** The activations a node applies: its own, and a separable convolution's mid activation. */
+export function activationsOf(node: IRNode): string[] {
+  switch (node.op) {
+    case "act":
+    case "conv":
+    case "dense":
+      return [node.attrs.activation];
+    case "sepconv":
+      return [node.attrs.mid, node.attrs.activation];
+    default:
+      return [];
+  }
+}
+
+/** The IR's `activations` table for a list of nodes: each activation used, with its constants. */
+export function activationTable(nodes: readonly IRNode[]): Record<string, ActivationConstants> {
+  const names = [...new Set(nodes.flatMap(activationsOf))].sort();
+  return Object.fromEntries(names.map((n) => [n, activationConstants(n)]));
+}
