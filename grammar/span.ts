@@ -17,3 +17,9 @@ export function syntheticSpan(file: string): Span {
   const p = { offset: 0, line: 1, column: 1 };
   return { file, start: p, end: p };
 }
+
+/** A span for text given on the command line: line 0 says it is in no file, so none is shown. */
+export function commandLineSpan(text: string): Span {
+  const p = { offset: 0, line: 0, column: 0 };
+  return { file: text, start: p, end: p };
+}

@@ -1,6 +1,6 @@
 import type { Arg, NetworkDecl } from "../../grammar/ast.js";
 import { parseExpression } from "../../grammar/parse.js";
-import { syntheticSpan } from "../../grammar/span.js";
+import { commandLineSpan, syntheticSpan } from "../../grammar/span.js";
 import { checkExpectation } from "./config/expect.js";
 import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
@@ -107,8 +107,8 @@ export function pickNetwork(program: Program, name?: string): NetworkDecl | Diag
     if (net) return net;
     return error(
       "E0600",
-      syntheticSpan(file),
-      `no network named '${name}'`,
+      commandLineSpan(`--network ${name}`),
+      `${file} has no network named '${name}'`,
       didYouMean(name, program.table.networks.keys()) ??
         `networks: ${[...program.table.networks.keys()].join(", ") || "none"}`,
     );

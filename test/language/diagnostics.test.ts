@@ -34,6 +34,18 @@ describe("diagnostics for each class of bad input (golden)", () => {
     });
   }
 
+  it("unknown_network: -n names a network the file lacks; the command line is pointed at", async () => {
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      const r = await runCli("summary", "cli/two_networks.arch", "-n", "larg");
+      expect(r.code).toBe(1);
+      expectGolden(join(root, "unknown_network.txt"), r.stderr);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it("a file with three independent syntax errors reports all three, located", async () => {
     const r = await runCli("check", join(cases, "syntax_three.arch"), "--json");
     const parsed = JSON.parse(r.stdout) as {

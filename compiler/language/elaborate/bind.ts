@@ -16,11 +16,11 @@ export function bindOpArgs(
   layer: string,
 ): Map<string, BoundAttr> {
   const bound = new Map<string, BoundAttr>();
-  const positional: { value: Value; span: Span }[] = [];
+  const positional: { value: Value; span: Span; expr: Arg["value"] }[] = [];
   for (const arg of stmt.args) {
     const value = evaluate(arg.value, scope);
     if (!arg.name) {
-      positional.push({ value, span: arg.span });
+      positional.push({ value, span: arg.span, expr: arg.value });
       continue;
     }
     const name = arg.name.name;
@@ -52,10 +52,27 @@ export function bindOpArgs(
         Number.isInteger(p.value.v) &&
         open.some((a) => a.kind === "int" || a.kind === "size")
       ) {
+        const v = p.value.v;
+        // `1e9` has no fraction part: it is a float for how it is written, or too large.
+        if (Math.abs(v) > maxInteger) {
+          fail(
+            "E0303",
+            p.span,
+            `${layer}: ${written(p.expr, v)} is too large for an integer argument (at most ${maxInteger})`,
+          );
+        }
+        if (p.expr.kind === "Number" && /[eE.]/.test(p.expr.raw)) {
+          fail(
+            "E0303",
+            p.span,
+            `${layer}: ${p.expr.raw} is written as a float (with ${p.expr.raw.includes(".") ? "a decimal point" : "an exponent"}), but an integer is needed here`,
+            `write it in digits: ${String(v)}`,
+          );
+        }
         fail(
           "E0303",
           p.span,
-          `${layer}: ${show(p.value)} is a number with a fraction part, not an integer`,
+          `${layer}: ${show(p.value)} is a float (from '/'), not an integer`,
           "use // for integer division, e.g. in // 2",
         );
       }
@@ -155,4 +172,13 @@ export function bindParams(
 function paramList(decl: BlockDecl | NetworkDecl): string {
   const ps = decl.params.map((p) => (p.default ? `${p.name.name} = …` : p.name.name));
   return `${decl.name.name}(${ps.join(", ")})`;
+}
+
+// Channel counts, sizes and repeat counts beyond this are mistakes; doubles stop being exact
+// not far above it, and no tensor library indexes further.
+const maxInteger = 2 ** 31 - 1;
+
+/** A number as the user wrote it, with its value when they differ: `1e12 (1000000000000)`. */
+function written(e: Arg["value"], v: number): string {
+  return e.kind === "Number" && e.raw !== String(v) ? `${e.raw} (${v})` : String(v);
 }

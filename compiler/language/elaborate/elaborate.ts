@@ -8,7 +8,13 @@ import type {
   ResidualStmt,
 } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
-import { DiagnosticError, fail, type Diagnostic, type Note } from "../../../grammar/diagnostic.js";
+import {
+  DiagnosticError,
+  error,
+  fail,
+  type Diagnostic,
+  type Note,
+} from "../../../grammar/diagnostic.js";
 import { activationTable } from "../ir/activations.js";
 import type { IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
@@ -220,7 +226,13 @@ class Elaborator {
         if (outs.length === 1) return outs[0];
         return el.join === "concat"
           ? this.concat(outs, el.span, namer)
-          : this.add(outs, el.span, namer, "add");
+          : this.add(
+              outs,
+              el.span,
+              namer,
+              "add",
+              el.branches.map((b) => b.span),
+            );
       }
       case "Residual":
         return this.residual(el, x, scope, namer);
@@ -301,9 +313,31 @@ class Elaborator {
     });
   }
 
-  private add(xs: Tensor[], span: Span, namer: Namer, base: string): Tensor {
+  private add(
+    xs: Tensor[],
+    span: Span,
+    namer: Namer,
+    base: string,
+    branchSpans?: readonly Span[],
+  ): Tensor {
     const first = xs[0]!;
-    if (xs.some((t) => !sameShape(t.shape, first.shape))) {
+    const odd = xs.findIndex((t) => !sameShape(t.shape, first.shape));
+    if (odd > 0 && branchSpans?.[odd] && branchSpans[0]) {
+      const [a, b] = [first.shape, xs[odd]!.shape];
+      const channelsOnly = a.length === b.length && a.slice(0, -1).every((d, i) => d === b[i]);
+      throw new DiagnosticError({
+        ...error(
+          "E0402",
+          branchSpans[odd],
+          `add: branch ${odd + 1} gives [${b.join(", ")}], but branch 1 gives [${a.join(", ")}]; added branches must have equal shapes`,
+          channelsOnly
+            ? `end branch ${odd + 1} with ${a[a.length - 1]} channels, e.g. conv 1x1 ${a[a.length - 1]}`
+            : "give every branch the same strides and padding",
+        ),
+        notes: [{ message: `branch 1 gives [${a.join(", ")}]`, span: branchSpans[0] }],
+      });
+    }
+    if (odd > 0) {
       fail(
         "E0402",
         span,

@@ -1,4 +1,13 @@
-import type { Arg, BlockDecl, Body, Element, Expr, NetworkDecl } from "../../../grammar/ast.js";
+import type {
+  Arg,
+  BlockDecl,
+  Body,
+  Element,
+  Expr,
+  LayerStmt,
+  NetworkDecl,
+} from "../../../grammar/ast.js";
+import { printExpr } from "../../../grammar/printer.js";
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import type { Span } from "../../../grammar/span.js";
 import { builtinFunctions } from "../elaborate/evaluate.js";
@@ -51,7 +60,13 @@ function element(
     case "Layer": {
       const name = el.callee.name;
       const op = ops.get(name);
-      el.args.forEach((a) => expr(a.value, scope, out));
+      const argNames =
+        op?.attrs.map((a) => a.name) ?? table.blocks.get(name)?.params.map((p) => p.name.name);
+      el.args.forEach((a, i) => {
+        const misplaced = a.name ? undefined : misplacedWord(el, i, argNames ?? [], scope, table);
+        if (misplaced) out.push(misplaced);
+        else expr(a.value, scope, out);
+      });
       if (op) {
         const known = op.attrs.map((a) => a.name);
         namedArgs(el.args, known, `${name} has no argument`, out);
@@ -113,6 +128,56 @@ function element(
       if (el.otherwise) body(el.otherwise, scope, table, out);
       return;
   }
+}
+
+/**
+ * A bare word among a layer's arguments that is not a value but a mistake with a known fix: an
+ * argument name without its `=` (`conv 3x3 64 stride 2`), or another layer where `->` was
+ * meant (`conv 3x3 64 bn relu`).
+ */
+function misplacedWord(
+  el: LayerStmt,
+  i: number,
+  argNames: readonly string[],
+  scope: ReadonlySet<string>,
+  table: DeclTable,
+): Diagnostic | undefined {
+  const arg = el.args[i]!;
+  if (arg.value.kind !== "Name") return undefined;
+  const word = arg.value.name;
+  if (scope.has(word) || symbols.has(word) || word === "in") return undefined;
+  const callee = el.callee.name;
+  const next = el.args[i + 1];
+  if (argNames.includes(word)) {
+    const value = next && !next.name ? printExpr(next.value) : "...";
+    return error(
+      "E0203",
+      arg.value.span,
+      `'${word}' is the name of an argument of ${callee}, not a value`,
+      `give it with '=': ${word} = ${value}`,
+    );
+  }
+  if (ops.has(word) || table.blocks.has(word)) {
+    const before = [callee, ...el.args.slice(0, i).map(printArg)].join(" ");
+    const after = el.args.slice(i).map((a) => {
+      const isLayer =
+        !a.name &&
+        a.value.kind === "Name" &&
+        (ops.has(a.value.name) || table.blocks.has(a.value.name));
+      return isLayer ? `-> ${printArg(a)}` : printArg(a);
+    });
+    return error(
+      "E0203",
+      arg.value.span,
+      `'${word}' is a ${ops.has(word) ? "layer" : "block"}, not an argument of ${callee}`,
+      `to apply it after ${callee}, chain them with '->': ${[before, ...after].join(" ")}`,
+    );
+  }
+  return undefined;
+}
+
+function printArg(a: Arg): string {
+  return a.name ? `${a.name.name}=${printExpr(a.value)}` : printExpr(a.value);
 }
 
 function namedArgs(args: readonly Arg[], known: string[], what: string, out: Diagnostic[]): void {
