@@ -3,11 +3,12 @@ import { parseExpression } from "../../../grammar/parse.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import { error, DiagnosticError, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { evaluate } from "../../language/elaborate/evaluate.js";
-import { divisors } from "../../language/elaborate/ops/partition.js";
 import { Scope } from "../../language/elaborate/scope.js";
+import { partitionedChannels } from "../../language/ir/geometry.js";
 import type { Value } from "../../language/elaborate/values.js";
 import { buildNetwork, type Program } from "../../language/program.js";
 import { didYouMean } from "../../language/suggest.js";
+import { divisors } from "../../util/divisors.js";
 import { boundArg, makeVariant, type BoundArg, type Variant } from "../../language/variant.js";
 
 /** One axis of a sweep: a network parameter and the values it takes, as written. */
@@ -90,9 +91,8 @@ export function allParts(
   if (!probe.ok) return [];
   const channels = new Set<number>();
   for (const n of probe.graph.nodes) {
-    if (n.op !== "conv" && n.op !== "sepconv") continue;
-    const input = probe.graph.nodes[n.inputs[0]!]!;
-    channels.add(input.shape[input.shape.length - 1]!);
+    // What `parts` splits: a sepconv's spatial step reads `filters` when pointwise_first.
+    if (n.op === "conv" || n.op === "sepconv") channels.add(partitionedChannels(probe.graph, n));
   }
   const candidates = [...new Set([...channels].flatMap(divisors))].sort((a, b) => a - b);
   const ok = (v: Value) =>
