@@ -211,7 +211,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
   cli
     .command("fmt")
     .description("rewrite specs in the one canonical layout")
-    .argument("<files...>", ".arch files")
+    .argument("<files...>", ".arch files; - reads standard input and prints the result")
     .option("--check", "only report files that are not formatted (exit 1 if any)")
     .option("--stdout", "print the formatted text instead of rewriting the file")
     .action(async (files: string[], o) =>

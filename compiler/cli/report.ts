@@ -14,7 +14,7 @@ export function report(
   if (ds.length === 0) return Exit.ok;
   if (json) io.out(JSON.stringify({ diagnostics: ds.map(diagnosticToJson) }, null, 2));
   else {
-    io.err(formatDiagnostics(ds, (f) => program?.loaded.source(f)));
+    io.err(formatDiagnostics(ds, (f) => program?.loaded.source(f), { colour: io.colour }));
     const errors = ds.filter((d) => d.severity === "error").length;
     const first = ds.find((d) => d.severity === "error")?.code;
     io.err(

@@ -12,7 +12,10 @@ export function checkCommand(io: IO, files: readonly string[], opts: { json?: bo
     all.push({ file, diagnostics: ds });
     if (ds.length) {
       failed = true;
-      if (!opts.json) io.err(formatDiagnostics(ds, (f) => program.loaded.source(f)) + "\n");
+      if (!opts.json)
+        io.err(
+          formatDiagnostics(ds, (f) => program.loaded.source(f), { colour: io.colour }) + "\n",
+        );
     } else if (!opts.json) {
       const t = program.table;
       const own = (d: { span: { file: string } }) => d.span.file === program.loaded.root?.file;

@@ -1,3 +1,4 @@
+import { styleText } from "node:util";
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
 import { visible } from "../../../grammar/lexer.js";
 
@@ -5,23 +6,57 @@ export interface SourceLookup {
   (file: string): string | undefined;
 }
 
+export interface FormatOptions {
+  /** ANSI colour, as rustc prints it; decide it with `colourFor(stream)`. */
+  readonly colour?: boolean;
+}
+
+type Style = Parameters<typeof styleText>[0];
+type Paint = (style: Style, text: string) => string;
+
+/**
+ * Whether text written to `stream` may be coloured: never when NO_COLOR is set
+ * (https://no-color.org), always when FORCE_COLOR is set to anything but 0 or false, else only
+ * on a terminal that is not `dumb`.
+ */
+export function colourFor(
+  stream: { readonly isTTY?: boolean },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  if (env["NO_COLOR"]) return false;
+  const force = env["FORCE_COLOR"];
+  if (force !== undefined) return force !== "0" && force !== "false";
+  return stream.isTTY === true && env["TERM"] !== "dumb";
+}
+
 /**
  * `file:line:col: error[CODE]: message`, the source line, a caret under the span, then hints
- * and notes — the shape compilers users know.
+ * and notes — the shape compilers users know; coloured as rustc colours it when asked.
  */
-export function formatDiagnostic(d: Diagnostic, sources: SourceLookup): string {
+export function formatDiagnostic(
+  d: Diagnostic,
+  sources: SourceLookup,
+  opts: FormatOptions = {},
+): string {
+  // Whether to colour is decided by the caller (colourFor), not by styleText's own stream check.
+  const paint: Paint = (style, text) =>
+    opts.colour ? styleText(style, text, { validateStream: false }) : text;
+  const level: Style = d.severity === "error" ? "red" : "yellow";
   const { file, start, end } = d.span;
   // Spans of line 0 are not in a file: the command line, for one.
   const where = start.line > 0 ? `${file}:${start.line}:${start.column}` : file;
-  const out = [visible(`${where}: ${d.severity}[${d.code}]: ${d.message}`)];
+  const out = [
+    `${paint("bold", visible(`${where}:`))} ${paint(level, paint("bold", `${d.severity}[${d.code}]:`))} ${paint("bold", visible(d.message))}`,
+  ];
   const text = start.line > 0 ? sources(file) : undefined;
-  if (text !== undefined) out.push(...codeFrame(text, start.line, start.column, end));
-  if (d.hint) out.push(visible(`  = help: ${d.hint}`));
+  if (text !== undefined) out.push(...codeFrame(text, start.line, start.column, end, paint, level));
+  const eq = paint("blue", paint("bold", "="));
+  if (d.hint) out.push(`  ${eq} ${paint("bold", "help:")} ${visible(d.hint)}`);
   for (const note of d.notes ?? []) {
     const where = note.span
       ? `${note.span.file}:${note.span.start.line}:${note.span.start.column}: `
       : "";
-    out.push(visible(`  = note: ${where}${note.message}`));
+    out.push(`  ${eq} ${paint("bold", "note:")} ${visible(`${where}${note.message}`)}`);
   }
   return out.join("\n");
 }
@@ -31,6 +66,8 @@ function codeFrame(
   line: number,
   column: number,
   end: { line: number; column: number },
+  paint: Paint = (_, t) => t,
+  level: Style = "red",
 ): string[] {
   const src = lineAt(text, line);
   if (src === undefined) return [];
@@ -52,7 +89,12 @@ function codeFrame(
   // Escapes widen what they replace: the caret spans the escaped text.
   const under = src.slice(column - 1, column - 1 + width);
   const caret = visible(under).length + (width - under.length);
-  return [`${pad} |`, `${gutter} | ${shown}`, `${pad} | ${caretIndent}${"^".repeat(caret)}`];
+  const bar = (g: string) => paint("blue", paint("bold", `${g} |`));
+  return [
+    bar(pad),
+    `${bar(gutter)} ${shown}`,
+    `${bar(pad)} ${caretIndent}${paint(level, paint("bold", "^".repeat(caret)))}`,
+  ];
 }
 
 const frameWidth = 120;
@@ -71,8 +113,12 @@ function lineAt(text: string, n: number): string | undefined {
   return text.slice(start, end);
 }
 
-export function formatDiagnostics(ds: readonly Diagnostic[], sources: SourceLookup): string {
-  return ds.map((d) => formatDiagnostic(d, sources)).join("\n\n");
+export function formatDiagnostics(
+  ds: readonly Diagnostic[],
+  sources: SourceLookup,
+  opts: FormatOptions = {},
+): string {
+  return ds.map((d) => formatDiagnostic(d, sources, opts)).join("\n\n");
 }
 
 export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
