@@ -20,7 +20,8 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .description("parse, resolve and elaborate specs; report every problem with its location")
     .argument("<files...>", ".arch files")
     .option("--json", "print diagnostics as JSON")
-    .action(async (files: string[], o: { json?: boolean }) =>
+    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
+    .action(async (files: string[], o: { json?: boolean; maxLayers?: string }) =>
       setExit(await (await import("./commands/check.js")).checkCommand(io, files, o)),
     );
 
@@ -31,6 +32,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
     .option("--json", "print the summary as JSON")
+    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/summary.js")).summaryCommand(io, file, o)),
     );
@@ -63,6 +65,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     )
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
+    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/compile.js")).compileCommand(io, file, o)),
     );
@@ -180,6 +183,11 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("--limit <n>", "train on the first N examples")
     .option("--val-limit <n>", "validate on the first N examples")
     .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
+    .option(
+      "--seeds <n>",
+      "with --measure train: train each variant N times (seeds SEED..SEED+N-1); mean and spread",
+    )
+    .option("--quiet", "print only the results and errors")
     .option("--json", "print the results as JSON")
     .option("--csv", "print the results as CSV")
     .option("--plot <file.svg>", "plot each measure against the first axis (SVG)")
@@ -204,6 +212,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
         .default("svg"),
     )
     .option("-o, --out <path>", "write here instead of standard output")
+    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/graph.js")).graphCommand(io, file, o)),
     );

@@ -5,7 +5,8 @@ import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
-import { toJson, type Value } from "../../language/elaborate/values.js";
+import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
+import type { RunIdentity } from "../../lab/run/identity.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
   buildVariant,
@@ -27,6 +28,7 @@ import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
+import { outPathRefused } from "../outPath.js";
 
 export const measures = ["params", "macs", "latency", "train"] as const;
 type Measure = (typeof measures)[number];
@@ -52,6 +54,8 @@ export interface SweepOptions {
   readonly plot?: string;
   readonly out?: string;
   readonly fresh?: boolean;
+  readonly seeds?: string;
+  readonly quiet?: boolean;
 }
 
 interface Planned {
@@ -156,6 +160,8 @@ function partsX(graph: IRGraph, point: ReadonlyMap<string, Value>): number | und
  * again with the same folder skips what is already there.
  */
 export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Promise<number> {
+  if (outPathRefused(io, "sweep -o", opts.out, "folder") || outPathRefused(io, "sweep --plot", opts.plot))
+    return Exit.usage;
   const wanted = opts.measure.split(",").map((m) => m.trim()) as Measure[];
   const bad = wanted.find((m) => !measures.includes(m));
   if (bad) {
@@ -167,7 +173,8 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   const epochs = posInt(io, "epochs", opts.epochs);
   const limit = posInt(io, "limit", opts.limit);
   const valLimit = posInt(io, "val-limit", opts.valLimit);
-  if ([batch, runs, epochs, limit, valLimit].includes(null)) return Exit.usage;
+  const seeds = posInt(io, "seeds", opts.seeds);
+  if ([batch, runs, epochs, limit, valLimit, seeds].includes(null)) return Exit.usage;
   if (opts.json && opts.csv) {
     io.err("archc sweep: choose --json or --csv, not both");
     return Exit.usage;
@@ -179,6 +186,52 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   const { variants, axes } = planned;
   const outDir =
     opts.out ?? join("runs", `sweep-${opts.experiment ?? variants[0]?.network ?? "network"}`);
+  const runMod = await import("../../lab/run/index.js");
+  let lock;
+  try {
+    lock = runMod.acquireLock(outDir, "sweep");
+  } catch (e) {
+    if (e instanceof runMod.LockError) {
+      io.err(`archc sweep: ${e.message}`);
+      return Exit.diagnostics;
+    }
+    throw e;
+  }
+  try {
+    return await sweepLocked(io, program, opts, planned, wanted, outDir, {
+      batch: batch ?? undefined,
+      runs: runs ?? undefined,
+      epochs: epochs ?? undefined,
+      limit: limit ?? undefined,
+      valLimit: valLimit ?? undefined,
+      seeds: seeds ?? 1,
+    });
+  } finally {
+    runMod.releaseLock(lock);
+  }
+}
+
+interface Numbers {
+  readonly batch: number | undefined;
+  readonly runs: number | undefined;
+  readonly epochs: number | undefined;
+  readonly limit: number | undefined;
+  readonly valLimit: number | undefined;
+  readonly seeds: number;
+}
+
+async function sweepLocked(
+  io: IO,
+  program: Program,
+  opts: SweepOptions,
+  planned: Planned,
+  wanted: readonly Measure[],
+  outDir: string,
+  n: Numbers,
+): Promise<number> {
+  const { variants, axes } = planned;
+  const { batch, runs, epochs, limit, valLimit } = n;
+  const runMod = await import("../../lab/run/index.js");
   if (opts.fresh && existsSync(join(outDir, "results.jsonl")))
     rmSync(join(outDir, "results.jsonl"));
   const done = readResults(outDir);
@@ -195,7 +248,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
     try {
       const b = await tfjs[0].initBackend(opts.backend);
       backendName = b.name;
-      if (!opts.json && !opts.csv) io.err(`backend: ${b.label}`);
+      if (!opts.json && !opts.csv && !opts.quiet) io.err(`backend: ${b.label}`);
     } catch (e) {
       if (e instanceof tfjs[0].BackendError) {
         io.err(`archc sweep: ${e.message}`);
@@ -204,100 +257,165 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
       throw e;
     }
   }
+  const seed0 = Number(opts.seed) || 0;
+  // Repeated seeds only change trained numbers; params, MACs and latency are measured once.
+  const seedList = wanted.includes("train")
+    ? Array.from({ length: n.seeds }, (_, i) => seed0 + i)
+    : [undefined];
   const { variantBar } = await import("../progress.js");
-  const bar = variantBar(io, variants.length);
+  const bar = opts.quiet ? undefined : variantBar(io, variants.length * seedList.length);
   let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(130);
+  let interrupted = false;
+  const onSignal = () => {
+    if (stop) process.exit(Exit.interrupted);
     stop = true;
-    io.err("\narchc sweep: stopping after this variant; run the same command again to continue");
+    io.err(
+      wanted.includes("train")
+        ? "\narchc sweep: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)"
+        : "\narchc sweep: stopping after this variant (Ctrl-C again to quit now)",
+    );
   };
-  process.on("SIGINT", onSigint);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const spec = runMod.specHash(program.loaded.modules.map((m) => m.text));
   const records: SweepRecord[] = [];
   try {
-    for (const [i, v] of variants.entries()) {
-      const prior = done.get(v.label);
-      if (prior) {
-        records.push(prior);
-        bar?.tick(v.label, true);
-        continue;
-      }
-      if (stop) break;
-      const built = buildVariant(program, v, { snap: opts.snap ?? false });
-      // The table's columns: each axis's value, or the model's label when an experiment compares.
-      const point = Object.fromEntries(
-        axes.map((a) => [
-          a,
-          a === "model" ? v.label : v.point.has(a) ? toJson(v.point.get(a)!) : null,
-        ]),
-      );
-      let record: SweepRecord;
-      if (!built.ok) {
-        const d = built.diagnostics[0]!;
-        record = { variant: v.label, point, error: { code: d.code, message: d.message } };
-        io.err(`${v.label}: ${d.code} ${d.message}${d.hint ? ` (${d.hint})` : ""}`);
-      } else {
-        const g = built.graph;
-        let r: SweepRecord = {
-          variant: v.label,
-          point,
-          ...(partsX(g, v.point) !== undefined ? { partsX: partsX(g, v.point)! } : {}),
-          params: g.totals.params.total,
-          trainable: g.totals.params.trainable,
-          macs: g.totals.macs,
-          ...(built.snapped.length ? { snapped: built.snapped } : {}),
+    outer: for (const [i, v] of variants.entries()) {
+      for (const seed of seedList) {
+        const config = planned.configFor(i) ?? fallbackTrainConfig;
+        const identity: RunIdentity = {
+          archc: runMod.archcVersion(),
+          spec,
+          network: v.network,
+          args: Object.fromEntries(v.point) as unknown as Json,
+          snap: opts.snap ?? false,
+          measures: [...wanted].sort(),
+          ...(wanted.includes("latency")
+            ? { latency: { backend: opts.backend, batch: batch ?? 1, runs: runs ?? 5 } }
+            : {}),
+          ...(wanted.includes("train")
+            ? {
+                train: {
+                  ...(config as unknown as { [k: string]: Json }),
+                  epochs: epochs ?? config.epochs,
+                },
+                data: {
+                  source: opts.data ?? config.dataset ?? null,
+                  limit: limit ?? null,
+                  valLimit: valLimit ?? null,
+                },
+                seed: seed ?? seed0,
+              }
+            : {}),
         };
-        try {
-          if (tfjs && wanted.includes("latency")) {
-            r = {
-              ...r,
-              latency: await measureLatency(tfjs[1], g, batch ?? 1, runs ?? 5, backendName),
-            };
-          }
-          if (session) {
-            const config = planned.configFor(i);
-            const res = await session.trainNetwork({
-              graph: g,
-              config: config ?? fallbackTrainConfig,
-              outDir: join(outDir, session.runFolderName(v.label)),
-              seed: Number(opts.seed) || 0,
-              resume: true,
-              ...(opts.data ? { data: opts.data } : {}),
-              ...(epochs ? { epochs } : {}),
-              ...(limit ? { limit } : {}),
-              ...(valLimit ? { valLimit } : {}),
-              shouldStop: () => stop,
-            });
-            if (res.interrupted) break;
-            const last = res.history[res.history.length - 1];
-            if (last) {
+        const key = runMod.identityHash(identity);
+        const prior = done.get(key);
+        if (prior) {
+          records.push({ ...prior, cached: true });
+          bar?.tick(v.label, true);
+          continue;
+        }
+        if (stop) break outer;
+        const built = buildVariant(program, v, { snap: opts.snap ?? false });
+        // The table's columns: each axis's value, or the model's label when an experiment compares.
+        const point = Object.fromEntries(
+          axes.map((a) => [
+            a,
+            a === "model" ? v.label : v.point.has(a) ? toJson(v.point.get(a)!) : null,
+          ]),
+        );
+        const head = {
+          variant: v.label,
+          key,
+          identity,
+          point,
+          ...(seed !== undefined && n.seeds > 1 ? { seed } : {}),
+        };
+        let record: SweepRecord;
+        if (!built.ok) {
+          const d = built.diagnostics[0]!;
+          record = { ...head, error: { code: d.code, message: d.message } };
+          io.err(`${v.label}: ${d.code} ${d.message}${d.hint ? ` (${d.hint})` : ""}`);
+        } else {
+          const g = built.graph;
+          let r: SweepRecord = {
+            ...head,
+            ...(partsX(g, v.point) !== undefined ? { partsX: partsX(g, v.point)! } : {}),
+            params: g.totals.params.total,
+            trainable: g.totals.params.trainable,
+            macs: g.totals.macs,
+            ...(built.snapped.length ? { snapped: built.snapped } : {}),
+          };
+          try {
+            if (tfjs && wanted.includes("latency")) {
               r = {
                 ...r,
-                train: {
-                  epochs: res.epochs,
-                  loss: last.loss,
-                  accuracy: last.accuracy,
-                  ...(last.valLoss !== undefined ? { valLoss: last.valLoss } : {}),
-                  ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}),
-                  seconds: res.history.reduce((s, h) => s + h.seconds, 0),
-                  imagesPerSec: last.imagesPerSec,
-                },
+                latency: await measureLatency(tfjs[1], g, batch ?? 1, runs ?? 5, backendName),
               };
             }
+            if (session) {
+              const folder =
+                session.runFolderName(v.label) + (n.seeds > 1 ? `-seed${seed ?? seed0}` : "");
+              // The variant's folder continues when it holds this very run (a sweep killed
+              // mid-training, or between its last checkpoint and its results line), and starts
+              // over otherwise. Its checkpoint holds the history the results line is made from.
+              const res = await session.trainNetwork({
+                graph: g,
+                config,
+                outDir: join(outDir, folder),
+                seed: seed ?? seed0,
+                mode: "auto",
+                identity: { spec },
+                command: "sweep",
+                ...(opts.data ? { data: opts.data } : {}),
+                ...(epochs ? { epochs } : {}),
+                ...(limit ? { limit } : {}),
+                ...(valLimit ? { valLimit } : {}),
+                shouldStop: () => stop,
+              });
+              if (res.interrupted) {
+                interrupted = true;
+                break outer;
+              }
+              const last = res.history[res.history.length - 1];
+              if (last) {
+                r = {
+                  ...r,
+                  train: {
+                    epochs: res.history.length,
+                    loss: last.loss,
+                    accuracy: last.accuracy,
+                    ...(last.valLoss !== undefined ? { valLoss: last.valLoss } : {}),
+                    ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}),
+                    seconds: res.history.reduce((s, h) => s + h.seconds, 0),
+                    imagesPerSec: last.imagesPerSec,
+                  },
+                };
+              }
+            }
+          } catch (e) {
+            if (
+              e instanceof runMod.LockError ||
+              e instanceof runMod.RunError ||
+              e instanceof runMod.CheckpointError
+            ) {
+              io.err(`archc sweep: ${e.message}`);
+              return Exit.diagnostics;
+            }
+            const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+            r = { ...r, error: { code: "run", message } };
+            io.err(`${v.label}: ${message}`);
           }
-        } catch (e) {
-          const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-          r = { ...r, error: { code: "run", message } };
-          io.err(`${v.label}: ${message}`);
+          record = r;
         }
-        record = r;
+        appendResult(outDir, record);
+        records.push(record);
+        bar?.tick(v.label, false);
       }
-      appendResult(outDir, record);
-      records.push(record);
-      bar?.tick(v.label, false);
     }
   } finally {
-    process.off("SIGINT", onSigint);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     bar?.stop();
   }
   if (opts.json) io.out(JSON.stringify({ axes, outDir, results: records }, null, 2));
@@ -308,7 +426,12 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
     atomicWrite(opts.plot, await plotSweep(records, axes));
     if (!opts.json && !opts.csv) io.err(`wrote ${opts.plot}`);
   }
-  if (stop) return Exit.diagnostics;
+  if (interrupted || stop) {
+    io.err(
+      `archc sweep: stopped; ${records.length} of ${variants.length * seedList.length} rows in ${join(outDir, "results.jsonl")}. Run the same command again to continue`,
+    );
+    return Exit.interrupted;
+  }
   return records.some((r) => r.error) && records.every((r) => r.error) ? Exit.diagnostics : Exit.ok;
 }
 

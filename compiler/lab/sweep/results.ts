@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Json } from "../../language/elaborate/values.js";
+import type { RunIdentity } from "../run/identity.js";
 
 export interface Latency {
   readonly backend: string;
@@ -24,6 +25,14 @@ export interface TrainOutcome {
 /** One line of results.jsonl: a variant and what was measured of it, or why it failed. */
 export interface SweepRecord {
   readonly variant: string;
+  /** identityHash(identity): a saved line is reused only for a variant of the same key. */
+  readonly key?: string;
+  /** Everything that decided these numbers (lab/run/identity.ts). */
+  readonly identity?: RunIdentity;
+  /** Set on output (never saved) when the line came from results.jsonl rather than this run. */
+  readonly cached?: boolean;
+  /** The seed, when a sweep repeats each variant over several seeds. */
+  readonly seed?: number;
   readonly point: Readonly<Record<string, Json>>;
   /** For plots: the partition count as a number (depthwise: the largest group count used). */
   readonly partsX?: number;
@@ -39,8 +48,9 @@ export interface SweepRecord {
 export const resultsFile = "results.jsonl";
 
 /**
- * Records already in the run folder, by variant: a restarted sweep skips them. The last line
- * for a variant wins, and variants whose measurement crashed are left to run again.
+ * Records already in the run folder, by identity key: a restarted sweep skips exactly those.
+ * The last line for a key wins; lines without a key (older archc) and measurements that crashed
+ * are left to run again.
  */
 export function readResults(dir: string): Map<string, SweepRecord> {
   const path = join(dir, resultsFile);
@@ -50,9 +60,10 @@ export function readResults(dir: string): Map<string, SweepRecord> {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line) as SweepRecord;
+      if (!r.key) continue;
       // A run that crashed (not a diagnostic about the spec) is tried again.
-      if (r.error?.code === "run") out.delete(r.variant);
-      else out.set(r.variant, r);
+      if (r.error?.code === "run") out.delete(r.key);
+      else out.set(r.key, r);
     } catch {
       // A line cut short by a crash: that variant simply runs again.
     }
@@ -60,8 +71,20 @@ export function readResults(dir: string): Map<string, SweepRecord> {
   return out;
 }
 
-/** One line per finished variant, appended as soon as it is known. */
+/**
+ * One line per finished variant, appended as soon as it is known. A line cut short by a kill is
+ * skipped on reading (and its variant measured again); a line is appended whole with one write.
+ */
 export function appendResult(dir: string, r: SweepRecord): void {
   mkdirSync(dir, { recursive: true });
-  appendFileSync(join(dir, resultsFile), JSON.stringify(r) + "\n");
+  const { cached: _cached, ...saved } = r;
+  const path = join(dir, resultsFile);
+  // After a line cut short by a kill, start on a line of its own.
+  const fresh = !existsSync(path) || endsWithNewline(path);
+  appendFileSync(path, (fresh ? "" : "\n") + JSON.stringify(saved) + "\n");
+}
+
+function endsWithNewline(path: string): boolean {
+  const text = readFileSync(path);
+  return text.length === 0 || text[text.length - 1] === 0x0a;
 }

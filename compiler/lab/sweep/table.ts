@@ -9,8 +9,10 @@ function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> 
     "latency ms": r.latency
       ? `${r.latency.medianMs.toFixed(1)} (${r.latency.minMs.toFixed(1)}-${r.latency.maxMs.toFixed(1)})`
       : "",
-    loss: r.train ? r.train.loss.toFixed(4) : "",
-    "val acc": r.train?.valAccuracy !== undefined ? r.train.valAccuracy.toFixed(4) : "",
+    "train loss": r.train ? r.train.loss.toFixed(4) : "",
+    "train accuracy": r.train ? r.train.accuracy.toFixed(4) : "",
+    "val accuracy": r.train?.valAccuracy !== undefined ? r.train.valAccuracy.toFixed(4) : "",
+    cached: r.cached ? "yes" : "",
     note: r.error
       ? `${r.error.code}: ${r.error.message}`
       : r.snapped?.length
@@ -22,21 +24,33 @@ function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> 
 /** A terminal table; columns that no variant filled are left out. */
 export function formatTable(records: readonly SweepRecord[], axes: readonly string[]): string {
   const rows = records.map((r) => cells(r, axes));
+  const cachedNote = records.some((r) => r.cached)
+    ? "\ncached: yes = the row comes from results.jsonl, measured earlier with the same identity"
+    : "";
   const head = Object.keys(rows[0] ?? cells({ variant: "", point: {} }, axes)).filter(
     (k) => axes.includes(k) || rows.some((r) => r[k]),
   );
   const widths = head.map((h) => Math.max(h.length, ...rows.map((r) => r[h]!.length)));
-  const numeric = new Set(["params", "MACs", "latency ms", "loss", "val acc"]);
+  const numeric = new Set([
+    "params",
+    "MACs",
+    "latency ms",
+    "train loss",
+    "train accuracy",
+    "val accuracy",
+  ]);
   const line = (c: string[]) =>
     c
       .map((x, i) => (numeric.has(head[i]!) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
-  return [
-    line(head),
-    line(widths.map((w) => "─".repeat(w))),
-    ...rows.map((r) => line(head.map((h) => r[h]!))),
-  ].join("\n");
+  return (
+    [
+      line(head),
+      line(widths.map((w) => "─".repeat(w))),
+      ...rows.map((r) => line(head.map((h) => r[h]!))),
+    ].join("\n") + cachedNote
+  );
 }
 
 function csvCell(v: string | number | undefined): string {
@@ -60,6 +74,7 @@ export function formatCsv(records: readonly SweepRecord[], axes: readonly string
     "train_accuracy",
     "val_loss",
     "val_accuracy",
+    "cached",
     "error",
   ];
   const rows = records.map((r) =>
@@ -77,6 +92,7 @@ export function formatCsv(records: readonly SweepRecord[], axes: readonly string
       r.train?.accuracy,
       r.train?.valLoss,
       r.train?.valAccuracy,
+      r.cached ? "yes" : undefined,
       r.error ? `${r.error.code}: ${r.error.message}` : undefined,
     ]
       .map(csvCell)
