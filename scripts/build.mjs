@@ -1,0 +1,45 @@
+// `npm run build`: tsc to dist/, then the bundled CLI (scripts/bundle-cli.mjs). Skips the work
+// when dist/ is newer than every input: `npx archc` in this repository installs the package
+// into npm's exec cache and runs its prepare script each time it does, which made the first
+// `npx archc` after `npm ci` wait for a second, identical build. `--force` always builds.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const stamp = join(root, "dist", ".build-stamp");
+const inputs = [
+  "grammar",
+  "compiler",
+  "bench",
+  "scripts",
+  "package.json",
+  "tsconfig.json",
+  "tsconfig.build.json",
+];
+
+function newest(path) {
+  const s = statSync(path, { throwIfNoEntry: false });
+  if (!s) return 0;
+  if (!s.isDirectory()) return s.mtimeMs;
+  return readdirSync(path).reduce((m, name) => Math.max(m, newest(join(path, name))), s.mtimeMs);
+}
+
+const force = process.argv.includes("--force");
+const upToDate =
+  !force &&
+  existsSync(stamp) &&
+  statSync(stamp).mtimeMs >= Math.max(...inputs.map((i) => newest(join(root, i))));
+if (upToDate) {
+  console.log("archc: dist/ is up to date (npm run build -- --force rebuilds)");
+} else {
+  const run = (file, args) => execFileSync(file, args, { cwd: root, stdio: "inherit" });
+  run(process.execPath, [
+    join(root, "node_modules/typescript/bin/tsc"),
+    "-p",
+    "tsconfig.build.json",
+  ]);
+  run(process.execPath, [join(root, "scripts/bundle-cli.mjs")]);
+  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+}
