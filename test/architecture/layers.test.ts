@@ -14,7 +14,7 @@ const layers: readonly (readonly [name: string, folders: readonly string[]])[] =
   ["language", ["grammar/", "compiler/language/"]],
   ["backends", ["compiler/backends/"]],
   ["lab", ["compiler/lab/"]],
-  ["api", ["compiler/index.ts", "compiler/layers.ts"]],
+  ["api", ["compiler/index.ts", "compiler/layers.ts", "compiler/prettier.ts"]],
   ["cli", ["compiler/cli/"]],
 ];
 
