@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<void>> = {
   sweep: async () => (await import("./sweep.js")).runSweepBench(),
   train: async () => (await import("./train.js")).runTrainBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
+  lsp: async () => (await import("./lsp.js")).runLspBench(),
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),

@@ -6,13 +6,26 @@ import {
   pickNetwork,
   type Program,
 } from "../language/program.js";
-import type { IO } from "./io.js";
+import { Exit, type IO } from "./io.js";
 import { report } from "./report.js";
 
 export interface BuildOptions {
   readonly network?: string;
   readonly set?: readonly string[];
   readonly json?: boolean;
+  /** `--max-layers`: the most layers the network may elaborate to. */
+  readonly maxLayers?: string;
+}
+
+/**
+ * `--max-layers N` as a number, undefined when not given, or a message for the user when it is
+ * not a positive integer.
+ */
+export function maxLayersOf(text: string | undefined): number | undefined | { error: string } {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text)))
+    return { error: `--max-layers takes a positive integer, not '${text}'` };
+  return Number(text);
 }
 
 /** The steps every command that needs one network shares: load, resolve, pick, elaborate. */
@@ -21,6 +34,11 @@ export function buildFromCli(
   file: string,
   opts: BuildOptions,
 ): { graph: IRGraph; program: Program } | { exit: number } {
+  const maxLayers = maxLayersOf(opts.maxLayers);
+  if (typeof maxLayers === "object") {
+    io.err(`archc: ${maxLayers.error}`);
+    return { exit: Exit.usage };
+  }
   const program = loadProgram(file);
   if (program.diagnostics.length)
     return { exit: report(io, program, program.diagnostics, opts.json) };
@@ -28,7 +46,7 @@ export function buildFromCli(
   if (sets.diagnostics.length) return { exit: report(io, program, sets.diagnostics, opts.json) };
   const net = pickNetwork(program, opts.network);
   if ("code" in net) return { exit: report(io, program, [net], opts.json) };
-  const built = buildNetwork(program, net, sets.args);
+  const built = buildNetwork(program, net, sets.args, maxLayers ? { maxLayers } : {});
   if (!built.ok) return { exit: report(io, program, built.diagnostics, opts.json) };
   return { graph: built.graph, program };
 }

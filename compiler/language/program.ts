@@ -182,13 +182,13 @@ export function buildVariant(
  * Everything `archc check` verifies beyond resolution: every network of the root file whose
  * parameters all have defaults elaborates, and every expectation holds.
  */
-export function checkProgram(program: Program): Diagnostic[] {
+export function checkProgram(program: Program, opts: ElaborateOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [...program.diagnostics];
   if (out.length) return out;
   const rootFile = program.loaded.root?.file;
   for (const net of program.table.networks.values()) {
     if (net.span.file !== rootFile || net.params.some((p) => !p.default)) continue;
-    const r = buildNetwork(program, net, []);
+    const r = buildNetwork(program, net, [], opts);
     if (!r.ok) out.push(...r.diagnostics);
   }
   // Every model an experiment would train must build, at every point of its sweep.
@@ -196,7 +196,7 @@ export function checkProgram(program: Program): Diagnostic[] {
     if (program.table.experiments.get(x.name)?.span.file !== rootFile) continue;
     for (const v of experimentVariants(x)) {
       if (!program.table.networks.has(v.network)) continue;
-      const r = buildVariant(program, v);
+      const r = buildVariant(program, v, opts);
       if (!r.ok) {
         out.push(
           ...r.diagnostics.map((d) => ({
@@ -227,7 +227,7 @@ export function checkProgram(program: Program): Diagnostic[] {
       );
       continue;
     }
-    const r = buildNetwork(program, net, exp.target.args);
+    const r = buildNetwork(program, net, exp.target.args, opts);
     if (!r.ok) out.push(...r.diagnostics);
     else out.push(...checkExpectation(exp, r.graph));
   }

@@ -2,13 +2,23 @@ import type { Diagnostic } from "../../../grammar/diagnostic.js";
 import { diagnosticToJson, formatDiagnostics } from "../../language/diagnostics/print.js";
 import { checkProgram, loadProgram } from "../../language/program.js";
 import { Exit, type IO } from "../io.js";
+import { maxLayersOf } from "../build.js";
 
-export function checkCommand(io: IO, files: readonly string[], opts: { json?: boolean }): number {
+export function checkCommand(
+  io: IO,
+  files: readonly string[],
+  opts: { json?: boolean; maxLayers?: string },
+): number {
+  const maxLayers = maxLayersOf(opts.maxLayers);
+  if (typeof maxLayers === "object") {
+    io.err(`archc check: ${maxLayers.error}`);
+    return Exit.usage;
+  }
   const all: { file: string; diagnostics: Diagnostic[] }[] = [];
   let failed = false;
   for (const file of files) {
     const program = loadProgram(file);
-    const ds = checkProgram(program);
+    const ds = checkProgram(program, maxLayers ? { maxLayers } : {});
     all.push({ file, diagnostics: ds });
     if (ds.length) {
       failed = true;

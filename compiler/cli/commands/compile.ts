@@ -2,6 +2,7 @@ import { validateIR } from "../../language/ir/validate.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
+import { outPathRefused } from "../outPath.js";
 
 export interface CompileOptions extends BuildOptions {
   readonly target: "json" | "ts" | "onnx";
@@ -12,6 +13,7 @@ export interface CompileOptions extends BuildOptions {
 }
 
 export async function compileCommand(io: IO, file: string, opts: CompileOptions): Promise<number> {
+  if (outPathRefused(io, "compile -o", opts.out)) return Exit.usage;
   const r = buildFromCli(io, file, opts);
   if ("exit" in r) return r.exit;
   if (opts.target === "onnx") {

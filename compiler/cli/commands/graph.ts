@@ -3,6 +3,7 @@ import { renderSvg } from "../../backends/graph/svg.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
+import { outPathRefused } from "../outPath.js";
 
 export interface GraphOptions extends BuildOptions {
   /** Every layer inside nested block frames. */
@@ -29,6 +30,7 @@ function parseOptions(opts: GraphOptions): DotOptions | string {
 }
 
 export async function graphCommand(io: IO, file: string, opts: GraphOptions): Promise<number> {
+  if (outPathRefused(io, "graph -o", opts.out)) return Exit.usage;
   const dotOpts = parseOptions(opts);
   if (typeof dotOpts === "string") {
     io.err(`archc graph: ${dotOpts}`);

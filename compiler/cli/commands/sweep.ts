@@ -160,7 +160,10 @@ function partsX(graph: IRGraph, point: ReadonlyMap<string, Value>): number | und
  * again with the same folder skips what is already there.
  */
 export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Promise<number> {
-  if (outPathRefused(io, "sweep -o", opts.out, "folder") || outPathRefused(io, "sweep --plot", opts.plot))
+  if (
+    outPathRefused(io, "sweep -o", opts.out, "folder") ||
+    outPathRefused(io, "sweep --plot", opts.plot)
+  )
     return Exit.usage;
   const wanted = opts.measure.split(",").map((m) => m.trim()) as Measure[];
   const bad = wanted.find((m) => !measures.includes(m));

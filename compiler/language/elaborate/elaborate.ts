@@ -454,7 +454,7 @@ class Elaborator {
     fail(
       "E0503",
       span,
-      `${what}, more than the limit of ${showCount(this.maxLayers)} layers in a network`,
+      `${what}, which takes the network past the limit of ${showCount(this.maxLayers)} layers`,
       "--max-layers N raises the limit",
     );
   }

@@ -1,0 +1,79 @@
+import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { IO } from "./io.js";
+
+/**
+ * Why `path` cannot take what a command will write there: a file (`-o out.json`, `--plot x.svg`)
+ * or a run folder (`sweep -o runs/a`). Undefined when it can. Checked before any work starts, so
+ * a typo costs no elaboration or measuring, and reported as a usage error that names the path.
+ */
+export function outPathProblem(path: string, kind: "file" | "folder"): string | undefined {
+  const abs = resolve(path);
+  const st = statOrUndefined(abs);
+  if (typeof st === "string") return `cannot use ${path}: ${st}`;
+  if (st && kind === "file" && st.isDirectory())
+    return `${path} is a folder; name a file to write, e.g. ${join(path, "out")}`;
+  if (st && kind === "file" && !st.isFile())
+    return `${path} is not a regular file (a device, pipe or socket); name a file to write`;
+  if (st && kind === "folder" && !st.isDirectory())
+    return `${path} is a file; a run folder is needed here`;
+  // The nearest folder that exists is where the file, or the folders leading to it, are made.
+  let dir = st && kind === "folder" ? abs : dirname(abs);
+  for (;;) {
+    const s = statOrUndefined(dir);
+    if (s && typeof s !== "string") {
+      if (!s.isDirectory()) return `${dir} is a file, so ${path} cannot be made inside it`;
+      break;
+    }
+    if (dirname(dir) === dir) return `cannot use ${path}: no folder of it exists`;
+    dir = dirname(dir);
+  }
+  // Asking the file system is the only sure test: permissions, read-only mounts and /proc differ.
+  const probe = join(dir, `.archc-probe-${process.pid}-${Date.now()}`);
+  try {
+    closeSync(openSync(probe, "wx"));
+    unlinkSync(probe);
+  } catch (e) {
+    return `cannot write in ${dir} (for ${path}): ${reason(e)}`;
+  }
+  return undefined;
+}
+
+/** Prints the problem with `flag PATH` as a usage error; true when there was one. */
+export function outPathRefused(
+  io: IO,
+  flag: string,
+  path: string | undefined,
+  kind: "file" | "folder" = "file",
+): boolean {
+  if (path === undefined) return false;
+  const problem = outPathProblem(path, kind);
+  if (problem) io.err(`archc: ${flag} ${path}: ${problem}`);
+  return problem !== undefined;
+}
+
+function statOrUndefined(path: string): ReturnType<typeof statSync> | string | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? undefined : reason(e);
+  }
+}
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "the file system is read-only";
+    case "ENOSPC":
+      return "the disk is full";
+    case "ENOENT":
+      return "this place does not hold files (a virtual file system such as /proc?)";
+    default:
+      return code ?? String(e);
+  }
+}
