@@ -12,6 +12,13 @@ export interface ActiveBackend {
   readonly label: string;
   /** Why faster ones were passed over, for `--backend auto`. */
   readonly skipped: readonly string[];
+  /** Threads the wasm backend computes on; absent for the others (tfjs-node sizes its own pool). */
+  readonly threads?: number;
+}
+
+export interface BackendOptions {
+  /** Threads for the wasm backend (default: every core, or ARCHC_THREADS). */
+  readonly threads?: number;
 }
 
 let active: ActiveBackend | undefined;
@@ -36,7 +43,10 @@ async function tryNode(
  * Starts a tfjs backend: with `auto`, tfjs-node-gpu, then tfjs-node, then the embedded wasm
  * backend. The pure-JS cpu backend only when asked for. Idempotent for the same choice.
  */
-export async function initBackend(choice: BackendChoice = "auto"): Promise<ActiveBackend> {
+export async function initBackend(
+  choice: BackendChoice = "auto",
+  opts: BackendOptions = {},
+): Promise<ActiveBackend> {
   if (active && (choice === "auto" || labelMatches(active, choice))) return active;
   const skipped: string[] = [];
   const order: BackendChoice[] = choice === "auto" ? ["node-gpu", "node", "wasm"] : [choice];
@@ -54,8 +64,16 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Activ
       continue;
     }
     if (c === "wasm") {
-      await initWasmBackend();
-      return (active = { name: "wasm", label: "wasm (tfjs-backend-wasm)", skipped });
+      const wasm = await initWasmBackend(
+        opts.threads === undefined ? {} : { threads: opts.threads },
+      );
+      const threads = `${wasm.threads} thread${wasm.threads === 1 ? "" : "s"}`;
+      return (active = {
+        name: "wasm",
+        label: `wasm (tfjs-backend-wasm, ${threads}${wasm.note ? `; ${wasm.note}` : ""})`,
+        skipped,
+        threads: wasm.threads,
+      });
     }
     await tf.setBackend("cpu");
     await tf.ready();
