@@ -41,6 +41,14 @@ export interface TrainCliOptions {
   readonly seed: string;
   readonly skipCorrupt?: boolean;
   readonly json?: boolean;
+  /** --engine torch and its options (lab/torch/options.ts). */
+  readonly engine?: string;
+  readonly python?: string;
+  readonly nproc?: string;
+  readonly nnodes?: string;
+  readonly nodeRank?: string;
+  readonly rdzvEndpoint?: string;
+  readonly threads?: string;
 }
 
 interface Run {
@@ -120,6 +128,12 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const limit = intOption(io, "limit", opts.limit, 1);
   const valLimit = intOption(io, "val-limit", opts.valLimit, 1);
   const seed = intOption(io, "seed", opts.seed, 0);
+  const threads = intOption(io, "threads", opts.threads, 1);
+  const torch = (await import("../../lab/torch/options.js")).torchOptions(opts);
+  if (typeof torch === "string") {
+    io.err(`archc train: ${torch}`);
+    return Exit.usage;
+  }
   const checkpointSteps = intOption(io, "checkpoint-steps", opts.checkpointSteps, 0);
   const patience = intOption(io, "patience", opts.patience, 1);
   const minutes = opts.checkpointMinutes === undefined ? 5 : Number(opts.checkpointMinutes);
@@ -127,7 +141,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const badLr = lr !== undefined && !(Number.isFinite(lr) && lr > 0);
   const badMinutes = !(Number.isFinite(minutes) && minutes >= 0);
   if (
-    [epochs, batch, limit, valLimit, seed, checkpointSteps, patience].includes(null) ||
+    [epochs, batch, limit, valLimit, seed, checkpointSteps, patience, threads].includes(null) ||
     badLr ||
     badMinutes
   ) {
@@ -168,7 +182,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   ]);
   let backend;
   try {
-    backend = await runtime.initBackend(opts.backend);
+    backend = await runtime.initBackend(opts.backend, threads ? { threads } : {});
   } catch (e) {
     if (e instanceof runtime.BackendError) {
       io.err(`archc train: ${e.message}`);
@@ -176,7 +190,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     }
     throw e;
   }
-  if (!opts.json) io.err(`backend: ${backend.label}`);
+  if (!opts.json && !opts.quiet) io.err(`backend: ${backend.label}`);
 
   let stop = false;
   const onSignal = () => {
@@ -209,7 +223,10 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
         opts.json || opts.quiet ? undefined : progress.trainingBar(io, run.label, epochsNow);
       let result;
       try {
-        result = await session.trainNetwork({
+        const trainer = torch
+          ? (await import("../../lab/torch/engine.js")).trainTorchWith(torch)
+          : session.trainNetwork;
+        result = await trainer({
           graph,
           config,
           outDir,
@@ -238,7 +255,8 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           e instanceof modelMod.ModelBuildError ||
           e instanceof runMod.RunError ||
           e instanceof runMod.LockError ||
-          e instanceof runMod.CheckpointError
+          e instanceof runMod.CheckpointError ||
+          (e instanceof Error && e.name === "TorchEngineError")
         ) {
           io.err(`archc train: ${e.message}`);
           return Exit.diagnostics;
@@ -249,7 +267,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
       const last = result.history[result.history.length - 1];
       results.push({
         run: run.label,
-        backend: backend.name,
+        backend: torch ? "torch" : backend.name,
         outDir,
         params: result.params,
         epochs: epochsNow,

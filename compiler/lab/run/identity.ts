@@ -95,3 +95,18 @@ export function describeDifferences(diffs: ReturnType<typeof compareIdentity>): 
     .map((d) => `${d.path || "(all)"}: ${show(d.want)} now, ${show(d.have)} in the run`)
     .join("; ");
 }
+
+/** The identity without the fields at the given dotted paths. */
+export function withoutFields(id: RunIdentity, paths: readonly string[]): RunIdentity {
+  const strip = (v: Json, path: string): Json | undefined => {
+    if (paths.includes(path)) return undefined;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const out: { [k: string]: Json } = {};
+    for (const [k, x] of Object.entries(v)) {
+      const kept = strip(x, path ? `${path}.${k}` : k);
+      if (kept !== undefined) out[k] = kept;
+    }
+    return out;
+  };
+  return strip(id as Json, "") as RunIdentity;
+}

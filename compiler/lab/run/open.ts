@@ -1,5 +1,11 @@
 import { existsSync, rmSync } from "node:fs";
-import { compareIdentity, describeDifferences, type RunIdentity } from "./identity.js";
+import {
+  compareIdentity,
+  describeDifferences,
+  identityHash,
+  withoutFields,
+  type RunIdentity,
+} from "./identity.js";
 import { acquireLock, releaseLock, type Lock } from "./lock.js";
 import { readManifest, RunError, writeManifest, type Manifest } from "./manifest.js";
 import { runPaths } from "./paths.js";
@@ -19,6 +25,11 @@ export interface OpenRun {
   readonly manifest: Manifest;
   /** Whether training continues from the folder's checkpoint. */
   readonly resume: boolean;
+  /**
+   * The key checkpoints carry: the identity's hash without the fields a resumed run may change,
+   * so that training for longer still reads the checkpoints written before.
+   */
+  readonly key: string;
 }
 
 export interface OpenRunOptions {
@@ -46,6 +57,8 @@ export function clearRun(dir: string): void {
  * mixes two runs: the manifest written here is the identity of everything the folder holds.
  */
 export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): OpenRun {
+  const mayChange = o.mayChange ?? ["train.epochs"];
+  const key = identityHash(withoutFields(identity, mayChange));
   const lock = acquireLock(dir, o.command);
   try {
     const exists = holdsRun(dir);
@@ -65,12 +78,10 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
         throw new RunError(
           `${dir} has no manifest.json, so what it was trained with is unknown; start again with --fresh`,
         );
-      const diffs = manifest
-        ? compareIdentity(identity, manifest.identity, o.mayChange ?? ["train.epochs"])
-        : [];
+      const diffs = manifest ? compareIdentity(identity, manifest.identity, mayChange) : [];
       if (manifest && diffs.length === 0) {
         // Same run: continue. The manifest is written again for fields allowed to change.
-        return { dir, lock, manifest: writeManifest(dir, identity), resume: true };
+        return { dir, lock, manifest: writeManifest(dir, identity), resume: true, key };
       }
       if (o.mode === "resume")
         throw new RunError(
@@ -78,7 +89,7 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
         );
     }
     if (exists) clearRun(dir);
-    return { dir, lock, manifest: writeManifest(dir, identity), resume: false };
+    return { dir, lock, manifest: writeManifest(dir, identity), resume: false, key };
   } catch (e) {
     releaseLock(lock);
     throw e;

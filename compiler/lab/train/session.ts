@@ -94,7 +94,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       batch,
       outDir: o.outDir,
       resume: run.resume,
-      key: run.manifest.key,
+      key: run.key,
       seed,
       probabilities,
       ...(o.checkpointSteps !== undefined ? { checkpointSteps: o.checkpointSteps } : {}),
