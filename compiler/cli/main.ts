@@ -95,6 +95,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "--strategy <name>",
       "force one grouped-convolution strategy (default: chosen per layer)",
     )
+    .option("--threads <n>", "wasm backend: threads (default: every core, or $ARCHC_THREADS)")
     .option("--json", "print {backend, batch, params, medianMs, imagesPerSec}")
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/run.js")).runCommand(io, file, o)),
@@ -176,6 +177,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
         .default("auto"),
     )
     .option("-b, --batch <n>", "batch for latency", "1")
+    .option("--threads <n>", "wasm backend: threads (default: every core, or $ARCHC_THREADS)")
     .option("--runs <n>", "timed forward passes per variant (median and spread reported)", "5")
     .option("-c, --config <name>", "train config for --measure train")
     .option("-d, --data <source>", "training data for --measure train")

@@ -10,6 +10,7 @@ export interface RunOptions extends BuildOptions {
   readonly strategy?: string;
   readonly runtime: "tfjs" | "onnx";
   readonly weights?: string;
+  readonly threads?: string;
 }
 
 function positiveInt(io: IO, name: string, text: string): number | undefined {
@@ -26,7 +27,9 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
   const batch = positiveInt(io, "batch", opts.batch);
   const runs = positiveInt(io, "runs", opts.runs);
   const warmup = Number(opts.warmup);
+  const threads = opts.threads === undefined ? undefined : positiveInt(io, "threads", opts.threads);
   if (batch === undefined || runs === undefined) return Exit.usage;
+  if (opts.threads !== undefined && threads === undefined) return Exit.usage;
   if (!Number.isInteger(warmup) || warmup < 0) {
     io.err(`archc run: --warmup must be 0 or more, not '${opts.warmup}'`);
     return Exit.usage;
@@ -51,7 +54,7 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
   ]);
   let backend;
   try {
-    backend = await runtime.initBackend(opts.backend);
+    backend = await runtime.initBackend(opts.backend, threads ? { threads } : {});
   } catch (e) {
     if (e instanceof runtime.BackendError) {
       io.err(`archc run: ${e.message}`);

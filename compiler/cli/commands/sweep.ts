@@ -55,6 +55,7 @@ export interface SweepOptions {
   readonly out?: string;
   readonly fresh?: boolean;
   readonly seeds?: string;
+  readonly threads?: string;
   readonly quiet?: boolean;
 }
 
@@ -173,11 +174,12 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   }
   const batch = posInt(io, "batch", opts.batch);
   const runs = posInt(io, "runs", opts.runs);
+  const threads = posInt(io, "threads", opts.threads);
   const epochs = posInt(io, "epochs", opts.epochs);
   const limit = posInt(io, "limit", opts.limit);
   const valLimit = posInt(io, "val-limit", opts.valLimit);
   const seeds = posInt(io, "seeds", opts.seeds);
-  if ([batch, runs, epochs, limit, valLimit, seeds].includes(null)) return Exit.usage;
+  if ([batch, runs, epochs, limit, valLimit, seeds, threads].includes(null)) return Exit.usage;
   if (opts.json && opts.csv) {
     io.err("archc sweep: choose --json or --csv, not both");
     return Exit.usage;
@@ -208,6 +210,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
       limit: limit ?? undefined,
       valLimit: valLimit ?? undefined,
       seeds: seeds ?? 1,
+      threads: threads ?? undefined,
     });
   } finally {
     runMod.releaseLock(lock);
@@ -221,6 +224,7 @@ interface Numbers {
   readonly limit: number | undefined;
   readonly valLimit: number | undefined;
   readonly seeds: number;
+  readonly threads: number | undefined;
 }
 
 async function sweepLocked(
@@ -233,7 +237,7 @@ async function sweepLocked(
   n: Numbers,
 ): Promise<number> {
   const { variants, axes } = planned;
-  const { batch, runs, epochs, limit, valLimit } = n;
+  const { batch, runs, epochs, limit, valLimit, threads } = n;
   const runMod = await import("../../lab/run/index.js");
   if (opts.fresh && existsSync(join(outDir, "results.jsonl")))
     rmSync(join(outDir, "results.jsonl"));
@@ -249,7 +253,7 @@ async function sweepLocked(
   let backendName = "";
   if (tfjs) {
     try {
-      const b = await tfjs[0].initBackend(opts.backend);
+      const b = await tfjs[0].initBackend(opts.backend, threads ? { threads } : {});
       backendName = b.name;
       if (!opts.json && !opts.csv && !opts.quiet) io.err(`backend: ${b.label}`);
     } catch (e) {
