@@ -1,8 +1,17 @@
-import { readFileSync } from "node:fs";
+import {
+  chmodSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { parse } from "../../../grammar/parse.js";
 import { print } from "../../../grammar/printer.js";
 import { formatDiagnostics } from "../../language/diagnostics/print.js";
-import { atomicWrite } from "../../util/atomicWrite.js";
+import { readSource, UnreadableSource } from "../../language/load.js";
 import { Exit, type IO } from "../io.js";
 
 /** Formats source text; undefined when it does not parse (a formatter must not guess). */
@@ -33,9 +42,10 @@ export function fmtCommand(
     const file = stdin ? "<stdin>" : arg;
     let text: string;
     try {
-      text = stdin ? readStdin() : readFileSync(file, "utf8");
-    } catch {
-      io.err(`${file}: cannot read ${stdin ? "standard input" : "the file"}`);
+      text = stdin ? readStdin() : readSource(file);
+    } catch (e) {
+      const why = e instanceof UnreadableSource ? `: ${e.message}` : "";
+      io.err(`${file}: cannot read ${stdin ? "standard input" : "the file"}${why}`);
       code = Exit.diagnostics;
       continue;
     }
@@ -52,9 +62,49 @@ export function fmtCommand(
       }
     } else if (opts.stdout || stdin) io.out(r.text);
     else if (r.text !== text) {
-      atomicWrite(file, r.text);
-      io.out(`formatted ${file}`);
+      const problem = rewrite(file, r.text);
+      if (problem) {
+        io.err(`${file}: not formatted: ${problem}`);
+        code = Exit.diagnostics;
+      } else io.out(`formatted ${file}`);
     }
   }
   return code;
+}
+
+/**
+ * Replaces a file's text the way an editor saves: through a symlink to the file it names (the link
+ * stays a link), keeping the file's mode, never half-written. A read-only file is left alone: its
+ * owner made it so. Returns why it could not, or undefined.
+ */
+function rewrite(file: string, text: string): string | undefined {
+  let target: string;
+  try {
+    target = realpathSync(file);
+  } catch (e) {
+    return reason(e, file);
+  }
+  const via = target === resolve(file) ? "" : ` (the link's target ${target})`;
+  const { mode } = statSync(target);
+  if ((mode & 0o222) === 0)
+    return `it is read-only${via}; make it writable (chmod u+w) to format it, or use --stdout`;
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    writeFileSync(tmp, text, { mode: mode & 0o7777, flag: "wx" });
+    chmodSync(tmp, mode & 0o7777);
+    renameSync(tmp, target);
+    return undefined;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    return `cannot write in ${dir}${via}: ${reason(e, dir)}`;
+  }
+}
+
+function reason(e: unknown, path: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EROFS") return "the file system is read-only";
+  if (code === "ENOENT") return `${path} does not exist`;
+  return code ?? String(e);
 }
