@@ -60,7 +60,7 @@ export function readSource(path: string): string {
     if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
     if (st.size > limits.specBytes) {
       throw new UnreadableSource(
-        `it is ${showBytes(st.size)}; a spec may be at most ${showBytes(limits.specBytes)}`,
+        `it is ${st.size.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
       );
     }
     // Read one byte more than allowed: a file that grows while it is read is caught too.

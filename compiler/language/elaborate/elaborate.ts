@@ -416,7 +416,8 @@ class Elaborator {
       fail(
         "E0205",
         stmt.span,
-        `blocks nest more than ${maxDepth} deep: ${decl.name.name} probably calls itself`,
+        `block calls nest more than ${maxDepth} deep here, calling ${decl.name.name}`,
+        `a block may call blocks at most ${maxDepth} levels deep; flatten the chain of calls`,
       );
     }
     const least = this.size.block(decl);
