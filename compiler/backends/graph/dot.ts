@@ -1,3 +1,4 @@
+import { isDepthwise } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import { describeOp, formatCount } from "../summary/summary.js";
 
@@ -29,12 +30,7 @@ function partsText(g: IRGraph, n: IRNode): string | undefined {
   const groups = n.attrs.groups;
   // A regular convolution is the common case; saying so on every box would be noise.
   if (groups === 1) return undefined;
-  const input = g.nodes[n.inputs[0]!]!;
-  const cin = input.shape[input.shape.length - 1]!;
-  // Pointwise-first separable convs partition the spatial step, which sees `filters` channels.
-  const spatialIn =
-    n.op === "sepconv" && n.attrs.order === "pointwise_first" ? n.attrs.filters : cin;
-  return groups === spatialIn ? "parts = depthwise" : `parts = ${groups}`;
+  return isDepthwise(g, n) ? "parts = depthwise" : `parts = ${groups}`;
 }
 
 /** The block-instance path of a layer: `entry_1/sep_unit/sepconv` -> [entry_1, sep_unit]. */

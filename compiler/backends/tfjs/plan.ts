@@ -1,3 +1,4 @@
+import { channelsIn } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf } from "../../language/ir/types.js";
 import { tfActivation } from "./activations.js";
 
@@ -26,6 +27,14 @@ export type LayerKind =
 
 export type ConfigValue = number | string | boolean | readonly number[];
 
+/**
+ * What a planned layer does for its IR node: the node itself (`layer`), one step of a separable
+ * convolution that tfjs cannot fuse (`spatial`, `pointwise`, `mid`), or the activation after it
+ * (`act`). With `node`, it is the naming contract every backend maps weights through: a layer's
+ * weights belong to `node`, in the part `role` names, whatever the layer's name or class.
+ */
+export type LayerRole = "layer" | "spatial" | "pointwise" | "mid" | "act";
+
 export interface PlannedLayer {
   /** A JavaScript identifier for the layer's output, unique in the plan. */
   readonly id: string;
@@ -33,6 +42,9 @@ export interface PlannedLayer {
   /** The tfjs layer config; `name` is the stable layer name. */
   readonly config: Readonly<Record<string, ConfigValue>>;
   readonly inputs: readonly string[];
+  /** The IR node this layer lowers (part of). */
+  readonly node: string;
+  readonly role: LayerRole;
 }
 
 export interface LayerPlan {
@@ -68,10 +80,14 @@ class Planner {
     private readonly opts: PlanOptions,
   ) {}
 
+  /** The node being lowered: every layer added is part of it. */
+  private current = "";
+
   private add(
     kind: LayerKind,
     config: Record<string, ConfigValue>,
     inputs: readonly string[],
+    role: LayerRole = "layer",
   ): string {
     const base = identifier(String(config["name"]));
     let id = base;
@@ -79,25 +95,31 @@ class Planner {
     this.used.add(id);
     // The name first: it is what a reader of generated code looks for.
     const { name, ...rest } = config;
-    this.layers.push({ id, kind, config: { name: name!, ...rest }, inputs });
+    this.layers.push({
+      id,
+      kind,
+      config: { name: name!, ...rest },
+      inputs,
+      node: this.current,
+      role,
+    });
     return id;
   }
 
-  private activation(x: string, activation: string, name: string): string {
+  private activation(x: string, activation: string, name: string, role: LayerRole): string {
     if (activation === "none" || activation === "linear") return x;
     const fn = tfActivation(activation);
-    return fn
-      ? this.add("activation", { activation: fn, name }, [x])
-      : this.add("leakyReLU", { name }, [x]);
-  }
-
-  private channelsIn(node: IRNode): number {
-    const input = this.graph.nodes[node.inputs[0]!]!;
-    return input.shape[input.shape.length - 1]!;
+    if (fn) return this.add("activation", { activation: fn, name }, [x], role);
+    // leaky_relu is a layer of its own in tfjs; its slope comes from the IR, not tfjs' default.
+    const alpha = this.graph.activations[activation]?.["alpha"];
+    if (alpha === undefined)
+      throw new Error(`internal error: the IR gives ${activation} no alpha for '${name}'`);
+    return this.add("leakyReLU", { alpha, name }, [x], role);
   }
 
   node(node: IRNode): void {
     const ins = node.inputs.map((i) => this.ids.get(i)!);
+    this.current = node.name;
     this.ids.set(node.id, this.lower(node, ins));
   }
 
@@ -126,7 +148,7 @@ class Planner {
         );
       }
       case "act":
-        return this.activation(ins[0]!, node.attrs.activation, name);
+        return this.activation(ins[0]!, node.attrs.activation, name, "layer");
       case "maxpool":
       case "avgpool": {
         const a = node.attrs;
@@ -154,7 +176,7 @@ class Planner {
           },
           ins,
         );
-        return fn ? y : this.activation(y, node.attrs.activation, `${name}/act`);
+        return fn ? y : this.activation(y, node.attrs.activation, `${name}/act`, "act");
       }
       case "dropout":
         return this.add("dropout", { rate: node.attrs.rate, name }, ins);
@@ -182,6 +204,7 @@ class Planner {
       padding: string;
       useBias: boolean;
       name: string;
+      role: LayerRole;
     },
   ): string {
     const common = {
@@ -195,11 +218,14 @@ class Planner {
     // Dilation 1 is every layer's default; leaving it out keeps generated code short.
     const dilation: Record<string, ConfigValue> = dilated ? { dilationRate: s.dilation } : {};
     if (s.groups === 1)
-      return this.add("conv2d", { ...common, filters: s.filters, ...dilation }, [x]);
+      return this.add("conv2d", { ...common, filters: s.filters, ...dilation }, [x], s.role);
     if (s.groups === s.inChannels && s.filters % s.inChannels === 0 && !dilated) {
-      return this.add("depthwiseConv2d", { ...common, depthMultiplier: s.filters / s.inChannels }, [
-        x,
-      ]);
+      return this.add(
+        "depthwiseConv2d",
+        { ...common, depthMultiplier: s.filters / s.inChannels },
+        [x],
+        s.role,
+      );
     }
     const strategy: Record<string, ConfigValue> = this.opts.groupedStrategy
       ? { strategy: this.opts.groupedStrategy }
@@ -208,21 +234,31 @@ class Planner {
       "groupedConv2d",
       { ...common, filters: s.filters, groups: s.groups, ...dilation, ...strategy },
       [x],
+      s.role,
     );
   }
 
   private conv(node: NodeOf<"conv">, x: string): string {
     const a = node.attrs;
-    const y = this.spatial(x, { ...a, inChannels: this.channelsIn(node), name: node.name });
-    return this.activation(y, a.activation, `${node.name}/act`);
+    const y = this.spatial(x, {
+      ...a,
+      inChannels: channelsIn(this.graph, node),
+      name: node.name,
+      role: "layer",
+    });
+    return this.activation(y, a.activation, `${node.name}/act`, "act");
   }
 
   private sepconv(node: NodeOf<"sepconv">, x: string): string {
     const a = node.attrs;
-    const cin = this.channelsIn(node);
     const dilated = a.dilation.some((d) => d !== 1);
     // tfjs' SeparableConv2D has no activation between its steps: fuse only when none is wanted.
-    if (a.order === "spatial_first" && a.mid === "none" && a.groups === cin && !dilated) {
+    if (
+      a.order === "spatial_first" &&
+      a.mid === "none" &&
+      a.groups === a.spatialChannels &&
+      !dilated
+    ) {
       const fn = tfActivation(a.activation);
       const y = this.add(
         "separableConv2d",
@@ -238,13 +274,12 @@ class Planner {
         },
         [x],
       );
-      return fn ? y : this.activation(y, a.activation, `${node.name}/act`);
+      return fn ? y : this.activation(y, a.activation, `${node.name}/act`, "act");
     }
-    const spatialIn = a.order === "spatial_first" ? cin : a.filters;
     const spatial = (t: string, last: boolean) =>
       this.spatial(t, {
-        inChannels: spatialIn,
-        filters: spatialIn * a.multiplier,
+        inChannels: a.spatialChannels,
+        filters: a.spatialChannels * a.multiplier,
         groups: a.groups,
         kernel: a.kernel,
         strides: a.strides,
@@ -252,6 +287,7 @@ class Planner {
         padding: a.padding,
         useBias: last && a.useBias,
         name: `${node.name}/spatial`,
+        role: "spatial",
       });
     const pointwise = (t: string, last: boolean) =>
       this.add(
@@ -263,13 +299,14 @@ class Planner {
           name: `${node.name}/pointwise`,
         },
         [t],
+        "pointwise",
       );
-    const mid = (t: string) => this.activation(t, a.mid, `${node.name}/mid`);
+    const mid = (t: string) => this.activation(t, a.mid, `${node.name}/mid`, "mid");
     const y =
       a.order === "spatial_first"
         ? pointwise(mid(spatial(x, false)), true)
         : spatial(mid(pointwise(x, false)), true);
-    return this.activation(y, a.activation, `${node.name}/act`);
+    return this.activation(y, a.activation, `${node.name}/act`, "act");
   }
 }
 

@@ -28,15 +28,15 @@ describe("runtime backend: IR -> tfjs LayersModel", () => {
   });
 
   it("every point of the continuum builds with the IR's parameter count, grouped layers in the middle", () => {
-    for (const parts of ["regular", "2", "4", "8", "depthwise"]) {
+    for (const parts of ["regular", 2, 4, 8, "depthwise"]) {
       const g = compileSpec(join(repo, "specs", "xception.arch"), {
         args: { parts, size: 71, mid: "relu" },
       });
       const m = buildModelFromIR(g);
-      expect(m.countParams(), parts).toBe(g.totals.params.total);
+      expect(m.countParams(), String(parts)).toBe(g.totals.params.total);
       const grouped = m.layers.filter((l) => l.getClassName() === "GroupedConv2D").length;
-      if (parts === "regular" || parts === "depthwise") expect(grouped, parts).toBe(0);
-      else expect(grouped, parts).toBeGreaterThan(0);
+      if (parts === "regular" || parts === "depthwise") expect(grouped, String(parts)).toBe(0);
+      else expect(grouped, String(parts)).toBeGreaterThan(0);
       m.dispose();
     }
   });
@@ -63,6 +63,31 @@ describe("runtime backend: IR -> tfjs LayersModel", () => {
       "conv2d",
     ]);
     expect(plan.layers[2]!.inputs).toEqual([plan.layers[1]!.id]);
+    // The naming contract: each layer says which node, and which part of it, it lowers.
+    expect(plan.layers.map((l) => [l.node, l.role])).toEqual([
+      ["input", "layer"],
+      ["sepconv", "spatial"],
+      ["sepconv", "mid"],
+      ["sepconv", "pointwise"],
+    ]);
+  });
+
+  it("pointwise-first sepconvs partition the filters, and leaky_relu's slope comes from the IR", () => {
+    const g = mustBuild(
+      "network n {\n  input 8x8x4\n  sepconv 3x3 12 parts=depthwise order=pointwise_first leaky_relu\n}\n",
+    );
+    const plan = planModel(g);
+    const spatial = plan.layers.find((l) => l.role === "spatial")!;
+    // depthwise over the 12 filters the pointwise step made, not over the 4 input channels
+    expect(spatial.kind).toBe("depthwiseConv2d");
+    expect(spatial.config["depthMultiplier"]).toBe(1);
+    const leaky = plan.layers.find((l) => l.kind === "leakyReLU")!;
+    expect(leaky).toMatchObject({ node: "sepconv", role: "act", config: { alpha: 0.3 } });
+    const changed = planModel({
+      ...g,
+      activations: { ...g.activations, leaky_relu: { alpha: 0.1 } },
+    });
+    expect(changed.layers.find((l) => l.kind === "leakyReLU")!.config["alpha"]).toBe(0.1);
   });
 
   it("outputs of the tiny example run and have the network's output shape", () => {

@@ -14,6 +14,7 @@ import {
   pair,
 } from "./geometry.js";
 import { STRATEGIES } from "./strategies.js";
+import { divisors } from "../../../util/divisors.js";
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Kwargs = Parameters<tf.layers.Layer["call"]>[1];
@@ -53,12 +54,6 @@ export interface GroupedConv2DArgs extends LayerArgs {
   strategy?: StrategyChoice;
   /** Let the cost model time strategies for an unseen shape (default true). */
   calibrate?: boolean;
-}
-
-function divisors(n: number): number[] {
-  const out: number[] = [];
-  for (let d = 1; d <= n; d++) if (n % d === 0) out.push(d);
-  return out;
 }
 
 /**
