@@ -87,8 +87,11 @@ describe("a sweep reuses a saved row only for the same identity", () => {
       "--out",
       out,
       "--json",
+      "--quiet",
     ];
-    const first = rows((await runCli(...args)).stdout);
+    const run1 = await runCli(...args);
+    expect(run1.stderr).toBe("");
+    const first = rows(run1.stdout);
     expect(first.map((r) => r.train?.epochs)).toEqual([1, 1]);
     // As if killed after the second variant's checkpoint, before its results line.
     const path = join(out, "results.jsonl");
@@ -96,7 +99,9 @@ describe("a sweep reuses a saved row only for the same identity", () => {
     writeFileSync(path, lines[0] + "\n" + lines[1]!.slice(0, 40));
     const ckpt = join(out, "tiny_parts_=_2", "checkpoint.bin");
     const before = statSync(ckpt).mtimeMs;
-    const second = rows((await runCli(...args)).stdout);
+    const run2 = await runCli(...args);
+    expect(run2.stderr).toBe("");
+    const second = rows(run2.stdout);
     expect(second[0]!.cached).toBe(true);
     // Not trained again: the row comes from the checkpoint's history.
     expect(statSync(ckpt).mtimeMs).toBe(before);
