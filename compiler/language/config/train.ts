@@ -3,6 +3,7 @@ import { DiagnosticError, error, fail, type Diagnostic } from "../../../grammar/
 import { evaluate } from "../elaborate/evaluate.js";
 import { Scope } from "../elaborate/scope.js";
 import { show, type Value } from "../elaborate/values.js";
+import type { Span } from "../../../grammar/span.js";
 import { didYouMean } from "../suggest.js";
 
 export type Optimizer =
@@ -126,7 +127,12 @@ function single(entry: Entry): Value {
 }
 
 function number(v: Value, entry: Entry, min: number, maxExclusive = Infinity): number {
-  if ((v.t !== "int" && v.t !== "float") || v.v < min || v.v >= maxExclusive) {
+  if (
+    (v.t !== "int" && v.t !== "float") ||
+    !Number.isFinite(v.v) ||
+    v.v < min ||
+    v.v >= maxExclusive
+  ) {
     fail(
       "E0303",
       entry.args[0]!.span,
@@ -183,10 +189,37 @@ function optimizer(v: Value, entry: Entry): Optimizer {
           `${kind}: ${k} must be ${want === "boolean" ? "true or false" : "a number"}, not ${show(a)}`,
         );
       }
+      if (want === "number") checkRange(kind, k, (a as { v: number }).v, argSpan(entry, k));
       out[k] = (a as { v: unknown }).v;
     }
   }
   return out as Optimizer;
+}
+
+/** Where `name = ...` is written inside the entry's call, else the whole value. */
+function argSpan(entry: Entry, name: string): Span {
+  const e = entry.args[0]!.value;
+  if (e.kind === "Call") {
+    const a = e.args.find((x) => x.name?.name === name);
+    if (a) return a.value.span;
+  }
+  return entry.args[0]!.span;
+}
+
+/** The ranges the CLI's flags enforce too: a rate must be positive and finite, and so on. */
+const ranges: Record<string, { ok: (x: number) => boolean; want: string }> = {
+  lr: { ok: (x) => x > 0, want: "a positive number, e.g. lr = 0.045" },
+  momentum: { ok: (x) => x >= 0 && x < 1, want: "in [0, 1), e.g. momentum = 0.9" },
+  rho: { ok: (x) => x >= 0 && x < 1, want: "in [0, 1), e.g. rho = 0.9" },
+  beta1: { ok: (x) => x >= 0 && x < 1, want: "in [0, 1), e.g. beta1 = 0.9" },
+  beta2: { ok: (x) => x >= 0 && x < 1, want: "in [0, 1), e.g. beta2 = 0.999" },
+  epsilon: { ok: (x) => x > 0, want: "a positive number, e.g. epsilon = 1e-7" },
+};
+
+function checkRange(kind: string, name: string, x: number, span: Span): void {
+  const r = ranges[name];
+  if (r && !(Number.isFinite(x) && r.ok(x)))
+    fail("E0303", span, `${kind}: ${name} must be ${r.want}, not ${x}`);
 }
 
 function schedule(v: Value, entry: Entry): Schedule {
@@ -210,14 +243,20 @@ function schedule(v: Value, entry: Entry): Schedule {
       `exponential has no argument '${extra}'`,
       "arguments: rate, every",
     );
-  if (!rate || (rate.t !== "float" && rate.t !== "int") || rate.v <= 0) {
+  if (!rate || (rate.t !== "float" && rate.t !== "int")) {
     fail(
       "E0302",
       entry.args[0]!.span,
       "exponential needs rate = a positive number, e.g. rate = 0.94",
     );
   }
-  if (!every || every.t !== "quantity" || every.amount <= 0) {
+  if (!(Number.isFinite(rate.v) && rate.v > 0 && rate.v <= 1))
+    fail(
+      "E0303",
+      argSpan(entry, "rate"),
+      `exponential: rate must be in (0, 1] (the factor the rate is multiplied by each period), not ${rate.v}`,
+    );
+  if (!every || every.t !== "quantity" || !(every.amount > 0 && Number.isFinite(every.amount))) {
     fail(
       "E0302",
       entry.args[0]!.span,
