@@ -2,16 +2,47 @@ import cliProgress from "cli-progress";
 import type { EpochMetrics, StepReport } from "../lab/train/loop.js";
 import type { IO } from "./io.js";
 
+/** Seconds between plain progress lines where there is no terminal (CI logs, pipes). */
+const plainEverySeconds = 5;
+
+/** `1:02:03`, `4:05`, or `?` while there is nothing to go on. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
 /**
- * Progress for long work: a live bar on a terminal, one line per epoch elsewhere (CI logs,
- * pipes), so that logs stay readable.
+ * Time left from the steps this process has timed (steps resumed from a checkpoint are not).
+ * Undefined until a few steps have run.
  */
-export function trainingBar(io: IO, label: string, epochs: number) {
-  const tty = process.stderr.isTTY === true;
+export class Eta {
+  private first?: { at: number; step: number };
+  constructor(private readonly now: () => number = () => performance.now()) {}
+  update(step: number, total: number): number | undefined {
+    const t = this.now();
+    if (!this.first) {
+      this.first = { at: t, step };
+      return undefined;
+    }
+    const done = step - this.first.step;
+    if (done < 2) return undefined;
+    return (((t - this.first.at) / done) * (total - step)) / 1000;
+  }
+}
+
+/**
+ * Progress of a training run: a live bar with an ETA on a terminal; elsewhere one plain line
+ * every few seconds and one per epoch, so that logs show the run is alive.
+ */
+export function trainingBar(io: IO, label: string, epochs: number, tty = process.stderr.isTTY) {
   const bar = tty
     ? new cliProgress.SingleBar(
         {
-          format: `${label} epoch {epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s`,
+          format: `${label} epoch {epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | ETA {left}`,
           stream: process.stderr,
           hideCursor: true,
         },
@@ -19,18 +50,29 @@ export function trainingBar(io: IO, label: string, epochs: number) {
       )
     : undefined;
   let started = -1;
+  const eta = new Eta();
+  let lastLine = performance.now();
   return {
     step(r: StepReport) {
-      if (!bar) return;
+      const left = eta.update(r.step, r.batches * r.epochs);
+      if (!bar) {
+        if (performance.now() - lastLine < plainEverySeconds * 1000) return;
+        lastLine = performance.now();
+        io.err(
+          `${label} epoch ${r.epoch + 1}/${epochs} batch ${r.batch}/${r.batches}: loss ${r.loss.toFixed(4)}, acc ${r.accuracy.toFixed(4)}, ${r.imagesPerSec.toFixed(0)} img/s, ETA ${formatDuration(left ?? NaN)}`,
+        );
+        return;
+      }
       if (started !== r.epoch) {
         if (started >= 0) bar.stop();
-        bar.start(r.batches, 0, { epoch: r.epoch + 1, loss: "-", acc: "-", ips: "-" });
+        bar.start(r.batches, 0, { epoch: r.epoch + 1, loss: "-", acc: "-", ips: "-", left: "?" });
         started = r.epoch;
       }
       bar.update(r.batch, {
         loss: r.loss.toFixed(4),
         acc: r.accuracy.toFixed(3),
         ips: r.imagesPerSec.toFixed(0),
+        left: formatDuration(left ?? NaN),
       });
     },
     epoch(m: EpochMetrics) {
@@ -38,12 +80,13 @@ export function trainingBar(io: IO, label: string, epochs: number) {
         bar.stop();
         started = -1;
       }
+      lastLine = performance.now();
       const val =
         m.valAccuracy !== undefined
           ? `, val loss ${m.valLoss!.toFixed(4)}, val acc ${m.valAccuracy.toFixed(4)}`
           : "";
       io.err(
-        `${label} epoch ${m.epoch}/${epochs}: loss ${m.loss.toFixed(4)}, acc ${m.accuracy.toFixed(4)}${val}, lr ${m.lr.toPrecision(3)}, ${m.imagesPerSec.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s`,
+        `${label} epoch ${m.epoch}/${epochs}: train loss ${m.loss.toFixed(4)}, train acc ${m.accuracy.toFixed(4)}${val}, lr ${m.lr.toPrecision(3)}, ${m.imagesPerSec.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s`,
       );
     },
     stop() {
@@ -52,13 +95,15 @@ export function trainingBar(io: IO, label: string, epochs: number) {
   };
 }
 
-/** A bar across the variants of a sweep; a line per variant where there is no terminal. */
-export function variantBar(io: IO, total: number) {
-  const tty = process.stderr.isTTY === true;
+/**
+ * A bar across the variants of a sweep, with an ETA; a line per variant where there is no
+ * terminal, and (through `step`) a plain line every few seconds while a variant trains.
+ */
+export function variantBar(io: IO, total: number, tty = process.stderr.isTTY) {
   const bar = tty
     ? new cliProgress.SingleBar(
         {
-          format: "sweep [{bar}] {value}/{total} {variant}",
+          format: "sweep [{bar}] {value}/{total} | ETA {eta_formatted} | {variant}",
           stream: process.stderr,
           hideCursor: true,
         },
@@ -67,11 +112,28 @@ export function variantBar(io: IO, total: number) {
     : undefined;
   bar?.start(total, 0, { variant: "" });
   let n = 0;
+  let lastLine = performance.now();
+  const started = performance.now();
+  let measured = 0;
   return {
     tick(variant: string, cached: boolean) {
       n++;
+      if (!cached) measured++;
+      lastLine = performance.now();
       if (bar) bar.update(n, { variant });
-      else io.err(`[${n}/${total}] ${variant}${cached ? " (already in results.jsonl)" : ""}`);
+      else {
+        const perVariant = (performance.now() - started) / 1000 / Math.max(measured, 1);
+        const left = measured ? ` (ETA ${formatDuration(perVariant * (total - n))})` : "";
+        io.err(`[${n}/${total}] ${variant}${cached ? " (cached in results.jsonl)" : left}`);
+      }
+    },
+    /** A training step of the variant in progress; only shown where there is no terminal. */
+    step(variant: string, r: StepReport) {
+      if (bar || performance.now() - lastLine < plainEverySeconds * 1000) return;
+      lastLine = performance.now();
+      io.err(
+        `[${n + 1}/${total}] ${variant}: epoch ${r.epoch + 1}/${r.epochs} batch ${r.batch}/${r.batches}, loss ${r.loss.toFixed(4)}`,
+      );
     },
     stop() {
       bar?.stop();

@@ -7,6 +7,7 @@ import { fallbackTrainConfig, type TrainConfig } from "../../language/config/tra
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
 import type { RunIdentity } from "../../lab/run/identity.js";
+import type { StepReport } from "../../lab/train/metrics.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
   buildVariant,
@@ -379,6 +380,7 @@ async function sweepLocked(
                 ...(limit ? { limit } : {}),
                 ...(valLimit ? { valLimit } : {}),
                 shouldStop: () => stop,
+                ...(bar ? { onStep: (r: StepReport) => bar.step(v.label, r) } : {}),
               });
               if (res.interrupted) {
                 interrupted = true;

@@ -67,7 +67,7 @@ describe("archc sweep", () => {
     const res = (JSON.parse(r.stdout) as Out).results;
     expect(res.map((x) => x.params)).toEqual([12345, 12345, expect.any(Number)]);
     expect(res[2]!.params).not.toBe(12345);
-    expect(r.stderr).toMatch(/already in results.jsonl/);
+    expect(r.stderr).toMatch(/cached in results.jsonl/);
   });
 
   it("variants whose run crashed are measured again on resume; diagnostics are kept", async () => {
