@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -262,6 +262,38 @@ function fullRange(text: string) {
     end: { line: lines.length - 1, character: lines[lines.length - 1]!.length },
   };
 }
+
+describe("archc lsp on the spec library", () => {
+  const specs = readdirSync(join(repo, "specs"))
+    .filter((f) => f.endsWith(".arch"))
+    .map((f) => join(repo, "specs", f));
+
+  it("opens every spec clean, as archc check does, with its network's totals on its name", async () => {
+    expect(specs.length).toBeGreaterThan(3);
+    const s = await connectInMemory();
+    try {
+      for (const file of specs) {
+        const text = readFileSync(file, "utf8");
+        const { uri, diagnostics } = await open(s, file, text);
+        expect(fromServer(uri, diagnostics), file).toEqual(await checkJson(file));
+        const last = [...text.matchAll(/^network\s+([A-Za-z_]\w*)/gm)].pop();
+        if (!last) continue;
+        const r = await runCli("summary", file, "--json");
+        const hover = await hoverText(s, uri, at(text, last[0], "network ".length));
+        if (r.code !== 0) {
+          // A network that needs arguments has no figures; the hover says why.
+          expect(hover, file).toMatch(/parameters without defaults/);
+          continue;
+        }
+        const summary = JSON.parse(r.stdout) as Summary;
+        expect(hover, file).toContain(`params ${formatCount(summary.params.total)}`);
+        expect(hover, file).toContain(`output **${summary.output.join("x")}**`);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
 
 describe("archc lsp on broken edits", () => {
   const dir = mkdtempSync(join(tmpdir(), "archc-lsp-"));
