@@ -144,6 +144,29 @@ function program(io: IO, setExit: (code: number) => void): Command {
       new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
     )
     .option("--json", "print the final metrics as JSON")
+    .addOption(
+      new Option("--engine <name>", "tfjs: the embedded trainer; torch: PyTorch, through Python")
+        .choices(["tfjs", "torch"])
+        .default("tfjs"),
+    )
+    .option(
+      "--python <path>",
+      "torch: the interpreter (default: $ARCHC_PYTHON, else python3 on PATH with torch)",
+    )
+    .option(
+      "--nproc <n>",
+      "torch: processes on this machine, under torchrun with DistributedDataParallel",
+    )
+    .option("--nnodes <n>", "torch: machines in all (torchrun --nnodes); needs --rdzv-endpoint")
+    .option(
+      "--node-rank <i>",
+      "torch: this machine's rank, 0 to nnodes - 1 (node 0 writes the run folder)",
+    )
+    .option("--rdzv-endpoint <host:port>", "torch: node 0's address, the same on every machine")
+    .option(
+      "--threads <n>",
+      "threads: the wasm backend's (default: every core, or $ARCHC_THREADS); torch: per process (default: PyTorch's)",
+    )
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/train.js")).trainCommand(io, file, o)),
     );
@@ -254,6 +277,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("--stdio", "talk over standard input and output (the only transport; editors pass it)")
     // Editors add their own flags, such as --clientProcessId=N, which the server reads itself.
     .allowUnknownOption()
+    .allowExcessArguments()
     .action(async () => setExit(await (await import("./lsp/server.js")).lspCommand()));
 
   return cli;

@@ -449,7 +449,8 @@ describe("archc lsp as a process", () => {
         "tsx",
         "--input-type=module",
         "-e",
-        "import { main } from './compiler/cli/main.ts'; process.exitCode = await main(['lsp', '--stdio']);",
+        // Editors add flags of their own, such as the client's process id.
+        `import { main } from './compiler/cli/main.ts'; process.exitCode = await main(['lsp', '--stdio', '--clientProcessId=${process.pid}']);`,
       ],
       { cwd: repo, stdio: ["pipe", "pipe", "inherit"] },
     );
