@@ -1,4 +1,4 @@
-import { Lexer, type IToken, type TokenType } from "chevrotain";
+import { Lexer, tokenMatcher, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
 import type { Span } from "./span.js";
 import { error, type Diagnostic } from "./diagnostic.js";
@@ -114,6 +114,19 @@ export function lex(file: string, text: string): LexResult {
   return { tokens, comments: result.groups["comments"] ?? [], diagnostics };
 }
 
+/** Tokens no expression goes on past: after one, operators count from zero. */
+const endsExpression = new Set<TokenType>([
+  T.Newline,
+  T.Semicolon,
+  T.Comma,
+  T.Arrow,
+  T.Equals,
+  T.Question,
+  T.Colon,
+  T.LBrace,
+  T.RBrace,
+]);
+
 /** Tokens whose grammar rules call themselves: each one open costs the parser stack. */
 const opens = new Set<TokenType>([T.LParen, T.LBracket, T.LBrace]);
 const closes = new Set<TokenType>([T.RParen, T.RBracket, T.RBrace]);
@@ -128,6 +141,8 @@ const closes = new Set<TokenType>([T.RParen, T.RBracket, T.RBrace]);
 function nestingProblem(file: string, tokens: readonly IToken[]): Diagnostic | undefined {
   // One entry per open bracket: how many `else`/`?` levels are open inside it.
   const extra: number[] = [0];
+  // Infix operators in the expression now being read, per open bracket.
+  const operators: number[] = [0];
   let depth = 0;
   let prefixRun = 0;
   for (let i = 0; i < tokens.length; i++) {
@@ -136,12 +151,29 @@ function nestingProblem(file: string, tokens: readonly IToken[]): Diagnostic | u
     if (opens.has(type)) {
       depth++;
       extra.push(0);
+      operators.push(0);
     } else if (closes.has(type)) {
-      if (extra.length > 1) depth -= 1 + extra.pop()!;
+      if (extra.length > 1) {
+        depth -= 1 + extra.pop()!;
+        operators.pop();
+      }
     } else if (type === T.Newline || type === T.Semicolon) {
       depth -= extra[extra.length - 1]!;
       extra[extra.length - 1] = 0;
-    } else if (type === T.Question || (type === T.Else && tokens[i + 1]?.tokenType === T.If)) {
+    }
+    if (endsExpression.has(type)) operators[operators.length - 1] = 0;
+    else if (tokenMatcher(tok, T.BinaryOperator)) {
+      const n = ++operators[operators.length - 1]!;
+      if (n > limits.operators) {
+        return error(
+          "E0106",
+          tokenSpan(file, tok),
+          `an expression with more than ${limits.operators} operators`,
+          "split it with let, e.g. let a = ...",
+        );
+      }
+    }
+    if (type === T.Question || (type === T.Else && tokens[i + 1]?.tokenType === T.If)) {
       depth++;
       extra[extra.length - 1]!++;
     }

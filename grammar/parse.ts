@@ -17,7 +17,7 @@ export interface ParseResult {
 /** Parses one file, reporting every syntax error the parser's recovery finds. */
 export function parse(file: string, text: string): ParseResult {
   const lexed = lex(file, text);
-  if (lexed.diagnostics.some((d) => d.code === "E0104"))
+  if (lexed.diagnostics.some(stopsParsing))
     return {
       program: emptyProgram(file),
       comments: lexed.comments,
@@ -106,7 +106,7 @@ export function parseExpression(
 ): { expr: Expr; diagnostics: readonly Diagnostic[] } {
   const lexed = lex(file, text);
   const missing: Expr = { kind: "Name", name: "<missing>", span: startOf(file) };
-  if (lexed.diagnostics.some((d) => d.code === "E0104"))
+  if (lexed.diagnostics.some(stopsParsing))
     return { expr: missing, diagnostics: lexed.diagnostics };
   parser.input = lexed.tokens;
   const cst = parser.expression();
@@ -115,4 +115,9 @@ export function parseExpression(
     ...parser.errors.map((e) => syntaxError(file, e, lexed.tokens)),
   ];
   return { expr: buildExpression(file, text, cst, diagnostics), diagnostics };
+}
+
+/** What the lexer found that the recursive parser must not see. */
+function stopsParsing(d: Diagnostic): boolean {
+  return d.code === "E0104" || d.code === "E0106";
 }
