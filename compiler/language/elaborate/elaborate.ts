@@ -182,6 +182,17 @@ class Elaborator {
         return this.layer(el, x, scope, namer);
       case "Repeat": {
         const count = evaluate(el.count, scope);
+        if (count.t === "float" && Number.isInteger(count.v) && count.v >= 0) {
+          const raw = el.count.kind === "Number" ? el.count.raw : show(count);
+          fail(
+            "E0502",
+            el.count.span,
+            `repeat needs an integer count, and ${raw} is a float`,
+            count.v <= Number.MAX_SAFE_INTEGER
+              ? `write it in digits: repeat ${count.v}`
+              : "a count this large is no network",
+          );
+        }
         if (count.t !== "int" || count.v < 0) {
           fail("E0502", el.count.span, `repeat needs a count of 0 or more, not ${show(count)}`);
         }
