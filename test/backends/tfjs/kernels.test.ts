@@ -4,7 +4,24 @@ import {
   registerWasmTrainingKernels,
   wasmTrainingKernels,
 } from "../../../compiler/backends/tfjs/kernels/register.js";
-import { initWasmBackend } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
+import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
+import {
+  batchNormGradConfig,
+  originalBatchNormGradient,
+} from "../../../compiler/backends/tfjs/kernels/batchNormGrad.js";
+import {
+  replacedWasmKernel,
+  wasmKernelReplacements,
+} from "../../../compiler/backends/tfjs/kernels/register.js";
+import {
+  initWasmBackend,
+  type WasmStart,
+} from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
+import {
+  defaultThreadCount,
+  MAX_WASM_THREADS,
+  threadSupport,
+} from "../../../compiler/backends/tfjs/threads.js";
 
 type BackendName = "cpu" | "wasm";
 type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
@@ -170,9 +187,63 @@ function effectiveShape(f: Shape4, d: [number, number]): Shape4 {
   return [(f[0] - 1) * d[0] + 1, (f[1] - 1) * d[1] + 1, f[2], f[3]];
 }
 
+/**
+ * The largest relative difference between d loss / d input and central finite differences,
+ * over every element of the input (float32, so eps is large and the bound loose).
+ */
+async function finiteDifferenceError(
+  loss: (t: tf.Tensor) => tf.Scalar,
+  shape: readonly number[],
+  at: Float32Array,
+): Promise<number> {
+  const analytic = tf.grad(loss)(tf.tensor(at, [...shape]));
+  const g = (await analytic.data()) as Float32Array;
+  analytic.dispose();
+  const lossAt = async (v: Float32Array): Promise<number> => {
+    const l = tf.tidy(() => loss(tf.tensor(v, [...shape])));
+    const out = (await l.data())[0]!;
+    l.dispose();
+    return out;
+  };
+  const eps = 1e-2;
+  let worst = 0;
+  for (let i = 0; i < at.length; i++) {
+    const plus = Float32Array.from(at);
+    const minus = Float32Array.from(at);
+    plus[i]! += eps;
+    minus[i]! -= eps;
+    const numeric = ((await lossAt(plus)) - (await lossAt(minus))) / (2 * eps);
+    worst = Math.max(worst, Math.abs(numeric - g[i]!) / Math.max(1, Math.abs(numeric)));
+  }
+  return worst;
+}
+
+let started: WasmStart;
+
 beforeAll(async () => {
-  await initWasmBackend();
+  started = await initWasmBackend();
   await tf.setBackend("cpu");
+});
+
+describe("threads", () => {
+  it("runs on every core by default, through worker_threads, and says so", () => {
+    const wanted = Math.min(MAX_WASM_THREADS, defaultThreadCount());
+    // Where threads cannot run the start says why; otherwise every core is in use.
+    if (started.note?.startsWith("one thread:")) expect(started.threads).toBe(1);
+    else expect(started.threads).toBe(wanted);
+    expect(getThreadsCount()).toBe(started.threads);
+  });
+
+  it("names what is missing where threads cannot run", () => {
+    const sab = Object.getOwnPropertyDescriptor(globalThis, "SharedArrayBuffer")!;
+    delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;
+    try {
+      expect(threadSupport()).toBe("SharedArrayBuffer is not available");
+    } finally {
+      Object.defineProperty(globalThis, "SharedArrayBuffer", sab);
+    }
+    expect(typeof threadSupport()).toBe("object");
+  });
 });
 
 describe("registration", () => {
@@ -188,6 +259,17 @@ describe("registration", () => {
     for (const config of wasmTrainingKernels) {
       expect(tf.getKernel(config.kernelName, "wasm")).toBe(config);
     }
+  });
+
+  it("replaces wasm's scalar Conv2DBackpropInput and the batch-norm gradient", () => {
+    for (const config of wasmKernelReplacements) {
+      expect(tf.getKernel(config.kernelName, "wasm")).toBe(config);
+      expect(replacedWasmKernel(config.kernelName)).toBeDefined();
+    }
+    registerWasmTrainingKernels();
+    expect(tf.getGradient(tf.FusedBatchNorm)).toBe(batchNormGradConfig);
+    expect(originalBatchNormGradient()).toBeDefined();
+    expect(originalBatchNormGradient()).not.toBe(batchNormGradConfig);
   });
 
   it("leaves a kernel that is already registered alone", () => {
@@ -373,6 +455,64 @@ describe("kernels match tfjs-backend-cpu", () => {
     }
   });
 
+  it("Conv2DBackpropInput (NHWC and NCHW): ours on wasm, cpu's and wasm's own agree", async () => {
+    const pads = ["same", "valid", "explicit", "number"] as const;
+    const theirs = replacedWasmKernel(tf.Conv2DBackpropInput)!;
+    let checked = 0;
+    const problems: { nhwc: Shape4; filterShape: Shape4; stride: number; pad: Pad }[] = [];
+    for (const stride of [1, 2, 3])
+      for (const padKind of pads) {
+        const nhwc: Shape4 = [intIn(1, 3), intIn(4, 9), intIn(4, 9), intIn(1, 4)];
+        const filterShape: Shape4 = [intIn(1, 3), intIn(1, 3), nhwc[3], intIn(1, 5)];
+        problems.push({ nhwc, filterShape, stride, pad: randomPad(padKind) });
+      }
+    problems.push({ nhwc: [3, 10, 9, 16], filterShape: [1, 1, 16, 24], stride: 1, pad: "same" });
+    problems.push({ nhwc: [2, 9, 9, 8], filterShape: [1, 1, 8, 12], stride: 2, pad: "same" });
+    for (const { nhwc, filterShape, stride, pad } of problems)
+      for (const dataFormat of ["NHWC", "NCHW"] as const) {
+        const info = tf.backend_util.computeConv2DInfo(nhwc, filterShape, stride, 1, pad);
+        if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+        const dyNhwc: Shape4 = [nhwc[0], info.outHeight, info.outWidth, filterShape[3]];
+        const toFormat = (s: Shape4): Shape4 =>
+          dataFormat === "NHWC" ? s : [s[0], s[3], s[1], s[2]];
+        const formatPad =
+          dataFormat === "NCHW" && Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
+        const dyShape = toFormat(dyNhwc);
+        const dy = values(dyShape);
+        const w = values(filterShape);
+        const attrs = { strides: stride, pad: formatPad, dataFormat, inputShape: toFormat(nhwc) };
+        const kernel = (): tf.Tensor =>
+          tf.tidy(() =>
+            run(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(w, filterShape) },
+              attrs,
+            ),
+          );
+        const label = JSON.stringify({ nhwc, filterShape, stride, pad, dataFormat });
+        const ours = await on("wasm", kernel);
+        expect(maxAbsDiff(ours, await on("cpu", kernel)), label).toBeLessThan(TOLERANCE);
+        if (dataFormat === "NHWC") {
+          // wasm's own kernel, called directly, as a third opinion.
+          const wasmOwn = await on("wasm", () =>
+            tf.tidy(() => {
+              const b = tf.backend();
+              theirs.setupFunc?.(b); // it was unregistered before the backend started
+              const out = theirs.kernelFunc({
+                inputs: { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(w, filterShape) },
+                backend: b,
+                attrs: attrs as unknown as tf.NamedAttrMap,
+              }) as tf.TensorInfo;
+              return tf.engine().makeTensorFromTensorInfo(out, b);
+            }),
+          );
+          expect(maxAbsDiff(ours, wasmOwn), label).toBeLessThan(TOLERANCE);
+        }
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(20);
+  });
+
   it("does not leak tensors or backend memory on repeated calls", async () => {
     await tf.setBackend("wasm");
     const backend = tf.backend();
@@ -380,6 +520,7 @@ describe("kernels match tfjs-backend-cpu", () => {
     const w = tf.tensor4d(values([3, 3, 3, 2]), [3, 3, 3, 2]);
     const dyDw = tf.tensor4d(values([2, 4, 3, 6]), [2, 4, 3, 6]);
     const dyConv = tf.tensor4d(values([2, 4, 3, 5]), [2, 4, 3, 5]);
+    const wConv = tf.tensor4d(values([3, 3, 3, 5]), [3, 3, 3, 5]);
     const calls = (): tf.Tensor[] => [
       run(
         tf.DepthwiseConv2dNativeBackpropInput,
@@ -395,6 +536,11 @@ describe("kernels match tfjs-backend-cpu", () => {
         tf.Conv2DBackpropFilter,
         { x, dy: dyConv },
         { strides: 2, pad: "same", dataFormat: "NHWC", filterShape: [3, 3, 3, 5] },
+      ),
+      run(
+        tf.Conv2DBackpropInput,
+        { dy: dyConv, filter: wConv },
+        { strides: 2, pad: "same", dataFormat: "NHWC", inputShape: [2, 7, 6, 3] },
       ),
     ];
     calls().forEach((t) => t.dispose());
@@ -412,7 +558,7 @@ describe("kernels match tfjs-backend-cpu", () => {
     expect(after.numBytes).toBe(before.numBytes);
     expect(after.numDataBuffers).toBe(before.numDataBuffers);
     expect(after.ids).toBe(before.ids);
-    tf.dispose([x, w, dyDw, dyConv]);
+    tf.dispose([x, w, dyDw, dyConv, wConv]);
   });
 });
 
@@ -527,6 +673,58 @@ describe("gradients on wasm", () => {
     }
     expect(worst).toBeLessThan(5e-3);
     tf.dispose([x, r]);
+  });
+});
+
+describe("more finite differences on wasm", () => {
+  it("conv2d input gradient (stride 2, same)", async () => {
+    await tf.setBackend("wasm");
+    const w = tf.tensor4d(values([3, 3, 2, 3]), [3, 3, 2, 3]);
+    const r = tf.tensor4d(values([2, 3, 3, 3]), [2, 3, 3, 3]);
+    const loss = (x: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.tanh(tf.conv2d(x as tf.Tensor4D, w, 2, "same")), r));
+    expect(await finiteDifferenceError(loss, [2, 6, 5, 2], values([2, 6, 5, 2]))).toBeLessThan(
+      5e-3,
+    );
+    tf.dispose([w, r]);
+  });
+
+  it("batch norm in training mode (statistics from the batch), through x and scale", async () => {
+    await tf.setBackend("wasm");
+    const xShape = [3, 4, 3, 5];
+    const x0 = values(xShape);
+    const scale0 = Float32Array.from(values([5]), (v) => 1 + v / 2);
+    const r = tf.tensor(values(xShape), xShape);
+    const norm = (x: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const y = tf.batchNorm(x as tf.Tensor4D, mean, variance, tf.ones([5]), scale, 1e-3);
+      return tf.sum(tf.mul(tf.tanh(y), r));
+    };
+    const scale = tf.tensor1d(scale0);
+    const x = tf.tensor(x0, xShape);
+    expect(await finiteDifferenceError((t) => norm(t, scale), xShape, x0)).toBeLessThan(5e-3);
+    expect(await finiteDifferenceError((t) => norm(x, t), [5], scale0)).toBeLessThan(5e-3);
+    tf.dispose([x, scale, r]);
+  });
+
+  it("batch norm's gradient equals tfjs' own on the cpu backend", async () => {
+    await tf.setBackend("cpu");
+    const xShape = [2, 5, 4, 6];
+    const x = tf.tensor(values(xShape), xShape);
+    const dy = tf.tensor(values(xShape), xShape);
+    const mean = tf.tensor1d(values([6]));
+    const variance = tf.tensor1d(Float32Array.from(values([6]), (v) => 1 + v));
+    const scale = tf.tensor1d(values([6]));
+    const attrs = { varianceEpsilon: 1e-3 } as unknown as tf.NamedAttrMap;
+    const saved = [x, mean, variance, scale];
+    const ours = batchNormGradConfig.gradFunc(dy, saved, attrs);
+    const theirs = originalBatchNormGradient()!.gradFunc(dy, saved, attrs);
+    for (const k of ["x", "mean", "variance", "scale", "offset"]) {
+      const a = (await ours[k]!().data()) as Float32Array;
+      const b = (await theirs[k]!().data()) as Float32Array;
+      expect(maxAbsDiff(a, b), k).toBeLessThan(TOLERANCE * 10);
+    }
+    tf.dispose([x, dy, mean, variance, scale]);
   });
 });
 

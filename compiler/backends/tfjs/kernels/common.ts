@@ -100,3 +100,63 @@ export function firstTaps(t: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   if (h === g.filterHeight && w === g.filterWidth) return t;
   return tf.slice(t, [0, 0, 0, 0], [a, g.filterHeight, g.filterWidth, c]);
 }
+
+/**
+ * dy laid out for a transposed convolution (an input gradient computed as a forward
+ * convolution with the spatially flipped filter): spread by the stride (dy[oh] lands
+ * on row oh*stride, zeros between), cropped where explicit pads reach beyond the
+ * filter, and the [top, bottom], [left, right] pads that the stride-1 correlation
+ * (with the forward dilation) then needs to give an inHeight x inWidth result.
+ * Undefined when no dy row reaches the input.
+ */
+export function spreadForInputGradient(
+  dy: tf.Tensor4D,
+  info: tf.backend_util.Conv2DInfo,
+): { spread: tf.Tensor4D; pads: [[number, number], [number, number]] } | undefined {
+  const [batch, outHeight, outWidth, channels] = dy.shape;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  let spread: tf.Tensor4D = dy;
+  if (sh > 1 || sw > 1) {
+    const holes = tf.pad(tf.reshape(dy, [batch, outHeight, 1, outWidth, 1, channels]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
+    spread = tf.reshape(holes, [batch, outHeight * sh, outWidth * sw, channels]);
+  }
+  // dx[h] = sum_k spread[h + top - k*d] * w[k]; with k' = K-1-k this is a plain
+  // correlation of the flipped filter with spread shifted by (K-1)*d - top.
+  // A negative shift (explicit pads beyond the filter reach) is a crop instead.
+  const fit = (len: number, shift: number, want: number): [number, number, number, number] => {
+    const cropStart = Math.max(0, -shift);
+    const padStart = Math.max(0, shift);
+    const end = want - padStart + cropStart; // rows of spread that are used
+    const cropEnd = Math.max(0, len - end);
+    const padEnd = Math.max(0, end - len);
+    return [cropStart, padStart, len - cropStart - cropEnd, padEnd];
+  };
+  const [cropTop, padTop, keepH, padBottom] = fit(
+    spread.shape[1],
+    (info.filterHeight - 1) * dh - info.padInfo.top,
+    info.inHeight + (info.filterHeight - 1) * dh,
+  );
+  const [cropLeft, padLeft, keepW, padRight] = fit(
+    spread.shape[2],
+    (info.filterWidth - 1) * dw - info.padInfo.left,
+    info.inWidth + (info.filterWidth - 1) * dw,
+  );
+  if (keepH <= 0 || keepW <= 0) return undefined;
+  if (cropTop > 0 || cropLeft > 0 || keepH < spread.shape[1] || keepW < spread.shape[2]) {
+    spread = tf.slice(spread, [0, cropTop, cropLeft, 0], [batch, keepH, keepW, channels]);
+  }
+  return {
+    spread,
+    pads: [
+      [padTop, padBottom],
+      [padLeft, padRight],
+    ],
+  };
+}

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { handOff, withTensors } from "./common.js";
+import { handOff, spreadForInputGradient, withTensors } from "./common.js";
 
 // Why: tfjs-backend-wasm has a fast native depthwise convolution but no gradient
 // for it, so separable-conv training dies on wasm. The input gradient of a
@@ -36,63 +36,19 @@ export function depthwiseBackpropInputWasm(args: {
         true,
       );
       const { batchSize, inHeight, inWidth, outHeight, outWidth } = info;
-      const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
       if (batchSize * outHeight * outWidth === 0) return tf.zeros(attrs.inputShape);
       const channels = inChannels * multiplier;
-
-      // dy spread out by the stride: dy[oh] lands on row oh*sh, zeros between.
-      let spread: tf.Tensor4D = dy4;
-      if (sh > 1 || sw > 1) {
-        const holes = tf.pad(tf.reshape(dy4, [batchSize, outHeight, 1, outWidth, 1, channels]), [
-          [0, 0],
-          [0, 0],
-          [0, sh - 1],
-          [0, 0],
-          [0, sw - 1],
-          [0, 0],
-        ]);
-        spread = tf.reshape(holes, [batchSize, outHeight * sh, outWidth * sw, channels]);
-      }
-
-      // dx[h] = sum_k spread[h + top - k*d] * w[k]; with k' = K-1-k this is a plain
-      // correlation of the flipped filter with spread shifted by (K-1)*d - top.
-      // A negative shift (explicit pads beyond the filter reach) is a crop instead.
-      const fit = (len: number, shift: number, want: number): [number, number, number, number] => {
-        const cropStart = Math.max(0, -shift);
-        const padStart = Math.max(0, shift);
-        const end = want - padStart + cropStart; // rows of spread that are used
-        const cropEnd = Math.max(0, len - end);
-        const padEnd = Math.max(0, end - len);
-        return [cropStart, padStart, len - cropStart - cropEnd, padEnd];
-      };
-      const [cropTop, padTop, keepH, padBottom] = fit(
-        spread.shape[1],
-        (filterHeight - 1) * dh - info.padInfo.top,
-        inHeight + (filterHeight - 1) * dh,
-      );
-      const [cropLeft, padLeft, keepW, padRight] = fit(
-        spread.shape[2],
-        (filterWidth - 1) * dw - info.padInfo.left,
-        inWidth + (filterWidth - 1) * dw,
-      );
-      if (keepH <= 0 || keepW <= 0) return tf.zeros(attrs.inputShape);
-      if (cropTop > 0 || cropLeft > 0 || keepH < spread.shape[1] || keepW < spread.shape[2]) {
-        spread = tf.slice(spread, [0, cropTop, cropLeft, 0], [batchSize, keepH, keepW, channels]);
-      }
+      const laid = spreadForInputGradient(dy4, info);
+      if (laid === undefined) return tf.zeros(attrs.inputShape);
 
       const flipped = tf.reshape(tf.reverse(w, [0, 1]), [filterHeight, filterWidth, channels, 1]);
       const dx = tf.depthwiseConv2d(
-        spread,
+        laid.spread,
         flipped as tf.Tensor4D,
         1,
-        [
-          [0, 0],
-          [padTop, padBottom],
-          [padLeft, padRight],
-          [0, 0],
-        ],
+        [[0, 0], ...laid.pads, [0, 0]],
         "NHWC",
-        [dh, dw],
+        [info.dilationHeight, info.dilationWidth],
       );
       if (multiplier === 1) return dx;
       return tf.sum(tf.reshape(dx, [batchSize, inHeight, inWidth, inChannels, multiplier]), 4);

@@ -1,0 +1,68 @@
+import * as tf from "@tensorflow/tfjs";
+import { handOff, spreadForInputGradient, withTensors } from "./common.js";
+
+// Why: tfjs-backend-wasm's own Conv2DBackpropInput is a direct scalar loop, not
+// XNNPACK: in a mini_xception training step it took as long as every forward and
+// filter-gradient convolution together (27% of the step). The input gradient of a
+// convolution is itself a convolution: spread dy by the stride, pad it by the filter
+// reach minus the forward pad, and correlate it with the spatially flipped filter
+// whose in and out channels are swapped. That runs as wasm's native (XNNPACK) Conv2D;
+// for the common 1x1 stride-1 case it is one GEMM.
+
+export function conv2dBackpropInputWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: {};
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = args.backend as tf.KernelBackend;
+  const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  if (dy === undefined || filter === undefined) {
+    throw new Error("Conv2DBackpropInput: missing dy or filter");
+  }
+  const channelsFirst = attrs.dataFormat === "NCHW";
+
+  const result = withTensors(backend, [dy, filter], ([dyIn, filterIn]) =>
+    tf.tidy(() => {
+      const w = filterIn as tf.Tensor4D;
+      const info = tf.backend_util.computeConv2DInfo(
+        attrs.inputShape,
+        w.shape,
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+        false,
+        channelsFirst ? "channelsFirst" : "channelsLast",
+      );
+      const dy4 = channelsFirst
+        ? tf.transpose(dyIn as tf.Tensor4D, [0, 2, 3, 1])
+        : (dyIn as tf.Tensor4D);
+      const nhwc: [number, number, number, number] = [
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+      ];
+      const laid = spreadForInputGradient(dy4, info);
+      const dx =
+        info.batchSize * info.outHeight * info.outWidth === 0 || laid === undefined
+          ? tf.zeros(nhwc)
+          : tf.conv2d(
+              laid.spread,
+              tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D,
+              1,
+              [[0, 0], ...laid.pads, [0, 0]],
+              "NHWC",
+            );
+      return channelsFirst ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
+    }),
+  );
+  return handOff(result, backend);
+}
+
+export const conv2dBackpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: "wasm",
+  kernelFunc: conv2dBackpropInputWasm,
+};
