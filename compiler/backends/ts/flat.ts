@@ -3,7 +3,7 @@ import * as prettier from "prettier";
 import type { IRGraph } from "../../language/ir/types.js";
 import { planModel, type ConfigValue, type PlannedLayer } from "../tfjs/plan.js";
 
-export interface EmitOptions {
+export interface FlatEmitOptions {
   /** Where generated code imports GroupedConv2D from; the published package by default. */
   readonly layersModule?: string;
   /** Shown in the header: the spec the module was generated from. */
@@ -55,7 +55,10 @@ function statement(layer: PlannedLayer): string {
  * of the spec, with the spec's layer names. It builds the same model as the runtime backend
  * because both come from the same layer plan.
  */
-export async function emitTypeScript(graph: IRGraph, opts: EmitOptions = {}): Promise<string> {
+export async function emitFlatTypeScript(
+  graph: IRGraph,
+  opts: FlatEmitOptions = {},
+): Promise<string> {
   const plan = planModel(
     graph,
     opts.groupedStrategy ? { groupedStrategy: opts.groupedStrategy } : {},

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
+import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
 import { compileSpec } from "../../../compiler/index.js";
 import { expectGolden } from "../../golden.js";
 import { runCli } from "../../helpers.js";
@@ -25,73 +25,82 @@ beforeAll(async () => {
 });
 
 describe("TypeScript backend", () => {
-  it("generates the same module as the golden file for the tiny example", async () => {
+  it("--flat: generates the same module as the golden file for the tiny example", async () => {
     const g = compileSpec(join(repo, "examples", "tiny.arch"));
     expectGolden(
-      join(repo, "test", "golden", "ts", "tiny.ts.txt"),
-      await emitTypeScript(g, { source: "examples/tiny.arch" }),
+      join(repo, "test", "golden", "ts", "tiny.flat.ts.txt"),
+      await emitFlatTypeScript(g, { source: "examples/tiny.arch" }),
     );
   });
 
-  it("the committed examples/generated/xception.ts is what archc generates now", async () => {
-    const r = await runCli(
-      "compile",
-      join(repo, "specs", "xception.arch"),
-      "--target",
-      "ts",
-      "--set",
-      "parts=4",
-    );
-    expect(r.code).toBe(0);
-    const committed = readFileSync(join(repo, "examples", "generated", "xception.ts"), "utf8");
-    expect(r.stdout.replace(/from .*specs\/xception\.arch/, "from specs/xception.arch")).toBe(
-      committed,
-    );
-  });
-
-  for (const parts of ["4", "depthwise"]) {
-    it(`Xception at parts=${parts}: tsc accepts it, and it builds the runtime's model: names, params, outputs`, async () => {
-      const g = compileSpec(join(repo, "specs", "xception.arch"), {
-        args: { parts, size: 71, mid: "relu" },
-      });
-      const file = join(outDir, `xception_${parts}.ts`);
-      writeFileSync(
-        file,
-        await emitTypeScript(g, { layersModule: layersModule(outDir).replace(/\.js$/, ".js") }),
-      );
-      execFileSync(
-        process.execPath,
-        [
-          join(repo, "node_modules", "typescript", "bin", "tsc"),
-          "--noEmit",
-          "--strict",
-          "--skipLibCheck",
-          "--target",
-          "es2022",
-          "--module",
-          "nodenext",
-          "--moduleResolution",
-          "nodenext",
-          file,
-        ],
-        { cwd: repo, stdio: "pipe" },
-      );
-      const generated = (await import(pathToFileURL(file).href)) as {
-        build(): tf.LayersModel;
-        figures: { params: number };
-      };
-      const fromTs = generated.build();
-      const runtime = buildModelFromIR(g);
-      expect(fromTs.layers.map((l) => l.name)).toEqual(runtime.layers.map((l) => l.name));
-      expect(fromTs.countParams()).toBe(runtime.countParams());
-      expect(generated.figures.params).toBe(g.totals.params.total);
-      fromTs.setWeights(runtime.getWeights());
-      const x = tf.randomNormal([2, 71, 71, 3]);
-      const a = runtime.predict(x) as tf.Tensor;
-      const b = fromTs.predict(x) as tf.Tensor;
-      expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
-      fromTs.dispose();
-      runtime.dispose();
+  for (const [spec, module] of [
+    ["specs/xception.arch", "xception.ts"],
+    ["specs/mini_xception.arch", "mini_xception.ts"],
+  ] as const) {
+    it(`the committed examples/generated/${module} is what archc compile --target ts writes now`, async () => {
+      const r = await runCli("compile", join(repo, spec), "--target", "ts");
+      expect(r.code).toBe(0);
+      const committed = readFileSync(join(repo, "examples", "generated", module), "utf8");
+      expect(r.stdout.replace(/from .*specs\//, "from specs/")).toBe(committed);
     });
   }
+
+  it("--flat writes one statement per layer; the structured form one function per block", async () => {
+    const flat = await runCli(
+      "compile",
+      join(repo, "specs", "xception.arch"),
+      "-t",
+      "ts",
+      "--flat",
+    );
+    const structured = await runCli("compile", join(repo, "specs", "xception.arch"), "-t", "ts");
+    expect(flat.code).toBe(0);
+    expect(flat.stdout).toMatch(/const exit_sep_unit_1_sepconv = apply\(/);
+    expect(flat.stdout).not.toMatch(/export function entry\(/);
+    expect(structured.stdout).toMatch(/export function entry\(/);
+    const lines = (t: string) => t.split("\n").length;
+    expect(lines(structured.stdout)).toBeLessThanOrEqual(350);
+    expect(lines(flat.stdout)).toBeGreaterThan(3 * lines(structured.stdout));
+  });
+
+  it("--flat: mini Xception with tsc's approval builds the runtime's model: names, params, outputs", async () => {
+    const g = compileSpec(join(repo, "specs", "mini_xception.arch"), {
+      args: { parts: 4, mid: "relu" },
+    });
+    const file = join(outDir, "mini_xception_flat.ts");
+    writeFileSync(file, await emitFlatTypeScript(g, { layersModule: layersModule(outDir) }));
+    execFileSync(
+      process.execPath,
+      [
+        join(repo, "node_modules", "typescript", "bin", "tsc"),
+        "--noEmit",
+        "--strict",
+        "--skipLibCheck",
+        "--target",
+        "es2022",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        file,
+      ],
+      { cwd: repo, stdio: "pipe" },
+    );
+    const generated = (await import(pathToFileURL(file).href)) as {
+      build(): tf.LayersModel;
+      figures: { params: number };
+    };
+    const fromTs = generated.build();
+    const runtime = buildModelFromIR(g);
+    expect(fromTs.layers.map((l) => l.name)).toEqual(runtime.layers.map((l) => l.name));
+    expect(fromTs.countParams()).toBe(runtime.countParams());
+    expect(generated.figures.params).toBe(g.totals.params.total);
+    fromTs.setWeights(runtime.getWeights());
+    const x = tf.randomNormal([2, ...g.input]);
+    const a = runtime.predict(x) as tf.Tensor;
+    const b = fromTs.predict(x) as tf.Tensor;
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+    fromTs.dispose();
+    runtime.dispose();
+  });
 });

@@ -1,0 +1,252 @@
+import * as tf from "@tensorflow/tfjs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
+import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
+import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
+import type { IRGraph } from "../../../compiler/language/ir/types.js";
+import {
+  buildNetwork,
+  loadProgram,
+  parseSets,
+  pickNetwork,
+  type Program,
+} from "../../../compiler/language/program.js";
+import type { NetworkDecl } from "../../../grammar/ast.js";
+import { expectGolden } from "../../golden.js";
+
+/**
+ * Structured TypeScript (one function per block, the network's arguments as options) must build
+ * the runtime's model: for each spec and a spread of arguments, `build(options)` and the model
+ * compiled with the same `--set` values agree in layer names, output shapes, parameter counts,
+ * and outputs on the same weights, moved across by layer name.
+ */
+
+const repo = join(import.meta.dirname, "..", "..", "..");
+const outDir = join(repo, "test", ".generated", "structured");
+
+type Options = Record<string, number | string | boolean>;
+interface Spec {
+  /** Module name under test/.generated and test/golden/ts. */
+  readonly id: string;
+  readonly file: string;
+  readonly network?: string;
+  /** Argument sets to compare; each also passed as `--set`. */
+  readonly variants: readonly Options[];
+  /** Which variants also compare outputs (the rest: names, shapes and counts). */
+  readonly predict: readonly number[];
+}
+
+const specs: readonly Spec[] = [
+  {
+    id: "xception",
+    file: "specs/xception.arch",
+    // Regular (parts = 1) Xception has 9 * 728 * 728 weights per unit: mini_xception, resnext
+    // and the continuum take that end; here depthwise, grouped and the defaults.
+    variants: [
+      {},
+      { size: 71, mid: "relu" },
+      { size: 71, parts: "depthwise", residual: false, classes: 17, dropout: 0 },
+      { size: 71, parts: 8 },
+    ],
+    predict: [1],
+  },
+  {
+    id: "inception_v3",
+    file: "specs/inception_v3.arch",
+    variants: [{ size: 75 }, { size: 75, classes: 17, dropout: 0.5 }],
+    predict: [0],
+  },
+  {
+    id: "mini_xception",
+    file: "specs/mini_xception.arch",
+    variants: [
+      {},
+      { parts: 1 },
+      { parts: 4, mid: "relu", residual: false },
+      { parts: "depthwise", classes: 5, width: 8 },
+      { parts: 8 },
+    ],
+    predict: [0, 1, 2, 3, 4],
+  },
+  ...["fig1_canonical", "fig2_simplified", "fig3_reformulated", "fig4_extreme"].map((n) => ({
+    id: `continuum.${n}`,
+    file: "specs/continuum.arch",
+    network: n,
+    variants: [{ size: 9 }],
+    predict: [0],
+  })),
+  {
+    id: "continuum.continuum",
+    file: "specs/continuum.arch",
+    network: "continuum",
+    variants: [
+      { size: 9 },
+      { size: 9, parts: "regular" },
+      { size: 9, parts: "depthwise", order: "spatial_first" },
+      { size: 9, parts: 4, filters: 64 },
+    ],
+    predict: [0, 1, 2, 3],
+  },
+  {
+    id: "tiny",
+    file: "examples/tiny.arch",
+    variants: [{}, { parts: 4, residual: false, classes: 3 }],
+    predict: [0, 1],
+  },
+  {
+    id: "resnext",
+    file: "test/backends/ts/cases/resnext.arch",
+    variants: [{}, { parts: 1, basic_stem: true }, { parts: 8, width: 32 }],
+    predict: [0, 1, 2],
+  },
+];
+
+interface Generated {
+  build(options?: Options): tf.LayersModel;
+}
+
+function elaborate(program: Program, net: NetworkDecl, o: Options): IRGraph {
+  const sets = parseSets(Object.entries(o).map(([k, v]) => `${k}=${v}`));
+  expect(sets.diagnostics).toEqual([]);
+  const r = buildNetwork(program, net, sets.args);
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
+  return r.graph;
+}
+
+const modules = new Map<string, Generated>();
+
+beforeAll(async () => {
+  mkdirSync(outDir, { recursive: true });
+  process.env["ARCHC_CACHE_DIR"] = join(repo, "test", ".generated", "cache");
+  await initBackend("wasm");
+  const files: string[] = [];
+  for (const spec of specs) {
+    const program = loadProgram(join(repo, spec.file));
+    const net = pickNetwork(program, spec.network) as NetworkDecl;
+    const text = await emitTypeScript(program, net, {
+      source: spec.file,
+      graph: elaborate(program, net, {}),
+      layersModule: "../../../compiler/layers.js",
+    });
+    const file = join(outDir, `${spec.id.replace(".", "_")}.ts`);
+    writeFileSync(file, text);
+    files.push(file);
+  }
+  // One strict compile of every generated module: what a user's project would run.
+  execFileSync(
+    process.execPath,
+    [
+      join(repo, "node_modules", "typescript", "bin", "tsc"),
+      "--noEmit",
+      "--strict",
+      "--skipLibCheck",
+      "--target",
+      "es2022",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      ...files,
+    ],
+    { cwd: repo, stdio: "pipe" },
+  );
+  for (const [i, spec] of specs.entries()) {
+    modules.set(spec.id, (await import(pathToFileURL(files[i]!).href)) as Generated);
+  }
+});
+
+describe("structured TypeScript", () => {
+  for (const spec of specs) {
+    it(`${spec.id}: the module is the golden one`, async () => {
+      const program = loadProgram(join(repo, spec.file));
+      const net = pickNetwork(program, spec.network) as NetworkDecl;
+      const text = await emitTypeScript(program, net, {
+        source: spec.file,
+        graph: elaborate(program, net, {}),
+      });
+      expectGolden(join(repo, "test", "golden", "ts", `${spec.id}.ts.txt`), text);
+      // Stable: the same spec gives the same text.
+      expect(
+        await emitTypeScript(program, net, {
+          source: spec.file,
+          graph: elaborate(program, net, {}),
+        }),
+      ).toBe(text);
+    });
+
+    it(`${spec.id}: build(options) is the runtime's model for ${spec.variants.length} argument sets`, () => {
+      const program = loadProgram(join(repo, spec.file));
+      const net = pickNetwork(program, spec.network) as NetworkDecl;
+      const generated = modules.get(spec.id)!;
+      for (const [i, o] of spec.variants.entries()) {
+        const graph = elaborate(program, net, o);
+        const runtime = buildModelFromIR(graph);
+        const fromTs = generated.build(o);
+        const what = `${spec.id} ${JSON.stringify(o)}`;
+        expect(
+          fromTs.layers.map((l) => l.name),
+          what,
+        ).toEqual(runtime.layers.map((l) => l.name));
+        expect(
+          fromTs.layers.map((l) => JSON.stringify(l.outputShape)),
+          what,
+        ).toEqual(runtime.layers.map((l) => JSON.stringify(l.outputShape)));
+        expect(fromTs.countParams(), what).toBe(runtime.countParams());
+        expect(fromTs.countParams(), what).toBe(graph.totals.params.total);
+        if (spec.predict.includes(i)) {
+          // Weights move across by layer name: the names are the mapping.
+          for (const layer of runtime.layers) {
+            fromTs.getLayer(layer.name).setWeights(layer.getWeights());
+          }
+          const x = tf.randomNormal([2, ...graph.input]);
+          const a = runtime.predict(x) as tf.Tensor;
+          const b = fromTs.predict(x) as tf.Tensor;
+          expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], what).toBeLessThan(1e-5);
+          tf.dispose([x, a, b]);
+        }
+        fromTs.dispose();
+        runtime.dispose();
+      }
+    });
+  }
+
+  it("argument checks run in generated code with the compiler's message and nearest values", async () => {
+    const program = loadProgram(join(repo, "specs/xception.arch"));
+    const net = pickNetwork(program) as NetworkDecl;
+    const sets = parseSets(["parts=5", "size=71"]);
+    const r = buildNetwork(program, net, sets.args);
+    expect(r.ok).toBe(false);
+    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    expect(d?.message).toMatch(/not divisible by parts = 5/);
+    const generated = modules.get("xception")!;
+    let thrown: unknown;
+    try {
+      generated.build({ parts: 5, size: 71 });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    const err = thrown as Error & { code: string; diagnostic: string; hint?: string };
+    expect(err.code).toBe(d!.code);
+    expect(err.diagnostic).toBe(d!.message);
+    expect(err.hint).toBe(d!.hint);
+    expect(err.message).toContain("the nearest valid values are 4 and 8");
+  });
+
+  it("other argument-dependent checks: a window that no longer fits, an unknown option", () => {
+    const program = loadProgram(join(repo, "specs/xception.arch"));
+    const net = pickNetwork(program) as NetworkDecl;
+    const r = buildNetwork(program, net, parseSets(["size=3"]).args);
+    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    expect(d?.code).toBe("E0401");
+    const generated = modules.get("xception")!;
+    expect(() => generated.build({ size: 3 })).toThrow(d!.message);
+    expect(() => generated.build({ party: 4 } as Options)).toThrow(
+      "network xception has no parameter 'party'",
+    );
+  });
+});
