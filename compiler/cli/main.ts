@@ -63,6 +63,11 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "--weights <dir>",
       "ONNX, torch: weights from a tfjs model.json folder or an archc train run folder (default: random for ONNX, none for torch)",
     )
+    .option(
+      "--seed <n>",
+      "ONNX without --weights: seed of the random weights (drawn biases and batch-norm statistics)",
+      "1",
+    )
     .option("-n, --network <name>", "network to build (default: the last in the file)")
     .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
     .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")

@@ -7,6 +7,8 @@ import { outPathRefused } from "../outPath.js";
 export interface CompileOptions extends BuildOptions {
   readonly target: "json" | "ts" | "onnx";
   readonly weights?: string;
+  /** ONNX without weights: the seed of the random weights (an integer >= 0; default 1). */
+  readonly seed?: string;
   readonly out?: string;
   /** Module the generated TypeScript imports GroupedConv2D from. */
   readonly layersModule?: string;

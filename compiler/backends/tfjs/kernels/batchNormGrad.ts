@@ -31,18 +31,17 @@ export const batchNormGradConfig: tf.GradConfig = {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const r = tf.rsqrt(tf.add(variance, eps));
     const scaleR = scale ? tf.mul(scale, r) : r;
-    let s1: tf.Tensor | undefined;
-    let s2: tf.Tensor | undefined;
-    const sumDy = () => (s1 ??= tf.sum(dyT, axes));
-    const sumDyCentred = () => (s2 ??= tf.sum(tf.mul(dyT, tf.sub(x, mean)), axes));
+    // Computed here, not in the closures: the engine runs each closure in its own tidy,
+    // so a sum one closure made would be gone when the next one wanted it.
+    const s1 = tf.sum(dyT, axes);
+    const s2 = tf.sum(tf.mul(dyT, tf.sub(x, mean)), axes);
     const perChannel = (t: tf.Tensor) => tf.reshape(t, mean.shape);
     return {
       x: () => tf.mul(dyT, tf.reshape(scaleR, [mean.shape[0]!])),
-      mean: () => perChannel(tf.mul(tf.neg(scaleR), sumDy())),
-      variance: () =>
-        perChannel(tf.mul(tf.mul(tf.mul(scaleR, tf.square(r)), -0.5), sumDyCentred())),
-      scale: () => perChannel(tf.mul(r, sumDyCentred())),
-      offset: () => perChannel(sumDy()),
+      mean: () => perChannel(tf.mul(tf.neg(scaleR), s1)),
+      variance: () => perChannel(tf.mul(tf.mul(tf.mul(scaleR, tf.square(r)), -0.5), s2)),
+      scale: () => perChannel(tf.mul(r, s2)),
+      offset: () => perChannel(s1),
     };
   },
 };
