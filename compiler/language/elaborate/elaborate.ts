@@ -452,12 +452,12 @@ class Elaborator {
 
   /** Counts the work of each element expanded; see `steps`. */
   private step(span: Span): void {
-    if (++this.steps > this.maxLayers * 10 + 1000) {
+    if (++this.steps > this.maxLayers * 4 + 1000) {
       fail(
         "E0503",
         span,
-        `expanding this network takes more than ${showCount(this.maxLayers * 10 + 1000)} steps (repeats of bodies that make no layers?)`,
-        `the work is bounded by ten times the layer limit of ${showCount(this.maxLayers)}; --max-layers raises it`,
+        `expanding this network takes more than ${showCount(this.maxLayers * 4 + 1000)} steps (repeats of bodies that make no layers?)`,
+        `the work is bounded by four times the layer limit of ${showCount(this.maxLayers)}; --max-layers raises it`,
       );
     }
   }
