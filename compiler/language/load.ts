@@ -11,7 +11,7 @@ import {
 import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import type { IToken } from "chevrotain";
 import type { ImportDecl, Program } from "../../grammar/ast.js";
-import { parse } from "../../grammar/parse.js";
+import { parse, type ParseResult } from "../../grammar/parse.js";
 import { error, type Diagnostic } from "../../grammar/diagnostic.js";
 import { displayPath, stdlibDir } from "./paths.js";
 import { syntheticSpan } from "../../grammar/span.js";
@@ -148,7 +148,7 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
       return;
     }
     texts.set(file, text);
-    const parsed = parse(file, text);
+    const parsed = parseOnce(absPath, file, text);
     const mod: Module = { file, absPath, text, program: parsed.program, comments: parsed.comments };
     modules.push(mod);
     byPath.set(absPath, mod);
@@ -167,6 +167,21 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
     diagnostics,
     source: (f) => texts.get(f),
   };
+}
+
+/**
+ * The last parse of each file, reused while its text is the same: the language server checks a
+ * spec again on every change, and the modules it imports (the standard library) rarely change
+ * with it. Syntax trees are immutable values, so sharing one between loads is safe.
+ */
+const parsedFiles = new Map<string, { file: string; text: string; parsed: ParseResult }>();
+
+function parseOnce(absPath: string, file: string, text: string): ParseResult {
+  const hit = parsedFiles.get(absPath);
+  if (hit && hit.text === text && hit.file === file) return hit.parsed;
+  const parsed = parse(file, text);
+  parsedFiles.set(absPath, { file, text, parsed });
+  return parsed;
 }
 
 function within(dir: string, path: string): boolean {
