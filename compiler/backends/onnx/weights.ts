@@ -1,5 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { IRGraph } from "../../language/ir/types.js";
+import { planModel } from "../tfjs/plan.js";
+import { parameterName } from "./parameters.js";
 import type { OnnxTensor } from "./tensor.js";
 
 // Only types from tfjs: the exporter takes a tfjs model without loading tfjs itself, so ONNX
@@ -58,67 +60,66 @@ function layerWeights(model: tf.LayersModel, name: string) {
     const w = raw(short);
     return { dims: w.dims, data: new Float32Array(w.data) };
   };
-  return { className: layer.getClassName(), raw, get, has: (short: string) => byName.has(short) };
-}
-
-/** A spatial convolution layer's kernel in OIHW, whichever tfjs layer class it became. */
-function spatialKernel(l: ReturnType<typeof layerWeights>): OnnxTensor {
-  return l.className === "DepthwiseConv2D"
-    ? depthwiseToOihw(l.raw("depthwise_kernel"))
-    : hwioToOihw(l.raw("kernel"));
+  return { raw, get, has: (short: string) => byName.has(short) };
 }
 
 /**
  * The weights of a tfjs model built by buildModelFromIR from the same graph, as ONNX
- * initializers (names and layouts of `onnxParameters`), layer by layer name. Reads, never
- * disposes: the model stays usable.
+ * initializers (names and layouts of `onnxParameters`). It walks the graph's layer plan, the
+ * one the model was built from: each planned layer names the node and the part of it (`role`)
+ * it holds weights for, and its kind says how tfjs lays them out. Reads, never disposes: the
+ * model stays usable.
  */
 export function weightsFromTfjs(model: tf.LayersModel, graph: IRGraph): Map<string, OnnxTensor> {
   const out = new Map<string, OnnxTensor>();
-  for (const node of graph.nodes) {
-    const name = node.name;
-    switch (node.op) {
-      case "conv": {
-        const l = layerWeights(model, name);
-        out.set(`${name}/kernel`, spatialKernel(l));
-        if (node.attrs.useBias) out.set(`${name}/bias`, l.get("bias"));
+  const nodes = new Map(graph.nodes.map((n) => [n.name, n]));
+  for (const layer of planModel(graph).layers) {
+    const node = nodes.get(layer.node)!;
+    const name = String(layer.config["name"]);
+    const part = layer.role === "spatial" || layer.role === "pointwise" ? layer.role : "layer";
+    const set = (weight: string, t: OnnxTensor) =>
+      out.set(parameterName(node.name, weight, part), t);
+    switch (layer.kind) {
+      case "conv2d":
+      case "groupedConv2d":
+      case "depthwiseConv2d":
+      case "separableConv2d":
+      case "dense":
+      case "batchNormalization":
         break;
-      }
-      case "sepconv": {
-        // Fused into one SeparableConv2D where tfjs can, else NAME/spatial and NAME/pointwise.
-        const fused = model.layers.find((l) => l.name === name);
-        if (fused) {
-          const l = layerWeights(model, name);
-          out.set(`${name}/spatial/kernel`, depthwiseToOihw(l.raw("depthwise_kernel")));
-          out.set(`${name}/pointwise/kernel`, hwioToOihw(l.raw("pointwise_kernel")));
-          if (node.attrs.useBias) out.set(`${name}/bias`, l.get("bias"));
-          break;
-        }
-        const spatial = layerWeights(model, `${name}/spatial`);
-        const pointwise = layerWeights(model, `${name}/pointwise`);
-        out.set(`${name}/spatial/kernel`, spatialKernel(spatial));
-        out.set(`${name}/pointwise/kernel`, hwioToOihw(pointwise.raw("kernel")));
-        if (node.attrs.useBias) {
-          const last = node.attrs.order === "spatial_first" ? pointwise : spatial;
-          out.set(`${name}/bias`, last.get("bias"));
-        }
-        break;
-      }
-      case "bn": {
-        const l = layerWeights(model, name);
-        for (const w of ["gamma", "beta", "moving_mean", "moving_variance"])
-          if (l.has(w)) out.set(`${name}/${w}`, l.get(w));
-        break;
-      }
-      case "dense": {
-        const l = layerWeights(model, name);
-        out.set(`${name}/kernel`, l.get("kernel"));
-        if (node.attrs.useBias) out.set(`${name}/bias`, l.get("bias"));
-        break;
-      }
       default:
+        continue;
+    }
+    const l = layerWeights(model, name);
+    switch (layer.kind) {
+      case "conv2d":
+      case "groupedConv2d":
+        set("kernel", hwioToOihw(l.raw("kernel")));
+        break;
+      case "depthwiseConv2d":
+        set("kernel", depthwiseToOihw(l.raw("depthwise_kernel")));
+        break;
+      case "separableConv2d":
+        // One tfjs layer for both steps of the node.
+        out.set(
+          parameterName(node.name, "kernel", "spatial"),
+          depthwiseToOihw(l.raw("depthwise_kernel")),
+        );
+        out.set(
+          parameterName(node.name, "kernel", "pointwise"),
+          hwioToOihw(l.raw("pointwise_kernel")),
+        );
+        break;
+      case "dense":
+        set("kernel", l.get("kernel"));
+        break;
+      case "batchNormalization":
+        for (const w of ["gamma", "beta", "moving_mean", "moving_variance"])
+          if (l.has(w)) set(w, l.get(w));
         break;
     }
+    // The plan puts a node's bias on whichever of its layers comes last; ONNX has one per node.
+    if (layer.config["useBias"] === true) out.set(parameterName(node.name, "bias"), l.get("bias"));
   }
   return out;
 }

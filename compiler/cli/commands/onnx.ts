@@ -48,23 +48,30 @@ function message(e: unknown): string {
 export async function compileOnnx(
   io: IO,
   graph: IRGraph,
-  opts: { out?: string; weights?: string },
+  opts: { out?: string; weights?: string; seed?: string },
 ): Promise<number> {
   if (!opts.out) {
     io.err("archc compile: --target onnx writes a binary file; give it with -o model.onnx");
     return Exit.usage;
   }
+  const seed = opts.seed === undefined ? 1 : Number(opts.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    io.err(`archc compile: --seed must be an integer of at least 0, not '${opts.seed}'`);
+    return Exit.usage;
+  }
+  if (opts.weights && opts.seed !== undefined && opts.seed !== "1")
+    io.err("archc compile: --seed has no effect with --weights (the weights are given)");
   const { exportOnnx, OPSET } = await import("../../backends/onnx/export.js");
   let bytes: Uint8Array;
   try {
-    bytes = exportOnnx(graph, await loadWeights(graph, opts.weights));
+    bytes = exportOnnx(graph, await loadWeights(graph, opts.weights), { seed });
   } catch (e) {
     io.err(`archc compile: ${message(e)}`);
     return Exit.diagnostics;
   }
   atomicWrite(opts.out, bytes);
   io.err(
-    `wrote ${opts.out}: ONNX opset ${OPSET}, input NHWC [N, ${graph.input.join(", ")}], ${(bytes.length / 1e6).toFixed(1)} MB, ${opts.weights ? `weights from ${opts.weights}` : "random weights (seeded)"}`,
+    `wrote ${opts.out}: ONNX opset ${OPSET}, input NHWC [N, ${graph.input.join(", ")}], ${(bytes.length / 1e6).toFixed(1)} MB, ${opts.weights ? `weights from ${opts.weights}` : `random weights (seed ${seed})`}`,
   );
   return Exit.ok;
 }

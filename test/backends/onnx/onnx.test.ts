@@ -6,6 +6,7 @@ import {
   exportOnnx,
   onnxParameters,
   randomWeights,
+  RANDOM_RANGES,
   tfPads,
   type OnnxTensor,
 } from "../../../compiler/backends/onnx/export.js";
@@ -167,10 +168,10 @@ describe("ONNX encoding", () => {
   });
 
   it("holds exactly the IR's parameters, by layer name", () => {
-    for (const parts of ["1", "4", "depthwise"]) {
+    for (const parts of [1, 4, "depthwise"]) {
       const g = compileSpec(spec("xception.arch"), { args: { parts, size: 71, mid: "relu" } });
       const n = onnxParameters(g).reduce((a, p) => a + p.dims.reduce((x, y) => x * y, 1), 0);
-      expect(n, parts).toBe(g.totals.params.total);
+      expect(n, String(parts)).toBe(g.totals.params.total);
     }
     const names = onnxParameters(mustBuild(edgeSpec)).map((p) => p.name);
     expect(names).toContain("sepconv/spatial/kernel");
@@ -179,16 +180,55 @@ describe("ONNX encoding", () => {
     expect(names).not.toContain("bn_1/gamma");
   });
 
-  it("random weights are Glorot-uniform and seeded", () => {
+  it("random weights are seeded: Glorot kernels, and no parameter left at 0 or 1", () => {
     const g = mustBuild(edgeSpec);
     expect(exportOnnx(g, undefined, { seed: 3 })).toEqual(exportOnnx(g, undefined, { seed: 3 }));
     expect(exportOnnx(g, undefined, { seed: 3 })).not.toEqual(
       exportOnnx(g, undefined, { seed: 4 }),
     );
-    const k = randomWeights(g).get("conv/kernel")!;
+    const w = randomWeights(g);
+    const k = w.get("conv/kernel")!;
     const limit = Math.sqrt(6 / (3 * 9 + 8 * 9));
     expect(Math.max(...k.data.map(Math.abs))).toBeLessThanOrEqual(limit);
     expect(Math.max(...k.data.map(Math.abs))).toBeGreaterThan(limit * 0.8);
+    const spread = (name: string): [number, number] => {
+      const d = [...w.get(name)!.data];
+      return [Math.min(...d), Math.max(...d)];
+    };
+    // A fresh tfjs model has these at exactly 0 (bias, beta, mean) or 1 (gamma, variance).
+    for (const name of [
+      "conv/bias",
+      "bn/gamma",
+      "bn/beta",
+      "bn/moving_mean",
+      "bn/moving_variance",
+    ]) {
+      const [lo, hi] = spread(name);
+      expect(hi - lo, name).toBeGreaterThan(0.05);
+    }
+    const [gLo, gHi] = spread("bn/gamma");
+    expect([gLo >= RANDOM_RANGES.gamma[0], gHi <= RANDOM_RANGES.gamma[1]]).toEqual([true, true]);
+    expect(Math.min(...spread("bn/moving_variance"))).toBeGreaterThan(0);
+  });
+
+  it("random weights keep Xception's logits of order 1, so comparisons below 1e-4 mean something", async () => {
+    // Under batch norms at identity Xception's logits were about 1e-4: any two exports "agreed".
+    const g = withoutSoftmax(
+      compileSpec(spec("xception.arch"), { args: { size: 71, classes: 10, mid: "relu" } }),
+    );
+    const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
+    const y = await runOnnx(
+      exportOnnx(g, undefined, { seed: 1 }),
+      x.dataSync() as Float32Array,
+      x.shape,
+      "cpu",
+    );
+    x.dispose();
+    const rms = Math.sqrt(y.data.reduce((s, v) => s + v * v, 0) / y.data.length);
+    expect(rms).toBeGreaterThan(0.1);
+    expect(rms).toBeLessThan(10);
+    // The two examples give different logits: the network does not collapse to its biases.
+    expect(maxAbsDiff(y.data.slice(0, 10), y.data.slice(10))).toBeGreaterThan(0.01);
   });
 
   it("refuses weights that are missing or of the wrong shape, naming them", () => {
@@ -236,10 +276,10 @@ describe("onnxruntime-node gives the tfjs model's outputs", () => {
   // odd sizes pad evenly, on even ones (18, 74) with TensorFlow's extra pixel bottom/right. Batch
   // norms calibrated on the test batch itself (3x3 is the smallest map: 18 values per channel),
   // so a wrong pad in the middle of the network moves the logits by ~0.2, not by 1e-7.
-  for (const parts of ["1", "4", "depthwise"]) {
+  for (const parts of [1, 4, "depthwise"]) {
     it(`Xception at parts=${parts}: logits and softmax`, async () => {
       const g = compileSpec(spec("xception.arch"), {
-        args: { parts, size: 75, classes: 10, mid: parts === "4" ? "elu" : "none" },
+        args: { parts, size: 75, classes: 10, mid: parts === 4 ? "elu" : "none" },
       });
       const d = await compareWithAndWithoutSoftmax(g, 2);
       expect(d.scale).toBeGreaterThan(0.1);
@@ -276,6 +316,34 @@ describe("archc compile --target onnx, archc run --runtime onnx", () => {
     const bare = await runCli("compile", tiny, "--target", "onnx");
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(/-o model.onnx/);
+  });
+
+  it("--seed picks the random weights: the same seed the same model, another seed another", async () => {
+    const dir = tempDir("archc-onnx-seed-");
+    const write = async (seed: string) => {
+      const out = join(dir, `tiny-${seed}.onnx`);
+      const r = await runCli("compile", tiny, "--target", "onnx", "--seed", seed, "-o", out);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`random weights \\(seed ${seed}\\)`));
+      return readFileSync(out);
+    };
+    const [a, again, b] = [await write("7"), await write("7"), await write("8")];
+    expect(again.equals(a)).toBe(true);
+    expect(b.equals(a)).toBe(false);
+    // The file holds what exportOnnx makes with that seed: drawn batch norms, not identities.
+    expect(a.equals(Buffer.from(exportOnnx(compileSpec(tiny), undefined, { seed: 7 })))).toBe(true);
+    const bad = await runCli(
+      "compile",
+      tiny,
+      "--target",
+      "onnx",
+      "--seed",
+      "-1",
+      "-o",
+      join(dir, "x.onnx"),
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--seed must be an integer of at least 0, not '-1'/);
   });
 
   it("times the model with the tfjs run's fields", async () => {
@@ -333,7 +401,7 @@ describe("archc compile --target onnx, archc run --runtime onnx", () => {
     const x = tf.randomNormal([4, ...g.input], 0, 1, "float32", 1);
     adam.minimize(() => tf.mean(tf.square(m.predict(x) as tf.Tensor)));
     const dir = tempDir("archc-onnx-ckpt-");
-    await saveCheckpoint(dir, m, adam, {
+    await saveCheckpoint(join(dir, "checkpoint.bin"), m, adam, {
       epoch: 1,
       batch: 0,
       step: 1,

@@ -1,0 +1,292 @@
+import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
+import type { IRGraph, IRNode, NodeOf, Padding } from "../../language/ir/types.js";
+import { type Builder, float, int, ints } from "./builder.js";
+import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
+import { parameterName } from "./parameters.js";
+
+/** A value in the ONNX graph with the IR shape it holds (NHWC, no batch; stored as NCHW). */
+export interface Value {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/** An activation's constant as the IR records it: never a number of this backend's own. */
+function constant(graph: IRGraph, fn: string, key: string): number {
+  const v = graph.activations[fn]?.[key];
+  if (v === undefined) throw new Error(`internal error: the IR gives ${fn} no ${key}`);
+  return v;
+}
+
+/**
+ * One activation after `x`. Softmax is over axis 1 in every case: that is the channels of an
+ * NCHW image and the features of a vector, i.e. tfjs' last axis.
+ */
+export function activation(
+  b: Builder,
+  graph: IRGraph,
+  x: string,
+  fn: string,
+  name: string,
+): string {
+  switch (fn) {
+    case "none":
+    case "linear":
+      return x;
+    case "relu":
+      return b.node("Relu", [x], name);
+    case "relu6":
+      return b.node(
+        "Clip",
+        [
+          x,
+          b.constant(`${name}/min`, [0]),
+          b.constant(`${name}/max`, [constant(graph, fn, "max")]),
+        ],
+        name,
+      );
+    case "elu":
+      return b.node("Elu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
+    case "selu":
+      return b.node("Selu", [x], name, [
+        float("alpha", constant(graph, fn, "alpha")),
+        float("gamma", constant(graph, fn, "gamma")),
+      ]);
+    case "gelu": {
+      // Opset 13 has no Gelu: x * 0.5 * (1 + erf(x / sqrt 2)), as tfjs computes it.
+      const scaled = b.node(
+        "Mul",
+        [x, b.constant(`${name}/rsqrt2`, [Math.SQRT1_2])],
+        `${name}/scale`,
+      );
+      const erf = b.node("Erf", [scaled], `${name}/erf`);
+      const plus = b.node("Add", [erf, b.constant(`${name}/one`, [1])], `${name}/add`);
+      const cdf = b.node("Mul", [plus, b.constant(`${name}/half`, [0.5])], `${name}/cdf`);
+      return b.node("Mul", [x, cdf], name);
+    }
+    case "sigmoid":
+      return b.node("Sigmoid", [x], name);
+    case "hard_sigmoid":
+      // clip(slope x + offset, 0, 1): ONNX's HardSigmoid with alpha = slope, beta = offset.
+      return b.node("HardSigmoid", [x], name, [
+        float("alpha", constant(graph, fn, "slope")),
+        float("beta", constant(graph, fn, "offset")),
+      ]);
+    case "tanh":
+      return b.node("Tanh", [x], name);
+    case "softmax":
+      return b.node("Softmax", [x], name, [int("axis", 1)]);
+    case "softplus":
+      return b.node("Softplus", [x], name);
+    case "swish":
+      return b.node("Mul", [x, b.node("Sigmoid", [x], `${name}/sigmoid`)], name);
+    case "leaky_relu":
+      return b.node("LeakyRelu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
+    default:
+      throw new Error(`activation '${fn}' has no ONNX lowering`);
+  }
+}
+
+/** Lowers one IR node onto ONNX nodes; returns the name of its output. */
+export function lowerNode(
+  b: Builder,
+  graph: IRGraph,
+  node: IRNode,
+  ins: Value[],
+  nhwc: boolean,
+): string {
+  const x = ins[0]!;
+  const name = node.name;
+  switch (node.op) {
+    case "input":
+      return node.shape.length === 3 && nhwc
+        ? b.node("Transpose", ["input"], name, [ints("perm", [0, 3, 1, 2])])
+        : b.node("Identity", ["input"], name);
+    case "conv": {
+      const a = node.attrs;
+      const y = conv(b, x, node, {
+        weight: b.param(`${name}/kernel`, [
+          a.filters,
+          channelsIn(graph, node) / a.groups,
+          ...a.kernel,
+        ]),
+        bias: a.useBias ? b.param(`${name}/bias`, [a.filters]) : undefined,
+        kernel: a.kernel,
+        strides: a.strides,
+        dilation: a.dilation,
+        padding: a.padding,
+        groups: a.groups,
+        name: a.activation === "none" || a.activation === "linear" ? name : `${name}/conv`,
+      });
+      return activation(b, graph, y, a.activation, name);
+    }
+    case "sepconv":
+      return sepconv(b, graph, node, x);
+    case "bn": {
+      const a = node.attrs;
+      const c = channelsIn(graph, node);
+      // Keras' scale=false means gamma 1, center=false beta 0: ONNX needs them as inputs anyway.
+      const gamma = a.scale
+        ? b.param(`${name}/gamma`, [c])
+        : b.constant(`${name}/gamma`, new Array<number>(c).fill(1), true);
+      const beta = a.center
+        ? b.param(`${name}/beta`, [c])
+        : b.constant(`${name}/beta`, new Array<number>(c).fill(0), true);
+      return b.node(
+        "BatchNormalization",
+        [
+          x.name,
+          gamma,
+          beta,
+          b.param(`${name}/moving_mean`, [c]),
+          b.param(`${name}/moving_variance`, [c]),
+        ],
+        name,
+        [float("epsilon", a.epsilon)],
+      );
+    }
+    case "act":
+      return activation(b, graph, x.name, node.attrs.activation, name);
+    case "maxpool":
+    case "avgpool": {
+      const a = node.attrs;
+      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding);
+      checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
+      const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
+      // TensorFlow averages over the window's real pixels only, never over the padding.
+      if (node.op === "avgpool") attrs.push(int("count_include_pad", 0));
+      return b.node(node.op === "maxpool" ? "MaxPool" : "AveragePool", [x.name], name, attrs);
+    }
+    case "gap":
+    case "gmp": {
+      const pooled = b.node(
+        node.op === "gap" ? "GlobalAveragePool" : "GlobalMaxPool",
+        [x.name],
+        `${name}/pool`,
+      );
+      return b.node("Flatten", [pooled], name, [int("axis", 1)]);
+    }
+    case "flatten": {
+      if (x.shape.length !== 3) return x.name;
+      // tfjs flattens in NHWC order, and dense kernels are laid out for it: go back to NHWC first.
+      const t = b.node("Transpose", [x.name], `${name}/nhwc`, [ints("perm", [0, 2, 3, 1])]);
+      return b.node("Flatten", [t], name, [int("axis", 1)]);
+    }
+    case "dense": {
+      const a = node.attrs;
+      const inputs = [x.name, b.param(`${name}/kernel`, [channelsIn(graph, node), a.units])];
+      if (a.useBias) inputs.push(b.param(`${name}/bias`, [a.units]));
+      const linear = a.activation === "none" || a.activation === "linear";
+      const y = b.node("Gemm", inputs, linear ? name : `${name}/gemm`);
+      return activation(b, graph, y, a.activation, name);
+    }
+    case "dropout":
+      // Inference: dropout is the identity, and leaving it out keeps the graph what runs.
+      return x.name;
+    case "concat":
+      // Axis 1 is the channels of NCHW images and the features of vectors: tfjs' last axis.
+      return b.node(
+        "Concat",
+        ins.map((v) => v.name),
+        name,
+        [int("axis", 1)],
+      );
+    case "add":
+      // Add is binary; Sum takes any number of inputs.
+      return b.node(
+        ins.length === 2 ? "Add" : "Sum",
+        ins.map((v) => v.name),
+        name,
+      );
+  }
+}
+
+interface ConvStep {
+  weight: string;
+  bias: string | undefined;
+  kernel: readonly number[];
+  strides: readonly number[];
+  dilation: readonly number[];
+  padding: Padding;
+  groups: number;
+  name: string;
+}
+
+/** A Conv node with TensorFlow's padding made explicit, its output size checked against the IR. */
+function conv(b: Builder, x: Value, node: IRNode, s: ConvStep, check = true): string {
+  const pads = tfPads(x.shape, s.kernel, s.strides, s.dilation, s.padding);
+  if (check) checkSpatial(node, onnxOutSize(x.shape, s.kernel, s.strides, s.dilation, pads));
+  const inputs = [x.name, s.weight];
+  if (s.bias) inputs.push(s.bias);
+  return b.node("Conv", inputs, s.name, [
+    ints("kernel_shape", s.kernel),
+    ints("strides", s.strides),
+    ints("dilations", s.dilation),
+    ints("pads", pads),
+    int("group", s.groups),
+  ]);
+}
+
+/**
+ * A separable convolution as its two Conv steps: the spatial one grouped (group = channels is
+ * depthwise), then 1x1, or the other way round for pointwise_first, with `mid` in between and the
+ * bias on whichever step comes last, as the tfjs lowering has it.
+ */
+function sepconv(b: Builder, graph: IRGraph, node: NodeOf<"sepconv">, x: Value): string {
+  const a = node.attrs;
+  const name = node.name;
+  const [first, second] = sepconvSteps(node, channelsIn(graph, node));
+  const spatialStep = first.kind === "spatial" ? first : second;
+  const pointStep = first.kind === "pointwise" ? first : second;
+  const last = second.kind;
+  const spatial = (v: Value, isLast: boolean): Value => ({
+    name: conv(b, v, node, {
+      weight: b.param(parameterName(name, "kernel", "spatial"), [
+        spatialStep.outChannels,
+        spatialStep.inChannels / spatialStep.groups,
+        ...a.kernel,
+      ]),
+      bias: isLast && a.useBias ? b.param(parameterName(name, "bias"), [a.filters]) : undefined,
+      kernel: a.kernel,
+      strides: a.strides,
+      dilation: a.dilation,
+      padding: a.padding,
+      groups: a.groups,
+      name: `${name}/spatial`,
+    }),
+    shape: [...node.shape.slice(0, 2), spatialStep.outChannels],
+  });
+  const pointwise = (v: Value, isLast: boolean): Value => ({
+    name: conv(
+      b,
+      v,
+      node,
+      {
+        weight: b.param(parameterName(name, "kernel", "pointwise"), [
+          pointStep.outChannels,
+          pointStep.inChannels,
+          1,
+          1,
+        ]),
+        bias: isLast && a.useBias ? b.param(parameterName(name, "bias"), [a.filters]) : undefined,
+        kernel: [1, 1],
+        strides: [1, 1],
+        dilation: [1, 1],
+        padding: "valid",
+        groups: 1,
+        name: `${name}/pointwise`,
+      },
+      // A leading 1x1 keeps the input's size, which is not yet the node's output size.
+      last === "pointwise",
+    ),
+    shape: [...v.shape.slice(0, 2), pointStep.outChannels],
+  });
+  const mid = (v: Value): Value => ({
+    ...v,
+    name: activation(b, graph, v.name, a.mid, `${name}/mid`),
+  });
+  const y =
+    a.order === "spatial_first"
+      ? pointwise(mid(spatial(x, false)), true)
+      : spatial(mid(pointwise(x, false)), true);
+  return activation(b, graph, y.name, a.activation, name);
+}

@@ -1,0 +1,42 @@
+import { samePads } from "../../language/ir/geometry.js";
+import type { IRNode, Padding } from "../../language/ir/types.js";
+
+/**
+ * TensorFlow's 'same' padding as ONNX's explicit pads, [top, left, bottom, right] (the shared
+ * geometry's samePads): the odd pixel goes bottom/right, which ONNX's auto_pad SAME_UPPER also
+ * means but not every runtime implements identically for dilated or strided windows; explicit
+ * pads leave nothing to interpretation.
+ */
+export function tfPads(
+  input: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  dilation: readonly number[],
+  padding: Padding,
+): number[] {
+  return samePads(input, kernel, strides, dilation, padding);
+}
+
+/** ONNX's Conv/Pool output size for explicit pads (floor mode). */
+export function onnxOutSize(
+  input: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  dilation: readonly number[],
+  pads: readonly number[],
+): number[] {
+  return [0, 1].map(
+    (i) =>
+      Math.floor(
+        (input[i]! + pads[i]! + pads[i + 2]! - (kernel[i]! - 1) * dilation[i]! - 1) / strides[i]!,
+      ) + 1,
+  );
+}
+
+/** Throws if ONNX would compute another spatial size than the IR says: a lowering bug. */
+export function checkSpatial(node: IRNode, hw: readonly number[]): void {
+  if (hw[0] !== node.shape[0] || hw[1] !== node.shape[1])
+    throw new Error(
+      `internal error: ONNX ${node.op} '${node.name}' would output ${hw.join("x")}, the IR says ${node.shape.slice(0, 2).join("x")}`,
+    );
+}
