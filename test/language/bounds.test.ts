@@ -77,6 +77,23 @@ describe("bounds: what would hang or overflow is one located diagnostic (golden)
     });
   }
 
+  it("input just inside every limit passes all recursive passes: check, summary and fmt", async () => {
+    // 1,000 operators; parentheses 98 deep inside the network's braces (99 levels); 32 prefix
+    // minuses; 8 else-ifs: the parser, the evaluator, the name check and the printer recurse
+    // once per level, and must all cope with what the limits let through.
+    const sum = `${"1 + ".repeat(limits.operators)}0`;
+    const deep = `${"(".repeat(limits.nesting - 2)}${"- ".repeat(limits.prefixes - 1)}-4${")".repeat(limits.nesting - 2)}`;
+    const ifs = `if false { relu }${" else if false { relu }".repeat(8)} else { relu }`;
+    const text = net(`  let a = ${sum}\n  let b = ${deep}\n  conv 1x1 a + b\n  ${ifs}`);
+    writeFileSync(join(dir, "at_limits.arch"), text);
+    const check = await runCli("check", "at_limits.arch");
+    expect(check.stderr).toBe("");
+    expect(check.code).toBe(0);
+    expect((await runCli("summary", "at_limits.arch")).stdout).toContain("8x8x1004"); // 1,000 + 4 channels
+    const fmt = await runCli("fmt", "--stdout", "at_limits.arch");
+    expect(fmt.code).toBe(0);
+  });
+
   it("--max-layers takes a positive integer: anything else is a usage error", async () => {
     writeFileSync(join(dir, "small.arch"), net("  relu"));
     for (const bad of ["0", "-1", "x", "1e3"]) {
