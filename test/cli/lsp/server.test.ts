@@ -414,6 +414,39 @@ describe("archc lsp on broken edits", () => {
     }
   });
 
+  it("resolves parts to group counts, and shows each run of a layer inside a block", async () => {
+    const text =
+      "block unit(f, parts = regular) {\n  conv 3x3 f parts = parts -> relu\n}\n\n" +
+      "network n() {\n  input 8x8x8\n  conv 3x3 8 parts = depthwise\n  unit(16, parts = 4)\n  unit(32, 2)\n}\n";
+    const path = join(dir, "parts.arch");
+    writeFileSync(path, text);
+    const summary = JSON.parse((await runCli("summary", path, "--json")).stdout) as Summary;
+    const row = (name: string) => summary.layers.find((l) => l.name === name)!;
+    const s = await connectInMemory();
+    try {
+      const { uri } = await open(s, path, text);
+      const depthwise = await hoverText(s, uri, at(text, "conv 3x3 8"));
+      expect(depthwise).toContain("parts = `depthwise` → 8 groups");
+      expect(depthwise).toContain(`params ${formatCount(row("conv").params)}`);
+      const inBlock = await hoverText(s, uri, at(text, "conv 3x3 f"));
+      expect(inBlock).toContain("built 2 times");
+      expect(inBlock).toContain(
+        `- \`unit/conv (conv 3x3)\`: output **8x8x16** · params ${formatCount(row("unit/conv").params)}`,
+      );
+      expect(inBlock).toContain("parts = `parts` → 4 groups");
+      expect(inBlock).toContain("parts = `parts` → 2 groups");
+      const call = await hoverText(s, uri, at(text, "unit(32"));
+      expect(call).toContain("parts = `2` → 2 groups");
+      const hints = await s.request<InlayHint[]>("textDocument/inlayHint", {
+        textDocument: { uri },
+        range: { start: { line: 0, character: 0 }, end: { line: 20, character: 0 } },
+      });
+      expect(hints.find((h) => h.position.line === 1)?.label).toBe("→ 8x8x16 | 8x8x32 (×2)");
+    } finally {
+      await s.close();
+    }
+  });
+
   it("takes figures from the network a setting picks, and turns inlay hints off", async () => {
     const two =
       "network a() {\n  input 8x8x3\n  conv 3x3 4\n}\n\nnetwork b() {\n  input 8x8x3\n  conv 3x3 6\n}\n";
