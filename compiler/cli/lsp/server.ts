@@ -79,7 +79,8 @@ export function startServer(connection: Connection): void {
     return run(uri);
   };
 
-  const run = (uri: string): Analysis | undefined => {
+  /** Checks the document now; after an edit to it (`edited`), the open files importing it too. */
+  const run = (uri: string, edited = true): Analysis | undefined => {
     const timer = timers.get(uri);
     if (timer) clearTimeout(timer);
     timers.delete(uri);
@@ -88,15 +89,20 @@ export function startServer(connection: Connection): void {
     const a = analyse(pathOf(uri), doc.version, doc.getText(), read, settings.network);
     analyses.set(uri, a);
     publish(uri, a);
-    // Open files that import this one see its new text.
-    for (const [other, b] of analyses) {
-      if (other !== uri && b.modules.includes(a.absPath)) schedule(other, 0);
+    // Open files that import this one see its new text (once: files that import each other
+    // must not check each other in turn forever).
+    if (edited) {
+      for (const [other, b] of analyses) {
+        if (other !== uri && b.modules.includes(a.absPath)) schedule(other, 0, false);
+      }
     }
     return a;
   };
 
-  const schedule = (uri: string, delay = settings.debounceMs): void => {
+  const schedule = (uri: string, delay = settings.debounceMs, edited = true): void => {
     const prior = timers.get(uri);
+    // An edit of its own is pending: that check will see the imported file's new text too.
+    if (prior && !edited) return;
     if (prior) clearTimeout(prior);
     timers.set(
       uri,
@@ -105,8 +111,8 @@ export function startServer(connection: Connection): void {
         const doc = documents.get(uri);
         const known = analyses.get(uri);
         // The text this was for may be gone, or checked already (a hover flushed it).
-        if (!doc || (known && known.version === doc.version && delay > 0)) return;
-        run(uri);
+        if (!doc || (known && known.version === doc.version && edited)) return;
+        run(uri, edited);
       }, delay),
     );
   };
@@ -148,7 +154,7 @@ export function startServer(connection: Connection): void {
     settings = next;
     // Another network changes every hover and hint; analyses are cheap to redo.
     analyses.clear();
-    for (const doc of documents.all()) run(doc.uri);
+    for (const doc of documents.all()) run(doc.uri, false);
     if (canRefreshHints) void connection.languages.inlayHint.refresh();
   });
 

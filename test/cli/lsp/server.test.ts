@@ -388,6 +388,28 @@ describe("archc lsp on broken edits", () => {
     }
   });
 
+  it("files that import each other are checked once each after an edit, not in turn forever", async () => {
+    const s = await connectInMemory();
+    try {
+      const a = join(dir, "cycle_a.arch");
+      const b = join(dir, "cycle_b.arch");
+      const aText = 'import "./cycle_b"\nblock ua() {\n  relu\n}\n';
+      const bText = 'import "./cycle_a"\nblock ub() {\n  relu\n}\n';
+      writeFileSync(a, aText);
+      writeFileSync(b, bText);
+      const oa = await open(s, a, aText);
+      expect(oa.diagnostics.diagnostics.map((d) => d.code)).toEqual(["E0201"]);
+      const ob = await open(s, b, bText);
+      await change(s, ob.uri, 2, bText.replace("relu", "elu"));
+      await new Promise((r) => setTimeout(r, 300));
+      const count = s.published.filter((p) => p.uri === oa.uri || p.uri === ob.uri).length;
+      // a opened, b opened, a again for b's text; b edited, a again: five at most.
+      expect(count).toBeLessThanOrEqual(5);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("formats with the printer of archc fmt, and leaves text that does not parse alone", async () => {
     const s = await connectInMemory();
     try {
