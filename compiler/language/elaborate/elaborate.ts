@@ -72,6 +72,18 @@ export function elaborate(
   try {
     return { ok: true, graph: e.network(network, args), snapped: e.snapped };
   } catch (err) {
+    // The parser's limits keep every recursion here shallow; this is the last line of defence.
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      return {
+        ok: false,
+        diagnostic: error(
+          "E0104",
+          network.name.span,
+          `network ${network.name.name} nests too deeply to be built`,
+          "flatten nested blocks, repeats and expressions",
+        ),
+      };
+    }
     if (!(err instanceof DiagnosticError)) throw err;
     const calls = e.calls.slice().reverse();
     const notes: Note[] = calls

@@ -25,6 +25,23 @@ export function checkNames(
   table: DeclTable,
   out: Diagnostic[],
 ): void {
+  try {
+    checkDecl(decl, table, out);
+  } catch (e) {
+    // The parser's limits keep this recursion shallow; this is the last line of defence.
+    if (!(e instanceof RangeError && /call stack/i.test(e.message))) throw e;
+    out.push(
+      error(
+        "E0104",
+        decl.name.span,
+        `${decl.name.name} nests too deeply to be checked`,
+        "flatten nested blocks, repeats and expressions",
+      ),
+    );
+  }
+}
+
+function checkDecl(decl: BlockDecl | NetworkDecl, table: DeclTable, out: Diagnostic[]): void {
   const scope = new Set(decl.params.map((p) => p.name.name));
   const seenParams = new Set<string>();
   for (const p of decl.params) {
