@@ -181,6 +181,7 @@ export function build(options: Partial<XceptionOptions> = {}): tf.LayersModel {
   x = sep_unit(s.block("sep_unit"), x, 2048, { parts, mid });
   x = s.activation(x, "relu");
   x = s.gap(x);
+  // Table 2's "with FC" rows: two fully connected layers of 4096 units before the classifier.
   if (fc) {
     x = s.dense(x, { units: 4096, activation: "relu" });
     x = s.dense(x, { units: 4096, activation: "relu" });

@@ -234,6 +234,8 @@ class FunctionEmitter {
   private readonly s: string;
   private readonly x: string;
   private readonly declaredAt = new Map<string, number>();
+  /** The spec's comments inside the declaration, carried over before what follows them. */
+  private readonly comments: { line: number; text: string }[];
   private readonly assignments = new Map<string, number>();
   usesChannels = false;
 
@@ -253,6 +255,17 @@ class FunctionEmitter {
     for (const a of avoid) this.taken.add(a);
     this.s = this.fresh("s");
     this.x = this.fresh("x");
+    const mod = ctx.program.loaded.modules.find((m) => m.file === decl.span.file);
+    this.comments = (mod?.comments ?? [])
+      .filter((c) => c.startLine! > decl.span.start.line && c.startLine! < decl.span.end.line)
+      .map((c) => ({ line: c.startLine!, text: c.image.replace(/^#\s?/, "").trimEnd() }));
+  }
+
+  /** Writes the spec's comments that come before `line`. */
+  private commentsBefore(line: number): void {
+    while (this.comments.length && this.comments[0]!.line < line) {
+      this.lines.push(`// ${this.comments.shift()!.text}`);
+    }
   }
 
   private get types(): Map<string, StaticType> {
@@ -318,6 +331,7 @@ class FunctionEmitter {
   body(): string {
     const cur = this.cursorOf(this.x);
     this.elements(this.decl.body, cur);
+    this.commentsBefore(this.decl.span.end.line);
     this.lines.push(`return ${this.read(cur)};`);
     return this.finish();
   }
@@ -335,6 +349,7 @@ class FunctionEmitter {
     const cur: Cursor = { name: this.x, declared: false, start: "" };
     this.elements(net.body, cur);
     if (!cur.declared) throw new StructureError(`network ${net.name.name} has no layers`);
+    this.commentsBefore(this.decl.span.end.line);
     this.lines.push(`return ${this.s}.model(${this.x}, ${JSON.stringify(net.name.name)});`);
     return this.finish();
   }
@@ -385,11 +400,15 @@ class FunctionEmitter {
 
   private elements(body: Body, cur: Cursor): void {
     for (const stmt of body.stmts) {
+      this.commentsBefore(stmt.span.start.line);
       if (stmt.kind === "Let") {
         this.lines.push(`const ${this.local(stmt.name.name)} = ${this.expr(stmt.value, cur)};`);
         continue;
       }
-      for (const el of stmt.elements) this.element(el, cur);
+      for (const el of stmt.elements) {
+        this.commentsBefore(el.span.start.line);
+        this.element(el, cur);
+      }
     }
   }
 

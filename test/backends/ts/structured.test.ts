@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
+import { runCli } from "../../helpers.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
 import {
   buildNetwork,
@@ -248,5 +249,20 @@ describe("structured TypeScript", () => {
     expect(() => generated.build({ party: 4 } as Options)).toThrow(
       "network xception has no parameter 'party'",
     );
+  });
+
+  it("a spec the structured form cannot carry is refused with exit 1, naming --flat", async () => {
+    const file = join(outDir, "strided.arch");
+    writeFileSync(
+      file,
+      "block down(k = 3x3/2) {\n  conv k 8\n}\n\nnetwork n() {\n  input 8x8x3\n  down()\n}\n",
+    );
+    const r = await runCli("compile", file, "--target", "ts");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write n as structured TypeScript: a strided size \(3x3\/2\)/);
+    expect(r.stderr).toMatch(/--flat/);
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    const flat = await runCli("compile", file, "--target", "ts", "--flat");
+    expect(flat.code).toBe(0);
   });
 });
