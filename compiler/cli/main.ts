@@ -2,6 +2,14 @@ import { Command, CommanderError, Option } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { backendChoices } from "../backends/tfjs/choices.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
+import { STRATEGY_NAMES } from "../backends/tfjs/grouped/names.js";
+
+/** --strategy on run, train and sweep: one grouped-convolution strategy for every grouped layer. */
+const strategyOption = () =>
+  new Option(
+    "--strategy <name>",
+    "grouped-convolution strategy of every grouped layer (default auto: per layer, the fastest that fits in memory)",
+  ).choices(["auto", ...STRATEGY_NAMES]);
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -96,10 +104,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "--weights <dir>",
       "with --runtime onnx: weights from a tfjs model.json folder or an archc train run folder",
     )
-    .option(
-      "--strategy <name>",
-      "force one grouped-convolution strategy (default: chosen per layer)",
-    )
+    .addOption(strategyOption())
     .option("--threads <n>", "wasm backend: threads (default: every core, or $ARCHC_THREADS)")
     .option("--json", "print {backend, batch, params, medianMs, imagesPerSec}")
     .action(async (file: string, o) =>
@@ -145,6 +150,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("--quiet", "print only the result and errors")
     .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
     .option("--skip-corrupt", "skip unreadable images (counted) instead of stopping")
+    .addOption(strategyOption())
     .addOption(
       new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
     )
@@ -218,6 +224,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "with --measure train: train each variant N times (seeds SEED..SEED+N-1); mean and spread",
     )
     .option("--quiet", "print only the results and errors")
+    .addOption(strategyOption())
     .option("--json", "print the results as JSON")
     .option("--csv", "print the results as CSV")
     .option("--plot <file.svg>", "plot each measure against the first axis (SVG)")

@@ -67,7 +67,10 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
   try {
     m = model.buildModelFromIR(
       built.graph,
-      opts.strategy ? { groupedStrategy: opts.strategy } : {},
+      // The batch is known: grouped layers get the fastest strategies that fit in memory together.
+      opts.strategy && opts.strategy !== "auto"
+        ? { groupedStrategy: opts.strategy }
+        : { batch, mode: "forward" },
     );
   } catch (e) {
     if (e instanceof model.ModelBuildError) {

@@ -51,6 +51,7 @@ export interface SweepOptions {
   readonly valLimit?: string;
   readonly seed: string;
   readonly json?: boolean;
+  readonly strategy?: string;
   readonly csv?: boolean;
   readonly plot?: string;
   readonly out?: string;
@@ -380,6 +381,7 @@ async function sweepLocked(
                 ...(limit ? { limit } : {}),
                 ...(valLimit ? { valLimit } : {}),
                 shouldStop: () => stop,
+                ...(opts.strategy ? { strategy: opts.strategy } : {}),
                 ...(bar ? { onStep: (r: StepReport) => bar.step(v.label, r) } : {}),
               });
               if (res.interrupted) {

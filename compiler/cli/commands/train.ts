@@ -41,6 +41,7 @@ export interface TrainCliOptions {
   readonly seed: string;
   readonly skipCorrupt?: boolean;
   readonly json?: boolean;
+  readonly strategy?: string;
   /** --engine torch and its options (lab/torch/options.ts). */
   readonly engine?: string;
   readonly python?: string;
@@ -244,6 +245,13 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           ...(limit ? { limit } : {}),
           ...(valLimit ? { valLimit } : {}),
           ...(opts.skipCorrupt ? { skipCorrupt: true } : {}),
+          ...(opts.strategy ? { strategy: opts.strategy } : {}),
+          onStrategies: (c) => {
+            if (!c.fits)
+              io.err(
+                `archc train: ${run.label} is estimated to need ${(c.bytes / 2 ** 30).toFixed(1)} GB at this batch, over the ${(c.budgetBytes / 2 ** 30).toFixed(1)} GB available; using the leanest grouped-convolution strategies (a smaller --batch would fit)`,
+              );
+          },
           ...(bar ? { onStep: bar.step, onEpoch: bar.epoch } : {}),
           shouldStop: () => stop,
         });

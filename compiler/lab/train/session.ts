@@ -1,6 +1,6 @@
 import type { TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
-import { buildModelFromIR } from "../../backends/tfjs/model.js";
+import { buildModelFromIR, type BuildOptions } from "../../backends/tfjs/model.js";
 import { openDataset } from "./data/index.js";
 import { seedWeights } from "./init.js";
 import { train, type EpochMetrics, type StepReport, type TrainResult } from "./loop.js";
@@ -35,6 +35,12 @@ export interface SessionOptions {
   readonly onStep?: (r: StepReport) => void;
   readonly onEpoch?: (m: EpochMetrics) => void;
   readonly shouldStop?: () => boolean;
+  /** Grouped-convolution strategy of every grouped layer (default: per layer, within memory). */
+  readonly strategy?: string;
+  /** Bytes training may use (default: from the machine and the backend; see memoryBudget). */
+  readonly memoryBudget?: number;
+  /** Told which grouped-convolution strategies were chosen and whether they should fit. */
+  readonly onStrategies?: BuildOptions["onStrategies"];
 }
 
 export interface SessionResult extends TrainResult {
@@ -80,7 +86,14 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
   });
   let model: ReturnType<typeof buildModelFromIR> | undefined;
   try {
-    model = buildModelFromIR(graph);
+    // The batch is known: grouped layers get the fastest strategies that fit in memory together.
+    model = buildModelFromIR(graph, {
+      batch,
+      mode: "train",
+      ...(o.strategy && o.strategy !== "auto" ? { groupedStrategy: o.strategy } : {}),
+      ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
+      ...(o.onStrategies ? { onStrategies: o.onStrategies } : {}),
+    });
     seedWeights(model, seed);
     const last = graph.nodes[graph.output]!;
     const probabilities =

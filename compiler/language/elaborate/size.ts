@@ -1,5 +1,4 @@
 import type { BlockDecl, Body, Element, Expr } from "../../../grammar/ast.js";
-import type { Declarations } from "./elaborate.js";
 
 // Block calls nest at most this deep in the elaborator too; beyond it nothing is claimed.
 const maxDepth = 64;
@@ -16,7 +15,7 @@ export class SizeBound {
   private readonly bodies = new WeakMap<Body, number>();
   private readonly active = new Set<string>();
 
-  constructor(private readonly decls: Declarations) {}
+  constructor(private readonly decls: { readonly blocks: ReadonlyMap<string, BlockDecl> }) {}
 
   block(decl: BlockDecl, depth = 0): number {
     const name = decl.name.name;
