@@ -17,6 +17,7 @@ import {
   initWasmBackend,
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
+import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
 import {
   defaultThreadCount,
   MAX_WASM_THREADS,
@@ -284,6 +285,47 @@ describe("registration", () => {
     } finally {
       tf.unregisterKernel(name, "wasm");
       tf.registerKernel(ours);
+    }
+  });
+});
+
+// Node has WebAssembly; this project's TypeScript lib settings do not declare it.
+const Wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Memory: new (d: object) => { buffer: ArrayBufferLike };
+      Module: new (b: Uint8Array) => object;
+      Instance: new (m: object, i: object) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
+
+describe("the SIMD row routine", () => {
+  it("binds to the wasm backend's memory, so multiplier-1 filter gradients take it", async () => {
+    await tf.setBackend("wasm");
+    expect(rowsFor(tf.backend())).toBeDefined();
+  });
+
+  it("accumulates strided rows, vector part and scalar tail, in both memory kinds", () => {
+    for (const shared of [false, true]) {
+      const memory = new Wasm.Memory(
+        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
+      );
+      const instance = new Wasm.Instance(new Wasm.Module(rowsModule(shared)), {
+        env: { memory },
+      });
+      const rows = instance.exports["rows"] as (...args: number[]) => void;
+      const f = new Float32Array(memory.buffer);
+      const a = values([21]);
+      const b = values([21]);
+      f.set(a, 100);
+      f.set(b, 200);
+      f.set([1, 2, 3, 4, 5, 6, 7], 0);
+      rows(0, 400, 800, 7, 3, 0, 28, 28); // three rows of 7 summed into one
+      for (let i = 0; i < 7; i++) {
+        const want = i + 1 + [0, 1, 2].reduce((s, j) => s + a[j * 7 + i]! * b[j * 7 + i]!, 0);
+        expect(f[i]).toBeCloseTo(want, 5);
+      }
     }
   });
 });

@@ -1,5 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
-import { filterGradPads, firstTaps, geometryOf, handOff, withTensors } from "./common.js";
+import {
+  filterGradPads,
+  firstTaps,
+  geometryOf,
+  handOff,
+  withTensors,
+  type ConvGeometry,
+} from "./common.js";
+import { addressOf, rowsFor, type RowsFn } from "./simd.js";
 
 // Why: tfjs-backend-wasm has a native depthwise convolution but no gradient for
 // it, so separable-conv training dies on wasm. dW[kh,kw,c,m] correlates channel c
@@ -8,6 +16,61 @@ import { filterGradPads, firstTaps, geometryOf, handOff, withTensors } from "./c
 // [1, H, W, B*C], dy becomes a [OH, OW, B*C, M] filter, the forward stride becomes
 // the dilation and the forward dilation the stride; the B partial filters are then
 // summed. This avoids per-tap slices, which are slow on wasm.
+//
+// That composition hands XNNPACK a "filter" as large as the image, which it runs far
+// slower than a real depthwise conv (about 10x the forward pass at Xception sizes).
+// With one filter per channel (multiplier 1, every separable layer archc builds) the
+// gradient is instead accumulated directly, in place on the backend's memory, by a
+// SIMD loop (simd.ts): for each sample, output row and tap, the tap's [C] row of dW
+// gains sum over the row's valid columns of x[b, ih, iw, :] * dy[b, oh, ow, :].
+// Other multipliers, or an engine without SIMD, keep the composition.
+
+/** dW by direct accumulation; the caller checked multiplier 1 and float32 NHWC data. */
+function direct(
+  backend: tf.KernelBackend,
+  rows: RowsFn,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  g: ConvGeometry,
+  filterShape: [number, number, number, number],
+): tf.TensorInfo {
+  const wasm = backend as unknown as {
+    makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+    typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  };
+  const out = wasm.makeOutput(filterShape, "float32");
+  wasm.typedArrayFromHeap(out).fill(0);
+  const c = g.inChannels;
+  const xAt = addressOf(backend, x);
+  const dyAt = addressOf(backend, dy);
+  const outAt = addressOf(backend, out);
+  const rowBytes = 4 * c;
+  for (let b = 0; b < g.batch; b++)
+    for (let oh = 0; oh < g.outHeight; oh++)
+      for (let kh = 0; kh < g.filterHeight; kh++) {
+        const ih = oh * g.strideHeight - g.padTop + kh * g.dilationHeight;
+        if (ih < 0 || ih >= g.inHeight) continue;
+        for (let kw = 0; kw < g.filterWidth; kw++) {
+          // Columns whose input column iw = ow * stride - padLeft + kw * dilation is inside.
+          const shift = kw * g.dilationWidth - g.padLeft;
+          const lo = Math.max(0, Math.ceil(-shift / g.strideWidth));
+          const hi = Math.min(g.outWidth, Math.floor((g.inWidth - 1 - shift) / g.strideWidth) + 1);
+          if (hi <= lo) continue;
+          const iw = lo * g.strideWidth + shift;
+          rows(
+            outAt + (kh * g.filterWidth + kw) * rowBytes,
+            xAt + ((b * g.inHeight + ih) * g.inWidth + iw) * rowBytes,
+            dyAt + ((b * g.outHeight + oh) * g.outWidth + lo) * rowBytes,
+            c,
+            hi - lo,
+            0,
+            g.strideWidth * rowBytes,
+            rowBytes,
+          );
+        }
+      }
+  return out;
+}
 
 export function depthwiseBackpropFilterWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -21,6 +84,19 @@ export function depthwiseBackpropFilterWasm(args: {
     throw new Error("DepthwiseConv2dNativeBackpropFilter: missing x or dy");
   }
   const [filterHeight, filterWidth, inChannels, multiplier] = attrs.filterShape;
+  const rows = multiplier === 1 && x.dtype === "float32" ? rowsFor(backend) : undefined;
+  if (rows) {
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      true,
+    );
+    return direct(backend, rows, x, dy, geometryOf(info), attrs.filterShape);
+  }
 
   const result = withTensors(backend, [x, dy], ([xIn, dyIn]) =>
     tf.tidy(() => {
