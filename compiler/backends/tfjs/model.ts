@@ -1,6 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
+import { channelsIn } from "../../language/ir/geometry.js";
 import type { IRGraph } from "../../language/ir/types.js";
-import { GroupedConv2D } from "./grouped/index.js";
+import {
+  chooseUnderBudget,
+  GroupedConv2D,
+  type BudgetChoice,
+  type ConvShape,
+  type Mode,
+} from "./grouped/index.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 
 /** A layer that tfjs refused; says which layer and which backend, never a tfjs stack trace. */
@@ -66,11 +73,102 @@ export function instantiatePlan(plan: LayerPlan): tf.LayersModel {
   });
 }
 
+export interface BuildOptions extends PlanOptions {
+  /**
+   * The batch the model will run at. With it, grouped layers get their strategies chosen for the
+   * whole model at once, with memory in the cost (see chooseUnderBudget); without, each layer
+   * chooses for speed alone when it first runs.
+   */
+  readonly batch?: number;
+  /** What the batch is for: training keeps every activation for the backward pass. */
+  readonly mode?: Mode;
+  /** Bytes the model may use (default: memoryBudget(), from the machine and the backend). */
+  readonly memoryBudget?: number;
+  /** Let the cost model time strategies for unseen shapes (default true). */
+  readonly calibrate?: boolean;
+  /** Told what was chosen, for reports and tests. */
+  readonly onStrategies?: (c: BudgetChoice & { layers: string[] }) => void;
+}
+
 /**
  * Builds a tfjs LayersModel from an IR graph. Layer names are the IR's names (block path plus
  * layer); a separable convolution that tfjs cannot fuse becomes `NAME/spatial`, `NAME/mid` and
  * `NAME/pointwise`.
  */
-export function buildModelFromIR(graph: IRGraph, opts: PlanOptions = {}): tf.LayersModel {
-  return instantiatePlan(planModel(graph, opts));
+export function buildModelFromIR(graph: IRGraph, opts: BuildOptions = {}): tf.LayersModel {
+  const plan = planModel(graph, opts);
+  return instantiatePlan(
+    opts.batch !== undefined && !opts.groupedStrategy ? withStrategies(graph, plan, opts) : plan,
+  );
+}
+
+/**
+ * Bytes per example that training (or inference) holds beyond the grouped layers' own
+ * intermediates: every layer output, several times over (its gradient, and what tfjs' ops make
+ * on the way: a training batch norm makes about a dozen tensors of its input's size), plus the
+ * weights with their gradients and two optimizer slots. Factors fitted to tfjs on wasm (a
+ * ResNeXt-style network measured 3.38 GB at batch 32 against 3.58 GB estimated): rough, on purpose
+ * on the high side.
+ */
+export function activationBytes(graph: IRGraph, batch: number, mode: Mode): number {
+  let elements = 0;
+  for (const n of graph.nodes) {
+    const size = n.shape.reduce((a, b) => a * b, 1);
+    elements += size * (mode === "forward" ? 1 : n.op === "bn" ? 12 : 4.5);
+  }
+  const params = graph.totals.params.total * (mode === "forward" ? 1 : 4);
+  return 4 * (elements * batch + params);
+}
+
+/** The grouped layers' convolution shapes at `batch`, from the IR nodes they lower. */
+function groupedShapes(graph: IRGraph, plan: LayerPlan, batch: number): ConvShape[] {
+  const nodes = new Map(graph.nodes.map((n) => [n.name, n]));
+  return plan.layers
+    .filter((l) => l.kind === "groupedConv2d")
+    .map((l) => {
+      const node = nodes.get(l.node)!;
+      if (node.op !== "conv" && node.op !== "sepconv")
+        throw new Error(`internal error: grouped layer '${l.id}' lowers a ${node.op}`);
+      const input = graph.nodes[node.inputs[0]!]!.shape;
+      const a = node.attrs;
+      return {
+        batch,
+        inHeight: input[0]!,
+        inWidth: input[1]!,
+        // A sepconv's spatial step reads its spatial channels, whichever step comes first.
+        inChannels: node.op === "sepconv" ? node.attrs.spatialChannels : channelsIn(graph, node),
+        outChannels: Number(l.config["filters"]),
+        kernelHeight: a.kernel[0],
+        kernelWidth: a.kernel[1],
+        strides: [a.strides[0], a.strides[1]],
+        dilation: [a.dilation[0], a.dilation[1]],
+        padding: a.padding,
+        groups: a.groups,
+      };
+    });
+}
+
+/** The plan with every grouped layer's strategy pinned, chosen for the model as a whole. */
+function withStrategies(graph: IRGraph, plan: LayerPlan, opts: BuildOptions): LayerPlan {
+  const batch = opts.batch!;
+  const mode = opts.mode ?? "forward";
+  const shapes = groupedShapes(graph, plan, batch);
+  if (!shapes.length) return plan;
+  const choice = chooseUnderBudget(shapes, {
+    mode,
+    baseBytes: activationBytes(graph, batch, mode),
+    ...(opts.memoryBudget !== undefined ? { budgetBytes: opts.memoryBudget } : {}),
+    ...(opts.calibrate !== undefined ? { calibrate: opts.calibrate } : {}),
+  });
+  const grouped = plan.layers.filter((l) => l.kind === "groupedConv2d");
+  opts.onStrategies?.({ ...choice, layers: grouped.map((l) => String(l.config["name"])) });
+  let i = 0;
+  return {
+    ...plan,
+    layers: plan.layers.map((l) =>
+      l.kind === "groupedConv2d"
+        ? { ...l, config: { ...l.config, strategy: choice.strategies[i++]! } }
+        : l,
+    ),
+  };
 }

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type ConvShape, convGeometry, groupedMacs, shapeKey } from "./geometry.js";
@@ -428,4 +429,132 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
   }
   memory.set(memoKey, choice);
   return choice;
+}
+
+/**
+ * Bytes one call of a strategy holds beyond its input and output, for one layer shape: the
+ * intermediates it materialises (float32). In training the engine keeps every intermediate the
+ * backward pass reads until that pass, and the backward pass makes a gradient of about the same
+ * size for each, so training counts them twice; inference frees them as it goes, so only the
+ * largest is held at once. Only the order of magnitude matters: it decides which strategy fits
+ * a memory budget, not how fast it runs.
+ */
+export function strategyBytes(name: StrategyName, s: ConvShape, mode: Mode = "forward"): number {
+  const geo = convGeometry(s);
+  const m = s.batch * geo.outHeight * geo.outWidth;
+  const g = s.groups;
+  const gi = s.inChannels / g;
+  const go = s.outChannels / g;
+  const taps = s.kernelHeight * s.kernelWidth;
+  const input = s.batch * s.inHeight * s.inWidth * s.inChannels;
+  const output = m * s.outChannels;
+  const kernel = taps * gi * s.outChannels;
+  // Each entry is one intermediate, in elements.
+  let parts: number[];
+  switch (name) {
+    case "split":
+      parts = g === 1 ? [] : [input, input, output, output];
+      break;
+    case "blockdiag":
+      // The block-diagonal dense kernel: groups times the real one, independent of the batch.
+      parts = [taps * s.inChannels * s.outChannels, kernel];
+      break;
+    case "depthwise":
+      parts = gi === 1 ? [] : [m * s.inChannels * go, m * s.inChannels * go];
+      break;
+    case "channelwise":
+      parts = [
+        ...new Array<number>(go).fill(m * s.inChannels),
+        ...(gi > 1 ? new Array<number>(go).fill(m * g) : []),
+        ...(go > 1 ? [output, output] : []),
+      ];
+      break;
+    case "interleave":
+      parts = gi > 1 ? [input, input, input] : [input];
+      break;
+    case "taps":
+      parts = [input, ...new Array<number>(taps).fill(m * s.inChannels), taps * output];
+      break;
+    case "im2col":
+      parts = [input, ...new Array<number>(taps).fill(m * s.inChannels), taps * m * s.inChannels];
+      break;
+  }
+  const elements = mode === "train" ? 2 * parts.reduce((a, b) => a + b, 0) : Math.max(0, ...parts);
+  return 4 * elements;
+}
+
+/** tfjs-backend-wasm is 32-bit WebAssembly: its heap, every tensor included, stops at 4 GiB. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+/**
+ * The memory a model may use on `backend`: a fraction of the machine's memory (what is free
+ * now, plus what this process already holds, and never over 80% of all of it), and on wasm also
+ * of its 4 GiB heap. The fractions leave room for the allocator's fragmentation, the kernels'
+ * scratch buffers and everything else in the process.
+ */
+export function memoryBudget(
+  backend: string = tf.getBackend(),
+  machine: { total: number; free: number; used: number } = {
+    total: os.totalmem(),
+    free: os.freemem(),
+    used: process.memoryUsage().rss,
+  },
+): number {
+  const ram = Math.min(0.8 * machine.total, 0.9 * (machine.free + machine.used));
+  return backend === "wasm" ? Math.min(ram, 0.85 * WASM_HEAP_BYTES) : ram;
+}
+
+export interface BudgetOptions extends ChooseOptions {
+  /** Bytes the rest of the model needs (activations, weights, optimizer state). */
+  baseBytes: number;
+  /** Bytes available in all (default: memoryBudget() on the active backend). */
+  budgetBytes?: number;
+}
+
+export interface BudgetChoice {
+  /** One strategy per layer, in the order given. */
+  strategies: StrategyName[];
+  /** Estimated bytes of the whole model with these strategies, and with the fastest. */
+  bytes: number;
+  fastestBytes: number;
+  budgetBytes: number;
+  /** False when even the least memory-hungry strategies exceed the budget. */
+  fits: boolean;
+}
+
+/**
+ * Strategies for all grouped layers of one model at once, with memory in the cost: each layer
+ * starts from its fastest strategy (chooseStrategy: measured, cached, or the prior); while the
+ * model's estimated memory (baseBytes plus every layer's strategyBytes) exceeds the budget, the
+ * one change that saves the most memory per millisecond lost (by the prior's estimates) is made,
+ * until the model fits or no layer has a leaner strategy left. A model that fits in memory
+ * with some choice of strategies is thus never given one that does not.
+ */
+export function chooseUnderBudget(shapes: readonly ConvShape[], opts: BudgetOptions): BudgetChoice {
+  const mode = opts.mode ?? "forward";
+  const budgetBytes = opts.budgetBytes ?? memoryBudget();
+  const backend = tf.getBackend();
+  const picks = shapes.map((s) => chooseStrategy(s, opts).strategy);
+  const mem = (i: number, name: StrategyName) => strategyBytes(name, shapes[i]!, mode);
+  const ms = (i: number, name: StrategyName) => estimateMs(name, shapes[i]!, { backend, mode });
+  const total = () => opts.baseBytes + picks.reduce((sum, p, i) => sum + mem(i, p), 0);
+  const fastestBytes = total();
+  // An explicit strategy (option or environment) is the user's to keep, whatever it costs.
+  const pinned = opts.strategy !== undefined && opts.strategy !== "auto";
+  while (!pinned && total() > budgetBytes) {
+    let best: { i: number; name: StrategyName; score: number } | undefined;
+    picks.forEach((pick, i) => {
+      for (const name of applicableStrategies(shapes[i]!)) {
+        const saved = mem(i, pick) - mem(i, name);
+        if (saved <= 0) continue;
+        const lost = Math.max(ms(i, name) - ms(i, pick), 1e-6);
+        const score = saved / lost;
+        if (!best || score > best.score) best = { i, name, score };
+      }
+    });
+    if (!best) break;
+    picks[best.i] = best.name;
+  }
+  const bytes = total();
+  return { strategies: picks, bytes, fastestBytes, budgetBytes, fits: bytes <= budgetBytes };
 }

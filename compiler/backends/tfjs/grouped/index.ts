@@ -24,6 +24,9 @@ export {
   CACHE_DIR_ENV,
   CACHE_FILE,
   STRATEGY_ENV,
+  WASM_HEAP_BYTES,
+  type BudgetChoice,
+  type BudgetOptions,
   type Choice,
   type ChoiceSource,
   type ChooseOptions,
@@ -33,10 +36,13 @@ export {
   cacheDirectory,
   candidateStrategies,
   chooseStrategy,
+  chooseUnderBudget,
   clearStrategyMemo,
   estimateMs,
   measureStrategies,
+  memoryBudget,
   priorStrategy,
+  strategyBytes,
 } from "./costModel.js";
 export {
   GroupedConv2D,

@@ -19,20 +19,9 @@ import {
  * group floor(o / (cout/groups)), as in Keras Conv2D(groups=...).
  */
 
-export const STRATEGY_NAMES = [
-  "split",
-  "blockdiag",
-  "depthwise",
-  "channelwise",
-  "interleave",
-  "taps",
-  "im2col",
-] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+import { STRATEGY_NAMES, type StrategyName } from "./names.js";
 
-export function isStrategyName(s: string): s is StrategyName {
-  return (STRATEGY_NAMES as readonly string[]).includes(s);
-}
+export { STRATEGY_NAMES, isStrategyName, type StrategyName } from "./names.js";
 
 export type StrategyFn = (
   x: tf.Tensor4D,
