@@ -45,6 +45,25 @@ describe("TypeScript backend", () => {
     });
   }
 
+  it("--set values become the generated defaults; the rest keep the spec's expressions", async () => {
+    const r = await runCli(
+      "compile",
+      join(repo, "specs", "mini_xception.arch"),
+      "-t",
+      "ts",
+      "--set",
+      "parts=4",
+      "--set",
+      "mid=relu",
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\n {4}parts = 4,\n {4}mid = "relu",\n/);
+    expect(r.stdout).toMatch(/\n {4}classes = 10,\n/);
+    expect(r.stdout).toMatch(
+      /entry\(s\.block\("entry"\), x, width \* 2, \{ first: true, parts, mid, residual \}\)/,
+    );
+  });
+
   it("--flat writes one statement per layer; the structured form one function per block", async () => {
     const flat = await runCli(
       "compile",

@@ -249,6 +249,11 @@ describe("structured TypeScript", () => {
     expect(() => generated.build({ party: 4 } as Options)).toThrow(
       "network xception has no parameter 'party'",
     );
+    // What TypeScript's types hold back, for callers from JavaScript: bindOpArgs' text.
+    const bad = buildNetwork(program, net, parseSets(["mid=same", "size=71"]).args);
+    const dm = !bad.ok ? bad.diagnostics[0]! : undefined;
+    expect(dm?.code).toBe("E0303");
+    expect(() => generated.build({ mid: "same", size: 71 })).toThrow(dm!.message);
   });
 
   it("a spec the structured form cannot carry is refused with exit 1, naming --flat", async () => {

@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { windowProblem } from "../../../language/elaborate/ops/geometry.js";
+import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
+import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
@@ -127,6 +129,7 @@ export class Builder {
 
   /** 2-d convolution over `parts` channel segments. */
   conv(x: Tensor, o: ConvOptions): Tensor {
+    this.words("conv", o);
     const name = this.name("conv", o.name);
     const layer = `conv '${name}'`;
     const cin = channels(x);
@@ -140,6 +143,7 @@ export class Builder {
 
   /** Separable convolution: a spatial step over `parts` segments and a 1x1 pointwise step. */
   sepconv(x: Tensor, o: SepconvOptions): Tensor {
+    this.words("sepconv", o);
     const name = this.name("sepconv", o.name);
     const layer = `sepconv '${name}'`;
     const cin = channels(x);
@@ -227,12 +231,14 @@ export class Builder {
 
   /** `act(fn)`: an activation chosen by argument; `none` is no layer. */
   act(x: Tensor, fn: Activation, o: { name?: string } = {}): Tensor {
+    this.words("act", { fn });
     if (identity(fn)) return x;
     return this.activate(x, fn, this.name("act", o.name));
   }
 
   /** An activation written as a layer of its own (`relu`), named after it. */
   activation(x: Tensor, fn: Exclude<Activation, "none">, o: { name?: string } = {}): Tensor {
+    this.words(fn, { fn });
     if (fn === "linear") return x;
     return this.activate(x, fn, this.name(fn, o.name));
   }
@@ -263,6 +269,7 @@ export class Builder {
     x: Tensor,
     o: { units: number; activation?: Activation; bias?: boolean; name?: string },
   ): Tensor {
+    this.words("dense", o);
     const name = this.name("dense", o.name);
     const layer = `dense '${name}'`;
     if (x.shape.length !== 2) {
@@ -408,6 +415,7 @@ export class Builder {
   }
 
   private pool(op: "maxpool" | "avgpool", x: Tensor, o: PoolOptions): Tensor {
+    this.words(op, o);
     const name = this.name(op, o.name);
     const layer = `${op} '${name}'`;
     const pool = this.size(layer, "pool", o.pool ?? 2);
@@ -452,6 +460,36 @@ export class Builder {
     for (const [axis, size, d] of axes) {
       const p = windowProblem(layer, axis, size, kernel, d, padding);
       if (p) throw new SpecError("E0401", p.message, p.hint);
+    }
+  }
+
+  /**
+   * The type checks of bindOpArgs for arguments TypeScript's types cannot hold back (from
+   * JavaScript, or a cast): the words an attribute takes, and what a partition count can be.
+   */
+  private words(op: string, o: object): void {
+    const layer = this.full(op);
+    const kinds: Record<string, AttrKind> = {
+      activation: "activation",
+      mid: "activation",
+      fn: "activation",
+      padding: "padding",
+      order: "order",
+      parts: "parts",
+    };
+    for (const [attr, kind] of Object.entries(kinds)) {
+      const v = (o as Record<string, unknown>)[attr];
+      if (v === undefined) continue;
+      const value =
+        typeof v === "string"
+          ? ({ t: "symbol", v } as const)
+          : typeof v === "number" && Number.isInteger(v)
+            ? ({ t: "int", v } as const)
+            : undefined;
+      if (value && accepts(kind, value)) continue;
+      const shown =
+        typeof v === "string" ? `'${v}'` : typeof v === "number" ? `a number (${v})` : String(v);
+      throw new SpecError("E0303", `${layer}: ${attr} must be ${kindWords[kind]}, not ${shown}`);
     }
   }
 
