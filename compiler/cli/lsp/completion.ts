@@ -8,6 +8,8 @@ import {
 import type { BlockDecl } from "../../../grammar/ast.js";
 import { printExpr } from "../../../grammar/printer.js";
 import { ops } from "../../language/elaborate/ops/catalogue.js";
+import type { AttrKind } from "../../language/elaborate/ops/spec.js";
+import { activations, orders, paddings } from "../../language/elaborate/values.js";
 import { stdlibDir } from "../../language/paths.js";
 import type { Analysis } from "./analysis.js";
 
@@ -29,10 +31,20 @@ const keywords = [
   "let",
 ];
 
+/** The words an attribute of each kind takes. */
+const valueWords: Partial<Record<AttrKind, readonly string[]>> = {
+  padding: paddings,
+  activation: activations,
+  parts: ["depthwise", "regular"],
+  order: orders,
+  bool: ["true", "false"],
+};
+
 /** What the text before the cursor says is being written. */
 export type Context =
   | { readonly kind: "import" }
   | { readonly kind: "args"; readonly callee: string; readonly written: readonly string[] }
+  | { readonly kind: "value"; readonly callee: string; readonly arg: string }
   | { readonly kind: "element" };
 
 /** Reads the context from the current line: an import path, the arguments of a call, or a layer. */
@@ -50,6 +62,8 @@ export function contextAt(text: string, pos: Position): Context {
         const callee = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(before.slice(0, i))?.[1];
         if (!callee) break;
         const inside = before.slice(i + 1);
+        const value = /([A-Za-z_]\w*)\s*=\s*[A-Za-z_]*$/.exec(inside);
+        if (value) return { kind: "value", callee, arg: value[1]! };
         if (/=[^,]*$/.test(inside)) return { kind: "element" };
         return {
           kind: "args",
@@ -62,6 +76,10 @@ export function contextAt(text: string, pos: Position): Context {
   }
   // The bare form: `conv 3x3 64 pa|` offers the layer's attributes.
   const bare = /(?:^|->|\{)\s*([A-Za-z_][A-Za-z0-9_]*)\s+([^(){}>]*)$/.exec(before);
+  const bareValue = bare ? /([A-Za-z_]\w*)\s*=\s*[A-Za-z_]*$/.exec(bare[2]!) : null;
+  if (bare && bareValue && ops.has(bare[1]!)) {
+    return { kind: "value", callee: bare[1]!, arg: bareValue[1]! };
+  }
   if (bare && ops.has(bare[1]!) && !/=\s*[^\s,]*$/.test(bare[2]!)) {
     return {
       kind: "args",
@@ -98,6 +116,14 @@ export function complete(
       label: `std/${f.slice(0, -5)}`,
       kind: CompletionItemKind.Module,
       detail: "standard library",
+    }));
+  }
+  if (ctx.kind === "value") {
+    const kind = ops.get(ctx.callee)?.attrs.find((a) => a.name === ctx.arg)?.kind;
+    return (kind ? (valueWords[kind] ?? []) : []).map((w) => ({
+      label: w,
+      kind: CompletionItemKind.EnumMember,
+      detail: `${ctx.callee} ${ctx.arg}`,
     }));
   }
   if (ctx.kind === "args") {

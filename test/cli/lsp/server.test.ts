@@ -236,11 +236,20 @@ describe("archc lsp on specs/xception.arch", () => {
     const conv = at(xceptionText, "  gap");
     const attrs = (await complete(conv.line, "  conv 3x3 64 ".length)).map((c) => c.label);
     expect(attrs).toEqual(expect.arrayContaining(["parts", "width", "stride", "dilation"]));
-    await change(s, uri, 3, xceptionText.replace('import "std/xception"', 'import "std/'));
+    // Attribute values: `conv 3x3 64 padding=` offers same and valid.
+    await change(s, uri, 3, xceptionText.replace("  gap\n", "  conv 3x3 64 padding=\n"));
+    const values = (await complete(conv.line, "  conv 3x3 64 padding=".length)).map((c) => c.label);
+    expect(values).toEqual(["same", "valid"]);
+    await change(s, uri, 4, xceptionText.replace("  gap\n", "  sepconv(3x3, 64, mid = r\n"));
+    const mids = (await complete(conv.line, "  sepconv(3x3, 64, mid = r".length)).map(
+      (c) => c.label,
+    );
+    expect(mids).toEqual(expect.arrayContaining(["relu", "elu", "none"]));
+    await change(s, uri, 5, xceptionText.replace('import "std/xception"', 'import "std/'));
     const imp = at(xceptionText, 'import "std/xception"');
     const mods = (await complete(imp.line, 'import "std/'.length)).map((c) => c.label);
     expect(mods).toEqual(expect.arrayContaining(["std/xception", "std/units"]));
-    await change(s, uri, 4, xceptionText);
+    await change(s, uri, 6, xceptionText);
   });
 });
 
