@@ -1,5 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { handOff, spreadForInputGradient, withTensors } from "./common.js";
+import {
+  geometryOf,
+  handOff,
+  spreadForInputGradient,
+  withTensors,
+  type ConvGeometry,
+} from "./common.js";
+import { addressOf, rowsFor, type RowsFn } from "./simd.js";
 
 // Why: tfjs-backend-wasm has a fast native depthwise convolution but no gradient
 // for it, so separable-conv training dies on wasm. The input gradient of a
@@ -8,6 +15,57 @@ import { handOff, spreadForInputGradient, withTensors } from "./common.js";
 // with the spatially flipped filter. With a channel multiplier M, each of the
 // Ci*M dy channels is convolved with its own filter slice and the M results
 // belonging to one input channel are summed.
+
+// With one filter per channel (multiplier 1) and SIMD at hand, the spread, pads,
+// flip and second convolution are skipped: each dy row is scattered straight into
+// the input rows it came from, dx[b, ih, iw, :] += w[kh, kw, :] * dy[b, oh, ow, :]
+// (simd.ts, in place on the backend's memory).
+
+/** dx by direct scattering; the caller checked multiplier 1 and float32 data. */
+function direct(
+  backend: tf.KernelBackend,
+  rows: RowsFn,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  g: ConvGeometry,
+  inputShape: [number, number, number, number],
+): tf.TensorInfo {
+  const wasm = backend as unknown as {
+    makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+    typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  };
+  const out = wasm.makeOutput(inputShape, "float32");
+  wasm.typedArrayFromHeap(out).fill(0);
+  const c = g.inChannels;
+  const dyAt = addressOf(backend, dy);
+  const wAt = addressOf(backend, filter);
+  const outAt = addressOf(backend, out);
+  const rowBytes = 4 * c;
+  for (let b = 0; b < g.batch; b++)
+    for (let oh = 0; oh < g.outHeight; oh++)
+      for (let kh = 0; kh < g.filterHeight; kh++) {
+        const ih = oh * g.strideHeight - g.padTop + kh * g.dilationHeight;
+        if (ih < 0 || ih >= g.inHeight) continue;
+        for (let kw = 0; kw < g.filterWidth; kw++) {
+          const shift = kw * g.dilationWidth - g.padLeft;
+          const lo = Math.max(0, Math.ceil(-shift / g.strideWidth));
+          const hi = Math.min(g.outWidth, Math.floor((g.inWidth - 1 - shift) / g.strideWidth) + 1);
+          if (hi <= lo) continue;
+          const iw = lo * g.strideWidth + shift;
+          rows(
+            outAt + ((b * g.inHeight + ih) * g.inWidth + iw) * rowBytes,
+            wAt + (kh * g.filterWidth + kw) * rowBytes,
+            dyAt + ((b * g.outHeight + oh) * g.outWidth + lo) * rowBytes,
+            c,
+            hi - lo,
+            g.strideWidth * rowBytes,
+            0,
+            rowBytes,
+          );
+        }
+      }
+  return out;
+}
 
 export function depthwiseBackpropInputWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -19,6 +77,21 @@ export function depthwiseBackpropInputWasm(args: {
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   if (dy === undefined || filter === undefined) {
     throw new Error("DepthwiseConv2dNativeBackpropInput: missing dy or filter");
+  }
+
+  const multiplier = filter.shape[3];
+  const rows = multiplier === 1 && dy.dtype === "float32" ? rowsFor(backend) : undefined;
+  if (rows) {
+    const info = tf.backend_util.computeConv2DInfo(
+      attrs.inputShape,
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      true,
+    );
+    return direct(backend, rows, dy, filter, geometryOf(info), attrs.inputShape);
   }
 
   const result = withTensors(backend, [dy, filter], ([dyIn, filterIn]) =>
