@@ -34,7 +34,7 @@ export function parse(file: string, text: string): ParseResult {
     return { program, comments: lexed.comments, diagnostics };
   } catch (e) {
     // The nesting check before parsing bounds every recursion; this is the last line of defence.
-    if (!(e instanceof RangeError)) throw e;
+    if (!(e instanceof RangeError && /call stack/i.test(e.message))) throw e;
     const first = lexed.tokens[0];
     const span = first ? tokenSpan(file, first) : startOf(file);
     return {
