@@ -17,6 +17,7 @@ import {
   bindCall,
   bindLayer,
   docComment,
+  exprType,
   inferTypes,
   StructureError,
   symbolType,
@@ -622,6 +623,15 @@ class FunctionEmitter {
             atom,
           ];
         const p = tsPrec[e.op]!;
+        const composite = (x: Expr) => ["size", "shape"].includes(exprType(x, this.lookup));
+        if ((e.op === "==" || e.op === "!=") && composite(e.left) && composite(e.right)) {
+          // Windows and shapes are arrays here: compare their values, as the language does.
+          const eq = `${tsOp[e.op]}`;
+          return [
+            `JSON.stringify(${this.expr(e.left, cur)}) ${eq} JSON.stringify(${this.expr(e.right, cur)})`,
+            p,
+          ];
+        }
         // Comparisons do not chain: parenthesise one inside another.
         const side = p === 8 || p === 9 ? p + 1 : p;
         return [

@@ -29,7 +29,7 @@ import { expectGolden } from "../../golden.js";
 const repo = join(import.meta.dirname, "..", "..", "..");
 const outDir = join(repo, "test", ".generated", "structured");
 
-type Options = Record<string, number | string | boolean>;
+type Options = Record<string, number | string | boolean | [number, number]>;
 interface Spec {
   /** Module name under test/.generated and test/golden/ts. */
   readonly id: string;
@@ -101,7 +101,7 @@ const specs: readonly Spec[] = [
   {
     id: "resnext",
     file: "test/backends/ts/cases/resnext.arch",
-    variants: [{}, { parts: 1, basic_stem: true }, { parts: 8, width: 32 }],
+    variants: [{}, { parts: 1, basic_stem: true, head_kernel: [3, 3] }, { parts: 8, width: 32 }],
     predict: [0, 1, 2],
   },
 ];
@@ -111,7 +111,9 @@ interface Generated {
 }
 
 function elaborate(program: Program, net: NetworkDecl, o: Options): IRGraph {
-  const sets = parseSets(Object.entries(o).map(([k, v]) => `${k}=${v}`));
+  const sets = parseSets(
+    Object.entries(o).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("x") : v}`),
+  );
   expect(sets.diagnostics).toEqual([]);
   const r = buildNetwork(program, net, sets.args);
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
