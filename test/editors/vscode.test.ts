@@ -47,6 +47,7 @@ describe("the VS Code extension (editors/vscode)", () => {
     expect(props["archc.inlayHints"]!.default).toBe(defaultSettings.inlayHints);
     expect(props["archc.debounceMs"]!.default).toBe(defaultSettings.debounceMs);
     expect(props["archc.network"]!.default).toBe("");
+    expect(props["archc.set"]!.default).toEqual([]);
   });
 
   it("highlights every layer word and keyword the language has, with patterns that compile", () => {

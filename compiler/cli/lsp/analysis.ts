@@ -3,7 +3,20 @@ import type { LayerStmt, NetworkDecl, Node } from "../../../grammar/ast.js";
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import type { ReadFile } from "../../language/load.js";
-import { buildNetwork, checkProgram, loadProgram, type Program } from "../../language/program.js";
+import {
+  buildNetwork,
+  checkProgram,
+  loadProgram,
+  parseSets,
+  type Program,
+} from "../../language/program.js";
+
+/** Which network figures are taken from, and at which point: `--network` and `--set` of the CLI. */
+export interface FigureOptions {
+  readonly network?: string;
+  /** `name=value` network arguments, as `archc summary --set` takes them. */
+  readonly set?: readonly string[];
+}
 
 /** The network whose figures hovers and inlay hints show, or why there is none. */
 export type Figures =
@@ -44,7 +57,7 @@ export function analyse(
   version: number,
   text: string,
   read: ReadFile,
-  networkName?: string,
+  choice: FigureOptions = {},
 ): Analysis {
   const program = loadProgram(absPath, (p) => (p === absPath ? text : read(p)));
   const diagnostics = checkProgram(program);
@@ -56,15 +69,16 @@ export function analyse(
     program,
     diagnostics,
     modules: program.loaded.modules.map((m) => m.absPath),
-    figures: () => (figures ??= buildFigures(program, diagnostics, networkName)),
+    figures: () => (figures ??= buildFigures(program, diagnostics, choice)),
   };
 }
 
 function buildFigures(
   program: Program,
   diagnostics: readonly Diagnostic[],
-  networkName: string | undefined,
+  choice: FigureOptions,
 ): Figures {
+  const networkName = choice.network;
   if (program.diagnostics.length)
     return { ok: false, reason: "the spec has errors; figures return once they are fixed" };
   const root = program.loaded.root;
@@ -74,15 +88,21 @@ function buildFigures(
       ? (own.find((n) => n.name.name === networkName) ?? program.table.networks.get(networkName))
       : undefined) ?? own[own.length - 1];
   if (!network) return { ok: false, reason: "this file defines no network to take figures from" };
-  const missing = network.params.filter((p) => !p.default).map((p) => p.name.name);
+  const sets = parseSets(choice.set ?? []);
+  if (sets.diagnostics.length)
+    return { ok: false, reason: `archc.set: ${sets.diagnostics[0]!.message}` };
+  const given = new Set(sets.args.map((a) => a.name));
+  const missing = network.params
+    .filter((p) => !p.default && !given.has(p.name.name))
+    .map((p) => p.name.name);
   if (missing.length) {
     return {
       ok: false,
-      reason: `network ${network.name.name} has parameters without defaults (${missing.join(", ")})`,
+      reason: `network ${network.name.name} has parameters without defaults (${missing.join(", ")}); give them with the archc.set setting`,
     };
   }
   const byCall = new Map<LayerStmt, [number, number][]>();
-  const r = buildNetwork(program, network, [], {
+  const r = buildNetwork(program, network, sets.args, {
     onBlockCall: (call, first, end) => {
       const runs = byCall.get(call) ?? [];
       runs.push([first, end]);

@@ -26,6 +26,8 @@ import { documentSymbols } from "./symbols.js";
 export interface Settings {
   /** The network hovers and inlay hints take figures from; default the file's last. */
   readonly network?: string;
+  /** Network arguments for the figures, `name=value` as `archc summary --set` takes them. */
+  readonly set?: readonly string[];
   /** Output shapes at the end of layer lines. */
   readonly inlayHints: boolean;
   /** Quiet time after a change before the file is checked again. */
@@ -38,8 +40,12 @@ function readSettings(raw: unknown, prior: Settings): Settings {
   if (!raw || typeof raw !== "object") return prior;
   const r = raw as Record<string, unknown>;
   const network = typeof r["network"] === "string" && r["network"] ? r["network"] : undefined;
+  const set = Array.isArray(r["set"])
+    ? r["set"].filter((x): x is string => typeof x === "string" && x.trim() !== "")
+    : prior.set;
   return {
     ...(network !== undefined ? { network } : {}),
+    ...(set?.length ? { set } : {}),
     inlayHints: typeof r["inlayHints"] === "boolean" ? r["inlayHints"] : prior.inlayHints,
     debounceMs:
       typeof r["debounceMs"] === "number" && r["debounceMs"] >= 0
@@ -86,7 +92,7 @@ export function startServer(connection: Connection): void {
     timers.delete(uri);
     const doc = documents.get(uri);
     if (!doc) return undefined;
-    const a = analyse(pathOf(uri), doc.version, doc.getText(), read, settings.network);
+    const a = analyse(pathOf(uri), doc.version, doc.getText(), read, settings);
     analyses.set(uri, a);
     publish(uri, a);
     // Open files that import this one see its new text (once: files that import each other

@@ -34,6 +34,7 @@ function settings(): Record<string, unknown> {
   const c = vscode.workspace.getConfiguration("archc");
   return {
     network: c.get<string>("network") ?? "",
+    set: c.get<string[]>("set") ?? [],
     inlayHints: c.get<boolean>("inlayHints") ?? true,
     debounceMs: c.get<number>("debounceMs") ?? 15,
   };

@@ -478,6 +478,31 @@ describe("archc lsp on broken edits", () => {
     }
   });
 
+  it("takes figures at the point of the continuum archc.set names, as summary --set does", async () => {
+    const text =
+      "network c(parts = 1, width) {\n  input 8x8x8\n  conv 3x3 width parts = parts\n}\n";
+    const path = join(dir, "continuum.arch");
+    writeFileSync(path, text);
+    const pos = at(text, "conv 3x3");
+    const hoverWith = async (set: string[] | undefined) => {
+      const s = await connectInMemory(set ? { set } : {});
+      try {
+        return await hoverText(s, (await open(s, path, text)).uri, pos);
+      } finally {
+        await s.close();
+      }
+    };
+    expect(await hoverWith(undefined)).toContain("parameters without defaults (width)");
+    const four = await hoverWith(["parts=4", "width=16"]);
+    const summary = JSON.parse(
+      (await runCli("summary", path, "--set", "parts=4", "--set", "width=16", "--json")).stdout,
+    ) as Summary;
+    expect(four).toContain("parts = `parts` → 4 groups");
+    expect(four).toContain(`params ${formatCount(summary.layers[1]!.params)}`);
+    expect(await hoverWith(["parts=3", "width=16"])).toMatch(/does not build: .*not divisible/);
+    expect(await hoverWith(["parts=="])).toMatch(/archc.set: /);
+  });
+
   it("takes figures from the network a setting picks, and turns inlay hints off", async () => {
     const two =
       "network a() {\n  input 8x8x3\n  conv 3x3 4\n}\n\nnetwork b() {\n  input 8x8x3\n  conv 3x3 6\n}\n";
