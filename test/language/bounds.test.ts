@@ -56,10 +56,10 @@ const cases: Record<string, { text: string; code: string; args?: string[] }> = {
   huge_sum: { text: net(`  conv 1x1 ${"1+".repeat(500_000)}1`), code: "E0105" },
   huge_spec: { text: net(`# ${"x".repeat(limits.specBytes)}`), code: "E0105" },
   block_chain: {
-    // 5,000 blocks each calling the next: no recursion over the chain may overflow the stack.
+    // 3,000 blocks each calling the next: no recursion over the chain may overflow the stack.
     text:
-      Array.from({ length: 5000 }, (_, i) => `block c${i}() {\n  c${i + 1}()\n}\n`).join("") +
-      "block c5000() {\n  relu\n}\n" +
+      Array.from({ length: 3000 }, (_, i) => `block c${i}() {\n  c${i + 1}()\n}\n`).join("") +
+      "block c3000() {\n  relu\n}\n" +
       net("  c0()"),
     code: "E0205",
   },
