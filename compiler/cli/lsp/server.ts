@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
@@ -13,6 +12,7 @@ import {
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
+import { readSource } from "../../language/load.js";
 import { formatSource } from "../commands/fmt.js";
 import { absOf, analyse, type Analysis } from "./analysis.js";
 import { complete } from "./completion.js";
@@ -73,7 +73,8 @@ export function startServer(connection: Connection): void {
 
   const read = (absPath: string): string => {
     const open = documents.get(pathToFileURL(absPath).href);
-    return open ? open.getText() : readFileSync(absPath, "utf8");
+    // Files on disk are read as the CLI reads them: regular files only, and not without limit.
+    return open ? open.getText() : readSource(absPath);
   };
 
   /** The analysis of the document's current text, computed now if it is not there yet. */
@@ -92,7 +93,28 @@ export function startServer(connection: Connection): void {
     timers.delete(uri);
     const doc = documents.get(uri);
     if (!doc) return undefined;
-    const a = analyse(pathOf(uri), doc.version, doc.getText(), read, settings);
+    let a: Analysis;
+    try {
+      a = analyse(pathOf(uri), doc.version, doc.getText(), read, settings);
+    } catch (e) {
+      // Bad input is reported as diagnostics; this is archc's own fault. The server stays up.
+      analyses.delete(uri);
+      const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      const zero = { line: 0, character: 0 };
+      void connection.sendDiagnostics({
+        uri,
+        version: doc.version,
+        diagnostics: [
+          {
+            range: { start: zero, end: zero },
+            severity: DiagnosticSeverity.Error,
+            source: "archc",
+            message: `archc: internal error: ${message} (please report this with the spec that caused it)`,
+          },
+        ],
+      });
+      return undefined;
+    }
     analyses.set(uri, a);
     publish(uri, a);
     // Open files that import this one see its new text (once: files that import each other
