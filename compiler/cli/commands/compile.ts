@@ -5,7 +5,7 @@ import { Exit, type IO } from "../io.js";
 import { outPathRefused } from "../outPath.js";
 
 export interface CompileOptions extends BuildOptions {
-  readonly target: "json" | "ts" | "onnx";
+  readonly target: "json" | "ts" | "onnx" | "torch";
   readonly weights?: string;
   /** ONNX without weights: the seed of the random weights (an integer >= 0; default 1). */
   readonly seed?: string;
@@ -21,6 +21,10 @@ export async function compileCommand(io: IO, file: string, opts: CompileOptions)
   if (opts.target === "onnx") {
     const { compileOnnx } = await import("./onnx.js");
     return compileOnnx(io, r.graph, opts);
+  }
+  if (opts.target === "torch") {
+    const { compileTorch } = await import("../../lab/torch/compile.js");
+    return compileTorch(io, file, r.graph, r.program, opts);
   }
   if (opts.target === "ts") {
     const { emitTypeScript } = await import("../../backends/ts/emit.js");

@@ -1,0 +1,646 @@
+import type { Json } from "../../language/elaborate/values.js";
+import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
+import { prelude } from "./prelude.js";
+
+/**
+ * `--target torch`: the network as a PyTorch module a person would write. Block instances become
+ * nn.Module attributes named as in the spec (`entry_1`, `sep_unit`), so a parameter's state-dict
+ * key is its IR name with `/` read as `.` (see README.md); instances of one block with the same
+ * structure share one class, and the numbers that differ between them are its constructor's
+ * parameters. The network's arguments that only move groups, units, rates or activations
+ * (bind.ts) are the network class's constructor parameters, with the spec's values as defaults.
+ */
+
+export interface TorchEmitOptions {
+  /** Shown in the header: the spec the module was generated from. */
+  readonly source?: string;
+  /** Elaborates the network at another value of one argument; without it every argument is frozen. */
+  readonly probe?: Probe;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block instances, from the layer names
+
+interface LayerChild {
+  readonly kind: "layer";
+  readonly attr: string;
+  readonly node: IRNode;
+}
+interface BlockChild {
+  readonly kind: "block";
+  readonly attr: string;
+  readonly inst: Instance;
+}
+type Child = LayerChild | BlockChild;
+
+interface Instance {
+  /** The spec's block name (`entry` for `entry_1`), or the network's. */
+  readonly block: string;
+  readonly path: string;
+  readonly children: Child[];
+  /** Every node inside, nested ones included. */
+  readonly ids: Set<number>;
+  input: number;
+  output: number;
+}
+
+const pythonKeywords = new Set(
+  (
+    "False None True and as assert async await break class continue def del elif else except " +
+    "finally for from global if import in is lambda nonlocal not or pass raise return try while " +
+    "with yield self"
+  ).split(" "),
+);
+
+/** A name segment as a Python attribute: the spec's names are identifiers already, mostly. */
+export function attrName(segment: string): string {
+  let s = segment.replace(/[^A-Za-z0-9_]/g, "_");
+  if (!/^[A-Za-z_]/.test(s)) s = `_${s}`;
+  return pythonKeywords.has(s) ? `${s}_` : s;
+}
+
+function instances(graph: IRGraph): { root: Instance; paths: Map<number, string> } {
+  const root: Instance = {
+    block: graph.network,
+    path: "",
+    children: [],
+    ids: new Set(),
+    input: 0,
+    output: graph.output,
+  };
+  const byPath = new Map<string, Instance>([["", root]]);
+  for (const node of graph.nodes) {
+    if (node.op === "input") continue;
+    const segs = node.name.split("/");
+    let cur = root;
+    cur.ids.add(node.id);
+    for (let i = 0; i < segs.length - 1; i++) {
+      const path = segs.slice(0, i + 1).join("/");
+      let next = byPath.get(path);
+      if (!next) {
+        next = {
+          block: segs[i]!.replace(/_\d+$/, ""),
+          path,
+          children: [],
+          ids: new Set(),
+          input: -1,
+          output: -1,
+        };
+        byPath.set(path, next);
+        cur.children.push({ kind: "block", attr: attrName(segs[i]!), inst: next });
+      }
+      next.ids.add(node.id);
+      cur = next;
+    }
+    cur.children.push({ kind: "layer", attr: attrName(segs[segs.length - 1]!), node });
+  }
+  const consumers = new Map<number, number[]>();
+  for (const n of graph.nodes)
+    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n.id]);
+  // An instance with one input and one output is a module; anything else is spliced into its parent.
+  const settle = (inst: Instance): Child[] => {
+    const out: Child[] = [];
+    for (const c of inst.children) {
+      if (c.kind === "layer") {
+        out.push(c);
+        continue;
+      }
+      const sub = c.inst;
+      sub.children.splice(0, sub.children.length, ...settle(sub));
+      const ins = new Set<number>();
+      const outs = new Set<number>();
+      for (const id of sub.ids) {
+        for (const i of graph.nodes[id]!.inputs) if (!sub.ids.has(i)) ins.add(i);
+        if (id === graph.output || (consumers.get(id) ?? []).some((j) => !sub.ids.has(j)))
+          outs.add(id);
+      }
+      if (ins.size === 1 && outs.size === 1) {
+        sub.input = [...ins][0]!;
+        sub.output = [...outs][0]!;
+        out.push(c);
+      } else {
+        for (const cc of sub.children) out.push({ ...cc, attr: `${c.attr}_${cc.attr}` });
+      }
+    }
+    return out;
+  };
+  root.children.splice(0, root.children.length, ...settle(root));
+  // Module paths, for the state-dict keys.
+  const paths = new Map<number, string>();
+  const walk = (inst: Instance, prefix: string) => {
+    for (const c of inst.children) {
+      const p = prefix ? `${prefix}.${c.attr}` : c.attr;
+      if (c.kind === "layer") paths.set(c.node.id, p);
+      else walk(c.inst, p);
+    }
+  };
+  walk(root, "");
+  return { root, paths };
+}
+
+/** The nn.Module path of every layer with weights, by node id: what state-dict keys start with. */
+export function torchModulePaths(graph: IRGraph): Map<number, string> {
+  return instances(graph).paths;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constructor calls, with their numbers abstracted so that instances can share a class
+
+/** A value in a constructor call: a literal, a parameter of the enclosing class, or an expression. */
+type Val =
+  | {
+      readonly k: "lit";
+      readonly v: number | string | boolean | readonly number[];
+      readonly slot: string;
+    }
+  | { readonly k: "param"; readonly name: string }
+  | { readonly k: "expr"; readonly fn: string; readonly args: readonly Val[] };
+
+interface Arg {
+  readonly key?: string;
+  readonly v: Val;
+}
+
+interface Call {
+  readonly callee: string;
+  readonly args: readonly Arg[];
+}
+
+const lit = (v: number | string | boolean | readonly number[], slot: string): Val => ({
+  k: "lit",
+  v,
+  slot,
+});
+const pair = (v: readonly number[]): number | readonly number[] => (v[0] === v[1] ? v[0]! : v);
+
+function pyLiteral(v: Json | readonly number[]): string {
+  if (Array.isArray(v)) return `(${v.map((x) => pyLiteral(x as Json)).join(", ")})`;
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(v);
+  return JSON.stringify(v);
+}
+
+class Lowering {
+  constructor(
+    private readonly graph: IRGraph,
+    private readonly bindings: Bindings,
+  ) {}
+
+  private channelsIn(node: IRNode): number {
+    const input = this.graph.nodes[node.inputs[0]!]!;
+    return input.shape[input.shape.length - 1]!;
+  }
+
+  private bound(node: IRNode, attr: string): string | undefined {
+    return this.bindings.nodes.get(node.id)?.get(attr as never);
+  }
+
+  private activation(node: IRNode, attr: "activation" | "mid", value: string): Arg[] {
+    const p = this.bound(node, attr);
+    if (p) return [{ key: attr, v: { k: "param", name: p } }];
+    return value === "none" ? [] : [{ key: attr, v: lit(value, attr) }];
+  }
+
+  private groups(node: IRNode, groups: number): Arg[] {
+    const p = this.bound(node, "groups");
+    const cin = spatialChannels(this.graph, node);
+    if (p)
+      return [
+        {
+          key: "groups",
+          v: {
+            k: "expr",
+            fn: "groups_of",
+            args: [{ k: "param", name: p }, lit(cin, "in_channels")],
+          },
+        },
+      ];
+    return groups === 1 ? [] : [{ key: "groups", v: lit(groups, "groups") }];
+  }
+
+  /** The module for a layer node, or undefined for one that forward() writes inline. */
+  call(node: IRNode): Call | undefined {
+    switch (node.op) {
+      case "conv":
+      case "sepconv": {
+        const a = node.attrs;
+        const args: Arg[] = [
+          { v: lit(this.channelsIn(node), "in_channels") },
+          { v: lit(a.filters, "filters") },
+          { v: lit(pair(a.kernel), "kernel_size") },
+        ];
+        if (a.strides.some((s) => s !== 1))
+          args.push({ key: "stride", v: lit(pair(a.strides), "stride") });
+        if (a.padding !== "valid") args.push({ key: "padding", v: lit(a.padding, "padding") });
+        if (a.dilation.some((d) => d !== 1))
+          args.push({ key: "dilation", v: lit(pair(a.dilation), "dilation") });
+        args.push(...this.groups(node, a.groups));
+        if (node.op === "sepconv") {
+          const s = node.attrs;
+          if (s.multiplier !== 1)
+            args.push({ key: "multiplier", v: lit(s.multiplier, "multiplier") });
+          args.push(...this.activation(node, "mid", s.mid));
+          if (s.order !== "spatial_first") args.push({ key: "order", v: lit(s.order, "order") });
+        }
+        if (!a.useBias) args.push({ key: "bias", v: lit(false, "bias") });
+        args.push(...this.activation(node, "activation", a.activation));
+        return { callee: node.op === "conv" ? "Conv2d" : "SeparableConv2d", args };
+      }
+      case "bn": {
+        const a = node.attrs;
+        const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
+        if (a.epsilon !== 1e-3) args.push({ key: "epsilon", v: lit(a.epsilon, "epsilon") });
+        if (a.momentum !== 0.99) args.push({ key: "momentum", v: lit(a.momentum, "momentum") });
+        if (!a.scale) args.push({ key: "scale", v: lit(false, "scale") });
+        if (!a.center) args.push({ key: "center", v: lit(false, "center") });
+        return { callee: "BatchNorm2d", args };
+      }
+      case "act": {
+        const p = this.bound(node, "activation");
+        if (p) return { callee: "Activation", args: [{ v: { k: "param", name: p } }] };
+        const plain: Record<string, string> = {
+          relu: "nn.ReLU",
+          relu6: "nn.ReLU6",
+          elu: "nn.ELU",
+          selu: "nn.SELU",
+          sigmoid: "nn.Sigmoid",
+          tanh: "nn.Tanh",
+          softplus: "nn.Softplus",
+          swish: "nn.SiLU",
+        };
+        const fn = plain[node.attrs.activation];
+        return fn
+          ? { callee: fn, args: [] }
+          : { callee: "Activation", args: [{ v: lit(node.attrs.activation, "activation") }] };
+      }
+      case "maxpool":
+      case "avgpool": {
+        const a = node.attrs;
+        const args: Arg[] = [
+          { v: lit(pair(a.pool), "pool") },
+          { v: lit(pair(a.strides), "stride") },
+        ];
+        if (a.padding !== "valid") args.push({ v: lit(a.padding, "padding") });
+        return { callee: node.op === "maxpool" ? "MaxPool2d" : "AvgPool2d", args };
+      }
+      case "dense": {
+        const a = node.attrs;
+        const p = this.bound(node, "units");
+        const args: Arg[] = [
+          { v: lit(this.channelsIn(node), "in_features") },
+          { v: p ? { k: "param", name: p } : lit(a.units, "units") },
+        ];
+        if (!a.useBias) args.push({ key: "bias", v: lit(false, "bias") });
+        args.push(...this.activation(node, "activation", a.activation));
+        return { callee: "Dense", args };
+      }
+      case "dropout": {
+        const p = this.bound(node, "rate");
+        return {
+          callee: "nn.Dropout",
+          args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classes
+
+interface ClassDef {
+  readonly name: string;
+  readonly block: string;
+  /** Parameters: slot names for numbers that differ between instances, then bound arguments. */
+  readonly params: readonly string[];
+  readonly bound: readonly string[];
+  /** One representative instance; the others differ only in the parameters' values. */
+  readonly inst: Instance;
+  /** The class-level call of each child, with parameters where instances differ. */
+  readonly calls: ReadonlyMap<string, Call>;
+}
+
+/** A call's text with literals as `#` and, separately, the literals in order. */
+function skeleton(call: Call, leaves: Val[]): string {
+  const val = (v: Val): string => {
+    if (v.k === "lit") {
+      leaves.push(v);
+      return "#";
+    }
+    if (v.k === "param") return v.name;
+    return `${v.fn}(${v.args.map(val).join(",")})`;
+  };
+  return `${call.callee}(${call.args.map((a) => `${a.key ?? ""}=${val(a.v)}`).join(",")})`;
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((s) => s[0]!.toUpperCase() + s.slice(1))
+    .join("");
+}
+
+const reservedClasses = new Set([
+  "Activation",
+  "Conv2d",
+  "SeparableConv2d",
+  "BatchNorm2d",
+  "MaxPool2d",
+  "AvgPool2d",
+  "Dense",
+]);
+
+class ClassBuilder {
+  readonly classes: ClassDef[] = [];
+  /** For each instance: its class and the values it passes for the class's parameters. */
+  readonly calls = new Map<Instance, Call>();
+  private readonly names = new Set<string>();
+
+  constructor(
+    private readonly lowering: Lowering,
+    private readonly root: Instance,
+  ) {}
+
+  private childCall(c: Child): Call | undefined {
+    return c.kind === "layer" ? this.lowering.call(c.node) : this.calls.get(c.inst);
+  }
+
+  private unique(base: string): string {
+    let name = reservedClasses.has(base) ? `${base}Block` : base;
+    for (let i = 2; this.names.has(name); i++) name = `${base}${i}`;
+    this.names.add(name);
+    return name;
+  }
+
+  /** Builds classes bottom-up: an instance's class is known once its children's are. */
+  build(): void {
+    const levels = new Map<number, Instance[]>();
+    const height = (inst: Instance): number => {
+      let h = 0;
+      for (const c of inst.children) if (c.kind === "block") h = Math.max(h, height(c.inst) + 1);
+      if (!levels.has(h)) levels.set(h, []);
+      levels.get(h)!.push(inst);
+      return h;
+    };
+    height(this.root);
+    for (const h of [...levels.keys()].sort((a, b) => a - b)) {
+      const groups = new Map<string, { inst: Instance; leaves: Val[] }[]>();
+      for (const inst of levels.get(h)!) {
+        const leaves: Val[] = [];
+        const shape = inst.children
+          .map((c) => {
+            const call = this.childCall(c);
+            return `${c.attr}:${call ? skeleton(call, leaves) : c.kind === "layer" ? c.node.op : ""}`;
+          })
+          .join(";");
+        const key = `${inst === this.root ? "\0root" : inst.block}\n${shape}\n${wiring(inst)}`;
+        if (!groups.has(key)) groups.set(key, []);
+        groups.get(key)!.push({ inst, leaves });
+      }
+      for (const members of groups.values()) this.define(members);
+    }
+  }
+
+  private define(members: { inst: Instance; leaves: Val[] }[]): void {
+    const first = members[0]!;
+    const isRoot = first.inst === this.root;
+    const n = first.leaves.length;
+    // Numbers that differ between instances become parameters; equal columns share one.
+    const columns: string[] = [];
+    const paramOf: (string | undefined)[] = [];
+    const params: string[] = [];
+    const taken = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const column = JSON.stringify(members.map((m) => (m.leaves[i] as { v: unknown }).v));
+      const varies =
+        new Set(members.map((m) => JSON.stringify((m.leaves[i] as { v: unknown }).v))).size > 1;
+      if (!varies) {
+        paramOf.push(undefined);
+        columns.push("");
+        continue;
+      }
+      const j = columns.indexOf(column);
+      if (j >= 0) {
+        paramOf.push(paramOf[j]);
+        columns.push(column);
+        continue;
+      }
+      const base = (first.leaves[i] as { slot: string }).slot;
+      let name = base;
+      for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
+      taken.add(name);
+      params.push(name);
+      paramOf.push(name);
+      columns.push(column);
+    }
+    const bound = new Set<string>();
+    const calls = new Map<string, Call>();
+    let li = 0;
+    const rewrite = (v: Val): Val => {
+      if (v.k === "lit") {
+        const p = paramOf[li++];
+        return p ? { k: "param", name: p } : v;
+      }
+      if (v.k === "param") {
+        bound.add(v.name);
+        return v;
+      }
+      return { ...v, args: v.args.map(rewrite) };
+    };
+    for (const c of first.inst.children) {
+      const call = this.childCall(c);
+      if (!call) continue;
+      calls.set(c.attr, {
+        callee: call.callee,
+        args: call.args.map((a) => ({ ...a, v: rewrite(a.v) })),
+      });
+    }
+    const boundList = [...bound].filter((b) => !taken.has(b)).sort();
+    const name = this.unique(pascal(first.inst.block) || "Block");
+    this.classes.push({
+      name,
+      block: first.inst.block,
+      params,
+      bound: boundList,
+      inst: first.inst,
+      calls,
+    });
+    if (isRoot) return;
+    for (const m of members) {
+      const args: Arg[] = [];
+      const seen = new Set<string>();
+      m.leaves.forEach((leaf, i) => {
+        const p = paramOf[i];
+        if (!p || seen.has(p)) return;
+        seen.add(p);
+        args.push({ v: leaf });
+      });
+      // Leaves meet the parameters in the order they were declared.
+      const ordered = [...args];
+      for (const b of boundList) ordered.push({ key: b, v: { k: "param", name: b } });
+      this.calls.set(m.inst, { callee: name, args: ordered });
+    }
+  }
+}
+
+/** How an instance's children connect, as text: two instances with equal text wire alike. */
+function wiring(inst: Instance): string {
+  const local = new Map<number, string>();
+  if (inst.input >= 0) local.set(inst.input, "in");
+  const ref = (id: number) => local.get(id) ?? `?${id}`;
+  const parts: string[] = [];
+  inst.children.forEach((c, i) => {
+    const ins = c.kind === "layer" ? c.node.inputs : [c.inst.input];
+    parts.push(`${i}<${ins.map(ref).join(",")}`);
+    local.set(c.kind === "layer" ? c.node.id : c.inst.output, `c${i}`);
+  });
+  return parts.join(" ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing
+
+function printVal(v: Val): string {
+  if (v.k === "lit") return pyLiteral(v.v as Json);
+  if (v.k === "param") return v.name;
+  return `${v.fn}(${v.args.map(printVal).join(", ")})`;
+}
+
+function printCall(call: Call, indent: string): string {
+  const args = call.args.map((a) => (a.key ? `${a.key}=${printVal(a.v)}` : printVal(a.v)));
+  const one = `${call.callee}(${args.join(", ")})`;
+  if (indent.length + one.length <= 96) return one;
+  return `${call.callee}(\n${args.map((a) => `${indent}    ${a},`).join("\n")}\n${indent})`;
+}
+
+const inlineOps = new Set(["gap", "gmp", "flatten", "add", "concat"]);
+
+function forwardBody(graph: IRGraph, inst: Instance, isRoot: boolean): string[] {
+  const lines: string[] = [];
+  const varOf = new Map<number, string>();
+  varOf.set(inst.input, "x");
+  const inputsOf = (c: Child) => (c.kind === "layer" ? c.node.inputs : [c.inst.input]);
+  const outputOf = (c: Child) => (c.kind === "layer" ? c.node.id : c.inst.output);
+  // Last child that reads each value: after it, the value's variable may be reused.
+  const lastUse = new Map<number, number>();
+  inst.children.forEach((c, i) => {
+    for (const id of inputsOf(c)) lastUse.set(id, i);
+  });
+  const live = new Set<string>(["x"]);
+  const pool = ["y", "z", "u", "v", "w"];
+  inst.children.forEach((c, i) => {
+    const ins = inputsOf(c).map((id) => varOf.get(id)!);
+    const expr = (() => {
+      if (c.kind === "block" || !inlineOps.has(c.node.op)) return `self.${c.attr}(${ins[0]})`;
+      switch (c.node.op) {
+        case "gap":
+          return `${ins[0]}.mean((2, 3))`;
+        case "gmp":
+          return `${ins[0]}.amax((2, 3))`;
+        case "flatten":
+          // Keras flattens channels-last: the dense weights expect that order.
+          return `${ins[0]}.permute(0, 2, 3, 1).flatten(1)`;
+        case "add":
+          return ins.join(" + ");
+        default:
+          return `torch.cat([${ins.join(", ")}], dim=1)`;
+      }
+    })();
+    // Variables whose value is read for the last time here are free for the result.
+    for (const id of inputsOf(c)) if (lastUse.get(id) === i) live.delete(varOf.get(id)!);
+    const out = outputOf(c);
+    if (i === inst.children.length - 1 && out === inst.output) {
+      lines.push(`return ${expr}`);
+      return;
+    }
+    const name = ["x", ...pool].find((v) => !live.has(v)) ?? `t${i}`;
+    live.add(name);
+    varOf.set(out, name);
+    lines.push(`${name} = ${expr}`);
+  });
+  if (!lines[lines.length - 1]?.startsWith("return"))
+    lines.push(`return ${varOf.get(inst.output)}`);
+  void graph;
+  void isRoot;
+  return lines;
+}
+
+function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): string {
+  const out: string[] = [];
+  const sig = root
+    ? [...b.params].map(([k, v]) => `${k}=${pyLiteral(v)}`)
+    : [...def.params.map((p) => `${p}: int`), ...def.bound];
+  out.push(`class ${def.name}(nn.Module):`);
+  if (root) {
+    const t = graph.totals;
+    const doc = [
+      `${graph.network}: ${t.params.total.toLocaleString("en-US")} parameters (${t.params.trainable.toLocaleString("en-US")} trainable), ${(t.macs / 1e6).toFixed(1)} M MACs per example.`,
+      "",
+      `Input: [batch, ${graph.input[2]}, ${graph.input[0]}, ${graph.input[1]}] (channels first); output: [batch, ${graph.nodes[graph.output]!.shape.join(", ")}].`,
+    ];
+    if (b.frozen.size) {
+      doc.push("", "Arguments compiled in (compile again with --set to change them):");
+      for (const [k, why] of b.frozen) doc.push(`    ${k} = ${pyLiteral(graph.args[k]!)}: ${why}`);
+    }
+    out.push(`    """${doc.join("\n    ")}\n    """`);
+  } else {
+    out.push(`    """Block ${def.block}."""`);
+  }
+  out.push("");
+  const sigText = `    def __init__(self${sig.map((s) => `, ${s}`).join("")}):`;
+  if (sigText.length <= 100) out.push(sigText);
+  else {
+    out.push("    def __init__(", "        self,", ...sig.map((s) => `        ${s},`), "    ):");
+  }
+  out.push("        super().__init__()");
+  for (const c of def.inst.children) {
+    const call = def.calls.get(c.attr);
+    if (call) out.push(`        self.${c.attr} = ${printCall(call, "        ")}`);
+  }
+  out.push("");
+  out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
+  for (const line of forwardBody(graph, def.inst, root)) out.push(`        ${line}`);
+  return out.join("\n");
+}
+
+/** The network's class name in the generated module: `mini_xception` -> `MiniXception`. */
+export function torchClassName(network: string): string {
+  return pascal(network);
+}
+
+/**
+ * Writes a network as a PyTorch module: the layers archc needs (Keras semantics), one class per
+ * block, and the network's class. The same graph always gives the same text.
+ */
+export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
+  const bindings = bindArguments(graph, opts.probe);
+  const { root } = instances(graph);
+  const builder = new ClassBuilder(new Lowering(graph, bindings), root);
+  builder.build();
+  const rootClass = builder.classes.find((c) => c.inst === root)!;
+  const networkClass = pascal(graph.network);
+  const classes = builder.classes.map((c) =>
+    printClass(
+      graph,
+      c === rootClass ? { ...c, name: networkClass } : c,
+      c === rootClass,
+      bindings,
+    ),
+  );
+  const header = [
+    `# Generated by archc${opts.source ? ` from ${opts.source}` : ""}. Do not edit: change the spec and compile again.`,
+    `"""${graph.network} as PyTorch modules: \`${networkClass}()\` builds the network with the spec's arguments.`,
+    "",
+    "Layers keep Keras' semantics (TensorFlow 'same' padding, batch-norm momentum, channels-last",
+    "flatten), so weights trained by archc or exported from its tfjs model load unchanged.",
+    '"""',
+  ].join("\n");
+  return `${[header, prelude.trimEnd(), ...classes].join("\n\n\n")}\n`;
+}
+
+export { bindArguments };

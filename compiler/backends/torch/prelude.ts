@@ -1,0 +1,231 @@
+/**
+ * The layers every generated PyTorch module starts with: Keras semantics (TensorFlow's 'same'
+ * padding, batch-norm momentum, channels-last flatten, the partition argument) on top of torch.nn,
+ * so that the classes after them read like hand-written PyTorch. Kept in the module itself, so a
+ * generated file needs nothing but torch.
+ */
+export const prelude = `import json
+import struct
+from typing import Dict, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Pair = Union[int, Tuple[int, int]]
+
+
+def _pair(v: Pair) -> Tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def groups_of(parts: Union[int, str], channels: int) -> int:
+    """A partition argument as a group count: 'regular' is 1, 'depthwise' one group per channel."""
+    groups = channels if parts == "depthwise" else 1 if parts == "regular" else parts
+    if isinstance(groups, int) and groups >= 1 and channels % groups == 0:
+        return groups
+    valid = [d for d in range(1, channels + 1) if channels % d == 0]
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"parts must be a positive whole number, 'regular' or 'depthwise', not {parts!r}")
+    below = max(d for d in valid if d <= groups)
+    above = [d for d in valid if d > groups]
+    nearest = f"{below} and {above[0]}" if above else str(below)
+    raise ValueError(
+        f"{channels} input channels are not divisible by parts = {parts}; the nearest valid values are {nearest}"
+    )
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> Tuple[int, int]:
+    """TensorFlow's 'same': the output is ceil(size / stride), and an odd total pads one more after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_same(x: torch.Tensor, kernel: Pair, stride: Pair, dilation: Pair = 1, value: float = 0.0) -> torch.Tensor:
+    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel), _pair(stride), _pair(dilation)
+    top, bottom = same_padding(x.shape[2], kh, sh, dh)
+    left, right = same_padding(x.shape[3], kw, sw, dw)
+    if top == bottom == left == right == 0:
+        return x
+    return F.pad(x, (left, right, top, bottom), value=value)
+
+
+class Activation(nn.Module):
+    """An activation by its archc name (Keras' spelling and constants)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        if name not in _activations:
+            raise ValueError(f"unknown activation {name!r}; known: {', '.join(sorted(_activations))}")
+        self.name = name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _activations[self.name](x)
+
+    def extra_repr(self) -> str:
+        return repr(self.name)
+
+
+_activations = {
+    "none": lambda x: x,
+    "linear": lambda x: x,
+    "relu": F.relu,
+    "relu6": F.relu6,
+    "elu": F.elu,
+    "selu": F.selu,
+    "gelu": F.gelu,
+    "sigmoid": torch.sigmoid,
+    "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+    "tanh": torch.tanh,
+    "softmax": lambda x: torch.softmax(x, dim=1),
+    "softplus": F.softplus,
+    "swish": F.silu,
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.3),
+}
+
+
+class Conv2d(nn.Conv2d):
+    """nn.Conv2d with Keras' padding ('valid', or 'same' exactly as TensorFlow pads) and activation."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair = 1,
+        padding: str = "valid",
+        dilation: Pair = 1,
+        groups: int = 1,
+        bias: bool = True,
+        activation: str = "none",
+    ):
+        k, s, d = _pair(kernel_size), _pair(stride), _pair(dilation)
+        # With stride 1 and an even total, 'same' is symmetric whatever the input size.
+        symmetric = s == (1, 1) and all((ki - 1) * di % 2 == 0 for ki, di in zip(k, d))
+        pad = tuple((ki - 1) * di // 2 for ki, di in zip(k, d)) if padding == "same" and symmetric else 0
+        super().__init__(in_channels, out_channels, k, s, pad, d, groups, bias)
+        self.same = padding == "same" and not symmetric
+        self.activation = Activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.same:
+            x = pad_same(x, self.kernel_size, self.stride, self.dilation)
+        return self.activation(super().forward(x))
+
+
+class SeparableConv2d(nn.Module):
+    """A spatial convolution over \`groups\` channel segments and a 1x1 pointwise one, in either order."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        kernel_size: Pair,
+        stride: Pair = 1,
+        padding: str = "valid",
+        dilation: Pair = 1,
+        groups: int = 1,
+        multiplier: int = 1,
+        mid: str = "none",
+        order: str = "spatial_first",
+        bias: bool = True,
+        activation: str = "none",
+    ):
+        super().__init__()
+        self.order = order
+        spatial_in = in_channels if order == "spatial_first" else filters
+        spatial_out = spatial_in * multiplier
+        last_spatial = order != "spatial_first"
+        self.spatial = Conv2d(
+            spatial_in, spatial_out, kernel_size, stride, padding, dilation, groups, bias and last_spatial
+        )
+        self.mid = Activation(mid)
+        if order == "spatial_first":
+            self.pointwise = Conv2d(spatial_out, filters, 1, bias=bias)
+        else:
+            self.pointwise = Conv2d(in_channels, filters, 1, bias=False)
+        self.activation = Activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.order == "spatial_first":
+            x = self.pointwise(self.mid(self.spatial(x)))
+        else:
+            x = self.spatial(self.mid(self.pointwise(x)))
+        return self.activation(x)
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """Keras' BatchNormalization: its momentum m is PyTorch's 1 - m; scale / center = False drop gamma / beta."""
+
+    def __init__(
+        self, channels: int, epsilon: float = 1e-3, momentum: float = 0.99, scale: bool = True, center: bool = True
+    ):
+        super().__init__(channels, eps=epsilon, momentum=1.0 - momentum)
+        if not scale:
+            self.register_parameter("weight", None)
+        if not center:
+            self.register_parameter("bias", None)
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        # Keras normalises the last axis of images and of vectors alike.
+        if input.dim() not in (2, 4):
+            raise ValueError(f"expected a 2-D or 4-D input, not {input.dim()}-D")
+
+
+class MaxPool2d(nn.Module):
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid"):
+        super().__init__()
+        self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.same:
+            x = pad_same(x, self.kernel_size, self.stride, value=float("-inf"))
+        return F.max_pool2d(x, self.kernel_size, self.stride)
+
+
+class AvgPool2d(nn.Module):
+    """Average pooling; with 'same', TensorFlow divides by the cells inside the image only."""
+
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid"):
+        super().__init__()
+        self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.same:
+            return F.avg_pool2d(x, self.kernel_size, self.stride)
+        ones = torch.ones_like(x[:, :1])
+        total = F.avg_pool2d(pad_same(x, self.kernel_size, self.stride), self.kernel_size, self.stride)
+        share = F.avg_pool2d(pad_same(ones, self.kernel_size, self.stride), self.kernel_size, self.stride)
+        return total / share
+
+
+class Dense(nn.Linear):
+    def __init__(self, in_features: int, units: int, bias: bool = True, activation: str = "none"):
+        super().__init__(in_features, units, bias)
+        self.activation = Activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(super().forward(x))
+
+
+def load_weights(model: nn.Module, path: str) -> nn.Module:
+    """Loads a .safetensors file archc wrote (\`archc compile --target torch --weights DIR\`)."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+        data = f.read()
+    state: Dict[str, torch.Tensor] = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if t["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {t['dtype']}, archc writes F32 only")
+        start, end = t["data_offsets"]
+        state[name] = torch.frombuffer(bytearray(data[start:end]), dtype=torch.float32).reshape(t["shape"])
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise ValueError(f"{path} does not fit this network: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model
+`;

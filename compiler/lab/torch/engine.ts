@@ -1,0 +1,322 @@
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import * as tf from "@tensorflow/tfjs";
+import { weightsFromTfjs } from "../../backends/onnx/weights.js";
+import { buildModelFromIR } from "../../backends/tfjs/model.js";
+import { emitTorch, torchClassName } from "../../backends/torch/emit.js";
+import { safetensors, torchStateDict } from "../../backends/torch/weights.js";
+import { packageRoot } from "../../language/paths.js";
+import type { IRGraph } from "../../language/ir/types.js";
+import { runPaths } from "../run/paths.js";
+import { closeRun, openRun } from "../run/open.js";
+import { openDataset, type Dataset } from "../train/data/index.js";
+import { seedWeights } from "../train/init.js";
+import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
+import {
+  NoDataError,
+  trainIdentity,
+  type SessionOptions,
+  type SessionResult,
+} from "../train/session.js";
+import { findPython, TorchEngineError, type Python } from "./python.js";
+import { torchWeightsFile } from "./weights.js";
+
+/** The Python file archc ships and runs; it sits beside this module's source in the package. */
+export const runnerPath = join(packageRoot, "compiler", "lab", "torch", "runner.py");
+
+export interface TorchOptions {
+  /** The interpreter (default: $ARCHC_PYTHON, else the first python3 on PATH with torch). */
+  readonly python?: string;
+  /** Processes on this machine; more than one runs under torchrun with DDP. */
+  readonly nproc?: number;
+  readonly nnodes?: number;
+  readonly nodeRank?: number;
+  /** host:port of node 0, for --nnodes > 1. */
+  readonly rdzvEndpoint?: string;
+  /** Threads per process (torch.set_num_threads); default torch's own choice. */
+  readonly threads?: number;
+  /** Train on the CPU even where CUDA is present. */
+  readonly cpu?: boolean;
+  /** Told what the runner prints on standard error, line by line (default: nothing). */
+  readonly onLog?: (line: string) => void;
+}
+
+export { PythonError, TorchEngineError } from "./python.js";
+
+/** trainTorch with these engine options, shaped as the embedded trainer's trainNetwork. */
+export function trainTorchWith(t: TorchOptions): (o: SessionOptions) => Promise<SessionResult> {
+  return (o) => trainTorch({ ...o, ...t });
+}
+
+/**
+ * Decodes a dataset once, as the embedded trainer would deliver it (same decoding, resizing and
+ * labels), into two flat files the runner memory-maps: float32 [n, h, w, c] and int32 labels.
+ */
+async function materialise(data: Dataset, dir: string, name: string) {
+  const x = join(dir, `${name}.x.f32`);
+  const y = join(dir, `${name}.y.i32`);
+  const fx = openSync(x, "w");
+  const fy = openSync(y, "w");
+  let size = 0;
+  try {
+    for await (const b of data.batches(256, { seed: 0, epoch: 0, shuffle: false })) {
+      const pixels = (await b.x.data()) as Float32Array;
+      const labels = Int32Array.from((await tf.argMax(b.y, -1).data()) as Int32Array);
+      writeSync(fx, Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
+      writeSync(fy, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
+      size += labels.length;
+      tf.dispose([b.x, b.y]);
+    }
+  } finally {
+    closeSync(fx);
+    closeSync(fy);
+  }
+  return { x, y, size, shape: data.shape };
+}
+
+/** The embedded trainer's starting weights (same seed, same Glorot draws), in torch's names. */
+function initialWeights(graph: IRGraph, seed: number): Uint8Array {
+  const model = buildModelFromIR(graph);
+  try {
+    seedWeights(model, seed);
+    return safetensors(torchStateDict(graph, weightsFromTfjs(model, graph)));
+  } finally {
+    model.dispose();
+  }
+}
+
+function launcher(o: TorchOptions, job: string): string[] {
+  const nproc = o.nproc ?? 1;
+  const nnodes = o.nnodes ?? 1;
+  if (nproc === 1 && nnodes === 1) return [runnerPath, job];
+  // torchrun (torch.distributed.run) from the interpreter that has torch, through the runner,
+  // which mends a bug of torch < 2.0 on Python 3.11 first (see torchrun() in runner.py).
+  const common = [runnerPath, "--torchrun", `--nproc_per_node=${nproc}`];
+  if (nnodes === 1) return [...common, "--standalone", runnerPath, job];
+  const [host, port] = o.rdzvEndpoint!.split(":");
+  return [
+    ...common,
+    `--nnodes=${nnodes}`,
+    `--node_rank=${o.nodeRank ?? 0}`,
+    `--master_addr=${host}`,
+    `--master_port=${port ?? "29500"}`,
+    runnerPath,
+    job,
+  ];
+}
+
+interface Event {
+  readonly event: string;
+  readonly [k: string]: unknown;
+}
+
+/**
+ * `archc train --engine torch`: the run the embedded trainer would make (same data, same
+ * starting weights, same order of examples, same config and schedule, same run folder with its
+ * manifest and metrics.jsonl), trained by PyTorch on the module archc generates, through
+ * runner.py. Ctrl-C asks the runner to stop after the step, write its checkpoint and exit.
+ */
+export async function trainTorch(o: SessionOptions & TorchOptions): Promise<SessionResult> {
+  const { graph, config } = o;
+  const nproc = o.nproc ?? 1;
+  const nnodes = o.nnodes ?? 1;
+  if (nnodes > 1 && !o.rdzvEndpoint)
+    throw new TorchEngineError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT of node 0");
+  const py = findPython(o.python);
+  const spec = o.data ?? config.dataset;
+  if (!spec)
+    throw new NoDataError(
+      `no data for ${graph.network}: pass --data (synthetic, fashion-mnist, an IDX folder or an image folder)`,
+    );
+  const seed = o.seed ?? 0;
+  const batch = o.batch ?? config.batch;
+  const world = nproc * nnodes;
+  if (batch % world)
+    throw new TorchEngineError(
+      `the batch (${batch}) must be a multiple of the processes (${world}) so that every process takes the same share`,
+    );
+  const shape = graph.input as [number, number, number];
+  const classes = graph.nodes[graph.output]!.shape[0]!;
+  const common = { shape, classes, seed, ...(o.skipCorrupt ? { skipCorrupt: true } : {}) };
+  const trainData = await openDataset(spec, {
+    ...common,
+    split: "train",
+    ...(o.limit ? { limit: o.limit } : {}),
+  });
+  const valLimit = o.valLimit ?? (o.limit ? Math.max(1, Math.ceil(o.limit / 5)) : undefined);
+  const valData = await openDataset(o.valData ?? spec, {
+    ...common,
+    split: "val",
+    ...(valLimit ? { limit: valLimit } : {}),
+  });
+  const epochs = o.epochs ?? config.epochs;
+  // Node ranks above 0 only compute: the run folder is node 0's.
+  const lead = (o.nodeRank ?? 0) === 0;
+  const identity = trainIdentity({ ...o, identity: { ...o.identity, engine: "torch" } });
+  const run = lead
+    ? openRun(o.outDir, identity, {
+        mode: o.mode ?? (o.resume ? "resume" : "new"),
+        command: o.command ?? "train",
+      })
+    : undefined;
+  const work = mkdtempSync(join(tmpdir(), "archc-torch-"));
+  try {
+    mkdirSync(o.outDir, { recursive: true });
+    if (run && !run.resume) rmSync(join(o.outDir, torchWeightsFile), { force: true });
+    const module = join(o.outDir, "model.py");
+    if (lead) writeFileSync(module, emitTorch(graph, { source: graph.network }));
+    const [train, val] = [
+      await materialise(trainData, work, "train"),
+      await materialise(valData, work, "val"),
+    ];
+    const weights = join(work, "initial.safetensors");
+    writeFileSync(weights, initialWeights(graph, seed));
+    const last = graph.nodes[graph.output]!;
+    const job = join(work, "job.json");
+    writeFileSync(
+      job,
+      JSON.stringify({
+        module: lead ? module : join(work, "model.py"),
+        class: torchClassName(graph.network),
+        network: graph.network,
+        initialWeights: weights,
+        train,
+        val,
+        classes,
+        batch,
+        epochs,
+        seed,
+        config,
+        probabilities:
+          (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax",
+        outDir: o.outDir,
+        checkpoint: runPaths(o.outDir).checkpoint,
+        resume: run?.resume ?? o.resume ?? false,
+        stopFile: join(work, "stop"),
+        cpu: o.cpu ?? false,
+        ...(o.threads ? { threads: o.threads } : {}),
+      }),
+    );
+    if (!lead) writeFileSync(join(work, "model.py"), emitTorch(graph, { source: graph.network }));
+    return await launch(
+      join(work, "stop"),
+      py,
+      o,
+      job,
+      epochs,
+      trainData.skipped?.length ?? 0,
+      graph,
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    if (run) closeRun(run);
+  }
+}
+
+async function launch(
+  stopFile: string,
+  py: Python,
+  o: SessionOptions & TorchOptions,
+  job: string,
+  epochs: number,
+  skipped: number,
+  graph: IRGraph,
+): Promise<SessionResult> {
+  const child = spawn(py.path, launcher(o, job), {
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: Ctrl-C reaches archc alone, which asks for a stop after the step.
+    detached: true,
+    env: { ...process.env, PYTHONUNBUFFERED: "1" },
+  });
+  let history: EpochMetrics[] = [];
+  const errors: string[] = [];
+  let interrupted = false;
+  let startEpoch = 0;
+  let asked = false;
+  const poll = setInterval(() => {
+    if (!asked && o.shouldStop?.()) {
+      asked = true;
+      writeFileSync(stopFile, "");
+    }
+  }, 50);
+  // Quitting archc (a second Ctrl-C) takes the processes it started with it.
+  const kill = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  process.on("exit", kill);
+  const exited = new Promise<number>((resolve) =>
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+  );
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    errors.push(line);
+    if (errors.length > 40) errors.shift();
+    o.onLog?.(line);
+  });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    let e: Event;
+    try {
+      e = JSON.parse(line) as Event;
+    } catch {
+      o.onLog?.(line);
+      continue;
+    }
+    if (e.event === "start") {
+      startEpoch = e["startEpoch"] as number;
+      history = [...(e["history"] as EpochMetrics[])];
+    } else if (e.event === "step")
+      o.onStep?.({
+        epoch: e["epoch"] as number,
+        batch: e["batch"] as number,
+        batches: e["batches"] as number,
+        epochs,
+        step: e["step"] as number,
+        loss: e["loss"] as number,
+        accuracy: e["accuracy"] as number,
+        imagesPerSec: e["imagesPerSec"] as number,
+      });
+    else if (e.event === "epoch") {
+      const m = e["metrics"] as EpochMetrics;
+      history = [...(e["history"] as EpochMetrics[])];
+      writeMetrics(o.outDir, history);
+      o.onEpoch?.(m);
+    } else if (e.event === "stopped") interrupted = true;
+  }
+  const code = await exited;
+  clearInterval(poll);
+  process.off("exit", kill);
+  if (code !== 0 && !interrupted) {
+    const why = errors
+      .filter((l) => l.trim())
+      .slice(-8)
+      .join("\n");
+    throw new TorchEngineError(
+      `the torch runner (${py.path}, torch ${py.torch}) exited with status ${code}:\n${why}`,
+    );
+  }
+  return {
+    history,
+    interrupted,
+    startEpoch,
+    stoppedEarly: false,
+    params: graph.totals.params.total,
+    epochs,
+    skipped,
+  };
+}

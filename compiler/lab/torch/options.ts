@@ -1,0 +1,59 @@
+import type { TorchOptions } from "./engine.js";
+
+/** The torch engine's command-line options, as commander hands them over (text). */
+export interface TorchCliOptions {
+  readonly engine?: string;
+  readonly python?: string;
+  readonly nproc?: string;
+  readonly nnodes?: string;
+  readonly nodeRank?: string;
+  readonly rdzvEndpoint?: string;
+  readonly threads?: string;
+}
+
+/**
+ * Checks the torch engine's options: the engine's options (or undefined for the embedded
+ * trainer), or a message saying which option is wrong and what it takes.
+ */
+export function torchOptions(o: TorchCliOptions): TorchOptions | undefined | string {
+  const engine = o.engine ?? "tfjs";
+  // --threads is also the embedded trainer's (the wasm backend's threads).
+  const given = ["python", "nproc", "nnodes", "nodeRank", "rdzvEndpoint"].filter(
+    (k) => o[k as keyof TorchCliOptions] !== undefined,
+  );
+  if (engine !== "torch") {
+    if (given.length)
+      return `--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is an option of --engine torch`;
+    return undefined;
+  }
+  const int = (
+    name: string,
+    text: string | undefined,
+    min: number,
+  ): number | string | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    return Number.isInteger(n) && n >= min
+      ? n
+      : `--${name} must be an integer of at least ${min}, not '${text}'`;
+  };
+  const nproc = int("nproc", o.nproc, 1);
+  const nnodes = int("nnodes", o.nnodes, 1);
+  const nodeRank = int("node-rank", o.nodeRank, 0);
+  const threads = int("threads", o.threads, 1);
+  for (const v of [nproc, nnodes, nodeRank, threads]) if (typeof v === "string") return v;
+  if (typeof nnodes === "number" && nnodes > 1 && !o.rdzvEndpoint)
+    return "--nnodes above 1 needs --rdzv-endpoint HOST:PORT (node 0's address, the same on every node)";
+  if (o.rdzvEndpoint !== undefined && !/^[^:\s]+:\d+$/.test(o.rdzvEndpoint))
+    return `--rdzv-endpoint takes HOST:PORT, not '${o.rdzvEndpoint}'`;
+  if (typeof nodeRank === "number" && nodeRank >= ((nnodes as number | undefined) ?? 1))
+    return `--node-rank must be below --nnodes (${(nnodes as number | undefined) ?? 1})`;
+  return {
+    ...(o.python ? { python: o.python } : {}),
+    ...(typeof nproc === "number" ? { nproc } : {}),
+    ...(typeof nnodes === "number" ? { nnodes } : {}),
+    ...(typeof nodeRank === "number" ? { nodeRank } : {}),
+    ...(o.rdzvEndpoint ? { rdzvEndpoint: o.rdzvEndpoint } : {}),
+    ...(typeof threads === "number" ? { threads } : {}),
+  };
+}
