@@ -1,10 +1,12 @@
-import type { Hover, Position } from "vscode-languageserver/node";
+import type { Hover, Position, Range } from "vscode-languageserver/node";
 import type { BlockDecl, LayerStmt, NetworkDecl, Param } from "../../../grammar/ast.js";
 import { printExpr } from "../../../grammar/printer.js";
 import { describeOp, formatCount, formatMacs } from "../../backends/summary/summary.js";
+import { kindWords } from "../../language/elaborate/ops/attrs.js";
 import { ops } from "../../language/elaborate/ops/catalogue.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import { nodesOf, sourceKey, type Analysis } from "./analysis.js";
+import { importTarget } from "./definition.js";
 import { contains, extent, rangeOf } from "./positions.js";
 
 /** Figures of one run of a layer or block call, summed over the nodes it produced. */
@@ -147,10 +149,26 @@ export function hover(analysis: Analysis, pos: Position): Hover | null {
       };
     }
   }
+  const imp = root.program.imports.find((i) => contains(i.path.span, pos));
+  if (imp) return importHover(analysis, imp.path.value, root.absPath, rangeOf(imp.path.span));
   if (!best) return null;
   const stmt = best;
   const name = stmt.callee.name;
   const op = ops.get(name);
+  // On an argument's name: what that argument is.
+  const arg = stmt.args.find((a) => a.name && contains(a.name.span, pos));
+  if (arg?.name) {
+    const attr = op?.attrs.find((a) => a.name === arg.name!.name);
+    const param = analysis.program.table.blocks
+      .get(name)
+      ?.params.find((p) => p.name.name === arg.name!.name);
+    const text = attr
+      ? `**${name}** \`${attr.name}\`: ${attr.doc}; ${kindWords[attr.kind]}`
+      : param
+        ? `parameter \`${param.name.name}\` of block **${name}**${param.default ? `, default \`${printExpr(param.default)}\`` : " (required)"}`
+        : undefined;
+    if (text) return { contents: { kind: "markdown", value: text }, range: rangeOf(arg.name.span) };
+  }
   const block = op ? undefined : analysis.program.table.blocks.get(name);
   const head = op
     ? [`**${name}**: ${op.doc}`]
@@ -171,6 +189,27 @@ export function hover(analysis: Analysis, pos: Position): Hover | null {
     stmt,
   );
 }
+
+/** The module an import names: where it is and what it declares. */
+function importHover(analysis: Analysis, spec: string, from: string, range: Range): Hover {
+  const target = importTarget(spec, from);
+  const mod = analysis.program.loaded.modules.find((m) => m.absPath === target);
+  const lines = [`\`${spec}\` → ${mod?.file ?? target}`];
+  if (mod) {
+    for (const kind of ["BlockDecl", "NetworkDecl", "TrainDecl", "ExperimentDecl"] as const) {
+      const names = mod.program.decls.flatMap((d) => (d.kind === kind ? [d.name.name] : []));
+      if (names.length) lines.push("", `${declWords[kind]}: ${names.join(", ")}`);
+    }
+  } else lines.push("", "not loaded (see the diagnostics)");
+  return { contents: { kind: "markdown", value: lines.join("\n") }, range };
+}
+
+const declWords = {
+  BlockDecl: "blocks",
+  NetworkDecl: "networks",
+  TrainDecl: "train configs",
+  ExperimentDecl: "experiments",
+} as const;
 
 function markdown(lines: string[], stmt: LayerStmt): Hover {
   return {

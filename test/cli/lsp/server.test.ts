@@ -163,6 +163,14 @@ describe("archc lsp on specs/xception.arch", () => {
     expect(text).toContain(`MACs ${formatCount(summary.macs)}`);
   });
 
+  it("hovers an argument's name and an import", async () => {
+    const arg = await hoverText(s, uri, at(xceptionText, "first = true"));
+    expect(arg).toBe("parameter `first` of block **entry**, default `false`");
+    const imp = await hoverText(s, uri, at(xceptionText, '"std/xception"', 2));
+    expect(imp).toMatch(/^`std\/xception` → .*stdlib\/xception\.arch/);
+    expect(imp).toMatch(/blocks: .*entry, middle, exit/);
+  });
+
   it("shows the output shape at the end of each layer line", async () => {
     const hints = await s.request<InlayHint[]>("textDocument/inlayHint", {
       textDocument: { uri },
@@ -458,6 +466,9 @@ describe("archc lsp on broken edits", () => {
       const { uri } = await open(s, path, text);
       const depthwise = await hoverText(s, uri, at(text, "conv 3x3 8"));
       expect(depthwise).toContain("parts = `depthwise` → 8 groups");
+      expect(await hoverText(s, uri, at(text, "parts = depthwise"))).toMatch(
+        /^\*\*conv\*\* `parts`: .*; a partition count, regular or depthwise$/,
+      );
       expect(depthwise).toContain(`params ${formatCount(row("conv").params)}`);
       const inBlock = await hoverText(s, uri, at(text, "conv 3x3 f"));
       expect(inBlock).toContain("built 2 times");
