@@ -46,11 +46,11 @@ const specs: readonly Spec[] = [
     id: "xception",
     file: "specs/xception.arch",
     // Regular (parts = 1) Xception has 9 * 728 * 728 weights per unit: mini_xception, resnext
-    // and the continuum take that end; here depthwise, grouped and the defaults.
+    // and the continuum take that end; here the defaults, depthwise and two grouped points.
     variants: [
       {},
       { size: 71, mid: "relu" },
-      { size: 71, parts: "depthwise", residual: false, classes: 17, dropout: 0 },
+      { size: 71, parts: 4, residual: false, classes: 17, dropout: 0 },
       { size: 71, parts: 8 },
     ],
     predict: [1],
