@@ -10,6 +10,7 @@ import {
   originalBatchNormGradient,
 } from "../../../compiler/backends/tfjs/kernels/batchNormGrad.js";
 import {
+  installedReplacement,
   replacedWasmKernel,
   wasmKernelReplacements,
 } from "../../../compiler/backends/tfjs/kernels/register.js";
@@ -263,9 +264,9 @@ describe("registration", () => {
   });
 
   it("replaces wasm's scalar Conv2DBackpropInput and the batch-norm gradient", () => {
-    for (const config of wasmKernelReplacements) {
-      expect(tf.getKernel(config.kernelName, "wasm")).toBe(config);
-      expect(replacedWasmKernel(config.kernelName)).toBeDefined();
+    for (const { kernelName } of wasmKernelReplacements) {
+      expect(tf.getKernel(kernelName, "wasm")).toBe(installedReplacement(kernelName));
+      expect(replacedWasmKernel(kernelName)).toBeDefined();
     }
     registerWasmTrainingKernels();
     expect(tf.getGradient(tf.FusedBatchNorm)).toBe(batchNormGradConfig);
@@ -555,6 +556,38 @@ describe("kernels match tfjs-backend-cpu", () => {
     expect(checked).toBeGreaterThan(20);
   });
 
+  it("Sum and Mean over leading axes (SIMD) and others (wasm's own) match cpu", async () => {
+    const shapes: number[][] = [
+      [3, 5, 4, 7],
+      [2, 9, 16],
+      [6, 5],
+      [1, 1, 3, 9],
+    ];
+    let checked = 0;
+    for (const shape of shapes)
+      for (const axis of [[0], [0, 1], [0, 1, 2], [1], [-1], [1, 0], undefined])
+        for (const keepDims of [false, true])
+          for (const kernel of [tf.Sum, tf.Mean]) {
+            if (axis && axis.some((a) => a >= shape.length)) continue;
+            const v = values(shape);
+            const f = (): tf.Tensor =>
+              tf.tidy(() =>
+                run(
+                  kernel,
+                  { x: tf.tensor(v, shape) },
+                  { axis: axis ?? [...shape.keys()], keepDims },
+                ),
+              );
+            const got = await on("wasm", f);
+            const want = await on("cpu", f);
+            expect(maxAbsDiff(got, want), `${kernel} ${shape} ${axis} ${keepDims}`).toBeLessThan(
+              TOLERANCE,
+            );
+            checked++;
+          }
+    expect(checked).toBeGreaterThan(100);
+  });
+
   it("does not leak tensors or backend memory on repeated calls", async () => {
     await tf.setBackend("wasm");
     const backend = tf.backend();
@@ -584,6 +617,8 @@ describe("kernels match tfjs-backend-cpu", () => {
         { dy: dyConv, filter: wConv },
         { strides: 2, pad: "same", dataFormat: "NHWC", inputShape: [2, 7, 6, 3] },
       ),
+      run(tf.Sum, { x }, { axis: [0, 1, 2], keepDims: false }),
+      run(tf.Mean, { x }, { axis: [1, 2], keepDims: true }),
     ];
     calls().forEach((t) => t.dispose());
     const before = { ...tf.memory(), ids: backend.numDataIds() };

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { registerBatchNormGradient } from "./batchNormGrad.js";
 import { conv2dBackpropFilterConfig } from "./conv2dBackpropFilter.js";
 import { conv2dBackpropInputConfig } from "./conv2dBackpropInput.js";
+import { meanReplacement, sumReplacement } from "./reduceLeading.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
 
@@ -14,15 +15,29 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
 
 /**
  * Kernels that tfjs-backend-wasm has, replaced because a training step's profile showed
- * them far slower than a composition of its fast ones (docs/PERFORMANCE.md).
+ * them far slower than a composition of its fast ones or a SIMD loop (docs/PERFORMANCE.md).
+ * Each is made from wasm's own kernel, to which the cases it does not speed up go.
  */
-export const wasmKernelReplacements: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig];
+export const wasmKernelReplacements: readonly {
+  readonly kernelName: string;
+  readonly make: (theirs: tf.KernelConfig) => tf.KernelConfig;
+}[] = [
+  { kernelName: tf.Conv2DBackpropInput, make: () => conv2dBackpropInputConfig },
+  { kernelName: tf.Sum, make: sumReplacement },
+  { kernelName: tf.Mean, make: meanReplacement },
+];
 
 const replaced = new Map<string, tf.KernelConfig>();
+const installed = new Map<string, tf.KernelConfig>();
 
 /** tfjs-backend-wasm's own kernel that one of ours replaced, for tests and benchmarks. */
 export function replacedWasmKernel(name: string): tf.KernelConfig | undefined {
   return replaced.get(name);
+}
+
+/** Our replacement registered for `name`, if any. */
+export function installedReplacement(name: string): tf.KernelConfig | undefined {
+  return installed.get(name);
 }
 
 /**
@@ -36,13 +51,13 @@ export function registerWasmTrainingKernels(): void {
       tf.registerKernel(config);
     }
   }
-  for (const config of wasmKernelReplacements) {
-    const theirs = tf.getKernel(config.kernelName, config.backendName);
-    if (theirs === config) continue;
-    if (theirs !== undefined) {
-      replaced.set(config.kernelName, theirs);
-      tf.unregisterKernel(config.kernelName, config.backendName);
-    }
+  for (const { kernelName, make } of wasmKernelReplacements) {
+    const current = tf.getKernel(kernelName, "wasm");
+    if (current === undefined || current === installed.get(kernelName)) continue;
+    const config = make(current);
+    replaced.set(kernelName, current);
+    installed.set(kernelName, config);
+    tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel(config);
   }
   registerBatchNormGradient();

@@ -13,6 +13,18 @@ import type * as tf from "@tensorflow/tfjs";
 //
 // With accStride 0 it accumulates many products into one row (a filter gradient);
 // with aStride 0 it scatters one row times many into many rows (an input gradient).
+// sums(acc, a, n, count, accStride, aStride) is the same loop without b: with
+// accStride 0 it sums the rows of a matrix (a reduction over leading axes).
+
+/** sums(acc, a, n, count, accStride, aStride): acc[i] += a[i], count rows, strides in bytes. */
+export type SumsFn = (
+  acc: number,
+  a: number,
+  n: number,
+  count: number,
+  accStride: number,
+  aStride: number,
+) => void;
 
 export type RowsFn = (
   acc: number,
@@ -69,121 +81,108 @@ function uleb(n: number): number[] {
 const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, "utf8")];
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 
-/** The module's bytes; `shared` matches the threaded build's shared memory. */
-export function rowsModule(shared: boolean): Uint8Array {
-  // Parameters 0-7 as in RowsFn; locals 8 (i), 9 (vector bytes), 10 (all bytes).
-  const [ACC, A, B, N, COUNT, ACCS, AS, BS, I, NV, NB] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+/**
+ * One function's body: with `product`, rows(acc, a, b, n, count, accS, aS, bS);
+ * without, sums(acc, a, n, count, accS, aS), which adds rows of a into acc.
+ */
+function body(product: boolean): number[] {
+  const P = product
+    ? { ACC: 0, A: 1, B: 2, N: 3, COUNT: 4, ACCS: 5, AS: 6, BS: 7, I: 8, NV: 9, NB: 10 }
+    : { ACC: 0, A: 1, B: -1, N: 2, COUNT: 3, ACCS: 4, AS: 5, BS: -1, I: 6, NV: 7, NB: 8 };
   const get = (l: number) => [op.get, l];
   const set = (l: number) => [op.set, l];
-  const addr = (base: number) => [...get(base), ...get(I), op.i32add];
+  const addr = (base: number) => [...get(base), ...get(P.I), op.i32add];
   const advance = (p: number, by: number) => [...get(p), ...get(by), op.i32add, ...set(p)];
-  const body = [
-    // nv = (n & ~3) << 2; nb = n << 2
-    ...get(N),
+  // acc[i] (+)= a[i] (* b[i]), as vectors or as scalars.
+  const update = (load: number[], mul: number[], add: number[], store: number[]) => [
+    ...addr(P.ACC),
+    ...addr(P.ACC),
+    ...load,
+    ...addr(P.A),
+    ...load,
+    ...(product ? [...addr(P.B), ...load, ...mul] : []),
+    ...add,
+    ...store,
+  ];
+  // for (; i < end; i += step) update
+  const inner = (end: number, step: number, u: number[]) => [
+    op.block,
+    0x40,
+    op.loop,
+    0x40,
+    ...get(P.I),
+    ...get(end),
+    op.i32geU,
+    op.brIf,
+    1,
+    ...u,
+    ...get(P.I),
+    op.i32const,
+    step,
+    op.i32add,
+    ...set(P.I),
+    op.br,
+    0,
+    op.end,
+    op.end,
+  ];
+  const code = [
+    // nv = (n & ~3) << 2; nb = n << 2 (bytes of the vector part, of the whole row)
+    ...get(P.N),
     op.i32const,
     0x7c, // -4
     op.i32and,
     op.i32const,
     2,
     op.i32shl,
-    ...set(NV),
-    ...get(N),
+    ...set(P.NV),
+    ...get(P.N),
     op.i32const,
     2,
     op.i32shl,
-    ...set(NB),
+    ...set(P.NB),
     op.block,
     0x40,
     op.loop,
     0x40,
-    ...get(COUNT),
+    ...get(P.COUNT),
     op.i32eqz,
     op.brIf,
     1,
     op.i32const,
     0,
-    ...set(I),
-    // vector part
-    op.block,
-    0x40,
-    op.loop,
-    0x40,
-    ...get(I),
-    ...get(NV),
-    op.i32geU,
-    op.brIf,
-    1,
-    ...addr(ACC),
-    ...addr(ACC),
-    ...v128load,
-    ...addr(A),
-    ...v128load,
-    ...addr(B),
-    ...v128load,
-    ...f32x4mul,
-    ...f32x4add,
-    ...v128store,
-    ...get(I),
-    op.i32const,
-    16,
-    op.i32add,
-    ...set(I),
-    op.br,
-    0,
-    op.end,
-    op.end,
-    // scalar tail
-    op.block,
-    0x40,
-    op.loop,
-    0x40,
-    ...get(I),
-    ...get(NB),
-    op.i32geU,
-    op.brIf,
-    1,
-    ...addr(ACC),
-    ...addr(ACC),
-    ...f32load,
-    ...addr(A),
-    ...f32load,
-    ...addr(B),
-    ...f32load,
-    op.f32mul,
-    op.f32add,
-    ...f32store,
-    ...get(I),
-    op.i32const,
-    4,
-    op.i32add,
-    ...set(I),
-    op.br,
-    0,
-    op.end,
-    op.end,
-    ...advance(ACC, ACCS),
-    ...advance(A, AS),
-    ...advance(B, BS),
-    ...get(COUNT),
+    ...set(P.I),
+    ...inner(P.NV, 16, update(v128load, f32x4mul, f32x4add, v128store)),
+    ...inner(P.NB, 4, update(f32load, [op.f32mul], [op.f32add], f32store)),
+    ...advance(P.ACC, P.ACCS),
+    ...advance(P.A, P.AS),
+    ...(product ? advance(P.B, P.BS) : []),
+    ...get(P.COUNT),
     op.i32const,
     1,
     op.i32sub,
-    ...set(COUNT),
+    ...set(P.COUNT),
     op.br,
     0,
     op.end,
     op.end,
     op.end,
   ];
-  const func = [...uleb(1), 3, I32, ...body]; // one local group: 3 x i32
+  const fn = [...uleb(1), 3, I32, ...code]; // one group of 3 i32 locals
+  return [...uleb(fn.length), ...fn];
+}
+
+/** The module's bytes; `shared` matches the threaded build's shared memory. */
+export function rowsModule(shared: boolean): Uint8Array {
   const memory = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
+  const fnType = (params: number) => [0x60, params, ...Array<number>(params).fill(I32), 0];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 8, ...Array<number>(8).fill(I32), 0]),
+    ...section(1, [2, ...fnType(8), ...fnType(6)]),
     ...section(2, [1, ...str("env"), ...str("memory"), 0x02, ...memory]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...str("rows"), 0x00, 0]),
-    ...section(10, [1, ...uleb(func.length), ...func]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...str("rows"), 0x00, 0, ...str("sums"), 0x00, 1]),
+    ...section(10, [2, ...body(true), ...body(false)]),
   ]);
 }
 
@@ -195,7 +194,12 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-const cache = new WeakMap<object, RowsFn | null>();
+export interface SimdFns {
+  readonly rows: RowsFn;
+  readonly sums: SumsFn;
+}
+
+const cache = new WeakMap<object, SimdFns | null>();
 
 /** The backend's wasm memory: the emscripten module's export, or the threaded build's own. */
 function memoryOf(backend: tf.KernelBackend): { memory: object; shared: boolean } | undefined {
@@ -213,18 +217,26 @@ function memoryOf(backend: tf.KernelBackend): { memory: object; shared: boolean 
  * (no SIMD in this engine, another backend): callers then keep their composition.
  */
 export function rowsFor(backend: tf.KernelBackend): RowsFn | undefined {
+  return simdFor(backend)?.rows;
+}
+
+/** Both routines bound to this wasm backend's memory, or undefined (see rowsFor). */
+export function simdFor(backend: tf.KernelBackend): SimdFns | undefined {
   const found = memoryOf(backend);
   if (!found || !wasmApi) return undefined;
   const cached = cache.get(found.memory);
   if (cached !== undefined) return cached ?? undefined;
-  let fn: RowsFn | null = null;
+  let fn: SimdFns | null = null;
   try {
     const bytes = rowsModule(found.shared);
     if (wasmApi.validate(bytes)) {
       const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {
         env: { memory: found.memory },
       });
-      fn = instance.exports["rows"] as RowsFn;
+      fn = {
+        rows: instance.exports["rows"] as RowsFn,
+        sums: instance.exports["sums"] as SumsFn,
+      };
     }
   } catch {
     fn = null;
