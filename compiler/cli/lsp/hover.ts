@@ -89,14 +89,9 @@ function figuresMarkdown(
       r.params === runs[0]!.params &&
       r.macs === runs[0]!.macs,
   );
-  const total = runFigures("", []);
-  const sum = {
-    ...total,
-    params: runs.reduce((s, r) => s + r.params, 0),
-    trainable: runs.reduce((s, r) => s + r.trainable, 0),
-    macs: runs.reduce((s, r) => s + r.macs, 0),
-  };
-  const head = `built ${runs.length} times in \`${network}\`; together params ${formatCount(sum.params)} · MACs ${macsText(sum.macs)}`;
+  const params = runs.reduce((s, r) => s + r.params, 0);
+  const macs = runs.reduce((s, r) => s + r.macs, 0);
+  const head = `built ${runs.length} times in \`${network}\`; together params ${formatCount(params)} · MACs ${macsText(macs)}`;
   if (same) return `${head}\n\neach: ${runLines(runs[0]!, partsText).join(" · ")}`;
   const shown = runs
     .slice(0, 8)
