@@ -31,8 +31,10 @@ const activationWords = ["none", "relu", "elu", "tanh", "sigmoid", "swish"];
 
 function candidates(value: Json): Json[] {
   if (typeof value === "number") {
-    if (Number.isInteger(value)) return [1, 2, 3, value + 1, value * 2, "depthwise"];
-    return [value / 2, Math.min(0.9, value * 1.5)];
+    // Counts, partitions and rates alike: whatever does not build is skipped.
+    const rates = [0.25, 0.5, value / 2, Math.min(0.9, value * 1.5)];
+    if (Number.isInteger(value)) return [1, 2, 3, value + 1, value * 2, "depthwise", ...rates];
+    return rates;
   }
   if (typeof value === "string") {
     if (value === "depthwise" || value === "regular") return [1, 2, 4, "regular", "depthwise"];

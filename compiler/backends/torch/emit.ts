@@ -570,11 +570,25 @@ function forwardBody(graph: IRGraph, inst: Instance, isRoot: boolean): string[] 
   return lines;
 }
 
+/** A constructor parameter's type: a partition count takes 'regular' and 'depthwise' too. */
+function pyType(name: string, value: Json, b: Bindings): string {
+  const attrs = new Set(
+    [...b.nodes.values()].flatMap((m) => [...m].filter(([, p]) => p === name).map(([a]) => a)),
+  );
+  if (attrs.has("groups")) return "Union[int, str]";
+  if (attrs.has("rate")) return "float";
+  if (typeof value === "string") return "str";
+  return Number.isInteger(value) ? "int" : "float";
+}
+
 function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): string {
   const out: string[] = [];
   const sig = root
-    ? [...b.params].map(([k, v]) => `${k}=${pyLiteral(v)}`)
-    : [...def.params.map((p) => `${p}: int`), ...def.bound];
+    ? [...b.params].map(([k, v]) => `${k}: ${pyType(k, v, b)} = ${pyLiteral(v)}`)
+    : [
+        ...def.params.map((p) => `${p}: int`),
+        ...def.bound.map((k) => `${k}: ${pyType(k, b.params.get(k)!, b)}`),
+      ];
   out.push(`class ${def.name}(nn.Module):`);
   if (root) {
     const t = graph.totals;
@@ -587,7 +601,7 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
       doc.push("", "Arguments compiled in (compile again with --set to change them):");
       for (const [k, why] of b.frozen) doc.push(`    ${k} = ${pyLiteral(graph.args[k]!)}: ${why}`);
     }
-    out.push(`    """${doc.join("\n    ")}\n    """`);
+    out.push(`    """${doc.map((l, i) => (l && i ? `    ${l}` : l)).join("\n")}\n    """`);
   } else {
     out.push(`    """Block ${def.block}."""`);
   }

@@ -1,0 +1,97 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { emitTorch } from "../../../compiler/backends/torch/emit.js";
+import { probeFor } from "../../../compiler/backends/torch/probe.js";
+import { buildNetwork, loadProgram, pickNetwork } from "../../../compiler/language/program.js";
+import { expectGolden } from "../../golden.js";
+import { mustBuild, runCli } from "../../helpers.js";
+
+const repo = join(import.meta.dirname, "..", "..", "..");
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+
+function moduleOf(spec: string, network?: string): string {
+  const file = join(repo, "specs", spec);
+  const program = loadProgram(file);
+  const net = pickNetwork(program, network);
+  if ("code" in net) throw new Error(net.message);
+  const r = buildNetwork(program, net, []);
+  if (!r.ok) throw new Error(r.diagnostics[0]!.message);
+  return emitTorch(r.graph, { source: `specs/${spec}`, probe: probeFor(program, net, []) });
+}
+
+describe("compile --target torch", () => {
+  it("writes mini_xception as the golden module, the same text every time", () => {
+    const text = moduleOf("mini_xception.arch");
+    expectGolden(join(repo, "test", "golden", "torch", "mini_xception.py.txt"), text);
+    expect(moduleOf("mini_xception.arch")).toBe(text);
+  });
+
+  it("keeps as constructor parameters exactly the arguments that only move groups, units, rates or activations", () => {
+    const x = moduleOf("xception.arch");
+    expect(x).toContain(
+      'def __init__(\n        self,\n        classes: int = 1000,\n        parts: Union[int, str] = "depthwise",\n        mid: str = "none",\n        dropout: float = 0.5,\n    ):',
+    );
+    // The others change shapes or structure: named, with their values, in the docstring.
+    expect(x).toMatch(/size = 299: it changes the network's structure or shapes/);
+    expect(x).toMatch(/residual = True: it changes the network's structure or shapes/);
+    // One class per block structure: the two non-first entry blocks share Entry2.
+    expect(x).toContain("self.entry_1 = Entry2(128, 256, mid=mid, parts=parts)");
+    expect(x).toContain("self.entry_2 = Entry2(256, 728, mid=mid, parts=parts)");
+    expect(x.match(/^class Middle\(/gm)).toHaveLength(1);
+    // Inception V3's classifier follows classes; its dropout = 0 adds a layer when raised.
+    const i = moduleOf("inception_v3.arch");
+    expect(i).toContain("def __init__(self, classes: int = 1000):");
+    expect(i).toMatch(/dropout = 0: it changes the network's structure or shapes/);
+  });
+
+  it("writes every spec without probing (a graph alone) in the same layers", () => {
+    const text = emitTorch(
+      mustBuild("network n { input 9x9x2\n conv 3x3/2 4 parts=2 -> bn -> relu\n gap -> dense 3 }"),
+    );
+    expect(text).toContain('self.conv = Conv2d(2, 4, 3, stride=2, padding="same", groups=2)');
+    expect(text).toContain("class N(nn.Module):");
+  });
+
+  it("refuses --weights without -o, and weights from a folder that holds none", async () => {
+    const file = join(repo, "specs", "mini_xception.arch");
+    const noOut = await runCli("compile", file, "--target", "torch", "--weights", "/tmp");
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toMatch(/give the module with -o model\.py/);
+    const dir = mkdtempSync(join(tmpdir(), "archc-torch-compile-"));
+    const none = await runCli(
+      "compile",
+      file,
+      "--target",
+      "torch",
+      "--weights",
+      dir,
+      "-o",
+      join(dir, "m.py"),
+    );
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/holds neither model\.json .* nor weights\.safetensors/);
+  });
+
+  it.skipIf(!hasTorch && !inCI)(
+    "a partition count that does not divide a layer is a ValueError naming the nearest valid ones",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "archc-torch-parts-"));
+      writeFileSync(join(dir, "x.py"), moduleOf("xception.arch"));
+      const r = spawnSync(
+        python,
+        ["-c", "import sys; sys.path.insert(0, sys.argv[1]); import x; x.Xception(parts=5)", dir],
+        { encoding: "utf8" },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split("\n").pop()).toBe(
+        "ValueError: 64 input channels are not divisible by parts = 5; the nearest valid values are 4 and 8",
+      );
+      expect(readFileSync(join(dir, "x.py"), "utf8")).toContain("def groups_of(");
+    },
+  );
+});
