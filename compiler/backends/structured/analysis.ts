@@ -111,8 +111,6 @@ export function acceptsStatic(kind: AttrKind, t: StaticType): boolean {
       return t === "int" || t === "float" || t === "number";
     case "size":
       return t === "size" || t === "int" || t === "number";
-    case "unknown" as AttrKind:
-      return false;
     default:
       return t === kind;
   }
