@@ -186,6 +186,14 @@ export function startServer(connection: Connection): void {
     if (canRefreshHints) void connection.languages.inlayHint.refresh();
   });
 
+  // A file saved or changed on disk (not open here): the open files importing it see it now.
+  connection.onDidChangeWatchedFiles((e) => {
+    const changed = new Set(e.changes.map((c) => pathOf(c.uri)));
+    for (const [uri, a] of analyses) {
+      if (a.modules.some((m) => m !== a.absPath && changed.has(m))) schedule(uri, 0, false);
+    }
+  });
+
   documents.onDidOpen((e) => void run(e.document.uri));
   documents.onDidChangeContent((e) => {
     const known = analyses.get(e.document.uri);
@@ -197,6 +205,9 @@ export function startServer(connection: Connection): void {
     timers.delete(e.document.uri);
     analyses.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+    // Its unsaved text is gone: files importing it read it from disk again.
+    const closed = pathOf(e.document.uri);
+    for (const [uri, a] of analyses) if (a.modules.includes(closed)) schedule(uri, 0, false);
   });
 
   connection.onHover((p) => {

@@ -58,7 +58,11 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       { scheme: "untitled", language: "arch" },
     ],
     // Changes to archc.* reach the server as workspace/didChangeConfiguration.
-    synchronize: { configurationSection: "archc" },
+    synchronize: {
+      configurationSection: "archc",
+      // Imported files changed on disk re-check the open files that import them.
+      fileEvents: vscode.workspace.createFileSystemWatcher("**/*.arch"),
+    },
     initializationOptions: { archc: settings() },
   };
   client = new LanguageClient("archc", "archc", serverOptions, clientOptions);

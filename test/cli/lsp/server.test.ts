@@ -394,6 +394,17 @@ describe("archc lsp on broken edits", () => {
       expect(d[0]!.range.start).toEqual(at(mainText, "unit(16)"));
       expect(d[0]!.message).toMatch(/lib\.arch:2:\d+: .*not divisible by parts = 3/);
       expect(d[0]!.relatedInformation![0]!.location.uri).toBe(l.uri);
+      // An imported file that is not open changes on disk: the file importing it sees that.
+      await s.notify("textDocument/didClose", { textDocument: { uri: l.uri } });
+      const reread = s.nextDiagnostics(m.uri, (p) => p.diagnostics.length === 0);
+      writeFileSync(lib, libText);
+      await s.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: l.uri, type: 2 }] });
+      expect((await reread).diagnostics).toEqual([]);
+      const broken = s.nextDiagnostics(m.uri, (p) => p.diagnostics.length > 0);
+      writeFileSync(lib, libText.replace("filters -> relu", "filters parts = 5 -> relu"));
+      await s.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: l.uri, type: 2 }] });
+      expect((await broken).diagnostics[0]!.message).toMatch(/not divisible by parts = 5/);
+      writeFileSync(lib, libText);
       // Going to the definition of the block crosses into the imported file.
       const def = await s.request<Location>("textDocument/definition", {
         textDocument: { uri: m.uri },
