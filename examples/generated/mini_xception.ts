@@ -133,7 +133,7 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
   const {
     classes = 10,
     size = 28,
-    channels: channels_ = 1,
+    channels = 1,
     width = 32,
     parts = "depthwise",
     mid = "none",
@@ -142,7 +142,7 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
     ...unknown
   } = options;
   const s = Builder.network("mini_xception", unknown);
-  let x = s.input([size, size, channels_]);
+  let x = s.input([size, size, channels]);
   x = conv_bn(s.block("conv_bn"), x, width);
   x = entry(s.block("entry"), x, width * 2, { first: true, parts, mid, residual });
   x = entry(s.block("entry"), x, width * 4, { parts, mid, residual });

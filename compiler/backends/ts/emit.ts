@@ -247,9 +247,14 @@ class FunctionEmitter {
     const specNames = new Set<string>();
     for (const p of decl.params) specNames.add(p.name.name);
     walkBody(decl.body, (n) => specNames.add(n));
-    const avoid = new Set([...topLevel, ...ctx.fnNames.values(), ...specNames]);
+    for (const p of decl.params) {
+      if (p.default) walkExpr(p.default, (e) => e.kind === "Name" && specNames.add(e.name));
+    }
+    // `in` is written channels(x): only then may no name of the spec's be `channels`.
+    const module = [...topLevel].filter((n) => n !== "channels" || specNames.has("in"));
+    const avoid = new Set([...module, ...ctx.fnNames.values(), ...specNames]);
     for (const n of specNames) {
-      const id = safe(n, new Set([...topLevel, ...ctx.fnNames.values()]));
+      const id = safe(n, new Set([...module, ...ctx.fnNames.values()]));
       this.locals.set(n, id);
       this.taken.add(id);
     }
