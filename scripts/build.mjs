@@ -34,7 +34,14 @@ const upToDate =
 if (upToDate) {
   console.log("archc: dist/ is up to date (npm run build -- --force rebuilds)");
 } else {
-  const run = (file, args) => execFileSync(file, args, { cwd: root, stdio: "inherit" });
+  // tsc has printed its errors; a stack trace of this script would only hide them.
+  const run = (file, args) => {
+    try {
+      execFileSync(file, args, { cwd: root, stdio: "inherit" });
+    } catch (e) {
+      process.exit(typeof e.status === "number" ? e.status : 1);
+    }
+  };
   run(process.execPath, [
     join(root, "node_modules/typescript/bin/tsc"),
     "-p",
