@@ -229,6 +229,23 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .option("--csv", "print the results as CSV")
     .option("--plot <file.svg>", "plot each measure against the first axis (SVG)")
     .option("-o, --out <dir>", "run folder for results.jsonl (default: runs/sweep-NAME)")
+    .addOption(
+      new Option("--engine <name>", "for --measure train: tfjs (embedded) or torch (PyTorch)")
+        .choices(["tfjs", "torch"])
+        .default("tfjs"),
+    )
+    .option(
+      "--python <path>",
+      "torch: the interpreter (default: $ARCHC_PYTHON, else python3 on PATH with torch)",
+    )
+    .option(
+      "--shard <i/n>",
+      "measure only every n-th variant from the i-th (0 <= i < n): one job of an array",
+    )
+    .option(
+      "--merge <dirs...>",
+      "join the results of shard folders into one table (and --plot, --out)",
+    )
     .option("--fresh", "forget earlier results in the run folder")
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),

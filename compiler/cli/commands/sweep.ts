@@ -25,6 +25,7 @@ import {
 } from "../../lab/sweep/axes.js";
 import { withArgs } from "../../language/variant.js";
 import { appendResult, readResults, type SweepRecord } from "../../lab/sweep/results.js";
+import { mergeResults, parseShard } from "../../lab/sweep/merge.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
@@ -59,6 +60,13 @@ export interface SweepOptions {
   readonly seeds?: string;
   readonly threads?: string;
   readonly quiet?: boolean;
+  /** --engine torch trains each variant with PyTorch (lab/torch). */
+  readonly engine?: string;
+  readonly python?: string;
+  /** I/N: only every N-th variant from the I-th (a job array's share). */
+  readonly shard?: string;
+  /** Shard folders whose results to join instead of measuring. */
+  readonly merge?: readonly string[];
 }
 
 interface Planned {
@@ -186,11 +194,29 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
     io.err("archc sweep: choose --json or --csv, not both");
     return Exit.usage;
   }
+  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+  if (typeof shard === "string") {
+    io.err(`archc sweep: ${shard}`);
+    return Exit.usage;
+  }
   const program = loadProgram(file);
   if (program.diagnostics.length) return report(io, program, program.diagnostics, opts.json);
   const planned = plan(program, opts);
   if (Array.isArray(planned)) return report(io, program, planned, opts.json);
   const { variants, axes } = planned;
+  if (opts.merge?.length) {
+    const merged = mergeResults(
+      opts.merge,
+      variants.map((v) => v.label),
+    );
+    for (const p of merged.problems) io.err(`archc sweep --merge: ${p}`);
+    if (opts.out) {
+      const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
+      atomicWrite(join(opts.out, "results.jsonl"), lines);
+    }
+    await printResults(io, opts, merged.records, axes, opts.out ?? "");
+    return merged.problems.length ? Exit.diagnostics : Exit.ok;
+  }
   const outDir =
     opts.out ?? join("runs", `sweep-${opts.experiment ?? variants[0]?.network ?? "network"}`);
   const runMod = await import("../../lab/run/index.js");
@@ -289,7 +315,10 @@ async function sweepLocked(
   const spec = runMod.specHash(program.loaded.modules.map((m) => m.text));
   const records: SweepRecord[] = [];
   try {
+    // Checked in sweepCommand: a message here cannot happen.
+    const share = opts.shard === undefined ? undefined : parseShard(opts.shard);
     outer: for (const [i, v] of variants.entries()) {
+      if (typeof share === "object" && i % share.of !== share.index) continue;
       for (const seed of seedList) {
         const config = planned.configFor(i) ?? fallbackTrainConfig;
         const identity: RunIdentity = {
@@ -299,6 +328,7 @@ async function sweepLocked(
           args: Object.fromEntries(v.point) as unknown as Json,
           snap: opts.snap ?? false,
           measures: [...wanted].sort(),
+          ...(opts.engine === "torch" && wanted.includes("train") ? { engine: "torch" } : {}),
           ...(wanted.includes("latency")
             ? { latency: { backend: opts.backend, batch: batch ?? 1, runs: runs ?? 5 } }
             : {}),
@@ -368,7 +398,13 @@ async function sweepLocked(
               // The variant's folder continues when it holds this very run (a sweep killed
               // mid-training, or between its last checkpoint and its results line), and starts
               // over otherwise. Its checkpoint holds the history the results line is made from.
-              const res = await session.trainNetwork({
+              const trainer =
+                opts.engine === "torch"
+                  ? (await import("../../lab/torch/engine.js")).trainTorchWith(
+                      opts.python ? { python: opts.python } : {},
+                    )
+                  : session.trainNetwork;
+              const res = await trainer({
                 graph: g,
                 config,
                 outDir: join(outDir, folder),
@@ -408,7 +444,8 @@ async function sweepLocked(
             if (
               e instanceof runMod.LockError ||
               e instanceof runMod.RunError ||
-              e instanceof runMod.CheckpointError
+              e instanceof runMod.CheckpointError ||
+              (e instanceof Error && e.name === "TorchEngineError" && /Python/.test(e.message))
             ) {
               io.err(`archc sweep: ${e.message}`);
               return Exit.diagnostics;
@@ -429,14 +466,7 @@ async function sweepLocked(
     process.off("SIGTERM", onSignal);
     bar?.stop();
   }
-  if (opts.json) io.out(JSON.stringify({ axes, outDir, results: records }, null, 2));
-  else if (opts.csv) io.out(formatCsv(records, axes));
-  else io.out(formatTable(records, axes));
-  if (opts.plot) {
-    const { plotSweep } = await import("../../lab/sweep/plot.js");
-    atomicWrite(opts.plot, await plotSweep(records, axes));
-    if (!opts.json && !opts.csv) io.err(`wrote ${opts.plot}`);
-  }
+  await printResults(io, opts, records, axes, outDir);
   if (interrupted || stop) {
     io.err(
       `archc sweep: stopped; ${records.length} of ${variants.length * seedList.length} rows in ${join(outDir, "results.jsonl")}. Run the same command again to continue`,
@@ -459,5 +489,23 @@ async function measureLatency(
     return { backend, batch, ...(await timeForward(m, graph.input, batch, runs, 2)), runs };
   } finally {
     m.dispose();
+  }
+}
+
+/** The table (or JSON, CSV) and the plot of a sweep's rows: measured here or merged from shards. */
+async function printResults(
+  io: IO,
+  opts: SweepOptions,
+  records: SweepRecord[],
+  axes: string[],
+  outDir: string,
+): Promise<void> {
+  if (opts.json) io.out(JSON.stringify({ axes, outDir, results: records }, null, 2));
+  else if (opts.csv) io.out(formatCsv(records, axes));
+  else io.out(formatTable(records, axes));
+  if (opts.plot) {
+    const { plotSweep } = await import("../../lab/sweep/plot.js");
+    atomicWrite(opts.plot, await plotSweep(records, axes));
+    if (!opts.json && !opts.csv) io.err(`wrote ${opts.plot}`);
   }
 }

@@ -1,0 +1,108 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../helpers.js";
+
+/**
+ * Sweeps across machines: `--shard I/N` measures every N-th variant, `--merge` joins the shards'
+ * folders into the table one unsharded sweep prints, refusing rows measured differently; and
+ * `--engine torch` trains each variant with PyTorch.
+ */
+const spec = `network small(classes = 4, parts = 2) {
+  input 12x12x3
+  conv 3x3/2 8 -> bn -> relu
+  sepconv 3x3 16 parts=parts -> bn -> relu
+  gap -> dense classes softmax
+}
+`;
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+const hasTorch = spawnSync(python, ["-c", "import torch, numpy"]).status === 0;
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "archc-shard-"));
+  const file = join(dir, "small.arch");
+  writeFileSync(file, spec);
+  return { dir, file };
+}
+
+type Row = { variant: string; params: number; macs: number; key: string };
+const rows = (stdout: string): Row[] =>
+  (JSON.parse(stdout) as { results: (Row & { cached?: boolean })[] }).results.map(
+    ({ variant, params, macs, key }) => ({ variant, params, macs, key }),
+  );
+
+describe("archc sweep --shard and --merge", () => {
+  it("two shards, merged, give the unsharded sweep's rows; a row measured differently is refused", async () => {
+    const { dir, file } = setup();
+    const sweep = ["sweep", file, "--sweep", "parts=1,2,4,8", "--json", "--quiet"];
+    const whole = await runCli(...sweep, "--out", join(dir, "whole"));
+    expect(whole.code, whole.stderr).toBe(0);
+    for (const i of [0, 1]) {
+      const r = await runCli(...sweep, "--shard", `${i}/2`, "--out", join(dir, `s${i}`));
+      expect(r.code, r.stderr).toBe(0);
+      expect(rows(r.stdout)).toHaveLength(2);
+    }
+    const merged = await runCli(...sweep, "--merge", join(dir, "s0"), join(dir, "s1"));
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(rows(merged.stdout)).toEqual(rows(whole.stdout));
+    // One shard alone is incomplete: the missing variants are named.
+    const half = await runCli(...sweep, "--merge", join(dir, "s1"));
+    expect(half.code).toBe(1);
+    expect(half.stderr).toMatch(/no shard measured small\(parts = 1\), small\(parts = 4\)/);
+    // A row from another spec (its hash differs) is refused, naming the field.
+    const path = join(dir, "s1", "results.jsonl");
+    const lines = readFileSync(path, "utf8").trim().split("\n");
+    const forged = JSON.parse(lines[0]!) as { identity: { spec: string } };
+    forged.identity.spec = "0".repeat(64);
+    writeFileSync(path, [JSON.stringify(forged), ...lines.slice(1)].join("\n") + "\n");
+    const bad = await runCli(...sweep, "--merge", join(dir, "s0"), join(dir, "s1"));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/refused, it was measured differently .*spec/);
+    const badShard = await runCli(...sweep, "--shard", "2/2");
+    expect(badShard.code).toBe(2);
+    expect(badShard.stderr).toMatch(/--shard takes I\/N with 0 <= I < N/);
+  }, 120_000);
+
+  it.skipIf(!hasTorch && !inCI)(
+    "--engine torch trains each variant with PyTorch",
+    async () => {
+      const { dir, file } = setup();
+      const r = await runCli(
+        "sweep",
+        file,
+        "--sweep",
+        "parts=1,depthwise",
+        "--measure",
+        "params,train",
+        "--engine",
+        "torch",
+        "--python",
+        python,
+        "--data",
+        "synthetic:32",
+        "--epochs",
+        "1",
+        "--json",
+        "--quiet",
+        "--out",
+        join(dir, "torch"),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const results = (
+        JSON.parse(r.stdout) as {
+          results: { identity: { engine?: string }; train?: { loss: number; epochs: number } }[];
+        }
+      ).results;
+      expect(results).toHaveLength(2);
+      for (const row of results) {
+        expect(row.identity.engine).toBe("torch");
+        expect(row.train!.epochs).toBe(1);
+        expect(Number.isFinite(row.train!.loss)).toBe(true);
+      }
+    },
+    300_000,
+  );
+});
