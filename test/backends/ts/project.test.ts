@@ -52,9 +52,8 @@ describe("generated TypeScript in a project of its own", () => {
       JSON.stringify({ name: "archc-user", private: true, type: "module" }, null, 2),
     );
     // The README's commands: archc and tfjs to run generated code; typescript, ts-morph and
-    // prettier to generate it; optional native tfjs packages left out (they download
-    // libtensorflow).
-    const install = ["install", "--prefer-offline", "--omit=optional", "--no-audit", "--no-fund"];
+    // prettier to generate it.
+    const install = ["install", "--prefer-offline", "--no-audit", "--no-fund"];
     run(
       "npm",
       [...install, join(packs, tarball!), `@tensorflow/tfjs@${devVersion("@tensorflow/tfjs")}`],
