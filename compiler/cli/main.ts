@@ -252,6 +252,22 @@ function program(io: IO, setExit: (code: number) => void): Command {
     );
 
   cli
+    .command("export")
+    .description("export a trained run as a tfjs model folder or an ONNX file")
+    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
+    .option("-o, --out <path>", "a folder (tfjs model.json + weights.bin) or FILE.onnx")
+    .addOption(
+      new Option(
+        "--format <format>",
+        "tfjs or onnx (default: onnx when --out ends in .onnx)",
+      ).choices(["tfjs", "onnx"]),
+    )
+    .option("--best", "the weights of the best epoch on validation loss (best.bin)")
+    .action(async (run: string, o) =>
+      setExit(await (await import("./commands/export.js")).exportCommand(io, run, o)),
+    );
+
+  cli
     .command("graph")
     .description("draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges")
     .argument("<file>", ".arch file")

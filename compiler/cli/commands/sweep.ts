@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
@@ -231,7 +231,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
     throw e;
   }
   try {
-    return await sweepLocked(io, program, opts, planned, wanted, outDir, {
+    return await sweepLocked(io, file, program, opts, planned, wanted, outDir, {
       batch: batch ?? undefined,
       runs: runs ?? undefined,
       epochs: epochs ?? undefined,
@@ -257,6 +257,7 @@ interface Numbers {
 
 async function sweepLocked(
   io: IO,
+  file: string,
   program: Program,
   opts: SweepOptions,
   planned: Planned,
@@ -412,6 +413,11 @@ async function sweepLocked(
                 mode: "auto",
                 identity: { spec },
                 command: "sweep",
+                source: {
+                  file: resolve(file),
+                  network: v.network,
+                  point: Object.fromEntries(v.point) as unknown as Json,
+                },
                 ...(opts.data ? { data: opts.data } : {}),
                 ...(epochs ? { epochs } : {}),
                 ...(limit ? { limit } : {}),

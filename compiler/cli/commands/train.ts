@@ -16,6 +16,17 @@ import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
 import { specHash } from "../../lab/run/identity.js";
+import { resolve } from "node:path";
+import type { Json } from "../../language/elaborate/values.js";
+
+/** What `archc export` needs to build a run's network again: the spec file and the variant. */
+export function variantSource(file: string, v: Variant): Json {
+  return {
+    file: resolve(file),
+    network: v.network,
+    point: Object.fromEntries(v.point) as unknown as Json,
+  };
+}
 import { join } from "node:path";
 
 export interface TrainCliOptions {
@@ -166,11 +177,12 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const runs = planRuns(io, program, opts);
   if (typeof runs === "number") return runs;
 
-  const graphs: { run: Run; graph: IRGraph }[] = [];
+  const graphs: { run: Run; graph: IRGraph; source: Json }[] = [];
   for (const run of runs) {
-    const built = buildVariant(program, withDropout(program, run));
+    const variant = withDropout(program, run);
+    const built = buildVariant(program, variant);
     if (!built.ok) return report(io, program, built.diagnostics);
-    graphs.push({ run, graph: built.graph });
+    graphs.push({ run, graph: built.graph, source: variantSource(file, variant) });
   }
 
   const [runtime, session, data, modelMod, progress, runMod] = await Promise.all([
@@ -213,7 +225,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
         "runs",
         graphs.length > 1 ? (opts.experiment ?? "experiment") : graphs[0]!.graph.network,
       );
-    for (const { run, graph } of graphs) {
+    for (const { run, graph, source } of graphs) {
       const outDir = graphs.length > 1 ? join(root, session.runFolderName(run.label)) : root;
       const config: TrainConfig =
         lr !== undefined
@@ -235,6 +247,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           mode: opts.resume ? "resume" : opts.fresh ? "fresh" : "new",
           identity: { spec },
           command: "train",
+          source,
           checkpointMinutes: minutes,
           ...(checkpointSteps ? { checkpointSteps } : {}),
           ...(patience ? { patience } : {}),

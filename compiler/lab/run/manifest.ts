@@ -13,15 +13,22 @@ export interface Manifest {
   /** identityHash(identity): checkpoints and results lines carry it. */
   readonly key: string;
   readonly identity: RunIdentity;
+  /**
+   * Where the run came from, to rebuild its model (export): not part of the identity, since
+   * moving a spec file changes nothing the run computed. For archc train: { file, network,
+   * point } with the point's Values as written.
+   */
+  readonly source?: Json;
   readonly created: string;
 }
 
-export function writeManifest(dir: string, identity: RunIdentity): Manifest {
+export function writeManifest(dir: string, identity: RunIdentity, source?: Json): Manifest {
   const m: Manifest = {
     format: "archc-run",
     version: 1,
     key: identityHash(identity),
     identity,
+    ...(source !== undefined ? { source } : {}),
     created: new Date().toISOString(),
   };
   atomicWrite(runPaths(dir).manifest, JSON.stringify(m, null, 2) + "\n");

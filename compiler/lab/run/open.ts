@@ -1,4 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
+import type { Json } from "../../language/elaborate/values.js";
 import {
   compareIdentity,
   describeDifferences,
@@ -38,6 +39,8 @@ export interface OpenRunOptions {
   readonly command: string;
   /** Identity fields a resumed run may change (by default `train.epochs`: train for longer). */
   readonly mayChange?: readonly string[];
+  /** Written into the manifest beside the identity (see Manifest.source). */
+  readonly source?: Json;
 }
 
 /** Whether a folder holds anything of a run. */
@@ -81,7 +84,7 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
       const diffs = manifest ? compareIdentity(identity, manifest.identity, mayChange) : [];
       if (manifest && diffs.length === 0) {
         // Same run: continue. The manifest is written again for fields allowed to change.
-        return { dir, lock, manifest: writeManifest(dir, identity), resume: true, key };
+        return { dir, lock, manifest: writeManifest(dir, identity, o.source), resume: true, key };
       }
       if (o.mode === "resume")
         throw new RunError(
@@ -89,7 +92,7 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
         );
     }
     if (exists) clearRun(dir);
-    return { dir, lock, manifest: writeManifest(dir, identity), resume: false, key };
+    return { dir, lock, manifest: writeManifest(dir, identity, o.source), resume: false, key };
   } catch (e) {
     releaseLock(lock);
     throw e;

@@ -27,6 +27,8 @@ export interface SessionOptions {
   readonly identity?: RunIdentity;
   /** Shown to another process that finds the folder locked. */
   readonly command?: string;
+  /** Where the network came from, for the manifest (lab/run/manifest.ts: Manifest.source). */
+  readonly source?: Json;
   readonly checkpointSteps?: number;
   readonly checkpointMinutes?: number;
   readonly patience?: number;
@@ -83,6 +85,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
   const run = openRun(o.outDir, trainIdentity(o), {
     mode: o.mode ?? (o.resume ? "resume" : "new"),
     command: o.command ?? "train",
+    ...(o.source !== undefined ? { source: o.source } : {}),
   });
   let model: ReturnType<typeof buildModelFromIR> | undefined;
   try {
