@@ -174,7 +174,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     : undefined;
   const work = mkdtempSync(join(tmpdir(), "archc-torch-"));
   try {
-    mkdirSync(o.outDir, { recursive: true });
+    if (lead) mkdirSync(o.outDir, { recursive: true });
     if (run && !run.resume) rmSync(join(o.outDir, torchWeightsFile), { force: true });
     const module = join(o.outDir, "model.py");
     if (lead) writeFileSync(module, emitTorch(graph, { source: graph.network }));

@@ -7,6 +7,7 @@ import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { trainTorch } from "../../../compiler/lab/torch/engine.js";
 import { findPython, PythonError } from "../../../compiler/lab/torch/python.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
+import { loadProgram } from "../../../compiler/language/program.js";
 import { mustBuild, runCli } from "../../helpers.js";
 
 /**
@@ -186,6 +187,28 @@ describe.skipIf(problem !== undefined && !inCI)("archc train --engine torch", ()
       expect(Math.abs(a[i]!.valLoss - b[i]!.valLoss), `epoch ${i + 1} val loss`).toBeLessThan(1e-5);
     }
     expect(maxWeightDiff(weights(one), weights(two))).toBeLessThan(1e-5);
+    // Two machines of one process each (--nnodes 2, static rendezvous on localhost): the same
+    // curve again; node 1 only computes and writes nothing.
+    const program = loadProgram(file);
+    const nodes = {
+      graph: mustBuild(spec),
+      config: program.trains.get("quick")!,
+      data: "synthetic:64",
+      python,
+      threads: 1,
+      nnodes: 2,
+      rdzvEndpoint: `127.0.0.1:${29500 + Math.floor(Math.random() * 2000)}`,
+    };
+    const [lead, other] = await Promise.all(
+      [0, 1].map((nodeRank) =>
+        trainTorch({ ...nodes, nodeRank, outDir: join(dir, `node${nodeRank}`) }),
+      ),
+    );
+    expect(other!.history).toEqual([]);
+    expect(existsSync(join(dir, "node1"))).toBe(false);
+    const c = metrics(join(dir, "node0"));
+    for (let i = 0; i < 2; i++) expect(Math.abs(c[i]!.loss - b[i]!.loss)).toBeLessThan(1e-5);
+    expect(lead!.history).toHaveLength(2);
     // A global batch that does not split evenly is refused before anything starts.
     const odd = await runCli(...common, "--out", join(dir, "odd"), "--nproc", "3");
     expect(odd.code).toBe(1);
