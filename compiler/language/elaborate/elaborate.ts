@@ -19,6 +19,7 @@ import { activationTable } from "../ir/activations.js";
 import type { IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
+import { addProblem, concatProblem, residualProblem } from "./joins.js";
 import { Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
 import type { Lowered, Snapped } from "./ops/spec.js";
@@ -298,34 +299,15 @@ class Elaborator {
     const y = this.sub(el.body, input, scope, namer) ?? input;
     if (!enabled) return y;
     const s = el.shortcut ? (this.sub(el.shortcut, input, scope, namer) ?? input) : input;
-    if (!sameShape(y.shape, s.shape)) {
-      fail(
-        "E0402",
-        el.span,
-        `residual: the body gives [${y.shape.join(", ")}] but the shortcut gives [${s.shape.join(", ")}]`,
-        el.shortcut
-          ? "make the shortcut's projection match the body's output"
-          : `add a projection, e.g. shortcut { conv 1x1${y.shape[0] !== s.shape[0] ? `/${Math.round((s.shape[0] ?? 1) / (y.shape[0] ?? 1))}` : ""} ${y.shape[y.shape.length - 1]} }`,
-      );
-    }
+    const problem = residualProblem(y.shape, s.shape, el.shortcut !== undefined);
+    if (problem) fail("E0402", el.span, problem.message, problem.hint);
     return this.add([y, s], el.span, namer, "add");
   }
 
   private concat(xs: Tensor[], span: Span, namer: Namer): Tensor {
     const first = xs[0]!;
-    for (const t of xs) {
-      if (
-        t.shape.length !== first.shape.length ||
-        t.shape.slice(0, -1).some((d, i) => d !== first.shape[i])
-      ) {
-        fail(
-          "E0403",
-          span,
-          `concat: branches must agree in all but channels, but they give ${xs.map((t) => `[${t.shape.join(", ")}]`).join(", ")}`,
-          "give every branch the same strides and padding",
-        );
-      }
-    }
+    const problem = concatProblem(xs.map((t) => t.shape));
+    if (problem) fail("E0403", span, problem.message, problem.hint);
     const c = xs.reduce((s, t) => s + (t.shape[t.shape.length - 1] ?? 0), 0);
     return this.emit(namer.fresh("concat"), span, xs, {
       op: "concat",
@@ -345,19 +327,11 @@ class Elaborator {
   ): Tensor {
     const first = xs[0]!;
     const odd = xs.findIndex((t) => !sameShape(t.shape, first.shape));
-    if (odd > 0 && branchSpans?.[odd] && branchSpans[0]) {
-      const [a, b] = [first.shape, xs[odd]!.shape];
-      const channelsOnly = a.length === b.length && a.slice(0, -1).every((d, i) => d === b[i]);
+    const problem = addProblem(xs.map((t) => t.shape));
+    if (problem && branchSpans?.[odd] && branchSpans[0]) {
       throw new DiagnosticError({
-        ...error(
-          "E0402",
-          branchSpans[odd],
-          `add: branch ${odd + 1} gives [${b.join(", ")}], but branch 1 gives [${a.join(", ")}]; added branches must have equal shapes`,
-          channelsOnly
-            ? `end branch ${odd + 1} with ${a[a.length - 1]} channels, e.g. conv 1x1 ${a[a.length - 1]}`
-            : "give every branch the same strides and padding",
-        ),
-        notes: [{ message: `branch 1 gives [${a.join(", ")}]`, span: branchSpans[0] }],
+        ...error("E0402", branchSpans[odd], problem.message, problem.hint),
+        notes: [{ message: problem.first, span: branchSpans[0] }],
       });
     }
     if (odd > 0) {

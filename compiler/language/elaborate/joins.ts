@@ -1,0 +1,63 @@
+/**
+ * The shape rules where tensors meet (residual, concat, add) and their messages, as pure
+ * functions of shapes (without the batch axis): the elaborator reports them as diagnostics, and
+ * generated TypeScript (through `archc/layers`) throws them at build time with the same text.
+ */
+
+export interface JoinProblem {
+  readonly message: string;
+  readonly hint?: string;
+}
+
+const text = (s: readonly number[]) => `[${s.join(", ")}]`;
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A residual's body and shortcut must give one shape; `projected`: it has a shortcut body. */
+export function residualProblem(
+  body: readonly number[],
+  shortcut: readonly number[],
+  projected: boolean,
+): JoinProblem | undefined {
+  if (sameShape(body, shortcut)) return undefined;
+  return {
+    message: `residual: the body gives ${text(body)} but the shortcut gives ${text(shortcut)}`,
+    hint: projected
+      ? "make the shortcut's projection match the body's output"
+      : `add a projection, e.g. shortcut { conv 1x1${body[0] !== shortcut[0] ? `/${Math.round((shortcut[0] ?? 1) / (body[0] ?? 1))}` : ""} ${body[body.length - 1]} }`,
+  };
+}
+
+/** Concatenated branches must agree in all but channels. */
+export function concatProblem(shapes: readonly (readonly number[])[]): JoinProblem | undefined {
+  const first = shapes[0]!;
+  const bad = shapes.some(
+    (s) => s.length !== first.length || s.slice(0, -1).some((d, i) => d !== first[i]),
+  );
+  if (!bad) return undefined;
+  return {
+    message: `concat: branches must agree in all but channels, but they give ${shapes.map(text).join(", ")}`,
+    hint: "give every branch the same strides and padding",
+  };
+}
+
+/** Added branches must have equal shapes; `odd` is the first branch (0-based) that does not. */
+export function addProblem(
+  shapes: readonly (readonly number[])[],
+): (JoinProblem & { readonly odd: number; readonly first: string }) | undefined {
+  const a = shapes[0]!;
+  const odd = shapes.findIndex((s) => !sameShape(s, a));
+  if (odd <= 0) return undefined;
+  const b = shapes[odd]!;
+  const channelsOnly = a.length === b.length && a.slice(0, -1).every((d, i) => d === b[i]);
+  return {
+    odd,
+    first: `branch 1 gives ${text(a)}`,
+    message: `add: branch ${odd + 1} gives ${text(b)}, but branch 1 gives ${text(a)}; added branches must have equal shapes`,
+    hint: channelsOnly
+      ? `end branch ${odd + 1} with ${a[a.length - 1]} channels, e.g. conv 1x1 ${a[a.length - 1]}`
+      : "give every branch the same strides and padding",
+  };
+}
