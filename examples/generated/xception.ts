@@ -39,7 +39,7 @@ export function entry(
   if (residual) {
     let y = s.conv(shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
     y = s.bn(y);
-    x = s.residual(x, y);
+    x = s.residual(x, { projection: y });
   }
   return x;
 }
@@ -61,7 +61,7 @@ export function middle(
     x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
   }
   if (residual) {
-    x = s.residual(x, shortcut);
+    x = s.residual(x, { identity: shortcut });
   }
   return x;
 }
@@ -87,7 +87,7 @@ export function exit(
   if (residual) {
     let y = s.conv(shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
     y = s.bn(y);
-    x = s.residual(x, y);
+    x = s.residual(x, { projection: y });
   }
   return x;
 }

@@ -477,11 +477,11 @@ class FunctionEmitter {
         this.nested(el.body, cur);
         const open = enabled !== "true";
         if (open) this.lines.push(`if (${enabled}) {`);
-        let other = shortcut;
+        let other = `{ identity: ${shortcut} }`;
         if (el.shortcut) {
           const sc: Cursor = { name: this.fresh("y"), declared: false, start: shortcut };
           this.nested(el.shortcut, sc);
-          other = this.read(sc);
+          other = `{ projection: ${this.read(sc)} }`;
         }
         this.assign(cur, `${this.s}.residual(${cur.name}, ${other})`);
         if (open) this.lines.push("}");

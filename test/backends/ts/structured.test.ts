@@ -272,4 +272,40 @@ describe("structured TypeScript", () => {
     const flat = await runCli("compile", file, "--target", "ts", "--flat");
     expect(flat.code).toBe(0);
   });
+
+  it("shape rules where tensors meet: the same E0402 and E0403 text and hint", async () => {
+    const file = join(outDir, "joins.arch");
+    writeFileSync(
+      file,
+      [
+        "network joins(f = 4, stride = 1) {",
+        "  input 8x8x4",
+        "  residual { conv 3x3 f }",
+        "  concat {",
+        "    branch { conv 1x1 4 }",
+        "    branch { conv 1x1 4 stride=stride }",
+        "  }",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const program = loadProgram(file);
+    const net = pickNetwork(program) as NetworkDecl;
+    const module = join(outDir, "joins.ts");
+    writeFileSync(
+      module,
+      await emitTypeScript(program, net, { layersModule: "../../../compiler/layers.js" }),
+    );
+    const generated = (await import(pathToFileURL(module).href)) as Generated;
+    for (const sets of [["f=8"], ["stride=2"]]) {
+      const r = buildNetwork(program, net, parseSets(sets).args);
+      const d = !r.ok ? r.diagnostics[0]! : undefined;
+      expect(d?.code).toMatch(/E040[23]/);
+      const [k, v] = sets[0]!.split("=");
+      expect(() => generated.build({ [k!]: Number(v) })).toThrow(
+        `${d!.message}\n  = help: ${d!.hint}`,
+      );
+    }
+    expect(generated.build().countParams()).toBe(4 * (9 * 4 + 1) + 2 * (4 * 4 + 4));
+  });
 });

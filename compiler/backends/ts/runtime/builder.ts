@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { addProblem, concatProblem, residualProblem } from "../../../language/elaborate/joins.js";
 import { windowProblem } from "../../../language/elaborate/ops/geometry.js";
 import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
@@ -77,6 +78,11 @@ const identity = (fn: string) => fn === "none" || fn === "linear";
 
 function pair(v: Size): [number, number] {
   return typeof v === "number" ? [v, v] : [v[0], v[1]];
+}
+
+/** A tensor's shape without the batch axis, as the compiler's shapes are. */
+function shapeOf(x: Tensor): number[] {
+  return x.shape.slice(1) as number[];
 }
 
 function shapeText(x: Tensor): string {
@@ -304,46 +310,29 @@ export class Builder {
   /** Branches joined by concatenation along channels; one branch is just itself. */
   concat(xs: readonly Tensor[]): Tensor {
     if (xs.length === 1) return xs[0]!;
-    const first = xs[0]!;
-    if (
-      xs.some(
-        (t) =>
-          t.shape.length !== first.shape.length ||
-          t.shape.slice(1, -1).some((d, i) => d !== first.shape[i + 1]),
-      )
-    ) {
-      throw new SpecError(
-        "E0403",
-        `concat: branches must agree in all but channels, but they give ${xs.map(shapeText).join(", ")}`,
-        "give every branch the same strides and padding",
-      );
-    }
+    const p = concatProblem(xs.map(shapeOf));
+    if (p) throw new SpecError("E0403", p.message, p.hint);
     return this.layer(tf.layers.concatenate({ axis: -1, name: this.fresh("concat") }), [...xs]);
   }
 
   /** Branches joined by addition; one branch is just itself. */
   add(xs: readonly Tensor[]): Tensor {
     if (xs.length === 1) return xs[0]!;
-    const first = shapeText(xs[0]!);
-    if (xs.some((t) => shapeText(t) !== first)) {
-      throw new SpecError(
-        "E0402",
-        `add: branches must have equal shapes, but they give ${xs.map(shapeText).join(", ")}`,
-      );
-    }
+    const p = addProblem(xs.map(shapeOf));
+    if (p) throw new SpecError("E0402", p.message, p.hint);
     return this.join(xs);
   }
 
-  /** The end of `residual { body } shortcut { ... }`: the body's output plus the shortcut's. */
-  residual(body: Tensor, shortcut: Tensor): Tensor {
-    if (shapeText(body) !== shapeText(shortcut)) {
-      throw new SpecError(
-        "E0402",
-        `residual: the body gives ${shapeText(body)} but the shortcut gives ${shapeText(shortcut)}`,
-        "make the shortcut's projection match the body's output",
-      );
-    }
-    return this.join([body, shortcut]);
+  /**
+   * The end of `residual { body }`: the body's output plus the block's input (`identity`), or
+   * plus what `shortcut { ... }` made of it (`projection`).
+   */
+  residual(body: Tensor, shortcut: { identity: Tensor } | { projection: Tensor }): Tensor {
+    const projected = "projection" in shortcut;
+    const other = "projection" in shortcut ? shortcut.projection : shortcut.identity;
+    const p = residualProblem(shapeOf(body), shapeOf(other), projected);
+    if (p) throw new SpecError("E0402", p.message, p.hint);
+    return this.join([body, other]);
   }
 
   /** A `repeat` count from an expression: a whole number, 0 or more. */
