@@ -74,7 +74,9 @@ async function materialise(data: Dataset, dir: string, name: string) {
   try {
     for await (const b of data.batches(256, { seed: 0, epoch: 0, shuffle: false })) {
       const pixels = (await b.x.data()) as Float32Array;
-      const labels = Int32Array.from((await tf.argMax(b.y, -1).data()) as Int32Array);
+      const argMax = tf.argMax(b.y, -1);
+      const labels = Int32Array.from((await argMax.data()) as Int32Array);
+      argMax.dispose();
       writeSync(fx, Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
       writeSync(fy, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
       size += labels.length;

@@ -135,6 +135,21 @@ describe.skipIf(problem !== undefined && !inCI)("archc train --engine torch", ()
     const t = await runCli(...common, "--epochs", "1", "--out", tfjsOut);
     expect(t.code, t.stderr).toBe(0);
     expect(Math.abs(metrics(tfjsOut)[0]!.loss - m[0]!.loss)).toBeLessThan(1e-3);
+    // compile --weights takes the run's weights as they are, beside the module.
+    const c = await runCli(
+      "compile",
+      file,
+      "--target",
+      "torch",
+      "--weights",
+      out,
+      "-o",
+      join(dir, "m.py"),
+    );
+    expect(c.code, c.stderr).toBe(0);
+    expect(readFileSync(join(dir, "m.safetensors"))).toEqual(
+      readFileSync(join(out, "weights.safetensors")),
+    );
     // A used folder is refused without --resume or --fresh, as for the embedded trainer.
     const again = await runCli(...common, "--engine", "torch", "--out", out);
     expect(again.code).toBe(1);
