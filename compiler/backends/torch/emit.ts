@@ -178,7 +178,7 @@ function pyLiteral(v: Json | readonly number[]): string {
   if (Array.isArray(v)) return `(${v.map((x) => pyLiteral(x as Json)).join(", ")})`;
   if (typeof v === "boolean") return v ? "True" : "False";
   if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(v);
+  if (typeof v === "number") return String(v);
   return JSON.stringify(v);
 }
 
@@ -520,7 +520,8 @@ function printCall(call: Call, indent: string): string {
 
 const inlineOps = new Set(["gap", "gmp", "flatten", "add", "concat"]);
 
-function forwardBody(graph: IRGraph, inst: Instance, isRoot: boolean): string[] {
+/** forward(): one statement per child; a variable is reused once its value is read for the last time. */
+function forwardBody(inst: Instance): string[] {
   const lines: string[] = [];
   const varOf = new Map<number, string>();
   varOf.set(inst.input, "x");
@@ -565,8 +566,6 @@ function forwardBody(graph: IRGraph, inst: Instance, isRoot: boolean): string[] 
   });
   if (!lines[lines.length - 1]?.startsWith("return"))
     lines.push(`return ${varOf.get(inst.output)}`);
-  void graph;
-  void isRoot;
   return lines;
 }
 
@@ -618,7 +617,7 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
   }
   out.push("");
   out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
-  for (const line of forwardBody(graph, def.inst, root)) out.push(`        ${line}`);
+  for (const line of forwardBody(def.inst)) out.push(`        ${line}`);
   return out.join("\n");
 }
 
