@@ -227,7 +227,10 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(strategyOption())
     .option("--json", "print the results as JSON")
     .option("--csv", "print the results as CSV")
-    .option("--plot <file.svg>", "plot each measure against the first axis (SVG)")
+    .option(
+      "--plot <file>",
+      "plot each measure against the first axis, with error bars over seeds and accuracy against MACs and params (FILE.svg or FILE.png)",
+    )
     .option("-o, --out <dir>", "run folder for results.jsonl (default: runs/sweep-NAME)")
     .addOption(
       new Option("--engine <name>", "for --measure train: tfjs (embedded) or torch (PyTorch)")

@@ -27,6 +27,7 @@ import { withArgs } from "../../language/variant.js";
 import { appendResult, readResults, type SweepRecord } from "../../lab/sweep/results.js";
 import { mergeResults, parseShard } from "../../lab/sweep/merge.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
+import { aggregateSeeds } from "../../lab/sweep/aggregate.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
@@ -506,12 +507,23 @@ async function printResults(
   axes: string[],
   outDir: string,
 ): Promise<void> {
-  if (opts.json) io.out(JSON.stringify({ axes, outDir, results: records }, null, 2));
-  else if (opts.csv) io.out(formatCsv(records, axes));
-  else io.out(formatTable(records, axes));
+  // Over several seeds (rows carry their seed), the table and plots show each variant's mean
+  // and spread; --json gives both the rows and the summary.
+  const shown = records.some((r) => r.seed !== undefined) ? aggregateSeeds(records) : records;
+  if (opts.json)
+    io.out(
+      JSON.stringify(
+        { axes, outDir, results: records, ...(shown !== records ? { summary: shown } : {}) },
+        null,
+        2,
+      ),
+    );
+  else if (opts.csv) io.out(formatCsv(shown, axes));
+  else io.out(formatTable(shown, axes));
   if (opts.plot) {
-    const { plotSweep } = await import("../../lab/sweep/plot.js");
-    atomicWrite(opts.plot, await plotSweep(records, axes));
-    if (!opts.json && !opts.csv) io.err(`wrote ${opts.plot}`);
+    const { plotSweep, svgToPng } = await import("../../lab/sweep/plot.js");
+    const svg = await plotSweep(shown, axes);
+    atomicWrite(opts.plot, opts.plot.endsWith(".png") ? await svgToPng(svg) : svg);
+    if (!opts.json && !opts.csv && !opts.quiet) io.err(`wrote ${opts.plot}`);
   }
 }

@@ -1,7 +1,16 @@
 import { formatCount, formatMacs } from "../../backends/summary/summary.js";
+import type { SummaryRecord } from "./aggregate.js";
 import type { SweepRecord } from "./results.js";
 
+/** `0.8123` or, over seeds, `0.8123 ± 0.0100`. */
+function withSpread(mean: number | undefined, sd: number | undefined): string {
+  if (mean === undefined) return "";
+  return sd === undefined ? mean.toFixed(4) : `${mean.toFixed(4)} ± ${sd.toFixed(4)}`;
+}
+
 function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> {
+  const sp = (r as Partial<SummaryRecord>).spread;
+  const seeds = (r as Partial<SummaryRecord>).seeds;
   return {
     ...Object.fromEntries(axes.map((a) => [a, String(r.point[a] ?? "")])),
     params: r.params !== undefined ? formatCount(r.params) : "",
@@ -9,9 +18,10 @@ function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> 
     "latency ms": r.latency
       ? `${r.latency.medianMs.toFixed(1)} (${r.latency.minMs.toFixed(1)}-${r.latency.maxMs.toFixed(1)})`
       : "",
-    "train loss": r.train ? r.train.loss.toFixed(4) : "",
-    "train accuracy": r.train ? r.train.accuracy.toFixed(4) : "",
-    "val accuracy": r.train?.valAccuracy !== undefined ? r.train.valAccuracy.toFixed(4) : "",
+    "train loss": withSpread(r.train?.loss, sp?.loss),
+    "train accuracy": withSpread(r.train?.accuracy, sp?.accuracy),
+    "val accuracy": withSpread(r.train?.valAccuracy, sp?.valAccuracy),
+    seeds: seeds && seeds.length > 1 ? String(seeds.length) : "",
     cached: r.cached ? "yes" : "",
     note: r.error
       ? `${r.error.code}: ${r.error.message}`
@@ -38,6 +48,7 @@ export function formatTable(records: readonly SweepRecord[], axes: readonly stri
     "train loss",
     "train accuracy",
     "val accuracy",
+    "seeds",
   ]);
   const line = (c: string[]) =>
     c
@@ -60,6 +71,7 @@ function csvCell(v: string | number | undefined): string {
 }
 
 export function formatCsv(records: readonly SweepRecord[], axes: readonly string[]): string {
+  const summary = records.some((r) => (r as Partial<SummaryRecord>).spread);
   const head = [
     ...axes,
     "params",
@@ -76,6 +88,9 @@ export function formatCsv(records: readonly SweepRecord[], axes: readonly string
     "val_accuracy",
     "cached",
     "error",
+    ...(summary
+      ? ["seeds", "train_loss_sd", "train_accuracy_sd", "val_loss_sd", "val_accuracy_sd"]
+      : []),
   ];
   const rows = records.map((r) =>
     [
@@ -94,6 +109,15 @@ export function formatCsv(records: readonly SweepRecord[], axes: readonly string
       r.train?.valAccuracy,
       r.cached ? "yes" : undefined,
       r.error ? `${r.error.code}: ${r.error.message}` : undefined,
+      ...(summary
+        ? [
+            (r as Partial<SummaryRecord>).seeds?.length,
+            (r as Partial<SummaryRecord>).spread?.loss,
+            (r as Partial<SummaryRecord>).spread?.accuracy,
+            (r as Partial<SummaryRecord>).spread?.valLoss,
+            (r as Partial<SummaryRecord>).spread?.valAccuracy,
+          ]
+        : []),
     ]
       .map(csvCell)
       .join(","),
