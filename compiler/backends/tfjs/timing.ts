@@ -16,6 +16,8 @@ export async function timeForward(
   batch: number,
   runs: number,
   warmup: number,
+  /** Called after each pass (warm-up ones included), for progress on long timings. */
+  onPass?: (done: number, total: number) => void,
 ): Promise<ForwardTiming> {
   const x = tf.randomNormal([batch, ...inputShape]);
   const times: number[] = [];
@@ -27,6 +29,7 @@ export async function timeForward(
       const dt = performance.now() - t0;
       y.dispose();
       if (i >= warmup) times.push(dt);
+      onPass?.(i + 1, warmup + runs);
     }
   } finally {
     x.dispose();

@@ -79,7 +79,18 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     }
     throw e;
   }
-  const t = await timing.timeForward(m, built.graph.input, batch, runs, warmup);
+  // A large network on a slow backend takes minutes: say what is happening, with an ETA.
+  const { Eta, formatDuration } = await import("../progress.js");
+  const eta = new Eta();
+  let lastLine = performance.now();
+  if (!opts.json)
+    io.err(`timing ${runs} forward passes of batch ${batch} after ${warmup} warm-up passes`);
+  const t = await timing.timeForward(m, built.graph.input, batch, runs, warmup, (done, total) => {
+    const left = eta.update(done, total);
+    if (opts.json || done === total || performance.now() - lastLine < 5000) return;
+    lastLine = performance.now();
+    io.err(`pass ${done}/${total}, ETA ${formatDuration(left ?? NaN)}`);
+  });
   const medianMs = t.medianMs;
   const result = {
     backend: backend.name,
