@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLock, releaseLock } from "../../../compiler/lab/run/index.js";
 import { runCli } from "../../helpers.js";
 
@@ -18,9 +18,15 @@ interface Row {
 const rows = (stdout: string) => (JSON.parse(stdout) as { results: Row[] }).results;
 const tmp = () => mkdtempSync(join(tmpdir(), "archc-trust-"));
 
+// A stray signal after a command removed its handler must not end the test worker.
+const guard = () => {};
 beforeAll(() => {
   process.env["ARCHC_CACHE_DIR"] = join(repo, "test", ".generated", "cache");
   process.env["ARCHC_GROUPED_STRATEGY"] = "split";
+  process.on("SIGINT", guard);
+});
+afterAll(() => {
+  process.off("SIGINT", guard);
 });
 
 describe("a sweep reuses a saved row only for the same identity", () => {
@@ -108,5 +114,47 @@ describe("a sweep reuses a saved row only for the same identity", () => {
     expect(second[1]!.train).toEqual(first[1]!.train);
     const third = rows((await runCli(...args)).stdout);
     expect(third.map((r) => r.cached)).toEqual([true, true]);
+  });
+
+  it("Ctrl-C in a training sweep exits 130; the same command then ends where an uninterrupted sweep ends", async () => {
+    const sweepArgs = (out: string) => [
+      "sweep",
+      tiny,
+      "--sweep",
+      "parts=1,2",
+      "--measure",
+      "train",
+      "--data",
+      "synthetic:32",
+      "--epochs",
+      "1",
+      "--batch",
+      "8",
+      "--backend",
+      "wasm",
+      "--out",
+      out,
+      "--json",
+      "--quiet",
+    ];
+    const straight = rows((await runCli(...sweepArgs(join(tmp(), "s")))).stdout);
+    const out = join(tmp(), "s");
+    const timer = setInterval(() => {
+      if (existsSync(join(out, "tiny_parts_=_1", "manifest.json"))) {
+        clearInterval(timer);
+        process.kill(process.pid, "SIGINT");
+      }
+    }, 5);
+    const stopped = await runCli(...sweepArgs(out));
+    clearInterval(timer);
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/Run the same command again to continue/);
+    expect(existsSync(join(out, "results.jsonl"))).toBe(false);
+    const resumed = rows((await runCli(...sweepArgs(out))).stdout);
+    expect(resumed.map((r) => r.key)).toEqual(straight.map((r) => r.key));
+    for (const [i, r] of resumed.entries()) {
+      expect(r.train!.loss).toBeCloseTo(straight[i]!.train!.loss, 5);
+      expect(r.train!.valAccuracy).toBeCloseTo(straight[i]!.train!.valAccuracy!, 5);
+    }
   });
 });
