@@ -37,7 +37,10 @@ export interface OpenRunOptions {
   readonly mode: OpenMode;
   /** Shown to another process that finds the folder locked, e.g. `train`. */
   readonly command: string;
-  /** Identity fields a resumed run may change (by default `train.epochs`: train for longer). */
+  /**
+   * Identity fields a resumed run may change; by default `train.epochs` (train for longer) and
+   * `train.patience` (stop early, or not).
+   */
   readonly mayChange?: readonly string[];
   /** Written into the manifest beside the identity (see Manifest.source). */
   readonly source?: Json;
@@ -60,7 +63,7 @@ export function clearRun(dir: string): void {
  * mixes two runs: the manifest written here is the identity of everything the folder holds.
  */
 export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): OpenRun {
-  const mayChange = o.mayChange ?? ["train.epochs"];
+  const mayChange = o.mayChange ?? ["train.epochs", "train.patience"];
   const key = identityHash(withoutFields(identity, mayChange));
   const lock = acquireLock(dir, o.command);
   try {

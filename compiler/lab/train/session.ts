@@ -51,6 +51,9 @@ export interface SessionResult extends TrainResult {
   readonly skipped: number;
 }
 
+/** Minutes between checkpoints within an epoch unless told otherwise. */
+export const defaultCheckpointMinutes = 5;
+
 /** No dataset named anywhere: the user must say which. */
 export class NoDataError extends Error {}
 
@@ -114,7 +117,8 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       seed,
       probabilities,
       ...(o.checkpointSteps !== undefined ? { checkpointSteps: o.checkpointSteps } : {}),
-      ...(o.checkpointMinutes !== undefined ? { checkpointMinutes: o.checkpointMinutes } : {}),
+      // Every caller (train, sweep, the API) checkpoints within minutes, not only per epoch.
+      checkpointMinutes: o.checkpointMinutes ?? defaultCheckpointMinutes,
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
@@ -150,6 +154,7 @@ export function trainIdentity(o: SessionOptions): RunIdentity {
       ...(config as unknown as { [k: string]: Json }),
       epochs: o.epochs ?? config.epochs,
       batch: o.batch ?? config.batch,
+      patience: o.patience ?? null,
     },
     data: {
       source: o.data ?? config.dataset ?? null,
