@@ -332,7 +332,15 @@ async function sweepLocked(
           measures: [...wanted].sort(),
           ...(opts.engine === "torch" && wanted.includes("train") ? { engine: "torch" } : {}),
           ...(wanted.includes("latency")
-            ? { latency: { backend: opts.backend, batch: batch ?? 1, runs: runs ?? 5 } }
+            ? {
+                latency: {
+                  backend: opts.backend,
+                  batch: batch ?? 1,
+                  runs: runs ?? 5,
+                  // The grouped-convolution strategy decides the time measured.
+                  strategy: opts.strategy ?? "auto",
+                },
+              }
             : {}),
           ...(wanted.includes("train")
             ? {
