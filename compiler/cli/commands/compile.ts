@@ -1,3 +1,5 @@
+import type { IRGraph } from "../../language/ir/types.js";
+import type { Program } from "../../language/program.js";
 import { validateIR } from "../../language/ir/validate.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
@@ -10,7 +12,9 @@ export interface CompileOptions extends BuildOptions {
   /** ONNX without weights: the seed of the random weights (an integer >= 0; default 1). */
   readonly seed?: string;
   readonly out?: string;
-  /** Module the generated TypeScript imports GroupedConv2D from. */
+  /** TypeScript: one statement per layer (the elaborated graph) instead of one function per block. */
+  readonly flat?: boolean;
+  /** Module the generated TypeScript imports its runtime from. */
   readonly layersModule?: string;
 }
 
@@ -27,11 +31,15 @@ export async function compileCommand(io: IO, file: string, opts: CompileOptions)
     return compileTorch(io, file, r.graph, r.program, opts);
   }
   if (opts.target === "ts") {
-    const { emitTypeScript } = await import("../../backends/ts/emit.js");
-    const text = await emitTypeScript(r.graph, {
-      source: file,
-      ...(opts.layersModule ? { layersModule: opts.layersModule } : {}),
-    });
+    const text = opts.flat
+      ? await (
+          await import("../../backends/ts/flat.js")
+        ).emitFlatTypeScript(r.graph, {
+          source: file,
+          ...(opts.layersModule ? { layersModule: opts.layersModule } : {}),
+        })
+      : await emitStructured(io, file, r.graph, r.program, opts);
+    if (text === undefined) return Exit.diagnostics;
     if (opts.out) {
       atomicWrite(opts.out, text);
       io.err(`wrote ${opts.out} (TypeScript module exporting build())`);
@@ -51,4 +59,27 @@ export async function compileCommand(io: IO, file: string, opts: CompileOptions)
     io.err(`wrote ${opts.out} (${r.graph.nodes.length} nodes)`);
   } else io.out(text);
   return Exit.ok;
+}
+
+/** The structured TypeScript module, or undefined after saying why a spec cannot be written so. */
+async function emitStructured(
+  io: IO,
+  file: string,
+  graph: IRGraph,
+  program: Program,
+  opts: CompileOptions,
+): Promise<string | undefined> {
+  const { emitTypeScript, StructureError } = await import("../../backends/ts/emit.js");
+  try {
+    return await emitTypeScript(program, program.table.networks.get(graph.network)!, {
+      source: file,
+      graph,
+      ...(opts.layersModule ? { layersModule: opts.layersModule } : {}),
+    });
+  } catch (e) {
+    if (!(e instanceof StructureError)) throw e;
+    io.err(`archc: ${file}: cannot write ${graph.network} as structured TypeScript: ${e.message}`);
+    io.err("  = help: --flat writes every layer of the elaborated graph instead");
+    return undefined;
+  }
 }
