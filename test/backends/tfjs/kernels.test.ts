@@ -556,6 +556,38 @@ describe("kernels match tfjs-backend-cpu", () => {
     expect(checked).toBeGreaterThan(20);
   });
 
+  it("MaxPoolGrad matches cpu (strides, pads, ties)", async () => {
+    let checked = 0;
+    for (const [shape, filterSize, strides, pad] of [
+      [[2, 9, 8, 5], 3, 2, "same"],
+      [[2, 9, 8, 5], 3, 2, "valid"],
+      [[1, 7, 7, 3], 2, 1, "same"],
+      [[3, 6, 5, 4], [3, 2], [1, 2], 1],
+    ] as [Shape4, number | [number, number], number | [number, number], Pad][]) {
+      const info = tf.backend_util.computePool2DInfo(shape, filterSize, strides, 1, pad as "same");
+      const outShape: Shape4 = [shape[0], info.outHeight, info.outWidth, shape[3]];
+      for (const ties of [false, true]) {
+        // Rounded inputs make equal maxima in one window; both backends keep the first.
+        const v = ties ? values(shape).map((e) => Math.round(e * 2) / 2) : values(shape);
+        const g = values(outShape);
+        const f = (): tf.Tensor =>
+          tf.tidy(() => {
+            const x = tf.tensor4d(v, shape);
+            const y = tf.maxPool(x, filterSize, strides, pad as "same");
+            return run(
+              tf.MaxPoolGrad,
+              { dy: tf.tensor4d(g, outShape), input: x, output: y },
+              { filterSize, strides, pad },
+            );
+          });
+        const label = JSON.stringify({ shape, filterSize, strides, pad, ties });
+        expect(maxAbsDiff(await on("wasm", f), await on("cpu", f)), label).toBeLessThan(TOLERANCE);
+        checked++;
+      }
+    }
+    expect(checked).toBe(8);
+  });
+
   it("Sum and Mean over leading axes (SIMD) and others (wasm's own) match cpu", async () => {
     const shapes: number[][] = [
       [3, 5, 4, 7],
@@ -764,6 +796,20 @@ describe("more finite differences on wasm", () => {
       5e-3,
     );
     tf.dispose([w, r]);
+  });
+
+  it("max pool (3x3, stride 2, same)", async () => {
+    await tf.setBackend("wasm");
+    const shape = [2, 6, 5, 3];
+    const n = 2 * 6 * 5 * 3;
+    // Distinct values 0.05 apart, shuffled, so no step of 1e-2 changes which one is largest.
+    const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
+    const x0 = Float32Array.from(order, (i) => i * 0.05);
+    const r = tf.tensor4d(values([2, 3, 3, 3]), [2, 3, 3, 3]);
+    const loss = (x: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, 3, 2, "same"), r));
+    expect(await finiteDifferenceError(loss, shape, x0)).toBeLessThan(5e-3);
+    r.dispose();
   });
 
   it("batch norm in training mode (statistics from the batch), through x and scale", async () => {

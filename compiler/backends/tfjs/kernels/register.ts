@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { registerBatchNormGradient } from "./batchNormGrad.js";
 import { conv2dBackpropFilterConfig } from "./conv2dBackpropFilter.js";
 import { conv2dBackpropInputConfig } from "./conv2dBackpropInput.js";
+import { maxPoolGradReplacement } from "./maxPoolGrad.js";
 import { meanReplacement, sumReplacement } from "./reduceLeading.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
@@ -25,6 +26,7 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Conv2DBackpropInput, make: () => conv2dBackpropInputConfig },
   { kernelName: tf.Sum, make: sumReplacement },
   { kernelName: tf.Mean, make: meanReplacement },
+  { kernelName: tf.MaxPoolGrad, make: maxPoolGradReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
