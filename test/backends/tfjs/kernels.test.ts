@@ -468,6 +468,25 @@ describe("kernels match tfjs-backend-cpu", () => {
         }
     expect(checked).toBeGreaterThan(20);
 
+    // Pointwise (1x1, stride 1) takes a matMul path; 'valid' and 'same' pad nothing there.
+    for (const pad of ["same", "valid"] as const) {
+      const xShape: Shape4 = [3, 7, 6, 16];
+      const dyShape: Shape4 = [3, 7, 6, 24];
+      const x = values(xShape);
+      const dy = values(dyShape);
+      const kernel = (): tf.Tensor =>
+        tf.tidy(() =>
+          run(
+            tf.Conv2DBackpropFilter,
+            { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+            { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, 16, 24] },
+          ),
+        );
+      expect(maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel)), pad).toBeLessThan(
+        TOLERANCE,
+      );
+    }
+
     for (const dimRoundingMode of ["floor", "round", "ceil", undefined] as const) {
       const large = dimRoundingMode === undefined;
       const xShape: Shape4 = large ? [4, 16, 15, 8] : [2, 7, 8, 3];
