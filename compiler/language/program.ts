@@ -126,6 +126,28 @@ export function pickNetwork(program: Program, name?: string): NetworkDecl | Diag
   );
 }
 
+/**
+ * A train config or experiment named on the command line (`--config`, `--experiment`), or the
+ * E0603 diagnostic at that flag, with the closest names.
+ */
+export function pickDeclaration<K extends "config" | "experiment">(
+  program: Program,
+  flag: K,
+  name: string,
+): (K extends "config" ? TrainConfig : Experiment) | Diagnostic {
+  const table: ReadonlyMap<string, TrainConfig | Experiment> =
+    flag === "config" ? program.trains : program.experiments;
+  const found = table.get(name);
+  if (found) return found as K extends "config" ? TrainConfig : Experiment;
+  const what = flag === "config" ? "train config" : "experiment";
+  return error(
+    "E0603",
+    commandLineSpan(`--${flag} ${name}`),
+    `${program.loaded.root?.file ?? "<spec>"} has no ${what} named '${name}'`,
+    didYouMean(name, table.keys()) ?? `${what}s: ${[...table.keys()].join(", ") || "none"}`,
+  );
+}
+
 export function buildNetwork(
   program: Program,
   network: NetworkDecl,

@@ -22,3 +22,18 @@ describe("diagnostics as JSON (golden)", () => {
     }
   });
 });
+
+describe("diagnostics about the command line (golden)", () => {
+  it("E0603: a train config or experiment that the file does not declare, at the flag", async () => {
+    const cwd = process.cwd();
+    process.chdir(join(root, "..", "..", ".."));
+    try {
+      const config = await runCli("train", "specs/mini_xception.arch", "--config", "fashion_sdg");
+      const experiment = await runCli("sweep", "specs/mini_xception.arch", "-e", "nope");
+      expect([config.code, experiment.code]).toEqual([1, 1]);
+      expectGolden(join(root, "cli", "E0603.txt"), config.stderr + experiment.stderr);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});

@@ -13,6 +13,7 @@ import {
   buildVariant,
   loadProgram,
   parseSets,
+  pickDeclaration,
   pickNetwork,
   type Program,
 } from "../../language/program.js";
@@ -91,16 +92,8 @@ function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {
   const sets = parseSets(opts.set ?? []);
   if (sets.diagnostics.length) return sets.diagnostics;
   if (opts.experiment) {
-    const x = program.experiments.get(opts.experiment);
-    if (!x)
-      return [
-        error(
-          "E0603",
-          syntheticSpan(file),
-          `no experiment named '${opts.experiment}'`,
-          `experiments: ${[...program.experiments.keys()].join(", ") || "none"}`,
-        ),
-      ];
+    const x = pickDeclaration(program, "experiment", opts.experiment);
+    if ("code" in x) return [x];
     const variants = experimentVariants(x).map((v) => withArgs(v, sets.args));
     return {
       variants,
@@ -140,12 +133,11 @@ function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {
     } else axes.push(a);
   }
   const config = opts.config
-    ? program.trains.get(opts.config)
+    ? pickDeclaration(program, "config", opts.config)
     : program.trains.size === 1
       ? [...program.trains.values()][0]
       : undefined;
-  if (opts.config && !config)
-    return [error("E0603", syntheticSpan(file), `no train config named '${opts.config}'`)];
+  if (config && "code" in config) return [config];
   return {
     variants: crossProduct(net, axes, sets.args),
     axes: axes.map((a) => a.name),

@@ -5,10 +5,10 @@ import {
   buildVariant,
   loadProgram,
   parseSets,
+  pickDeclaration,
   pickNetwork,
   type Program,
 } from "../../language/program.js";
-import { error } from "../../../grammar/diagnostic.js";
 import { float } from "../../language/elaborate/values.js";
 import { boundArg, makeVariant, withArgs, type Variant } from "../../language/variant.js";
 import { syntheticSpan } from "../../../grammar/span.js";
@@ -87,18 +87,9 @@ function intOption(
 function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | number {
   const sets = parseSets(opts.set ?? []);
   if (sets.diagnostics.length) return report(io, program, sets.diagnostics);
-  const file = program.loaded.root?.file ?? "<spec>";
   if (opts.experiment) {
-    const x = program.experiments.get(opts.experiment);
-    if (!x)
-      return report(io, program, [
-        error(
-          "E0603",
-          syntheticSpan(file),
-          `no experiment named '${opts.experiment}'`,
-          `experiments: ${[...program.experiments.keys()].join(", ") || "none"}`,
-        ),
-      ]);
+    const x = pickDeclaration(program, "experiment", opts.experiment);
+    if ("code" in x) return report(io, program, [x]);
     return experimentVariants(x).map((v, i) => {
       const configName = trainConfigNameFor(x, i);
       const config = (configName && program.trains.get(configName)) || fallbackTrainConfig;
@@ -109,16 +100,8 @@ function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | numb
   if ("code" in net) return report(io, program, [net]);
   let config = fallbackTrainConfig;
   if (opts.config) {
-    const c = program.trains.get(opts.config);
-    if (!c)
-      return report(io, program, [
-        error(
-          "E0603",
-          syntheticSpan(file),
-          `no train config named '${opts.config}'`,
-          `configs: ${[...program.trains.keys()].join(", ") || "none"}`,
-        ),
-      ]);
+    const c = pickDeclaration(program, "config", opts.config);
+    if ("code" in c) return report(io, program, [c]);
     config = c;
   } else if (program.trains.size === 1) config = [...program.trains.values()][0]!;
   return [{ label: net.name.name, variant: makeVariant(net.name.name, sets.args), config }];
