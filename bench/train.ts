@@ -8,7 +8,8 @@
  * (/usr/bin/python3); without it that column is skipped.
  *
  * Flags: `--profile` also prints where archc's step goes (phases and kernels); `--quick` runs the
- * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases.
+ * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases;
+ * ARCHC_BENCH_ROUNDS=N changes the number of rounds.
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
@@ -260,7 +261,8 @@ export async function runTrainBench(): Promise<void> {
       const ours: number[] = [];
       const theirs: number[] = [];
       let torchNote = noTorch;
-      for (let r = 0; r < c.rounds; r++) {
+      const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"]) || c.rounds;
+      for (let r = 0; r < rounds; r++) {
         if (!torchNote) {
           const t = torchSteps(dir, c, graph, threads, c.steps);
           if (typeof t === "string") torchNote = t;
