@@ -1,3 +1,4 @@
+import { integerFlag } from "../../util/integerFlag.js";
 import { boxCount, toDot, type DotOptions } from "../../backends/graph/dot.js";
 import { renderSvg } from "../../backends/graph/svg.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
@@ -19,14 +20,12 @@ export interface GraphOptions extends BuildOptions {
 /** Checks the options before building, so a typo costs no elaboration. */
 function parseOptions(opts: GraphOptions): DotOptions | string {
   if (opts.expand && opts.collapse) return "--expand and --collapse cannot be used together";
-  const depthText = opts.depth ?? "1";
-  // Number() would accept "", "0x2" and "1e0"; a depth is written in plain digits.
-  if (!/^\d+$/.test(depthText) || Number(depthText) < 1)
-    return `--depth must be a positive integer, not '${depthText}'`;
+  const depth = integerFlag("depth", opts.depth ?? "1", 1);
+  if (typeof depth !== "number") return depth.error;
   const format = opts.format ?? "svg";
   if (format !== "svg" && format !== "dot")
     return `--format must be svg or dot, not '${String(format)}'`;
-  return { mode: opts.expand ? "expanded" : "collapsed", depth: Number(depthText) };
+  return { mode: opts.expand ? "expanded" : "collapsed", depth };
 }
 
 export async function graphCommand(io: IO, file: string, opts: GraphOptions): Promise<number> {

@@ -1,3 +1,4 @@
+import { integerFlag } from "../../util/integerFlag.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { OnnxWeights } from "../../backends/onnx/export.js";
@@ -54,9 +55,9 @@ export async function compileOnnx(
     io.err("archc compile: --target onnx writes a binary file; give it with -o model.onnx");
     return Exit.usage;
   }
-  const seed = opts.seed === undefined ? 1 : Number(opts.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    io.err(`archc compile: --seed must be an integer of at least 0, not '${opts.seed}'`);
+  const seed = integerFlag("seed", opts.seed ?? "1", 0);
+  if (typeof seed !== "number") {
+    io.err(`archc compile: ${seed.error}`);
     return Exit.usage;
   }
   if (opts.weights && opts.seed !== undefined && opts.seed !== "1")

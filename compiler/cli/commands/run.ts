@@ -1,3 +1,4 @@
+import { integerFlag } from "../../util/integerFlag.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
 import type { BackendChoice } from "../../backends/tfjs/runtime.js";
@@ -14,24 +15,22 @@ export interface RunOptions extends BuildOptions {
 }
 
 function positiveInt(io: IO, name: string, text: string): number | undefined {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    io.err(`archc run: --${name} must be a positive integer, not '${text}'`);
-    return undefined;
-  }
-  return n;
+  const n = integerFlag(name, text, 1);
+  if (typeof n === "number") return n;
+  io.err(`archc run: ${n.error}`);
+  return undefined;
 }
 
 /** Builds the network on a tfjs backend and times forward passes on random input. */
 export async function runCommand(io: IO, file: string, opts: RunOptions): Promise<number> {
   const batch = positiveInt(io, "batch", opts.batch);
   const runs = positiveInt(io, "runs", opts.runs);
-  const warmup = Number(opts.warmup);
+  const warmup = integerFlag("warmup", opts.warmup, 0);
   const threads = opts.threads === undefined ? undefined : positiveInt(io, "threads", opts.threads);
   if (batch === undefined || runs === undefined) return Exit.usage;
   if (opts.threads !== undefined && threads === undefined) return Exit.usage;
-  if (!Number.isInteger(warmup) || warmup < 0) {
-    io.err(`archc run: --warmup must be 0 or more, not '${opts.warmup}'`);
+  if (typeof warmup !== "number") {
+    io.err(`archc run: ${warmup.error}`);
     return Exit.usage;
   }
   const built = buildFromCli(io, file, opts);

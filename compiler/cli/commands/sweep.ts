@@ -1,3 +1,4 @@
+import { integerFlag } from "../../util/integerFlag.js";
 import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { syntheticSpan } from "../../../grammar/span.js";
@@ -79,12 +80,10 @@ interface Planned {
 
 function posInt(io: IO, name: string, text: string | undefined): number | undefined | null {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    io.err(`archc sweep: --${name} must be a positive integer, not '${text}'`);
-    return null;
-  }
-  return n;
+  const n = integerFlag(name, text, 1);
+  if (typeof n === "number") return n;
+  io.err(`archc sweep: ${n.error}`);
+  return null;
 }
 
 function plan(program: Program, opts: SweepOptions): Planned | Diagnostic[] {

@@ -1,3 +1,4 @@
+import { integerFlag } from "../../util/integerFlag.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
@@ -76,12 +77,10 @@ function intOption(
   min: number,
 ): number | undefined | null {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
-    io.err(`archc train: --${name} must be an integer of at least ${min}, not '${text}'`);
-    return null;
-  }
-  return n;
+  const n = integerFlag(name, text, min);
+  if (typeof n === "number") return n;
+  io.err(`archc train: ${n.error}`);
+  return null;
 }
 
 function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | number {

@@ -1,3 +1,4 @@
+import { integerFlag } from "../../util/integerFlag.js";
 import type { TorchOptions } from "./engine.js";
 
 /** The torch engine's command-line options, as commander hands them over (text). */
@@ -32,10 +33,8 @@ export function torchOptions(o: TorchCliOptions): TorchOptions | undefined | str
     min: number,
   ): number | string | undefined => {
     if (text === undefined) return undefined;
-    const n = Number(text);
-    return Number.isInteger(n) && n >= min
-      ? n
-      : `--${name} must be an integer of at least ${min}, not '${text}'`;
+    const n = integerFlag(name, text, min);
+    return typeof n === "number" ? n : n.error;
   };
   const nproc = int("nproc", o.nproc, 1);
   const nnodes = int("nnodes", o.nnodes, 1);
