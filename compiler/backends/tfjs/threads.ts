@@ -74,6 +74,12 @@ function pthreadWorkerClass(files: ThreadedFiles): typeof NodeWorker {
     constructor(_blobUrl: unknown) {
       super(files.workerScript, { eval: true });
     }
+    // Emscripten refs a worker while its pthread runs, and XNNPACK's pool threads run
+    // (waiting for work) for the life of the process, so Node would never exit. The
+    // main thread waits for every computation it starts, so the pool never has to
+    // keep the process alive: it is a daemon pool.
+    override ref(): void {}
+
     override postMessage(message: unknown, transfer?: readonly never[]): void {
       const m = message as { cmd?: string; urlOrBlob?: unknown } | null;
       // "load" carries the main glue as a Blob of the bundled factory's source, which

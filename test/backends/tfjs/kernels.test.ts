@@ -1,5 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../../../compiler/language/paths.js";
 import {
   registerWasmTrainingKernels,
   wasmTrainingKernels,
@@ -234,6 +238,38 @@ describe("threads", () => {
     if (started.note?.startsWith("one thread:")) expect(started.threads).toBe(1);
     else expect(started.threads).toBe(wanted);
     expect(getThreadsCount()).toBe(started.threads);
+  });
+
+  it("a process that trained on two threads exits by itself", () => {
+    // XNNPACK's pool threads wait for work forever; they must not keep Node alive.
+    const dir = mkdtempSync(join(packageRoot, ".archc-threads-test-")); // inside, to resolve tfjs
+    const script = join(dir, "exit.mts");
+    const runtime = join(packageRoot, "compiler", "backends", "tfjs", "runtime.ts");
+    writeFileSync(
+      script,
+      [
+        `import * as tf from "@tensorflow/tfjs";`,
+        `import { initBackend } from ${JSON.stringify(runtime)};`,
+        `const b = await initBackend("wasm", { threads: 2 });`,
+        `const x = tf.randomUniform([4, 12, 12, 16]) as tf.Tensor4D;`,
+        `const w = tf.randomUniform([3, 3, 16, 8]) as tf.Tensor4D;`,
+        `const [g] = tf.grads((v: tf.Tensor) => tf.sum(tf.conv2d(x, v as tf.Tensor4D, 1, "same")))([w]);`,
+        `await g!.data();`,
+        `console.log(b.threads);`,
+      ].join("\n"),
+    );
+    try {
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+        cwd: packageRoot,
+        encoding: "utf8",
+        timeout: 90_000,
+      });
+      expect(r.error, r.stderr).toBeUndefined();
+      expect(r.status, r.stderr).toBe(0);
+      expect(Number(r.stdout.trim())).toBeGreaterThanOrEqual(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names what is missing where threads cannot run", () => {
