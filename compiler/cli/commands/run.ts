@@ -1,3 +1,4 @@
+import { startBackend } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
@@ -46,22 +47,12 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     });
   }
   // tfjs is loaded only by the commands that run models: check and summary stay fast.
-  const [runtime, model, timing] = await Promise.all([
-    import("../../backends/tfjs/runtime.js"),
+  const [model, timing] = await Promise.all([
     import("../../backends/tfjs/model.js"),
     import("../../backends/tfjs/timing.js"),
   ]);
-  let backend;
-  try {
-    backend = await runtime.initBackend(opts.backend, threads ? { threads } : {});
-  } catch (e) {
-    if (e instanceof runtime.BackendError) {
-      io.err(`archc run: ${e.message}`);
-      return Exit.diagnostics;
-    }
-    throw e;
-  }
-  if (!opts.json) io.err(`backend: ${backend.label}`);
+  const backend = await startBackend(io, "run", opts.backend, threads, !!opts.json);
+  if ("exit" in backend) return backend.exit;
   let m;
   try {
     m = model.buildModelFromIR(

@@ -1,3 +1,4 @@
+import { startBackend } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -181,7 +182,13 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   const limit = posInt(io, "limit", opts.limit);
   const valLimit = posInt(io, "val-limit", opts.valLimit);
   const seeds = posInt(io, "seeds", opts.seeds);
-  if ([batch, runs, epochs, limit, valLimit, seeds, threads].includes(null)) return Exit.usage;
+  const seed = integerFlag("seed", opts.seed ?? "0", 0);
+  if (typeof seed !== "number") io.err(`archc sweep: ${seed.error}`);
+  if (
+    [batch, runs, epochs, limit, valLimit, seeds, threads].includes(null) ||
+    typeof seed !== "number"
+  )
+    return Exit.usage;
   if (opts.json && opts.csv) {
     io.err("archc sweep: choose --json or --csv, not both");
     return Exit.usage;
@@ -230,6 +237,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
       limit: limit ?? undefined,
       valLimit: valLimit ?? undefined,
       seeds: seeds ?? 1,
+      seed,
       threads: threads ?? undefined,
     });
   } finally {
@@ -244,6 +252,8 @@ interface Numbers {
   readonly limit: number | undefined;
   readonly valLimit: number | undefined;
   readonly seeds: number;
+  /** The first seed; with --seeds N, the seeds are seed .. seed + N - 1. */
+  readonly seed: number;
   readonly threads: number | undefined;
 }
 
@@ -264,28 +274,16 @@ async function sweepLocked(
     rmSync(join(outDir, "results.jsonl"));
   const done = readResults(outDir);
   const needsTf = wanted.includes("latency") || wanted.includes("train");
-  const tfjs = needsTf
-    ? await Promise.all([
-        import("../../backends/tfjs/runtime.js"),
-        import("../../backends/tfjs/model.js"),
-      ])
-    : undefined;
+  const tfjs = needsTf ? await import("../../backends/tfjs/model.js") : undefined;
   const session = wanted.includes("train") ? await import("../../lab/train/session.js") : undefined;
   let backendName = "";
   if (tfjs) {
-    try {
-      const b = await tfjs[0].initBackend(opts.backend, threads ? { threads } : {});
-      backendName = b.name;
-      if (!opts.json && !opts.csv && !opts.quiet) io.err(`backend: ${b.label}`);
-    } catch (e) {
-      if (e instanceof tfjs[0].BackendError) {
-        io.err(`archc sweep: ${e.message}`);
-        return Exit.diagnostics;
-      }
-      throw e;
-    }
+    const quiet = !!(opts.json || opts.csv || opts.quiet);
+    const b = await startBackend(io, "sweep", opts.backend, threads ?? undefined, quiet);
+    if ("exit" in b) return b.exit;
+    backendName = b.name;
   }
-  const seed0 = Number(opts.seed) || 0;
+  const seed0 = n.seed;
   // Repeated seeds only change trained numbers; params, MACs and latency are measured once.
   const seedList = wanted.includes("train")
     ? Array.from({ length: n.seeds }, (_, i) => seed0 + i)
@@ -390,7 +388,7 @@ async function sweepLocked(
             if (tfjs && wanted.includes("latency")) {
               r = {
                 ...r,
-                latency: await measureLatency(tfjs[1], g, batch ?? 1, runs ?? 5, backendName),
+                latency: await measureLatency(tfjs, g, batch ?? 1, runs ?? 5, backendName),
               };
             }
             if (session) {

@@ -1,3 +1,4 @@
+import { startBackend } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
@@ -167,25 +168,21 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     graphs.push({ run, graph: built.graph, source: variantSource(file, variant) });
   }
 
-  const [runtime, session, data, modelMod, progress, runMod] = await Promise.all([
-    import("../../backends/tfjs/runtime.js"),
+  const [session, data, modelMod, progress, runMod] = await Promise.all([
     import("../../lab/train/session.js"),
     import("../../lab/train/data/index.js"),
     import("../../backends/tfjs/model.js"),
     import("../progress.js"),
     import("../../lab/run/index.js"),
   ]);
-  let backend;
-  try {
-    backend = await runtime.initBackend(opts.backend, threads ? { threads } : {});
-  } catch (e) {
-    if (e instanceof runtime.BackendError) {
-      io.err(`archc train: ${e.message}`);
-      return Exit.diagnostics;
-    }
-    throw e;
-  }
-  if (!opts.json && !opts.quiet) io.err(`backend: ${backend.label}`);
+  const backend = await startBackend(
+    io,
+    "train",
+    opts.backend,
+    threads ?? undefined,
+    !!(opts.json || opts.quiet),
+  );
+  if ("exit" in backend) return backend.exit;
 
   let stop = false;
   const onSignal = () => {
