@@ -16,11 +16,13 @@ export function report(
   else {
     io.err(formatDiagnostics(ds, (f) => program?.loaded.source(f), { colour: io.colour }));
     const errors = ds.filter((d) => d.severity === "error").length;
-    const first = ds.find((d) => d.severity === "error")?.code;
-    io.err(
-      `${errors} error${errors === 1 ? "" : "s"}` +
-        (first ? `; for more about ${first}, run \`archc explain ${first}\`` : ""),
-    );
+    io.err(`${errors} error${errors === 1 ? "" : "s"}${explainHint(ds)}`);
   }
   return ds.some((d) => d.severity === "error") ? Exit.diagnostics : Exit.ok;
+}
+
+/** The pointer to `archc explain` after an error count, as rustc ends with `--explain`. */
+export function explainHint(ds: readonly Diagnostic[]): string {
+  const first = ds.find((d) => d.severity === "error")?.code;
+  return first ? `; for more about ${first}, run \`archc explain ${first}\`` : "";
 }

@@ -3,6 +3,7 @@ import { diagnosticToJson, formatDiagnostics } from "../../language/diagnostics/
 import { checkProgram, loadProgram } from "../../language/program.js";
 import { Exit, type IO } from "../io.js";
 import { maxLayersOf } from "../build.js";
+import { explainHint } from "../report.js";
 
 export function checkCommand(
   io: IO,
@@ -58,7 +59,8 @@ export function checkCommand(
   } else if (failed) {
     const n = all.reduce((s, f) => s + f.diagnostics.length, 0);
     io.err(
-      `${n} error${n === 1 ? "" : "s"} in ${all.filter((f) => f.diagnostics.length).length} of ${files.length} file${files.length === 1 ? "" : "s"}`,
+      `${n} error${n === 1 ? "" : "s"} in ${all.filter((f) => f.diagnostics.length).length} of ${files.length} file${files.length === 1 ? "" : "s"}` +
+        explainHint(all.flatMap((f) => f.diagnostics)),
     );
   }
   return failed ? Exit.diagnostics : Exit.ok;
