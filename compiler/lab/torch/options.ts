@@ -10,6 +10,11 @@ export interface TorchCliOptions {
   readonly nodeRank?: string;
   readonly rdzvEndpoint?: string;
   readonly threads?: string;
+  // The embedded trainer's own options, which the torch engine does not take.
+  readonly patience?: string;
+  readonly checkpointSteps?: string;
+  readonly checkpointMinutes?: string;
+  readonly strategy?: string;
 }
 
 /**
@@ -27,6 +32,17 @@ export function torchOptions(o: TorchCliOptions): TorchOptions | undefined | str
       return `--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is an option of --engine torch`;
     return undefined;
   }
+  // The runner checkpoints at each epoch and on a stop, and has no early stopping or grouped
+  // strategies: saying so beats ignoring what the user asked for.
+  // (The two checkpoint flags have defaults, "0" steps and "5" minutes: only others count.)
+  const embeddedOnly = [
+    o.patience !== undefined && "patience",
+    o.strategy !== undefined && "strategy",
+    (o.checkpointSteps ?? "0") !== "0" && "checkpointSteps",
+    (o.checkpointMinutes ?? "5") !== "5" && "checkpointMinutes",
+  ].filter((k): k is string => typeof k === "string");
+  if (embeddedOnly.length)
+    return `--${embeddedOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is an option of the embedded trainer, not of --engine torch`;
   const int = (
     name: string,
     text: string | undefined,
