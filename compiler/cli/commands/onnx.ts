@@ -1,6 +1,4 @@
 import { integerFlag } from "../../util/integerFlag.js";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { OnnxWeights } from "../../backends/onnx/export.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
@@ -14,31 +12,13 @@ import { Exit, type IO } from "../io.js";
  */
 async function loadWeights(graph: IRGraph, dir?: string): Promise<OnnxWeights | undefined> {
   if (!dir) return undefined;
-  const isTfjs = existsSync(join(dir, "model.json"));
-  if (!isTfjs && !existsSync(join(dir, "checkpoint.bin")))
+  const { weightsFromFolder } = await import("../../lab/train/weights.js");
+  const weights = await weightsFromFolder(graph, dir);
+  if (!weights)
     throw new Error(
       `${dir} holds neither model.json (a tfjs model) nor checkpoint.bin (an archc train run)`,
     );
-  const [runtime, model, weights] = await Promise.all([
-    import("../../backends/tfjs/runtime.js"),
-    import("../../backends/tfjs/model.js"),
-    import("../../backends/onnx/weights.js"),
-  ]);
-  await runtime.initBackend("wasm");
-  const m = model.buildModelFromIR(graph);
-  try {
-    if (isTfjs) {
-      const { loadTfjsWeights } = await import("../../backends/onnx/tfjs.js");
-      loadTfjsWeights(dir, m);
-    } else {
-      const { loadCheckpoint } = await import("../../lab/train/checkpoint.js");
-      // Only the model's weights matter here; the optimizer's state in the checkpoint is dropped.
-      await loadCheckpoint(dir, m);
-    }
-    return weights.weightsFromTfjs(m, graph);
-  } finally {
-    m.dispose();
-  }
+  return weights;
 }
 
 function message(e: unknown): string {

@@ -14,31 +14,11 @@ export const torchWeightsFile = "weights.safetensors";
  */
 export async function torchWeightsFrom(graph: IRGraph, dir: string): Promise<Uint8Array> {
   if (existsSync(join(dir, torchWeightsFile))) return readFileSync(join(dir, torchWeightsFile));
-  const isTfjs = existsSync(join(dir, "model.json"));
-  if (!isTfjs && !existsSync(join(dir, "checkpoint.bin")))
+  const { weightsFromFolder } = await import("../train/weights.js");
+  const weights = await weightsFromFolder(graph, dir);
+  if (!weights)
     throw new Error(
       `${dir} holds neither model.json (a tfjs model), checkpoint.bin (an archc train run) nor ${torchWeightsFile} (a torch-engine run)`,
     );
-  const [runtime, model, weights] = await Promise.all([
-    import("../../backends/tfjs/runtime.js"),
-    import("../../backends/tfjs/model.js"),
-    import("../../backends/onnx/weights.js"),
-  ]);
-  await runtime.initBackend("wasm");
-  const m = model.buildModelFromIR(graph);
-  try {
-    if (isTfjs) {
-      const { loadTfjsWeights } = await import("../../backends/onnx/tfjs.js");
-      loadTfjsWeights(dir, m);
-    } else {
-      const { loadCheckpoint } = await import("../train/checkpoint.js");
-      await loadCheckpoint(dir, m);
-    }
-    return safetensors(torchStateDict(graph, weights.weightsFromTfjs(m, graph)), {
-      network: graph.network,
-      source: dir,
-    });
-  } finally {
-    m.dispose();
-  }
+  return safetensors(torchStateDict(graph, weights), { network: graph.network, source: dir });
 }
