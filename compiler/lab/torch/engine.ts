@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import {
   closeSync,
   existsSync,
@@ -100,14 +101,38 @@ function initialWeights(graph: IRGraph, seed: number): Uint8Array {
   }
 }
 
-function launcher(o: TorchOptions, job: string): string[] {
+/** A TCP port that is free on this machine now, for a one-machine rendezvous. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function launcher(o: TorchOptions, job: string): Promise<string[]> {
   const nproc = o.nproc ?? 1;
   const nnodes = o.nnodes ?? 1;
   if (nproc === 1 && nnodes === 1) return [runnerPath, job];
   // torchrun (torch.distributed.run) from the interpreter that has torch, through the runner,
   // which mends a bug of torch < 2.0 on Python 3.11 first (see torchrun() in runner.py).
   const common = [runnerPath, "--torchrun", `--nproc_per_node=${nproc}`];
-  if (nnodes === 1) return [...common, "--standalone", runnerPath, job];
+  // One machine: torchrun's --standalone would rendezvous on the fixed port 29400, so two runs
+  // at once (two sweeps, two users) would meet in one store and fail; a free port of our own.
+  if (nnodes === 1)
+    return [
+      ...common,
+      "--nnodes=1",
+      "--rdzv_backend=c10d",
+      `--rdzv_endpoint=127.0.0.1:${await freePort()}`,
+      `--rdzv_id=archc-${process.pid}-${Date.now()}`,
+      runnerPath,
+      job,
+    ];
   const [host, port] = o.rdzvEndpoint!.split(":");
   return [
     ...common,
@@ -237,7 +262,7 @@ async function launch(
   skipped: number,
   graph: IRGraph,
 ): Promise<SessionResult> {
-  const child = spawn(py.path, launcher(o, job), {
+  const child = spawn(py.path, await launcher(o, job), {
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: Ctrl-C reaches archc alone, which asks for a stop after the step.
     detached: true,

@@ -162,7 +162,9 @@ describe.skipIf(problem !== undefined && !inCI)("archc train --engine torch", ()
     const base = {
       graph,
       config: { ...fallbackTrainConfig, batch: 16, epochs: 2 },
-      data: "synthetic:64",
+      // 64 steps: a stop asked for at step 2 reaches the runner long before its last step, even
+      // on a loaded machine (with 8 steps the run could finish first).
+      data: "synthetic:512",
       python,
     };
     const whole = join(dir, "whole");
