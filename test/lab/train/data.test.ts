@@ -358,8 +358,10 @@ describe("image folders", () => {
       join(root, "cats", "0bad.jpg"),
       join(root, "dogs", "cut.jpg"),
     ]);
+    // libvips words a cut JPEG as a premature end or a corrupt header, depending on where its
+    // read stops (both seen on this machine); either way the reason is libvips' own.
     expect(lenient.skipped!.find((s) => s.path.endsWith("cut.jpg"))!.reason).toMatch(
-      /premature end/,
+      /premature end|corrupt header/,
     );
 
     await expect(
