@@ -23,7 +23,7 @@ import { packageRoot } from "../../language/paths.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import { runPaths } from "../run/paths.js";
 import { closeRun, openRun } from "../run/open.js";
-import { openDataset, type Dataset } from "../train/data/index.js";
+import { openRunData, type Dataset } from "../train/data/index.js";
 import { seedWeights } from "../train/init.js";
 import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
 import {
@@ -175,20 +175,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     throw new TorchEngineError(
       `the batch (${batch}) must be a multiple of the processes (${world}) so that every process takes the same share`,
     );
-  const shape = graph.input as [number, number, number];
-  const classes = graph.nodes[graph.output]!.shape[0]!;
-  const common = { shape, classes, seed, ...(o.skipCorrupt ? { skipCorrupt: true } : {}) };
-  const trainData = await openDataset(spec, {
-    ...common,
-    split: "train",
-    ...(o.limit ? { limit: o.limit } : {}),
-  });
-  const valLimit = o.valLimit ?? (o.limit ? Math.max(1, Math.ceil(o.limit / 5)) : undefined);
-  const valData = await openDataset(o.valData ?? spec, {
-    ...common,
-    split: "val",
-    ...(valLimit ? { limit: valLimit } : {}),
-  });
+  const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
   const epochs = o.epochs ?? config.epochs;
   // Node ranks above 0 only compute: the run folder is node 0's.
   const lead = (o.nodeRank ?? 0) === 0;
@@ -222,7 +209,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         initialWeights: weights,
         train,
         val,
-        classes,
+        classes: last.shape[0]!,
         batch,
         epochs,
         seed,

@@ -1,7 +1,7 @@
 import type { TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import { buildModelFromIR, type BuildOptions } from "../../backends/tfjs/model.js";
-import { openDataset } from "./data/index.js";
+import { openRunData } from "./data/index.js";
 import { seedWeights } from "./init.js";
 import { train, type EpochMetrics, type StepReport, type TrainResult } from "./loop.js";
 import type { Json } from "../../language/elaborate/values.js";
@@ -68,21 +68,8 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     throw new NoDataError(
       `no data for ${graph.network}: pass --data (synthetic, fashion-mnist, an IDX folder or an image folder)`,
     );
-  const shape = graph.input as [number, number, number];
-  const classes = graph.nodes[graph.output]!.shape[0]!;
   const seed = o.seed ?? 0;
-  const common = { shape, classes, seed, ...(o.skipCorrupt ? { skipCorrupt: true } : {}) };
-  const trainData = await openDataset(spec, {
-    ...common,
-    split: "train",
-    ...(o.limit ? { limit: o.limit } : {}),
-  });
-  const valLimit = o.valLimit ?? (o.limit ? Math.max(1, Math.ceil(o.limit / 5)) : undefined);
-  const valData = await openDataset(o.valData ?? spec, {
-    ...common,
-    split: "val",
-    ...(valLimit ? { limit: valLimit } : {}),
-  });
+  const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
   const epochs = o.epochs ?? config.epochs;
   const batch = o.batch ?? config.batch;
   const run = openRun(o.outDir, trainIdentity(o), {

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import type { IRGraph } from "../../../language/ir/types.js";
 import { checkLimit, DataError, type Dataset } from "./dataset.js";
 import { findIdxFiles, hasIdxFiles, openIdxDirectory } from "./idx.js";
 import { openImageFolder } from "./imageFolder.js";
@@ -106,4 +107,40 @@ export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset
     ...common,
     ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
   });
+}
+
+/** What a run reads besides its data source: seed, limits, a separate validation source. */
+export interface RunDataOptions {
+  readonly seed: number;
+  readonly limit?: number;
+  readonly valLimit?: number;
+  readonly valData?: string;
+  readonly skipCorrupt?: boolean;
+}
+
+/**
+ * A run's training and validation sets, shaped to the network's input and class count; without
+ * a validation limit, validation takes a fifth of the training limit. Shared by the embedded
+ * trainer and the torch engine, so both train on the same examples.
+ */
+export async function openRunData(
+  spec: string,
+  graph: IRGraph,
+  o: RunDataOptions,
+): Promise<{ trainData: Dataset; valData: Dataset }> {
+  const shape = graph.input as [number, number, number];
+  const classes = graph.nodes[graph.output]!.shape[0]!;
+  const common = { shape, classes, seed: o.seed, ...(o.skipCorrupt ? { skipCorrupt: true } : {}) };
+  const trainData = await openDataset(spec, {
+    ...common,
+    split: "train",
+    ...(o.limit ? { limit: o.limit } : {}),
+  });
+  const valLimit = o.valLimit ?? (o.limit ? Math.max(1, Math.ceil(o.limit / 5)) : undefined);
+  const valData = await openDataset(o.valData ?? spec, {
+    ...common,
+    split: "val",
+    ...(valLimit ? { limit: valLimit } : {}),
+  });
+  return { trainData, valData };
 }
