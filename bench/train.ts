@@ -8,7 +8,8 @@
  * (/usr/bin/python3); without it that column is skipped.
  *
  * Flags: `--profile` also prints where archc's step goes (phases and kernels); `--quick` runs the
- * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases;
+ * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases, and
+ * `xception:SIZE:BATCH` (e.g. xception:75:8) adds a smaller Xception for profiling;
  * ARCHC_BENCH_ROUNDS=N changes the number of rounds.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -243,6 +244,20 @@ export async function runTrainBench(): Promise<void> {
   const cases = CASES.filter((c) =>
     picked ? picked.includes(c.key) : !argv.includes("--quick") || c.key !== "xception",
   );
+  for (const key of picked ?? []) {
+    const m = /^xception:(\d+):(\d+)$/.exec(key);
+    if (!m) continue;
+    const [size, batch] = [Number(m[1]), Number(m[2])];
+    cases.push({
+      key,
+      name: `Xception ${size}x${size}x3, batch ${batch}`,
+      file: "xception.arch",
+      args: { size },
+      batch,
+      steps: 1,
+      rounds: 2,
+    });
+  }
   const backend = await initBackend("wasm");
   const threads = backend.threads ?? 1;
   const noTorch = torchAvailable();
