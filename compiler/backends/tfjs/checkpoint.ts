@@ -1,5 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
+import type { IRGraph } from "../../language/ir/types.js";
 import { frugalGradients } from "./gradients.js";
+import { memoryBudget } from "./grouped/index.js";
+import { activationBytes } from "./model.js";
 
 // Why: a training step keeps, for the backward pass, several tensors the size of
 // every layer's output. Xception at 299x299 and batch 8 needs far more than the
@@ -183,4 +186,18 @@ function sideEffectsOf(plan: Plan, s: number): () => void {
       t.dispose();
     }
   };
+}
+
+/**
+ * Whether training `graph` at `batch` should checkpoint: when the estimate of what a plain
+ * training step holds (activationBytes, on the high side) exceeds the memory budget (the
+ * machine's, and on wasm its 4 GiB heap). Xception at 299x299 and batch 8 does; mini_xception
+ * at batch 32 does not, and keeps the faster plain step.
+ */
+export function trainingNeedsCheckpoints(
+  graph: IRGraph,
+  batch: number,
+  budget: number = memoryBudget(),
+): boolean {
+  return activationBytes(graph, batch, "train") > budget;
 }

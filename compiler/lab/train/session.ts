@@ -1,5 +1,7 @@
 import type { TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
+import { trainingNeedsCheckpoints } from "../../backends/tfjs/checkpoint.js";
+import { memoryBudget } from "../../backends/tfjs/grouped/index.js";
 import { buildModelFromIR, type BuildOptions } from "../../backends/tfjs/model.js";
 import { openRunData } from "./data/index.js";
 import { seedWeights } from "./init.js";
@@ -107,6 +109,12 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       // Every caller (train, sweep, the API) checkpoints within minutes, not only per epoch.
       checkpointMinutes: o.checkpointMinutes ?? defaultCheckpointMinutes,
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
+      // A step that would not fit in memory (Xception at 299x299, batch 8, on wasm) recomputes.
+      checkpointActivations: trainingNeedsCheckpoints(
+        graph,
+        batch,
+        o.memoryBudget ?? memoryBudget(),
+      ),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),

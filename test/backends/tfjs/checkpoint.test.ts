@@ -4,8 +4,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   checkpointedVariableGrads,
   planCheckpoints,
+  trainingNeedsCheckpoints,
 } from "../../../compiler/backends/tfjs/checkpoint.js";
 import { frugalGradients, frugalVariableGrads } from "../../../compiler/backends/tfjs/gradients.js";
+import { WASM_HEAP_BYTES } from "../../../compiler/backends/tfjs/grouped/index.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { compileSpec } from "../../../compiler/index.js";
 import { packageRoot } from "../../../compiler/language/paths.js";
@@ -116,5 +118,15 @@ describe("checkpointedVariableGrads", () => {
       expect([...read]).toEqual([plan.boundaries[k + 1]]);
     });
     m.dispose();
+  });
+});
+
+describe("trainingNeedsCheckpoints", () => {
+  it("checkpoints Xception at 299x299, batch 8, in wasm's heap, and not mini_xception", () => {
+    const budget = 0.85 * WASM_HEAP_BYTES;
+    const xception = compileSpec(join(packageRoot, "specs", "xception.arch"));
+    expect(trainingNeedsCheckpoints(xception, 8, budget)).toBe(true);
+    expect(trainingNeedsCheckpoints(xception, 8, 1e12)).toBe(false);
+    expect(trainingNeedsCheckpoints(compileSpec(spec), 32, budget)).toBe(false);
   });
 });
