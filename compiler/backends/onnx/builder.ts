@@ -59,6 +59,19 @@ export class Builder {
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
   }
 
+  /** A constant int64 vector initializer (Pad's `pads`). */
+  int64s(name: string, values: readonly number[]): string {
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    const out = this.unique(name);
+    this.initializers.push({
+      name: out,
+      dims: [values.length],
+      data_type: DataType.INT64,
+      raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return out;
+  }
+
   /** The initializer for parameter `name`, checked against the shape the graph needs. */
   param(name: string, dims: readonly number[]): string {
     const w = this.weights.get(name);

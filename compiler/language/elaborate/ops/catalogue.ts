@@ -12,6 +12,7 @@ import {
   gmp,
   input,
   maxpool,
+  zeropad,
 } from "./simple.js";
 import type { OpSpec } from "./spec.js";
 
@@ -31,5 +32,6 @@ export const ops: ReadonlyMap<string, OpSpec> = new Map(
     flatten,
     dense,
     dropout,
+    zeropad,
   ].map((o) => [o.name, o]),
 );
