@@ -1,6 +1,7 @@
 import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { activations, show, typeName, type Value } from "../values.js";
+import { negativePadHint, padLengthProblem } from "./pads.js";
 import type { AttrKind, LowerContext } from "./spec.js";
 
 /** Whether a value can fill an attribute of this kind; used for type checks and positional args. */
@@ -173,12 +174,8 @@ export class Attrs {
         p = [h!, h!, w!, w!];
       } else if (v.items.length === 4) p = ints(v.items);
       else {
-        fail(
-          "E0303",
-          this.span(name),
-          `${this.ctx.name}: ${name} takes 1, 2 or 4 numbers, not a list of ${v.items.length}`,
-          `write ${name} = 1 (every side), ${name} = [h, w] (rows and columns) or ${name} = [top, bottom, left, right]`,
-        );
+        const p = padLengthProblem(this.ctx.name, name, v.items.length);
+        fail("E0303", this.span(name), p.message, p.hint);
       }
     }
     if (!p) typeMismatch(this.ctx.name, name, "pads", v, this.span(name));
@@ -187,7 +184,7 @@ export class Attrs {
         "E0305",
         this.span(name),
         `${this.ctx.name}: ${name} must not be negative, not ${show(v)}`,
-        "padding adds pixels; to crop, use padding = valid or a larger stride",
+        negativePadHint,
       );
     }
     return [p[0]!, p[1]!, p[2]!, p[3]!];

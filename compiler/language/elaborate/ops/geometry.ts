@@ -2,6 +2,7 @@ import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { effectiveKernel, outSize } from "../../ir/geometry.js";
 import type { Attrs } from "./attrs.js";
+import { padAndPadding } from "./pads.js";
 
 export { outSize };
 import type { Padding, Pads } from "../../ir/types.js";
@@ -54,6 +55,26 @@ export function spatialOut(
   return [out[0]!, out[1]!];
 }
 
+/**
+ * Why explicit padding leaves a window no output along one axis (E0401), or undefined. Shared
+ * with the runtime checks of generated TypeScript, so both say the same.
+ */
+export function paddedWindowProblem(
+  layer: string,
+  axis: "rows" | "columns",
+  size: number,
+  added: number,
+  kernel: readonly [number, number],
+  dilation: number,
+): { message: string; hint: string } | undefined {
+  const effective = effectiveKernel(kernel[axis === "rows" ? 0 : 1]!, dilation);
+  if (size + added >= effective) return undefined;
+  return {
+    message: `${layer}: a ${kernel[0]}x${kernel[1]} window${dilation > 1 ? ` dilated by ${dilation}` : ""} needs at least ${effective} ${axis}, but its input has ${size} and pad adds ${added}, so it has no output`,
+    hint: `pad at least ${effective - size} ${axis} in all, use a smaller kernel, or fewer downsampling steps before this layer`,
+  };
+}
+
 /** Output size after explicit padding: pad, then a 'valid' window that must fit somewhere. */
 function paddedOut(
   layer: string,
@@ -68,17 +89,9 @@ function paddedOut(
   for (const i of [0, 1]) {
     const axis = i === 0 ? "rows" : "columns";
     const added = pads[2 * i]! + pads[2 * i + 1]!;
-    const size = input[i]! + added;
-    const effective = effectiveKernel(kernel[i]!, dilation[i]!);
-    if (size < effective) {
-      fail(
-        "E0401",
-        span,
-        `${layer}: a ${kernel[0]}x${kernel[1]} window${dilation[i]! > 1 ? ` dilated by ${dilation[i]}` : ""} needs at least ${effective} ${axis}, but its input has ${input[i]} and pad adds ${added}, so it has no output`,
-        `pad at least ${effective - input[i]!} ${axis} in all, use a smaller kernel, or fewer downsampling steps before this layer`,
-      );
-    }
-    out.push(outSize(size, kernel[i]!, strides[i]!, dilation[i]!, "valid"));
+    const problem = paddedWindowProblem(layer, axis, input[i]!, added, kernel, dilation[i]!);
+    if (problem) fail("E0401", span, problem.message, problem.hint);
+    out.push(outSize(input[i]! + added, kernel[i]!, strides[i]!, dilation[i]!, "valid"));
   }
   return [out[0]!, out[1]!];
 }
@@ -90,12 +103,8 @@ function paddedOut(
 export function explicitPads(layer: string, a: Attrs): Pads | undefined {
   const pads = a.pads("pad");
   if (pads && a.has("padding")) {
-    fail(
-      "E0305",
-      a.span("pad"),
-      `${layer}: give either pad or padding, not both`,
-      "pad = N pads explicitly and then runs the window over the padded input ('valid'); drop padding, or drop pad to keep TensorFlow's same/valid",
-    );
+    const p = padAndPadding(layer);
+    fail("E0305", a.span("pad"), p.message, p.hint);
   }
   return pads;
 }

@@ -2,6 +2,7 @@ import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { Attrs } from "./attrs.js";
 import { channels, explicitPads, requireSpatial, spatialOut } from "./geometry.js";
+import { poolPadProblem } from "./pads.js";
 import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
 import type { Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
@@ -161,23 +162,9 @@ function pool(name: "maxpool" | "avgpool"): OpSpec {
   };
 }
 
-/**
- * A pooling window must always see some of its input: a pad as large as the window would make
- * windows of padding alone (-infinity for max pooling), which ONNX and PyTorch refuse too.
- */
 function windowCoversInput(layer: string, span: Span, pool: readonly [number, number], pads: Pads) {
-  const sides = ["top", "bottom", "left", "right"] as const;
-  for (let i = 0; i < 4; i++) {
-    const k = pool[i < 2 ? 0 : 1]!;
-    if (pads[i]! >= k) {
-      fail(
-        "E0305",
-        span,
-        `${layer}: pad ${pads[i]} at the ${sides[i]} is not smaller than the ${pool[0]}x${pool[1]} window, so some windows would hold padding only`,
-        `pad at most ${k - 1} on that side (PyTorch allows at most half the window, ${Math.floor(k / 2)})`,
-      );
-    }
-  }
+  const problem = poolPadProblem(layer, pool, pads);
+  if (problem) fail("E0305", span, problem.message, problem.hint);
 }
 
 export const maxpool = pool("maxpool");
