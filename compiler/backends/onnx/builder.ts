@@ -59,6 +59,20 @@ export class Builder {
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
   }
 
+  /** An int64 vector initializer: a shape for Reshape. */
+  shape(name: string, values: readonly number[]): string {
+    const data = BigInt64Array.from(values, (v) => BigInt(v));
+    const out = this.unique(name);
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.initializers.push({
+      name: out,
+      dims: [values.length],
+      data_type: DataType.INT64,
+      raw_data: raw,
+    });
+    return out;
+  }
+
   /** The initializer for parameter `name`, checked against the shape the graph needs. */
   param(name: string, dims: readonly number[]): string {
     const w = this.weights.get(name);

@@ -15,6 +15,7 @@ export type LayerKind =
   | "batchNormalization"
   | "activation"
   | "leakyReLU"
+  | "hardSwish"
   | "maxPooling2d"
   | "averagePooling2d"
   | "globalAveragePooling2d"
@@ -23,7 +24,9 @@ export type LayerKind =
   | "dense"
   | "dropout"
   | "concatenate"
-  | "add";
+  | "add"
+  | "multiply"
+  | "reshape";
 
 export type ConfigValue = number | string | boolean | readonly number[];
 
@@ -110,6 +113,7 @@ class Planner {
     if (activation === "none" || activation === "linear") return x;
     const fn = tfActivation(activation);
     if (fn) return this.add("activation", { activation: fn, name }, [x], role);
+    if (activation === "hard_swish") return this.add("hardSwish", { name }, [x], role);
     // leaky_relu is a layer of its own in tfjs; its slope comes from the IR, not tfjs' default.
     const alpha = this.graph.activations[activation]?.["alpha"];
     if (alpha === undefined)
@@ -184,6 +188,17 @@ class Planner {
         return this.add("concatenate", { axis: -1, name }, ins);
       case "add":
         return this.add("add", { name }, ins);
+      case "mul": {
+        // tfjs' multiply broadcasts axes of size 1 between inputs of one rank: a [c] gate is
+        // reshaped to [1, 1, c] first.
+        const c = node.shape[node.shape.length - 1]!;
+        const xs = node.inputs.map((id, k) =>
+          node.shape.length === 3 && this.graph.nodes[id]!.shape.length === 1
+            ? this.add("reshape", { targetShape: [1, 1, c], name: `${name}/gate` }, [ins[k]!])
+            : ins[k]!,
+        );
+        return this.add("multiply", { name }, xs);
+      }
     }
   }
 

@@ -16,7 +16,8 @@ export type OpName =
   | "dropout"
   | "flatten"
   | "concat"
-  | "add";
+  | "add"
+  | "mul";
 
 export interface Params {
   readonly trainable: number;
@@ -101,7 +102,9 @@ export type IRNode =
   | NodeBase<"dropout", { readonly rate: number }>
   | NodeBase<"flatten", Record<string, never>>
   | NodeBase<"concat", Record<string, never>>
-  | NodeBase<"add", Record<string, never>>;
+  | NodeBase<"add", Record<string, never>>
+  /** The element-wise product; a [c] or [1, 1, c] input scales every position (joins.ts). */
+  | NodeBase<"mul", Record<string, never>>;
 
 export type NodeOf<Op extends OpName> = Extract<IRNode, { op: Op }>;
 
