@@ -192,11 +192,12 @@ class Planner {
         // tfjs' multiply broadcasts axes of size 1 between inputs of one rank: a [c] gate is
         // reshaped to [1, 1, c] first.
         const c = node.shape[node.shape.length - 1]!;
-        const xs = node.inputs.map((id, k) =>
-          node.shape.length === 3 && this.graph.nodes[id]!.shape.length === 1
-            ? this.add("reshape", { targetShape: [1, 1, c], name: `${name}/gate` }, [ins[k]!])
-            : ins[k]!,
-        );
+        let gates = 0;
+        const xs = node.inputs.map((id, k) => {
+          if (node.shape.length !== 3 || this.graph.nodes[id]!.shape.length !== 1) return ins[k]!;
+          const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+          return this.add("reshape", { targetShape: [1, 1, c], name: gate }, [ins[k]!]);
+        });
         return this.add("multiply", { name }, xs);
       }
     }

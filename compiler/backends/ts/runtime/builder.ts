@@ -340,11 +340,12 @@ export class Builder {
     const name = this.fresh("mul");
     const c = r.shape[r.shape.length - 1]!;
     // As the layer plan does: tfjs' multiply broadcasts size-1 axes only between equal ranks.
-    const ins = xs.map((x) =>
-      r.shape.length === 3 && x.shape.length === 2
-        ? this.layer(tf.layers.reshape({ targetShape: [1, 1, c], name: `${name}/gate` }), x)
-        : x,
-    );
+    let gates = 0;
+    const ins = xs.map((x) => {
+      if (r.shape.length !== 3 || x.shape.length !== 2) return x;
+      const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+      return this.layer(tf.layers.reshape({ targetShape: [1, 1, c], name: gate }), x);
+    });
     return this.layer(tf.layers.multiply({ name }), ins);
   }
 
