@@ -148,4 +148,40 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     },
     120_000,
   );
+
+  const vision =
+    problem ??
+    (spawnSync(python, ["-c", "import torchvision.ops"]).status === 0
+      ? undefined
+      : `${python} cannot import torchvision.ops`);
+  it.skipIf(vision !== undefined && !inCI)(
+    "the generated module is torchvision's SqueezeExcitation and nn.Hardswish on the same weights",
+    () => {
+      if (vision) throw new Error(`${vision}: apt-get install -y python3-torchvision`);
+      // As gating.py expects: the pool + 1x1 convolutions form, then the gap + dense form.
+      const g = mustBuild(`network n {
+  input 14x14x16
+  hard_swish
+  mul {
+    branch { }
+    branch { avgpool 14x14 valid -> conv 1x1 4 relu -> conv 1x1 16 sigmoid }
+  }
+  mul {
+    branch { }
+    branch { gap -> dense 4 relu -> dense 16 sigmoid }
+  }
+}`);
+      const file = join(tempDir("archc-torch-se-"), "n.py");
+      writeFileSync(file, emitTorch(g));
+      const out = execFileSync(python, [join(import.meta.dirname, "gating.py"), file], {
+        encoding: "utf8",
+      });
+      const r = JSON.parse(out.trim()) as Record<string, number>;
+      expect(r["scale"]).toBeGreaterThan(0.1);
+      expect(r["torchvision"]).toBeLessThan(1e-5);
+      // It can fail: torchvision's gate with a hard sigmoid is far from it.
+      expect(r["negative_control"]).toBeGreaterThan(1e-2);
+    },
+    60_000,
+  );
 });
