@@ -149,6 +149,28 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     120_000,
   );
 
+  const checker =
+    problem ??
+    (spawnSync(python, ["-c", "import onnx"]).status === 0
+      ? undefined
+      : `${python} cannot import onnx`);
+  it.skipIf(checker !== undefined && !inCI)(
+    "the ONNX export (Reshape of a [c] gate, hard_swish composed in opset 13) passes onnx.checker",
+    async () => {
+      if (checker) throw new Error(`${checker}: apt-get install -y python3-onnx`);
+      const g = mustBuild(gatingSpec);
+      const m = buildModelFromIR(g, plan);
+      const file = join(tempDir("archc-onnx-gating-"), "gating.onnx");
+      writeFileSync(file, exportOnnx(g, m));
+      m.dispose();
+      const check = `import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)`;
+      const r = spawnSync(python, ["-c", check, file], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    },
+    60_000,
+  );
+
   const vision =
     problem ??
     (spawnSync(python, ["-c", "import torchvision.ops"]).status === 0
