@@ -17,6 +17,11 @@ export const int = (name: string, v: number): AttributeMsg => ({
   type: AttributeType.INT,
   i: v,
 });
+export const str = (name: string, v: string): AttributeMsg => ({
+  name,
+  type: AttributeType.STRING,
+  s: new TextEncoder().encode(v),
+});
 export const float = (name: string, v: number): AttributeMsg => ({
   name,
   type: AttributeType.FLOAT,
@@ -59,16 +64,15 @@ export class Builder {
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
   }
 
-  /** An int64 vector initializer: a shape for Reshape. */
-  shape(name: string, values: readonly number[]): string {
-    const data = BigInt64Array.from(values, (v) => BigInt(v));
+  /** A constant int64 vector initializer: a Reshape target shape, Pad's `pads`. */
+  int64s(name: string, values: readonly number[]): string {
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
     const out = this.unique(name);
-    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({
       name: out,
       dims: [values.length],
       data_type: DataType.INT64,
-      raw_data: raw,
+      raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
     return out;
   }

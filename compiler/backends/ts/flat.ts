@@ -12,7 +12,10 @@ export interface FlatEmitOptions {
 }
 
 const tfFactory: Record<
-  Exclude<PlannedLayer["kind"], "input" | "groupedConv2d" | "hardSwish">,
+  Exclude<
+    PlannedLayer["kind"],
+    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish"
+  >,
   string
 > = {
   conv2d: "tf.layers.conv2d",
@@ -32,10 +35,13 @@ const tfFactory: Record<
   add: "tf.layers.add",
   multiply: "tf.layers.multiply",
   reshape: "tf.layers.reshape",
+  upSampling2d: "tf.layers.upSampling2d",
+  zeroPadding2d: "tf.layers.zeroPadding2d",
 };
 
 function literal(v: ConfigValue): string {
-  if (Array.isArray(v)) return `[${v.join(", ")}]`;
+  if (Array.isArray(v))
+    return `[${(v as readonly (number | readonly number[])[]).map((x) => (typeof x === "number" ? String(x) : literal(x))).join(", ")}]`;
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
@@ -50,9 +56,13 @@ function statement(layer: PlannedLayer): string {
   const make =
     layer.kind === "groupedConv2d"
       ? `new GroupedConv2D(${configText(layer.config)})`
-      : layer.kind === "hardSwish"
-        ? `new HardSwish(${configText(layer.config)})`
-        : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+      : layer.kind === "channelShuffle"
+        ? `new ChannelShuffle(${configText(layer.config)})`
+        : layer.kind === "maxPadding2d"
+          ? `new MaxPadding2D(${configText(layer.config)})`
+          : layer.kind === "hardSwish"
+            ? `new HardSwish(${configText(layer.config)})`
+            : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -76,8 +86,14 @@ export async function emitFlatTypeScript(
     .map(([k, v]) => `${k} = ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(", ");
   file.addImportDeclaration({ moduleSpecifier: "@tensorflow/tfjs", namespaceImport: "tf" });
-  const custom = (["GroupedConv2D", "HardSwish"] as const).filter((c) =>
-    plan.layers.some((l) => l.kind === (c === "GroupedConv2D" ? "groupedConv2d" : "hardSwish")),
+  const customKinds = {
+    GroupedConv2D: "groupedConv2d",
+    ChannelShuffle: "channelShuffle",
+    MaxPadding2D: "maxPadding2d",
+    HardSwish: "hardSwish",
+  } as const;
+  const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
+    plan.layers.some((l) => l.kind === customKinds[c]),
   );
   if (custom.length) {
     file.addImportDeclaration({
