@@ -90,8 +90,9 @@ export const shuffle: OpSpec = {
 /**
  * Nearest-neighbour upsampling by a whole factor per axis, as Keras `UpSampling2D` and PyTorch's
  * `nn.Upsample(scale_factor, mode='nearest')`: each pixel is repeated `factor` times along each
- * axis. No parameters and no multiply-accumulates. Only nearest: bilinear resizing disagrees
- * between the targets (tfjs' half-pixel centres and PyTorch's `align_corners`), so it is left out.
+ * axis. No parameters and no multiply-accumulates. Only nearest: tfjs' bilinear UpSampling2D
+ * (TensorFlow 1's coordinates, no half-pixel centres) and PyTorch's bilinear (either
+ * `align_corners`) differ by more than 1 on unit-scale inputs, so it is left out.
  */
 export const upsample: OpSpec = {
   name: "upsample",
