@@ -1,6 +1,6 @@
 import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf, Padding } from "../../language/ir/types.js";
-import { type Builder, float, int, ints } from "./builder.js";
+import { type Builder, float, int, ints, str } from "./builder.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameters.js";
 
@@ -197,6 +197,36 @@ export function lowerNode(
         ins.map((v) => v.name),
         name,
       );
+    case "shuffle": {
+      // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
+      // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
+      const [h, w, c] = x.shape as [number, number, number];
+      const g = node.attrs.groups;
+      const grouped = b.node(
+        "Reshape",
+        [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
+        `${name}/grouped`,
+      );
+      const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
+        ints("perm", [0, 2, 1, 3, 4]),
+      ]);
+      return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
+    }
+    case "upsample": {
+      // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
+      // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
+      const [fh, fw] = node.attrs.factor;
+      return b.node(
+        "Resize",
+        [x.name, "", b.constant(`${name}/scales`, [1, 1, fh, fw], true)],
+        name,
+        [
+          str("mode", "nearest"),
+          str("coordinate_transformation_mode", "asymmetric"),
+          str("nearest_mode", "floor"),
+        ],
+      );
+    }
   }
 }
 

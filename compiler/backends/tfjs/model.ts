@@ -8,6 +8,7 @@ import {
   type ConvShape,
   type Mode,
 } from "./grouped/index.js";
+import { ChannelShuffle } from "./shuffle.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 
 /** A layer that tfjs refused; says which layer and which backend, never a tfjs stack trace. */
@@ -41,6 +42,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   dropout: (c) => tf.layers.dropout(c as never),
   concatenate: (c) => tf.layers.concatenate(c as never),
   add: (c) => tf.layers.add(c as never),
+  channelShuffle: (c) => new ChannelShuffle(c as never),
+  upSampling2d: (c) => tf.layers.upSampling2d(c as never),
 };
 
 /** Instantiates a layer plan as a tfjs LayersModel on the active backend. */

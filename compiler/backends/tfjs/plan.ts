@@ -23,7 +23,9 @@ export type LayerKind =
   | "dense"
   | "dropout"
   | "concatenate"
-  | "add";
+  | "add"
+  | "channelShuffle"
+  | "upSampling2d";
 
 export type ConfigValue = number | string | boolean | readonly number[];
 
@@ -184,6 +186,12 @@ class Planner {
         return this.add("concatenate", { axis: -1, name }, ins);
       case "add":
         return this.add("add", { name }, ins);
+      case "shuffle":
+        // archc's ChannelShuffle layer (backends/tfjs/shuffle.ts): torchvision's channel_shuffle.
+        return this.add("channelShuffle", { groups: node.attrs.groups, name }, ins);
+      case "upsample":
+        // UpSampling2D's default interpolation is nearest, as nn.Upsample's mode.
+        return this.add("upSampling2d", { size: node.attrs.factor, name }, ins);
     }
   }
 

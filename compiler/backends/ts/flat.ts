@@ -11,7 +11,10 @@ export interface FlatEmitOptions {
   readonly groupedStrategy?: string;
 }
 
-const tfFactory: Record<Exclude<PlannedLayer["kind"], "input" | "groupedConv2d">, string> = {
+const tfFactory: Record<
+  Exclude<PlannedLayer["kind"], "input" | "groupedConv2d" | "channelShuffle">,
+  string
+> = {
   conv2d: "tf.layers.conv2d",
   depthwiseConv2d: "tf.layers.depthwiseConv2d",
   separableConv2d: "tf.layers.separableConv2d",
@@ -27,6 +30,7 @@ const tfFactory: Record<Exclude<PlannedLayer["kind"], "input" | "groupedConv2d">
   dropout: "tf.layers.dropout",
   concatenate: "tf.layers.concatenate",
   add: "tf.layers.add",
+  upSampling2d: "tf.layers.upSampling2d",
 };
 
 function literal(v: ConfigValue): string {
@@ -45,7 +49,9 @@ function statement(layer: PlannedLayer): string {
   const make =
     layer.kind === "groupedConv2d"
       ? `new GroupedConv2D(${configText(layer.config)})`
-      : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+      : layer.kind === "channelShuffle"
+        ? `new ChannelShuffle(${configText(layer.config)})`
+        : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -69,10 +75,15 @@ export async function emitFlatTypeScript(
     .map(([k, v]) => `${k} = ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(", ");
   file.addImportDeclaration({ moduleSpecifier: "@tensorflow/tfjs", namespaceImport: "tf" });
-  if (plan.layers.some((l) => l.kind === "groupedConv2d")) {
+  const custom = (["GroupedConv2D", "ChannelShuffle"] as const).filter((c) =>
+    plan.layers.some(
+      (l) => l.kind === (c === "GroupedConv2D" ? "groupedConv2d" : "channelShuffle"),
+    ),
+  );
+  if (custom.length) {
     file.addImportDeclaration({
       moduleSpecifier: opts.layersModule ?? "archc/layers",
-      namedImports: ["GroupedConv2D"],
+      namedImports: [...custom],
     });
   }
   const p = graph.totals.params;

@@ -95,7 +95,12 @@ values.
     sepconv 3x3 728 parts=5    # error with 728 input channels: nearest valid are 4 and 7
     sepconv 3x3 728 parts=4    # ok
 
-\`archc sweep --snap\` moves each layer to its nearest valid value and records it.`,
+\`archc sweep --snap\` moves each layer to its nearest valid value and records it.
+
+A channel shuffle (\`shuffle groups\`) has the same rule: its groups must divide the input
+channels, and the message lists their divisors.
+
+    shuffle 8    # error with 60 input channels: nearest valid are 6 and 10`,
 
   E0401: `The spatial size is too small for the window: with \`valid\` padding a layer needs at
 least as many pixels as its (dilated) kernel. Use \`same\` padding, a smaller kernel or stride,

@@ -16,7 +16,9 @@ export type OpName =
   | "dropout"
   | "flatten"
   | "concat"
-  | "add";
+  | "add"
+  | "shuffle"
+  | "upsample";
 
 export interface Params {
   readonly trainable: number;
@@ -101,7 +103,11 @@ export type IRNode =
   | NodeBase<"dropout", { readonly rate: number }>
   | NodeBase<"flatten", Record<string, never>>
   | NodeBase<"concat", Record<string, never>>
-  | NodeBase<"add", Record<string, never>>;
+  | NodeBase<"add", Record<string, never>>
+  /** Channel shuffle: output channel j * groups + i is input channel i * (c / groups) + j. */
+  | NodeBase<"shuffle", { readonly groups: number }>
+  /** Nearest-neighbour upsampling: each pixel repeated factor[0] x factor[1] times. */
+  | NodeBase<"upsample", { readonly factor: readonly [number, number] }>;
 
 export type NodeOf<Op extends OpName> = Extract<IRNode, { op: Op }>;
 
