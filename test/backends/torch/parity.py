@@ -145,13 +145,25 @@ def run(case):
     for a, t in pairs:
         loaded[t] = torch.from_numpy(archc[a].copy()).reshape(state[t].shape)
     model.load_state_dict(loaded, strict=True)
-    x = np.fromfile(case["input"], dtype=np.float32).reshape(case["input_shape"])
+    x = torch.from_numpy(np.fromfile(case["input"], dtype=np.float32).reshape(case["input_shape"]))
+    x = x.permute(0, 3, 1, 2).contiguous()
     with torch.no_grad():
-        y = model(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()).reshape(-1).numpy()
+        y = model(x).reshape(-1).numpy()
     ref = np.fromfile(case["archc"], dtype=np.float32)
-    diff = float(np.abs(ref - y).max()) if ref.size == y.size else float("inf")
+    if ref.size != y.size:
+        raise Mismatch(f"archc gives {ref.size} logits, torchvision {y.size}")
+    diff = float(np.abs(ref - y).max())
+    out = {}
+    if diff >= 1e-4 and case.get("noise", True):
+        # How far float32 rounding alone takes torchvision itself on these weights (its float64
+        # logits as the truth), and archc: deep networks with random weights and calibrated batch
+        # norms amplify rounding to ~1e-4 of O(1) logits (ResNet-50 at 64x64: 5e-5 to 2e-4).
+        with torch.no_grad():
+            y64 = model.double()(x.double()).reshape(-1).numpy()
+        out = {"noise": float(np.abs(y - y64).max()), "float64": float(np.abs(ref - y64).max())}
     return {
         "diff": diff,
+        **out,
         "scale": float(np.abs(y).max()),
         "units": len(positions(tv_nodes)),
         "tensors": len(pairs),

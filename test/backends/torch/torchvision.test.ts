@@ -25,11 +25,13 @@ import {
 
 /**
  * archc's networks against torchvision's, on the same weights: archc's tfjs model gets random
- * weights with batch norms calibrated so activations are O(1); parity.py loads the same
- * tensors into torchvision's model (matched layer by layer by their place in the data flow, with a
- * shape check at each) and compares the logits on the same input. Reduced input sizes (every layer
- * still runs; torchvision's nets pool adaptively) keep this to about a minute on two cores.
- * Debian's python3-torchvision is the oracle; CI installs it.
+ * weights with batch norms calibrated so activations are O(1); parity.py loads the same tensors
+ * into torchvision's model (matched layer by layer by their place in the data flow, with a shape
+ * check at each) and compares the logits on the same input: below 1e-4, or within twice the
+ * distance float32 rounding alone puts between torchvision and its own float64 result where that
+ * is larger (deep random networks amplify rounding: ResNet-50 at 65x65 up to ~2e-4). Reduced input
+ * sizes (every layer still runs; torchvision's nets pool adaptively) keep this to about a minute
+ * on two cores. Debian's python3-torchvision is the oracle; CI installs it.
  */
 const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
 const script = join(import.meta.dirname, "parity.py");
@@ -66,23 +68,36 @@ interface Case {
 }
 
 const cases: Case[] = [
+  // The spec library's torchvision networks at 65x65: every stride-2 layer reads an odd map
+  // (65, 33, 17, 9, 5), where TensorFlow's `same` pads (k - 1) / 2 on each side as torchvision
+  // does.
+  ...(["resnet50", "resnext50_32x4d", "mobilenet_v2"] as const).map((model): Case => ({
+    name: model,
+    spec: `specs/${model}.arch`,
+    sets: ["size=65", "classes=10"],
+    model,
+    kwargs: { num_classes: 10 },
+    expect: "equal",
+  })),
+  // The negative control: at an even size `same` puts the odd pixel of every stride-2 layer at
+  // the bottom and right, where torchvision pads one on each side.
   {
-    name: "resnet18_same_odd",
+    name: "mobilenet_v2_same_even",
+    spec: "specs/mobilenet_v2.arch",
+    sets: ["size=64", "classes=10"],
+    model: "mobilenet_v2",
+    kwargs: { num_classes: 10 },
+    expect: "differ",
+  },
+  // A torchvision ResNet written with its projection shortcut declared before the block it
+  // bypasses: the matching goes by the data flow, not by declaration order.
+  {
+    name: "resnet18_projection_first",
     spec: "test/backends/torch/fixtures/resnet18_same.arch",
     sets: ["size=65", "classes=10"],
     model: "resnet18",
     kwargs: { num_classes: 10 },
     expect: "equal",
-  },
-  // The negative control: at an even size `same` puts the odd pixel of every stride-2 layer at
-  // the bottom and right, where torchvision pads one on each side.
-  {
-    name: "resnet18_same_even",
-    spec: "test/backends/torch/fixtures/resnet18_same.arch",
-    sets: ["size=64", "classes=10"],
-    model: "resnet18",
-    kwargs: { num_classes: 10 },
-    expect: "differ",
   },
   // The matching refuses a network that is not torchvision's, naming what disagrees.
   {
@@ -93,7 +108,7 @@ const cases: Case[] = [
     kwargs: { num_classes: 10 },
     expect: "mismatch",
     error: /: archc has 41 layers with weights, torchvision 73$/,
-    like: "resnet18_same_odd",
+    like: "resnet18_projection_first",
   },
   {
     name: "resnet18_vs_1000_classes",
@@ -103,7 +118,7 @@ const cases: Case[] = [
     expect: "mismatch",
     error:
       /archc's dense \[\[10, 512\], \[10\]\] has no counterpart among torchvision's \['fc \[\[1000, 512\], \[1000\]\]'\]/,
-    like: "resnet18_same_odd",
+    like: "resnet18_projection_first",
   },
 ];
 
@@ -118,6 +133,8 @@ interface Entry {
   readonly input: string;
   readonly input_shape: readonly number[];
   readonly archc: string;
+  /** Whether to measure torchvision's own float32 noise when archc is 1e-4 or more away. */
+  readonly noise: boolean;
 }
 
 /** The keys a node's tensors have in torchStateDict, by the part of the node that holds them. */
@@ -181,7 +198,7 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
     for (const c of cases) {
       if (c.like) {
         const e = entries.find((e) => e.name === c.like)!;
-        entries.push({ ...e, name: c.name, model: c.model, kwargs: c.kwargs ?? {} });
+        entries.push({ ...e, name: c.name, model: c.model, kwargs: c.kwargs ?? {}, noise: false });
         continue;
       }
       const g = graphOf(c);
@@ -205,6 +222,7 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
         input: `${base}.x.f32`,
         input_shape: x.shape,
         archc: `${base}.archc.f32`,
+        noise: c.expect === "equal",
       });
       x.dispose();
       model.dispose();
@@ -228,8 +246,15 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
       expect(r["error"], label).toBeUndefined();
       // Activations O(1): the logits are not vanishingly small, so 1e-4 means something.
       expect(r["scale"] as number, label).toBeGreaterThan(0.1);
-      if (c.expect === "equal") expect(r["diff"] as number, label).toBeLessThan(1e-4);
-      else expect(r["diff"] as number, label).toBeGreaterThan(1e-2);
+      if (c.expect === "differ") {
+        expect(r["diff"] as number, label).toBeGreaterThan(1e-2);
+        continue;
+      }
+      // Below 1e-4, or, where float32 rounding alone takes torchvision that far from its own
+      // float64 logits (parity.py's "noise"), no further from torchvision than twice that.
+      const bound = Math.max(1e-4, 2 * ((r["noise"] as number | undefined) ?? 0));
+      expect(r["diff"] as number, `${label}, bound ${bound}`).toBeLessThan(bound);
+      expect(r["float64"] ?? 0, `${label}, bound ${bound}`).toBeLessThan(bound);
     }
   }, 600_000);
 });
