@@ -64,7 +64,7 @@ export class Builder {
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
   }
 
-  /** An int64 vector initializer: a Reshape's target shape. */
+  /** A constant int64 vector initializer: a Reshape target shape, Pad's `pads`. */
   int64s(name: string, values: readonly number[]): string {
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
     const out = this.unique(name);
@@ -72,7 +72,7 @@ export class Builder {
       name: out,
       dims: [values.length],
       data_type: DataType.INT64,
-      raw_data: new Uint8Array(data.buffer),
+      raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
     return out;
   }

@@ -1,5 +1,5 @@
 import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
-import type { IRGraph, IRNode, NodeOf, Padding } from "../../language/ir/types.js";
+import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "../../language/ir/types.js";
 import { type Builder, float, int, ints, str } from "./builder.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameters.js";
@@ -114,6 +114,7 @@ export function lowerNode(
         strides: a.strides,
         dilation: a.dilation,
         padding: a.padding,
+        ...(a.pads ? { pads: a.pads } : {}),
         groups: a.groups,
         name: a.activation === "none" || a.activation === "linear" ? name : `${name}/conv`,
       });
@@ -149,11 +150,12 @@ export function lowerNode(
     case "maxpool":
     case "avgpool": {
       const a = node.attrs;
-      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding);
+      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, a.pads);
       checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
       const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
-      // TensorFlow averages over the window's real pixels only, never over the padding.
-      if (node.op === "avgpool") attrs.push(int("count_include_pad", 0));
+      // TensorFlow averages over the window's real pixels only, never over the padding; explicit
+      // pads are zeros that count, as PyTorch's AvgPool2d by default. MaxPool's padding never wins.
+      if (node.op === "avgpool") attrs.push(int("count_include_pad", a.pads ? 1 : 0));
       return b.node(node.op === "maxpool" ? "MaxPool" : "AveragePool", [x.name], name, attrs);
     }
     case "gap":
@@ -227,6 +229,12 @@ export function lowerNode(
         ],
       );
     }
+    case "zeropad": {
+      const [t, bottom, l, r] = node.attrs.pads;
+      // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
+      const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
+      return b.node("Pad", [x.name, pads], name);
+    }
   }
 }
 
@@ -237,13 +245,14 @@ interface ConvStep {
   strides: readonly number[];
   dilation: readonly number[];
   padding: Padding;
+  pads?: Pads;
   groups: number;
   name: string;
 }
 
 /** A Conv node with TensorFlow's padding made explicit, its output size checked against the IR. */
 function conv(b: Builder, x: Value, node: IRNode, s: ConvStep, check = true): string {
-  const pads = tfPads(x.shape, s.kernel, s.strides, s.dilation, s.padding);
+  const pads = tfPads(x.shape, s.kernel, s.strides, s.dilation, s.padding, s.pads);
   if (check) checkSpatial(node, onnxOutSize(x.shape, s.kernel, s.strides, s.dilation, pads));
   const inputs = [x.name, s.weight];
   if (s.bias) inputs.push(s.bias);
@@ -280,6 +289,7 @@ function sepconv(b: Builder, graph: IRGraph, node: NodeOf<"sepconv">, x: Value):
       strides: a.strides,
       dilation: a.dilation,
       padding: a.padding,
+      ...(a.pads ? { pads: a.pads } : {}),
       groups: a.groups,
       name: `${name}/spatial`,
     }),

@@ -9,6 +9,7 @@ import {
   type Mode,
 } from "./grouped/index.js";
 import { ChannelShuffle } from "./shuffle.js";
+import { MaxPadding2D } from "./padding.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 
 /** A layer that tfjs refused; says which layer and which backend, never a tfjs stack trace. */
@@ -44,6 +45,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   add: (c) => tf.layers.add(c as never),
   channelShuffle: (c) => new ChannelShuffle(c as never),
   upSampling2d: (c) => tf.layers.upSampling2d(c as never),
+  zeroPadding2d: (c) => tf.layers.zeroPadding2d(c as never),
+  maxPadding2d: (c) => new MaxPadding2D(c as never),
 };
 
 /** Instantiates a layer plan as a tfjs LayersModel on the active backend. */

@@ -246,6 +246,7 @@ class Lowering {
         }
         if (!a.useBias) args.push({ key: "bias", v: lit(false, "bias") });
         args.push(...this.activation(node, "activation", a.activation));
+        if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
         return { callee: node.op === "conv" ? "Conv2d" : "SeparableConv2d", args };
       }
       case "bn": {
@@ -283,7 +284,13 @@ class Lowering {
           { v: lit(pair(a.strides), "stride") },
         ];
         if (a.padding !== "valid") args.push({ v: lit(a.padding, "padding") });
+        if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
         return { callee: node.op === "maxpool" ? "MaxPool2d" : "AvgPool2d", args };
+      }
+      case "zeropad": {
+        // nn.ZeroPad2d takes (left, right, top, bottom); the IR's pads are top, bottom, left, right.
+        const [t, b, l, r] = node.attrs.pads;
+        return { callee: "nn.ZeroPad2d", args: [{ v: lit([l, r, t, b], "pad") }] };
       }
       case "dense": {
         const a = node.attrs;

@@ -12,7 +12,7 @@ export interface FlatEmitOptions {
 }
 
 const tfFactory: Record<
-  Exclude<PlannedLayer["kind"], "input" | "groupedConv2d" | "channelShuffle">,
+  Exclude<PlannedLayer["kind"], "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d">,
   string
 > = {
   conv2d: "tf.layers.conv2d",
@@ -31,10 +31,12 @@ const tfFactory: Record<
   concatenate: "tf.layers.concatenate",
   add: "tf.layers.add",
   upSampling2d: "tf.layers.upSampling2d",
+  zeroPadding2d: "tf.layers.zeroPadding2d",
 };
 
 function literal(v: ConfigValue): string {
-  if (Array.isArray(v)) return `[${v.join(", ")}]`;
+  if (Array.isArray(v))
+    return `[${(v as readonly (number | readonly number[])[]).map((x) => (typeof x === "number" ? String(x) : literal(x))).join(", ")}]`;
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
@@ -51,7 +53,9 @@ function statement(layer: PlannedLayer): string {
       ? `new GroupedConv2D(${configText(layer.config)})`
       : layer.kind === "channelShuffle"
         ? `new ChannelShuffle(${configText(layer.config)})`
-        : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+        : layer.kind === "maxPadding2d"
+          ? `new MaxPadding2D(${configText(layer.config)})`
+          : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -75,10 +79,13 @@ export async function emitFlatTypeScript(
     .map(([k, v]) => `${k} = ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(", ");
   file.addImportDeclaration({ moduleSpecifier: "@tensorflow/tfjs", namespaceImport: "tf" });
-  const custom = (["GroupedConv2D", "ChannelShuffle"] as const).filter((c) =>
-    plan.layers.some(
-      (l) => l.kind === (c === "GroupedConv2D" ? "groupedConv2d" : "channelShuffle"),
-    ),
+  const customKinds = {
+    GroupedConv2D: "groupedConv2d",
+    ChannelShuffle: "channelShuffle",
+    MaxPadding2D: "maxPadding2d",
+  } as const;
+  const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
+    plan.layers.some((l) => l.kind === customKinds[c]),
   );
   if (custom.length) {
     file.addImportDeclaration({

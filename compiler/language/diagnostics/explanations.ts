@@ -78,7 +78,8 @@ that the call does not give, or \`conv 3x3\` without a filter count.`,
 attribute of the layer.
 
     conv 3x3 64 padding=1      # error: padding takes same or valid
-    conv 3x3 64 padding=same   # ok`,
+    conv 3x3 64 padding=same   # ok
+    conv 3x3 64 pad=1          # ok: explicit padding, as PyTorch's padding=1`,
 
   E0304: `An argument or setting is given twice in one call or declaration, for example
 \`conv 3x3 64 stride=2 stride=1\` or a train config with two \`lr\` entries. Keep one.`,
@@ -103,8 +104,8 @@ channels, and the message lists their divisors.
     shuffle 8    # error with 60 input channels: nearest valid are 6 and 10`,
 
   E0401: `The spatial size is too small for the window: with \`valid\` padding a layer needs at
-least as many pixels as its (dilated) kernel. Use \`same\` padding, a smaller kernel or stride,
-or a larger input.`,
+least as many pixels as its (dilated) kernel, counting what an explicit \`pad\` adds. Use \`same\`
+padding, more \`pad\`, a smaller kernel or stride, or a larger input.`,
 
   E0402: `The branches of an \`add\` (or a \`residual\` body and its shortcut) give tensors of
 different shapes; an element-wise sum needs equal shapes. For a residual, a projection

@@ -13,6 +13,7 @@ import {
   gmp,
   input,
   maxpool,
+  zeropad,
 } from "./simple.js";
 import type { OpSpec } from "./spec.js";
 
@@ -34,5 +35,6 @@ export const ops: ReadonlyMap<string, OpSpec> = new Map(
     dropout,
     shuffle,
     upsample,
+    zeropad,
   ].map((o) => [o.name, o]),
 );
