@@ -8,7 +8,7 @@ import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { torchModulePaths } from "../../../compiler/backends/torch/emit.js";
 import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
-import type { IRGraph } from "../../../compiler/language/ir/types.js";
+import type { IRGraph, IRNode } from "../../../compiler/language/ir/types.js";
 import {
   buildNetwork,
   loadProgram,
@@ -58,7 +58,8 @@ interface Case {
   /** The torchvision constructor, and its keyword arguments. */
   readonly model: string;
   readonly kwargs?: Record<string, number>;
-  readonly batch?: number;
+  /** archc's side with TensorFlow's `same` padding wherever the spec pads explicitly. */
+  readonly same?: boolean;
   /** What the case must show: agreement, disagreement, or that the two do not fit together. */
   readonly expect: "equal" | "differ" | "mismatch";
   /** For "mismatch": what the error must say. */
@@ -90,20 +91,30 @@ const cases: Case[] = [
     expect: "differ",
   },
   // A torchvision ResNet written with its projection shortcut declared before the block it
-  // bypasses: the matching goes by the data flow, not by declaration order.
+  // bypasses: the matching goes by the data flow, not by declaration order. Explicit padding
+  // makes it torchvision's at any size; `same` in its place does not at even sizes.
   {
     name: "resnet18_projection_first",
-    spec: "test/backends/torch/fixtures/resnet18_same.arch",
-    sets: ["size=65", "classes=10"],
+    spec: "test/backends/torch/fixtures/resnet18.arch",
+    sets: ["size=64", "classes=10"],
     model: "resnet18",
     kwargs: { num_classes: 10 },
     expect: "equal",
   },
+  {
+    name: "resnet18_same_padding",
+    spec: "test/backends/torch/fixtures/resnet18.arch",
+    sets: ["size=64", "classes=10"],
+    model: "resnet18",
+    kwargs: { num_classes: 10 },
+    same: true,
+    expect: "differ",
+  },
   // The matching refuses a network that is not torchvision's, naming what disagrees.
   {
     name: "resnet18_vs_resnet34",
-    spec: "test/backends/torch/fixtures/resnet18_same.arch",
-    sets: ["size=65", "classes=10"],
+    spec: "test/backends/torch/fixtures/resnet18.arch",
+    sets: ["size=64", "classes=10"],
     model: "resnet34",
     kwargs: { num_classes: 10 },
     expect: "mismatch",
@@ -112,8 +123,8 @@ const cases: Case[] = [
   },
   {
     name: "resnet18_vs_1000_classes",
-    spec: "test/backends/torch/fixtures/resnet18_same.arch",
-    sets: ["size=65", "classes=10"],
+    spec: "test/backends/torch/fixtures/resnet18.arch",
+    sets: ["size=64", "classes=10"],
     model: "resnet18",
     expect: "mismatch",
     error:
@@ -173,6 +184,23 @@ function structure(g: IRGraph, keys: ReadonlySet<string>) {
   return nodes;
 }
 
+/**
+ * The graph with TensorFlow's `same` wherever it pads explicitly: the same shapes, parameters and
+ * MACs where torchvision pads (k - 1) / 2 on each side, but at even sizes the odd pixel of each
+ * stride-2 layer goes to the bottom and right; the issue's 22-44% (relative) differences.
+ */
+function withSamePadding(g: IRGraph): IRGraph {
+  let changed = 0;
+  const nodes = g.nodes.map((n): IRNode => {
+    if (!("pads" in n.attrs) || n.op === "zeropad") return n;
+    changed++;
+    const { pads: _, ...attrs } = n.attrs;
+    return { ...n, attrs: { ...attrs, padding: "same" } } as IRNode;
+  });
+  if (changed === 0) throw new Error(`${g.network} pads nothing explicitly`);
+  return { ...g, nodes };
+}
+
 function graphOf(c: Case): IRGraph {
   const program = loadProgram(join(repo, c.spec));
   if (program.diagnostics.length) throw new Error(program.diagnostics[0]!.message);
@@ -201,11 +229,16 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
         entries.push({ ...e, name: c.name, model: c.model, kwargs: c.kwargs ?? {}, noise: false });
         continue;
       }
-      const g = graphOf(c);
+      const g = c.same ? withSamePadding(graphOf(c)) : graphOf(c);
       const model = buildModelFromIR(g, plan);
       randomizeNonKernels(model);
-      const x = tf.randomNormal([c.batch ?? 2, ...g.input], 0, 1, "float32", 7);
-      calibrateBatchNorm(g, model, x);
+      // Batch norms calibrated on 8 inputs, compared on 2 of them: statistics of more values per
+      // channel at the smallest maps make gentler normalisations, which amplify float32 rounding
+      // less (ResNet-50 at 64x64: torchvision's own float32 noise 5e-5 to 9e-5 instead of 2e-4).
+      const calibration = tf.randomNormal([8, ...g.input], 0, 1, "float32", 7);
+      calibrateBatchNorm(g, model, calibration);
+      const x = calibration.slice(0, 2);
+      calibration.dispose();
       const y = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
       const state = torchStateDict(g, weightsFromTfjs(model, g));
       const base = join(dir, c.name);
