@@ -17,6 +17,11 @@ export const int = (name: string, v: number): AttributeMsg => ({
   type: AttributeType.INT,
   i: v,
 });
+export const str = (name: string, v: string): AttributeMsg => ({
+  name,
+  type: AttributeType.STRING,
+  s: new TextEncoder().encode(v),
+});
 export const float = (name: string, v: number): AttributeMsg => ({
   name,
   type: AttributeType.FLOAT,
@@ -57,6 +62,19 @@ export class Builder {
   constant(name: string, values: number[], vector = false): string {
     const data = Float32Array.from(values);
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
+  }
+
+  /** A constant int64 vector initializer: a Reshape target shape, Pad's `pads`. */
+  int64s(name: string, values: readonly number[]): string {
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    const out = this.unique(name);
+    this.initializers.push({
+      name: out,
+      dims: [values.length],
+      data_type: DataType.INT64,
+      raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    return out;
   }
 
   /** The initializer for parameter `name`, checked against the shape the graph needs. */

@@ -1,6 +1,6 @@
 import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
-import type { IRGraph, IRNode, NodeOf, Padding } from "../../language/ir/types.js";
-import { type Builder, float, int, ints } from "./builder.js";
+import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "../../language/ir/types.js";
+import { type Builder, float, int, ints, str } from "./builder.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameters.js";
 
@@ -79,6 +79,17 @@ export function activation(
       return b.node("Softplus", [x], name);
     case "swish":
       return b.node("Mul", [x, b.node("Sigmoid", [x], `${name}/sigmoid`)], name);
+    case "hard_swish": {
+      // Opset 13 has no HardSwish (14 has): x * clip(x + 3, 0, 6) / 6, as PyTorch computes it.
+      const shifted = b.node("Add", [x, b.constant(`${name}/three`, [3])], `${name}/shift`);
+      const relu6 = b.node(
+        "Clip",
+        [shifted, b.constant(`${name}/min`, [0]), b.constant(`${name}/max`, [6])],
+        `${name}/relu6`,
+      );
+      const scaled = b.node("Mul", [x, relu6], `${name}/mul`);
+      return b.node("Div", [scaled, b.constant(`${name}/six`, [6])], name);
+    }
     case "leaky_relu":
       return b.node("LeakyRelu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
     default:
@@ -114,6 +125,7 @@ export function lowerNode(
         strides: a.strides,
         dilation: a.dilation,
         padding: a.padding,
+        ...(a.pads ? { pads: a.pads } : {}),
         groups: a.groups,
         name: a.activation === "none" || a.activation === "linear" ? name : `${name}/conv`,
       });
@@ -149,11 +161,12 @@ export function lowerNode(
     case "maxpool":
     case "avgpool": {
       const a = node.attrs;
-      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding);
+      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, a.pads);
       checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
       const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
-      // TensorFlow averages over the window's real pixels only, never over the padding.
-      if (node.op === "avgpool") attrs.push(int("count_include_pad", 0));
+      // TensorFlow averages over the window's real pixels only, never over the padding; explicit
+      // pads are zeros that count, as PyTorch's AvgPool2d by default. MaxPool's padding never wins.
+      if (node.op === "avgpool") attrs.push(int("count_include_pad", a.pads ? 1 : 0));
       return b.node(node.op === "maxpool" ? "MaxPool" : "AveragePool", [x.name], name, attrs);
     }
     case "gap":
@@ -197,6 +210,63 @@ export function lowerNode(
         ins.map((v) => v.name),
         name,
       );
+    case "mul": {
+      // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
+      // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
+      // already [N, c, 1, 1].
+      const c = node.shape[node.shape.length - 1]!;
+      const xs = ins.map((v) =>
+        node.shape.length === 3 && v.shape.length === 1
+          ? b.node(
+              "Reshape",
+              [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])],
+              `${name}/gate`,
+            )
+          : v.name,
+      );
+      return xs
+        .slice(1)
+        .reduce(
+          (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
+          xs[0]!,
+        );
+    }
+    case "shuffle": {
+      // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
+      // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
+      const [h, w, c] = x.shape as [number, number, number];
+      const g = node.attrs.groups;
+      const grouped = b.node(
+        "Reshape",
+        [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
+        `${name}/grouped`,
+      );
+      const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
+        ints("perm", [0, 2, 1, 3, 4]),
+      ]);
+      return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
+    }
+    case "upsample": {
+      // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
+      // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
+      const [fh, fw] = node.attrs.factor;
+      return b.node(
+        "Resize",
+        [x.name, "", b.constant(`${name}/scales`, [1, 1, fh, fw], true)],
+        name,
+        [
+          str("mode", "nearest"),
+          str("coordinate_transformation_mode", "asymmetric"),
+          str("nearest_mode", "floor"),
+        ],
+      );
+    }
+    case "zeropad": {
+      const [t, bottom, l, r] = node.attrs.pads;
+      // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
+      const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
+      return b.node("Pad", [x.name, pads], name);
+    }
   }
 }
 
@@ -207,13 +277,14 @@ interface ConvStep {
   strides: readonly number[];
   dilation: readonly number[];
   padding: Padding;
+  pads?: Pads;
   groups: number;
   name: string;
 }
 
 /** A Conv node with TensorFlow's padding made explicit, its output size checked against the IR. */
 function conv(b: Builder, x: Value, node: IRNode, s: ConvStep, check = true): string {
-  const pads = tfPads(x.shape, s.kernel, s.strides, s.dilation, s.padding);
+  const pads = tfPads(x.shape, s.kernel, s.strides, s.dilation, s.padding, s.pads);
   if (check) checkSpatial(node, onnxOutSize(x.shape, s.kernel, s.strides, s.dilation, pads));
   const inputs = [x.name, s.weight];
   if (s.bias) inputs.push(s.bias);
@@ -250,6 +321,7 @@ function sepconv(b: Builder, graph: IRGraph, node: NodeOf<"sepconv">, x: Value):
       strides: a.strides,
       dilation: a.dilation,
       padding: a.padding,
+      ...(a.pads ? { pads: a.pads } : {}),
       groups: a.groups,
       name: `${name}/spatial`,
     }),

@@ -1,5 +1,5 @@
 import { samePads } from "../../language/ir/geometry.js";
-import type { IRNode, Padding } from "../../language/ir/types.js";
+import type { IRNode, Padding, Pads } from "../../language/ir/types.js";
 
 /**
  * TensorFlow's 'same' padding as ONNX's explicit pads, [top, left, bottom, right] (the shared
@@ -13,7 +13,10 @@ export function tfPads(
   strides: readonly number[],
   dilation: readonly number[],
   padding: Padding,
+  pads?: Pads,
 ): number[] {
+  // Explicit pads are [top, bottom, left, right]; ONNX wants the begins, then the ends.
+  if (pads) return [pads[0], pads[2], pads[1], pads[3]];
   return samePads(input, kernel, strides, dilation, padding);
 }
 

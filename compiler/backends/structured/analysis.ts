@@ -36,6 +36,8 @@ export type StaticType =
   | "activation"
   | "parts"
   | "order"
+  /** Explicit padding: one integer, `2x1`, `[h, w]` or `[top, bottom, left, right]`. */
+  | "pads"
   | "unknown";
 
 /** A problem that keeps a spec from being written in structured form. */
@@ -111,6 +113,11 @@ export function acceptsStatic(kind: AttrKind, t: StaticType): boolean {
       return t === "int" || t === "float" || t === "number";
     case "size":
       return t === "size" || t === "int" || t === "number";
+    case "parts":
+      // A count, or regular / depthwise: bare only on `shuffle 4`, as `parts` is keyword-only.
+      return t === "parts" || t === "int" || t === "number";
+    case "pads":
+      return t === "pads" || t === "size" || t === "int" || t === "number";
     default:
       return t === kind;
   }

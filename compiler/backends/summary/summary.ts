@@ -53,22 +53,37 @@ export function describeOp(n: IRNode): string {
       const a = n.attrs;
       const stride = a.strides[0] !== 1 || a.strides[1] !== 1 ? `/${a.strides[0]}` : "";
       const extra = n.op === "sepconv" && n.attrs.mid !== "none" ? ` mid=${n.attrs.mid}` : "";
-      return `${n.op} ${a.kernel[0]}x${a.kernel[1]}${stride}${a.padding === "valid" ? " valid" : ""}${extra}`;
+      const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "valid" ? " valid" : "";
+      return `${n.op} ${a.kernel[0]}x${a.kernel[1]}${stride}${padding}${extra}`;
     }
     case "maxpool":
     case "avgpool": {
       const a = n.attrs;
-      return `${n.op} ${a.pool[0]}x${a.pool[1]}/${a.strides[0]}${a.padding === "same" ? " same" : ""}`;
+      const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "same" ? " same" : "";
+      return `${n.op} ${a.pool[0]}x${a.pool[1]}/${a.strides[0]}${padding}`;
     }
+    case "zeropad":
+      return `zeropad ${padText(n.attrs.pads).slice("pad=".length)}`;
     case "act":
       return n.attrs.activation;
     case "dense":
       return n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense";
     case "dropout":
       return `dropout ${n.attrs.rate}`;
+    case "shuffle":
+      return `shuffle ${n.attrs.groups}`;
+    case "upsample":
+      return `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`;
     default:
       return n.op;
   }
+}
+
+/** Explicit pads as the language writes them, shortest form first: pad=1, pad=2x1, pad=[t, b, l, r]. */
+export function padText(p: readonly number[]): string {
+  const [t, b, l, r] = p;
+  if (t === b && l === r) return t === l ? `pad=${t}` : `pad=${t}x${l}`;
+  return `pad=[${p.join(", ")}]`;
 }
 
 export function formatCount(n: number): string {

@@ -15,6 +15,7 @@ export type LayerKind =
   | "batchNormalization"
   | "activation"
   | "leakyReLU"
+  | "hardSwish"
   | "maxPooling2d"
   | "averagePooling2d"
   | "globalAveragePooling2d"
@@ -23,17 +24,29 @@ export type LayerKind =
   | "dense"
   | "dropout"
   | "concatenate"
-  | "add";
+  | "add"
+  | "multiply"
+  | "reshape"
+  | "channelShuffle"
+  | "upSampling2d"
+  | "zeroPadding2d"
+  | "maxPadding2d";
 
-export type ConfigValue = number | string | boolean | readonly number[];
+export type ConfigValue =
+  | number
+  | string
+  | boolean
+  | readonly number[]
+  /** ZeroPadding2D's [[top, bottom], [left, right]]. */
+  | readonly (readonly number[])[];
 
 /**
  * What a planned layer does for its IR node: the node itself (`layer`), one step of a separable
  * convolution that tfjs cannot fuse (`spatial`, `pointwise`, `mid`), or the activation after it
- * (`act`). With `node`, it is the naming contract every backend maps weights through: a layer's
+ * (`act`), or the explicit padding before its window (`pad`). With `node`, it is the naming contract every backend maps weights through: a layer's
  * weights belong to `node`, in the part `role` names, whatever the layer's name or class.
  */
-export type LayerRole = "layer" | "spatial" | "pointwise" | "mid" | "act";
+export type LayerRole = "layer" | "spatial" | "pointwise" | "mid" | "act" | "pad";
 
 export interface PlannedLayer {
   /** A JavaScript identifier for the layer's output, unique in the plan. */
@@ -110,6 +123,7 @@ class Planner {
     if (activation === "none" || activation === "linear") return x;
     const fn = tfActivation(activation);
     if (fn) return this.add("activation", { activation: fn, name }, [x], role);
+    if (activation === "hard_swish") return this.add("hardSwish", { name }, [x], role);
     // leaky_relu is a layer of its own in tfjs; its slope comes from the IR, not tfjs' default.
     const alpha = this.graph.activations[activation]?.["alpha"];
     if (alpha === undefined)
@@ -152,12 +166,16 @@ class Planner {
       case "maxpool":
       case "avgpool": {
         const a = node.attrs;
+        // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
+        const x = this.pad(ins[0]!, a.pads, name, node.op === "maxpool" ? "max" : "zero");
         return this.add(
           node.op === "maxpool" ? "maxPooling2d" : "averagePooling2d",
           { poolSize: a.pool, strides: a.strides, padding: a.padding, name },
-          ins,
+          [x],
         );
       }
+      case "zeropad":
+        return this.pad(ins[0]!, node.attrs.pads, name, "zero", "layer");
       case "gap":
         return this.add("globalAveragePooling2d", { name }, ins);
       case "gmp":
@@ -184,7 +202,46 @@ class Planner {
         return this.add("concatenate", { axis: -1, name }, ins);
       case "add":
         return this.add("add", { name }, ins);
+      case "mul": {
+        // tfjs' multiply broadcasts axes of size 1 between inputs of one rank: a [c] gate is
+        // reshaped to [1, 1, c] first.
+        const c = node.shape[node.shape.length - 1]!;
+        let gates = 0;
+        const xs = node.inputs.map((id, k) => {
+          if (node.shape.length !== 3 || this.graph.nodes[id]!.shape.length !== 1) return ins[k]!;
+          const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+          return this.add("reshape", { targetShape: [1, 1, c], name: gate }, [ins[k]!]);
+        });
+        return this.add("multiply", { name }, xs);
+      }
+      case "shuffle":
+        // archc's ChannelShuffle layer (backends/tfjs/shuffle.ts): torchvision's channel_shuffle.
+        return this.add("channelShuffle", { groups: node.attrs.groups, name }, ins);
+      case "upsample":
+        // UpSampling2D's default interpolation is nearest, as nn.Upsample's mode.
+        return this.add("upSampling2d", { size: node.attrs.factor, name }, ins);
     }
+  }
+
+  /**
+   * Explicit padding before a window layer (`NAME/pad`), or `x` itself when there is none: tfjs'
+   * ZeroPadding2D, or archc's MaxPadding2D (-infinity) before max pooling.
+   */
+  private pad(
+    x: string,
+    pads: readonly number[] | undefined,
+    name: string,
+    fill: "zero" | "max",
+    role: LayerRole = "pad",
+  ): string {
+    if (!pads) return x;
+    const layerName = role === "pad" ? `${name}/pad` : name;
+    if (fill === "max") return this.add("maxPadding2d", { pads, name: layerName }, [x], role);
+    const padding = [
+      [pads[0]!, pads[1]!],
+      [pads[2]!, pads[3]!],
+    ];
+    return this.add("zeroPadding2d", { padding, name: layerName }, [x], role);
   }
 
   /**
@@ -240,7 +297,7 @@ class Planner {
 
   private conv(node: NodeOf<"conv">, x: string): string {
     const a = node.attrs;
-    const y = this.spatial(x, {
+    const y = this.spatial(this.pad(x, a.pads, node.name, "zero"), {
       ...a,
       inChannels: channelsIn(this.graph, node),
       name: node.name,
@@ -272,12 +329,13 @@ class Planner {
           activation: fn ?? "linear",
           name: node.name,
         },
-        [x],
+        [this.pad(x, a.pads, node.name, "zero")],
       );
       return fn ? y : this.activation(y, a.activation, `${node.name}/act`, "act");
     }
+    // The spatial step pads its own input, whichever step comes first.
     const spatial = (t: string, last: boolean) =>
-      this.spatial(t, {
+      this.spatial(this.pad(t, a.pads, node.name, "zero"), {
         inChannels: a.spatialChannels,
         filters: a.spatialChannels * a.multiplier,
         groups: a.groups,

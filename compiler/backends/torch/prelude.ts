@@ -6,17 +6,30 @@
  */
 export const prelude = `import json
 import struct
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 Pair = Union[int, Tuple[int, int]]
+# Explicit padding: (top, bottom, left, right) pixels, archc's \`pad = [t, b, l, r]\`.
+Pads = Tuple[int, int, int, int]
 
 
 def _pair(v: Pair) -> Tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _pads_or_none(pad: Optional[Pads]) -> Optional[Pads]:
+    if pad is None:
+        return None
+    top, bottom, left, right = (int(p) for p in pad)
+    return top, bottom, left, right
+
+
+def _symmetric(pad: Pads) -> bool:
+    return pad[0] == pad[1] and pad[2] == pad[3]
 
 
 def groups_of(parts: Union[int, str], channels: int) -> int:
@@ -77,6 +90,7 @@ _activations = {
     "gelu": F.gelu,
     "sigmoid": torch.sigmoid,
     "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+    "hard_swish": F.hardswish,
     "tanh": torch.tanh,
     "softmax": lambda x: torch.softmax(x, dim=1),
     "softplus": F.softplus,
@@ -99,18 +113,27 @@ class Conv2d(nn.Conv2d):
         groups: int = 1,
         bias: bool = True,
         activation: str = "none",
+        pad: Optional[Pads] = None,
     ):
         k, s, d = _pair(kernel_size), _pair(stride), _pair(dilation)
         # With stride 1 and an even total, 'same' is symmetric whatever the input size.
         symmetric = s == (1, 1) and all((ki - 1) * di % 2 == 0 for ki, di in zip(k, d))
-        pad = tuple((ki - 1) * di // 2 for ki, di in zip(k, d)) if padding == "same" and symmetric else 0
-        super().__init__(in_channels, out_channels, k, s, pad, d, groups, bias)
+        same = tuple((ki - 1) * di // 2 for ki, di in zip(k, d)) if padding == "same" and symmetric else 0
+        # Explicit pads (top, bottom, left, right): nn.Conv2d's own padding when symmetric.
+        pads = _pads_or_none(pad)
+        if pads is not None and _symmetric(pads):
+            same, pads = (pads[0], pads[2]), None
+        super().__init__(in_channels, out_channels, k, s, same, d, groups, bias)
+        self.pads = pads
         self.same = padding == "same" and not symmetric
         self.activation = Activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.same:
             x = pad_same(x, self.kernel_size, self.stride, self.dilation)
+        elif self.pads is not None:
+            top, bottom, left, right = self.pads
+            x = F.pad(x, (left, right, top, bottom))
         return self.activation(super().forward(x))
 
 
@@ -131,6 +154,7 @@ class SeparableConv2d(nn.Module):
         order: str = "spatial_first",
         bias: bool = True,
         activation: str = "none",
+        pad: Optional[Pads] = None,
     ):
         super().__init__()
         self.order = order
@@ -138,7 +162,7 @@ class SeparableConv2d(nn.Module):
         spatial_out = spatial_in * multiplier
         last_spatial = order != "spatial_first"
         self.spatial = Conv2d(
-            spatial_in, spatial_out, kernel_size, stride, padding, dilation, groups, bias and last_spatial
+            spatial_in, spatial_out, kernel_size, stride, padding, dilation, groups, bias and last_spatial, pad=pad
         )
         self.mid = Activation(mid)
         if order == "spatial_first":
@@ -173,27 +197,47 @@ class BatchNorm2d(nn.BatchNorm2d):
             raise ValueError(f"expected a 2-D or 4-D input, not {input.dim()}-D")
 
 
+def _pool_padding(pad: Optional[Pads], kernel: Tuple[int, int]) -> Tuple[Tuple[int, int], Optional[Pads]]:
+    """Explicit pads as PyTorch pooling's own padding where it takes them (symmetric, at most half
+    the window), else as pads for F.pad."""
+    pads = _pads_or_none(pad)
+    if pads is not None and _symmetric(pads) and pads[0] <= kernel[0] // 2 and pads[2] <= kernel[1] // 2:
+        return (pads[0], pads[2]), None
+    return (0, 0), pads
+
+
 class MaxPool2d(nn.Module):
-    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid"):
+    """Max pooling; padding ('same' or explicit pads) is -inf, so it never wins a window."""
+
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None):
         super().__init__()
         self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
+        self.padding, self.pads = _pool_padding(pad, self.kernel_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.same:
             x = pad_same(x, self.kernel_size, self.stride, value=float("-inf"))
-        return F.max_pool2d(x, self.kernel_size, self.stride)
+        elif self.pads is not None:
+            top, bottom, left, right = self.pads
+            x = F.pad(x, (left, right, top, bottom), value=float("-inf"))
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
 class AvgPool2d(nn.Module):
-    """Average pooling; with 'same', TensorFlow divides by the cells inside the image only."""
+    """Average pooling; with 'same', TensorFlow divides by the cells inside the image only; explicit
+    pads are zeros that count, as PyTorch's count_include_pad=True."""
 
-    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid"):
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None):
         super().__init__()
         self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
+        self.padding, self.pads = _pool_padding(pad, self.kernel_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.same:
-            return F.avg_pool2d(x, self.kernel_size, self.stride)
+            if self.pads is not None:
+                top, bottom, left, right = self.pads
+                x = F.pad(x, (left, right, top, bottom))
+            return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, count_include_pad=True)
         ones = torch.ones_like(x[:, :1])
         total = F.avg_pool2d(pad_same(x, self.kernel_size, self.stride), self.kernel_size, self.stride)
         share = F.avg_pool2d(pad_same(ones, self.kernel_size, self.stride), self.kernel_size, self.stride)
@@ -229,3 +273,23 @@ def load_weights(model: nn.Module, path: str) -> nn.Module:
         raise ValueError(f"{path} does not fit this network: missing {missing[:3]}, unexpected {unexpected[:3]}")
     return model
 `;
+
+/**
+ * Layers only some networks need, each after the prelude where the network uses its op, so that
+ * modules without them stay as they were.
+ */
+export const optionalLayers: Readonly<Record<string, string>> = {
+  shuffle: `class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle, exactly torchvision's channel_shuffle."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"`,
+};

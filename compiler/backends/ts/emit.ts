@@ -146,7 +146,7 @@ const reserved = new Set(
 );
 /** Names the module itself defines or imports. */
 const topLevel = new Set(["tf", "Builder", "channels", "build", "Tensor", "Parts", "Size"]);
-for (const t of ["Activation", "Order", "Padding", "Shape"]) topLevel.add(t);
+for (const t of ["Activation", "Order", "Padding", "Pads", "Shape"]) topLevel.add(t);
 
 function safe(name: string, avoid: ReadonlySet<string>): string {
   let id = name;
@@ -184,6 +184,9 @@ function tsType(t: StaticType, where: "network" | "block", used: Set<string>): s
       return "readonly [number, number, number]";
     case "padding":
       return `"same" | "valid"`;
+    case "pads":
+      used.add("Pads");
+      return "Pads";
     case "order":
       return `"spatial_first" | "pointwise_first"`;
     case "activation":

@@ -11,7 +11,13 @@ export interface FlatEmitOptions {
   readonly groupedStrategy?: string;
 }
 
-const tfFactory: Record<Exclude<PlannedLayer["kind"], "input" | "groupedConv2d">, string> = {
+const tfFactory: Record<
+  Exclude<
+    PlannedLayer["kind"],
+    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish"
+  >,
+  string
+> = {
   conv2d: "tf.layers.conv2d",
   depthwiseConv2d: "tf.layers.depthwiseConv2d",
   separableConv2d: "tf.layers.separableConv2d",
@@ -27,10 +33,15 @@ const tfFactory: Record<Exclude<PlannedLayer["kind"], "input" | "groupedConv2d">
   dropout: "tf.layers.dropout",
   concatenate: "tf.layers.concatenate",
   add: "tf.layers.add",
+  multiply: "tf.layers.multiply",
+  reshape: "tf.layers.reshape",
+  upSampling2d: "tf.layers.upSampling2d",
+  zeroPadding2d: "tf.layers.zeroPadding2d",
 };
 
 function literal(v: ConfigValue): string {
-  if (Array.isArray(v)) return `[${v.join(", ")}]`;
+  if (Array.isArray(v))
+    return `[${(v as readonly (number | readonly number[])[]).map((x) => (typeof x === "number" ? String(x) : literal(x))).join(", ")}]`;
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
@@ -45,7 +56,13 @@ function statement(layer: PlannedLayer): string {
   const make =
     layer.kind === "groupedConv2d"
       ? `new GroupedConv2D(${configText(layer.config)})`
-      : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+      : layer.kind === "channelShuffle"
+        ? `new ChannelShuffle(${configText(layer.config)})`
+        : layer.kind === "maxPadding2d"
+          ? `new MaxPadding2D(${configText(layer.config)})`
+          : layer.kind === "hardSwish"
+            ? `new HardSwish(${configText(layer.config)})`
+            : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -69,10 +86,19 @@ export async function emitFlatTypeScript(
     .map(([k, v]) => `${k} = ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(", ");
   file.addImportDeclaration({ moduleSpecifier: "@tensorflow/tfjs", namespaceImport: "tf" });
-  if (plan.layers.some((l) => l.kind === "groupedConv2d")) {
+  const customKinds = {
+    GroupedConv2D: "groupedConv2d",
+    ChannelShuffle: "channelShuffle",
+    MaxPadding2D: "maxPadding2d",
+    HardSwish: "hardSwish",
+  } as const;
+  const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
+    plan.layers.some((l) => l.kind === customKinds[c]),
+  );
+  if (custom.length) {
     file.addImportDeclaration({
       moduleSpecifier: opts.layersModule ?? "archc/layers",
-      namedImports: ["GroupedConv2D"],
+      namedImports: [...custom],
     });
   }
   const p = graph.totals.params;

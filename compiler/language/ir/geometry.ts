@@ -1,4 +1,4 @@
-import type { IRGraph, IRNode, NodeOf, Padding } from "./types.js";
+import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "./types.js";
 
 /**
  * Convolution geometry, the one owner of it: the channels a node reads, the channels a
@@ -101,4 +101,26 @@ export function samePads(
   );
   const begin = total.map((t) => Math.floor(t / 2));
   return [begin[0]!, begin[1]!, total[0]! - begin[0]!, total[1]! - begin[1]!];
+}
+
+/**
+ * A window layer's padding as [top, bottom, left, right], explicit (`pads`, the language's `pad`)
+ * or TensorFlow's same/valid made explicit; what every backend that pads by hand pads with.
+ */
+export function layerPads(
+  input: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  dilation: readonly number[],
+  padding: Padding,
+  pads?: Pads,
+): [number, number, number, number] {
+  if (pads) return [pads[0], pads[1], pads[2], pads[3]];
+  const [t, l, b, r] = samePads(input, kernel, strides, dilation, padding);
+  return [t, b, l, r];
+}
+
+/** Whether explicit pads are the same on both sides of each axis (PyTorch's `padding=(h, w)`). */
+export function symmetricPads(p: Pads): boolean {
+  return p[0] === p[1] && p[2] === p[3];
 }

@@ -16,7 +16,11 @@ export type OpName =
   | "dropout"
   | "flatten"
   | "concat"
-  | "add";
+  | "add"
+  | "mul"
+  | "shuffle"
+  | "upsample"
+  | "zeropad";
 
 export interface Params {
   readonly trainable: number;
@@ -46,12 +50,21 @@ interface NodeBase<Op extends OpName, Attrs> {
 
 export type Padding = "same" | "valid";
 
+/**
+ * Explicit padding, [top, bottom, left, right] pixels (`pad = ...` in the language). A layer that
+ * has it pads first and then runs with `padding: "valid"`: zeros for convolutions and average
+ * pooling (which counts them, as PyTorch's count_include_pad), -infinity for max pooling.
+ */
+export type Pads = readonly [number, number, number, number];
+
 export interface ConvAttrs {
   readonly filters: number;
   readonly kernel: readonly [number, number];
   readonly strides: readonly [number, number];
   readonly padding: Padding;
   readonly dilation: readonly [number, number];
+  /** Explicit padding, then `padding` is "valid"; absent for TensorFlow's same/valid. */
+  readonly pads?: Pads;
   /** The partition count: 1 is a regular conv, input channels is depthwise. */
   readonly groups: number;
   readonly useBias: boolean;
@@ -82,6 +95,8 @@ export interface PoolAttrs {
   readonly pool: readonly [number, number];
   readonly strides: readonly [number, number];
   readonly padding: Padding;
+  /** Explicit padding, then `padding` is "valid"; each side smaller than the window. */
+  readonly pads?: Pads;
 }
 
 export type IRNode =
@@ -101,7 +116,14 @@ export type IRNode =
   | NodeBase<"dropout", { readonly rate: number }>
   | NodeBase<"flatten", Record<string, never>>
   | NodeBase<"concat", Record<string, never>>
-  | NodeBase<"add", Record<string, never>>;
+  | NodeBase<"add", Record<string, never>>
+  /** The element-wise product; a [c] or [1, 1, c] input scales every position (joins.ts). */
+  | NodeBase<"mul", Record<string, never>>
+  /** Channel shuffle: output channel j * groups + i is input channel i * (c / groups) + j. */
+  | NodeBase<"shuffle", { readonly groups: number }>
+  /** Nearest-neighbour upsampling: each pixel repeated factor[0] x factor[1] times. */
+  | NodeBase<"upsample", { readonly factor: readonly [number, number] }>
+  | NodeBase<"zeropad", { readonly pads: Pads }>;
 
 export type NodeOf<Op extends OpName> = Extract<IRNode, { op: Op }>;
 

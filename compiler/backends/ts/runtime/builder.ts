@@ -1,12 +1,27 @@
 import * as tf from "@tensorflow/tfjs";
-import { addProblem, concatProblem, residualProblem } from "../../../language/elaborate/joins.js";
-import { windowProblem } from "../../../language/elaborate/ops/geometry.js";
+import {
+  addProblem,
+  concatProblem,
+  mulShape,
+  residualProblem,
+} from "../../../language/elaborate/joins.js";
+import { paddedWindowProblem, windowProblem } from "../../../language/elaborate/ops/geometry.js";
+import {
+  negativePadHint,
+  padAndPadding,
+  padLengthProblem,
+  poolPadProblem,
+} from "../../../language/elaborate/ops/pads.js";
 import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
+import { shuffleProblem } from "../../../language/elaborate/ops/rearrange.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
+import { HardSwish } from "../../tfjs/hardSwish.js";
+import { MaxPadding2D } from "../../tfjs/padding.js";
+import { ChannelShuffle } from "../../tfjs/shuffle.js";
 
 /**
  * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
@@ -23,6 +38,12 @@ export type Parts = number | "regular" | "depthwise";
 export type Size = number | readonly [number, number];
 export type Order = "spatial_first" | "pointwise_first";
 type Pad = "same" | "valid";
+/**
+ * Explicit padding (the language's `pad`): `1` pads every side, `[h, w]` rows and columns on both
+ * sides, `[top, bottom, left, right]` each side on its own; the window then runs 'valid'.
+ */
+export type Pads = number | readonly [number, number] | readonly [number, number, number, number];
+type Sides = [number, number, number, number];
 
 /** A check the compiler would have reported for these arguments; the same code and text. */
 export class SpecError extends Error {
@@ -47,6 +68,7 @@ export interface ConvOptions {
   kernel: Size;
   filters?: number;
   padding?: Pad;
+  pad?: Pads;
   activation?: Activation;
   stride?: Size;
   dilation?: Size;
@@ -65,6 +87,7 @@ export interface SepconvOptions extends ConvOptions {
 export interface PoolOptions {
   pool?: Size;
   padding?: Pad;
+  pad?: Pads;
   stride?: Size;
   name?: string;
 }
@@ -142,8 +165,9 @@ export class Builder {
     const filters = this.count(layer, "filters", o.filters ?? cin);
     const g = this.geometry(layer, x, o);
     const groups = this.parts(layer, cin, [{ what: "filters", count: filters }], o, 1);
-    this.window(layer, x, g.kernel, g.dilation, g.padding);
-    const y = this.spatial(x, { ...g, cin, filters, groups, useBias: o.bias ?? true, name });
+    this.window(layer, x, g.kernel, g.dilation, g.padding, g.pads);
+    const padded = this.padLayer(x, g.pads, `${name}/pad`, "zero");
+    const y = this.spatial(padded, { ...g, cin, filters, groups, useBias: o.bias ?? true, name });
     return this.activate(y, o.activation ?? "none", `${name}/act`);
   }
 
@@ -161,7 +185,7 @@ export class Builder {
       throw new SpecError("E0305", `${layer}: multiplier applies only to order spatial_first`);
     const spatialIn = order === "spatial_first" ? cin : filters;
     const groups = this.parts(layer, spatialIn, [], o, spatialIn);
-    this.window(layer, x, g.kernel, g.dilation, g.padding);
+    this.window(layer, x, g.kernel, g.dilation, g.padding, g.pads);
     const useBias = o.bias ?? true;
     const activation = o.activation ?? "none";
     const mid = o.mid ?? "none";
@@ -180,12 +204,13 @@ export class Builder {
           activation: fn ?? "linear",
           name,
         }),
-        x,
+        this.padLayer(x, g.pads, `${name}/pad`, "zero"),
       );
       return fn ? y : this.activate(y, activation, `${name}/act`);
     }
+    // The spatial step pads its own input, whichever step comes first.
     const spatial = (t: Tensor, last: boolean) =>
-      this.spatial(t, {
+      this.spatial(this.padLayer(t, g.pads, `${name}/pad`, "zero"), {
         ...g,
         cin: spatialIn,
         filters: spatialIn * multiplier,
@@ -257,6 +282,14 @@ export class Builder {
     return this.pool("avgpool", x, o);
   }
 
+  /** Zero padding of height and width (Keras' ZeroPadding2D). */
+  zeropad(x: Tensor, o: { pad: Pads; name?: string }): Tensor {
+    const name = this.name("zeropad", o.name);
+    const layer = `zeropad '${name}'`;
+    this.image(layer, x);
+    return this.padLayer(x, this.pads(layer, o.pad), name, "zero");
+  }
+
   gap(x: Tensor, o: { name?: string } = {}): Tensor {
     this.image("gap", x);
     return this.layer(tf.layers.globalAveragePooling2d({ name: this.name("gap", o.name) }), x);
@@ -307,6 +340,31 @@ export class Builder {
     return this.layer(tf.layers.dropout({ rate, name }), x);
   }
 
+  /** ShuffleNet's channel shuffle across `groups` channel groups (torchvision's definition). */
+  shuffle(x: Tensor, o: { groups: Parts; name?: string }): Tensor {
+    const name = this.name("shuffle", o.name);
+    const layer = `shuffle '${name}'`;
+    this.image(layer, x);
+    if (typeof o.groups !== "string" && !Number.isInteger(o.groups))
+      throw new SpecError(
+        "E0303",
+        `${layer}: groups must be a count, regular or depthwise, not a number (${o.groups})`,
+      );
+    const groups = o.groups === "regular" ? 1 : o.groups === "depthwise" ? channels(x) : o.groups;
+    const p = shuffleProblem(layer, channels(x), groups);
+    if (p) throw new SpecError(p.code, p.message, p.hint);
+    return this.layer(new ChannelShuffle({ groups, name }), x);
+  }
+
+  /** Nearest-neighbour upsampling: each pixel repeated `factor` times along each axis. */
+  upsample(x: Tensor, o: { factor?: Size; name?: string } = {}): Tensor {
+    const name = this.name("upsample", o.name);
+    const layer = `upsample '${name}'`;
+    this.image(layer, x);
+    const size = this.size(layer, "factor", o.factor ?? 2);
+    return this.layer(tf.layers.upSampling2d({ size, name }), x);
+  }
+
   /** Branches joined by concatenation along channels; one branch is just itself. */
   concat(xs: readonly Tensor[]): Tensor {
     if (xs.length === 1) return xs[0]!;
@@ -321,6 +379,26 @@ export class Builder {
     const p = addProblem(xs.map(shapeOf));
     if (p) throw new SpecError("E0402", p.message, p.hint);
     return this.join(xs);
+  }
+
+  /**
+   * Branches joined by element-wise product; a per-channel gate ([c] or [1, 1, c]) scales every
+   * position of an image (squeeze-and-excitation). One branch is just itself.
+   */
+  mul(xs: readonly Tensor[]): Tensor {
+    if (xs.length === 1) return xs[0]!;
+    const r = mulShape(xs.map(shapeOf));
+    if ("problem" in r) throw new SpecError("E0402", r.problem.message, r.problem.hint);
+    const name = this.fresh("mul");
+    const c = r.shape[r.shape.length - 1]!;
+    // As the layer plan does: tfjs' multiply broadcasts size-1 axes only between equal ranks.
+    let gates = 0;
+    const ins = xs.map((x) => {
+      if (r.shape.length !== 3 || x.shape.length !== 2) return x;
+      const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+      return this.layer(tf.layers.reshape({ targetShape: [1, 1, c], name: gate }), x);
+    });
+    return this.layer(tf.layers.multiply({ name }), ins);
   }
 
   /**
@@ -356,7 +434,11 @@ export class Builder {
     if (identity(activation)) return x;
     const fn = tfActivation(activation);
     return this.layer(
-      fn ? tf.layers.activation({ activation: fn, name }) : tf.layers.leakyReLU({ name }),
+      fn
+        ? tf.layers.activation({ activation: fn, name })
+        : activation === "hard_swish"
+          ? new HardSwish({ name })
+          : tf.layers.leakyReLU({ name }),
       x,
     );
   }
@@ -409,10 +491,17 @@ export class Builder {
     const layer = `${op} '${name}'`;
     const pool = this.size(layer, "pool", o.pool ?? 2);
     const strides = o.stride !== undefined ? this.size(layer, "stride", o.stride) : pool;
-    const padding = o.padding ?? "valid";
-    this.window(layer, x, pool, [1, 1], padding);
+    const pads = this.explicit(layer, o);
+    if (pads) {
+      const p = poolPadProblem(layer, pool, pads);
+      if (p) throw new SpecError("E0305", p.message, p.hint);
+    }
+    const padding = pads ? "valid" : (o.padding ?? "valid");
+    this.window(layer, x, pool, [1, 1], padding, pads);
+    // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
+    const padded = this.padLayer(x, pads, `${name}/pad`, op === "maxpool" ? "max" : "zero");
     const make = op === "maxpool" ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
-    return this.layer(make({ poolSize: pool, strides, padding, name }), x);
+    return this.layer(make({ poolSize: pool, strides, padding, name }), padded);
   }
 
   private geometry(layer: string, x: Tensor, o: ConvOptions) {
@@ -420,8 +509,52 @@ export class Builder {
     const kernel = this.size(layer, "kernel", o.kernel);
     const strides = this.size(layer, "stride", o.stride ?? 1);
     const dilation = this.size(layer, "dilation", o.dilation ?? 1);
-    const padding = o.padding ?? "same";
-    return { kernel, strides, dilation, padding };
+    const pads = this.explicit(layer, o);
+    const padding: Pad = pads ? "valid" : (o.padding ?? "same");
+    return { kernel, strides, dilation, padding, pads };
+  }
+
+  /** A layer's `pad` as [top, bottom, left, right], or undefined; never beside `padding`. */
+  private explicit(layer: string, o: { pad?: Pads; padding?: Pad }): Sides | undefined {
+    if (o.pad === undefined) return undefined;
+    const pads = this.pads(layer, o.pad);
+    if (o.padding !== undefined) {
+      const p = padAndPadding(layer);
+      throw new SpecError("E0305", p.message, p.hint);
+    }
+    return pads;
+  }
+
+  private pads(layer: string, v: Pads): Sides {
+    const xs: readonly number[] = typeof v === "number" ? [v] : v;
+    let p: number[];
+    if (xs.length === 1) p = [xs[0]!, xs[0]!, xs[0]!, xs[0]!];
+    else if (xs.length === 2) p = [xs[0]!, xs[0]!, xs[1]!, xs[1]!];
+    else if (xs.length === 4) p = [...xs];
+    else {
+      const problem = padLengthProblem(layer, "pad", xs.length);
+      throw new SpecError("E0303", problem.message, problem.hint);
+    }
+    if (p.some((d) => !Number.isInteger(d) || d < 0)) {
+      const shown = typeof v === "number" ? String(v) : `[${xs.join(", ")}]`;
+      throw new SpecError(
+        "E0305",
+        `${layer}: pad must not be negative, not ${shown}`,
+        negativePadHint,
+      );
+    }
+    return [p[0]!, p[1]!, p[2]!, p[3]!];
+  }
+
+  /** The layer plan's explicit padding: ZeroPadding2D, or MaxPadding2D (-inf) before max pooling. */
+  private padLayer(x: Tensor, pads: Sides | undefined, name: string, fill: "zero" | "max"): Tensor {
+    if (!pads) return x;
+    if (fill === "max") return this.layer(new MaxPadding2D({ pads, name }), x);
+    const padding: [[number, number], [number, number]] = [
+      [pads[0], pads[1]],
+      [pads[2], pads[3]],
+    ];
+    return this.layer(tf.layers.zeroPadding2d({ padding, name }), x);
   }
 
   private image(layer: string, x: Tensor): void {
@@ -440,12 +573,21 @@ export class Builder {
     kernel: [number, number],
     dilation: [number, number],
     padding: Pad,
+    pads?: Sides,
   ): void {
     this.image(layer, x);
     const axes = [
       ["rows", x.shape[1]!, dilation[0]],
       ["columns", x.shape[2]!, dilation[1]],
     ] as const;
+    if (pads) {
+      for (const [axis, size, d] of axes) {
+        const added = axis === "rows" ? pads[0] + pads[1] : pads[2] + pads[3];
+        const p = paddedWindowProblem(layer, axis, size, added, kernel, d);
+        if (p) throw new SpecError("E0401", p.message, p.hint);
+      }
+      return;
+    }
     for (const [axis, size, d] of axes) {
       const p = windowProblem(layer, axis, size, kernel, d, padding);
       if (p) throw new SpecError("E0401", p.message, p.hint);

@@ -1,6 +1,7 @@
 import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { activations, show, typeName, type Value } from "../values.js";
+import { negativePadHint, padLengthProblem } from "./pads.js";
 import type { AttrKind, LowerContext } from "./spec.js";
 
 /** Whether a value can fill an attribute of this kind; used for type checks and positional args. */
@@ -33,6 +34,12 @@ export function accepts(kind: AttrKind, v: Value): boolean {
       return v.t === "int" || (v.t === "symbol" && (v.v === "depthwise" || v.v === "regular"));
     case "order":
       return v.t === "symbol" && (v.v === "spatial_first" || v.v === "pointwise_first");
+    case "pads":
+      return (
+        v.t === "int" ||
+        (v.t === "size" && v.dims.length === 2 && v.stride === undefined) ||
+        (v.t === "list" && v.items.every((i) => i.t === "int"))
+      );
   }
 }
 
@@ -47,6 +54,7 @@ export const kindWords: Record<AttrKind, string> = {
   activation: `an activation (${activations.join(", ")})`,
   parts: "a partition count, regular or depthwise",
   order: "spatial_first or pointwise_first",
+  pads: "a padding: one integer, HxW, [h, w] or [top, bottom, left, right]",
 };
 
 export function typeMismatch(
@@ -146,6 +154,40 @@ export class Attrs {
     return stride === undefined
       ? { dims: [dims[0]!, dims[1]!] }
       : { dims: [dims[0]!, dims[1]!], stride };
+  }
+
+  /**
+   * Explicit padding as [top, bottom, left, right]: `pad = 1` pads every side, `2x1` and `[2, 1]`
+   * pad rows by 2 and columns by 1 on both sides, `[t, b, l, r]` each side on its own.
+   */
+  pads(name: string): [number, number, number, number] | undefined {
+    const v = this.value(name);
+    if (v === undefined) return undefined;
+    const ints = (xs: readonly Value[]) => xs.map((i) => (i as { v: number }).v);
+    let p: number[] | undefined;
+    if (v.t === "int") p = [v.v, v.v, v.v, v.v];
+    else if (v.t === "size" && v.dims.length === 2 && v.stride === undefined)
+      p = [v.dims[0]!, v.dims[0]!, v.dims[1]!, v.dims[1]!];
+    else if (v.t === "list" && v.items.every((i) => i.t === "int")) {
+      if (v.items.length === 2) {
+        const [h, w] = ints(v.items);
+        p = [h!, h!, w!, w!];
+      } else if (v.items.length === 4) p = ints(v.items);
+      else {
+        const p = padLengthProblem(this.ctx.name, name, v.items.length);
+        fail("E0303", this.span(name), p.message, p.hint);
+      }
+    }
+    if (!p) typeMismatch(this.ctx.name, name, "pads", v, this.span(name));
+    if (p.some((x) => x < 0)) {
+      fail(
+        "E0305",
+        this.span(name),
+        `${this.ctx.name}: ${name} must not be negative, not ${show(v)}`,
+        negativePadHint,
+      );
+    }
+    return [p[0]!, p[1]!, p[2]!, p[3]!];
   }
 
   /** `stride = 2` or `[2, 1]`; falls back to the stride carried by the kernel literal. */

@@ -1,8 +1,8 @@
 import { Attrs } from "./attrs.js";
-import { channels, spatialOut, requireSpatial } from "./geometry.js";
+import { channels, explicitPads, spatialOut, requireSpatial } from "./geometry.js";
 import { resolveParts } from "./partition.js";
 import type { AttrSpec, OpSpec } from "./spec.js";
-import type { Padding } from "../../ir/types.js";
+import type { Padding, Pads } from "../../ir/types.js";
 
 export const convAttrs: readonly AttrSpec[] = [
   {
@@ -18,6 +18,12 @@ export const convAttrs: readonly AttrSpec[] = [
     doc: "output channels (default: input channels)",
   },
   { name: "padding", kind: "padding", positional: true, doc: "same (default) or valid" },
+  {
+    name: "pad",
+    kind: "pads",
+    positional: false,
+    doc: "explicit zero padding: 1, HxW, [h, w] or [top, bottom, left, right]; then valid",
+  },
   {
     name: "activation",
     kind: "activation",
@@ -57,19 +63,22 @@ export interface ConvGeometry {
   strides: [number, number];
   dilation: [number, number];
   padding: Padding;
+  pads?: Pads;
 }
 
-export function convGeometry(a: Attrs): ConvGeometry {
+export function convGeometry(layer: string, a: Attrs): ConvGeometry {
   const k = a.size("kernel");
   const strides = a.has("stride")
     ? a.pair("stride", 1)
     : ([k.stride ?? 1, k.stride ?? 1] as [number, number]);
-  return {
+  const pads = explicitPads(layer, a);
+  const geometry: ConvGeometry = {
     kernel: k.dims,
     strides,
     dilation: a.pair("dilation", 1),
-    padding: a.symbol<Padding>("padding", "padding", "same"),
+    padding: pads ? "valid" : a.symbol<Padding>("padding", "padding", "same"),
   };
+  return pads ? { ...geometry, pads } : geometry;
 }
 
 export const conv: OpSpec = {
@@ -81,7 +90,7 @@ export const conv: OpSpec = {
     requireSpatial(ctx.name, ctx.span, ctx.input);
     const cin = channels(ctx.input);
     const filters = a.int("filters", cin, 1);
-    const g = convGeometry(a);
+    const g = convGeometry(ctx.name, a);
     const groups = resolveParts(
       ctx.name,
       a,
@@ -98,6 +107,7 @@ export const conv: OpSpec = {
       g.strides,
       g.dilation,
       g.padding,
+      g.pads,
     );
     const useBias = a.bool("bias", true);
     const weights = g.kernel[0] * g.kernel[1] * (cin / groups) * filters;

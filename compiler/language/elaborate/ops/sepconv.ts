@@ -41,7 +41,7 @@ export const sepconv: OpSpec = {
     requireSpatial(ctx.name, ctx.span, ctx.input);
     const cin = channels(ctx.input);
     const filters = a.int("filters", cin, 1);
-    const g = convGeometry(a);
+    const g = convGeometry(ctx.name, a);
     const order = a.symbol<"spatial_first" | "pointwise_first">("order", "order", "spatial_first");
     const multiplier = a.int("multiplier", 1, 1);
     if (order === "pointwise_first" && multiplier !== 1) {
@@ -62,6 +62,7 @@ export const sepconv: OpSpec = {
       g.strides,
       g.dilation,
       g.padding,
+      g.pads,
     );
     const [h, w] = ctx.input;
     const spatialW = g.kernel[0] * g.kernel[1] * (spatialIn / groups) * spatialOutCh;

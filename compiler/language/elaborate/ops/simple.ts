@@ -1,8 +1,10 @@
 import { fail } from "../../../../grammar/diagnostic.js";
+import type { Span } from "../../../../grammar/span.js";
 import { Attrs } from "./attrs.js";
-import { channels, requireSpatial, spatialOut } from "./geometry.js";
+import { channels, explicitPads, requireSpatial, spatialOut } from "./geometry.js";
+import { poolPadProblem } from "./pads.js";
 import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
-import type { Padding } from "../../ir/types.js";
+import type { Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
 
 const nameAttr: AttrSpec = { name: "name", kind: "string", positional: false, doc: "layer name" };
@@ -115,6 +117,15 @@ function pool(name: "maxpool" | "avgpool"): OpSpec {
         positional: true,
         doc: "valid (default, as Keras) or same",
       },
+      {
+        name: "pad",
+        kind: "pads",
+        positional: false,
+        doc:
+          name === "maxpool"
+            ? "explicit padding that never wins (-infinity, as PyTorch): 1, HxW, [h, w] or [t, b, l, r]"
+            : "explicit zero padding, counted in the average (as PyTorch's default): 1, HxW, [h, w] or [t, b, l, r]",
+      },
       { name: "stride", kind: "size", positional: false, doc: "default: the window size" },
       nameAttr,
     ],
@@ -127,17 +138,33 @@ function pool(name: "maxpool" | "avgpool"): OpSpec {
         : p.stride !== undefined
           ? [p.stride, p.stride]
           : [p.dims[0], p.dims[1]];
-      const padding = a.symbol<Padding>("padding", "padding", "valid");
-      const [ho, wo] = spatialOut(ctx.name, ctx.span, ctx.input, p.dims, strides, [1, 1], padding);
+      const pads = explicitPads(ctx.name, a);
+      if (pads) windowCoversInput(ctx.name, a.span("pad"), p.dims, pads);
+      const padding = pads ? "valid" : a.symbol<Padding>("padding", "padding", "valid");
+      const [ho, wo] = spatialOut(
+        ctx.name,
+        ctx.span,
+        ctx.input,
+        p.dims,
+        strides,
+        [1, 1],
+        padding,
+        pads,
+      );
       return {
         op: name,
-        attrs: { pool: p.dims, strides, padding },
+        attrs: pads ? { pool: p.dims, strides, padding, pads } : { pool: p.dims, strides, padding },
         shape: [ho, wo, channels(ctx.input)],
         params: noParams,
         macs: 0,
       };
     },
   };
+}
+
+function windowCoversInput(layer: string, span: Span, pool: readonly [number, number], pads: Pads) {
+  const problem = poolPadProblem(layer, pool, pads);
+  if (problem) fail("E0305", span, problem.message, problem.hint);
 }
 
 export const maxpool = pool("maxpool");
@@ -219,5 +246,32 @@ export const dropout: OpSpec = {
     if (rate < 0 || rate >= 1)
       fail("E0305", a.span("rate"), `${ctx.name}: rate must be in [0, 1), not ${rate}`);
     return { op: "dropout", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
+  },
+};
+
+export const zeropad: OpSpec = {
+  name: "zeropad",
+  doc: "zero padding of the height and width (Keras' ZeroPadding2D, PyTorch's nn.ZeroPad2d)",
+  attrs: [
+    {
+      name: "pad",
+      kind: "pads",
+      positional: true,
+      doc: "pixels to add: 1 (every side), HxW, [h, w] or [top, bottom, left, right]",
+    },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    const [h, w, c] = requireSpatial(ctx.name, ctx.span, ctx.input);
+    const pads = a.pads("pad");
+    if (!pads) fail("E0302", ctx.span, `${ctx.name}: missing pad`, "write e.g. zeropad 1");
+    return {
+      op: "zeropad",
+      attrs: { pads },
+      shape: [h + pads[0] + pads[1], w + pads[2] + pads[3], c],
+      params: noParams,
+      macs: 0,
+    };
   },
 };

@@ -13,7 +13,8 @@ export type AttrKind =
   | "padding"
   | "activation"
   | "parts"
-  | "order";
+  | "order"
+  | "pads";
 
 export interface AttrSpec {
   readonly name: string;

@@ -1,0 +1,47 @@
+import type { Pads } from "../../ir/types.js";
+
+/**
+ * The texts of explicit padding's problems (`pad = ...`), shared by the elaborator's diagnostics
+ * and the runtime checks of generated TypeScript, so both say the same.
+ */
+
+/** `pad` beside `padding`: explicit padding means pad, then 'valid'. */
+export function padAndPadding(layer: string): { message: string; hint: string } {
+  return {
+    message: `${layer}: give either pad or padding, not both`,
+    hint: "pad = N pads explicitly and then runs the window over the padded input ('valid'); drop padding, or drop pad to keep TensorFlow's same/valid",
+  };
+}
+
+/**
+ * A pooling window must always see some of its input: a pad as large as the window would make
+ * windows of padding alone (-infinity for max pooling), which ONNX and PyTorch refuse too.
+ */
+export function poolPadProblem(
+  layer: string,
+  pool: readonly [number, number],
+  pads: Pads,
+): { message: string; hint: string } | undefined {
+  const sides = ["top", "bottom", "left", "right"] as const;
+  for (let i = 0; i < 4; i++) {
+    const k = pool[i < 2 ? 0 : 1]!;
+    if (pads[i]! >= k) {
+      return {
+        message: `${layer}: pad ${pads[i]} at the ${sides[i]} is not smaller than the ${pool[0]}x${pool[1]} window, so some windows would hold padding only`,
+        hint: `pad at most ${k - 1} on that side (PyTorch allows at most half the window, ${Math.floor(k / 2)})`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** `pad = [1, 2, 3]`: explicit padding takes 1, 2 or 4 numbers. */
+export function padLengthProblem(layer: string, name: string, length: number) {
+  return {
+    message: `${layer}: ${name} takes 1, 2 or 4 numbers, not a list of ${length}`,
+    hint: `write ${name} = 1 (every side), ${name} = [h, w] (rows and columns) or ${name} = [top, bottom, left, right]`,
+  };
+}
+
+export const negativePadHint =
+  "padding adds pixels; to crop, use padding = valid or a larger stride";

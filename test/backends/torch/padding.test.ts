@@ -1,0 +1,184 @@
+import * as tf from "@tensorflow/tfjs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
+import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
+import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
+import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
+import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
+import { emitTorch } from "../../../compiler/backends/torch/emit.js";
+import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
+import { mustBuild } from "../../helpers.js";
+import {
+  calibrateBatchNorm,
+  maxAbsDiff,
+  plan,
+  randomizeNonKernels,
+  tempDir,
+} from "../onnx/networks.js";
+
+/**
+ * Explicit padding computes the same in the tfjs runtime, the ONNX export (onnxruntime) and the
+ * generated PyTorch module, on the same weights and input: PyTorch's semantics, which the
+ * torchvision parity relies on. Small networks: seconds.
+ */
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+const script = join(import.meta.dirname, "identity.py");
+
+function pythonProblem(): string | undefined {
+  if (!existsSync(python)) return `${python} does not exist`;
+  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
+  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split("\n").pop()})`;
+  return undefined;
+}
+const problem = pythonProblem();
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+
+/**
+ * Every padded layer: pad = 1 on a strided conv, an asymmetric [0, 1, 0, 1] conv, 2x1 on a
+ * spatial-first sepconv and [t, b, l, r] on a pointwise-first one (its 1x1 runs before the
+ * padding), grouped and depthwise convs, max pooling with pad 1 and asymmetric pads, average
+ * pooling counting the padded zeros, zeropad, and pads beyond half a pool window (which PyTorch's
+ * own pooling padding refuses, so the module pads by hand); then TensorFlow's 'same' conv and
+ * pools, whose PyTorch lowering shares the classes explicit padding extends.
+ */
+const paddedSpec = `network padded {
+  input 16x14x3
+  conv 3x3/2 8 pad = 1 -> bn -> relu
+  conv 3x3 8 pad = [0, 1, 0, 1] -> bn
+  sepconv 3x3 12 pad = 2x1 mid = relu -> bn
+  sepconv 3x3 12 order = pointwise_first parts = 3 pad = [1, 0, 2, 1] -> bn -> elu
+  conv 3x3 12 parts = 4 pad = 1 -> bn
+  conv 3x3 12 parts = depthwise dilation = 2 pad = [2, 2, 2, 1] -> bn
+  avgpool 3x3/2 pad = 1
+  zeropad [1, 2, 0, 1]
+  conv 3x3 8 pad = 1 -> bn
+  maxpool 3x3 stride = 1 pad = [2, 0, 1, 2]
+  avgpool 3x3 stride = 1 pad = [0, 2, 2, 0]
+  conv 3x3/2 8 -> bn
+  maxpool 3x3 stride = 1 same
+  avgpool 2x2 stride = 1 same
+  gap -> dense 5
+}
+`;
+
+/**
+ * Max pooling straight on the input, which the test makes negative everywhere: a zero padding
+ * would win every border window, -infinity never does.
+ */
+const negativeSpec = `network negative {
+  input 9x8x4
+  maxpool 3x3/2 pad = 1
+  maxpool 2x2 stride = 1 pad = [1, 0, 1, 0]
+}
+`;
+
+interface Case {
+  readonly name: string;
+  readonly text: string;
+  readonly negative?: boolean;
+}
+const cases: Case[] = [
+  { name: "padded", text: paddedSpec },
+  { name: "negative", text: negativeSpec, negative: true },
+];
+
+describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
+  beforeAll(async () => {
+    await initBackend("wasm");
+  });
+
+  it("max pooling pads with -infinity: on a negative input no output is 0", () => {
+    const g = mustBuild(negativeSpec);
+    const model = buildModelFromIR(g, plan);
+    const x = tf.tidy(() => tf.randomUniform([2, ...g.input], -2, -0.5, "float32", 3));
+    const y = model.predict(x) as tf.Tensor;
+    expect(y.shape).toEqual([2, 5, 4, 4]);
+    expect(y.max().dataSync()[0]).toBeLessThan(-0.5);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("pad = 1 on a 3x3/2 conv of an even input differs from 'same' (TensorFlow pads after)", () => {
+    const same = buildModelFromIR(
+      mustBuild(`network n {\n  input 16x16x3\n  conv 3x3/2 8\n}`),
+      plan,
+    );
+    const pad = buildModelFromIR(
+      mustBuild(`network n {\n  input 16x16x3\n  conv 3x3/2 8 pad = 1\n}`),
+      plan,
+    );
+    pad.setWeights(same.getWeights());
+    const x = tf.randomNormal([1, 16, 16, 3], 0, 1, "float32", 5);
+    const a = same.predict(x) as tf.Tensor;
+    const b = pad.predict(x) as tf.Tensor;
+    expect(a.shape).toEqual(b.shape);
+    expect(maxAbsDiff(a.dataSync(), b.dataSync())).toBeGreaterThan(0.1);
+    tf.dispose([x, a, b]);
+    same.dispose();
+    pad.dispose();
+  });
+
+  it.skipIf(problem !== undefined && !inCI)(
+    "the same numbers in all three, below 1e-4",
+    async () => {
+      if (problem) throw new Error(`${problem}: apt-get install -y python3-torch`);
+      const dir = tempDir("archc-torch-padding-");
+      const entries = [];
+      for (const c of cases) {
+        const g = mustBuild(c.text);
+        const model = buildModelFromIR(g, plan);
+        randomizeNonKernels(model);
+        const x = c.negative
+          ? tf.randomUniform([2, ...g.input], -2, -0.5, "float32", 9)
+          : tf.randomNormal([2, ...g.input], 0, 1, "float32", 9);
+        calibrateBatchNorm(g, model, x);
+        const input = x.dataSync() as Float32Array;
+        const ref = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+        const ort = await runOnnx(exportOnnx(g, model), input, x.shape, "cpu");
+        expect(maxAbsDiff(ref, ort.data as Float32Array), `${c.name}: onnxruntime`).toBeLessThan(
+          1e-4,
+        );
+        const module = emitTorch(g);
+        const base = join(dir, c.name);
+        writeFileSync(`${base}.py`, module);
+        writeFileSync(
+          `${base}.safetensors`,
+          safetensors(torchStateDict(g, weightsFromTfjs(model, g))),
+        );
+        writeFileSync(`${base}.x.f32`, input);
+        writeFileSync(`${base}.tfjs.f32`, ref);
+        writeFileSync(`${base}.ort.f32`, ort.data as Float32Array);
+        entries.push({
+          name: c.name,
+          module: `${base}.py`,
+          class: /^class (\w+)\(nn\.Module\):\n    """\w+: /m.exec(module)![1]!,
+          kwargs: {},
+          weights: `${base}.safetensors`,
+          input: `${base}.x.f32`,
+          input_shape: x.shape,
+          tfjs: `${base}.tfjs.f32`,
+          onnxruntime: `${base}.ort.f32`,
+        });
+        x.dispose();
+        model.dispose();
+      }
+      writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
+      const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
+      const results = out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, number | string>);
+      expect(results.map((r) => r["name"])).toEqual(cases.map((c) => c.name));
+      for (const r of results) {
+        const label = `${r["name"]}: tfjs ${r["tfjs"]}, onnxruntime ${r["onnxruntime"]}, |y| up to ${r["scale"]}`;
+        expect(r["scale"] as number, label).toBeGreaterThan(0.1);
+        expect(r["tfjs"] as number, label).toBeLessThan(1e-4);
+        expect(r["onnxruntime"] as number, label).toBeLessThan(1e-4);
+      }
+    },
+    120_000,
+  );
+});
