@@ -101,11 +101,19 @@ function runSegment(plan: Plan, s: number, from: tf.Tensor): tf.Tensor {
 
 const plans = new WeakMap<tf.LayersModel, Map<number | undefined, Plan>>();
 
+/** The model's plan; one segment (no recomputation) where it cannot be cut (shared layers). */
 function planFor(model: tf.LayersModel, segments?: number): Plan {
   let byCount = plans.get(model);
   if (!byCount) plans.set(model, (byCount = new Map()));
   let plan = byCount.get(segments);
-  if (!plan) byCount.set(segments, (plan = planCheckpoints(model, segments)));
+  if (!plan) {
+    try {
+      plan = planCheckpoints(model, segments);
+    } catch {
+      plan = { input: -1, output: -1, steps: [], starts: [0], boundaries: [-1] };
+    }
+    byCount.set(segments, plan);
+  }
   return plan;
 }
 
@@ -137,12 +145,18 @@ export function checkpointedVariableGrads(
   try {
     for (let s = 0; s < n - 1; s++) boundary.push(tf.tidy(() => runSegment(plan, s, boundary[s]!)));
     const head = frugalGradients(
-      () => loss(runSegment(plan, n - 1, boundary[n - 1]!)),
-      [boundary[n - 1]!, ...xs],
+      () =>
+        loss(
+          n > 1
+            ? runSegment(plan, n - 1, boundary[n - 1]!)
+            : (model.apply(input, { training: true }) as tf.Tensor),
+        ),
+      n > 1 ? [boundary[n - 1]!, ...xs] : xs,
     );
     value = head.value;
-    let dy = head.grads[0];
-    head.grads.slice(1).forEach((g, i) => add(i, g));
+    // With one segment there is no boundary to differentiate: the data needs no gradient.
+    let dy = n > 1 ? head.grads[0] : undefined;
+    head.grads.slice(n > 1 ? 1 : 0).forEach((g, i) => add(i, g));
     for (let s = n - 2; s >= 0 && dy !== undefined; s--) {
       const from = boundary[s]!;
       const undo = sideEffectsOf(plan, s);

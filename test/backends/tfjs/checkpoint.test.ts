@@ -121,6 +121,28 @@ describe("checkpointedVariableGrads", () => {
   });
 });
 
+describe("a model that cannot be cut", () => {
+  it("trains in one segment (no recomputation) with the same gradients", async () => {
+    const input = tf.input({ shape: [3] });
+    const shared = tf.layers.dense({ units: 3, activation: "tanh" });
+    const out = tf.layers
+      .dense({ units: 2, activation: "softmax" })
+      .apply(shared.apply(shared.apply(input))) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: input, outputs: out });
+    expect(() => planCheckpoints(m)).toThrow(/used once/);
+    const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+    const x = tf.tensor2d([0.5, -1, 2, 1, 0, -0.5], [2, 3]);
+    const y = tf.tensor2d([1, 0, 0, 1], [2, 2]);
+    const plain = tf.variableGrads(() => lossOf(y)(m.apply(x) as tf.Tensor), vars);
+    const ours = checkpointedVariableGrads(m, x, lossOf(y), vars);
+    expect(ours.segments).toBe(1);
+    await expectSame(ours.grads, plain.grads);
+    tf.dispose([x, y, plain.value, ours.value, ...Object.values(plain.grads)]);
+    tf.dispose(Object.values(ours.grads));
+    m.dispose();
+  });
+});
+
 describe("trainingNeedsCheckpoints", () => {
   it("checkpoints Xception at 299x299, batch 8, in wasm's heap, and not mini_xception", () => {
     const budget = 0.85 * WASM_HEAP_BYTES;
