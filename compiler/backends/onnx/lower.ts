@@ -156,6 +156,20 @@ export function lowerNode(
       // TensorFlow averages over the window's real pixels only, never over the padding; explicit
       // pads are zeros that count, as PyTorch's AvgPool2d by default. MaxPool's padding never wins.
       if (node.op === "avgpool") attrs.push(int("count_include_pad", a.pads ? 1 : 0));
+      if (node.op === "maxpool" && graph.nodes[node.inputs[0]!]!.op === "zeropad") {
+        // onnxruntime's PadFusion folds a zero Pad into a following MaxPool's pads, which pad
+        // with -inf: other numbers, or a pad it then refuses. It leaves a MaxPool with the
+        // optional indices output alone, so this one declares it (and nothing reads it).
+        const out = b.unique(name);
+        b.nodes.push({
+          op_type: "MaxPool",
+          input: [x.name],
+          output: [out, b.unique(`${name}/indices`)],
+          name: out,
+          attribute: attrs,
+        });
+        return out;
+      }
       return b.node(node.op === "maxpool" ? "MaxPool" : "AveragePool", [x.name], name, attrs);
     }
     case "gap":
