@@ -66,14 +66,16 @@ const paddedSpec = `network padded {
 
 /**
  * Max pooling straight on the input, which the test makes negative everywhere: a zero padding
- * would win every border window, -infinity never does. Then zeropad before max pooling, where
- * the zeros must win (onnxruntime would fold them into the pool's -inf padding).
+ * would win every border window, -infinity never does. Then zeropad before pooling, where the
+ * zeros must win (onnxruntime would fold them into a MaxPool's -inf padding, and refuse pads as
+ * large as an AveragePool's window).
  */
 const negativeSpec = `network negative {
   input 9x8x4
   maxpool 3x3/2 pad = 1
   maxpool 2x2 stride = 1 pad = [1, 0, 1, 0]
   zeropad [1, 0, 0, 1] -> maxpool 2x2 stride = 1
+  zeropad 2 -> avgpool 2x2 stride = 1
 }
 `;
 
@@ -109,11 +111,19 @@ describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
     const y = model.predict(x) as tf.Tensor;
     expect(before.shape).toEqual([2, 5, 4, 4]);
     expect(tf.max(before).dataSync()[0]).toBeLessThan(-0.5);
-    // The top row of windows sees zeropad's zero row: every value there is 0.
-    expect(y.shape).toEqual([2, 5, 4, 4]);
-    expect([...tf.slice(y, [0, 0, 0, 0], [2, 1, 4, 4]).dataSync()].every((v) => v === 0)).toBe(
+    // The top row of windows sees zeropad's zero row: every value there is 0; and a window of
+    // zeropad's zeros alone averages to 0.
+    const last = model.getLayer("maxpool_2").output as tf.SymbolicTensor;
+    const z = tf.model({ inputs: model.inputs, outputs: last }).predict(x) as tf.Tensor;
+    expect(z.shape).toEqual([2, 5, 4, 4]);
+    expect([...tf.slice(z, [0, 0, 0, 0], [2, 1, 4, 4]).dataSync()].every((v) => v === 0)).toBe(
       true,
     );
+    expect(y.shape).toEqual([2, 8, 7, 4]);
+    expect([...tf.slice(y, [0, 0, 0, 0], [2, 1, 7, 4]).dataSync()].every((v) => v === 0)).toBe(
+      true,
+    );
+    z.dispose();
     tf.dispose([x, before, y]);
     model.dispose();
   });
