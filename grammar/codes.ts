@@ -26,9 +26,9 @@ export const codes = {
   E0304: "duplicate argument",
   E0305: "invalid argument value",
   // E04xx: shapes and partitions
-  E0400: "channels not divisible by parts",
+  E0400: "channels not divisible by parts or shuffle groups",
   E0401: "spatial size too small",
-  E0402: "add of mismatched shapes",
+  E0402: "add or mul of mismatched shapes",
   E0403: "concat of mismatched spatial sizes",
   E0404: "wrong input rank",
   E0405: "missing input",

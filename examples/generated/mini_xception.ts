@@ -67,7 +67,11 @@ export function middle(
   return x;
 }
 
-/** Convolution without bias, batch norm, activation (Keras' conv2d_bn). */
+/**
+ * Convolution without bias, batch norm, activation (Keras' conv2d_bn). The batch norm's epsilon
+ * and momentum default to Keras'; torchvision's BatchNorm2d is epsilon = 1e-5, momentum = 0.9
+ * (PyTorch's momentum 0.1 weighs the new batch, Keras' the running average).
+ */
 export function conv_bn(
   s: Builder,
   x: Tensor,
@@ -79,6 +83,8 @@ export function conv_bn(
     act = "relu",
     parts = "regular",
     scale = true,
+    epsilon = 0.001,
+    momentum = 0.99,
   }: {
     kernel?: Size;
     stride?: Size;
@@ -86,10 +92,12 @@ export function conv_bn(
     act?: Activation;
     parts?: Parts;
     scale?: boolean;
+    epsilon?: number;
+    momentum?: number;
   } = {},
 ): Tensor {
   x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
-  x = s.bn(x, { scale });
+  x = s.bn(x, { epsilon, momentum, scale });
   x = s.act(x, act);
   return x;
 }

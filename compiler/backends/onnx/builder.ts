@@ -17,6 +17,11 @@ export const int = (name: string, v: number): AttributeMsg => ({
   type: AttributeType.INT,
   i: v,
 });
+export const str = (name: string, v: string): AttributeMsg => ({
+  name,
+  type: AttributeType.STRING,
+  s: new TextEncoder().encode(v),
+});
 export const float = (name: string, v: number): AttributeMsg => ({
   name,
   type: AttributeType.FLOAT,
@@ -65,7 +70,7 @@ export class Builder {
     return this.tensor(this.unique(name), dims, new Float32Array(n).fill(1));
   }
 
-  /** A constant int64 vector initializer (Pad's `pads`). */
+  /** A constant int64 vector initializer: a Reshape target shape, Pad's `pads`. */
   int64s(name: string, values: readonly number[]): string {
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
     const out = this.unique(name);

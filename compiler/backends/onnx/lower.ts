@@ -1,6 +1,6 @@
 import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "../../language/ir/types.js";
-import { type Builder, float, int, ints } from "./builder.js";
+import { type Builder, float, int, ints, str } from "./builder.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameters.js";
 
@@ -79,6 +79,17 @@ export function activation(
       return b.node("Softplus", [x], name);
     case "swish":
       return b.node("Mul", [x, b.node("Sigmoid", [x], `${name}/sigmoid`)], name);
+    case "hard_swish": {
+      // Opset 13 has no HardSwish (14 has): x * clip(x + 3, 0, 6) / 6, as PyTorch computes it.
+      const shifted = b.node("Add", [x, b.constant(`${name}/three`, [3])], `${name}/shift`);
+      const relu6 = b.node(
+        "Clip",
+        [shifted, b.constant(`${name}/min`, [0]), b.constant(`${name}/max`, [6])],
+        `${name}/relu6`,
+      );
+      const scaled = b.node("Mul", [x, relu6], `${name}/mul`);
+      return b.node("Div", [scaled, b.constant(`${name}/six`, [6])], name);
+    }
     case "leaky_relu":
       return b.node("LeakyRelu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
     default:
@@ -199,6 +210,57 @@ export function lowerNode(
         ins.map((v) => v.name),
         name,
       );
+    case "mul": {
+      // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
+      // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
+      // already [N, c, 1, 1].
+      const c = node.shape[node.shape.length - 1]!;
+      const xs = ins.map((v) =>
+        node.shape.length === 3 && v.shape.length === 1
+          ? b.node(
+              "Reshape",
+              [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])],
+              `${name}/gate`,
+            )
+          : v.name,
+      );
+      return xs
+        .slice(1)
+        .reduce(
+          (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
+          xs[0]!,
+        );
+    }
+    case "shuffle": {
+      // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
+      // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
+      const [h, w, c] = x.shape as [number, number, number];
+      const g = node.attrs.groups;
+      const grouped = b.node(
+        "Reshape",
+        [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
+        `${name}/grouped`,
+      );
+      const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
+        ints("perm", [0, 2, 1, 3, 4]),
+      ]);
+      return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
+    }
+    case "upsample": {
+      // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
+      // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
+      const [fh, fw] = node.attrs.factor;
+      return b.node(
+        "Resize",
+        [x.name, "", b.constant(`${name}/scales`, [1, 1, fh, fw], true)],
+        name,
+        [
+          str("mode", "nearest"),
+          str("coordinate_transformation_mode", "asymmetric"),
+          str("nearest_mode", "floor"),
+        ],
+      );
+    }
     case "zeropad": {
       const [t, bottom, l, r] = node.attrs.pads;
       if (graph.nodes.some((n) => isPool(n) && n.inputs.includes(node.id))) {

@@ -70,6 +70,10 @@ export function describeOp(n: IRNode): string {
       return n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense";
     case "dropout":
       return `dropout ${n.attrs.rate}`;
+    case "shuffle":
+      return `shuffle ${n.attrs.groups}`;
+    case "upsample":
+      return `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`;
     default:
       return n.op;
   }

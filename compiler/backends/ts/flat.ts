@@ -12,7 +12,10 @@ export interface FlatEmitOptions {
 }
 
 const tfFactory: Record<
-  Exclude<PlannedLayer["kind"], "input" | "groupedConv2d" | "maxPadding2d">,
+  Exclude<
+    PlannedLayer["kind"],
+    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish"
+  >,
   string
 > = {
   conv2d: "tf.layers.conv2d",
@@ -30,6 +33,9 @@ const tfFactory: Record<
   dropout: "tf.layers.dropout",
   concatenate: "tf.layers.concatenate",
   add: "tf.layers.add",
+  multiply: "tf.layers.multiply",
+  reshape: "tf.layers.reshape",
+  upSampling2d: "tf.layers.upSampling2d",
   zeroPadding2d: "tf.layers.zeroPadding2d",
 };
 
@@ -50,9 +56,13 @@ function statement(layer: PlannedLayer): string {
   const make =
     layer.kind === "groupedConv2d"
       ? `new GroupedConv2D(${configText(layer.config)})`
-      : layer.kind === "maxPadding2d"
-        ? `new MaxPadding2D(${configText(layer.config)})`
-        : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+      : layer.kind === "channelShuffle"
+        ? `new ChannelShuffle(${configText(layer.config)})`
+        : layer.kind === "maxPadding2d"
+          ? `new MaxPadding2D(${configText(layer.config)})`
+          : layer.kind === "hardSwish"
+            ? `new HardSwish(${configText(layer.config)})`
+            : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -76,8 +86,14 @@ export async function emitFlatTypeScript(
     .map(([k, v]) => `${k} = ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(", ");
   file.addImportDeclaration({ moduleSpecifier: "@tensorflow/tfjs", namespaceImport: "tf" });
-  const custom = (["GroupedConv2D", "MaxPadding2D"] as const).filter((c) =>
-    plan.layers.some((l) => l.kind === (c === "GroupedConv2D" ? "groupedConv2d" : "maxPadding2d")),
+  const customKinds = {
+    GroupedConv2D: "groupedConv2d",
+    ChannelShuffle: "channelShuffle",
+    MaxPadding2D: "maxPadding2d",
+    HardSwish: "hardSwish",
+  } as const;
+  const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
+    plan.layers.some((l) => l.kind === customKinds[c]),
   );
   if (custom.length) {
     file.addImportDeclaration({

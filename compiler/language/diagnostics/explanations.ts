@@ -96,15 +96,22 @@ values.
     sepconv 3x3 728 parts=5    # error with 728 input channels: nearest valid are 4 and 7
     sepconv 3x3 728 parts=4    # ok
 
-\`archc sweep --snap\` moves each layer to its nearest valid value and records it.`,
+\`archc sweep --snap\` moves each layer to its nearest valid value and records it.
+
+A channel shuffle (\`shuffle groups\`) has the same rule: its groups must divide the input
+channels, and the message lists their divisors.
+
+    shuffle 8    # error with 60 input channels: nearest valid are 6 and 10`,
 
   E0401: `The spatial size is too small for the window: with \`valid\` padding a layer needs at
 least as many pixels as its (dilated) kernel, counting what an explicit \`pad\` adds. Use \`same\`
 padding, more \`pad\`, a smaller kernel or stride, or a larger input.`,
 
-  E0402: `The branches of an \`add\` (or a \`residual\` body and its shortcut) give tensors of
-different shapes; an element-wise sum needs equal shapes. For a residual, a projection
-shortcut (\`residual { body } shortcut { conv 1x1/2 64 }\`) matches channels and stride.`,
+  E0402: `The branches of an \`add\` or \`mul\` (or a \`residual\` body and its shortcut) give
+tensors of different shapes; an element-wise sum needs equal shapes. For a residual, a
+projection shortcut (\`residual { body } shortcut { conv 1x1/2 64 }\`) matches channels and
+stride. A \`mul\` also takes a per-channel gate, [c] (\`gap -> dense c sigmoid\`) or [1, 1, c],
+beside an [h, w, c] image with the same c: that is squeeze-and-excitation.`,
 
   E0403: `The branches of a \`concat\` give tensors of different spatial sizes; concatenation along
 channels needs equal height and width. Match strides and padding across the branches.`,

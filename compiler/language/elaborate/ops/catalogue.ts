@@ -1,5 +1,6 @@
 import { conv } from "./conv.js";
 import { sepconv } from "./sepconv.js";
+import { shuffle, upsample } from "./rearrange.js";
 import {
   act,
   activationOps,
@@ -32,6 +33,8 @@ export const ops: ReadonlyMap<string, OpSpec> = new Map(
     flatten,
     dense,
     dropout,
+    shuffle,
+    upsample,
     zeropad,
   ].map((o) => [o.name, o]),
 );

@@ -1,0 +1,201 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { IRGraph } from "../../compiler/language/ir/types.js";
+import {
+  buildNetwork,
+  checkProgram,
+  loadProgram,
+  parseSets,
+} from "../../compiler/language/program.js";
+
+/**
+ * The continuum family in specs/: every spec's expect blocks hold (and would fail on a wrong
+ * figure), and archc's counts equal those of the reference implementations, which
+ * bench/family_reference.py computes with Debian's python3-torch and python3-torchvision.
+ */
+const repo = join(import.meta.dirname, "..", "..");
+const spec = (f: string) => join(repo, "specs", f);
+
+interface Member {
+  /** The key of bench/family_reference.py's output. */
+  readonly ref: string;
+  readonly file: string;
+  readonly network: string;
+  readonly sets: readonly string[];
+  /** Pinned by an expect block of the file, with these arguments. */
+  readonly expectArgs: string;
+}
+
+const family: readonly Member[] = [
+  { ref: "resnet50", file: "resnet50.arch", network: "resnet50", sets: [], expectArgs: "" },
+  {
+    ref: "resnext50_32x4d",
+    file: "resnext50_32x4d.arch",
+    network: "resnext50_32x4d",
+    sets: [],
+    expectArgs: "",
+  },
+  {
+    ref: "mobilenet_v1",
+    file: "mobilenet_v1.arch",
+    network: "mobilenet_v1",
+    sets: [],
+    expectArgs: "",
+  },
+  {
+    ref: "mobilenet_v2",
+    file: "mobilenet_v2.arch",
+    network: "mobilenet_v2",
+    sets: [],
+    expectArgs: "",
+  },
+  ...[1, 2, 3, 4, 8].map((g) => ({
+    ref: `shufflenet_v1_g${g}`,
+    file: "shufflenet_v1.arch",
+    network: "shufflenet_v1",
+    sets: [`groups=${g}`],
+    expectArgs: `groups = ${g}`,
+  })),
+];
+
+function build(file: string, network: string, sets: readonly string[] = []): IRGraph {
+  const p = loadProgram(file);
+  const r = buildNetwork(p, p.table.networks.get(network)!, parseSets([...sets]).args);
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  return r.graph;
+}
+
+/** The keys of the expect blocks of `file` for `network(args)`, args as written. */
+function expectedKeys(file: string, network: string, expectArgs: string): string[] {
+  const p = loadProgram(spec(file));
+  const text = readFileSync(spec(file), "utf8");
+  return p.table.expects
+    .filter((e) => e.target.callee.name === network)
+    .filter((e) => {
+      const args = e.target.args;
+      if (args.length === 0) return expectArgs === "";
+      const from = args[0]!.span.start.offset;
+      return text.slice(from, args[args.length - 1]!.span.end.offset) === expectArgs;
+    })
+    .flatMap((e) => e.entries.map((x) => x.key.name));
+}
+
+describe("the continuum family", () => {
+  it.each(family.map((m) => [`${m.file} (${m.expectArgs || "defaults"})`, m]))(
+    "%s checks, with an expect block pinning trainable, non-trainable and MACs",
+    (_, m) => {
+      expect(checkProgram(loadProgram(spec(m.file)))).toEqual([]);
+      expect(expectedKeys(m.file, m.network, m.expectArgs)).toEqual(
+        expect.arrayContaining(["trainable", "non_trainable", "macs", "output"]),
+      );
+    },
+  );
+
+  it("an expect block that no longer holds fails check, naming the figure", () => {
+    const file = spec("resnet50.arch");
+    const text = readFileSync(file, "utf8");
+    const wrong = text.replace("trainable 25557032", "trainable 25557033");
+    expect(wrong).not.toBe(text);
+    const p = loadProgram(file, (path) => (path === file ? wrong : readFileSync(path, "utf8")));
+    const ds = checkProgram(p);
+    expect(ds.map((d) => d.code)).toEqual(["E0602"]);
+    expect(ds[0]!.message).toMatch(/trainable is 25,557,032, but the spec expects 25,557,033/);
+    expect(ds[0]!.span.start.line).toBeGreaterThan(1);
+  });
+
+  it("ResNeXt-50's parts moves it along the continuum: fewer parameters and MACs as parts rises", () => {
+    const points = ["regular", "8", "32", "depthwise"].map(
+      (p) => build(spec("resnext50_32x4d.arch"), "resnext50_32x4d", [`parts=${p}`]).totals,
+    );
+    for (let i = 1; i < points.length; i++) {
+      expect(points[i]!.params.trainable).toBeLessThan(points[i - 1]!.params.trainable);
+      expect(points[i]!.macs).toBeLessThan(points[i - 1]!.macs);
+    }
+    // ResNet-50 is ResNeXt-50's layout at half the bottleneck width and four times the expansion.
+    const r50 = build(spec("resnet50.arch"), "resnet50");
+    expect(r50.nodes.filter((n) => n.op === "add")).toHaveLength(3 + 4 + 6 + 3);
+  });
+
+  it("ShuffleNet v1 at groups 1, 2, 3, 4 and 8: Table 2's complexities within 1.2%, a shuffle in every unit when grouped", () => {
+    // Zhang et al. 2018, Table 2, ShuffleNet 1x: MFLOPs (mult-adds) per group count.
+    const table2 = new Map([
+      [1, 143e6],
+      [2, 140e6],
+      [3, 137e6],
+      [4, 133e6],
+      [8, 137e6],
+    ]);
+    for (const [g, flops] of table2) {
+      const net = build(spec("shufflenet_v1.arch"), "shufflenet_v1", [`groups=${g}`]);
+      expect(Math.abs(net.totals.macs - flops) / flops, `groups=${g}`).toBeLessThan(0.012);
+      // 16 units: 3 at stride 2 concatenate an average pool, 13 add their input.
+      expect(net.nodes.filter((n) => n.op === "concat")).toHaveLength(3);
+      expect(net.nodes.filter((n) => n.op === "add")).toHaveLength(13);
+      expect(net.nodes.filter((n) => n.op === "shuffle")).toHaveLength(g === 1 ? 0 : 16);
+    }
+  });
+
+  it("ShuffleNet v1 at a group count that does not divide its widths names the layer and the valid values", () => {
+    const p = loadProgram(spec("shufflenet_v1.arch"));
+    const r = buildNetwork(p, p.table.networks.get("shufflenet_v1")!, parseSets(["groups=5"]).args);
+    expect(r.ok).toBe(false);
+    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    expect(d?.code).toBe("E0400");
+    expect(d?.message).toMatch(/shuffle_unit.*not divisible by (parts|groups) = 5/);
+    expect(d?.span.file).toMatch(/stdlib[\\/]shufflenet\.arch$/);
+  });
+
+  it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {
+    const g = build(spec("mobilenet_v2.arch"), "mobilenet_v2");
+    // Table 2: n - 1 shape-keeping units per row: 0 + 1 + 2 + 3 + 2 + 2 + 0.
+    expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(10);
+  });
+});
+
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+function torchvisionProblem(): string | undefined {
+  if (!existsSync(python)) return `${python} does not exist`;
+  const r = spawnSync(python, ["-c", "import torch, torchvision"], { encoding: "utf8" });
+  if (r.status !== 0) {
+    return `${python} cannot import torchvision (${r.stderr.trim().split("\n").pop()})`;
+  }
+  return undefined;
+}
+const problem = torchvisionProblem();
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+if (problem && !inCI) {
+  console.warn(`family.test.ts: skipping the torchvision counts: ${problem}`);
+}
+
+describe.skipIf(problem !== undefined && !inCI)(
+  "the family against its reference in PyTorch",
+  () => {
+    it("archc's trainable, non-trainable and MACs equal torchvision's parameters, running statistics and hook-counted MACs", () => {
+      if (problem)
+        throw new Error(`${problem}: apt-get install -y python3-torch python3-torchvision`);
+      const r = spawnSync(
+        python,
+        [join(repo, "bench", "family_reference.py"), ...family.map((m) => m.ref)],
+        { encoding: "utf8", timeout: 120_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const ref = JSON.parse(r.stdout) as Record<
+        string,
+        { params: number; buffers: number; macs: number }
+      >;
+      for (const m of family) {
+        const t = build(spec(m.file), m.network, m.sets).totals;
+        expect(
+          { trainable: t.params.trainable, nonTrainable: t.params.nonTrainable, macs: t.macs },
+          m.ref,
+        ).toEqual({
+          trainable: ref[m.ref]!.params,
+          nonTrainable: ref[m.ref]!.buffers,
+          macs: ref[m.ref]!.macs,
+        });
+      }
+    }, 180_000);
+  },
+);
