@@ -128,6 +128,20 @@ describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
     model.dispose();
   });
 
+  it("the grouped layers' cost model sees the padded input when a batch is given", () => {
+    // Unpadded, 2x2 is smaller than the 3x3 window that runs 'valid' after the padding.
+    const g = mustBuild(`network n {\n  input 2x2x8\n  conv 3x3 8 parts = 2 pad = 1\n}`);
+    const chosen: string[] = [];
+    const model = buildModelFromIR(g, {
+      batch: 2,
+      calibrate: false,
+      onStrategies: (c) => chosen.push(...c.layers),
+    });
+    expect(chosen).toEqual(["conv"]);
+    expect(model.outputs[0]!.shape).toEqual([null, 2, 2, 8]);
+    model.dispose();
+  });
+
   it("pad = 1 on a 3x3/2 conv of an even input differs from 'same' (TensorFlow pads after)", () => {
     const same = buildModelFromIR(
       mustBuild(`network n {\n  input 16x16x3\n  conv 3x3/2 8\n}`),
