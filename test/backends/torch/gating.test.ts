@@ -106,6 +106,34 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     x.dispose();
   });
 
+  it("random ONNX weights keep a gated net's outputs of order 1 (mul's and hard_swish's moments)", async () => {
+    // Three SE stages deep, with bn before each gate: the calibration must follow the products.
+    const g = mustBuild(`block se() {
+  let c = in
+  mul {
+    branch { }
+    branch { gap -> dense (c // 4) relu -> dense c sigmoid }
+  }
+}
+network n {
+  input 16x16x3
+  repeat 3 { conv 3x3 16 -> bn -> hard_swish -> se() }
+  gap -> dense 10
+}`);
+    const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
+    const y = await runOnnx(
+      exportOnnx(g, undefined, { seed: 1 }),
+      x.dataSync() as Float32Array,
+      x.shape,
+      "cpu",
+    );
+    x.dispose();
+    const rms = Math.sqrt(y.data.reduce((s, v) => s + v * v, 0) / y.data.length);
+    expect(rms).toBeGreaterThan(0.1);
+    expect(rms).toBeLessThan(10);
+    expect(maxAbsDiff(y.data.slice(0, 10), y.data.slice(10))).toBeGreaterThan(0.01);
+  });
+
   const problem = pythonProblem();
   const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
   it.skipIf(problem !== undefined && !inCI)(
