@@ -10,7 +10,8 @@ import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
-import { mustBuild } from "../../helpers.js";
+import { Builder, SpecError } from "../../../compiler/layers.js";
+import { buildText, mustBuild } from "../../helpers.js";
 import {
   calibrateBatchNorm,
   maxAbsDiff,
@@ -91,6 +92,29 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     // float32 rounding of values up to about 10.
     expect(maxAbsDiff(y, want)).toBeLessThan(1e-5);
     m.dispose();
+  });
+
+  it("generated TypeScript's Builder.mul throws the compiler's E0402 text and hint", () => {
+    const spec = `network n {
+  input 8x8x4
+  mul {
+    branch { }
+    branch { gap -> dense 3 sigmoid }
+  }
+}`;
+    const d = buildText(spec).diagnostics[0]!;
+    const s = Builder.network("n");
+    const x = s.input([8, 8, 4]);
+    const gate = s.dense(s.gap(x), { units: 3, activation: "sigmoid" });
+    let thrown: unknown;
+    try {
+      s.mul([x, gate]);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(SpecError);
+    const e = thrown as SpecError;
+    expect([e.code, e.diagnostic, e.hint]).toEqual(["E0402", d.message, d.hint]);
   });
 
   it("onnxruntime gives tfjs' numbers", async () => {
