@@ -1,7 +1,7 @@
 import type { Json } from "../../language/elaborate/values.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
-import { prelude } from "./prelude.js";
+import { optionalLayers, prelude } from "./prelude.js";
 
 /**
  * `--target torch`: the network as a PyTorch module a person would write. Block instances become
@@ -311,6 +311,22 @@ class Lowering {
           args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
         };
       }
+      case "shuffle": {
+        // Always written out: ChannelShuffle(1) would hide that the layer is there.
+        const g = this.groups(node, node.attrs.groups);
+        return {
+          callee: "ChannelShuffle",
+          args: g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }],
+        };
+      }
+      case "upsample":
+        return {
+          callee: "nn.Upsample",
+          args: [
+            { key: "scale_factor", v: lit(pair(node.attrs.factor), "scale_factor") },
+            { key: "mode", v: lit("nearest", "mode") },
+          ],
+        };
       default:
         return undefined;
     }
@@ -669,7 +685,10 @@ export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
     "flatten), so weights trained by archc or exported from its tfjs model load unchanged.",
     '"""',
   ].join("\n");
-  return `${[header, prelude.trimEnd(), ...classes].join("\n\n\n")}\n`;
+  const optional = Object.entries(optionalLayers)
+    .filter(([op]) => graph.nodes.some((n) => n.op === op))
+    .map(([, text]) => text);
+  return `${[header, prelude.trimEnd(), ...optional, ...classes].join("\n\n\n")}\n`;
 }
 
 export { bindArguments };

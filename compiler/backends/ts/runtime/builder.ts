@@ -14,12 +14,14 @@ import {
 } from "../../../language/elaborate/ops/pads.js";
 import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
+import { shuffleProblem } from "../../../language/elaborate/ops/rearrange.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
 import { HardSwish } from "../../tfjs/hardSwish.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
+import { ChannelShuffle } from "../../tfjs/shuffle.js";
 
 /**
  * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
@@ -336,6 +338,31 @@ export class Builder {
     if (!(rate >= 0 && rate < 1))
       throw new SpecError("E0305", `dropout '${name}': rate must be in [0, 1), not ${rate}`);
     return this.layer(tf.layers.dropout({ rate, name }), x);
+  }
+
+  /** ShuffleNet's channel shuffle across `groups` channel groups (torchvision's definition). */
+  shuffle(x: Tensor, o: { groups: Parts; name?: string }): Tensor {
+    const name = this.name("shuffle", o.name);
+    const layer = `shuffle '${name}'`;
+    this.image(layer, x);
+    if (typeof o.groups !== "string" && !Number.isInteger(o.groups))
+      throw new SpecError(
+        "E0303",
+        `${layer}: groups must be a count, regular or depthwise, not a number (${o.groups})`,
+      );
+    const groups = o.groups === "regular" ? 1 : o.groups === "depthwise" ? channels(x) : o.groups;
+    const p = shuffleProblem(layer, channels(x), groups);
+    if (p) throw new SpecError(p.code, p.message, p.hint);
+    return this.layer(new ChannelShuffle({ groups, name }), x);
+  }
+
+  /** Nearest-neighbour upsampling: each pixel repeated `factor` times along each axis. */
+  upsample(x: Tensor, o: { factor?: Size; name?: string } = {}): Tensor {
+    const name = this.name("upsample", o.name);
+    const layer = `upsample '${name}'`;
+    this.image(layer, x);
+    const size = this.size(layer, "factor", o.factor ?? 2);
+    return this.layer(tf.layers.upSampling2d({ size, name }), x);
   }
 
   /** Branches joined by concatenation along channels; one branch is just itself. */
