@@ -51,6 +51,13 @@ const family: readonly Member[] = [
     sets: [],
     expectArgs: "",
   },
+  ...[1, 2, 3, 4, 8].map((g) => ({
+    ref: `shufflenet_v1_g${g}`,
+    file: "shufflenet_v1.arch",
+    network: "shufflenet_v1",
+    sets: [`groups=${g}`],
+    expectArgs: `groups = ${g}`,
+  })),
 ];
 
 function build(file: string, network: string, sets: readonly string[] = []): IRGraph {
@@ -61,20 +68,22 @@ function build(file: string, network: string, sets: readonly string[] = []): IRG
 }
 
 /** The keys of the expect blocks of `file` for `network(args)`, args as written. */
-function expectedKeys(file: string, network: string, args: string): string[] {
+function expectedKeys(file: string, network: string, expectArgs: string): string[] {
   const p = loadProgram(spec(file));
   const text = readFileSync(spec(file), "utf8");
   return p.table.expects
     .filter((e) => e.target.callee.name === network)
     .filter((e) => {
-      const call = text.slice(e.target.span.start.offset, e.target.span.end.offset);
-      return call.replace(/^[^(]*\(?|\)$/g, "") === args;
+      const args = e.target.args;
+      if (args.length === 0) return expectArgs === "";
+      const from = args[0]!.span.start.offset;
+      return text.slice(from, args[args.length - 1]!.span.end.offset) === expectArgs;
     })
     .flatMap((e) => e.entries.map((x) => x.key.name));
 }
 
 describe("the continuum family", () => {
-  it.each(family.map((m) => [m.file, m]))(
+  it.each(family.map((m) => [`${m.file} (${m.expectArgs || "defaults"})`, m]))(
     "%s checks, with an expect block pinning trainable, non-trainable and MACs",
     (_, m) => {
       expect(checkProgram(loadProgram(spec(m.file)))).toEqual([]);
@@ -107,6 +116,35 @@ describe("the continuum family", () => {
     // ResNet-50 is ResNeXt-50's layout at half the bottleneck width and four times the expansion.
     const r50 = build(spec("resnet50.arch"), "resnet50");
     expect(r50.nodes.filter((n) => n.op === "add")).toHaveLength(3 + 4 + 6 + 3);
+  });
+
+  it("ShuffleNet v1 at groups 1, 2, 3, 4 and 8: Table 2's complexities within 1.2%, a shuffle in every unit when grouped", () => {
+    // Zhang et al. 2018, Table 2, ShuffleNet 1x: MFLOPs (mult-adds) per group count.
+    const table2 = new Map([
+      [1, 143e6],
+      [2, 140e6],
+      [3, 137e6],
+      [4, 133e6],
+      [8, 137e6],
+    ]);
+    for (const [g, flops] of table2) {
+      const net = build(spec("shufflenet_v1.arch"), "shufflenet_v1", [`groups=${g}`]);
+      expect(Math.abs(net.totals.macs - flops) / flops, `groups=${g}`).toBeLessThan(0.012);
+      // 16 units: 3 at stride 2 concatenate an average pool, 13 add their input.
+      expect(net.nodes.filter((n) => n.op === "concat")).toHaveLength(3);
+      expect(net.nodes.filter((n) => n.op === "add")).toHaveLength(13);
+      expect(net.nodes.filter((n) => n.op === "shuffle")).toHaveLength(g === 1 ? 0 : 16);
+    }
+  });
+
+  it("ShuffleNet v1 at a group count that does not divide its widths names the layer and the valid values", () => {
+    const p = loadProgram(spec("shufflenet_v1.arch"));
+    const r = buildNetwork(p, p.table.networks.get("shufflenet_v1")!, parseSets(["groups=5"]).args);
+    expect(r.ok).toBe(false);
+    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    expect(d?.code).toBe("E0400");
+    expect(d?.message).toMatch(/shuffle_unit.*not divisible by (parts|groups) = 5/);
+    expect(d?.span.file).toMatch(/stdlib[\\/]shufflenet\.arch$/);
   });
 
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {

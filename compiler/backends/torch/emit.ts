@@ -270,6 +270,7 @@ class Lowering {
           tanh: "nn.Tanh",
           softplus: "nn.Softplus",
           swish: "nn.SiLU",
+          hard_swish: "nn.Hardswish",
         };
         const fn = plain[node.attrs.activation];
         return fn
@@ -541,10 +542,10 @@ function printCall(call: Call, indent: string): string {
   return `${call.callee}(\n${args.map((a) => `${indent}    ${a},`).join("\n")}\n${indent})`;
 }
 
-const inlineOps = new Set(["gap", "gmp", "flatten", "add", "concat"]);
+const inlineOps = new Set(["gap", "gmp", "flatten", "add", "mul", "concat"]);
 
 /** forward(): one statement per child; a variable is reused once its value is read for the last time. */
-function forwardBody(inst: Instance): string[] {
+function forwardBody(graph: IRGraph, inst: Instance): string[] {
   const lines: string[] = [];
   const varOf = new Map<number, string>();
   varOf.set(inst.input, "x");
@@ -571,6 +572,14 @@ function forwardBody(inst: Instance): string[] {
           return `${ins[0]}.permute(0, 2, 3, 1).flatten(1)`;
         case "add":
           return ins.join(" + ");
+        case "mul": {
+          // A [c] gate is [N, c] here: give it two axes of size 1 to scale an NCHW image.
+          const image = c.node.shape.length === 3;
+          const gate = (id: number) => image && graph.nodes[id]!.shape.length === 1;
+          return ins
+            .map((v, k) => (gate(c.node.inputs[k]!) ? `${v}[:, :, None, None]` : v))
+            .join(" * ");
+        }
         default:
           return `torch.cat([${ins.join(", ")}], dim=1)`;
       }
@@ -640,7 +649,7 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
   }
   out.push("");
   out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
-  for (const line of forwardBody(def.inst)) out.push(`        ${line}`);
+  for (const line of forwardBody(graph, def.inst)) out.push(`        ${line}`);
   return out.join("\n");
 }
 

@@ -90,6 +90,7 @@ _activations = {
     "gelu": F.gelu,
     "sigmoid": torch.sigmoid,
     "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+    "hard_swish": F.hardswish,
     "tanh": torch.tanh,
     "softmax": lambda x: torch.softmax(x, dim=1),
     "softplus": F.softplus,

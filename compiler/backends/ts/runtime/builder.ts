@@ -1,5 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { addProblem, concatProblem, residualProblem } from "../../../language/elaborate/joins.js";
+import {
+  addProblem,
+  concatProblem,
+  mulShape,
+  residualProblem,
+} from "../../../language/elaborate/joins.js";
 import { paddedWindowProblem, windowProblem } from "../../../language/elaborate/ops/geometry.js";
 import {
   negativePadHint,
@@ -14,6 +19,7 @@ import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
+import { HardSwish } from "../../tfjs/hardSwish.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
 
@@ -376,6 +382,26 @@ export class Builder {
   }
 
   /**
+   * Branches joined by element-wise product; a per-channel gate ([c] or [1, 1, c]) scales every
+   * position of an image (squeeze-and-excitation). One branch is just itself.
+   */
+  mul(xs: readonly Tensor[]): Tensor {
+    if (xs.length === 1) return xs[0]!;
+    const r = mulShape(xs.map(shapeOf));
+    if ("problem" in r) throw new SpecError("E0402", r.problem.message, r.problem.hint);
+    const name = this.fresh("mul");
+    const c = r.shape[r.shape.length - 1]!;
+    // As the layer plan does: tfjs' multiply broadcasts size-1 axes only between equal ranks.
+    let gates = 0;
+    const ins = xs.map((x) => {
+      if (r.shape.length !== 3 || x.shape.length !== 2) return x;
+      const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+      return this.layer(tf.layers.reshape({ targetShape: [1, 1, c], name: gate }), x);
+    });
+    return this.layer(tf.layers.multiply({ name }), ins);
+  }
+
+  /**
    * The end of `residual { body }`: the body's output plus the block's input (`identity`), or
    * plus what `shortcut { ... }` made of it (`projection`).
    */
@@ -408,7 +434,11 @@ export class Builder {
     if (identity(activation)) return x;
     const fn = tfActivation(activation);
     return this.layer(
-      fn ? tf.layers.activation({ activation: fn, name }) : tf.layers.leakyReLU({ name }),
+      fn
+        ? tf.layers.activation({ activation: fn, name })
+        : activation === "hard_swish"
+          ? new HardSwish({ name })
+          : tf.layers.leakyReLU({ name }),
       x,
     );
   }
