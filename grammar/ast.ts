@@ -109,7 +109,7 @@ export interface LayerStmt extends NodeBase {
 }
 export interface BranchesStmt extends NodeBase {
   readonly kind: "Branches";
-  readonly join: "concat" | "add";
+  readonly join: "concat" | "add" | "mul";
   readonly branches: readonly Body[];
 }
 export interface ResidualStmt extends NodeBase {

@@ -257,7 +257,7 @@ class Builder {
     };
   }
 
-  /** `mul { branch ... }` or `conv 3x3 64 { ... }`: one error that says what takes a body. */
+  /** `multiply { branch ... }` or `conv 3x3 64 { ... }`: one error that says what takes a body. */
   private strayBody(callee: IToken | undefined, n: CstNode): void {
     const name = callee?.image ?? "this";
     const at = callee && !Number.isNaN(callee.startOffset) ? this.tok(callee) : this.span(n);
@@ -267,13 +267,13 @@ class Builder {
         ? error(
             "E0102",
             at,
-            `'${name}' is not a join: only concat and add take { branch { ... } ... }`,
-            "add { branch { ... } branch { ... } } sums the branches; concat { ... } stacks their channels",
+            `'${name}' is not a join: only concat, add and mul take { branch { ... } ... }`,
+            "add { branch { ... } branch { ... } } sums the branches; mul { ... } multiplies them; concat { ... } stacks their channels",
           )
         : error(
             "E0102",
             at,
-            `'${name}' cannot take a body '{ ... }': only residual, repeat, if, concat and add do`,
+            `'${name}' cannot take a body '{ ... }': only residual, repeat, if, concat, add and mul do`,
             "to apply layers one after another, chain them with '->'",
           ),
     );
@@ -284,7 +284,7 @@ class Builder {
     const span = this.span(branches);
     return {
       kind: "Branches",
-      join: tokenOf(cc, "Concat") ? "concat" : "add",
+      join: tokenOf(cc, "Concat") ? "concat" : tokenOf(cc, "Mul") ? "mul" : "add",
       branches: nodesOf(cc, "body").map((b) => this.body(b, span)),
       span,
     };

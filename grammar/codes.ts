@@ -28,7 +28,7 @@ export const codes = {
   // E04xx: shapes and partitions
   E0400: "channels not divisible by parts or shuffle groups",
   E0401: "spatial size too small",
-  E0402: "add of mismatched shapes",
+  E0402: "add or mul of mismatched shapes",
   E0403: "concat of mismatched spatial sizes",
   E0404: "wrong input rank",
   E0405: "missing input",

@@ -220,7 +220,7 @@ export class ArchParser extends CstParser {
       this.CONSUME(T.RParen);
     });
     this.MANY(() => this.SUBRULE(this.arg));
-    // Not valid, but parsed whole so that `mul { branch ... }` is one error, not a cascade.
+    // Not valid, but parsed whole so that `multiply { branch ... }` is one error, not a cascade.
     this.OPTION3(() => this.SUBRULE(this.strayBody));
   });
 
@@ -243,9 +243,13 @@ export class ArchParser extends CstParser {
     this.CONSUME(T.RBrace);
   });
 
-  /** branches := ( 'concat' | 'add' ) '{' ( 'branch' body | NL | ';' )* '}' */
+  /** branches := ( 'concat' | 'add' | 'mul' ) '{' ( 'branch' body | NL | ';' )* '}' */
   branches = this.RULE("branches", () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Concat) }, { ALT: () => this.CONSUME(T.Add) }]);
+    this.OR([
+      { ALT: () => this.CONSUME(T.Concat) },
+      { ALT: () => this.CONSUME(T.Add) },
+      { ALT: () => this.CONSUME(T.Mul) },
+    ]);
     this.CONSUME(T.LBrace);
     this.MANY(() =>
       this.OR2([

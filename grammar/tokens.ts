@@ -31,6 +31,7 @@ export const Experiment = keyword("experiment");
 export const Expect = keyword("expect");
 export const Concat = keyword("concat");
 export const Add = keyword("add");
+export const Mul = keyword("mul");
 export const Branch = keyword("branch");
 // `residual` is also a natural parameter name (`residual = true`), so it stays an Identifier too.
 export const Residual = createToken({
@@ -212,6 +213,7 @@ export const allTokens: TokenType[] = [
   Expect,
   Concat,
   Add,
+  Mul,
   Branch,
   Residual,
   Shortcut,

@@ -45,6 +45,16 @@ describe("shuffle and upsample: shapes, parameters and MACs", () => {
     }
   });
 
+  it("groups take the words of parts: regular is 1, depthwise one channel per group", () => {
+    const groupsOf = (w: string) =>
+      mustBuild(spec.replace("shuffle groups = 2", `shuffle ${w}`)).nodes.filter(
+        (n) => n.op === "shuffle",
+      )[1]!.attrs;
+    expect(groupsOf("regular")).toEqual({ groups: 1 });
+    expect(groupsOf("depthwise")).toEqual({ groups: 24 });
+    expect(groupsOf("groups = depthwise")).toEqual({ groups: 24 });
+  });
+
   it("groups that do not divide the channels are located, naming the valid divisors", () => {
     const r = buildText(spec, ["groups=5"]);
     expect(r.diagnostics[0]?.code).toBe("E0400");
@@ -66,6 +76,7 @@ describe("shuffle and upsample: shapes, parameters and MACs", () => {
       ["shuffle groups = 0", "E0305"],
       ["shuffle", "E0302"],
       ["shuffle 2.5", "E0303"],
+      ["shuffle groups = same", "E0303"],
       ["upsample 0", "E0305"],
       ["upsample 2x2/2", "E0303"],
       ["gap -> shuffle 2", "E0404"],

@@ -79,6 +79,17 @@ export function activation(
       return b.node("Softplus", [x], name);
     case "swish":
       return b.node("Mul", [x, b.node("Sigmoid", [x], `${name}/sigmoid`)], name);
+    case "hard_swish": {
+      // Opset 13 has no HardSwish (14 has): x * clip(x + 3, 0, 6) / 6, as PyTorch computes it.
+      const shifted = b.node("Add", [x, b.constant(`${name}/three`, [3])], `${name}/shift`);
+      const relu6 = b.node(
+        "Clip",
+        [shifted, b.constant(`${name}/min`, [0]), b.constant(`${name}/max`, [6])],
+        `${name}/relu6`,
+      );
+      const scaled = b.node("Mul", [x, relu6], `${name}/mul`);
+      return b.node("Div", [scaled, b.constant(`${name}/six`, [6])], name);
+    }
     case "leaky_relu":
       return b.node("LeakyRelu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
     default:
@@ -199,6 +210,27 @@ export function lowerNode(
         ins.map((v) => v.name),
         name,
       );
+    case "mul": {
+      // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
+      // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
+      // already [N, c, 1, 1].
+      const c = node.shape[node.shape.length - 1]!;
+      const xs = ins.map((v) =>
+        node.shape.length === 3 && v.shape.length === 1
+          ? b.node(
+              "Reshape",
+              [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])],
+              `${name}/gate`,
+            )
+          : v.name,
+      );
+      return xs
+        .slice(1)
+        .reduce(
+          (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
+          xs[0]!,
+        );
+    }
     case "shuffle": {
       // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
       // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.

@@ -81,6 +81,10 @@ export function secondMoments(graph: IRGraph): number[] {
       case "add":
         y = ins.reduce((s, v) => s + v, 0);
         break;
+      case "mul":
+        // Independent factors: E[(ab)^2] = E[a^2] E[b^2].
+        y = ins.reduce((p, v) => p * v, 1);
+        break;
       case "concat": {
         const widths = node.inputs.map((i) => graph.nodes[i]!.shape.at(-1)!);
         const total = widths.reduce((s, w) => s + w, 0);
@@ -112,6 +116,9 @@ function afterActivation(fn: string, m2: number): number {
       return 0.1;
     case "selu":
       return m2;
+    case "hard_swish":
+      // About x / 2 near 0 (a quarter of the energy), relu for large x (half).
+      return m2 / 3;
     default:
       // relu, relu6, elu, gelu, swish, softplus, leaky_relu: about half the energy survives.
       return m2 / 2;

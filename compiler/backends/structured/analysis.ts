@@ -113,6 +113,9 @@ export function acceptsStatic(kind: AttrKind, t: StaticType): boolean {
       return t === "int" || t === "float" || t === "number";
     case "size":
       return t === "size" || t === "int" || t === "number";
+    case "parts":
+      // A count, or regular / depthwise: bare only on `shuffle 4`, as `parts` is keyword-only.
+      return t === "parts" || t === "int" || t === "number";
     case "pads":
       return t === "pads" || t === "size" || t === "int" || t === "number";
     default:

@@ -4,7 +4,8 @@ type TfActivation = NonNullable<Parameters<typeof tf.layers.activation>[0]>["act
 
 /**
  * archc's activation names in tfjs' spelling. leaky_relu is a layer of its own in tfjs, not an
- * activation identifier, so it maps to undefined and the builder adds that layer.
+ * activation identifier, and tfjs has no hard_swish (archc's HardSwish layer computes it), so
+ * both map to undefined and the builder adds that layer.
  */
 export function tfActivation(name: string): TfActivation | undefined {
   switch (name) {
@@ -16,6 +17,7 @@ export function tfActivation(name: string): TfActivation | undefined {
     case "gelu":
       return "gelu";
     case "leaky_relu":
+    case "hard_swish":
       return undefined;
     default:
       return name as TfActivation;

@@ -8,6 +8,7 @@ import {
   type ConvShape,
   type Mode,
 } from "./grouped/index.js";
+import { HardSwish } from "./hardSwish.js";
 import { ChannelShuffle } from "./shuffle.js";
 import { MaxPadding2D } from "./padding.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
@@ -34,6 +35,7 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   batchNormalization: (c) => tf.layers.batchNormalization(c as never),
   activation: (c) => tf.layers.activation(c as never),
   leakyReLU: (c) => tf.layers.leakyReLU(c as never),
+  hardSwish: (c) => new HardSwish(c as never),
   maxPooling2d: (c) => tf.layers.maxPooling2d(c as never),
   averagePooling2d: (c) => tf.layers.averagePooling2d(c as never),
   globalAveragePooling2d: (c) => tf.layers.globalAveragePooling2d(c as never),
@@ -43,6 +45,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   dropout: (c) => tf.layers.dropout(c as never),
   concatenate: (c) => tf.layers.concatenate(c as never),
   add: (c) => tf.layers.add(c as never),
+  multiply: (c) => tf.layers.multiply(c as never),
+  reshape: (c) => tf.layers.reshape(c as never),
   channelShuffle: (c) => new ChannelShuffle(c as never),
   upSampling2d: (c) => tf.layers.upSampling2d(c as never),
   zeroPadding2d: (c) => tf.layers.zeroPadding2d(c as never),

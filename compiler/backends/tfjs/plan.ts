@@ -15,6 +15,7 @@ export type LayerKind =
   | "batchNormalization"
   | "activation"
   | "leakyReLU"
+  | "hardSwish"
   | "maxPooling2d"
   | "averagePooling2d"
   | "globalAveragePooling2d"
@@ -24,6 +25,8 @@ export type LayerKind =
   | "dropout"
   | "concatenate"
   | "add"
+  | "multiply"
+  | "reshape"
   | "channelShuffle"
   | "upSampling2d"
   | "zeroPadding2d"
@@ -120,6 +123,7 @@ class Planner {
     if (activation === "none" || activation === "linear") return x;
     const fn = tfActivation(activation);
     if (fn) return this.add("activation", { activation: fn, name }, [x], role);
+    if (activation === "hard_swish") return this.add("hardSwish", { name }, [x], role);
     // leaky_relu is a layer of its own in tfjs; its slope comes from the IR, not tfjs' default.
     const alpha = this.graph.activations[activation]?.["alpha"];
     if (alpha === undefined)
@@ -198,6 +202,18 @@ class Planner {
         return this.add("concatenate", { axis: -1, name }, ins);
       case "add":
         return this.add("add", { name }, ins);
+      case "mul": {
+        // tfjs' multiply broadcasts axes of size 1 between inputs of one rank: a [c] gate is
+        // reshaped to [1, 1, c] first.
+        const c = node.shape[node.shape.length - 1]!;
+        let gates = 0;
+        const xs = node.inputs.map((id, k) => {
+          if (node.shape.length !== 3 || this.graph.nodes[id]!.shape.length !== 1) return ins[k]!;
+          const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+          return this.add("reshape", { targetShape: [1, 1, c], name: gate }, [ins[k]!]);
+        });
+        return this.add("multiply", { name }, xs);
+      }
       case "shuffle":
         // archc's ChannelShuffle layer (backends/tfjs/shuffle.ts): torchvision's channel_shuffle.
         return this.add("channelShuffle", { groups: node.attrs.groups, name }, ins);

@@ -92,6 +92,7 @@ const boundable: Record<string, readonly BoundAttr[]> = {
   dense: ["units", "activation"],
   dropout: ["rate"],
   act: ["activation"],
+  shuffle: ["groups"],
 };
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

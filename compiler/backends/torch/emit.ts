@@ -1,7 +1,7 @@
 import type { Json } from "../../language/elaborate/values.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
-import { prelude } from "./prelude.js";
+import { optionalLayers, prelude } from "./prelude.js";
 
 /**
  * `--target torch`: the network as a PyTorch module a person would write. Block instances become
@@ -270,6 +270,7 @@ class Lowering {
           tanh: "nn.Tanh",
           softplus: "nn.Softplus",
           swish: "nn.SiLU",
+          hard_swish: "nn.Hardswish",
         };
         const fn = plain[node.attrs.activation];
         return fn
@@ -310,6 +311,22 @@ class Lowering {
           args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
         };
       }
+      case "shuffle": {
+        // Always written out: ChannelShuffle(1) would hide that the layer is there.
+        const g = this.groups(node, node.attrs.groups);
+        return {
+          callee: "ChannelShuffle",
+          args: g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }],
+        };
+      }
+      case "upsample":
+        return {
+          callee: "nn.Upsample",
+          args: [
+            { key: "scale_factor", v: lit(pair(node.attrs.factor), "scale_factor") },
+            { key: "mode", v: lit("nearest", "mode") },
+          ],
+        };
       default:
         return undefined;
     }
@@ -525,10 +542,10 @@ function printCall(call: Call, indent: string): string {
   return `${call.callee}(\n${args.map((a) => `${indent}    ${a},`).join("\n")}\n${indent})`;
 }
 
-const inlineOps = new Set(["gap", "gmp", "flatten", "add", "concat"]);
+const inlineOps = new Set(["gap", "gmp", "flatten", "add", "mul", "concat"]);
 
 /** forward(): one statement per child; a variable is reused once its value is read for the last time. */
-function forwardBody(inst: Instance): string[] {
+function forwardBody(graph: IRGraph, inst: Instance): string[] {
   const lines: string[] = [];
   const varOf = new Map<number, string>();
   varOf.set(inst.input, "x");
@@ -555,6 +572,14 @@ function forwardBody(inst: Instance): string[] {
           return `${ins[0]}.permute(0, 2, 3, 1).flatten(1)`;
         case "add":
           return ins.join(" + ");
+        case "mul": {
+          // A [c] gate is [N, c] here: give it two axes of size 1 to scale an NCHW image.
+          const image = c.node.shape.length === 3;
+          const gate = (id: number) => image && graph.nodes[id]!.shape.length === 1;
+          return ins
+            .map((v, k) => (gate(c.node.inputs[k]!) ? `${v}[:, :, None, None]` : v))
+            .join(" * ");
+        }
         default:
           return `torch.cat([${ins.join(", ")}], dim=1)`;
       }
@@ -624,7 +649,7 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
   }
   out.push("");
   out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
-  for (const line of forwardBody(def.inst)) out.push(`        ${line}`);
+  for (const line of forwardBody(graph, def.inst)) out.push(`        ${line}`);
   return out.join("\n");
 }
 
@@ -660,7 +685,10 @@ export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
     "flatten), so weights trained by archc or exported from its tfjs model load unchanged.",
     '"""',
   ].join("\n");
-  return `${[header, prelude.trimEnd(), ...classes].join("\n\n\n")}\n`;
+  const optional = Object.entries(optionalLayers)
+    .filter(([op]) => graph.nodes.some((n) => n.op === op))
+    .map(([, text]) => text);
+  return `${[header, prelude.trimEnd(), ...optional, ...classes].join("\n\n\n")}\n`;
 }
 
 export { bindArguments };

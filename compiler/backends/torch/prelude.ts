@@ -90,6 +90,7 @@ _activations = {
     "gelu": F.gelu,
     "sigmoid": torch.sigmoid,
     "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+    "hard_swish": F.hardswish,
     "tanh": torch.tanh,
     "softmax": lambda x: torch.softmax(x, dim=1),
     "softplus": F.softplus,
@@ -272,3 +273,23 @@ def load_weights(model: nn.Module, path: str) -> nn.Module:
         raise ValueError(f"{path} does not fit this network: missing {missing[:3]}, unexpected {unexpected[:3]}")
     return model
 `;
+
+/**
+ * Layers only some networks need, each after the prelude where the network uses its op, so that
+ * modules without them stay as they were.
+ */
+export const optionalLayers: Readonly<Record<string, string>> = {
+  shuffle: `class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle, exactly torchvision's channel_shuffle."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"`,
+};

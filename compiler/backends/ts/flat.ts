@@ -12,7 +12,10 @@ export interface FlatEmitOptions {
 }
 
 const tfFactory: Record<
-  Exclude<PlannedLayer["kind"], "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d">,
+  Exclude<
+    PlannedLayer["kind"],
+    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish"
+  >,
   string
 > = {
   conv2d: "tf.layers.conv2d",
@@ -30,6 +33,8 @@ const tfFactory: Record<
   dropout: "tf.layers.dropout",
   concatenate: "tf.layers.concatenate",
   add: "tf.layers.add",
+  multiply: "tf.layers.multiply",
+  reshape: "tf.layers.reshape",
   upSampling2d: "tf.layers.upSampling2d",
   zeroPadding2d: "tf.layers.zeroPadding2d",
 };
@@ -55,7 +60,9 @@ function statement(layer: PlannedLayer): string {
         ? `new ChannelShuffle(${configText(layer.config)})`
         : layer.kind === "maxPadding2d"
           ? `new MaxPadding2D(${configText(layer.config)})`
-          : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+          : layer.kind === "hardSwish"
+            ? `new HardSwish(${configText(layer.config)})`
+            : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -83,6 +90,7 @@ export async function emitFlatTypeScript(
     GroupedConv2D: "groupedConv2d",
     ChannelShuffle: "channelShuffle",
     MaxPadding2D: "maxPadding2d",
+    HardSwish: "hardSwish",
   } as const;
   const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
     plan.layers.some((l) => l.kind === customKinds[c]),

@@ -25,6 +25,7 @@ const keywords = [
   "shortcut",
   "concat",
   "add",
+  "mul",
   "branch",
   "if",
   "else",

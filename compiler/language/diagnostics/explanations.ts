@@ -107,9 +107,11 @@ channels, and the message lists their divisors.
 least as many pixels as its (dilated) kernel, counting what an explicit \`pad\` adds. Use \`same\`
 padding, more \`pad\`, a smaller kernel or stride, or a larger input.`,
 
-  E0402: `The branches of an \`add\` (or a \`residual\` body and its shortcut) give tensors of
-different shapes; an element-wise sum needs equal shapes. For a residual, a projection
-shortcut (\`residual { body } shortcut { conv 1x1/2 64 }\`) matches channels and stride.`,
+  E0402: `The branches of an \`add\` or \`mul\` (or a \`residual\` body and its shortcut) give
+tensors of different shapes; an element-wise sum needs equal shapes. For a residual, a
+projection shortcut (\`residual { body } shortcut { conv 1x1/2 64 }\`) matches channels and
+stride. A \`mul\` also takes a per-channel gate, [c] (\`gap -> dense c sigmoid\`) or [1, 1, c],
+beside an [h, w, c] image with the same c: that is squeeze-and-excitation.`,
 
   E0403: `The branches of a \`concat\` give tensors of different spatial sizes; concatenation along
 channels needs equal height and width. Match strides and padding across the branches.`,

@@ -19,7 +19,7 @@ import { activationTable } from "../ir/activations.js";
 import type { IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
-import { addProblem, concatProblem, residualProblem } from "./joins.js";
+import { addProblem, concatProblem, mulShape, residualProblem } from "./joins.js";
 import { Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
 import type { Lowered, Snapped } from "./ops/spec.js";
@@ -248,6 +248,13 @@ class Elaborator {
         const outs = el.branches.map((b) => this.sub(b, input, scope, namer) ?? input);
         if (outs.length === 0) fail("E0302", el.span, `${el.join} needs at least one branch`);
         if (outs.length === 1) return outs[0];
+        if (el.join === "mul")
+          return this.mul(
+            outs,
+            el.span,
+            namer,
+            el.branches.map((b) => b.span),
+          );
         return el.join === "concat"
           ? this.concat(outs, el.span, namer)
           : this.add(
@@ -345,6 +352,28 @@ class Elaborator {
       op: "add",
       attrs: {},
       shape: first.shape,
+      params: { trainable: 0, nonTrainable: 0 },
+      macs: 0,
+    });
+  }
+
+  /** `mul { ... }`: the element-wise product; a per-channel gate scales an image (joins.ts). */
+  private mul(xs: Tensor[], span: Span, namer: Namer, branchSpans: readonly Span[]): Tensor {
+    const r = mulShape(xs.map((t) => t.shape));
+    if ("problem" in r) {
+      const p = r.problem;
+      const at = branchSpans[p.odd] ?? span;
+      const ref = branchSpans[p.ref];
+      throw new DiagnosticError({
+        ...error("E0402", at, p.message, p.hint),
+        ...(ref ? { notes: [{ message: p.first, span: ref }] } : {}),
+      });
+    }
+    // Multiplying is no multiply-accumulate; like add, it counts 0 (as fvcore and thop do).
+    return this.emit(namer.fresh("mul"), span, xs, {
+      op: "mul",
+      attrs: {},
+      shape: r.shape,
       params: { trainable: 0, nonTrainable: 0 },
       macs: 0,
     });

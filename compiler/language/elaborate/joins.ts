@@ -61,3 +61,55 @@ export function addProblem(
       : "give every branch the same strides and padding",
   };
 }
+
+/**
+ * Multiplied branches (`mul`): the shape of the product, or what is wrong. Branches must have
+ * equal shapes, except that a per-channel gate, [c] (after gap and dense) or [1, 1, c], scales
+ * every position of an [h, w, c] branch with the same c (squeeze-and-excitation). The product has
+ * the shape of the first image branch with more than one position (else the first image, else
+ * branch 1): the reference `ref` (0-based) the others are checked against. `odd` is the first
+ * branch that does not fit.
+ */
+export function mulShape(shapes: readonly (readonly number[])[]):
+  | { readonly shape: readonly number[] }
+  | {
+      readonly problem: JoinProblem & {
+        readonly odd: number;
+        readonly ref: number;
+        readonly first: string;
+      };
+    } {
+  // The reference: the first image with more than one position, else the first image.
+  const image = shapes.findIndex((s) => s.length === 3 && s[0]! * s[1]! > 1);
+  const ref =
+    image >= 0
+      ? image
+      : Math.max(
+          0,
+          shapes.findIndex((s) => s.length === 3),
+        );
+  const full = shapes[ref]!;
+  const c = full[full.length - 1]!;
+  const gate = (s: readonly number[]) =>
+    full.length === 3 && (sameShape(s, [c]) || sameShape(s, [1, 1, c]));
+  const odd = shapes.findIndex((s) => !sameShape(s, full) && !gate(s));
+  if (odd < 0) return { shape: full };
+  const b = shapes[odd]!;
+  const last = b[b.length - 1];
+  const gateLike = b.length === 1 || (b.length === 3 && b[0] === 1 && b[1] === 1);
+  const hint =
+    full.length === 3 && gateLike
+      ? `a per-channel gate for branch ${ref + 1} must give ${c} values, e.g. gap -> dense ${Math.max(1, Math.floor(c / 4))} relu -> dense ${c} sigmoid (in a block, \`let c = in\` before mul keeps the image's channel count for the gate)`
+      : b.length === full.length && b.slice(0, -1).every((d, i) => d === full[i]) && last !== c
+        ? `end branch ${odd + 1} with ${c} channels, e.g. conv 1x1 ${c}`
+        : `give every branch the same strides and padding, or make one a per-channel gate, e.g. gap -> dense ${c} sigmoid`;
+  return {
+    problem: {
+      odd,
+      ref,
+      first: `branch ${ref + 1} gives ${text(full)}`,
+      message: `mul: branch ${odd + 1} gives ${text(b)}, but branch ${ref + 1} gives ${text(full)}; multiplied branches must have equal shapes, or give one value per channel ([${c}] or [1, 1, ${c}]) to scale an image`,
+      hint,
+    },
+  };
+}

@@ -36,6 +36,7 @@ export const activations = [
   "gelu",
   "sigmoid",
   "hard_sigmoid",
+  "hard_swish",
   "tanh",
   "softmax",
   "softplus",

@@ -17,6 +17,7 @@ export type OpName =
   | "flatten"
   | "concat"
   | "add"
+  | "mul"
   | "shuffle"
   | "upsample"
   | "zeropad";
@@ -116,6 +117,8 @@ export type IRNode =
   | NodeBase<"flatten", Record<string, never>>
   | NodeBase<"concat", Record<string, never>>
   | NodeBase<"add", Record<string, never>>
+  /** The element-wise product; a [c] or [1, 1, c] input scales every position (joins.ts). */
+  | NodeBase<"mul", Record<string, never>>
   /** Channel shuffle: output channel j * groups + i is input channel i * (c / groups) + j. */
   | NodeBase<"shuffle", { readonly groups: number }>
   /** Nearest-neighbour upsampling: each pixel repeated factor[0] x factor[1] times. */

@@ -104,6 +104,12 @@ const specs: readonly Spec[] = [
     variants: [{}, { parts: 1, basic_stem: true, head_kernel: [3, 3] }, { parts: 8, width: 32 }],
     predict: [0, 1, 2],
   },
+  {
+    id: "senet",
+    file: "test/backends/ts/cases/senet.arch",
+    variants: [{}, { reduction: 8, act: "relu" }, { width: 24, reduction: 2 }],
+    predict: [0, 1, 2],
+  },
 ];
 
 interface Generated {

@@ -1,5 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { addProblem, concatProblem, residualProblem } from "../../../language/elaborate/joins.js";
+import {
+  addProblem,
+  concatProblem,
+  mulShape,
+  residualProblem,
+} from "../../../language/elaborate/joins.js";
 import { paddedWindowProblem, windowProblem } from "../../../language/elaborate/ops/geometry.js";
 import {
   negativePadHint,
@@ -9,11 +14,14 @@ import {
 } from "../../../language/elaborate/ops/pads.js";
 import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
+import { shuffleProblem } from "../../../language/elaborate/ops/rearrange.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
+import { HardSwish } from "../../tfjs/hardSwish.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
+import { ChannelShuffle } from "../../tfjs/shuffle.js";
 
 /**
  * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
@@ -332,6 +340,31 @@ export class Builder {
     return this.layer(tf.layers.dropout({ rate, name }), x);
   }
 
+  /** ShuffleNet's channel shuffle across `groups` channel groups (torchvision's definition). */
+  shuffle(x: Tensor, o: { groups: Parts; name?: string }): Tensor {
+    const name = this.name("shuffle", o.name);
+    const layer = `shuffle '${name}'`;
+    this.image(layer, x);
+    if (typeof o.groups !== "string" && !Number.isInteger(o.groups))
+      throw new SpecError(
+        "E0303",
+        `${layer}: groups must be a count, regular or depthwise, not a number (${o.groups})`,
+      );
+    const groups = o.groups === "regular" ? 1 : o.groups === "depthwise" ? channels(x) : o.groups;
+    const p = shuffleProblem(layer, channels(x), groups);
+    if (p) throw new SpecError(p.code, p.message, p.hint);
+    return this.layer(new ChannelShuffle({ groups, name }), x);
+  }
+
+  /** Nearest-neighbour upsampling: each pixel repeated `factor` times along each axis. */
+  upsample(x: Tensor, o: { factor?: Size; name?: string } = {}): Tensor {
+    const name = this.name("upsample", o.name);
+    const layer = `upsample '${name}'`;
+    this.image(layer, x);
+    const size = this.size(layer, "factor", o.factor ?? 2);
+    return this.layer(tf.layers.upSampling2d({ size, name }), x);
+  }
+
   /** Branches joined by concatenation along channels; one branch is just itself. */
   concat(xs: readonly Tensor[]): Tensor {
     if (xs.length === 1) return xs[0]!;
@@ -346,6 +379,26 @@ export class Builder {
     const p = addProblem(xs.map(shapeOf));
     if (p) throw new SpecError("E0402", p.message, p.hint);
     return this.join(xs);
+  }
+
+  /**
+   * Branches joined by element-wise product; a per-channel gate ([c] or [1, 1, c]) scales every
+   * position of an image (squeeze-and-excitation). One branch is just itself.
+   */
+  mul(xs: readonly Tensor[]): Tensor {
+    if (xs.length === 1) return xs[0]!;
+    const r = mulShape(xs.map(shapeOf));
+    if ("problem" in r) throw new SpecError("E0402", r.problem.message, r.problem.hint);
+    const name = this.fresh("mul");
+    const c = r.shape[r.shape.length - 1]!;
+    // As the layer plan does: tfjs' multiply broadcasts size-1 axes only between equal ranks.
+    let gates = 0;
+    const ins = xs.map((x) => {
+      if (r.shape.length !== 3 || x.shape.length !== 2) return x;
+      const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+      return this.layer(tf.layers.reshape({ targetShape: [1, 1, c], name: gate }), x);
+    });
+    return this.layer(tf.layers.multiply({ name }), ins);
   }
 
   /**
@@ -381,7 +434,11 @@ export class Builder {
     if (identity(activation)) return x;
     const fn = tfActivation(activation);
     return this.layer(
-      fn ? tf.layers.activation({ activation: fn, name }) : tf.layers.leakyReLU({ name }),
+      fn
+        ? tf.layers.activation({ activation: fn, name })
+        : activation === "hard_swish"
+          ? new HardSwish({ name })
+          : tf.layers.leakyReLU({ name }),
       x,
     );
   }

@@ -42,9 +42,9 @@ export const shuffle: OpSpec = {
   attrs: [
     {
       name: "groups",
-      kind: "int",
+      kind: "parts",
       positional: true,
-      doc: "channel groups to interleave; must divide the input channels",
+      doc: "channel groups to interleave, as parts: a count dividing the input channels, regular or depthwise",
     },
     { name: "name", kind: "string", positional: false, doc: "layer name" },
   ],
@@ -60,19 +60,26 @@ export const shuffle: OpSpec = {
       );
     }
     const v = a.value("groups")!;
-    if (v.t !== "int") {
-      fail(
-        "E0303",
-        a.span("groups"),
-        `${ctx.name}: groups must be an integer, not ${v.t === "symbol" ? `'${v.v}'` : show(v)}`,
-      );
-    }
     const c = channels(ctx.input);
-    const p = shuffleProblem(ctx.name, c, v.v);
+    // The words of `parts`, so one block argument can set both: regular is 1, depthwise one
+    // channel per group (both leave the order as it is).
+    const groups =
+      v.t === "int"
+        ? v.v
+        : v.t === "symbol" && (v.v === "regular" || v.v === "depthwise")
+          ? v.v === "regular"
+            ? 1
+            : c
+          : fail(
+              "E0303",
+              a.span("groups"),
+              `${ctx.name}: groups must be a count, regular or depthwise, not ${v.t === "symbol" ? `'${v.v}'` : show(v)}`,
+            );
+    const p = shuffleProblem(ctx.name, c, groups);
     if (p) fail(p.code, a.span("groups"), p.message, p.hint);
     return {
       op: "shuffle",
-      attrs: { groups: v.v },
+      attrs: { groups },
       shape: ctx.input,
       params: noParams,
       macs: 0,
@@ -83,8 +90,9 @@ export const shuffle: OpSpec = {
 /**
  * Nearest-neighbour upsampling by a whole factor per axis, as Keras `UpSampling2D` and PyTorch's
  * `nn.Upsample(scale_factor, mode='nearest')`: each pixel is repeated `factor` times along each
- * axis. No parameters and no multiply-accumulates. Only nearest: bilinear resizing disagrees
- * between the targets (tfjs' half-pixel centres and PyTorch's `align_corners`), so it is left out.
+ * axis. No parameters and no multiply-accumulates. Only nearest: tfjs' bilinear UpSampling2D
+ * (TensorFlow 1's coordinates, no half-pixel centres) and PyTorch's bilinear (either
+ * `align_corners`) differ by more than 1 on unit-scale inputs, so it is left out.
  */
 export const upsample: OpSpec = {
   name: "upsample",
