@@ -147,6 +147,24 @@ describe("the continuum family", () => {
     expect(d?.span.file).toMatch(/stdlib[\\/]shufflenet\.arch$/);
   });
 
+  it("the PyTorch-layout specs pad every window explicitly, by half its size, and batch norms as torchvision's", () => {
+    for (const m of family.filter((m) => m.ref !== "mobilenet_v1")) {
+      const g = build(spec(m.file), m.network, m.sets);
+      for (const n of g.nodes) {
+        if (n.op === "conv" || n.op === "maxpool" || n.op === "avgpool") {
+          const k = n.op === "conv" ? n.attrs.kernel[0] : n.attrs.pool[0];
+          // A 1x1 convolution needs no padding; TensorFlow's same pads it by 0 too.
+          const pads = n.attrs.pads ?? (k === 1 ? [0, 0, 0, 0] : undefined);
+          const half = Math.floor(k / 2);
+          expect(pads, `${m.ref}: ${n.name}`).toEqual([half, half, half, half]);
+        }
+        if (n.op === "bn" && m.ref !== "mobilenet_v1" && !m.ref.startsWith("shufflenet")) {
+          expect([n.attrs.epsilon, n.attrs.momentum], `${m.ref}: ${n.name}`).toEqual([1e-5, 0.9]);
+        }
+      }
+    }
+  });
+
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {
     const g = build(spec("mobilenet_v2.arch"), "mobilenet_v2");
     // Table 2: n - 1 shape-keeping units per row: 0 + 1 + 2 + 3 + 2 + 2 + 0.

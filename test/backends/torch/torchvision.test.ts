@@ -29,7 +29,7 @@ import {
  * into torchvision's model (matched layer by layer by their place in the data flow, with a shape
  * check at each) and compares the logits on the same input: below 1e-4, or within twice the
  * distance float32 rounding alone puts between torchvision and its own float64 result where that
- * is larger (deep random networks amplify rounding: ResNet-50 at 65x65 up to ~2e-4). Reduced input
+ * is larger (deep random networks amplify rounding: ResNet-50 at 64x64 up to ~2e-4). Reduced input
  * sizes (every layer still runs; torchvision's nets pool adaptively) keep this to about a minute
  * on two cores. Debian's python3-torchvision is the oracle; CI installs it.
  */
@@ -69,25 +69,27 @@ interface Case {
 }
 
 const cases: Case[] = [
-  // The spec library's torchvision networks at 65x65: every stride-2 layer reads an odd map
-  // (65, 33, 17, 9, 5), where TensorFlow's `same` pads (k - 1) / 2 on each side as torchvision
-  // does.
+  // The spec library's torchvision networks at 64x64: every stride-2 layer reads an even map
+  // (64, 32, 16, 8, 4), where only explicit padding (`pad = 1`, the specs' own) pads as
+  // torchvision does.
   ...(["resnet50", "resnext50_32x4d", "mobilenet_v2"] as const).map((model): Case => ({
     name: model,
     spec: `specs/${model}.arch`,
-    sets: ["size=65", "classes=10"],
+    sets: ["size=64", "classes=10"],
     model,
     kwargs: { num_classes: 10 },
     expect: "equal",
   })),
-  // The negative control: at an even size `same` puts the odd pixel of every stride-2 layer at
-  // the bottom and right, where torchvision pads one on each side.
+  // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
+  // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
+  // each side.
   {
     name: "mobilenet_v2_same_even",
     spec: "specs/mobilenet_v2.arch",
     sets: ["size=64", "classes=10"],
     model: "mobilenet_v2",
     kwargs: { num_classes: 10 },
+    same: true,
     expect: "differ",
   },
   // A torchvision ResNet written with its projection shortcut declared before the block it
