@@ -36,7 +36,6 @@ import {
 const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
 const script = join(import.meta.dirname, "parity.py");
 const repo = join(import.meta.dirname, "..", "..", "..");
-const fixtures = join(import.meta.dirname, "fixtures");
 
 function pythonProblem(): string | undefined {
   if (!existsSync(python)) return `${python} does not exist`;
@@ -187,6 +186,24 @@ function structure(g: IRGraph, keys: ReadonlySet<string>) {
 }
 
 /**
+ * Glorot-uniform kernels as tfjs initialises them, but from fixed seeds, so that every run
+ * compares the same weights (the bounds below are a small factor above float32 noise, which
+ * depends on the weights).
+ */
+function seedKernels(model: tf.LayersModel, seed = 1000): void {
+  for (const w of model.weights) {
+    if (!w.originalName.endsWith("kernel")) continue;
+    const shape = w.shape as number[];
+    const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const [fanIn, fanOut] = [shape.at(-2)! * receptive, shape.at(-1)! * receptive];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const v = tf.randomUniform(shape, -limit, limit, "float32", seed++);
+    w.write(v);
+    v.dispose();
+  }
+}
+
+/**
  * The graph with TensorFlow's `same` wherever it pads explicitly: the same shapes, parameters and
  * MACs where torchvision pads (k - 1) / 2 on each side, but at even sizes the odd pixel of each
  * stride-2 layer goes to the bottom and right; the issue's 22-44% (relative) differences.
@@ -233,6 +250,7 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
       }
       const g = c.same ? withSamePadding(graphOf(c)) : graphOf(c);
       const model = buildModelFromIR(g, plan);
+      seedKernels(model);
       randomizeNonKernels(model);
       // Batch norms calibrated on 8 inputs, compared on 2 of them: statistics of more values per
       // channel at the smallest maps make gentler normalisations, which amplify float32 rounding
@@ -285,11 +303,14 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
         expect(r["diff"] as number, label).toBeGreaterThan(1e-2);
         continue;
       }
-      // Below 1e-4, or, where float32 rounding alone takes torchvision that far from its own
-      // float64 logits (parity.py's "noise"), no further from torchvision than twice that.
-      const bound = Math.max(1e-4, 2 * ((r["noise"] as number | undefined) ?? 0));
-      expect(r["diff"] as number, `${label}, bound ${bound}`).toBeLessThan(bound);
-      expect(r["float64"] ?? 0, `${label}, bound ${bound}`).toBeLessThan(bound);
+      if ((r["diff"] as number) < 1e-4) continue;
+      // Deep networks with random weights amplify float32 rounding to ~1e-4 of O(1) logits, in
+      // torchvision as in archc. Then archc's logits must be no further from torchvision's exact
+      // (float64) logits than twice torchvision's own float32 logits are ("noise"), and that
+      // noise well below what any real difference gives (the negative controls: over 1).
+      const noise = r["noise"] as number;
+      expect(noise, `${label}: torchvision's own float32 rounding`).toBeLessThan(1e-3);
+      expect(r["float64"] as number, label).toBeLessThan(Math.max(1e-4, 2 * noise));
     }
   }, 600_000);
 });
