@@ -4,8 +4,14 @@ lacks, written here in PyTorch from their papers: MobileNet v1 (Howard et al. 20
 ShuffleNet v1 (Zhang et al. 2018, Table 1, scale 1x, groups 1, 2, 3, 4, 8).
 
 usage: family_reference.py [NAME ...]
-    Prints one JSON object {NAME: {"params", "buffers", "macs"}} for the named models (all
-    when none are named), at 224x224x3 and 1000 classes, batch 1, in eval mode.
+       family_reference.py --compare MODULE.py NAME SIZE CLASSES
+    The first form prints one JSON object {NAME: {"params", "buffers", "macs"}} for the named
+    models (all when none are named), at 224x224x3 and 1000 classes, batch 1, in eval mode.
+    The second loads the network class of MODULE.py (archc compile --target torch), gives it the
+    reference model's weights tensor by tensor in registration order (random batch-norm
+    statistics, so the check means something; each batch norm's epsilon taken from archc's) and
+    prints {"diff", "spread", "tensors"}: the largest difference of log-probabilities on a
+    random SIZExSIZE batch of 2, and their spread.
 
     params  sum(p.numel()) over parameters: archc's trainable count.
     buffers batch norms' running means and variances (num_batches_tracked is not a weight):
@@ -146,8 +152,58 @@ def count(model):
     return {"params": params, "buffers": buffers, "macs": macs}
 
 
+def compare(module_path, name, size, classes):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("archc_generated", module_path)
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    key = name.split("_g")[0].replace("_", "").lower()
+    cls = next(getattr(generated, n) for n in dir(generated) if n.lower() == key)
+    ours = cls(classes=classes).eval()
+    ref = MODELS[name]()
+    ref.fc = nn.Linear(ref.fc.in_features, classes)
+    ref.eval()
+    torch.manual_seed(0)
+    for m in ref.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.0)
+            m.bias.data.uniform_(-0.1, 0.1)
+    ref_bns = [m for m in ref.modules() if isinstance(m, nn.BatchNorm2d)]
+    our_bns = [m for m in ours.modules() if isinstance(m, nn.BatchNorm2d)]
+    if len(ref_bns) != len(our_bns):
+        sys.exit(f"{len(our_bns)} batch norms in {module_path}, {len(ref_bns)} in {name}")
+    for r, o in zip(ref_bns, our_bns):
+        r.eps = o.eps
+    skip = lambda k: k.endswith("num_batches_tracked")
+    theirs = [(k, v) for k, v in ref.state_dict().items() if not skip(k)]
+    mine = [(k, v) for k, v in ours.state_dict().items() if not skip(k)]
+    if len(theirs) != len(mine):
+        sys.exit(f"{len(mine)} tensors in {module_path}, {len(theirs)} in {name}")
+    state = {}
+    for (rk, rv), (ok, ov) in zip(theirs, mine):
+        v = rv if rv.shape == ov.shape else rv.t()
+        if v.shape != ov.shape:
+            sys.exit(f"{ok} {list(ov.shape)} does not fit {name}'s {rk} {list(rv.shape)}")
+        state[ok] = v.clone()
+    ours.load_state_dict(state)
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        want = ref(x).log_softmax(1)
+        got = ours(x).log()  # archc's classifier ends in softmax
+    diff = (want - got).abs().max().item()
+    spread = (want.max() - want.min()).item()
+    return {"diff": diff, "spread": spread, "tensors": len(mine)}
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
+    if sys.argv[1:2] == ["--compare"]:
+        module_path, name, size, classes = sys.argv[2:6]
+        print(json.dumps(compare(module_path, name, int(size), int(classes))))
+        sys.exit(0)
     names = sys.argv[1:] or list(MODELS)
     unknown = [n for n in names if n not in MODELS]
     if unknown:

@@ -95,7 +95,9 @@ export function exit(
 /**
  * Convolution without bias, batch norm, activation (Keras' conv2d_bn). The batch norm's epsilon
  * and momentum default to Keras'; torchvision's BatchNorm2d is epsilon = 1e-5, momentum = 0.9
- * (PyTorch's momentum 0.1 weighs the new batch, Keras' the running average).
+ * (PyTorch's momentum 0.1 weighs the new batch, Keras' the running average). `pad = N` pads
+ * every side by N, as PyTorch's padding = N (torchvision's k // 2), in place of `padding`; 0
+ * leaves the padding to `padding`.
  */
 export function conv_bn(
   s: Builder,
@@ -110,6 +112,7 @@ export function conv_bn(
     scale = true,
     epsilon = 0.001,
     momentum = 0.99,
+    pad = 0,
   }: {
     kernel?: Size;
     stride?: Size;
@@ -119,9 +122,14 @@ export function conv_bn(
     scale?: boolean;
     epsilon?: number;
     momentum?: number;
+    pad?: number;
   } = {},
 ): Tensor {
-  x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
+  if (pad === 0) {
+    x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
+  } else {
+    x = s.conv(x, { kernel, filters, pad, stride, parts, bias: false });
+  }
   x = s.bn(x, { epsilon, momentum, scale });
   x = s.act(x, act);
   return x;

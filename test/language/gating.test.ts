@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { buildNetwork, loadProgram } from "../../compiler/language/program.js";
 import { parse } from "../../grammar/parse.js";
 import { print } from "../../grammar/printer.js";
 import type { IRGraph } from "../../compiler/language/ir/types.js";
@@ -64,6 +68,32 @@ describe("mul: squeeze-and-excitation as torchvision builds it", () => {
       }
     });
   }
+});
+
+describe("std/gating", () => {
+  it("squeeze_excitation(s) is SqueezeExcitation(c, s); act and gate choose its activations", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "archc-gating-")), "se.arch");
+    writeFileSync(
+      file,
+      `import "std/gating"
+network n {
+  input 14x14x96
+  squeeze_excitation(24)
+  squeeze_excitation(8, act = hard_swish, gate = hard_sigmoid)
+}
+`,
+    );
+    const p = loadProgram(file);
+    expect(p.diagnostics).toEqual([]);
+    const r = buildNetwork(p, p.table.networks.get("n")!, []);
+    if (!r.ok) throw new Error(r.diagnostics[0]!.message);
+    const g = r.graph;
+    expect(g.totals.params.total).toBe(96 * 24 + 24 + 24 * 96 + 96 + (96 * 8 + 8 + 8 * 96 + 96));
+    expect(g.totals.macs).toBe(2 * 96 * 24 + 2 * 96 * 8);
+    const dense = g.nodes.flatMap((n) => (n.op === "dense" ? [n.attrs.activation] : []));
+    expect(dense).toEqual(["relu", "sigmoid", "hard_swish", "hard_sigmoid"]);
+    expect(g.nodes[g.output]!.shape).toEqual([14, 14, 96]);
+  });
 });
 
 describe("mul: the broadcasting rule", () => {

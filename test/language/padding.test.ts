@@ -140,3 +140,49 @@ describe("explicit padding: bad input", () => {
     expect(firstError(`network n {\n  input 8x8x3\n  gap\n  zeropad 1\n}`).code).toBe("E0404");
   });
 });
+
+describe("explicit padding: any value is a graph or a located diagnostic", () => {
+  const values = [
+    "0",
+    "-1",
+    "1e9",
+    "1e308",
+    "999999999",
+    "2x0",
+    "0x0",
+    "3x3/2",
+    "[]",
+    "[1]",
+    "[1, 2, 3, 4, 5]",
+    "[1.5, 1]",
+    "[[1, 1], [1, 1]]",
+    "[0, 0, 0, 0]",
+    "same",
+    "true",
+    '"1"',
+  ];
+  const layers = [
+    "conv 3x3 4 pad = V",
+    "sepconv 3x3 4 pad = V",
+    "maxpool 3x3 pad = V",
+    "avgpool 2x2 pad = V",
+    "zeropad V",
+  ];
+  it(`${values.length * layers.length} combinations`, () => {
+    for (const layer of layers) {
+      for (const v of values) {
+        const text = `network n {\n  input 8x8x3\n  ${layer.replace("V", v)}\n}`;
+        const r = buildText(text);
+        if (r.graph) {
+          expect(validateIR(JSON.parse(JSON.stringify(r.graph))), text).toEqual([]);
+          continue;
+        }
+        expect(r.diagnostics.length, text).toBeGreaterThan(0);
+        for (const d of r.diagnostics) {
+          expect(d.span.start.line, `${text}: ${d.message}`).toBeGreaterThanOrEqual(1);
+          expect(d.code, text).toMatch(/^E\d{4}$/);
+        }
+      }
+    }
+  });
+});

@@ -64,6 +64,12 @@ export class Builder {
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
   }
 
+  /** A constant initializer of ones with the given shape (an identity convolution's weight). */
+  ones(name: string, dims: readonly number[]): string {
+    const n = dims.reduce((a, d) => a * d, 1);
+    return this.tensor(this.unique(name), dims, new Float32Array(n).fill(1));
+  }
+
   /** A constant int64 vector initializer: a Reshape target shape, Pad's `pads`. */
   int64s(name: string, values: readonly number[]): string {
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));

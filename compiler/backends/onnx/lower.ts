@@ -263,11 +263,27 @@ export function lowerNode(
     }
     case "zeropad": {
       const [t, bottom, l, r] = node.attrs.pads;
+      if (graph.nodes.some((n) => isPool(n) && n.inputs.includes(node.id))) {
+        // onnxruntime's PadFusion folds a zero Pad into a following pool's pads: for MaxPool
+        // that pads with -inf instead (other numbers), and beyond the window it is refused. A
+        // depthwise 1x1 convolution by exactly 1 pads the same zeros and fuses with nothing.
+        const c = node.shape[2]!;
+        const ones = b.ones(`${name}/identity`, [c, 1, 1, 1]);
+        return b.node("Conv", [x.name, ones], name, [
+          ints("kernel_shape", [1, 1]),
+          ints("pads", [t, l, bottom, r]),
+          int("group", c),
+        ]);
+      }
       // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
       const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
       return b.node("Pad", [x.name, pads], name);
     }
   }
+}
+
+function isPool(n: IRNode): boolean {
+  return n.op === "maxpool" || n.op === "avgpool";
 }
 
 interface ConvStep {

@@ -141,10 +141,12 @@ function groupedShapes(graph: IRGraph, plan: LayerPlan, batch: number): ConvShap
         throw new Error(`internal error: grouped layer '${l.id}' lowers a ${node.op}`);
       const input = graph.nodes[node.inputs[0]!]!.shape;
       const a = node.attrs;
+      // Explicit pads run as a layer before the convolution, which sees the padded input.
+      const [top, bottom, left, right] = a.pads ?? [0, 0, 0, 0];
       return {
         batch,
-        inHeight: input[0]!,
-        inWidth: input[1]!,
+        inHeight: input[0]! + top + bottom,
+        inWidth: input[1]! + left + right,
         // A sepconv's spatial step reads its spatial channels, whichever step comes first.
         inChannels: node.op === "sepconv" ? node.attrs.spatialChannels : channelsIn(graph, node),
         outChannels: Number(l.config["filters"]),

@@ -30,7 +30,7 @@ export class ChannelShuffle extends tf.layers.Layer {
     const c = shape[shape.length - 1];
     if (shape.length !== 4 || c === null || c === undefined || c % this.groups !== 0)
       throw new Error(
-        `ChannelShuffle '${this.name}': expected an NHWC input whose channels groups=${this.groups} divides, got [${shape.join(", ")}]`,
+        `ChannelShuffle '${this.name}': expected an NHWC input whose channels groups=${this.groups} divides, got [${shape.map(String).join(", ")}]`,
       );
     return c;
   }

@@ -10,7 +10,8 @@ import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
-import { mustBuild } from "../../helpers.js";
+import { Builder, SpecError } from "../../../compiler/layers.js";
+import { buildText, mustBuild } from "../../helpers.js";
 import {
   calibrateBatchNorm,
   maxAbsDiff,
@@ -93,6 +94,29 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     m.dispose();
   });
 
+  it("generated TypeScript's Builder.mul throws the compiler's E0402 text and hint", () => {
+    const spec = `network n {
+  input 8x8x4
+  mul {
+    branch { }
+    branch { gap -> dense 3 sigmoid }
+  }
+}`;
+    const d = buildText(spec).diagnostics[0]!;
+    const s = Builder.network("n");
+    const x = s.input([8, 8, 4]);
+    const gate = s.dense(s.gap(x), { units: 3, activation: "sigmoid" });
+    let thrown: unknown;
+    try {
+      s.mul([x, gate]);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(SpecError);
+    const e = thrown as SpecError;
+    expect([e.code, e.diagnostic, e.hint]).toEqual(["E0402", d.message, d.hint]);
+  });
+
   it("onnxruntime gives tfjs' numbers", async () => {
     const g = mustBuild(gatingSpec);
     const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
@@ -104,6 +128,34 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     expect(maxAbsDiff(want, got.data)).toBeLessThan(1e-4);
     m.dispose();
     x.dispose();
+  });
+
+  it("random ONNX weights keep a gated net's outputs of order 1 (mul's and hard_swish's moments)", async () => {
+    // Three SE stages deep, with bn before each gate: the calibration must follow the products.
+    const g = mustBuild(`block se() {
+  let c = in
+  mul {
+    branch { }
+    branch { gap -> dense (c // 4) relu -> dense c sigmoid }
+  }
+}
+network n {
+  input 16x16x3
+  repeat 3 { conv 3x3 16 -> bn -> hard_swish -> se() }
+  gap -> dense 10
+}`);
+    const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
+    const y = await runOnnx(
+      exportOnnx(g, undefined, { seed: 1 }),
+      x.dataSync() as Float32Array,
+      x.shape,
+      "cpu",
+    );
+    x.dispose();
+    const rms = Math.sqrt(y.data.reduce((s, v) => s + v * v, 0) / y.data.length);
+    expect(rms).toBeGreaterThan(0.1);
+    expect(rms).toBeLessThan(10);
+    expect(maxAbsDiff(y.data.slice(0, 10), y.data.slice(10))).toBeGreaterThan(0.01);
   });
 
   const problem = pythonProblem();

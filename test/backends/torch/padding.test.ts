@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
@@ -66,12 +66,16 @@ const paddedSpec = `network padded {
 
 /**
  * Max pooling straight on the input, which the test makes negative everywhere: a zero padding
- * would win every border window, -infinity never does.
+ * would win every border window, -infinity never does. Then zeropad before pooling, where the
+ * zeros must win (onnxruntime would fold them into a MaxPool's -inf padding, and refuse pads as
+ * large as an AveragePool's window).
  */
 const negativeSpec = `network negative {
   input 9x8x4
   maxpool 3x3/2 pad = 1
   maxpool 2x2 stride = 1 pad = [1, 0, 1, 0]
+  zeropad [1, 0, 0, 1] -> maxpool 2x2 stride = 1
+  zeropad 2 -> avgpool 2x2 stride = 1
 }
 `;
 
@@ -82,6 +86,11 @@ interface Case {
 }
 const cases: Case[] = [
   { name: "padded", text: paddedSpec },
+  // Blocks whose pads are parameters: the module's classes take them as arguments.
+  {
+    name: "blocks",
+    text: readFileSync(join(import.meta.dirname, "..", "ts", "cases", "padded.arch"), "utf8"),
+  },
   { name: "negative", text: negativeSpec, negative: true },
 ];
 
@@ -90,14 +99,46 @@ describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
     await initBackend("wasm");
   });
 
-  it("max pooling pads with -infinity: on a negative input no output is 0", () => {
+  it("max pooling pads with -infinity: on a negative input no output is 0; zeropad's zeros win", () => {
     const g = mustBuild(negativeSpec);
     const model = buildModelFromIR(g, plan);
-    const x = tf.tidy(() => tf.randomUniform([2, ...g.input], -2, -0.5, "float32", 3));
+    const pooled = tf.model({
+      inputs: model.inputs,
+      outputs: model.getLayer("maxpool_1").output as tf.SymbolicTensor,
+    });
+    const x = tf.randomUniform([2, ...g.input], -2, -0.5, "float32", 3);
+    const before = pooled.predict(x) as tf.Tensor;
     const y = model.predict(x) as tf.Tensor;
-    expect(y.shape).toEqual([2, 5, 4, 4]);
-    expect(y.max().dataSync()[0]).toBeLessThan(-0.5);
-    tf.dispose([x, y]);
+    expect(before.shape).toEqual([2, 5, 4, 4]);
+    expect(tf.max(before).dataSync()[0]).toBeLessThan(-0.5);
+    // The top row of windows sees zeropad's zero row: every value there is 0; and a window of
+    // zeropad's zeros alone averages to 0.
+    const last = model.getLayer("maxpool_2").output as tf.SymbolicTensor;
+    const z = tf.model({ inputs: model.inputs, outputs: last }).predict(x) as tf.Tensor;
+    expect(z.shape).toEqual([2, 5, 4, 4]);
+    expect([...tf.slice(z, [0, 0, 0, 0], [2, 1, 4, 4]).dataSync()].every((v) => v === 0)).toBe(
+      true,
+    );
+    expect(y.shape).toEqual([2, 8, 7, 4]);
+    expect([...tf.slice(y, [0, 0, 0, 0], [2, 1, 7, 4]).dataSync()].every((v) => v === 0)).toBe(
+      true,
+    );
+    z.dispose();
+    tf.dispose([x, before, y]);
+    model.dispose();
+  });
+
+  it("the grouped layers' cost model sees the padded input when a batch is given", () => {
+    // Unpadded, 2x2 is smaller than the 3x3 window that runs 'valid' after the padding.
+    const g = mustBuild(`network n {\n  input 2x2x8\n  conv 3x3 8 parts = 2 pad = 1\n}`);
+    const chosen: string[] = [];
+    const model = buildModelFromIR(g, {
+      batch: 2,
+      calibrate: false,
+      onStrategies: (c) => chosen.push(...c.layers),
+    });
+    expect(chosen).toEqual(["conv"]);
+    expect(model.outputs[0]!.shape).toEqual([null, 2, 2, 8]);
     model.dispose();
   });
 
@@ -137,7 +178,9 @@ describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
         calibrateBatchNorm(g, model, x);
         const input = x.dataSync() as Float32Array;
         const ref = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-        const ort = await runOnnx(exportOnnx(g, model), input, x.shape, "cpu");
+        const ort = await runOnnx(exportOnnx(g, model), input, x.shape, "cpu").catch((e: Error) => {
+          throw new Error(`${c.name}: ${e.message}`);
+        });
         expect(maxAbsDiff(ref, ort.data as Float32Array), `${c.name}: onnxruntime`).toBeLessThan(
           1e-4,
         );

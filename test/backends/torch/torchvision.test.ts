@@ -29,14 +29,13 @@ import {
  * into torchvision's model (matched layer by layer by their place in the data flow, with a shape
  * check at each) and compares the logits on the same input: below 1e-4, or within twice the
  * distance float32 rounding alone puts between torchvision and its own float64 result where that
- * is larger (deep random networks amplify rounding: ResNet-50 at 65x65 up to ~2e-4). Reduced input
+ * is larger (deep random networks amplify rounding: ResNet-50 at 64x64 up to ~2e-4). Reduced input
  * sizes (every layer still runs; torchvision's nets pool adaptively) keep this to about a minute
  * on two cores. Debian's python3-torchvision is the oracle; CI installs it.
  */
 const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
 const script = join(import.meta.dirname, "parity.py");
 const repo = join(import.meta.dirname, "..", "..", "..");
-const fixtures = join(import.meta.dirname, "fixtures");
 
 function pythonProblem(): string | undefined {
   if (!existsSync(python)) return `${python} does not exist`;
@@ -69,25 +68,37 @@ interface Case {
 }
 
 const cases: Case[] = [
-  // The spec library's torchvision networks at 65x65: every stride-2 layer reads an odd map
-  // (65, 33, 17, 9, 5), where TensorFlow's `same` pads (k - 1) / 2 on each side as torchvision
-  // does.
+  // The spec library's torchvision networks at 64x64: every stride-2 layer reads an even map
+  // (64, 32, 16, 8, 4), where only explicit padding (`pad = 1`, the specs' own) pads as
+  // torchvision does.
   ...(["resnet50", "resnext50_32x4d", "mobilenet_v2"] as const).map((model): Case => ({
     name: model,
     spec: `specs/${model}.arch`,
-    sets: ["size=65", "classes=10"],
+    sets: ["size=64", "classes=10"],
     model,
     kwargs: { num_classes: 10 },
     expect: "equal",
   })),
-  // The negative control: at an even size `same` puts the odd pixel of every stride-2 layer at
-  // the bottom and right, where torchvision pads one on each side.
+  // RegNetY: grouped 3x3 convolutions and squeeze-and-excitation (archc's dense layers on the
+  // pooled vector, torchvision's 1x1 convolutions on the pooled map).
+  {
+    name: "regnet_y_400mf",
+    spec: "specs/regnet_y_400mf.arch",
+    sets: ["size=64", "classes=10"],
+    model: "regnet_y_400mf",
+    kwargs: { num_classes: 10 },
+    expect: "equal",
+  },
+  // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
+  // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
+  // each side.
   {
     name: "mobilenet_v2_same_even",
     spec: "specs/mobilenet_v2.arch",
     sets: ["size=64", "classes=10"],
     model: "mobilenet_v2",
     kwargs: { num_classes: 10 },
+    same: true,
     expect: "differ",
   },
   // A torchvision ResNet written with its projection shortcut declared before the block it
@@ -185,6 +196,24 @@ function structure(g: IRGraph, keys: ReadonlySet<string>) {
 }
 
 /**
+ * Glorot-uniform kernels as tfjs initialises them, but from fixed seeds, so that every run
+ * compares the same weights (the bounds below are a small factor above float32 noise, which
+ * depends on the weights).
+ */
+function seedKernels(model: tf.LayersModel, seed = 1000): void {
+  for (const w of model.weights) {
+    if (!w.originalName.endsWith("kernel")) continue;
+    const shape = w.shape as number[];
+    const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const [fanIn, fanOut] = [shape.at(-2)! * receptive, shape.at(-1)! * receptive];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const v = tf.randomUniform(shape, -limit, limit, "float32", seed++);
+    w.write(v);
+    v.dispose();
+  }
+}
+
+/**
  * The graph with TensorFlow's `same` wherever it pads explicitly: the same shapes, parameters and
  * MACs where torchvision pads (k - 1) / 2 on each side, but at even sizes the odd pixel of each
  * stride-2 layer goes to the bottom and right; the issue's 22-44% (relative) differences.
@@ -231,6 +260,7 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
       }
       const g = c.same ? withSamePadding(graphOf(c)) : graphOf(c);
       const model = buildModelFromIR(g, plan);
+      seedKernels(model);
       randomizeNonKernels(model);
       // Batch norms calibrated on 8 inputs, compared on 2 of them: statistics of more values per
       // channel at the smallest maps make gentler normalisations, which amplify float32 rounding
@@ -283,11 +313,14 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
         expect(r["diff"] as number, label).toBeGreaterThan(1e-2);
         continue;
       }
-      // Below 1e-4, or, where float32 rounding alone takes torchvision that far from its own
-      // float64 logits (parity.py's "noise"), no further from torchvision than twice that.
-      const bound = Math.max(1e-4, 2 * ((r["noise"] as number | undefined) ?? 0));
-      expect(r["diff"] as number, `${label}, bound ${bound}`).toBeLessThan(bound);
-      expect(r["float64"] ?? 0, `${label}, bound ${bound}`).toBeLessThan(bound);
+      if ((r["diff"] as number) < 1e-4) continue;
+      // Deep networks with random weights amplify float32 rounding to ~1e-4 of O(1) logits, in
+      // torchvision as in archc. Then archc's logits must be no further from torchvision's exact
+      // (float64) logits than twice torchvision's own float32 logits are ("noise"), and that
+      // noise well below what any real difference gives (the negative controls: over 1).
+      const noise = r["noise"] as number;
+      expect(noise, `${label}: torchvision's own float32 rounding`).toBeLessThan(1e-3);
+      expect(r["float64"] as number, label).toBeLessThan(Math.max(1e-4, 2 * noise));
     }
   }, 600_000);
 });

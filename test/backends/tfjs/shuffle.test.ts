@@ -1,0 +1,83 @@
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
+import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
+import { ChannelShuffle } from "../../../compiler/backends/tfjs/shuffle.js";
+import { compileSpec } from "../../../compiler/index.js";
+
+const repo = join(import.meta.dirname, "..", "..", "..");
+
+beforeAll(async () => {
+  await initBackend("wasm");
+});
+
+describe("ChannelShuffle and upsampling in the tfjs runtime", () => {
+  it("moves channel i * (c / g) + j to j * g + i, per pixel and example", () => {
+    // Channel k of every pixel holds 100 * pixel + k, so where each value went is readable.
+    const [n, h, w, c, g] = [2, 2, 3, 12, 3];
+    const x = tf.tidy(() =>
+      tf.add(
+        tf.range(0, c).reshape([1, 1, 1, c]),
+        tf
+          .range(0, n * h * w)
+          .reshape([n, h, w, 1])
+          .mul(100),
+      ),
+    );
+    const y = new ChannelShuffle({ groups: g }).apply(x) as tf.Tensor;
+    const got = y.arraySync() as number[][][][];
+    for (let p = 0; p < n * h * w; p++) {
+      const pixel = got[Math.floor(p / (h * w))]![Math.floor(p / w) % h]![p % w]!;
+      for (let i = 0; i < g; i++)
+        for (let j = 0; j < c / g; j++) expect(pixel[j * g + i]).toBe(100 * p + i * (c / g) + j);
+    }
+    tf.dispose([x, y]);
+  });
+
+  it("refuses groups that do not divide the channels, naming them", () => {
+    const layer = new ChannelShuffle({ groups: 5, name: "s" });
+    expect(() => layer.apply(tf.input({ shape: [4, 4, 12] }))).toThrow(
+      "ChannelShuffle 's': expected an NHWC input whose channels groups=5 divides, got [null, 4, 4, 12]",
+    );
+    expect(() => new ChannelShuffle({ groups: 0 })).toThrow("groups must be a positive integer");
+  });
+
+  it("serialises: a model with it survives toJSON and modelFromJSON", async () => {
+    const model = buildModelFromIR(
+      compileSpec(join(repo, "test", "backends", "ts", "cases", "shufflenet.arch")),
+    );
+    const json = model.toJSON(undefined, false) as never;
+    const again = await tf.models.modelFromJSON({ modelTopology: json });
+    const shuffles = again.layers.filter((l) => l.getClassName() === "ChannelShuffle");
+    expect(shuffles.map((l) => (l as ChannelShuffle).groups)).toEqual([2, 2, 4]);
+    model.dispose();
+    again.dispose();
+  });
+
+  it("trains: gradients flow through shuffle and upsample to the first convolution", async () => {
+    const model = buildModelFromIR(
+      compileSpec(join(repo, "test", "backends", "ts", "cases", "shufflenet.arch")),
+    );
+    // Every trainable weight, the first convolution's included, before the input reaches a shuffle.
+    const before = model.trainableWeights.map((w) => [w.originalName, w.read().clone()] as const);
+    const x = tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 1);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], "int32"), 10);
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: "categoricalCrossentropy" });
+    const loss = (await model.trainOnBatch(x, labels)) as number;
+    expect(Number.isFinite(loss), String(loss)).toBe(true);
+    const moved = new Map(
+      model.trainableWeights.map((w, i) => [
+        w.originalName,
+        tf.max(tf.abs(tf.sub(w.read(), before[i]![1]))).dataSync()[0]!,
+      ]),
+    );
+    expect(before[0]![0]).toBe("conv/kernel");
+    const seen = JSON.stringify([...moved]);
+    expect(moved.get("conv/kernel"), seen).toBeGreaterThan(0);
+    expect(moved.get("unit/conv/kernel"), seen).toBeGreaterThan(0);
+    tf.dispose(before.map(([, t]) => t));
+    tf.dispose([x, labels]);
+    model.dispose();
+  });
+});
