@@ -66,6 +66,7 @@ export function activation(
     case "sigmoid":
       return b.node("Sigmoid", [x], name);
     case "hard_sigmoid":
+    case "h_sigmoid":
       // clip(slope x + offset, 0, 1): ONNX's HardSigmoid with alpha = slope, beta = offset.
       return b.node("HardSigmoid", [x], name, [
         float("alpha", constant(graph, fn, "slope")),

@@ -109,6 +109,7 @@ function afterActivation(fn: string, m2: number): number {
       return m2;
     case "sigmoid":
     case "hard_sigmoid":
+    case "h_sigmoid":
       return 0.25 + m2 / 16;
     case "tanh":
       return m2 / (1 + m2);

@@ -4,8 +4,8 @@ type TfActivation = NonNullable<Parameters<typeof tf.layers.activation>[0]>["act
 
 /**
  * archc's activation names in tfjs' spelling. leaky_relu is a layer of its own in tfjs, not an
- * activation identifier, and tfjs has no hard_swish (archc's HardSwish layer computes it), so
- * both map to undefined and the builder adds that layer.
+ * activation identifier, and tfjs has no hard_swish nor h_sigmoid (archc's HardSwish and HSigmoid layers compute
+ * them), so they map to undefined and the builder adds that layer.
  */
 export function tfActivation(name: string): TfActivation | undefined {
   switch (name) {
@@ -18,6 +18,7 @@ export function tfActivation(name: string): TfActivation | undefined {
       return "gelu";
     case "leaky_relu":
     case "hard_swish":
+    case "h_sigmoid":
       return undefined;
     default:
       return name as TfActivation;

@@ -9,6 +9,7 @@ import {
   type Mode,
 } from "./grouped/index.js";
 import { HardSwish } from "./hardSwish.js";
+import { HSigmoid } from "./hSigmoid.js";
 import { ChannelShuffle } from "./shuffle.js";
 import { MaxPadding2D } from "./padding.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
@@ -36,6 +37,7 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   activation: (c) => tf.layers.activation(c as never),
   leakyReLU: (c) => tf.layers.leakyReLU(c as never),
   hardSwish: (c) => new HardSwish(c as never),
+  hSigmoid: (c) => new HSigmoid(c as never),
   maxPooling2d: (c) => tf.layers.maxPooling2d(c as never),
   averagePooling2d: (c) => tf.layers.averagePooling2d(c as never),
   globalAveragePooling2d: (c) => tf.layers.globalAveragePooling2d(c as never),

@@ -16,6 +16,7 @@ export type LayerKind =
   | "activation"
   | "leakyReLU"
   | "hardSwish"
+  | "hSigmoid"
   | "maxPooling2d"
   | "averagePooling2d"
   | "globalAveragePooling2d"
@@ -124,6 +125,7 @@ class Planner {
     const fn = tfActivation(activation);
     if (fn) return this.add("activation", { activation: fn, name }, [x], role);
     if (activation === "hard_swish") return this.add("hardSwish", { name }, [x], role);
+    if (activation === "h_sigmoid") return this.add("hSigmoid", { name }, [x], role);
     // leaky_relu is a layer of its own in tfjs; its slope comes from the IR, not tfjs' default.
     const alpha = this.graph.activations[activation]?.["alpha"];
     if (alpha === undefined)

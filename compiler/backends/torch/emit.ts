@@ -271,6 +271,7 @@ class Lowering {
           softplus: "nn.Softplus",
           swish: "nn.SiLU",
           hard_swish: "nn.Hardswish",
+          h_sigmoid: "nn.Hardsigmoid",
         };
         const fn = plain[node.attrs.activation];
         return fn

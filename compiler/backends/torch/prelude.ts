@@ -91,6 +91,7 @@ _activations = {
     "sigmoid": torch.sigmoid,
     "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
     "hard_swish": F.hardswish,
+    "h_sigmoid": F.hardsigmoid,
     "tanh": torch.tanh,
     "softmax": lambda x: torch.softmax(x, dim=1),
     "softplus": F.softplus,

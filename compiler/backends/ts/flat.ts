@@ -14,7 +14,7 @@ export interface FlatEmitOptions {
 const tfFactory: Record<
   Exclude<
     PlannedLayer["kind"],
-    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish"
+    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish" | "hSigmoid"
   >,
   string
 > = {
@@ -62,7 +62,9 @@ function statement(layer: PlannedLayer): string {
           ? `new MaxPadding2D(${configText(layer.config)})`
           : layer.kind === "hardSwish"
             ? `new HardSwish(${configText(layer.config)})`
-            : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+            : layer.kind === "hSigmoid"
+              ? `new HSigmoid(${configText(layer.config)})`
+              : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input = layer.inputs.length === 1 ? layer.inputs[0]! : `[${layer.inputs.join(", ")}]`;
   return `apply(${make}, ${input})`;
 }
@@ -91,6 +93,7 @@ export async function emitFlatTypeScript(
     ChannelShuffle: "channelShuffle",
     MaxPadding2D: "maxPadding2d",
     HardSwish: "hardSwish",
+    HSigmoid: "hSigmoid",
   } as const;
   const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
     plan.layers.some((l) => l.kind === customKinds[c]),

@@ -37,6 +37,7 @@ export const activations = [
   "sigmoid",
   "hard_sigmoid",
   "hard_swish",
+  "h_sigmoid",
   "tanh",
   "softmax",
   "softplus",

@@ -16,6 +16,8 @@ const constants: Readonly<Record<string, ActivationConstants>> = {
   selu: { alpha: 1.6732632423543772, gamma: 1.0507009873554805 },
   // Keras 2's piecewise-linear form: clip(slope * x + offset, 0, 1).
   hard_sigmoid: { slope: 0.2, offset: 0.5 },
+  // PyTorch's Hardsigmoid, relu6(x + 3) / 6 = clip(x / 6 + 1 / 2, 0, 1): the same form.
+  h_sigmoid: { slope: 1 / 6, offset: 0.5 },
   relu6: { max: 6 },
 };
 

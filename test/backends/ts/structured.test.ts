@@ -107,8 +107,13 @@ const specs: readonly Spec[] = [
   {
     id: "senet",
     file: "test/backends/ts/cases/senet.arch",
-    variants: [{}, { reduction: 8, act: "relu" }, { width: 24, reduction: 2 }],
-    predict: [0, 1, 2],
+    variants: [
+      {},
+      { reduction: 8, act: "relu" },
+      { width: 24, reduction: 2 },
+      { act: "h_sigmoid" },
+    ],
+    predict: [0, 1, 2, 3],
   },
 ];
 

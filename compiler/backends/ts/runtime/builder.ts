@@ -20,6 +20,7 @@ import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
 import { HardSwish } from "../../tfjs/hardSwish.js";
+import { HSigmoid } from "../../tfjs/hSigmoid.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
 
@@ -438,7 +439,9 @@ export class Builder {
         ? tf.layers.activation({ activation: fn, name })
         : activation === "hard_swish"
           ? new HardSwish({ name })
-          : tf.layers.leakyReLU({ name }),
+          : activation === "h_sigmoid"
+            ? new HSigmoid({ name })
+            : tf.layers.leakyReLU({ name }),
       x,
     );
   }
