@@ -52,6 +52,13 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "mobilenet_v3_large",
+    file: "mobilenet_v3_large.arch",
+    network: "mobilenet_v3_large",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "regnet_y_400mf",
     file: "regnet_y_400mf.arch",
     network: "regnet_y_400mf",
@@ -166,7 +173,9 @@ describe("the continuum family", () => {
           expect(pads, `${m.ref}: ${n.name}`).toEqual([half, half, half, half]);
         }
         if (n.op === "bn" && !m.ref.startsWith("shufflenet")) {
-          expect([n.attrs.epsilon, n.attrs.momentum], `${m.ref}: ${n.name}`).toEqual([1e-5, 0.9]);
+          // torchvision's MobileNetV3 passes eps 0.001 and momentum 0.01 (Keras' 0.99).
+          const bn = m.ref === "mobilenet_v3_large" ? [1e-3, 0.99] : [1e-5, 0.9];
+          expect([n.attrs.epsilon, n.attrs.momentum], `${m.ref}: ${n.name}`).toEqual(bn);
         }
       }
     }
@@ -183,6 +192,26 @@ describe("the continuum family", () => {
       .map((n) => n.shape[0]);
     const inputs = [32, 48, 104, 104, 104, 208, 208, 208, 208, 208, 208, 440, 440, 440, 440, 440];
     expect(squeeze).toEqual(inputs.map((w) => Math.round(0.25 * w)));
+  });
+
+  it("MobileNetV3-Large gates 8 bottlenecks with h_sigmoid, squeeze widths made divisible by 8", () => {
+    const g = build(spec("mobilenet_v3_large.arch"), "mobilenet_v3_large");
+    // Table 1: the shape-keeping bottlenecks (stride 1, as many channels out as in) add their input.
+    expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(10);
+    expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(8);
+    const dense = g.nodes.filter(
+      (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
+    );
+    // _make_divisible(expanded // 4, 8) of 72, 120, 120, 480, 672, 672, 960, 960: 18 rounds to 16,
+    // more than 10% down, so 24.
+    expect(dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0])).toEqual([
+      24, 32, 32, 120, 168, 168, 240, 240,
+    ]);
+    const gates = dense.filter((_, i) => i % 2 === 1);
+    expect(gates.map((n) => n.op === "dense" && n.attrs.activation)).toEqual(
+      Array(8).fill("h_sigmoid"),
+    );
+    expect(g.activations["h_sigmoid"]).toEqual({ slope: 1 / 6, offset: 0.5 });
   });
 
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {

@@ -89,6 +89,16 @@ const cases: Case[] = [
     kwargs: { num_classes: 10 },
     expect: "equal",
   },
+  // MobileNetV3-Large: hard_swish, squeeze-and-excitation gated by h_sigmoid (torchvision's
+  // Hardsigmoid), 5x5 depthwise convolutions padded 2, a dense + hard_swish + dropout head.
+  {
+    name: "mobilenet_v3_large",
+    spec: "specs/mobilenet_v3_large.arch",
+    sets: ["size=64", "classes=10"],
+    model: "mobilenet_v3_large",
+    kwargs: { num_classes: 10 },
+    expect: "equal",
+  },
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.
