@@ -59,6 +59,13 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "efficientnet_b0",
+    file: "efficientnet_b0.arch",
+    network: "efficientnet_b0",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "regnet_y_400mf",
     file: "regnet_y_400mf.arch",
     network: "regnet_y_400mf",
@@ -212,6 +219,24 @@ describe("the continuum family", () => {
       Array(8).fill("h_sigmoid"),
     );
     expect(g.activations["h_sigmoid"]).toEqual({ slope: 1 / 6, offset: 0.5 });
+  });
+
+  it("EfficientNet-B0 gates all 16 MBConv units, squeezing to a quarter of each unit's input", () => {
+    const g = build(spec("efficientnet_b0.arch"), "efficientnet_b0");
+    expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(9);
+    expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(16);
+    const dense = g.nodes.filter(
+      (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
+    );
+    // max(1, in // 4) of each unit's input (the stem's 32, then each stage's width), not of the
+    // expansion: torchvision's MBConv.
+    const inputs = [32, 16, 24, 24, 40, 40, 80, 80, 80, 112, 112, 112, 192, 192, 192, 192];
+    expect(dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0])).toEqual(
+      inputs.map((w) => Math.max(1, Math.floor(w / 4))),
+    );
+    expect(
+      dense.map((n) => n.op === "dense" && n.attrs.activation).filter((_, i) => i % 2 === 1),
+    ).toEqual(Array(16).fill("sigmoid"));
   });
 
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {

@@ -99,6 +99,16 @@ const cases: Case[] = [
     kwargs: { num_classes: 10 },
     expect: "equal",
   },
+  // EfficientNet-B0: SiLU (`swish`), squeeze-and-excitation in every unit; stochastic depth is
+  // the identity in eval mode.
+  {
+    name: "efficientnet_b0",
+    spec: "specs/efficientnet_b0.arch",
+    sets: ["size=64", "classes=10"],
+    model: "efficientnet_b0",
+    kwargs: { num_classes: 10 },
+    expect: "equal",
+  },
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.
