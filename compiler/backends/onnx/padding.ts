@@ -1,5 +1,5 @@
 import { layerPads } from "../../language/ir/geometry.js";
-import type { IRNode, Padding, Pads } from "../../language/ir/types.js";
+import type { IRNode } from "../../language/ir/types.js";
 
 /**
  * TensorFlow's 'same' padding as ONNX's explicit pads, [top, left, bottom, right] (the shared
@@ -7,16 +7,9 @@ import type { IRNode, Padding, Pads } from "../../language/ir/types.js";
  * means but not every runtime implements identically for dilated or strided windows; explicit
  * pads leave nothing to interpretation.
  */
-export function tfPads(
-  input: readonly number[],
-  kernel: readonly number[],
-  strides: readonly number[],
-  dilation: readonly number[],
-  padding: Padding,
-  pads?: Pads,
-): number[] {
+export function tfPads(...layer: Parameters<typeof layerPads>): number[] {
   // The shared [top, bottom, left, right]; ONNX wants the begins, then the ends.
-  const [t, b, l, r] = layerPads(input, kernel, strides, dilation, padding, pads);
+  const [t, b, l, r] = layerPads(...layer);
   return [t, l, b, r];
 }
 
