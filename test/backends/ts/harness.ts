@@ -3,9 +3,11 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "vitest";
+import { SpecError } from "../../../compiler/layers.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
 import { buildNetwork, parseSets, type Program } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
+import type { Diagnostic } from "../../../grammar/diagnostic.js";
 
 /**
  * What the generated-TypeScript tests share: a network elaborated at the options its `build()`
@@ -98,4 +100,21 @@ export function expectSameModel(
   const b = fromTs.predict(x) as tf.Tensor;
   expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], what).toBeLessThan(tolerance);
   tf.dispose([x, a, b]);
+}
+
+/**
+ * `call` (a Builder method, a generated `build()`) throws the compiler's diagnostic `d` as
+ * archc/layers' SpecError: the same code, text and hint. Returns the error.
+ */
+export function expectSpecError(call: () => unknown, d: Diagnostic, what?: string): SpecError {
+  let thrown: unknown;
+  try {
+    call();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, what).toBeInstanceOf(SpecError);
+  const e = thrown as SpecError;
+  expect([e.code, e.diagnostic, e.hint], what).toEqual([d.code, d.message, d.hint]);
+  return e;
 }

@@ -6,7 +6,7 @@ import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
-import { Builder, SpecError } from "../../../compiler/layers.js";
+import { Builder } from "../../../compiler/layers.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
 import { loadProgram, pickNetwork } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
@@ -16,6 +16,7 @@ import {
   compileAndImport,
   elaborate as elaborateAt,
   expectSameModel,
+  expectSpecError,
   layersModule,
   repo,
   type Options,
@@ -118,15 +119,7 @@ describe("structured TypeScript with explicit padding", () => {
       const d = buildText(`network n {\n  input 8x8x3\n  ${c.spec}\n}`).diagnostics[0]!;
       const s = Builder.network("n");
       const x = s.input([8, 8, 3]);
-      let thrown: unknown;
-      try {
-        c.call(s, x);
-      } catch (e) {
-        thrown = e;
-      }
-      expect(thrown, c.spec).toBeInstanceOf(SpecError);
-      const e = thrown as SpecError;
-      expect([e.code, e.diagnostic, e.hint], c.spec).toEqual([d.code, d.message, d.hint]);
+      expectSpecError(() => c.call(s, x), d, c.spec);
     }
   });
 });

@@ -19,6 +19,7 @@ import {
   compileAndImport,
   elaborate as elaborateAt,
   expectSameModel,
+  expectSpecError,
   layersModule,
   repo,
   type Options,
@@ -93,15 +94,6 @@ describe("generated TypeScript with shuffle and upsample", () => {
     const d = !r.ok ? r.diagnostics[0]! : undefined;
     expect(d?.code).toBe("E0400");
     expect(d?.message).toBe("shuffle 'shuffle': 24 input channels are not divisible by groups = 5");
-    let thrown: unknown;
-    try {
-      structured.build({ mix: 5 });
-    } catch (e) {
-      thrown = e;
-    }
-    const err = thrown as Error & { code: string; diagnostic: string; hint?: string };
-    expect(err.code).toBe(d!.code);
-    expect(err.diagnostic).toBe(d!.message);
-    expect(err.hint).toBe(d!.hint);
+    expectSpecError(() => structured.build({ mix: 5 }), d!);
   });
 });

@@ -19,6 +19,7 @@ import {
   compileAndImport,
   elaborate,
   expectSameModel,
+  expectSpecError,
   layersModule,
   repo,
   type Options,
@@ -186,17 +187,7 @@ describe("structured TypeScript", () => {
     const d = !r.ok ? r.diagnostics[0]! : undefined;
     expect(d?.message).toMatch(/not divisible by parts = 5/);
     const generated = modules.get("xception")!;
-    let thrown: unknown;
-    try {
-      generated.build({ parts: 5, size: 71 });
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(Error);
-    const err = thrown as Error & { code: string; diagnostic: string; hint?: string };
-    expect(err.code).toBe(d!.code);
-    expect(err.diagnostic).toBe(d!.message);
-    expect(err.hint).toBe(d!.hint);
+    const err = expectSpecError(() => generated.build({ parts: 5, size: 71 }), d!);
     expect(err.message).toContain("the nearest valid values are 4 and 8");
   });
 
