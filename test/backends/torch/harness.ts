@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
@@ -19,32 +19,14 @@ import {
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { calibrateBatchNorm, plan, randomizeNonKernels } from "../onnx/networks.js";
+import { python } from "./python.js";
 
 /**
- * What the PyTorch tests share: the Python that is the oracle (Debian's python3-torch; CI
- * installs it), a spec compiled at several argument sets, the tfjs model and its ONNX export run
- * on one input with the files identity.py reads written beside them, and identity.py's verdict.
+ * What the PyTorch tests share: the Python that is the oracle (./python.ts), a spec compiled at
+ * several argument sets, the tfjs model and its ONNX export run on one input with the files
+ * identity.py reads written beside them, and identity.py's verdict.
  */
-export const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-export const repo = join(import.meta.dirname, "..", "..", "..");
-export const inCI =
-  !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
-
-/** Why `python` cannot import `modules` (e.g. "torch, numpy"), or undefined when it can. */
-export function pythonProblem(modules = "torch, numpy"): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", `import ${modules}`], { encoding: "utf8" });
-  if (r.status !== 0) {
-    const what = modules.split(",")[0]!.trim();
-    return `${python} cannot import ${what} (${r.stderr.trim().split("\n").pop()})`;
-  }
-  return undefined;
-}
-
-/** In CI a missing oracle fails the test (skipIf leaves it running) with what to install. */
-export function needPython(problem: string | undefined, apt = "python3-torch"): void {
-  if (problem) throw new Error(`${problem}: apt-get install -y ${apt}`);
-}
+export { inCI, needPython, python, pythonProblem, repo } from "./python.js";
 
 /** A spec file's network, elaborated at any `--set` values. */
 export interface SpecNetwork {
