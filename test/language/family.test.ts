@@ -51,6 +51,13 @@ const family: readonly Member[] = [
     sets: [],
     expectArgs: "",
   },
+  {
+    ref: "regnet_y_400mf",
+    file: "regnet_y_400mf.arch",
+    network: "regnet_y_400mf",
+    sets: [],
+    expectArgs: "",
+  },
   ...[1, 2, 3, 4, 8].map((g) => ({
     ref: `shufflenet_v1_g${g}`,
     file: "shufflenet_v1.arch",
@@ -158,11 +165,24 @@ describe("the continuum family", () => {
           const half = Math.floor(k / 2);
           expect(pads, `${m.ref}: ${n.name}`).toEqual([half, half, half, half]);
         }
-        if (n.op === "bn" && m.ref !== "mobilenet_v1" && !m.ref.startsWith("shufflenet")) {
+        if (n.op === "bn" && !m.ref.startsWith("shufflenet")) {
           expect([n.attrs.epsilon, n.attrs.momentum], `${m.ref}: ${n.name}`).toEqual([1e-5, 0.9]);
         }
       }
     }
+  });
+
+  it("RegNetY-400MF gates every unit with squeeze-and-excitation to a quarter of the unit's input width", () => {
+    const g = build(spec("regnet_y_400mf.arch"), "regnet_y_400mf");
+    const units = g.nodes.filter((n) => n.op === "mul");
+    expect(units).toHaveLength(1 + 3 + 6 + 6);
+    // The first dense layer of each gate: round(0.25 * the unit's input width), torchvision's
+    // width_se_out; the stem gives 32, each stage's first unit the previous stage's width.
+    const squeeze = g.nodes
+      .filter((n) => n.op === "dense" && n.name.endsWith("squeeze_excitation/dense"))
+      .map((n) => n.shape[0]);
+    const inputs = [32, 48, 104, 104, 104, 208, 208, 208, 208, 208, 208, 440, 440, 440, 440, 440];
+    expect(squeeze).toEqual(inputs.map((w) => Math.round(0.25 * w)));
   });
 
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {

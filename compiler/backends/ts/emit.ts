@@ -476,7 +476,9 @@ class FunctionEmitter {
         const shortcut = this.fresh("shortcut");
         this.lines.push(`const ${shortcut} = ${cur.name};`);
         let enabled = "true";
-        for (const a of el.args) enabled = this.expr(a.value, cur);
+        // Tested after the body has run, so `in` must read the residual's input, not x.
+        const input: Cursor = { name: shortcut, declared: true, start: shortcut };
+        for (const a of el.args) enabled = this.expr(a.value, input);
         this.nested(el.body, cur);
         const open = enabled !== "true";
         if (open) this.lines.push(`if (${enabled}) {`);

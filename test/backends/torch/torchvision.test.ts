@@ -79,6 +79,16 @@ const cases: Case[] = [
     kwargs: { num_classes: 10 },
     expect: "equal",
   })),
+  // RegNetY: grouped 3x3 convolutions and squeeze-and-excitation (archc's dense layers on the
+  // pooled vector, torchvision's 1x1 convolutions on the pooled map).
+  {
+    name: "regnet_y_400mf",
+    spec: "specs/regnet_y_400mf.arch",
+    sets: ["size=64", "classes=10"],
+    model: "regnet_y_400mf",
+    kwargs: { num_classes: 10 },
+    expect: "equal",
+  },
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.
