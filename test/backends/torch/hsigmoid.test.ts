@@ -1,24 +1,22 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
 import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
-import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
 import { emitTorch } from "../../../compiler/backends/torch/emit.js";
-import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
 import { mustBuild } from "../../helpers.js";
+import { maxAbsDiff, plan, tempDir } from "../onnx/networks.js";
 import {
-  calibrateBatchNorm,
-  maxAbsDiff,
-  plan,
-  randomizeNonKernels,
-  tempDir,
-} from "../onnx/networks.js";
+  calibratedModel as model,
+  expectIdentical,
+  inCI,
+  needPython,
+  pythonProblem,
+  runIdentity,
+  torchCase,
+} from "./harness.js";
 
 /**
  * `h_sigmoid` (PyTorch's Hardsigmoid, relu6(x + 3) / 6: MobileNetV3's squeeze-and-excitation
@@ -40,26 +38,9 @@ const spec = `network hsig {
 }
 `;
 
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const script = join(import.meta.dirname, "identity.py");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split("\n").pop()})`;
-  return undefined;
-}
-
 beforeAll(async () => {
   await initBackend("wasm");
 });
-
-function model(g: ReturnType<typeof mustBuild>, x: tf.Tensor): tf.LayersModel {
-  const m = buildModelFromIR(g, plan);
-  randomizeNonKernels(m);
-  calibrateBatchNorm(g, m, x);
-  return m;
-}
 
 describe("h_sigmoid: tfjs, onnxruntime and PyTorch agree", () => {
   it("tfjs computes h_sigmoid as relu6(x + 3) / 6, not Keras' hard_sigmoid", () => {
@@ -98,43 +79,18 @@ describe("h_sigmoid: tfjs, onnxruntime and PyTorch agree", () => {
   });
 
   const problem = pythonProblem();
-  const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
   it.skipIf(problem !== undefined && !inCI)(
     "the generated PyTorch module (nn.Hardsigmoid) gives tfjs' and onnxruntime's numbers",
     async () => {
-      if (problem) throw new Error(`${problem}: apt-get install -y python3-torch`);
+      needPython(problem);
       const g = mustBuild(spec);
       const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 7);
       const m = model(g, x);
-      const input = x.dataSync() as Float32Array;
-      const ref = (m.predict(x) as tf.Tensor).dataSync() as Float32Array;
-      const ort = await runOnnx(exportOnnx(g, m), input, x.shape, "cpu");
-      const dir = tempDir("archc-torch-hsigmoid-");
-      const base = join(dir, "hsig");
       const module = emitTorch(g);
       expect(module).toContain("nn.Hardsigmoid()");
-      writeFileSync(`${base}.py`, module);
-      writeFileSync(`${base}.safetensors`, safetensors(torchStateDict(g, weightsFromTfjs(m, g))));
-      writeFileSync(`${base}.x.f32`, input);
-      writeFileSync(`${base}.tfjs.f32`, ref);
-      writeFileSync(`${base}.ort.f32`, ort.data as Float32Array);
-      const entry = {
-        name: "hsig",
-        module: `${base}.py`,
-        class: /^class (\w+)\(nn\.Module\):\n    """\w+: /m.exec(module)![1]!,
-        kwargs: {},
-        weights: `${base}.safetensors`,
-        input: `${base}.x.f32`,
-        input_shape: x.shape,
-        tfjs: `${base}.tfjs.f32`,
-        onnxruntime: `${base}.ort.f32`,
-      };
-      writeFileSync(join(dir, "cases.json"), JSON.stringify([entry]));
-      const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
-      const r = JSON.parse(out.trim()) as Record<string, number>;
-      expect(r["scale"]).toBeGreaterThan(0.1);
-      expect(r["tfjs"]).toBeLessThan(1e-4);
-      expect(r["onnxruntime"]).toBeLessThan(1e-4);
+      const dir = tempDir("archc-torch-hsigmoid-");
+      const { entry } = await torchCase(dir, "hsig", g, m, x, module);
+      for (const r of runIdentity(dir, [entry])) expectIdentical(r);
       m.dispose();
       x.dispose();
     },
