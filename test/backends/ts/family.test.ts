@@ -31,7 +31,7 @@ const family = [
 ];
 
 interface Generated {
-  build(options?: Record<string, number>): tf.LayersModel;
+  build(options?: Record<string, number | string>): tf.LayersModel;
 }
 
 beforeAll(async () => {
@@ -89,5 +89,21 @@ describe("the continuum family as generated TypeScript", () => {
     expect(model.countParams()).toBe(r.graph.totals.params.total);
     expect(model.outputs[0]!.shape).toEqual([null, options.classes]);
     model.dispose();
+  });
+
+  it("a partition word where the spec compares it as a number fails as the compiler does", async () => {
+    // ShuffleNet's branch shuffles only `if groups > 1`: generated code compares the number,
+    // and `depthwise` there is the compiler's E0500, not a silent false.
+    const file = join(outDir, "shufflenet_v1.ts");
+    const generated = (await import(pathToFileURL(file).href)) as Generated;
+    const program = loadProgram(join(repo, "specs", "shufflenet_v1.arch"));
+    const net = pickNetwork(program, undefined) as NetworkDecl;
+    const r = buildNetwork(program, net, parseSets(["groups=depthwise", "size=32"]).args);
+    expect(r.ok).toBe(false);
+    const message = r.ok ? "" : r.diagnostics[0]!.message;
+    expect(message).toBe("'>' needs a number, not 'depthwise' (depthwise)");
+    expect(() => generated.build({ groups: "depthwise", size: 32 })).toThrow(
+      `error[E0500]: ${message}`,
+    );
   });
 });
