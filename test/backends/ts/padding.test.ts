@@ -66,6 +66,17 @@ beforeAll(async () => {
     flatOut,
     await emitFlatTypeScript(elaborate({}), { layersModule: "../../../compiler/layers.js" }),
   );
+  // A user's call with the lists `pad` takes: `p` defaults to 1 but is typed Pads, not number.
+  const callOut = join(outDir, "padded_call.ts");
+  writeFileSync(
+    callOut,
+    [
+      'import { build } from "./padded.js";',
+      "build({ p: [1, 0] }).dispose();",
+      "build({ p: [1, 0, 2, 0], q: 2 }).dispose();",
+      "",
+    ].join("\n"),
+  );
   execFileSync(
     process.execPath,
     [
@@ -81,6 +92,7 @@ beforeAll(async () => {
       "nodenext",
       out,
       flatOut,
+      callOut,
     ],
     { cwd: repo, stdio: "pipe" },
   );
