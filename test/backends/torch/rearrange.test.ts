@@ -112,6 +112,42 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
     model.dispose();
   });
 
+  it("an indivisible group count names what the spec wrote: a shuffle's groups, or parts", () => {
+    needPython();
+    const dir = tempDir("archc-rearrange-groups-");
+    const program = loadProgram(spec);
+    const net = pickNetwork(program);
+    if ("code" in net) throw new Error(net.message);
+    const r = buildNetwork(program, net, []);
+    if (!r.ok) throw new Error(r.diagnostics[0]!.message);
+    const module = emitTorch(r.graph, { probe: probeFor(program, net, []) });
+    expect(module).toContain('ChannelShuffle(groups_of(mix, 24, "shuffle groups"))');
+    writeFileSync(join(dir, "net.py"), module);
+    const construct = (args: string) => {
+      const out = spawnSync(
+        python,
+        [
+          "-c",
+          `import sys; sys.path.insert(0, sys.argv[1]); import net; net.Shufflenet(${args})`,
+          dir,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(out.status, out.stderr).toBe(1);
+      return out.stderr.trim().split("\n").pop();
+    };
+    // `shuffle mix` after the second unit sees 24 channels; the units' convolutions see them too.
+    expect(construct("mix=5")).toBe(
+      "ValueError: 24 input channels are not divisible by shuffle groups = 5; the nearest valid values are 4 and 6",
+    );
+    expect(construct("mix='wide'")).toBe(
+      "ValueError: shuffle groups must be a positive whole number, 'regular' or 'depthwise', not 'wide'",
+    );
+    expect(construct("groups=5")).toBe(
+      "ValueError: 24 input channels are not divisible by parts = 5; the nearest valid values are 4 and 6",
+    );
+  });
+
   it("in a ShuffleNet with weights: the generated module matches tfjs and onnxruntime at groups 2 and 4", async () => {
     needPython();
     const dir = tempDir("archc-rearrange-net-");
@@ -125,7 +161,9 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
     };
     // One module, compiled at the defaults; groups stays a constructor argument.
     const module = emitTorch(build([]), { probe: probeFor(program, net, []) });
-    expect(module).toContain("self.shuffle = ChannelShuffle(groups_of(groups, 12))");
+    expect(module).toContain(
+      'self.shuffle = ChannelShuffle(groups_of(groups, 12, "shuffle groups"))',
+    );
     expect(module).toContain('nn.Upsample(scale_factor=(1, 2), mode="nearest")');
     const entries = [];
     for (const groups of [2, 4]) {
