@@ -8,7 +8,8 @@
  * (/usr/bin/python3); without it that column is skipped.
  *
  * Flags: `--profile` also prints where archc's step goes (phases and kernels); `--quick` runs the
- * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases;
+ * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases, and
+ * `xception:SIZE:BATCH` (e.g. xception:75:8) adds a smaller Xception for profiling;
  * ARCHC_BENCH_ROUNDS=N changes the number of rounds.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -16,6 +17,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  checkpointedVariableGrads,
+  trainingNeedsCheckpoints,
+} from "../compiler/backends/tfjs/checkpoint.js";
+import { frugalVariableGrads } from "../compiler/backends/tfjs/gradients.js";
 import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { emitTorch, torchClassName } from "../compiler/backends/torch/emit.js";
@@ -29,9 +35,11 @@ interface Case {
   readonly file: string;
   readonly args: Record<string, string | number>;
   readonly batch: number;
-  /** Timed steps per round (after one warm-up step per round), and rounds. */
+  /** Timed steps per round (after one warm-up step per round unless `cold`), and rounds. */
   readonly steps: number;
   readonly rounds: number;
+  /** No warm-up steps: each step takes minutes, and the first is not set-up dominated. */
+  readonly cold?: boolean;
 }
 
 const CASES: readonly Case[] = [
@@ -69,7 +77,8 @@ const CASES: readonly Case[] = [
     args: {},
     batch: 8,
     steps: 1,
-    rounds: 2,
+    rounds: 1,
+    cold: true,
   },
 ];
 
@@ -101,6 +110,8 @@ class ArchcSide {
   private readonly classes: number;
   private readonly xData: Float32Array;
   private readonly labels: Int32Array;
+  /** As `archc train` decides: recompute segments when a plain step would not fit. */
+  readonly checkpoint: boolean;
 
   constructor(
     readonly graph: IRGraph,
@@ -112,6 +123,18 @@ class ArchcSide {
     const n = batch * graph.input.reduce((a, b) => a * b, 1);
     this.xData = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000);
     this.labels = Int32Array.from({ length: batch }, (_, i) => (i * 31) % this.classes);
+    this.checkpoint = trainingNeedsCheckpoints(graph, batch);
+  }
+
+  /** The loss and gradients, as compiler/lab/train/loop.ts computes them. */
+  grads(x: tf.Tensor, y: tf.Tensor): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const loss = (out: tf.Tensor) => lossOf(y, out);
+    return this.checkpoint
+      ? checkpointedVariableGrads(this.model, x, loss, this.vars)
+      : frugalVariableGrads(
+          () => loss(this.model.apply(x, { training: true }) as tf.Tensor),
+          this.vars,
+        );
   }
 
   /** A batch as the trainer's data pipeline hands it over: fresh tensors each step. */
@@ -124,17 +147,14 @@ class ArchcSide {
   /** One training step as compiler/lab/train/loop.ts takes it; resolves when its loss is read. */
   async step(): Promise<void> {
     const { x, y } = this.data();
-    const { value, grads } = tf.variableGrads(
-      () => lossOf(y, this.model.apply(x, { training: true }) as tf.Tensor),
-      this.vars,
-    );
+    const { value, grads } = this.grads(x, y);
     this.opt.applyGradients(grads);
     await value.data();
     tf.dispose([value, x, y, ...Object.values(grads)]);
   }
 
-  async timeSteps(steps: number): Promise<number[]> {
-    await this.step(); // warm-up: kernel set-up, weight init
+  async timeSteps(steps: number, warmUp: boolean): Promise<number[]> {
+    if (warmUp) await this.step(); // kernel set-up, weight init
     const times: number[] = [];
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
@@ -155,10 +175,7 @@ class ArchcSide {
     await fwd.data();
     fwd.dispose();
     const t2 = t();
-    const { value, grads } = tf.variableGrads(
-      () => lossOf(y, this.model.apply(x, { training: true }) as tf.Tensor),
-      this.vars,
-    );
+    const { value, grads } = this.grads(x, y);
     await Promise.all(Object.values(grads).map((g) => g.data()));
     const t3 = t();
     this.opt.applyGradients(grads);
@@ -199,6 +216,7 @@ function torchSteps(
   graph: IRGraph,
   threads: number,
   steps: number,
+  warmUp: number,
 ): number[] | string {
   const file = join(dir, `${c.key}.py`);
   if (!existsSync(file)) writeFileSync(file, emitTorch(graph));
@@ -210,7 +228,7 @@ function torchSteps(
       join(packageRoot, "bench", "train_torch.py"),
       file,
       torchClassName(graph.network),
-      ...[h, w, ch, classes, c.batch, threads, steps, 1].map(String),
+      ...[h, w, ch, classes, c.batch, threads, steps, warmUp].map(String),
     ],
     { encoding: "utf8", maxBuffer: 1 << 24 },
   );
@@ -222,7 +240,9 @@ async function profile(c: Case, side: ArchcSide): Promise<void> {
   const phases = await side.phases();
   const { wall, byKernel } = await side.kernels();
   const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
-  console.log(`\n### where archc's step goes: ${c.name}\n`);
+  console.log(
+    `\n### where archc's step goes: ${c.name}${side.checkpoint ? " (gradient checkpointing)" : ""}\n`,
+  );
   console.log("| phase (each finished before the next) | ms |");
   console.log("| --- | ---: |");
   for (const [k, v] of Object.entries(phases)) console.log(`| ${k} | ${v.toFixed(1)} |`);
@@ -243,6 +263,21 @@ export async function runTrainBench(): Promise<void> {
   const cases = CASES.filter((c) =>
     picked ? picked.includes(c.key) : !argv.includes("--quick") || c.key !== "xception",
   );
+  for (const key of picked ?? []) {
+    const m = /^xception:(\d+):(\d+)$/.exec(key);
+    if (!m) continue;
+    const [size, batch] = [Number(m[1]), Number(m[2])];
+    cases.push({
+      key,
+      name: `Xception ${size}x${size}x3, batch ${batch}`,
+      file: "xception.arch",
+      args: { size },
+      batch,
+      steps: 1,
+      rounds: 1,
+      cold: true,
+    });
+  }
   const backend = await initBackend("wasm");
   const threads = backend.threads ?? 1;
   const noTorch = torchAvailable();
@@ -264,23 +299,24 @@ export async function runTrainBench(): Promise<void> {
       const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"]) || c.rounds;
       for (let r = 0; r < rounds; r++) {
         if (!torchNote) {
-          const t = torchSteps(dir, c, graph, threads, c.steps);
+          const t = torchSteps(dir, c, graph, threads, c.steps, c.cold ? 0 : 1);
           if (typeof t === "string") torchNote = t;
           else theirs.push(...t);
         }
-        ours.push(...(await side.timeSteps(c.steps)));
+        ours.push(...(await side.timeSteps(c.steps, !c.cold)));
       }
       if (wantProfile) await profile(c, side);
       side.dispose();
+      const label = `${c.name}${side.checkpoint ? " (checkpointed)" : ""}`;
       const a = median(ours);
       const ips = (ms: number) => ((c.batch * 1000) / ms).toFixed(1);
       if (theirs.length) {
         const p = median(theirs);
         rows.push(
-          `| ${c.name} | ${threads} | ${a.toFixed(0)} | ${ips(a)} | ${p.toFixed(0)} | ${ips(p)} | ${(a / p).toFixed(2)} |`,
+          `| ${label} | ${threads} | ${a.toFixed(0)} | ${ips(a)} | ${p.toFixed(0)} | ${ips(p)} | ${(a / p).toFixed(2)} |`,
         );
       } else {
-        rows.push(`| ${c.name} | ${threads} | ${a.toFixed(0)} | ${ips(a)} | (${torchNote}) | | |`);
+        rows.push(`| ${label} | ${threads} | ${a.toFixed(0)} | ${ips(a)} | (${torchNote}) | | |`);
       }
       // Each row as soon as it is measured (Xception takes minutes); the table again at the end.
       console.log(rows.length === 1 ? [...header, rows[0]].join("\n") : rows[rows.length - 1]);

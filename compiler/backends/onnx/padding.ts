@@ -1,23 +1,16 @@
-import { samePads } from "../../language/ir/geometry.js";
-import type { IRNode, Padding, Pads } from "../../language/ir/types.js";
+import { layerPads } from "../../language/ir/geometry.js";
+import type { IRNode } from "../../language/ir/types.js";
 
 /**
  * TensorFlow's 'same' padding as ONNX's explicit pads, [top, left, bottom, right] (the shared
- * geometry's samePads): the odd pixel goes bottom/right, which ONNX's auto_pad SAME_UPPER also
+ * geometry's layerPads): the odd pixel goes bottom/right, which ONNX's auto_pad SAME_UPPER also
  * means but not every runtime implements identically for dilated or strided windows; explicit
  * pads leave nothing to interpretation.
  */
-export function tfPads(
-  input: readonly number[],
-  kernel: readonly number[],
-  strides: readonly number[],
-  dilation: readonly number[],
-  padding: Padding,
-  pads?: Pads,
-): number[] {
-  // Explicit pads are [top, bottom, left, right]; ONNX wants the begins, then the ends.
-  if (pads) return [pads[0], pads[2], pads[1], pads[3]];
-  return samePads(input, kernel, strides, dilation, padding);
+export function tfPads(...layer: Parameters<typeof layerPads>): number[] {
+  // The shared [top, bottom, left, right]; ONNX wants the begins, then the ends.
+  const [t, b, l, r] = layerPads(...layer);
+  return [t, l, b, r];
 }
 
 /** ONNX's Conv/Pool output size for explicit pads (floor mode). */

@@ -238,6 +238,12 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           ...(valLimit ? { valLimit } : {}),
           ...(opts.skipCorrupt ? { skipCorrupt: true } : {}),
           ...(opts.strategy ? { strategy: opts.strategy } : {}),
+          onCheckpointing: () => {
+            if (!opts.json && !opts.quiet)
+              io.err(
+                `archc train: ${run.label} would not fit in memory at this batch; recomputing activations in the backward pass (gradient checkpointing, about a third slower)`,
+              );
+          },
           onStrategies: (c) => {
             if (!c.fits)
               io.err(

@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { mkdirSync } from "node:fs";
 import type { TrainConfig } from "../../language/config/train.js";
+import { checkpointedVariableGrads } from "../../backends/tfjs/checkpoint.js";
+import { frugalVariableGrads } from "../../backends/tfjs/gradients.js";
 import { runPaths } from "../run/paths.js";
 import {
   hasCheckpoint,
@@ -35,6 +37,12 @@ export interface TrainOptions {
   readonly checkpointMinutes?: number;
   /** Stop when validation loss has not improved for this many epochs (Keras' EarlyStopping). */
   readonly patience?: number;
+  /**
+   * Gradient checkpointing: keep only segment boundaries from the forward pass and recompute
+   * each segment in the backward one (about a third more time, a fraction of the memory; for
+   * networks whose training step would not fit, see trainingNeedsCheckpoints).
+   */
+  readonly checkpointActivations?: boolean;
   readonly onStep?: (r: StepReport) => void;
   readonly onEpoch?: (m: EpochMetrics) => void;
   /**
@@ -176,13 +184,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       setLearningRate(optimizer, lr);
       for (const d of dropouts) d.seed = rng.int();
       let acc: tf.Scalar | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply(b.x, { training: true }) as tf.Tensor;
+      const lossOf = (out: tf.Tensor): tf.Scalar => {
         acc = tf.keep(accuracy(b.y, out));
         const ce = crossEntropy(b.y, out, o.probabilities, config.labelSmoothing);
         const wd = decay(model, config.weightDecay);
         return wd ? tf.add(ce, wd) : ce;
-      }, vars);
+      };
+      // tfjs' variableGrads with the backward pass's memory freed as it goes (same gradients).
+      const { value, grads } = o.checkpointActivations
+        ? checkpointedVariableGrads(model, b.x, lossOf, vars)
+        : frugalVariableGrads(
+            () => lossOf(model.apply(b.x, { training: true }) as tf.Tensor),
+            vars,
+          );
       optimizer.applyGradients(grads);
       const k = b.x.shape[0];
       const loss = (await value.data())[0]!;

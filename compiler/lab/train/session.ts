@@ -1,5 +1,7 @@
 import type { TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
+import { trainingNeedsCheckpoints } from "../../backends/tfjs/checkpoint.js";
+import { memoryBudget } from "../../backends/tfjs/grouped/index.js";
 import { buildModelFromIR, type BuildOptions } from "../../backends/tfjs/model.js";
 import { openRunData } from "./data/index.js";
 import { seedWeights } from "./init.js";
@@ -41,6 +43,8 @@ export interface SessionOptions {
   readonly strategy?: string;
   /** Bytes training may use (default: from the machine and the backend; see memoryBudget). */
   readonly memoryBudget?: number;
+  /** Told when a plain training step would not fit and activations are recomputed instead. */
+  readonly onCheckpointing?: () => void;
   /** Told which grouped-convolution strategies were chosen and whether they should fit. */
   readonly onStrategies?: BuildOptions["onStrategies"];
 }
@@ -91,6 +95,13 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     const last = graph.nodes[graph.output]!;
     const probabilities =
       (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax";
+    // A step that would not fit in memory (Xception at 299x299, batch 8, on wasm) recomputes.
+    const checkpointActivations = trainingNeedsCheckpoints(
+      graph,
+      batch,
+      o.memoryBudget ?? memoryBudget(),
+    );
+    if (checkpointActivations) o.onCheckpointing?.();
     const result = await train({
       model,
       config,
@@ -107,6 +118,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       // Every caller (train, sweep, the API) checkpoints within minutes, not only per epoch.
       checkpointMinutes: o.checkpointMinutes ?? defaultCheckpointMinutes,
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
+      checkpointActivations,
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),

@@ -2,7 +2,9 @@ import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
+import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
+import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
 
@@ -156,4 +158,25 @@ export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * The ONNX export of `g` with random weights (seed 1) keeps outputs of order 1 on a batch of two:
+ * root mean square between 0.1 and 10, and the two examples' outputs differ (the network does
+ * not collapse to its biases), so comparisons below 1e-4 mean something.
+ */
+export async function expectRandomOutputsOrderOne(g: IRGraph): Promise<void> {
+  const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
+  const y = await runOnnx(
+    exportOnnx(g, undefined, { seed: 1 }),
+    x.dataSync() as Float32Array,
+    x.shape,
+    "cpu",
+  );
+  x.dispose();
+  const rms = Math.sqrt(y.data.reduce((s, v) => s + v * v, 0) / y.data.length);
+  expect(rms).toBeGreaterThan(0.1);
+  expect(rms).toBeLessThan(10);
+  const half = y.data.length / 2;
+  expect(maxAbsDiff(y.data.slice(0, half), y.data.slice(half))).toBeGreaterThan(0.01);
 }

@@ -23,6 +23,7 @@ import {
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
 import {
   defaultThreadCount,
   MAX_WASM_THREADS,
@@ -609,6 +610,21 @@ describe("kernels match tfjs-backend-cpu", () => {
         checked++;
       }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it("flippedSwapped equals reverse then transpose, 1x1 and wider filters", async () => {
+    for (const shape of [
+      [1, 1, 3, 4],
+      [2, 3, 3, 2],
+      [3, 3, 1, 5],
+    ] as Shape4[]) {
+      const w = tf.tensor4d(values(shape), shape);
+      const ours = flippedSwapped(w);
+      const want = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
+      expect(ours.shape).toEqual(want.shape);
+      expect(Array.from(await ours.data())).toEqual(Array.from(await want.data()));
+      tf.dispose([w, ours, want]);
+    }
   });
 
   it("MaxPoolGrad matches cpu (strides, pads, ties)", async () => {

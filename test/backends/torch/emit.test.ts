@@ -8,11 +8,9 @@ import { probeFor } from "../../../compiler/backends/torch/probe.js";
 import { buildNetwork, loadProgram, pickNetwork } from "../../../compiler/language/program.js";
 import { expectGolden } from "../../golden.js";
 import { mustBuild, runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem, repo } from "./python.js";
 
-const repo = join(import.meta.dirname, "..", "..", "..");
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const hasTorch = spawnSync(python, ["-c", "import torch"]).status === 0;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch");
 
 function moduleOf(spec: string, network?: string): string {
   const file = join(repo, "specs", spec);
@@ -77,9 +75,10 @@ describe("compile --target torch", () => {
     expect(none.stderr).toMatch(/holds neither model\.json .* nor weights\.safetensors/);
   });
 
-  it.skipIf(!hasTorch && !inCI)(
+  it.skipIf(problem !== undefined && !inCI)(
     "a partition count that does not divide a layer is a ValueError naming the nearest valid ones",
     () => {
+      needPython(problem);
       const dir = mkdtempSync(join(tmpdir(), "archc-torch-parts-"));
       writeFileSync(join(dir, "x.py"), moduleOf("xception.arch"));
       const r = spawnSync(

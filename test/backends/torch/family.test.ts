@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem, repo } from "./python.js";
 
 /**
  * The family's networks that torchvision lacks (MobileNet v1, ShuffleNet v1) against their
@@ -13,20 +14,9 @@ import { runCli } from "../../helpers.js";
  * shuffle in the wrong place, a missing one or padding on the wrong side; this does (the negative
  * controls). torchvision's networks have their own parity test (torchvision.test.ts).
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const repo = join(import.meta.dirname, "..", "..", "..");
 const script = join(repo, "bench", "family_reference.py");
 
-function torchProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, torchvision"], { encoding: "utf8" });
-  if (r.status !== 0) {
-    return `${python} cannot import torch and torchvision (${r.stderr.trim().split("\n").pop()})`;
-  }
-  return undefined;
-}
-const problem = torchProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, torchvision");
 if (problem && !inCI) console.log(`family layouts against PyTorch skipped: ${problem}`);
 
 const dir = mkdtempSync(join(tmpdir(), "archc-family-"));
@@ -76,8 +66,7 @@ describe.skipIf(problem !== undefined && !inCI)(
   "the family against its papers' layouts in PyTorch",
   () => {
     it("ShuffleNet v1 at groups 1, 3 and 8 computes what the paper's layout does", async () => {
-      if (problem)
-        throw new Error(`${problem}: apt-get install -y python3-torch python3-torchvision`);
+      needPython(problem, "python3-torch python3-torchvision");
       for (const g of [1, 3, 8]) {
         const c = await compare("shufflenet_v1.arch", `shufflenet_v1_g${g}`, 64, [`groups=${g}`]);
         expect(same(c), `groups=${g}: ${JSON.stringify(c)}`).toBeLessThan(1e-5);
@@ -99,8 +88,7 @@ describe.skipIf(problem !== undefined && !inCI)(
     }, 240_000);
 
     it("MobileNet v1 (TensorFlow's same) computes what the paper's layout does where same pads symmetrically, at odd sizes", async () => {
-      if (problem)
-        throw new Error(`${problem}: apt-get install -y python3-torch python3-torchvision`);
+      needPython(problem, "python3-torch python3-torchvision");
       const odd = await compare("mobilenet_v1.arch", "mobilenet_v1", 65);
       expect(same(odd), JSON.stringify(odd)).toBeLessThan(1e-5);
       // The negative control: at an even size `same` pads each stride-2 layer at the bottom and

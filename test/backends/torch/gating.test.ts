@@ -1,24 +1,27 @@
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
 import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
-import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTorch } from "../../../compiler/backends/torch/emit.js";
-import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
-import { Builder, SpecError } from "../../../compiler/layers.js";
+import { Builder } from "../../../compiler/layers.js";
 import { buildText, mustBuild } from "../../helpers.js";
+import { expectSpecError } from "../ts/harness.js";
+import { expectRandomOutputsOrderOne, maxAbsDiff, plan, tempDir } from "../onnx/networks.js";
 import {
-  calibrateBatchNorm,
-  maxAbsDiff,
-  plan,
-  randomizeNonKernels,
-  tempDir,
-} from "../onnx/networks.js";
+  calibratedModel as model,
+  expectIdentical,
+  inCI,
+  needPython,
+  python,
+  pythonProblem,
+  runIdentity,
+  torchCase,
+} from "./harness.js";
 
 /**
  * `mul` (squeeze-and-excitation gates of shape [c] and [1, 1, c], equal shapes, three branches)
@@ -48,27 +51,9 @@ const gatingSpec = `network gating {
 }
 `;
 
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const script = join(import.meta.dirname, "identity.py");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split("\n").pop()})`;
-  return undefined;
-}
-
 beforeAll(async () => {
   await initBackend("wasm");
 });
-
-/** The tfjs model of `g` with non-trivial weights and batch norms calibrated on `x`. */
-function model(g: ReturnType<typeof mustBuild>, x: tf.Tensor): tf.LayersModel {
-  const m = buildModelFromIR(g, plan);
-  randomizeNonKernels(m);
-  calibrateBatchNorm(g, m, x);
-  return m;
-}
 
 describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
   it("tfjs computes hard_swish as x * relu6(x + 3) / 6 and a gate scales every position", () => {
@@ -106,15 +91,8 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     const s = Builder.network("n");
     const x = s.input([8, 8, 4]);
     const gate = s.dense(s.gap(x), { units: 3, activation: "sigmoid" });
-    let thrown: unknown;
-    try {
-      s.mul([x, gate]);
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(SpecError);
-    const e = thrown as SpecError;
-    expect([e.code, e.diagnostic, e.hint]).toEqual(["E0402", d.message, d.hint]);
+    expect(d.code).toBe("E0402");
+    expectSpecError(() => s.mul([x, gate]), d);
   });
 
   it("onnxruntime gives tfjs' numbers", async () => {
@@ -144,72 +122,31 @@ network n {
   repeat 3 { conv 3x3 16 -> bn -> hard_swish -> se() }
   gap -> dense 10
 }`);
-    const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
-    const y = await runOnnx(
-      exportOnnx(g, undefined, { seed: 1 }),
-      x.dataSync() as Float32Array,
-      x.shape,
-      "cpu",
-    );
-    x.dispose();
-    const rms = Math.sqrt(y.data.reduce((s, v) => s + v * v, 0) / y.data.length);
-    expect(rms).toBeGreaterThan(0.1);
-    expect(rms).toBeLessThan(10);
-    expect(maxAbsDiff(y.data.slice(0, 10), y.data.slice(10))).toBeGreaterThan(0.01);
+    await expectRandomOutputsOrderOne(g);
   });
 
   const problem = pythonProblem();
-  const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
   it.skipIf(problem !== undefined && !inCI)(
     "the generated PyTorch module gives tfjs' and onnxruntime's numbers",
     async () => {
-      if (problem) throw new Error(`${problem}: apt-get install -y python3-torch`);
+      needPython(problem);
       const g = mustBuild(gatingSpec);
       const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 5);
       const m = model(g, x);
-      const input = x.dataSync() as Float32Array;
-      const ref = (m.predict(x) as tf.Tensor).dataSync() as Float32Array;
-      const ort = await runOnnx(exportOnnx(g, m), input, x.shape, "cpu");
       const dir = tempDir("archc-torch-gating-");
-      const base = join(dir, "gating");
-      const module = emitTorch(g);
-      writeFileSync(`${base}.py`, module);
-      writeFileSync(`${base}.safetensors`, safetensors(torchStateDict(g, weightsFromTfjs(m, g))));
-      writeFileSync(`${base}.x.f32`, input);
-      writeFileSync(`${base}.tfjs.f32`, ref);
-      writeFileSync(`${base}.ort.f32`, ort.data as Float32Array);
-      const entry = {
-        name: "gating",
-        module: `${base}.py`,
-        class: /^class (\w+)\(nn\.Module\):\n    """\w+: /m.exec(module)![1]!,
-        kwargs: {},
-        weights: `${base}.safetensors`,
-        input: `${base}.x.f32`,
-        input_shape: x.shape,
-        tfjs: `${base}.tfjs.f32`,
-        onnxruntime: `${base}.ort.f32`,
-      };
-      writeFileSync(join(dir, "cases.json"), JSON.stringify([entry]));
-      const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
-      const r = JSON.parse(out.trim()) as Record<string, number>;
-      expect(r["scale"]).toBeGreaterThan(0.1);
-      expect(r["tfjs"]).toBeLessThan(1e-4);
-      expect(r["onnxruntime"]).toBeLessThan(1e-4);
+      const { entry } = await torchCase(dir, "gating", g, m, x, emitTorch(g));
+      for (const r of runIdentity(dir, [entry])) expectIdentical(r);
       m.dispose();
       x.dispose();
     },
     120_000,
   );
 
-  const checker =
-    problem ??
-    (spawnSync(python, ["-c", "import onnx"]).status === 0
-      ? undefined
-      : `${python} cannot import onnx`);
+  const checker = problem ?? pythonProblem("onnx");
   it.skipIf(checker !== undefined && !inCI)(
     "the ONNX export (Reshape of a [c] gate, hard_swish composed in opset 13) passes onnx.checker",
     async () => {
-      if (checker) throw new Error(`${checker}: apt-get install -y python3-onnx`);
+      needPython(checker, "python3-onnx");
       const g = mustBuild(gatingSpec);
       const m = buildModelFromIR(g, plan);
       const file = join(tempDir("archc-onnx-gating-"), "gating.onnx");
@@ -223,15 +160,11 @@ network n {
     60_000,
   );
 
-  const vision =
-    problem ??
-    (spawnSync(python, ["-c", "import torchvision.ops"]).status === 0
-      ? undefined
-      : `${python} cannot import torchvision.ops`);
+  const vision = problem ?? pythonProblem("torchvision.ops");
   it.skipIf(vision !== undefined && !inCI)(
     "the generated module is torchvision's SqueezeExcitation and nn.Hardswish on the same weights",
     () => {
-      if (vision) throw new Error(`${vision}: apt-get install -y python3-torchvision`);
+      needPython(vision, "python3-torchvision");
       // As gating.py expects: the pool + 1x1 convolutions form, then the gap + dense form.
       const g = mustBuild(`network n {
   input 14x14x16

@@ -1,34 +1,25 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
-import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
-import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
-import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTorch, torchModulePaths } from "../../../compiler/backends/torch/emit.js";
 import { probeFor } from "../../../compiler/backends/torch/probe.js";
-import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
 import type { Json } from "../../../compiler/language/elaborate/values.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
-import {
-  buildNetwork,
-  loadProgram,
-  parseSets,
-  pickNetwork,
-} from "../../../compiler/language/program.js";
 import { mustBuild } from "../../helpers.js";
+import { edgeSpec, maxAbsDiff, tempDir, withoutSoftmax } from "../onnx/networks.js";
 import {
-  calibrateBatchNorm,
-  edgeSpec,
-  plan,
-  randomizeNonKernels,
-  maxAbsDiff,
-  tempDir,
-  withoutSoftmax,
-} from "../onnx/networks.js";
+  calibratedModel,
+  expectIdentical,
+  inCI,
+  needPython,
+  pythonProblem,
+  repo,
+  runIdentity,
+  specNetwork,
+  torchCase,
+  type IdentityEntry,
+} from "./harness.js";
 
 /**
  * The generated PyTorch module computes what archc's tfjs model and its ONNX export compute, on
@@ -36,18 +27,7 @@ import {
  * calibrated so activations are O(1). Networks at reduced input sizes (every layer still runs)
  * keep this to a minute on two cores. Debian's python3-torch is the oracle, as for ONNX.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const script = join(import.meta.dirname, "identity.py");
-const repo = join(import.meta.dirname, "..", "..", "..");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split("\n").pop()})`;
-  return undefined;
-}
 const problem = pythonProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
 
 interface Spec {
   readonly name: string;
@@ -65,20 +45,13 @@ function graphOf(s: Spec, extra: Record<string, Json> = {}): { graph: IRGraph; m
     const graph = mustBuild(s.text);
     return { graph, module: emitTorch(graph) };
   }
-  const program = loadProgram(join(repo, "specs", s.file!));
-  const net = pickNetwork(program, s.network);
-  if ("code" in net) throw new Error(net.message);
+  const spec = specNetwork(join(repo, "specs", s.file!), s.network);
   const sets = [...s.sets, ...Object.entries(extra).map(([k, v]) => `${k}=${String(v)}`)];
-  const build = (xs: readonly string[]) => {
-    const r = buildNetwork(program, net, parseSets(xs).args);
-    if (!r.ok) throw new Error(r.diagnostics[0]!.message);
-    return r.graph;
-  };
   // The module from the spec as compiled; the reference at the constructor's arguments.
-  const compiled = build(s.sets);
+  const compiled = spec.build(s.sets);
   return {
-    graph: build(sets),
-    module: emitTorch(compiled, { probe: probeFor(program, net, s.sets) }),
+    graph: spec.build(sets),
+    module: emitTorch(compiled, { probe: probeFor(spec.program, spec.net, s.sets) }),
   };
 }
 
@@ -137,9 +110,9 @@ describe.skipIf(problem !== undefined && !inCI)("generated PyTorch vs tfjs and O
   });
 
   it("matches on Xception (parts 1, 4, depthwise), Inception V3, the continuum modules and every op", async () => {
-    if (problem) throw new Error(`${problem}: apt-get install -y python3-torch`);
+    needPython(problem);
     const dir = tempDir("archc-torch-identity-");
-    const entries = [];
+    const entries: IdentityEntry[] = [];
     // How far tfjs and onnxruntime are from each other: float32 summed in other orders.
     const noise = new Map<string, number>();
     for (const s of cases) {
@@ -147,64 +120,36 @@ describe.skipIf(problem !== undefined && !inCI)("generated PyTorch vs tfjs and O
       const last = full.nodes[full.output]!;
       const softmax = last.op === "dense" && last.attrs.activation === "softmax";
       const g = softmax ? withoutSoftmax(full) : full;
-      const model = buildModelFromIR(g, plan);
-      randomizeNonKernels(model);
       // Calibrated on the test batch itself, as the ONNX tests do: enough at these sizes.
       const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 9);
-      calibrateBatchNorm(g, model, x);
-      const input = x.dataSync() as Float32Array;
-      const ref = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-      const ort = await runOnnx(exportOnnx(g, model), input, x.shape, "cpu");
-      const weights = safetensors(torchStateDict(g, weightsFromTfjs(model, g)));
-      const base = join(dir, s.name);
-      writeFileSync(`${base}.py`, module);
-      writeFileSync(`${base}.safetensors`, weights);
-      writeFileSync(`${base}.x.f32`, input);
-      writeFileSync(`${base}.tfjs.f32`, ref);
-      writeFileSync(`${base}.ort.f32`, ort.data as Float32Array);
-      noise.set(s.name, maxAbsDiff(ref, ort.data));
-      const className = /^class (\w+)\(nn\.Module\):\n    """\w+: /m.exec(module)![1]!;
-      entries.push({
-        name: s.name,
-        module: `${base}.py`,
-        class: className,
+      const model = calibratedModel(g, x);
+      const { entry, ref, ort } = await torchCase(dir, s.name, g, model, x, module, {
         kwargs: s.kwargs ?? {},
-        weights: `${base}.safetensors`,
-        input: `${base}.x.f32`,
-        input_shape: x.shape,
-        tfjs: `${base}.tfjs.f32`,
-        onnxruntime: `${base}.ort.f32`,
         ...(softmax ? { logits: torchModulePaths(full).get(full.output) } : {}),
       });
+      noise.set(s.name, maxAbsDiff(ref, ort));
+      entries.push(entry);
       x.dispose();
       model.dispose();
     }
     // The negative control: Xception (at 75: maps of 18 and 74 pad one pixel more at the bottom
     // and right) with that pixel moved to the top and left.
     entries.push({ ...entries[0]!, name: "negative_control", naive_padding: true });
-    writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
-    const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
-    const results = out
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, number | string>);
+    const results = runIdentity(dir, entries);
     expect(results.map((r) => r["name"])).toEqual([
       ...cases.map((c) => c.name),
       "negative_control",
     ]);
     for (const r of results) {
-      const label = `${r["name"]}: tfjs ${r["tfjs"]}, onnxruntime ${r["onnxruntime"]}, |y| up to ${r["scale"]}`;
-      // Activations O(1): the logits are not vanishingly small, so 1e-4 means something.
-      expect(r["scale"] as number, label).toBeGreaterThan(0.1);
       if (r["name"] === "negative_control") {
+        const label = `${r["name"]}: tfjs ${r["tfjs"]}, |y| up to ${r["scale"]}`;
+        expect(r["scale"] as number, label).toBeGreaterThan(0.1);
         expect(r["tfjs"] as number, label).toBeGreaterThan(1e-2);
         continue;
       }
       // Below 1e-4, or as close to tfjs as onnxruntime is (Inception V3's 94 convolutions in
       // sequence accumulate float32 rounding to ~1e-4 of the logits in any two runtimes).
-      const bound = Math.max(1e-4, 2 * noise.get(r["name"] as string)!);
-      expect(r["tfjs"] as number, `${label}, bound ${bound}`).toBeLessThan(bound);
-      expect(r["onnxruntime"] as number, `${label}, bound ${bound}`).toBeLessThan(bound);
+      expectIdentical(r, Math.max(1e-4, 2 * noise.get(r["name"] as string)!));
     }
   }, 900_000);
 });

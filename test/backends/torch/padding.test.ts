@@ -1,40 +1,29 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
-import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
-import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTorch } from "../../../compiler/backends/torch/emit.js";
-import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
 import { mustBuild } from "../../helpers.js";
+import { maxAbsDiff, plan, tempDir } from "../onnx/networks.js";
 import {
-  calibrateBatchNorm,
-  maxAbsDiff,
-  plan,
-  randomizeNonKernels,
-  tempDir,
-} from "../onnx/networks.js";
+  calibratedModel,
+  expectIdentical,
+  inCI,
+  needPython,
+  pythonProblem,
+  runIdentity,
+  torchCase,
+  type IdentityEntry,
+} from "./harness.js";
 
 /**
  * Explicit padding computes the same in the tfjs runtime, the ONNX export (onnxruntime) and the
  * generated PyTorch module, on the same weights and input: PyTorch's semantics, which the
  * torchvision parity relies on. Small networks: seconds.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const script = join(import.meta.dirname, "identity.py");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split("\n").pop()})`;
-  return undefined;
-}
 const problem = pythonProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
 
 /**
  * Every padded layer: pad = 1 on a strided conv, an asymmetric [0, 1, 0, 1] conv, 2x1 on a
@@ -165,62 +154,22 @@ describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
   it.skipIf(problem !== undefined && !inCI)(
     "the same numbers in all three, below 1e-4",
     async () => {
-      if (problem) throw new Error(`${problem}: apt-get install -y python3-torch`);
+      needPython(problem);
       const dir = tempDir("archc-torch-padding-");
-      const entries = [];
+      const entries: IdentityEntry[] = [];
       for (const c of cases) {
         const g = mustBuild(c.text);
-        const model = buildModelFromIR(g, plan);
-        randomizeNonKernels(model);
         const x = c.negative
           ? tf.randomUniform([2, ...g.input], -2, -0.5, "float32", 9)
           : tf.randomNormal([2, ...g.input], 0, 1, "float32", 9);
-        calibrateBatchNorm(g, model, x);
-        const input = x.dataSync() as Float32Array;
-        const ref = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-        const ort = await runOnnx(exportOnnx(g, model), input, x.shape, "cpu").catch((e: Error) => {
-          throw new Error(`${c.name}: ${e.message}`);
-        });
-        expect(maxAbsDiff(ref, ort.data as Float32Array), `${c.name}: onnxruntime`).toBeLessThan(
-          1e-4,
-        );
-        const module = emitTorch(g);
-        const base = join(dir, c.name);
-        writeFileSync(`${base}.py`, module);
-        writeFileSync(
-          `${base}.safetensors`,
-          safetensors(torchStateDict(g, weightsFromTfjs(model, g))),
-        );
-        writeFileSync(`${base}.x.f32`, input);
-        writeFileSync(`${base}.tfjs.f32`, ref);
-        writeFileSync(`${base}.ort.f32`, ort.data as Float32Array);
-        entries.push({
-          name: c.name,
-          module: `${base}.py`,
-          class: /^class (\w+)\(nn\.Module\):\n    """\w+: /m.exec(module)![1]!,
-          kwargs: {},
-          weights: `${base}.safetensors`,
-          input: `${base}.x.f32`,
-          input_shape: x.shape,
-          tfjs: `${base}.tfjs.f32`,
-          onnxruntime: `${base}.ort.f32`,
-        });
+        const model = calibratedModel(g, x);
+        const { entry, ref, ort } = await torchCase(dir, c.name, g, model, x, emitTorch(g));
+        expect(maxAbsDiff(ref, ort), `${c.name}: onnxruntime`).toBeLessThan(1e-4);
+        entries.push(entry);
         x.dispose();
         model.dispose();
       }
-      writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
-      const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
-      const results = out
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, number | string>);
-      expect(results.map((r) => r["name"])).toEqual(cases.map((c) => c.name));
-      for (const r of results) {
-        const label = `${r["name"]}: tfjs ${r["tfjs"]}, onnxruntime ${r["onnxruntime"]}, |y| up to ${r["scale"]}`;
-        expect(r["scale"] as number, label).toBeGreaterThan(0.1);
-        expect(r["tfjs"] as number, label).toBeLessThan(1e-4);
-        expect(r["onnxruntime"] as number, label).toBeLessThan(1e-4);
-      }
+      for (const r of runIdentity(dir, entries)) expectIdentical(r);
     },
     120_000,
   );

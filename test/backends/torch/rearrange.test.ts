@@ -1,32 +1,30 @@
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
 import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
-import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { probeFor } from "../../../compiler/backends/torch/probe.js";
-import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
 import { compileSpec } from "../../../compiler/index.js";
-import type { IRGraph } from "../../../compiler/language/ir/types.js";
-import {
-  buildNetwork,
-  loadProgram,
-  parseSets,
-  pickNetwork,
-} from "../../../compiler/language/program.js";
 import { mustBuild } from "../../helpers.js";
+import { maxAbsDiff, tempDir } from "../onnx/networks.js";
 import {
-  calibrateBatchNorm,
-  maxAbsDiff,
-  plan,
-  randomizeNonKernels,
-  tempDir,
-} from "../onnx/networks.js";
+  calibratedModel,
+  expectIdentical,
+  inCI,
+  needPython,
+  python,
+  pythonProblem,
+  repo,
+  runIdentity,
+  specNetwork,
+  torchCase,
+  type IdentityEntry,
+} from "./harness.js";
 
 /**
  * `shuffle` and `upsample` compute the same in tfjs, onnxruntime and PyTorch: alone, against
@@ -34,22 +32,8 @@ import {
  * small ShuffleNet with weights, through the generated PyTorch module (identity.py), at groups 2
  * and 4. Debian's python3-torch is the oracle, as for the other torch tests.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const repo = join(import.meta.dirname, "..", "..", "..");
 const spec = join(repo, "test", "backends", "ts", "cases", "shufflenet.arch");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split("\n").pop()})`;
-  return undefined;
-}
 const problem = pythonProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
-
-function needPython(): void {
-  if (problem) throw new Error(`${problem}: apt-get install -y python3-torch`);
-}
 
 describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONNX, PyTorch", () => {
   beforeAll(async () => {
@@ -57,7 +41,7 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
   });
 
   it("alone, they are torchvision's channel_shuffle and nn.Upsample('nearest'), exactly", async () => {
-    needPython();
+    needPython(problem);
     const dir = tempDir("archc-rearrange-");
     // Not 3 then 4: with 12 channels, shuffle 4 undoes shuffle 3 (the inverse of g is c / g).
     const [groups, factor] = [
@@ -113,14 +97,12 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
   });
 
   it("an indivisible group count names what the spec wrote: a shuffle's groups, or parts", () => {
-    needPython();
+    needPython(problem);
     const dir = tempDir("archc-rearrange-groups-");
-    const program = loadProgram(spec);
-    const net = pickNetwork(program);
-    if ("code" in net) throw new Error(net.message);
-    const r = buildNetwork(program, net, []);
-    if (!r.ok) throw new Error(r.diagnostics[0]!.message);
-    const module = emitTorch(r.graph, { probe: probeFor(program, net, []) });
+    const shufflenet = specNetwork(spec);
+    const module = emitTorch(shufflenet.build([]), {
+      probe: probeFor(shufflenet.program, shufflenet.net, []),
+    });
     expect(module).toContain('ChannelShuffle(groups_of(mix, 24, "shuffle groups"))');
     writeFileSync(join(dir, "net.py"), module);
     const construct = (args: string) => {
@@ -149,72 +131,31 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
   });
 
   it("in a ShuffleNet with weights: the generated module matches tfjs and onnxruntime at groups 2 and 4", async () => {
-    needPython();
+    needPython(problem);
     const dir = tempDir("archc-rearrange-net-");
-    const program = loadProgram(spec);
-    const net = pickNetwork(program);
-    if ("code" in net) throw new Error(net.message);
-    const build = (sets: string[]): IRGraph => {
-      const r = buildNetwork(program, net, parseSets(sets).args);
-      if (!r.ok) throw new Error(r.diagnostics[0]!.message);
-      return r.graph;
-    };
+    const shufflenet = specNetwork(spec);
     // One module, compiled at the defaults; groups stays a constructor argument.
-    const module = emitTorch(build([]), { probe: probeFor(program, net, []) });
+    const module = emitTorch(shufflenet.build([]), {
+      probe: probeFor(shufflenet.program, shufflenet.net, []),
+    });
     expect(module).toContain(
       'self.shuffle = ChannelShuffle(groups_of(groups, 12, "shuffle groups"))',
     );
     expect(module).toContain('nn.Upsample(scale_factor=(1, 2), mode="nearest")');
-    const entries = [];
+    const entries: IdentityEntry[] = [];
     for (const groups of [2, 4]) {
-      const g = build([`groups=${groups}`]);
-      const model = buildModelFromIR(g, plan);
-      randomizeNonKernels(model);
+      const g = shufflenet.build([`groups=${groups}`]);
       const x = tf.randomNormal([4, ...g.input], 0, 1, "float32", 5);
-      calibrateBatchNorm(g, model, x);
-      const input = x.dataSync() as Float32Array;
-      const ref = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-      const ort = await runOnnx(exportOnnx(g, model), input, x.shape, "cpu");
-      expect(maxAbsDiff(ref, ort.data), `groups ${groups}: tfjs vs onnxruntime`).toBeLessThan(1e-5);
-      const base = join(dir, `g${groups}`);
-      writeFileSync(`${base}.py`, module);
-      writeFileSync(
-        `${base}.safetensors`,
-        safetensors(torchStateDict(g, weightsFromTfjs(model, g))),
-      );
-      writeFileSync(`${base}.x.f32`, input);
-      writeFileSync(`${base}.tfjs.f32`, ref);
-      writeFileSync(`${base}.ort.f32`, ort.data as Float32Array);
-      entries.push({
-        name: `groups${groups}`,
-        module: `${base}.py`,
+      const model = calibratedModel(g, x);
+      const { entry, ref, ort } = await torchCase(dir, `groups${groups}`, g, model, x, module, {
         class: "Shufflenet",
         kwargs: { groups },
-        weights: `${base}.safetensors`,
-        input: `${base}.x.f32`,
-        input_shape: x.shape,
-        tfjs: `${base}.tfjs.f32`,
-        onnxruntime: `${base}.ort.f32`,
       });
+      expect(maxAbsDiff(ref, ort), `groups ${groups}: tfjs vs onnxruntime`).toBeLessThan(1e-5);
+      entries.push(entry);
       x.dispose();
       model.dispose();
     }
-    writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
-    const out = execFileSync(
-      python,
-      [join(import.meta.dirname, "identity.py"), join(dir, "cases.json")],
-      { encoding: "utf8" },
-    );
-    const results = out
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, number | string>);
-    expect(results.map((r) => r["name"])).toEqual(["groups2", "groups4"]);
-    for (const r of results) {
-      const label = JSON.stringify(r);
-      expect(r["scale"] as number, label).toBeGreaterThan(0.1);
-      expect(r["tfjs"] as number, label).toBeLessThan(1e-4);
-      expect(r["onnxruntime"] as number, label).toBeLessThan(1e-4);
-    }
+    for (const r of runIdentity(dir, entries)) expectIdentical(r);
   }, 300_000);
 });

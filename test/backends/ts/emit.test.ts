@@ -1,8 +1,6 @@
-import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
+import type * as tf from "@tensorflow/tfjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
@@ -10,8 +8,8 @@ import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
 import { compileSpec } from "../../../compiler/index.js";
 import { expectGolden } from "../../golden.js";
 import { runCli } from "../../helpers.js";
+import { compileAndImport, expectSameModel, repo } from "./harness.js";
 
-const repo = join(import.meta.dirname, "..", "..", "..");
 const outDir = join(repo, "test", ".generated");
 const layersModule = (from: string) => {
   const rel = relative(from, join(repo, "compiler", "backends", "tfjs", "grouped", "index.js"));
@@ -88,37 +86,14 @@ describe("TypeScript backend", () => {
     });
     const file = join(outDir, "mini_xception_flat.ts");
     writeFileSync(file, await emitFlatTypeScript(g, { layersModule: layersModule(outDir) }));
-    execFileSync(
-      process.execPath,
-      [
-        join(repo, "node_modules", "typescript", "bin", "tsc"),
-        "--noEmit",
-        "--strict",
-        "--skipLibCheck",
-        "--target",
-        "es2022",
-        "--module",
-        "nodenext",
-        "--moduleResolution",
-        "nodenext",
-        file,
-      ],
-      { cwd: repo, stdio: "pipe" },
-    );
-    const generated = (await import(pathToFileURL(file).href)) as {
+    const [generated] = await compileAndImport<{
       build(): tf.LayersModel;
       figures: { params: number };
-    };
-    const fromTs = generated.build();
+    }>([file]);
+    const fromTs = generated!.build();
     const runtime = buildModelFromIR(g);
-    expect(fromTs.layers.map((l) => l.name)).toEqual(runtime.layers.map((l) => l.name));
-    expect(fromTs.countParams()).toBe(runtime.countParams());
-    expect(generated.figures.params).toBe(g.totals.params.total);
-    fromTs.setWeights(runtime.getWeights());
-    const x = tf.randomNormal([2, ...g.input]);
-    const a = runtime.predict(x) as tf.Tensor;
-    const b = fromTs.predict(x) as tf.Tensor;
-    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+    expect(generated!.figures.params).toBe(g.totals.params.total);
+    expectSameModel(fromTs, runtime, "mini_xception --flat", { graph: g, tolerance: 1e-6 });
     fromTs.dispose();
     runtime.dispose();
   });

@@ -1,8 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
@@ -13,13 +11,13 @@ import {
   pickNetwork,
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
+import { compileAndImport, elaborate, layersModule, repo } from "./harness.js";
 
 /**
  * The continuum family as generated TypeScript: every spec's module passes `tsc --strict` (block
  * parameters used both as `parts` and in arithmetic or comparisons must still type-check), and
  * the grouped, shuffled and gated ones build, at a reduced size, the model the compiler counts.
  */
-const repo = join(import.meta.dirname, "..", "..", "..");
 const outDir = join(repo, "test", ".generated", "family");
 const family = [
   "resnet50",
@@ -34,6 +32,8 @@ interface Generated {
   build(options?: Record<string, number | string>): tf.LayersModel;
 }
 
+const modules = new Map<string, Generated>();
+
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
@@ -41,34 +41,17 @@ beforeAll(async () => {
     const file = `specs/${name}.arch`;
     const program = loadProgram(join(repo, file));
     const net = pickNetwork(program, undefined) as NetworkDecl;
-    const r = buildNetwork(program, net, []);
-    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
     const text = await emitTypeScript(program, net, {
       source: file,
-      graph: r.graph,
-      layersModule: "../../../compiler/layers.js",
+      graph: elaborate(program, net, {}),
+      layersModule,
     });
     const out = join(outDir, `${name}.ts`);
     writeFileSync(out, text);
     files.push(out);
   }
-  execFileSync(
-    process.execPath,
-    [
-      join(repo, "node_modules", "typescript", "bin", "tsc"),
-      "--noEmit",
-      "--strict",
-      "--skipLibCheck",
-      "--target",
-      "es2022",
-      "--module",
-      "nodenext",
-      "--moduleResolution",
-      "nodenext",
-      ...files,
-    ],
-    { cwd: repo, stdio: "pipe" },
-  );
+  const generated = await compileAndImport<Generated>(files);
+  for (const [i, name] of family.entries()) modules.set(name, generated[i]!);
   await initBackend("wasm");
 }, 240_000);
 
@@ -79,23 +62,19 @@ describe("the continuum family as generated TypeScript", () => {
     ["regnet_y_400mf", { size: 32, classes: 10 }],
     ["mobilenet_v2", { size: 32, classes: 10 }],
   ] as const)("%s(%o) builds the compiler's model", async (name, options) => {
-    const generated = (await import(pathToFileURL(join(outDir, `${name}.ts`)).href)) as Generated;
-    const model = generated.build({ ...options });
+    const model = modules.get(name)!.build({ ...options });
     const program = loadProgram(join(repo, "specs", `${name}.arch`));
     const net = pickNetwork(program, undefined) as NetworkDecl;
-    const sets = parseSets(Object.entries(options).map(([k, v]) => `${k}=${v}`));
-    const r = buildNetwork(program, net, sets.args);
-    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
-    expect(model.countParams()).toBe(r.graph.totals.params.total);
+    const graph = elaborate(program, net, options);
+    expect(model.countParams()).toBe(graph.totals.params.total);
     expect(model.outputs[0]!.shape).toEqual([null, options.classes]);
     model.dispose();
   });
 
-  it("a partition word where the spec compares it as a number fails as the compiler does", async () => {
+  it("a partition word where the spec compares it as a number fails as the compiler does", () => {
     // ShuffleNet's branch shuffles only `if groups > 1`: generated code compares the number,
     // and `depthwise` there is the compiler's E0500, not a silent false.
-    const file = join(outDir, "shufflenet_v1.ts");
-    const generated = (await import(pathToFileURL(file).href)) as Generated;
+    const generated = modules.get("shufflenet_v1")!;
     const program = loadProgram(join(repo, "specs", "shufflenet_v1.arch"));
     const net = pickNetwork(program, undefined) as NetworkDecl;
     const r = buildNetwork(program, net, parseSets(["groups=depthwise", "size=32"]).args);

@@ -1,35 +1,35 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
-import { Builder, SpecError } from "../../../compiler/layers.js";
+import { Builder } from "../../../compiler/layers.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
-import {
-  buildNetwork,
-  loadProgram,
-  parseSets,
-  pickNetwork,
-} from "../../../compiler/language/program.js";
+import { loadProgram, pickNetwork } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { expectGolden } from "../../golden.js";
 import { buildText } from "../../helpers.js";
+import {
+  compileAndImport,
+  elaborate as elaborateAt,
+  expectSameModel,
+  expectSpecError,
+  layersModule,
+  repo,
+  type Options,
+} from "./harness.js";
 
 /**
  * Structured TypeScript with explicit padding: `pad` on conv, sepconv and pools, and `zeropad`,
  * build the runtime's model (layer names, shapes, parameters, outputs on the same weights), and
  * the Builder's checks say what the compiler says.
  */
-const repo = join(import.meta.dirname, "..", "..", "..");
 const file = "test/backends/ts/cases/padded.arch";
 const outDir = join(repo, "test", ".generated", "padding");
 
-type Options = Record<string, number | readonly number[]>;
 interface Generated {
   build(options?: Options): tf.LayersModel;
 }
@@ -37,14 +37,9 @@ interface Generated {
 const program = loadProgram(join(repo, file));
 const net = pickNetwork(program, undefined) as NetworkDecl;
 
+/** Pads are lists: `q = [1, 0, 2, 0]`, `p = [1, 0]`. */
 function elaborate(o: Options): IRGraph {
-  const sets = parseSets(
-    Object.entries(o).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(", ")}]` : v}`),
-  );
-  expect(sets.diagnostics).toEqual([]);
-  const r = buildNetwork(program, net, sets.args);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
-  return r.graph;
+  return elaborateAt(program, net, o, true);
 }
 
 let generated: Generated;
@@ -56,16 +51,13 @@ beforeAll(async () => {
   const text = await emitTypeScript(program, net, {
     source: file,
     graph: elaborate({}),
-    layersModule: "../../../compiler/layers.js",
+    layersModule,
   });
   const out = join(outDir, "padded.ts");
   writeFileSync(out, text);
   // --flat: one statement per planned layer, MaxPadding2D imported from archc/layers.
   const flatOut = join(outDir, "padded_flat.ts");
-  writeFileSync(
-    flatOut,
-    await emitFlatTypeScript(elaborate({}), { layersModule: "../../../compiler/layers.js" }),
-  );
+  writeFileSync(flatOut, await emitFlatTypeScript(elaborate({}), { layersModule }));
   // A user's call with the lists `pad` takes: `p` defaults to 1 but is typed Pads, not number.
   const callOut = join(outDir, "padded_call.ts");
   writeFileSync(
@@ -77,27 +69,9 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  execFileSync(
-    process.execPath,
-    [
-      join(repo, "node_modules", "typescript", "bin", "tsc"),
-      "--noEmit",
-      "--strict",
-      "--skipLibCheck",
-      "--target",
-      "es2022",
-      "--module",
-      "nodenext",
-      "--moduleResolution",
-      "nodenext",
-      out,
-      flatOut,
-      callOut,
-    ],
-    { cwd: repo, stdio: "pipe" },
-  );
-  generated = (await import(pathToFileURL(out).href)) as Generated;
-  flat = (await import(pathToFileURL(flatOut).href)) as Generated;
+  const modules = await compileAndImport<Generated>([out, flatOut, callOut]);
+  generated = modules[0]!;
+  flat = modules[1]!;
 });
 
 describe("structured TypeScript with explicit padding", () => {
@@ -111,23 +85,7 @@ describe("structured TypeScript with explicit padding", () => {
       const graph = elaborate(o);
       const runtime = buildModelFromIR(graph);
       const fromTs = generated.build(o);
-      const what = JSON.stringify(o);
-      expect(
-        fromTs.layers.map((l) => l.name),
-        what,
-      ).toEqual(runtime.layers.map((l) => l.name));
-      expect(
-        fromTs.layers.map((l) => JSON.stringify(l.outputShape)),
-        what,
-      ).toEqual(runtime.layers.map((l) => JSON.stringify(l.outputShape)));
-      expect(fromTs.countParams(), what).toBe(graph.totals.params.total);
-      for (const layer of runtime.layers)
-        fromTs.getLayer(layer.name).setWeights(layer.getWeights());
-      const x = tf.randomNormal([2, ...graph.input], 0, 1, "float32", 4);
-      const a = runtime.predict(x) as tf.Tensor;
-      const b = fromTs.predict(x) as tf.Tensor;
-      expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], what).toBeLessThan(1e-5);
-      tf.dispose([x, a, b]);
+      expectSameModel(fromTs, runtime, JSON.stringify(o), { graph });
       fromTs.dispose();
       runtime.dispose();
     }
@@ -137,9 +95,7 @@ describe("structured TypeScript with explicit padding", () => {
     const graph = elaborate({});
     const runtime = buildModelFromIR(graph);
     const model = flat.build();
-    expect(model.layers.map((l) => `${l.name}:${l.getClassName()}`)).toEqual(
-      runtime.layers.map((l) => `${l.name}:${l.getClassName()}`),
-    );
+    expectSameModel(model, runtime, "flat", { graph });
     expect(runtime.layers.map((l) => l.getClassName())).toEqual(
       expect.arrayContaining(["ZeroPadding2D", "MaxPadding2D"]),
     );
@@ -174,15 +130,7 @@ describe("structured TypeScript with explicit padding", () => {
       const d = buildText(`network n {\n  input 8x8x3\n  ${c.spec}\n}`).diagnostics[0]!;
       const s = Builder.network("n");
       const x = s.input([8, 8, 3]);
-      let thrown: unknown;
-      try {
-        c.call(s, x);
-      } catch (e) {
-        thrown = e;
-      }
-      expect(thrown, c.spec).toBeInstanceOf(SpecError);
-      const e = thrown as SpecError;
-      expect([e.code, e.diagnostic, e.hint], c.spec).toEqual([d.code, d.message, d.hint]);
+      expectSpecError(() => c.call(s, x), d, c.spec);
     }
   });
 });

@@ -1,8 +1,6 @@
-import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
+import type * as tf from "@tensorflow/tfjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
@@ -17,27 +15,28 @@ import {
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { expectGolden } from "../../golden.js";
+import {
+  compileAndImport,
+  elaborate as elaborateAt,
+  expectSameModel,
+  expectSpecError,
+  layersModule,
+  repo,
+  type Options,
+} from "./harness.js";
 
 /**
  * Generated TypeScript for `shuffle` and `upsample`, both forms: the golden text, tsc --strict's
  * approval, and the runtime's model (names, shapes, parameters, outputs on the same weights) at
  * other arguments; an indivisible shuffle throws the compiler's diagnostic at build time.
  */
-const repo = join(import.meta.dirname, "..", "..", "..");
 const outDir = join(repo, "test", ".generated", "rearrange");
 const specFile = "test/backends/ts/cases/shufflenet.arch";
 const program = loadProgram(join(repo, specFile));
 const net = pickNetwork(program) as NetworkDecl;
 
-type Options = Record<string, number | string | [number, number]>;
-
 function elaborate(o: Options): IRGraph {
-  const sets = parseSets(
-    Object.entries(o).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("x") : v}`),
-  );
-  const r = buildNetwork(program, net, sets.args);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
-  return r.graph;
+  return elaborateAt(program, net, o);
 }
 
 let structured: { build(o?: Options): tf.LayersModel };
@@ -46,48 +45,16 @@ let flat: { build(): tf.LayersModel };
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
   await initBackend("wasm");
-  const layersModule = "../../../compiler/layers.js";
   const files = [join(outDir, "shufflenet.ts"), join(outDir, "shufflenet_flat.ts")];
   writeFileSync(
     files[0]!,
     await emitTypeScript(program, net, { source: specFile, graph: elaborate({}), layersModule }),
   );
   writeFileSync(files[1]!, await emitFlatTypeScript(elaborate({}), { layersModule }));
-  execFileSync(
-    process.execPath,
-    [
-      join(repo, "node_modules", "typescript", "bin", "tsc"),
-      "--noEmit",
-      "--strict",
-      "--skipLibCheck",
-      "--target",
-      "es2022",
-      "--module",
-      "nodenext",
-      "--moduleResolution",
-      "nodenext",
-      ...files,
-    ],
-    { cwd: repo, stdio: "pipe" },
-  );
-  structured = (await import(pathToFileURL(files[0]!).href)) as typeof structured;
-  flat = (await import(pathToFileURL(files[1]!).href)) as typeof flat;
+  const modules = await compileAndImport<typeof structured & typeof flat>(files);
+  structured = modules[0]!;
+  flat = modules[1]!;
 });
-
-/** Same layers, shapes and parameters; the same outputs once the runtime's weights move across. */
-function expectSameModel(fromTs: tf.LayersModel, runtime: tf.LayersModel, what: string): void {
-  expect(
-    fromTs.layers.map((l) => [l.name, l.getClassName(), JSON.stringify(l.outputShape)]),
-    what,
-  ).toEqual(runtime.layers.map((l) => [l.name, l.getClassName(), JSON.stringify(l.outputShape)]));
-  expect(fromTs.countParams(), what).toBe(runtime.countParams());
-  for (const layer of runtime.layers) fromTs.getLayer(layer.name).setWeights(layer.getWeights());
-  const x = tf.randomNormal([2, ...(runtime.inputs[0]!.shape.slice(1) as number[])]);
-  const a = runtime.predict(x) as tf.Tensor;
-  const b = fromTs.predict(x) as tf.Tensor;
-  expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], what).toBeLessThan(1e-6);
-  tf.dispose([x, a, b]);
-}
 
 describe("generated TypeScript with shuffle and upsample", () => {
   it("the structured and the flat module are the golden ones", async () => {
@@ -110,14 +77,13 @@ describe("generated TypeScript with shuffle and upsample", () => {
       const graph = elaborate(o);
       const runtime = buildModelFromIR(graph);
       const fromTs = structured.build(o);
-      expect(fromTs.countParams()).toBe(graph.totals.params.total);
-      expectSameModel(fromTs, runtime, JSON.stringify(o));
+      expectSameModel(fromTs, runtime, JSON.stringify(o), { graph, tolerance: 1e-6 });
       fromTs.dispose();
       runtime.dispose();
     }
     const runtime = buildModelFromIR(elaborate({}));
     const fromFlat = flat.build();
-    expectSameModel(fromFlat, runtime, "flat");
+    expectSameModel(fromFlat, runtime, "flat", { tolerance: 1e-6 });
     fromFlat.dispose();
     runtime.dispose();
   });
@@ -128,15 +94,6 @@ describe("generated TypeScript with shuffle and upsample", () => {
     const d = !r.ok ? r.diagnostics[0]! : undefined;
     expect(d?.code).toBe("E0400");
     expect(d?.message).toBe("shuffle 'shuffle': 24 input channels are not divisible by groups = 5");
-    let thrown: unknown;
-    try {
-      structured.build({ mix: 5 });
-    } catch (e) {
-      thrown = e;
-    }
-    const err = thrown as Error & { code: string; diagnostic: string; hint?: string };
-    expect(err.code).toBe(d!.code);
-    expect(err.diagnostic).toBe(d!.message);
-    expect(err.hint).toBe(d!.hint);
+    expectSpecError(() => structured.build({ mix: 5 }), d!);
   });
 });

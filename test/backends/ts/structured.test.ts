@@ -1,5 +1,4 @@
-import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
+import type * as tf from "@tensorflow/tfjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -8,16 +7,23 @@ import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import { runCli } from "../../helpers.js";
-import type { IRGraph } from "../../../compiler/language/ir/types.js";
 import {
   buildNetwork,
   loadProgram,
   parseSets,
   pickNetwork,
-  type Program,
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { expectGolden } from "../../golden.js";
+import {
+  compileAndImport,
+  elaborate,
+  expectSameModel,
+  expectSpecError,
+  layersModule,
+  repo,
+  type Options,
+} from "./harness.js";
 
 /**
  * Structured TypeScript (one function per block, the network's arguments as options) must build
@@ -25,11 +31,8 @@ import { expectGolden } from "../../golden.js";
  * compiled with the same `--set` values agree in layer names, output shapes, parameter counts,
  * and outputs on the same weights, moved across by layer name.
  */
-
-const repo = join(import.meta.dirname, "..", "..", "..");
 const outDir = join(repo, "test", ".generated", "structured");
 
-type Options = Record<string, number | string | boolean | [number, number]>;
 interface Spec {
   /** Module name under test/.generated and test/golden/ts. */
   readonly id: string;
@@ -116,16 +119,6 @@ interface Generated {
   build(options?: Options): tf.LayersModel;
 }
 
-function elaborate(program: Program, net: NetworkDecl, o: Options): IRGraph {
-  const sets = parseSets(
-    Object.entries(o).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("x") : v}`),
-  );
-  expect(sets.diagnostics).toEqual([]);
-  const r = buildNetwork(program, net, sets.args);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
-  return r.graph;
-}
-
 const modules = new Map<string, Generated>();
 
 beforeAll(async () => {
@@ -139,33 +132,15 @@ beforeAll(async () => {
     const text = await emitTypeScript(program, net, {
       source: spec.file,
       graph: elaborate(program, net, {}),
-      layersModule: "../../../compiler/layers.js",
+      layersModule,
     });
     const file = join(outDir, `${spec.id.replace(".", "_")}.ts`);
     writeFileSync(file, text);
     files.push(file);
   }
   // One strict compile of every generated module: what a user's project would run.
-  execFileSync(
-    process.execPath,
-    [
-      join(repo, "node_modules", "typescript", "bin", "tsc"),
-      "--noEmit",
-      "--strict",
-      "--skipLibCheck",
-      "--target",
-      "es2022",
-      "--module",
-      "nodenext",
-      "--moduleResolution",
-      "nodenext",
-      ...files,
-    ],
-    { cwd: repo, stdio: "pipe" },
-  );
-  for (const [i, spec] of specs.entries()) {
-    modules.set(spec.id, (await import(pathToFileURL(files[i]!).href)) as Generated);
-  }
+  const generated = await compileAndImport<Generated>(files);
+  for (const [i, spec] of specs.entries()) modules.set(spec.id, generated[i]!);
 });
 
 describe("structured TypeScript", () => {
@@ -196,27 +171,7 @@ describe("structured TypeScript", () => {
         const runtime = buildModelFromIR(graph);
         const fromTs = generated.build(o);
         const what = `${spec.id} ${JSON.stringify(o)}`;
-        expect(
-          fromTs.layers.map((l) => l.name),
-          what,
-        ).toEqual(runtime.layers.map((l) => l.name));
-        expect(
-          fromTs.layers.map((l) => JSON.stringify(l.outputShape)),
-          what,
-        ).toEqual(runtime.layers.map((l) => JSON.stringify(l.outputShape)));
-        expect(fromTs.countParams(), what).toBe(runtime.countParams());
-        expect(fromTs.countParams(), what).toBe(graph.totals.params.total);
-        if (spec.predict.includes(i)) {
-          // Weights move across by layer name: the names are the mapping.
-          for (const layer of runtime.layers) {
-            fromTs.getLayer(layer.name).setWeights(layer.getWeights());
-          }
-          const x = tf.randomNormal([2, ...graph.input]);
-          const a = runtime.predict(x) as tf.Tensor;
-          const b = fromTs.predict(x) as tf.Tensor;
-          expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], what).toBeLessThan(1e-5);
-          tf.dispose([x, a, b]);
-        }
+        expectSameModel(fromTs, runtime, what, { graph, outputs: spec.predict.includes(i) });
         fromTs.dispose();
         runtime.dispose();
       }
@@ -232,17 +187,7 @@ describe("structured TypeScript", () => {
     const d = !r.ok ? r.diagnostics[0]! : undefined;
     expect(d?.message).toMatch(/not divisible by parts = 5/);
     const generated = modules.get("xception")!;
-    let thrown: unknown;
-    try {
-      generated.build({ parts: 5, size: 71 });
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(Error);
-    const err = thrown as Error & { code: string; diagnostic: string; hint?: string };
-    expect(err.code).toBe(d!.code);
-    expect(err.diagnostic).toBe(d!.message);
-    expect(err.hint).toBe(d!.hint);
+    const err = expectSpecError(() => generated.build({ parts: 5, size: 71 }), d!);
     expect(err.message).toContain("the nearest valid values are 4 and 8");
   });
 
@@ -298,10 +243,7 @@ describe("structured TypeScript", () => {
     const program = loadProgram(file);
     const net = pickNetwork(program) as NetworkDecl;
     const module = join(outDir, "joins.ts");
-    writeFileSync(
-      module,
-      await emitTypeScript(program, net, { layersModule: "../../../compiler/layers.js" }),
-    );
+    writeFileSync(module, await emitTypeScript(program, net, { layersModule }));
     const generated = (await import(pathToFileURL(module).href)) as Generated;
     for (const sets of [["f=8"], ["stride=2"]]) {
       const r = buildNetwork(program, net, parseSets(sets).args);

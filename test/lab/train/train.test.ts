@@ -58,6 +58,29 @@ describe("training on the wasm backend", () => {
     expect(JSON.parse(lines[1]!)).toMatchObject({ epoch: 2, lr: 0.05 });
   });
 
+  it("gradient checkpointing, used where memory is short, trains to the same weights", async () => {
+    const graph = mustBuild(spec);
+    const plain = mkdtempSync(join(tmpdir(), "archc-train-"));
+    let told = 0;
+    const base = { graph, config, data: "synthetic:48", epochs: 1, seed: 5 };
+    await trainNetwork({ ...base, outDir: plain, onCheckpointing: () => told++ });
+    expect(told).toBe(0);
+    const recomputed = mkdtempSync(join(tmpdir(), "archc-train-"));
+    await trainNetwork({
+      ...base,
+      outDir: recomputed,
+      memoryBudget: 1,
+      onCheckpointing: () => told++,
+    });
+    expect(told).toBe(1);
+    const a = lastWeights(plain);
+    const b = lastWeights(recomputed);
+    expect(b.length).toBe(a.length);
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    expect(diff).toBeLessThan(1e-4);
+  });
+
   it("stopping and resuming gives the same weights as an uninterrupted run", async () => {
     const graph = mustBuild(spec);
     const straight = mkdtempSync(join(tmpdir(), "archc-train-"));

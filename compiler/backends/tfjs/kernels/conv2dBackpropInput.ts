@@ -48,17 +48,33 @@ export function conv2dBackpropInputWasm(args: {
       const dx =
         info.batchSize * info.outHeight * info.outWidth === 0 || laid === undefined
           ? tf.zeros(nhwc)
-          : tf.conv2d(
-              laid.spread,
-              tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D,
-              1,
-              [[0, 0], ...laid.pads, [0, 0]],
-              "NHWC",
-            );
+          : tf.conv2d(laid.spread, flippedSwapped(w), 1, [[0, 0], ...laid.pads, [0, 0]], "NHWC");
       return channelsFirst ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
     }),
   );
   return handOff(result, backend);
+}
+
+/**
+ * The filter [KH, KW, Ci, Co] flipped in both spatial axes, channels swapped: [KH, KW, Co, Ci].
+ * Why not tf.reverse: wasm's Reverse is a per-element index loop that took longer than the
+ * convolution it feeds (1x1x728x728: 60-250 ms against 35 ms; docs/PERFORMANCE.md). Flipping
+ * both axes only reverses the order of the KH*KW blocks of Ci*Co values, so after wasm's fast
+ * transpose it is KH*KW block copies, and nothing at all for a 1x1 filter.
+ */
+export function flippedSwapped(w: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, ci, co] = w.shape;
+  const swapped = tf.transpose(w, [0, 1, 3, 2]);
+  const taps = kh * kw;
+  if (taps === 1 || w.size === 0) return swapped;
+  const src = swapped.dataSync() as Float32Array;
+  swapped.dispose();
+  const out = new Float32Array(src.length);
+  const block = ci * co;
+  for (let p = 0; p < taps; p++) {
+    out.set(src.subarray(p * block, (p + 1) * block), (taps - 1 - p) * block);
+  }
+  return tf.tensor4d(out, [kh, kw, co, ci]);
 }
 
 export const conv2dBackpropInputConfig: tf.KernelConfig = {

@@ -1,0 +1,161 @@
+import * as tf from "@tensorflow/tfjs";
+
+// Why: tfjs' own variableGrads keeps every gradient it computes (one per input of
+// every op on the tape) and every tensor the forward pass saved for the backward
+// one until the whole backward pass ends, so a training step's peak memory is
+// about twice the forward activations. Xception at 299x299 needs about 2 GiB per
+// image that way, and the wasm backend's heap stops at 4 GiB: batch 8 could never
+// run (docs/PERFORMANCE.md). This is the same backward pass (the engine's tape,
+// each op's registered gradient, the same order and sums) that frees a gradient
+// as soon as the op that produced its tensor has consumed it, and an op's saved
+// tensors as soon as its gradient has run, so memory falls as the pass proceeds.
+
+/** The parts of tfjs' engine and tape this uses (stable across tfjs 3 and 4). */
+interface TapeNode {
+  id: number;
+  kernelName: string;
+  inputs: Record<string, tf.Tensor>;
+  outputs: tf.Tensor[];
+  gradient?: (dys: (tf.Tensor | null)[]) => Record<string, () => tf.Tensor>;
+  saved?: tf.Tensor[];
+}
+interface EngineInternals {
+  state: { activeTape: TapeNode[] | null; gradientDepth: number };
+  scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
+  startTape(): void;
+  endTape(): void;
+  tidy<T extends tf.TensorContainer>(name: string, f: () => T): T;
+}
+
+/** The nodes on paths from xs to y, inputs not depending on xs pruned (tfjs' own rule). */
+function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor) {
+  const fromX = new Set(xs.map((x) => x.id));
+  const nodesFromX = new Set<number>();
+  for (const node of tape) {
+    if (Object.values(node.inputs).some((t) => fromX.has(t.id))) {
+      for (const o of node.outputs) fromX.add(o.id);
+      nodesFromX.add(node.id);
+    }
+  }
+  const toY = new Set([y.id]);
+  const nodesToY = new Set<number>();
+  for (let i = tape.length - 1; i >= 0; i--) {
+    const node = tape[i]!;
+    if (node.outputs.some((o) => toY.has(o.id))) {
+      for (const t of Object.values(node.inputs)) toY.add(t.id);
+      nodesToY.add(node.id);
+    }
+  }
+  const kept: TapeNode[] = [];
+  for (const node of tape) {
+    if (!nodesFromX.has(node.id) || !nodesToY.has(node.id)) continue;
+    const inputs: Record<string, tf.Tensor> = {};
+    for (const [name, t] of Object.entries(node.inputs)) if (fromX.has(t.id)) inputs[name] = t;
+    kept.push({ ...node, inputs });
+  }
+  return kept;
+}
+
+/**
+ * The gradients of `f()` with respect to `xs` (variables or any tensors `f` reads), with `dy`
+ * as the gradient of its result (ones when omitted): tfjs' `engine.gradients` with the backward
+ * pass's memory released as it goes. A gradient is undefined where `f` does not depend on that
+ * x. The caller disposes `value` and the gradients.
+ */
+export function frugalGradients(
+  f: () => tf.Tensor,
+  xs: readonly tf.Tensor[],
+  dy?: tf.Tensor,
+): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] } {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const y = engine.scopedRun(
+    () => engine.startTape(),
+    () => engine.endTape(),
+    () => engine.tidy("forward", f),
+  );
+  if (!(y instanceof tf.Tensor)) throw new Error("frugalGradients: f must return a tensor");
+  const tape = engine.state.activeTape ?? [];
+  const nested = engine.state.gradientDepth > 0;
+  const keep = new Set<number>([y.id, ...xs.map((x) => x.id)]);
+  const grads = engine.tidy("backward", () => {
+    const filtered = nodesFromXsToY(tape, xs, y);
+    const acc = new Map<number, tf.Tensor>([[y.id, dy ? tf.clone(dy) : tf.onesLike(y)]]);
+    for (let i = filtered.length - 1; i >= 0; i--) {
+      const node = filtered[i]!;
+      const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
+      if (node.gradient === undefined) {
+        throw new Error(
+          `Cannot compute gradient: gradient function not found for ${node.kernelName}.`,
+        );
+      }
+      const inputGrads = node.gradient(dys);
+      for (const [name, x] of Object.entries(node.inputs)) {
+        const grad = inputGrads[name];
+        if (grad === undefined)
+          throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}.`);
+        const dx = tf.tidy(grad);
+        if (dx.dtype !== "float32" || !tf.util.arraysEqual(dx.shape, x.shape)) {
+          throw new Error(
+            `Error in gradient for op ${node.kernelName}: input '${name}' got a ${dx.dtype} gradient of shape [${dx.shape}] for shape [${x.shape}]`,
+          );
+        }
+        const before = acc.get(x.id);
+        if (before === undefined) acc.set(x.id, dx);
+        else {
+          acc.set(x.id, tf.add(before, dx));
+          before.dispose();
+          dx.dispose();
+        }
+      }
+      // Every op that reads an output of this node ran later and is done, so the
+      // outputs' gradients are complete and consumed; this op's saved tensors too.
+      for (const o of node.outputs) {
+        if (keep.has(o.id)) continue;
+        acc.get(o.id)?.dispose();
+        acc.delete(o.id);
+      }
+      if (!nested) for (const t of node.saved ?? []) t.dispose();
+    }
+    // A tidy returns containers of tensors only: the reached ones, by position.
+    const out: Record<string, tf.Tensor> = {};
+    xs.forEach((x, i) => {
+      const g = acc.get(x.id);
+      if (g !== undefined) out[i] = g;
+    });
+    return out;
+  });
+  if (!nested) {
+    for (const node of tape) for (const t of node.saved ?? []) t.dispose();
+    engine.state.activeTape = null;
+  }
+  return { value: y, grads: xs.map((_, i) => grads[i]) };
+}
+
+/**
+ * `tf.variableGrads(f, vars)` with the backward pass's memory released as it goes: the
+ * loss `value` and a gradient per variable that the loss depends on, by variable name.
+ * Trainable variables only, like tfjs'; the caller disposes the results.
+ */
+export function frugalVariableGrads(
+  f: () => tf.Scalar,
+  vars: readonly tf.Variable[],
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const xs = vars.filter((v) => v.trainable);
+  if (xs.length === 0) throw new Error("frugalVariableGrads: no trainable variable given");
+  const { value, grads } = frugalGradients(f, xs);
+  if (value.rank !== 0) {
+    value.dispose();
+    tf.dispose(grads.filter((g): g is tf.Tensor => g !== undefined));
+    throw new Error("frugalVariableGrads: the function must return a scalar tensor");
+  }
+  const named: tf.NamedTensorMap = {};
+  xs.forEach((x, i) => {
+    if (grads[i] !== undefined) named[x.name] = grads[i];
+  });
+  if (Object.keys(named).length === 0) {
+    throw new Error(
+      "Cannot find a connection between any variable and the result of the loss function",
+    );
+  }
+  return { value: value as tf.Scalar, grads: named };
+}
