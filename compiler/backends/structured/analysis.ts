@@ -254,9 +254,11 @@ function join(a: StaticType | undefined, b: StaticType): StaticType {
   if (a === undefined || a === "unknown") return b;
   if (b === "unknown") return a;
   const num = (t: StaticType) => t === "int" || t === "float" || t === "number";
-  // A count that is also used as a partition or a window widens to the wider type.
-  if (num(a) && (b === "parts" || b === "size")) return b;
-  if (num(b) && (a === "parts" || a === "size")) return a;
+  // A count that is also used as a partition, a window or a pad widens to the wider type (pad = 1
+  // by default may be [t, b, l, r] when called).
+  const wide = (t: StaticType) => t === "parts" || t === "size" || t === "pads";
+  if (num(a) && wide(b)) return b;
+  if (num(b) && wide(a)) return a;
   if (num(a) && num(b)) return a === b ? a : "number";
   return a;
 }

@@ -203,20 +203,15 @@ class Lowering {
     return value === "none" ? [] : [{ key: attr, v: lit(value, attr) }];
   }
 
-  private groups(node: IRNode, groups: number): Arg[] {
+  /** `what`: how the spec names the value, for groups_of's errors (a shuffle's groups, or parts). */
+  private groups(node: IRNode, groups: number, what = "parts"): Arg[] {
     const p = this.bound(node, "groups");
     const cin = spatialChannels(this.graph, node);
-    if (p)
-      return [
-        {
-          key: "groups",
-          v: {
-            k: "expr",
-            fn: "groups_of",
-            args: [{ k: "param", name: p }, lit(cin, "in_channels")],
-          },
-        },
-      ];
+    if (p) {
+      const args: Val[] = [{ k: "param", name: p }, lit(cin, "in_channels")];
+      if (what !== "parts") args.push(lit(what, "what"));
+      return [{ key: "groups", v: { k: "expr", fn: "groups_of", args } }];
+    }
     return groups === 1 ? [] : [{ key: "groups", v: lit(groups, "groups") }];
   }
 
@@ -314,7 +309,7 @@ class Lowering {
       }
       case "shuffle": {
         // Always written out: ChannelShuffle(1) would hide that the layer is there.
-        const g = this.groups(node, node.attrs.groups);
+        const g = this.groups(node, node.attrs.groups, "shuffle groups");
         return {
           callee: "ChannelShuffle",
           args: g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }],

@@ -32,19 +32,21 @@ def _symmetric(pad: Pads) -> bool:
     return pad[0] == pad[1] and pad[2] == pad[3]
 
 
-def groups_of(parts: Union[int, str], channels: int) -> int:
-    """A partition argument as a group count: 'regular' is 1, 'depthwise' one group per channel."""
+def groups_of(parts: Union[int, str], channels: int, what: str = "parts") -> int:
+    """A partition argument as a group count: 'regular' is 1, 'depthwise' one group per channel.
+
+    'what' names the argument in errors as the spec wrote it: parts, or a shuffle's groups."""
     groups = channels if parts == "depthwise" else 1 if parts == "regular" else parts
     if isinstance(groups, int) and groups >= 1 and channels % groups == 0:
         return groups
     valid = [d for d in range(1, channels + 1) if channels % d == 0]
     if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"parts must be a positive whole number, 'regular' or 'depthwise', not {parts!r}")
+        raise ValueError(f"{what} must be a positive whole number, 'regular' or 'depthwise', not {parts!r}")
     below = max(d for d in valid if d <= groups)
     above = [d for d in valid if d > groups]
     nearest = f"{below} and {above[0]}" if above else str(below)
     raise ValueError(
-        f"{channels} input channels are not divisible by parts = {parts}; the nearest valid values are {nearest}"
+        f"{channels} input channels are not divisible by {what} = {parts}; the nearest valid values are {nearest}"
     )
 
 

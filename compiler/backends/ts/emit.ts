@@ -147,6 +147,7 @@ const reserved = new Set(
 /** Names the module itself defines or imports. */
 const topLevel = new Set(["tf", "Builder", "channels", "build", "Tensor", "Parts", "Size"]);
 for (const t of ["Activation", "Order", "Padding", "Pads", "Shape"]) topLevel.add(t);
+topLevel.add("numeric");
 
 function safe(name: string, avoid: ReadonlySet<string>): string {
   let id = name;
@@ -591,6 +592,18 @@ class FunctionEmitter {
     return `${this.ctx.fnNames.get(block.name.name)!}(${args.join(", ")})`;
   }
 
+  /**
+   * An operand of arithmetic, an ordering or a math function. A parameter that is also a `parts`,
+   * `pad` or window value may hold a word or a list there, which TypeScript's number operators do
+   * not take: it goes through the runtime's `numeric`, which fails as the compiler does (E0500).
+   */
+  private number(e: Expr, cur: Cursor, min: number, op: string): string {
+    if (!["parts", "pads", "size"].includes(exprType(e, this.lookup)))
+      return this.expr(e, cur, min);
+    this.ctx.used.add("numeric");
+    return `numeric(${this.expr(e, cur)}, ${JSON.stringify(op)})`;
+  }
+
   /** An expression, with the precedence of the context it is written in. */
   private expr(e: Expr, cur: Cursor, min = 0): string {
     const [text, prec] = this.exprPrec(e, cur);
@@ -625,11 +638,12 @@ class FunctionEmitter {
         return [this.local(e.name), atom];
       }
       case "Unary":
-        return [`${e.op === "not" ? "!" : "-"}${this.expr(e.operand, cur, 14)}`, 14];
+        if (e.op !== "not") return [`-${this.number(e.operand, cur, 14, "-")}`, 14];
+        return [`!${this.expr(e.operand, cur, 14)}`, 14];
       case "Binary": {
         if (e.op === "//")
           return [
-            `Math.floor(${this.expr(e.left, cur, 12)} / ${this.expr(e.right, cur, 13)})`,
+            `Math.floor(${this.number(e.left, cur, 12, "//")} / ${this.number(e.right, cur, 13, "//")})`,
             atom,
           ];
         const p = tsPrec[e.op]!;
@@ -644,6 +658,11 @@ class FunctionEmitter {
         }
         // Comparisons do not chain: parenthesise one inside another.
         const side = p === 8 || p === 9 ? p + 1 : p;
+        if (p >= 9)
+          return [
+            `${this.number(e.left, cur, side, e.op)} ${e.op} ${this.number(e.right, cur, p + 1, e.op)}`,
+            p,
+          ];
         return [
           `${this.expr(e.left, cur, side)} ${tsOp[e.op] ?? e.op} ${this.expr(e.right, cur, p + 1)}`,
           p,
@@ -658,7 +677,7 @@ class FunctionEmitter {
         if (!mathFns.has(e.callee.name))
           throw new StructureError(`'${e.callee.name}' is not a function usable in an expression`);
         return [
-          `Math.${e.callee.name}(${e.args.map((a) => this.expr(a.value, cur)).join(", ")})`,
+          `Math.${e.callee.name}(${e.args.map((a) => this.number(a.value, cur, 0, e.callee.name)).join(", ")})`,
           atom,
         ];
       case "Quantity":

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -96,6 +96,40 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
     model.dispose();
   });
 
+  it("an indivisible group count names what the spec wrote: a shuffle's groups, or parts", () => {
+    needPython(problem);
+    const dir = tempDir("archc-rearrange-groups-");
+    const shufflenet = specNetwork(spec);
+    const module = emitTorch(shufflenet.build([]), {
+      probe: probeFor(shufflenet.program, shufflenet.net, []),
+    });
+    expect(module).toContain('ChannelShuffle(groups_of(mix, 24, "shuffle groups"))');
+    writeFileSync(join(dir, "net.py"), module);
+    const construct = (args: string) => {
+      const out = spawnSync(
+        python,
+        [
+          "-c",
+          `import sys; sys.path.insert(0, sys.argv[1]); import net; net.Shufflenet(${args})`,
+          dir,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(out.status, out.stderr).toBe(1);
+      return out.stderr.trim().split("\n").pop();
+    };
+    // `shuffle mix` after the second unit sees 24 channels; the units' convolutions see them too.
+    expect(construct("mix=5")).toBe(
+      "ValueError: 24 input channels are not divisible by shuffle groups = 5; the nearest valid values are 4 and 6",
+    );
+    expect(construct("mix='wide'")).toBe(
+      "ValueError: shuffle groups must be a positive whole number, 'regular' or 'depthwise', not 'wide'",
+    );
+    expect(construct("groups=5")).toBe(
+      "ValueError: 24 input channels are not divisible by parts = 5; the nearest valid values are 4 and 6",
+    );
+  });
+
   it("in a ShuffleNet with weights: the generated module matches tfjs and onnxruntime at groups 2 and 4", async () => {
     needPython(problem);
     const dir = tempDir("archc-rearrange-net-");
@@ -104,7 +138,9 @@ describe.skipIf(problem !== undefined && !inCI)("shuffle and upsample: tfjs, ONN
     const module = emitTorch(shufflenet.build([]), {
       probe: probeFor(shufflenet.program, shufflenet.net, []),
     });
-    expect(module).toContain("self.shuffle = ChannelShuffle(groups_of(groups, 12))");
+    expect(module).toContain(
+      'self.shuffle = ChannelShuffle(groups_of(groups, 12, "shuffle groups"))',
+    );
     expect(module).toContain('nn.Upsample(scale_factor=(1, 2), mode="nearest")');
     const entries: IdentityEntry[] = [];
     for (const groups of [2, 4]) {

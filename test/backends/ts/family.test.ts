@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
-import { loadProgram, pickNetwork } from "../../../compiler/language/program.js";
+import {
+  buildNetwork,
+  loadProgram,
+  parseSets,
+  pickNetwork,
+} from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { compileAndImport, elaborate, layersModule, repo } from "./harness.js";
 
@@ -24,7 +29,7 @@ const family = [
 ];
 
 interface Generated {
-  build(options?: Record<string, number>): tf.LayersModel;
+  build(options?: Record<string, number | string>): tf.LayersModel;
 }
 
 const modules = new Map<string, Generated>();
@@ -64,5 +69,20 @@ describe("the continuum family as generated TypeScript", () => {
     expect(model.countParams()).toBe(graph.totals.params.total);
     expect(model.outputs[0]!.shape).toEqual([null, options.classes]);
     model.dispose();
+  });
+
+  it("a partition word where the spec compares it as a number fails as the compiler does", () => {
+    // ShuffleNet's branch shuffles only `if groups > 1`: generated code compares the number,
+    // and `depthwise` there is the compiler's E0500, not a silent false.
+    const generated = modules.get("shufflenet_v1")!;
+    const program = loadProgram(join(repo, "specs", "shufflenet_v1.arch"));
+    const net = pickNetwork(program, undefined) as NetworkDecl;
+    const r = buildNetwork(program, net, parseSets(["groups=depthwise", "size=32"]).args);
+    expect(r.ok).toBe(false);
+    const message = r.ok ? "" : r.diagnostics[0]!.message;
+    expect(message).toBe("'>' needs a number, not 'depthwise' (depthwise)");
+    expect(() => generated.build({ groups: "depthwise", size: 32 })).toThrow(
+      `error[E0500]: ${message}`,
+    );
   });
 });

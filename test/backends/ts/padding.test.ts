@@ -58,7 +58,18 @@ beforeAll(async () => {
   // --flat: one statement per planned layer, MaxPadding2D imported from archc/layers.
   const flatOut = join(outDir, "padded_flat.ts");
   writeFileSync(flatOut, await emitFlatTypeScript(elaborate({}), { layersModule }));
-  const modules = await compileAndImport<Generated>([out, flatOut]);
+  // A user's call with the lists `pad` takes: `p` defaults to 1 but is typed Pads, not number.
+  const callOut = join(outDir, "padded_call.ts");
+  writeFileSync(
+    callOut,
+    [
+      'import { build } from "./padded.js";',
+      "build({ p: [1, 0] }).dispose();",
+      "build({ p: [1, 0, 2, 0], q: 2 }).dispose();",
+      "",
+    ].join("\n"),
+  );
+  const modules = await compileAndImport<Generated>([out, flatOut, callOut]);
   generated = modules[0]!;
   flat = modules[1]!;
 });

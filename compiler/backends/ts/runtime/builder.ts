@@ -60,6 +60,17 @@ export class SpecError extends Error {
   }
 }
 
+/**
+ * A value the spec does arithmetic or an ordering comparison on, where its parameter may also hold
+ * a partition word or a list (`groups > 1` on a `parts` parameter): the number, or the compiler's
+ * E0500 for `regular`, `depthwise` or a list.
+ */
+export function numeric(v: Parts | Pads, op: string): number {
+  if (typeof v === "number") return v;
+  const what = typeof v === "string" ? `'${v}' (${v})` : `a list ([${v.join(", ")}])`;
+  throw new SpecError("E0500", `'${op}' needs a number, not ${what}`);
+}
+
 /** `in` of the language: the channel count of a tensor. */
 export function channels(x: Tensor): number {
   return x.shape[x.shape.length - 1] ?? 0;
