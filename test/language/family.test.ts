@@ -1,21 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { IRGraph } from "../../compiler/language/ir/types.js";
-import {
-  buildNetwork,
-  checkProgram,
-  loadProgram,
-  parseSets,
-} from "../../compiler/language/program.js";
+import { checkProgram, loadProgram } from "../../compiler/language/program.js";
+import { inCI, needPython, python, pythonProblem, repo } from "../backends/torch/python.js";
+import { buildFile, mustBuildFile as build } from "../helpers.js";
 
 /**
  * The continuum family in specs/: every spec's expect blocks hold (and would fail on a wrong
  * figure), and archc's counts equal those of the reference implementations, which
  * bench/family_reference.py computes with Debian's python3-torch and python3-torchvision.
  */
-const repo = join(import.meta.dirname, "..", "..");
 const spec = (f: string) => join(repo, "specs", f);
 
 interface Member {
@@ -80,13 +75,6 @@ const family: readonly Member[] = [
     expectArgs: `groups = ${g}`,
   })),
 ];
-
-function build(file: string, network: string, sets: readonly string[] = []): IRGraph {
-  const p = loadProgram(file);
-  const r = buildNetwork(p, p.table.networks.get(network)!, parseSets([...sets]).args);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
-  return r.graph;
-}
 
 /** The keys of the expect blocks of `file` for `network(args)`, args as written. */
 function expectedKeys(file: string, network: string, expectArgs: string): string[] {
@@ -159,10 +147,9 @@ describe("the continuum family", () => {
   });
 
   it("ShuffleNet v1 at a group count that does not divide its widths names the layer and the valid values", () => {
-    const p = loadProgram(spec("shufflenet_v1.arch"));
-    const r = buildNetwork(p, p.table.networks.get("shufflenet_v1")!, parseSets(["groups=5"]).args);
-    expect(r.ok).toBe(false);
-    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    const r = buildFile(spec("shufflenet_v1.arch"), "shufflenet_v1", ["groups=5"]);
+    expect(r.graph).toBeUndefined();
+    const d = r.diagnostics[0];
     expect(d?.code).toBe("E0400");
     expect(d?.message).toMatch(/shuffle_unit.*not divisible by (parts|groups) = 5/);
     expect(d?.span.file).toMatch(/stdlib[\\/]shufflenet\.arch$/);
@@ -246,17 +233,7 @@ describe("the continuum family", () => {
   });
 });
 
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-function torchvisionProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, torchvision"], { encoding: "utf8" });
-  if (r.status !== 0) {
-    return `${python} cannot import torchvision (${r.stderr.trim().split("\n").pop()})`;
-  }
-  return undefined;
-}
-const problem = torchvisionProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, torchvision");
 if (problem && !inCI) {
   console.warn(`family.test.ts: skipping the torchvision counts: ${problem}`);
 }
@@ -265,8 +242,7 @@ describe.skipIf(problem !== undefined && !inCI)(
   "the family against its reference in PyTorch",
   () => {
     it("archc's trainable, non-trainable and MACs equal torchvision's parameters, running statistics and hook-counted MACs", () => {
-      if (problem)
-        throw new Error(`${problem}: apt-get install -y python3-torch python3-torchvision`);
+      needPython(problem, "python3-torch python3-torchvision");
       const r = spawnSync(
         python,
         [join(repo, "bench", "family_reference.py"), ...family.map((m) => m.ref)],
