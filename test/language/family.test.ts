@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { IRGraph } from "../../compiler/language/ir/types.js";
 import { checkProgram, loadProgram } from "../../compiler/language/program.js";
 import { inCI, needPython, python, pythonProblem, repo } from "../backends/torch/python.js";
 import { buildFile, mustBuildFile as build } from "../helpers.js";
@@ -89,6 +90,20 @@ function expectedKeys(file: string, network: string, expectArgs: string): string
       return text.slice(from, args[args.length - 1]!.span.end.offset) === expectArgs;
     })
     .flatMap((e) => e.entries.map((x) => x.key.name));
+}
+
+/**
+ * The squeeze-and-excitation gates of `g`, each two dense layers in data-flow order: the widths
+ * of the first (the squeeze) and the activations of the second (the gate).
+ */
+function squeezeExcitation(g: IRGraph): { squeeze: number[]; gates: (string | false)[] } {
+  const dense = g.nodes.filter(
+    (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
+  );
+  return {
+    squeeze: dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0]!),
+    gates: dense.filter((_, i) => i % 2 === 1).map((n) => n.op === "dense" && n.attrs.activation),
+  };
 }
 
 describe("the continuum family", () => {
@@ -193,18 +208,11 @@ describe("the continuum family", () => {
     // Table 1: the shape-keeping bottlenecks (stride 1, as many channels out as in) add their input.
     expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(10);
     expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(8);
-    const dense = g.nodes.filter(
-      (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
-    );
+    const se = squeezeExcitation(g);
     // _make_divisible(expanded // 4, 8) of 72, 120, 120, 480, 672, 672, 960, 960: 18 rounds to 16,
     // more than 10% down, so 24.
-    expect(dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0])).toEqual([
-      24, 32, 32, 120, 168, 168, 240, 240,
-    ]);
-    const gates = dense.filter((_, i) => i % 2 === 1);
-    expect(gates.map((n) => n.op === "dense" && n.attrs.activation)).toEqual(
-      Array(8).fill("h_sigmoid"),
-    );
+    expect(se.squeeze).toEqual([24, 32, 32, 120, 168, 168, 240, 240]);
+    expect(se.gates).toEqual(Array(8).fill("h_sigmoid"));
     expect(g.activations["h_sigmoid"]).toEqual({ slope: 1 / 6, offset: 0.5 });
   });
 
@@ -212,18 +220,12 @@ describe("the continuum family", () => {
     const g = build(spec("efficientnet_b0.arch"), "efficientnet_b0");
     expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(9);
     expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(16);
-    const dense = g.nodes.filter(
-      (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
-    );
+    const se = squeezeExcitation(g);
     // max(1, in // 4) of each unit's input (the stem's 32, then each stage's width), not of the
     // expansion: torchvision's MBConv.
     const inputs = [32, 16, 24, 24, 40, 40, 80, 80, 80, 112, 112, 112, 192, 192, 192, 192];
-    expect(dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0])).toEqual(
-      inputs.map((w) => Math.max(1, Math.floor(w / 4))),
-    );
-    expect(
-      dense.map((n) => n.op === "dense" && n.attrs.activation).filter((_, i) => i % 2 === 1),
-    ).toEqual(Array(16).fill("sigmoid"));
+    expect(se.squeeze).toEqual(inputs.map((w) => Math.max(1, Math.floor(w / 4))));
+    expect(se.gates).toEqual(Array(16).fill("sigmoid"));
   });
 
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {
