@@ -1,6 +1,12 @@
 import { main } from "../compiler/cli/main.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
-import { buildNetwork, loadProgram, parseSets, pickNetwork } from "../compiler/language/program.js";
+import {
+  buildNetwork,
+  loadProgram,
+  parseSets,
+  pickNetwork,
+  type Program,
+} from "../compiler/language/program.js";
 import type { Diagnostic } from "../grammar/diagnostic.js";
 import type { Span } from "../grammar/span.js";
 
@@ -31,18 +37,47 @@ export function buildText(
     if (p === "/virtual/spec.arch") return text;
     throw new Error("no such file");
   });
+  return buildProgram(program, network, sets);
+}
+
+/** Elaborates `network` (or the file's own) of a spec file at `--set` values. */
+export function buildFile(
+  file: string,
+  network?: string,
+  sets: readonly string[] = [],
+): { graph?: IRGraph; diagnostics: readonly Diagnostic[] } {
+  return buildProgram(loadProgram(file), network, sets);
+}
+
+function buildProgram(
+  program: Program,
+  network: string | undefined,
+  sets: readonly string[],
+): { graph?: IRGraph; diagnostics: readonly Diagnostic[] } {
   if (program.diagnostics.length) return { diagnostics: program.diagnostics };
   const net = pickNetwork(program, network);
   if ("code" in net) return { diagnostics: [net] };
-  const parsed = parseSets(sets);
+  const parsed = parseSets([...sets]);
   const r = buildNetwork(program, net, parsed.args);
   return r.ok ? { graph: r.graph, diagnostics: [] } : { diagnostics: r.diagnostics };
 }
 
-export function mustBuild(text: string, sets: string[] = []): IRGraph {
-  const r = buildText(text, sets);
+function must(r: { graph?: IRGraph; diagnostics: readonly Diagnostic[] }): IRGraph {
   if (!r.graph) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join("\n"));
   return r.graph;
+}
+
+export function mustBuild(text: string, sets: string[] = []): IRGraph {
+  return must(buildText(text, sets));
+}
+
+/** buildFile's graph; any diagnostic throws. */
+export function mustBuildFile(
+  file: string,
+  network?: string,
+  sets: readonly string[] = [],
+): IRGraph {
+  return must(buildFile(file, network, sets));
 }
 
 /** The AST as JSON, each span shortened to `line:col-line:col` so goldens stay readable. */

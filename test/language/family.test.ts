@@ -1,21 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { IRGraph } from "../../compiler/language/ir/types.js";
-import {
-  buildNetwork,
-  checkProgram,
-  loadProgram,
-  parseSets,
-} from "../../compiler/language/program.js";
+import { checkProgram, loadProgram } from "../../compiler/language/program.js";
+import { inCI, needPython, python, pythonProblem, repo } from "../backends/torch/python.js";
+import { buildFile, mustBuildFile as build } from "../helpers.js";
 
 /**
  * The continuum family in specs/: every spec's expect blocks hold (and would fail on a wrong
  * figure), and archc's counts equal those of the reference implementations, which
  * bench/family_reference.py computes with Debian's python3-torch and python3-torchvision.
  */
-const repo = join(import.meta.dirname, "..", "..");
 const spec = (f: string) => join(repo, "specs", f);
 
 interface Member {
@@ -81,13 +77,6 @@ const family: readonly Member[] = [
   })),
 ];
 
-function build(file: string, network: string, sets: readonly string[] = []): IRGraph {
-  const p = loadProgram(file);
-  const r = buildNetwork(p, p.table.networks.get(network)!, parseSets([...sets]).args);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
-  return r.graph;
-}
-
 /** The keys of the expect blocks of `file` for `network(args)`, args as written. */
 function expectedKeys(file: string, network: string, expectArgs: string): string[] {
   const p = loadProgram(spec(file));
@@ -101,6 +90,20 @@ function expectedKeys(file: string, network: string, expectArgs: string): string
       return text.slice(from, args[args.length - 1]!.span.end.offset) === expectArgs;
     })
     .flatMap((e) => e.entries.map((x) => x.key.name));
+}
+
+/**
+ * The squeeze-and-excitation gates of `g`, each two dense layers in data-flow order: the widths
+ * of the first (the squeeze) and the activations of the second (the gate).
+ */
+function squeezeExcitation(g: IRGraph): { squeeze: number[]; gates: (string | false)[] } {
+  const dense = g.nodes.filter(
+    (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
+  );
+  return {
+    squeeze: dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0]!),
+    gates: dense.filter((_, i) => i % 2 === 1).map((n) => n.op === "dense" && n.attrs.activation),
+  };
 }
 
 describe("the continuum family", () => {
@@ -159,10 +162,9 @@ describe("the continuum family", () => {
   });
 
   it("ShuffleNet v1 at a group count that does not divide its widths names the layer and the valid values", () => {
-    const p = loadProgram(spec("shufflenet_v1.arch"));
-    const r = buildNetwork(p, p.table.networks.get("shufflenet_v1")!, parseSets(["groups=5"]).args);
-    expect(r.ok).toBe(false);
-    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    const r = buildFile(spec("shufflenet_v1.arch"), "shufflenet_v1", ["groups=5"]);
+    expect(r.graph).toBeUndefined();
+    const d = r.diagnostics[0];
     expect(d?.code).toBe("E0400");
     expect(d?.message).toMatch(/shuffle_unit.*not divisible by (parts|groups) = 5/);
     expect(d?.span.file).toMatch(/stdlib[\\/]shufflenet\.arch$/);
@@ -206,18 +208,11 @@ describe("the continuum family", () => {
     // Table 1: the shape-keeping bottlenecks (stride 1, as many channels out as in) add their input.
     expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(10);
     expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(8);
-    const dense = g.nodes.filter(
-      (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
-    );
+    const se = squeezeExcitation(g);
     // _make_divisible(expanded // 4, 8) of 72, 120, 120, 480, 672, 672, 960, 960: 18 rounds to 16,
     // more than 10% down, so 24.
-    expect(dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0])).toEqual([
-      24, 32, 32, 120, 168, 168, 240, 240,
-    ]);
-    const gates = dense.filter((_, i) => i % 2 === 1);
-    expect(gates.map((n) => n.op === "dense" && n.attrs.activation)).toEqual(
-      Array(8).fill("h_sigmoid"),
-    );
+    expect(se.squeeze).toEqual([24, 32, 32, 120, 168, 168, 240, 240]);
+    expect(se.gates).toEqual(Array(8).fill("h_sigmoid"));
     expect(g.activations["h_sigmoid"]).toEqual({ slope: 1 / 6, offset: 0.5 });
   });
 
@@ -225,18 +220,12 @@ describe("the continuum family", () => {
     const g = build(spec("efficientnet_b0.arch"), "efficientnet_b0");
     expect(g.nodes.filter((n) => n.op === "add")).toHaveLength(9);
     expect(g.nodes.filter((n) => n.op === "mul")).toHaveLength(16);
-    const dense = g.nodes.filter(
-      (n) => n.op === "dense" && n.name.includes("squeeze_excitation/dense"),
-    );
+    const se = squeezeExcitation(g);
     // max(1, in // 4) of each unit's input (the stem's 32, then each stage's width), not of the
     // expansion: torchvision's MBConv.
     const inputs = [32, 16, 24, 24, 40, 40, 80, 80, 80, 112, 112, 112, 192, 192, 192, 192];
-    expect(dense.filter((_, i) => i % 2 === 0).map((n) => n.shape[0])).toEqual(
-      inputs.map((w) => Math.max(1, Math.floor(w / 4))),
-    );
-    expect(
-      dense.map((n) => n.op === "dense" && n.attrs.activation).filter((_, i) => i % 2 === 1),
-    ).toEqual(Array(16).fill("sigmoid"));
+    expect(se.squeeze).toEqual(inputs.map((w) => Math.max(1, Math.floor(w / 4))));
+    expect(se.gates).toEqual(Array(16).fill("sigmoid"));
   });
 
   it("MobileNet v2 adds the input back only where a unit keeps its shape (10 of 17 units)", () => {
@@ -246,17 +235,7 @@ describe("the continuum family", () => {
   });
 });
 
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-function torchvisionProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, torchvision"], { encoding: "utf8" });
-  if (r.status !== 0) {
-    return `${python} cannot import torchvision (${r.stderr.trim().split("\n").pop()})`;
-  }
-  return undefined;
-}
-const problem = torchvisionProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, torchvision");
 if (problem && !inCI) {
   console.warn(`family.test.ts: skipping the torchvision counts: ${problem}`);
 }
@@ -265,8 +244,7 @@ describe.skipIf(problem !== undefined && !inCI)(
   "the family against its reference in PyTorch",
   () => {
     it("archc's trainable, non-trainable and MACs equal torchvision's parameters, running statistics and hook-counted MACs", () => {
-      if (problem)
-        throw new Error(`${problem}: apt-get install -y python3-torch python3-torchvision`);
+      needPython(problem, "python3-torch python3-torchvision");
       const r = spawnSync(
         python,
         [join(repo, "bench", "family_reference.py"), ...family.map((m) => m.ref)],

@@ -5,23 +5,11 @@ import {
   experimentVariants,
   trainConfigNameFor,
 } from "../../compiler/language/config/experiment.js";
-import {
-  buildNetwork,
-  checkProgram,
-  loadProgram,
-  parseSets,
-} from "../../compiler/language/program.js";
-import type { IRGraph } from "../../compiler/language/ir/types.js";
+import { checkProgram, loadProgram } from "../../compiler/language/program.js";
+import { buildFile, mustBuildFile as build } from "../helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const spec = (f: string) => join(repo, "specs", f);
-
-function build(file: string, network: string, sets: string[] = []): IRGraph {
-  const p = loadProgram(file);
-  const r = buildNetwork(p, p.table.networks.get(network)!, parseSets(sets).args);
-  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
-  return r.graph;
-}
 
 describe("the spec library", () => {
   it("archc check passes on every file in specs/ and stdlib/", () => {
@@ -59,10 +47,9 @@ describe("the spec library", () => {
   });
 
   it("a parts value that divides no layer names the layer and the nearest valid values", () => {
-    const p = loadProgram(spec("xception.arch"));
-    const r = buildNetwork(p, p.table.networks.get("xception")!, parseSets(["parts=3"]).args);
-    expect(r.ok).toBe(false);
-    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    const r = buildFile(spec("xception.arch"), "xception", ["parts=3"]);
+    expect(r.graph).toBeUndefined();
+    const d = r.diagnostics[0];
     expect(d?.code).toBe("E0400");
     expect(d?.message).toMatch(
       /entry\/sep_unit\/sepconv.*64 input channels are not divisible by parts = 3/,

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
@@ -11,6 +11,7 @@ import { compileSpec, type IRGraph } from "../../../compiler/index.js";
 import type { NodeOf } from "../../../compiler/language/ir/types.js";
 import { loadProgram } from "../../../compiler/language/program.js";
 import { mustBuild } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem, repo } from "../torch/python.js";
 import { edgeSpec, imageSpec, plan, randomizeNonKernels, tempDir } from "./networks.js";
 
 /**
@@ -18,21 +19,8 @@ import { edgeSpec, imageSpec, plan, randomizeNonKernels, tempDir } from "./netwo
  * Debian's python3-onnx and python3-torch provide them (CI installs both: .ci/run). Where they
  * are missing, CI fails these tests with the reason; anywhere else they are reported skipped.
  */
-// ARCHC_TEST_PYTHON points elsewhere only to check this file's own CI/skip logic.
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
 const script = join(import.meta.dirname, "interop.py");
-const repo = join(import.meta.dirname, "..", "..", "..");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import onnx, torch"], { encoding: "utf8" });
-  if (r.status !== 0)
-    return `${python} cannot import onnx and torch (${r.stderr.trim().split("\n").pop() ?? r.error?.message})`;
-  return undefined;
-}
-
-const problem = pythonProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("onnx, torch");
 
 describe.skipIf(problem !== undefined && !inCI)("ONNX interop: onnx.checker and PyTorch", () => {
   beforeAll(async () => {
@@ -41,15 +29,10 @@ describe.skipIf(problem !== undefined && !inCI)("ONNX interop: onnx.checker and 
   });
 
   // Each test fails on its own (not the suite in a hook), so CI's count of failed tests shows it.
-  function needPython(): void {
-    if (problem)
-      throw new Error(
-        `${problem}: CI must install Debian's python3-onnx and python3-torch (apt-get install -y python3-onnx python3-torch)`,
-      );
-  }
+  const needOracles = () => needPython(problem, "python3-onnx python3-torch");
 
   it("every spec's network, exported, passes onnx.checker.check_model(full_check=True)", () => {
-    needPython();
+    needOracles();
     const dir = tempDir("archc-onnx-check-");
     const graphs: [string, IRGraph][] = [];
     // Every network declared in the shipped specs and the example, with its default arguments.
@@ -107,7 +90,7 @@ describe.skipIf(problem !== undefined && !inCI)("ONNX interop: onnx.checker and 
   });
 
   it("grouped and depthwise convolutions equal PyTorch's nn.Conv2d(groups=...) on the same weights", async () => {
-    needPython();
+    needOracles();
     // Known weights: the tfjs model's, handed to PyTorch in tfjs' own layouts, so the HWIO ->
     // OIHW conversion the exporter does is checked against PyTorch's convention, not against
     // itself. Stride-2 'same' on 14x11 (one extra pixel at the bottom, none at the right), dilation 2, 'valid', parts 4, 2, 3 and depthwise

@@ -1,5 +1,4 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -19,14 +18,14 @@ import {
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { calibrateBatchNorm, plan, randomizeNonKernels } from "../onnx/networks.js";
-import { python } from "./python.js";
+import { runCases } from "./python.js";
 
 /**
  * What the PyTorch tests share: the Python that is the oracle (./python.ts), a spec compiled at
  * several argument sets, the tfjs model and its ONNX export run on one input with the files
  * identity.py reads written beside them, and identity.py's verdict.
  */
-export { inCI, needPython, python, pythonProblem, repo } from "./python.js";
+export { inCI, needPython, python, pythonProblem, repo, runCases } from "./python.js";
 
 /** A spec file's network, elaborated at any `--set` values. */
 export interface SpecNetwork {
@@ -130,15 +129,7 @@ export function runIdentity(
   dir: string,
   entries: readonly IdentityEntry[],
 ): Record<string, number | string>[] {
-  writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
-  const script = join(import.meta.dirname, "identity.py");
-  const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
-  const results = out
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, number | string>);
-  expect(results.map((r) => r["name"])).toEqual(entries.map((e) => e.name));
-  return results;
+  return runCases(join(import.meta.dirname, "identity.py"), dir, entries);
 }
 
 /** PyTorch gave tfjs' and onnxruntime's numbers (below `bound`), on O(1) outputs. */

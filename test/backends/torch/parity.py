@@ -31,6 +31,9 @@ class Mismatch(Exception):
 
 
 def read_safetensors(path):
+    """archc's safetensors as numpy arrays. The test's own reader of the format archc writes, on
+    purpose not compiler/lab/torch/runner.py's (a training script, not a public helper, that
+    returns torch tensors): a fault in archc's writer must not be read back by archc's reader."""
     with open(path, "rb") as f:
         (size,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(size))

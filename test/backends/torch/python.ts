@@ -1,6 +1,7 @@
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "vitest";
 
 /**
  * The Python that the PyTorch tests take as their oracle (Debian's python3-torch; CI installs
@@ -23,4 +24,23 @@ export function pythonProblem(modules = "torch, numpy"): string | undefined {
 /** In CI a missing oracle fails the test (skipIf leaves it running) with what to install. */
 export function needPython(problem: string | undefined, apt = "python3-torch"): void {
   if (problem) throw new Error(`${problem}: apt-get install -y ${apt}`);
+}
+
+/**
+ * Runs `script` on `entries` (written as `dir/cases.json`): one JSON record per line, per entry,
+ * in order and named as the entries are.
+ */
+export function runCases(
+  script: string,
+  dir: string,
+  entries: readonly { readonly name: string }[],
+): Record<string, number | string>[] {
+  writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
+  const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
+  const results = out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number | string>);
+  expect(results.map((r) => r["name"])).toEqual(entries.map((e) => e.name));
+  return results;
 }

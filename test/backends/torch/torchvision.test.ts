@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
@@ -10,18 +9,14 @@ import { torchModulePaths } from "../../../compiler/backends/torch/emit.js";
 import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
 import type { IRGraph, IRNode } from "../../../compiler/language/ir/types.js";
 import {
-  buildNetwork,
-  loadProgram,
-  parseSets,
-  pickNetwork,
-} from "../../../compiler/language/program.js";
-import {
   calibrateBatchNorm,
   plan,
   randomizeNonKernels,
   tempDir,
   withoutSoftmax,
 } from "../onnx/networks.js";
+import { mustBuildFile } from "../../helpers.js";
+import { inCI, needPython, pythonProblem, repo, runCases } from "./python.js";
 
 /**
  * archc's networks against torchvision's, on the same weights: archc's tfjs model gets random
@@ -33,19 +28,8 @@ import {
  * sizes (every layer still runs; torchvision's nets pool adaptively) keep this to about a minute
  * on two cores. Debian's python3-torchvision is the oracle; CI installs it.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
 const script = join(import.meta.dirname, "parity.py");
-const repo = join(import.meta.dirname, "..", "..", "..");
-
-function pythonProblem(): string | undefined {
-  if (!existsSync(python)) return `${python} does not exist`;
-  const r = spawnSync(python, ["-c", "import torch, torchvision, numpy"], { encoding: "utf8" });
-  if (r.status !== 0)
-    return `${python} cannot import torchvision (${r.stderr.trim().split("\n").pop()})`;
-  return undefined;
-}
-const problem = pythonProblem();
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, torchvision, numpy");
 if (problem && !inCI) console.log(`torchvision parity skipped: ${problem}`);
 
 interface Case {
@@ -67,101 +51,57 @@ interface Case {
   readonly like?: string;
 }
 
+/**
+ * A case at 64x64 with 10 classes, archc's and (where `more` does not say otherwise)
+ * torchvision's: `spec` is a file of specs/ or a path relative to the repository.
+ */
+function at64(
+  name: string,
+  spec: string,
+  model: string,
+  outcome: Case["expect"],
+  more: Partial<Case> = {},
+): Case {
+  const path = spec.includes("/") ? spec : `specs/${spec}`;
+  const sets = ["size=64", "classes=10"];
+  return { name, spec: path, sets, model, kwargs: { num_classes: 10 }, expect: outcome, ...more };
+}
+const resnet18 = "test/backends/torch/fixtures/resnet18.arch";
+
 const cases: Case[] = [
   // The spec library's torchvision networks at 64x64: every stride-2 layer reads an even map
   // (64, 32, 16, 8, 4), where only explicit padding (`pad = 1`, the specs' own) pads as
   // torchvision does.
-  ...(["resnet50", "resnext50_32x4d", "mobilenet_v2"] as const).map((model): Case => ({
-    name: model,
-    spec: `specs/${model}.arch`,
-    sets: ["size=64", "classes=10"],
-    model,
-    kwargs: { num_classes: 10 },
-    expect: "equal",
-  })),
+  ...["resnet50", "resnext50_32x4d", "mobilenet_v2"].map((m) => at64(m, `${m}.arch`, m, "equal")),
   // RegNetY: grouped 3x3 convolutions and squeeze-and-excitation (archc's dense layers on the
   // pooled vector, torchvision's 1x1 convolutions on the pooled map).
-  {
-    name: "regnet_y_400mf",
-    spec: "specs/regnet_y_400mf.arch",
-    sets: ["size=64", "classes=10"],
-    model: "regnet_y_400mf",
-    kwargs: { num_classes: 10 },
-    expect: "equal",
-  },
+  at64("regnet_y_400mf", "regnet_y_400mf.arch", "regnet_y_400mf", "equal"),
   // MobileNetV3-Large: hard_swish, squeeze-and-excitation gated by h_sigmoid (torchvision's
   // Hardsigmoid), 5x5 depthwise convolutions padded 2, a dense + hard_swish + dropout head.
-  {
-    name: "mobilenet_v3_large",
-    spec: "specs/mobilenet_v3_large.arch",
-    sets: ["size=64", "classes=10"],
-    model: "mobilenet_v3_large",
-    kwargs: { num_classes: 10 },
-    expect: "equal",
-  },
+  at64("mobilenet_v3_large", "mobilenet_v3_large.arch", "mobilenet_v3_large", "equal"),
   // EfficientNet-B0: SiLU (`swish`), squeeze-and-excitation in every unit; stochastic depth is
   // the identity in eval mode.
-  {
-    name: "efficientnet_b0",
-    spec: "specs/efficientnet_b0.arch",
-    sets: ["size=64", "classes=10"],
-    model: "efficientnet_b0",
-    kwargs: { num_classes: 10 },
-    expect: "equal",
-  },
+  at64("efficientnet_b0", "efficientnet_b0.arch", "efficientnet_b0", "equal"),
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.
-  {
-    name: "mobilenet_v2_same_even",
-    spec: "specs/mobilenet_v2.arch",
-    sets: ["size=64", "classes=10"],
-    model: "mobilenet_v2",
-    kwargs: { num_classes: 10 },
-    same: true,
-    expect: "differ",
-  },
+  at64("mobilenet_v2_same_even", "mobilenet_v2.arch", "mobilenet_v2", "differ", { same: true }),
   // A torchvision ResNet written with its projection shortcut declared before the block it
   // bypasses: the matching goes by the data flow, not by declaration order. Explicit padding
   // makes it torchvision's at any size; `same` in its place does not at even sizes.
-  {
-    name: "resnet18_projection_first",
-    spec: "test/backends/torch/fixtures/resnet18.arch",
-    sets: ["size=64", "classes=10"],
-    model: "resnet18",
-    kwargs: { num_classes: 10 },
-    expect: "equal",
-  },
-  {
-    name: "resnet18_same_padding",
-    spec: "test/backends/torch/fixtures/resnet18.arch",
-    sets: ["size=64", "classes=10"],
-    model: "resnet18",
-    kwargs: { num_classes: 10 },
-    same: true,
-    expect: "differ",
-  },
+  at64("resnet18_projection_first", resnet18, "resnet18", "equal"),
+  at64("resnet18_same_padding", resnet18, "resnet18", "differ", { same: true }),
   // The matching refuses a network that is not torchvision's, naming what disagrees.
-  {
-    name: "resnet18_vs_resnet34",
-    spec: "test/backends/torch/fixtures/resnet18.arch",
-    sets: ["size=64", "classes=10"],
-    model: "resnet34",
-    kwargs: { num_classes: 10 },
-    expect: "mismatch",
+  at64("resnet18_vs_resnet34", resnet18, "resnet34", "mismatch", {
     error: /: archc has 41 layers with weights, torchvision 73$/,
     like: "resnet18_projection_first",
-  },
-  {
-    name: "resnet18_vs_1000_classes",
-    spec: "test/backends/torch/fixtures/resnet18.arch",
-    sets: ["size=64", "classes=10"],
-    model: "resnet18",
-    expect: "mismatch",
+  }),
+  at64("resnet18_vs_1000_classes", resnet18, "resnet18", "mismatch", {
+    kwargs: {},
     error:
       /archc's dense \[\[10, 512\], \[10\]\] has no counterpart among torchvision's \['fc \[\[1000, 512\], \[1000\]\]'\]/,
     like: "resnet18_projection_first",
-  },
+  }),
 ];
 
 /** One case as parity.py reads it. */
@@ -251,16 +191,9 @@ function withSamePadding(g: IRGraph): IRGraph {
 }
 
 function graphOf(c: Case): IRGraph {
-  const program = loadProgram(join(repo, c.spec));
-  if (program.diagnostics.length) throw new Error(program.diagnostics[0]!.message);
-  const net = pickNetwork(program, c.network);
-  if ("code" in net) throw new Error(net.message);
-  const r = buildNetwork(program, net, parseSets(c.sets).args);
-  if (!r.ok) throw new Error(r.diagnostics[0]!.message);
-  const last = r.graph.nodes[r.graph.output]!;
-  return last.op === "dense" && last.attrs.activation === "softmax"
-    ? withoutSoftmax(r.graph)
-    : r.graph;
+  const g = mustBuildFile(join(repo, c.spec), c.network, c.sets);
+  const last = g.nodes[g.output]!;
+  return last.op === "dense" && last.attrs.activation === "softmax" ? withoutSoftmax(g) : g;
 }
 
 describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the same weights", () => {
@@ -269,7 +202,7 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
   });
 
   it("gives torchvision's logits, and differs where the padding does", async () => {
-    if (problem) throw new Error(`${problem}: apt-get install -y python3-torchvision`);
+    needPython(problem, "python3-torchvision");
     const dir = tempDir("archc-torchvision-");
     const entries: Entry[] = [];
     for (const c of cases) {
@@ -310,14 +243,8 @@ describe.skipIf(problem !== undefined && !inCI)("archc vs torchvision on the sam
       x.dispose();
       model.dispose();
     }
-    writeFileSync(join(dir, "cases.json"), JSON.stringify(entries));
-    const out = execFileSync(python, [script, join(dir, "cases.json")], { encoding: "utf8" });
-    const results = out
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, number | string>);
+    const results = runCases(script, dir, entries);
     console.log(results.map((r) => JSON.stringify(r)).join("\n"));
-    expect(results.map((r) => r["name"])).toEqual(cases.map((c) => c.name));
     for (const [i, c] of cases.entries()) {
       const r = results[i]!;
       const label = JSON.stringify(r);
