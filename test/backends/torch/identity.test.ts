@@ -38,6 +38,13 @@ interface Spec {
   /** Passed to the Python constructor: the tfjs reference is built with these on top. */
   readonly kwargs?: Record<string, Json>;
   readonly text?: string;
+  /**
+   * Inputs batch norms are calibrated on (default 2, the compared batch itself). Inception V3's
+   * last blocks are 1x1 at size 75: two values per channel leave a batch norm dividing by their
+   * difference, which amplifies float32 rounding until tfjs and onnxruntime differ by 4-8 on
+   * O(1) logits, and a bound of twice that gap checks nothing. On 16 inputs the gap is 3-7e-4.
+   */
+  readonly calibrate?: number;
 }
 
 function graphOf(s: Spec, extra: Record<string, Json> = {}): { graph: IRGraph; module: string } {
@@ -69,7 +76,12 @@ const cases: Spec[] = [
     sets: ["size=75", "classes=10"],
     kwargs: { parts: 1 },
   },
-  { name: "inception_v3", file: "inception_v3.arch", sets: ["size=75", "classes=10"] },
+  {
+    name: "inception_v3",
+    file: "inception_v3.arch",
+    sets: ["size=75", "classes=10"],
+    calibrate: 16,
+  },
   {
     name: "fig1_canonical",
     file: "continuum.arch",
@@ -120,14 +132,19 @@ describe.skipIf(problem !== undefined && !inCI)("generated PyTorch vs tfjs and O
       const last = full.nodes[full.output]!;
       const softmax = last.op === "dense" && last.attrs.activation === "softmax";
       const g = softmax ? withoutSoftmax(full) : full;
-      // Calibrated on the test batch itself, as the ONNX tests do: enough at these sizes.
-      const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 9);
-      const model = calibratedModel(g, x);
+      // Calibrated on the test batch itself (or a larger one starting with it), as the ONNX
+      // tests do.
+      const calibration = tf.randomNormal([s.calibrate ?? 2, ...g.input], 0, 1, "float32", 9);
+      const x = calibration.slice([0], [2]);
+      const model = calibratedModel(g, calibration);
+      calibration.dispose();
       const { entry, ref, ort } = await torchCase(dir, s.name, g, model, x, module, {
         kwargs: s.kwargs ?? {},
         ...(softmax ? { logits: torchModulePaths(full).get(full.output) } : {}),
       });
       noise.set(s.name, maxAbsDiff(ref, ort));
+      // The bound below is twice this gap, so a gap beyond float32 noise would let anything pass.
+      expect(noise.get(s.name), `${s.name}: tfjs vs onnxruntime`).toBeLessThan(2e-3);
       entries.push(entry);
       x.dispose();
       model.dispose();
