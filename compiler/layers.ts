@@ -6,7 +6,6 @@
  */
 export * from "./backends/tfjs/grouped/index.js";
 export { MaxPadding2D, type MaxPadding2DArgs } from "./backends/tfjs/padding.js";
-export { HardSwish } from "./backends/tfjs/hardSwish.js";
-export { HSigmoid } from "./backends/tfjs/hSigmoid.js";
+export { HardSwish, HSigmoid } from "./backends/tfjs/hardActivations.js";
 export * from "./backends/ts/runtime/builder.js";
 export * from "./backends/tfjs/shuffle.js";

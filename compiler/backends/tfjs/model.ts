@@ -8,8 +8,7 @@ import {
   type ConvShape,
   type Mode,
 } from "./grouped/index.js";
-import { HardSwish } from "./hardSwish.js";
-import { HSigmoid } from "./hSigmoid.js";
+import { HardSwish, HSigmoid } from "./hardActivations.js";
 import { ChannelShuffle } from "./shuffle.js";
 import { MaxPadding2D } from "./padding.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";

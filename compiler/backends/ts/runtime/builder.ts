@@ -19,8 +19,7 @@ import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
-import { HardSwish } from "../../tfjs/hardSwish.js";
-import { HSigmoid } from "../../tfjs/hSigmoid.js";
+import { HardSwish, HSigmoid } from "../../tfjs/hardActivations.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
 
