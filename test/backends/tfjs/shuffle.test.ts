@@ -55,29 +55,39 @@ describe("ChannelShuffle and upsampling in the tfjs runtime", () => {
     again.dispose();
   });
 
-  it("trains: gradients flow through shuffle and upsample to the first convolution", async () => {
+  it("trains: gradients flow through shuffle and upsample to the first convolution", () => {
     const model = buildModelFromIR(
       compileSpec(join(repo, "test", "backends", "ts", "cases", "shufflenet.arch")),
     );
-    // Every trainable weight, the first convolution's included, before the input reaches a shuffle.
-    const before = model.trainableWeights.map((w) => [w.originalName, w.read().clone()] as const);
+    // Every trainable weight, the first convolution's included, sits before or after a shuffle
+    // and an upsampling; each must get a gradient from the loss. (The gradients themselves, not
+    // an optimizer step: trainOnBatch on the threaded wasm build, with another process competing
+    // for the cores, was seen to move no weight at all in some runs, a fault left open under
+    // issue 13 and outside this file's subject.)
     const x = tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 1);
     const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], "int32"), 10);
-    model.compile({ optimizer: tf.train.sgd(0.1), loss: "categoricalCrossentropy" });
-    const loss = (await model.trainOnBatch(x, labels)) as number;
-    expect(Number.isFinite(loss), String(loss)).toBe(true);
-    const moved = new Map(
+    const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.losses.softmaxCrossEntropy(
+          labels,
+          model.apply(x, { training: true }) as tf.Tensor,
+        ) as tf.Scalar,
+      weights,
+    );
+    expect(Number.isFinite(value.dataSync()[0]!), String(value.dataSync()[0])).toBe(true);
+    const size = new Map(
       model.trainableWeights.map((w, i) => [
         w.originalName,
-        tf.max(tf.abs(tf.sub(w.read(), before[i]![1]))).dataSync()[0]!,
+        tf.max(tf.abs(grads[weights[i]!.name]!)).dataSync()[0]!,
       ]),
     );
-    expect(before[0]![0]).toBe("conv/kernel");
-    const seen = JSON.stringify([...moved]);
-    expect(moved.get("conv/kernel"), seen).toBeGreaterThan(0);
-    expect(moved.get("unit/conv/kernel"), seen).toBeGreaterThan(0);
-    tf.dispose(before.map(([, t]) => t));
-    tf.dispose([x, labels]);
+    expect(model.trainableWeights[0]!.originalName).toBe("conv/kernel");
+    const seen = JSON.stringify([...size]);
+    expect(size.get("conv/kernel"), seen).toBeGreaterThan(0);
+    expect(size.get("unit/conv/kernel"), seen).toBeGreaterThan(0);
+    expect(size.get("dense/bias"), seen).toBeGreaterThan(0);
+    tf.dispose([x, labels, value, ...Object.values(grads)]);
     model.dispose();
   });
 });
