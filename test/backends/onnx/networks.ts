@@ -161,6 +161,20 @@ export function tempDir(prefix: string): string {
 }
 
 /**
+ * tfjs' output of model `m` (of `g`) on `x`, and onnxruntime's from the ONNX export of the same
+ * weights: what every tfjs-against-onnxruntime check compares.
+ */
+export async function tfjsAndOnnxruntime(
+  g: IRGraph,
+  m: tf.LayersModel,
+  x: tf.Tensor,
+): Promise<{ want: Float32Array; got: Float32Array; dims: number[] }> {
+  const want = (m.predict(x) as tf.Tensor).dataSync() as Float32Array;
+  const got = await runOnnx(exportOnnx(g, m), x.dataSync() as Float32Array, x.shape, "cpu");
+  return { want, got: got.data as Float32Array, dims: [...got.dims] };
+}
+
+/**
  * The ONNX export of `g` with random weights (seed 1) keeps outputs of order 1 on a batch of two:
  * root mean square between 0.1 and 10, and the two examples' outputs differ (the network does
  * not collapse to its biases), so comparisons below 1e-4 mean something.

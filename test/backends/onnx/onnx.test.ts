@@ -29,6 +29,7 @@ import {
   randomizeNonKernels,
   tempDir,
   withoutSoftmax,
+  tfjsAndOnnxruntime,
 } from "./networks.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
@@ -42,11 +43,10 @@ beforeAll(async () => {
 /** tfjs' output and onnxruntime's for one graph, weights and input (a seeded batch of 2). */
 async function compare(g: IRGraph, m: tf.LayersModel, seed = 7) {
   const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", seed);
-  const want = (m.predict(x) as tf.Tensor).dataSync();
-  const got = await runOnnx(exportOnnx(g, m), x.dataSync() as Float32Array, x.shape, "cpu");
+  const { want, got, dims } = await tfjsAndOnnxruntime(g, m, x);
   x.dispose();
-  expect([...got.dims]).toEqual([2, ...g.nodes[g.output]!.shape]);
-  return maxAbsDiff(want, got.data);
+  expect(dims).toEqual([2, ...g.nodes[g.output]!.shape]);
+  return maxAbsDiff(want, got);
 }
 
 /**
