@@ -60,10 +60,11 @@ describe("ChannelShuffle and upsampling in the tfjs runtime", () => {
       compileSpec(join(repo, "test", "backends", "ts", "cases", "shufflenet.arch")),
     );
     // Every trainable weight, the first convolution's included, sits before or after a shuffle
-    // and an upsampling; each must get a gradient from the loss. (The gradients themselves, not
-    // an optimizer step: trainOnBatch on the threaded wasm build, with another process competing
-    // for the cores, was seen to move no weight at all in some runs, a fault left open under
-    // issue 13 and outside this file's subject.)
+    // and an upsampling; each must get a gradient from the loss. The loss is taken from logits
+    // (the network ends in `dense` without softmax): an earlier version of this test ran
+    // trainOnBatch with Keras' categoricalCrossentropy, which treats its input as probabilities,
+    // and whenever an initialisation gave a logit row a negative sum every ratio was clipped to
+    // 1e-7 (loss k x 16.118 / 4) and no weight moved. That was the test's fault, not the backend's.
     const x = tf.randomNormal([4, 16, 16, 3], 0, 1, "float32", 1);
     const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], "int32"), 10);
     const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
