@@ -742,6 +742,43 @@ describe("kernels match tfjs-backend-cpu", () => {
   });
 });
 
+describe("Identity and same-dtype Cast share data instead of copying", () => {
+  it("a clone shares the buffer, outlives its source, and a variable's assign leaves it alone", async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend();
+    const ids = backend.numDataIds();
+    const x = tf.tensor1d([1, 2, 3, 4]);
+    const c = tf.clone(x);
+    const same = tf.cast(x, "float32");
+    expect(backend.numDataIds()).toBe(ids + 1); // one buffer, three tensors
+    x.dispose();
+    expect(Array.from(await c.data())).toEqual([1, 2, 3, 4]);
+    same.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4]);
+    c.dispose();
+    expect(backend.numDataIds()).toBe(ids);
+    // The engine saves tensors for gradients with keep(clone(t)); an optimizer's assign then
+    // gives the variable a new buffer, so what was saved keeps the old values.
+    const [first, next] = [tf.tensor1d([5, 6]), tf.tensor1d([7, 8])];
+    const v = tf.variable(first);
+    const saved = tf.clone(v);
+    v.assign(next);
+    expect(Array.from(saved.dataSync())).toEqual([5, 6]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8]);
+    tf.dispose([v, saved, first, next]);
+    expect(backend.numDataIds()).toBe(ids);
+  });
+
+  it("casts to another dtype still convert, and strings still clone", async () => {
+    await tf.setBackend("wasm");
+    const f = tf.tensor1d([1.7, -2.2, 0]);
+    expect(Array.from(tf.cast(f, "int32").dataSync())).toEqual([1, -2, 0]);
+    const s = tf.tensor1d(["a", "b"], "string");
+    expect(tf.clone(s).dataSync()).toEqual(["a", "b"]);
+    tf.dispose([f, s]);
+  });
+});
+
 describe("called directly with bare TensorInfos", () => {
   it("computes the same result and balances references", async () => {
     await tf.setBackend("wasm");

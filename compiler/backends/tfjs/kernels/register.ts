@@ -4,6 +4,7 @@ import { conv2dBackpropFilterConfig } from "./conv2dBackpropFilter.js";
 import { conv2dBackpropInputConfig } from "./conv2dBackpropInput.js";
 import { maxPoolGradReplacement } from "./maxPoolGrad.js";
 import { meanReplacement, sumReplacement } from "./reduceLeading.js";
+import { castReplacement, identityReplacement } from "./sharedCopies.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
 
@@ -27,6 +28,8 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Sum, make: sumReplacement },
   { kernelName: tf.Mean, make: meanReplacement },
   { kernelName: tf.MaxPoolGrad, make: maxPoolGradReplacement },
+  { kernelName: tf.Identity, make: identityReplacement },
+  { kernelName: tf.Cast, make: castReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
