@@ -25,6 +25,11 @@ import {
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
 import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
 import {
+  patchGradient,
+  usePatches,
+} from "../../../compiler/backends/tfjs/kernels/conv2dBackpropFilter.js";
+import { geometryOf } from "../../../compiler/backends/tfjs/kernels/common.js";
+import {
   defaultThreadCount,
   MAX_WASM_THREADS,
   threadSupport,
@@ -554,6 +559,126 @@ describe("kernels match tfjs-backend-cpu", () => {
     }
   });
 
+  it("Conv2DBackpropFilter's patch path (few input taps): pads, strides, rounding, threshold", async () => {
+    interface Problem {
+      xShape: Shape4;
+      filterShape: Shape4;
+      stride: number;
+      pad: Pad;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+      patches: boolean;
+    }
+    const problems: Problem[] = [];
+    for (const ci of [1, 3])
+      for (const stride of [1, 2])
+        for (const padKind of ["same", "valid", "explicit", "number"] as const) {
+          const xShape: Shape4 = [intIn(1, 3), intIn(5, 11), intIn(5, 11), ci];
+          const filterShape: Shape4 = [intIn(2, 3), intIn(1, 3), ci, intIn(1, 5)];
+          problems.push({ xShape, filterShape, stride, pad: randomPad(padKind), patches: true });
+        }
+    problems.push(
+      // 'ceil' rounding places a window past the input.
+      ...(["floor", "round", "ceil"] as const).map((dimRoundingMode) => ({
+        xShape: [2, 9, 8, 3] as Shape4,
+        filterShape: [3, 3, 3, 4] as Shape4,
+        stride: 2,
+        pad: 1,
+        dimRoundingMode,
+        patches: true,
+      })),
+      { xShape: [2, 8, 7, 1], filterShape: [5, 5, 1, 3], stride: 1, pad: "same", patches: true },
+      // The threshold: 3x3x3 = 27 taps take the patches, 2x2x7 = 28 and 3x3x4 = 36 do not.
+      { xShape: [2, 9, 9, 3], filterShape: [3, 3, 3, 5], stride: 1, pad: "same", patches: true },
+      { xShape: [2, 9, 9, 7], filterShape: [2, 2, 7, 5], stride: 1, pad: "same", patches: false },
+      { xShape: [2, 9, 9, 4], filterShape: [3, 3, 4, 5], stride: 2, pad: "valid", patches: false },
+      // A 1x1 filter with a stride or a pad takes them at any channel count.
+      { xShape: [2, 9, 8, 40], filterShape: [1, 1, 40, 6], stride: 2, pad: "same", patches: true },
+      {
+        xShape: [2, 5, 6, 9],
+        filterShape: [1, 1, 9, 4],
+        stride: 1,
+        pad: [
+          [0, 0],
+          [1, 0],
+          [0, 2],
+          [0, 0],
+        ],
+        patches: true,
+      },
+    );
+    for (const { xShape, filterShape, stride, pad, dimRoundingMode, patches } of problems) {
+      const info = tf.backend_util.computeConv2DInfo(
+        xShape,
+        filterShape,
+        stride,
+        1,
+        pad,
+        dimRoundingMode,
+      );
+      const label = JSON.stringify({ xShape, filterShape, stride, pad, dimRoundingMode });
+      expect(info.outHeight * info.outWidth, label).toBeGreaterThan(0);
+      expect(usePatches(geometryOf(info)), label).toBe(patches);
+      const dyShape: Shape4 = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
+      const x = values(xShape);
+      const dy = values(dyShape);
+      const kernel = (): tf.Tensor =>
+        tf.tidy(() =>
+          run(
+            tf.Conv2DBackpropFilter,
+            { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+            { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape },
+          ),
+        );
+      expect(maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel)), label).toBeLessThan(
+        TOLERANCE,
+      );
+    }
+  });
+
+  it("the patch path with dilation 2 (tfjs' kernels take none; cpu on the zero-stuffed filter)", async () => {
+    let checked = 0;
+    for (const ci of [1, 3])
+      for (const stride of [1, 2])
+        for (const pad of ["same", "valid", 1] as const) {
+          const xShape: Shape4 = [2, 11, 10, ci];
+          const filterShape: Shape4 = [3, 2, ci, 4];
+          const d: [number, number] = [2, 2];
+          const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, stride, d, pad);
+          const dyShape: Shape4 = [2, info.outHeight, info.outWidth, 4];
+          const x = values(xShape);
+          const dy = values(dyShape);
+          const got = await on("wasm", () =>
+            tf.tidy(() =>
+              patchGradient(
+                tf.tensor4d(x, xShape),
+                tf.tensor4d(dy, dyShape),
+                geometryOf(info),
+                filterShape[3],
+              ),
+            ),
+          );
+          const want = await on("cpu", () =>
+            tf.tidy(() => {
+              const full = run(
+                tf.Conv2DBackpropFilter,
+                { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+                {
+                  strides: stride,
+                  pad,
+                  dataFormat: "NHWC",
+                  filterShape: effectiveShape(filterShape, d),
+                },
+              );
+              return tf.stridedSlice(full, [0, 0, 0, 0], full.shape, [...d, 1, 1]);
+            }),
+          );
+          const label = JSON.stringify({ xShape, stride, pad });
+          expect(maxAbsDiff(got, want), label).toBeLessThan(TOLERANCE);
+          checked++;
+        }
+    expect(checked).toBe(12);
+  });
+
   it("Conv2DBackpropInput (NHWC and NCHW): ours on wasm, cpu's and wasm's own agree", async () => {
     const pads = ["same", "valid", "explicit", "number"] as const;
     const theirs = replacedWasmKernel(tf.Conv2DBackpropInput)!;
@@ -904,6 +1029,25 @@ describe("more finite differences on wasm", () => {
       5e-3,
     );
     tf.dispose([w, r]);
+  });
+
+  it("conv2d filter gradient through the patch path (3 input channels, stride 2, valid)", async () => {
+    await tf.setBackend("wasm");
+    const xShape: Shape4 = [2, 7, 8, 3];
+    const wShape: Shape4 = [3, 3, 3, 4];
+    const x = tf.tensor4d(values(xShape), xShape);
+    const info = tf.backend_util.computeConv2DInfo(xShape, wShape, 2, 1, "valid");
+    expect(usePatches(geometryOf(info))).toBe(true);
+    const r = tf.tensor4d(values([2, info.outHeight, info.outWidth, 4]), [
+      2,
+      info.outHeight,
+      info.outWidth,
+      4,
+    ]);
+    const loss = (w: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.tanh(tf.conv2d(x, w as tf.Tensor4D, 2, "valid")), r));
+    expect(await finiteDifferenceError(loss, wShape, values(wShape))).toBeLessThan(5e-3);
+    tf.dispose([x, r]);
   });
 
   it("max pool (3x3, stride 2, same)", async () => {

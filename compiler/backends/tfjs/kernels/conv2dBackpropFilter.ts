@@ -1,5 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { filterGradPads, firstTaps, geometryOf, handOff, withTensors } from "./common.js";
+import {
+  type ConvGeometry,
+  filterGradPads,
+  firstTaps,
+  geometryOf,
+  handOff,
+  withTensors,
+} from "./common.js";
 
 // Why: tfjs-backend-wasm ships Conv2D and Conv2DBackpropInput but not the filter
 // gradient, so conv2d training dies on wasm. dW[kh,kw,ci,co] correlates input
@@ -7,7 +14,9 @@ import { filterGradPads, firstTaps, geometryOf, handOff, withTensors } from "./c
 // that wasm runs natively (one XNNPACK GEMM): input channels become the batch,
 // the batch becomes the channels, dy becomes the filter, and the forward stride
 // becomes the dilation. That beats an explicit im2col + matMul several-fold,
-// since wasm's slices and transposed matMuls are slow.
+// since wasm's slices and transposed matMuls are slow, except where the result is
+// small: a stem conv (few input channels) or a strided 1x1 shortcut, whose filter
+// gradients take explicit patches and one GEMM instead (patchGradient).
 
 export function conv2dBackpropFilterWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -55,18 +64,95 @@ export function conv2dBackpropFilterWasm(args: {
         );
       }
 
-      // x as [Ci, H, W, B] and dy as the filter [OH, OW, B, Co].
-      const xt = tf.transpose(x4, channelsFirst ? [1, 2, 3, 0] : [3, 1, 2, 0]);
-      const dyt = tf.transpose(dyIn as tf.Tensor4D, channelsFirst ? [2, 3, 0, 1] : [1, 2, 0, 3]);
-      const [padH, padW] = filterGradPads(g);
-      const taps = tf.conv2d(xt, dyt, 1, [[0, 0], padH, padW, [0, 0]], "NHWC", [
-        g.strideHeight,
-        g.strideWidth,
-      ]); // [Ci, KH, KW, Co]
-      return tf.transpose(firstTaps(taps, g), [1, 2, 0, 3]);
+      if (!channelsFirst && usePatches(g)) return patchGradient(x4, dyIn as tf.Tensor4D, g, co);
+      return correlationGradient(x4, dyIn as tf.Tensor4D, g, channelsFirst);
     }),
   );
   return handOff(result, backend);
+}
+
+/**
+ * The largest ci x kh x kw that takes the patch path. `npx tsx bench/convFilterGrad.ts`,
+ * wasm, median ms per call, correlation -> patches, three runs on the shared 2-core
+ * machine (2 threads, load 1-6) and one with --threads 1:
+ *   Xception stem [8,299,299,3] 3x3/2 valid -> 32 (27): 72-90 -> 51-57;  1 thread 107 -> 57
+ *   mini stem [32,28,28,1] 3x3 same -> 32 (9):         13-15 -> 6-7;    1 thread 13 -> 3
+ *   3x3 4->32, 28x28, batch 32 (36):                   15-16 -> 13-20;  1 thread 16 -> 11
+ *   3x3 6->32 (54):                                    14-19 -> 18-21;  1 thread 18 -> 17
+ *   3x3 8->32 (72):                                    16-21 -> 27-28;  1 thread 13 -> 19
+ *   3x3 32->64 (288):                                  98-126 -> 120-166
+ * Two threads split at 36 and lose from 45, so the cut is at the stems' 27. A 1x1 filter
+ * (strided or padded; the plain pointwise one has its own path) always takes the patches:
+ * they are a strided copy of x, never larger, and beat the correlation up to 5x from 16
+ * to 728 input channels (Xception's 1x1/2 64->128 at 147x147: 214-347 -> 68-155 ms,
+ * 128->256 at 74x74: 341-372 -> 73-116 ms), tying only at 16->32 on 28x28.
+ */
+export const PATCH_TAPS_MAX = 27;
+
+/** Whether the patch path below is the faster composition for this convolution. */
+export function usePatches(g: ConvGeometry): boolean {
+  const taps = g.filterHeight * g.filterWidth;
+  return taps === 1 || g.inChannels * taps <= PATCH_TAPS_MAX;
+}
+
+/**
+ * dW as a correlation: x as [Ci, H, W, B], dy as the filter [OH, OW, B, Co], the
+ * forward stride as the dilation, giving [Ci, KH, KW, Co]. One XNNPACK conv, but
+ * its reduction runs over OH x OW taps of B channels each, so it is slow where
+ * the result is small (a stem conv: 3x3x3 taps from a 149x149 dy).
+ */
+export function correlationGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  g: ConvGeometry,
+  channelsFirst: boolean,
+): tf.Tensor4D {
+  const xt = tf.transpose(x, channelsFirst ? [1, 2, 3, 0] : [3, 1, 2, 0]);
+  const dyt = tf.transpose(dy, channelsFirst ? [2, 3, 0, 1] : [1, 2, 0, 3]);
+  const [padH, padW] = filterGradPads(g);
+  const taps = tf.conv2d(xt, dyt, 1, [[0, 0], padH, padW, [0, 0]], "NHWC", [
+    g.strideHeight,
+    g.strideWidth,
+  ]); // [Ci, KH, KW, Co]
+  return tf.transpose(firstTaps(taps, g), [1, 2, 0, 3]);
+}
+
+/**
+ * dW from explicit patches (NHWC): one native depthwise conv with a one-hot
+ * [KH, KW, Ci, KH*KW] filter copies every tap into its own channel (channel
+ * c*KH*KW + i*KW + j holds x at tap (i, j) of input channel c), then
+ * dW = patches^T dy is one GEMM, as in the pointwise path. The depthwise conv
+ * gets explicit pads that reach exactly the last output (filterGradPads), so
+ * 'same', 'valid', numeric pads and every dimRoundingMode give OH x OW patches
+ * (or more, cut off here).
+ */
+export function patchGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  g: ConvGeometry,
+  co: number,
+): tf.Tensor4D {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci } = g;
+  const taps = kh * kw;
+  const oneHot = new Float32Array(taps * ci * taps);
+  for (let t = 0; t < taps; t++) for (let c = 0; c < ci; c++) oneHot[(t * ci + c) * taps + t] = 1; // [kh, kw, ci, taps]
+  const [padH, padW] = filterGradPads(g);
+  let patches = tf
+    .engine()
+    .runKernel(tf.DepthwiseConv2dNative, { x, filter: tf.tensor4d(oneHot, [kh, kw, ci, taps]) }, {
+      strides: [g.strideHeight, g.strideWidth],
+      pad: [[0, 0], padH, padW, [0, 0]],
+      dataFormat: "NHWC",
+      dilations: [g.dilationHeight, g.dilationWidth],
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D; // [B, >=OH, >=OW, ci*taps]
+  const [b, h, w] = patches.shape;
+  if (h !== g.outHeight || w !== g.outWidth) {
+    patches = tf.slice(patches, [0, 0, 0, 0], [b, g.outHeight, g.outWidth, ci * taps]);
+  }
+  // An explicit transpose and a plain matMul: wasm's matMul with transposeA is ~10x slower.
+  const pt = tf.transpose(tf.reshape(patches, [-1, ci * taps]));
+  const dw = tf.matMul(pt, tf.reshape(dy, [-1, co])); // [ci*taps, co], rows c-major
+  return tf.transpose(tf.reshape(dw, [ci, kh, kw, co]), [1, 2, 0, 3]);
 }
 
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
