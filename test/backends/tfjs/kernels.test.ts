@@ -587,6 +587,8 @@ describe("kernels match tfjs-backend-cpu", () => {
         patches: true,
       })),
       { xShape: [2, 8, 7, 1], filterShape: [5, 5, 1, 3], stride: 1, pad: "same", patches: true },
+      // tfjs sizes a numeric pad's output width from the filter height: fewer columns than the pads reach.
+      { xShape: [2, 9, 8, 2], filterShape: [3, 1, 2, 3], stride: 1, pad: 1, patches: true },
       // The threshold: 3x3x3 = 27 taps take the patches, 2x2x7 = 28 and 3x3x4 = 36 do not.
       { xShape: [2, 9, 9, 3], filterShape: [3, 3, 3, 5], stride: 1, pad: "same", patches: true },
       { xShape: [2, 9, 9, 7], filterShape: [2, 2, 7, 5], stride: 1, pad: "same", patches: false },

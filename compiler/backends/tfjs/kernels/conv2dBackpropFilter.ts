@@ -123,8 +123,10 @@ export function correlationGradient(
  * c*KH*KW + i*KW + j holds x at tap (i, j) of input channel c), then
  * dW = patches^T dy is one GEMM, as in the pointwise path. The depthwise conv
  * gets explicit pads that reach exactly the last output (filterGradPads), so
- * 'same', 'valid', numeric pads and every dimRoundingMode give OH x OW patches
- * (or more, cut off here).
+ * 'same', 'valid', explicit pads and every dimRoundingMode give OH x OW patches.
+ * A numeric pad can give more: tfjs sizes both output axes from the filter
+ * height there (computeOutputShape2D takes one field size), so a non-square
+ * filter's forward conv has fewer columns than its pads reach; they are cut off.
  */
 export function patchGradient(
   x: tf.Tensor4D,
@@ -134,17 +136,26 @@ export function patchGradient(
 ): tf.Tensor4D {
   const { filterHeight: kh, filterWidth: kw, inChannels: ci } = g;
   const taps = kh * kw;
+  // [kh, kw, ci, taps]: tap t of channel c goes to output channel c * taps + t.
   const oneHot = new Float32Array(taps * ci * taps);
-  for (let t = 0; t < taps; t++) for (let c = 0; c < ci; c++) oneHot[(t * ci + c) * taps + t] = 1; // [kh, kw, ci, taps]
+  for (let t = 0; t < taps; t++) {
+    for (let c = 0; c < ci; c++) oneHot[(t * ci + c) * taps + t] = 1;
+  }
   const [padH, padW] = filterGradPads(g);
+  const attrs = {
+    strides: [g.strideHeight, g.strideWidth],
+    pad: [[0, 0], padH, padW, [0, 0]],
+    dataFormat: "NHWC",
+    dilations: [g.dilationHeight, g.dilationWidth],
+  };
+  const filter = tf.tensor4d(oneHot, [kh, kw, ci, taps]);
   let patches = tf
     .engine()
-    .runKernel(tf.DepthwiseConv2dNative, { x, filter: tf.tensor4d(oneHot, [kh, kw, ci, taps]) }, {
-      strides: [g.strideHeight, g.strideWidth],
-      pad: [[0, 0], padH, padW, [0, 0]],
-      dataFormat: "NHWC",
-      dilations: [g.dilationHeight, g.dilationWidth],
-    } as unknown as tf.NamedAttrMap) as tf.Tensor4D; // [B, >=OH, >=OW, ci*taps]
+    .runKernel(
+      tf.DepthwiseConv2dNative,
+      { x, filter },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
   const [b, h, w] = patches.shape;
   if (h !== g.outHeight || w !== g.outWidth) {
     patches = tf.slice(patches, [0, 0, 0, 0], [b, g.outHeight, g.outWidth, ci * taps]);
