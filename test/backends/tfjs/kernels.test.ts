@@ -589,10 +589,11 @@ describe("kernels match tfjs-backend-cpu", () => {
       { xShape: [2, 8, 7, 1], filterShape: [5, 5, 1, 3], stride: 1, pad: "same", patches: true },
       // tfjs sizes a numeric pad's output width from the filter height: fewer columns than the pads reach.
       { xShape: [2, 9, 8, 2], filterShape: [3, 1, 2, 3], stride: 1, pad: 1, patches: true },
-      // The threshold: 3x3x3 = 27 taps take the patches, 2x2x7 = 28 and 3x3x4 = 36 do not.
+      // The threshold: 3x3x3 = 27 and 3x3x4 = 36 taps take the patches, 2x2x10 = 40 and 3x3x5 = 45 do not.
       { xShape: [2, 9, 9, 3], filterShape: [3, 3, 3, 5], stride: 1, pad: "same", patches: true },
-      { xShape: [2, 9, 9, 7], filterShape: [2, 2, 7, 5], stride: 1, pad: "same", patches: false },
-      { xShape: [2, 9, 9, 4], filterShape: [3, 3, 4, 5], stride: 2, pad: "valid", patches: false },
+      { xShape: [2, 9, 9, 4], filterShape: [3, 3, 4, 5], stride: 2, pad: "valid", patches: true },
+      { xShape: [2, 9, 9, 10], filterShape: [2, 2, 10, 5], stride: 1, pad: "same", patches: false },
+      { xShape: [2, 9, 9, 5], filterShape: [3, 3, 5, 5], stride: 2, pad: "valid", patches: false },
       // A 1x1 filter with a stride or a pad takes them at any channel count.
       { xShape: [2, 9, 8, 40], filterShape: [1, 1, 40, 6], stride: 2, pad: "same", patches: true },
       {

@@ -73,21 +73,23 @@ export function conv2dBackpropFilterWasm(args: {
 
 /**
  * The largest ci x kh x kw that takes the patch path. `npx tsx bench/convFilterGrad.ts`,
- * wasm, median ms per call, correlation -> patches, three runs on the shared 2-core
- * machine (2 threads, load 1-6) and one with --threads 1:
- *   Xception stem [8,299,299,3] 3x3/2 valid -> 32 (27): 72-90 -> 51-57;  1 thread 107 -> 57
- *   mini stem [32,28,28,1] 3x3 same -> 32 (9):         13-15 -> 6-7;    1 thread 13 -> 3
- *   3x3 4->32, 28x28, batch 32 (36):                   15-16 -> 13-20;  1 thread 16 -> 11
- *   3x3 6->32 (54):                                    14-19 -> 18-21;  1 thread 18 -> 17
- *   3x3 8->32 (72):                                    16-21 -> 27-28;  1 thread 13 -> 19
- *   3x3 32->64 (288):                                  98-126 -> 120-166
- * Two threads split at 36 and lose from 45, so the cut is at the stems' 27. A 1x1 filter
- * (strided or padded; the plain pointwise one has its own path) always takes the patches:
- * they are a strided copy of x, never larger, and beat the correlation up to 5x from 16
- * to 728 input channels (Xception's 1x1/2 64->128 at 147x147: 214-347 -> 68-155 ms,
- * 128->256 at 74x74: 341-372 -> 73-116 ms), tying only at 16->32 on 28x28.
+ * wasm, median ms per call, correlation -> patches: four runs on 2 threads (the shared
+ * 2-core machine, load 3.5-6.5; the quietest run last) and one with --threads 1:
+ *   Xception stem [8,299,299,3] 3x3/2 valid -> 32 (27):  72-90 -> 51-57, 55 -> 22;  1t 107 -> 57
+ *   mini stem [32,28,28,1] 3x3 same -> 32 (9):          13-15 -> 6-7, 6.6 -> 1.9;  1t 13 -> 3
+ *   3x3 4->32, 28x28, batch 32 (36):                    15-16 -> 13-20, 9.5 -> 6.7; 1t 16 -> 11
+ *   3x3 5->32 (45):                                     17-18 -> 15-18, 10 -> 11;   1t 19 -> 14
+ *   3x3 6->32 (54):                                     14-19 -> 18-21, 11 -> 13;   1t 18 -> 17
+ *   3x3 8->32 (72):                                     16-21 -> 27-28, 13 -> 16;   1t 13 -> 19
+ *   3x3 32->64 (288):                                   98-126 -> 120-166, 42 -> 71
+ * Patches win in three of four two-thread runs at 36, split at 45 and lose from 54, so the
+ * cut is at 36 (a 3x3 conv of up to 4 channels). A 1x1 filter (strided or padded; the plain
+ * pointwise one has its own path) always takes the patches: they are a strided copy of x,
+ * never larger, and beat the correlation up to 5x from 16 to 728 input channels
+ * (Xception's 1x1/2 64->128 at 147x147: 214-347 -> 68-155 ms; 128->256 at 74x74:
+ * 224-372 -> 57-116 ms; 728->1024 at 19x19: 104-259 -> 53-185 ms).
  */
-export const PATCH_TAPS_MAX = 27;
+export const PATCH_TAPS_MAX = 36;
 
 /** Whether the patch path below is the faster composition for this convolution. */
 export function usePatches(g: ConvGeometry): boolean {
