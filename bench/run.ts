@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<void>> = {
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),
+  maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

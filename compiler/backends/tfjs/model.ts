@@ -8,6 +8,7 @@ import {
   type ConvShape,
   type Mode,
 } from "./grouped/index.js";
+import { FusedTrainingBatchNorm } from "./batchNorm.js";
 import { HardSwish, HSigmoid } from "./hardActivations.js";
 import { ChannelShuffle } from "./shuffle.js";
 import { MaxPadding2D } from "./padding.js";
@@ -32,7 +33,7 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   depthwiseConv2d: (c) => tf.layers.depthwiseConv2d(c as never),
   separableConv2d: (c) => tf.layers.separableConv2d(c as never),
   groupedConv2d: (c) => new GroupedConv2D(c as never),
-  batchNormalization: (c) => tf.layers.batchNormalization(c as never),
+  batchNormalization: (c) => new FusedTrainingBatchNorm(c),
   activation: (c) => tf.layers.activation(c as never),
   leakyReLU: (c) => tf.layers.leakyReLU(c as never),
   hardSwish: (c) => new HardSwish(c as never),

@@ -24,6 +24,11 @@ import {
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
 import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
+import { maxPoolGradReplacement } from "../../../compiler/backends/tfjs/kernels/maxPoolGrad.js";
+import {
+  poolGradFor,
+  poolGradModule,
+} from "../../../compiler/backends/tfjs/kernels/maxPoolSimd.js";
 import {
   patchGradient,
   usePatches,
@@ -369,6 +374,60 @@ describe("the SIMD row routine", () => {
         const want = i + 1 + [0, 1, 2].reduce((s, j) => s + a[j * 7 + i]! * b[j * 7 + i]!, 0);
         expect(f[i]).toBeCloseTo(want, 5);
       }
+    }
+  });
+});
+
+describe("the SIMD max-pool gradient routine", () => {
+  it("binds to the wasm backend's memory, so MaxPoolGrad takes it", async () => {
+    await tf.setBackend("wasm");
+    expect(poolGradFor(tf.backend())).toBeDefined();
+  });
+
+  it("scatters dy to each window's first maximum, lanes and tail, in both memory kinds", () => {
+    // Two windows of 2 rows x 3 taps over 7 channels (one f32x4 group and 3 scalar
+    // channels), the second window 2 taps to the right; x is [3 rows, 8 pixels, 7].
+    const n = 7;
+    const rowFloats = 8 * n;
+    const x = Float32Array.from(values([3 * rowFloats]), (v) => Math.round(v * 2) / 2 - 0.5);
+    x[2 * n + 1] = NaN; // inside both windows: never the maximum
+    for (let r = 0; r < 2; r++)
+      for (let t = 0; t < 3; t++) x[r * rowFloats + t * n + 2] = -Infinity;
+    const dy = values([2 * n]);
+    const want = new Float32Array(x.length);
+    for (let w = 0; w < 2; w++)
+      for (let ch = 0; ch < n; ch++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let r = 0; r < 2; r++)
+          for (let t = 0; t < 3; t++) {
+            const i = r * rowFloats + (2 * w + t) * n + ch;
+            if (x[i]! > best) [best, at] = [x[i]!, i];
+          }
+        if (at >= 0) want[at]! += dy[w * n + ch]!;
+      }
+    // Channel 2 of window 0 is -Infinity throughout: it gets nothing.
+    expect(
+      want
+        .slice(0, 3 * n)
+        .filter((_, i) => i % n === 2)
+        .every((v) => v === 0),
+    ).toBe(true);
+    for (const shared of [false, true]) {
+      const memory = new Wasm.Memory(
+        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
+      );
+      const instance = new Wasm.Instance(new Wasm.Module(poolGradModule(shared)), {
+        env: { memory },
+      });
+      const pool = instance.exports["pool"] as (...args: number[]) => void;
+      const f = new Float32Array(memory.buffer);
+      const [xAt, dyAt, dxAt] = [64, 4096, 8192]; // byte addresses
+      f.set(x, xAt / 4);
+      f.set(dy, dyAt / 4);
+      f.fill(0, dxAt / 4, dxAt / 4 + x.length);
+      pool(xAt, dyAt, dxAt - xAt, n, 2, 2 * n * 4, 2, 3, rowFloats * 4, n * 4);
+      expect(Array.from(f.slice(dxAt / 4, dxAt / 4 + x.length))).toEqual(Array.from(want));
     }
   });
 });
@@ -787,6 +846,64 @@ describe("kernels match tfjs-backend-cpu", () => {
     expect(checked).toBe(8);
   });
 
+  it("MaxPoolGrad on ties, all-negative, -Infinity and NaN inputs: SIMD and JS loop match cpu", async () => {
+    await tf.setBackend("wasm");
+    const jsLoop = maxPoolGradReplacement(replacedWasmKernel(tf.MaxPoolGrad)!, () => undefined);
+    const kinds: Record<string, (v: number, i: number) => number> = {
+      ties: (v) => Math.round(v), // -1, 0, 1: many equal maxima per window
+      negative: (v) => v - 3,
+      minusInfinity: (v, i) => (i % 64 < 24 || v < 0 ? -Infinity : v), // whole windows too
+      nan: (v) => (v < -0.4 ? NaN : v),
+    };
+    let checked = 0;
+    for (const [shape, pad] of [
+      [[2, 9, 8, 9], "same"],
+      [[1, 7, 6, 4], "valid"],
+      [
+        [2, 5, 7, 6],
+        [
+          [0, 0],
+          [1, 2],
+          [2, 0],
+          [0, 0],
+        ],
+      ],
+    ] as [Shape4, Pad][]) {
+      const info = tf.backend_util.computePool2DInfo(shape, 3, 2, 1, pad as "same");
+      const outShape: Shape4 = [shape[0], info.outHeight, info.outWidth, shape[3]];
+      for (const [kind, map] of Object.entries(kinds)) {
+        const v = values(shape).map(map);
+        const g = values(outShape);
+        const inputs = () => {
+          const x = tf.tensor4d(v, shape);
+          return {
+            dy: tf.tensor4d(g, outShape),
+            input: x,
+            output: tf.maxPool(x, 3, 2, pad as "same"),
+          };
+        };
+        const attrs = { filterSize: 3, strides: 2, pad };
+        const f = (): tf.Tensor => tf.tidy(() => run(tf.MaxPoolGrad, inputs(), attrs));
+        const byJs = (): tf.Tensor =>
+          tf.tidy(() => {
+            const out = jsLoop.kernelFunc({
+              inputs: inputs() as unknown as tf.NamedTensorInfoMap,
+              backend: tf.backend(),
+              attrs: attrs as unknown as tf.NamedAttrMap,
+            }) as tf.TensorInfo;
+            return tf.engine().makeTensorFromTensorInfo(out, tf.backend());
+          });
+        const want = await on("cpu", f);
+        const label = JSON.stringify({ shape, pad, kind });
+        expect(maxAbsDiff(await on("wasm", f), want), label).toBeLessThan(TOLERANCE);
+        expect(maxAbsDiff(await on("wasm", byJs), want), label).toBeLessThan(TOLERANCE);
+        if (kind === "minusInfinity") expect(want.filter((e) => e === 0).length).toBeGreaterThan(0);
+        checked++;
+      }
+    }
+    expect(checked).toBe(12);
+  });
+
   it("Sum and Mean over leading axes (SIMD) and others (wasm's own) match cpu", async () => {
     const shapes: number[][] = [
       [3, 5, 4, 7],
@@ -1061,6 +1178,19 @@ describe("more finite differences on wasm", () => {
     const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
     const x0 = Float32Array.from(order, (i) => i * 0.05);
     const r = tf.tensor4d(values([2, 3, 3, 3]), [2, 3, 3, 3]);
+    const loss = (x: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, 3, 2, "same"), r));
+    expect(await finiteDifferenceError(loss, shape, x0)).toBeLessThan(5e-3);
+    r.dispose();
+  });
+
+  it("max pool over 9 channels (SIMD lanes and a scalar tail; 3x3, stride 2, same)", async () => {
+    await tf.setBackend("wasm");
+    const shape = [1, 5, 5, 9];
+    const n = 5 * 5 * 9;
+    const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
+    const x0 = Float32Array.from(order, (i) => i * 0.05);
+    const r = tf.tensor4d(values([1, 3, 3, 9]), [1, 3, 3, 9]);
     const loss = (x: tf.Tensor): tf.Scalar =>
       tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, 3, 2, "same"), r));
     expect(await finiteDifferenceError(loss, shape, x0)).toBeLessThan(5e-3);

@@ -1,12 +1,82 @@
 import * as tf from "@tensorflow/tfjs";
+import { poolGradFor, type PoolGradFn } from "./maxPoolSimd.js";
+import { addressOf } from "./simd.js";
 
 // Why: wasm's MaxPoolGrad took 16% of a mini_xception training step for its two
 // pools, more than all depthwise gradients together. This one walks each window
 // once per output pixel with all channels side by side (contiguous in NHWC), keeps
 // the first maximum in the window's row-major order as the cpu backend does, and
 // adds dy there, in place on the backend's memory.
+//
+// That JS loop costs ~8 ns per (output element x tap): `v > best` is a branch that
+// real data makes unpredictable. Where the engine has WebAssembly SIMD the windows go
+// to one SIMD routine instead (maxPoolSimd.ts), whose comparison is a lane mask; the
+// JS loop stays for engines without it.
 
-export function maxPoolGradReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
+type Pool2DInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * dx by the SIMD routine: per sample and output row, the window's rows are clipped to
+ * the input once, and the output columns whose windows lie wholly inside the input go
+ * to one call (the edge columns, clipped, one call each).
+ */
+function bySimd(
+  pool: PoolGradFn,
+  backend: tf.KernelBackend,
+  input: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  out: tf.TensorInfo,
+  info: Pool2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const xAt = addressOf(backend, input);
+  const dyAt = addressOf(backend, dy);
+  const off = addressOf(backend, out) - xAt;
+  const pixel = 4 * c;
+  const rowStride = inWidth * pixel;
+  for (let b = 0; b < batchSize; b++)
+    for (let oh = 0; oh < outHeight; oh++) {
+      const h0 = oh * sh - info.padInfo.top;
+      const r0 = Math.max(0, h0);
+      const rows = Math.min(inHeight, h0 + fh) - r0;
+      if (rows <= 0) continue;
+      const inside = (ow: number): boolean => {
+        const w0 = ow * sw - info.padInfo.left;
+        return w0 >= 0 && w0 + fw <= inWidth;
+      };
+      for (let ow = 0; ow < outWidth;) {
+        const w0 = ow * sw - info.padInfo.left;
+        const c0 = Math.max(0, w0);
+        const cols = Math.min(inWidth, w0 + fw) - c0;
+        let count = 1;
+        if (inside(ow)) while (ow + count < outWidth && inside(ow + count)) count++;
+        if (cols > 0)
+          pool(
+            xAt + ((b * inHeight + r0) * inWidth + c0) * pixel,
+            dyAt + ((b * outHeight + oh) * outWidth + ow) * pixel,
+            off,
+            c,
+            count,
+            sw * pixel,
+            rows,
+            cols,
+            rowStride,
+            pixel,
+          );
+        ow += count;
+      }
+    }
+}
+
+/**
+ * The kernel, made from wasm's own (which keeps non-float32 data). `simd` finds the SIMD
+ * routine for a backend; tests pass one that finds none to check the JS loop.
+ */
+export function maxPoolGradReplacement(
+  theirs: tf.KernelConfig,
+  simd: (backend: tf.KernelBackend) => PoolGradFn | undefined = poolGradFor,
+): tf.KernelConfig {
   return {
     kernelName: tf.MaxPoolGrad,
     backendName: "wasm",
@@ -31,6 +101,11 @@ export function maxPoolGradReplacement(theirs: tf.KernelConfig): tf.KernelConfig
       const out = wasm.makeOutput(input.shape, "float32");
       // Views after makeOutput: allocating can grow (and so replace) the heap.
       const dx = wasm.typedArrayFromHeap(out).fill(0);
+      const pool = simd(backend);
+      if (pool) {
+        if (dx.length > 0) bySimd(pool, backend, input, dy, out, info);
+        return out;
+      }
       const x = wasm.typedArrayFromHeap(input);
       const g = wasm.typedArrayFromHeap(dy);
       const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;

@@ -1,5 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerBatchNormGradient } from "./batchNormGrad.js";
+import {
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
+  batchNormTrainingGradient,
+} from "./batchNormTraining.js";
 import { conv2dBackpropFilterConfig } from "./conv2dBackpropFilter.js";
 import { conv2dBackpropInputConfig } from "./conv2dBackpropInput.js";
 import { maxPoolGradReplacement } from "./maxPoolGrad.js";
@@ -66,4 +71,9 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   registerBatchNormGradient();
+  for (const config of [batchNormTrainingConfig, batchNormTrainingGradConfig]) {
+    if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
+  }
+  if (tf.getGradient(batchNormTrainingGradient.kernelName) !== batchNormTrainingGradient)
+    tf.registerGradient(batchNormTrainingGradient);
 }

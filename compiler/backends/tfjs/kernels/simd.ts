@@ -67,7 +67,7 @@ const f32x4mul = [op.simd, 0xe6, 0x01];
 const f32load = [op.f32load, 0x02, 0x00]; // align 2^2, offset 0
 const f32store = [op.f32store, 0x02, 0x00];
 
-function uleb(n: number): number[] {
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -78,8 +78,12 @@ function uleb(n: number): number[] {
   return out;
 }
 
-const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, "utf8")];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+export const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, "utf8")];
+export const section = (id: number, body: number[]): number[] => [
+  id,
+  ...uleb(body.length),
+  ...body,
+];
 
 /**
  * One function's body: with `product`, rows(acc, a, b, n, count, accS, aS, bS);
@@ -186,13 +190,13 @@ export function rowsModule(shared: boolean): Uint8Array {
   ]);
 }
 
-interface WasmApi {
+export interface WasmApi {
   Module: new (bytes: Uint8Array) => unknown;
   Instance: new (m: unknown, imports: object) => { exports: Record<string, unknown> };
   Memory: new (d: object) => unknown;
   validate(bytes: Uint8Array): boolean;
 }
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+export const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 export interface SimdFns {
   readonly rows: RowsFn;
@@ -202,7 +206,9 @@ export interface SimdFns {
 const cache = new WeakMap<object, SimdFns | null>();
 
 /** The backend's wasm memory: the emscripten module's export, or the threaded build's own. */
-function memoryOf(backend: tf.KernelBackend): { memory: object; shared: boolean } | undefined {
+export function memoryOf(
+  backend: tf.KernelBackend,
+): { memory: object; shared: boolean } | undefined {
   const mod = (backend as unknown as { wasm?: Record<string, unknown> }).wasm;
   const memory = (mod?.["wasmMemory"] ?? (mod?.["asm"] as Record<string, unknown>)?.["memory"]) as
     { buffer: ArrayBufferLike } | undefined;
