@@ -23,6 +23,7 @@ import {
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { bulkModule } from "../../../compiler/backends/tfjs/kernels/bulk.js";
 import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
 import { maxPoolGradReplacement } from "../../../compiler/backends/tfjs/kernels/maxPoolGrad.js";
 import {
@@ -1021,6 +1022,106 @@ describe("Identity and same-dtype Cast share data instead of copying", () => {
     const s = tf.tensor1d(["a", "b"], "string");
     expect(tf.clone(s).dataSync()).toEqual(["a", "b"]);
     tf.dispose([f, s]);
+  });
+});
+
+describe("Slice and Unpack on the heap (memory.copy runs)", () => {
+  it("the bulk module copies and fills, in both memory kinds", () => {
+    for (const shared of [false, true]) {
+      const memory = new Wasm.Memory(
+        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
+      );
+      const e = new Wasm.Instance(new Wasm.Module(bulkModule(shared)), { env: { memory } })
+        .exports as Record<string, (...args: number[]) => void>;
+      const bytes = new Uint8Array(memory.buffer);
+      bytes.set([1, 2, 3, 4, 5, 6, 7, 8], 0);
+      e["copy"]!(2, 0, 6); // overlapping: memmove
+      expect(Array.from(bytes.subarray(0, 8))).toEqual([1, 2, 1, 2, 3, 4, 5, 6]);
+      e["fill"]!(1, 9, 3);
+      expect(Array.from(bytes.subarray(0, 8))).toEqual([1, 9, 9, 9, 3, 4, 5, 6]);
+    }
+  });
+
+  it("match the cpu backend on boxes of every rank, dtype and edge", async () => {
+    const cases: [number[], number[], number[]][] = [
+      [[7], [2], [4]],
+      [[7], [0], [-1]],
+      [
+        [5, 6],
+        [1, 0],
+        [3, 6],
+      ], // whole rows: one run
+      [
+        [5, 6],
+        [1, 2],
+        [3, 3],
+      ],
+      [
+        [4, 5, 6],
+        [0, 1, 2],
+        [4, 3, -1],
+      ],
+      [
+        [2, 7, 6, 3],
+        [1, 1, 2, 0],
+        [1, 5, 3, 3],
+      ],
+      [
+        [2, 7, 6, 3],
+        [0, 0, 0, 1],
+        [2, 7, 6, 1],
+      ], // one channel: runs of one element
+      [
+        [2, 3, 4, 5, 6],
+        [1, 0, 1, 2, 3],
+        [1, 3, 2, 2, 2],
+      ],
+      [
+        [3, 4],
+        [1, 1],
+        [0, 2],
+      ], // empty
+      [
+        [2, 2],
+        [0, 0],
+        [2, 2],
+      ], // all of it
+    ];
+    for (const [shape, begin, size] of cases) {
+      for (const dtype of ["float32", "int32", "bool"] as const) {
+        const data = values(shape).map((v) => (dtype === "float32" ? v : v > 0 ? 1 : 0));
+        const got = await on("wasm", () => tf.slice(tf.tensor(data, shape, dtype), begin, size));
+        const want = await on("cpu", () => tf.slice(tf.tensor(data, shape, dtype), begin, size));
+        expect(Array.from(got), `${dtype} [${shape}] at [${begin}] size [${size}]`).toEqual(
+          Array.from(want),
+        );
+      }
+    }
+    for (const [shape, axis] of [
+      [[4, 3, 2], 0],
+      [[4, 3, 2], 1],
+      [[4, 3, 2], -1],
+      [[1, 6], 0],
+    ] as [number[], number][]) {
+      const data = values(shape);
+      const unstacked = async (b: BackendName) => {
+        await tf.setBackend(b);
+        const parts = tf.unstack(tf.tensor(data, shape), axis);
+        const out = parts.map((p) => ({ shape: p.shape, data: Array.from(p.dataSync()) }));
+        tf.dispose(parts);
+        return out;
+      };
+      expect(await unstacked("wasm")).toEqual(await unstacked("cpu"));
+    }
+  });
+
+  it("leave no tensor or buffer behind", async () => {
+    await tf.setBackend("wasm");
+    const x = tf.tensor(values([3, 4, 5]), [3, 4, 5]);
+    const before = tf.backend().numDataIds();
+    tf.dispose([tf.slice(x, [1, 1, 0], [2, 2, 5]), ...tf.unstack(x, 1)]);
+    expect(tf.backend().numDataIds()).toBe(before);
+    x.dispose();
   });
 });
 

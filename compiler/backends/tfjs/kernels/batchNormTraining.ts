@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { bulkFor, type BulkFns } from "./bulk.js";
 import { addressOf, simdFor, type SimdFns } from "./simd.js";
 
 // Why: tfjs-layers normalises a training batch with tf.moments and then batchNormalization,
@@ -33,6 +34,7 @@ class Heap {
   constructor(
     readonly backend: Wasm,
     readonly simd: SimdFns,
+    readonly bulk: BulkFns,
   ) {}
 
   tensor(shape: number[], values?: Float32Array): tf.TensorInfo {
@@ -45,7 +47,7 @@ class Heap {
 
   zeros(shape: number[]): tf.TensorInfo {
     const t = this.tensor(shape);
-    this.view(t).fill(0);
+    this.bulk.fill(this.at(t), 0, 4 * tf.util.sizeFromShape(shape));
     return t;
   }
 
@@ -66,8 +68,9 @@ class Heap {
 
 function heapFor(backend: tf.KernelBackend): Heap {
   const simd = simdFor(backend);
-  if (!simd) throw new Error(`${BatchNormTraining}: WebAssembly SIMD is not available`);
-  return new Heap(backend as Wasm, simd);
+  const bulk = bulkFor(backend);
+  if (!simd || !bulk) throw new Error(`${BatchNormTraining}: WebAssembly SIMD is not available`);
+  return new Heap(backend as Wasm, simd, bulk);
 }
 
 /** The rows x channels split of an input normalised over every axis but the last. */
@@ -81,7 +84,7 @@ function split(x: tf.TensorInfo): { n: number; c: number; rowBytes: number } {
 function centred(h: Heap, x: tf.TensorInfo, mean: tf.TensorInfo): tf.TensorInfo {
   const { n, c, rowBytes } = split(x);
   const d = h.tensor(x.shape);
-  h.view(d).set(h.view(x));
+  h.bulk.copy(h.at(d), h.at(x), rowBytes * n);
   const negMean = h.tensor(
     [c],
     h.view(mean).map((m) => -m),
@@ -206,7 +209,8 @@ export function batchNormTrainingAvailable(): boolean {
   return (
     tf.getBackend() === "wasm" &&
     tf.getKernel(BatchNormTraining, "wasm") !== undefined &&
-    simdFor(tf.backend()) !== undefined
+    simdFor(tf.backend()) !== undefined &&
+    bulkFor(tf.backend()) !== undefined
   );
 }
 

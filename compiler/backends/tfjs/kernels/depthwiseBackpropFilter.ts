@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { zeroOut } from "./bulk.js";
 import {
   filterGradPads,
   firstTaps,
@@ -39,7 +40,7 @@ function direct(
     typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   };
   const out = wasm.makeOutput(filterShape, "float32");
-  wasm.typedArrayFromHeap(out).fill(0);
+  zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
   const c = g.inChannels;
   const xAt = addressOf(backend, x);
   const dyAt = addressOf(backend, dy);

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { zeroOut } from "./bulk.js";
 import {
   geometryOf,
   handOff,
@@ -35,7 +36,7 @@ function direct(
     typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   };
   const out = wasm.makeOutput(inputShape, "float32");
-  wasm.typedArrayFromHeap(out).fill(0);
+  zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
   const c = g.inChannels;
   const dyAt = addressOf(backend, dy);
   const wAt = addressOf(backend, filter);

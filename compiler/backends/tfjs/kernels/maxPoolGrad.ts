@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { zeroOut } from "./bulk.js";
 import { poolGradFor, type PoolGradFn } from "./maxPoolSimd.js";
 import { addressOf } from "./simd.js";
 
@@ -100,7 +101,8 @@ export function maxPoolGradReplacement(
       };
       const out = wasm.makeOutput(input.shape, "float32");
       // Views after makeOutput: allocating can grow (and so replace) the heap.
-      const dx = wasm.typedArrayFromHeap(out).fill(0);
+      zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+      const dx = wasm.typedArrayFromHeap(out);
       const pool = simd(backend);
       if (pool) {
         if (dx.length > 0) bySimd(pool, backend, input, dy, out, info);

@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { memoryOf, section, str, uleb, wasmApi } from "./simd.js";
+import { boundTo, memoryImport, section, str, uleb } from "./simd.js";
 
 // The max-pool gradient as one WebAssembly SIMD routine on the wasm backend's own
 // memory (plain or shared), assembled from the bytes below like simd.ts's rows/sums.
@@ -288,40 +288,20 @@ function body(): number[] {
 
 /** The module's bytes; `shared` matches the threaded build's shared memory. */
 export function poolGradModule(shared: boolean): Uint8Array {
-  const memory = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [1, 0x60, 10, ...Array<number>(10).fill(I32), 0]),
-    ...section(2, [1, ...str("env"), ...str("memory"), 0x02, ...memory]),
+    ...memoryImport(shared),
     ...section(3, [1, 0]),
     ...section(7, [1, ...str("pool"), 0x00, 0]),
     ...section(10, [1, ...body()]),
   ]);
 }
 
-const cache = new WeakMap<object, PoolGradFn | null>();
-
 /**
  * `pool` bound to this wasm backend's memory, or undefined where that cannot be had
  * (no SIMD in this engine, another backend): the kernel then keeps its JS loop.
  */
 export function poolGradFor(backend: tf.KernelBackend): PoolGradFn | undefined {
-  const found = memoryOf(backend);
-  if (!found || !wasmApi) return undefined;
-  const cached = cache.get(found.memory);
-  if (cached !== undefined) return cached ?? undefined;
-  let fn: PoolGradFn | null = null;
-  try {
-    const bytes = poolGradModule(found.shared);
-    if (wasmApi.validate(bytes)) {
-      const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {
-        env: { memory: found.memory },
-      });
-      fn = instance.exports["pool"] as PoolGradFn;
-    }
-  } catch {
-    fn = null;
-  }
-  cache.set(found.memory, fn);
-  return fn ?? undefined;
+  return boundTo(backend, poolGradModule, (e) => e["pool"] as PoolGradFn);
 }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { zeroOut } from "./bulk.js";
 import { addressOf, simdFor } from "./simd.js";
 
 // Why: wasm's Sum and Mean reduce only innermost axes, so a reduction over the
@@ -42,7 +43,7 @@ function reduceConfig(name: "Sum" | "Mean", theirs: tf.KernelConfig): tf.KernelC
         keepDims ? [...Array<number>(k).fill(1), ...rest] : rest,
         "float32",
       );
-      wasm.typedArrayFromHeap(out).fill(0);
+      zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
       if (rows > 0 && width > 0)
         simd.sums(addressOf(backend, out), addressOf(backend, x), width, rows, 0, 4 * width);
       if (name === "Mean" && rows > 0) {

@@ -10,6 +10,7 @@ import { conv2dBackpropInputConfig } from "./conv2dBackpropInput.js";
 import { maxPoolGradReplacement } from "./maxPoolGrad.js";
 import { meanReplacement, sumReplacement } from "./reduceLeading.js";
 import { castReplacement, identityReplacement } from "./sharedCopies.js";
+import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
 
@@ -35,6 +36,8 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.MaxPoolGrad, make: maxPoolGradReplacement },
   { kernelName: tf.Identity, make: identityReplacement },
   { kernelName: tf.Cast, make: castReplacement },
+  { kernelName: tf.Slice, make: sliceReplacement },
+  { kernelName: tf.Unpack, make: unpackReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
@@ -72,7 +75,8 @@ export function registerWasmTrainingKernels(): void {
   }
   registerBatchNormGradient();
   for (const config of [batchNormTrainingConfig, batchNormTrainingGradConfig]) {
-    if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
+    if (tf.getKernel(config.kernelName, config.backendName) === undefined)
+      tf.registerKernel(config);
   }
   if (tf.getGradient(batchNormTrainingGradient.kernelName) !== batchNormTrainingGradient)
     tf.registerGradient(batchNormTrainingGradient);

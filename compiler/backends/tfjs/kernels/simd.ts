@@ -178,12 +178,11 @@ function body(product: boolean): number[] {
 
 /** The module's bytes; `shared` matches the threaded build's shared memory. */
 export function rowsModule(shared: boolean): Uint8Array {
-  const memory = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
   const fnType = (params: number) => [0x60, params, ...Array<number>(params).fill(I32), 0];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [2, ...fnType(8), ...fnType(6)]),
-    ...section(2, [1, ...str("env"), ...str("memory"), 0x02, ...memory]),
+    ...memoryImport(shared),
     ...section(3, [2, 0, 1]),
     ...section(7, [2, ...str("rows"), 0x00, 0, ...str("sums"), 0x00, 1]),
     ...section(10, [2, ...body(true), ...body(false)]),
@@ -203,8 +202,6 @@ export interface SimdFns {
   readonly sums: SumsFn;
 }
 
-const cache = new WeakMap<object, SimdFns | null>();
-
 /** The backend's wasm memory: the emscripten module's export, or the threaded build's own. */
 export function memoryOf(
   backend: tf.KernelBackend,
@@ -218,6 +215,45 @@ export function memoryOf(
   return { memory, shared };
 }
 
+/** The import section entry of a module that works on the backend's memory, plain or shared. */
+export function memoryImport(shared: boolean): number[] {
+  const limits = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
+  return section(2, [1, ...str("env"), ...str("memory"), 0x02, ...limits]);
+}
+
+const bound = new WeakMap<object, Map<(shared: boolean) => Uint8Array, unknown>>();
+
+/**
+ * The exports of the module `build` assembles, instantiated once per backend memory on that
+ * memory, and picked by `pick`; undefined where that cannot be had (this engine lacks what
+ * the module uses, or the backend is not wasm): callers then keep a composition or JS loop.
+ */
+export function boundTo<T>(
+  backend: tf.KernelBackend,
+  build: (shared: boolean) => Uint8Array,
+  pick: (exports: Record<string, unknown>) => T,
+): T | undefined {
+  const found = memoryOf(backend);
+  if (!found || !wasmApi) return undefined;
+  let byModule = bound.get(found.memory);
+  if (!byModule) bound.set(found.memory, (byModule = new Map()));
+  if (byModule.has(build)) return (byModule.get(build) as T | null) ?? undefined;
+  let fns: T | null = null;
+  try {
+    const bytes = build(found.shared);
+    if (wasmApi.validate(bytes)) {
+      const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {
+        env: { memory: found.memory },
+      });
+      fns = pick(instance.exports);
+    }
+  } catch {
+    fns = null;
+  }
+  byModule.set(build, fns);
+  return fns ?? undefined;
+}
+
 /**
  * `rows` bound to this wasm backend's memory, or undefined where that cannot be had
  * (no SIMD in this engine, another backend): callers then keep their composition.
@@ -228,27 +264,10 @@ export function rowsFor(backend: tf.KernelBackend): RowsFn | undefined {
 
 /** Both routines bound to this wasm backend's memory, or undefined (see rowsFor). */
 export function simdFor(backend: tf.KernelBackend): SimdFns | undefined {
-  const found = memoryOf(backend);
-  if (!found || !wasmApi) return undefined;
-  const cached = cache.get(found.memory);
-  if (cached !== undefined) return cached ?? undefined;
-  let fn: SimdFns | null = null;
-  try {
-    const bytes = rowsModule(found.shared);
-    if (wasmApi.validate(bytes)) {
-      const instance = new wasmApi.Instance(new wasmApi.Module(bytes), {
-        env: { memory: found.memory },
-      });
-      fn = {
-        rows: instance.exports["rows"] as RowsFn,
-        sums: instance.exports["sums"] as SumsFn,
-      };
-    }
-  } catch {
-    fn = null;
-  }
-  cache.set(found.memory, fn);
-  return fn ?? undefined;
+  return boundTo(backend, rowsModule, (e) => ({
+    rows: e["rows"] as RowsFn,
+    sums: e["sums"] as SumsFn,
+  }));
 }
 
 /** A tensor's byte address in the wasm backend's memory. */
