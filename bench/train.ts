@@ -117,7 +117,9 @@ class ArchcSide {
     readonly graph: IRGraph,
     readonly batch: number,
   ) {
-    this.model = buildModelFromIR(graph);
+    // As `archc train` builds it (compiler/lab/train/session.ts): grouped layers get the
+    // strategies that are fastest for a training step at this batch and fit in memory.
+    this.model = buildModelFromIR(graph, { batch, mode: "train" });
     this.vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.classes = graph.nodes[graph.output]!.shape[0]!;
     const n = batch * graph.input.reduce((a, b) => a * b, 1);
