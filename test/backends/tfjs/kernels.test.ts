@@ -571,9 +571,15 @@ describe("kernels match tfjs-backend-cpu", () => {
     expect(checked).toBeGreaterThan(20);
 
     // Pointwise (1x1, stride 1) takes a matMul path; 'valid' and 'same' pad nothing there.
-    for (const pad of ["same", "valid"] as const) {
-      const xShape: Shape4 = [3, 7, 6, 16];
-      const dyShape: Shape4 = [3, 7, 6, 24];
+    // It packs x (16 -> 24 over 126 pixels) or dy (24 -> 16; 16 -> 40: too few pixels).
+    for (const [pad, ci, co] of [
+      ["same", 16, 24],
+      ["valid", 16, 24],
+      ["same", 24, 16],
+      ["valid", 16, 40],
+    ] as const) {
+      const xShape: Shape4 = [3, 7, 6, ci];
+      const dyShape: Shape4 = [3, 7, 6, co];
       const x = values(xShape);
       const dy = values(dyShape);
       const kernel = (): tf.Tensor =>
@@ -581,7 +587,7 @@ describe("kernels match tfjs-backend-cpu", () => {
           run(
             tf.Conv2DBackpropFilter,
             { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
-            { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, 16, 24] },
+            { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, ci, co] },
           ),
         );
       expect(maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel)), pad).toBeLessThan(
