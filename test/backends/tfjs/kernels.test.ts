@@ -349,6 +349,22 @@ const Wasm = (
   }
 ).WebAssembly;
 
+/** A module's exports on a fresh memory of each kind the backend may have: plain, then shared. */
+function onBothMemories(
+  build: (shared: boolean) => Uint8Array,
+): { exports: Record<string, (...args: number[]) => void>; buffer: ArrayBufferLike }[] {
+  return [false, true].map((shared) => {
+    const memory = new Wasm.Memory(
+      shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
+    );
+    const instance = new Wasm.Instance(new Wasm.Module(build(shared)), { env: { memory } });
+    return {
+      exports: instance.exports as Record<string, (...args: number[]) => void>,
+      buffer: memory.buffer,
+    };
+  });
+}
+
 describe("the SIMD row routine", () => {
   it("binds to the wasm backend's memory, so multiplier-1 filter gradients take it", async () => {
     await tf.setBackend("wasm");
@@ -356,15 +372,9 @@ describe("the SIMD row routine", () => {
   });
 
   it("accumulates strided rows, vector part and scalar tail, in both memory kinds", () => {
-    for (const shared of [false, true]) {
-      const memory = new Wasm.Memory(
-        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
-      );
-      const instance = new Wasm.Instance(new Wasm.Module(rowsModule(shared)), {
-        env: { memory },
-      });
-      const rows = instance.exports["rows"] as (...args: number[]) => void;
-      const f = new Float32Array(memory.buffer);
+    for (const { exports, buffer } of onBothMemories(rowsModule)) {
+      const rows = exports["rows"]!;
+      const f = new Float32Array(buffer);
       const a = values([21]);
       const b = values([21]);
       f.set(a, 100);
@@ -414,15 +424,9 @@ describe("the SIMD max-pool gradient routine", () => {
         .filter((_, i) => i % n === 2)
         .every((v) => v === 0),
     ).toBe(true);
-    for (const shared of [false, true]) {
-      const memory = new Wasm.Memory(
-        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
-      );
-      const instance = new Wasm.Instance(new Wasm.Module(poolGradModule(shared)), {
-        env: { memory },
-      });
-      const pool = instance.exports["pool"] as (...args: number[]) => void;
-      const f = new Float32Array(memory.buffer);
+    for (const { exports, buffer } of onBothMemories(poolGradModule)) {
+      const pool = exports["pool"]!;
+      const f = new Float32Array(buffer);
       const [xAt, dyAt, dxAt] = [64, 4096, 8192]; // byte addresses
       f.set(x, xAt / 4);
       f.set(dy, dyAt / 4);
@@ -1033,13 +1037,8 @@ describe("Identity and same-dtype Cast share data instead of copying", () => {
 
 describe("Slice and Unpack on the heap (memory.copy runs)", () => {
   it("the bulk module copies and fills, in both memory kinds", () => {
-    for (const shared of [false, true]) {
-      const memory = new Wasm.Memory(
-        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
-      );
-      const e = new Wasm.Instance(new Wasm.Module(bulkModule(shared)), { env: { memory } })
-        .exports as Record<string, (...args: number[]) => void>;
-      const bytes = new Uint8Array(memory.buffer);
+    for (const { exports: e, buffer } of onBothMemories(bulkModule)) {
+      const bytes = new Uint8Array(buffer);
       bytes.set([1, 2, 3, 4, 5, 6, 7, 8], 0);
       e["copy"]!(2, 0, 6); // overlapping: memmove
       expect(Array.from(bytes.subarray(0, 8))).toEqual([1, 2, 1, 2, 3, 4, 5, 6]);

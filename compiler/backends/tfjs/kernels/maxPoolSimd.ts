@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { boundTo, memoryImport, section, str, uleb } from "./simd.js";
+import { boundTo, memoryImport, op, section, str, uleb } from "./simd.js";
 
 // The max-pool gradient as one WebAssembly SIMD routine on the wasm backend's own
 // memory (plain or shared), assembled from the bytes below like simd.ts's rows/sums.
@@ -38,31 +38,6 @@ export type PoolGradFn = (
 const I32 = 0x7f;
 const F32 = 0x7d;
 const V128 = 0x7b;
-const op = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  select: 0x1b,
-  get: 0x20,
-  set: 0x21,
-  i32const: 0x41,
-  f32const: 0x43,
-  i32eqz: 0x45,
-  i32ne: 0x47,
-  i32geU: 0x4f,
-  f32gt: 0x5e,
-  i32add: 0x6a,
-  i32sub: 0x6b,
-  i32and: 0x71,
-  i32shl: 0x74,
-  f32load: 0x2a,
-  f32store: 0x38,
-  f32add: 0x92,
-  simd: 0xfd,
-} as const;
 // SIMD sub-opcodes (LEB128 after 0xfd): v128.load 0, v128.const 12, i32x4.splat 17,
 // f32x4.splat 19, i32x4.extract_lane 27, f32x4.gt 68, v128.bitselect 82, i32x4.add 174,
 // f32x4.pmax 235. pmax rather than a second bitselect for `best` halved the routine's

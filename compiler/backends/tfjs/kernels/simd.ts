@@ -38,17 +38,23 @@ export type RowsFn = (
 ) => void;
 
 const I32 = 0x7f;
-const op = {
+/** The WebAssembly opcodes archc's hand-assembled modules use (this one and maxPoolSimd.ts). */
+export const op = {
   block: 0x02,
   loop: 0x03,
+  if: 0x04,
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  select: 0x1b,
   get: 0x20,
   set: 0x21,
   i32const: 0x41,
+  f32const: 0x43,
   i32eqz: 0x45,
+  i32ne: 0x47,
   i32geU: 0x4f,
+  f32gt: 0x5e,
   i32add: 0x6a,
   i32sub: 0x6b,
   i32and: 0x71,
