@@ -160,3 +160,17 @@ export function spreadForInputGradient(
     ],
   };
 }
+
+/**
+ * A wasm kernel in place of `theirs`, wasm's own: it keeps theirs' setup (which binds wasm's
+ * C functions when the backend starts), and `kernelFunc` hands back to theirs the cases it
+ * does not take.
+ */
+export function replacing(theirs: tf.KernelConfig, kernelFunc: tf.KernelFunc): tf.KernelConfig {
+  return {
+    kernelName: theirs.kernelName,
+    backendName: "wasm",
+    ...(theirs.setupFunc ? { setupFunc: theirs.setupFunc } : {}),
+    kernelFunc,
+  };
+}

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { replacing } from "./common.js";
 import { zeroOut } from "./bulk.js";
 import { addressOf, simdFor } from "./simd.js";
 
@@ -17,42 +18,36 @@ function leadingSplit(shape: readonly number[], axis: number | number[]): number
 }
 
 function reduceConfig(name: "Sum" | "Mean", theirs: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: name,
-    backendName: "wasm",
-    // wasm kernels bind their C functions when the backend starts.
-    ...(theirs.setupFunc ? { setupFunc: theirs.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const backend = args.backend as tf.KernelBackend;
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      const { axis, keepDims } = args.attrs as unknown as {
-        axis: number | number[];
-        keepDims: boolean;
-      };
-      const k = x.dtype === "float32" ? leadingSplit(x.shape, axis) : undefined;
-      const simd = k === undefined ? undefined : simdFor(backend);
-      if (k === undefined || simd === undefined) return theirs.kernelFunc(args);
-      const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
-      const rest = x.shape.slice(k);
-      const width = rest.reduce((a, b) => a * b, 1);
-      const wasm = backend as unknown as {
-        makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-        typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-      };
-      const out = wasm.makeOutput(
-        keepDims ? [...Array<number>(k).fill(1), ...rest] : rest,
-        "float32",
-      );
-      zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
-      if (rows > 0 && width > 0)
-        simd.sums(addressOf(backend, out), addressOf(backend, x), width, rows, 0, 4 * width);
-      if (name === "Mean" && rows > 0) {
-        const v = wasm.typedArrayFromHeap(out);
-        for (let i = 0; i < v.length; i++) v[i] = v[i]! / rows;
-      }
-      return out;
-    },
-  };
+  return replacing(theirs, (args) => {
+    const backend = args.backend as tf.KernelBackend;
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis: number | number[];
+      keepDims: boolean;
+    };
+    const k = x.dtype === "float32" ? leadingSplit(x.shape, axis) : undefined;
+    const simd = k === undefined ? undefined : simdFor(backend);
+    if (k === undefined || simd === undefined) return theirs.kernelFunc(args);
+    const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
+    const rest = x.shape.slice(k);
+    const width = rest.reduce((a, b) => a * b, 1);
+    const wasm = backend as unknown as {
+      makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+      typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+    };
+    const out = wasm.makeOutput(
+      keepDims ? [...Array<number>(k).fill(1), ...rest] : rest,
+      "float32",
+    );
+    zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+    if (rows > 0 && width > 0)
+      simd.sums(addressOf(backend, out), addressOf(backend, x), width, rows, 0, 4 * width);
+    if (name === "Mean" && rows > 0) {
+      const v = wasm.typedArrayFromHeap(out);
+      for (let i = 0; i < v.length; i++) v[i] = v[i]! / rows;
+    }
+    return out;
+  });
 }
 
 export const sumReplacement = (theirs: tf.KernelConfig): tf.KernelConfig =>

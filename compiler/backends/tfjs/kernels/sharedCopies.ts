@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { replacing } from "./common.js";
 
 // Why: the engine saves every tensor a gradient needs as keep(clone(t)), and clone is
 // the Identity kernel; wasm's Identity (and its Cast to the same dtype) copy the data
@@ -13,29 +14,19 @@ function share(backend: tf.KernelBackend, x: tf.TensorInfo): tf.TensorInfo {
 }
 
 export function identityReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Identity,
-    backendName: "wasm",
-    ...(theirs.setupFunc ? { setupFunc: theirs.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      // Strings live in JS, outside the heap; wasm's own kernel handles them.
-      if (x.dtype === "string") return theirs.kernelFunc(args);
-      return share(args.backend as tf.KernelBackend, x);
-    },
-  };
+  return replacing(theirs, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    // Strings live in JS, outside the heap; wasm's own kernel handles them.
+    if (x.dtype === "string") return theirs.kernelFunc(args);
+    return share(args.backend as tf.KernelBackend, x);
+  });
 }
 
 export function castReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Cast,
-    backendName: "wasm",
-    ...(theirs.setupFunc ? { setupFunc: theirs.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      const { dtype } = args.attrs as unknown as tf.CastAttrs;
-      if (dtype !== x.dtype || dtype === "string") return theirs.kernelFunc(args);
-      return share(args.backend as tf.KernelBackend, x);
-    },
-  };
+  return replacing(theirs, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { dtype } = args.attrs as unknown as tf.CastAttrs;
+    if (dtype !== x.dtype || dtype === "string") return theirs.kernelFunc(args);
+    return share(args.backend as tf.KernelBackend, x);
+  });
 }

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { replacing } from "./common.js";
 import { bulkFor, type BulkFns } from "./bulk.js";
 import { addressOf } from "./simd.js";
 
@@ -49,43 +50,33 @@ function sliceBox(
 }
 
 export function sliceReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Slice,
-    backendName: "wasm",
-    ...(theirs.setupFunc ? { setupFunc: theirs.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const backend = args.backend as Wasm;
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      const bulk = x.dtype === "string" ? undefined : bulkFor(backend);
-      if (!bulk) return theirs.kernelFunc(args);
-      const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
-      const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
-      return sliceBox(backend, bulk, x, b!, s!);
-    },
-  };
+  return replacing(theirs, (args) => {
+    const backend = args.backend as Wasm;
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const bulk = x.dtype === "string" ? undefined : bulkFor(backend);
+    if (!bulk) return theirs.kernelFunc(args);
+    const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
+    return sliceBox(backend, bulk, x, b!, s!);
+  });
 }
 
 export function unpackReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Unpack,
-    backendName: "wasm",
-    ...(theirs.setupFunc ? { setupFunc: theirs.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const backend = args.backend as Wasm;
-      const { value } = args.inputs as unknown as { value: tf.TensorInfo };
-      const bulk = value.dtype === "string" ? undefined : bulkFor(backend);
-      if (!bulk) return theirs.kernelFunc(args);
-      let { axis } = args.attrs as unknown as tf.UnpackAttrs;
-      if (axis < 0) axis += value.shape.length;
-      const outShape = value.shape.filter((_, i) => i !== axis);
-      const begin = value.shape.map(() => 0);
-      const size = value.shape.slice();
-      size[axis] = 1;
-      return Array.from({ length: value.shape[axis]! }, (_, i) => {
-        begin[axis] = i;
-        const part = sliceBox(backend, bulk, value, begin, size);
-        return { ...part, shape: outShape };
-      });
-    },
-  };
+  return replacing(theirs, (args) => {
+    const backend = args.backend as Wasm;
+    const { value } = args.inputs as unknown as { value: tf.TensorInfo };
+    const bulk = value.dtype === "string" ? undefined : bulkFor(backend);
+    if (!bulk) return theirs.kernelFunc(args);
+    let { axis } = args.attrs as unknown as tf.UnpackAttrs;
+    if (axis < 0) axis += value.shape.length;
+    const outShape = value.shape.filter((_, i) => i !== axis);
+    const begin = value.shape.map(() => 0);
+    const size = value.shape.slice();
+    size[axis] = 1;
+    return Array.from({ length: value.shape[axis]! }, (_, i) => {
+      begin[axis] = i;
+      const part = sliceBox(backend, bulk, value, begin, size);
+      return { ...part, shape: outShape };
+    });
+  });
 }
