@@ -33,8 +33,16 @@ import {
 import {
   patchGradient,
   usePatches,
+  useSimdPointwise,
 } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropFilter.js";
 import { geometryOf } from "../../../compiler/backends/tfjs/kernels/common.js";
+import {
+  PIXEL_BLOCK,
+  pointwiseFilterGrad,
+  pointwiseFor,
+  pointwiseModule,
+  type PointwiseFns,
+} from "../../../compiler/backends/tfjs/kernels/pointwiseSimd.js";
 import {
   defaultThreadCount,
   MAX_WASM_THREADS,
@@ -389,6 +397,50 @@ describe("the SIMD row routine", () => {
   });
 });
 
+describe("the SIMD pointwise filter gradient routine", () => {
+  it("binds to the wasm backend's memory, so pointwise filter gradients take it", async () => {
+    await tf.setBackend("wasm");
+    expect(pointwiseFor(tf.backend())).toBeDefined();
+  });
+
+  it("computes x^T dy: 4x8 tiles, ci and co edges, a partial last pixel block, both memories", () => {
+    for (const { exports, buffer } of onBothMemories(pointwiseModule)) {
+      const fns = exports as unknown as PointwiseFns;
+      const f = new Float32Array(buffer);
+      // (m, ci, co, pixel block): edges in ci (% 4) and co (% 8), co below 8, ci below 4.
+      for (const [m, ci, co, block] of [
+        [37, 6, 13, 16],
+        [40, 8, 16, 16],
+        [21, 4, 8, 64],
+        [9, 3, 5, 4],
+        [530, 9, 19, PIXEL_BLOCK],
+      ] as const) {
+        const x = values([m, ci]);
+        const dy = values([m, co]);
+        const [xAt, dyAt] = [64, 64 + 4 * x.length];
+        const dwAt = dyAt + 4 * dy.length;
+        f.set(x, xAt / 4);
+        f.set(dy, dyAt / 4);
+        f.fill(0.5, dwAt / 4, dwAt / 4 + ci * co); // it accumulates onto what is there
+        f.fill(7, dwAt / 4 + ci * co, dwAt / 4 + ci * co + 8); // and writes nothing beyond
+        pointwiseFilterGrad(fns, dwAt, xAt, dyAt, m, ci, co, block);
+        for (let i = 0; i < ci; i++)
+          for (let j = 0; j < co; j++) {
+            let want = 0.5;
+            for (let p = 0; p < m; p++) want += x[p * ci + i]! * dy[p * co + j]!;
+            expect(f[dwAt / 4 + i * co + j], JSON.stringify({ m, ci, co, i, j })).toBeCloseTo(
+              want,
+              4,
+            );
+          }
+        expect(Array.from(f.slice(dwAt / 4 + ci * co, dwAt / 4 + ci * co + 8))).toEqual(
+          Array<number>(8).fill(7),
+        );
+      }
+    }
+  });
+});
+
 describe("the SIMD max-pool gradient routine", () => {
   it("binds to the wasm backend's memory, so MaxPoolGrad takes it", async () => {
     await tf.setBackend("wasm");
@@ -574,16 +626,21 @@ describe("kernels match tfjs-backend-cpu", () => {
         }
     expect(checked).toBeGreaterThan(20);
 
-    // Pointwise (1x1, stride 1) takes a matMul path; 'valid' and 'same' pad nothing there.
-    // It packs x (16 -> 24 over 126 pixels) or dy (24 -> 16; 16 -> 40: too few pixels).
+    // Pointwise (1x1, stride 1) shapes the SIMD routine leaves (no 4 x 8 tile, or more than
+    // SIMD_POINTWISE_WEIGHTS_MAX weights) take a matMul path; 'valid' and 'same' pad nothing
+    // there. It packs x (3 -> 24 over 126 pixels) or dy (16 -> 5; 3 -> 40: too few pixels).
     for (const [pad, ci, co] of [
-      ["same", 16, 24],
-      ["valid", 16, 24],
-      ["same", 24, 16],
-      ["valid", 16, 40],
+      ["same", 3, 24],
+      ["valid", 3, 24],
+      ["same", 16, 5],
+      ["valid", 3, 40],
+      ["same", 740, 720],
     ] as const) {
-      const xShape: Shape4 = [3, 7, 6, ci];
-      const dyShape: Shape4 = [3, 7, 6, co];
+      const xShape: Shape4 = ci > 100 ? [1, 2, 3, ci] : [3, 7, 6, ci];
+      expect(useSimdPointwise({ shape: xShape } as unknown as tf.TensorInfo, [1, 1, ci, co])).toBe(
+        false,
+      );
+      const dyShape: Shape4 = [xShape[0], xShape[1], xShape[2], co];
       const x = values(xShape);
       const dy = values(dyShape);
       const kernel = (): tf.Tensor =>
@@ -597,6 +654,34 @@ describe("kernels match tfjs-backend-cpu", () => {
       expect(maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel)), pad).toBeLessThan(
         TOLERANCE,
       );
+    }
+
+    // Pointwise shapes the SIMD routine takes (pointwiseSimd.ts): 4x8 tiles only, edges in
+    // ci and co, more pixels than two blocks (3 x 19 x 11 = 627 > 512), 'same' and 'valid'.
+    await tf.setBackend("wasm");
+    expect(pointwiseFor(tf.backend())).toBeDefined();
+    for (const [pad, xShape, co] of [
+      ["same", [2, 4, 4, 8], 16],
+      ["valid", [3, 19, 11, 12], 24],
+      ["same", [3, 19, 11, 13], 21],
+      ["valid", [1, 5, 7, 6], 10],
+    ] as const) {
+      const ci = xShape[3];
+      const dyShape: Shape4 = [xShape[0], xShape[1], xShape[2], co];
+      const x4 = tf.tensor4d(values(xShape), [...xShape]);
+      expect(useSimdPointwise(x4, [1, 1, ci, co]), JSON.stringify({ xShape, co })).toBe(true);
+      const dy = values(dyShape);
+      const kernel = (): tf.Tensor =>
+        tf.tidy(() =>
+          run(
+            tf.Conv2DBackpropFilter,
+            { x: tf.tensor4d(x4.dataSync(), [...xShape]), dy: tf.tensor4d(dy, dyShape) },
+            { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, ci, co] },
+          ),
+        );
+      const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
+      x4.dispose();
+      expect(diff, JSON.stringify({ pad, xShape, co })).toBeLessThan(TOLERANCE);
     }
 
     for (const dimRoundingMode of ["floor", "round", "ceil", undefined] as const) {
@@ -1272,6 +1357,20 @@ describe("more finite differences on wasm", () => {
     ]);
     const loss = (w: tf.Tensor): tf.Scalar =>
       tf.sum(tf.mul(tf.tanh(tf.conv2d(x, w as tf.Tensor4D, 2, "valid")), r));
+    expect(await finiteDifferenceError(loss, wShape, values(wShape))).toBeLessThan(5e-3);
+    tf.dispose([x, r]);
+  });
+
+  it("pointwise conv2d filter gradient through the SIMD routine (5 -> 9 channels: edges)", async () => {
+    await tf.setBackend("wasm");
+    const xShape: Shape4 = [2, 5, 6, 5];
+    const wShape: Shape4 = [1, 1, 5, 9];
+    const x = tf.tensor4d(values(xShape), xShape);
+    expect(useSimdPointwise(x, wShape)).toBe(true);
+    expect(pointwiseFor(tf.backend())).toBeDefined();
+    const r = tf.tensor4d(values([2, 5, 6, 9]), [2, 5, 6, 9]);
+    const loss = (w: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.tanh(tf.conv2d(x, w as tf.Tensor4D, 1, "same")), r));
     expect(await finiteDifferenceError(loss, wShape, values(wShape))).toBeLessThan(5e-3);
     tf.dispose([x, r]);
   });

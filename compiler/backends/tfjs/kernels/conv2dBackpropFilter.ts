@@ -7,6 +7,7 @@ import {
   handOff,
   withTensors,
 } from "./common.js";
+import { pointwiseFor, pointwiseGradient } from "./pointwiseSimd.js";
 
 // Why: tfjs-backend-wasm ships Conv2D and Conv2DBackpropInput but not the filter
 // gradient, so conv2d training dies on wasm. dW[kh,kw,ci,co] correlates input
@@ -28,6 +29,10 @@ export function conv2dBackpropFilterWasm(args: {
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (x === undefined || dy === undefined) throw new Error("Conv2DBackpropFilter: missing x or dy");
   const channelsFirst = attrs.dataFormat === "NCHW";
+  const simd = x.dtype === "float32" && dy.dtype === "float32" ? pointwiseFor(backend) : undefined;
+  if (simd && isPlainPointwise(x, attrs) && useSimdPointwise(x, attrs.filterShape)) {
+    return pointwiseGradient(backend, simd, x, dy, attrs.filterShape);
+  }
 
   const result = withTensors(backend, [x, dy], ([xIn, dyIn]) =>
     tf.tidy(() => {
@@ -62,6 +67,7 @@ export function conv2dBackpropFilterWasm(args: {
         // of x and dy. Measured, 2 threads, m pixels: m 172872, 64 -> 128: 606 -> 271 ms;
         // m 25088, 32 -> 64: 27.6 -> 14.4 ms; with few pixels (m 800, 1024 -> 1536) the
         // GEMM's shape decides instead and packing dy stays faster (80 vs 90 ms).
+        // (Most pointwise gradients take the SIMD routine above instead: useSimdPointwise.)
         const pixels = x4.size / ci;
         const x2 = tf.reshape(x4, [-1, ci]);
         const dy2 = tf.reshape(dyIn as tf.Tensor, [-1, co]);
@@ -174,6 +180,54 @@ export function patchGradient(
   const pt = tf.transpose(tf.reshape(patches, [-1, ci * taps]));
   const dw = tf.matMul(pt, tf.reshape(dy, [-1, co])); // [ci*taps, co], rows c-major
   return tf.transpose(tf.reshape(dw, [ci, kh, kw, co]), [1, 2, 0, 3]);
+}
+
+/** Whether this is a pointwise conv: 1x1, stride 1, no padding, NHWC. */
+function isPlainPointwise(x: tf.TensorInfo, attrs: tf.Conv2DBackpropFilterAttrs): boolean {
+  const [kh, kw] = attrs.filterShape;
+  if (kh !== 1 || kw !== 1 || attrs.dataFormat === "NCHW" || x.shape.length !== 4) return false;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const p = info.padInfo;
+  return (
+    info.strideHeight === 1 && info.strideWidth === 1 && p.top + p.bottom + p.left + p.right === 0
+  );
+}
+
+/**
+ * Whether the SIMD routine (pointwiseSimd.ts) beats the better matMul orientation: with at
+ * least one 4 x 8 tile and at most SIMD_POINTWISE_WEIGHTS_MAX weights. It runs on one thread
+ * and packs nothing; XNNPACK's GEMM runs on every thread but first packs its right operand
+ * (and wasm transposes the left), a cost that grows with m x min(ci, co) against the GEMM's
+ * m x ci x co, so the GEMM catches up where the channels are many. `npx tsx
+ * bench/pointwiseFilterGrad.ts --xception`, 2 threads, fresh tensors, median ms, best matMul
+ * orientation -> SIMD (256 pixels x 64 channels), two runs on the loaded shared machine:
+ *   mini_xception  25088, 32 -> 64: 17.6-29.3 -> 6.1-10.2;  25088, 64 -> 64: 43-66 -> 12-14
+ *                  6272, 64 -> 128: 10.6-15.3 -> 8.6;  6272, 128 -> 128: 19-24 -> 10-13
+ *                  1568, 128 -> 128: 7.8-9.4 -> 3.3-3.5;  1568, 128 -> 256: 7.2-10.7 -> 4.6-8.2
+ *   Xception       172872, 64 -> 128: 413 -> 170;  172872, 128 -> 128: 1296 -> 456
+ *                  43808, 128 -> 256: 325 -> 167;  43808, 256 -> 256: 581-597 -> 333-340
+ *                  10952, 256 -> 728: 327 -> 231-241;  2888, 728 -> 728: 194-207 -> 163-199
+ *                  2888, 728 -> 1024: 281 -> 283;  800, 1024 -> 1536: 128 -> 156
+ *                  800, 1536 -> 2048: 316 -> 377
+ * so the cut is at 728 x 728 weights (won in both runs; 728 x 1024 ties, larger loses).
+ */
+export const SIMD_POINTWISE_WEIGHTS_MAX = 728 * 728;
+
+/** Whether this pointwise filter gradient takes the SIMD routine (see above). */
+export function useSimdPointwise(
+  x: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+): boolean {
+  const [, , ci, co] = filterShape;
+  const pixels = x.shape.reduce((a, b) => a * b, 1) / ci;
+  return pixels > 0 && ci >= 4 && co >= 8 && ci * co <= SIMD_POINTWISE_WEIGHTS_MAX;
 }
 
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
