@@ -217,6 +217,10 @@ function isPlainPointwise(x: tf.TensorInfo, attrs: tf.Conv2DBackpropFilterAttrs)
  *                  2888, 728 -> 1024: 281 -> 283;  800, 1024 -> 1536: 128 -> 156
  *                  800, 1536 -> 2048: 316 -> 377
  * so the cut is at 728 x 728 weights (won in both runs; 728 x 1024 ties, larger loses).
+ * At one thread (--threads 1) the GEMM still wins the largest: 2888, 728 -> 1024: 261 -> 211;
+ * 800, 1024 -> 1536: 143 -> 188; 800, 1536 -> 2048: 263 -> 364 (smaller pixel blocks or
+ * channel chunks, 64-128 x 32-128, do not change that: the routine is bound by its f32x4
+ * multiplies and adds there), so the one cut serves both.
  */
 export const SIMD_POINTWISE_WEIGHTS_MAX = 728 * 728;
 
