@@ -45,6 +45,14 @@ interface Spec {
    * O(1) logits, and a bound of twice that gap checks nothing. On 16 inputs the gap is 3-7e-4.
    */
   readonly calibrate?: number;
+  /**
+   * float32 rounding a correct module may still show, relative to the largest logit. Inception
+   * V3 runs 94 convolutions in sequence at size 75: over random draws tfjs and onnxruntime
+   * differ by 2.5-7e-4 on logits up to ~1.6, and PyTorch lands anywhere in that cloud (a CI
+   * dry run: tfjs-onnxruntime 2.5e-4, PyTorch 5.5e-4 from tfjs and 4.7e-4 from onnxruntime), so
+   * twice one draw's tfjs-onnxruntime gap is no bound for it.
+   */
+  readonly rounding?: number;
 }
 
 function graphOf(s: Spec, extra: Record<string, Json> = {}): { graph: IRGraph; module: string } {
@@ -81,6 +89,7 @@ const cases: Spec[] = [
     file: "inception_v3.arch",
     sets: ["size=75", "classes=10"],
     calibrate: 16,
+    rounding: 1e-3,
   },
   {
     name: "fig1_canonical",
@@ -166,7 +175,11 @@ describe.skipIf(problem !== undefined && !inCI)("generated PyTorch vs tfjs and O
       }
       // Below 1e-4, or as close to tfjs as onnxruntime is (Inception V3's 94 convolutions in
       // sequence accumulate float32 rounding to ~1e-4 of the logits in any two runtimes).
-      expectIdentical(r, Math.max(1e-4, 2 * noise.get(r["name"] as string)!));
+      const rounding = cases.find((c) => c.name === r["name"])?.rounding ?? 0;
+      expectIdentical(
+        r,
+        Math.max(1e-4, 2 * noise.get(r["name"] as string)!, rounding * (r["scale"] as number)),
+      );
     }
   }, 900_000);
 });
