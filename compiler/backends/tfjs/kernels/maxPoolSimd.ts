@@ -1,5 +1,16 @@
 import type * as tf from "@tensorflow/tfjs";
-import { boundTo, memoryImport, op, section, str, uleb } from "./simd.js";
+import {
+  addTo,
+  boundTo,
+  localGet,
+  localSet,
+  memoryImport,
+  op,
+  repeat,
+  section,
+  str,
+  uleb,
+} from "./simd.js";
 
 // The max-pool gradient as one WebAssembly SIMD routine on the wasm backend's own
 // memory (plain or shared), assembled from the bytes below like simd.ts's rows/sums.
@@ -84,28 +95,9 @@ const BEST = 21,
   V = 23,
   M = 24;
 
-const get = (l: number) => [op.get, l];
-const set = (l: number) => [op.set, l];
-const add = (l: number, by: number[]) => [...get(l), ...by, op.i32add, ...set(l)];
-const decrement = (l: number) => [...get(l), op.i32const, 1, op.i32sub, ...set(l)];
-
-/** while (counter-- > 0) body, as block/loop (the counter must be set before). */
-const repeat = (counter: number, body: number[]) => [
-  op.block,
-  0x40,
-  op.loop,
-  0x40,
-  ...get(counter),
-  op.i32eqz,
-  op.brIf,
-  1,
-  ...body,
-  ...decrement(counter),
-  op.br,
-  0,
-  op.end,
-  op.end,
-];
+const get = localGet;
+const set = localSet;
+const add = addTo;
 
 /** for (; i < end; i += step) body */
 const upTo = (end: number, step: number, body: number[]) => [

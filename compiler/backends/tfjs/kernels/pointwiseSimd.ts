@@ -1,6 +1,18 @@
 import type * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
-import { addressOf, boundTo, memoryImport, op, section, str, uleb } from "./simd.js";
+import {
+  addTo,
+  addressOf,
+  boundTo,
+  localGet,
+  localSet,
+  memoryImport,
+  op,
+  repeat,
+  section,
+  str,
+  uleb,
+} from "./simd.js";
 
 // The pointwise (1x1, stride 1, NHWC) filter gradient dW[ci, co] = sum over pixels p of
 // x[p, ci] * dy[p, co], straight from the two row-major [m, c] operands on the wasm
@@ -63,28 +75,9 @@ const DW = 0,
   DYS = 5,
   N = 6;
 
-const get = (l: number) => [op.get, l];
-const set = (l: number) => [op.set, l];
-const add = (l: number, by: number[]) => [...get(l), ...by, op.i32add, ...set(l)];
-const decrement = (l: number) => [...get(l), op.i32const, 1, op.i32sub, ...set(l)];
-
-/** while (counter-- > 0) body, as block/loop (the counter must be set before). */
-const repeat = (counter: number, body: number[]) => [
-  op.block,
-  0x40,
-  op.loop,
-  0x40,
-  ...get(counter),
-  op.i32eqz,
-  op.brIf,
-  1,
-  ...body,
-  ...decrement(counter),
-  op.br,
-  0,
-  op.end,
-  op.end,
-];
+const get = localGet;
+const set = localSet;
+const add = addTo;
 
 const fnBody = (locals: number[], code: number[]): number[] => {
   const fn = [...locals, ...code, op.end];

@@ -73,6 +73,41 @@ const f32x4mul = [op.simd, 0xe6, 0x01];
 const f32load = [op.f32load, 0x02, 0x00]; // align 2^2, offset 0
 const f32store = [op.f32store, 0x02, 0x00];
 
+// Instruction-sequence helpers shared by the hand-assembled modules (locals by index).
+export const localGet = (l: number): number[] => [op.get, l];
+export const localSet = (l: number): number[] => [op.set, l];
+/** l += by (by: instructions leaving an i32). */
+export const addTo = (l: number, by: number[]): number[] => [
+  ...localGet(l),
+  ...by,
+  op.i32add,
+  ...localSet(l),
+];
+export const decrement = (l: number): number[] => [
+  ...localGet(l),
+  op.i32const,
+  1,
+  op.i32sub,
+  ...localSet(l),
+];
+/** while (counter-- > 0) body, as block/loop (the counter must be set before). */
+export const repeat = (counter: number, body: number[]): number[] => [
+  op.block,
+  0x40,
+  op.loop,
+  0x40,
+  ...localGet(counter),
+  op.i32eqz,
+  op.brIf,
+  1,
+  ...body,
+  ...decrement(counter),
+  op.br,
+  0,
+  op.end,
+  op.end,
+];
+
 export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
