@@ -1,5 +1,16 @@
 import type * as tf from "@tensorflow/tfjs";
-import { addressOf, boundTo, memoryImport, section, str } from "./simd.js";
+import {
+  addressOf,
+  boundTo,
+  memoryImport,
+  section,
+  str,
+  functionBody,
+  i32Params,
+  localGet,
+  op,
+  WASM_HEADER,
+} from "./simd.js";
 
 // Why: the threaded wasm build's heap is a SharedArrayBuffer, and V8 copies and fills
 // typed arrays over shared memory element by element (relaxed atomics): measured here,
@@ -13,17 +24,12 @@ export interface BulkFns {
   readonly fill: (dst: number, byte: number, bytes: number) => void;
 }
 
-const I32 = 0x7f;
-const get = (l: number) => [0x20, l];
-
 export function bulkModule(shared: boolean): Uint8Array {
-  const fn = (code: number[]) => {
-    const body = [0, ...get(0), ...get(1), ...get(2), ...code, 0x0b]; // no locals
-    return [body.length, ...body];
-  };
+  const fn = (code: number[]) =>
+    functionBody([0], [...localGet(0), ...localGet(1), ...localGet(2), ...code, op.end]);
   return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 3, I32, I32, I32, 0]),
+    ...WASM_HEADER,
+    ...section(1, [1, ...i32Params(3)]),
     ...memoryImport(shared),
     ...section(3, [2, 0, 0]),
     ...section(7, [2, ...str("copy"), 0x00, 0, ...str("fill"), 0x00, 1]),

@@ -10,6 +10,12 @@ import {
   section,
   str,
   uleb,
+  functionBody,
+  i32Params,
+  I32,
+  F32,
+  V128,
+  WASM_HEADER,
 } from "./simd.js";
 
 // The max-pool gradient as one WebAssembly SIMD routine on the wasm backend's own
@@ -46,9 +52,6 @@ export type PoolGradFn = (
   colStride: number,
 ) => void;
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
 // SIMD sub-opcodes (LEB128 after 0xfd): v128.load 0, v128.const 12, i32x4.splat 17,
 // f32x4.splat 19, i32x4.extract_lane 27, f32x4.gt 68, v128.bitselect 82, i32x4.add 174,
 // f32x4.pmax 235. pmax rather than a second bitselect for `best` halved the routine's
@@ -249,15 +252,14 @@ function body(): number[] {
     ]),
     op.end,
   ];
-  const fn = [...uleb(3), 9, I32, 2, F32, 4, V128, ...code];
-  return [...uleb(fn.length), ...fn];
+  return functionBody([...uleb(3), 9, I32, 2, F32, 4, V128], code);
 }
 
 /** The module's bytes; `shared` matches the threaded build's shared memory. */
 export function poolGradModule(shared: boolean): Uint8Array {
   return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 10, ...Array<number>(10).fill(I32), 0]),
+    ...WASM_HEADER,
+    ...section(1, [1, ...i32Params(10)]),
     ...memoryImport(shared),
     ...section(3, [1, 0]),
     ...section(7, [1, ...str("pool"), 0x00, 0]),

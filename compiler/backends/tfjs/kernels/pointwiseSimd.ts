@@ -12,6 +12,12 @@ import {
   section,
   str,
   uleb,
+  functionBody,
+  i32Params,
+  I32,
+  F32,
+  V128,
+  WASM_HEADER,
 } from "./simd.js";
 
 // The pointwise (1x1, stride 1, NHWC) filter gradient dW[ci, co] = sum over pixels p of
@@ -52,9 +58,6 @@ export interface PointwiseFns {
   readonly dots: TileFn;
 }
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
 const i32mul = 0x6c;
 // SIMD sub-opcodes (LEB128 after 0xfd): v128.load 0, v128.load32_splat 9, v128.store 11,
 // f32x4.add 228, f32x4.mul 230. memarg: alignment exponent, then the byte offset.
@@ -78,11 +81,6 @@ const DW = 0,
 const get = localGet;
 const set = localSet;
 const add = addTo;
-
-const fnBody = (locals: number[], code: number[]): number[] => {
-  const fn = [...locals, ...code, op.end];
-  return [...uleb(fn.length), ...fn];
-};
 
 function tileBody(): number[] {
   // Locals: i32 T, XP, DP, C, W; v128 acc (8), D0, D1, S.
@@ -148,7 +146,7 @@ function tileBody(): number[] {
       ...add(DP, [op.i32const, 32]),
     ]),
   ];
-  return fnBody([...uleb(2), 5, I32, 11, V128], code);
+  return functionBody([...uleb(2), 5, I32, 11, V128], [...code, op.end]);
 }
 
 function dotsBody(): number[] {
@@ -190,14 +188,14 @@ function dotsBody(): number[] {
       ...add(DY, [op.i32const, 4]),
     ]),
   ];
-  return fnBody([...uleb(2), 4, I32, 1, F32], code);
+  return functionBody([...uleb(2), 4, I32, 1, F32], [...code, op.end]);
 }
 
 /** The module's bytes; `shared` matches the threaded build's shared memory. */
 export function pointwiseModule(shared: boolean): Uint8Array {
   return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 7, ...Array<number>(7).fill(I32), 0]),
+    ...WASM_HEADER,
+    ...section(1, [1, ...i32Params(7)]),
     ...memoryImport(shared),
     ...section(3, [2, 0, 0]),
     ...section(7, [2, ...str("tile"), 0x00, 0, ...str("dots"), 0x00, 1]),

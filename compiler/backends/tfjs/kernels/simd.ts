@@ -37,7 +37,19 @@ export type RowsFn = (
   bStride: number,
 ) => void;
 
-const I32 = 0x7f;
+/** Value types of the binary format. */
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+/** The binary format's magic number and version (1). */
+export const WASM_HEADER: readonly number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+/** The type of a function that takes `params` i32s and returns nothing. */
+export const i32Params = (params: number): number[] => [
+  0x60,
+  params,
+  ...Array<number>(params).fill(I32),
+  0,
+];
 /** The WebAssembly opcodes archc's hand-assembled modules use (this one and maxPoolSimd.ts). */
 export const op = {
   block: 0x02,
@@ -120,6 +132,12 @@ export function uleb(n: number): number[] {
 }
 
 export const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, "utf8")];
+/** A code-section entry: its size, the local declarations, the instructions (ending in `end`). */
+export const functionBody = (locals: number[], code: number[]): number[] => [
+  ...uleb(locals.length + code.length),
+  ...locals,
+  ...code,
+];
 export const section = (id: number, body: number[]): number[] => [
   id,
   ...uleb(body.length),
@@ -213,16 +231,14 @@ function body(product: boolean): number[] {
     op.end,
     op.end,
   ];
-  const fn = [...uleb(1), 3, I32, ...code]; // one group of 3 i32 locals
-  return [...uleb(fn.length), ...fn];
+  return functionBody([...uleb(1), 3, I32], code); // one group of 3 i32 locals
 }
 
 /** The module's bytes; `shared` matches the threaded build's shared memory. */
 export function rowsModule(shared: boolean): Uint8Array {
-  const fnType = (params: number) => [0x60, params, ...Array<number>(params).fill(I32), 0];
   return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [2, ...fnType(8), ...fnType(6)]),
+    ...WASM_HEADER,
+    ...section(1, [2, ...i32Params(8), ...i32Params(6)]),
     ...memoryImport(shared),
     ...section(3, [2, 0, 1]),
     ...section(7, [2, ...str("rows"), 0x00, 0, ...str("sums"), 0x00, 1]),
