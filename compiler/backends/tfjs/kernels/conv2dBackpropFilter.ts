@@ -29,36 +29,29 @@ export function conv2dBackpropFilterWasm(args: {
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (x === undefined || dy === undefined) throw new Error("Conv2DBackpropFilter: missing x or dy");
   const channelsFirst = attrs.dataFormat === "NCHW";
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    channelsFirst ? "channelsFirst" : "channelsLast",
+  );
+  const g = geometryOf(info);
+  const pointwise = !channelsFirst && isPlainPointwise(info);
   const simd = x.dtype === "float32" && dy.dtype === "float32" ? pointwiseFor(backend) : undefined;
-  if (simd && isPlainPointwise(x, attrs) && useSimdPointwise(x, attrs.filterShape)) {
+  if (simd && pointwise && useSimdPointwise(x, attrs.filterShape)) {
     return pointwiseGradient(backend, simd, x, dy, attrs.filterShape);
   }
 
   const result = withTensors(backend, [x, dy], ([xIn, dyIn]) =>
     tf.tidy(() => {
       const x4 = xIn as tf.Tensor4D;
-      const info = tf.backend_util.computeConv2DInfo(
-        x4.shape,
-        attrs.filterShape,
-        attrs.strides,
-        1,
-        attrs.pad,
-        attrs.dimRoundingMode,
-        false,
-        channelsFirst ? "channelsFirst" : "channelsLast",
-      );
-      const g = geometryOf(info);
       if (g.batch * g.outHeight * g.outWidth === 0) return tf.zeros(attrs.filterShape);
-      const [kh, kw, ci, co] = attrs.filterShape;
-      const pads = info.padInfo;
-      if (
-        kh === 1 &&
-        kw === 1 &&
-        !channelsFirst &&
-        g.strideHeight === 1 &&
-        g.strideWidth === 1 &&
-        pads.top + pads.bottom + pads.left + pads.right === 0
-      ) {
+      const [, , ci, co] = attrs.filterShape;
+      if (pointwise) {
         // A pointwise conv (most of a separable network's): dW = x^T dy over all pixels.
         // An explicit transpose and a plain matMul run as XNNPACK GEMMs, about twice as
         // fast as the correlation below; wasm's matMul with transposeA is ~10x slower.
@@ -182,21 +175,15 @@ export function patchGradient(
   return tf.transpose(tf.reshape(dw, [ci, kh, kw, co]), [1, 2, 0, 3]);
 }
 
-/** Whether this is a pointwise conv: 1x1, stride 1, no padding, NHWC. */
-function isPlainPointwise(x: tf.TensorInfo, attrs: tf.Conv2DBackpropFilterAttrs): boolean {
-  const [kh, kw] = attrs.filterShape;
-  if (kh !== 1 || kw !== 1 || attrs.dataFormat === "NCHW" || x.shape.length !== 4) return false;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+/** Whether this is a plain pointwise conv: 1x1, stride 1, no padding (layout aside). */
+function isPlainPointwise(info: tf.backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
   return (
-    info.strideHeight === 1 && info.strideWidth === 1 && p.top + p.bottom + p.left + p.right === 0
+    info.filterHeight === 1 &&
+    info.filterWidth === 1 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    p.top + p.bottom + p.left + p.right === 0
   );
 }
 
