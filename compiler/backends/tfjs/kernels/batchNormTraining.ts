@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { bulkFor, type BulkFns } from "./bulk.js";
-import { addressOf, simdFor, type SimdFns } from "./simd.js";
+import { addressOf, simdFor, type SimdFns, type WasmHeap, wasmHeap } from "./simd.js";
 
 // Why: tfjs-layers normalises a training batch with tf.moments and then batchNormalization,
 // so a batch norm layer is about a dozen kernels forward, and its backward pass goes
@@ -18,21 +18,11 @@ import { addressOf, simdFor, type SimdFns } from "./simd.js";
 export const BatchNormTraining = "ArchcBatchNormTraining";
 export const BatchNormTrainingGrad = "ArchcBatchNormTrainingGrad";
 
-interface Wasm extends tf.KernelBackend {
-  makeOutput(
-    shape: number[],
-    dtype: "float32",
-    offset?: number,
-    values?: Float32Array,
-  ): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-
 /** A kernel's scratch and per-channel tensors: created on the heap, freed unless returned. */
 class Heap {
   private readonly made: tf.TensorInfo[] = [];
   constructor(
-    readonly backend: Wasm,
+    readonly backend: WasmHeap,
     readonly simd: SimdFns,
     readonly bulk: BulkFns,
   ) {}
@@ -70,7 +60,7 @@ function heapFor(backend: tf.KernelBackend): Heap {
   const simd = simdFor(backend);
   const bulk = bulkFor(backend);
   if (!simd || !bulk) throw new Error(`${BatchNormTraining}: WebAssembly SIMD is not available`);
-  return new Heap(backend as Wasm, simd, bulk);
+  return new Heap(wasmHeap(backend), simd, bulk);
 }
 
 /** The rows x channels split of an input normalised over every axis but the last. */

@@ -1,6 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import {
   addressOf,
+  wasmHeap,
   boundTo,
   memoryImport,
   section,
@@ -47,13 +48,8 @@ export function bulkFor(backend: tf.KernelBackend): BulkFns | undefined {
 }
 
 /** Zeroes a float32 tensor on the wasm heap: memory.fill where it binds, else a typed-array fill. */
-export function zeroOut(
-  backend: tf.KernelBackend,
-  t: tf.TensorInfo,
-  view: () => Float32Array,
-): void {
+export function zeroOut(backend: tf.KernelBackend, t: tf.TensorInfo): void {
   const bulk = bulkFor(backend);
-  const size = t.shape.reduce((a, b) => a * b, 1);
-  if (bulk) bulk.fill(addressOf(backend, t), 0, 4 * size);
-  else view().fill(0);
+  if (bulk) bulk.fill(addressOf(backend, t), 0, 4 * t.shape.reduce((a, b) => a * b, 1));
+  else wasmHeap(backend).typedArrayFromHeap(t).fill(0);
 }

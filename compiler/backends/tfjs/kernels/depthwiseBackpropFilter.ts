@@ -8,7 +8,7 @@ import {
   withTensors,
   type ConvGeometry,
 } from "./common.js";
-import { addressOf, rowsFor, type RowsFn } from "./simd.js";
+import { addressOf, rowsFor, type RowsFn, wasmHeap } from "./simd.js";
 
 // Why: tfjs-backend-wasm has a native depthwise convolution but no gradient for
 // it, so separable-conv training dies on wasm. dW[kh,kw,c,m] correlates channel c
@@ -35,12 +35,9 @@ function direct(
   g: ConvGeometry,
   filterShape: [number, number, number, number],
 ): tf.TensorInfo {
-  const wasm = backend as unknown as {
-    makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-    typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  };
+  const wasm = wasmHeap(backend);
   const out = wasm.makeOutput(filterShape, "float32");
-  zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+  zeroOut(backend, out);
   const c = g.inChannels;
   const xAt = addressOf(backend, x);
   const dyAt = addressOf(backend, dy);

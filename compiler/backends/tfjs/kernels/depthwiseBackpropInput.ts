@@ -7,7 +7,7 @@ import {
   withTensors,
   type ConvGeometry,
 } from "./common.js";
-import { addressOf, rowsFor, type RowsFn } from "./simd.js";
+import { addressOf, rowsFor, type RowsFn, wasmHeap } from "./simd.js";
 
 // Why: tfjs-backend-wasm has a fast native depthwise convolution but no gradient
 // for it, so separable-conv training dies on wasm. The input gradient of a
@@ -31,12 +31,9 @@ function direct(
   g: ConvGeometry,
   inputShape: [number, number, number, number],
 ): tf.TensorInfo {
-  const wasm = backend as unknown as {
-    makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-    typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  };
+  const wasm = wasmHeap(backend);
   const out = wasm.makeOutput(inputShape, "float32");
-  zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+  zeroOut(backend, out);
   const c = g.inChannels;
   const dyAt = addressOf(backend, dy);
   const wAt = addressOf(backend, filter);

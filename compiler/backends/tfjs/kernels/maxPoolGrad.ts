@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { replacing } from "./common.js";
 import { zeroOut } from "./bulk.js";
 import { poolGradFor, type PoolGradFn } from "./maxPoolSimd.js";
-import { addressOf } from "./simd.js";
+import { addressOf, wasmHeap } from "./simd.js";
 
 // Why: wasm's MaxPoolGrad took 16% of a mini_xception training step for its two
 // pools, more than all depthwise gradients together. This one walks each window
@@ -92,13 +92,10 @@ export function maxPoolGradReplacement(
       attrs.pad,
       attrs.dimRoundingMode,
     );
-    const wasm = backend as unknown as {
-      makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-      typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-    };
+    const wasm = wasmHeap(backend);
     const out = wasm.makeOutput(input.shape, "float32");
     // Views after makeOutput: allocating can grow (and so replace) the heap.
-    zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+    zeroOut(backend, out);
     const dx = wasm.typedArrayFromHeap(out);
     const pool = simd(backend);
     if (pool) {

@@ -18,6 +18,7 @@ import {
   F32,
   V128,
   WASM_HEADER,
+  wasmHeap,
 } from "./simd.js";
 
 // The pointwise (1x1, stride 1, NHWC) filter gradient dW[ci, co] = sum over pixels p of
@@ -275,14 +276,11 @@ export function pointwiseGradient(
   block = PIXEL_BLOCK,
   chunk = CO_CHUNK,
 ): tf.TensorInfo {
-  const wasm = backend as unknown as {
-    makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-    typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  };
+  const wasm = wasmHeap(backend);
   const [, , ci, co] = filterShape;
   const out = wasm.makeOutput(filterShape, "float32");
   const m = x.shape.reduce((a, b) => a * b, 1) / ci;
-  zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+  zeroOut(backend, out);
   const outAt = addressOf(backend, out);
   pointwiseFilterGrad(
     fns,

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { replacing } from "./common.js";
 import { zeroOut } from "./bulk.js";
-import { addressOf, simdFor } from "./simd.js";
+import { addressOf, simdFor, wasmHeap } from "./simd.js";
 
 // Why: wasm's Sum and Mean reduce only innermost axes, so a reduction over the
 // leading ones (batch norm's statistics and gradients, bias gradients: every
@@ -31,15 +31,12 @@ function reduceConfig(name: "Sum" | "Mean", theirs: tf.KernelConfig): tf.KernelC
     const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
     const rest = x.shape.slice(k);
     const width = rest.reduce((a, b) => a * b, 1);
-    const wasm = backend as unknown as {
-      makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-      typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-    };
+    const wasm = wasmHeap(backend);
     const out = wasm.makeOutput(
       keepDims ? [...Array<number>(k).fill(1), ...rest] : rest,
       "float32",
     );
-    zeroOut(backend, out, () => wasm.typedArrayFromHeap(out));
+    zeroOut(backend, out);
     if (rows > 0 && width > 0)
       simd.sums(addressOf(backend, out), addressOf(backend, x), width, rows, 0, 4 * width);
     if (name === "Mean" && rows > 0) {

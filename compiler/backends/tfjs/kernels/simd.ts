@@ -327,6 +327,20 @@ export function simdFor(backend: tf.KernelBackend): SimdFns | undefined {
   }));
 }
 
+/** What archc's kernels use of tfjs-backend-wasm's backend object (its class is not exported). */
+export interface WasmHeap extends tf.KernelBackend {
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: Float32Array,
+  ): tf.TensorInfo;
+  /** A float32 tensor's elements, viewed in place (take it after allocating: the heap can grow). */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+export const wasmHeap = (backend: object): WasmHeap => backend as WasmHeap;
+
 /** A tensor's byte address in the wasm backend's memory. */
 export function addressOf(backend: tf.KernelBackend, t: tf.TensorInfo): number {
   const data = (

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { replacing } from "./common.js";
 import { bulkFor, type BulkFns } from "./bulk.js";
-import { addressOf } from "./simd.js";
+import { addressOf, type WasmHeap, wasmHeap } from "./simd.js";
 
 // Why: wasm's Slice reads its whole input into a fresh JS array (readSync) before copying
 // out the part it wants, and its Unpack calls that Slice once per output: a grouped
@@ -11,13 +11,9 @@ import { addressOf } from "./simd.js";
 // Here a slice is the fewest contiguous runs its geometry allows, each one memory.copy
 // (bulk.ts) from the input's place in the heap to the output's.
 
-interface Wasm extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
 /** Copies the box [begin, begin + size) of x into a new tensor. */
 function sliceBox(
-  backend: Wasm,
+  backend: WasmHeap,
   bulk: BulkFns,
   x: tf.TensorInfo,
   begin: readonly number[],
@@ -51,7 +47,7 @@ function sliceBox(
 
 export function sliceReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
   return replacing(theirs, (args) => {
-    const backend = args.backend as Wasm;
+    const backend = wasmHeap(args.backend);
     const { x } = args.inputs as unknown as { x: tf.TensorInfo };
     const bulk = x.dtype === "string" ? undefined : bulkFor(backend);
     if (!bulk) return theirs.kernelFunc(args);
@@ -63,7 +59,7 @@ export function sliceReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
 
 export function unpackReplacement(theirs: tf.KernelConfig): tf.KernelConfig {
   return replacing(theirs, (args) => {
-    const backend = args.backend as Wasm;
+    const backend = wasmHeap(args.backend);
     const { value } = args.inputs as unknown as { value: tf.TensorInfo };
     const bulk = value.dtype === "string" ? undefined : bulkFor(backend);
     if (!bulk) return theirs.kernelFunc(args);
