@@ -91,6 +91,21 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
   tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
 
+/** Conv2DBackpropFilter on fresh values of these shapes, on wasm and on cpu: the largest gap. */
+async function filterGradGap(xShape: Shape4, dyShape: Shape4, attrs: object): Promise<number> {
+  const x = values(xShape);
+  const dy = values(dyShape);
+  const kernel = (): tf.Tensor =>
+    tf.tidy(() =>
+      run(
+        tf.Conv2DBackpropFilter,
+        { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
+        attrs,
+      ),
+    );
+  return maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
+}
+
 /** An explicit padding, or a numeric one, as tfjs ops may pass them down to kernels. */
 function randomPad(kind: "same" | "valid" | "explicit" | "number"): Pad {
   if (kind === "explicit") {
@@ -607,17 +622,12 @@ describe("kernels match tfjs-backend-cpu", () => {
           // Explicit pads are given in the layout of the data.
           const formatPad =
             dataFormat === "NCHW" && Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
-          const x = values(xShape);
-          const dy = values(dyShape);
-          const kernel = (): tf.Tensor =>
-            tf.tidy(() =>
-              run(
-                tf.Conv2DBackpropFilter,
-                { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
-                { strides: stride, pad: formatPad, dataFormat, filterShape },
-              ),
-            );
-          const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
+          const diff = await filterGradGap(xShape, dyShape, {
+            strides: stride,
+            pad: formatPad,
+            dataFormat,
+            filterShape,
+          });
           expect(
             diff,
             JSON.stringify({ xShape, filterShape, stride, pad, dataFormat }),
@@ -641,19 +651,8 @@ describe("kernels match tfjs-backend-cpu", () => {
         false,
       );
       const dyShape: Shape4 = [xShape[0], xShape[1], xShape[2], co];
-      const x = values(xShape);
-      const dy = values(dyShape);
-      const kernel = (): tf.Tensor =>
-        tf.tidy(() =>
-          run(
-            tf.Conv2DBackpropFilter,
-            { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
-            { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, ci, co] },
-          ),
-        );
-      expect(maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel)), pad).toBeLessThan(
-        TOLERANCE,
-      );
+      const attrs = { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, ci, co] };
+      expect(await filterGradGap(xShape, dyShape, attrs), pad).toBeLessThan(TOLERANCE);
     }
 
     // Pointwise shapes the SIMD routine takes (pointwiseSimd.ts): 4x8 tiles only, edges in
@@ -668,19 +667,10 @@ describe("kernels match tfjs-backend-cpu", () => {
     ] as const) {
       const ci = xShape[3];
       const dyShape: Shape4 = [xShape[0], xShape[1], xShape[2], co];
-      const x4 = tf.tensor4d(values(xShape), [...xShape]);
-      expect(useSimdPointwise(x4, [1, 1, ci, co]), JSON.stringify({ xShape, co })).toBe(true);
-      const dy = values(dyShape);
-      const kernel = (): tf.Tensor =>
-        tf.tidy(() =>
-          run(
-            tf.Conv2DBackpropFilter,
-            { x: tf.tensor4d(x4.dataSync(), [...xShape]), dy: tf.tensor4d(dy, dyShape) },
-            { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, ci, co] },
-          ),
-        );
-      const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
-      x4.dispose();
+      const info = { shape: [...xShape] } as unknown as tf.TensorInfo;
+      expect(useSimdPointwise(info, [1, 1, ci, co]), JSON.stringify({ xShape, co })).toBe(true);
+      const attrs = { strides: 1, pad, dataFormat: "NHWC", filterShape: [1, 1, ci, co] };
+      const diff = await filterGradGap([...xShape], dyShape, attrs);
       expect(diff, JSON.stringify({ pad, xShape, co })).toBeLessThan(TOLERANCE);
     }
 
@@ -699,17 +689,8 @@ describe("kernels match tfjs-backend-cpu", () => {
         dimRoundingMode,
       );
       const dyShape: Shape4 = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
-      const x = values(xShape);
-      const dy = values(dyShape);
-      const kernel = (): tf.Tensor =>
-        tf.tidy(() =>
-          run(
-            tf.Conv2DBackpropFilter,
-            { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
-            { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape },
-          ),
-        );
-      const diff = maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel));
+      const attrs = { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape };
+      const diff = await filterGradGap(xShape, dyShape, attrs);
       expect(diff, String(dimRoundingMode)).toBeLessThan(TOLERANCE);
     }
   });
@@ -777,19 +758,8 @@ describe("kernels match tfjs-backend-cpu", () => {
       expect(info.outHeight * info.outWidth, label).toBeGreaterThan(0);
       expect(usePatches(geometryOf(info)), label).toBe(patches);
       const dyShape: Shape4 = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
-      const x = values(xShape);
-      const dy = values(dyShape);
-      const kernel = (): tf.Tensor =>
-        tf.tidy(() =>
-          run(
-            tf.Conv2DBackpropFilter,
-            { x: tf.tensor4d(x, xShape), dy: tf.tensor4d(dy, dyShape) },
-            { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape },
-          ),
-        );
-      expect(maxAbsDiff(await on("wasm", kernel), await on("cpu", kernel)), label).toBeLessThan(
-        TOLERANCE,
-      );
+      const attrs = { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape };
+      expect(await filterGradGap(xShape, dyShape, attrs), label).toBeLessThan(TOLERANCE);
     }
   });
 
