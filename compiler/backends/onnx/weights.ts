@@ -8,7 +8,7 @@ import type { OnnxTensor } from "./tensor.js";
 // export and onnxruntime runs stay free of tfjs' start-up cost when weights come from elsewhere.
 
 /** Transposes a row-major 4-D array: output axis k is input axis perm[k] (numpy's transpose). */
-function permute4(data: Float32Array, shape: readonly number[], perm: readonly number[]) {
+export function permute4(data: Float32Array, shape: readonly number[], perm: readonly number[]) {
   const dims = perm.map((p) => shape[p]!);
   const stride = [shape[1]! * shape[2]! * shape[3]!, shape[2]! * shape[3]!, shape[3]!, 1];
   const s = perm.map((p) => stride[p]!);

@@ -608,10 +608,42 @@ function pyType(name: string, value: Json, b: Bindings): string {
   return Number.isInteger(value) ? "int" : "float";
 }
 
-function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): string {
+/**
+ * The network's final softmax, where it has one: the module that applies it and the statement
+ * that swaps it for the identity, so that `Net(logits=True)` returns the scores before it (what
+ * nn.CrossEntropyLoss takes). The flag is named `logits` unless a network argument has the name.
+ */
+interface SoftmaxHead {
+  readonly flag: string;
+  readonly swap: string;
+}
+
+function softmaxHead(graph: IRGraph, b: Bindings): SoftmaxHead | undefined {
+  const out = graph.nodes[graph.output]!;
+  if (!("activation" in out.attrs) || out.attrs.activation !== "softmax") return undefined;
+  const path = torchModulePaths(graph).get(out.id);
+  if (path === undefined) return undefined;
+  const flag = ["logits", "return_logits", "logits_"].find((n) => !b.params.has(n))!;
+  const swap =
+    out.op === "act"
+      ? `self.${path} = Activation("none")`
+      : `self.${path}.activation = Activation("none")`;
+  return { flag, swap };
+}
+
+function printClass(
+  graph: IRGraph,
+  def: ClassDef,
+  root: boolean,
+  b: Bindings,
+  head?: SoftmaxHead,
+): string {
   const out: string[] = [];
   const sig = root
-    ? [...b.params].map(([k, v]) => `${k}: ${pyType(k, v, b)} = ${pyLiteral(v)}`)
+    ? [
+        ...[...b.params].map(([k, v]) => `${k}: ${pyType(k, v, b)} = ${pyLiteral(v)}`),
+        ...(head ? [`${head.flag}: bool = False`] : []),
+      ]
     : [
         ...def.params.map((p) => `${p}: int`),
         ...def.bound.map((k) => `${k}: ${pyType(k, b.params.get(k)!, b)}`),
@@ -624,6 +656,13 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
       "",
       `Input: [batch, ${graph.input[2]}, ${graph.input[0]}, ${graph.input[1]}] (channels first); output: [batch, ${graph.nodes[graph.output]!.shape.join(", ")}].`,
     ];
+    if (head)
+      doc.push(
+        "",
+        `Returns softmax probabilities, as the spec says. nn.CrossEntropyLoss applies a softmax of`,
+        `its own: give it ${def.name}(${head.flag}=True), whose output is the scores before the`,
+        `softmax (logits), or give the probabilities' log to nn.NLLLoss.`,
+      );
     if (b.frozen.size) {
       doc.push("", "Arguments compiled in (compile again with --set to change them):");
       for (const [k, why] of b.frozen) doc.push(`    ${k} = ${pyLiteral(graph.args[k]!)}: ${why}`);
@@ -643,6 +682,7 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
     const call = def.calls.get(c.attr);
     if (call) out.push(`        self.${c.attr} = ${printCall(call, "        ")}`);
   }
+  if (head) out.push(`        if ${head.flag}:`, `            ${head.swap}`);
   out.push("");
   out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
   for (const line of forwardBody(graph, def.inst)) out.push(`        ${line}`);
@@ -665,12 +705,14 @@ export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
   builder.build();
   const rootClass = builder.classes.find((c) => c.inst === root)!;
   const networkClass = pascal(graph.network);
+  const head = softmaxHead(graph, bindings);
   const classes = builder.classes.map((c) =>
     printClass(
       graph,
       c === rootClass ? { ...c, name: networkClass } : c,
       c === rootClass,
       bindings,
+      c === rootClass ? head : undefined,
     ),
   );
   const header = [

@@ -4,7 +4,10 @@
  * so that the classes after them read like hand-written PyTorch. Kept in the module itself, so a
  * generated file needs nothing but torch.
  */
-export const prelude = `import json
+export const prelude = `import hashlib
+import json
+import math
+import os
 import struct
 from typing import Dict, Optional, Tuple, Union
 
@@ -257,23 +260,51 @@ class Dense(nn.Linear):
 
 
 def load_weights(model: nn.Module, path: str) -> nn.Module:
-    """Loads a .safetensors file archc wrote (\`archc compile --target torch --weights DIR\`)."""
+    """Loads a .safetensors file archc wrote (\`archc compile --target torch --weights DIR\`), checked
+    whole first: a file cut short or damaged (its archc_sha256 checksum covers names, shapes and
+    data), non-finite values, or weights of another network are a ValueError naming the file, and
+    the model is left as it was."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file")
     with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
         data = f.read()
+    size = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else -1
+    if size < 2 or size > len(data) - 8:
+        raise ValueError(f"{path} is not a safetensors file, or is cut short")
+    try:
+        header = json.loads(data[8 : 8 + size].decode("utf-8"))
+        meta = header.pop("__metadata__", {})
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        raise ValueError(f"{path} is damaged: its header is not a JSON object")
+    body = data[8 + size :]
+    digest = hashlib.sha256()
+    for k in sorted(meta):
+        if k != "archc_sha256":
+            digest.update(f"{k}\\0{meta[k]}\\0".encode())
+    expected = model.state_dict()
     state: Dict[str, torch.Tensor] = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        if t["dtype"] != "F32":
-            raise ValueError(f"{path}: {name} is {t['dtype']}, archc writes F32 only")
-        start, end = t["data_offsets"]
-        state[name] = torch.frombuffer(bytearray(data[start:end]), dtype=torch.float32).reshape(t["shape"])
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    for name in sorted(header):
+        t = header[name]
+        if not isinstance(t, dict) or t.get("dtype") != "F32":
+            raise ValueError(f"{path}: {name} is not F32 (archc writes F32 only)")
+        (start, end), shape = t["data_offsets"], t["shape"]
+        if end - start != 4 * math.prod(shape) or not 0 <= start <= end <= len(body):
+            raise ValueError(f"{path} is damaged: {name} does not fit its offsets")
+        digest.update(f"{name}\\0F32\\0{','.join(str(d) for d in shape)}\\0".encode())
+        digest.update(body[start:end])
+        value = torch.frombuffer(bytearray(body[start:end]), dtype=torch.float32).reshape(shape)
+        if name in expected and tuple(expected[name].shape) != tuple(shape):
+            raise ValueError(f"{path} holds {name} with shape {list(shape)}, this network's is {list(expected[name].shape)}")
+        if not torch.isfinite(value).all():
+            raise ValueError(f"{path} holds non-finite values in {name}")
+        state[name] = value
+    if "archc_sha256" in meta and meta["archc_sha256"] != digest.hexdigest():
+        raise ValueError(f"{path} is damaged: its contents do not match the checksum written with it")
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         raise ValueError(f"{path} does not fit this network: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.load_state_dict(state, strict=False)
     return model
 `;
 

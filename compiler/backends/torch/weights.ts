@@ -1,6 +1,7 @@
 import type { IRGraph } from "../../language/ir/types.js";
 import type { OnnxTensor } from "../onnx/tensor.js";
 import { torchModulePaths } from "./emit.js";
+import { encodeSafetensors, rawFloat32 } from "./safetensors.js";
 
 /**
  * The weights of a network under the generated module's state-dict keys, from the ONNX
@@ -21,54 +22,97 @@ export function torchStateDict(
   graph: IRGraph,
   onnx: ReadonlyMap<string, OnnxTensor>,
 ): Map<string, OnnxTensor> {
-  const paths = torchModulePaths(graph);
   const out = new Map<string, OnnxTensor>();
-  const take = (from: string, to: string) => {
-    const t = onnx.get(from);
-    if (!t) throw new Error(`the weights have no ${from}: they were not made for this network`);
-    out.set(to, t);
-  };
+  for (const m of stateDictNames(graph)) {
+    const t = onnx.get(m.onnx);
+    if (!t) {
+      // Batch-norm vectors exist only with scale / center; the rest is the network's own.
+      if (m.optional) continue;
+      throw new Error(`the weights have no ${m.onnx}: they were not made for this network`);
+    }
+    out.set(m.torch, m.transpose ? transpose2(t) : t);
+  }
+  return out;
+}
+
+/**
+ * The inverse of torchStateDict: a state dict (the generated module's keys) as the ONNX
+ * parameters, for exporting a torch-engine run to ONNX or tfjs. Keys the network lacks, or
+ * missing ones, are an Error naming them.
+ */
+export function onnxFromStateDict(
+  graph: IRGraph,
+  state: ReadonlyMap<string, OnnxTensor>,
+): Map<string, OnnxTensor> {
+  const out = new Map<string, OnnxTensor>();
+  const used = new Set<string>();
+  for (const m of stateDictNames(graph)) {
+    const t = state.get(m.torch);
+    if (!t) {
+      if (m.optional) continue;
+      throw new Error(`the weights have no ${m.torch}: they were not made for this network`);
+    }
+    used.add(m.torch);
+    out.set(m.onnx, m.transpose ? transpose2(t) : t);
+  }
+  const extra = [...state.keys()].filter((k) => !used.has(k));
+  if (extra.length)
+    throw new Error(
+      `the weights hold ${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ` and ${extra.length - 3} more` : ""}, which this network does not have: they were made for another network`,
+    );
+  return out;
+}
+
+/** One parameter under both names: ONNX's (IR node name) and the generated module's. */
+export interface StateDictName {
+  readonly onnx: string;
+  readonly torch: string;
+  /** Dense kernels: ONNX keeps tfjs' [in, out], PyTorch's Linear [out, in]. */
+  readonly transpose?: boolean;
+  /** Batch-norm gamma / beta, absent without scale / center. */
+  readonly optional?: boolean;
+}
+
+/** The naming contract between the ONNX parameters and the generated module's state dict. */
+export function stateDictNames(graph: IRGraph): StateDictName[] {
+  const paths = torchModulePaths(graph);
+  const out: StateDictName[] = [];
   for (const node of graph.nodes) {
     const p = paths.get(node.id);
     if (p === undefined) continue;
     const n = node.name;
     switch (node.op) {
       case "conv":
-        take(`${n}/kernel`, `${p}.weight`);
-        if (node.attrs.useBias) take(`${n}/bias`, `${p}.bias`);
+        out.push({ onnx: `${n}/kernel`, torch: `${p}.weight` });
+        if (node.attrs.useBias) out.push({ onnx: `${n}/bias`, torch: `${p}.bias` });
         break;
       case "sepconv":
-        take(`${n}/spatial/kernel`, `${p}.spatial.weight`);
-        take(`${n}/pointwise/kernel`, `${p}.pointwise.weight`);
+        out.push({ onnx: `${n}/spatial/kernel`, torch: `${p}.spatial.weight` });
+        out.push({ onnx: `${n}/pointwise/kernel`, torch: `${p}.pointwise.weight` });
         if (node.attrs.useBias)
-          take(
-            `${n}/bias`,
-            node.attrs.order === "spatial_first" ? `${p}.pointwise.bias` : `${p}.spatial.bias`,
-          );
+          out.push({
+            onnx: `${n}/bias`,
+            torch:
+              node.attrs.order === "spatial_first" ? `${p}.pointwise.bias` : `${p}.spatial.bias`,
+          });
         break;
-      case "bn": {
-        const names: [string, string][] = [
+      case "bn":
+        for (const [from, to] of [
           ["gamma", "weight"],
           ["beta", "bias"],
           ["moving_mean", "running_mean"],
           ["moving_variance", "running_var"],
-        ];
-        for (const [from, to] of names)
-          if (onnx.has(`${n}/${from}`)) take(`${n}/${from}`, `${p}.${to}`);
+        ] as const)
+          out.push({
+            onnx: `${n}/${from}`,
+            torch: `${p}.${to}`,
+            ...(from === "gamma" || from === "beta" ? { optional: true } : {}),
+          });
         break;
-      }
-      case "dense": {
-        const k = onnx.get(`${n}/kernel`);
-        if (!k)
-          throw new Error(`the weights have no ${n}/kernel: they were not made for this network`);
-        const [rows, cols] = [k.dims[0]!, k.dims[1]!];
-        const t = new Float32Array(k.data.length);
-        for (let i = 0; i < rows; i++)
-          for (let j = 0; j < cols; j++) t[j * rows + i] = k.data[i * cols + j]!;
-        out.set(`${p}.weight`, { dims: [cols, rows], data: t });
-        if (node.attrs.useBias) take(`${n}/bias`, `${p}.bias`);
+      case "dense":
+        out.push({ onnx: `${n}/kernel`, torch: `${p}.weight`, transpose: true });
+        if (node.attrs.useBias) out.push({ onnx: `${n}/bias`, torch: `${p}.bias` });
         break;
-      }
       default:
         break;
     }
@@ -76,39 +120,24 @@ export function torchStateDict(
   return out;
 }
 
+function transpose2(k: OnnxTensor): OnnxTensor {
+  const [rows, cols] = [k.dims[0]!, k.dims[1]!];
+  const t = new Float32Array(k.data.length);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) t[j * rows + i] = k.data[i * cols + j]!;
+  return { dims: [cols, rows], data: t };
+}
+
 /**
- * The safetensors format (an 8-byte little-endian header length, a JSON header, the raw data):
- * what PyTorch users exchange weights in, and simple enough that the generated module reads it
- * with json and struct alone.
+ * A state dict as a safetensors file (safetensors.ts), with its archc checksum: what
+ * `compile --target torch --weights` writes and the generated `load_weights` reads.
  */
 export function safetensors(
   tensors: ReadonlyMap<string, OnnxTensor>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  const names = [...tensors.keys()].sort();
-  for (const name of names) {
-    const t = tensors.get(name)!;
-    header[name] = {
-      dtype: "F32",
-      shape: t.dims,
-      data_offsets: [offset, offset + t.data.length * 4],
-    };
-    offset += t.data.length * 4;
-  }
-  let json = JSON.stringify(header);
-  // The data starts 8-byte aligned, as the format recommends.
-  json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const head = Buffer.from(json, "utf8");
-  const out = Buffer.alloc(8 + head.length + offset);
-  out.writeBigUInt64LE(BigInt(head.length), 0);
-  head.copy(out, 8);
-  let pos = 8 + head.length;
-  for (const name of names) {
-    const d = tensors.get(name)!.data;
-    Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(out, pos);
-    pos += d.byteLength;
-  }
-  return out;
+  return encodeSafetensors(
+    new Map([...tensors].map(([k, t]) => [k, rawFloat32(t.dims, t.data)])),
+    metadata,
+  );
 }

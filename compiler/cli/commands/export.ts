@@ -4,7 +4,7 @@ import type { Value } from "../../language/elaborate/values.js";
 import { buildVariant, loadProgram } from "../../language/program.js";
 import { boundArg, makeVariant } from "../../language/variant.js";
 import { syntheticSpan } from "../../../grammar/span.js";
-import { readManifest, RunError, runPaths, sha256, specHash } from "../../lab/run/index.js";
+import { readManifest, RunError, sha256, specHash } from "../../lab/run/index.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
@@ -16,10 +16,11 @@ export interface ExportOptions {
 }
 
 /**
- * A trained run as a model others can load: a tfjs model folder (model.json + weights.bin) or
- * ONNX. The network is built again from the spec the manifest names, and must be the very
- * network that was trained (same IR hash); the weights come from the run's last checkpoint, or
- * with --best from best.bin (lowest validation loss).
+ * A trained run, of either engine, as a model others can load: a tfjs model folder (model.json +
+ * weights.bin) or ONNX. The network is built again from the spec the manifest names, and must be
+ * the very network that was trained (same IR hash); the weights come from the run's last
+ * checkpoint, or with --best from best.bin (lowest validation loss), through the lab's one
+ * loader (lab/run/weights.ts), which verifies them.
  */
 export async function exportCommand(io: IO, dir: string, opts: ExportOptions): Promise<number> {
   if (!opts.out) {
@@ -40,13 +41,6 @@ export async function exportCommand(io: IO, dir: string, opts: ExportOptions): P
   if (!manifest || !source?.file || !source.network) {
     io.err(
       `archc export: ${dir} has no manifest.json naming its spec (is it an archc train run folder?)`,
-    );
-    return Exit.diagnostics;
-  }
-  const weightsFile = opts.best ? runPaths(dir).best : runPaths(dir).checkpoint;
-  if (!existsSync(weightsFile)) {
-    io.err(
-      `archc export: ${weightsFile} does not exist${opts.best ? " (best.bin is written when the run has validation data)" : ""}`,
     );
     return Exit.diagnostics;
   }
@@ -74,31 +68,34 @@ export async function exportCommand(io: IO, dir: string, opts: ExportOptions): P
     );
     return Exit.diagnostics;
   }
-  const [runtime, modelMod, ckpt] = await Promise.all([
+  const { loadWeights, WeightsError } = await import("../../lab/run/weights.js");
+  let loaded;
+  try {
+    loaded = await loadWeights(graph, dir, { best: opts.best ?? false });
+  } catch (e) {
+    if (!(e instanceof WeightsError)) throw e;
+    io.err(`archc export: ${e.message}`);
+    return Exit.diagnostics;
+  }
+  const weightsFile = loaded.file;
+  if (format === "onnx") {
+    const { exportOnnx, OPSET } = await import("../../backends/onnx/export.js");
+    atomicWrite(opts.out, exportOnnx(graph, loaded.weights));
+    io.err(`wrote ${opts.out}: ONNX opset ${OPSET}, weights from ${weightsFile}`);
+    return Exit.ok;
+  }
+  const [runtime, modelMod, { weightsIntoTfjs }, { saveTfjsModel }] = await Promise.all([
     import("../../backends/tfjs/runtime.js"),
     import("../../backends/tfjs/model.js"),
-    import("../../lab/train/checkpoint.js"),
+    import("../../backends/onnx/intoTfjs.js"),
+    import("../../backends/onnx/tfjs.js"),
   ]);
   await runtime.initBackend("wasm");
   const m = modelMod.buildModelFromIR(graph);
   try {
-    try {
-      await ckpt.loadCheckpoint(weightsFile, m);
-    } catch (e) {
-      if (!(e instanceof ckpt.CheckpointError)) throw e;
-      io.err(`archc export: ${e.message}`);
-      return Exit.diagnostics;
-    }
-    if (format === "onnx") {
-      const { exportOnnx, OPSET } = await import("../../backends/onnx/export.js");
-      const bytes = exportOnnx(graph, m);
-      atomicWrite(opts.out, bytes);
-      io.err(`wrote ${opts.out}: ONNX opset ${OPSET}, weights from ${weightsFile}`);
-    } else {
-      const { saveTfjsModel } = await import("../../backends/onnx/tfjs.js");
-      await saveTfjsModel(m, opts.out);
-      io.err(`wrote ${opts.out}/model.json and weights.bin, weights from ${weightsFile}`);
-    }
+    weightsIntoTfjs(m, graph, loaded.weights);
+    await saveTfjsModel(m, opts.out);
+    io.err(`wrote ${opts.out}/model.json and weights.bin, weights from ${weightsFile}`);
   } finally {
     m.dispose();
   }

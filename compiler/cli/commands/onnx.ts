@@ -5,20 +5,14 @@ import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 
 /**
- * The weights `--weights DIR` names, as ONNX initializers: a tfjs model folder (model.json +
- * weights.bin) or an `archc train` run folder (checkpoint.bin). Either is loaded into a tfjs model
- * built from the graph, so a checkpoint of another network fails by name, not by silent garbage.
- * Without a folder: undefined, i.e. seeded random weights, and tfjs is never loaded.
+ * The weights `--weights PATH` names, as ONNX initializers: anything the lab's `loadWeights`
+ * reads (a run of either engine, a tfjs model folder, a .safetensors file), verified against the
+ * graph. Without a path: undefined, i.e. seeded random weights, and tfjs is never loaded.
  */
-async function loadWeights(graph: IRGraph, dir?: string): Promise<OnnxWeights | undefined> {
-  if (!dir) return undefined;
-  const { weightsFromFolder } = await import("../../lab/train/weights.js");
-  const weights = await weightsFromFolder(graph, dir);
-  if (!weights)
-    throw new Error(
-      `${dir} holds neither model.json (a tfjs model) nor checkpoint.bin (an archc train run)`,
-    );
-  return weights;
+async function loadWeights(graph: IRGraph, path?: string): Promise<OnnxWeights | undefined> {
+  if (!path) return undefined;
+  const lab = await import("../../lab/run/weights.js");
+  return (await lab.loadWeights(graph, path)).weights;
 }
 
 function message(e: unknown): string {

@@ -175,12 +175,14 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     import("../progress.js"),
     import("../../lab/run/index.js"),
   ]);
+  // The torch engine trains in Python: tfjs only decodes the data, so its backend is not named
+  // (the engine names its Python and torch instead).
   const backend = await startBackend(
     io,
     "train",
     opts.backend,
     threads ?? undefined,
-    !!(opts.json || opts.quiet),
+    !!(opts.json || opts.quiet || torch),
   );
   if ("exit" in backend) return backend.exit;
 
@@ -196,6 +198,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   process.on("SIGTERM", onSignal);
   const spec = specHash(program.loaded.modules.map((m) => m.text));
   let interrupted = false;
+  let engineName = "torch";
   const results: Record<string, unknown>[] = [];
   try {
     const root =
@@ -216,7 +219,16 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
       let result;
       try {
         const trainer = torch
-          ? (await import("../../lab/torch/engine.js")).trainTorchWith(torch)
+          ? (await import("../../lab/torch/engine.js")).trainTorchWith({
+              ...torch,
+              onPython: (py, processes) => {
+                engineName = `torch ${py.torch} (Python ${py.version})`;
+                if (!opts.json && !opts.quiet)
+                  io.err(
+                    `engine: torch ${py.torch}, Python ${py.version} (${py.path}), ${py.cuda && !torch.cpu ? "CUDA" : "CPU"}, ${processes} process${processes === 1 ? "" : "es"}`,
+                  );
+              },
+            })
           : session.trainNetwork;
         result = await trainer({
           graph,
@@ -274,6 +286,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
       results.push({
         run: run.label,
         backend: torch ? "torch" : backend.name,
+        ...(torch ? { engine: engineName } : {}),
         outDir,
         params: result.params,
         epochs: epochsNow,

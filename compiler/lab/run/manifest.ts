@@ -19,16 +19,27 @@ export interface Manifest {
    * point } with the point's Values as written.
    */
   readonly source?: Json;
+  /**
+   * What ran it, where the engine is not archc itself: for the torch engine the Python and torch
+   * versions and the processes. Not part of the identity (a run may resume under a newer torch).
+   */
+  readonly runtime?: Json;
   readonly created: string;
 }
 
-export function writeManifest(dir: string, identity: RunIdentity, source?: Json): Manifest {
+export function writeManifest(
+  dir: string,
+  identity: RunIdentity,
+  source?: Json,
+  runtime?: Json,
+): Manifest {
   const m: Manifest = {
     format: "archc-run",
     version: 1,
     key: identityHash(identity),
     identity,
     ...(source !== undefined ? { source } : {}),
+    ...(runtime !== undefined ? { runtime } : {}),
     created: new Date().toISOString(),
   };
   atomicWrite(runPaths(dir).manifest, JSON.stringify(m, null, 2) + "\n");

@@ -44,6 +44,8 @@ export interface OpenRunOptions {
   readonly mayChange?: readonly string[];
   /** Written into the manifest beside the identity (see Manifest.source). */
   readonly source?: Json;
+  /** Written into the manifest beside the identity (see Manifest.runtime). */
+  readonly runtime?: Json;
 }
 
 /** Whether a folder holds anything of a run. */
@@ -87,7 +89,13 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
       const diffs = manifest ? compareIdentity(identity, manifest.identity, mayChange) : [];
       if (manifest && diffs.length === 0) {
         // Same run: continue. The manifest is written again for fields allowed to change.
-        return { dir, lock, manifest: writeManifest(dir, identity, o.source), resume: true, key };
+        return {
+          dir,
+          lock,
+          manifest: writeManifest(dir, identity, o.source, o.runtime),
+          resume: true,
+          key,
+        };
       }
       if (o.mode === "resume")
         throw new RunError(
@@ -95,7 +103,13 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
         );
     }
     if (exists) clearRun(dir);
-    return { dir, lock, manifest: writeManifest(dir, identity, o.source), resume: false, key };
+    return {
+      dir,
+      lock,
+      manifest: writeManifest(dir, identity, o.source, o.runtime),
+      resume: false,
+      key,
+    };
   } catch (e) {
     releaseLock(lock);
     throw e;

@@ -33,6 +33,7 @@ import {
   type SessionResult,
 } from "../train/session.js";
 import { findPython, TorchEngineError, type Python } from "./python.js";
+import { readTorchCheckpoint } from "./checkpoint.js";
 import { torchWeightsFile } from "./weights.js";
 
 /** The Python file archc ships and runs; it sits beside this module's source in the package. */
@@ -53,6 +54,8 @@ export interface TorchOptions {
   readonly cpu?: boolean;
   /** Told what the runner prints on standard error, line by line (default: nothing). */
   readonly onLog?: (line: string) => void;
+  /** Told which interpreter and torch run the training, before it starts. */
+  readonly onPython?: (python: Python, processes: number) => void;
 }
 
 export { PythonError, TorchEngineError } from "./python.js";
@@ -184,12 +187,19 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     ? openRun(o.outDir, identity, {
         mode: o.mode ?? (o.resume ? "resume" : "new"),
         command: o.command ?? "train",
+        ...(o.source !== undefined ? { source: o.source } : {}),
+        runtime: { python: py.version, pythonPath: py.path, torch: py.torch, processes: world },
       })
     : undefined;
   const work = mkdtempSync(join(tmpdir(), "archc-torch-"));
   try {
     if (lead) mkdirSync(o.outDir, { recursive: true });
     if (run && !run.resume) rmSync(join(o.outDir, torchWeightsFile), { force: true });
+    // A checkpoint that is damaged, of another run or a planted pickle is refused here, before
+    // anything runs (runner.py checks again: it never unpickles).
+    const checkpoint = runPaths(o.outDir).checkpoint;
+    if (run?.resume && existsSync(checkpoint)) readTorchCheckpoint(checkpoint, run.key);
+    o.onPython?.(py, world);
     const module = join(o.outDir, "model.py");
     if (lead) writeFileSync(module, emitTorch(graph, { source: graph.network }));
     const [train, val] = [
@@ -217,7 +227,9 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         probabilities:
           (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax",
         outDir: o.outDir,
-        checkpoint: runPaths(o.outDir).checkpoint,
+        checkpoint,
+        best: runPaths(o.outDir).best,
+        key: run?.key ?? "",
         resume: run?.resume ?? o.resume ?? false,
         stopFile: join(work, "stop"),
         cpu: o.cpu ?? false,
@@ -256,6 +268,9 @@ async function launch(
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });
   let history: EpochMetrics[] = [];
+  let best: SessionResult["best"];
+  /** What the runner said was wrong (an "error" event): the whole message, not a traceback. */
+  let refused: string | undefined;
   const errors: string[] = [];
   let interrupted = false;
   let startEpoch = 0;
@@ -311,10 +326,14 @@ async function launch(
       writeMetrics(o.outDir, history);
       o.onEpoch?.(m);
     } else if (e.event === "stopped") interrupted = true;
+    else if (e.event === "error") refused = e["message"] as string;
+    else if (e.event === "log") o.onLog?.(e["message"] as string);
+    else if (e.event === "done" && e["best"]) best = e["best"] as SessionResult["best"];
   }
   const code = await exited;
   clearInterval(poll);
   process.off("exit", kill);
+  if (code !== 0 && refused) throw new TorchEngineError(refused);
   if (code !== 0 && !interrupted) {
     const why = errors
       .filter((l) => l.trim())
@@ -328,6 +347,7 @@ async function launch(
     history,
     interrupted,
     startEpoch,
+    ...(best ? { best } : {}),
     stoppedEarly: false,
     params: graph.totals.params.total,
     epochs,

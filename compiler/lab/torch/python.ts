@@ -12,11 +12,14 @@ export class PythonError extends TorchEngineError {}
 
 export interface Python {
   readonly path: string;
+  /** Python's own version, e.g. 3.11.2. */
+  readonly version: string;
   readonly torch: string;
   readonly cuda: boolean;
 }
 
-const probe = "import numpy, torch; print(torch.__version__, torch.cuda.is_available())";
+const probe =
+  "import platform, numpy, torch; print(torch.__version__, torch.cuda.is_available(), platform.python_version())";
 
 function tryPython(path: string): Python | string {
   const r = spawnSync(path, ["-c", probe], { encoding: "utf8", timeout: 120_000 });
@@ -26,8 +29,8 @@ function tryPython(path: string): Python | string {
     const last = r.stderr.trim().split("\n").pop() ?? "";
     return last || `exit status ${r.status}`;
   }
-  const [torch, cuda] = r.stdout.trim().split(/\s+/);
-  return { path, torch: torch!, cuda: cuda === "True" };
+  const [torch, cuda, version] = r.stdout.trim().split(/\s+/);
+  return { path, version: version ?? "?", torch: torch!, cuda: cuda === "True" };
 }
 
 const install =

@@ -7,13 +7,17 @@ does on the same global batch) and rank 0 alone writing the run folder.
 
 usage: runner.py JOB.json   (the job's fields: see compiler/lab/torch/engine.ts)
 """
+import hashlib
 import importlib.util
 import json
 import math
 import os
+import random
 import signal
+import stat
 import struct
 import sys
+import threading
 import time
 
 import numpy as np
@@ -139,45 +143,245 @@ def synced_batch_norm(bn):
 
 
 # ---------------------------------------------------------------------------------------------
-# Files
+# Files. Nothing in a run folder is ever unpickled or executed: checkpoints and weights are
+# safetensors (compiler/backends/torch/safetensors.ts is the same format and the same digest),
+# read from regular files only, verified before any of it is used.
+
+DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8), "I64": (torch.int64, 8), "U8": (torch.uint8, 1)}
+DTYPE_NAMES = {dtype: name for name, (dtype, _) in DTYPES.items()}
+DIGEST_KEY = "archc_sha256"
+CHECKPOINT_FORMAT = "archc-torch-checkpoint"
+CHECKPOINT_VERSION = "2"
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
-        data = f.read()
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = t["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(t["shape"])
-    return out
+class Refused(Exception):
+    """A file archc will not use; the message names it and says why (reported, exit 1)."""
 
 
-def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": metadata}
+def digest(metadata, tensors):
+    """sha256 over the metadata (but the digest) and each tensor's name, dtype, shape and bytes,
+    in name order: a flipped bit anywhere, or swapped offsets, changes it."""
+    h = hashlib.sha256()
+    for k in sorted(metadata):
+        if k != DIGEST_KEY:
+            h.update(f"{k}\0{metadata[k]}\0".encode())
+    for name in sorted(tensors):
+        dtype, shape, data = tensors[name]
+        h.update(f"{name}\0{dtype}\0{','.join(str(d) for d in shape)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def tensor_bytes(t):
+    t = t.detach().cpu().contiguous()
+    if t.dtype not in DTYPE_NAMES:
+        t = t.float()
+    return DTYPE_NAMES[t.dtype], list(t.shape), t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+
+
+def encode_safetensors(tensors, metadata):
+    raw = {name: tensor_bytes(t) for name, t in tensors.items()}
+    meta = {**metadata, DIGEST_KEY: digest(metadata, raw)}
+    header = {"__metadata__": meta}
     offset = 0
-    names = sorted(tensors)
-    blobs = []
-    for name in names:
-        b = tensors[name].detach().cpu().float().contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
+    for name in sorted(raw):
+        dtype, shape, data = raw[name]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
     head = json.dumps(header).encode()
     head += b" " * ((8 - (8 + len(head)) % 8) % 8)
-    atomic(path, lambda f: (f.write(struct.pack("<Q", len(head))), f.write(head), [f.write(b) for b in blobs]))
+    return b"".join([struct.pack("<Q", len(head)), head] + [raw[name][2] for name in sorted(raw)])
 
 
-def atomic(path, write):
+def parse_safetensors(data, path):
+    """The metadata and tensors of safetensors bytes, every size, offset and the digest checked."""
+    if len(data) < 8:
+        raise Refused(f"{path} is {'empty' if not data else 'cut short'}: it is not a safetensors file")
+    (size,) = struct.unpack("<Q", data[:8])
+    if size < 2 or size > len(data) - 8:
+        raise Refused(f"{path} is not an archc checkpoint (safetensors): its header length says {size} bytes, the file has {len(data) - 8}")
+    try:
+        header = json.loads(data[8 : 8 + size].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Refused(f"{path} is damaged: its header is not valid JSON")
+    if not isinstance(header, dict):
+        raise Refused(f"{path} is damaged: its header is not a JSON object")
+    body = memoryview(data)[8 + size :]
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise Refused(f"{path} is damaged: its metadata is not a map of strings")
+    raw, spans = {}, []
+    for name, t in header.items():
+        ok = isinstance(t, dict) and t.get("dtype") in DTYPES and isinstance(t.get("shape"), list) and isinstance(t.get("data_offsets"), list)
+        ok = ok and all(isinstance(d, int) and d >= 0 for d in t["shape"] + t["data_offsets"]) and len(t["data_offsets"]) == 2
+        if not ok:
+            raise Refused(f"{path} is damaged: tensor {name} has no valid dtype, shape and offsets")
+        a, b = t["data_offsets"]
+        if b - a != math.prod(t["shape"]) * DTYPES[t["dtype"]][1] or b > len(body):
+            raise Refused(f"{path} is damaged: tensor {name} does not fit its offsets or the file")
+        spans.append((a, b, name))
+        raw[name] = (t["dtype"], t["shape"], bytes(body[a:b]))
+    end = 0
+    for a, b, name in sorted(spans):
+        if a != end:
+            raise Refused(f"{path} is damaged: tensor {name} overlaps another or leaves a gap")
+        end = b
+    if end != len(body):
+        raise Refused(f"{path} is damaged: {len(body) - end} bytes after its last tensor")
+    if metadata.get(DIGEST_KEY) != digest(metadata, raw):
+        raise Refused(f"{path} is damaged: its contents do not match the checksum written with it")
+    tensors = {}
+    for name, (dtype, shape, b) in raw.items():
+        tensors[name] = torch.frombuffer(bytearray(b), dtype=DTYPES[dtype][0]).reshape(shape) if b else torch.zeros(shape, dtype=DTYPES[dtype][0])
+    return metadata, tensors
+
+
+def read_regular(path, limit=1 << 34):
+    """A file's bytes, refusing anything but a regular file (a FIFO would block, /dev/zero never
+    end): opened without blocking and without following a final link, then checked."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        raise Refused(f"{path} cannot be read: {e.strerror}")
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused(f"{path} is not a regular file")
+        if st.st_size > limit:
+            raise Refused(f"{path} is {st.st_size} bytes, larger than any checkpoint archc writes")
+        return f.read()
+
+
+def atomic(path, data):
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_initial_weights(path):
+    return parse_safetensors(read_regular(path), path)[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: the model's state dict, the optimizer's state, every rank's random generators and
+# the position in the epoch, in one safetensors file under one digest, so that a resumed run
+# computes what the uninterrupted one does (at an epoch boundary or inside an epoch, on any
+# number of processes).
+
+
+def rng_state(device):
+    """This process's random generators, as JSON (the runner draws from torch's for dropout; the
+    others are kept so that code added later stays exact too)."""
+    state = {
+        "torch": torch.get_rng_state().numpy().tobytes().hex(),
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+        "numpy": (lambda s: [s[0], s[1].tolist(), s[2], s[3], s[4]])(np.random.get_state()),
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device).numpy().tobytes().hex()
+    return state
+
+
+def set_rng_state(state, device):
+    torch.set_rng_state(torch.frombuffer(bytearray(bytes.fromhex(state["torch"])), dtype=torch.uint8))
+    v, internal, gauss = state["python"]
+    random.setstate((v, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(torch.frombuffer(bytearray(bytes.fromhex(state["cuda"])), dtype=torch.uint8), device)
+
+
+def gather_json(value, world, device):
+    """Every rank's value, on every rank (bytes through all_gather: nothing is pickled)."""
+    if world == 1:
+        return [value]
+    data = json.dumps(value).encode()
+    n = torch.tensor([len(data)], dtype=torch.int64, device=device)
+    sizes = [torch.zeros_like(n) for _ in range(world)]
+    dist.all_gather(sizes, n)
+    longest = max(int(s.item()) for s in sizes)
+    mine = torch.zeros(longest, dtype=torch.uint8)
+    mine[: len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    out = [torch.zeros(longest, dtype=torch.uint8, device=device) for _ in range(world)]
+    dist.all_gather(out, mine.to(device))
+    return [json.loads(o[: int(s.item())].cpu().numpy().tobytes()) for o, s in zip(out, sizes)]
+
+
+def broadcast_bytes(data, world, device):
+    """Rank 0's bytes on every rank (None: rank 0 has none; False: rank 0 refused them)."""
+    if world == 1:
+        return data
+    n = torch.tensor([-1 if data is None else -2 if data is False else len(data)], dtype=torch.int64, device=device)
+    dist.broadcast(n, 0)
+    size = int(n.item())
+    if size < 0:
+        return None if size == -1 else False
+    t = torch.frombuffer(bytearray(data), dtype=torch.uint8).to(device) if data else torch.zeros(size, dtype=torch.uint8, device=device)
+    dist.broadcast(t, 0)
+    return t.cpu().numpy().tobytes()
+
+
+def optimizer_tensors(optimizer):
+    """The optimizer's state dict as tensors (by parameter index and name) and JSON for the rest."""
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, entries in sd["state"].items():
+        for key, v in entries.items():
+            if torch.is_tensor(v):
+                tensors[f"optimizer/{index}/{key}"] = v
+            else:
+                scalars.setdefault(str(index), {})[key] = v
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def optimizer_state(tensors, saved):
+    state = {}
+    for index, entries in saved["scalars"].items():
+        state.setdefault(int(index), {}).update(entries)
+    for name, t in tensors.items():
+        if name.startswith("optimizer/"):
+            _, index, key = name.split("/", 2)
+            state.setdefault(int(index), {})[key] = t
+    return {"state": state, "param_groups": saved["param_groups"]}
+
+
+def encode_checkpoint(job, model, optimizer, train_state, history, best, rngs):
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    opt_tensors, opt_json = optimizer_tensors(optimizer)
+    tensors.update(opt_tensors)
+    state = {"state": train_state, "history": history, "best": best, "optimizer": opt_json, "rng": rngs}
+    metadata = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "key": job.get("key", ""), "network": job["network"], "state": json.dumps(state)}
+    return encode_safetensors(tensors, metadata)
+
+
+def decode_checkpoint(data, path, job):
+    """The checkpoint's tensors and state; Refused when it is not this run's."""
+    if data[:2] == b"PK" or data[:1] == b"\x80":
+        raise Refused(f"{path} is a pickle (an older archc's torch checkpoint, or a file put there), which archc never loads; start again with --fresh")
+    metadata, tensors = parse_safetensors(data, path)
+    if metadata.get("format") != CHECKPOINT_FORMAT or metadata.get("version") != CHECKPOINT_VERSION:
+        raise Refused(f"{path} is not an archc torch checkpoint (format {metadata.get('format')!r}, version {metadata.get('version')!r})")
+    if job.get("key") and metadata.get("key") != job["key"]:
+        raise Refused(f"{path} belongs to another run (key {metadata.get('key')!r}, this run's is {job['key']!r}); start again with --fresh")
+    try:
+        state = json.loads(metadata["state"])
+    except (KeyError, ValueError):
+        raise Refused(f"{path} is damaged: its training state is not valid JSON")
+    return tensors, state
+
+
+def write_weights(path, model, job):
+    weights = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    atomic(path, encode_safetensors(weights, {"network": job["network"], "format": "archc-weights"}))
 
 
 class Data:
@@ -202,8 +406,53 @@ def emit(event, **fields):
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
+def watch_parent():
+    """Exits at once when the process that started this one dies (archc, or torchrun's agent):
+    after a kill -9 nobody reads the reports or stops the run, and a resumed run may already be
+    writing the same folder."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(137)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def load_resume(job, world, lead, device):
+    """The run's checkpoint (tensors, state) when resuming, else None: rank 0 reads and verifies
+    it and hands the bytes to every rank, so that every rank (on every node) resumes from the same
+    file. A file that is refused ends every rank, after rank 0 said why."""
+    path = job["checkpoint"]
+    data = None
+    if lead and job["resume"] and os.path.lexists(path):
+        try:
+            data = read_regular(path)
+            decode_checkpoint(data, path, job)
+        except Refused as e:
+            emit("error", message=str(e))
+            data = False
+    data = broadcast_bytes(data, world, device)
+    if data is False:
+        raise SystemExit(1)
+    return None if data is None else decode_checkpoint(data, path, job)
+
+
+def restore_rng(rngs, job, state, world, rank, lead, device):
+    """Each rank's generators as they were when the checkpoint was written; resumed on another
+    number of processes, a rank without saved generators seeds from (seed, step, rank)."""
+    if len(rngs) == world:
+        set_rng_state(rngs[rank], device)
+        return
+    if lead:
+        emit("log", message=f"the checkpoint was written by {len(rngs)} processes, this run has {world}: random draws (dropout) continue from new seeds, so the run will not repeat an uninterrupted one exactly")
+    torch.manual_seed(derive_seed(job["seed"], state["step"], rank))
+
+
 def main():
     job = json.load(open(sys.argv[1]))
+    watch_parent()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -234,10 +483,9 @@ def main():
     model = getattr(mod, job["class"])()
     out_dir = job["outDir"]
     ckpt_path = job["checkpoint"]
-    resume = job["resume"] and os.path.exists(ckpt_path)
-    ckpt = torch.load(ckpt_path, map_location="cpu") if resume else None
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
+    resumed = load_resume(job, world, lead, device)
+    if resumed is not None:
+        model.load_state_dict({k[len("model/") :]: v for k, v in resumed[0].items() if k.startswith("model/")})
     else:
         mod.load_weights(model, job["initialWeights"])
     model.to(device)
@@ -252,14 +500,12 @@ def main():
     optimizer = make_optimizer(model.parameters(), cfg["optimizer"])
     state = {"epoch": 0, "batch": 0, "step": 0, "samples": 0}
     history = []
-    if ckpt is not None:
-        history = ckpt["history"]
-        optimizer.load_state_dict(ckpt["optimizer"])
-        state = ckpt["state"]
-        # Rank 0's dropout stream continues exactly; the others' restart from (seed, step, rank).
-        torch.set_rng_state(ckpt["rng"])
-        if rank:
-            torch.manual_seed(derive_seed(job["seed"], state["step"], rank))
+    best = None
+    if resumed is not None:
+        tensors, saved = resumed
+        history, best, state = saved["history"], saved.get("best"), saved["state"]
+        optimizer.load_state_dict(optimizer_state(tensors, saved["optimizer"]))
+        restore_rng(saved["rng"], job, state, world, rank, lead, device)
     else:
         torch.manual_seed(derive_seed(job["seed"], 0, rank))
 
@@ -292,23 +538,17 @@ def main():
         model.train()
         return total / max(seen, 1), correct / max(seen, 1)
 
-    def save_checkpoint():
+    def save_checkpoint(improved=False):
+        # Every rank's generators travel to rank 0, which alone writes the folder.
+        rngs = gather_json(rng_state(device), world, device)
         if not lead:
             return
-        payload = {
-            "format": "archc-torch-checkpoint",
-            "version": 1,
-            "state": state,
-            "history": history,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng": torch.get_rng_state(),
-        }
-        tmp = f"{ckpt_path}.tmp"
-        torch.save(payload, tmp)
-        os.replace(tmp, ckpt_path)
-        weights = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-        write_safetensors(os.path.join(out_dir, "weights.safetensors"), weights, {"network": job["network"]})
+        data = encode_checkpoint(job, model, optimizer, state, history, best, rngs)
+        # Best weights first: a kill between the two leaves a checkpoint that redoes this epoch.
+        if improved:
+            atomic(job["best"], data)
+        atomic(ckpt_path, data)
+        write_weights(os.path.join(out_dir, "weights.safetensors"), model, job)
 
     batches = math.ceil(train.n / batch)
     model.train()
@@ -396,14 +636,17 @@ def main():
         }
         state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0]}
         history.append(metrics)
-        save_checkpoint()
+        improved = v is not None and (best is None or v[0] < best["valLoss"])
+        if improved:
+            best = {"epoch": epoch + 1, "valLoss": v[0], "valAccuracy": v[1]}
+        save_checkpoint(improved)
         if lead:
             # archc writes metrics.jsonl and metrics.csv from the history, as for its own engine.
             emit("epoch", metrics=metrics, history=history)
         if world > 1:
             dist.barrier()
     if lead:
-        emit("done", interrupted=interrupted)
+        emit("done", interrupted=interrupted, best=best)
     if world > 1:
         dist.destroy_process_group()
 
@@ -421,6 +664,7 @@ def torchrun(argv):
         return cls(int(vm)) if vm.isdigit() and len(vm) == 1 else original(cls, vm)
 
     api.Std.from_str = classmethod(from_str)
+    watch_parent()
     run.main(argv)
 
 
@@ -428,4 +672,8 @@ if __name__ == "__main__":
     if sys.argv[1] == "--torchrun":
         torchrun(sys.argv[2:])
     else:
-        main()
+        try:
+            main()
+        except Refused as e:
+            emit("error", message=str(e))
+            sys.exit(1)

@@ -1,24 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { IRGraph } from "../../language/ir/types.js";
 import { safetensors, torchStateDict } from "../../backends/torch/weights.js";
+import { loadWeights } from "../run/weights.js";
 
-/** Where a torch-engine run keeps its latest weights, in the generated module's names. */
-export const torchWeightsFile = "weights.safetensors";
+export { torchWeightsFile } from "../run/weights.js";
 
 /**
- * The weights `--weights DIR` names as a safetensors file for the generated module: a tfjs model
- * folder (model.json), an embedded-trainer run (checkpoint.bin), or a torch-engine run
- * (weights.safetensors, taken as it is). Loaded into a tfjs model built from the graph first, so
- * weights of another network fail by name.
+ * The weights `--weights PATH` names (anything `loadWeights` reads: a run of either engine, a
+ * tfjs model folder, a .safetensors file), verified against the graph, as a safetensors file for
+ * the generated module, with its checksum. Never the input's bytes as they are: what is written
+ * is what was checked.
  */
-export async function torchWeightsFrom(graph: IRGraph, dir: string): Promise<Uint8Array> {
-  if (existsSync(join(dir, torchWeightsFile))) return readFileSync(join(dir, torchWeightsFile));
-  const { weightsFromFolder } = await import("../train/weights.js");
-  const weights = await weightsFromFolder(graph, dir);
-  if (!weights)
-    throw new Error(
-      `${dir} holds neither model.json (a tfjs model), checkpoint.bin (an archc train run) nor ${torchWeightsFile} (a torch-engine run)`,
-    );
-  return safetensors(torchStateDict(graph, weights), { network: graph.network, source: dir });
+export async function torchWeightsFrom(graph: IRGraph, path: string): Promise<Uint8Array> {
+  const { weights } = await loadWeights(graph, path);
+  return safetensors(torchStateDict(graph, weights), { network: graph.network, source: path });
 }

@@ -32,7 +32,7 @@ describe("compile --target torch", () => {
   it("keeps as constructor parameters exactly the arguments that only move groups, units, rates or activations", () => {
     const x = moduleOf("xception.arch");
     expect(x).toContain(
-      'def __init__(\n        self,\n        classes: int = 1000,\n        parts: Union[int, str] = "depthwise",\n        mid: str = "none",\n        dropout: float = 0.5,\n    ):',
+      'def __init__(\n        self,\n        classes: int = 1000,\n        parts: Union[int, str] = "depthwise",\n        mid: str = "none",\n        dropout: float = 0.5,\n        logits: bool = False,\n    ):',
     );
     // The others change shapes or structure: named, with their values, in the docstring.
     expect(x).toMatch(/size = 299: it changes the network's structure or shapes/);
@@ -43,7 +43,7 @@ describe("compile --target torch", () => {
     expect(x.match(/^class Middle\(/gm)).toHaveLength(1);
     // Inception V3's classifier follows classes; its dropout = 0 adds a layer when raised.
     const i = moduleOf("inception_v3.arch");
-    expect(i).toContain("def __init__(self, classes: int = 1000):");
+    expect(i).toContain("def __init__(self, classes: int = 1000, logits: bool = False):");
     expect(i).toMatch(/dropout = 0: it changes the network's structure or shapes/);
   });
 
@@ -72,7 +72,9 @@ describe("compile --target torch", () => {
       join(dir, "m.py"),
     );
     expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/holds neither model\.json .* nor weights\.safetensors/);
+    expect(none.stderr).toMatch(
+      /holds no weights archc knows: neither a run \(manifest\.json, checkpoint\.bin\), a tfjs model \(model\.json\) nor weights\.safetensors/,
+    );
   });
 
   it.skipIf(problem !== undefined && !inCI)(
@@ -91,6 +93,47 @@ describe("compile --target torch", () => {
         "ValueError: 64 input channels are not divisible by parts = 5; the nearest valid values are 4 and 8",
       );
       expect(readFileSync(join(dir, "x.py"), "utf8")).toContain("def groups_of(");
+    },
+  );
+
+  it.skipIf(problem !== undefined && !inCI)(
+    "returns probabilities by default and logits with logits=True, so nn.CrossEntropyLoss applies one softmax",
+    () => {
+      needPython(problem);
+      const dir = mkdtempSync(join(tmpdir(), "archc-torch-logits-"));
+      const text = emitTorch(
+        mustBuild(
+          "network n(classes = 3) { input 6x6x2\n conv 3x3 4 -> bn -> relu\n gap -> dense classes softmax }",
+        ),
+      );
+      // The default and the CrossEntropyLoss trap are written next to each other.
+      expect(text).toMatch(/Returns softmax probabilities.*nn\.CrossEntropyLoss applies a softmax/);
+      writeFileSync(join(dir, "n.py"), text);
+      const script = [
+        "import sys, torch; sys.path.insert(0, sys.argv[1]); import n",
+        "torch.manual_seed(0)",
+        "probs, raw = n.N(), n.N(logits=True)",
+        "raw.load_state_dict(probs.state_dict())",
+        "probs.eval(); raw.eval()",
+        "x, y = torch.rand(5, 2, 6, 6), torch.tensor([0, 1, 2, 0, 1])",
+        "p, z = probs(x), raw(x)",
+        "assert torch.allclose(p.sum(1), torch.ones(5)), p.sum(1)",
+        "assert not torch.allclose(z.sum(1), torch.ones(5))",
+        "assert torch.allclose(torch.softmax(z, 1), p, atol=1e-6)",
+        "ce = torch.nn.CrossEntropyLoss()",
+        "nll = torch.nn.NLLLoss()(torch.log(p), y)",
+        "print(abs(ce(z, y).item() - nll.item()), abs(ce(p, y).item() - nll.item()))",
+      ].join("\n");
+      const r = spawnSync(python, ["-c", script, dir], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const [right, twice] = r.stdout.trim().split(" ").map(Number);
+      // On logits, CrossEntropyLoss is the probabilities' NLL; on probabilities it is not.
+      expect(right).toBeLessThan(1e-6);
+      expect(twice).toBeGreaterThan(1e-3);
+      // A network whose output is not a softmax has no such flag.
+      expect(emitTorch(mustBuild("network m { input 6x6x2\n gap -> dense 3 }"))).not.toMatch(
+        /logits/,
+      );
     },
   );
 });
