@@ -20,6 +20,13 @@ export interface CompileOptions extends BuildOptions {
 
 export async function compileCommand(io: IO, file: string, opts: CompileOptions): Promise<number> {
   if (outPathRefused(io, "compile -o", opts.out)) return Exit.usage;
+  if (opts.weights !== undefined && opts.target !== "onnx" && opts.target !== "torch") {
+    // Ignoring it would let a user believe the output holds trained weights.
+    io.err(
+      `archc compile: --weights applies to --target onnx and --target torch; --target ${opts.target} writes no weights`,
+    );
+    return Exit.usage;
+  }
   const r = buildFromCli(io, file, opts);
   if ("exit" in r) return r.exit;
   if (opts.target === "onnx") {

@@ -409,6 +409,8 @@ describe("archc compile --target onnx, archc run --runtime onnx", () => {
     const out = join(dir, "x.onnx");
     const r = await runCli("compile", tiny, "--target", "onnx", "--weights", dir, "-o", out);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/neither model.json .* nor checkpoint.bin/);
+    expect(r.stderr).toMatch(
+      /holds no weights archc knows: neither a run \(manifest.json, checkpoint.bin\), a tfjs model \(model.json\) nor weights.safetensors/,
+    );
   });
 });

@@ -229,6 +229,12 @@ describe("weights are verified before use", () => {
       expect(run.code, `${name}, run: ${run.stderr}`).toBe(1);
       expect(run.stderr, name).toContain(file);
     }
+    // The targets that write no weights say so rather than ignore the flag.
+    for (const target of ["json", "ts"]) {
+      const r = await runCli("compile", specFile, "--target", target, "--weights", dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--weights applies to --target onnx and --target torch/);
+    }
     // The good file goes through, and what is written is the verified weights with a checksum.
     writeFileSync(join(dir, "weights.safetensors"), good);
     const ok = await runCli(
