@@ -310,6 +310,9 @@ async function launch(
     if (e.event === "start") {
       startEpoch = e["startEpoch"] as number;
       history = [...(e["history"] as EpochMetrics[])];
+      // The checkpoint, not metrics.jsonl, records what was done: archc may have died before
+      // writing the last epochs the runner finished.
+      if (history.length) writeMetrics(o.outDir, history);
     } else if (e.event === "step")
       o.onStep?.({
         epoch: e["epoch"] as number,

@@ -266,10 +266,6 @@ def atomic(path, data):
         raise
 
 
-def read_initial_weights(path):
-    return parse_safetensors(read_regular(path), path)[1]
-
-
 # ---------------------------------------------------------------------------------------------
 # Checkpoints: the model's state dict, the optimizer's state, every rank's random generators and
 # the position in the epoch, in one safetensors file under one digest, so that a resumed run
@@ -403,7 +399,11 @@ class Data:
 
 
 def emit(event, **fields):
-    print(json.dumps({"event": event, **fields}), flush=True)
+    """One report to archc: one line in one write, so that lines of several processes sharing
+    torchrun's standard output never interleave."""
+    data = (json.dumps({"event": event, **fields}) + "\n").encode()
+    while data:
+        data = data[os.write(1, data) :]
 
 
 def watch_parent():
@@ -553,7 +553,8 @@ def main():
     batches = math.ceil(train.n / batch)
     model.train()
     interrupted = False
-    emit("start", rank=rank, world=world, device=str(device), torch=torch.__version__, startEpoch=state["epoch"], history=history)
+    if lead:
+        emit("start", rank=rank, world=world, device=str(device), torch=torch.__version__, startEpoch=state["epoch"], history=history)
     for epoch in range(state["epoch"], job["epochs"]):
         t0 = time.perf_counter()
         skip = state["batch"] if epoch == state["epoch"] else 0
