@@ -3,6 +3,7 @@ import { Exit, processIO, type IO } from "./io.js";
 import { backendChoices } from "../backends/tfjs/choices.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
 import { STRATEGY_NAMES } from "../backends/tfjs/grouped/names.js";
+import { addRunFlags } from "./runFlags.js";
 
 /** --strategy on run, train and sweep: one grouped-convolution strategy for every grouped layer. */
 const strategyOption = () =>
@@ -111,8 +112,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       setExit(await (await import("./commands/run.js")).runCommand(io, file, o)),
     );
 
-  cli
-    .command("train")
+  addRunFlags(cli.command("train"))
     .description("train a network, or every model of an experiment, with checkpoints and metrics")
     .argument("<file>", ".arch file")
     .option(
@@ -182,8 +182,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       setExit(await (await import("./commands/train.js")).trainCommand(io, file, o)),
     );
 
-  cli
-    .command("sweep")
+  addRunFlags(cli.command("sweep"))
     .description(
       "move a network along the partition continuum (or any argument) and measure each point",
     )

@@ -35,11 +35,12 @@ import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
 import { outPathRefused } from "../outPath.js";
+import { parseRunFlags, type RunFlags, type RunFlagsText } from "../runFlags.js";
 
 export const measures = ["params", "macs", "latency", "train"] as const;
 type Measure = (typeof measures)[number];
 
-export interface SweepOptions {
+export interface SweepOptions extends RunFlagsText {
   readonly network?: string;
   readonly experiment?: string;
   readonly sweep?: readonly string[];
@@ -189,6 +190,11 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
     typeof seed !== "number"
   )
     return Exit.usage;
+  const flags = parseRunFlags(opts);
+  if (typeof flags === "string") {
+    io.err(`archc sweep: ${flags}`);
+    return Exit.usage;
+  }
   if (opts.json && opts.csv) {
     io.err("archc sweep: choose --json or --csv, not both");
     return Exit.usage;
@@ -239,6 +245,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
       seeds: seeds ?? 1,
       seed,
       threads: threads ?? undefined,
+      flags,
     });
   } finally {
     runMod.releaseLock(lock);
@@ -255,6 +262,7 @@ interface Numbers {
   /** The first seed; with --seeds N, the seeds are seed .. seed + N - 1. */
   readonly seed: number;
   readonly threads: number | undefined;
+  readonly flags: RunFlags;
 }
 
 async function sweepLocked(
@@ -295,6 +303,7 @@ async function sweepLocked(
   const onSignal = () => {
     if (stop) process.exit(Exit.interrupted);
     stop = true;
+    bar?.halt();
     io.err(
       wanted.includes("train")
         ? "\narchc sweep: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)"
@@ -341,6 +350,12 @@ async function sweepLocked(
                   source: opts.data ?? config.dataset ?? null,
                   limit: limit ?? null,
                   valLimit: valLimit ?? null,
+                  valSplit: n.flags.valSplit,
+                  adapt: (n.flags.adapt ?? {}) as { [k: string]: Json },
+                },
+                batchNorm: {
+                  momentum: n.flags.bnMomentum ?? null,
+                  precise: n.flags.preciseBn,
                 },
                 seed: seed ?? seed0,
               }
@@ -420,6 +435,11 @@ async function sweepLocked(
                 ...(epochs ? { epochs } : {}),
                 ...(limit ? { limit } : {}),
                 ...(valLimit ? { valLimit } : {}),
+                ...n.flags,
+                onNotice: () => undefined,
+                onWarning: (line) => {
+                  if (!opts.quiet) io.err(`${v.label}: warning: ${line}`);
+                },
                 shouldStop: () => stop,
                 ...(opts.strategy ? { strategy: opts.strategy } : {}),
                 ...(bar ? { onStep: (r: StepReport) => bar.step(v.label, r) } : {}),
@@ -440,6 +460,9 @@ async function sweepLocked(
                     ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}),
                     seconds: res.history.reduce((s, h) => s + h.seconds, 0),
                     imagesPerSec: last.imagesPerSec,
+                    ...(res.valName ? { valData: res.valName } : {}),
+                    ...(res.batchNorm.precise ? { preciseBn: true } : {}),
+                    ...(res.batchNorm.warning ? { bnLag: true } : {}),
                   },
                 };
               }
