@@ -128,6 +128,32 @@ export function trainingBar(
 }
 
 /**
+ * Time left in a sweep from the rows measured here: rows found in results.jsonl take no time and
+ * would make the rest look nearly done (cli-progress' own ETA counted them).
+ */
+export class RowEta {
+  private measured = 0;
+  private seconds = 0;
+  private since: number;
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.since = now();
+  }
+  /** A row is done: the time since the previous one counts only when it was measured. */
+  row(cached: boolean): void {
+    const t = this.now();
+    if (!cached) {
+      this.measured++;
+      this.seconds += (t - this.since) / 1000;
+    }
+    this.since = t;
+  }
+  /** Seconds for `rows` more rows; undefined before any row was measured. */
+  left(rows: number): number | undefined {
+    return this.measured ? (this.seconds / this.measured) * rows : undefined;
+  }
+}
+
+/**
  * A bar across the variants of a sweep, with an ETA; a line per variant where there is no
  * terminal, and (through `step`) a plain line every few seconds while a variant trains.
  */
@@ -150,25 +176,18 @@ export function variantBar(
   bar?.start(total, 0, { variant: "", left: "?" });
   let n = 0;
   let lastLine = performance.now();
-  // Rows found in results.jsonl take no time: the rate is that of the variants measured here.
-  let measuring = 0;
-  let measured = 0;
-  let since = performance.now();
+  const eta = new RowEta();
   let halted = false;
-  const left = () => (measured ? formatDuration((measuring / 1000 / measured) * (total - n)) : "?");
+  const left = () => formatDuration(eta.left(total - n) ?? NaN);
   return {
     tick(variant: string, cached: boolean) {
       n++;
-      if (!cached) {
-        measured++;
-        measuring += performance.now() - since;
-      }
-      since = performance.now();
+      eta.row(cached);
       lastLine = performance.now();
       if (halted) return;
       if (bar) bar.update(n, { variant, left: left() });
       else {
-        const eta = measured ? ` (ETA ${left()})` : "";
+        const eta = left() !== "?" ? ` (ETA ${left()})` : "";
         io.err(`[${n}/${total}] ${variant}${cached ? " (cached in results.jsonl)" : eta}`);
       }
     },
