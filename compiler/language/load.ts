@@ -58,11 +58,7 @@ export function readSource(path: string): string {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
-    if (st.size > limits.specBytes) {
-      throw new UnreadableSource(
-        `it is ${st.size.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
-      );
-    }
+    checkSourceSize(st.size);
     // Read one byte more than allowed: a file that grows while it is read is caught too.
     const buf = Buffer.alloc(limits.specBytes + 1);
     let n = 0;
@@ -79,6 +75,18 @@ export function readSource(path: string): string {
     return buf.subarray(0, n).toString("utf8");
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Refuses a spec of more than `limits.specBytes` bytes, wherever its text comes from: a file
+ * read here, or a document an editor holds open (the language server).
+ */
+export function checkSourceSize(bytes: number): void {
+  if (bytes > limits.specBytes) {
+    throw new UnreadableSource(
+      `it is ${bytes.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
+    );
   }
 }
 
