@@ -255,6 +255,29 @@ function program(io: IO, setExit: (code: number) => void): Command {
     );
 
   cli
+    .command("report")
+    .description(
+      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
+    )
+    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
+    .option("--sort <column>", "order the table by a column id or heading, largest first")
+    .option("--ascending", "with --sort: smallest first")
+    .option(
+      "--metric <id>",
+      "the accuracy to analyse: val_accuracy (default when measured) or train_accuracy",
+    )
+    .option("--bootstrap <n>", "bootstrap resamples per main effect", "2000")
+    .option("--seed <n>", "bootstrap seed: the same seed gives the same intervals", "0")
+    .option(
+      "--plot <file>",
+      "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
+    )
+    .option("--json", "print the report as JSON")
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
+    );
+
+  cli
     .command("export")
     .description("export a trained run as a tfjs model folder or an ONNX file")
     .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")

@@ -35,6 +35,7 @@ import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
 import { outPathRefused } from "../outPath.js";
+import { folderReportJson, printFolderReport } from "./report.js";
 
 export const measures = ["params", "macs", "latency", "train"] as const;
 type Measure = (typeof measures)[number];
@@ -507,16 +508,28 @@ async function printResults(
   // Over several seeds (rows carry their seed), the table and plots show each variant's mean
   // and spread; --json gives both the rows and the summary.
   const shown = records.some((r) => r.seed !== undefined) ? aggregateSeeds(records) : records;
-  if (opts.json)
+  // The report (lab/report) of everything the folder holds, once accuracy was measured.
+  const reported = outDir && records.some((r) => r.train) ? outDir : undefined;
+  if (opts.json) {
+    const report = reported ? await folderReportJson(reported) : undefined;
     io.out(
       JSON.stringify(
-        { axes, outDir, results: records, ...(shown !== records ? { summary: shown } : {}) },
+        {
+          axes,
+          outDir,
+          results: records,
+          ...(shown !== records ? { summary: shown } : {}),
+          ...(report ? { report } : {}),
+        },
         null,
         2,
       ),
     );
-  else if (opts.csv) io.out(formatCsv(shown, axes));
-  else io.out(formatTable(shown, axes));
+  } else if (opts.csv) io.out(formatCsv(shown, axes));
+  else {
+    io.out(formatTable(shown, axes));
+    if (reported) await printFolderReport(io, reported);
+  }
   if (opts.plot) {
     const { plotSweep, svgToPng } = await import("../../lab/sweep/plot.js");
     const svg = await plotSweep(shown, axes);

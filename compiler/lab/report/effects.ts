@@ -1,0 +1,148 @@
+import { deriveSeed, Random } from "../train/data/random.js";
+import { mean, variance } from "./configurations.js";
+import { quantile } from "./edf.js";
+import { expandedTail } from "./smallSample.js";
+
+/** A group of configurations: for each, its value on every seed it was trained with. */
+export type Group = readonly (readonly number[])[];
+
+export interface BootstrapOptions {
+  /** Resamples drawn. */
+  readonly samples: number;
+  /** With the same seed (and data) the interval is the same, to the last digit. */
+  readonly seed: number;
+}
+
+export interface SeedsNeeded {
+  /** Seeds per configuration that would separate the effect, the configurations kept... */
+  readonly seeds?: number;
+  /** ...or configurations per value, at today's seeds, when more seeds alone would not. */
+  readonly configurations?: number;
+}
+
+export interface Effect {
+  /** Mean of the configurations with the value, minus the mean of those without. */
+  readonly effect: number;
+  readonly mean: number;
+  readonly othersMean: number;
+  /** Bootstrap 95% interval of the effect (expanded percentile, see smallSample.ts). */
+  readonly lo: number;
+  readonly hi: number;
+  /** The interval leaves out zero; false also when the noise could not be estimated. */
+  readonly clear: boolean;
+  /** False when a side has one independent measurement: nothing says how much it would move. */
+  readonly noiseKnown: boolean;
+  /** When not clear: a power-style estimate of what would make it clear (see estimateNeeded). */
+  readonly needed?: SeedsNeeded;
+}
+
+/**
+ * One group's mean over a two-stage (hierarchical) resample: configurations drawn with
+ * replacement, then each drawn configuration's seeds drawn with replacement. Configurations
+ * weigh the same whatever their number of seeds, as in the point estimate.
+ */
+function resampledMean(g: Group, rng: Random): number {
+  let sum = 0;
+  for (let i = 0; i < g.length; i++) {
+    const c = g[rng.below(g.length)]!;
+    let s = 0;
+    for (let j = 0; j < c.length; j++) s += c[rng.below(c.length)]!;
+    sum += s / c.length;
+  }
+  return sum / g.length;
+}
+
+const groupMean = (g: Group) => mean(g.map(mean));
+
+/**
+ * The main effect of an axis value with its bootstrap 95% interval: configurations with the
+ * value against the others, each configuration the mean of its seeds. `key` (e.g. the axis and
+ * value indices) makes each effect's resamples independent of which other effects are computed.
+ */
+export function mainEffect(
+  withValue: Group,
+  others: Group,
+  opts: BootstrapOptions,
+  ...key: number[]
+): Effect {
+  const m1 = groupMean(withValue);
+  const m0 = groupMean(others);
+  const rng = new Random(deriveSeed(opts.seed, ...key));
+  const draws = new Float64Array(opts.samples);
+  for (let b = 0; b < opts.samples; b++)
+    draws[b] = resampledMean(withValue, rng) - resampledMean(others, rng);
+  draws.sort();
+  // Independent units: configurations, or the seeds of a group's only configuration.
+  const units = Math.min(
+    ...[withValue, others].map((g) => (g.length > 1 ? g.length : g[0]!.length)),
+  );
+  const tail = expandedTail(units);
+  const lo = quantile(draws, tail);
+  const hi = quantile(draws, 1 - tail);
+  const noiseKnown = units > 1;
+  const clear = noiseKnown && (lo > 0 || hi < 0);
+  const effect = m1 - m0;
+  const needed = clear || !noiseKnown ? undefined : estimateNeeded(withValue, others, effect);
+  return {
+    effect,
+    mean: m1,
+    othersMean: m0,
+    lo,
+    hi,
+    clear,
+    noiseKnown,
+    ...(needed ? { needed } : {}),
+  };
+}
+
+/** z for a two-sided test at 5% plus z for 80% power: a true effect of d is found 4 times in 5. */
+export const POWER_Z = 1.959964 + 0.841621;
+
+/**
+ * How many seeds (or configurations) would separate an effect of the observed size d, from the
+ * variance components of the two groups (docs/RESULTS.md, "Reading a report"):
+ *
+ *   W    = pooled within-configuration variance over seeds
+ *   V_g  = variance of group g's configuration means (m_g configurations, k_g seeds each)
+ *   B_g  = max(0, V_g - W / k_g), the part of V_g that more seeds would not remove
+ *   SE^2 = sum_g V_g / m_g, and a test at 5% with 80% power needs SE <= d / (1.96 + 0.84)
+ *
+ * Seeds: the smallest k with sum_g B_g / m_g + W * sum_g 1 / (m_g k) <= (d / z)^2. When the
+ * B part alone is too large, no number of seeds is enough: configurations per value then grow
+ * by the factor SE^2 / (d / z)^2. A group of one configuration has V_g = W / k_g.
+ */
+export function estimateNeeded(withValue: Group, others: Group, d: number): SeedsNeeded {
+  const target = (Math.abs(d) / POWER_Z) ** 2;
+  const within = pooledWithin([...withValue, ...others]);
+  const parts = [withValue, others].map((g) => {
+    const k = mean(g.map((c) => c.length));
+    const v = g.length > 1 ? variance(g.map(mean))! : within !== undefined ? within / k : 0;
+    const b = within !== undefined ? Math.max(0, v - within / k) : v;
+    return { m: g.length, k, v, b };
+  });
+  const se2 = parts.reduce((s, p) => s + p.v / p.m, 0);
+  const kNow = Math.max(...parts.map((p) => p.k));
+  const mNow = withValue.length;
+  if (target === 0) return {};
+  if (within !== undefined && within > 0) {
+    const room = target - parts.reduce((s, p) => s + p.b / p.m, 0);
+    if (room > 0) {
+      const k = Math.ceil((within * parts.reduce((s, p) => s + 1 / p.m, 0)) / room);
+      return { seeds: Math.max(k, Math.floor(kNow) + 1) };
+    }
+  }
+  return { configurations: Math.max(Math.ceil(mNow * (se2 / target)), mNow + 1) };
+}
+
+/** The within-configuration variance over seeds, pooled over configurations of 2+ seeds. */
+export function pooledWithin(configs: Group): number | undefined {
+  let ss = 0;
+  let df = 0;
+  for (const c of configs) {
+    if (c.length < 2) continue;
+    const m = mean(c);
+    ss += c.reduce((a, x) => a + (x - m) ** 2, 0);
+    df += c.length - 1;
+  }
+  return df ? ss / df : undefined;
+}
