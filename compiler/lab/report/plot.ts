@@ -14,17 +14,21 @@ export async function plotReport(r: Report): Promise<string> {
   const m = r.metric.title;
   const charts: unknown[] = [];
   for (const p of r.pareto) {
-    const onFront = new Set(p.points.map((x) => x.configuration));
+    // Front points are numbered by rising cost; the key beside the chart gives each number's
+    // whole configuration (labels written at the points overlap where points crowd).
+    const rank = new Map(p.points.map((x, i) => [x.configuration, i + 1]));
     const all = r.rows.flatMap((row) => {
       const cost = row[p.cost];
       const acc = row[r.metric!.id];
+      const configuration = String(row["configuration"]);
       return typeof cost === "number" && typeof acc === "number"
         ? [
             {
               cost,
               acc,
-              configuration: row["configuration"],
-              front: onFront.has(String(row["configuration"])),
+              configuration,
+              front: rank.has(configuration),
+              n: rank.get(configuration) ?? null,
             },
           ]
         : [];
@@ -33,39 +37,56 @@ export async function plotReport(r: Report): Promise<string> {
       field: "cost",
       type: "quantitative",
       title: `${p.title} (log scale)`,
-      scale: { type: "log" },
+      scale: { type: "log", nice: false, padding: 12 },
       axis: { format: p.cost === "latency_ms" ? "~r" : "~s" },
     };
-    const y = { field: "acc", type: "quantitative", title: m, scale: { zero: false } };
+    const y = { field: "acc", type: "quantitative", title: m, scale: { zero: false, padding: 12 } };
     charts.push({
-      width: 460,
-      height: 240,
       title: `${m} against ${p.title}: the Pareto front`,
-      data: { values: all },
-      layer: [
+      hconcat: [
         {
-          mark: { type: "point", filled: true },
-          encoding: {
-            x,
-            y,
-            color: {
-              field: "front",
-              type: "nominal",
-              title: "on the front",
-              scale: { domain: [true, false], range: ["#d62728", "#9e9e9e"] },
+          width: 420,
+          height: 220,
+          data: { values: all },
+          layer: [
+            {
+              mark: { type: "point", filled: true, size: 50 },
+              encoding: {
+                x,
+                y,
+                color: {
+                  field: "front",
+                  type: "nominal",
+                  title: "on the front",
+                  scale: { domain: [true, false], range: ["#d62728", "#9e9e9e"] },
+                },
+                tooltip: [{ field: "configuration" }, { field: "acc" }, { field: "cost" }],
+              },
             },
-            tooltip: [{ field: "configuration" }, { field: "acc" }, { field: "cost" }],
+            {
+              transform: [{ filter: "datum.front" }],
+              mark: { type: "line", color: "#d62728", strokeDash: [4, 3] },
+              encoding: { x, y, order: { field: "cost" } },
+            },
+            {
+              transform: [{ filter: "datum.front" }],
+              mark: { type: "text", dx: 7, dy: -7, fontSize: 10, fontWeight: "bold" },
+              encoding: { x, y, text: { field: "n" } },
+            },
+          ],
+        },
+        {
+          width: 260,
+          height: { step: 14 },
+          title: { text: "the front, by rising cost", fontSize: 11 },
+          data: { values: p.points.map((x, i) => ({ line: `${i + 1}  ${x.configuration}`, i })) },
+          mark: { type: "text", align: "left", fontSize: 10 },
+          encoding: {
+            x: { value: 0 },
+            y: { field: "i", type: "ordinal", axis: null },
+            text: { field: "line" },
           },
-        },
-        {
-          transform: [{ filter: "datum.front" }],
-          mark: { type: "line", color: "#d62728", strokeDash: [4, 3] },
-          encoding: { x, y, order: { field: "cost" } },
-        },
-        {
-          transform: [{ filter: "datum.front" }],
-          mark: { type: "text", dy: -9, fontSize: 8, align: "left", angle: 0 },
-          encoding: { x, y, text: { field: "configuration" } },
+          view: { stroke: null },
         },
       ],
     });
@@ -112,13 +133,19 @@ export async function plotReport(r: Report): Promise<string> {
           {
             mark: { type: "rule" },
             encoding: {
-              x: { field: "value", type: "nominal", title: "value", sort: null },
+              x: {
+                field: "value",
+                type: "nominal",
+                title: null,
+                sort: null,
+                axis: { labelAngle: 0 },
+              },
               y: { field: "lo", type: "quantitative", title: "effect" },
               y2: { field: "hi" },
             },
           },
           {
-            mark: { type: "point", filled: true },
+            mark: { type: "point", filled: true, size: 70 },
             encoding: {
               x: { field: "value", type: "nominal", sort: null },
               y: { field: "effect", type: "quantitative" },
@@ -136,7 +163,12 @@ export async function plotReport(r: Report): Promise<string> {
       },
       resolve: { scale: { x: "independent" } },
     });
-  const spec = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", vconcat: charts };
+  const spec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    vconcat: charts,
+    // "On the front" and "clear of the noise" are different legends.
+    resolve: { scale: { color: "independent" } },
+  };
   const compiled = vl.compile(spec as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   const svg = await view.toSVG();
