@@ -10,6 +10,7 @@ import { evaluate } from "./elaborate/evaluate.js";
 import { Scope } from "./elaborate/scope.js";
 import type { Snapped } from "./elaborate/ops/spec.js";
 import type { IRGraph } from "./ir/types.js";
+import type { SpecHost } from "./host.js";
 import { load, type Loaded, type ReadFile } from "./load.js";
 import { checkNames } from "./resolve/names.js";
 import { checkRecursion } from "./resolve/recursion.js";
@@ -26,8 +27,8 @@ export interface Program {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function loadProgram(file: string, read?: ReadFile): Program {
-  const loaded = load(file, read);
+export function loadProgram(file: string, read?: ReadFile, host?: SpecHost): Program {
+  const loaded = load(file, read, host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const table = buildTable(loaded, diagnostics);
   const trains = new Map<string, TrainConfig>();
