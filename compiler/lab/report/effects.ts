@@ -1,7 +1,7 @@
 import { deriveSeed, Random } from "../train/data/random.js";
 import { mean, variance } from "./configurations.js";
 import { quantile } from "./edf.js";
-import { expandedTail } from "./smallSample.js";
+import { expandedTail, expandedZ } from "./smallSample.js";
 
 /** A group of configurations: for each, its value on every seed it was trained with. */
 export type Group = readonly (readonly number[])[];
@@ -95,24 +95,30 @@ export function mainEffect(
   };
 }
 
-/** z for a two-sided test at 5% plus z for 80% power: a true effect of d is found 4 times in 5. */
-export const POWER_Z = 1.959964 + 0.841621;
+/** z for 80% power: a true effect of d is found 4 times in 5. */
+export const POWER_Z = 0.841621;
+
+/** Beyond this many seeds or configurations, the estimate says "more than". */
+const MOST = 100_000;
 
 /**
  * How many seeds (or configurations) would separate an effect of the observed size d, from the
  * variance components of the two groups (docs/RESULTS.md, "Reading a report"):
  *
  *   W    = pooled within-configuration variance over seeds
- *   V_g  = variance of group g's configuration means (m_g configurations, k_g seeds each)
+ *   V_g  = variance of group g's configuration means (m_g configurations, k_g seeds each);
+ *          a group of one configuration has V_g = W / k_g
  *   B_g  = max(0, V_g - W / k_g), the part of V_g that more seeds would not remove
- *   SE^2 = sum_g V_g / m_g, and a test at 5% with 80% power needs SE <= d / (1.96 + 0.84)
+ *   SE(k)^2 = sum_g (B_g + W / k) / m_g
  *
- * Seeds: the smallest k with sum_g B_g / m_g + W * sum_g 1 / (m_g k) <= (d / z)^2. When the
- * B part alone is too large, no number of seeds is enough: configurations per value then grow
- * by the factor SE^2 / (d / z)^2. A group of one configuration has V_g = W / k_g.
+ * Seeds: the smallest k with (c(n) + 0.84) SE(k) <= |d|, where c(n) is the interval's own
+ * half-width in standard errors for n independent units (1.96 for large n, wider for small; see
+ * smallSample.ts) and 0.84 buys 80% power. When B alone is too large, no number of seeds is
+ * enough: then the smallest number M of configurations per value (the others growing in
+ * proportion), SE^2 scaling as 1 / M, with today's seeds.
  */
 export function estimateNeeded(withValue: Group, others: Group, d: number): SeedsNeeded {
-  const target = (Math.abs(d) / POWER_Z) ** 2;
+  if (d === 0) return {};
   const within = pooledWithin([...withValue, ...others]);
   const parts = [withValue, others].map((g) => {
     const k = mean(g.map((c) => c.length));
@@ -120,18 +126,31 @@ export function estimateNeeded(withValue: Group, others: Group, d: number): Seed
     const b = within !== undefined ? Math.max(0, v - within / k) : v;
     return { m: g.length, k, v, b };
   });
-  const se2 = parts.reduce((s, p) => s + p.v / p.m, 0);
-  const kNow = Math.max(...parts.map((p) => p.k));
-  const mNow = withValue.length;
-  if (target === 0) return {};
+  const separates = (se2: number, units: number) =>
+    (expandedZ(units) + POWER_Z) * Math.sqrt(se2) <= Math.abs(d);
   if (within !== undefined && within > 0) {
-    const room = target - parts.reduce((s, p) => s + p.b / p.m, 0);
-    if (room > 0) {
-      const k = Math.ceil((within * parts.reduce((s, p) => s + 1 / p.m, 0)) / room);
-      return { seeds: Math.max(k, Math.floor(kNow) + 1) };
+    for (let k = Math.floor(Math.max(...parts.map((p) => p.k))) + 1; k <= MOST; k++) {
+      const se2 = parts.reduce((s, p) => s + (p.b + within / k) / p.m, 0);
+      const units = Math.min(...parts.map((p) => (p.m > 1 ? p.m : k)));
+      if (separates(se2, units)) return { seeds: k };
+      if (
+        parts.every((p) => p.m > 1) &&
+        !separates(
+          parts.reduce((s, p) => s + p.b / p.m, 0),
+          units,
+        )
+      )
+        break; // seeds cannot bring SE below the configurations' own spread
     }
   }
-  return { configurations: Math.max(Math.ceil(mNow * (se2 / target)), mNow + 1) };
+  const se2Now = parts.reduce((s, p) => s + p.v / p.m, 0);
+  const mNow = withValue.length;
+  for (let m = mNow + 1; m <= MOST; m++) {
+    const f = m / mNow;
+    const units = Math.min(...parts.map((p) => Math.floor(p.m * f)));
+    if (separates(se2Now / f, units)) return { configurations: m };
+  }
+  return { configurations: MOST };
 }
 
 /** The within-configuration variance over seeds, pooled over configurations of 2+ seeds. */

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyse, noiseSentence, type AxisEffect } from "../../../compiler/lab/report/analyse.js";
-import { mainEffect, estimateNeeded, POWER_Z } from "../../../compiler/lab/report/effects.js";
+import { mainEffect, estimateNeeded } from "../../../compiler/lab/report/effects.js";
 import { edfAt, edf } from "../../../compiler/lab/report/edf.js";
 import { loadResults } from "../../../compiler/lab/report/load.js";
 import { Random } from "../../../compiler/lab/train/data/random.js";
@@ -169,10 +169,12 @@ describe("the bootstrap", () => {
 });
 
 describe("how many seeds would separate an effect", () => {
-  it("with only seed noise (one configuration a side): k = W (1 + 1) / (d / z)^2, rounded up", () => {
-    // Seeds 0.80 +- 0.01 and 0.79 +- 0.01: W = 0.0002, d = 0.01.
-    const n = estimateNeeded([[0.81, 0.79]], [[0.8, 0.78]], 0.01);
-    expect(n.seeds).toBe(Math.ceil((0.0002 * 2) / (0.01 / POWER_Z) ** 2));
+  it("with only seed noise (one configuration a side), worked out by hand", () => {
+    // Seeds 0.81, 0.79 and 0.80, 0.78: W = 0.0002, so SE(k)^2 = 2 W / k = 0.0004 / k, and the
+    // units are the k seeds. k must satisfy (c(k) + 0.8416) * 0.02 / sqrt(k) <= 0.01 with
+    // c(k) = sqrt(k / (k - 1)) t(0.975, k - 1): at k = 34, t = 2.0345 gives 2.0651 + 0.8416,
+    // times 2, squared: 33.80 <= 34; at k = 33, t = 2.0369 gives 33.87 > 33.
+    expect(estimateNeeded([[0.81, 0.79]], [[0.8, 0.78]], 0.01)).toEqual({ seeds: 34 });
   });
 
   it("when configurations differ among themselves more than the effect, seeds alone cannot", () => {
