@@ -53,6 +53,8 @@ export interface Report {
   /** The accuracy the analysis ranks by, with its split in the title; null when none measured. */
   readonly metric: { readonly id: string; readonly title: string } | null;
   readonly axes: readonly string[];
+  /** The column the rows are ordered by and the direction, when --sort asked for one. */
+  readonly sorted?: string;
   readonly columns: readonly { readonly id: string; readonly title: string }[];
   /** One per configuration (seeds averaged), keyed by column id, plus its whole label. */
   readonly rows: readonly Record<string, Json>[];
@@ -96,6 +98,7 @@ export function analyse(file: string, rows: readonly SweepRecord[], opts: Analys
     );
   const columns = columnsFor(configs, axes, metric?.id);
   let ordered = configs;
+  let sorted: string | undefined;
   if (opts.sort !== undefined) {
     const col = findColumn(columns, opts.sort);
     if (!col)
@@ -103,6 +106,7 @@ export function analyse(file: string, rows: readonly SweepRecord[], opts: Analys
         `--sort ${opts.sort}: no such column; choose from ${columns.map((c) => c.id).join(", ")}`,
       );
     ordered = sortBy(configs, col, !opts.ascending);
+    sorted = `${col.id}, ${opts.ascending ? "ascending" : "descending"}`;
   }
   const notes: string[] = [];
   const failed = configs.filter((c) => c.error);
@@ -163,6 +167,7 @@ export function analyse(file: string, rows: readonly SweepRecord[], opts: Analys
     file,
     metric: metric ? { id: metric.id, title: metric.title } : null,
     axes,
+    ...(sorted ? { sorted } : {}),
     columns: columns.map((c) => ({ id: c.id, title: c.title })),
     rows: ordered.map((c) => rowOf(c, columns)),
     pareto,

@@ -116,7 +116,7 @@ export function formatReport(
   configs: readonly Configuration[],
 ): string {
   const seeds = new Set(configs.map((c) => c.seeds.length));
-  const head = `${r.file}: ${configs.length} configurations${seeds.size === 1 && [...seeds][0]! > 1 ? ` × ${[...seeds][0]} seeds` : ""}${r.metric ? `, ranked by ${r.metric.title}` : ""}`;
+  const head = `${r.file}: ${configs.length} configurations${seeds.size === 1 && [...seeds][0]! > 1 ? ` × ${[...seeds][0]} seeds` : ""}${r.metric ? `; analysis of ${r.metric.title}` : ""}${r.sorted ? `; sorted by ${r.sorted}` : ""}`;
   return [head, "", formatConfigTable(columns, configs, r.axes), "", formatAnalysis(r)]
     .join("\n")
     .trimEnd();

@@ -20,7 +20,7 @@ describe("archc report", () => {
     const r = await runCli("report", fixture);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/8 configurations × 2 seeds, ranked by val accuracy/);
+    expect(r.stdout).toMatch(/8 configurations × 2 seeds; analysis of val accuracy$/m);
     expect(r.stdout).toMatch(/val accuracy per M MACs/);
     expect(r.stdout).toMatch(/Pareto front: val accuracy against MACs \(4 of 8 configurations\)/);
     expect(r.stdout).toMatch(/6\.00 M +0\.7020 +p1=depthwise, p2=depthwise, p3=depthwise/);
