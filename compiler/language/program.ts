@@ -149,6 +149,33 @@ export function pickDeclaration<K extends "config" | "experiment">(
   );
 }
 
+/**
+ * The train config a command uses when it may train: the one named (`--config`), else the file's
+ * only one, else none (the built-in default). A file with several asks which (E0604 at the last
+ * one, naming them all) rather than pick one that a new declaration would silently replace.
+ */
+export function pickTrainConfig(
+  program: Program,
+  name: string | undefined,
+): { config?: TrainConfig; why: string } | Diagnostic {
+  if (name !== undefined) {
+    const c = pickDeclaration(program, "config", name);
+    return "code" in c ? c : { config: c, why: `train config ${name} (--config)` };
+  }
+  const all = [...program.trains.values()];
+  if (all.length === 0) return { why: "the built-in train config (the file declares none)" };
+  if (all.length === 1)
+    return { config: all[0]!, why: `train config ${all[0]!.name} (the file's only one)` };
+  const decl = program.table.trains.get(all[all.length - 1]!.name);
+  const names = all.map((c) => c.name);
+  return error(
+    "E0604",
+    decl?.name.span ?? commandLineSpan("--config"),
+    `${program.loaded.root?.file ?? "<spec>"} declares ${names.length} train configs (${names.join(", ")}): which one to train with is not clear`,
+    `name one with --config ${names[0]}`,
+  );
+}
+
 export function buildNetwork(
   program: Program,
   network: NetworkDecl,

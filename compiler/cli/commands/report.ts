@@ -1,23 +1,18 @@
 import { integerFlag } from "../../util/integerFlag.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
+import type { OptionValues } from "../options.js";
 import { outPathRefused } from "../outPath.js";
 
-export interface ReportOptions {
-  readonly json?: boolean;
-  readonly sort?: string;
-  readonly ascending?: boolean;
-  readonly metric?: string;
-  readonly bootstrap?: string;
-  readonly seed?: string;
-  readonly plot?: string;
-}
+export type ReportOptions = OptionValues<
+  "json" | "sort" | "ascending" | "metric" | "bootstrap" | "seed" | "plot"
+>;
 
 /** `archc report DIR`: what a sweep or search found, and how sure (lab/report). */
 export async function reportCommand(io: IO, dir: string, opts: ReportOptions): Promise<number> {
   if (outPathRefused(io, "report --plot", opts.plot)) return Exit.usage;
-  const samples = integerFlag("bootstrap", opts.bootstrap ?? "2000", 1);
-  const seed = integerFlag("seed", opts.seed ?? "0", 0);
+  const samples = integerFlag("bootstrap", opts.bootstrap, 1);
+  const seed = integerFlag("seed", opts.seed, 0);
   for (const n of [samples, seed])
     if (typeof n !== "number") {
       io.err(`archc report: ${n.error}`);
@@ -64,13 +59,15 @@ async function writeReportPlot(
 /**
  * The analysis printed when a sweep or search ends, from what its folder now holds: the
  * Pareto fronts, effects and noise sentences (the table was printed already). Nothing when the
- * run measured no accuracy; a damaged folder is said in one line and does not change the exit.
+ * run measured no accuracy or nothing yet; a damaged file is said in one line and does not
+ * change the exit.
  */
 export async function printFolderReport(io: IO, dir: string): Promise<void> {
   const { reportFolder, formatAnalysis } = await import("../../lab/report/index.js");
   const r = reportFolder(dir);
-  if (!r.ok) io.err(`archc report: ${r.message}`);
-  else if (r.report.metric) io.out("\n" + formatAnalysis(r.report));
+  if (!r.ok) {
+    if (r.damaged) io.err(`archc report: ${r.message}`);
+  } else if (r.report.metric) io.out("\n" + formatAnalysis(r.report));
 }
 
 /** The same as JSON, for a sweep's or search's --json output; undefined without an accuracy. */

@@ -13,7 +13,13 @@ export type FolderReport =
       readonly columns: readonly Column[];
       readonly configs: readonly Configuration[];
     }
-  | { readonly ok: false; readonly message: string; readonly usage?: boolean };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      readonly usage?: boolean;
+      /** A damaged file, as against one with nothing measured yet. */
+      readonly damaged?: boolean;
+    };
 
 /**
  * The report of a results folder (a sweep's or a search's --out, or a results .jsonl): what
@@ -22,7 +28,7 @@ export type FolderReport =
  */
 export function reportFolder(path: string, opts: AnalysisOptions = {}): FolderReport {
   const loaded = loadResults(path);
-  if (!loaded.ok) return { ok: false, message: loaded.message };
+  if (!loaded.ok) return { ok: false, message: loaded.message, damaged: loaded.damaged };
   try {
     return { ok: true, ...analyse(loaded.file, loaded.rows, opts) };
   } catch (e) {

@@ -5,7 +5,13 @@ import { resultsFile, type SweepRecord } from "../sweep/results.js";
 /** The rows of one results file, or a sentence naming the file and what is wrong with it. */
 export type Loaded =
   | { readonly ok: true; readonly file: string; readonly rows: SweepRecord[] }
-  | { readonly ok: false; readonly file: string; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly file: string;
+      readonly message: string;
+      /** Nothing measured yet (no file, no rows), or a file that is not what it should be. */
+      readonly damaged: boolean;
+    };
 
 const numberFields = ["params", "trainable", "macs", "partsX", "seed"] as const;
 const trainFields = ["loss", "accuracy", "valLoss", "valAccuracy", "seconds", "epochs"] as const;
@@ -50,6 +56,7 @@ export function loadResults(path: string): Loaded {
       ok: false,
       file: path,
       message: `${path} does not exist: give a sweep's --out folder`,
+      damaged: false,
     };
   const file = statSync(path).isDirectory() ? join(path, resultsFile) : path;
   if (!existsSync(file))
@@ -57,6 +64,7 @@ export function loadResults(path: string): Loaded {
       ok: false,
       file,
       message: `${file} does not exist: is ${path} a sweep's or search's --out folder?`,
+      damaged: false,
     };
   const byKey = new Map<string, SweepRecord>();
   const lines = readFileSync(file, "utf8").split("\n");
@@ -70,6 +78,7 @@ export function loadResults(path: string): Loaded {
         ok: false,
         file,
         message: `${file}:${i + 1}: damaged row, not JSON (a line cut short by a kill?); delete that line, and the sweep measures its variant again when rerun`,
+        damaged: true,
       };
     }
     const problem = shapeProblem(parsed);
@@ -78,6 +87,7 @@ export function loadResults(path: string): Loaded {
         ok: false,
         file,
         message: `${file}:${i + 1}: damaged row, ${problem}; a results row has variant, point and what was measured`,
+        damaged: true,
       };
     const r = parsed as SweepRecord;
     // Rows of older archc have no key: their variant and seed stand in for it.
@@ -89,6 +99,7 @@ export function loadResults(path: string): Loaded {
       ok: false,
       file,
       message: `${file} has no rows: the sweep has measured nothing yet`,
+      damaged: false,
     };
   return { ok: true, file, rows: [...byKey.values()] };
 }
