@@ -203,6 +203,27 @@ function program(io: IO, setExit: (code: number) => void): Command {
   );
 
   cli
+    .command("report")
+    .description(
+      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
+    )
+    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
+    .addOption(option("sort"))
+    .addOption(option("ascending"))
+    .addOption(option("metric"))
+    .addOption(option("bootstrap"))
+    .addOption(option("seed", { help: "bootstrap seed: the same seed gives the same intervals" }))
+    .addOption(
+      option("plot", {
+        help: "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
+      }),
+    )
+    .addOption(option("json", { help: "print the report as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
+    );
+
+  cli
     .command("export")
     .description("export a trained run as a tfjs model folder or an ONNX file")
     .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")

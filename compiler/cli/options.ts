@@ -130,6 +130,20 @@ export const optionTable = {
     flags: "--samples <n>",
     help: "configurations to draw uniformly from the feasible set (default: all of them)",
   },
+  sort: {
+    flags: "--sort <column>",
+    help: "order the table by a column id or heading, largest first",
+  },
+  ascending: { flags: "--ascending", help: "with --sort: smallest first" },
+  metric: {
+    flags: "--metric <id>",
+    help: "the accuracy to analyse: val_accuracy (default when measured) or train_accuracy",
+  },
+  bootstrap: {
+    flags: "--bootstrap <n>",
+    help: "bootstrap resamples per main effect",
+    default: "2000",
+  },
   format: { flags: "--format <format>", help: "output format" },
   target: {
     flags: "-t, --target <target>",
