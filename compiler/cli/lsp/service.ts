@@ -5,15 +5,16 @@ import {
   type Range,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { checkSourceSize, readSource } from "../../language/load.js";
+import { readSource } from "../../language/defaultHost.js";
+import { checkSourceSize } from "../../language/host.js";
 import { formatSource } from "../commands/fmt.js";
-import { analyse, type Analysis } from "./analysis.js";
-import { complete } from "./completion.js";
+import { analyse, type Analysis } from "../../services/analysis.js";
+import { complete } from "../../services/completion.js";
+import { hover } from "../../services/hover.js";
+import { inlayHints } from "../../services/inlay.js";
 import { definition } from "./definition.js";
-import { hover } from "./hover.js";
-import { inlayHints } from "./inlay.js";
 import { defaultSettings, type Settings } from "./settings.js";
-import { documentSymbols } from "./symbols.js";
+import { documentSymbols } from "../../services/symbols.js";
 import { toLsp } from "./toLsp.js";
 
 /** An open document's text as the server passes it on, or only its size when over the limit. */

@@ -1,10 +1,9 @@
 import { pathToFileURL } from "node:url";
 import { DiagnosticSeverity, type Diagnostic as LspDiagnostic } from "vscode-languageserver/node";
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
-import { displayPath } from "../../language/paths.js";
-import { absOf, type Analysis } from "./analysis.js";
-import { importTarget } from "./definition.js";
-import { rangeOf } from "./positions.js";
+import { importTarget } from "../../language/load.js";
+import { absOf, type Analysis } from "../../services/analysis.js";
+import { rangeOf } from "../../services/positions.js";
 
 /**
  * One archc diagnostic for the editor. A problem inside an imported file is shown on the call
@@ -13,7 +12,7 @@ import { rangeOf } from "./positions.js";
 export function toLsp(a: Analysis, d: Diagnostic): LspDiagnostic {
   const root = a.program.loaded.root;
   // Without a root module the document itself could not be read (over the size limit).
-  const inRoot = d.span.file === (root?.file ?? displayPath(a.absPath));
+  const inRoot = d.span.file === (root?.file ?? a.host.displayPath(a.absPath));
   const message = d.hint ? `${d.message}\nhelp: ${d.hint}` : d.message;
   const related = (d.notes ?? [])
     .filter((n) => n.span)
