@@ -69,6 +69,31 @@ describe("archc report: the analysis of a fixture with known accuracies", () => 
     expect(report.pareto.map((p) => p.cost)).toEqual(["macs", "params"]);
   });
 
+  it("with latency measured, a third front: accuracy against latency", () => {
+    const loaded = loadResults(fixture);
+    if (!loaded.ok) throw new Error(loaded.message);
+    // Latency in ms = params / 10,000: the same order as params, so the same front.
+    const rows = loaded.rows.map((r) => ({
+      ...r,
+      latency: {
+        backend: "wasm",
+        batch: 1,
+        medianMs: r.params! / 1e4,
+        minMs: 0,
+        maxMs: 0,
+        runs: 1,
+      },
+    }));
+    const withLatency = analyse("x", rows).report;
+    expect(withLatency.pareto.map((p) => p.cost)).toEqual(["macs", "params", "latency_ms"]);
+    expect(withLatency.pareto[2]!.points.map((p) => p.configuration)).toEqual([
+      label(1, 1, 1),
+      label(1, 0, 1),
+      label(1, 0, 0),
+    ]);
+    expect(withLatency.pareto[2]!.points.map((p) => p.cost)).toEqual([1, 4, 8]);
+  });
+
   it("the EDF of each axis value holds the errors of the configurations that have it", () => {
     const p2dw = report.edf.find((e) => e.axis === "p2" && e.value === DW)!;
     // 1 - (0.70 + {0, 0.004} + {0, -0.002}).
