@@ -288,6 +288,36 @@ function program(io: IO, setExit: (code: number) => void): Command {
       setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
     );
 
+  const data = cli
+    .command("data")
+    .description(
+      "pack data sets into tar shards (WebDataset layout) for streaming, and inspect them",
+    );
+  data
+    .command("pack")
+    .description("image folders or IDX files into tar shards with a checksummed index.json")
+    .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder")
+    .addOption(option("out", { help: "the new (or empty) folder for the shards and index.json" }))
+    .addOption(option("shardSize"))
+    .addOption(
+      option("seed", { help: "seed of the one shuffle at packing that mixes the classes" }),
+    )
+    .addOption(option("limit", { help: "pack at most N samples of each split (a seeded subset)" }))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .addOption(option("quiet"))
+    .action(async (src: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
+    );
+  data
+    .command("info")
+    .description("the splits, classes, samples and shards of a packed data set; damage is named")
+    .argument("<dir>", "a folder written by archc data pack")
+    .addOption(option("verify"))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
+    );
+
   cli
     .command("lsp")
     .description(

@@ -219,6 +219,11 @@ export const optionTable = {
   },
   check: { flags: "--check", help: "only report files that are not formatted (exit 1 if any)" },
   stdout: { flags: "--stdout", help: "print the formatted text instead of rewriting the file" },
+  shardSize: {
+    flags: "--shard-size <size>",
+    help: "close a shard at this size: 256MB (the default), 1GiB, or a byte count",
+  },
+  verify: { flags: "--verify", help: "read every shard and check its sha256 against the index" },
   stdio: {
     flags: "--stdio",
     help: "talk over standard input and output (the only transport; editors pass it)",
