@@ -223,6 +223,27 @@ function program(io: IO, setExit: (code: number) => void): Command {
   );
 
   cli
+    .command("report")
+    .description(
+      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
+    )
+    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
+    .addOption(option("sort"))
+    .addOption(option("ascending"))
+    .addOption(option("metric"))
+    .addOption(option("bootstrap"))
+    .addOption(option("seed", { help: "bootstrap seed: the same seed gives the same intervals" }))
+    .addOption(
+      option("plot", {
+        help: "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
+      }),
+    )
+    .addOption(option("json", { help: "print the report as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
+    );
+
+  cli
     .command("export")
     .description("export a trained run as a tfjs model folder or an ONNX file")
     .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
@@ -285,6 +306,36 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("json"))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
+    );
+
+  const data = cli
+    .command("data")
+    .description(
+      "pack data sets into tar shards (WebDataset layout) for streaming, and inspect them",
+    );
+  data
+    .command("pack")
+    .description("image folders or IDX files into tar shards with a checksummed index.json")
+    .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder")
+    .addOption(option("out", { help: "the new (or empty) folder for the shards and index.json" }))
+    .addOption(option("shardSize"))
+    .addOption(
+      option("seed", { help: "seed of the one shuffle at packing that mixes the classes" }),
+    )
+    .addOption(option("limit", { help: "pack at most N samples of each split (a seeded subset)" }))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .addOption(option("quiet"))
+    .action(async (src: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
+    );
+  data
+    .command("info")
+    .description("the splits, classes, samples and shards of a packed data set; damage is named")
+    .argument("<dir>", "a folder written by archc data pack")
+    .addOption(option("verify"))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
     );
 
   cli

@@ -14,6 +14,7 @@ import { startBackend } from "../backend.js";
 import { Exit, type IO } from "../io.js";
 import type { OptionValues } from "../options.js";
 import { outPathRefused } from "../outPath.js";
+import { folderReportJson, printFolderReport } from "./report.js";
 
 /** The options sweep and search share (main.ts: experimentCommand). */
 export type ExperimentOptions = OptionValues<
@@ -159,6 +160,7 @@ export async function runPlanned(
       atomicWrite(join(opts.out, "results.jsonl"), lines);
     }
     await printResults(io, opts, merged.records, axes, opts.out ?? "", extra(merged.records));
+    if (opts.out) await afterExperiment(io, opts.out, opts);
     return merged.problems.length ? Exit.diagnostics : Exit.ok;
   }
   const outDir = opts.out ?? join("runs", plan.name);
@@ -214,13 +216,17 @@ export async function runPlanned(
 
 /**
  * Called once a sweep or search has finished with its results in `outDir` (results.jsonl): the
- * place for what analyses a whole experiment (the report of lab/report, when it lands).
+ * report of lab/report (Pareto fronts, effects, noise) after the table, when accuracy was
+ * measured. --json carries it inside the results object instead (printResults); --csv is rows only.
  */
 export async function afterExperiment(
-  _io: IO,
-  _outDir: string,
-  _opts: ExperimentOptions,
-): Promise<void> {}
+  io: IO,
+  outDir: string,
+  opts: ExperimentOptions,
+): Promise<void> {
+  if (opts.json || opts.csv || !outDir) return;
+  await printFolderReport(io, outDir);
+}
 
 /** The table (or JSON, CSV) and the plot of an experiment's rows: measured here or merged from shards. */
 export async function printResults(
@@ -234,6 +240,8 @@ export async function printResults(
   // Over several seeds (rows carry their seed), the table and plots show each variant's mean
   // and spread; --json gives both the rows and the summary.
   const shown = records.some((r) => r.seed !== undefined) ? aggregateSeeds(records) : records;
+  // The report of everything the folder holds, once accuracy was measured.
+  const report = opts.json && outDir ? await folderReportJson(outDir) : undefined;
   if (opts.json)
     io.out(
       JSON.stringify(
@@ -243,6 +251,7 @@ export async function printResults(
           results: records,
           ...(shown !== records ? { summary: shown } : {}),
           ...extra,
+          ...(report ? { report } : {}),
         },
         null,
         2,
