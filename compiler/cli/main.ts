@@ -212,6 +212,47 @@ function program(io: IO, setExit: (code: number) => void): Command {
     setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
   );
 
+  experimentCommand(
+    cli
+      .command("search")
+      .description(
+        "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
+      )
+      .argument("<file>", ".arch file")
+      .addOption(option("network", { help: "network to search (default: the last in the file)" }))
+      .addOption(
+        option("experiment", {
+          help: "the design space of an experiment declaration (its axes, constraints and samples)",
+        }),
+      )
+      .addOption(option("sweep", { help: "an axis of the design space, as for sweep; repeatable" }))
+      .addOption(option("where"))
+      .addOption(option("samples")),
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/search.js")).searchCommand(io, file, o)),
+  );
+
+  cli
+    .command("report")
+    .description(
+      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
+    )
+    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
+    .addOption(option("sort"))
+    .addOption(option("ascending"))
+    .addOption(option("metric"))
+    .addOption(option("bootstrap"))
+    .addOption(option("seed", { help: "bootstrap seed: the same seed gives the same intervals" }))
+    .addOption(
+      option("plot", {
+        help: "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
+      }),
+    )
+    .addOption(option("json", { help: "print the report as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
+    );
+
   cli
     .command("export")
     .description("export a trained run as a tfjs model folder or an ONNX file")
@@ -275,6 +316,36 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("json"))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
+    );
+
+  const data = cli
+    .command("data")
+    .description(
+      "pack data sets into tar shards (WebDataset layout) for streaming, and inspect them",
+    );
+  data
+    .command("pack")
+    .description("image folders or IDX files into tar shards with a checksummed index.json")
+    .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder")
+    .addOption(option("out", { help: "the new (or empty) folder for the shards and index.json" }))
+    .addOption(option("shardSize"))
+    .addOption(
+      option("seed", { help: "seed of the one shuffle at packing that mixes the classes" }),
+    )
+    .addOption(option("limit", { help: "pack at most N samples of each split (a seeded subset)" }))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .addOption(option("quiet"))
+    .action(async (src: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
+    );
+  data
+    .command("info")
+    .description("the splits, classes, samples and shards of a packed data set; damage is named")
+    .argument("<dir>", "a folder written by archc data pack")
+    .addOption(option("verify"))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
     );
 
   cli

@@ -153,6 +153,20 @@ export const optionTable = {
     flags: "--samples <n>",
     help: "configurations to draw uniformly from the feasible set (default: all of them)",
   },
+  sort: {
+    flags: "--sort <column>",
+    help: "order the table by a column id or heading, largest first",
+  },
+  ascending: { flags: "--ascending", help: "with --sort: smallest first" },
+  metric: {
+    flags: "--metric <id>",
+    help: "the accuracy to analyse: val_accuracy (default when measured) or train_accuracy",
+  },
+  bootstrap: {
+    flags: "--bootstrap <n>",
+    help: "bootstrap resamples per main effect",
+    default: "2000",
+  },
   format: { flags: "--format <format>", help: "output format" },
   target: {
     flags: "-t, --target <target>",
@@ -228,6 +242,11 @@ export const optionTable = {
   },
   check: { flags: "--check", help: "only report files that are not formatted (exit 1 if any)" },
   stdout: { flags: "--stdout", help: "print the formatted text instead of rewriting the file" },
+  shardSize: {
+    flags: "--shard-size <size>",
+    help: "close a shard at this size: 256MB (the default), 1GiB, or a byte count",
+  },
+  verify: { flags: "--verify", help: "read every shard and check its sha256 against the index" },
   stdio: {
     flags: "--stdio",
     help: "talk over standard input and output (the only transport; editors pass it)",

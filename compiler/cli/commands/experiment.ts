@@ -15,6 +15,7 @@ import { Exit, type IO } from "../io.js";
 import type { OptionValues } from "../options.js";
 import { outPathRefused } from "../outPath.js";
 import { parseRunFlags } from "../runFlags.js";
+import { folderReportJson, printFolderReport } from "./report.js";
 
 /** The options sweep and search share (main.ts: experimentCommand). */
 export type ExperimentOptions = OptionValues<
@@ -157,7 +158,7 @@ export async function runPlanned(
   plan: ExperimentPlan,
   flags: ParsedFlags,
   opts: ExperimentOptions,
-  extra: Record<string, unknown> = {},
+  extra: (records: readonly SweepRecord[]) => Record<string, unknown> = () => ({}),
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
@@ -170,7 +171,8 @@ export async function runPlanned(
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
       atomicWrite(join(opts.out, "results.jsonl"), lines);
     }
-    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra);
+    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra(merged.records));
+    if (opts.out) await afterExperiment(io, opts.out, opts);
     return merged.problems.length ? Exit.diagnostics : Exit.ok;
   }
   const outDir = opts.out ?? join("runs", plan.name);
@@ -211,7 +213,7 @@ export async function runPlanned(
         bar?.stop();
       }
       const { records } = outcome;
-      await printResults(io, opts, records, axes, outDir, extra);
+      await printResults(io, opts, records, axes, outDir, extra(records));
       await afterExperiment(io, outDir, opts);
       if (outcome.interrupted) {
         io.err(
@@ -232,13 +234,17 @@ export async function runPlanned(
 
 /**
  * Called once a sweep or search has finished with its results in `outDir` (results.jsonl): the
- * place for what analyses a whole experiment (the report of lab/report, when it lands).
+ * report of lab/report (Pareto fronts, effects, noise) after the table, when accuracy was
+ * measured. --json carries it inside the results object instead (printResults); --csv is rows only.
  */
 export async function afterExperiment(
-  _io: IO,
-  _outDir: string,
-  _opts: ExperimentOptions,
-): Promise<void> {}
+  io: IO,
+  outDir: string,
+  opts: ExperimentOptions,
+): Promise<void> {
+  if (opts.json || opts.csv || !outDir) return;
+  await printFolderReport(io, outDir);
+}
 
 /** The table (or JSON, CSV) and the plot of an experiment's rows: measured here or merged from shards. */
 export async function printResults(
@@ -252,6 +258,8 @@ export async function printResults(
   // Over several seeds (rows carry their seed), the table and plots show each variant's mean
   // and spread; --json gives both the rows and the summary.
   const shown = records.some((r) => r.seed !== undefined) ? aggregateSeeds(records) : records;
+  // The report of everything the folder holds, once accuracy was measured.
+  const report = opts.json && outDir ? await folderReportJson(outDir) : undefined;
   if (opts.json)
     io.out(
       JSON.stringify(
@@ -261,6 +269,7 @@ export async function printResults(
           results: records,
           ...(shown !== records ? { summary: shown } : {}),
           ...extra,
+          ...(report ? { report } : {}),
         },
         null,
         2,
