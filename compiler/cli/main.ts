@@ -270,6 +270,20 @@ function program(io: IO, setExit: (code: number) => void): Command {
     );
 
   cli
+    .command("eval")
+    .description(
+      "measure a trained run on its test set (the only command that reads it) or its validation split, and record the number in the run folder",
+    )
+    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
+    .addOption(option("split"))
+    .addOption(option("best"))
+    .addOption(option("backend"))
+    .addOption(option("json", { help: "print the evaluation as JSON" }))
+    .action(async (run: string, o) =>
+      setExit(await (await import("./commands/eval.js")).evalCommand(io, run, o)),
+    );
+
+  cli
     .command("graph")
     .description("draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges")
     .argument("<file>", ".arch file")

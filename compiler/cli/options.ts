@@ -232,6 +232,12 @@ export const optionTable = {
     flags: "--rdzv-endpoint <host:port>",
     help: "torch: node 0's address, the same on every machine",
   },
+  split: {
+    flags: "--split <split>",
+    help: "test: the data's test set (t10k-* for IDX, test/ for image folders); val: the held-out examples the run validated on",
+    choices: ["test", "val"],
+    default: "test",
+  },
   best: { flags: "--best", help: "the weights of the best epoch on validation loss (best.bin)" },
   expand: { flags: "--expand", help: "draw every layer inside nested block frames" },
   collapse: { flags: "--collapse", help: "one box per block instance (the default)" },

@@ -111,7 +111,8 @@ function decay(model: tf.LayersModel, rate: number): tf.Scalar | undefined {
   return tf.mul(rate, tf.addN(kernels.map((w) => tf.sum(tf.square(w.read()))))) as tf.Scalar;
 }
 
-async function evaluate(
+/** Mean loss and accuracy of the model on every example of `data`, in inference mode. */
+export async function evaluate(
   model: tf.LayersModel,
   data: Dataset,
   batch: number,

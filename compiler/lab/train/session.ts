@@ -200,9 +200,11 @@ export async function prepareRun(
   );
   if (batchNorm.note) o.onNotice?.(batchNorm.note);
   if (batchNorm.warning) o.onWarning?.(batchNorm.warning);
+  // The network as written: the momentum changes no weight and no inference, only how the
+  // moving averages move, so it is recorded with the training settings (train.bnMomentum) and
+  // export or eval, which build the network again from its spec, find the same hash.
   const identity = trainIdentity({
     ...o,
-    graph,
     identity: { ...o.identity, ...(engine === "torch" ? { engine } : {}) },
   });
   return {
