@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 /** Fields of a row's identity that belong to its variant; every other field is the sweep's. */
-const perVariant = ["network", "args", "seed"];
+const perVariant = ["network", "args", "graph", "invalid", "seed"];
 
 export interface Merged {
   /** One row per variant, in the order of `order` (labels of the planned variants). */
