@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { backendChoices } from "../backends/tfjs/choices.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
+import { FileProblem } from "../util/files.js";
 import { STRATEGY_NAMES } from "../backends/tfjs/grouped/names.js";
 
 /** --strategy on run, train and sweep: one grouped-convolution strategy for every grouped layer. */
@@ -351,6 +352,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
       )
         return Exit.ok;
       return Exit.usage;
+    }
+    // A file in a run, sweep or output folder that breaks the file rule (util/files.ts).
+    if (e instanceof FileProblem) {
+      io.err(`archc: ${e.message}`);
+      return Exit.diagnostics;
     }
     const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
     if (missing) {
