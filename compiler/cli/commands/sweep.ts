@@ -1,6 +1,5 @@
 import { startBackend } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
-import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
@@ -8,7 +7,8 @@ import { experimentVariants, trainConfigNameFor } from "../../language/config/ex
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
-import type { RunIdentity } from "../../lab/run/identity.js";
+import { specHash } from "../../lab/run/identity.js";
+import { sweepRowIdentity, type SweepSettings } from "../../lab/sweep/identity.js";
 import type { StepReport } from "../../lab/train/metrics.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
@@ -31,7 +31,7 @@ import { appendResult, readResults, type SweepRecord } from "../../lab/sweep/res
 import { mergeResults, parseShard } from "../../lab/sweep/merge.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { aggregateSeeds } from "../../lab/sweep/aggregate.js";
-import { atomicWrite } from "../../util/atomicWrite.js";
+import { atomicWrite, FileProblem, removeFile } from "../../util/files.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
 import { outPathRefused } from "../outPath.js";
@@ -203,11 +203,37 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
   const planned = plan(program, opts);
   if (Array.isArray(planned)) return report(io, program, planned, opts.json);
   const { variants, axes } = planned;
+  const numbers: Numbers = {
+    batch: batch ?? undefined,
+    runs: runs ?? undefined,
+    epochs: epochs ?? undefined,
+    limit: limit ?? undefined,
+    valLimit: valLimit ?? undefined,
+    seeds: seeds ?? 1,
+    seed,
+    threads: threads ?? undefined,
+  };
   if (opts.merge?.length) {
-    const merged = mergeResults(
-      opts.merge,
-      variants.map((v) => v.label),
+    // Each row a shard holds must be the row this command would measure, identity and all.
+    const settings = sweepSettings(
+      opts,
+      wanted,
+      specHash(program.loaded.modules.map((m) => m.text)),
+      numbers,
     );
+    const expected = variants.flatMap((v, i) =>
+      seedsOf(wanted, numbers).map((seed) => ({
+        label: v.label,
+        ...(seed !== undefined && numbers.seeds > 1 ? { seed } : {}),
+        identity: sweepRowIdentity(
+          settings,
+          v,
+          planned.configFor(i) ?? fallbackTrainConfig,
+          seed ?? numbers.seed,
+        ),
+      })),
+    );
+    const merged = mergeResults(opts.merge, expected);
     for (const p of merged.problems) io.err(`archc sweep --merge: ${p}`);
     if (opts.out) {
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
@@ -230,16 +256,7 @@ export async function sweepCommand(io: IO, file: string, opts: SweepOptions): Pr
     throw e;
   }
   try {
-    return await sweepLocked(io, file, program, opts, planned, wanted, outDir, {
-      batch: batch ?? undefined,
-      runs: runs ?? undefined,
-      epochs: epochs ?? undefined,
-      limit: limit ?? undefined,
-      valLimit: valLimit ?? undefined,
-      seeds: seeds ?? 1,
-      seed,
-      threads: threads ?? undefined,
-    });
+    return await sweepLocked(io, file, program, opts, planned, wanted, outDir, numbers);
   } finally {
     runMod.releaseLock(lock);
   }
@@ -257,6 +274,40 @@ interface Numbers {
   readonly threads: number | undefined;
 }
 
+/** Repeated seeds only change trained numbers; params, MACs and latency are measured once. */
+function seedsOf(wanted: readonly Measure[], n: Numbers): (number | undefined)[] {
+  return wanted.includes("train")
+    ? Array.from({ length: n.seeds }, (_, i) => n.seed + i)
+    : [undefined];
+}
+
+/** The flags that decide what every row of the sweep measures (lab/sweep/identity.ts). */
+function sweepSettings(
+  opts: SweepOptions,
+  wanted: readonly Measure[],
+  spec: string,
+  n: Numbers,
+): SweepSettings {
+  return {
+    spec,
+    measures: wanted,
+    snap: opts.snap ?? false,
+    ...(opts.engine === "torch" ? { engine: "torch" } : {}),
+    latency: {
+      backend: opts.backend,
+      batch: n.batch ?? 1,
+      runs: n.runs ?? 5,
+      strategy: opts.strategy ?? "auto",
+    },
+    train: {
+      ...(n.epochs !== undefined ? { epochs: n.epochs } : {}),
+      ...(opts.data !== undefined ? { data: opts.data } : {}),
+      ...(n.limit !== undefined ? { limit: n.limit } : {}),
+      ...(n.valLimit !== undefined ? { valLimit: n.valLimit } : {}),
+    },
+  };
+}
+
 async function sweepLocked(
   io: IO,
   file: string,
@@ -270,8 +321,7 @@ async function sweepLocked(
   const { variants, axes } = planned;
   const { batch, runs, epochs, limit, valLimit, threads } = n;
   const runMod = await import("../../lab/run/index.js");
-  if (opts.fresh && existsSync(join(outDir, "results.jsonl")))
-    rmSync(join(outDir, "results.jsonl"));
+  if (opts.fresh) removeFile(join(outDir, "results.jsonl"), outDir);
   const done = readResults(outDir);
   const needsTf = wanted.includes("latency") || wanted.includes("train");
   const tfjs = needsTf ? await import("../../backends/tfjs/model.js") : undefined;
@@ -284,10 +334,7 @@ async function sweepLocked(
     backendName = b.name;
   }
   const seed0 = n.seed;
-  // Repeated seeds only change trained numbers; params, MACs and latency are measured once.
-  const seedList = wanted.includes("train")
-    ? Array.from({ length: n.seeds }, (_, i) => seed0 + i)
-    : [undefined];
+  const seedList = seedsOf(wanted, n);
   const { variantBar } = await import("../progress.js");
   const bar = opts.quiet ? undefined : variantBar(io, variants.length * seedList.length);
   let stop = false;
@@ -304,6 +351,7 @@ async function sweepLocked(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const spec = runMod.specHash(program.loaded.modules.map((m) => m.text));
+  const settings = sweepSettings(opts, wanted, spec, n);
   const records: SweepRecord[] = [];
   try {
     // Checked in sweepCommand: a message here cannot happen.
@@ -312,40 +360,7 @@ async function sweepLocked(
       if (typeof share === "object" && i % share.of !== share.index) continue;
       for (const seed of seedList) {
         const config = planned.configFor(i) ?? fallbackTrainConfig;
-        const identity: RunIdentity = {
-          archc: runMod.archcVersion(),
-          spec,
-          network: v.network,
-          args: Object.fromEntries(v.point) as unknown as Json,
-          snap: opts.snap ?? false,
-          measures: [...wanted].sort(),
-          ...(opts.engine === "torch" && wanted.includes("train") ? { engine: "torch" } : {}),
-          ...(wanted.includes("latency")
-            ? {
-                latency: {
-                  backend: opts.backend,
-                  batch: batch ?? 1,
-                  runs: runs ?? 5,
-                  // The grouped-convolution strategy decides the time measured.
-                  strategy: opts.strategy ?? "auto",
-                },
-              }
-            : {}),
-          ...(wanted.includes("train")
-            ? {
-                train: {
-                  ...(config as unknown as { [k: string]: Json }),
-                  epochs: epochs ?? config.epochs,
-                },
-                data: {
-                  source: opts.data ?? config.dataset ?? null,
-                  limit: limit ?? null,
-                  valLimit: valLimit ?? null,
-                },
-                seed: seed ?? seed0,
-              }
-            : {}),
-        };
+        const identity = sweepRowIdentity(settings, v, config, seed ?? seed0);
         const key = runMod.identityHash(identity);
         const prior = done.get(key);
         if (prior) {
@@ -449,6 +464,7 @@ async function sweepLocked(
               e instanceof runMod.LockError ||
               e instanceof runMod.RunError ||
               e instanceof runMod.CheckpointError ||
+              e instanceof FileProblem ||
               (e instanceof Error && e.name === "TorchEngineError" && /Python/.test(e.message))
             ) {
               io.err(`archc sweep: ${e.message}`);
