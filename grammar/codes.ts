@@ -42,6 +42,7 @@ export const codes = {
   E0601: "bad --set value",
   E0602: "expectation not met",
   E0603: "declaration not found",
+  E0604: "which train config",
 } as const;
 
 export type Code = keyof typeof codes;

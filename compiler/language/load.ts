@@ -1,21 +1,11 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readSync,
-  readdirSync,
-  realpathSync,
-  type Stats,
-} from "node:fs";
 import { dirname, resolve, relative, isAbsolute, sep } from "node:path";
 import type { IToken } from "chevrotain";
 import type { ImportDecl, Program } from "../../grammar/ast.js";
 import { parse, type ParseResult } from "../../grammar/parse.js";
 import { error, type Diagnostic } from "../../grammar/diagnostic.js";
-import { displayPath, stdlibDir } from "./paths.js";
+import { defaultHost } from "./defaultHost.js";
+import { UnreadableSource, type SpecHost } from "./host.js";
 import { syntheticSpan } from "../../grammar/span.js";
-import { limits, showBytes } from "../../grammar/limits.js";
 
 export interface Module {
   /** The path shown to users (relative to the working directory when shorter). */
@@ -38,68 +28,18 @@ export interface Loaded {
 /** Where the text of a file comes from; tests and `fmt --check` of unsaved text swap it. */
 export type ReadFile = (absPath: string) => string;
 
-/** Why a spec file was not read; its message names the file's problem, not the file. */
-export class UnreadableSource extends Error {}
-
-/**
- * Reads a spec safely: only a regular file (a FIFO would block forever, /dev/zero never ends, a
- * folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
- * on the open descriptor, so what is checked is what is read.
- */
-export function readSource(path: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw e;
-    throw new UnreadableSource(code === "EACCES" ? "permission denied" : String(code ?? e));
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
-    if (st.size > limits.specBytes) {
-      throw new UnreadableSource(
-        `it is ${st.size.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
-      );
-    }
-    // Read one byte more than allowed: a file that grows while it is read is caught too.
-    const buf = Buffer.alloc(limits.specBytes + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-      if (n > limits.specBytes) {
-        throw new UnreadableSource(
-          `it is over ${showBytes(limits.specBytes)}, the most a spec may be`,
-        );
-      }
-    }
-    return buf.subarray(0, n).toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return "a folder";
-  if (st.isFIFO()) return "a named pipe (FIFO)";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
-  if (st.isSocket()) return "a socket";
-  return "not a regular file";
-}
-
-const defaultRead: ReadFile = readSource;
+export { UnreadableSource };
 
 /**
  * Loads a spec and everything it imports. Imports are either `std/NAME` (the standard library)
  * or relative paths, which must stay inside the folder of the spec given on the command line.
  */
-export function load(entry: string, read: ReadFile = defaultRead): Loaded {
+export function load(entry: string, read?: ReadFile, host: SpecHost = defaultHost): Loaded {
+  const readText = read ?? ((p: string) => host.read(p));
+  const { stdlibDir, displayPath } = host;
   const rootDir = dirname(resolve(entry));
   // Imports are checked by where they really are, so a symlink cannot lead outside.
-  const roots = [realOr(rootDir), realOr(stdlibDir)];
+  const roots = [host.realpath(rootDir), host.realpath(stdlibDir)];
   const modules: Module[] = [];
   const byPath = new Map<string, Module>();
   const diagnostics: Diagnostic[] = [];
@@ -122,7 +62,7 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
     let text: string;
     const file = displayPath(absPath);
     try {
-      text = read(absPath);
+      text = readText(absPath);
     } catch (e) {
       const span = via ? via.path.span : syntheticSpan(file);
       if (e instanceof UnreadableSource) {
@@ -141,7 +81,7 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
               via.path.value.startsWith("std/")
                 ? `cannot find import "${via.path.value}": the standard library has no such module`
                 : `cannot find import "${via.path.value}" (looked for ${file})`,
-              importHint(via.path.value),
+              importHint(via.path.value, host),
             )
           : error("E0100", span, `cannot read ${file}`),
       );
@@ -154,7 +94,7 @@ export function load(entry: string, read: ReadFile = defaultRead): Loaded {
     byPath.set(absPath, mod);
     diagnostics.push(...parsed.diagnostics);
     for (const imp of parsed.program.imports) {
-      const target = resolveImport(imp, absPath, rootDir, roots);
+      const target = resolveImport(imp, absPath, rootDir, roots, host);
       if ("diagnostic" in target) diagnostics.push(target.diagnostic);
       else visit(target.path, [...stack, absPath], imp);
     }
@@ -189,24 +129,16 @@ function within(dir: string, path: string): boolean {
   return rel === "" || (!rel.startsWith(".." + sep) && rel !== ".." && !isAbsolute(rel));
 }
 
-/** The path with every symlink resolved; the path itself while it does not exist. */
-function realOr(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 function resolveImport(
   imp: ImportDecl,
   from: string,
   rootDir: string,
   roots: readonly string[],
+  host: SpecHost,
 ): { path: string } | { diagnostic: Diagnostic } {
-  const r = resolveImportText(imp, from, rootDir);
+  const r = resolveImportText(imp, from, rootDir, host);
   if ("diagnostic" in r) return r;
-  const real = realOr(r.path);
+  const real = host.realpath(r.path);
   if (roots.some((root) => within(root, real))) return r;
   return {
     diagnostic: error(
@@ -222,6 +154,7 @@ function resolveImportText(
   imp: ImportDecl,
   from: string,
   rootDir: string,
+  { stdlibDir, displayPath }: SpecHost,
 ): { path: string } | { diagnostic: Diagnostic } {
   const spec = imp.path.value;
   const withExt = spec.endsWith(".arch") ? spec : `${spec}.arch`;
@@ -258,15 +191,16 @@ function resolveImportText(
   return { path };
 }
 
-function importHint(spec: string): string | undefined {
+function importHint(spec: string, host: SpecHost): string | undefined {
   if (!spec.startsWith("std/")) return undefined;
-  try {
-    const names = readdirSync(stdlibDir)
-      .filter((f) => f.endsWith(".arch"))
-      .map((f) => `std/${f.slice(0, -5)}`)
-      .sort();
-    return names.length ? `the standard library has ${names.join(", ")}` : undefined;
-  } catch {
-    return undefined;
-  }
+  const names = host.stdlibModules().map((m) => `std/${m}`);
+  return names.length ? `the standard library has ${names.join(", ")}` : undefined;
+}
+
+/** The file an import names, as the loader resolves it (before checking where it leads). */
+export function importTarget(spec: string, from: string, host: SpecHost = defaultHost): string {
+  const withExt = spec.endsWith(".arch") ? spec : `${spec}.arch`;
+  return spec.startsWith("std/")
+    ? resolve(host.stdlibDir, withExt.slice(4))
+    : resolve(dirname(from), withExt);
 }

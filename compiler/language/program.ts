@@ -10,6 +10,7 @@ import { evaluate } from "./elaborate/evaluate.js";
 import { Scope } from "./elaborate/scope.js";
 import type { Snapped } from "./elaborate/ops/spec.js";
 import type { IRGraph } from "./ir/types.js";
+import type { SpecHost } from "./host.js";
 import { load, type Loaded, type ReadFile } from "./load.js";
 import { checkNames } from "./resolve/names.js";
 import { checkRecursion } from "./resolve/recursion.js";
@@ -26,8 +27,8 @@ export interface Program {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function loadProgram(file: string, read?: ReadFile): Program {
-  const loaded = load(file, read);
+export function loadProgram(file: string, read?: ReadFile, host?: SpecHost): Program {
+  const loaded = load(file, read, host);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const table = buildTable(loaded, diagnostics);
   const trains = new Map<string, TrainConfig>();
@@ -145,6 +146,33 @@ export function pickDeclaration<K extends "config" | "experiment">(
     commandLineSpan(`--${flag} ${name}`),
     `${program.loaded.root?.file ?? "<spec>"} has no ${what} named '${name}'`,
     didYouMean(name, table.keys()) ?? `${what}s: ${[...table.keys()].join(", ") || "none"}`,
+  );
+}
+
+/**
+ * The train config a command uses when it may train: the one named (`--config`), else the file's
+ * only one, else none (the built-in default). A file with several asks which (E0604 at the last
+ * one, naming them all) rather than pick one that a new declaration would silently replace.
+ */
+export function pickTrainConfig(
+  program: Program,
+  name: string | undefined,
+): { config?: TrainConfig; why: string } | Diagnostic {
+  if (name !== undefined) {
+    const c = pickDeclaration(program, "config", name);
+    return "code" in c ? c : { config: c, why: `train config ${name} (--config)` };
+  }
+  const all = [...program.trains.values()];
+  if (all.length === 0) return { why: "the built-in train config (the file declares none)" };
+  if (all.length === 1)
+    return { config: all[0]!, why: `train config ${all[0]!.name} (the file's only one)` };
+  const decl = program.table.trains.get(all[all.length - 1]!.name);
+  const names = all.map((c) => c.name);
+  return error(
+    "E0604",
+    decl?.name.span ?? commandLineSpan("--config"),
+    `${program.loaded.root?.file ?? "<spec>"} declares ${names.length} train configs (${names.join(", ")}): which one to train with is not clear`,
+    `name one with --config ${names[0]}`,
   );
 }
 

@@ -13,6 +13,7 @@ const layers: readonly (readonly [name: string, folders: readonly string[]])[] =
   ["util", ["compiler/util/"]],
   ["language", ["grammar/", "compiler/language/"]],
   ["backends", ["compiler/backends/"]],
+  ["services", ["compiler/services/"]],
   ["lab", ["compiler/lab/"]],
   ["api", ["compiler/index.ts", "compiler/layers.ts", "compiler/prettier.ts"]],
   ["cli", ["compiler/cli/"]],

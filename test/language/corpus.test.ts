@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { formatSummary } from "../../compiler/backends/summary/summary.js";
 import { formatSource } from "../../compiler/cli/commands/fmt.js";
 import { formatDiagnostics } from "../../compiler/language/diagnostics/print.js";
-import { readSource } from "../../compiler/language/load.js";
+import { readSource } from "../../compiler/language/defaultHost.js";
 import {
   buildNetwork,
   checkProgram,

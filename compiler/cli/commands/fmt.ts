@@ -11,7 +11,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parse } from "../../../grammar/parse.js";
 import { print } from "../../../grammar/printer.js";
 import { formatDiagnostics } from "../../language/diagnostics/print.js";
-import { readSource, UnreadableSource } from "../../language/load.js";
+import { readSource } from "../../language/defaultHost.js";
+import { UnreadableSource } from "../../language/host.js";
 import { Exit, type IO } from "../io.js";
 
 /** Formats source text; undefined when it does not parse (a formatter must not guess). */

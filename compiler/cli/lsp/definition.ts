@@ -1,20 +1,10 @@
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Location, Position } from "vscode-languageserver/node";
 import type { Ident, LayerStmt, NameRef, Node, StringLit } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
-import { stdlibDir } from "../../language/paths.js";
-import { absOf, nodesOf, type Analysis } from "./analysis.js";
-import { contains, extent, rangeOf } from "./positions.js";
-
-/** The file an import names, as the loader resolves it. */
-export function importTarget(spec: string, from: string): string {
-  const withExt = spec.endsWith(".arch") ? spec : `${spec}.arch`;
-  return spec.startsWith("std/")
-    ? resolve(stdlibDir, withExt.slice(4))
-    : resolve(dirname(from), withExt);
-}
+import { importTarget } from "../../language/load.js";
+import { absOf, nodesOf, type Analysis } from "../../services/analysis.js";
+import { contains, extent, rangeOf } from "../../services/positions.js";
 
 /** Go to definition: blocks, networks, train configs, experiments, parameters, lets, imports. */
 export function definition(analysis: Analysis, pos: Position): Location | null {
@@ -41,8 +31,8 @@ export function definition(analysis: Analysis, pos: Position): Location | null {
   if (target.kind === "String") {
     const imp = root.program.imports.find((i) => i.path === target);
     if (!imp) return null;
-    const file = importTarget(imp.path.value, root.absPath);
-    if (!existsSync(file) && file !== analysis.absPath) return null;
+    const file = importTarget(imp.path.value, root.absPath, analysis.host);
+    if (!analysis.host.exists(file) && file !== analysis.absPath) return null;
     const zero = { line: 0, character: 0 };
     return { uri: pathToFileURL(file).href, range: { start: zero, end: zero } };
   }

@@ -12,15 +12,16 @@ import {
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
-import { readSource } from "../../language/load.js";
+import { readSource } from "../../language/defaultHost.js";
+import { importTarget } from "../../language/load.js";
 import { formatSource } from "../commands/fmt.js";
-import { absOf, analyse, type Analysis } from "./analysis.js";
-import { complete } from "./completion.js";
-import { definition, importTarget } from "./definition.js";
-import { hover } from "./hover.js";
-import { inlayHints } from "./inlay.js";
-import { rangeOf } from "./positions.js";
-import { documentSymbols } from "./symbols.js";
+import { absOf, analyse, type Analysis } from "../../services/analysis.js";
+import { complete } from "../../services/completion.js";
+import { hover } from "../../services/hover.js";
+import { inlayHints } from "../../services/inlay.js";
+import { rangeOf } from "../../services/positions.js";
+import { documentSymbols } from "../../services/symbols.js";
+import { definition } from "./definition.js";
 
 /** The `archc.*` settings an editor may send (initialization options or configuration). */
 export interface Settings {

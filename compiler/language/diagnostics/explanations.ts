@@ -147,4 +147,8 @@ does not reach. Either the network or the expectation is wrong; the message give
 
   E0603: `A declaration named on the command line (\`--experiment\`, \`--config\`) does not exist in
 the file. \`archc list FILE\` shows what it declares.`,
+
+  E0604: `The file declares several \`train\` configs and the command was not told which one to
+use. With one config archc uses it (and says so); with several it asks, so that adding a config
+to a file never silently changes what an earlier command trains with. Pass \`--config NAME\`.`,
 };

@@ -4,8 +4,8 @@ import type { Hover } from "vscode-languageserver/node";
 import { connectInMemory } from "../../../compiler/cli/lsp/client.js";
 
 // A fault inside archc itself, on one particular text: the server must report it and stay up.
-vi.mock("../../../compiler/cli/lsp/analysis.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../../compiler/cli/lsp/analysis.js")>();
+vi.mock("../../../compiler/services/analysis.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../compiler/services/analysis.js")>();
   return {
     ...real,
     analyse: (...args: Parameters<typeof real.analyse>) => {

@@ -142,13 +142,16 @@ function sweepCases(): Case[] {
         argv: ["sweep", file, "--sweep", "parts=1,2", "--quiet", "--out", dir],
         names: join(dir, f),
       });
-      // --merge reads results.jsonl, not the lock.
+      // --merge and report read results.jsonl, not the lock.
       if (f === "results.jsonl")
-        cases.push({
-          name: `sweep --merge with ${f} a ${k}`,
-          argv: ["sweep", file, "--sweep", "parts=1,2", "--quiet", "--merge", dir],
-          names: join(dir, f),
-        });
+        cases.push(
+          {
+            name: `sweep --merge with ${f} a ${k}`,
+            argv: ["sweep", file, "--sweep", "parts=1,2", "--quiet", "--merge", dir],
+            names: join(dir, f),
+          },
+          { name: `report with ${f} a ${k}`, argv: ["report", dir], names: join(dir, f) },
+        );
     }
   return cases;
 }

@@ -1,5 +1,5 @@
-import type { Position as LspPosition, Range } from "vscode-languageserver/node";
-import type { Span } from "../../../grammar/span.js";
+import type { Position as LspPosition, Range } from "vscode-languageserver-types";
+import type { Span } from "../../grammar/span.js";
 
 /** archc spans count lines and columns from 1 (UTF-16 units, as the LSP does); the LSP from 0. */
 export function rangeOf(span: Span): Range {

@@ -1,15 +1,17 @@
 import { resolve } from "node:path";
-import type { LayerStmt, NetworkDecl, Node } from "../../../grammar/ast.js";
-import type { Diagnostic } from "../../../grammar/diagnostic.js";
-import type { IRGraph, IRNode } from "../../language/ir/types.js";
-import type { ReadFile } from "../../language/load.js";
+import type { LayerStmt, NetworkDecl, Node } from "../../grammar/ast.js";
+import type { Diagnostic } from "../../grammar/diagnostic.js";
+import type { IRGraph, IRNode } from "../language/ir/types.js";
+import { defaultHost } from "../language/defaultHost.js";
+import type { SpecHost } from "../language/host.js";
+import type { ReadFile } from "../language/load.js";
 import {
   buildNetwork,
   checkProgram,
   loadProgram,
   parseSets,
   type Program,
-} from "../../language/program.js";
+} from "../language/program.js";
 
 /** Which network figures are taken from, and at which point: `--network` and `--set` of the CLI. */
 export interface FigureOptions {
@@ -41,6 +43,8 @@ export interface Analysis {
   readonly diagnostics: readonly Diagnostic[];
   /** Absolute paths of every module the document reached, itself first. */
   readonly modules: readonly string[];
+  /** Where the spec and its imports are read from: the file system, or the playground's texts. */
+  readonly host: SpecHost;
   figures(): Figures;
 }
 
@@ -58,8 +62,9 @@ export function analyse(
   text: string,
   read: ReadFile,
   choice: FigureOptions = {},
+  host: SpecHost = defaultHost,
 ): Analysis {
-  const program = loadProgram(absPath, (p) => (p === absPath ? text : read(p)));
+  const program = loadProgram(absPath, (p) => (p === absPath ? text : read(p)), host);
   const diagnostics = checkProgram(program);
   let figures: Figures | undefined;
   return {
@@ -69,6 +74,7 @@ export function analyse(
     program,
     diagnostics,
     modules: program.loaded.modules.map((m) => m.absPath),
+    host,
     figures: () => (figures ??= buildFigures(program, diagnostics, choice)),
   };
 }

@@ -1,5 +1,5 @@
-import { InlayHintKind, type InlayHint, type Range } from "vscode-languageserver/node";
-import type { LayerStmt } from "../../../grammar/ast.js";
+import { InlayHintKind, type InlayHint, type Range } from "vscode-languageserver-types";
+import type { LayerStmt } from "../../grammar/ast.js";
 import { nodesOf, type Analysis } from "./analysis.js";
 import { runsOf, shapeText } from "./hover.js";
 

@@ -1,16 +1,15 @@
-import { readdirSync } from "node:fs";
 import {
   CompletionItemKind,
   InsertTextFormat,
   type CompletionItem,
   type Position,
-} from "vscode-languageserver/node";
-import type { BlockDecl } from "../../../grammar/ast.js";
-import { printExpr } from "../../../grammar/printer.js";
-import { ops } from "../../language/elaborate/ops/catalogue.js";
-import type { AttrKind } from "../../language/elaborate/ops/spec.js";
-import { activations, orders, paddings } from "../../language/elaborate/values.js";
-import { stdlibDir } from "../../language/paths.js";
+} from "vscode-languageserver-types";
+import type { BlockDecl } from "../../grammar/ast.js";
+import { printExpr } from "../../grammar/printer.js";
+import { ops } from "../language/elaborate/ops/catalogue.js";
+import type { AttrKind } from "../language/elaborate/ops/spec.js";
+import { activations, orders, paddings } from "../language/elaborate/values.js";
+import { defaultHost } from "../language/defaultHost.js";
 import type { Analysis } from "./analysis.js";
 
 const keywords = [
@@ -107,14 +106,8 @@ export function complete(
   const ctx = contextAt(text, pos);
   const blocks = analysis?.program.table.blocks ?? new Map<string, BlockDecl>();
   if (ctx.kind === "import") {
-    let names: string[] = [];
-    try {
-      names = readdirSync(stdlibDir).filter((f) => f.endsWith(".arch"));
-    } catch {
-      names = [];
-    }
-    return names.sort().map((f) => ({
-      label: `std/${f.slice(0, -5)}`,
+    return (analysis?.host ?? defaultHost).stdlibModules().map((m) => ({
+      label: `std/${m}`,
       kind: CompletionItemKind.Module,
       detail: "standard library",
     }));

@@ -1,12 +1,12 @@
-import type { Hover, Position, Range } from "vscode-languageserver/node";
-import type { BlockDecl, LayerStmt, NetworkDecl, Param } from "../../../grammar/ast.js";
-import { printExpr } from "../../../grammar/printer.js";
-import { describeOp, formatCount, formatMacs } from "../../backends/summary/summary.js";
-import { kindWords } from "../../language/elaborate/ops/attrs.js";
-import { ops } from "../../language/elaborate/ops/catalogue.js";
-import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import type { Hover, Position, Range } from "vscode-languageserver-types";
+import type { BlockDecl, LayerStmt, NetworkDecl, Param } from "../../grammar/ast.js";
+import { printExpr } from "../../grammar/printer.js";
+import { describeOp, formatCount, formatMacs } from "../backends/summary/summary.js";
+import { kindWords } from "../language/elaborate/ops/attrs.js";
+import { ops } from "../language/elaborate/ops/catalogue.js";
+import type { IRGraph, IRNode } from "../language/ir/types.js";
+import { importTarget } from "../language/load.js";
 import { nodesOf, sourceKey, type Analysis } from "./analysis.js";
-import { importTarget } from "./definition.js";
 import { contains, extent, rangeOf } from "./positions.js";
 
 /** Figures of one run of a layer or block call, summed over the nodes it produced. */
@@ -187,7 +187,7 @@ export function hover(analysis: Analysis, pos: Position): Hover | null {
 
 /** The module an import names: where it is and what it declares. */
 function importHover(analysis: Analysis, spec: string, from: string, range: Range): Hover {
-  const target = importTarget(spec, from);
+  const target = importTarget(spec, from, analysis.host);
   const mod = analysis.program.loaded.modules.find((m) => m.absPath === target);
   const lines = [`\`${spec}\` → ${mod?.file ?? target}`];
   if (mod) {

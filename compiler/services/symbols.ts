@@ -1,6 +1,6 @@
-import { SymbolKind, type DocumentSymbol } from "vscode-languageserver/node";
-import type { Decl, Param } from "../../../grammar/ast.js";
-import { printExpr } from "../../../grammar/printer.js";
+import { SymbolKind, type DocumentSymbol } from "vscode-languageserver-types";
+import type { Decl, Param } from "../../grammar/ast.js";
+import { printExpr } from "../../grammar/printer.js";
 import type { Analysis } from "./analysis.js";
 import { rangeOf } from "./positions.js";
 

@@ -1,0 +1,92 @@
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  type Stats,
+} from "node:fs";
+import { limits, showBytes } from "../../grammar/limits.js";
+import { UnreadableSource, type SpecHost } from "./host.js";
+import { displayPath, stdlibDir } from "./paths.js";
+
+/**
+ * Reads a spec safely: only a regular file (a FIFO would block forever, /dev/zero never ends, a
+ * folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
+ * on the open descriptor, so what is checked is what is read.
+ */
+export function readSource(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw e;
+    throw new UnreadableSource(code === "EACCES" ? "permission denied" : String(code ?? e));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
+    if (st.size > limits.specBytes) {
+      throw new UnreadableSource(
+        `it is ${st.size.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
+      );
+    }
+    // Read one byte more than allowed: a file that grows while it is read is caught too.
+    const buf = Buffer.alloc(limits.specBytes + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > limits.specBytes) {
+        throw new UnreadableSource(
+          `it is over ${showBytes(limits.specBytes)}, the most a spec may be`,
+        );
+      }
+    }
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return "a folder";
+  if (st.isFIFO()) return "a named pipe (FIFO)";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+/**
+ * The host used where none is given: on Node, the file system. The playground's build
+ * (scripts/build-playground.mjs) puts playground/src/defaultHost.ts in this module's place, so
+ * nothing of Node's reaches the browser.
+ */
+export const defaultHost: SpecHost = {
+  stdlibDir,
+  read: readSource,
+  realpath(path) {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  },
+  exists: existsSync,
+  stdlibModules() {
+    try {
+      return readdirSync(stdlibDir)
+        .filter((f) => f.endsWith(".arch"))
+        .map((f) => f.slice(0, -".arch".length))
+        .sort();
+    } catch {
+      return [];
+    }
+  },
+  displayPath,
+};
