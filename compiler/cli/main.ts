@@ -202,6 +202,26 @@ function program(io: IO, setExit: (code: number) => void): Command {
     setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
   );
 
+  experimentCommand(
+    cli
+      .command("search")
+      .description(
+        "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
+      )
+      .argument("<file>", ".arch file")
+      .addOption(option("network", { help: "network to search (default: the last in the file)" }))
+      .addOption(
+        option("experiment", {
+          help: "the design space of an experiment declaration (its axes, constraints and samples)",
+        }),
+      )
+      .addOption(option("sweep", { help: "an axis of the design space, as for sweep; repeatable" }))
+      .addOption(option("where"))
+      .addOption(option("samples")),
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/search.js")).searchCommand(io, file, o)),
+  );
+
   cli
     .command("report")
     .description(

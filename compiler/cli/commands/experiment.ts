@@ -146,7 +146,7 @@ export async function runPlanned(
   plan: ExperimentPlan,
   flags: ParsedFlags,
   opts: ExperimentOptions,
-  extra: Record<string, unknown> = {},
+  extra: (records: readonly SweepRecord[]) => Record<string, unknown> = () => ({}),
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
@@ -159,7 +159,7 @@ export async function runPlanned(
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
       atomicWrite(join(opts.out, "results.jsonl"), lines);
     }
-    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra);
+    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra(merged.records));
     if (opts.out) await afterExperiment(io, opts.out, opts);
     return merged.problems.length ? Exit.diagnostics : Exit.ok;
   }
@@ -195,7 +195,7 @@ export async function runPlanned(
         bar?.stop();
       }
       const { records } = outcome;
-      await printResults(io, opts, records, axes, outDir, extra);
+      await printResults(io, opts, records, axes, outDir, extra(records));
       await afterExperiment(io, outDir, opts);
       if (outcome.interrupted) {
         io.err(
