@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
+import { FileProblem } from "../util/files.js";
 import { option } from "./options.js";
 
 /**
@@ -27,6 +28,11 @@ function experimentCommand(c: Command): Command {
     .addOption(option("lr"))
     .addOption(option("limit"))
     .addOption(option("valLimit"))
+    .addOption(option("valSplit"))
+    .addOption(option("bnMomentum"))
+    .addOption(option("preciseBn"))
+    .addOption(option("resize"))
+    .addOption(option("repeatChannels"))
     .addOption(option("seed"))
     .addOption(option("seeds"))
     .addOption(option("quiet"))
@@ -149,6 +155,11 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("lr"))
     .addOption(option("limit"))
     .addOption(option("valLimit"))
+    .addOption(option("valSplit"))
+    .addOption(option("bnMomentum"))
+    .addOption(option("preciseBn"))
+    .addOption(option("resize"))
+    .addOption(option("repeatChannels"))
     .addOption(
       option("out", {
         help: "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
@@ -202,6 +213,47 @@ function program(io: IO, setExit: (code: number) => void): Command {
     setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
   );
 
+  experimentCommand(
+    cli
+      .command("search")
+      .description(
+        "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
+      )
+      .argument("<file>", ".arch file")
+      .addOption(option("network", { help: "network to search (default: the last in the file)" }))
+      .addOption(
+        option("experiment", {
+          help: "the design space of an experiment declaration (its axes, constraints and samples)",
+        }),
+      )
+      .addOption(option("sweep", { help: "an axis of the design space, as for sweep; repeatable" }))
+      .addOption(option("where"))
+      .addOption(option("samples")),
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/search.js")).searchCommand(io, file, o)),
+  );
+
+  cli
+    .command("report")
+    .description(
+      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
+    )
+    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
+    .addOption(option("sort"))
+    .addOption(option("ascending"))
+    .addOption(option("metric"))
+    .addOption(option("bootstrap"))
+    .addOption(option("seed", { help: "bootstrap seed: the same seed gives the same intervals" }))
+    .addOption(
+      option("plot", {
+        help: "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
+      }),
+    )
+    .addOption(option("json", { help: "print the report as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
+    );
+
   cli
     .command("export")
     .description("export a trained run as a tfjs model folder or an ONNX file")
@@ -216,6 +268,20 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("best"))
     .action(async (run: string, o) =>
       setExit(await (await import("./commands/export.js")).exportCommand(io, run, o)),
+    );
+
+  cli
+    .command("eval")
+    .description(
+      "measure a trained run on its test set (the only command that reads it) or its validation split, and record the number in the run folder",
+    )
+    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
+    .addOption(option("split"))
+    .addOption(option("best"))
+    .addOption(option("backend"))
+    .addOption(option("json", { help: "print the evaluation as JSON" }))
+    .action(async (run: string, o) =>
+      setExit(await (await import("./commands/eval.js")).evalCommand(io, run, o)),
     );
 
   cli
@@ -267,6 +333,36 @@ function program(io: IO, setExit: (code: number) => void): Command {
       setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
     );
 
+  const data = cli
+    .command("data")
+    .description(
+      "pack data sets into tar shards (WebDataset layout) for streaming, and inspect them",
+    );
+  data
+    .command("pack")
+    .description("image folders or IDX files into tar shards with a checksummed index.json")
+    .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder")
+    .addOption(option("out", { help: "the new (or empty) folder for the shards and index.json" }))
+    .addOption(option("shardSize"))
+    .addOption(
+      option("seed", { help: "seed of the one shuffle at packing that mixes the classes" }),
+    )
+    .addOption(option("limit", { help: "pack at most N samples of each split (a seeded subset)" }))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .addOption(option("quiet"))
+    .action(async (src: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
+    );
+  data
+    .command("info")
+    .description("the splits, classes, samples and shards of a packed data set; damage is named")
+    .argument("<dir>", "a folder written by archc data pack")
+    .addOption(option("verify"))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
+    );
+
   cli
     .command("lsp")
     .description(
@@ -301,6 +397,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
       )
         return Exit.ok;
       return Exit.usage;
+    }
+    // A file in a run, sweep or output folder that breaks the file rule (util/files.ts).
+    if (e instanceof FileProblem) {
+      io.err(`archc: ${e.message}`);
+      return Exit.diagnostics;
     }
     const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
     if (missing) {

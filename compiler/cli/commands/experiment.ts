@@ -14,6 +14,8 @@ import { startBackend } from "../backend.js";
 import { Exit, type IO } from "../io.js";
 import type { OptionValues } from "../options.js";
 import { outPathRefused } from "../outPath.js";
+import { parseRunFlags } from "../runFlags.js";
+import { folderReportJson, printFolderReport } from "./report.js";
 
 /** The options sweep and search share (main.ts: experimentCommand). */
 export type ExperimentOptions = OptionValues<
@@ -30,6 +32,11 @@ export type ExperimentOptions = OptionValues<
   | "lr"
   | "limit"
   | "valLimit"
+  | "valSplit"
+  | "bnMomentum"
+  | "preciseBn"
+  | "resize"
+  | "repeatChannels"
   | "seed"
   | "seeds"
   | "quiet"
@@ -94,7 +101,12 @@ export function parseExperimentFlags(
     io.err(`archc ${command}: --lr must be a positive finite number, not '${opts.lr}'`);
     bad = true;
   }
-  if (bad) return Exit.usage;
+  const run = parseRunFlags(opts);
+  if (typeof run === "string") {
+    io.err(`archc ${command}: ${run}`);
+    bad = true;
+  }
+  if (bad || typeof run === "string") return Exit.usage;
   if (epochs !== undefined && steps !== undefined) {
     io.err(`archc ${command}: give --epochs or --steps (a budget in steps), not both`);
     return Exit.usage;
@@ -123,6 +135,7 @@ export function parseExperimentFlags(
     ...(opts.data !== undefined ? { data: opts.data } : {}),
     ...(limit !== undefined ? { limit } : {}),
     ...(valLimit !== undefined ? { valLimit } : {}),
+    ...run,
     seed: seed ?? 0,
     seeds: seeds ?? 1,
     engine,
@@ -145,20 +158,27 @@ export async function runPlanned(
   plan: ExperimentPlan,
   flags: ParsedFlags,
   opts: ExperimentOptions,
-  extra: Record<string, unknown> = {},
+  extra: (records: readonly SweepRecord[]) => Record<string, unknown> = () => ({}),
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
-    const merged = mergeResults(
-      opts.merge,
-      plan.variants.map((v) => v.label),
-    );
+    // A shard's row is taken only when it is the row this command would measure, identity and all.
+    const { expectedRows } = await import("../../lab/experiment/runner.js");
+    const { threads: _t, ...asked } = flags;
+    const settings: ExperimentSettings = {
+      ...asked,
+      file,
+      outDir: opts.out ?? "",
+      backendName: "",
+    };
+    const merged = mergeResults(opts.merge, expectedRows(program, plan, settings));
     for (const p of merged.problems) io.err(`archc ${command} --merge: ${p}`);
     if (opts.out) {
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
       atomicWrite(join(opts.out, "results.jsonl"), lines);
     }
-    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra);
+    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra(merged.records));
+    if (opts.out) await afterExperiment(io, opts.out, opts);
     return merged.problems.length ? Exit.diagnostics : Exit.ok;
   }
   const outDir = opts.out ?? join("runs", plan.name);
@@ -182,18 +202,24 @@ export async function runPlanned(
           onRow: (label, cached) => bar?.tick(label, cached),
           ...(bar ? { onStep: (label, r) => bar.step(label, r) } : {}),
           onFailure: (label, message) => io.err(`${label}: ${message}`),
-          onStopping: () =>
+          onWarning: (label, message) => {
+            if (!opts.quiet) io.err(`${label}: warning: ${message}`);
+          },
+          onStopping: () => {
+            // Nothing is drawn after the stop message: the bar closes first, for good.
+            bar?.halt();
             io.err(
               flags.measures.includes("train")
                 ? `\narchc ${command}: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)`
                 : `\narchc ${command}: stopping after this variant (Ctrl-C again to quit now)`,
-            ),
+            );
+          },
         });
       } finally {
         bar?.stop();
       }
       const { records } = outcome;
-      await printResults(io, opts, records, axes, outDir, extra);
+      await printResults(io, opts, records, axes, outDir, extra(records));
       await afterExperiment(io, outDir, opts);
       if (outcome.interrupted) {
         io.err(
@@ -214,13 +240,17 @@ export async function runPlanned(
 
 /**
  * Called once a sweep or search has finished with its results in `outDir` (results.jsonl): the
- * place for what analyses a whole experiment (the report of lab/report, when it lands).
+ * report of lab/report (Pareto fronts, effects, noise) after the table, when accuracy was
+ * measured. --json carries it inside the results object instead (printResults); --csv is rows only.
  */
 export async function afterExperiment(
-  _io: IO,
-  _outDir: string,
-  _opts: ExperimentOptions,
-): Promise<void> {}
+  io: IO,
+  outDir: string,
+  opts: ExperimentOptions,
+): Promise<void> {
+  if (opts.json || opts.csv || !outDir) return;
+  await printFolderReport(io, outDir);
+}
 
 /** The table (or JSON, CSV) and the plot of an experiment's rows: measured here or merged from shards. */
 export async function printResults(
@@ -234,6 +264,8 @@ export async function printResults(
   // Over several seeds (rows carry their seed), the table and plots show each variant's mean
   // and spread; --json gives both the rows and the summary.
   const shown = records.some((r) => r.seed !== undefined) ? aggregateSeeds(records) : records;
+  // The report of everything the folder holds, once accuracy was measured.
+  const report = opts.json && outDir ? await folderReportJson(outDir) : undefined;
   if (opts.json)
     io.out(
       JSON.stringify(
@@ -243,6 +275,7 @@ export async function printResults(
           results: records,
           ...(shown !== records ? { summary: shown } : {}),
           ...extra,
+          ...(report ? { report } : {}),
         },
         null,
         2,

@@ -10,7 +10,7 @@ import {
 } from "../../backends/torch/safetensors.js";
 import { onnxFromStateDict } from "../../backends/torch/weights.js";
 import type { IRGraph } from "../../language/ir/types.js";
-import { NotRegularFileError, readRegular } from "../../util/readRegular.js";
+import { FileProblem, isMissing, readRegular as readFileRule } from "../../util/files.js";
 import { modelTensors, readTorchCheckpoint } from "../torch/checkpoint.js";
 import { CheckpointError } from "./frame.js";
 import { readManifest, RunError } from "./manifest.js";
@@ -19,10 +19,21 @@ import { runPaths } from "./paths.js";
 /** Weights that cannot be used; the message names the file and says what is wrong. */
 export class WeightsError extends Error {}
 
+/** A file's bytes under the file rule (util/files.ts: regular files only, never a FIFO). */
+function readRegular(path: string): Buffer {
+  try {
+    return readFileRule(path);
+  } catch (e) {
+    if (isMissing(e)) throw new WeightsError(`${path} does not exist`);
+    throw e;
+  }
+}
+
 /** The file torch-engine runs keep their latest weights in, in the generated module's names. */
 export const torchWeightsFile = "weights.safetensors";
 
-const framedMagic = Buffer.from("ARCHCKPT");
+/** What every version of the embedded trainer's checkpoints starts with (frame.ts). */
+const framedMagic = Buffer.from("ARCHCKP");
 
 export interface LoadedWeights {
   /** By ONNX parameter name and in ONNX's layout (the naming contract of every backend). */
@@ -56,7 +67,7 @@ export async function loadWeights(
     if (
       e instanceof CheckpointError ||
       e instanceof RunError ||
-      e instanceof NotRegularFileError ||
+      e instanceof FileProblem ||
       e instanceof WeightsError
     )
       throw new WeightsError(e.message);
@@ -84,7 +95,8 @@ async function read(graph: IRGraph, path: string, best: boolean): Promise<Loaded
     // Without a manifest the file itself says which engine wrote it (readRegular: never a FIFO).
     const torch =
       engine === "torch" ||
-      (engine === undefined && !readRegular(checkpoint).subarray(0, 8).equals(framedMagic));
+      (engine === undefined &&
+        !readRegular(checkpoint).subarray(0, framedMagic.length).equals(framedMagic));
     if (torch) {
       const c = readTorchCheckpoint(checkpoint);
       return {

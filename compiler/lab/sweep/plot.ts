@@ -1,4 +1,5 @@
 import type { SummaryRecord } from "./aggregate.js";
+import { paretoFront } from "../report/pareto.js";
 import type { SweepRecord } from "./results.js";
 
 interface Metric {
@@ -31,10 +32,12 @@ const metrics: Metric[] = [
 
 /**
  * Plots each measured metric against the first axis with vega-lite, rendered to SVG by vega in
- * Node. For `parts` the x axis is logarithmic (the continuum is a sequence of doublings) and
- * `depthwise` sits at its group count, on a tick labelled `depthwise (N)`. Over several seeds,
+ * Node; the second axis is the colour, and further axes are small multiples (a panel for each
+ * combination of their values), so that no axis is hidden behind the lines. For `parts` the x
+ * axis is logarithmic (the continuum is a sequence of doublings) and `depthwise` sits at its
+ * group count, on a tick labelled `depthwise (N)`. Over several seeds,
  * error bars show one standard deviation. With accuracy measured, two more plots give the Pareto
- * view: val accuracy against MACs and against parameters.
+ * view: val accuracy against MACs and against parameters, the front's points labelled.
  */
 export async function plotSweep(
   records: readonly SweepRecord[],
@@ -43,6 +46,8 @@ export async function plotSweep(
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
   const x = axes[0]!;
   const colour = axes[1];
+  const panels = axes.slice(2);
+  const panel = (r: SweepRecord) => panels.map((a) => `${a}=${String(r.point[a])}`).join(", ");
   const ok = records.filter((r) => !r.error);
   const logX = x === "parts" && ok.every((r) => r.partsX !== undefined);
   const label = (r: SweepRecord) =>
@@ -62,6 +67,7 @@ export async function plotSweep(
               label: label(r),
               variant: r.variant,
               ...(colour ? { series: String(r.point[colour]) } : {}),
+              ...(panels.length ? { panel: panel(r) } : {}),
             },
           ];
     }),
@@ -90,12 +96,8 @@ export async function plotSweep(
       }
     : { field: "x", type: "ordinal", title: x, sort: null };
   const series = colour ? { color: { field: "series", type: "nominal", title: colour } } : {};
-  const charts: unknown[] = present.map((m) => ({
-    width: 420,
-    height: 160,
-    title: m.title,
-    transform: [{ filter: { field: "metric", equal: m.title } }],
-    layer: [
+  const charts: unknown[] = present.map((m) => {
+    const layer = [
       {
         mark: { type: "line", point: true },
         encoding: {
@@ -108,7 +110,7 @@ export async function plotSweep(
             axis: { format: m.field === "params" || m.field === "macs" ? "~s" : "~r" },
           },
           ...series,
-          tooltip: [{ field: "label" }, { field: "value" }],
+          tooltip: [{ field: "variant" }, { field: "value" }],
         },
       },
       ...(rows.some((r) => r.metric === m.title && "lo" in r)
@@ -124,8 +126,18 @@ export async function plotSweep(
             },
           ]
         : []),
-    ],
-  }));
+    ];
+    const transform = [{ filter: { field: "metric", equal: m.title } }];
+    return panels.length
+      ? {
+          title: m.title,
+          transform,
+          facet: { field: "panel", type: "nominal", title: panels.join(", ") },
+          columns: 4,
+          spec: { width: 220, height: 140, layer },
+        }
+      : { width: 420, height: 160, title: m.title, transform, layer };
+  });
   // The Pareto view: what each point of the continuum buys in accuracy for its cost.
   const pareto = ok.filter((r) => r.train?.valAccuracy !== undefined);
   if (pareto.length) {
@@ -133,7 +145,15 @@ export async function plotSweep(
       ["macs", "MACs per example"],
       ["params", "parameters"],
     ] as const) {
+      // Text only at the Pareto front (every point has its tooltip): labels of all the points
+      // of a cross product overlap into a smudge.
+      const front = new Set(
+        paretoFront(
+          pareto.map((r) => ({ r, cost: r[field] ?? 0, score: r.train!.valAccuracy! })),
+        ).map((p) => p.r),
+      );
       const values = pareto.map((r) => ({
+        front: front.has(r),
         cost: r[field],
         acc: r.train!.valAccuracy!,
         ...(spread(r)?.valAccuracy !== undefined
@@ -142,7 +162,9 @@ export async function plotSweep(
               hi: r.train!.valAccuracy! + spread(r)!.valAccuracy!,
             }
           : {}),
-        label: label(r),
+        // Every axis value: one alone cannot tell (1, dw, dw) from (dw, 1, dw) at equal cost.
+        label:
+          axes.length > 1 ? axes.map((a) => `${a}=${String(r.point[a])}`).join(", ") : label(r),
         ...(colour ? { series: String(r.point[colour]) } : {}),
       }));
       const costX = {
@@ -173,6 +195,7 @@ export async function plotSweep(
             },
           },
           {
+            transform: [{ filter: "datum.front" }],
             mark: { type: "text", dy: -9, fontSize: 9 },
             encoding: {
               x: costX,

@@ -4,7 +4,7 @@ import {
   SafetensorsError,
   type RawTensor,
 } from "../../backends/torch/safetensors.js";
-import { NotRegularFileError, readRegular } from "../../util/readRegular.js";
+import { FileProblem, isMissing, readRegular } from "../../util/files.js";
 import { CheckpointError } from "../run/frame.js";
 
 /**
@@ -34,7 +34,8 @@ export function readTorchCheckpoint(path: string, key?: string): TorchCheckpoint
   try {
     bytes = readRegular(path);
   } catch (e) {
-    if (e instanceof NotRegularFileError) throw new CheckpointError(e.message);
+    if (isMissing(e)) throw new CheckpointError(`${path} does not exist`);
+    if (e instanceof FileProblem) throw new CheckpointError(e.message);
     throw e;
   }
   if (pickled(bytes))

@@ -23,16 +23,11 @@ import { packageRoot } from "../../language/paths.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import { runPaths } from "../run/paths.js";
 import { closeRun, openRun } from "../run/open.js";
-import { openRunData, type Dataset } from "../train/data/index.js";
+import type { Dataset } from "../train/data/index.js";
 import { seedWeights } from "../train/init.js";
 import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
-import {
-  NoDataError,
-  trainIdentity,
-  epochsFor,
-  type SessionOptions,
-  type SessionResult,
-} from "../train/session.js";
+import type { StopPoint } from "../train/loop.js";
+import { prepareRun, type SessionOptions, type SessionResult } from "../train/session.js";
 import { findPython, TorchEngineError, type Python } from "./python.js";
 import { readTorchCheckpoint } from "./checkpoint.js";
 import { torchWeightsFile } from "./weights.js";
@@ -161,31 +156,24 @@ interface Event {
  * runner.py. Ctrl-C asks the runner to stop after the step, write its checkpoint and exit.
  */
 export async function trainTorch(o: SessionOptions & TorchOptions): Promise<SessionResult> {
-  const { graph, config } = o;
+  const { config } = o;
   const nproc = o.nproc ?? 1;
   const nnodes = o.nnodes ?? 1;
   if (nnodes > 1 && !o.rdzvEndpoint)
     throw new TorchEngineError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT of node 0");
   const py = findPython(o.python);
-  const spec = o.data ?? config.dataset;
-  if (!spec)
-    throw new NoDataError(
-      `no data for ${graph.network}: pass --data (synthetic, fashion-mnist, an IDX folder or an image folder)`,
-    );
-  const seed = o.seed ?? 0;
   const batch = o.batch ?? config.batch;
   const world = nproc * nnodes;
   if (batch % world)
     throw new TorchEngineError(
       `the batch (${batch}) must be a multiple of the processes (${world}) so that every process takes the same share`,
     );
-  const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
-  const epochs = epochsFor(o, trainData.size);
+  const p = await prepareRun(o, "torch");
+  const { graph, trainData, valData, epochs, seed } = p;
   // Node ranks above 0 only compute: the run folder is node 0's.
   const lead = (o.nodeRank ?? 0) === 0;
-  const identity = trainIdentity({ ...o, identity: { ...o.identity, engine: "torch" } });
   const run = lead
-    ? openRun(o.outDir, identity, {
+    ? openRun(o.outDir, p.identity, {
         mode: o.mode ?? (o.resume ? "resume" : "new"),
         command: o.command ?? "train",
         ...(o.source !== undefined ? { source: o.source } : {}),
@@ -203,10 +191,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     o.onPython?.(py, world);
     const module = join(o.outDir, "model.py");
     if (lead) writeFileSync(module, emitTorch(graph, { source: graph.network }));
-    const [train, val] = [
-      await materialise(trainData, work, "train"),
-      await materialise(valData, work, "val"),
-    ];
+    const train = await materialise(trainData, work, "train");
+    const val = valData ? await materialise(valData, work, "val") : undefined;
     const weights = join(work, "initial.safetensors");
     writeFileSync(weights, initialWeights(graph, seed));
     const last = graph.nodes[graph.output]!;
@@ -219,7 +205,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         network: graph.network,
         initialWeights: weights,
         train,
-        val,
+        ...(val ? { val } : {}),
+        preciseBnImages: p.batchNorm.precise ? p.batchNorm.images : 0,
         classes: last.shape[0]!,
         batch,
         epochs,
@@ -238,7 +225,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
       }),
     );
     if (!lead) writeFileSync(join(work, "model.py"), emitTorch(graph, { source: graph.network }));
-    return await launch(
+    const result = await launch(
       join(work, "stop"),
       py,
       o,
@@ -247,6 +234,11 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
       trainData.skipped?.length ?? 0,
       graph,
     );
+    return {
+      ...result,
+      ...(valData ? { valName: valData.name } : {}),
+      batchNorm: p.batchNorm,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
     if (run) closeRun(run);
@@ -261,7 +253,7 @@ async function launch(
   epochs: number,
   skipped: number,
   graph: IRGraph,
-): Promise<SessionResult> {
+): Promise<Omit<SessionResult, "batchNorm">> {
   const child = spawn(py.path, await launcher(o, job), {
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: Ctrl-C reaches archc alone, which asks for a stop after the step.
@@ -276,6 +268,8 @@ async function launch(
   let interrupted = false;
   let startEpoch = 0;
   let asked = false;
+  let batches = 0;
+  let stoppedAt: StopPoint | undefined;
   const poll = setInterval(() => {
     if (!asked && o.shouldStop?.()) {
       asked = true;
@@ -313,7 +307,8 @@ async function launch(
       // The checkpoint, not metrics.jsonl, records what was done: archc may have died before
       // writing the last epochs the runner finished.
       if (history.length) writeMetrics(o.outDir, history);
-    } else if (e.event === "step")
+    } else if (e.event === "step") {
+      batches = e["batches"] as number;
       o.onStep?.({
         epoch: e["epoch"] as number,
         batch: e["batch"] as number,
@@ -324,13 +319,16 @@ async function launch(
         accuracy: e["accuracy"] as number,
         imagesPerSec: e["imagesPerSec"] as number,
       });
-    else if (e.event === "epoch") {
+    } else if (e.event === "epoch") {
       const m = e["metrics"] as EpochMetrics;
       history = [...(e["history"] as EpochMetrics[])];
       writeMetrics(o.outDir, history);
       o.onEpoch?.(m);
-    } else if (e.event === "stopped") interrupted = true;
-    else if (e.event === "error") refused = e["message"] as string;
+    } else if (e.event === "stopped") {
+      interrupted = true;
+      const st = e["state"] as { epoch: number; batch: number; step: number };
+      stoppedAt = { epoch: st.epoch + 1, batch: st.batch, batches, step: st.step };
+    } else if (e.event === "error") refused = e["message"] as string;
     else if (e.event === "log") o.onLog?.(e["message"] as string);
     else if (e.event === "done" && e["best"]) best = e["best"] as SessionResult["best"];
   }
@@ -353,6 +351,7 @@ async function launch(
     startEpoch,
     ...(best ? { best } : {}),
     stoppedEarly: false,
+    ...(stoppedAt ? { stoppedAt } : {}),
     params: graph.totals.params.total,
     epochs,
     skipped,

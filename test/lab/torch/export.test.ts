@@ -49,7 +49,7 @@ async function onnxEvaluation(file: string): Promise<Last> {
   const { valData } = await openRunData(data, graph, { seed: 0 });
   const session = await ort.InferenceSession.create(readFileSync(file));
   let [loss, correct, seen] = [0, 0, 0];
-  for await (const b of valData.batches(32, { seed: 0, epoch: 0, shuffle: false })) {
+  for await (const b of valData!.batches(32, { seed: 0, epoch: 0, shuffle: false })) {
     const x = (await b.x.data()) as Float32Array;
     const y = Array.from((await tf.argMax(b.y, -1).data()) as Int32Array);
     const out = await session.run({
