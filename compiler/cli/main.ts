@@ -1,17 +1,49 @@
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
-import { backendChoices } from "../backends/tfjs/choices.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
-import { STRATEGY_NAMES } from "../backends/tfjs/grouped/names.js";
+import { FileProblem } from "../util/files.js";
+import { option } from "./options.js";
 
-/** --strategy on run, train and sweep: one grouped-convolution strategy for every grouped layer. */
-const strategyOption = () =>
-  new Option(
-    "--strategy <name>",
-    "grouped-convolution strategy of every grouped layer (default auto: per layer, the fastest that fits in memory)",
-  ).choices(["auto", ...STRATEGY_NAMES]);
-
-const collect = (v: string, prev: string[]) => [...prev, v];
+/**
+ * The options sweep and search share: what to measure, how to train, where to write, how to split
+ * across machines. Both are planners over one experiment engine (lab/experiment/).
+ */
+function experimentCommand(c: Command): Command {
+  return c
+    .addOption(option("set", { help: "fix a network argument; repeatable" }))
+    .addOption(option("measure"))
+    .addOption(option("snap"))
+    .addOption(option("backend", { help: "tfjs backend for latency and train" }))
+    .addOption(
+      option("batch", {
+        help: "batch size: of latency's forward passes (default 1) and of training (default: the config's)",
+      }),
+    )
+    .addOption(option("threads"))
+    .addOption(option("runs"))
+    .addOption(option("config", { help: "train config for --measure train" }))
+    .addOption(option("data", { help: "training data for --measure train" }))
+    .addOption(option("epochs", { help: "epochs per variant for --measure train" }))
+    .addOption(option("steps"))
+    .addOption(option("lr"))
+    .addOption(option("limit"))
+    .addOption(option("valLimit"))
+    .addOption(option("seed"))
+    .addOption(option("seeds"))
+    .addOption(option("quiet"))
+    .addOption(option("strategy"))
+    .addOption(option("json", { help: "print the results as JSON" }))
+    .addOption(option("csv"))
+    .addOption(option("plot"))
+    .addOption(option("out", { help: "run folder for results.jsonl (default: runs/sweep-NAME)" }))
+    .addOption(
+      option("engine", { help: "for --measure train: tfjs (embedded) or torch (PyTorch)" }),
+    )
+    .addOption(option("python"))
+    .addOption(option("shard"))
+    .addOption(option("merge"))
+    .addOption(option("fresh"));
+}
 
 function program(io: IO, setExit: (code: number) => void): Command {
   const cli = new Command("archc")
@@ -27,8 +59,8 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("check")
     .description("parse, resolve and elaborate specs; report every problem with its location")
     .argument("<files...>", ".arch files")
-    .option("--json", "print diagnostics as JSON")
-    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
+    .addOption(option("json", { help: "print diagnostics as JSON" }))
+    .addOption(option("maxLayers"))
     .action(async (files: string[], o: { json?: boolean; maxLayers?: string }) =>
       setExit(await (await import("./commands/check.js")).checkCommand(io, files, o)),
     );
@@ -37,10 +69,10 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("summary")
     .description("a table of layers with output shape, parts, params and MACs, then totals")
     .argument("<file>", ".arch file")
-    .option("-n, --network <name>", "network to build (default: the last in the file)")
-    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .option("--json", "print the summary as JSON")
-    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
+    .addOption(option("network"))
+    .addOption(option("set"))
+    .addOption(option("json", { help: "print the summary as JSON" }))
+    .addOption(option("maxLayers"))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/summary.js")).summaryCommand(io, file, o)),
     );
@@ -49,36 +81,24 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("compile")
     .description("lower a network to a target form")
     .argument("<file>", ".arch file")
+    .addOption(option("target"))
+    .addOption(option("out"))
+    .addOption(option("flat"))
+    .addOption(option("layersModule"))
     .addOption(
-      new Option(
-        "-t, --target <target>",
-        "json: the IR graph; ts: a TypeScript module that builds the tfjs model; onnx; torch: a PyTorch module",
-      )
-        .choices(["json", "ts", "onnx", "torch"])
-        .default("json"),
+      option("weights", {
+        help: "ONNX, torch: weights from a tfjs model.json folder or an archc train run folder (default: random for ONNX, none for torch)",
+      }),
     )
-    .option("-o, --out <path>", "write here instead of standard output")
-    .option(
-      "--flat",
-      "ts: write every layer of the elaborated graph instead of one function per block",
+    .addOption(
+      option("seed", {
+        help: "ONNX without --weights: seed of the random weights (drawn biases and batch-norm statistics)",
+        default: "1",
+      }),
     )
-    .option(
-      "--layers-module <specifier>",
-      "where generated TypeScript imports its runtime (Builder, GroupedConv2D) from",
-      "archc/layers",
-    )
-    .option(
-      "--weights <dir>",
-      "ONNX, torch: weights from a tfjs model.json folder or an archc train run folder (default: random for ONNX, none for torch)",
-    )
-    .option(
-      "--seed <n>",
-      "ONNX without --weights: seed of the random weights (drawn biases and batch-norm statistics)",
-      "1",
-    )
-    .option("-n, --network <name>", "network to build (default: the last in the file)")
-    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
+    .addOption(option("network"))
+    .addOption(option("set"))
+    .addOption(option("maxLayers"))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/compile.js")).compileCommand(io, file, o)),
     );
@@ -87,26 +107,21 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("run")
     .description("build the network on a tfjs backend and time forward passes on random input")
     .argument("<file>", ".arch file")
-    .option("-n, --network <name>", "network to build (default: the last in the file)")
-    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .option("-b, --batch <n>", "images per forward pass", "1")
-    .option("--runs <n>", "timed passes; the median is reported", "10")
-    .option("--warmup <n>", "untimed passes first", "2")
+    .addOption(option("network"))
+    .addOption(option("set"))
+    .addOption(option("batch", { help: "images per forward pass", default: "1" }))
+    .addOption(option("runs", { help: "timed passes; the median is reported", default: "10" }))
+    .addOption(option("warmup"))
+    .addOption(option("backend"))
+    .addOption(option("runtime"))
     .addOption(
-      new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
+      option("weights", {
+        help: "with --runtime onnx: weights from a tfjs model.json folder or an archc train run folder",
+      }),
     )
-    .addOption(
-      new Option("--runtime <name>", "tfjs, or onnxruntime-node (CPU; CUDA where present)")
-        .choices(["tfjs", "onnx"])
-        .default("tfjs"),
-    )
-    .option(
-      "--weights <dir>",
-      "with --runtime onnx: weights from a tfjs model.json folder or an archc train run folder",
-    )
-    .addOption(strategyOption())
-    .option("--threads <n>", "wasm backend: threads (default: every core, or $ARCHC_THREADS)")
-    .option("--json", "print {backend, batch, params, medianMs, imagesPerSec}")
+    .addOption(option("strategy"))
+    .addOption(option("threads"))
+    .addOption(option("json", { help: "print {backend, batch, params, medianMs, imagesPerSec}" }))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/run.js")).runCommand(io, file, o)),
     );
@@ -115,157 +130,132 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("train")
     .description("train a network, or every model of an experiment, with checkpoints and metrics")
     .argument("<file>", ".arch file")
-    .option(
-      "-e, --experiment <name>",
-      "train every model the experiment compares, at every sweep point",
-    )
-    .option("-n, --network <name>", "network to train (default: the last in the file)")
-    .option(
-      "-c, --config <name>",
-      "train config (default: the file's only one, else SGD with momentum)",
-    )
-    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .option(
-      "-d, --data <source>",
-      "synthetic[:N], fashion-mnist, an IDX folder or an image folder (default: the config's dataset)",
-    )
-    .option("--val-data <source>", "validation data (default: the held-out split of --data)")
-    .option("--epochs <n>", "epochs (default: the config's)")
-    .option("--batch <n>", "batch size (default: the config's)")
-    .option("--lr <rate>", "initial learning rate (default: the config's)")
-    .option("--limit <n>", "train on the first N examples")
-    .option("--val-limit <n>", "validate on the first N examples")
-    .option(
-      "-o, --out <dir>",
-      "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
-    )
-    .option(
-      "--resume",
-      "continue the run in --out from its checkpoint (same network, arguments and config)",
-    )
-    .option("--fresh", "delete the run in --out (checkpoints, metrics) and start over")
-    .option("--checkpoint-steps <n>", "also write a checkpoint every N steps (0: off)", "0")
-    .option("--checkpoint-minutes <m>", "also write a checkpoint every M minutes (0: off)", "5")
-    .option("--patience <n>", "stop when validation loss has not improved for N epochs")
-    .option("--quiet", "print only the result and errors")
-    .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
-    .option("--skip-corrupt", "skip unreadable images (counted) instead of stopping")
-    .addOption(strategyOption())
     .addOption(
-      new Option("--backend <name>", "tfjs backend").choices([...backendChoices]).default("auto"),
+      option("experiment", {
+        help: "train every model the experiment compares, at every sweep point",
+      }),
     )
-    .option("--json", "print the final metrics as JSON")
+    .addOption(option("network", { help: "network to train (default: the last in the file)" }))
     .addOption(
-      new Option("--engine <name>", "tfjs: the embedded trainer; torch: PyTorch, through Python")
-        .choices(["tfjs", "torch"])
-        .default("tfjs"),
+      option("config", {
+        help: "train config (default: the file's only one, else SGD with momentum; a file with several asks which)",
+      }),
     )
-    .option(
-      "--python <path>",
-      "torch: the interpreter (default: $ARCHC_PYTHON, else python3 on PATH with torch)",
+    .addOption(option("set"))
+    .addOption(option("data"))
+    .addOption(option("valData"))
+    .addOption(option("epochs"))
+    .addOption(option("steps"))
+    .addOption(option("batch"))
+    .addOption(option("lr"))
+    .addOption(option("limit"))
+    .addOption(option("valLimit"))
+    .addOption(
+      option("out", {
+        help: "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
+      }),
     )
-    .option(
-      "--nproc <n>",
-      "torch: processes on this machine, under torchrun with DistributedDataParallel",
+    .addOption(option("resume"))
+    .addOption(
+      option("fresh", {
+        help: "delete the run in --out (checkpoints, metrics) and start over",
+      }),
     )
-    .option("--nnodes <n>", "torch: machines in all (torchrun --nnodes); needs --rdzv-endpoint")
-    .option(
-      "--node-rank <i>",
-      "torch: this machine's rank, 0 to nnodes - 1 (node 0 writes the run folder)",
-    )
-    .option("--rdzv-endpoint <host:port>", "torch: node 0's address, the same on every machine")
-    .option(
-      "--threads <n>",
-      "threads: the wasm backend's (default: every core, or $ARCHC_THREADS); torch: per process (default: PyTorch's)",
+    .addOption(option("checkpointSteps"))
+    .addOption(option("checkpointMinutes"))
+    .addOption(option("patience"))
+    .addOption(option("quiet", { help: "print only the result and errors" }))
+    .addOption(option("seed"))
+    .addOption(option("skipCorrupt"))
+    .addOption(option("strategy"))
+    .addOption(option("backend"))
+    .addOption(option("json", { help: "print the final metrics as JSON" }))
+    .addOption(option("engine"))
+    .addOption(option("python"))
+    .addOption(option("nproc"))
+    .addOption(option("nnodes"))
+    .addOption(option("nodeRank"))
+    .addOption(option("rdzvEndpoint"))
+    .addOption(
+      option("threads", {
+        help: "threads: the wasm backend's (default: every core, or $ARCHC_THREADS); torch: per process (default: PyTorch's)",
+      }),
     )
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/train.js")).trainCommand(io, file, o)),
     );
 
+  experimentCommand(
+    cli
+      .command("sweep")
+      .description(
+        "move a network along the partition continuum (or any argument) and measure each point",
+      )
+      .argument("<file>", ".arch file")
+      .addOption(option("network", { help: "network to sweep (default: the last in the file)" }))
+      .addOption(
+        option("experiment", {
+          help: "run an experiment declaration's models instead of --sweep axes",
+        }),
+      )
+      .addOption(option("sweep")),
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
+  );
+
+  experimentCommand(
+    cli
+      .command("search")
+      .description(
+        "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
+      )
+      .argument("<file>", ".arch file")
+      .addOption(option("network", { help: "network to search (default: the last in the file)" }))
+      .addOption(
+        option("experiment", {
+          help: "the design space of an experiment declaration (its axes, constraints and samples)",
+        }),
+      )
+      .addOption(option("sweep", { help: "an axis of the design space, as for sweep; repeatable" }))
+      .addOption(option("where"))
+      .addOption(option("samples")),
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/search.js")).searchCommand(io, file, o)),
+  );
+
   cli
-    .command("sweep")
+    .command("report")
     .description(
-      "move a network along the partition continuum (or any argument) and measure each point",
+      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
     )
-    .argument("<file>", ".arch file")
-    .option("-n, --network <name>", "network to sweep (default: the last in the file)")
-    .option(
-      "-e, --experiment <name>",
-      "run an experiment declaration's models instead of --sweep axes",
-    )
-    .option(
-      "--sweep <name=values>",
-      "an axis, e.g. parts=1,2,4,depthwise or parts=all; repeatable (cross product)",
-      collect,
-      [],
-    )
-    .option("-s, --set <name=value>", "fix a network argument; repeatable", collect, [])
-    .option("-m, --measure <list>", "params, macs, latency, train (comma-separated)", "params,macs")
-    .option(
-      "--snap",
-      "move parts values that do not divide a layer to its nearest valid one, and record it",
-    )
+    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
+    .addOption(option("sort"))
+    .addOption(option("ascending"))
+    .addOption(option("metric"))
+    .addOption(option("bootstrap"))
+    .addOption(option("seed", { help: "bootstrap seed: the same seed gives the same intervals" }))
     .addOption(
-      new Option("--backend <name>", "tfjs backend for latency and train")
-        .choices([...backendChoices])
-        .default("auto"),
+      option("plot", {
+        help: "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
+      }),
     )
-    .option("-b, --batch <n>", "batch for latency", "1")
-    .option("--threads <n>", "wasm backend: threads (default: every core, or $ARCHC_THREADS)")
-    .option("--runs <n>", "timed forward passes per variant (median and spread reported)", "5")
-    .option("-c, --config <name>", "train config for --measure train")
-    .option("-d, --data <source>", "training data for --measure train")
-    .option("--epochs <n>", "epochs per variant for --measure train")
-    .option("--limit <n>", "train on the first N examples")
-    .option("--val-limit <n>", "validate on the first N examples")
-    .option("--seed <n>", "seed for weights, shuffling and dropout", "0")
-    .option(
-      "--seeds <n>",
-      "with --measure train: train each variant N times (seeds SEED..SEED+N-1); mean and spread",
-    )
-    .option("--quiet", "print only the results and errors")
-    .addOption(strategyOption())
-    .option("--json", "print the results as JSON")
-    .option("--csv", "print the results as CSV")
-    .option(
-      "--plot <file>",
-      "plot each measure against the first axis, with error bars over seeds and accuracy against MACs and params (FILE.svg or FILE.png)",
-    )
-    .option("-o, --out <dir>", "run folder for results.jsonl (default: runs/sweep-NAME)")
-    .addOption(
-      new Option("--engine <name>", "for --measure train: tfjs (embedded) or torch (PyTorch)")
-        .choices(["tfjs", "torch"])
-        .default("tfjs"),
-    )
-    .option(
-      "--python <path>",
-      "torch: the interpreter (default: $ARCHC_PYTHON, else python3 on PATH with torch)",
-    )
-    .option(
-      "--shard <i/n>",
-      "measure only every n-th variant from the i-th (0 <= i < n): one job of an array",
-    )
-    .option(
-      "--merge <dirs...>",
-      "join the results of shard folders into one table (and --plot, --out)",
-    )
-    .option("--fresh", "forget earlier results in the run folder")
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
+    .addOption(option("json", { help: "print the report as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
     );
 
   cli
     .command("export")
     .description("export a trained run as a tfjs model folder or an ONNX file")
     .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
-    .option("-o, --out <path>", "a folder (tfjs model.json + weights.bin) or FILE.onnx")
+    .addOption(option("out", { help: "a folder (tfjs model.json + weights.bin) or FILE.onnx" }))
     .addOption(
-      new Option(
-        "--format <format>",
-        "tfjs or onnx (default: onnx when --out ends in .onnx)",
-      ).choices(["tfjs", "onnx"]),
+      option("format", {
+        help: "tfjs or onnx (default: onnx when --out ends in .onnx)",
+        choices: ["tfjs", "onnx"],
+      }),
     )
-    .option("--best", "the weights of the best epoch on validation loss (best.bin)")
+    .addOption(option("best"))
     .action(async (run: string, o) =>
       setExit(await (await import("./commands/export.js")).exportCommand(io, run, o)),
     );
@@ -274,18 +264,20 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("graph")
     .description("draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges")
     .argument("<file>", ".arch file")
-    .option("-n, --network <name>", "network to draw (default: the last in the file)")
-    .option("-s, --set <name=value>", "set a network argument; repeatable", collect, [])
-    .option("--expand", "draw every layer inside nested block frames")
-    .option("--collapse", "one box per block instance (the default)")
-    .option("--depth <n>", "block nesting levels a collapsed box stands for", "1")
+    .addOption(option("network", { help: "network to draw (default: the last in the file)" }))
+    .addOption(option("set"))
+    .addOption(option("expand"))
+    .addOption(option("collapse"))
+    .addOption(option("depth"))
     .addOption(
-      new Option("--format <format>", "svg, or the Graphviz source")
-        .choices(["svg", "dot"])
-        .default("svg"),
+      option("format", {
+        help: "svg, or the Graphviz source",
+        choices: ["svg", "dot"],
+        default: "svg",
+      }),
     )
-    .option("-o, --out <path>", "write here instead of standard output")
-    .option("--max-layers <n>", "refuse a network of more than N layers (default 100000)")
+    .addOption(option("out"))
+    .addOption(option("maxLayers"))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/graph.js")).graphCommand(io, file, o)),
     );
@@ -294,8 +286,8 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("fmt")
     .description("rewrite specs in the one canonical layout")
     .argument("<files...>", ".arch files; - reads standard input and prints the result")
-    .option("--check", "only report files that are not formatted (exit 1 if any)")
-    .option("--stdout", "print the formatted text instead of rewriting the file")
+    .addOption(option("check"))
+    .addOption(option("stdout"))
     .action(async (files: string[], o) =>
       setExit(await (await import("./commands/fmt.js")).fmtCommand(io, files, o)),
     );
@@ -312,9 +304,39 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .command("list")
     .description("the networks, blocks, train configs and experiments a spec defines")
     .argument("<file>", ".arch file")
-    .option("--json", "print as JSON")
+    .addOption(option("json"))
     .action(async (file: string, o) =>
       setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
+    );
+
+  const data = cli
+    .command("data")
+    .description(
+      "pack data sets into tar shards (WebDataset layout) for streaming, and inspect them",
+    );
+  data
+    .command("pack")
+    .description("image folders or IDX files into tar shards with a checksummed index.json")
+    .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder")
+    .addOption(option("out", { help: "the new (or empty) folder for the shards and index.json" }))
+    .addOption(option("shardSize"))
+    .addOption(
+      option("seed", { help: "seed of the one shuffle at packing that mixes the classes" }),
+    )
+    .addOption(option("limit", { help: "pack at most N samples of each split (a seeded subset)" }))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .addOption(option("quiet"))
+    .action(async (src: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
+    );
+  data
+    .command("info")
+    .description("the splits, classes, samples and shards of a packed data set; damage is named")
+    .argument("<dir>", "a folder written by archc data pack")
+    .addOption(option("verify"))
+    .addOption(option("json", { help: "print the index as JSON" }))
+    .action(async (dir: string, o) =>
+      setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
     );
 
   cli
@@ -322,7 +344,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .description(
       "a language server over standard input and output: diagnostics, hovers with shapes, params and MACs, completion, formatting",
     )
-    .option("--stdio", "talk over standard input and output (the only transport; editors pass it)")
+    .addOption(option("stdio"))
     // Editors add their own flags, such as --clientProcessId=N, which the server reads itself.
     .allowUnknownOption()
     .allowExcessArguments()
@@ -361,6 +383,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
       )
         return Exit.ok;
       return Exit.usage;
+    }
+    // A file in a run, sweep or output folder that breaks the file rule (util/files.ts).
+    if (e instanceof FileProblem) {
+      io.err(`archc: ${e.message}`);
+      return Exit.diagnostics;
     }
     const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
     if (missing) {

@@ -10,7 +10,7 @@ import {
   type Stats,
 } from "node:fs";
 import { limits, showBytes } from "../../grammar/limits.js";
-import { UnreadableSource, type SpecHost } from "./host.js";
+import { checkSourceSize, UnreadableSource, type SpecHost } from "./host.js";
 import { displayPath, stdlibDir } from "./paths.js";
 
 /**
@@ -30,11 +30,7 @@ export function readSource(path: string): string {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
-    if (st.size > limits.specBytes) {
-      throw new UnreadableSource(
-        `it is ${st.size.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
-      );
-    }
+    checkSourceSize(st.size);
     // Read one byte more than allowed: a file that grows while it is read is caught too.
     const buf = Buffer.alloc(limits.specBytes + 1);
     let n = 0;

@@ -2,7 +2,12 @@ import type { Arg, NetworkDecl } from "../../grammar/ast.js";
 import { parseExpression } from "../../grammar/parse.js";
 import { commandLineSpan, syntheticSpan } from "../../grammar/span.js";
 import { checkExpectation } from "./config/expect.js";
-import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
+import {
+  evaluateExperiment,
+  experimentVariants,
+  isDesignSpace,
+  type Experiment,
+} from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
 import { DiagnosticError, error, type Diagnostic } from "../../grammar/diagnostic.js";
 import { elaborate, type ElaborateOptions } from "./elaborate/elaborate.js";
@@ -149,6 +154,33 @@ export function pickDeclaration<K extends "config" | "experiment">(
   );
 }
 
+/**
+ * The train config a command uses when it may train: the one named (`--config`), else the file's
+ * only one, else none (the built-in default). A file with several asks which (E0604 at the last
+ * one, naming them all) rather than pick one that a new declaration would silently replace.
+ */
+export function pickTrainConfig(
+  program: Program,
+  name: string | undefined,
+): { config?: TrainConfig; why: string } | Diagnostic {
+  if (name !== undefined) {
+    const c = pickDeclaration(program, "config", name);
+    return "code" in c ? c : { config: c, why: `train config ${name} (--config)` };
+  }
+  const all = [...program.trains.values()];
+  if (all.length === 0) return { why: "the built-in train config (the file declares none)" };
+  if (all.length === 1)
+    return { config: all[0]!, why: `train config ${all[0]!.name} (the file's only one)` };
+  const decl = program.table.trains.get(all[all.length - 1]!.name);
+  const names = all.map((c) => c.name);
+  return error(
+    "E0604",
+    decl?.name.span ?? commandLineSpan("--config"),
+    `${program.loaded.root?.file ?? "<spec>"} declares ${names.length} train configs (${names.join(", ")}): which one to train with is not clear`,
+    `name one with --config ${names[0]}`,
+  );
+}
+
 export function buildNetwork(
   program: Program,
   network: NetworkDecl,
@@ -217,9 +249,12 @@ export function checkProgram(program: Program, opts: ElaborateOptions = {}): Dia
     atDefaults.set(net, r);
     if (!r.ok) out.push(...r.diagnostics);
   }
-  // Every model an experiment would train must build, at every point of its sweep.
+  // Every model an experiment would train must build, at every point of its sweep. A design
+  // space (`all`, `where`, `samples`) holds configurations that do not build by design: `archc
+  // search` keeps the feasible ones and says when none is.
   for (const x of program.experiments.values()) {
     if (program.table.experiments.get(x.name)?.span.file !== rootFile) continue;
+    if (isDesignSpace(x)) continue;
     for (const v of experimentVariants(x)) {
       if (!program.table.networks.has(v.network)) continue;
       const r = buildVariant(program, v, opts);

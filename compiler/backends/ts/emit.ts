@@ -147,7 +147,7 @@ const reserved = new Set(
 /** Names the module itself defines or imports. */
 const topLevel = new Set(["tf", "Builder", "channels", "build", "Tensor", "Parts", "Size"]);
 for (const t of ["Activation", "Order", "Padding", "Pads", "Shape"]) topLevel.add(t);
-topLevel.add("numeric");
+for (const f of ["numeric", "mod", "idiv"]) topLevel.add(f);
 
 function safe(name: string, avoid: ReadonlySet<string>): string {
   let id = name;
@@ -214,7 +214,6 @@ const tsPrec: Record<string, number> = {
   "-": 11,
   "*": 12,
   "/": 12,
-  "%": 12,
 };
 const tsOp: Record<string, string> = { or: "||", and: "&&", "==": "===", "!=": "!==" };
 const mathFns = new Set(["min", "max", "abs", "floor", "ceil", "round"]);
@@ -641,11 +640,15 @@ class FunctionEmitter {
         if (e.op !== "not") return [`-${this.number(e.operand, cur, 14, "-")}`, 14];
         return [`!${this.expr(e.operand, cur, 14)}`, 14];
       case "Binary": {
-        if (e.op === "//")
+        // JavaScript's `%` and `/` are not the language's `%` and `//`: the runtime's are.
+        if (e.op === "//" || e.op === "%") {
+          const fn = e.op === "//" ? "idiv" : "mod";
+          this.ctx.used.add(fn);
           return [
-            `Math.floor(${this.number(e.left, cur, 12, "//")} / ${this.number(e.right, cur, 13, "//")})`,
+            `${fn}(${this.number(e.left, cur, 0, e.op)}, ${this.number(e.right, cur, 0, e.op)})`,
             atom,
           ];
+        }
         const p = tsPrec[e.op]!;
         const composite = (x: Expr) => ["size", "shape"].includes(exprType(x, this.lookup));
         if ((e.op === "==" || e.op === "!=") && composite(e.left) && composite(e.right)) {

@@ -4,10 +4,11 @@ import type { Value } from "../../language/elaborate/values.js";
 import { buildVariant, loadProgram } from "../../language/program.js";
 import { boundArg, makeVariant } from "../../language/variant.js";
 import { syntheticSpan } from "../../../grammar/span.js";
-import { readManifest, RunError, runPaths, sha256, specHash } from "../../lab/run/index.js";
+import { networkHash, readManifest, RunError, runPaths, sha256 } from "../../lab/run/index.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
+import { outPathRefused } from "../outPath.js";
 
 export interface ExportOptions {
   readonly out?: string;
@@ -27,6 +28,8 @@ export async function exportCommand(io: IO, dir: string, opts: ExportOptions): P
     return Exit.usage;
   }
   const format = opts.format ?? (opts.out.endsWith(".onnx") ? "onnx" : "tfjs");
+  if (outPathRefused(io, "export -o", opts.out, format === "onnx" ? "file" : "folder"))
+    return Exit.usage;
   let manifest;
   try {
     manifest = readManifest(dir);
@@ -65,12 +68,14 @@ export async function exportCommand(io: IO, dir: string, opts: ExportOptions): P
   const built = buildVariant(program, variant);
   if (!built.ok) return report(io, program, built.diagnostics);
   const graph = built.graph;
-  const id = manifest.identity as { graph?: Json; spec?: Json };
-  if (id.graph !== undefined && sha256(JSON.stringify(graph.nodes)).slice(0, 16) !== id.graph) {
-    const edited =
-      id.spec !== undefined && id.spec !== specHash(program.loaded.modules.map((m) => m.text));
+  const id = manifest.identity as { graph?: Json };
+  // Runs of archc before networkHash hashed the nodes with their source positions.
+  const same =
+    id.graph === networkHash(graph) ||
+    id.graph === sha256(JSON.stringify(graph.nodes)).slice(0, 16);
+  if (id.graph !== undefined && !same) {
     io.err(
-      `archc export: ${source.file} no longer builds the network ${dir} was trained as${edited ? " (the spec was edited since)" : ""}; restore the spec or train again`,
+      `archc export: ${source.file} no longer builds the network ${dir} was trained as (the spec was edited since); restore the spec or train again`,
     );
     return Exit.diagnostics;
   }

@@ -9,6 +9,7 @@ import {
   parseSets,
   pickDeclaration,
   pickNetwork,
+  pickTrainConfig,
   type Program,
 } from "../../language/program.js";
 import { float } from "../../language/elaborate/values.js";
@@ -17,7 +18,8 @@ import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
-import { specHash } from "../../lab/run/identity.js";
+import { outPathRefused } from "../outPath.js";
+import { FileProblem } from "../../util/files.js";
 import { resolve } from "node:path";
 import type { Json } from "../../language/elaborate/values.js";
 
@@ -39,6 +41,7 @@ export interface TrainCliOptions {
   readonly data?: string;
   readonly valData?: string;
   readonly epochs?: string;
+  readonly steps?: string;
   readonly batch?: string;
   readonly lr?: string;
   readonly limit?: string;
@@ -98,12 +101,11 @@ function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | numb
   }
   const net = pickNetwork(program, opts.network);
   if ("code" in net) return report(io, program, [net]);
-  let config = fallbackTrainConfig;
-  if (opts.config) {
-    const c = pickDeclaration(program, "config", opts.config);
-    if ("code" in c) return report(io, program, [c]);
-    config = c;
-  } else if (program.trains.size === 1) config = [...program.trains.values()][0]!;
+  const chosen = pickTrainConfig(program, opts.config);
+  if ("code" in chosen) return report(io, program, [chosen]);
+  // Which config trains is said, so that a config added to the file never changes it unseen.
+  if (!opts.json && !opts.quiet) io.err(`archc train: using ${chosen.why}`);
+  const config = chosen.config ?? fallbackTrainConfig;
   return [{ label: net.name.name, variant: makeVariant(net.name.name, sets.args), config }];
 }
 
@@ -118,7 +120,9 @@ function withDropout(program: Program, run: Run): Variant {
 }
 
 export async function trainCommand(io: IO, file: string, opts: TrainCliOptions): Promise<number> {
+  if (outPathRefused(io, "train --out", opts.out, "folder")) return Exit.usage;
   const epochs = intOption(io, "epochs", opts.epochs, 1);
+  const steps = intOption(io, "steps", opts.steps, 1);
   const batch = intOption(io, "batch", opts.batch, 1);
   const limit = intOption(io, "limit", opts.limit, 1);
   const valLimit = intOption(io, "val-limit", opts.valLimit, 1);
@@ -136,7 +140,9 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const badLr = lr !== undefined && !(Number.isFinite(lr) && lr > 0);
   const badMinutes = !(Number.isFinite(minutes) && minutes >= 0);
   if (
-    [epochs, batch, limit, valLimit, seed, checkpointSteps, patience, threads].includes(null) ||
+    [epochs, steps, batch, limit, valLimit, seed, checkpointSteps, patience, threads].includes(
+      null,
+    ) ||
     badLr ||
     badMinutes
   ) {
@@ -145,6 +151,10 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
       io.err(
         `archc train: --checkpoint-minutes must be a number of minutes >= 0 (0: off), not '${opts.checkpointMinutes}'`,
       );
+    return Exit.usage;
+  }
+  if (epochs && steps) {
+    io.err("archc train: give --epochs or --steps (a budget in steps), not both");
     return Exit.usage;
   }
   if (opts.resume && opts.fresh) {
@@ -194,7 +204,6 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const spec = specHash(program.loaded.modules.map((m) => m.text));
   let interrupted = false;
   const results: Record<string, unknown>[] = [];
   try {
@@ -224,7 +233,6 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           outDir,
           seed: seed ?? 0,
           mode: opts.resume ? "resume" : opts.fresh ? "fresh" : "new",
-          identity: { spec },
           command: "train",
           source,
           checkpointMinutes: minutes,
@@ -233,6 +241,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           ...(opts.data ? { data: opts.data } : {}),
           ...(opts.valData ? { valData: opts.valData } : {}),
           ...(epochs ? { epochs } : {}),
+          ...(steps ? { steps } : {}),
           ...(batch ? { batch } : {}),
           ...(limit ? { limit } : {}),
           ...(valLimit ? { valLimit } : {}),
@@ -262,6 +271,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           e instanceof runMod.RunError ||
           e instanceof runMod.LockError ||
           e instanceof runMod.CheckpointError ||
+          e instanceof FileProblem ||
           (e instanceof Error && e.name === "TorchEngineError")
         ) {
           io.err(`archc train: ${e.message}`);

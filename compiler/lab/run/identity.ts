@@ -3,16 +3,19 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Json } from "../../language/elaborate/values.js";
+import type { IRGraph } from "../../language/ir/types.js";
+import type { TrainConfig } from "../../language/config/train.js";
 
 /**
  * What a run is: everything that decides its numbers. A run folder's manifest records it, a
  * sweep's results line carries it, and a saved result or checkpoint is used again only when its
  * identity is equal to the one asked for.
  *
- * Fields by convention (each command fills the ones that apply): archc (version), spec (content
- * hash of the spec and its imports), network, args (every argument value, defaults included),
+ * Fields by convention (each command fills the ones that apply): archc (version), network, args
+ * (every argument value, defaults included), graph (networkHash: the elaborated network itself),
  * train (the config after command-line overrides), data (source and limits), seed, measures,
- * engine. Values are plain JSON, so other engines (e.g. the torch engine) can add fields.
+ * engine. Values are plain JSON, so other engines (e.g. the torch engine) can add fields. The
+ * spec file's bytes are not part of it: a comment or an unrelated declaration decides nothing.
  */
 export type RunIdentity = { readonly [field: string]: Json };
 
@@ -45,6 +48,28 @@ export function sha256(data: string | Uint8Array): string {
 /** The content hash of a spec: its text and the text of every module it imports, in order. */
 export function specHash(texts: readonly string[]): string {
   return sha256(texts.map((t) => sha256(t)).join("\n"));
+}
+
+/**
+ * The elaborated network as it decides a run's numbers: every node (op, attributes, wiring,
+ * shapes, names, which weights map by), the input, output and activation constants, but not where
+ * in the spec each node was written, so that a comment or a moved declaration keeps the hash.
+ */
+export function networkHash(graph: IRGraph): string {
+  const nodes = graph.nodes.map(({ source: _source, ...node }) => node);
+  const network = {
+    input: graph.input,
+    output: graph.output,
+    nodes,
+    activations: graph.activations,
+  } as unknown as Json;
+  return sha256(canonicalJson(network)).slice(0, 16);
+}
+
+/** The train config as it decides the numbers: every setting, not the declaration's name. */
+export function configIdentity(config: TrainConfig): { [k: string]: Json } {
+  const { name: _name, ...settings } = config;
+  return settings as unknown as { [k: string]: Json };
 }
 
 /** JSON with object keys sorted, so equal identities have equal text and equal hashes. */

@@ -11,39 +11,64 @@ import { didYouMean } from "../../language/suggest.js";
 import { divisors } from "../../util/divisors.js";
 import { boundArg, makeVariant, type BoundArg, type Variant } from "../../language/variant.js";
 
-/** One axis of a sweep: a network parameter and the values it takes, as written. */
+/**
+ * One axis of a sweep: a network parameter and the values it takes, as written. Tied axes
+ * (`p1=p2=p3=1,4`) are one axis whose value every parameter of `tied` takes too.
+ */
 export interface Axis {
   readonly name: string;
   readonly values: readonly Value[];
+  /** Further parameters that always take this axis's value (p2, p3 of `p1=p2=p3=...`). */
+  readonly tied?: readonly string[];
 }
+
+/** Every parameter an axis sets: its name, then those tied to it. */
+export const axisNames = (a: Axis): readonly string[] => [a.name, ...(a.tied ?? [])];
 
 export type { Variant } from "../../language/variant.js";
 
-/** `parts=1,2,4,depthwise` -> an axis; `parts=all` is expanded later, against the network. */
+/**
+ * `parts=1,2,4,depthwise` -> an axis; `p1=p2=p3=1,4` -> one axis tied over three parameters;
+ * `parts=all` is expanded later, against the network.
+ */
 export function parseAxis(text: string, net: NetworkDecl): Axis | Diagnostic {
   const span = syntheticSpan(`--sweep ${text}`);
-  const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(text);
+  const m = /^\s*((?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*)+)(.*)$/s.exec(text);
   if (!m)
     return error(
       "E0601",
       span,
       `--sweep takes name=v1,v2,..., not '${text}'`,
-      "for example --sweep parts=1,2,4,depthwise",
+      "for example --sweep parts=1,2,4,depthwise, or p1=p2=1,4 for tied axes",
     );
-  const name = m[1]!;
-  if (!net.params.some((p) => p.name.name === name)) {
-    return error(
-      "E0601",
-      span,
-      `network ${net.name.name} has no parameter '${name}' to sweep`,
-      didYouMean(
-        name,
-        net.params.map((p) => p.name.name),
-      ) ?? `its parameters: ${net.params.map((p) => p.name.name).join(", ")}`,
-    );
+  const names = m[1]!
+    .split("=")
+    .map((n) => n.trim())
+    .filter((n) => n);
+  for (const name of names) {
+    if (!net.params.some((p) => p.name.name === name)) {
+      return error(
+        "E0601",
+        span,
+        `network ${net.name.name} has no parameter '${name}' to sweep`,
+        didYouMean(
+          name,
+          net.params.map((p) => p.name.name),
+        ) ?? `its parameters: ${net.params.map((p) => p.name.name).join(", ")}`,
+      );
+    }
   }
+  const name = names[0]!;
+  const tied = names.slice(1);
+  if (new Set(names).size !== names.length)
+    return error("E0601", span, `--sweep ${text} names a parameter twice`);
   const body = m[2]!.trim();
-  if (body === "all") return { name, values: [{ t: "symbol", v: "all" }] };
+  const axis = (values: readonly Value[]): Axis => ({
+    name,
+    values,
+    ...(tied.length ? { tied } : {}),
+  });
+  if (body === "all") return axis([{ t: "symbol", v: "all" }]);
   const parsed = parseExpression(`--sweep ${name}`, `[${body}]`);
   if (parsed.diagnostics.length) {
     return {
@@ -56,7 +81,7 @@ export function parseAxis(text: string, net: NetworkDecl): Axis | Diagnostic {
     const v = evaluate(parsed.expr, new Scope());
     const values = v.t === "list" ? v.items : [v];
     if (values.length === 0) return error("E0601", span, `--sweep ${name} has no values`);
-    return { name, values };
+    return axis(values);
   } catch (e) {
     if (e instanceof DiagnosticError)
       return {
@@ -76,18 +101,21 @@ function sweptArg(name: string, v: Value): BoundArg {
 /**
  * `parts=all`: every partition count that every partitioned layer accepts, from regular to
  * depthwise. Candidates are the divisors of the channel counts the network's convolutions see;
- * each is kept only if the whole network elaborates with it.
+ * each is kept only if the whole network elaborates with it (with every tied parameter set to
+ * it too, when `axis` names several).
  */
 export function allParts(
   program: Program,
   net: NetworkDecl,
-  axis: string,
+  axis: string | readonly string[],
   base: readonly BoundArg[],
 ): Value[] {
-  const probe = buildNetwork(program, net, [
-    ...base.filter((a) => a.name !== axis),
-    sweptArg(axis, { t: "int", v: 1 }),
-  ]);
+  const names = typeof axis === "string" ? [axis] : axis;
+  const at = (v: Value) => [
+    ...base.filter((a) => !names.includes(a.name)),
+    ...names.map((n) => sweptArg(n, v)),
+  ];
+  const probe = buildNetwork(program, net, at({ t: "int", v: 1 }));
   if (!probe.ok) return [];
   const channels = new Set<number>();
   for (const n of probe.graph.nodes) {
@@ -95,8 +123,7 @@ export function allParts(
     if (n.op === "conv" || n.op === "sepconv") channels.add(partitionedChannels(probe.graph, n));
   }
   const candidates = [...new Set([...channels].flatMap(divisors))].sort((a, b) => a - b);
-  const ok = (v: Value) =>
-    buildNetwork(program, net, [...base.filter((a) => a.name !== axis), sweptArg(axis, v)]).ok;
+  const ok = (v: Value) => buildNetwork(program, net, at(v)).ok;
   const values: Value[] = candidates.map((c): Value => ({ t: "int", v: c })).filter(ok);
   const depthwise: Value = { t: "symbol", v: "depthwise" };
   if (ok(depthwise)) values.push(depthwise);
@@ -114,8 +141,10 @@ export function crossProduct(
 ): Variant[] {
   let points: BoundArg[][] = [[]];
   for (const a of axes)
-    points = points.flatMap((p) => a.values.map((v) => [...p, sweptArg(a.name, v)]));
-  const swept = axes.map((a) => a.name);
+    points = points.flatMap((p) =>
+      a.values.map((v) => [...p, ...axisNames(a).map((n) => sweptArg(n, v))]),
+    );
+  const swept = axes.flatMap(axisNames);
   const fixed = base.filter((a) => !swept.includes(a.name));
   return points.map((point) => makeVariant(net.name.name, [...fixed, ...point], swept));
 }

@@ -31,7 +31,8 @@ const metrics: Metric[] = [
 
 /**
  * Plots each measured metric against the first axis with vega-lite, rendered to SVG by vega in
- * Node. For `parts` the x axis is logarithmic (the continuum is a sequence of doublings) and
+ * Node; the second axis is the colour, and further axes are small multiples (a panel for each
+ * combination of their values), so that no axis is hidden behind the lines. For `parts` the x axis is logarithmic (the continuum is a sequence of doublings) and
  * `depthwise` sits at its group count, on a tick labelled `depthwise (N)`. Over several seeds,
  * error bars show one standard deviation. With accuracy measured, two more plots give the Pareto
  * view: val accuracy against MACs and against parameters.
@@ -43,6 +44,8 @@ export async function plotSweep(
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
   const x = axes[0]!;
   const colour = axes[1];
+  const panels = axes.slice(2);
+  const panel = (r: SweepRecord) => panels.map((a) => `${a}=${String(r.point[a])}`).join(", ");
   const ok = records.filter((r) => !r.error);
   const logX = x === "parts" && ok.every((r) => r.partsX !== undefined);
   const label = (r: SweepRecord) =>
@@ -62,6 +65,7 @@ export async function plotSweep(
               label: label(r),
               variant: r.variant,
               ...(colour ? { series: String(r.point[colour]) } : {}),
+              ...(panels.length ? { panel: panel(r) } : {}),
             },
           ];
     }),
@@ -90,12 +94,8 @@ export async function plotSweep(
       }
     : { field: "x", type: "ordinal", title: x, sort: null };
   const series = colour ? { color: { field: "series", type: "nominal", title: colour } } : {};
-  const charts: unknown[] = present.map((m) => ({
-    width: 420,
-    height: 160,
-    title: m.title,
-    transform: [{ filter: { field: "metric", equal: m.title } }],
-    layer: [
+  const charts: unknown[] = present.map((m) => {
+    const layer = [
       {
         mark: { type: "line", point: true },
         encoding: {
@@ -108,7 +108,7 @@ export async function plotSweep(
             axis: { format: m.field === "params" || m.field === "macs" ? "~s" : "~r" },
           },
           ...series,
-          tooltip: [{ field: "label" }, { field: "value" }],
+          tooltip: [{ field: "variant" }, { field: "value" }],
         },
       },
       ...(rows.some((r) => r.metric === m.title && "lo" in r)
@@ -124,8 +124,18 @@ export async function plotSweep(
             },
           ]
         : []),
-    ],
-  }));
+    ];
+    const transform = [{ filter: { field: "metric", equal: m.title } }];
+    return panels.length
+      ? {
+          title: m.title,
+          transform,
+          facet: { field: "panel", type: "nominal", title: panels.join(", ") },
+          columns: 4,
+          spec: { width: 220, height: 140, layer },
+        }
+      : { width: 420, height: 160, title: m.title, transform, layer };
+  });
   // The Pareto view: what each point of the continuum buys in accuracy for its cost.
   const pareto = ok.filter((r) => r.train?.valAccuracy !== undefined);
   if (pareto.length) {
@@ -142,7 +152,9 @@ export async function plotSweep(
               hi: r.train!.valAccuracy! + spread(r)!.valAccuracy!,
             }
           : {}),
-        label: label(r),
+        // Every axis value: one alone cannot tell (1, dw, dw) from (dw, 1, dw) at equal cost.
+        label:
+          axes.length > 1 ? axes.map((a) => `${a}=${String(r.point[a])}`).join(", ") : label(r),
         ...(colour ? { series: String(r.point[colour]) } : {}),
       }));
       const costX = {

@@ -29,6 +29,7 @@ import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
 import {
   NoDataError,
   trainIdentity,
+  epochsFor,
   type SessionOptions,
   type SessionResult,
 } from "../train/session.js";
@@ -176,7 +177,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
       `the batch (${batch}) must be a multiple of the processes (${world}) so that every process takes the same share`,
     );
   const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
-  const epochs = o.epochs ?? config.epochs;
+  const epochs = epochsFor(o, trainData.size);
   // Node ranks above 0 only compute: the run folder is node 0's.
   const lead = (o.nodeRank ?? 0) === 0;
   const identity = trainIdentity({ ...o, identity: { ...o.identity, engine: "torch" } });

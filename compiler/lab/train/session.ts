@@ -7,7 +7,7 @@ import { openRunData } from "./data/index.js";
 import { seedWeights } from "./init.js";
 import { train, type EpochMetrics, type StepReport, type TrainResult } from "./loop.js";
 import type { Json } from "../../language/elaborate/values.js";
-import { archcVersion, sha256, type RunIdentity } from "../run/identity.js";
+import { archcVersion, configIdentity, networkHash, type RunIdentity } from "../run/identity.js";
 import { closeRun, openRun, type OpenMode } from "../run/open.js";
 
 export interface SessionOptions {
@@ -17,6 +17,8 @@ export interface SessionOptions {
   readonly data?: string;
   readonly valData?: string;
   readonly epochs?: number;
+  /** A budget in steps instead of epochs: the fewest whole epochs that take at least this many. */
+  readonly steps?: number;
   readonly batch?: number;
   readonly limit?: number;
   readonly valLimit?: number;
@@ -25,7 +27,7 @@ export interface SessionOptions {
   readonly resume?: boolean;
   /** What to do with a folder that holds a run (lab/run/open.ts); default: resume ? resume : new. */
   readonly mode?: OpenMode;
-  /** Identity fields the caller knows beyond the session's own, e.g. the spec's content hash. */
+  /** Identity fields the caller knows beyond the session's own, e.g. the engine. */
   readonly identity?: RunIdentity;
   /** Shown to another process that finds the folder locked. */
   readonly command?: string;
@@ -74,8 +76,8 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     );
   const seed = o.seed ?? 0;
   const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
-  const epochs = o.epochs ?? config.epochs;
   const batch = o.batch ?? config.batch;
+  const epochs = epochsFor(o, trainData.size);
   const run = openRun(o.outDir, trainIdentity(o), {
     mode: o.mode ?? (o.resume ? "resume" : "new"),
     command: o.command ?? "train",
@@ -138,7 +140,8 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
 /**
  * The identity of a training run: the network as built (its IR and every argument value), the
  * train config after overrides, the data and its limits, the seed, and archc's version, with what
- * the caller adds (the spec's content hash). Epochs may grow on --resume (train for longer).
+ * the caller adds. Not the spec file's bytes: a comment added to it keeps the run. Epochs may grow
+ * on --resume (train for longer).
  */
 export function trainIdentity(o: SessionOptions): RunIdentity {
   const { graph, config } = o;
@@ -148,12 +151,13 @@ export function trainIdentity(o: SessionOptions): RunIdentity {
     engine: "tfjs",
     network: graph.network,
     args: graph.args as Json,
-    graph: sha256(JSON.stringify(graph.nodes)).slice(0, 16),
+    graph: networkHash(graph),
     train: {
-      ...(config as unknown as { [k: string]: Json }),
+      ...configIdentity(config),
       epochs: o.epochs ?? config.epochs,
       batch: o.batch ?? config.batch,
       patience: o.patience ?? null,
+      ...(o.steps !== undefined ? { steps: o.steps } : {}),
     },
     data: {
       source: o.data ?? config.dataset ?? null,
@@ -164,6 +168,16 @@ export function trainIdentity(o: SessionOptions): RunIdentity {
     seed: o.seed ?? 0,
     ...o.identity,
   };
+}
+
+/**
+ * Epochs to train: the fewest whole epochs that make `steps` steps at the run's batch on
+ * `examples` training examples when a step budget is given, else `epochs`, else the config's.
+ */
+export function epochsFor(o: SessionOptions, examples: number): number {
+  if (o.steps === undefined) return o.epochs ?? o.config.epochs;
+  const perEpoch = Math.max(1, Math.ceil(examples / (o.batch ?? o.config.batch)));
+  return Math.max(1, Math.ceil(o.steps / perEpoch));
 }
 
 /** A run folder name from a variant label: `xception(parts = 4)` -> `xception_parts_=_4`. */

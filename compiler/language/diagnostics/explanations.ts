@@ -147,4 +147,17 @@ does not reach. Either the network or the expectation is wrong; the message give
 
   E0603: `A declaration named on the command line (\`--experiment\`, \`--config\`) does not exist in
 the file. \`archc list FILE\` shows what it declares.`,
+
+  E0604: `The file declares several \`train\` configs and the command was not told which one to
+use. With one config archc uses it (and says so); with several it asks, so that adding a config
+to a file never silently changes what an earlier command trains with. Pass \`--config NAME\`.`,
+
+  E0605: `A design space searched (\`archc search\`, or an experiment with \`where\`, \`samples\` or
+\`sweep p = all\`) has no configuration that meets its constraints. The message names the
+constraint that removed the last configurations and the nearest budget that would admit one:
+loosen it to that, or widen the axes.`,
+
+  E0606: `A constraint (\`where macs <= 20M\`, \`--where 'params < 1.5M'\`) must compare one exact cost
+(\`params\`, \`trainable\` or \`macs\`) with a number, using <, <=, > or >=. Numbers may end in
+k, M or G (thousand, million, billion).`,
 };

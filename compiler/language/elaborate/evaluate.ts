@@ -1,6 +1,7 @@
 import type { Arg, Expr } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
+import { divisionByZero, floorDiv, floorMod } from "./arithmetic.js";
 import { didYouMean } from "../suggest.js";
 import type { Scope } from "./scope.js";
 import { show, symbols, typeName, type Value } from "./values.js";
@@ -190,15 +191,15 @@ function binary(op: string, l: Value, rightThunk: () => Value, span: Span): Valu
     case "*":
       return { t: ints ? "int" : "float", v: a * b };
     case "/":
-      if (b === 0) fail("E0501", span, "division by zero");
+      if (b === 0) fail("E0501", span, divisionByZero);
       // Exact integer division stays an integer, so `in / 2` can be a channel count.
       return ints && a % b === 0 ? { t: "int", v: a / b } : { t: "float", v: a / b };
     case "//":
-      if (b === 0) fail("E0501", span, "division by zero");
-      return { t: ints ? "int" : "float", v: Math.floor(a / b) };
+      if (b === 0) fail("E0501", span, divisionByZero);
+      return { t: ints ? "int" : "float", v: floorDiv(a, b) };
     case "%":
-      if (b === 0) fail("E0501", span, "division by zero");
-      return { t: ints ? "int" : "float", v: a - b * Math.floor(a / b) };
+      if (b === 0) fail("E0501", span, divisionByZero);
+      return { t: ints ? "int" : "float", v: floorMod(a, b) };
     default:
       fail("E0500", span, `unknown operator '${op}'`);
   }

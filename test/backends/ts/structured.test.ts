@@ -118,6 +118,12 @@ const specs: readonly Spec[] = [
     ],
     predict: [0, 1, 2, 3],
   },
+  {
+    id: "arithmetic",
+    file: "test/backends/ts/cases/arithmetic.arch",
+    variants: [{}, { shift: 2 }, { shift: -4, m: 3 }, { m: 5, shift: 1 }],
+    predict: [0, 1, 2, 3],
+  },
 ];
 
 interface Generated {
@@ -194,6 +200,16 @@ describe("structured TypeScript", () => {
     const generated = modules.get("xception")!;
     const err = expectSpecError(() => generated.build({ parts: 5, size: 71 }), d!);
     expect(err.message).toContain("the nearest valid values are 4 and 8");
+  });
+
+  it("`%` and `//` by zero fail in generated code with the compiler's E0501", () => {
+    const program = loadProgram(join(repo, "test/backends/ts/cases/arithmetic.arch"));
+    const net = pickNetwork(program) as NetworkDecl;
+    const r = buildNetwork(program, net, parseSets(["m=0"]).args);
+    expect(r.ok).toBe(false);
+    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    expect(d?.code).toBe("E0501");
+    expectSpecError(() => modules.get("arithmetic")!.build({ m: 0 }), d!);
   });
 
   it("other argument-dependent checks: a window that no longer fits, an unknown option", () => {

@@ -47,6 +47,11 @@ describe("sweeps that read like a paper", () => {
         train: { valAccuracy: number };
         spread: { valAccuracy: number };
       }[];
+      report: {
+        file: string;
+        pareto: { cost: string; points: { configuration: string }[] }[];
+        effects: { axis: string; value: string }[];
+      };
     };
     expect(out.results.map((x) => [x.variant, x.seed])).toEqual([
       ["tiny(parts = 1)", 0],
@@ -54,6 +59,13 @@ describe("sweeps that read like a paper", () => {
       ["tiny(parts = depthwise)", 0],
       ["tiny(parts = depthwise)", 1],
     ]);
+    // The report of the folder comes with the rows: effects of both values of the axis.
+    expect(out.report.file).toBe(join(dir, "s", "results.jsonl"));
+    expect(out.report.effects.map((e) => `${e.axis}=${e.value}`)).toEqual([
+      "parts=1",
+      "parts=depthwise",
+    ]);
+    expect(out.report.pareto.map((p) => p.cost)).toEqual(["macs", "params"]);
     const [a, b] = out.results.map((x) => x.train.valAccuracy);
     expect(out.summary[0]!.seeds).toEqual([0, 1]);
     expect(out.summary[0]!.train.valAccuracy).toBeCloseTo((a! + b!) / 2, 10);
@@ -71,6 +83,9 @@ describe("sweeps that read like a paper", () => {
     expect(table.stdout).toMatch(/val accuracy/);
     expect(table.stdout).toMatch(/\d\.\d{4} ± \d\.\d{4}/);
     expect(table.stdout.split("\n")[2]).toMatch(/ 2 +yes$/);
+    // The sweep ends with the report's analysis (its table was printed already).
+    expect(table.stdout).toMatch(/Pareto front: val accuracy against MACs/);
+    expect(table.stdout).toMatch(/Main effects on val accuracy/);
     const png = readFileSync(join(dir, "p.png"));
     expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
   });

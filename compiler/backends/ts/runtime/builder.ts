@@ -12,6 +12,7 @@ import {
   padLengthProblem,
   poolPadProblem,
 } from "../../../language/elaborate/ops/pads.js";
+import { divisionByZero, floorDiv, floorMod } from "../../../language/elaborate/arithmetic.js";
 import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
 import { shuffleProblem } from "../../../language/elaborate/ops/rearrange.js";
@@ -68,6 +69,18 @@ export function numeric(v: Parts | Pads, op: string): number {
   if (typeof v === "number") return v;
   const what = typeof v === "string" ? `'${v}' (${v})` : `a list ([${v.join(", ")}])`;
   throw new SpecError("E0500", `'${op}' needs a number, not ${what}`);
+}
+
+/** The language's `%` (the divisor's sign: `-7 % 3` is 2, not JavaScript's -1). */
+export function mod(a: number, b: number): number {
+  if (b === 0) throw new SpecError("E0501", divisionByZero);
+  return floorMod(a, b);
+}
+
+/** The language's `//` (toward negative infinity), with the compiler's E0501 for a zero divisor. */
+export function idiv(a: number, b: number): number {
+  if (b === 0) throw new SpecError("E0501", divisionByZero);
+  return floorDiv(a, b);
 }
 
 /** `in` of the language: the channel count of a tensor. */
