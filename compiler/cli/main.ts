@@ -355,7 +355,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .description(
       "the playground in your browser: a spec's shapes, costs and continuum as you type, served on 127.0.0.1",
     )
-    .option("--port <n>", "port to serve on (0: any free one)", "8017")
+    .addOption(option("port"))
     .action(async (o) =>
       setExit(await (await import("./commands/playground.js")).playgroundCommand(io, o)),
     );
