@@ -457,10 +457,11 @@ class Builder {
     const span = this.atomicSpan(n, c);
     const num = tokenOf(c, "NumberLiteral");
     if (num) {
+      const value = numberValue(num.image);
       const lit: A.NumberLit = {
         kind: "Number",
-        value: Number(num.image),
-        isInteger: /^\d+$/.test(num.image),
+        value,
+        isInteger: /^\d+$/.test(num.image) || (/[kMG]$/.test(num.image) && Number.isInteger(value)),
         raw: num.image,
         span: this.tok(num),
       };
@@ -506,4 +507,12 @@ const elementKeys = ["layer", "residual", "branches", "repeat", "ifStmt"];
 
 function unquote(s: string): string {
   return s.slice(1, -1).replace(/\\(.)/g, (_, ch: string) => (ch === "n" ? "\n" : ch));
+}
+
+const suffixes: Readonly<Record<string, number>> = { k: 1e3, M: 1e6, G: 1e9 };
+
+/** A number literal's value: `20M` is 20,000,000, `1.5k` is 1,500. */
+function numberValue(image: string): number {
+  const scale = suffixes[image[image.length - 1]!];
+  return scale === undefined ? Number(image) : Math.round(Number(image.slice(0, -1)) * scale * 1e6) / 1e6;
 }

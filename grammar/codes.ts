@@ -43,6 +43,8 @@ export const codes = {
   E0602: "expectation not met",
   E0603: "declaration not found",
   E0604: "which train config",
+  E0605: "empty design space",
+  E0606: "bad constraint",
 } as const;
 
 export type Code = keyof typeof codes;

@@ -83,7 +83,8 @@ export const SizeLiteral = createToken({
 });
 export const NumberLiteral = createToken({
   name: "NumberLiteral",
-  pattern: /(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?/,
+  // A k, M or G suffix (thousand, million, billion) for budgets: `macs <= 20M`.
+  pattern: /(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:[kMG](?![A-Za-z0-9_]))?/,
   label: "a number",
 });
 export const StringLiteral = createToken({

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
+import { FileProblem } from "../util/files.js";
 import { option } from "./options.js";
 
 /**
@@ -202,6 +203,26 @@ function program(io: IO, setExit: (code: number) => void): Command {
     setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
   );
 
+  experimentCommand(
+    cli
+      .command("search")
+      .description(
+        "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
+      )
+      .argument("<file>", ".arch file")
+      .addOption(option("network", { help: "network to search (default: the last in the file)" }))
+      .addOption(
+        option("experiment", {
+          help: "the design space of an experiment declaration (its axes, constraints and samples)",
+        }),
+      )
+      .addOption(option("sweep", { help: "an axis of the design space, as for sweep; repeatable" }))
+      .addOption(option("where"))
+      .addOption(option("samples")),
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/search.js")).searchCommand(io, file, o)),
+  );
+
   cli
     .command("report")
     .description(
@@ -352,6 +373,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
       )
         return Exit.ok;
       return Exit.usage;
+    }
+    // A file in a run, sweep or output folder that breaks the file rule (util/files.ts).
+    if (e instanceof FileProblem) {
+      io.err(`archc: ${e.message}`);
+      return Exit.diagnostics;
     }
     const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
     if (missing) {

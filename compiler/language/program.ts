@@ -2,7 +2,12 @@ import type { Arg, NetworkDecl } from "../../grammar/ast.js";
 import { parseExpression } from "../../grammar/parse.js";
 import { commandLineSpan, syntheticSpan } from "../../grammar/span.js";
 import { checkExpectation } from "./config/expect.js";
-import { evaluateExperiment, experimentVariants, type Experiment } from "./config/experiment.js";
+import {
+  evaluateExperiment,
+  experimentVariants,
+  isDesignSpace,
+  type Experiment,
+} from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
 import { DiagnosticError, error, type Diagnostic } from "../../grammar/diagnostic.js";
 import { elaborate, type ElaborateOptions } from "./elaborate/elaborate.js";
@@ -241,9 +246,12 @@ export function checkProgram(program: Program, opts: ElaborateOptions = {}): Dia
     const r = buildNetwork(program, net, [], opts);
     if (!r.ok) out.push(...r.diagnostics);
   }
-  // Every model an experiment would train must build, at every point of its sweep.
+  // Every model an experiment would train must build, at every point of its sweep. A design
+  // space (`all`, `where`, `samples`) holds configurations that do not build by design: `archc
+  // search` keeps the feasible ones and says when none is.
   for (const x of program.experiments.values()) {
     if (program.table.experiments.get(x.name)?.span.file !== rootFile) continue;
+    if (isDesignSpace(x)) continue;
     for (const v of experimentVariants(x)) {
       if (!program.table.networks.has(v.network)) continue;
       const r = buildVariant(program, v, opts);

@@ -146,20 +146,26 @@ export async function runPlanned(
   plan: ExperimentPlan,
   flags: ParsedFlags,
   opts: ExperimentOptions,
-  extra: Record<string, unknown> = {},
+  extra: (records: readonly SweepRecord[]) => Record<string, unknown> = () => ({}),
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
-    const merged = mergeResults(
-      opts.merge,
-      plan.variants.map((v) => v.label),
-    );
+    // A shard's row is taken only when it is the row this command would measure, identity and all.
+    const { expectedRows } = await import("../../lab/experiment/runner.js");
+    const { threads: _t, ...asked } = flags;
+    const settings: ExperimentSettings = {
+      ...asked,
+      file,
+      outDir: opts.out ?? "",
+      backendName: "",
+    };
+    const merged = mergeResults(opts.merge, expectedRows(program, plan, settings));
     for (const p of merged.problems) io.err(`archc ${command} --merge: ${p}`);
     if (opts.out) {
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
       atomicWrite(join(opts.out, "results.jsonl"), lines);
     }
-    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra);
+    await printResults(io, opts, merged.records, axes, opts.out ?? "", extra(merged.records));
     if (opts.out) await afterExperiment(io, opts.out, opts);
     return merged.problems.length ? Exit.diagnostics : Exit.ok;
   }
@@ -195,7 +201,7 @@ export async function runPlanned(
         bar?.stop();
       }
       const { records } = outcome;
-      await printResults(io, opts, records, axes, outDir, extra);
+      await printResults(io, opts, records, axes, outDir, extra(records));
       await afterExperiment(io, outDir, opts);
       if (outcome.interrupted) {
         io.err(

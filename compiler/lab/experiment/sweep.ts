@@ -1,6 +1,10 @@
 import { syntheticSpan } from "../../../grammar/span.js";
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
-import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
+import {
+  experimentVariants,
+  isDesignSpace,
+  trainConfigNameFor,
+} from "../../language/config/experiment.js";
 import {
   parseSets,
   pickDeclaration,
@@ -37,6 +41,15 @@ export function planSweep(program: Program, req: SweepRequest): ExperimentPlan |
   if (req.experiment) {
     const x = pickDeclaration(program, "experiment", req.experiment);
     if ("code" in x) return [x];
+    if (isDesignSpace(x))
+      return [
+        error(
+          "E0605",
+          syntheticSpan(`--experiment ${req.experiment}`),
+          `experiment ${x.name} declares a design space (sweep ... = all, where or samples)`,
+          `search it: archc search FILE --experiment ${x.name}`,
+        ),
+      ];
     const variants = experimentVariants(x).map((v) => withArgs(v, sets.args));
     return {
       variants,

@@ -1,9 +1,11 @@
 import type { Json } from "../../language/elaborate/values.js";
 import type { SweepRecord } from "../sweep/results.js";
 import { columnsFor, findColumn, sortBy, type Column } from "./columns.js";
+import { canonicalJson, compareIdentity } from "../run/identity.js";
 import {
   axesOf,
   groupConfigurations,
+  onePerSeed,
   mean,
   metricDefs,
   showValue,
@@ -108,7 +110,7 @@ export function analyse(file: string, rows: readonly SweepRecord[], opts: Analys
     ordered = sortBy(configs, col, !opts.ascending);
     sorted = `${col.id}, ${opts.ascending ? "ascending" : "descending"}`;
   }
-  const notes: string[] = [];
+  const notes: string[] = [...differences(rows)];
   const failed = configs.filter((c) => c.error);
   for (const c of failed) notes.push(`${c.label} failed: ${c.error}`);
   // The analysis: configurations that measured the metric, each the mean of its seeds.
@@ -208,4 +210,39 @@ export function noiseSentence(axis: string, effects: readonly AxisEffect[]): str
   if (n?.configurations)
     return `${head} Separating an effect of ${Math.abs(big.effect).toFixed(4)} would take about ${n.configurations} configurations per value: the configurations differ among themselves more than their seeds do, so more seeds alone would not.`;
   return head;
+}
+
+/** Identity fields that differ between configurations by design; any other is a setting. */
+const perConfiguration = ["network", "args", "graph", "invalid", "seed", "measures", "latency"];
+
+/**
+ * Sentences for rows that should not be compared as they are: measured with other settings
+ * than the first row (epochs, data, engine, ...), or a configuration's seed measured twice.
+ */
+function differences(rows: readonly SweepRecord[]): string[] {
+  const out: string[] = [];
+  const { dropped } = onePerSeed(rows);
+  if (dropped)
+    out.push(
+      `${dropped} row(s) measured a configuration and seed again with other settings; the report uses one row for each (a trained one, else the last)`,
+    );
+  const first = rows.find((r) => r.identity);
+  if (!first) return out;
+  const seen = new Map<string, string>();
+  for (const r of rows) {
+    if (!r.identity) continue;
+    for (const d of compareIdentity(first.identity!, r.identity, perConfiguration)) {
+      const show = (x: Json | undefined) => (x === undefined ? "absent" : canonicalJson(x));
+      if (!seen.has(d.path))
+        seen.set(
+          d.path,
+          `${d.path} is ${show(d.want)} for ${first.variant} but ${show(d.have)} for ${r.variant}`,
+        );
+    }
+  }
+  if (seen.size)
+    out.push(
+      `rows were measured with different settings (${[...seen.values()].join("; ")}): their differences are not only the axes'; give each setting its own --out folder`,
+    );
+  return out;
 }

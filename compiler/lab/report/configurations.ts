@@ -61,7 +61,8 @@ export function configLabel(point: Readonly<Record<string, Json>>, axes: readonl
 export function groupConfigurations(rows: readonly SweepRecord[]): Configuration[] {
   const axes = axesOf(rows);
   const groups = new Map<string, SweepRecord[]>();
-  for (const r of rows) groups.set(r.variant, [...(groups.get(r.variant) ?? []), r]);
+  for (const r of onePerSeed(rows).rows)
+    groups.set(r.variant, [...(groups.get(r.variant) ?? []), r]);
   return [...groups.entries()].map(([variant, rs]) => {
     const ok = rs.filter((r) => !r.error).sort((a, b) => (a.seed ?? 0) - (b.seed ?? 0));
     const first = ok[0] ?? rs[0]!;
@@ -93,4 +94,24 @@ export function variance(xs: readonly number[]): number | undefined {
   if (xs.length < 2) return undefined;
   const m = mean(xs);
   return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
+}
+
+/**
+ * One row per (configuration, seed). A folder can hold a configuration's seed more than once
+ * under different identities (the same sweep rerun with other settings into the same --out):
+ * those are not extra seeds. A trained row wins over one that was not, then the later line.
+ */
+export function onePerSeed(rows: readonly SweepRecord[]): {
+  rows: SweepRecord[];
+  dropped: number;
+} {
+  const kept = new Map<string, SweepRecord>();
+  let dropped = 0;
+  for (const r of rows) {
+    const k = `${r.variant}#${r.seed ?? 0}`;
+    const seen = kept.get(k);
+    if (seen) dropped++;
+    if (!seen || !!r.train >= !!seen.train) kept.set(k, r);
+  }
+  return { rows: [...kept.values()], dropped };
 }

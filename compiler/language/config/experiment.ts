@@ -7,6 +7,8 @@ import { show, type Value } from "../elaborate/values.js";
 import type { DeclTable } from "../resolve/table.js";
 import { boundArg, makeVariant, variantArgs, type BoundArg, type Variant } from "../variant.js";
 import { didYouMean } from "../suggest.js";
+import { constraintOf, type Constraint } from "./constraints.js";
+import { printExpr } from "../../../grammar/printer.js";
 
 export type { Variant } from "../variant.js";
 
@@ -24,9 +26,36 @@ export interface Experiment {
   readonly dataset?: string;
   readonly epochs?: number;
   readonly description?: string;
+  /** Design space: groups of parameters that move together; the first of each is a sweep axis. */
+  readonly tie: readonly (readonly string[])[];
+  /** Design space: bounds on exact costs (`where macs <= 20M`) a configuration must meet. */
+  readonly where: readonly Constraint[];
+  /** Design space: configurations `archc search` draws from the feasible set, and its seed. */
+  readonly samples?: number;
+  readonly seed?: number;
 }
 
-export const experimentKeys = ["compare", "with", "sweep", "dataset", "epochs", "description"];
+export const experimentKeys = [
+  "compare",
+  "with",
+  "sweep",
+  "tie",
+  "where",
+  "samples",
+  "seed",
+  "dataset",
+  "epochs",
+  "description",
+];
+
+/** Whether an experiment declares a design space to search (`all`, `where` or `samples`). */
+export function isDesignSpace(x: Experiment): boolean {
+  return (
+    x.where.length > 0 ||
+    x.samples !== undefined ||
+    x.sweep.some((s) => s.values.some((v) => v.t === "symbol" && v.v === "all"))
+  );
+}
 
 export function evaluateExperiment(
   decl: ExperimentDecl,
@@ -38,6 +67,8 @@ export function evaluateExperiment(
     compare: [],
     sweep: [],
     train: [],
+    tie: [],
+    where: [],
   };
   for (const entry of decl.entries) {
     try {
@@ -80,13 +111,49 @@ export function evaluateExperiment(
                 a.span,
                 "sweep takes axis = [values], e.g. sweep parts = [1, 2, 4, depthwise]",
               );
-            const v = evaluate(a.value, new Scope());
+            // `all`: every partition count valid for every layer, found when the space is searched.
+            const v: Value =
+              a.value.kind === "Name" && a.value.name === "all"
+                ? { t: "list", items: [{ t: "symbol", v: "all" }] }
+                : evaluate(a.value, new Scope());
             out.sweep = [
               ...out.sweep,
               { axis: a.name.name, values: v.t === "list" ? v.items : [v], span: a.span },
             ];
           }
           break;
+        case "tie": {
+          const names = entry.args.map((a) =>
+            a.value.kind === "Name" && !a.name
+              ? a.value.name
+              : fail("E0302", a.span, "tie names parameters, e.g. tie p1, p2, p3"),
+          );
+          if (names.length < 2)
+            fail("E0302", entry.span, "tie needs two parameters or more, e.g. tie p1, p2, p3");
+          out.tie = [...out.tie, names];
+          break;
+        }
+        case "where":
+          for (const a of entry.args) {
+            const c = constraintOf(a.value, printExpr(a.value));
+            if ("code" in c) throw new DiagnosticError(c);
+            out.where = [...out.where, c];
+          }
+          break;
+        case "samples":
+        case "seed": {
+          const v = entry.args[0] ? evaluate(entry.args[0].value, new Scope()) : undefined;
+          const min = key === "samples" ? 1 : 0;
+          if (v?.t !== "int" || v.v < min)
+            fail(
+              "E0303",
+              entry.span,
+              `${key} must be an integer >= ${min}${v ? `, not ${show(v)}` : ""}`,
+            );
+          if (key === "samples") out.samples = v.v;
+          else out.seed = v.v;
+          break;
+        }
         case "dataset": {
           const e = entry.args[0]?.value;
           const v = e?.kind === "Name" ? e.name : e ? evaluate(e, new Scope()) : undefined;
@@ -143,6 +210,34 @@ export function evaluateExperiment(
             : {}),
         });
       }
+    }
+  }
+  for (const group of out.tie) {
+    const swept = group.filter((n) => out.sweep.some((s) => s.axis === n));
+    if (swept.length !== 1)
+      diagnostics.push(
+        error(
+          "E0302",
+          decl.name.span,
+          `tie ${group.join(", ")} needs exactly one of them as a sweep axis (it gives the values), not ${swept.length}`,
+          `e.g. sweep ${group[0]} = [1, 4] with tie ${group.join(", ")}`,
+        ),
+      );
+    else
+      out.tie = out.tie.map((g) =>
+        g === group ? [swept[0]!, ...g.filter((n) => n !== swept[0])] : g,
+      );
+    for (const v of out.compare) {
+      const net = table.networks.get(v.network);
+      const missing = group.find((n) => net && !net.params.some((p) => p.name.name === n));
+      if (missing)
+        diagnostics.push(
+          error(
+            "E0300",
+            decl.name.span,
+            `tie names '${missing}', not a parameter of network ${v.network}`,
+          ),
+        );
     }
   }
   if (out.train.length > 1 && out.train.length !== out.compare.length && diagnostics.length === 0) {
@@ -221,10 +316,12 @@ function variant(a: Arg, table: DeclTable): Variant {
  */
 export function experimentVariants(x: Experiment): Variant[] {
   let points: BoundArg[][] = [[]];
-  for (const s of x.sweep)
+  for (const s of x.sweep) {
+    const tied = x.tie.find((g) => g[0] === s.axis) ?? [s.axis];
     points = points.flatMap((p) =>
-      s.values.map((value) => [...p, boundArg(s.axis, value, s.span)]),
+      s.values.map((value) => [...p, ...tied.map((n) => boundArg(n, value, s.span))]),
     );
+  }
   return x.compare.flatMap((v) =>
     points.map((point) =>
       point.length === 0 ? v : makeVariant(v.network, [...variantArgs(v), ...point]),

@@ -54,7 +54,8 @@ names the closest known name.
 
   E0204: `The same name is declared twice: two declarations anywhere in the files reached through
 imports, two parameters of one block, two layers given the same \`name\`, or a block named like
-a built-in layer. Rename one of them.`,
+a built-in layer. Rename one of them. A block's name also names layers (\`entry_1/conv\`), so it
+starts with a letter, as a layer name does: tfjs' weight names must.`,
 
   E0205: `A block uses itself, directly or through other blocks. Blocks are expanded when a network is
 built, so recursion would never end; use \`repeat N { ... }\` for repetition.`,
@@ -151,4 +152,13 @@ the file. \`archc list FILE\` shows what it declares.`,
   E0604: `The file declares several \`train\` configs and the command was not told which one to
 use. With one config archc uses it (and says so); with several it asks, so that adding a config
 to a file never silently changes what an earlier command trains with. Pass \`--config NAME\`.`,
+
+  E0605: `A design space searched (\`archc search\`, or an experiment with \`where\`, \`samples\` or
+\`sweep p = all\`) has no configuration that meets its constraints. The message names the
+constraint that removed the last configurations and the nearest budget that would admit one:
+loosen it to that, or widen the axes.`,
+
+  E0606: `A constraint (\`where macs <= 20M\`, \`--where 'params < 1.5M'\`) must compare one exact cost
+(\`params\`, \`trainable\` or \`macs\`) with a number, using <, <=, > or >=. Numbers may end in
+k, M or G (thousand, million, billion).`,
 };

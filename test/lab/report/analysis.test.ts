@@ -69,6 +69,54 @@ describe("archc report: the analysis of a fixture with known accuracies", () => 
     expect(report.pareto.map((p) => p.cost)).toEqual(["macs", "params"]);
   });
 
+  it("with latency measured, a third front: accuracy against latency", () => {
+    const loaded = loadResults(fixture);
+    if (!loaded.ok) throw new Error(loaded.message);
+    // Latency in ms = params / 10,000: the same order as params, so the same front.
+    const rows = loaded.rows.map((r) => ({
+      ...r,
+      latency: {
+        backend: "wasm",
+        batch: 1,
+        medianMs: r.params! / 1e4,
+        minMs: 0,
+        maxMs: 0,
+        runs: 1,
+      },
+    }));
+    const withLatency = analyse("x", rows).report;
+    expect(withLatency.pareto.map((p) => p.cost)).toEqual(["macs", "params", "latency_ms"]);
+    expect(withLatency.pareto[2]!.points.map((p) => p.configuration)).toEqual([
+      label(1, 1, 1),
+      label(1, 0, 1),
+      label(1, 0, 0),
+    ]);
+    expect(withLatency.pareto[2]!.points.map((p) => p.cost)).toEqual([1, 4, 8]);
+  });
+
+  it("a seed measured again with other settings is not a second seed, and the mix is said", () => {
+    const loaded = loadResults(fixture);
+    if (!loaded.ok) throw new Error(loaded.message);
+    const id = (epochs: number) => ({ network: "stages", train: { epochs }, seed: 0 });
+    const rows = loaded.rows.map((r) => ({ ...r, identity: id(3) }));
+    // The first configuration's seed 0 again, trained for 5 epochs: another key, same seed.
+    const again = {
+      ...rows[0]!,
+      key: "other",
+      identity: id(5),
+      train: { ...rows[0]!.train!, valAccuracy: 0.5 },
+    };
+    const r = analyse("x", [...rows, again]).report;
+    const first = r.rows.find((x) => x["configuration"] === label(0, 0, 0))!;
+    expect(first["seeds"]).toBe(2);
+    expect(first["val_accuracy"]).toBeCloseTo((0.5 + 0.79) / 2, 12);
+    expect(r.notes.join("\n")).toMatch(/1 row\(s\) measured a configuration and seed again/);
+    expect(r.notes.join("\n")).toMatch(
+      /train\.epochs is 3 for stages\(p1 = 1, p2 = 1, p3 = 1\) but 5 for/,
+    );
+    expect(analyse("x", rows).report.notes).toEqual([]);
+  });
+
   it("the EDF of each axis value holds the errors of the configurations that have it", () => {
     const p2dw = report.edf.find((e) => e.axis === "p2" && e.value === DW)!;
     // 1 - (0.70 + {0, 0.004} + {0, -0.002}).
