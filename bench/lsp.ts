@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { connectInMemory } from "../compiler/cli/lsp/client.js";
+import { spawnLsp } from "../compiler/cli/lsp/processClient.js";
 import { defaultSettings } from "../compiler/cli/lsp/server.js";
 import { packageRoot } from "../compiler/language/paths.js";
 
@@ -72,4 +73,69 @@ export async function runLspBench(): Promise<void> {
       `  change -> diagnostics and hover:  ${stats(r.diagnostics.map((d, i) => d + r.hovers[i]!))}`,
     );
   }
+  await runLspProcessBench();
+}
+
+/** A valid spec of at least `bytes` bytes: many small blocks and a network calling some. */
+function bigSpec(bytes: number): string {
+  let s = "";
+  let i = 0;
+  for (; s.length < bytes; i++) {
+    s += `block b${i}(filters, parts = depthwise) {\n  conv 3x3 filters parts = parts -> bn -> relu\n  conv 1x1 filters -> bn\n}\n\n`;
+  }
+  const calls = Array.from({ length: Math.min(i, 40) }, (_, j) => `  b${j}(16)\n`).join("");
+  return `${s}network net(parts = 4) {\n  input 32x32x16\n${calls}  gap -> dense 10\n}\n`;
+}
+
+/**
+ * Issue 27: a real `archc lsp` process (bin/archc.js, or `ARCHC_LSP_BIN` to compare another
+ * installation) is sent a big document and, at once, a hover on a small one. Reports how long
+ * the hover waited and when the big document's diagnostics came, then the process's resident
+ * memory before the big documents opened and after they closed.
+ */
+export async function runLspProcessBench(bin = process.env["ARCHC_LSP_BIN"]): Promise<void> {
+  const p = spawnLsp(packageRoot, bin ?? join(packageRoot, "bin", "archc.js"));
+  await p.client.sendRequest("initialize", { processId: null, rootUri: null, capabilities: {} });
+  await p.client.sendNotification("initialized", {});
+  const small = pathToFileURL(join(packageRoot, "bench-small.arch")).href;
+  const first = p.nextDiagnostics(small);
+  await p.client.sendNotification("textDocument/didOpen", {
+    textDocument: { uri: small, languageId: "arch", version: 1, text },
+  });
+  await first;
+  const lines = text.split("\n");
+  const hoverAt = { line: lines.findIndex((l) => l.includes("entry(256")), character: 3 };
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+  const before = p.rss();
+  let peak = before;
+  console.log("| big document | hover on another file | its diagnostics after |");
+  console.log("| --- | ---: | ---: |");
+  for (const [name, bytes] of [
+    ["120 KiB", 120 * 1024],
+    ["1 MiB", 2 ** 20],
+    ["2 MiB", 2 ** 21],
+  ] as const) {
+    const uri = pathToFileURL(join(packageRoot, `bench-big-${bytes}.arch`)).href;
+    const big = bigSpec(bytes);
+    const t0 = performance.now();
+    const checked = p.nextDiagnostics(uri).then(() => performance.now() - t0);
+    await p.client.sendNotification("textDocument/didOpen", {
+      textDocument: { uri, languageId: "arch", version: 1, text: big },
+    });
+    await p.client.sendRequest("textDocument/hover", {
+      textDocument: { uri: small },
+      position: hoverAt,
+    });
+    const hovered = performance.now() - t0;
+    const diagnosed = await checked;
+    peak = Math.max(peak, p.rss());
+    await p.client.sendNotification("textDocument/didClose", { textDocument: { uri } });
+    console.log(`| ${name} | ${hovered.toFixed(0)} ms | ${diagnosed.toFixed(0)} ms |`);
+  }
+  // Closing is a notification: give the server a moment to act on it.
+  await new Promise((r) => setTimeout(r, 2000));
+  console.log(
+    `resident memory: ${mb(before)} before the big documents, ${mb(peak)} at most while open, ${mb(p.rss())} 2 s after they closed`,
+  );
+  await p.close();
 }

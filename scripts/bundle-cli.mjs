@@ -16,7 +16,8 @@ const external = Object.keys({
   .flatMap((name) => [name, `${name}/*`]);
 
 await build({
-  entryPoints: { archc: "compiler/cli/main.ts" },
+  // The language server's worker threads load their own entry (beside the chunks it shares).
+  entryPoints: { archc: "compiler/cli/main.ts", hostWorker: "compiler/cli/lsp/hostWorker.ts" },
   outdir: "dist/cli",
   bundle: true,
   splitting: true,

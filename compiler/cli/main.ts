@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
+import { FileProblem } from "../util/files.js";
 import { option } from "./options.js";
 
 /**
@@ -372,6 +373,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
       )
         return Exit.ok;
       return Exit.usage;
+    }
+    // A file in a run, sweep or output folder that breaks the file rule (util/files.ts).
+    if (e instanceof FileProblem) {
+      io.err(`archc: ${e.message}`);
+      return Exit.diagnostics;
     }
     const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
     if (missing) {

@@ -7,15 +7,15 @@ import {
   readSync,
   readdirSync,
   realpathSync,
-  type Stats,
 } from "node:fs";
+import { kindOf } from "../util/files.js";
 import { limits, showBytes } from "../../grammar/limits.js";
-import { UnreadableSource, type SpecHost } from "./host.js";
+import { checkSourceSize, UnreadableSource, type SpecHost } from "./host.js";
 import { displayPath, stdlibDir } from "./paths.js";
 
 /**
- * Reads a spec safely: only a regular file (a FIFO would block forever, /dev/zero never ends, a
- * folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
+ * Reads a spec safely, by the rule of util/files.ts: only a regular file (a FIFO would block
+ * forever, /dev/zero never ends, a folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
  * on the open descriptor, so what is checked is what is read.
  */
 export function readSource(path: string): string {
@@ -30,11 +30,7 @@ export function readSource(path: string): string {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UnreadableSource(`it is ${kindOf(st)}, not a regular file`);
-    if (st.size > limits.specBytes) {
-      throw new UnreadableSource(
-        `it is ${st.size.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
-      );
-    }
+    checkSourceSize(st.size);
     // Read one byte more than allowed: a file that grows while it is read is caught too.
     const buf = Buffer.alloc(limits.specBytes + 1);
     let n = 0;
@@ -52,14 +48,6 @@ export function readSource(path: string): string {
   } finally {
     closeSync(fd);
   }
-}
-
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return "a folder";
-  if (st.isFIFO()) return "a named pipe (FIFO)";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
-  if (st.isSocket()) return "a socket";
-  return "not a regular file";
 }
 
 /**

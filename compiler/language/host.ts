@@ -1,3 +1,5 @@
+import { limits, showBytes } from "../../grammar/limits.js";
+
 /**
  * What the language layer needs from the machine it runs on: spec texts and the standard
  * library. On Node that is the file system (defaultHost.ts); in the browser the playground
@@ -23,6 +25,18 @@ export interface SpecHost {
 
 /** Why a spec file was not read; its message names the file's problem, not the file. */
 export class UnreadableSource extends Error {}
+
+/**
+ * Refuses a spec of more than `limits.specBytes` bytes, wherever its text comes from: a file
+ * read from disk, or a document an editor holds open (the language server).
+ */
+export function checkSourceSize(bytes: number): void {
+  if (bytes > limits.specBytes) {
+    throw new UnreadableSource(
+      `it is ${bytes.toLocaleString("en-US")} bytes; a spec may be at most ${limits.specBytes.toLocaleString("en-US")} (${showBytes(limits.specBytes)})`,
+    );
+  }
+}
 
 /** No such file: what a host throws for a path it does not hold. */
 export class MissingSource extends Error {

@@ -54,23 +54,28 @@ export function sourceKey(file: string, line: number, column: number): string {
 
 /**
  * Analyses a document as `archc check` would. The figures of the chosen network are built on
- * first use only, so that typing costs a check and a hover costs one elaboration more.
+ * first use only, so that typing costs a check and a hover costs one elaboration more. Without
+ * `text` (a document over the size limit), the document itself is read through `read` too.
  */
 export function analyse(
   absPath: string,
   version: number,
-  text: string,
+  text: string | undefined,
   read: ReadFile,
   choice: FigureOptions = {},
   host: SpecHost = defaultHost,
 ): Analysis {
-  const program = loadProgram(absPath, (p) => (p === absPath ? text : read(p)), host);
+  const program = loadProgram(
+    absPath,
+    (p) => (p === absPath && text !== undefined ? text : read(p)),
+    host,
+  );
   const diagnostics = checkProgram(program);
   let figures: Figures | undefined;
   return {
     absPath,
     version,
-    text,
+    text: text ?? "",
     program,
     diagnostics,
     modules: program.loaded.modules.map((m) => m.absPath),

@@ -150,10 +150,16 @@ export async function runPlanned(
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
-    const merged = mergeResults(
-      opts.merge,
-      plan.variants.map((v) => v.label),
-    );
+    // A shard's row is taken only when it is the row this command would measure, identity and all.
+    const { expectedRows } = await import("../../lab/experiment/runner.js");
+    const { threads: _t, ...asked } = flags;
+    const settings: ExperimentSettings = {
+      ...asked,
+      file,
+      outDir: opts.out ?? "",
+      backendName: "",
+    };
+    const merged = mergeResults(opts.merge, expectedRows(program, plan, settings));
     for (const p of merged.problems) io.err(`archc ${command} --merge: ${p}`);
     if (opts.out) {
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");

@@ -22,6 +22,8 @@ import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
+import { outPathRefused } from "../outPath.js";
+import { FileProblem } from "../../util/files.js";
 import { resolve } from "node:path";
 import type { Json } from "../../language/elaborate/values.js";
 
@@ -128,6 +130,7 @@ function withDropout(program: Program, run: Run): Variant {
 }
 
 export async function trainCommand(io: IO, file: string, opts: TrainCliOptions): Promise<number> {
+  if (outPathRefused(io, "train --out", opts.out, "folder")) return Exit.usage;
   const epochs = intOption(io, "epochs", opts.epochs, 1);
   const steps = intOption(io, "steps", opts.steps, 1);
   const batch = intOption(io, "batch", opts.batch, 1);
@@ -278,6 +281,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           e instanceof runMod.RunError ||
           e instanceof runMod.LockError ||
           e instanceof runMod.CheckpointError ||
+          e instanceof FileProblem ||
           (e instanceof Error && e.name === "TorchEngineError")
         ) {
           io.err(`archc train: ${e.message}`);

@@ -1,4 +1,3 @@
-import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
@@ -17,6 +16,8 @@ import {
   type RunIdentity,
 } from "../run/index.js";
 import { appendResult, readResults, resultsFile, type SweepRecord } from "../sweep/results.js";
+import type { ExpectedRow } from "../sweep/merge.js";
+import { FileProblem, removeFile } from "../../util/files.js";
 import { measureLatency } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
@@ -86,6 +87,7 @@ export function isFatal(e: unknown): e is Error {
     e instanceof LockError ||
     e instanceof RunError ||
     e instanceof CheckpointError ||
+    e instanceof FileProblem ||
     (e instanceof Error && e.name === "TorchEngineError" && /Python/.test(e.message))
   );
 }
@@ -175,7 +177,7 @@ export async function runExperiment(
 ): Promise<ExperimentOutcome> {
   const { variants, axes } = plan;
   const resultsPath = join(s.outDir, resultsFile);
-  if (s.fresh && existsSync(resultsPath)) rmSync(resultsPath);
+  if (s.fresh) removeFile(resultsPath, s.outDir);
   const done = readResults(s.outDir);
   const training = s.measures.includes("train");
   const session = training ? await import("../train/session.js") : undefined;
@@ -326,6 +328,31 @@ export function plannedRows(plan: ExperimentPlan, s: ExperimentSettings): number
     ? plan.variants.filter((_, i) => i % s.shard!.of === s.shard!.index).length
     : plan.variants.length;
   return share * (s.measures.includes("train") ? s.seeds : 1);
+}
+
+/**
+ * Every row the plan asks for (each configuration, each seed when training) with the identity
+ * runExperiment would give it: what `--merge` compares a shard's rows with.
+ */
+export function expectedRows(
+  program: Program,
+  plan: ExperimentPlan,
+  s: ExperimentSettings,
+): ExpectedRow[] {
+  const training = s.measures.includes("train");
+  const seedList = training ? Array.from({ length: s.seeds }, (_, i) => s.seed + i) : [undefined];
+  return plan.variants.flatMap((v, i) => {
+    const config = overridden(plan.configFor(i) ?? fallbackTrainConfig, s);
+    const built = buildVariant(program, v, { snap: s.snap });
+    const network = built.ok
+      ? { graph: built.graph }
+      : { invalid: { code: built.diagnostics[0]!.code, message: built.diagnostics[0]!.message } };
+    return seedList.map((seed) => ({
+      label: v.label,
+      ...(seed !== undefined && s.seeds > 1 ? { seed } : {}),
+      identity: rowIdentity(v, network, config, s, seed),
+    }));
+  });
 }
 
 /** Runs `fn` holding the folder's lock, so that two experiments never write one folder. */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync } from "node:fs";
+import { makeFolder } from "../../util/files.js";
 import type { TrainConfig } from "../../language/config/train.js";
 import { checkpointedVariableGrads } from "../../backends/tfjs/checkpoint.js";
 import { frugalVariableGrads } from "../../backends/tfjs/gradients.js";
@@ -125,7 +125,7 @@ async function evaluate(
  * state for shuffling and dropout — and a resumed run continues as if never stopped.
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  mkdirSync(o.outDir, { recursive: true });
+  makeFolder(o.outDir);
   const paths = runPaths(o.outDir);
   const { model, config } = o;
   const optimizer = makeOptimizer(config.optimizer);

@@ -9,7 +9,7 @@ vi.mock("../../../compiler/services/analysis.js", async (importOriginal) => {
   return {
     ...real,
     analyse: (...args: Parameters<typeof real.analyse>) => {
-      if (args[2].includes("# crash")) throw new TypeError("x is undefined");
+      if (args[2]?.includes("# crash")) throw new TypeError("x is undefined");
       return real.analyse(...args);
     },
   };

@@ -553,16 +553,12 @@ describe("archc lsp on broken edits", () => {
 
 describe("archc lsp as a process", () => {
   it("serves over standard input and output and exits 0 after shutdown and exit", async () => {
+    // The installed command (run `npm run build` after changing the compiler), whose checks run
+    // in worker threads loaded from dist/. Editors add flags of their own, such as the client's
+    // process id.
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        "--input-type=module",
-        "-e",
-        // Editors add flags of their own, such as the client's process id.
-        `import { main } from './compiler/cli/main.ts'; process.exitCode = await main(['lsp', '--stdio', '--clientProcessId=${process.pid}']);`,
-      ],
+      [join(repo, "bin", "archc.js"), "lsp", "--stdio", `--clientProcessId=${process.pid}`],
       { cwd: repo, stdio: ["pipe", "pipe", "inherit"] },
     );
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
