@@ -20,7 +20,7 @@ import type { IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
 import { addProblem, concatProblem, mulShape, residualProblem } from "./joins.js";
-import { Namer } from "./namer.js";
+import { layerNameProblem, Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
 import type { Lowered, Snapped } from "./ops/spec.js";
 import { Scope } from "./scope.js";
@@ -404,6 +404,8 @@ class Elaborator {
       const chosen = attrs.get("name")?.value;
       let layerName: string;
       if (chosen && chosen.t === "string") {
+        const bad = layerNameProblem(chosen.v);
+        if (bad) fail("E0305", attrs.get("name")!.span, bad.message, bad.hint);
         const claimed = namer.claim(chosen.v);
         if (!claimed)
           fail("E0204", attrs.get("name")!.span, `layer name "${chosen.v}" is used twice`);

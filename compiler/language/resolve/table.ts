@@ -54,6 +54,19 @@ export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable
         );
         continue;
       }
+      if (decl.kind === "BlockDecl" && name.startsWith("_")) {
+        // Its instances name layers (`_1/conv`), and tfjs' weight names must begin with a letter
+        // or digit.
+        diagnostics.push(
+          error(
+            "E0204",
+            decl.name.span,
+            `block '${name}' cannot name layers: a layer name starts with a letter`,
+            `rename it, e.g. 'b${name}'`,
+          ),
+        );
+        continue;
+      }
       seen.set(name, decl);
       switch (decl.kind) {
         case "BlockDecl":
