@@ -28,6 +28,11 @@ function experimentCommand(c: Command): Command {
     .addOption(option("lr"))
     .addOption(option("limit"))
     .addOption(option("valLimit"))
+    .addOption(option("valSplit"))
+    .addOption(option("bnMomentum"))
+    .addOption(option("preciseBn"))
+    .addOption(option("resize"))
+    .addOption(option("repeatChannels"))
     .addOption(option("seed"))
     .addOption(option("seeds"))
     .addOption(option("quiet"))
@@ -150,6 +155,11 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("lr"))
     .addOption(option("limit"))
     .addOption(option("valLimit"))
+    .addOption(option("valSplit"))
+    .addOption(option("bnMomentum"))
+    .addOption(option("preciseBn"))
+    .addOption(option("resize"))
+    .addOption(option("repeatChannels"))
     .addOption(
       option("out", {
         help: "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
@@ -261,6 +271,20 @@ function program(io: IO, setExit: (code: number) => void): Command {
     );
 
   cli
+    .command("eval")
+    .description(
+      "measure a trained run on its test set (the only command that reads it) or its validation split, and record the number in the run folder",
+    )
+    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
+    .addOption(option("split"))
+    .addOption(option("best"))
+    .addOption(option("backend"))
+    .addOption(option("json", { help: "print the evaluation as JSON" }))
+    .action(async (run: string, o) =>
+      setExit(await (await import("./commands/eval.js")).evalCommand(io, run, o)),
+    );
+
+  cli
     .command("graph")
     .description("draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges")
     .argument("<file>", ".arch file")
@@ -349,6 +373,16 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async () => setExit(await (await import("./lsp/server.js")).lspCommand()));
+
+  cli
+    .command("playground")
+    .description(
+      "the playground in your browser: a spec's shapes, costs and continuum as you type, served on 127.0.0.1",
+    )
+    .addOption(option("port"))
+    .action(async (o) =>
+      setExit(await (await import("./commands/playground.js")).playgroundCommand(io, o)),
+    );
 
   return cli;
 }

@@ -22,6 +22,9 @@ import { measureLatency } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
 import { interruptible } from "./signals.js";
+import type { PreciseBnMode } from "../train/batchNorm.js";
+import type { InputAdaptation } from "../train/data/adapt.js";
+import { defaultValSplit } from "../train/data/split.js";
 
 /** How every configuration of a plan is measured: the same for sweep and search. */
 export interface ExperimentSettings {
@@ -44,6 +47,11 @@ export interface ExperimentSettings {
   readonly data?: string;
   readonly limit?: number;
   readonly valLimit?: number;
+  /** What the numbers mean (lab/train/session.ts): validation split, batch norm, adaptation. */
+  readonly valSplit?: number;
+  readonly bnMomentum?: number;
+  readonly preciseBn?: PreciseBnMode;
+  readonly adapt?: InputAdaptation;
   /** The first seed, and how many: seeds seed .. seed + seeds - 1. */
   readonly seed: number;
   readonly seeds: number;
@@ -65,6 +73,8 @@ export interface ExperimentHooks {
   readonly onFailure?: (label: string, message: string) => void;
   /** The first Ctrl-C: the runner stops at the next safe point. */
   readonly onStopping?: () => void;
+  /** A configuration's numbers are suspect (too short for its batch norm, unrecalibrated). */
+  readonly onWarning?: (label: string, message: string) => void;
 }
 
 export interface ExperimentOutcome {
@@ -141,7 +151,13 @@ export function rowIdentity(
             source: s.data ?? config.dataset ?? null,
             limit: s.limit ?? null,
             valLimit: s.valLimit ?? null,
+            valSplit: s.valSplit ?? defaultValSplit,
+            adapt: {
+              resize: s.adapt?.resize ?? false,
+              repeatChannels: s.adapt?.repeatChannels ?? false,
+            },
           },
+          batchNorm: { momentum: s.bnMomentum ?? null, precise: s.preciseBn ?? "auto" },
           seed: seed ?? s.seed,
         }
       : {}),
@@ -277,6 +293,11 @@ export async function runExperiment(
                 ...(s.batch ? { batch: s.batch } : {}),
                 ...(s.limit ? { limit: s.limit } : {}),
                 ...(s.valLimit ? { valLimit: s.valLimit } : {}),
+                ...(s.valSplit !== undefined ? { valSplit: s.valSplit } : {}),
+                ...(s.bnMomentum !== undefined ? { bnMomentum: s.bnMomentum } : {}),
+                ...(s.preciseBn ? { preciseBn: s.preciseBn } : {}),
+                ...(s.adapt ? { adapt: s.adapt } : {}),
+                onWarning: (message) => hooks.onWarning?.(v.label, message),
                 shouldStop: signals.stopped,
                 ...(s.strategy ? { strategy: s.strategy } : {}),
                 ...(hooks.onStep
@@ -299,6 +320,9 @@ export async function runExperiment(
                     ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}),
                     seconds: res.history.reduce((sum, h) => sum + h.seconds, 0),
                     imagesPerSec: last.imagesPerSec,
+                    ...(res.valName ? { valData: res.valName } : {}),
+                    ...(res.batchNorm.precise ? { preciseBn: true } : {}),
+                    ...(res.batchNorm.warning ? { bnLag: true } : {}),
                   },
                 };
               }

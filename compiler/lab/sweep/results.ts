@@ -20,6 +20,12 @@ export interface TrainOutcome {
   readonly valAccuracy?: number;
   readonly seconds: number;
   readonly imagesPerSec: number;
+  /** The data the val numbers come from, e.g. "fashion-mnist (val)": held out of training. */
+  readonly valData?: string;
+  /** Batch norms were recalibrated on training data before evaluating (precise BN). */
+  readonly preciseBn?: boolean;
+  /** Too few steps for the batch-norm momentum and no recalibration: val numbers lag. */
+  readonly bnLag?: boolean;
 }
 
 /** One line of results.jsonl: a variant and what was measured of it, or why it failed. */

@@ -1,7 +1,7 @@
 import type { Arg, BlockDecl, Expr, LayerStmt, NetworkDecl } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
-import { didYouMean } from "../suggest.js";
+import { argumentHint, didYouMean } from "../suggest.js";
 import { evaluate } from "./evaluate.js";
 import { accepts, kindWords, typeMismatch } from "./ops/attrs.js";
 import type { BoundAttr, OpSpec } from "./ops/spec.js";
@@ -30,7 +30,7 @@ export function bindOpArgs(
         "E0300",
         arg.name.span,
         `${op.name} has no argument '${name}'`,
-        didYouMean(
+        argumentHint(
           name,
           op.attrs.map((a) => a.name),
         ) ?? `its arguments are ${op.attrs.map((a) => a.name).join(", ")}`,
