@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<void>> = {
   startup: async () => (await import("./startup.js")).runStartupBench(),
   xception: async () => (await import("./xception.js")).runXceptionBench(),
   sweep: async () => (await import("./sweep.js")).runSweepBench(),
+  search: async () => (await import("./search.js")).runSearchBench(),
   train: async () => (await import("./train.js")).runTrainBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
   lsp: async () => (await import("./lsp.js")).runLspBench(),

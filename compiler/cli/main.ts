@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
+import { FileProblem } from "../util/files.js";
 import { option } from "./options.js";
 
 /**
@@ -27,6 +28,11 @@ function experimentCommand(c: Command): Command {
     .addOption(option("lr"))
     .addOption(option("limit"))
     .addOption(option("valLimit"))
+    .addOption(option("valSplit"))
+    .addOption(option("bnMomentum"))
+    .addOption(option("preciseBn"))
+    .addOption(option("resize"))
+    .addOption(option("repeatChannels"))
     .addOption(option("seed"))
     .addOption(option("seeds"))
     .addOption(option("quiet"))
@@ -149,6 +155,11 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("lr"))
     .addOption(option("limit"))
     .addOption(option("valLimit"))
+    .addOption(option("valSplit"))
+    .addOption(option("bnMomentum"))
+    .addOption(option("preciseBn"))
+    .addOption(option("resize"))
+    .addOption(option("repeatChannels"))
     .addOption(
       option("out", {
         help: "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
@@ -257,6 +268,20 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .addOption(option("best"))
     .action(async (run: string, o) =>
       setExit(await (await import("./commands/export.js")).exportCommand(io, run, o)),
+    );
+
+  cli
+    .command("eval")
+    .description(
+      "measure a trained run on its test set (the only command that reads it) or its validation split, and record the number in the run folder",
+    )
+    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
+    .addOption(option("split"))
+    .addOption(option("best"))
+    .addOption(option("backend"))
+    .addOption(option("json", { help: "print the evaluation as JSON" }))
+    .action(async (run: string, o) =>
+      setExit(await (await import("./commands/eval.js")).evalCommand(io, run, o)),
     );
 
   cli
@@ -372,6 +397,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
       )
         return Exit.ok;
       return Exit.usage;
+    }
+    // A file in a run, sweep or output folder that breaks the file rule (util/files.ts).
+    if (e instanceof FileProblem) {
+      io.err(`archc: ${e.message}`);
+      return Exit.diagnostics;
     }
     const missing = e instanceof MissingPackage ? e : missingPackageOf(e);
     if (missing) {

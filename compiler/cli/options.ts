@@ -83,6 +83,29 @@ export const optionTable = {
   lr: { flags: "--lr <rate>", help: "initial learning rate (default: the config's)" },
   limit: { flags: "--limit <n>", help: "train on the first N examples" },
   valLimit: { flags: "--val-limit <n>", help: "validate on the first N examples" },
+  valSplit: {
+    flags: "--val-split <fraction>",
+    help: "fraction of the training examples held out (seeded by --seed) to validate on, for IDX data such as fashion-mnist (0: none); the test set is only read by archc eval",
+    default: "0.1",
+  },
+  bnMomentum: {
+    flags: "--bn-momentum <m>",
+    help: "momentum of every batch norm's moving averages (default: the config's bn_momentum, else each layer's; Keras' 0.99)",
+  },
+  preciseBn: {
+    flags: "--precise-bn <mode>",
+    help: "recompute batch-norm statistics on training images before each evaluation; auto: when the run is too short for its momentum",
+    choices: ["auto", "on", "off"],
+    default: "auto",
+  },
+  resize: {
+    flags: "--resize",
+    help: "resize images bilinearly to the network's input size where they differ",
+  },
+  repeatChannels: {
+    flags: "--repeat-channels",
+    help: "repeat gray images' channel to the network's 3 where it wants RGB",
+  },
   seed: { flags: "--seed <n>", help: "seed for weights, shuffling and dropout", default: "0" },
   seeds: {
     flags: "--seeds <n>",
@@ -208,6 +231,12 @@ export const optionTable = {
   rdzvEndpoint: {
     flags: "--rdzv-endpoint <host:port>",
     help: "torch: node 0's address, the same on every machine",
+  },
+  split: {
+    flags: "--split <split>",
+    help: "test: the data's test set (t10k-* for IDX, test/ for image folders); val: the held-out examples the run validated on",
+    choices: ["test", "val"],
+    default: "test",
   },
   best: { flags: "--best", help: "the weights of the best epoch on validation loss (best.bin)" },
   expand: { flags: "--expand", help: "draw every layer inside nested block frames" },

@@ -16,7 +16,7 @@ export function outPathProblem(path: string, kind: "file" | "folder"): string | 
   if (st && kind === "file" && !st.isFile())
     return `${path} is not a regular file (a device, pipe or socket); name a file to write`;
   if (st && kind === "folder" && !st.isDirectory())
-    return `${path} is a file; a run folder is needed here`;
+    return `${path} is a file; a folder is needed here`;
   // The nearest folder that exists is where the file, or the folders leading to it, are made.
   let dir = st && kind === "folder" ? abs : dirname(abs);
   for (;;) {

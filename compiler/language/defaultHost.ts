@@ -7,15 +7,15 @@ import {
   readSync,
   readdirSync,
   realpathSync,
-  type Stats,
 } from "node:fs";
+import { kindOf } from "../util/files.js";
 import { limits, showBytes } from "../../grammar/limits.js";
 import { checkSourceSize, UnreadableSource, type SpecHost } from "./host.js";
 import { displayPath, stdlibDir } from "./paths.js";
 
 /**
- * Reads a spec safely: only a regular file (a FIFO would block forever, /dev/zero never ends, a
- * folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
+ * Reads a spec safely, by the rule of util/files.ts: only a regular file (a FIFO would block
+ * forever, /dev/zero never ends, a folder is no text), and at most `limits.specBytes` of it. Opened without blocking and checked
  * on the open descriptor, so what is checked is what is read.
  */
 export function readSource(path: string): string {
@@ -49,14 +49,6 @@ export function readSource(path: string): string {
   } finally {
     closeSync(fd);
   }
-}
-
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return "a folder";
-  if (st.isFIFO()) return "a named pipe (FIFO)";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
-  if (st.isSocket()) return "a socket";
-  return "not a regular file";
 }
 
 /**

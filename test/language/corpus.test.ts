@@ -13,17 +13,26 @@ import {
 } from "../../compiler/language/program.js";
 import type { Diagnostic } from "../../grammar/diagnostic.js";
 import { parse } from "../../grammar/parse.js";
+import type { IRGraph } from "../../compiler/language/ir/types.js";
+import { runTargets, type TargetCase } from "../backends/targets.js";
+import { inCI, needPython, python, pythonProblem } from "../backends/torch/python.js";
 
 /**
  * A corpus of broken specs: mutants of the spec library, each run through what `archc check`,
  * `archc summary` and `archc fmt` do, in process. No mutant may crash, take 5 s or grow the heap
  * past 1 GB, and every diagnostic must point into a file that was read. Seeded: a failure names
- * the mutant's number, and the same number rebuilds the same text.
+ * the mutant's number, and the same number rebuilds the same text. A bounded sample of the
+ * mutants that build (small ones, so CI stays quick) then has every target generated and run
+ * (../backends/targets.ts): TypeScript imported and built, PyTorch imported and run against
+ * onnxruntime, ONNX run, the graph drawn; none may fail.
  */
 const seed = 20261130;
 const count = 2000;
 const maxMs = 5000;
 const maxHeap = 1024 * 1024 * 1024;
+/** How many built mutants have their generated code run, and how small they must be. */
+const codegenSample = 12;
+const smallEnough = (g: IRGraph) => g.totals.params.total <= 2e6 && g.totals.macs <= 2e8;
 
 const root = resolve(import.meta.dirname, "..", "..");
 const library = ["specs", "stdlib", "examples"].flatMap((d) =>
@@ -164,8 +173,11 @@ function locatedProblem(
 const rawControl = /[\u0000-\u0008\u000b-\u001f\u007f\u202e]/;
 
 describe("corpus: mutants of the spec library", () => {
-  it(`${count} mutants through check, summary and fmt: no crash, no hang, every diagnostic located`, () => {
+  it(`${count} mutants through check, summary and fmt: no crash, no hang, every diagnostic located; generated code of the small ones that build runs`, async () => {
+    const problem = pythonProblem("torch");
+    if (problem && inCI) needPython(problem);
     const failures: string[] = [];
+    const sample: TargetCase[] = [];
     const tally = { diagnosed: 0, built: 0, formatted: 0 };
     let slowest = 0;
     let peakHeap = 0;
@@ -191,6 +203,8 @@ describe("corpus: mutants of the spec library", () => {
             if (built.ok) {
               formatSummary(built.graph);
               tally.built++;
+              if (sample.length < codegenSample && smallEnough(built.graph))
+                sample.push({ name: `mutant_${n}`, program, net, graph: built.graph });
             }
           }
         }
@@ -217,9 +231,21 @@ describe("corpus: mutants of the spec library", () => {
     console.log(
       `corpus: ${count} mutants, ${tally.diagnosed} with diagnostics, ${tally.built} built, ${tally.formatted} formatted; slowest ${Math.round(slowest)} ms, peak heap ${Math.round(peakHeap / 2 ** 20)} MiB`,
     );
+    const t0 = performance.now();
+    const generated = await runTargets(join(root, "test", ".generated", "corpus"), sample, {
+      python: problem ? undefined : python,
+    });
+    console.log(
+      `corpus: generated code of ${sample.length} built mutants: ran ${JSON.stringify(generated.ran)}, ${generated.problems.length} problems, in ${Math.round((performance.now() - t0) / 1000)} s`,
+    );
+    failures.push(...generated.problems);
     expect(failures).toEqual([]);
+    expect(sample.length).toBe(codegenSample);
+    expect(generated.ran.flat).toBe(sample.length);
+    expect(generated.ran.onnx).toBe(sample.length);
+    if (!problem) expect(generated.ran.torch).toBe(sample.length);
     // The corpus must exercise both sides: broken specs, and mutants that still build.
     expect(tally.diagnosed).toBeGreaterThan(count / 4);
     expect(tally.built).toBeGreaterThan(count / 20);
-  }, 300_000);
+  }, 900_000);
 });

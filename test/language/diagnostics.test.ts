@@ -46,6 +46,19 @@ describe("diagnostics for each class of bad input (golden)", () => {
     }
   });
 
+  it("float_set: an integral float from --set says it is a float, not that it came from '/'", async () => {
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      const r = await runCli("summary", "cli/float_set.arch", "-s", "classes=1e9");
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain("'/')");
+      expectGolden(join(root, "float_set.txt"), r.stderr);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it("a file with three independent syntax errors reports all three, located", async () => {
     const r = await runCli("check", join(cases, "syntax_three.arch"), "--json");
     const parsed = JSON.parse(r.stdout) as {

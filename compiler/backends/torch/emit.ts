@@ -2,6 +2,14 @@ import type { Json } from "../../language/elaborate/values.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
 import { optionalLayers, prelude } from "./prelude.js";
+import {
+  pyAttributeNames,
+  pyComments,
+  pyDocstring,
+  pyParameterNames,
+  pyString,
+  reservedClassName,
+} from "./print.js";
 
 /**
  * `--target torch`: the network as a PyTorch module a person would write. Block instances become
@@ -45,21 +53,6 @@ interface Instance {
   output: number;
 }
 
-const pythonKeywords = new Set(
-  (
-    "False None True and as assert async await break class continue def del elif else except " +
-    "finally for from global if import in is lambda nonlocal not or pass raise return try while " +
-    "with yield self"
-  ).split(" "),
-);
-
-/** A name segment as a Python attribute: the spec's names are identifiers already, mostly. */
-export function attrName(segment: string): string {
-  let s = segment.replace(/[^A-Za-z0-9_]/g, "_");
-  if (!/^[A-Za-z_]/.test(s)) s = `_${s}`;
-  return pythonKeywords.has(s) ? `${s}_` : s;
-}
-
 function instances(graph: IRGraph): { root: Instance; paths: Map<number, string> } {
   const root: Instance = {
     block: graph.network,
@@ -80,7 +73,8 @@ function instances(graph: IRGraph): { root: Instance; paths: Map<number, string>
       let next = byPath.get(path);
       if (!next) {
         next = {
-          block: segs[i]!.replace(/_\d+$/, ""),
+          // `entry_1` is an instance of `entry`; `_1` is a block's own name, not an instance of "".
+          block: /^(.+)_\d+$/.exec(segs[i]!)?.[1] ?? segs[i]!,
           path,
           children: [],
           ids: new Set(),
@@ -88,12 +82,12 @@ function instances(graph: IRGraph): { root: Instance; paths: Map<number, string>
           output: -1,
         };
         byPath.set(path, next);
-        cur.children.push({ kind: "block", attr: attrName(segs[i]!), inst: next });
+        cur.children.push({ kind: "block", attr: segs[i]!, inst: next });
       }
       next.ids.add(node.id);
       cur = next;
     }
-    cur.children.push({ kind: "layer", attr: attrName(segs[segs.length - 1]!), node });
+    cur.children.push({ kind: "layer", attr: segs[segs.length - 1]!, node });
   }
   const consumers = new Map<number, number[]>();
   for (const n of graph.nodes)
@@ -126,6 +120,15 @@ function instances(graph: IRGraph): { root: Instance; paths: Map<number, string>
     return out;
   };
   root.children.splice(0, root.children.length, ...settle(root));
+  // Attribute names last, once splicing has joined names: unique and safe per class (print.ts).
+  const rename = (inst: Instance) => {
+    const ids = pyAttributeNames(inst.children.map((c) => c.attr));
+    inst.children.forEach((c, i) => {
+      inst.children[i] = { ...c, attr: ids[i]! };
+      if (c.kind === "block") rename(c.inst);
+    });
+  };
+  rename(root);
   // Module paths, for the state-dict keys.
   const paths = new Map<number, string>();
   const walk = (inst: Instance, prefix: string) => {
@@ -160,6 +163,8 @@ type Val =
 interface Arg {
   readonly key?: string;
   readonly v: Val;
+  /** The key is a network argument passed on to a block's class (printed under its Python name). */
+  readonly arg?: true;
 }
 
 interface Call {
@@ -177,9 +182,12 @@ const pair = (v: readonly number[]): number | readonly number[] => (v[0] === v[1
 function pyLiteral(v: Json | readonly number[]): string {
   if (Array.isArray(v)) return `(${v.map((x) => pyLiteral(x as Json)).join(", ")})`;
   if (typeof v === "boolean") return v ? "True" : "False";
-  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "string") return pyString(v);
   if (typeof v === "number") return String(v);
-  return JSON.stringify(v);
+  if (v === null) return "None";
+  return `{${Object.entries(v)
+    .map(([k, x]) => `${pyString(k)}: ${pyLiteral(x)}`)
+    .join(", ")}}`;
 }
 
 class Lowering {
@@ -357,41 +365,38 @@ function skeleton(call: Call, leaves: Val[]): string {
   return `${call.callee}(${call.args.map((a) => `${a.key ?? ""}=${val(a.v)}`).join(",")})`;
 }
 
+/** `entry_flow` -> `EntryFlow`; `_2d` -> `_2d`, as a class name may not start with a digit. */
 function pascal(name: string): string {
-  return name
+  const p = name
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
     .map((s) => s[0]!.toUpperCase() + s.slice(1))
     .join("");
+  return /^[A-Za-z]/.test(p) ? p : `_${p}`;
 }
-
-const reservedClasses = new Set([
-  "Activation",
-  "Conv2d",
-  "SeparableConv2d",
-  "BatchNorm2d",
-  "MaxPool2d",
-  "AvgPool2d",
-  "Dense",
-]);
 
 class ClassBuilder {
   readonly classes: ClassDef[] = [];
   /** For each instance: its class and the values it passes for the class's parameters. */
   readonly calls = new Map<Instance, Call>();
-  private readonly names = new Set<string>();
+  private readonly names: Set<string>;
 
   constructor(
     private readonly lowering: Lowering,
     private readonly root: Instance,
-  ) {}
+    private readonly networkClass: string,
+  ) {
+    this.names = new Set([networkClass]);
+  }
 
   private childCall(c: Child): Call | undefined {
     return c.kind === "layer" ? this.lowering.call(c.node) : this.calls.get(c.inst);
   }
 
-  private unique(base: string): string {
-    let name = reservedClasses.has(base) ? `${base}Block` : base;
+  /** A block's class name: `_` after a reserved one, `2`, `3`, ... after one already taken. */
+  private unique(pascalName: string): string {
+    const base = reservedClassName(pascalName) ? `${pascalName}_` : pascalName;
+    let name = base;
     for (let i = 2; this.names.has(name); i++) name = `${base}${i}`;
     this.names.add(name);
     return name;
@@ -434,7 +439,14 @@ class ClassBuilder {
     const columns: string[] = [];
     const paramOf: (string | undefined)[] = [];
     const params: string[] = [];
+    // A slot takes no name of a network argument the class passes on (`mid` may be both).
     const taken = new Set<string>();
+    const args = (v: Val): void => {
+      if (v.k === "param") taken.add(v.name);
+      if (v.k === "expr") v.args.forEach(args);
+    };
+    for (const c of first.inst.children) this.childCall(c)?.args.forEach((a) => args(a.v));
+    const passed = new Set(taken);
     for (let i = 0; i < n; i++) {
       const column = JSON.stringify(members.map((m) => (m.leaves[i] as { v: unknown }).v));
       const varies =
@@ -480,8 +492,8 @@ class ClassBuilder {
         args: call.args.map((a) => ({ ...a, v: rewrite(a.v) })),
       });
     }
-    const boundList = [...bound].filter((b) => !taken.has(b)).sort();
-    const name = this.unique(pascal(first.inst.block) || "Block");
+    const boundList = [...bound].filter((b) => passed.has(b)).sort();
+    const name = isRoot ? this.networkClass : this.unique(pascal(first.inst.block));
     this.classes.push({
       name,
       block: first.inst.block,
@@ -502,7 +514,7 @@ class ClassBuilder {
       });
       // Leaves meet the parameters in the order they were declared.
       const ordered = [...args];
-      for (const b of boundList) ordered.push({ key: b, v: { k: "param", name: b } });
+      for (const b of boundList) ordered.push({ key: b, v: { k: "param", name: b }, arg: true });
       this.calls.set(m.inst, { callee: name, args: ordered });
     }
   }
@@ -525,14 +537,20 @@ function wiring(inst: Instance): string {
 // ---------------------------------------------------------------------------------------------
 // Printing
 
-function printVal(v: Val): string {
+/** How a class's parameter is written: a network argument under its Python name (print.ts). */
+type ParamName = (name: string) => string;
+
+function printVal(v: Val, param: ParamName): string {
   if (v.k === "lit") return pyLiteral(v.v as Json);
-  if (v.k === "param") return v.name;
-  return `${v.fn}(${v.args.map(printVal).join(", ")})`;
+  if (v.k === "param") return param(v.name);
+  return `${v.fn}(${v.args.map((a) => printVal(a, param)).join(", ")})`;
 }
 
-function printCall(call: Call, indent: string): string {
-  const args = call.args.map((a) => (a.key ? `${a.key}=${printVal(a.v)}` : printVal(a.v)));
+function printCall(call: Call, indent: string, param: ParamName): string {
+  const args = call.args.map((a) => {
+    const v = printVal(a.v, param);
+    return a.key ? `${a.arg ? param(a.key) : a.key}=${v}` : v;
+  });
   const one = `${call.callee}(${args.join(", ")})`;
   if (indent.length + one.length <= 96) return one;
   return `${call.callee}(\n${args.map((a) => `${indent}    ${a},`).join("\n")}\n${indent})`;
@@ -608,13 +626,21 @@ function pyType(name: string, value: Json, b: Bindings): string {
   return Number.isInteger(value) ? "int" : "float";
 }
 
-function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): string {
+function printClass(
+  graph: IRGraph,
+  def: ClassDef,
+  root: boolean,
+  b: Bindings,
+  argNames: ReadonlyMap<string, string>,
+): string {
   const out: string[] = [];
+  // Slots keep their names; the network's arguments take their Python names.
+  const param: ParamName = (n) => (root || def.bound.includes(n) ? (argNames.get(n) ?? n) : n);
   const sig = root
-    ? [...b.params].map(([k, v]) => `${k}: ${pyType(k, v, b)} = ${pyLiteral(v)}`)
+    ? [...b.params].map(([k, v]) => `${param(k)}: ${pyType(k, v, b)} = ${pyLiteral(v)}`)
     : [
         ...def.params.map((p) => `${p}: int`),
-        ...def.bound.map((k) => `${k}: ${pyType(k, b.params.get(k)!, b)}`),
+        ...def.bound.map((k) => `${param(k)}: ${pyType(k, b.params.get(k)!, b)}`),
       ];
   out.push(`class ${def.name}(nn.Module):`);
   if (root) {
@@ -628,9 +654,9 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
       doc.push("", "Arguments compiled in (compile again with --set to change them):");
       for (const [k, why] of b.frozen) doc.push(`    ${k} = ${pyLiteral(graph.args[k]!)}: ${why}`);
     }
-    out.push(`    """${doc.map((l, i) => (l && i ? `    ${l}` : l)).join("\n")}\n    """`);
+    out.push(`    ${pyDocstring(doc.join("\n"), "    ")}`);
   } else {
-    out.push(`    """Block ${def.block}."""`);
+    out.push(`    ${pyDocstring(`Block ${def.block}.`, "    ")}`);
   }
   out.push("");
   const sigText = `    def __init__(self${sig.map((s) => `, ${s}`).join("")}):`;
@@ -641,7 +667,7 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
   out.push("        super().__init__()");
   for (const c of def.inst.children) {
     const call = def.calls.get(c.attr);
-    if (call) out.push(`        self.${c.attr} = ${printCall(call, "        ")}`);
+    if (call) out.push(`        self.${c.attr} = ${printCall(call, "        ", param)}`);
   }
   out.push("");
   out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
@@ -651,7 +677,8 @@ function printClass(graph: IRGraph, def: ClassDef, root: boolean, b: Bindings): 
 
 /** The network's class name in the generated module: `mini_xception` -> `MiniXception`. */
 export function torchClassName(network: string): string {
-  return pascal(network);
+  const p = pascal(network);
+  return reservedClassName(p) ? `${p}_` : p;
 }
 
 /**
@@ -661,25 +688,31 @@ export function torchClassName(network: string): string {
 export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
   const bindings = bindArguments(graph, opts.probe);
   const { root } = instances(graph);
-  const builder = new ClassBuilder(new Lowering(graph, bindings), root);
+  const networkClass = torchClassName(graph.network);
+  const builder = new ClassBuilder(new Lowering(graph, bindings), root, networkClass);
   builder.build();
-  const rootClass = builder.classes.find((c) => c.inst === root)!;
-  const networkClass = pascal(graph.network);
+  // The constructors' parameters must not shadow a class their bodies call.
+  const argNames = pyParameterNames(
+    bindings.params.keys(),
+    new Set(),
+    new Set(builder.classes.map((c) => c.name)),
+  );
   const classes = builder.classes.map((c) =>
-    printClass(
-      graph,
-      c === rootClass ? { ...c, name: networkClass } : c,
-      c === rootClass,
-      bindings,
-    ),
+    printClass(graph, c, c.inst === root, bindings, argNames),
   );
   const header = [
-    `# Generated by archc${opts.source ? ` from ${opts.source}` : ""}. Do not edit: change the spec and compile again.`,
-    `"""${graph.network} as PyTorch modules: \`${networkClass}()\` builds the network with the spec's arguments.`,
-    "",
-    "Layers keep Keras' semantics (TensorFlow 'same' padding, batch-norm momentum, channels-last",
-    "flatten), so weights trained by archc or exported from its tfjs model load unchanged.",
-    '"""',
+    ...pyComments(
+      `Generated by archc${opts.source ? ` from ${opts.source}` : ""}. Do not edit: change the spec and compile again.`,
+    ),
+    pyDocstring(
+      [
+        `${graph.network} as PyTorch modules: \`${networkClass}()\` builds the network with the spec's arguments.`,
+        "",
+        "Layers keep Keras' semantics (TensorFlow 'same' padding, batch-norm momentum, channels-last",
+        "flatten), so weights trained by archc or exported from its tfjs model load unchanged.",
+      ].join("\n"),
+      "",
+    ),
   ].join("\n");
   const optional = Object.entries(optionalLayers)
     .filter(([op]) => graph.nodes.some((n) => n.op === op))

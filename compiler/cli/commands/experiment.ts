@@ -14,6 +14,7 @@ import { startBackend } from "../backend.js";
 import { Exit, type IO } from "../io.js";
 import type { OptionValues } from "../options.js";
 import { outPathRefused } from "../outPath.js";
+import { parseRunFlags } from "../runFlags.js";
 import { folderReportJson, printFolderReport } from "./report.js";
 
 /** The options sweep and search share (main.ts: experimentCommand). */
@@ -31,6 +32,11 @@ export type ExperimentOptions = OptionValues<
   | "lr"
   | "limit"
   | "valLimit"
+  | "valSplit"
+  | "bnMomentum"
+  | "preciseBn"
+  | "resize"
+  | "repeatChannels"
   | "seed"
   | "seeds"
   | "quiet"
@@ -95,7 +101,12 @@ export function parseExperimentFlags(
     io.err(`archc ${command}: --lr must be a positive finite number, not '${opts.lr}'`);
     bad = true;
   }
-  if (bad) return Exit.usage;
+  const run = parseRunFlags(opts);
+  if (typeof run === "string") {
+    io.err(`archc ${command}: ${run}`);
+    bad = true;
+  }
+  if (bad || typeof run === "string") return Exit.usage;
   if (epochs !== undefined && steps !== undefined) {
     io.err(`archc ${command}: give --epochs or --steps (a budget in steps), not both`);
     return Exit.usage;
@@ -124,6 +135,7 @@ export function parseExperimentFlags(
     ...(opts.data !== undefined ? { data: opts.data } : {}),
     ...(limit !== undefined ? { limit } : {}),
     ...(valLimit !== undefined ? { valLimit } : {}),
+    ...run,
     seed: seed ?? 0,
     seeds: seeds ?? 1,
     engine,
@@ -150,10 +162,16 @@ export async function runPlanned(
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
-    const merged = mergeResults(
-      opts.merge,
-      plan.variants.map((v) => v.label),
-    );
+    // A shard's row is taken only when it is the row this command would measure, identity and all.
+    const { expectedRows } = await import("../../lab/experiment/runner.js");
+    const { threads: _t, ...asked } = flags;
+    const settings: ExperimentSettings = {
+      ...asked,
+      file,
+      outDir: opts.out ?? "",
+      backendName: "",
+    };
+    const merged = mergeResults(opts.merge, expectedRows(program, plan, settings));
     for (const p of merged.problems) io.err(`archc ${command} --merge: ${p}`);
     if (opts.out) {
       const lines = merged.records.map((r) => JSON.stringify(r) + "\n").join("");
@@ -184,12 +202,18 @@ export async function runPlanned(
           onRow: (label, cached) => bar?.tick(label, cached),
           ...(bar ? { onStep: (label, r) => bar.step(label, r) } : {}),
           onFailure: (label, message) => io.err(`${label}: ${message}`),
-          onStopping: () =>
+          onWarning: (label, message) => {
+            if (!opts.quiet) io.err(`${label}: warning: ${message}`);
+          },
+          onStopping: () => {
+            // Nothing is drawn after the stop message: the bar closes first, for good.
+            bar?.halt();
             io.err(
               flags.measures.includes("train")
                 ? `\narchc ${command}: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)`
                 : `\narchc ${command}: stopping after this variant (Ctrl-C again to quit now)`,
-            ),
+            );
+          },
         });
       } finally {
         bar?.stop();

@@ -8,6 +8,7 @@ import { networkHash, readManifest, RunError, runPaths, sha256 } from "../../lab
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
+import { outPathRefused } from "../outPath.js";
 
 export interface ExportOptions {
   readonly out?: string;
@@ -27,6 +28,8 @@ export async function exportCommand(io: IO, dir: string, opts: ExportOptions): P
     return Exit.usage;
   }
   const format = opts.format ?? (opts.out.endsWith(".onnx") ? "onnx" : "tfjs");
+  if (outPathRefused(io, "export -o", opts.out, format === "onnx" ? "file" : "folder"))
+    return Exit.usage;
   let manifest;
   try {
     manifest = readManifest(dir);

@@ -1,6 +1,10 @@
 import { startBackend } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
-import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
+import {
+  experimentVariants,
+  isDesignSpace,
+  trainConfigNameFor,
+} from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
@@ -18,6 +22,8 @@ import { syntheticSpan } from "../../../grammar/span.js";
 import type { BackendChoice } from "../../backends/tfjs/choices.js";
 import { Exit, type IO } from "../io.js";
 import { report } from "../report.js";
+import { outPathRefused } from "../outPath.js";
+import { FileProblem } from "../../util/files.js";
 import { resolve } from "node:path";
 import type { Json } from "../../language/elaborate/values.js";
 
@@ -30,8 +36,10 @@ export function variantSource(file: string, v: Variant): Json {
   };
 }
 import { join } from "node:path";
+import { parseRunFlags, type RunFlagsText } from "../runFlags.js";
+import type { StopPoint } from "../../lab/train/loop.js";
 
-export interface TrainCliOptions {
+export interface TrainCliOptions extends RunFlagsText {
   readonly experiment?: string;
   readonly network?: string;
   readonly config?: string;
@@ -85,12 +93,18 @@ function intOption(
   return null;
 }
 
-function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | number {
+function planRuns(io: IO, file: string, program: Program, opts: TrainCliOptions): Run[] | number {
   const sets = parseSets(opts.set ?? []);
   if (sets.diagnostics.length) return report(io, program, sets.diagnostics);
   if (opts.experiment) {
     const x = pickDeclaration(program, "experiment", opts.experiment);
     if ("code" in x) return report(io, program, [x]);
+    if (isDesignSpace(x)) {
+      io.err(
+        `archc train: experiment ${x.name} declares a design space (sweep ... = all, where or samples); search it: archc search ${file} --experiment ${x.name} --measure train`,
+      );
+      return Exit.usage;
+    }
     return experimentVariants(x).map((v, i) => {
       const configName = trainConfigNameFor(x, i);
       const config = (configName && program.trains.get(configName)) || fallbackTrainConfig;
@@ -117,7 +131,16 @@ function withDropout(program: Program, run: Run): Variant {
   return withArgs(run.variant, [boundArg("dropout", float(d), span)]);
 }
 
+/** Which step a stopped run's checkpoint holds, as the stop message says it. */
+export function stopPoint(at: StopPoint | undefined): string {
+  if (!at) return "the checkpoint of the last step";
+  return at.batch === 0
+    ? `step ${at.step} (the end of epoch ${at.epoch - 1})`
+    : `step ${at.step} (epoch ${at.epoch}, batch ${at.batch}/${at.batches})`;
+}
+
 export async function trainCommand(io: IO, file: string, opts: TrainCliOptions): Promise<number> {
+  if (outPathRefused(io, "train --out", opts.out, "folder")) return Exit.usage;
   const epochs = intOption(io, "epochs", opts.epochs, 1);
   const steps = intOption(io, "steps", opts.steps, 1);
   const batch = intOption(io, "batch", opts.batch, 1);
@@ -154,6 +177,11 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     io.err("archc train: give --epochs or --steps (a budget in steps), not both");
     return Exit.usage;
   }
+  const flags = parseRunFlags(opts);
+  if (typeof flags === "string") {
+    io.err(`archc train: ${flags}`);
+    return Exit.usage;
+  }
   if (opts.resume && opts.fresh) {
     io.err("archc train: give --resume (continue the run) or --fresh (start over), not both");
     return Exit.usage;
@@ -164,7 +192,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   }
   const program = loadProgram(file);
   if (program.diagnostics.length) return report(io, program, program.diagnostics);
-  const runs = planRuns(io, program, opts);
+  const runs = planRuns(io, file, program, opts);
   if (typeof runs === "number") return runs;
 
   const graphs: { run: Run; graph: IRGraph; source: Json }[] = [];
@@ -192,9 +220,12 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   if ("exit" in backend) return backend.exit;
 
   let stop = false;
+  // The bar of the run in progress: closed before the stop message, and silent after it.
+  let drawing: { halt(): void } | undefined;
   const onSignal = () => {
     if (stop) process.exit(Exit.interrupted);
     stop = true;
+    drawing?.halt();
     io.err(
       "\narchc train: stopping after this step and writing a checkpoint (Ctrl-C again to quit now)",
     );
@@ -219,6 +250,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
       const epochsNow = epochs ?? config.epochs;
       const bar =
         opts.json || opts.quiet ? undefined : progress.trainingBar(io, run.label, epochsNow);
+      drawing = bar;
       let result;
       try {
         const trainer = torch
@@ -244,6 +276,11 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           ...(valLimit ? { valLimit } : {}),
           ...(opts.skipCorrupt ? { skipCorrupt: true } : {}),
           ...(opts.strategy ? { strategy: opts.strategy } : {}),
+          ...flags,
+          onNotice: (line) => {
+            if (!opts.json && !opts.quiet) io.err(`archc train: ${run.label}: ${line}`);
+          },
+          onWarning: (line) => io.err(`archc train: warning: ${run.label}: ${line}`),
           onCheckpointing: () => {
             if (!opts.json && !opts.quiet)
               io.err(
@@ -268,6 +305,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           e instanceof runMod.RunError ||
           e instanceof runMod.LockError ||
           e instanceof runMod.CheckpointError ||
+          e instanceof FileProblem ||
           (e instanceof Error && e.name === "TorchEngineError")
         ) {
           io.err(`archc train: ${e.message}`);
@@ -286,6 +324,9 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
         interrupted: result.interrupted,
         stoppedEarly: result.stoppedEarly,
         ...(result.best ? { best: result.best } : {}),
+        ...(result.valName ? { valData: result.valName } : {}),
+        preciseBn: result.batchNorm.precise,
+        ...(result.batchNorm.warning ? { warning: result.batchNorm.warning } : {}),
         ...(last
           ? {
               loss: last.loss,
@@ -300,12 +341,12 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
       if (result.interrupted) {
         interrupted = true;
         io.err(
-          `${run.label}: stopped at epoch ${(result.history.length || 0) + 1}; checkpoint of this exact step in ${outDir}. Continue with the same command and --resume`,
+          `${run.label}: stopped; ${stopPoint(result.stoppedAt)} saved in ${join(outDir, "checkpoint.bin")}. Continue with the same command and --resume`,
         );
       } else if (!opts.json && !opts.quiet) {
         io.out(
           last
-            ? `${run.label}: train loss ${last.loss.toFixed(4)}, train accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== undefined ? `, val accuracy ${last.valAccuracy.toFixed(4)}` : ""}${result.best ? ` (best val loss at epoch ${result.best.epoch}, in best.bin)` : ""}${result.stoppedEarly ? `; stopped early after ${result.history.length} epochs (patience ${patience})` : ""}, ${last.imagesPerSec.toFixed(1)} images/s${result.skipped ? `, ${result.skipped} unreadable images skipped` : ""}; metrics in ${join(outDir, "metrics.jsonl")} and metrics.csv`
+            ? `${run.label}: train loss ${last.loss.toFixed(4)}, train accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== undefined ? `, val accuracy ${last.valAccuracy.toFixed(4)} (${result.valName ?? "val"})` : ""}${result.best ? ` (best val loss at epoch ${result.best.epoch}, in best.bin)` : ""}${result.stoppedEarly ? `; stopped early after ${result.history.length} epochs (patience ${patience})` : ""}, ${last.imagesPerSec.toFixed(1)} images/s${result.skipped ? `, ${result.skipped} unreadable images skipped` : ""}; metrics in ${join(outDir, "metrics.jsonl")} and metrics.csv`
             : `${run.label}: no epoch finished in ${outDir}`,
         );
       }

@@ -1,4 +1,3 @@
-import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
@@ -17,10 +16,15 @@ import {
   type RunIdentity,
 } from "../run/index.js";
 import { appendResult, readResults, resultsFile, type SweepRecord } from "../sweep/results.js";
+import type { ExpectedRow } from "../sweep/merge.js";
+import { FileProblem, removeFile } from "../../util/files.js";
 import { measureLatency } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
 import { interruptible } from "./signals.js";
+import type { PreciseBnMode } from "../train/batchNorm.js";
+import type { InputAdaptation } from "../train/data/adapt.js";
+import { defaultValSplit } from "../train/data/split.js";
 
 /** How every configuration of a plan is measured: the same for sweep and search. */
 export interface ExperimentSettings {
@@ -43,6 +47,11 @@ export interface ExperimentSettings {
   readonly data?: string;
   readonly limit?: number;
   readonly valLimit?: number;
+  /** What the numbers mean (lab/train/session.ts): validation split, batch norm, adaptation. */
+  readonly valSplit?: number;
+  readonly bnMomentum?: number;
+  readonly preciseBn?: PreciseBnMode;
+  readonly adapt?: InputAdaptation;
   /** The first seed, and how many: seeds seed .. seed + seeds - 1. */
   readonly seed: number;
   readonly seeds: number;
@@ -64,6 +73,8 @@ export interface ExperimentHooks {
   readonly onFailure?: (label: string, message: string) => void;
   /** The first Ctrl-C: the runner stops at the next safe point. */
   readonly onStopping?: () => void;
+  /** A configuration's numbers are suspect (too short for its batch norm, unrecalibrated). */
+  readonly onWarning?: (label: string, message: string) => void;
 }
 
 export interface ExperimentOutcome {
@@ -86,6 +97,7 @@ export function isFatal(e: unknown): e is Error {
     e instanceof LockError ||
     e instanceof RunError ||
     e instanceof CheckpointError ||
+    e instanceof FileProblem ||
     (e instanceof Error && e.name === "TorchEngineError" && /Python/.test(e.message))
   );
 }
@@ -139,7 +151,13 @@ export function rowIdentity(
             source: s.data ?? config.dataset ?? null,
             limit: s.limit ?? null,
             valLimit: s.valLimit ?? null,
+            valSplit: s.valSplit ?? defaultValSplit,
+            adapt: {
+              resize: s.adapt?.resize ?? false,
+              repeatChannels: s.adapt?.repeatChannels ?? false,
+            },
           },
+          batchNorm: { momentum: s.bnMomentum ?? null, precise: s.preciseBn ?? "auto" },
           seed: seed ?? s.seed,
         }
       : {}),
@@ -175,7 +193,7 @@ export async function runExperiment(
 ): Promise<ExperimentOutcome> {
   const { variants, axes } = plan;
   const resultsPath = join(s.outDir, resultsFile);
-  if (s.fresh && existsSync(resultsPath)) rmSync(resultsPath);
+  if (s.fresh) removeFile(resultsPath, s.outDir);
   const done = readResults(s.outDir);
   const training = s.measures.includes("train");
   const session = training ? await import("../train/session.js") : undefined;
@@ -275,6 +293,11 @@ export async function runExperiment(
                 ...(s.batch ? { batch: s.batch } : {}),
                 ...(s.limit ? { limit: s.limit } : {}),
                 ...(s.valLimit ? { valLimit: s.valLimit } : {}),
+                ...(s.valSplit !== undefined ? { valSplit: s.valSplit } : {}),
+                ...(s.bnMomentum !== undefined ? { bnMomentum: s.bnMomentum } : {}),
+                ...(s.preciseBn ? { preciseBn: s.preciseBn } : {}),
+                ...(s.adapt ? { adapt: s.adapt } : {}),
+                onWarning: (message) => hooks.onWarning?.(v.label, message),
                 shouldStop: signals.stopped,
                 ...(s.strategy ? { strategy: s.strategy } : {}),
                 ...(hooks.onStep
@@ -297,6 +320,9 @@ export async function runExperiment(
                     ...(last.valAccuracy !== undefined ? { valAccuracy: last.valAccuracy } : {}),
                     seconds: res.history.reduce((sum, h) => sum + h.seconds, 0),
                     imagesPerSec: last.imagesPerSec,
+                    ...(res.valName ? { valData: res.valName } : {}),
+                    ...(res.batchNorm.precise ? { preciseBn: true } : {}),
+                    ...(res.batchNorm.warning ? { bnLag: true } : {}),
                   },
                 };
               }
@@ -326,6 +352,31 @@ export function plannedRows(plan: ExperimentPlan, s: ExperimentSettings): number
     ? plan.variants.filter((_, i) => i % s.shard!.of === s.shard!.index).length
     : plan.variants.length;
   return share * (s.measures.includes("train") ? s.seeds : 1);
+}
+
+/**
+ * Every row the plan asks for (each configuration, each seed when training) with the identity
+ * runExperiment would give it: what `--merge` compares a shard's rows with.
+ */
+export function expectedRows(
+  program: Program,
+  plan: ExperimentPlan,
+  s: ExperimentSettings,
+): ExpectedRow[] {
+  const training = s.measures.includes("train");
+  const seedList = training ? Array.from({ length: s.seeds }, (_, i) => s.seed + i) : [undefined];
+  return plan.variants.flatMap((v, i) => {
+    const config = overridden(plan.configFor(i) ?? fallbackTrainConfig, s);
+    const built = buildVariant(program, v, { snap: s.snap });
+    const network = built.ok
+      ? { graph: built.graph }
+      : { invalid: { code: built.diagnostics[0]!.code, message: built.diagnostics[0]!.message } };
+    return seedList.map((seed) => ({
+      label: v.label,
+      ...(seed !== undefined && s.seeds > 1 ? { seed } : {}),
+      identity: rowIdentity(v, network, config, s, seed),
+    }));
+  });
 }
 
 /** Runs `fn` holding the folder's lock, so that two experiments never write one folder. */

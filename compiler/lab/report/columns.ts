@@ -57,7 +57,8 @@ export function columnsFor(
   cols.push({
     id: "seeds",
     title: "seeds",
-    get: (c) => (c.error ? undefined : c.seeds.length),
+    // Seeds matter where something was trained; params and MACs are the same on every seed.
+    get: (c) => (Object.keys(c.values).length ? c.seeds.length : undefined),
     show: String,
   });
   const acc = metricDefs.find((m) => m.id === accuracy);

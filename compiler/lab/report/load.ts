@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { FileProblem, isMissing, readRegular } from "../../util/files.js";
 import { join } from "node:path";
 import { resultsFile, type SweepRecord } from "../sweep/results.js";
 
@@ -66,8 +67,16 @@ export function loadResults(path: string): Loaded {
       message: `${file} does not exist: is ${path} a sweep's or search's --out folder?`,
       damaged: false,
     };
+  let text: Buffer;
+  try {
+    // A folder's results.jsonl must stay inside it; a file named directly is read where it is.
+    text = readRegular(file, file === path ? {} : { within: path });
+  } catch (e) {
+    if (!(e instanceof FileProblem) && !isMissing(e)) throw e;
+    return { ok: false, file, message: (e as Error).message, damaged: false };
+  }
   const byKey = new Map<string, SweepRecord>();
-  const lines = readFileSync(file, "utf8").split("\n");
+  const lines = text.toString("utf8").split("\n");
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
     let parsed: unknown;

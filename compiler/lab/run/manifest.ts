@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
 import type { Json } from "../../language/elaborate/values.js";
-import { atomicWrite } from "../../util/atomicWrite.js";
+import { atomicWrite, FileProblem, readRegularIfAny } from "../../util/files.js";
 import { identityHash, type RunIdentity } from "./identity.js";
 import { runPaths } from "./paths.js";
 
@@ -38,14 +37,29 @@ export function writeManifest(dir: string, identity: RunIdentity, source?: Json)
 /** The folder's manifest; undefined when it has none; RunError when it is damaged. */
 export function readManifest(dir: string): Manifest | undefined {
   const path = runPaths(dir).manifest;
-  if (!existsSync(path)) return undefined;
+  let text: Buffer | undefined;
+  try {
+    // A manifest holds an identity, never megabytes.
+    text = readRegularIfAny(path, { within: dir, maxBytes: 16 << 20 });
+  } catch (e) {
+    if (e instanceof FileProblem) throw new RunError(e.message);
+    throw e;
+  }
+  if (text === undefined) return undefined;
   let m: Partial<Manifest>;
   try {
-    m = JSON.parse(readFileSync(path, "utf8")) as Partial<Manifest>;
+    m = JSON.parse(text.toString("utf8")) as Partial<Manifest>;
   } catch (e) {
     throw new RunError(`${path} is damaged: ${(e as Error).message}; start again with --fresh`);
   }
-  if (m.format !== "archc-run" || typeof m.identity !== "object" || m.identity === null)
+  if (
+    m === null ||
+    typeof m !== "object" ||
+    m.format !== "archc-run" ||
+    typeof m.identity !== "object" ||
+    m.identity === null ||
+    Array.isArray(m.identity)
+  )
     throw new RunError(`${path} is not an archc run manifest; start again with --fresh`);
   const key = identityHash(m.identity as { [k: string]: Json });
   if (m.key !== key)

@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Json } from "../../language/elaborate/values.js";
 import {
   compareIdentity,
@@ -10,6 +10,7 @@ import {
 import { acquireLock, releaseLock, type Lock } from "./lock.js";
 import { readManifest, RunError, writeManifest, type Manifest } from "./manifest.js";
 import { runPaths } from "./paths.js";
+import { expectFileOrNothing, FileProblem, removeFile } from "../../util/files.js";
 
 /**
  * What to do with a folder that already holds a run:
@@ -52,10 +53,28 @@ export function holdsRun(dir: string): boolean {
   return [p.manifest, p.checkpoint, p.metrics].some((f) => existsSync(f));
 }
 
+/** The files of a run folder that archc reads, replaces or removes. */
+function runFiles(dir: string): string[] {
+  const p = runPaths(dir);
+  return [p.checkpoint, p.best, p.metrics, p.csv, p.manifest];
+}
+
 /** Deletes what a run wrote (checkpoints, metrics, manifest), leaving other files alone. */
 export function clearRun(dir: string): void {
-  const p = runPaths(dir);
-  for (const f of [p.checkpoint, p.best, p.metrics, p.csv, p.manifest]) rmSync(f, { force: true });
+  for (const f of runFiles(dir)) removeFile(f, dir);
+}
+
+/**
+ * Checks, before any work, that each file of the run that is there is a regular file (or a
+ * link to one inside the folder): a folder, FIFO or device in its place is refused by name.
+ */
+export function checkRunFiles(dir: string): void {
+  try {
+    for (const f of runFiles(dir)) expectFileOrNothing(f, dir);
+  } catch (e) {
+    if (e instanceof FileProblem) throw new RunError(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -67,6 +86,7 @@ export function openRun(dir: string, identity: RunIdentity, o: OpenRunOptions): 
   const key = identityHash(withoutFields(identity, mayChange));
   const lock = acquireLock(dir, o.command);
   try {
+    checkRunFiles(dir);
     const exists = holdsRun(dir);
     if (exists && o.mode === "new")
       throw new RunError(

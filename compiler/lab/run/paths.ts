@@ -8,6 +8,8 @@ export function runPaths(dir: string) {
     lock: join(dir, "lock"),
     checkpoint: join(dir, "checkpoint.bin"),
     best: join(dir, "best.bin"),
+    /** What `archc eval` measured of the run, one entry per split and weights. */
+    evaluations: join(dir, "eval.json"),
     metrics: join(dir, "metrics.jsonl"),
     csv: join(dir, "metrics.csv"),
   } as const;

@@ -51,6 +51,8 @@ export function aggregateSeeds(records: readonly SweepRecord[]): SummaryRecord[]
         ...(valAccuracy.length ? { valAccuracy: mean(valAccuracy) } : {}),
         seconds: mean(pick((t) => t.seconds)),
         imagesPerSec: mean(pick((t) => t.imagesPerSec)),
+        ...(trains[0]!.valData ? { valData: trains[0]!.valData } : {}),
+        ...(trains.some((t) => t.bnLag) ? { bnLag: true } : {}),
       },
       spread: {
         loss: sd(pick((t) => t.loss)),

@@ -1,13 +1,25 @@
-import { compareIdentity, describeDifferences } from "../run/identity.js";
-import { readResults, type SweepRecord } from "./results.js";
+import {
+  compareIdentity,
+  describeDifferences,
+  identityHash,
+  type RunIdentity,
+} from "../run/identity.js";
+import { readResults, resultsFile, type SweepRecord } from "./results.js";
 import { existsSync } from "node:fs";
+import type { Json } from "../../language/elaborate/values.js";
 import { join } from "node:path";
+import { FileProblem } from "../../util/files.js";
 
-/** Fields of a row's identity that belong to its variant; every other field is the sweep's. */
-const perVariant = ["network", "args", "graph", "invalid", "seed"];
+/** A row the merging command would measure: its variant's label, seed and whole identity. */
+export interface ExpectedRow {
+  readonly label: string;
+  /** Set when the sweep repeats each variant over several seeds. */
+  readonly seed?: number;
+  readonly identity: RunIdentity;
+}
 
 export interface Merged {
-  /** One row per variant, in the order of `order` (labels of the planned variants). */
+  /** One row per expected row that a shard measured, in the order of the expected rows. */
   readonly records: SweepRecord[];
   /** Rows refused, folders without results, variants no shard measured: each a sentence. */
   readonly problems: string[];
@@ -15,59 +27,86 @@ export interface Merged {
 
 /**
  * Joins the results.jsonl of sweep shards (`archc sweep --shard I/N`, run anywhere) into one
- * sweep. A row is refused when what decided its numbers differs from the others' (another spec,
- * config, data, measures or archc version), or when two shards measured the same variant
- * differently; a variant of the plan that no shard measured is named.
+ * sweep. A shard's row is taken only when its whole identity is the one the merging command
+ * computes for that variant: spec, network, every argument (the fixed ones of --set too),
+ * measures, train config, data, seed, engine, archc version. Otherwise it is refused with the
+ * fields that differ; a row of no expected variant, and an expected row no shard measured, are
+ * named.
  */
-export function mergeResults(dirs: readonly string[], order: readonly string[]): Merged {
+export function mergeResults(dirs: readonly string[], expected: readonly ExpectedRow[]): Merged {
   const problems: string[] = [];
-  const byVariant = new Map<string, { record: SweepRecord; dir: string }>();
-  let first: { record: SweepRecord; dir: string } | undefined;
+  const rowOf = (label: string, seed: number | undefined) =>
+    `${label}${seed === undefined ? "" : `#${seed}`}`;
+  const byKey = new Map(expected.map((e) => [identityHash(e.identity), e]));
+  const byRow = new Map(expected.map((e) => [rowOf(e.label, e.seed), e]));
+  const found = new Map<string, SweepRecord>();
+  const refused = new Set<string>();
   for (const dir of dirs) {
-    if (!existsSync(join(dir, "results.jsonl"))) {
-      problems.push(`${dir} has no results.jsonl: is it a sweep's --out folder?`);
+    if (!existsSync(join(dir, resultsFile))) {
+      problems.push(`${dir} has no ${resultsFile}: is it a sweep's --out folder?`);
       continue;
     }
-    for (const record of readResults(dir).values()) {
-      const key = record.seed === undefined ? record.variant : `${record.variant}#${record.seed}`;
+    let records: Map<string, SweepRecord>;
+    try {
+      records = readResults(dir);
+    } catch (e) {
+      if (!(e instanceof FileProblem)) throw e;
+      problems.push(e.message);
+      continue;
+    }
+    for (const record of records.values()) {
       if (!record.identity) {
         problems.push(
           `${dir}: ${record.variant} has no identity (made by an older archc); measure it again`,
         );
         continue;
       }
-      if (!first) first = { record, dir };
-      else {
-        const diffs = compareIdentity(first.record.identity!, record.identity, perVariant);
-        if (diffs.length) {
-          problems.push(
-            `${dir}: ${record.variant} refused, it was measured differently from ${first.dir}'s rows: ${describeDifferences(diffs)}`,
-          );
-          continue;
-        }
-      }
-      const seen = byVariant.get(key);
-      if (seen && seen.record.key !== record.key) {
+      const key = identityHash(record.identity);
+      const want = byKey.get(key);
+      if (!want) {
+        const same = byRow.get(rowOf(record.variant, record.seed));
+        if (same) refused.add(rowOf(same.label, same.seed));
         problems.push(
-          `${dir}: ${record.variant} refused, ${seen.dir} measured it with another identity`,
+          same
+            ? `${dir}: ${record.variant} refused, it was measured differently than this command would: ${differences(same.identity, record.identity)}`
+            : `${dir}: ${record.variant} is not a variant of this sweep`,
         );
         continue;
       }
-      if (!seen) byVariant.set(key, { record, dir });
+      // Equal identities measure the same thing: a row two shards hold is taken once.
+      if (!found.has(key)) found.set(key, { ...record, key });
     }
   }
-  const rank = new Map(order.map((label, i) => [label, i]));
-  for (const { record } of byVariant.values())
-    if (!rank.has(record.variant))
-      problems.push(`${record.variant} is not a variant of this sweep`);
-  const records = [...byVariant.values()]
-    .map((x) => x.record)
-    .filter((r) => rank.has(r.variant))
-    .sort((a, b) => rank.get(a.variant)! - rank.get(b.variant)! || (a.seed ?? 0) - (b.seed ?? 0));
-  const measured = new Set(records.map((r) => r.variant));
-  const missing = order.filter((l) => !measured.has(l));
+  const records: SweepRecord[] = [];
+  const missing: string[] = [];
+  for (const e of expected) {
+    const r = found.get(identityHash(e.identity));
+    if (r) records.push(r);
+    else if (!refused.has(rowOf(e.label, e.seed)))
+      missing.push(rowOf(e.label, e.seed).replace("#", " seed "));
+  }
   if (missing.length) problems.push(`no shard measured ${missing.join(", ")}`);
   return { records, problems };
+}
+
+/**
+ * The fields that differ, an argument shown as its value (`args.width: 8 now, 16 in the run`)
+ * rather than as the parts of the stored Value.
+ */
+function differences(want: RunIdentity, have: RunIdentity): string {
+  const diffs = compareIdentity(want, have);
+  const args = (id: RunIdentity) => (id["args"] ?? {}) as { [k: string]: Json };
+  const plain = (x: Json | undefined): Json | undefined =>
+    x !== null && typeof x === "object" && !Array.isArray(x) && "v" in x ? x["v"] : x;
+  const seen = new Set<string>();
+  const shown = diffs.flatMap((d) => {
+    const arg = /^args\.([^.]+)/.exec(d.path)?.[1];
+    if (arg === undefined) return [d];
+    if (seen.has(arg)) return [];
+    seen.add(arg);
+    return [{ path: `args.${arg}`, want: plain(args(want)[arg]), have: plain(args(have)[arg]) }];
+  });
+  return describeDifferences(shown);
 }
 
 /** `--shard I/N`: the I-th of N shares (0 <= I < N), every N-th variant from the I-th. */

@@ -1,4 +1,5 @@
 import type { SummaryRecord } from "./aggregate.js";
+import { paretoFront } from "../report/pareto.js";
 import type { SweepRecord } from "./results.js";
 
 interface Metric {
@@ -32,10 +33,11 @@ const metrics: Metric[] = [
 /**
  * Plots each measured metric against the first axis with vega-lite, rendered to SVG by vega in
  * Node; the second axis is the colour, and further axes are small multiples (a panel for each
- * combination of their values), so that no axis is hidden behind the lines. For `parts` the x axis is logarithmic (the continuum is a sequence of doublings) and
- * `depthwise` sits at its group count, on a tick labelled `depthwise (N)`. Over several seeds,
+ * combination of their values), so that no axis is hidden behind the lines. For `parts` the x
+ * axis is logarithmic (the continuum is a sequence of doublings) and `depthwise` sits at its
+ * group count, on a tick labelled `depthwise (N)`. Over several seeds,
  * error bars show one standard deviation. With accuracy measured, two more plots give the Pareto
- * view: val accuracy against MACs and against parameters.
+ * view: val accuracy against MACs and against parameters, the front's points labelled.
  */
 export async function plotSweep(
   records: readonly SweepRecord[],
@@ -143,7 +145,15 @@ export async function plotSweep(
       ["macs", "MACs per example"],
       ["params", "parameters"],
     ] as const) {
+      // Text only at the Pareto front (every point has its tooltip): labels of all the points
+      // of a cross product overlap into a smudge.
+      const front = new Set(
+        paretoFront(
+          pareto.map((r) => ({ r, cost: r[field] ?? 0, score: r.train!.valAccuracy! })),
+        ).map((p) => p.r),
+      );
       const values = pareto.map((r) => ({
+        front: front.has(r),
         cost: r[field],
         acc: r.train!.valAccuracy!,
         ...(spread(r)?.valAccuracy !== undefined
@@ -185,6 +195,7 @@ export async function plotSweep(
             },
           },
           {
+            transform: [{ filter: "datum.front" }],
             mark: { type: "text", dy: -9, fontSize: 9 },
             encoding: {
               x: costX,

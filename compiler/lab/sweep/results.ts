@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendRegular, makeFolder, readRegularIfAny } from "../../util/files.js";
 import { join } from "node:path";
 import type { Json } from "../../language/elaborate/values.js";
 import type { RunIdentity } from "../run/identity.js";
@@ -20,6 +20,12 @@ export interface TrainOutcome {
   readonly valAccuracy?: number;
   readonly seconds: number;
   readonly imagesPerSec: number;
+  /** The data the val numbers come from, e.g. "fashion-mnist (val)": held out of training. */
+  readonly valData?: string;
+  /** Batch norms were recalibrated on training data before evaluating (precise BN). */
+  readonly preciseBn?: boolean;
+  /** Too few steps for the batch-norm momentum and no recalibration: val numbers lag. */
+  readonly bnLag?: boolean;
 }
 
 /** One line of results.jsonl: a variant and what was measured of it, or why it failed. */
@@ -55,8 +61,9 @@ export const resultsFile = "results.jsonl";
 export function readResults(dir: string): Map<string, SweepRecord> {
   const path = join(dir, resultsFile);
   const out = new Map<string, SweepRecord>();
-  if (!existsSync(path)) return out;
-  for (const line of readFileSync(path, "utf8").split("\n")) {
+  const text = readRegularIfAny(path, { within: dir });
+  if (text === undefined) return out;
+  for (const line of text.toString("utf8").split("\n")) {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line) as SweepRecord;
@@ -76,15 +83,11 @@ export function readResults(dir: string): Map<string, SweepRecord> {
  * skipped on reading (and its variant measured again); a line is appended whole with one write.
  */
 export function appendResult(dir: string, r: SweepRecord): void {
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const { cached: _cached, ...saved } = r;
   const path = join(dir, resultsFile);
   // After a line cut short by a kill, start on a line of its own.
-  const fresh = !existsSync(path) || endsWithNewline(path);
-  appendFileSync(path, (fresh ? "" : "\n") + JSON.stringify(saved) + "\n");
-}
-
-function endsWithNewline(path: string): boolean {
-  const text = readFileSync(path);
-  return text.length === 0 || text[text.length - 1] === 0x0a;
+  const text = readRegularIfAny(path, { within: dir });
+  const fresh = !text?.length || text[text.length - 1] === 0x0a;
+  appendRegular(path, (fresh ? "" : "\n") + JSON.stringify(saved) + "\n");
 }

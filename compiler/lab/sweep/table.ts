@@ -20,7 +20,8 @@ function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> 
       : "",
     "train loss": withSpread(r.train?.loss, sp?.loss),
     "train accuracy": withSpread(r.train?.accuracy, sp?.accuracy),
-    "val accuracy": withSpread(r.train?.valAccuracy, sp?.valAccuracy),
+    "val accuracy":
+      withSpread(r.train?.valAccuracy, sp?.valAccuracy) + (r.train?.bnLag ? " (BN lag)" : ""),
     seeds: seeds && seeds.length > 1 ? String(seeds.length) : "",
     cached: r.cached ? "yes" : "",
     note: r.error
@@ -34,9 +35,15 @@ function cells(r: SweepRecord, axes: readonly string[]): Record<string, string> 
 /** A terminal table; columns that no variant filled are left out. */
 export function formatTable(records: readonly SweepRecord[], axes: readonly string[]): string {
   const rows = records.map((r) => cells(r, axes));
-  const cachedNote = records.some((r) => r.cached)
-    ? "\ncached: yes = the row comes from results.jsonl, measured earlier with the same identity"
-    : "";
+  const valData = [...new Set(records.flatMap((r) => (r.train?.valData ? [r.train.valData] : [])))];
+  const cachedNote =
+    (valData.length ? `\nval: measured on ${valData.join(", ")}` : "") +
+    (records.some((r) => r.train?.bnLag)
+      ? "\nBN lag: too few steps for the batch-norm momentum and no recalibration (--precise-bn off); its val numbers measure the moving averages' lag"
+      : "") +
+    (records.some((r) => r.cached)
+      ? "\ncached: yes = the row comes from results.jsonl, measured earlier with the same identity"
+      : "");
   const head = Object.keys(rows[0] ?? cells({ variant: "", point: {} }, axes)).filter(
     (k) => axes.includes(k) || rows.some((r) => r[k]),
   );
@@ -86,6 +93,8 @@ export function formatCsv(records: readonly SweepRecord[], axes: readonly string
     "train_accuracy",
     "val_loss",
     "val_accuracy",
+    "val_data",
+    "bn_lag",
     "cached",
     "error",
     ...(summary
@@ -107,6 +116,8 @@ export function formatCsv(records: readonly SweepRecord[], axes: readonly string
       r.train?.accuracy,
       r.train?.valLoss,
       r.train?.valAccuracy,
+      r.train?.valData,
+      r.train?.bnLag ? "yes" : undefined,
       r.cached ? "yes" : undefined,
       r.error ? `${r.error.code}: ${r.error.message}` : undefined,
       ...(summary

@@ -23,16 +23,11 @@ import { packageRoot } from "../../language/paths.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import { runPaths } from "../run/paths.js";
 import { closeRun, openRun } from "../run/open.js";
-import { openRunData, type Dataset } from "../train/data/index.js";
+import type { Dataset } from "../train/data/index.js";
 import { seedWeights } from "../train/init.js";
 import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
-import {
-  NoDataError,
-  trainIdentity,
-  epochsFor,
-  type SessionOptions,
-  type SessionResult,
-} from "../train/session.js";
+import type { StopPoint } from "../train/loop.js";
+import { prepareRun, type SessionOptions, type SessionResult } from "../train/session.js";
 import { findPython, TorchEngineError, type Python } from "./python.js";
 import { torchWeightsFile } from "./weights.js";
 
@@ -158,31 +153,24 @@ interface Event {
  * runner.py. Ctrl-C asks the runner to stop after the step, write its checkpoint and exit.
  */
 export async function trainTorch(o: SessionOptions & TorchOptions): Promise<SessionResult> {
-  const { graph, config } = o;
+  const { config } = o;
   const nproc = o.nproc ?? 1;
   const nnodes = o.nnodes ?? 1;
   if (nnodes > 1 && !o.rdzvEndpoint)
     throw new TorchEngineError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT of node 0");
   const py = findPython(o.python);
-  const spec = o.data ?? config.dataset;
-  if (!spec)
-    throw new NoDataError(
-      `no data for ${graph.network}: pass --data (synthetic, fashion-mnist, an IDX folder or an image folder)`,
-    );
-  const seed = o.seed ?? 0;
   const batch = o.batch ?? config.batch;
   const world = nproc * nnodes;
   if (batch % world)
     throw new TorchEngineError(
       `the batch (${batch}) must be a multiple of the processes (${world}) so that every process takes the same share`,
     );
-  const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
-  const epochs = epochsFor(o, trainData.size);
+  const p = await prepareRun(o, "torch");
+  const { graph, trainData, valData, epochs, seed } = p;
   // Node ranks above 0 only compute: the run folder is node 0's.
   const lead = (o.nodeRank ?? 0) === 0;
-  const identity = trainIdentity({ ...o, identity: { ...o.identity, engine: "torch" } });
   const run = lead
-    ? openRun(o.outDir, identity, {
+    ? openRun(o.outDir, p.identity, {
         mode: o.mode ?? (o.resume ? "resume" : "new"),
         command: o.command ?? "train",
       })
@@ -193,10 +181,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     if (run && !run.resume) rmSync(join(o.outDir, torchWeightsFile), { force: true });
     const module = join(o.outDir, "model.py");
     if (lead) writeFileSync(module, emitTorch(graph, { source: graph.network }));
-    const [train, val] = [
-      await materialise(trainData, work, "train"),
-      await materialise(valData, work, "val"),
-    ];
+    const train = await materialise(trainData, work, "train");
+    const val = valData ? await materialise(valData, work, "val") : undefined;
     const weights = join(work, "initial.safetensors");
     writeFileSync(weights, initialWeights(graph, seed));
     const last = graph.nodes[graph.output]!;
@@ -209,7 +195,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         network: graph.network,
         initialWeights: weights,
         train,
-        val,
+        ...(val ? { val } : {}),
+        preciseBnImages: p.batchNorm.precise ? p.batchNorm.images : 0,
         classes: last.shape[0]!,
         batch,
         epochs,
@@ -226,7 +213,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
       }),
     );
     if (!lead) writeFileSync(join(work, "model.py"), emitTorch(graph, { source: graph.network }));
-    return await launch(
+    const result = await launch(
       join(work, "stop"),
       py,
       o,
@@ -235,6 +222,11 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
       trainData.skipped?.length ?? 0,
       graph,
     );
+    return {
+      ...result,
+      ...(valData ? { valName: valData.name } : {}),
+      batchNorm: p.batchNorm,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
     if (run) closeRun(run);
@@ -249,7 +241,7 @@ async function launch(
   epochs: number,
   skipped: number,
   graph: IRGraph,
-): Promise<SessionResult> {
+): Promise<Omit<SessionResult, "batchNorm">> {
   const child = spawn(py.path, await launcher(o, job), {
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: Ctrl-C reaches archc alone, which asks for a stop after the step.
@@ -261,6 +253,8 @@ async function launch(
   let interrupted = false;
   let startEpoch = 0;
   let asked = false;
+  let batches = 0;
+  let stoppedAt: StopPoint | undefined;
   const poll = setInterval(() => {
     if (!asked && o.shouldStop?.()) {
       asked = true;
@@ -295,7 +289,8 @@ async function launch(
     if (e.event === "start") {
       startEpoch = e["startEpoch"] as number;
       history = [...(e["history"] as EpochMetrics[])];
-    } else if (e.event === "step")
+    } else if (e.event === "step") {
+      batches = e["batches"] as number;
       o.onStep?.({
         epoch: e["epoch"] as number,
         batch: e["batch"] as number,
@@ -306,12 +301,16 @@ async function launch(
         accuracy: e["accuracy"] as number,
         imagesPerSec: e["imagesPerSec"] as number,
       });
-    else if (e.event === "epoch") {
+    } else if (e.event === "epoch") {
       const m = e["metrics"] as EpochMetrics;
       history = [...(e["history"] as EpochMetrics[])];
       writeMetrics(o.outDir, history);
       o.onEpoch?.(m);
-    } else if (e.event === "stopped") interrupted = true;
+    } else if (e.event === "stopped") {
+      interrupted = true;
+      const st = e["state"] as { epoch: number; batch: number; step: number };
+      stoppedAt = { epoch: st.epoch + 1, batch: st.batch, batches, step: st.step };
+    }
   }
   const code = await exited;
   clearInterval(poll);
@@ -330,6 +329,7 @@ async function launch(
     interrupted,
     startEpoch,
     stoppedEarly: false,
+    ...(stoppedAt ? { stoppedAt } : {}),
     params: graph.totals.params.total,
     epochs,
     skipped,

@@ -139,6 +139,61 @@ def synced_batch_norm(bn):
 
 
 # ---------------------------------------------------------------------------------------------
+# Precise BN (pycls' compute_precise_bn_stats), as compiler/lab/train/preciseBn.ts does it
+
+PRECISE_BN_STREAM = 0x626E
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(model, net, train, job, epoch, device, world, rank):
+    """Sets every batch norm's running mean and variance to those of its input over
+    job["preciseBnImages"] training examples (a seeded draw per epoch, the embedded trainer's),
+    seen in training mode in the run's batch size, dropout off. Every process runs its share of
+    each batch, so synchronised batch norms see the global batch; the sums are reduced."""
+    images = job.get("preciseBnImages", 0)
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not images or not bns:
+        return
+    sums = {}
+
+    def hook(bn):
+        def record(module, inputs):
+            x = inputs[0].detach().double()
+            dims = [d for d in range(x.dim()) if d != 1]
+            s = sums.setdefault(bn, torch.zeros(3, x.shape[1], dtype=torch.float64, device=x.device))
+            s[0] += x.sum(dims)
+            s[1] += (x * x).sum(dims)
+            s[2] += x.numel() / x.shape[1]
+
+        return record
+
+    handles = [bn.register_forward_pre_hook(hook(bn)) for bn in bns]
+    dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    for d in dropouts:
+        d.eval()
+    batch, local_batch = job["batch"], job["batch"] // world
+    order = epoch_order(train.n, derive_seed(job["seed"], PRECISE_BN_STREAM), epoch, True)
+    try:
+        for a in range(0, min(images, train.n), batch):
+            chunk = order[a : min(a + batch, train.n)]
+            mine = chunk[rank * local_batch : (rank + 1) * local_batch] if world > 1 else chunk
+            x, _ = train.batch(mine, device)
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+        for d in dropouts:
+            d.train()
+    for bn in bns:
+        s = sums[bn]
+        if world > 1:
+            dist.all_reduce(s)
+        mean = s[0] / s[2]
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
+        bn.running_var.copy_((s[1] / s[2] - mean * mean).clamp_min(0).to(bn.running_var.dtype))
+
+
+# ---------------------------------------------------------------------------------------------
 # Files
 
 
@@ -315,8 +370,10 @@ def main():
     interrupted = False
     emit("start", rank=rank, world=world, device=str(device), torch=torch.__version__, startEpoch=state["epoch"], history=history)
     for epoch in range(state["epoch"], job["epochs"]):
-        t0 = time.perf_counter()
         skip = state["batch"] if epoch == state["epoch"] else 0
+        # A resumed epoch's time is the training time its checkpoint counted plus this run's, so
+        # its throughput is images over the time that trained them (not over this run's alone).
+        t0 = time.perf_counter() - (state.get("seconds", 0.0) if skip else 0.0)
         # A run resumed inside an epoch continues that epoch's sums: its metrics come out whole.
         sums = torch.tensor(state.get("sums", [0.0, 0.0, 0.0]) if skip else [0.0, 0.0, 0.0], dtype=torch.float64)
         order = epoch_order(train.n, seed, epoch, True)
@@ -358,6 +415,7 @@ def main():
                 "step": state["step"] + 1,
                 "samples": state["samples"] + g_k,
                 "sums": sums.tolist(),
+                "seconds": time.perf_counter() - t0,
             }
             if lead:
                 emit(
@@ -380,6 +438,7 @@ def main():
                 emit("stopped", state=state)
             break
         seconds = time.perf_counter() - t0
+        recalibrate_batch_norm(model, net, train, job, epoch, device, world, rank)
         if world > 1:
             dist.barrier()
         v = evaluate() if val is not None and lead else None
@@ -394,7 +453,7 @@ def main():
             "imagesPerSec": seen / max(seconds, 1e-9),
             "seconds": seconds,
         }
-        state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0]}
+        state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0], "seconds": 0.0}
         history.append(metrics)
         save_checkpoint()
         if lead:

@@ -101,8 +101,79 @@ export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, checkpointFile));
 }
 
+const count = (x: unknown): x is number =>
+  typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+
+/**
+ * The header's state and tensor table, with every field that loading uses checked: a file that
+ * passed its checksum was written by archc, or made to look so on purpose, and neither may reach
+ * the model as an internal error.
+ */
+function checkedHeader(
+  path: string,
+  header: { [k: string]: Json },
+): { state: CheckpointState; tensors: TensorEntry[] } {
+  const bad = (what: string) =>
+    new CheckpointError(`${path} is not a valid checkpoint: ${what}; start again with --fresh`);
+  const state = header["state"] as unknown as Partial<CheckpointState> | null;
+  if (state === null || typeof state !== "object" || Array.isArray(state))
+    throw bad("it holds no training state");
+  for (const k of ["epoch", "batch", "step", "samples"] as const)
+    if (!count(state[k])) throw bad(`its state's ${k} is not a count`);
+  if (!Array.isArray(state.rng) || !state.rng.every((x) => typeof x === "number"))
+    throw bad("its state's random generator is not a list of numbers");
+  if (state.history !== undefined && !Array.isArray(state.history))
+    throw bad("its history is not a list");
+  const tensors = header["tensors"] as unknown;
+  if (!Array.isArray(tensors)) throw bad("it has no tensor table");
+  for (const t of tensors as Partial<TensorEntry>[]) {
+    if (
+      t === null ||
+      typeof t !== "object" ||
+      typeof t.name !== "string" ||
+      !Array.isArray(t.shape) ||
+      !t.shape.every(count) ||
+      !count(t.offset) ||
+      !count(t.length)
+    )
+      throw bad("an entry of its tensor table is not a name, shape, offset and length");
+  }
+  return { state: state as CheckpointState, tensors: tensors as TensorEntry[] };
+}
+
 const sameShape = (a: readonly number[], b: readonly (number | null)[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The training state, tensor table and data of a framed checkpoint, every part checked (the
+ * frame's checksum, the format, the run's key, the header's fields, each tensor inside the data);
+ * separate from loading so that what a file holds can be checked without a model.
+ */
+export function decodeCheckpoint(
+  path: string,
+  { header, payload }: { header: { [k: string]: Json }; payload: Buffer },
+  key?: string,
+): { state: CheckpointState; tensors: TensorEntry[]; data: Float32Array } {
+  if (header["format"] !== "archc-checkpoint")
+    throw new CheckpointError(`${path} is not an archc training checkpoint`);
+  if (key && header["key"] !== key)
+    throw new CheckpointError(
+      `${path} belongs to another run (key ${String(header["key"] ?? "none")}, this run's manifest says ${key}); start again with --fresh`,
+    );
+  const { state, tensors } = checkedHeader(path, header);
+  if (payload.length % 4 !== 0)
+    throw new CheckpointError(`${path} is damaged: its data is not a whole number of floats`);
+  // Copy out of the file buffer: Float32Array views need 4-byte alignment.
+  const data = new Float32Array(
+    payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length),
+  );
+  for (const t of tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size !== t.length || t.offset + t.length > data.length)
+      throw new CheckpointError(`${path} is damaged: tensor ${t.name} lies outside its data`);
+  }
+  return { state, tensors, data };
+}
 
 /**
  * Restores model (and optimizer) weights from a run folder's checkpoint, or from the checkpoint
@@ -119,27 +190,8 @@ export async function loadCheckpoint(
   key?: string,
 ): Promise<CheckpointState> {
   const path = dirOrFile.endsWith(".bin") ? dirOrFile : runPaths(dirOrFile).checkpoint;
-  const { header, payload } = readFramed(path);
-  if (header["format"] !== "archc-checkpoint")
-    throw new CheckpointError(`${path} is not an archc training checkpoint`);
-  if (key && header["key"] !== key)
-    throw new CheckpointError(
-      `${path} belongs to another run (key ${String(header["key"] ?? "none")}, this run's manifest says ${key}); start again with --fresh`,
-    );
-  const state = header["state"] as unknown as CheckpointState;
-  const tensors = header["tensors"] as unknown as TensorEntry[];
-  if (payload.length % 4 !== 0)
-    throw new CheckpointError(`${path} is damaged: its data is not a whole number of floats`);
-  // Copy out of the file buffer: Float32Array views need 4-byte alignment.
-  const data = new Float32Array(
-    payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length),
-  );
+  const { state, tensors, data } = decodeCheckpoint(path, readFramed(path), key);
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  for (const t of tensors) {
-    const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== t.length || t.offset + t.length > data.length)
-      throw new CheckpointError(`${path} is damaged: tensor ${t.name} lies outside its data`);
-  }
   const plan: { w: tf.LayerVariable; t: TensorEntry }[] = [];
   for (const w of model.weights) {
     const t = byName.get(`model/${w.originalName}`);

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { mkdirSync } from "node:fs";
+import { makeFolder } from "../../util/files.js";
 import type { TrainConfig } from "../../language/config/train.js";
 import { checkpointedVariableGrads } from "../../backends/tfjs/checkpoint.js";
 import { frugalVariableGrads } from "../../backends/tfjs/gradients.js";
@@ -15,6 +15,7 @@ import type { Dataset } from "./data/index.js";
 import { Random } from "./data/random.js";
 import { makeOptimizer, setLearningRate } from "./optimizer.js";
 import { learningRate } from "./schedule.js";
+import { recalibrateBatchNorm } from "./preciseBn.js";
 
 export type { EpochMetrics, StepReport } from "./metrics.js";
 
@@ -43,6 +44,11 @@ export interface TrainOptions {
    * networks whose training step would not fit, see trainingNeedsCheckpoints).
    */
   readonly checkpointActivations?: boolean;
+  /**
+   * Precise BN: at each epoch's end, before evaluating and saving, the batch norms' moving
+   * statistics are recomputed on this many training images (0 or absent: off; see preciseBn.ts).
+   */
+  readonly preciseBnImages?: number;
   readonly onStep?: (r: StepReport) => void;
   readonly onEpoch?: (m: EpochMetrics) => void;
   /**
@@ -65,6 +71,15 @@ export interface TrainResult {
     readonly valAccuracy: number;
   };
   readonly stoppedEarly: boolean;
+  /** Where an interrupted run's checkpoint stands: epoch and batch (1-based), and global step. */
+  readonly stoppedAt?: StopPoint;
+}
+
+export interface StopPoint {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  readonly step: number;
 }
 
 const eps = 1e-7;
@@ -96,7 +111,8 @@ function decay(model: tf.LayersModel, rate: number): tf.Scalar | undefined {
   return tf.mul(rate, tf.addN(kernels.map((w) => tf.sum(tf.square(w.read()))))) as tf.Scalar;
 }
 
-async function evaluate(
+/** Mean loss and accuracy of the model on every example of `data`, in inference mode. */
+export async function evaluate(
   model: tf.LayersModel,
   data: Dataset,
   batch: number,
@@ -125,7 +141,7 @@ async function evaluate(
  * state for shuffling and dropout — and a resumed run continues as if never stopped.
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  mkdirSync(o.outDir, { recursive: true });
+  makeFolder(o.outDir);
   const paths = runPaths(o.outDir);
   const { model, config } = o;
   const optimizer = makeOptimizer(config.optimizer);
@@ -249,6 +265,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       break;
     }
     const seconds = (performance.now() - t0) / 1000;
+    if (o.preciseBnImages)
+      await recalibrateBatchNorm(model, o.train, {
+        batch: o.batch,
+        images: o.preciseBnImages,
+        seed: o.seed,
+        epoch,
+      });
     const val = o.val ? await evaluate(model, o.val, o.batch, o.probabilities) : undefined;
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
@@ -295,5 +318,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     startEpoch,
     ...(state.best ? { best: state.best } : {}),
     stoppedEarly: state.stoppedEarly ?? false,
+    ...(interrupted
+      ? { stoppedAt: { epoch: state.epoch + 1, batch: state.batch, batches, step: state.step } }
+      : {}),
   };
 }

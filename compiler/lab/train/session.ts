@@ -3,7 +3,14 @@ import type { IRGraph } from "../../language/ir/types.js";
 import { trainingNeedsCheckpoints } from "../../backends/tfjs/checkpoint.js";
 import { memoryBudget } from "../../backends/tfjs/grouped/index.js";
 import { buildModelFromIR, type BuildOptions } from "../../backends/tfjs/model.js";
-import { openRunData } from "./data/index.js";
+import { defaultValSplit, isIdxSource, openRunData, type Dataset } from "./data/index.js";
+import type { InputAdaptation } from "./data/adapt.js";
+import {
+  planBatchNorm,
+  withBnMomentum,
+  type BatchNormPlan,
+  type PreciseBnMode,
+} from "./batchNorm.js";
 import { seedWeights } from "./init.js";
 import { train, type EpochMetrics, type StepReport, type TrainResult } from "./loop.js";
 import type { Json } from "../../language/elaborate/values.js";
@@ -49,12 +56,41 @@ export interface SessionOptions {
   readonly onCheckpointing?: () => void;
   /** Told which grouped-convolution strategies were chosen and whether they should fit. */
   readonly onStrategies?: BuildOptions["onStrategies"];
+  /** Momentum of every batch norm (default: the config's bn_momentum, else each layer's). */
+  readonly bnMomentum?: number;
+  /** Recalibrate batch norms before each evaluation (default auto: for runs too short). */
+  readonly preciseBn?: PreciseBnMode;
+  /** Fraction of the training examples held out to validate (IDX sources; default 0.1). */
+  readonly valSplit?: number;
+  /** Resizing and channel repetition allowed for data of another shape than the input. */
+  readonly adapt?: InputAdaptation;
+  /** Told, once each, what the run decided that changes its numbers (precise BN, adaptation). */
+  readonly onNotice?: (line: string) => void;
+  /** Told what makes the run's numbers suspect (a run too short for its batch norm). */
+  readonly onWarning?: (line: string) => void;
 }
 
 export interface SessionResult extends TrainResult {
   readonly params: number;
   readonly epochs: number;
   readonly skipped: number;
+  /** What the validation numbers were measured on, e.g. "fashion-mnist (val)". */
+  readonly valName?: string;
+  /** The batch-norm decision: recalibrated or not, and the warning when too short for it. */
+  readonly batchNorm: BatchNormPlan;
+}
+
+/** Everything both engines decide before training: the network, data, batch norm, identity. */
+export interface PreparedRun {
+  /** The network as trained (with --bn-momentum applied). */
+  readonly graph: IRGraph;
+  readonly trainData: Dataset;
+  readonly valData?: Dataset;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly seed: number;
+  readonly batchNorm: BatchNormPlan;
+  readonly identity: RunIdentity;
 }
 
 /** Minutes between checkpoints within an epoch unless told otherwise. */
@@ -68,17 +104,10 @@ export class NoDataError extends Error {}
  * model with seeded weights, and trains it. Shared by `archc train` and `archc sweep`.
  */
 export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
-  const { graph, config } = o;
-  const spec = o.data ?? config.dataset;
-  if (!spec)
-    throw new NoDataError(
-      `no data for ${graph.network}: pass --data (synthetic, fashion-mnist, an IDX folder or an image folder)`,
-    );
-  const seed = o.seed ?? 0;
-  const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
-  const batch = o.batch ?? config.batch;
-  const epochs = epochsFor(o, trainData.size);
-  const run = openRun(o.outDir, trainIdentity(o), {
+  const { config } = o;
+  const p = await prepareRun(o, "tfjs");
+  const { graph, trainData, valData, epochs, batch, seed } = p;
+  const run = openRun(o.outDir, p.identity, {
     mode: o.mode ?? (o.resume ? "resume" : "new"),
     command: o.command ?? "train",
     ...(o.source !== undefined ? { source: o.source } : {}),
@@ -108,7 +137,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       model,
       config,
       train: trainData,
-      val: valData,
+      ...(valData ? { val: valData } : {}),
       epochs,
       batch,
       outDir: o.outDir,
@@ -121,6 +150,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       checkpointMinutes: o.checkpointMinutes ?? defaultCheckpointMinutes,
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
       checkpointActivations,
+      ...(p.batchNorm.precise ? { preciseBnImages: p.batchNorm.images } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
@@ -130,11 +160,63 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       params: model.countParams(),
       epochs,
       skipped: trainData.skipped?.length ?? 0,
+      ...(valData ? { valName: valData.name } : {}),
+      batchNorm: p.batchNorm,
     };
   } finally {
     model?.dispose();
     closeRun(run);
   }
+}
+
+/**
+ * What both engines do before training: the batch norms' momentum applied, the data opened
+ * (validation held out, input adaptation checked), precise BN decided, and the identity made;
+ * the decisions that change the numbers are told through onNotice and onWarning.
+ */
+export async function prepareRun(
+  o: SessionOptions,
+  engine: "tfjs" | "torch",
+): Promise<PreparedRun> {
+  const { config } = o;
+  const spec = o.data ?? config.dataset;
+  if (!spec)
+    throw new NoDataError(
+      `no data for ${o.graph.network}: pass --data (synthetic, fashion-mnist, an IDX folder or an image folder)`,
+    );
+  const seed = o.seed ?? 0;
+  const graph = withBnMomentum(o.graph, o.bnMomentum ?? config.bnMomentum);
+  const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
+  const epochs = epochsFor(o, trainData.size);
+  const batch = o.batch ?? config.batch;
+  const steps = epochs * Math.ceil(trainData.size / batch);
+  const batchNorm = planBatchNorm(graph, o.preciseBn ?? "auto", steps, trainData.size);
+  if (trainData.adaptation?.length)
+    o.onNotice?.(`input adapted: ${trainData.name}: ${trainData.adaptation.join(", ")}`);
+  o.onNotice?.(
+    valData
+      ? `validation: ${valData.name}, ${valData.size} examples${isIdxSource(spec) && !o.valData ? ` from the part of the training data held out (--val-split ${o.valSplit ?? defaultValSplit}, seed ${seed})` : ""}`
+      : "validation: none (--val-split 0)",
+  );
+  if (batchNorm.note) o.onNotice?.(batchNorm.note);
+  if (batchNorm.warning) o.onWarning?.(batchNorm.warning);
+  // The network as written: the momentum changes no weight and no inference, only how the
+  // moving averages move, so it is recorded with the training settings (train.bnMomentum) and
+  // export or eval, which build the network again from its spec, find the same hash.
+  const identity = trainIdentity({
+    ...o,
+    identity: { ...o.identity, ...(engine === "torch" ? { engine } : {}) },
+  });
+  return {
+    graph,
+    trainData,
+    ...(valData ? { valData } : {}),
+    epochs,
+    batch,
+    seed,
+    batchNorm,
+    identity,
+  };
 }
 
 /**
@@ -157,6 +239,8 @@ export function trainIdentity(o: SessionOptions): RunIdentity {
       epochs: o.epochs ?? config.epochs,
       batch: o.batch ?? config.batch,
       patience: o.patience ?? null,
+      preciseBn: o.preciseBn ?? "auto",
+      ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
       ...(o.steps !== undefined ? { steps: o.steps } : {}),
     },
     data: {
@@ -164,6 +248,8 @@ export function trainIdentity(o: SessionOptions): RunIdentity {
       val: o.valData ?? null,
       limit: o.limit ?? null,
       valLimit: valLimit ?? null,
+      valSplit: o.valSplit ?? defaultValSplit,
+      adapt: { resize: o.adapt?.resize ?? false, repeatChannels: o.adapt?.repeatChannels ?? false },
     },
     seed: o.seed ?? 0,
     ...o.identity,

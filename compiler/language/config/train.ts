@@ -30,6 +30,8 @@ export interface TrainConfig {
   readonly epochs: number;
   readonly dataset?: string;
   readonly labelSmoothing: number;
+  /** Momentum of every batch norm's moving averages in the runs of this config (bn_momentum). */
+  readonly bnMomentum?: number;
 }
 
 const optimizerArgs: Record<Optimizer["kind"], Record<string, number | boolean>> = {
@@ -47,6 +49,7 @@ export const trainKeys = [
   "epochs",
   "dataset",
   "label_smoothing",
+  "bn_momentum",
 ];
 
 export function evaluateTrain(decl: TrainDecl): {
@@ -99,6 +102,9 @@ export function evaluateTrain(decl: TrainDecl): {
           break;
         case "label_smoothing":
           cfg["labelSmoothing"] = number(v, entry, 0, 1);
+          break;
+        case "bn_momentum":
+          cfg["bnMomentum"] = number(v, entry, 0, 1);
           break;
         case "dataset":
           if (v.t !== "string" && v.t !== "symbol")

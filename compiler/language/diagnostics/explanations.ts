@@ -54,7 +54,8 @@ names the closest known name.
 
   E0204: `The same name is declared twice: two declarations anywhere in the files reached through
 imports, two parameters of one block, two layers given the same \`name\`, or a block named like
-a built-in layer. Rename one of them.`,
+a built-in layer. Rename one of them. A block's name also names layers (\`entry_1/conv\`), so it
+starts with a letter, as a layer name does: tfjs' weight names must.`,
 
   E0205: `A block uses itself, directly or through other blocks. Blocks are expanded when a network is
 built, so recursion would never end; use \`repeat N { ... }\` for repetition.`,

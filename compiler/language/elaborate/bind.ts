@@ -1,7 +1,7 @@
-import type { Arg, BlockDecl, LayerStmt, NetworkDecl } from "../../../grammar/ast.js";
+import type { Arg, BlockDecl, Expr, LayerStmt, NetworkDecl } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
-import { didYouMean } from "../suggest.js";
+import { argumentHint, didYouMean } from "../suggest.js";
 import { evaluate } from "./evaluate.js";
 import { accepts, kindWords, typeMismatch } from "./ops/attrs.js";
 import type { BoundAttr, OpSpec } from "./ops/spec.js";
@@ -38,7 +38,7 @@ export function bindOpArgs(
         "E0300",
         arg.name.span,
         `${op.name} has no argument '${name}'`,
-        didYouMean(
+        argumentHint(
           name,
           op.attrs.map((a) => a.name),
         ) ?? `its arguments are ${op.attrs.map((a) => a.name).join(", ")}`,
@@ -77,11 +77,30 @@ export function bindOpArgs(
             `write it in digits: ${String(v)}`,
           );
         }
+        // Say where the float came from: a literal with a decimal point or an exponent (here,
+        // or where a name was bound, as `--set classes=1e9`), or a '/' that did not divide.
+        const literal = floatLiteral(p.expr);
+        if (literal)
+          fail(
+            "E0303",
+            p.span,
+            `${layer}: ${show(p.value)} is a float, since ${literal.raw} is written with ${literal.raw.includes(".") ? "a decimal point" : "an exponent"}; an integer is needed here`,
+            `write ${literal.raw} in digits: ${String(literal.value)}`,
+          );
+        if (hasDivision(p.expr))
+          fail(
+            "E0303",
+            p.span,
+            `${layer}: ${show(p.value)} is a float (from '/'), not an integer`,
+            "use // for integer division, e.g. in // 2",
+          );
         fail(
           "E0303",
           p.span,
-          `${layer}: ${show(p.value)} is a float (from '/'), not an integer`,
-          "use // for integer division, e.g. in // 2",
+          p.expr.kind === "Name"
+            ? `${layer}: '${p.expr.name}' is ${show(p.value)}, a float, but an integer is needed here`
+            : `${layer}: ${show(p.value)} is a float, but an integer is needed here`,
+          `a number written with a decimal point or an exponent (1e9, 4.0) is a float, and so is arithmetic on one; write the integer in digits (${String(v)})`,
         );
       }
       fail(
@@ -200,6 +219,42 @@ function intBeyondLimit(v: Value): number | undefined {
 }
 
 /** A number as the user wrote it, with its value when they differ: `1e12 (1000000000000)`. */
+/** Whether an expression divides with `/` anywhere inside. */
+function hasDivision(e: Expr): boolean {
+  let found = false;
+  walk(e, (x) => {
+    if (x.kind === "Binary" && x.op === "/") found = true;
+  });
+  return found;
+}
+
+function walk(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  if (e.kind === "Unary") walk(e.operand, f);
+  if (e.kind === "Binary") [e.left, e.right].forEach((x) => walk(x, f));
+  if (e.kind === "Conditional") [e.test, e.then, e.otherwise].forEach((x) => walk(x, f));
+  if (e.kind === "Call") e.args.forEach((a) => walk(a.value, f));
+  if (e.kind === "List") e.items.forEach((x) => walk(x, f));
+}
+
+/** The first float literal (`1e9`, `4.0`) inside an expression, if any. */
+function floatLiteral(e: Expr): Extract<Expr, { kind: "Number" }> | undefined {
+  switch (e.kind) {
+    case "Number":
+      return e.isInteger ? undefined : e;
+    case "Unary":
+      return floatLiteral(e.operand);
+    case "Binary":
+      return floatLiteral(e.left) ?? floatLiteral(e.right);
+    case "Conditional":
+      return floatLiteral(e.then) ?? floatLiteral(e.otherwise);
+    case "Call":
+      return e.args.map((a) => floatLiteral(a.value)).find((x) => x !== undefined);
+    default:
+      return undefined;
+  }
+}
+
 function written(e: Arg["value"], v: number): string {
   return e.kind === "Number" && e.raw !== String(v) ? `${e.raw} (${v})` : String(v);
 }

@@ -20,13 +20,14 @@ import type { IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
 import { addProblem, concatProblem, mulShape, residualProblem } from "./joins.js";
-import { Namer } from "./namer.js";
+import { layerNameProblem, Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
 import type { Lowered, Snapped } from "./ops/spec.js";
 import { Scope } from "./scope.js";
 import { limits } from "../../../grammar/limits.js";
 import { SizeBound } from "./size.js";
 import { show, toJson, typeName, type Value } from "./values.js";
+import { markNamedArgument, NamedValueError, reanchorAtCall } from "./reanchor.js";
 
 export interface Tensor {
   readonly id: number;
@@ -398,24 +399,36 @@ class Elaborator {
           );
       } else this.need(x, stmt.span, name);
       const provisional = `${namer.prefix ? namer.prefix + "/" : ""}${name}`;
-      const attrs = bindOpArgs(op, stmt, scope, provisional);
+      let attrs: ReturnType<typeof bindOpArgs>;
+      try {
+        attrs = bindOpArgs(op, stmt, scope, provisional);
+      } catch (e) {
+        throw markNamedArgument(e, stmt);
+      }
       // Identity activations are spelled out in specs (`act(mid)` with mid = none) but are no layer.
       if ((name === "act" && isIdentity(attrs.get("fn")?.value)) || name === "linear") return x;
       const chosen = attrs.get("name")?.value;
       let layerName: string;
       if (chosen && chosen.t === "string") {
+        const bad = layerNameProblem(chosen.v);
+        if (bad) fail("E0305", attrs.get("name")!.span, bad.message, bad.hint);
         const claimed = namer.claim(chosen.v);
         if (!claimed)
           fail("E0204", attrs.get("name")!.span, `layer name "${chosen.v}" is used twice`);
         layerName = claimed;
       } else layerName = namer.fresh(name);
-      const lowered = op.lower({
-        input: x?.shape ?? [],
-        attrs,
-        span: stmt.span,
-        name: `${name} '${layerName}'`,
-        ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
-      });
+      let lowered: ReturnType<typeof op.lower>;
+      try {
+        lowered = op.lower({
+          input: x?.shape ?? [],
+          attrs,
+          span: stmt.span,
+          name: `${name} '${layerName}'`,
+          ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
+        });
+      } catch (e) {
+        throw markNamedArgument(e, stmt);
+      }
       return this.emit(layerName, stmt.span, x ? [x] : [], lowered);
     }
     const block = this.decls.blocks.get(name);
@@ -459,7 +472,16 @@ class Elaborator {
       span: stmt.span,
     });
     const first = this.nodes.length;
-    const out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
+    let out: Tensor | undefined;
+    try {
+      out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
+    } catch (e) {
+      const moved = reanchorAtCall(e, decl, stmt.args);
+      // Moved to this call's argument, the error is the caller's: this call is no longer a note.
+      if (moved) this.calls.pop();
+      // A name that was not this block's parameter means nothing to the blocks further out.
+      throw moved ?? (e instanceof NamedValueError ? new DiagnosticError(e.diagnostic) : e);
+    }
     this.calls.pop();
     this.onBlockCall?.(stmt, first, this.nodes.length);
     return out;

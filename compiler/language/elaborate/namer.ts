@@ -38,3 +38,17 @@ export class Namer {
     return this.prefix ? `${this.prefix}/${local}` : local;
   }
 }
+
+/**
+ * Why a name chosen with `name="..."` cannot name a layer, or undefined when it can. A layer
+ * name is a path segment (`/` joins block instances), an identifier in generated code and the
+ * start of tfjs' weight names, which must begin with a letter or digit: so a letter, then
+ * letters, digits and `_`. Shared with generated TypeScript's runtime.
+ */
+export function layerNameProblem(name: string): { message: string; hint: string } | undefined {
+  if (/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) return undefined;
+  return {
+    message: `layer name ${JSON.stringify(name)} is not a name`,
+    hint: "a layer name is a letter, then letters, digits and _",
+  };
+}

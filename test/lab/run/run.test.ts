@@ -121,5 +121,10 @@ describe("framed files", () => {
     expect(() => readFramed(p)).toThrow(/cut short/);
     writeFileSync(p, "PK\x03\x04 a zip file");
     expect(() => readFramed(p)).toThrow(/is not an archc checkpoint/);
+    // The format before this one kept its header outside the checksum: refused by name.
+    writeFileSync(p, Buffer.concat([Buffer.from("ARCHCKPT"), good.subarray(8)]));
+    expect(() => readFramed(p)).toThrow(
+      /written by an older archc, whose checkpoints do not checksum their header/,
+    );
   });
 });

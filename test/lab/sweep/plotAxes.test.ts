@@ -14,8 +14,10 @@ describe("archc sweep --plot over three axes", () => {
     // One panel per value of p3, with p3 named as the panels' title.
     expect(svg).toContain(">p3=1</text>");
     expect(svg).toContain(">p3=depthwise</text>");
-    // (1, dw, dw) and (dw, 1, dw) are told apart at a glance.
-    expect(svg).toContain(">p1=1, p2=depthwise, p3=depthwise</text>");
+    // The Pareto front's points are labelled with every axis value, so (dw, dw, dw) and
+    // (dw, 1, dw) are told apart at a glance; points off the front are left unlabelled.
+    expect(svg).toContain(">p1=depthwise, p2=depthwise, p3=depthwise</text>");
     expect(svg).toContain(">p1=depthwise, p2=1, p3=depthwise</text>");
+    expect(svg).not.toContain(">p1=1, p2=1, p3=1</text>");
   });
 });

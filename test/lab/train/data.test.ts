@@ -10,6 +10,7 @@ import {
   DataError,
   epochOrder,
   fashionMnistDir,
+  holdOut,
   loadIdxDataset,
   openDataset,
   openIdxDirectory,
@@ -172,21 +173,71 @@ describe("IDX files", () => {
       g.labels.forEach((l, j) => expect(g.means[j]![0]).toBeCloseTo(pixel(l) / 255, 5));
   });
 
-  it("resizes and tiles to the network's input per batch; limit keeps the first N", async () => {
+  it("resizes and tiles to the network's input when asked, and says so; limit keeps the first N", async () => {
     const dir = idxFixture({ gz: true });
-    const d = loadIdxDataset({
+    const files = {
       images: join(dir, "t10k-images-idx3-ubyte.gz"),
       labels: join(dir, "t10k-labels-idx1-ubyte.gz"),
+    };
+    const d = loadIdxDataset({
+      ...files,
       shape: [8, 6, 3],
       classes: 10,
       limit: 3,
+      adapt: { resize: true, repeatChannels: true },
     });
     expect([d.size, d.classes]).toEqual([3, 10]);
+    expect(d.adaptation).toEqual(["resized 4x4 -> 8x6", "gray channel repeated to 3"]);
+    expect(loadIdxDataset({ ...files, shape: [4, 4, 1] }).adaptation).toBeUndefined();
     const got = await collect(d, 8, 0, false);
     expect(got.shapes).toEqual([[3, 8, 6, 3]]);
     expect(got.labels).toEqual([0, 1, 2]);
     // Uniform images stay uniform when resized; the gray value fills all three channels.
     got.means.forEach((m, i) => m.forEach((v) => expect(v).toBeCloseTo(pixel(i) / 255, 4)));
+  });
+
+  it("images of another shape than the network's are an error naming both and the flags", () => {
+    const dir = idxFixture();
+    const files = {
+      images: join(dir, "train-images-idx3-ubyte"),
+      labels: join(dir, "train-labels-idx1-ubyte"),
+      name: "fixture",
+    };
+    expect(() => loadIdxDataset({ ...files, shape: [8, 8, 3] })).toThrow(
+      "fixture: holds 4x4x1 images, but the network takes 8x8x3: pass --resize (bilinear, to 8x8) and --repeat-channels (the gray channel copied to 3) to adapt them, or change the network's input to 4x4x1",
+    );
+    expect(() => loadIdxDataset({ ...files, shape: [4, 4, 3], adapt: { resize: true } })).toThrow(
+      /holds 4x4x1 images, but the network takes 4x4x3: pass --repeat-channels/,
+    );
+    expect(() =>
+      loadIdxDataset({ ...files, shape: [6, 6, 1], adapt: { repeatChannels: true } }),
+    ).toThrow(/pass --resize \(bilinear, to 6x6\)/);
+  });
+
+  it("holds out a seeded fraction of the training file to validate, disjoint and the same each time", async () => {
+    const labels = Array.from({ length: 20 }, (_, i) => i % 10);
+    const dir = idxFixture({ labels });
+    const open = (split: "train" | "val" | "test", seed = 0, valSplit?: number) =>
+      openDataset(`idx:${dir}`, {
+        shape: [4, 4, 1],
+        classes: 10,
+        split,
+        seed,
+        ...(valSplit !== undefined ? { valSplit } : {}),
+      });
+    const ids = async (d: Dataset) =>
+      (await collect(d, 7, 0, false)).means.map((m) => Math.round((m[0]! * 255 - 5) / 10));
+    const train = await ids(await open("train"));
+    const val = await ids(await open("val"));
+    expect([train.length, val.length]).toEqual([18, 2]);
+    expect([...train, ...val].sort((a, b) => a - b)).toEqual(labels.map((_, i) => i));
+    expect(await ids(await open("val"))).toEqual(val);
+    expect(await ids(await open("val", 7))).not.toEqual(val);
+    expect((await open("val", 0, 0.5)).size).toBe(10);
+    expect((await open("test")).size).toBe(20);
+    expect(holdOut(20, 0.1, 0)).toEqual(holdOut(20, 0.1, 0));
+    await expect(open("val", 0, 0)).rejects.toThrow(/--val-split 0 holds nothing out/);
+    expect(() => holdOut(20, 1, 0)).toThrow(/--val-split must be a fraction in \[0, 1\)/);
   });
 
   it("bad files are DataErrors naming the path and what was expected", () => {
@@ -440,7 +491,7 @@ describe("openDataset", () => {
   it("dispatches on the spec", async () => {
     const shape = [4, 4, 1] as const;
     const syn = await openDataset("synthetic", { shape, split: "train" });
-    expect([syn.name, syn.size, syn.classes]).toEqual(["synthetic:512", 512, 10]);
+    expect([syn.name, syn.size, syn.classes]).toEqual(["synthetic (train)", 512, 10]);
     expect((await openDataset("synthetic:30", { shape, split: "val", limit: 4 })).size).toBe(4);
     await expect(openDataset("synthetic:x", { shape, split: "train" })).rejects.toThrow(
       /synthetic:N needs N/,
@@ -448,16 +499,18 @@ describe("openDataset", () => {
 
     const dir = idxFixture({ gz: true });
     for (const spec of [dir, `idx:${dir}`, `mnist:${dir}`]) {
-      const d = await openDataset(spec, { shape, split: "val" });
-      expect([d.name, d.size, d.classes]).toEqual([`${spec} (val)`, 5, 3]);
+      const d = await openDataset(spec, { shape, split: "test" });
+      expect([d.name, d.size, d.classes]).toEqual([`${spec} (test)`, 5, 3]);
+      // A tenth of 5 rounds to 1 example held out of the training file.
+      expect((await openDataset(spec, { shape, split: "val" })).size).toBe(1);
     }
     await expect(openDataset(dir, { shape, classes: 2, split: "train" })).rejects.toThrow(
       /train-labels-idx1-ubyte\.gz: label 2 is 2, but the network has 2 outputs/,
     );
     rmSync(join(dir, "t10k-images-idx3-ubyte.gz"));
     rmSync(join(dir, "t10k-labels-idx1-ubyte.gz"));
-    await expect(openDataset(dir, { shape, split: "val" })).rejects.toThrow(
-      /no t10k-\* files to validate on/,
+    await expect(openDataset(dir, { shape, split: "test" })).rejects.toThrow(
+      /has no t10k-\* files: this source has no test set/,
     );
     await expect(openDataset(`mnist:${tempDir("idx")}`, { shape, split: "train" })).rejects.toThrow(
       /has no train images/,
@@ -509,8 +562,9 @@ describe("Fashion-MNIST from Debian's dataset-fashion-mnist", () => {
     const test = await openDataset("fashion-mnist", {
       shape: [32, 32, 3],
       classes: 10,
-      split: "val",
+      split: "test",
       limit: 10,
+      adapt: { resize: true, repeatChannels: true },
     });
     expect((await collect(test, 10)).shapes).toEqual([[10, 32, 32, 3]]);
   });

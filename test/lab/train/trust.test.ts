@@ -75,12 +75,19 @@ describe("train: stop, resume, and folders that are never mixed", () => {
     const stopped = await train(split);
     clearInterval(timer);
     expect(stopped.code).toBe(130);
-    expect(stopped.stderr).toMatch(/stopped at epoch 1; checkpoint of this exact step .*--resume/);
+    // The message names the step the checkpoint holds, and is the last thing printed.
+    const said =
+      /stopped; step (\d+) \(epoch 1, batch (\d+)\/\d+\) saved in .*checkpoint\.bin\. .*--resume\n$/.exec(
+        stopped.stderr,
+      );
+    expect(said, stopped.stderr).not.toBeNull();
     expect(existsSync(runPaths(split).checkpoint)).toBe(true);
     const state = readFramed(runPaths(split).checkpoint).header["state"] as {
       epoch: number;
       batch: number;
+      step: number;
     };
+    expect([state.step, state.batch]).toEqual([Number(said![1]), Number(said![2])]);
     expect(state.epoch).toBe(0);
     expect(state.batch).toBeGreaterThan(0);
     expect(state.batch).toBeLessThan(6);

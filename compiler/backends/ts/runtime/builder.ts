@@ -14,7 +14,13 @@ import {
 } from "../../../language/elaborate/ops/pads.js";
 import { divisionByZero, floorDiv, floorMod } from "../../../language/elaborate/arithmetic.js";
 import { accepts, kindWords } from "../../../language/elaborate/ops/attrs.js";
+import { layerNameProblem } from "../../../language/elaborate/namer.js";
 import { partition } from "../../../language/elaborate/ops/partition.js";
+import {
+  numberRanges,
+  rangeProblem,
+  type NumberRange,
+} from "../../../language/elaborate/ops/range.js";
 import { shuffleProblem } from "../../../language/elaborate/ops/rearrange.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
@@ -260,6 +266,13 @@ export class Builder {
     return this.activate(y, activation, `${name}/act`);
   }
 
+  /** `x`, when it lies where the compiler allows it (elaborate/ops/range.ts); else its E0305. */
+  private inRange(layer: string, attr: string, x: number, range: NumberRange): number {
+    const p = rangeProblem(layer, attr, x, String(x), range);
+    if (p) throw new SpecError("E0305", p.message, p.hint);
+    return x;
+  }
+
   /** Batch normalisation over the channel axis, with Keras' defaults. */
   bn(
     x: Tensor,
@@ -271,14 +284,27 @@ export class Builder {
       name?: string;
     } = {},
   ): Tensor {
+    const name = this.name("bn", o.name);
+    const epsilon = this.inRange(
+      `bn '${name}'`,
+      "epsilon",
+      o.epsilon ?? 1e-3,
+      numberRanges.bn.epsilon,
+    );
+    const momentum = this.inRange(
+      `bn '${name}'`,
+      "momentum",
+      o.momentum ?? 0.99,
+      numberRanges.bn.momentum,
+    );
     return this.layer(
       tf.layers.batchNormalization({
         axis: -1,
-        epsilon: o.epsilon ?? 1e-3,
-        momentum: o.momentum ?? 0.99,
+        epsilon,
+        momentum,
         scale: o.scale ?? true,
         center: o.center ?? true,
-        name: this.name("bn", o.name),
+        name,
       }),
       x,
     );
@@ -358,9 +384,12 @@ export class Builder {
 
   dropout(x: Tensor, o: { rate?: number; name?: string } = {}): Tensor {
     const name = this.name("dropout", o.name);
-    const rate = o.rate ?? 0.5;
-    if (!(rate >= 0 && rate < 1))
-      throw new SpecError("E0305", `dropout '${name}': rate must be in [0, 1), not ${rate}`);
+    const rate = this.inRange(
+      `dropout '${name}'`,
+      "rate",
+      o.rate ?? 0.5,
+      numberRanges.dropout.rate,
+    );
     return this.layer(tf.layers.dropout({ rate, name }), x);
   }
 
@@ -689,6 +718,8 @@ export class Builder {
 
   private name(op: string, chosen: string | undefined): string {
     if (chosen === undefined) return this.fresh(op);
+    const bad = layerNameProblem(chosen);
+    if (bad) throw new SpecError("E0305", bad.message, bad.hint);
     const full = this.full(chosen);
     if (this.shared.taken.has(full))
       throw new SpecError("E0204", `layer name "${chosen}" is used twice`);

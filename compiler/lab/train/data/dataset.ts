@@ -29,6 +29,8 @@ export interface Dataset {
   batches(batchSize: number, opts: EpochOptions): AsyncIterable<Batch>;
   /** Images skipped as unreadable (with skipCorrupt), each once, with why. */
   readonly skipped?: readonly { path: string; reason: string }[];
+  /** How the stored images were made to fit the network (--resize, --repeat-channels). */
+  readonly adaptation?: readonly string[];
   /** Class names by label, where the data has them (image folders). */
   readonly classNames?: readonly string[];
 }

@@ -12,6 +12,7 @@ import {
   type Dataset,
   type EpochOptions,
 } from "./dataset.js";
+import { adaptationFor, type InputAdaptation } from "./adapt.js";
 import { epochOrder } from "./random.js";
 
 /** The IDX element types: the third byte of the magic number. */
@@ -144,8 +145,12 @@ export interface IdxOptions {
   readonly limit?: number;
   /** The network's outputs: every label must be below it, and it is the one-hot width. */
   readonly classes?: number;
-  /** The network's input; IDX images are resized and tiled to it. Default: as stored. */
+  /** The network's input; images of another shape are an error unless `adapt` allows it. */
   readonly shape?: readonly [number, number, number];
+  /** Resizing and channel repetition the user asked for (--resize, --repeat-channels). */
+  readonly adapt?: InputAdaptation;
+  /** Only these examples of the file, in this order (a validation split's part), before limit. */
+  readonly select?: (count: number) => readonly number[];
   readonly name?: string;
 }
 
@@ -196,13 +201,21 @@ export function loadIdxDataset(o: IdxOptions): Dataset {
     dataClasses = Math.max(dataClasses, l + 1);
   }
   const classes = o.classes ?? dataClasses;
-  const size = Math.min(n, o.limit ?? n);
+  const chosen = o.select ? o.select(n) : undefined;
+  const size = Math.min(chosen?.length ?? n, o.limit ?? n);
   const shape: [number, number, number] = o.shape ? [...o.shape] : [h, w, 1];
   checkChannels(shape, o.images);
   const [th, tw, tc] = shape;
-  // Copies, so that with --limit the rest of the unpacked file can be collected.
-  const pixels = Uint8Array.from(images.data.subarray(0, size * h * w));
-  const ys = Int32Array.from(labels.data.subarray(0, size));
+  const adaptation = adaptationFor(o.name ?? o.images, [h, w, 1], shape, o.adapt);
+  // Copies, so that with --limit or a split the rest of the unpacked file can be collected.
+  const px0 = h * w;
+  const pixels = new Uint8Array(size * px0);
+  const ys = new Int32Array(size);
+  for (let j = 0; j < size; j++) {
+    const k = chosen ? chosen[j]! : j;
+    pixels.set(images.data.subarray(k * px0, (k + 1) * px0) as Uint8Array, j * px0);
+    ys[j] = labels.data[k]!;
+  }
   const transform =
     th !== h || tw !== w || tc !== 1
       ? (x: tf.Tensor4D) => {
@@ -215,6 +228,7 @@ export function loadIdxDataset(o: IdxOptions): Dataset {
     size,
     classes,
     shape,
+    ...(adaptation.length ? { adaptation } : {}),
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
       const order = epochOrder(size, e.seed, e.epoch, e.shuffle);

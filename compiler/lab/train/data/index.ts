@@ -1,9 +1,12 @@
 import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { IRGraph } from "../../../language/ir/types.js";
 import { checkLimit, DataError, type Dataset } from "./dataset.js";
 import { findIdxFiles, hasIdxFiles, openIdxDirectory } from "./idx.js";
-import { openImageFolder } from "./imageFolder.js";
+import { imageFolderDataset, openImageFolder } from "./imageFolder.js";
 import { syntheticDataset } from "./synthetic.js";
+import type { InputAdaptation } from "./adapt.js";
+import { defaultValSplit, holdOut } from "./split.js";
 
 export { DataError, type Batch, type Dataset, type EpochOptions } from "./dataset.js";
 export {
@@ -24,6 +27,8 @@ export {
   type ImageFolderOptions,
 } from "./imageFolder.js";
 export { syntheticDataset, type SyntheticOptions } from "./synthetic.js";
+export { adaptationFor, type InputAdaptation } from "./adapt.js";
+export { checkValSplit, defaultValSplit, holdOut } from "./split.js";
 export { deriveSeed, epochOrder, Random } from "./random.js";
 
 /** Debian's package dataset-fashion-mnist installs the four gzipped IDX files here. */
@@ -37,22 +42,35 @@ export interface OpenOptions {
   readonly shape: readonly [number, number, number];
   /** The network's outputs; a source with more classes is an error. Default: the source's. */
   readonly classes?: number;
-  readonly split: "train" | "val";
+  /**
+   * train and val: the training examples less those held out, and those held out (IDX sources;
+   * image folders hold out their own, see imageFolder.ts; synthetic data generates each); test:
+   * the source's test set (IDX t10k-*, an image folder's test/), for `archc eval` only.
+   */
+  readonly split: DataSplit;
   readonly limit?: number;
   readonly skipCorrupt?: boolean;
-  /** Generates synthetic data (image orders take their seed per epoch from the loop). */
+  /** Generates synthetic data and draws the validation split (epoch orders are the loop's). */
   readonly seed?: number;
+  /** Fraction of an IDX source's training examples held out to validate (default 0.1). */
+  readonly valSplit?: number;
+  /** Resizing and channel repetition the user allowed for images of another shape. */
+  readonly adapt?: InputAdaptation;
 }
+
+export type DataSplit = "train" | "val" | "test";
 
 /**
  * Opens a data source by name:
- * - `synthetic` or `synthetic:N`: N generated examples (default 512), validation N/5 others;
- * - `fashion-mnist`: Debian's dataset-fashion-mnist (train-* to train, t10k-* to validate);
+ * - `synthetic` or `synthetic:N`: N generated examples (default 512), validation and test N/5
+ *   others each;
+ * - `fashion-mnist`: Debian's dataset-fashion-mnist (train-* less a seeded `valSplit` held out
+ *   to validate; t10k-* is the test set);
  * - `mnist:DIR` or `idx:DIR`, or a folder holding IDX files: the same for any MNIST-like set;
  * - any other folder: an image folder (class folders, or train/ and val/ with class folders;
- *   without those a tenth of each class is held out to validate).
- * IDX images (28x28x1) are resized per batch to the network's h x w and tiled to 3 channels
- * where the network wants RGB. A folder named like a keyword is reached as ./synthetic.
+ *   without those a tenth of each class is held out to validate; test/ is the test set).
+ * IDX images of another size or channel count than the network's input are an error unless
+ * `adapt` allows resizing and channel repetition. A folder named like a keyword is ./synthetic.
  */
 export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset> {
   checkLimit(o.limit);
@@ -63,13 +81,14 @@ export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset
     if (!Number.isInteger(n) || n < 1)
       throw new DataError(`${spec}: synthetic:N needs N, a positive whole number of examples`);
     const wanted = o.split === "train" ? n : Math.ceil(n / 5);
-    return syntheticDataset({
+    const data = syntheticDataset({
       shape: o.shape,
       classes: o.classes ?? 10,
       size: Math.min(o.limit ?? wanted, wanted),
       seed: o.seed ?? 0,
-      stream: o.split === "train" ? 0 : 1,
+      stream: { train: 0, val: 1, test: 2 }[o.split],
     });
+    return { ...data, name: `${spec} (${o.split})` };
   }
   const keyword = spec.toLowerCase().replace(/_/g, "-");
   const prefixed = /^(mnist|idx):(.+)$/.exec(spec);
@@ -93,15 +112,32 @@ export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
   };
   if (keyword === "fashion-mnist" || prefixed || hasIdxFiles(dir)) {
-    const idxSplit = o.split === "train" ? "train" : "test";
+    const idxSplit = o.split === "test" ? "test" : "train";
     const f = findIdxFiles(dir, idxSplit);
-    if (o.split === "val" && !f.images && !f.labels)
-      throw new DataError(
-        "has IDX training files but no t10k-* files to validate on; give another source " +
-          "for validation",
-        dir,
-      );
-    return openIdxDirectory(dir, idxSplit, { ...common, name: `${spec} (${o.split})` });
+    if (o.split === "test" && !f.images && !f.labels)
+      throw new DataError("has no t10k-* files: this source has no test set", dir);
+    const fraction = o.valSplit ?? defaultValSplit;
+    if (o.split === "val" && fraction === 0)
+      throw new DataError("--val-split 0 holds nothing out: there is no validation set", dir);
+    const part = o.split === "train" ? "kept" : "held";
+    return openIdxDirectory(dir, idxSplit, {
+      ...common,
+      name: `${spec} (${o.split})`,
+      ...(o.adapt ? { adapt: o.adapt } : {}),
+      ...(o.split !== "test" && fraction > 0
+        ? { select: (n: number) => holdOut(n, fraction, o.seed ?? 0)[part] }
+        : {}),
+    });
+  }
+  if (o.split === "test") {
+    const test = join(dir, "test");
+    if (!existsSync(test) || !statSync(test).isDirectory())
+      throw new DataError("has no test/ folder of class folders: this source has no test set", dir);
+    return imageFolderDataset(test, {
+      ...common,
+      name: `${spec} (test)`,
+      ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
+    });
   }
   return openImageFolder(dir, o.split, {
     ...common,
@@ -116,6 +152,9 @@ export interface RunDataOptions {
   readonly valLimit?: number;
   readonly valData?: string;
   readonly skipCorrupt?: boolean;
+  /** Fraction of the training examples held out to validate (IDX sources; default 0.1). */
+  readonly valSplit?: number;
+  readonly adapt?: InputAdaptation;
 }
 
 /**
@@ -127,15 +166,25 @@ export async function openRunData(
   spec: string,
   graph: IRGraph,
   o: RunDataOptions,
-): Promise<{ trainData: Dataset; valData: Dataset }> {
+): Promise<{ trainData: Dataset; valData?: Dataset }> {
   const shape = graph.input as [number, number, number];
   const classes = graph.nodes[graph.output]!.shape[0]!;
-  const common = { shape, classes, seed: o.seed, ...(o.skipCorrupt ? { skipCorrupt: true } : {}) };
+  const common = {
+    shape,
+    classes,
+    seed: o.seed,
+    ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
+    ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
+    ...(o.adapt ? { adapt: o.adapt } : {}),
+  };
   const trainData = await openDataset(spec, {
     ...common,
     split: "train",
     ...(o.limit ? { limit: o.limit } : {}),
   });
+  // --val-split 0 on a source that holds out: train on everything, validate on nothing.
+  if (o.valSplit === 0 && !o.valData && !/^synthetic/.test(spec) && isIdxSource(spec))
+    return { trainData };
   const valLimit = o.valLimit ?? (o.limit ? Math.max(1, Math.ceil(o.limit / 5)) : undefined);
   const valData = await openDataset(o.valData ?? spec, {
     ...common,
@@ -143,4 +192,11 @@ export async function openRunData(
     ...(valLimit ? { limit: valLimit } : {}),
   });
   return { trainData, valData };
+}
+
+/** Whether a source name is read as IDX files (where --val-split applies). */
+export function isIdxSource(spec: string): boolean {
+  const keyword = spec.toLowerCase().replace(/_/g, "-");
+  if (keyword === "fashion-mnist" || /^(mnist|idx):/.test(spec)) return true;
+  return existsSync(spec) && statSync(spec).isDirectory() && hasIdxFiles(spec);
 }

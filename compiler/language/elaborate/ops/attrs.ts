@@ -2,6 +2,7 @@ import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { activations, show, typeName, type Value } from "../values.js";
 import { negativePadHint, padLengthProblem } from "./pads.js";
+import { rangeProblem, type NumberRange } from "./range.js";
 import type { AttrKind, LowerContext } from "./spec.js";
 
 /** Whether a value can fill an attribute of this kind; used for type checks and positional args. */
@@ -101,11 +102,14 @@ export class Attrs {
     return v.v;
   }
 
-  number(name: string, fallback: number): number {
+  /** A finite number inside `range` (./range.ts). */
+  number(name: string, fallback: number, range: NumberRange): number {
     const v = this.value(name);
     if (v === undefined) return fallback;
     if (v.t !== "int" && v.t !== "float")
       typeMismatch(this.ctx.name, name, "number", v, this.span(name));
+    const p = rangeProblem(this.ctx.name, name, v.v, show(v), range);
+    if (p) fail("E0305", this.span(name), p.message, p.hint);
     return v.v;
   }
 

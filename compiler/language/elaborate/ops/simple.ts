@@ -3,6 +3,7 @@ import type { Span } from "../../../../grammar/span.js";
 import { Attrs } from "./attrs.js";
 import { channels, explicitPads, requireSpatial, spatialOut } from "./geometry.js";
 import { poolPadProblem } from "./pads.js";
+import { numberRanges } from "./range.js";
 import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
 import type { Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
@@ -59,8 +60,8 @@ export const bn: OpSpec = {
     return {
       op: "bn",
       attrs: {
-        epsilon: a.number("epsilon", 1e-3),
-        momentum: a.number("momentum", 0.99),
+        epsilon: a.number("epsilon", 1e-3, numberRanges.bn.epsilon),
+        momentum: a.number("momentum", 0.99, numberRanges.bn.momentum),
         scale,
         center,
       },
@@ -242,9 +243,7 @@ export const dropout: OpSpec = {
   ],
   lower(ctx) {
     const a = new Attrs(ctx);
-    const rate = a.number("rate", 0.5);
-    if (rate < 0 || rate >= 1)
-      fail("E0305", a.span("rate"), `${ctx.name}: rate must be in [0, 1), not ${rate}`);
+    const rate = a.number("rate", 0.5, numberRanges.dropout.rate);
     return { op: "dropout", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
   },
 };

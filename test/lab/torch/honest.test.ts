@@ -1,0 +1,105 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
+import { trainTorch } from "../../../compiler/lab/torch/engine.js";
+import { fashionMnistDir } from "../../../compiler/lab/train/data/index.js";
+import type { EpochMetrics } from "../../../compiler/lab/train/metrics.js";
+import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
+import { mustBuild } from "../../helpers.js";
+
+/** The torch engine's numbers mean what the embedded trainer's do (issue 22). */
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+
+const temps: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "archc-torch-honest-"));
+  temps.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+const metrics = (dir: string): EpochMetrics[] =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as EpochMetrics);
+
+describe.skipIf(problem !== undefined && !inCI)("the torch engine's numbers", () => {
+  beforeAll(async () => {
+    if (problem)
+      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    await initBackend("wasm");
+  });
+
+  it("an epoch resumed from a checkpoint records its whole training time", async () => {
+    const out = tempDir();
+    const base = {
+      graph: mustBuild(
+        "network n(classes = 4) {\n  input 8x8x1\n  conv 3x3 4 -> bn -> relu\n  gap -> dense classes softmax\n}\n",
+      ),
+      config: { ...fallbackTrainConfig, batch: 8, epochs: 1 },
+      data: "synthetic:512",
+      outDir: out,
+      seed: 1,
+      python,
+    };
+    // 64 steps; a stop asked at step 48 lands a few steps later (the runner polls a file).
+    const seen: number[] = [];
+    const stopped = await trainTorch({
+      ...base,
+      onStep: () => seen.push(performance.now()),
+      shouldStop: () => seen.length >= 48,
+    });
+    expect(stopped.interrupted).toBe(true);
+    const at = stopped.stoppedAt!;
+    expect([at.epoch, at.batches]).toEqual([1, 64]);
+    expect(at.step).toBe(at.batch);
+    expect(at.step).toBeLessThan(64);
+    const firstPart = (seen[at.step - 1]! - seen[0]!) / 1000;
+    await trainTorch({ ...base, resume: true });
+    const [m] = metrics(out);
+    expect(m!.seconds).toBeGreaterThanOrEqual(firstPart);
+    expect(m!.imagesPerSec * m!.seconds).toBeCloseTo(512, 3);
+  }, 300_000);
+
+  const fashion = existsSync(fashionMnistDir);
+  it.skipIf(!fashion && !inCI)(
+    "precise BN recovers a short Fashion-MNIST run's val accuracy, as in the embedded trainer",
+    async () => {
+      if (!fashion)
+        throw new Error(`${fashionMnistDir} is missing: apt-get install dataset-fashion-mnist`);
+      const graph = mustBuild(
+        "network tiny(classes = 10) {\n  input 28x28x1\n  conv 3x3 8 -> bn -> relu\n  maxpool 2x2/2\n  conv 3x3 16 -> bn -> relu\n  gap -> dense classes softmax\n}\n",
+      );
+      const run = (preciseBn: "on" | "off") =>
+        trainTorch({
+          graph,
+          config: {
+            ...fallbackTrainConfig,
+            optimizer: { kind: "sgd", lr: 0.05, momentum: 0.9, nesterov: false },
+          },
+          data: "fashion-mnist",
+          limit: 1600,
+          valLimit: 400,
+          outDir: tempDir(),
+          seed: 0,
+          python,
+          preciseBn,
+        });
+      const [off, on] = [await run("off"), await run("on")];
+      const [before, after] = [off.history[0]!.valAccuracy!, on.history[0]!.valAccuracy!];
+      console.log(`torch engine, precise BN, 50 steps: val accuracy ${before} -> ${after}`);
+      expect(on.history[0]!.loss).toBeCloseTo(off.history[0]!.loss, 6);
+      expect(before).toBeLessThan(0.3);
+      expect(after - before).toBeGreaterThan(0.15);
+    },
+    300_000,
+  );
+});
