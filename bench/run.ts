@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<void>> = {
   train: async () => (await import("./train.js")).runTrainBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
   lsp: async () => (await import("./lsp.js")).runLspBench(),
+  playground: async () => (await import("./playground.js")).runPlaygroundBench(),
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),
