@@ -127,6 +127,9 @@ export async function runPlaygroundBench(): Promise<void> {
     console.log(
       `  of which checking (parse, resolve, elaborate both networks): ${quantiles(checks)}`,
     );
+    console.log(
+      `keystroke to the figures shown (inlay shapes, totals, summary): ${quantiles(figures)}`,
+    );
   } finally {
     await browser.close();
     server.close();
