@@ -7,9 +7,11 @@ const suites: Record<string, () => Promise<void>> = {
   startup: async () => (await import("./startup.js")).runStartupBench(),
   xception: async () => (await import("./xception.js")).runXceptionBench(),
   sweep: async () => (await import("./sweep.js")).runSweepBench(),
+  search: async () => (await import("./search.js")).runSearchBench(),
   train: async () => (await import("./train.js")).runTrainBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
   lsp: async () => (await import("./lsp.js")).runLspBench(),
+  playground: async () => (await import("./playground.js")).runPlaygroundBench(),
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),

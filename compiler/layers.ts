@@ -9,3 +9,19 @@ export { MaxPadding2D, type MaxPadding2DArgs } from "./backends/tfjs/padding.js"
 export { HardSwish, HSigmoid } from "./backends/tfjs/hardActivations.js";
 export * from "./backends/ts/runtime/builder.js";
 export * from "./backends/tfjs/shuffle.js";
+
+/**
+ * The one-line setup for training generated TypeScript on WebAssembly: `await useWasm()` starts
+ * tfjs-backend-wasm (every core, or `threads`) with the gradient kernels it lacks and archc
+ * provides (Conv2DBackpropFilter and the others training needs). tfjs' own
+ * `setBackend("wasm")` alone fails in fit() with "Kernel 'Conv2DBackpropFilter' not registered".
+ */
+export async function useWasm(o: { threads?: number } = {}): Promise<{
+  readonly name: string;
+  readonly label: string;
+  readonly threads?: number;
+}> {
+  const { initBackend } = await import("./backends/tfjs/runtime.js");
+  const b = await initBackend("wasm", o.threads ? { threads: o.threads } : {});
+  return { name: b.name, label: b.label, ...(b.threads ? { threads: b.threads } : {}) };
+}

@@ -514,5 +514,7 @@ const suffixes: Readonly<Record<string, number>> = { k: 1e3, M: 1e6, G: 1e9 };
 /** A number literal's value: `20M` is 20,000,000, `1.5k` is 1,500. */
 function numberValue(image: string): number {
   const scale = suffixes[image[image.length - 1]!];
-  return scale === undefined ? Number(image) : Math.round(Number(image.slice(0, -1)) * scale * 1e6) / 1e6;
+  return scale === undefined
+    ? Number(image)
+    : Math.round(Number(image.slice(0, -1)) * scale * 1e6) / 1e6;
 }

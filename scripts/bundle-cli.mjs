@@ -3,7 +3,7 @@
 // package.json declares (other than the parser's) stays external, so optional backends still
 // load from node_modules only in the commands that use them.
 import { build } from "esbuild";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const bundled = new Set(["chevrotain"]);
@@ -14,6 +14,10 @@ const external = Object.keys({
 })
   .filter((name) => !bundled.has(name))
   .flatMap((name) => [name, `${name}/*`]);
+
+// Chunks carry a hash in their names: without a clean folder every rebuild would leave the old
+// ones beside the new, and npm pack would ship them all.
+rmSync(new URL("../dist/cli", import.meta.url), { recursive: true, force: true });
 
 await build({
   // The language server's worker threads load their own entry (beside the chunks it shares).

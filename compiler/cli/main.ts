@@ -374,6 +374,16 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .allowExcessArguments()
     .action(async () => setExit(await (await import("./lsp/server.js")).lspCommand()));
 
+  cli
+    .command("playground")
+    .description(
+      "the playground in your browser: a spec's shapes, costs and continuum as you type, served on 127.0.0.1",
+    )
+    .addOption(option("port"))
+    .action(async (o) =>
+      setExit(await (await import("./commands/playground.js")).playgroundCommand(io, o)),
+    );
+
   return cli;
 }
 

@@ -158,6 +158,11 @@ export const optionTable = {
     help: "order the table by a column id or heading, largest first",
   },
   ascending: { flags: "--ascending", help: "with --sort: smallest first" },
+  port: {
+    flags: "--port <n>",
+    help: "port to serve on, on 127.0.0.1 (0: any free one)",
+    default: "8017",
+  },
   metric: {
     flags: "--metric <id>",
     help: "the accuracy to analyse: val_accuracy (default when measured) or train_accuracy",

@@ -44,7 +44,8 @@ export function readSource(path: string): string {
         );
       }
     }
-    return buf.subarray(0, n).toString("utf8");
+    // A UTF-8 byte order mark (editors on Windows write one) is no part of the text.
+    return new TextDecoder("utf-8").decode(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }

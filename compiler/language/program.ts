@@ -241,9 +241,12 @@ export function checkProgram(program: Program, opts: ElaborateOptions = {}): Dia
   const out: Diagnostic[] = [...program.diagnostics];
   if (out.length) return out;
   const rootFile = program.loaded.root?.file;
+  // An expectation of a network at its defaults checks the graph built here, not a second one.
+  const atDefaults = new Map<NetworkDecl, BuildResult>();
   for (const net of program.table.networks.values()) {
     if (net.span.file !== rootFile || net.params.some((p) => !p.default)) continue;
     const r = buildNetwork(program, net, [], opts);
+    atDefaults.set(net, r);
     if (!r.ok) out.push(...r.diagnostics);
   }
   // Every model an experiment would train must build, at every point of its sweep. A design
@@ -285,7 +288,9 @@ export function checkProgram(program: Program, opts: ElaborateOptions = {}): Dia
       );
       continue;
     }
-    const r = buildNetwork(program, net, exp.target.args, opts);
+    const r =
+      (exp.target.args.length === 0 ? atDefaults.get(net) : undefined) ??
+      buildNetwork(program, net, exp.target.args, opts);
     if (!r.ok) out.push(...r.diagnostics);
     else out.push(...checkExpectation(exp, r.graph));
   }

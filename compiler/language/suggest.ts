@@ -28,3 +28,30 @@ function distance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+
+/**
+ * Argument names of PyTorch and Keras layers, by the name archc gives the same thing: a user
+ * bringing `groups=4` from a torchvision model is looking for `parts`, which no edit distance finds.
+ */
+const foreignNames: Readonly<Record<string, readonly string[]>> = {
+  parts: ["groups"],
+  epsilon: ["eps"],
+  kernel: ["kernel_size"],
+  filters: ["out_channels"],
+  units: ["out_features"],
+  stride: ["strides"],
+  dilation: ["dilation_rate"],
+  bias: ["use_bias"],
+  pool: ["pool_size"],
+  multiplier: ["depth_multiplier"],
+};
+
+/**
+ * The hint for an unknown argument name: its archc spelling where it is another framework's name
+ * for one of `known`, else the near misses.
+ */
+export function argumentHint(name: string, known: readonly string[]): string | undefined {
+  const ours = known.find((k) => foreignNames[k]?.includes(name.toLowerCase()));
+  if (ours) return `did you mean '${ours}'? ('${name}' in PyTorch or Keras is '${ours}' in archc)`;
+  return didYouMean(name, known);
+}

@@ -16,7 +16,6 @@ import {
   type Stats,
 } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { randomBytes } from "node:crypto";
 
 /**
  * The one rule for the files archc reads and writes in run, sweep and output folders (SQLite's
@@ -179,12 +178,13 @@ export function makeFolder(path: string): void {
   }
 }
 
-/** A name beside `path` that no other writer picks. */
+/**
+ * A name beside `path` that no other writer picks; it is created with O_EXCL, so even a clash
+ * would be an error, never two writers in one file.
+ */
 function tempBeside(path: string): string {
-  return join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-  );
+  const tag = `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`;
+  return join(dirname(path), `.${basename(path)}.${tag}.tmp`);
 }
 
 /** Writes a new file that no one else can have opened (O_EXCL: a planted link is not followed). */

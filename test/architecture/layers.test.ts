@@ -19,6 +19,20 @@ const layers: readonly (readonly [name: string, folders: readonly string[]])[] =
   ["cli", ["compiler/cli/"]],
 ];
 
+/**
+ * The playground is a user of the layers, as the CLI is, but a web page: it may use the language
+ * layer, the backends, the services and the one pure lab function it charts (the valid values of
+ * a sweep axis), never the CLI, which is Node's.
+ */
+const playgroundMayImport = [
+  "grammar/",
+  "compiler/language/",
+  "compiler/backends/",
+  "compiler/services/",
+  "compiler/lab/sweep/axes.ts",
+  "playground/",
+];
+
 function layerOf(file: string): number {
   const i = layers.findIndex(([, folders]) => folders.some((f) => file.startsWith(f)));
   if (i < 0) throw new Error(`${file} belongs to no layer; add its folder to the table`);
@@ -26,6 +40,7 @@ function layerOf(file: string): number {
 }
 
 const graph = importGraph(root, ["grammar", "compiler"]);
+const playground = [...importGraph(root, ["playground/src"]).values()].flat();
 const edges: Edge[] = [...graph.values()].flat();
 
 describe("layering", () => {
@@ -50,6 +65,13 @@ describe("layering", () => {
         (e) => e.from.startsWith("compiler/util/") && !e.to.startsWith("compiler/util/"),
       ),
     ).toEqual([]);
+  });
+
+  it("the playground imports only what runs in a browser page", () => {
+    expect(playground.length).toBeGreaterThan(10);
+    expect(playground.filter((e) => !playgroundMayImport.some((p) => e.to.startsWith(p)))).toEqual(
+      [],
+    );
   });
 
   it("has no import cycle", () => {

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite } from "../../util/atomicWrite.js";
+import { atomicWrite, FileProblem, readRegular } from "../../util/files.js";
 
 interface WeightsManifestGroup {
   paths: string[];
@@ -50,15 +49,21 @@ export async function saveTfjsModel(model: tf.LayersModel, dir: string): Promise
  * topology's custom layers (GroupedConv2D) need no deserialisation.
  */
 export function loadTfjsWeights(dir: string, model: tf.LayersModel): void {
-  const json = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as {
-    weightsManifest?: WeightsManifestGroup[];
-  };
-  if (!json.weightsManifest) throw new Error(`${join(dir, "model.json")} lists no weights`);
+  // Every file by the file rule (util/files.ts): regular, and inside the model's folder.
+  const path = join(dir, "model.json");
+  let json: { weightsManifest?: WeightsManifestGroup[] };
+  try {
+    json = JSON.parse(readRegular(path, { within: dir }).toString("utf8")) as typeof json;
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new FileProblem(path, `is not JSON: ${e.message}`);
+    throw e;
+  }
+  if (!Array.isArray(json?.weightsManifest)) throw new FileProblem(path, "lists no weights");
   const map: tf.NamedTensorMap = {};
   for (const group of json.weightsManifest) {
     const parts = group.paths.map((p) => {
-      const b = readFileSync(join(dir, p));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      const b = readRegular(join(dir, p), { within: dir });
+      return Uint8Array.from(b).buffer;
     });
     Object.assign(map, tf.io.decodeWeights(tf.io.concatenateArrayBuffers(parts), group.weights));
   }

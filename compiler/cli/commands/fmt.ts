@@ -35,7 +35,7 @@ export function fmtCommand(
   io: IO,
   files: readonly string[],
   opts: { check?: boolean; stdout?: boolean },
-  readStdin: () => string = () => readFileSync(0, "utf8"),
+  readStdin: () => string = () => new TextDecoder("utf-8").decode(readFileSync(0)),
 ): number {
   let code: number = Exit.ok;
   for (const arg of files) {

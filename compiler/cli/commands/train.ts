@@ -1,6 +1,10 @@
 import { startBackend } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
-import { experimentVariants, trainConfigNameFor } from "../../language/config/experiment.js";
+import {
+  experimentVariants,
+  isDesignSpace,
+  trainConfigNameFor,
+} from "../../language/config/experiment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../language/config/train.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
@@ -89,12 +93,18 @@ function intOption(
   return null;
 }
 
-function planRuns(io: IO, program: Program, opts: TrainCliOptions): Run[] | number {
+function planRuns(io: IO, file: string, program: Program, opts: TrainCliOptions): Run[] | number {
   const sets = parseSets(opts.set ?? []);
   if (sets.diagnostics.length) return report(io, program, sets.diagnostics);
   if (opts.experiment) {
     const x = pickDeclaration(program, "experiment", opts.experiment);
     if ("code" in x) return report(io, program, [x]);
+    if (isDesignSpace(x)) {
+      io.err(
+        `archc train: experiment ${x.name} declares a design space (sweep ... = all, where or samples); search it: archc search ${file} --experiment ${x.name} --measure train`,
+      );
+      return Exit.usage;
+    }
     return experimentVariants(x).map((v, i) => {
       const configName = trainConfigNameFor(x, i);
       const config = (configName && program.trains.get(configName)) || fallbackTrainConfig;
@@ -182,7 +192,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   }
   const program = loadProgram(file);
   if (program.diagnostics.length) return report(io, program, program.diagnostics);
-  const runs = planRuns(io, program, opts);
+  const runs = planRuns(io, file, program, opts);
   if (typeof runs === "number") return runs;
 
   const graphs: { run: Run; graph: IRGraph; source: Json }[] = [];

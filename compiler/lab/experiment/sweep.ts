@@ -13,7 +13,7 @@ import {
   type Program,
 } from "../../language/program.js";
 import { withArgs } from "../../language/variant.js";
-import { crossProduct } from "../sweep/axes.js";
+import { axisNames, crossProduct } from "../sweep/axes.js";
 import { resolveAxes } from "./axes.js";
 import type { ExperimentPlan } from "./plan.js";
 
@@ -80,7 +80,7 @@ export function planSweep(program: Program, req: SweepRequest): ExperimentPlan |
   const config = chosen?.config;
   return {
     variants: crossProduct(net, axes, sets.args),
-    axes: axes.map((a) => a.name),
+    axes: axes.flatMap(axisNames),
     configFor: () => config,
     name: `sweep-${net.name.name}`,
   };

@@ -1,7 +1,7 @@
 import type { Arg, BlockDecl, Expr, LayerStmt, NetworkDecl } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
-import { didYouMean } from "../suggest.js";
+import { argumentHint, didYouMean } from "../suggest.js";
 import { evaluate } from "./evaluate.js";
 import { accepts, kindWords, typeMismatch } from "./ops/attrs.js";
 import type { BoundAttr, OpSpec } from "./ops/spec.js";
@@ -19,6 +19,14 @@ export function bindOpArgs(
   const positional: { value: Value; span: Span; expr: Arg["value"] }[] = [];
   for (const arg of stmt.args) {
     const value = evaluate(arg.value, scope);
+    const huge = intBeyondLimit(value);
+    if (huge !== undefined) {
+      fail(
+        "E0303",
+        arg.value.span,
+        `${layer}: ${written(arg.value, huge)} is too large for an integer argument (at most ${maxInteger})`,
+      );
+    }
     if (!arg.name) {
       positional.push({ value, span: arg.span, expr: arg.value });
       continue;
@@ -30,7 +38,7 @@ export function bindOpArgs(
         "E0300",
         arg.name.span,
         `${op.name} has no argument '${name}'`,
-        didYouMean(
+        argumentHint(
           name,
           op.attrs.map((a) => a.name),
         ) ?? `its arguments are ${op.attrs.map((a) => a.name).join(", ")}`,
@@ -196,6 +204,19 @@ function paramList(decl: BlockDecl | NetworkDecl): string {
 // Channel counts, sizes and repeat counts beyond this are mistakes; doubles stop being exact
 // not far above it, and no tensor library indexes further.
 const maxInteger = 2 ** 31 - 1;
+
+/** The first integer in a value (itself, a size's dimensions, a list's items) beyond maxInteger. */
+function intBeyondLimit(v: Value): number | undefined {
+  const ints =
+    v.t === "int"
+      ? [v.v]
+      : v.t === "size"
+        ? v.dims
+        : v.t === "list"
+          ? v.items.flatMap((i) => (i.t === "int" ? [i.v] : []))
+          : [];
+  return ints.find((n) => Math.abs(n) > maxInteger);
+}
 
 /** A number as the user wrote it, with its value when they differ: `1e12 (1000000000000)`. */
 /** Whether an expression divides with `/` anywhere inside. */

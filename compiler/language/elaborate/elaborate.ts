@@ -27,6 +27,7 @@ import { Scope } from "./scope.js";
 import { limits } from "../../../grammar/limits.js";
 import { SizeBound } from "./size.js";
 import { show, toJson, typeName, type Value } from "./values.js";
+import { markNamedArgument, NamedValueError, reanchorAtCall } from "./reanchor.js";
 
 export interface Tensor {
   readonly id: number;
@@ -398,7 +399,12 @@ class Elaborator {
           );
       } else this.need(x, stmt.span, name);
       const provisional = `${namer.prefix ? namer.prefix + "/" : ""}${name}`;
-      const attrs = bindOpArgs(op, stmt, scope, provisional);
+      let attrs: ReturnType<typeof bindOpArgs>;
+      try {
+        attrs = bindOpArgs(op, stmt, scope, provisional);
+      } catch (e) {
+        throw markNamedArgument(e, stmt);
+      }
       // Identity activations are spelled out in specs (`act(mid)` with mid = none) but are no layer.
       if ((name === "act" && isIdentity(attrs.get("fn")?.value)) || name === "linear") return x;
       const chosen = attrs.get("name")?.value;
@@ -411,13 +417,18 @@ class Elaborator {
           fail("E0204", attrs.get("name")!.span, `layer name "${chosen.v}" is used twice`);
         layerName = claimed;
       } else layerName = namer.fresh(name);
-      const lowered = op.lower({
-        input: x?.shape ?? [],
-        attrs,
-        span: stmt.span,
-        name: `${name} '${layerName}'`,
-        ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
-      });
+      let lowered: ReturnType<typeof op.lower>;
+      try {
+        lowered = op.lower({
+          input: x?.shape ?? [],
+          attrs,
+          span: stmt.span,
+          name: `${name} '${layerName}'`,
+          ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
+        });
+      } catch (e) {
+        throw markNamedArgument(e, stmt);
+      }
       return this.emit(layerName, stmt.span, x ? [x] : [], lowered);
     }
     const block = this.decls.blocks.get(name);
@@ -461,7 +472,16 @@ class Elaborator {
       span: stmt.span,
     });
     const first = this.nodes.length;
-    const out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
+    let out: Tensor | undefined;
+    try {
+      out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
+    } catch (e) {
+      const moved = reanchorAtCall(e, decl, stmt.args);
+      // Moved to this call's argument, the error is the caller's: this call is no longer a note.
+      if (moved) this.calls.pop();
+      // A name that was not this block's parameter means nothing to the blocks further out.
+      throw moved ?? (e instanceof NamedValueError ? new DiagnosticError(e.diagnostic) : e);
+    }
     this.calls.pop();
     this.onBlockCall?.(stmt, first, this.nodes.length);
     return out;

@@ -13,7 +13,7 @@ import type { Span } from "../../../grammar/span.js";
 import { builtinFunctions } from "../elaborate/evaluate.js";
 import { ops } from "../elaborate/ops/catalogue.js";
 import { symbols } from "../elaborate/values.js";
-import { didYouMean } from "../suggest.js";
+import { argumentHint, didYouMean } from "../suggest.js";
 import type { DeclTable } from "./table.js";
 
 /**
@@ -208,7 +208,7 @@ function namedArgs(args: readonly Arg[], known: string[], what: string, out: Dia
           "E0300",
           a.name.span,
           `${what} '${n}'`,
-          didYouMean(n, known) ?? (known.length ? `known: ${known.join(", ")}` : undefined),
+          argumentHint(n, known) ?? (known.length ? `known: ${known.join(", ")}` : undefined),
         ),
       );
     } else if (seen.has(n)) {

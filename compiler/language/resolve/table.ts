@@ -37,10 +37,30 @@ export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable
       const name = decl.name.name;
       const prior = seen.get(name);
       if (prior && prior.kind !== "ExpectDecl") {
-        diagnostics.push({
-          ...error("E0204", decl.name.span, `'${name}' is defined twice`, "rename one of them"),
-          notes: [{ message: "first defined here", span: prior.name.span }],
-        });
+        diagnostics.push(
+          prior.span.file === decl.span.file
+            ? {
+                ...error(
+                  "E0204",
+                  decl.name.span,
+                  `'${name}' is defined twice`,
+                  "rename one of them",
+                ),
+                notes: [{ message: "first defined here", span: prior.name.span }],
+              }
+            : // Across files the earlier module imports the later (the root comes first): the
+              // declaration to rename is the importer's, where the user is editing, not the
+              // imported file's (often the standard library, which the user cannot change).
+              {
+                ...error(
+                  "E0204",
+                  prior.name.span,
+                  `'${name}' is also defined in ${mod.file} (imported)`,
+                  `rename this ${describe(prior)}`,
+                ),
+                notes: [{ message: "also defined here", span: decl.name.span }],
+              },
+        );
         continue;
       }
       if (decl.kind === "BlockDecl" && ops.has(name)) {
@@ -85,4 +105,19 @@ export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable
     }
   }
   return table;
+}
+
+function describe(d: Decl): string {
+  switch (d.kind) {
+    case "BlockDecl":
+      return "block";
+    case "NetworkDecl":
+      return "network";
+    case "TrainDecl":
+      return "train config";
+    case "ExperimentDecl":
+      return "experiment";
+    case "ExpectDecl":
+      return "expectation";
+  }
 }

@@ -172,6 +172,27 @@ function exportCases(): Case[] {
   return cases;
 }
 
+/** `compile --weights DIR` reads a tfjs model folder or a run folder. */
+function weightsCases(tfjsDir: string): Case[] {
+  const cases: Case[] = [];
+  const add = (from: string, name: string, kind: Special) => {
+    const dir = join(root, `weights-${name}-${kind}`);
+    cpSync(from, dir, { recursive: true });
+    plant(join(dir, name), kind);
+    cases.push({
+      name: `compile --weights with ${name} a ${kind}`,
+      argv: ["compile", file, "--target", "onnx", "--weights", dir, "-o", `${dir}.onnx`],
+      names: join(dir, name),
+    });
+  };
+  for (const k of ["fifo", "devzero", "folder"] as const) {
+    add(tfjsDir, "model.json", k);
+    add(tfjsDir, "weights.bin", k);
+    add(trained, "checkpoint.bin", k);
+  }
+  return cases;
+}
+
 function outCases(): Case[] {
   const aFile = join(root, "a-file");
   writeFileSync(aFile, "x");
@@ -210,6 +231,10 @@ beforeAll(async () => {
   groups.set("sweep", sweepCases());
   groups.set("export", exportCases());
   groups.set("out", outCases());
+  const tfjsDir = join(root, "tfjs");
+  const x = await runCli("export", trained, "--format", "tfjs", "-o", tfjsDir);
+  expect(x.code, x.stderr).toBe(0);
+  groups.set("weights", weightsCases(tfjsDir));
   const all = [...groups.values()].flat();
   for (const o of await runCases(root, all)) outcomes.set(o.name, o);
 }, 900_000);
@@ -229,6 +254,8 @@ describe("special files in run folders", () => {
     check("sweep"));
   it("export: a run whose manifest or weights are special files is a located error", () =>
     check("export"));
+  it("compile --weights: a model or run folder whose files are special is a located error", () =>
+    check("weights"));
 });
 
 describe("folder-taking flags are checked like -o", () => {
