@@ -185,7 +185,10 @@ export async function runPlanned(
   const engine = await import("../../lab/experiment/runner.js");
   const quiet = !!(opts.json || opts.csv || opts.quiet);
   let backendName = "";
-  if (flags.measures.includes("latency") || flags.measures.includes("train")) {
+  // tfjs runs latency, and training on the embedded engine; the torch engine names its own
+  // Python and torch, so a torch-only sweep starts no tfjs backend and prints no backend line.
+  const trainsOnTfjs = flags.measures.includes("train") && flags.engine !== "torch";
+  if (flags.measures.includes("latency") || trainsOnTfjs) {
     const b = await startBackend(io, command, opts.backend, flags.threads, quiet);
     if ("exit" in b) return b.exit;
     backendName = b.name;

@@ -92,10 +92,7 @@ export async function evaluateRun(
   o: { split: "val" | "test"; best: boolean },
 ): Promise<Evaluation> {
   const { identity } = runRecord(dir);
-  if (identity.engine === "torch")
-    throw new RunError(
-      `${dir} is a torch-engine run: archc eval reads embedded-trainer runs until the run-weights loader of both engines lands`,
-    );
+  const torch = identity.engine === "torch";
   const paths = runPaths(dir);
   const weights = o.best ? paths.best : paths.checkpoint;
   if (!existsSync(weights))
@@ -127,7 +124,8 @@ export async function evaluateRun(
   ]);
   const model = buildModelFromIR(graph);
   try {
-    await loadCheckpoint(weights, model);
+    if (torch) await torchWeightsInto(model, graph, dir, o.best);
+    else await loadCheckpoint(weights, model);
     const last = graph.nodes[graph.output]!;
     const probabilities =
       (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax";
@@ -147,6 +145,28 @@ export async function evaluateRun(
     return e;
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * A torch-engine run's weights in the tfjs model: through the loader every command uses (its
+ * checksums and shapes verified), then the naming contract that maps them between backends.
+ */
+async function torchWeightsInto(
+  model: import("@tensorflow/tfjs").LayersModel,
+  graph: IRGraph,
+  dir: string,
+  best: boolean,
+): Promise<void> {
+  const [{ loadWeights, WeightsError }, { weightsIntoTfjs }] = await Promise.all([
+    import("../run/weights.js"),
+    import("../../backends/onnx/intoTfjs.js"),
+  ]);
+  try {
+    weightsIntoTfjs(model, graph, (await loadWeights(graph, dir, { best })).weights);
+  } catch (e) {
+    if (e instanceof WeightsError) throw new RunError(e.message);
+    throw e;
   }
 }
 

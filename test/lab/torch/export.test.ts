@@ -117,6 +117,15 @@ describe.skipIf(problem !== undefined && !inCI)("torch-engine runs are first-cla
       const ours = await onnxEvaluation(onnx);
       expect(ours.valAccuracy).toBe(own.valAccuracy);
       expect(Math.abs(ours.valLoss - own.valLoss)).toBeLessThan(1e-5);
+      // archc eval reads it as it reads an embedded run: the held-out split gives the run's own
+      // number; the test set, which training never read, is measured and recorded.
+      const ev = await runCli("eval", run, "--split", "val", "--json");
+      expect(ev.code, ev.stderr).toBe(0);
+      expect(JSON.parse(ev.stdout).accuracy).toBe(own.valAccuracy);
+      const test = await runCli("eval", run, "--split", "test");
+      expect(test.code, test.stderr).toBe(0);
+      expect(test.stdout + test.stderr).toMatch(/test accuracy/);
+      expect(readFileSync(join(run, "eval.json"), "utf8")).toMatch(/"split": "test"/);
       if (nproc === "2") return;
 
       // compile --target onnx --weights makes the same model; --best takes best.bin.

@@ -102,6 +102,28 @@ describe("archc sweep --shard and --merge", () => {
         expect(row.train!.epochs).toBe(1);
         expect(Number.isFinite(row.train!.loss)).toBe(true);
       }
+      // Printed for a person (rows cached now): a torch sweep starts no tfjs backend, so it
+      // names none (issue 22.4: a torch run never prints the wasm backend line).
+      const shown = await runCli(
+        "sweep",
+        file,
+        "--sweep",
+        "parts=1,depthwise",
+        "--measure",
+        "params,train",
+        "--engine",
+        "torch",
+        "--python",
+        python,
+        "--data",
+        "synthetic:32",
+        "--epochs",
+        "1",
+        "--out",
+        join(dir, "torch"),
+      );
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stderr).not.toMatch(/backend:/);
     },
     300_000,
   );
