@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pack as tarPack } from "tar-stream";
-import { atomicWrite } from "../../util/atomicWrite.js";
+import { atomicWrite, makeFolder } from "../../util/files.js";
 import { epochOrder } from "../train/data/random.js";
 import {
   indexFile,
@@ -141,7 +141,8 @@ export async function packShards(
   if (st && !st.isDirectory()) throw new ShardError(dir, "exists and is not a folder");
   if (st && readdirSync(dir).length > 0)
     throw new ShardError(dir, "is not empty; pack into a new or empty folder");
-  mkdirSync(dir, { recursive: true });
+  // One level at a time (files.ts): a recursive mkdir spins forever under /proc.
+  makeFolder(dir);
   const total = source.splits.reduce((n, s) => n + Math.min(s.count, o.limit ?? Infinity), 0);
   let done = 0;
   const splits: Record<string, SplitEntry> = {};
