@@ -180,7 +180,7 @@ describe("archc sweep", () => {
       join(dir, "r"),
     );
     expect(csv.stdout.split("\n")[0]).toBe(
-      "parts,params,trainable,macs,backend,batch,latency_median_ms,latency_min_ms,latency_max_ms,train_loss,train_accuracy,val_loss,val_accuracy,cached,error",
+      "parts,params,trainable,macs,backend,batch,latency_median_ms,latency_min_ms,latency_max_ms,train_loss,train_accuracy,val_loss,val_accuracy,val_data,bn_lag,cached,error",
     );
   });
 
