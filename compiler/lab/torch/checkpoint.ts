@@ -23,7 +23,13 @@ export interface TorchCheckpoint {
   readonly network: string;
 }
 
-const pickled = (b: Uint8Array) => (b[0] === 0x50 && b[1] === 0x4b) || b[0] === 0x80;
+/**
+ * A pickle (torch.save's zip, "PK", or a bare pickle, protocol byte 0x80), told apart from
+ * safetensors by its ninth byte: safetensors' 8-byte header length is followed by the JSON
+ * header's "{", while the length's own first byte can be anything, 0x80 and "PK" included.
+ */
+const pickled = (b: Uint8Array) =>
+  b[8] !== 0x7b && ((b[0] === 0x50 && b[1] === 0x4b) || b[0] === 0x80);
 
 /**
  * Reads and verifies a torch-engine checkpoint; every problem is a CheckpointError that names the

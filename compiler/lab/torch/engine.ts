@@ -3,7 +3,6 @@ import { createServer, type AddressInfo } from "node:net";
 import {
   closeSync,
   existsSync,
-  mkdirSync,
   readFileSync,
   mkdtempSync,
   openSync,
@@ -21,6 +20,7 @@ import { emitTorch, torchClassName } from "../../backends/torch/emit.js";
 import { safetensors, torchStateDict } from "../../backends/torch/weights.js";
 import { packageRoot } from "../../language/paths.js";
 import type { IRGraph } from "../../language/ir/types.js";
+import { atomicWrite } from "../../util/files.js";
 import { runPaths } from "../run/paths.js";
 import { closeRun, openRun } from "../run/open.js";
 import type { Dataset } from "../train/data/index.js";
@@ -182,7 +182,6 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     : undefined;
   const work = mkdtempSync(join(tmpdir(), "archc-torch-"));
   try {
-    if (lead) mkdirSync(o.outDir, { recursive: true });
     if (run && !run.resume) rmSync(join(o.outDir, torchWeightsFile), { force: true });
     // A checkpoint that is damaged, of another run or a planted pickle is refused here, before
     // anything runs (runner.py checks again: it never unpickles).
@@ -190,7 +189,9 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     if (run?.resume && existsSync(checkpoint)) readTorchCheckpoint(checkpoint, run.key);
     o.onPython?.(py, world);
     const module = join(o.outDir, "model.py");
-    if (lead) writeFileSync(module, emitTorch(graph, { source: graph.network }));
+    // Temp + rename (the file rule): a FIFO or a link planted as model.py is replaced, not
+    // written through (a FIFO would block the run forever).
+    if (lead) atomicWrite(module, emitTorch(graph, { source: graph.network }));
     const train = await materialise(trainData, work, "train");
     const val = valData ? await materialise(valData, work, "val") : undefined;
     const weights = join(work, "initial.safetensors");

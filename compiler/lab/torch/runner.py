@@ -416,7 +416,8 @@ def encode_checkpoint(job, model, optimizer, train_state, history, best, rngs):
 
 def decode_checkpoint(data, path, job):
     """The checkpoint's tensors and state; Refused when it is not this run's."""
-    if data[:2] == b"PK" or data[:1] == b"\x80":
+    # Safetensors' 8-byte header length can start with 0x80 or "PK": its ninth byte is "{".
+    if data[8:9] != b"{" and (data[:2] == b"PK" or data[:1] == b"\x80"):
         raise Refused(f"{path} is a pickle (an older archc's torch checkpoint, or a file put there), which archc never loads; start again with --fresh")
     metadata, tensors = parse_safetensors(data, path)
     if metadata.get("format") != CHECKPOINT_FORMAT or metadata.get("version") != CHECKPOINT_VERSION:
