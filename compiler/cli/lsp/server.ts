@@ -56,11 +56,15 @@ export function startServer(
   const publish: OnDiagnostics = (m) => {
     // Diagnostics of a text that has been edited since, or closed, are not shown.
     if (documents.get(m.uri)?.version !== m.version) return;
-    void connection.sendDiagnostics({
-      uri: m.uri,
-      version: m.version,
-      diagnostics: [...m.diagnostics],
-    });
+    // A check that ends after the client has gone (the connection closed or disposed) has no one
+    // to tell: the send throws, synchronously or as a rejection, and is dropped, not crashed on.
+    try {
+      connection
+        .sendDiagnostics({ uri: m.uri, version: m.version, diagnostics: [...m.diagnostics] })
+        .catch(() => undefined);
+    } catch {
+      // the connection is closed
+    }
   };
 
   /** What a host is told of a document: its text, or only its size when over the limit. */
