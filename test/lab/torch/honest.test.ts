@@ -45,12 +45,13 @@ describe.skipIf(problem !== undefined && !inCI)("the torch engine's numbers", ()
         "network n(classes = 4) {\n  input 8x8x1\n  conv 3x3 4 -> bn -> relu\n  gap -> dense classes softmax\n}\n",
       ),
       config: { ...fallbackTrainConfig, batch: 8, epochs: 1 },
-      data: "synthetic:512",
+      data: "synthetic:2048",
       outDir: out,
       seed: 1,
       python,
     };
-    // 64 steps; a stop asked at step 48 lands a few steps later (the runner polls a file).
+    // 256 steps; a stop asked at step 48 lands some steps later (the runner polls a file), and on
+    // a quiet machine 64 steps ended before the poll did: leave it room.
     const seen: number[] = [];
     const stopped = await trainTorch({
       ...base,
@@ -59,14 +60,14 @@ describe.skipIf(problem !== undefined && !inCI)("the torch engine's numbers", ()
     });
     expect(stopped.interrupted).toBe(true);
     const at = stopped.stoppedAt!;
-    expect([at.epoch, at.batches]).toEqual([1, 64]);
+    expect([at.epoch, at.batches]).toEqual([1, 256]);
     expect(at.step).toBe(at.batch);
-    expect(at.step).toBeLessThan(64);
+    expect(at.step).toBeLessThan(256);
     const firstPart = (seen[at.step - 1]! - seen[0]!) / 1000;
     await trainTorch({ ...base, resume: true });
     const [m] = metrics(out);
     expect(m!.seconds).toBeGreaterThanOrEqual(firstPart);
-    expect(m!.imagesPerSec * m!.seconds).toBeCloseTo(512, 3);
+    expect(m!.imagesPerSec * m!.seconds).toBeCloseTo(2048, 2);
   }, 300_000);
 
   const fashion = existsSync(fashionMnistDir);
