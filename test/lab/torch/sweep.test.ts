@@ -70,7 +70,8 @@ describe("archc sweep --shard and --merge", () => {
     "--engine torch trains each variant with PyTorch",
     async () => {
       const { dir, file } = setup();
-      const r = await runCli(
+      // The same sweep twice: measured for --json, then shown from the cache for a person.
+      const sweep = [
         "sweep",
         file,
         "--sweep",
@@ -85,11 +86,10 @@ describe("archc sweep --shard and --merge", () => {
         "synthetic:32",
         "--epochs",
         "1",
-        "--json",
-        "--quiet",
         "--out",
         join(dir, "torch"),
-      );
+      ];
+      const r = await runCli(...sweep, "--json", "--quiet");
       expect(r.code, r.stderr).toBe(0);
       const results = (
         JSON.parse(r.stdout) as {
@@ -104,24 +104,7 @@ describe("archc sweep --shard and --merge", () => {
       }
       // Printed for a person (rows cached now): a torch sweep starts no tfjs backend, so it
       // names none (issue 22.4: a torch run never prints the wasm backend line).
-      const shown = await runCli(
-        "sweep",
-        file,
-        "--sweep",
-        "parts=1,depthwise",
-        "--measure",
-        "params,train",
-        "--engine",
-        "torch",
-        "--python",
-        python,
-        "--data",
-        "synthetic:32",
-        "--epochs",
-        "1",
-        "--out",
-        join(dir, "torch"),
-      );
+      const shown = await runCli(...sweep);
       expect(shown.code, shown.stderr).toBe(0);
       expect(shown.stderr).not.toMatch(/backend:/);
     },
