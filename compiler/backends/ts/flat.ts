@@ -15,7 +15,14 @@ export interface FlatEmitOptions {
 const tfFactory: Record<
   Exclude<
     PlannedLayer["kind"],
-    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish" | "hSigmoid"
+    | "input"
+    | "groupedConv2d"
+    | "channelShuffle"
+    | "maxPadding2d"
+    | "hardSwish"
+    | "hSigmoid"
+    | "poolDivisor"
+    | "channelSlice"
   >,
   string
 > = {
@@ -65,7 +72,11 @@ function statement(layer: PlannedLayer, id: (planId: string) => string): string 
             ? `new HardSwish(${configText(layer.config)})`
             : layer.kind === "hSigmoid"
               ? `new HSigmoid(${configText(layer.config)})`
-              : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+              : layer.kind === "poolDivisor"
+                ? `new PoolDivisor(${configText(layer.config)})`
+                : layer.kind === "channelSlice"
+                  ? `new ChannelSlice(${configText(layer.config)})`
+                  : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input =
     layer.inputs.length === 1 ? id(layer.inputs[0]!) : `[${layer.inputs.map(id).join(", ")}]`;
   return `apply(${make}, ${input})`;
@@ -96,6 +107,8 @@ export async function emitFlatTypeScript(
     MaxPadding2D: "maxPadding2d",
     HardSwish: "hardSwish",
     HSigmoid: "hSigmoid",
+    PoolDivisor: "poolDivisor",
+    ChannelSlice: "channelSlice",
   } as const;
   const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
     plan.layers.some((l) => l.kind === customKinds[c]),
