@@ -62,6 +62,13 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "convnext_tiny",
+    file: "convnext_tiny.arch",
+    network: "convnext_tiny",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "regnet_y_400mf",
     file: "regnet_y_400mf.arch",
     network: "regnet_y_400mf",
