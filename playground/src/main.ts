@@ -271,6 +271,9 @@ async function runForward(): Promise<void> {
     const top = [...lastRun.output.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     out.innerHTML =
       `<p><b id="latency">${lastRun.latencyMs.toFixed(2)} ms</b> per forward pass (batch ${lastRun.batch}, median of ${lastRun.runs}) on <b id="backend-used">${escapeHtml(lastRun.backend)}</b></p>` +
+      (lastRun.passedOver.length
+        ? `<p id="passed-over">passed over: ${lastRun.passedOver.map(escapeHtml).join("; ")}</p>`
+        : "") +
       `<p>output of the first example (${lastRun.output.length} values, random weights and input), largest:</p>` +
       `<table>${top.map(([i, v]) => `<tr><td>${i}</td><td>${v.toFixed(6)}</td></tr>`).join("")}</table>`;
   } catch (e) {

@@ -228,6 +228,35 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
     expect(Math.max(...node) - Math.min(...node)).toBeGreaterThan(1e-6);
   });
 
+  it("falls back from WebGPU and WebGL to what this browser has, and reports what ran", async () => {
+    // Headless chromium here has no GPU: what it offers decides the expected backend.
+    const offers = await page.evaluate(() => {
+      const canvas = document.createElement("canvas");
+      return {
+        webgpu: "gpu" in navigator,
+        webgl: !!(canvas.getContext("webgl2") ?? canvas.getContext("webgl")),
+      };
+    });
+    await page.locator("#backend").selectOption("auto");
+    await page.locator("#run-result").evaluate((el) => (el.textContent = ""));
+    await page.locator("#run").click();
+    await eventually(() => page.locator("#backend-used").textContent(), 60_000).toMatch(/\w/);
+    const run = await page.evaluate(() => {
+      const r = window.archcPlayground.lastRun()!;
+      return { backend: r.backend, passedOver: r.passedOver };
+    });
+    expect(await page.locator("#backend-used").textContent()).toBe(run.backend);
+    expect(run.backend).toBe(offers.webgl ? "webgl" : "wasm");
+    expect(run.passedOver[0]).toMatch(/^webgpu: /);
+    if (!offers.webgpu) expect(run.passedOver[0]).toContain("no WebGPU");
+    if (!offers.webgl) {
+      expect(run.passedOver).toContain(
+        "webgl: this browser gives no WebGL context (no GPU, or WebGL is turned off)",
+      );
+      expect(await page.locator("#passed-over").textContent()).toContain("webgl: ");
+    }
+  });
+
   it("downloads the TypeScript that archc compile --target ts writes for the same spec", async () => {
     await page.locator("#tab-downloads").click();
     const [download] = await Promise.all([
