@@ -23,6 +23,8 @@ const tfFactory: Record<
     | "hSigmoid"
     | "poolDivisor"
     | "channelSlice"
+    | "layerScale"
+    | "dropPath"
   >,
   string
 > = {
@@ -30,6 +32,7 @@ const tfFactory: Record<
   depthwiseConv2d: "tf.layers.depthwiseConv2d",
   separableConv2d: "tf.layers.separableConv2d",
   batchNormalization: "tf.layers.batchNormalization",
+  layerNormalization: "tf.layers.layerNormalization",
   activation: "tf.layers.activation",
   leakyReLU: "tf.layers.leakyReLU",
   maxPooling2d: "tf.layers.maxPooling2d",
@@ -76,7 +79,11 @@ function statement(layer: PlannedLayer, id: (planId: string) => string): string 
                 ? `new PoolDivisor(${configText(layer.config)})`
                 : layer.kind === "channelSlice"
                   ? `new ChannelSlice(${configText(layer.config)})`
-                  : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+                  : layer.kind === "layerScale"
+                    ? `new LayerScale(${configText(layer.config)})`
+                    : layer.kind === "dropPath"
+                      ? `new DropPath(${configText(layer.config)})`
+                      : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input =
     layer.inputs.length === 1 ? id(layer.inputs[0]!) : `[${layer.inputs.map(id).join(", ")}]`;
   return `apply(${make}, ${input})`;
@@ -109,6 +116,8 @@ export async function emitFlatTypeScript(
     HSigmoid: "hSigmoid",
     PoolDivisor: "poolDivisor",
     ChannelSlice: "channelSlice",
+    LayerScale: "layerScale",
+    DropPath: "dropPath",
   } as const;
   const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
     plan.layers.some((l) => l.kind === customKinds[c]),
