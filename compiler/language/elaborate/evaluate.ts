@@ -3,6 +3,7 @@ import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
 import { divisionByZero, floorDiv, floorMod } from "./arithmetic.js";
 import { didYouMean } from "../suggest.js";
+import { builtin, builtinFunctions } from "./builtins.js";
 import type { Scope } from "./scope.js";
 import { show, symbols, typeName, type Value } from "./values.js";
 
@@ -11,20 +12,8 @@ export interface EvalOptions {
   readonly allowCalls?: boolean;
 }
 
-const builtins: Record<string, (args: Value[], span: Span) => Value> = {
-  min: (a, s) => fold(a, s, "min", Math.min),
-  max: (a, s) => fold(a, s, "max", Math.max),
-  abs: (a, s) => mapNum(one(a, s, "abs"), Math.abs),
-  floor: (a, s) => ({ t: "int", v: Math.floor(num(one(a, s, "floor"), s, "floor")) }),
-  ceil: (a, s) => ({ t: "int", v: Math.ceil(num(one(a, s, "ceil"), s, "ceil")) }),
-  round: (a, s) => ({ t: "int", v: Math.round(num(one(a, s, "round"), s, "round")) }),
-};
-export const builtinFunctions: ReadonlySet<string> = new Set(Object.keys(builtins));
+export { builtinFunctions };
 
-function one(args: Value[], span: Span, fn: string): Value {
-  if (args.length !== 1) fail("E0301", span, `${fn} takes one argument, not ${args.length}`);
-  return args[0]!;
-}
 function num(v: Value, span: Span, what: string): number {
   if (v.t !== "int" && v.t !== "float")
     fail("E0500", span, `${what} needs a number, not ${typeName(v)} (${show(v)})`);
@@ -32,14 +21,6 @@ function num(v: Value, span: Span, what: string): number {
 }
 function mapNum(v: Value, f: (x: number) => number): Value {
   return v.t === "int" ? { t: "int", v: f(v.v) } : { t: "float", v: f((v as { v: number }).v) };
-}
-function fold(args: Value[], span: Span, fn: string, f: (a: number, b: number) => number): Value {
-  if (args.length < 1) fail("E0302", span, `${fn} needs at least one argument`);
-  const nums = args.map((a) => num(a, span, fn));
-  const allInt = args.every((a) => a.t === "int");
-  // Math.min/max must not see reduce's index and array arguments.
-  const v = nums.reduce((a, b) => f(a, b));
-  return allInt ? { t: "int", v } : { t: "float", v };
 }
 
 export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
@@ -93,10 +74,10 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
         e.span,
       );
     case "Call": {
-      const fn = builtins[e.callee.name];
+      const fn = builtin(e.callee.name);
       if (fn && !e.args.some((a) => a.name))
         return fn(
-          e.args.map((a) => evaluate(a.value, scope, opts)),
+          e.args.map((a) => ({ value: evaluate(a.value, scope, opts), span: a.value.span })),
           e.span,
         );
       if (fn)

@@ -76,6 +76,9 @@ const cases: Case[] = [
   // RegNetY: grouped 3x3 convolutions and squeeze-and-excitation (archc's dense layers on the
   // pooled vector, torchvision's 1x1 convolutions on the pooled map).
   at64("regnet_y_400mf", "regnet_y_400mf.arch", "regnet_y_400mf", "equal"),
+  // RegNetX: the same bottleneck without squeeze-and-excitation, widths 32, 64, 160, 400 from
+  // the design-space rule and made multiples of the group width 16.
+  at64("regnet_x_400mf", "regnet_x_400mf.arch", "regnet_x_400mf", "equal"),
   // MobileNetV3-Large: hard_swish, squeeze-and-excitation gated by h_sigmoid (torchvision's
   // Hardsigmoid), 5x5 depthwise convolutions padded 2, a dense + hard_swish + dropout head.
   at64("mobilenet_v3_large", "mobilenet_v3_large.arch", "mobilenet_v3_large", "equal"),
