@@ -25,6 +25,7 @@ import {
   splitStrategy,
 } from "../../../compiler/backends/tfjs/grouped/strategies.js";
 import { candidateStrategies } from "../../../compiler/backends/tfjs/grouped/costModel.js";
+import { GroupedConv2D as GroupedLayer } from "../../../compiler/backends/tfjs/grouped/layer.js";
 
 // archc's grouped convolution kernels (forward, input and filter gradient) against the cpu
 // backend's split + concat lowering, and against central finite differences, at every
@@ -355,5 +356,46 @@ describe("as a strategy", () => {
     expect(tf.memory().numTensors).toBe(before.tensors + 1);
     expect(tf.backend().numDataIds()).toBe(before.data + 1);
     tf.dispose([x, k, k3]);
+  });
+
+  it("a GroupedConv2D layer on it trains with model.fit through the gradient kernels", async () => {
+    await tf.setBackend("wasm");
+    const model = tf.sequential();
+    model.add(
+      new GroupedLayer({
+        inputShape: [7, 7, 12],
+        filters: 12,
+        kernelSize: 3,
+        padding: "same",
+        groups: 4,
+        strategy: "native",
+      }),
+    );
+    model.add(tf.layers.globalAveragePooling2d({}));
+    model.add(tf.layers.dense({ units: 2, activation: "softmax" }));
+    model.compile({ optimizer: tf.train.sgd(0.5), loss: "categoricalCrossentropy" });
+    const x = tf.tensor4d(values(16 * 7 * 7 * 12), [16, 7, 7, 12]);
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 2),
+        "int32",
+      ),
+      2,
+    );
+    const profile = await tf.profile(() => {
+      const g = tf.grads((a: tf.Tensor) => tf.sum(model.apply(a, { training: true }) as tf.Tensor))(
+        [x],
+      );
+      return g[0]!;
+    });
+    expect(profile.kernelNames).toEqual(
+      expect.arrayContaining([GroupedConv2D, GroupedConv2DBackpropInput]),
+    );
+    tf.dispose(profile.result as tf.Tensor);
+    const history = await model.fit(x, y, { epochs: 6, batchSize: 16, verbose: 0 });
+    const losses = history.history["loss"] as number[];
+    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
+    tf.dispose([x, y]);
+    model.dispose();
   });
 });
