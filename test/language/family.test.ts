@@ -76,6 +76,13 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "shufflenet_v2_x1_0",
+    file: "shufflenet_v2_x1_0.arch",
+    network: "shufflenet_v2_x1_0",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "regnet_x_400mf",
     file: "regnet_x_400mf.arch",
     network: "regnet_x_400mf",

@@ -271,6 +271,20 @@ export function lowerNode(
       ]);
       return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
     }
+    case "split": {
+      // Slice (opset 13: starts, ends and axes as inputs) along NCHW's channel axis.
+      const { start, size } = node.attrs;
+      return b.node(
+        "Slice",
+        [
+          x.name,
+          b.int64s(`${name}/starts`, [start]),
+          b.int64s(`${name}/ends`, [start + size]),
+          b.int64s(`${name}/axes`, [1]),
+        ],
+        name,
+      );
+    }
     case "upsample": {
       // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
       // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').

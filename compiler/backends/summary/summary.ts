@@ -76,6 +76,8 @@ export function describeOp(n: IRNode): string {
       return `layerscale ${n.attrs.init}`;
     case "shuffle":
       return `shuffle ${n.attrs.groups}`;
+    case "split":
+      return `split channels ${n.attrs.start}..${n.attrs.start + n.attrs.size - 1}`;
     case "upsample":
       return `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`;
     default:

@@ -251,6 +251,13 @@ class Planner {
       case "shuffle":
         // archc's ChannelShuffle layer (backends/tfjs/shuffle.ts): torchvision's channel_shuffle.
         return this.add("channelShuffle", { groups: node.attrs.groups, name }, ins);
+      case "split":
+        // archc's ChannelSlice layer (backends/tfjs/slice.ts): one part of a channel split.
+        return this.add(
+          "channelSlice",
+          { start: node.attrs.start, size: node.attrs.size, name },
+          ins,
+        );
       case "upsample":
         // UpSampling2D's default interpolation is nearest, as nn.Upsample's mode.
         return this.add("upSampling2d", { size: node.attrs.factor, name }, ins);

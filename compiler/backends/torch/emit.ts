@@ -349,6 +349,16 @@ class Lowering {
           args: g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }],
         };
       }
+      case "split": {
+        const { start, size } = node.attrs;
+        return {
+          callee: "ChannelSplit",
+          args: [
+            { v: lit(this.channelsIn(node) / size, "parts") },
+            { v: lit(start / size, "take") },
+          ],
+        };
+      }
       case "upsample":
         return {
           callee: "nn.Upsample",

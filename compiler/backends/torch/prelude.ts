@@ -334,6 +334,18 @@ def load_weights(model: nn.Module, path: str) -> nn.Module:
  * modules without them stay as they were.
  */
 export const optionalLayers: Readonly<Record<string, string>> = {
+  split: `class ChannelSplit(nn.Module):
+    """One of \`parts\` equal channel parts, as ShuffleNet v2's x.chunk(parts, dim=1)[take]: archc's split."""
+
+    def __init__(self, parts: int, take: int):
+        super().__init__()
+        self.parts, self.take = parts, take
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.parts, dim=1)[self.take]
+
+    def extra_repr(self) -> str:
+        return f"parts={self.parts}, take={self.take}"`,
   shuffle: `class ChannelShuffle(nn.Module):
     """ShuffleNet's channel shuffle, exactly torchvision's channel_shuffle."""
 

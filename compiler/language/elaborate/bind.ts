@@ -153,7 +153,7 @@ export function bindParams(
           "E0300",
           named.span,
           `${kind} ${decl.name.name} has no parameter '${name}'`,
-          didYouMean(
+          argumentHint(
             name,
             decl.params.map((p) => p.name.name),
           ) ?? paramList(decl),

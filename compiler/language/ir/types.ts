@@ -22,6 +22,7 @@ export type OpName =
   | "add"
   | "mul"
   | "shuffle"
+  | "split"
   | "upsample"
   | "zeropad";
 
@@ -145,6 +146,8 @@ export type IRNode =
   | NodeBase<"mul", Record<string, never>>
   /** Channel shuffle: output channel j * groups + i is input channel i * (c / groups) + j. */
   | NodeBase<"shuffle", { readonly groups: number }>
+  /** Channels [start, start + size) of the input: one part of a channel split (`split`). */
+  | NodeBase<"split", { readonly start: number; readonly size: number }>
   /** Nearest-neighbour upsampling: each pixel repeated factor[0] x factor[1] times. */
   | NodeBase<"upsample", { readonly factor: readonly [number, number] }>
   | NodeBase<"zeropad", { readonly pads: Pads }>;

@@ -23,7 +23,7 @@ import {
   rangeProblem,
   type NumberRange,
 } from "../../../language/elaborate/ops/range.js";
-import { shuffleProblem } from "../../../language/elaborate/ops/rearrange.js";
+import { shuffleProblem, splitProblem } from "../../../language/elaborate/ops/rearrange.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
 import { tfActivation } from "../../tfjs/activations.js";
@@ -32,6 +32,7 @@ import { HardSwish, HSigmoid } from "../../tfjs/hardActivations.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
 import { PoolDivisor } from "../../tfjs/poolDivisor.js";
+import { ChannelSlice } from "../../tfjs/slice.js";
 import { DropPath, LayerScale } from "../../tfjs/residualBranch.js";
 
 /**
@@ -461,6 +462,17 @@ export class Builder {
     const p = shuffleProblem(layer, channels(x), groups);
     if (p) throw new SpecError(p.code, p.message, p.hint);
     return this.layer(new ChannelShuffle({ groups, name }), x);
+  }
+
+  /** One of `parts` equal channel parts, counted from 0 (ShuffleNet v2's channel split). */
+  split(x: Tensor, o: { parts: number; take: number; name?: string }): Tensor {
+    const name = this.name("split", o.name);
+    const layer = `split '${name}'`;
+    this.image(layer, x);
+    const p = splitProblem(layer, channels(x), o.parts, o.take);
+    if (p) throw new SpecError(p.code, p.message, p.hint);
+    const size = channels(x) / o.parts;
+    return this.layer(new ChannelSlice({ start: o.take * size, size, name }), x);
   }
 
   /** Nearest-neighbour upsampling: each pixel repeated `factor` times along each axis. */

@@ -1,7 +1,7 @@
 import { conv } from "./conv.js";
 import { droppath, layernorm, layerscale } from "./normalize.js";
 import { sepconv } from "./sepconv.js";
-import { shuffle, upsample } from "./rearrange.js";
+import { shuffle, split, upsample } from "./rearrange.js";
 import {
   act,
   activationOps,
@@ -38,6 +38,7 @@ export const ops: ReadonlyMap<string, OpSpec> = new Map(
     dropout,
     droppath,
     shuffle,
+    split,
     upsample,
     zeropad,
   ].map((o) => [o.name, o]),

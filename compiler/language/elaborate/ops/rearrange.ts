@@ -127,3 +127,79 @@ export const upsample: OpSpec = {
     };
   },
 };
+
+/**
+ * Why `split parts take` cannot cut `channels` channels, or undefined: shared with generated
+ * TypeScript (through `archc/layers`), which throws it at build time.
+ */
+export function splitProblem(
+  layer: string,
+  channels: number,
+  parts: number,
+  take: number,
+): { code: "E0305" | "E0400"; message: string; hint?: string; at: "parts" | "take" } | undefined {
+  if (parts < 1)
+    return {
+      code: "E0305",
+      at: "parts",
+      message: `${layer}: parts must be at least 1, not ${parts}`,
+    };
+  if (take < 0 || take >= parts) {
+    return {
+      code: "E0305",
+      at: "take",
+      message: `${layer}: take must be one of the ${parts} parts, 0 to ${parts - 1}, not ${take}`,
+      hint: "parts are counted from 0, in channel order",
+    };
+  }
+  if (channels % parts === 0) return undefined;
+  const near = nearestDivisors(channels, parts);
+  return {
+    code: "E0400",
+    at: "parts",
+    message: `${layer}: ${channels} input channels are not divisible by parts = ${parts}`,
+    hint: `the nearest valid values are ${near.join(" and ")} (the divisors of ${channels}: ${divisors(channels).join(", ")})`,
+  };
+}
+
+/**
+ * A channel split: `split 2 take = 1` passes on part 1 (from 0) of the input's channels cut into
+ * 2 equal parts, channels [c / 2, c). Branches of a `concat` that each take a part are
+ * ShuffleNet v2's channel split (torchvision's `x.chunk(2, dim=1)`), which `shuffle 2` after
+ * the concat mixes again. It moves data only: no parameters and no multiply-accumulates.
+ */
+export const split: OpSpec = {
+  name: "split",
+  doc: "one of `parts` equal channel parts of the input (ShuffleNet v2's channel split); no parameters, no MACs",
+  attrs: [
+    { name: "parts", kind: "int", positional: true, doc: "equal parts to cut the channels into" },
+    {
+      name: "take",
+      kind: "int",
+      positional: true,
+      doc: "which part to pass on, from 0 in channel order",
+    },
+    { name: "name", kind: "string", positional: false, doc: "layer name" },
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    requireSpatial(ctx.name, ctx.span, ctx.input);
+    for (const attr of ["parts", "take"]) {
+      if (!a.has(attr))
+        fail("E0302", ctx.span, `${ctx.name}: missing ${attr}`, "write e.g. split 2 take = 0");
+    }
+    const parts = a.int("parts", 2, 1);
+    const take = a.int("take", 0);
+    const c = channels(ctx.input);
+    const p = splitProblem(ctx.name, c, parts, take);
+    if (p) fail(p.code, a.span(p.at), p.message, p.hint);
+    const size = c / parts;
+    return {
+      op: "split",
+      attrs: { start: take * size, size },
+      shape: [...ctx.input.slice(0, -1), size],
+      params: noParams,
+      macs: 0,
+    };
+  },
+};
