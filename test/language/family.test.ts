@@ -62,6 +62,13 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "convnext_tiny",
+    file: "convnext_tiny.arch",
+    network: "convnext_tiny",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "regnet_y_400mf",
     file: "regnet_y_400mf.arch",
     network: "regnet_y_400mf",
@@ -187,9 +194,13 @@ describe("the continuum family", () => {
       for (const n of g.nodes) {
         if (n.op === "conv" || n.op === "maxpool" || n.op === "avgpool") {
           const k = n.op === "conv" ? n.attrs.kernel[0] : n.attrs.pool[0];
-          // A 1x1 convolution needs no padding; TensorFlow's same pads it by 0 too.
-          const pads = n.attrs.pads ?? (k === 1 ? [0, 0, 0, 0] : undefined);
-          const half = Math.floor(k / 2);
+          // A 1x1 convolution needs no padding; TensorFlow's same pads it by 0 too. A patchify
+          // convolution (kernel = stride: ConvNeXt's stem and downsampling) pads nothing in
+          // torchvision, so it must be valid.
+          const patchify = n.op === "conv" && k > 1 && n.attrs.strides[0] === k;
+          if (patchify) expect(n.attrs.padding, `${m.ref}: ${n.name}`).toBe("valid");
+          const pads = n.attrs.pads ?? (k === 1 || patchify ? [0, 0, 0, 0] : undefined);
+          const half = patchify ? 0 : Math.floor(k / 2);
           expect(pads, `${m.ref}: ${n.name}`).toEqual([half, half, half, half]);
         }
         if (n.op === "bn" && !m.ref.startsWith("shufflenet")) {

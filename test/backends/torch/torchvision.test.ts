@@ -85,6 +85,14 @@ const cases: Case[] = [
   // EfficientNet-B0: SiLU (`swish`), squeeze-and-excitation in every unit; stochastic depth is
   // the identity in eval mode.
   at64("efficientnet_b0", "efficientnet_b0.arch", "efficientnet_b0", "equal"),
+  // ConvNeXt-T: a 4x4/4 stem, 7x7 depthwise convolutions padded 3, layer norms over channels
+  // (torchvision's LayerNorm2d and channels-last nn.LayerNorm), 1x1 convolutions for its Linear
+  // layers, exact GELU and layer scale; stochastic depth is the identity in eval mode. At 32x32
+  // the last stage still runs on a 1x1 map.
+  {
+    ...at64("convnext_tiny", "convnext_tiny.arch", "convnext_tiny", "equal"),
+    sets: ["size=32", "classes=10"],
+  },
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.
