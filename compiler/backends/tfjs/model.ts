@@ -11,6 +11,7 @@ import {
 import { FusedTrainingBatchNorm } from "./batchNorm.js";
 import { HardSwish, HSigmoid } from "./hardActivations.js";
 import { ChannelShuffle } from "./shuffle.js";
+import { DropPath, LayerScale } from "./residualBranch.js";
 import { MaxPadding2D } from "./padding.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 
@@ -34,6 +35,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   separableConv2d: (c) => tf.layers.separableConv2d(c as never),
   groupedConv2d: (c) => new GroupedConv2D(c as never),
   batchNormalization: (c) => new FusedTrainingBatchNorm(c),
+  layerNormalization: (c) => tf.layers.layerNormalization(c as never),
+  layerScale: (c) => new LayerScale(c as never),
   activation: (c) => tf.layers.activation(c as never),
   leakyReLU: (c) => tf.layers.leakyReLU(c as never),
   hardSwish: (c) => new HardSwish(c as never),
@@ -45,6 +48,7 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   flatten: (c) => tf.layers.flatten(c as never),
   dense: (c) => tf.layers.dense(c as never),
   dropout: (c) => tf.layers.dropout(c as never),
+  dropPath: (c) => new DropPath(c as never),
   concatenate: (c) => tf.layers.concatenate(c as never),
   add: (c) => tf.layers.add(c as never),
   multiply: (c) => tf.layers.multiply(c as never),

@@ -13,6 +13,8 @@ export type LayerKind =
   | "separableConv2d"
   | "groupedConv2d"
   | "batchNormalization"
+  | "layerNormalization"
+  | "layerScale"
   | "activation"
   | "leakyReLU"
   | "hardSwish"
@@ -24,6 +26,7 @@ export type LayerKind =
   | "flatten"
   | "dense"
   | "dropout"
+  | "dropPath"
   | "concatenate"
   | "add"
   | "multiply"
@@ -163,6 +166,17 @@ class Planner {
           ins,
         );
       }
+      case "layernorm": {
+        const a = node.attrs;
+        return this.add(
+          "layerNormalization",
+          { axis: -1, epsilon: a.epsilon, scale: a.scale, center: a.center, name },
+          ins,
+        );
+      }
+      case "layerscale":
+        // archc's LayerScale layer (backends/tfjs/residualBranch.ts).
+        return this.add("layerScale", { init: node.attrs.init, name }, ins);
       case "act":
         return this.activation(ins[0]!, node.attrs.activation, name, "layer");
       case "maxpool":
@@ -200,6 +214,9 @@ class Planner {
       }
       case "dropout":
         return this.add("dropout", { rate: node.attrs.rate, name }, ins);
+      case "droppath":
+        // archc's DropPath layer (backends/tfjs/residualBranch.ts): torchvision's "row" mode.
+        return this.add("dropPath", { rate: node.attrs.rate, name }, ins);
       case "concat":
         return this.add("concatenate", { axis: -1, name }, ins);
       case "add":

@@ -261,6 +261,22 @@ class Lowering {
         if (!a.center) args.push({ key: "center", v: lit(false, "center") });
         return { callee: "BatchNorm2d", args };
       }
+      case "layernorm": {
+        const a = node.attrs;
+        const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
+        if (a.epsilon !== 1e-6) args.push({ key: "epsilon", v: lit(a.epsilon, "epsilon") });
+        if (!a.scale) args.push({ key: "scale", v: lit(false, "scale") });
+        if (!a.center) args.push({ key: "center", v: lit(false, "center") });
+        return { callee: "ChannelLayerNorm", args };
+      }
+      case "layerscale":
+        return {
+          callee: "LayerScale",
+          args: [
+            { v: lit(this.channelsIn(node), "channels") },
+            { v: lit(node.attrs.init, "init") },
+          ],
+        };
       case "act": {
         const p = this.bound(node, "activation");
         if (p) return { callee: "Activation", args: [{ v: { k: "param", name: p } }] };
@@ -274,6 +290,8 @@ class Lowering {
           softplus: "nn.Softplus",
           swish: "nn.SiLU",
           hard_swish: "nn.Hardswish",
+          // Exact (erf) GELU, torch's default and tfjs' gelu.
+          gelu: "nn.GELU",
           h_sigmoid: "nn.Hardsigmoid",
         };
         const fn = plain[node.attrs.activation];
@@ -312,6 +330,13 @@ class Lowering {
         const p = this.bound(node, "rate");
         return {
           callee: "nn.Dropout",
+          args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
+        };
+      }
+      case "droppath": {
+        const p = this.bound(node, "rate");
+        return {
+          callee: "DropPath",
           args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
         };
       }

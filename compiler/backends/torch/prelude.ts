@@ -326,4 +326,49 @@ export const optionalLayers: Readonly<Record<string, string>> = {
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"`,
+  layernorm: `class ChannelLayerNorm(nn.Module):
+    """Layer normalisation over the channels of each position, as ConvNeXt's (torchvision's
+    LayerNorm2d on images, nn.LayerNorm on feature vectors): archc's layernorm."""
+
+    def __init__(self, channels: int, epsilon: float = 1e-6, scale: bool = True, center: bool = True):
+        super().__init__()
+        self.normalized_shape = (channels,)
+        self.eps = epsilon
+        self.weight = nn.Parameter(torch.ones(channels)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if center else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return y.permute(0, 3, 1, 2)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape[0]}, epsilon={self.eps}"`,
+  layerscale: `class LayerScale(nn.Module):
+    """A learnable multiplier per channel, each starting at init (ConvNeXt's layer_scale)."""
+
+    def __init__(self, channels: int, init: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (self.weight[:, None, None] if x.dim() == 4 else self.weight)`,
+  droppath: `class DropPath(nn.Module):
+    """Stochastic depth, torchvision's StochasticDepth(rate, "row"): in training each example is
+    zeroed with probability rate, else divided by 1 - rate; the identity in eval mode."""
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        noise = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
+        return x * noise.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"`,
 };

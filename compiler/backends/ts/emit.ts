@@ -218,7 +218,7 @@ const tsPrec: Record<string, number> = {
   "/": 12,
 };
 const tsOp: Record<string, string> = { or: "||", and: "&&", "==": "===", "!=": "!==" };
-const mathFns = new Set(["min", "max", "abs", "floor", "ceil", "round"]);
+const mathFns = new Set(["min", "max", "abs", "floor", "ceil", "round", "log", "pow"]);
 
 /**
  * A tensor flowing through a body: a variable, or before its first assignment the expression it

@@ -12,7 +12,7 @@ import { atomicWrite } from "../../util/atomicWrite.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import { startBackend } from "../backend.js";
 import { Exit, type IO } from "../io.js";
-import type { OptionValues } from "../options.js";
+import type { GroupOption, OptionValues } from "../options.js";
 import { outPathRefused } from "../outPath.js";
 import { parseRunFlags } from "../runFlags.js";
 import { folderReportJson, printFolderReport } from "./report.js";
@@ -22,25 +22,13 @@ export type ExperimentOptions = OptionValues<
   | "set"
   | "measure"
   | "snap"
-  | "batch"
   | "threads"
+  | "strategy"
   | "runs"
   | "config"
-  | "data"
-  | "epochs"
-  | "steps"
-  | "lr"
-  | "limit"
-  | "valLimit"
-  | "valSplit"
-  | "bnMomentum"
-  | "preciseBn"
-  | "resize"
-  | "repeatChannels"
-  | "seed"
+  | GroupOption<"training">
   | "seeds"
   | "quiet"
-  | "strategy"
   | "json"
   | "csv"
   | "plot"

@@ -29,6 +29,7 @@ import { GroupedConv2D } from "../../tfjs/grouped/index.js";
 import { HardSwish, HSigmoid } from "../../tfjs/hardActivations.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
+import { DropPath, LayerScale } from "../../tfjs/residualBranch.js";
 
 /**
  * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
@@ -308,6 +309,54 @@ export class Builder {
       }),
       x,
     );
+  }
+
+  /** Layer normalisation over the channels of each position (ConvNeXt's), epsilon 1e-6. */
+  layernorm(
+    x: Tensor,
+    o: { epsilon?: number; scale?: boolean; center?: boolean; name?: string } = {},
+  ): Tensor {
+    const name = this.name("layernorm", o.name);
+    const epsilon = this.inRange(
+      `layernorm '${name}'`,
+      "epsilon",
+      o.epsilon ?? 1e-6,
+      numberRanges.layernorm.epsilon,
+    );
+    return this.layer(
+      tf.layers.layerNormalization({
+        axis: -1,
+        epsilon,
+        scale: o.scale ?? true,
+        center: o.center ?? true,
+        name,
+      }),
+      x,
+    );
+  }
+
+  /** Layer scale: a learnable multiplier per channel, each starting at `init`. */
+  layerscale(x: Tensor, o: { init?: number; name?: string } = {}): Tensor {
+    const name = this.name("layerscale", o.name);
+    const init = this.inRange(
+      `layerscale '${name}'`,
+      "init",
+      o.init ?? 1e-6,
+      numberRanges.layerscale.init,
+    );
+    return this.layer(new LayerScale({ init, name }), x);
+  }
+
+  /** Stochastic depth: in training, an example's tensor dropped whole with probability `rate`. */
+  droppath(x: Tensor, o: { rate?: number; name?: string } = {}): Tensor {
+    const name = this.name("droppath", o.name);
+    const rate = this.inRange(
+      `droppath '${name}'`,
+      "rate",
+      o.rate ?? 0.1,
+      numberRanges.droppath.rate,
+    );
+    return this.layer(new DropPath({ rate, name }), x);
   }
 
   /** `act(fn)`: an activation chosen by argument; `none` is no layer. */
