@@ -308,6 +308,7 @@ class Lowering {
         ];
         if (a.padding !== "valid") args.push({ v: lit(a.padding, "padding") });
         if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
+        if (a.ceil) args.push({ key: "ceil", v: lit(true, "ceil") });
         return { callee: node.op === "maxpool" ? "MaxPool2d" : "AvgPool2d", args };
       }
       case "zeropad": {
