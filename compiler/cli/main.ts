@@ -368,10 +368,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
+      // commander.help with a non-zero code: a command of subcommands given none (`archc data`).
       if (
         e.code === "commander.helpDisplayed" ||
         e.code === "commander.version" ||
-        e.code === "commander.help"
+        (e.code === "commander.help" && e.exitCode === 0)
       )
         return Exit.ok;
       return Exit.usage;

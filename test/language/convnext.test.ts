@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { validateIR } from "../../compiler/language/ir/validate.js";
+import { analyse } from "../../compiler/services/analysis.js";
+import { hover } from "../../compiler/services/hover.js";
 import { buildText, mustBuild } from "../helpers.js";
 
 /** A ConvNeXt block on a small map, then the classifier head's layer norm on a vector. */
@@ -79,5 +82,17 @@ describe("layernorm, gelu, layerscale and droppath: shapes, parameters and MACs"
     const d = r.diagnostics[0]!;
     expect(d.hint).toMatch(/did you mean 'epsilon'\?/);
     expect([d.span.start.line, d.span.start.column]).toEqual([3, 13]);
+  });
+
+  it("the editor's hover says what each layer and attribute is, with its figures", () => {
+    const a = analyse("/virtual/n.arch", 1, spec, (p) => readFileSync(p, "utf8"));
+    const at = (line: number, character: number) =>
+      JSON.stringify(hover(a, { line, character })?.contents);
+    // Lines of `spec` (0-based): 5 layernorm, 8 layerscale, 9 droppath.
+    expect(at(5, 5)).toMatch(/\*\*layernorm\*\*: layer normalisation over the channels/);
+    expect(at(5, 5)).toMatch(/16/);
+    expect(at(8, 5)).toMatch(/\*\*layerscale\*\*: a learnable multiplier per channel/);
+    expect(at(9, 5)).toMatch(/\*\*droppath\*\*: stochastic depth/);
+    expect(at(11, 22)).toMatch(/\*\*layernorm\*\* `epsilon`: added to the variance/);
   });
 });

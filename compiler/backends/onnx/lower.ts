@@ -1,4 +1,4 @@
-import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
+import { ceilPads, channelsIn, poolDivisors, sepconvSteps } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "../../language/ir/types.js";
 import { type Builder, float, int, ints, str } from "./builder.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
@@ -168,13 +168,29 @@ export function lowerNode(
     case "maxpool":
     case "avgpool": {
       const a = node.attrs;
-      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, a.pads);
+      // Ceil mode as floor mode over pads that hold the last windows' overhang (ONNX's own
+      // ceil_mode lacks PyTorch's rule that a last window starts inside the input, and runtimes
+      // differ on its divisor).
+      const explicit = a.ceil ? ceilPads(x.shape, a) : a.pads;
+      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, explicit);
       checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
       const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
       // TensorFlow averages over the window's real pixels only, never over the padding; explicit
       // pads are zeros that count, as PyTorch's AvgPool2d by default. MaxPool's padding never wins.
       if (node.op === "avgpool") attrs.push(int("count_include_pad", a.pads ? 1 : 0));
-      return b.node(node.op === "maxpool" ? "MaxPool" : "AveragePool", [x.name], name, attrs);
+      const divisors = node.op === "avgpool" ? poolDivisors(x.shape, a) : undefined;
+      const op = node.op === "maxpool" ? "MaxPool" : "AveragePool";
+      if (!divisors) return b.node(op, [x.name], name, attrs);
+      // The overhang counted in every window's divisor; each output rescaled to what it covers.
+      const pooled = b.node(op, [x.name], `${name}/pool`, attrs);
+      const { rows, columns } = divisors;
+      const whole = a.pool[0] * a.pool[1];
+      const scale = b.constantOf(
+        `${name}/divisor`,
+        [1, 1, rows.length, columns.length],
+        rows.flatMap((r) => columns.map((c) => whole / (r * c))),
+      );
+      return b.node("Mul", [pooled, scale], name);
     }
     case "gap":
     case "gmp": {

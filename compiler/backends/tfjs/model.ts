@@ -13,6 +13,8 @@ import { HardSwish, HSigmoid } from "./hardActivations.js";
 import { ChannelShuffle } from "./shuffle.js";
 import { DropPath, LayerScale } from "./residualBranch.js";
 import { MaxPadding2D } from "./padding.js";
+import { PoolDivisor } from "./poolDivisor.js";
+import { ChannelSlice } from "./slice.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 
 /** A layer that tfjs refused; says which layer and which backend, never a tfjs stack trace. */
@@ -57,6 +59,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   upSampling2d: (c) => tf.layers.upSampling2d(c as never),
   zeroPadding2d: (c) => tf.layers.zeroPadding2d(c as never),
   maxPadding2d: (c) => new MaxPadding2D(c as never),
+  poolDivisor: (c) => new PoolDivisor(c as never),
+  channelSlice: (c) => new ChannelSlice(c as never),
 };
 
 /** Instantiates a layer plan as a tfjs LayersModel on the active backend. */

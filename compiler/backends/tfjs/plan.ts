@@ -1,4 +1,4 @@
-import { channelsIn } from "../../language/ir/geometry.js";
+import { ceilPads, channelsIn, poolDivisors } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf } from "../../language/ir/types.js";
 import { tfActivation } from "./activations.js";
 
@@ -34,7 +34,9 @@ export type LayerKind =
   | "channelShuffle"
   | "upSampling2d"
   | "zeroPadding2d"
-  | "maxPadding2d";
+  | "maxPadding2d"
+  | "poolDivisor"
+  | "channelSlice";
 
 export type ConfigValue =
   | number
@@ -182,12 +184,25 @@ class Planner {
       case "maxpool":
       case "avgpool": {
         const a = node.attrs;
-        // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
-        const x = this.pad(ins[0]!, a.pads, name, node.op === "maxpool" ? "max" : "zero");
-        return this.add(
+        const input = this.graph.nodes[node.inputs[0]!]!.shape;
+        // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's);
+        // ceil mode pads its last windows' overhang too, which an average leaves out of its
+        // divisor (PoolDivisor).
+        const pads = a.ceil ? ceilPads(input, a) : a.pads;
+        const x = this.pad(ins[0]!, pads, name, node.op === "maxpool" ? "max" : "zero");
+        const divisors = node.op === "avgpool" ? poolDivisors(input, a) : undefined;
+        const y = this.add(
           node.op === "maxpool" ? "maxPooling2d" : "averagePooling2d",
           { poolSize: a.pool, strides: a.strides, padding: a.padding, name },
           [x],
+        );
+        if (!divisors) return y;
+        const { rows, columns } = divisors;
+        return this.add(
+          "poolDivisor",
+          { window: a.pool, rows, columns, name: `${name}/divisor` },
+          [y],
+          "act",
         );
       }
       case "zeropad":

@@ -308,6 +308,7 @@ class Lowering {
         ];
         if (a.padding !== "valid") args.push({ v: lit(a.padding, "padding") });
         if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
+        if (a.ceil) args.push({ key: "ceil", v: lit(true, "ceil") });
         return { callee: node.op === "maxpool" ? "MaxPool2d" : "AvgPool2d", args };
       }
       case "zeropad": {
@@ -370,6 +371,8 @@ interface ClassDef {
   readonly block: string;
   /** Parameters: slot names for numbers that differ between instances, then bound arguments. */
   readonly params: readonly string[];
+  /** Each slot's Python type: `float` where an instance passes a fraction (a droppath rate). */
+  readonly types: ReadonlyMap<string, "int" | "float">;
   readonly bound: readonly string[];
   /** One representative instance; the others differ only in the parameters' values. */
   readonly inst: Instance;
@@ -464,6 +467,7 @@ class ClassBuilder {
     const columns: string[] = [];
     const paramOf: (string | undefined)[] = [];
     const params: string[] = [];
+    const types = new Map<string, "int" | "float">();
     // A slot takes no name of a network argument the class passes on (`mid` may be both).
     const taken = new Set<string>();
     const args = (v: Val): void => {
@@ -492,6 +496,9 @@ class ClassBuilder {
       for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
       taken.add(name);
       params.push(name);
+      const values = members.map((m) => (m.leaves[i] as { v: unknown }).v);
+      const fraction = values.some((v) => typeof v === "number" && !Number.isInteger(v));
+      types.set(name, fraction ? "float" : "int");
       paramOf.push(name);
       columns.push(column);
     }
@@ -523,6 +530,7 @@ class ClassBuilder {
       name,
       block: first.inst.block,
       params,
+      types,
       bound: boundList,
       inst: first.inst,
       calls,
@@ -695,7 +703,7 @@ function printClass(
         ...(head ? [`${head.flag}: bool = False`] : []),
       ]
     : [
-        ...def.params.map((p) => `${p}: int`),
+        ...def.params.map((p) => `${p}: ${def.types.get(p) ?? "int"}`),
         ...def.bound.map((k) => `${param(k)}: ${pyType(k, b.params.get(k)!, b)}`),
       ];
   out.push(`class ${def.name}(nn.Module):`);

@@ -212,38 +212,59 @@ def _pool_padding(pad: Optional[Pads], kernel: Tuple[int, int]) -> Tuple[Tuple[i
     return (0, 0), pads
 
 
-class MaxPool2d(nn.Module):
-    """Max pooling; padding ('same' or explicit pads) is -inf, so it never wins a window."""
+def _ceil_crop(y: torch.Tensor, x: torch.Tensor, kernel: Tuple[int, int], stride: Tuple[int, int], pads: Optional[Pads]) -> torch.Tensor:
+    """ceil_mode over pads applied by hand: PyTorch then lets the last window start in the bottom
+    or right padding, which ceil mode over its own padding does not; cut that window off."""
+    if pads is None:
+        return y
+    sizes = []
+    for size, k, s, before, after in ((x.shape[2], kernel[0], stride[0], pads[0], pads[1]), (x.shape[3], kernel[1], stride[1], pads[2], pads[3])):
+        out = -(-(size + before + after - k) // s) + 1
+        sizes.append(out - 1 if (out - 1) * s >= size + before else out)
+    return y[:, :, : sizes[0], : sizes[1]]
 
-    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None):
+
+class MaxPool2d(nn.Module):
+    """Max pooling; padding ('same' or explicit pads) is -inf, so it never wins a window. \`ceil\`
+    is PyTorch's ceil_mode."""
+
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None, ceil: bool = False):
         super().__init__()
         self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
         self.padding, self.pads = _pool_padding(pad, self.kernel_size)
+        self.ceil = ceil
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.same:
             x = pad_same(x, self.kernel_size, self.stride, value=float("-inf"))
-        elif self.pads is not None:
+            return F.max_pool2d(x, self.kernel_size, self.stride)
+        y = x
+        if self.pads is not None:
             top, bottom, left, right = self.pads
-            x = F.pad(x, (left, right, top, bottom), value=float("-inf"))
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+            y = F.pad(x, (left, right, top, bottom), value=float("-inf"))
+        y = F.max_pool2d(y, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil)
+        return _ceil_crop(y, x, self.kernel_size, self.stride, self.pads) if self.ceil else y
 
 
 class AvgPool2d(nn.Module):
     """Average pooling; with 'same', TensorFlow divides by the cells inside the image only; explicit
-    pads are zeros that count, as PyTorch's count_include_pad=True."""
+    pads are zeros that count, as PyTorch's count_include_pad=True. \`ceil\` is PyTorch's ceil_mode,
+    whose last windows divide by the input and padding they cover."""
 
-    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None):
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None, ceil: bool = False):
         super().__init__()
         self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
         self.padding, self.pads = _pool_padding(pad, self.kernel_size)
+        self.ceil = ceil
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.same:
+            y = x
             if self.pads is not None:
                 top, bottom, left, right = self.pads
-                x = F.pad(x, (left, right, top, bottom))
-            return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, count_include_pad=True)
+                y = F.pad(x, (left, right, top, bottom))
+            y = F.avg_pool2d(y, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil, count_include_pad=True)
+            return _ceil_crop(y, x, self.kernel_size, self.stride, self.pads) if self.ceil else y
         ones = torch.ones_like(x[:, :1])
         total = F.avg_pool2d(pad_same(x, self.kernel_size, self.stride), self.kernel_size, self.stride)
         share = F.avg_pool2d(pad_same(ones, self.kernel_size, self.stride), self.kernel_size, self.stride)

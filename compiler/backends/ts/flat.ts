@@ -21,6 +21,8 @@ const tfFactory: Record<
     | "maxPadding2d"
     | "hardSwish"
     | "hSigmoid"
+    | "poolDivisor"
+    | "channelSlice"
     | "layerScale"
     | "dropPath"
   >,
@@ -73,11 +75,15 @@ function statement(layer: PlannedLayer, id: (planId: string) => string): string 
             ? `new HardSwish(${configText(layer.config)})`
             : layer.kind === "hSigmoid"
               ? `new HSigmoid(${configText(layer.config)})`
-              : layer.kind === "layerScale"
-                ? `new LayerScale(${configText(layer.config)})`
-                : layer.kind === "dropPath"
-                  ? `new DropPath(${configText(layer.config)})`
-                  : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+              : layer.kind === "poolDivisor"
+                ? `new PoolDivisor(${configText(layer.config)})`
+                : layer.kind === "channelSlice"
+                  ? `new ChannelSlice(${configText(layer.config)})`
+                  : layer.kind === "layerScale"
+                    ? `new LayerScale(${configText(layer.config)})`
+                    : layer.kind === "dropPath"
+                      ? `new DropPath(${configText(layer.config)})`
+                      : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input =
     layer.inputs.length === 1 ? id(layer.inputs[0]!) : `[${layer.inputs.map(id).join(", ")}]`;
   return `apply(${make}, ${input})`;
@@ -108,6 +114,8 @@ export async function emitFlatTypeScript(
     MaxPadding2D: "maxPadding2d",
     HardSwish: "hardSwish",
     HSigmoid: "hSigmoid",
+    PoolDivisor: "poolDivisor",
+    ChannelSlice: "channelSlice",
     LayerScale: "layerScale",
     DropPath: "dropPath",
   } as const;

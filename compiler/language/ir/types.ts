@@ -107,6 +107,12 @@ export interface PoolAttrs {
   readonly padding: Padding;
   /** Explicit padding, then `padding` is "valid"; each side smaller than the window. */
   readonly pads?: Pads;
+  /**
+   * PyTorch's ceil_mode (present only when set, always with `pads`): the output size rounds up,
+   * so a last window may run past the padded input, provided it starts inside the input or the
+   * top/left padding (ir/geometry.ts: `ceilPads`, `poolDivisors`).
+   */
+  readonly ceil?: true;
 }
 
 export type IRNode =

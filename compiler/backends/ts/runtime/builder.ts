@@ -6,7 +6,9 @@ import {
   residualProblem,
 } from "../../../language/elaborate/joins.js";
 import { paddedWindowProblem, windowProblem } from "../../../language/elaborate/ops/geometry.js";
+import { ceilPads, poolDivisors } from "../../../language/ir/geometry.js";
 import {
+  ceilWithSame,
   negativePadHint,
   padAndPadding,
   padLengthProblem,
@@ -29,6 +31,7 @@ import { GroupedConv2D } from "../../tfjs/grouped/index.js";
 import { HardSwish, HSigmoid } from "../../tfjs/hardActivations.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
+import { PoolDivisor } from "../../tfjs/poolDivisor.js";
 import { DropPath, LayerScale } from "../../tfjs/residualBranch.js";
 
 /**
@@ -120,6 +123,8 @@ export interface PoolOptions {
   padding?: Pad;
   pad?: Pads;
   stride?: Size;
+  /** PyTorch's ceil_mode: the output size rounds up. */
+  ceil?: boolean;
   name?: string;
 }
 
@@ -600,11 +605,28 @@ export class Builder {
       const p = poolPadProblem(layer, pool, pads);
       if (p) throw new SpecError("E0305", p.message, p.hint);
     }
+    const make = op === "maxpool" ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
+    if (o.ceil) {
+      if (o.padding === "same") {
+        const p = ceilWithSame(layer);
+        throw new SpecError("E0305", p.message, p.hint);
+      }
+      this.image(layer, x);
+      // Ceil mode: the last windows' overhang padded too, and left out of an average's divisor.
+      const at = { pool, strides, pads: pads ?? ([0, 0, 0, 0] as const), ceil: true as const };
+      const input = [x.shape[1]!, x.shape[2]!];
+      const fill = op === "maxpool" ? "max" : "zero";
+      const padded = this.padLayer(x, ceilPads(input, at), `${name}/pad`, fill);
+      const y = this.layer(make({ poolSize: pool, strides, padding: "valid", name }), padded);
+      const d = op === "avgpool" ? poolDivisors(input, at) : undefined;
+      if (!d) return y;
+      const divisor = `${name}/divisor`;
+      return this.layer(new PoolDivisor({ window: pool, ...d, name: divisor }), y);
+    }
     const padding = pads ? "valid" : (o.padding ?? "valid");
     this.window(layer, x, pool, [1, 1], padding, pads);
     // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
     const padded = this.padLayer(x, pads, `${name}/pad`, op === "maxpool" ? "max" : "zero");
-    const make = op === "maxpool" ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
     return this.layer(make({ poolSize: pool, strides, padding, name }), padded);
   }
 
