@@ -41,7 +41,9 @@ function experimentCommand(c: Command): Command {
       epochs: { help: "epochs per variant for --measure train" },
       json: { help: "print the results as JSON" },
       out: { help: "run folder for results.jsonl (default: runs/sweep-NAME)" },
-      engine: { help: "for --measure train: tfjs (embedded) or torch (PyTorch)" },
+      engine: {
+        help: "for --measure train and latency: tfjs (embedded) or torch (PyTorch, through Python)",
+      },
     },
   );
 }
@@ -368,10 +370,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
+      // commander.help with a non-zero code: a command of subcommands given none (`archc data`).
       if (
         e.code === "commander.helpDisplayed" ||
         e.code === "commander.version" ||
-        e.code === "commander.help"
+        (e.code === "commander.help" && e.exitCode === 0)
       )
         return Exit.ok;
       return Exit.usage;

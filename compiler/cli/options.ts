@@ -124,7 +124,7 @@ export const optionTable = {
   },
   sweep: {
     flags: "--sweep <name=values>",
-    help: "an axis, e.g. parts=1,2,4,depthwise or parts=all, or tied axes p1=p2=p3=1,4; repeatable (cross product)",
+    help: "an axis, e.g. parts=1,2,4,depthwise or parts=all, a range 'width=16..64 step 16', or tied axes p1=p2=p3=1,4; repeatable (cross product)",
     list: true,
   },
   snap: {

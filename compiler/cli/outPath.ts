@@ -1,5 +1,5 @@
 import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { isMissing, reason } from "../util/files.js";
 import type { IO } from "./io.js";
 
@@ -59,4 +59,19 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | string | u
   } catch (e) {
     return isMissing(e) ? undefined : reason(e);
   }
+}
+
+/** What `--plot FILE` writes, from its ending; undefined for any other. */
+export function plotFormat(path: string): "svg" | "png" | undefined {
+  const ext = extname(path).toLowerCase();
+  return ext === ".svg" ? "svg" : ext === ".png" ? "png" : undefined;
+}
+
+/** outPathRefused for `--plot FILE`, which must also end in .svg or .png. */
+export function plotPathRefused(io: IO, flag: string, path: string | undefined): boolean {
+  if (path !== undefined && !plotFormat(path)) {
+    io.err(`archc: ${flag} ${path}: name a FILE.svg or a FILE.png (the ending chooses the format)`);
+    return true;
+  }
+  return outPathRefused(io, flag, path);
 }

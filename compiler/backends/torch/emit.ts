@@ -381,6 +381,8 @@ interface ClassDef {
   readonly block: string;
   /** Parameters: slot names for numbers that differ between instances, then bound arguments. */
   readonly params: readonly string[];
+  /** Each slot's Python type: `float` where an instance passes a fraction (a droppath rate). */
+  readonly types: ReadonlyMap<string, "int" | "float">;
   readonly bound: readonly string[];
   /** One representative instance; the others differ only in the parameters' values. */
   readonly inst: Instance;
@@ -475,6 +477,7 @@ class ClassBuilder {
     const columns: string[] = [];
     const paramOf: (string | undefined)[] = [];
     const params: string[] = [];
+    const types = new Map<string, "int" | "float">();
     // A slot takes no name of a network argument the class passes on (`mid` may be both).
     const taken = new Set<string>();
     const args = (v: Val): void => {
@@ -503,6 +506,9 @@ class ClassBuilder {
       for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
       taken.add(name);
       params.push(name);
+      const values = members.map((m) => (m.leaves[i] as { v: unknown }).v);
+      const fraction = values.some((v) => typeof v === "number" && !Number.isInteger(v));
+      types.set(name, fraction ? "float" : "int");
       paramOf.push(name);
       columns.push(column);
     }
@@ -534,6 +540,7 @@ class ClassBuilder {
       name,
       block: first.inst.block,
       params,
+      types,
       bound: boundList,
       inst: first.inst,
       calls,
@@ -706,7 +713,7 @@ function printClass(
         ...(head ? [`${head.flag}: bool = False`] : []),
       ]
     : [
-        ...def.params.map((p) => `${p}: int`),
+        ...def.params.map((p) => `${p}: ${def.types.get(p) ?? "int"}`),
         ...def.bound.map((k) => `${param(k)}: ${pyType(k, b.params.get(k)!, b)}`),
       ];
   out.push(`class ${def.name}(nn.Module):`);

@@ -13,7 +13,7 @@ import { integerFlag } from "../../util/integerFlag.js";
 import { startBackend } from "../backend.js";
 import { Exit, type IO } from "../io.js";
 import type { GroupOption, OptionValues } from "../options.js";
-import { outPathRefused } from "../outPath.js";
+import { outPathRefused, plotFormat, plotPathRefused } from "../outPath.js";
 import { parseRunFlags } from "../runFlags.js";
 import { folderReportJson, printFolderReport } from "./report.js";
 
@@ -56,7 +56,7 @@ export function parseExperimentFlags(
 ): ParsedFlags | number {
   if (
     outPathRefused(io, `${command} -o`, opts.out, "folder") ||
-    outPathRefused(io, `${command} --plot`, opts.plot)
+    plotPathRefused(io, `${command} --plot`, opts.plot)
   )
     return Exit.usage;
   const wanted = parseMeasures(opts.measure);
@@ -175,14 +175,20 @@ export async function runPlanned(
   let backendName = "";
   // tfjs runs latency, and training on the embedded engine; the torch engine names its own
   // Python and torch, so a torch-only sweep starts no tfjs backend and prints no backend line.
-  const trainsOnTfjs = flags.measures.includes("train") && flags.engine !== "torch";
-  if (flags.measures.includes("latency") || trainsOnTfjs) {
+  const onTfjs = flags.engine !== "torch";
+  if ((flags.measures.includes("latency") || flags.measures.includes("train")) && onTfjs) {
     const b = await startBackend(io, command, opts.backend, flags.threads, quiet);
     if ("exit" in b) return b.exit;
     backendName = b.name;
   }
-  const { threads: _threads, ...measuring } = flags;
-  const settings: ExperimentSettings = { ...measuring, file, outDir, backendName };
+  const { threads, ...measuring } = flags;
+  const settings: ExperimentSettings = {
+    ...measuring,
+    ...(flags.engine === "torch" && threads !== undefined ? { torchThreads: threads } : {}),
+    file,
+    outDir,
+    backendName,
+  };
   const { variantBar } = await import("../progress.js");
   try {
     return await engine.withFolderLock(outDir, command, async () => {
@@ -277,7 +283,7 @@ export async function printResults(
   if (opts.plot) {
     const { plotSweep, svgToPng } = await import("../../lab/sweep/plot.js");
     const svg = await plotSweep(shown, [...axes]);
-    atomicWrite(opts.plot, opts.plot.endsWith(".png") ? await svgToPng(svg) : svg);
+    atomicWrite(opts.plot, plotFormat(opts.plot) === "png" ? await svgToPng(svg) : svg);
     if (!opts.json && !opts.csv && !opts.quiet) io.err(`wrote ${opts.plot}`);
   }
 }

@@ -1,4 +1,5 @@
-import type { Arg, Expr } from "../../../grammar/ast.js";
+import type { Arg, Expr, RangeExpr } from "../../../grammar/ast.js";
+import { limits } from "../../../grammar/limits.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
 import { divisionByZero, floorDiv, floorMod } from "./arithmetic.js";
@@ -73,6 +74,8 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
         () => evaluate(e.right, scope, opts),
         e.span,
       );
+    case "Range":
+      return rangeValue(e, scope, opts);
     case "Call": {
       const fn = builtin(e.callee.name);
       if (fn && !e.args.some((a) => a.name))
@@ -98,6 +101,51 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
       return callValue(e.callee.name, e.args, scope, opts);
     }
   }
+}
+
+/** `16..64 step 16` -> [16, 32, 48, 64]: integers, counting up, end included when reached. */
+function rangeValue(e: RangeExpr, scope: Scope, opts: EvalOptions): Value {
+  const int = (x: Expr, what: string): number => {
+    const v = evaluate(x, scope, opts);
+    if (v.t !== "int")
+      fail(
+        "E0505",
+        x.span,
+        `a range's ${what} must be an integer, not ${typeName(v)} (${show(v)})`,
+      );
+    return v.v;
+  };
+  const start = int(e.start, "start");
+  const end = int(e.end, "end");
+  const step = e.step ? int(e.step, "step") : 1;
+  const written = `${start}..${end}`;
+  const stepped = step > 1 ? ` step ${step}` : "";
+  if (step < 1)
+    fail(
+      "E0505",
+      e.step!.span,
+      `a range's step must be 1 or more, not ${step}`,
+      "e.g. 16..64 step 16",
+    );
+  if (end < start)
+    fail(
+      "E0505",
+      e.span,
+      `the range ${written} is empty: its end is below its start`,
+      `ranges count up: ${end}..${start}${stepped}`,
+    );
+  const count = Math.floor((end - start) / step) + 1;
+  if (count > limits.rangeValues)
+    fail(
+      "E0505",
+      e.span,
+      `the range ${written}${stepped} has ${count.toLocaleString("en-US")} values; at most ${limits.rangeValues.toLocaleString("en-US")} are allowed`,
+      "a larger step takes fewer: e.g. step " + Math.ceil((end - start) / (limits.rangeValues - 1)),
+    );
+  return {
+    t: "list",
+    items: Array.from({ length: count }, (_, i) => ({ t: "int", v: start + i * step })),
+  };
 }
 
 function callValue(name: string, args: readonly Arg[], scope: Scope, opts: EvalOptions): Value {
