@@ -1,4 +1,4 @@
-import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
+import { ceilPads, channelsIn, poolDivisors, sepconvSteps } from "../../language/ir/geometry.js";
 import {
   type Activation,
   type ActivationTable,
@@ -14,6 +14,7 @@ import {
   type Pads,
 } from "../../language/ir/types.js";
 import { type Builder, float, int, ints, str } from "./builder.js";
+import type { AttributeMsg } from "./proto.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameters.js";
 
@@ -189,6 +190,11 @@ const lowerings: OpTable<string, [NodeContext]> = {
       [float("epsilon", a.epsilon)],
     );
   },
+  layernorm: (node, { b, x }) => layerNorm(b, node, x),
+  layerscale: (node, { b, x }) => {
+    const gamma = perChannel(b, b.param(`${node.name}/gamma`, [x.shape.at(-1)!]), x, node.name);
+    return b.node("Mul", [x.name, gamma], node.name);
+  },
   act: (node, { b, graph, x }) => activation(b, graph, x.name, node.attrs.activation, node.name),
   maxpool: (node, c) => pool(node, c, "MaxPool"),
   avgpool: (node, c) => {
@@ -212,8 +218,10 @@ const lowerings: OpTable<string, [NodeContext]> = {
     const y = b.node("Gemm", inputs, isIdentity(a.activation) ? name : `${name}/gemm`);
     return activation(b, graph, y, a.activation, name);
   },
-  // Inference: dropout is the identity, and leaving it out keeps the graph what runs.
+  // Inference: dropout and stochastic depth are the identity; leaving them out keeps the
+  // graph what runs.
   dropout: (_node, { x }) => x.name,
+  droppath: (_node, { x }) => x.name,
   // Axis 1 is the channels of NCHW images and the features of vectors: tfjs' last axis.
   concat: (node, { b, ins }) =>
     b.node(
@@ -303,14 +311,67 @@ const lowerings: OpTable<string, [NodeContext]> = {
 function pool(
   node: NodeOf<"maxpool" | "avgpool">,
   { b, x }: NodeContext,
-  op: string,
-  extra: ReturnType<typeof int>[] = [],
+  op: "MaxPool" | "AveragePool",
+  extra: AttributeMsg[] = [],
 ): string {
   const a = node.attrs;
-  const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, a.pads);
+  const name = node.name;
+  // Ceil mode as floor mode over pads that hold the last windows' overhang (ONNX's own
+  // ceil_mode lacks PyTorch's rule that a last window starts inside the input, and runtimes
+  // differ on its divisor).
+  const explicit = a.ceil ? ceilPads(x.shape, a) : a.pads;
+  const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, explicit);
   checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
   const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
-  return b.node(op, [x.name], node.name, [...attrs, ...extra]);
+  attrs.push(...extra);
+  const divisors = node.op === "avgpool" ? poolDivisors(x.shape, a) : undefined;
+  if (!divisors) return b.node(op, [x.name], name, attrs);
+  // The overhang counted in every window's divisor; each output rescaled to what it covers.
+  const pooled = b.node(op, [x.name], `${name}/pool`, attrs);
+  const { rows, columns } = divisors;
+  const whole = a.pool[0] * a.pool[1];
+  const scale = b.constantOf(
+    `${name}/divisor`,
+    [1, 1, rows.length, columns.length],
+    rows.flatMap((r) => columns.map((c) => whole / (r * c))),
+  );
+  return b.node("Mul", [pooled, scale], name);
+}
+
+/** A per-channel vector [c] shaped to broadcast over `x`: [c, 1, 1] for an NCHW image. */
+function perChannel(b: Builder, v: string, x: Value, name: string): string {
+  if (x.shape.length !== 3) return v;
+  const c = x.shape[2]!;
+  return b.node("Reshape", [v, b.int64s(`${name}/channel_shape`, [c, 1, 1])], `${v}/nchw`);
+}
+
+/**
+ * Layer normalisation over the channels (axis 1 of NCHW and of [N, c]) decomposed, since
+ * LayerNormalization is opset 17: (x - mean) / sqrt(var + epsilon) * gamma + beta, with the
+ * biased variance, as tfjs and torch compute it.
+ */
+function layerNorm(b: Builder, node: NodeOf<"layernorm">, x: Value): string {
+  const { name, attrs: a } = node;
+  const c = x.shape.at(-1)!;
+  const reduce = (v: string, out: string) =>
+    b.node("ReduceMean", [v], out, [ints("axes", [1]), int("keepdims", 1)]);
+  const mean = reduce(x.name, `${name}/mean`);
+  const centred = b.node("Sub", [x.name, mean], `${name}/centred`);
+  const squared = b.node("Mul", [centred, centred], `${name}/squared`);
+  const variance = reduce(squared, `${name}/variance`);
+  const eps = b.node("Add", [variance, b.constant(`${name}/epsilon`, [a.epsilon])], `${name}/eps`);
+  const std = b.node("Sqrt", [eps], `${name}/std`);
+  const last = !a.scale && !a.center;
+  let y = b.node("Div", [centred, std], last ? name : `${name}/normalised`);
+  if (a.scale) {
+    const gamma = perChannel(b, b.param(`${name}/gamma`, [c]), x, name);
+    y = b.node("Mul", [y, gamma], a.center ? `${name}/scaled` : name);
+  }
+  if (a.center) {
+    const beta = perChannel(b, b.param(`${name}/beta`, [c]), x, `${name}/beta`);
+    y = b.node("Add", [y, beta], name);
+  }
+  return y;
 }
 
 function globalPool(node: IRNode, { b, x }: NodeContext, op: string): string {

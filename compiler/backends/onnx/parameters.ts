@@ -24,7 +24,8 @@ export type KernelPart = "layer" | "spatial" | "pointwise";
 /**
  * The naming contract of ONNX initializers: the IR node's name plus `/kernel` and `/bias` (conv,
  * dense), `/spatial/kernel`, `/pointwise/kernel` and one `/bias` (sepconv, whichever step comes
- * last), `/gamma`, `/beta`, `/moving_mean`, `/moving_variance` (bn).
+ * last), `/gamma`, `/beta`, `/moving_mean`, `/moving_variance` (bn), `/gamma`, `/beta` (layernorm) and
+ * `/gamma` (layerscale).
  */
 export function parameterName(node: string, weight: string, part: KernelPart = "layer"): string {
   return part === "layer" || weight !== "kernel" ? `${node}/${weight}` : `${node}/${part}/kernel`;
@@ -70,6 +71,11 @@ export function onnxParameters(graph: IRGraph): ParameterSpec[] {
       vector(node.name, "moving_mean", cin);
       vector(node.name, "moving_variance", cin);
     },
+    layernorm: (node, cin) => {
+      if (node.attrs.scale) vector(node.name, "gamma", cin);
+      if (node.attrs.center) vector(node.name, "beta", cin);
+    },
+    layerscale: (node, cin) => vector(node.name, "gamma", cin),
     act: none,
     maxpool: none,
     avgpool: none,
@@ -87,6 +93,7 @@ export function onnxParameters(graph: IRGraph): ParameterSpec[] {
       if (node.attrs.useBias) vector(node.name, "bias", node.attrs.units);
     },
     dropout: none,
+    droppath: none,
     flatten: none,
     concat: none,
     add: none,

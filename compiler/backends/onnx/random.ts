@@ -74,6 +74,11 @@ export function secondMoments(graph: IRGraph): number[] {
     bn: (node) =>
       (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
       (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0),
+    // Unit variance per position, then scaled and shifted as batch norm is.
+    layernorm: (node) =>
+      (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
+      (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0),
+    layerscale: (_node, { x }) => x * mean2(RANDOM_RANGES.gamma),
     act: pass,
     maxpool: pass,
     avgpool: pass,
@@ -82,6 +87,7 @@ export function secondMoments(graph: IRGraph): number[] {
     dense: (node, { x, cin }) =>
       x * kernelGain(cin, node.attrs.units) + (node.attrs.useBias ? bias : 0),
     dropout: pass,
+    droppath: pass,
     flatten: pass,
     concat: (node, { ins }) => {
       const widths = node.inputs.map((i) => graph.nodes[i]!.shape.at(-1)!);

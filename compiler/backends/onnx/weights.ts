@@ -65,6 +65,12 @@ function layerWeights(model: tf.LayersModel, name: string) {
 
 type LayerWeights = ReturnType<typeof layerWeights>;
 
+/** A normalisation's or scale's vectors, each where the layer has it. */
+const normalization = (l: LayerWeights): [string, OnnxTensor][] =>
+  ["gamma", "beta", "moving_mean", "moving_variance"]
+    .filter((w) => l.has(w))
+    .map((w) => [w, l.get(w)]);
+
 /**
  * Each planned layer kind's weights in ONNX's layout, by weight name (`kernel`, `gamma`...; a
  * separable convolution's two kernels by their part); null for a layer without weights. The
@@ -82,10 +88,9 @@ const kernelReaders: Readonly<
     ["pointwise/kernel", hwioToOihw(l.raw("pointwise_kernel"))],
   ],
   dense: (l) => [["kernel", l.get("kernel")]],
-  batchNormalization: (l) =>
-    ["gamma", "beta", "moving_mean", "moving_variance"]
-      .filter((w) => l.has(w))
-      .map((w) => [w, l.get(w)]),
+  batchNormalization: normalization,
+  layerNormalization: normalization,
+  layerScale: normalization,
   input: null,
   activation: null,
   leakyReLU: null,
@@ -105,6 +110,9 @@ const kernelReaders: Readonly<
   upSampling2d: null,
   zeroPadding2d: null,
   maxPadding2d: null,
+  dropPath: null,
+  poolDivisor: null,
+  channelSlice: null,
 };
 
 /**

@@ -1,4 +1,4 @@
-import { channelsIn } from "../../language/ir/geometry.js";
+import { ceilPads, channelsIn, poolDivisors } from "../../language/ir/geometry.js";
 import { type Activation, isIdentity } from "../../language/ir/activations.js";
 import {
   byOp,
@@ -20,6 +20,8 @@ export type LayerKind =
   | "separableConv2d"
   | "groupedConv2d"
   | "batchNormalization"
+  | "layerNormalization"
+  | "layerScale"
   | "activation"
   | "leakyReLU"
   | "hardSwish"
@@ -31,6 +33,7 @@ export type LayerKind =
   | "flatten"
   | "dense"
   | "dropout"
+  | "dropPath"
   | "concatenate"
   | "add"
   | "multiply"
@@ -38,7 +41,9 @@ export type LayerKind =
   | "channelShuffle"
   | "upSampling2d"
   | "zeroPadding2d"
-  | "maxPadding2d";
+  | "maxPadding2d"
+  | "poolDivisor"
+  | "channelSlice";
 
 export type ConfigValue =
   | number
@@ -169,8 +174,18 @@ class Planner {
         ins,
       );
     },
+    layernorm: (node, ins) => {
+      const a = node.attrs;
+      return this.add(
+        "layerNormalization",
+        { axis: -1, epsilon: a.epsilon, scale: a.scale, center: a.center, name: node.name },
+        ins,
+      );
+    },
+    // archc's LayerScale layer (backends/tfjs/residualBranch.ts).
+    layerscale: (node, ins) =>
+      this.add("layerScale", { init: node.attrs.init, name: node.name }, ins),
     act: (node, ins) => this.activation(ins[0]!, node.attrs.activation, node.name, "layer"),
-    // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
     maxpool: (node, ins) => this.pool(node, ins[0]!, "maxPooling2d", "max"),
     avgpool: (node, ins) => this.pool(node, ins[0]!, "averagePooling2d", "zero"),
     zeropad: (node, ins) => this.pad(ins[0]!, node.attrs.pads, node.name, "zero", "layer"),
@@ -193,6 +208,8 @@ class Planner {
       return fn ? y : this.activation(y, node.attrs.activation, `${name}/act`, "act");
     },
     dropout: (node, ins) => this.add("dropout", { rate: node.attrs.rate, name: node.name }, ins),
+    // archc's DropPath layer (backends/tfjs/residualBranch.ts): torchvision's "row" mode.
+    droppath: (node, ins) => this.add("dropPath", { rate: node.attrs.rate, name: node.name }, ins),
     concat: (node, ins) => this.add("concatenate", { axis: -1, name: node.name }, ins),
     add: (node, ins) => this.add("add", { name: node.name }, ins),
     mul: (node, ins) => {
@@ -223,10 +240,23 @@ class Planner {
     fill: "zero" | "max",
   ): string {
     const a = node.attrs;
+    const name = node.name;
+    const input = this.graph.nodes[node.inputs[0]!]!.shape;
+    // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's);
+    // ceil mode pads its last windows' overhang too, which an average leaves out of its
+    // divisor (PoolDivisor).
+    const pads = a.ceil ? ceilPads(input, a) : a.pads;
+    const divisors = node.op === "avgpool" ? poolDivisors(input, a) : undefined;
+    const y = this.add(kind, { poolSize: a.pool, strides: a.strides, padding: a.padding, name }, [
+      this.pad(x, pads, name, fill),
+    ]);
+    if (!divisors) return y;
+    const { rows, columns } = divisors;
     return this.add(
-      kind,
-      { poolSize: a.pool, strides: a.strides, padding: a.padding, name: node.name },
-      [this.pad(x, a.pads, node.name, fill)],
+      "poolDivisor",
+      { window: a.pool, rows, columns, name: `${name}/divisor` },
+      [y],
+      "act",
     );
   }
 

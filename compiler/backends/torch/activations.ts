@@ -23,7 +23,8 @@ export const torchActivations: ActivationTable<TorchActivation> = {
   relu6: { fn: "F.relu6", module: "nn.ReLU6" },
   elu: { fn: "F.elu", module: "nn.ELU" },
   selu: { fn: "F.selu", module: "nn.SELU" },
-  gelu: { fn: "F.gelu" },
+  // Exact (erf) GELU, torch's default and tfjs' gelu.
+  gelu: { fn: "F.gelu", module: "nn.GELU" },
   sigmoid: { fn: "torch.sigmoid", module: "nn.Sigmoid" },
   hard_sigmoid: {
     fn: `lambda x: torch.clamp(${c("hard_sigmoid", "slope")} * x + ${c("hard_sigmoid", "offset")}, 0.0, 1.0)`,

@@ -306,6 +306,20 @@ class Lowering {
       args.push(optional("center", a.center, true));
       return module("BatchNorm2d", args);
     },
+    layernorm: (node) => {
+      const a = node.attrs;
+      return module("ChannelLayerNorm", [
+        { v: lit(this.channelsIn(node), "channels") },
+        optional("epsilon", a.epsilon, 1e-6),
+        optional("scale", a.scale, true),
+        optional("center", a.center, true),
+      ]);
+    },
+    layerscale: (node) =>
+      module("LayerScale", [
+        { v: lit(this.channelsIn(node), "channels") },
+        { v: lit(node.attrs.init, "init") },
+      ]),
     act: (node) => {
       const p = this.bound(node, "activation");
       if (p) return module("Activation", [{ v: { k: "param", name: p } }]);
@@ -331,6 +345,12 @@ class Lowering {
       args.push(optional("bias", a.useBias, true));
       args.push(...this.activation(node, "activation", a.activation));
       return module("Dense", args);
+    },
+    droppath: (node) => {
+      const p = this.bound(node, "rate");
+      return module("DropPath", [
+        { v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") },
+      ]);
     },
     dropout: (node) => {
       const p = this.bound(node, "rate");
@@ -371,6 +391,7 @@ class Lowering {
     // Positional, and then left out only where every instance pools 'valid': `pad` is keyword.
     args.push({ v: lit(a.padding, "padding"), default: "valid" });
     if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
+    args.push(optional("ceil", a.ceil === true, false));
     return module(callee, args);
   }
 }
@@ -383,6 +404,8 @@ interface ClassDef {
   readonly block: string;
   /** Parameters: slot names for numbers that differ between instances, then bound arguments. */
   readonly params: readonly string[];
+  /** Each slot's Python type, from the values instances pass (`float` for a droppath rate). */
+  readonly types: ReadonlyMap<string, string>;
   readonly bound: readonly string[];
   /** One representative instance; the others differ only in the parameters' values. */
   readonly inst: Instance;
@@ -477,6 +500,7 @@ class ClassBuilder {
     const columns: string[] = [];
     const paramOf: (string | undefined)[] = [];
     const params: string[] = [];
+    const types = new Map<string, string>();
     // A slot takes no name of a network argument the class passes on (`mid` may be both).
     const taken = new Set<string>();
     const args = (v: Val): void => {
@@ -505,6 +529,7 @@ class ClassBuilder {
       for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
       taken.add(name);
       params.push(name);
+      types.set(name, pyTypeOf(members.map((m) => (m.leaves[i] as { v: Lit }).v)));
       paramOf.push(name);
       columns.push(column);
     }
@@ -537,6 +562,7 @@ class ClassBuilder {
       name,
       block: first.inst.block,
       params,
+      types,
       bound: boundList,
       inst: first.inst,
       calls,
@@ -575,6 +601,31 @@ function blockArgument(
     calls.every((c, j) => JSON.stringify(c.args[k]) === want[j]),
   );
   return name === undefined ? undefined : pyParameterNames([name]).get(name);
+}
+
+/** The Python type of a class parameter, from every value its instances pass. */
+function pyTypeOf(values: readonly Lit[]): string {
+  const kinds = new Set(
+    values.map((v) =>
+      typeof v === "number"
+        ? Number.isInteger(v)
+          ? "int"
+          : "float"
+        : typeof v === "object"
+          ? "tuple"
+          : typeof v === "boolean"
+            ? "bool"
+            : "str",
+    ),
+  );
+  // An int where others are fractions is a float (a droppath rate of 0 among 0.1s).
+  if (kinds.size === 2 && kinds.has("int") && kinds.has("float")) return "float";
+  if (kinds.size === 1) {
+    const k = [...kinds][0]!;
+    return k === "tuple" ? "Tuple[int, ...]" : k;
+  }
+  // A stride of 1 in one instance and (2, 1) in another: the prelude's Pair.
+  return "Pair";
 }
 
 function isDefault(v: Lit, dflt: Lit | undefined): boolean {
@@ -708,7 +759,7 @@ function printClass(
         ...(head ? [`${head.flag}: bool = False`] : []),
       ]
     : [
-        ...def.params.map((p) => `${p}: int`),
+        ...def.params.map((p) => `${p}: ${def.types.get(p)!}`),
         ...def.bound.map((k) => `${param(k)}: ${pyType(k, b.params.get(k)!, b)}`),
       ];
   out.push(`class ${def.name}(nn.Module):`);

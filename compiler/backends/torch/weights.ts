@@ -116,6 +116,14 @@ const stateDictEntries: OpTable<StateDictName[], [string]> = {
       torch: `${p}.${to}`,
       ...(from === "gamma" || from === "beta" ? { optional: true } : {}),
     })),
+  layernorm: ({ name: n }, p) =>
+    (
+      [
+        ["gamma", "weight"],
+        ["beta", "bias"],
+      ] as const
+    ).map(([from, to]) => ({ onnx: `${n}/${from}`, torch: `${p}.${to}`, optional: true })),
+  layerscale: ({ name: n }, p) => [{ onnx: `${n}/gamma`, torch: `${p}.weight` }],
   act: none,
   maxpool: none,
   avgpool: none,
@@ -126,6 +134,7 @@ const stateDictEntries: OpTable<StateDictName[], [string]> = {
     ...(attrs.useBias ? [{ onnx: `${n}/bias`, torch: `${p}.bias` }] : []),
   ],
   dropout: none,
+  droppath: none,
   flatten: none,
   concat: none,
   add: none,
