@@ -41,7 +41,9 @@ function experimentCommand(c: Command): Command {
       epochs: { help: "epochs per variant for --measure train" },
       json: { help: "print the results as JSON" },
       out: { help: "run folder for results.jsonl (default: runs/sweep-NAME)" },
-      engine: { help: "for --measure train: tfjs (embedded) or torch (PyTorch)" },
+      engine: {
+        help: "for --measure train and latency: tfjs (embedded) or torch (PyTorch, through Python)",
+      },
     },
   );
 }

@@ -87,7 +87,7 @@ const checker = new Checker(startWorker(), {
 function startWorker(): Worker {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   worker.addEventListener("error", (e) =>
-    setStatus(`the checker did not start: ${e.message || "its script failed to load"}`, "error"),
+    setStatus(`the checker failed: ${e.message || "its script did not load"}`, "error"),
   );
   return worker;
 }

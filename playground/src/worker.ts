@@ -42,7 +42,21 @@ function runCheck(version: number, state: PlaygroundState): void {
   // The figures build the network once more: a newer check that arrived meanwhile goes first.
   setTimeout(() => {
     if (latest?.analysis !== analysis) return;
-    post({ kind: "figures", ...figuresOf(analysis) });
+    try {
+      post({ kind: "figures", ...figuresOf(analysis) });
+    } catch (e) {
+      // A bug of archc's: the page says so in place of the figures, and keeps checking.
+      post({
+        kind: "figures",
+        version,
+        graph: undefined,
+        reason: `archc failed to build the figures: ${(e as Error).message}`,
+        network: undefined,
+        networks: [],
+        axes: [],
+        inlays: [],
+      });
+    }
   });
 }
 

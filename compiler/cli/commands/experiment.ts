@@ -175,14 +175,20 @@ export async function runPlanned(
   let backendName = "";
   // tfjs runs latency, and training on the embedded engine; the torch engine names its own
   // Python and torch, so a torch-only sweep starts no tfjs backend and prints no backend line.
-  const trainsOnTfjs = flags.measures.includes("train") && flags.engine !== "torch";
-  if (flags.measures.includes("latency") || trainsOnTfjs) {
+  const onTfjs = flags.engine !== "torch";
+  if ((flags.measures.includes("latency") || flags.measures.includes("train")) && onTfjs) {
     const b = await startBackend(io, command, opts.backend, flags.threads, quiet);
     if ("exit" in b) return b.exit;
     backendName = b.name;
   }
-  const { threads: _threads, ...measuring } = flags;
-  const settings: ExperimentSettings = { ...measuring, file, outDir, backendName };
+  const { threads, ...measuring } = flags;
+  const settings: ExperimentSettings = {
+    ...measuring,
+    ...(flags.engine === "torch" && threads !== undefined ? { torchThreads: threads } : {}),
+    file,
+    outDir,
+    backendName,
+  };
   const { variantBar } = await import("../progress.js");
   try {
     return await engine.withFolderLock(outDir, command, async () => {

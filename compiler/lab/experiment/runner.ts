@@ -57,6 +57,8 @@ export interface ExperimentSettings {
   readonly seeds: number;
   readonly engine: "tfjs" | "torch";
   readonly python?: string;
+  /** Threads of the torch engine's latency timing (tfjs's are set when its backend starts). */
+  readonly torchThreads?: number;
   /** Only every `of`-th configuration from the `index`-th: one job of an array. */
   readonly shard?: { readonly index: number; readonly of: number };
   readonly outDir: string;
@@ -131,7 +133,9 @@ export function rowIdentity(
     ...(s.measures.includes("latency")
       ? {
           latency: {
-            backend: s.backend,
+            // Only a torch timing says so: rows timed on tfjs keep the identity they had.
+            ...(s.engine === "torch" ? { engine: "torch", threads: s.torchThreads ?? null } : {}),
+            backend: s.engine === "torch" ? null : s.backend,
             batch: s.latencyBatch ?? 1,
             runs: s.runs ?? 5,
             // The grouped-convolution strategy decides the time measured.
@@ -261,7 +265,15 @@ export async function runExperiment(
             if (s.measures.includes("latency"))
               r = {
                 ...r,
-                latency: await measureLatency(g, s.latencyBatch ?? 1, s.runs ?? 5, s.backendName),
+                latency:
+                  s.engine === "torch"
+                    ? await (
+                        await import("../torch/latency.js")
+                      ).measureTorchLatency(g, s.latencyBatch ?? 1, s.runs ?? 5, {
+                        ...(s.python ? { python: s.python } : {}),
+                        ...(s.torchThreads ? { threads: s.torchThreads } : {}),
+                      })
+                    : await measureLatency(g, s.latencyBatch ?? 1, s.runs ?? 5, s.backendName),
               };
             if (session) {
               const folder =

@@ -138,16 +138,10 @@ describe("archc search", () => {
   });
 
   it("an experiment declares the space: sweep p = all, tie, where, samples, seed", async () => {
-    const r = await runCli(
-      "search",
-      stages,
-      "--experiment",
-      "budget",
-      "--out",
-      tmp(),
-      "--json",
-      "--quiet",
-    );
+    // Each run in a fresh folder: the same draw again, not rows found in results.jsonl.
+    const budget = () =>
+      runCli("search", stages, "--experiment", "budget", "--out", tmp(), "--json", "--quiet");
+    const r = await budget();
     expect(r.code).toBe(0);
     const s = searched(r.stdout);
     expect(s.rows).toHaveLength(5);
@@ -155,20 +149,7 @@ describe("archc search", () => {
       expect(x.args["p3"]).toEqual(x.args["p2"]);
       expect(x.macs).toBeLessThanOrEqual(1_500_000);
     }
-    const again = searched(
-      (
-        await runCli(
-          "search",
-          stages,
-          "--experiment",
-          "budget",
-          "--out",
-          tmp(),
-          "--json",
-          "--quiet",
-        )
-      ).stdout,
-    );
+    const again = searched((await budget()).stdout);
     expect(again.rows.map((x) => x.args)).toEqual(s.rows.map((x) => x.args));
   });
 

@@ -110,4 +110,61 @@ describe("archc sweep --shard and --merge", () => {
     },
     300_000,
   );
+
+  it.skipIf(!hasTorch && !inCI)(
+    "--engine torch --measure latency times forward passes in PyTorch: median within the spread, torch named, cached apart from tfjs's",
+    async () => {
+      const { dir, file } = setup();
+      const latency = (engine: string) =>
+        runCli(
+          "sweep",
+          file,
+          "--sweep",
+          "parts=1,depthwise",
+          "--measure",
+          "params,latency",
+          "--runs",
+          "3",
+          "--engine",
+          engine,
+          "--python",
+          python,
+          "--threads",
+          "1",
+          "--json",
+          "--quiet",
+          "--out",
+          join(dir, "latency"),
+        );
+      type Timed = {
+        key: string;
+        cached?: boolean;
+        identity: { latency: { engine?: string } };
+        latency: { backend: string; medianMs: number; minMs: number; maxMs: number; runs: number };
+      };
+      const timed = (stdout: string) => (JSON.parse(stdout) as { results: Timed[] }).results;
+      const r = await latency("torch");
+      expect(r.code, r.stderr).toBe(0);
+      const torchRows = timed(r.stdout);
+      expect(torchRows).toHaveLength(2);
+      for (const row of torchRows) {
+        expect(row.identity.latency.engine).toBe("torch");
+        expect(row.latency.backend).toMatch(/^torch \S+ \(cpu, 1 thread\)$/);
+        expect(row.latency.runs).toBe(3);
+        expect(row.latency.minMs).toBeGreaterThan(0);
+        expect(row.latency.minMs).toBeLessThanOrEqual(row.latency.medianMs);
+        expect(row.latency.medianMs).toBeLessThanOrEqual(row.latency.maxMs);
+      }
+      // A tfjs timing of the same sweep is another measurement: none of the torch rows is reused.
+      const t = await latency("tfjs");
+      expect(t.code, t.stderr).toBe(0);
+      const tfjsRows = timed(t.stdout);
+      expect(tfjsRows.every((x) => !x.cached && !x.latency.backend.startsWith("torch"))).toBe(true);
+      expect(tfjsRows.map((x) => x.key)).not.toEqual(torchRows.map((x) => x.key));
+      // The torch rows are still there to reuse.
+      const again = await latency("torch");
+      expect(timed(again.stdout).every((x) => x.cached)).toBe(true);
+    },
+    300_000,
+  );
 });
