@@ -1,6 +1,20 @@
 import { ceilPads, channelsIn, poolDivisors, sepconvSteps } from "../../language/ir/geometry.js";
-import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "../../language/ir/types.js";
+import {
+  type Activation,
+  type ActivationTable,
+  isIdentity,
+} from "../../language/ir/activations.js";
+import {
+  byOp,
+  type IRGraph,
+  type IRNode,
+  type NodeOf,
+  type OpTable,
+  type Padding,
+  type Pads,
+} from "../../language/ir/types.js";
 import { type Builder, float, int, ints, str } from "./builder.js";
+import type { AttributeMsg } from "./proto.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameters.js";
 
@@ -11,91 +25,108 @@ export interface Value {
 }
 
 /** An activation's constant as the IR records it: never a number of this backend's own. */
-function constant(graph: IRGraph, fn: string, key: string): number {
+function constant(graph: IRGraph, fn: Activation, key: string): number {
   const v = graph.activations[fn]?.[key];
   if (v === undefined) throw new Error(`internal error: the IR gives ${fn} no ${key}`);
   return v;
 }
 
+/** What an activation needs to add its ONNX nodes after `x`. */
+interface ActivationContext {
+  readonly b: Builder;
+  readonly graph: IRGraph;
+  readonly x: string;
+  readonly name: string;
+}
+
+const identity = ({ x }: ActivationContext) => x;
+
 /**
- * One activation after `x`. Softmax is over axis 1 in every case: that is the channels of an
- * NCHW image and the features of a vector, i.e. tfjs' last axis.
+ * Every activation's ONNX lowering. Softmax is over axis 1 in every case: that is the channels of
+ * an NCHW image and the features of a vector, i.e. tfjs' last axis.
  */
+const activations: ActivationTable<(c: ActivationContext) => string> = {
+  none: identity,
+  linear: identity,
+  relu: ({ b, x, name }) => b.node("Relu", [x], name),
+  relu6: ({ b, graph, x, name }) =>
+    b.node(
+      "Clip",
+      [
+        x,
+        b.constant(`${name}/min`, [0]),
+        b.constant(`${name}/max`, [constant(graph, "relu6", "max")]),
+      ],
+      name,
+    ),
+  elu: ({ b, graph, x, name }) =>
+    b.node("Elu", [x], name, [float("alpha", constant(graph, "elu", "alpha"))]),
+  selu: ({ b, graph, x, name }) =>
+    b.node("Selu", [x], name, [
+      float("alpha", constant(graph, "selu", "alpha")),
+      float("gamma", constant(graph, "selu", "gamma")),
+    ]),
+  gelu: ({ b, x, name }) => {
+    // Opset 13 has no Gelu: x * 0.5 * (1 + erf(x / sqrt 2)), as tfjs computes it.
+    const scaled = b.node(
+      "Mul",
+      [x, b.constant(`${name}/rsqrt2`, [Math.SQRT1_2])],
+      `${name}/scale`,
+    );
+    const erf = b.node("Erf", [scaled], `${name}/erf`);
+    const plus = b.node("Add", [erf, b.constant(`${name}/one`, [1])], `${name}/add`);
+    const cdf = b.node("Mul", [plus, b.constant(`${name}/half`, [0.5])], `${name}/cdf`);
+    return b.node("Mul", [x, cdf], name);
+  },
+  sigmoid: ({ b, x, name }) => b.node("Sigmoid", [x], name),
+  hard_sigmoid: (c) => hardSigmoid(c, "hard_sigmoid"),
+  h_sigmoid: (c) => hardSigmoid(c, "h_sigmoid"),
+  tanh: ({ b, x, name }) => b.node("Tanh", [x], name),
+  softmax: ({ b, x, name }) => b.node("Softmax", [x], name, [int("axis", 1)]),
+  softplus: ({ b, x, name }) => b.node("Softplus", [x], name),
+  swish: ({ b, x, name }) => b.node("Mul", [x, b.node("Sigmoid", [x], `${name}/sigmoid`)], name),
+  hard_swish: ({ b, x, name }) => {
+    // Opset 13 has no HardSwish (14 has): x * clip(x + 3, 0, 6) / 6, as PyTorch computes it.
+    const shifted = b.node("Add", [x, b.constant(`${name}/three`, [3])], `${name}/shift`);
+    const relu6 = b.node(
+      "Clip",
+      [shifted, b.constant(`${name}/min`, [0]), b.constant(`${name}/max`, [6])],
+      `${name}/relu6`,
+    );
+    const scaled = b.node("Mul", [x, relu6], `${name}/mul`);
+    return b.node("Div", [scaled, b.constant(`${name}/six`, [6])], name);
+  },
+  leaky_relu: ({ b, graph, x, name }) =>
+    b.node("LeakyRelu", [x], name, [float("alpha", constant(graph, "leaky_relu", "alpha"))]),
+};
+
+/** clip(slope x + offset, 0, 1): ONNX's HardSigmoid with alpha = slope, beta = offset. */
+function hardSigmoid({ b, graph, x, name }: ActivationContext, fn: Activation): string {
+  return b.node("HardSigmoid", [x], name, [
+    float("alpha", constant(graph, fn, "slope")),
+    float("beta", constant(graph, fn, "offset")),
+  ]);
+}
+
+/** One activation after `x`. */
 export function activation(
   b: Builder,
   graph: IRGraph,
   x: string,
-  fn: string,
+  fn: Activation,
   name: string,
 ): string {
-  switch (fn) {
-    case "none":
-    case "linear":
-      return x;
-    case "relu":
-      return b.node("Relu", [x], name);
-    case "relu6":
-      return b.node(
-        "Clip",
-        [
-          x,
-          b.constant(`${name}/min`, [0]),
-          b.constant(`${name}/max`, [constant(graph, fn, "max")]),
-        ],
-        name,
-      );
-    case "elu":
-      return b.node("Elu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
-    case "selu":
-      return b.node("Selu", [x], name, [
-        float("alpha", constant(graph, fn, "alpha")),
-        float("gamma", constant(graph, fn, "gamma")),
-      ]);
-    case "gelu": {
-      // Opset 13 has no Gelu: x * 0.5 * (1 + erf(x / sqrt 2)), as tfjs computes it.
-      const scaled = b.node(
-        "Mul",
-        [x, b.constant(`${name}/rsqrt2`, [Math.SQRT1_2])],
-        `${name}/scale`,
-      );
-      const erf = b.node("Erf", [scaled], `${name}/erf`);
-      const plus = b.node("Add", [erf, b.constant(`${name}/one`, [1])], `${name}/add`);
-      const cdf = b.node("Mul", [plus, b.constant(`${name}/half`, [0.5])], `${name}/cdf`);
-      return b.node("Mul", [x, cdf], name);
-    }
-    case "sigmoid":
-      return b.node("Sigmoid", [x], name);
-    case "hard_sigmoid":
-    case "h_sigmoid":
-      // clip(slope x + offset, 0, 1): ONNX's HardSigmoid with alpha = slope, beta = offset.
-      return b.node("HardSigmoid", [x], name, [
-        float("alpha", constant(graph, fn, "slope")),
-        float("beta", constant(graph, fn, "offset")),
-      ]);
-    case "tanh":
-      return b.node("Tanh", [x], name);
-    case "softmax":
-      return b.node("Softmax", [x], name, [int("axis", 1)]);
-    case "softplus":
-      return b.node("Softplus", [x], name);
-    case "swish":
-      return b.node("Mul", [x, b.node("Sigmoid", [x], `${name}/sigmoid`)], name);
-    case "hard_swish": {
-      // Opset 13 has no HardSwish (14 has): x * clip(x + 3, 0, 6) / 6, as PyTorch computes it.
-      const shifted = b.node("Add", [x, b.constant(`${name}/three`, [3])], `${name}/shift`);
-      const relu6 = b.node(
-        "Clip",
-        [shifted, b.constant(`${name}/min`, [0]), b.constant(`${name}/max`, [6])],
-        `${name}/relu6`,
-      );
-      const scaled = b.node("Mul", [x, relu6], `${name}/mul`);
-      return b.node("Div", [scaled, b.constant(`${name}/six`, [6])], name);
-    }
-    case "leaky_relu":
-      return b.node("LeakyRelu", [x], name, [float("alpha", constant(graph, fn, "alpha"))]);
-    default:
-      throw new Error(`activation '${fn}' has no ONNX lowering`);
-  }
+  return activations[fn]({ b, graph, x, name });
+}
+
+/** What lowering one node onto ONNX nodes needs besides the node. */
+interface NodeContext {
+  readonly b: Builder;
+  readonly graph: IRGraph;
+  readonly ins: readonly Value[];
+  /** The first input. */
+  readonly x: Value;
+  readonly nhwc: boolean;
 }
 
 /** Lowers one IR node onto ONNX nodes; returns the name of its output. */
@@ -106,219 +137,217 @@ export function lowerNode(
   ins: Value[],
   nhwc: boolean,
 ): string {
-  const x = ins[0]!;
-  const name = node.name;
-  switch (node.op) {
-    case "input":
-      return node.shape.length === 3 && nhwc
-        ? b.node("Transpose", ["input"], name, [ints("perm", [0, 3, 1, 2])])
-        : b.node("Identity", ["input"], name);
-    case "conv": {
-      const a = node.attrs;
-      const y = conv(b, x, node, {
-        weight: b.param(`${name}/kernel`, [
-          a.filters,
-          channelsIn(graph, node) / a.groups,
-          ...a.kernel,
-        ]),
-        bias: a.useBias ? b.param(`${name}/bias`, [a.filters]) : undefined,
-        kernel: a.kernel,
-        strides: a.strides,
-        dilation: a.dilation,
-        padding: a.padding,
-        ...(a.pads ? { pads: a.pads } : {}),
-        groups: a.groups,
-        name: a.activation === "none" || a.activation === "linear" ? name : `${name}/conv`,
-      });
-      return activation(b, graph, y, a.activation, name);
-    }
-    case "sepconv":
-      return sepconv(b, graph, node, x);
-    case "bn": {
-      const a = node.attrs;
-      const c = channelsIn(graph, node);
-      // Keras' scale=false means gamma 1, center=false beta 0: ONNX needs them as inputs anyway.
-      const gamma = a.scale
-        ? b.param(`${name}/gamma`, [c])
-        : b.constant(`${name}/gamma`, new Array<number>(c).fill(1), true);
-      const beta = a.center
-        ? b.param(`${name}/beta`, [c])
-        : b.constant(`${name}/beta`, new Array<number>(c).fill(0), true);
-      return b.node(
-        "BatchNormalization",
-        [
-          x.name,
-          gamma,
-          beta,
-          b.param(`${name}/moving_mean`, [c]),
-          b.param(`${name}/moving_variance`, [c]),
-        ],
-        name,
-        [float("epsilon", a.epsilon)],
+  return byOp(lowerings, node, { b, graph, ins, x: ins[0]!, nhwc });
+}
+
+const lowerings: OpTable<string, [NodeContext]> = {
+  input: (node, { b, nhwc }) =>
+    node.shape.length === 3 && nhwc
+      ? b.node("Transpose", ["input"], node.name, [ints("perm", [0, 3, 1, 2])])
+      : b.node("Identity", ["input"], node.name),
+  conv: (node, { b, graph, x }) => {
+    const a = node.attrs;
+    const name = node.name;
+    const y = conv(b, x, node, {
+      weight: b.param(`${name}/kernel`, [
+        a.filters,
+        channelsIn(graph, node) / a.groups,
+        ...a.kernel,
+      ]),
+      bias: a.useBias ? b.param(`${name}/bias`, [a.filters]) : undefined,
+      kernel: a.kernel,
+      strides: a.strides,
+      dilation: a.dilation,
+      padding: a.padding,
+      ...(a.pads ? { pads: a.pads } : {}),
+      groups: a.groups,
+      name: isIdentity(a.activation) ? name : `${name}/conv`,
+    });
+    return activation(b, graph, y, a.activation, name);
+  },
+  sepconv: (node, { b, graph, x }) => sepconv(b, graph, node, x),
+  bn: (node, { b, graph, x }) => {
+    const a = node.attrs;
+    const name = node.name;
+    const c = channelsIn(graph, node);
+    // Keras' scale=false means gamma 1, center=false beta 0: ONNX needs them as inputs anyway.
+    const gamma = a.scale
+      ? b.param(`${name}/gamma`, [c])
+      : b.constant(`${name}/gamma`, new Array<number>(c).fill(1), true);
+    const beta = a.center
+      ? b.param(`${name}/beta`, [c])
+      : b.constant(`${name}/beta`, new Array<number>(c).fill(0), true);
+    return b.node(
+      "BatchNormalization",
+      [
+        x.name,
+        gamma,
+        beta,
+        b.param(`${name}/moving_mean`, [c]),
+        b.param(`${name}/moving_variance`, [c]),
+      ],
+      name,
+      [float("epsilon", a.epsilon)],
+    );
+  },
+  layernorm: (node, { b, x }) => layerNorm(b, node, x),
+  layerscale: (node, { b, x }) => {
+    const gamma = perChannel(b, b.param(`${node.name}/gamma`, [x.shape.at(-1)!]), x, node.name);
+    return b.node("Mul", [x.name, gamma], node.name);
+  },
+  act: (node, { b, graph, x }) => activation(b, graph, x.name, node.attrs.activation, node.name),
+  maxpool: (node, c) => pool(node, c, "MaxPool"),
+  avgpool: (node, c) => {
+    // TensorFlow averages over the window's real pixels only, never over the padding; explicit
+    // pads are zeros that count, as PyTorch's AvgPool2d by default.
+    return pool(node, c, "AveragePool", [int("count_include_pad", node.attrs.pads ? 1 : 0)]);
+  },
+  gap: (node, c) => globalPool(node, c, "GlobalAveragePool"),
+  gmp: (node, c) => globalPool(node, c, "GlobalMaxPool"),
+  flatten: (node, { b, x }) => {
+    if (x.shape.length !== 3) return x.name;
+    // tfjs flattens in NHWC order, and dense kernels are laid out for it: go back to NHWC first.
+    const t = b.node("Transpose", [x.name], `${node.name}/nhwc`, [ints("perm", [0, 2, 3, 1])]);
+    return b.node("Flatten", [t], node.name, [int("axis", 1)]);
+  },
+  dense: (node, { b, graph, x }) => {
+    const a = node.attrs;
+    const name = node.name;
+    const inputs = [x.name, b.param(`${name}/kernel`, [channelsIn(graph, node), a.units])];
+    if (a.useBias) inputs.push(b.param(`${name}/bias`, [a.units]));
+    const y = b.node("Gemm", inputs, isIdentity(a.activation) ? name : `${name}/gemm`);
+    return activation(b, graph, y, a.activation, name);
+  },
+  // Inference: dropout and stochastic depth are the identity; leaving them out keeps the
+  // graph what runs.
+  dropout: (_node, { x }) => x.name,
+  droppath: (_node, { x }) => x.name,
+  // Axis 1 is the channels of NCHW images and the features of vectors: tfjs' last axis.
+  concat: (node, { b, ins }) =>
+    b.node(
+      "Concat",
+      ins.map((v) => v.name),
+      node.name,
+      [int("axis", 1)],
+    ),
+  // Add is binary; Sum takes any number of inputs.
+  add: (node, { b, ins }) =>
+    b.node(
+      ins.length === 2 ? "Add" : "Sum",
+      ins.map((v) => v.name),
+      node.name,
+    ),
+  mul: (node, { b, ins }) => {
+    // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
+    // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
+    // already [N, c, 1, 1].
+    const name = node.name;
+    const c = node.shape[node.shape.length - 1]!;
+    const xs = ins.map((v) =>
+      node.shape.length === 3 && v.shape.length === 1
+        ? b.node("Reshape", [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])], `${name}/gate`)
+        : v.name,
+    );
+    return xs
+      .slice(1)
+      .reduce(
+        (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
+        xs[0]!,
       );
-    }
-    case "layernorm":
-      return layerNorm(b, node, x);
-    case "layerscale": {
-      const gamma = perChannel(b, b.param(`${name}/gamma`, [x.shape.at(-1)!]), x, name);
-      return b.node("Mul", [x.name, gamma], name);
-    }
-    case "act":
-      return activation(b, graph, x.name, node.attrs.activation, name);
-    case "maxpool":
-    case "avgpool": {
-      const a = node.attrs;
-      // Ceil mode as floor mode over pads that hold the last windows' overhang (ONNX's own
-      // ceil_mode lacks PyTorch's rule that a last window starts inside the input, and runtimes
-      // differ on its divisor).
-      const explicit = a.ceil ? ceilPads(x.shape, a) : a.pads;
-      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, explicit);
-      checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
-      const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
-      // TensorFlow averages over the window's real pixels only, never over the padding; explicit
-      // pads are zeros that count, as PyTorch's AvgPool2d by default. MaxPool's padding never wins.
-      if (node.op === "avgpool") attrs.push(int("count_include_pad", a.pads ? 1 : 0));
-      const divisors = node.op === "avgpool" ? poolDivisors(x.shape, a) : undefined;
-      const op = node.op === "maxpool" ? "MaxPool" : "AveragePool";
-      if (!divisors) return b.node(op, [x.name], name, attrs);
-      // The overhang counted in every window's divisor; each output rescaled to what it covers.
-      const pooled = b.node(op, [x.name], `${name}/pool`, attrs);
-      const { rows, columns } = divisors;
-      const whole = a.pool[0] * a.pool[1];
-      const scale = b.constantOf(
-        `${name}/divisor`,
-        [1, 1, rows.length, columns.length],
-        rows.flatMap((r) => columns.map((c) => whole / (r * c))),
-      );
-      return b.node("Mul", [pooled, scale], name);
-    }
-    case "gap":
-    case "gmp": {
-      const pooled = b.node(
-        node.op === "gap" ? "GlobalAveragePool" : "GlobalMaxPool",
-        [x.name],
-        `${name}/pool`,
-      );
-      return b.node("Flatten", [pooled], name, [int("axis", 1)]);
-    }
-    case "flatten": {
-      if (x.shape.length !== 3) return x.name;
-      // tfjs flattens in NHWC order, and dense kernels are laid out for it: go back to NHWC first.
-      const t = b.node("Transpose", [x.name], `${name}/nhwc`, [ints("perm", [0, 2, 3, 1])]);
-      return b.node("Flatten", [t], name, [int("axis", 1)]);
-    }
-    case "dense": {
-      const a = node.attrs;
-      const inputs = [x.name, b.param(`${name}/kernel`, [channelsIn(graph, node), a.units])];
-      if (a.useBias) inputs.push(b.param(`${name}/bias`, [a.units]));
-      const linear = a.activation === "none" || a.activation === "linear";
-      const y = b.node("Gemm", inputs, linear ? name : `${name}/gemm`);
-      return activation(b, graph, y, a.activation, name);
-    }
-    case "dropout":
-    case "droppath":
-      // Inference: dropout and stochastic depth are the identity; leaving them out keeps the
-      // graph what runs.
-      return x.name;
-    case "concat":
-      // Axis 1 is the channels of NCHW images and the features of vectors: tfjs' last axis.
-      return b.node(
-        "Concat",
-        ins.map((v) => v.name),
-        name,
-        [int("axis", 1)],
-      );
-    case "add":
-      // Add is binary; Sum takes any number of inputs.
-      return b.node(
-        ins.length === 2 ? "Add" : "Sum",
-        ins.map((v) => v.name),
-        name,
-      );
-    case "mul": {
-      // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
-      // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
-      // already [N, c, 1, 1].
-      const c = node.shape[node.shape.length - 1]!;
-      const xs = ins.map((v) =>
-        node.shape.length === 3 && v.shape.length === 1
-          ? b.node(
-              "Reshape",
-              [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])],
-              `${name}/gate`,
-            )
-          : v.name,
-      );
-      return xs
-        .slice(1)
-        .reduce(
-          (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
-          xs[0]!,
-        );
-    }
-    case "shuffle": {
-      // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
-      // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
-      const [h, w, c] = x.shape as [number, number, number];
-      const g = node.attrs.groups;
-      const grouped = b.node(
-        "Reshape",
-        [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
-        `${name}/grouped`,
-      );
-      const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
-        ints("perm", [0, 2, 1, 3, 4]),
+  },
+  // Slice (opset 13: starts, ends and axes as inputs) along NCHW's channel axis.
+  split: (node, { b, x }) =>
+    b.node(
+      "Slice",
+      [
+        x.name,
+        b.int64s(`${node.name}/starts`, [node.attrs.start]),
+        b.int64s(`${node.name}/ends`, [node.attrs.start + node.attrs.size]),
+        b.int64s(`${node.name}/axes`, [1]),
+      ],
+      node.name,
+    ),
+  shuffle: (node, { b, x }) => {
+    // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
+    // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
+    const name = node.name;
+    const [h, w, c] = x.shape as [number, number, number];
+    const g = node.attrs.groups;
+    const grouped = b.node(
+      "Reshape",
+      [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
+      `${name}/grouped`,
+    );
+    const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
+      ints("perm", [0, 2, 1, 3, 4]),
+    ]);
+    return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
+  },
+  upsample: (node, { b, x }) => {
+    // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
+    // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
+    const [fh, fw] = node.attrs.factor;
+    return b.node(
+      "Resize",
+      [x.name, "", b.constant(`${node.name}/scales`, [1, 1, fh, fw], true)],
+      node.name,
+      [
+        str("mode", "nearest"),
+        str("coordinate_transformation_mode", "asymmetric"),
+        str("nearest_mode", "floor"),
+      ],
+    );
+  },
+  zeropad: (node, { b, graph, x }) => {
+    const name = node.name;
+    const [t, bottom, l, r] = node.attrs.pads;
+    if (graph.nodes.some((n) => isPool(n) && n.inputs.includes(node.id))) {
+      // onnxruntime's PadFusion folds a zero Pad into a following pool's pads: for MaxPool
+      // that pads with -inf instead (other numbers), and beyond the window it is refused. A
+      // depthwise 1x1 convolution by exactly 1 pads the same zeros and fuses with nothing.
+      const c = node.shape[2]!;
+      const ones = b.ones(`${name}/identity`, [c, 1, 1, 1]);
+      return b.node("Conv", [x.name, ones], name, [
+        ints("kernel_shape", [1, 1]),
+        ints("pads", [t, l, bottom, r]),
+        int("group", c),
       ]);
-      return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
     }
-    case "split": {
-      // Slice (opset 13: starts, ends and axes as inputs) along NCHW's channel axis.
-      const { start, size } = node.attrs;
-      return b.node(
-        "Slice",
-        [
-          x.name,
-          b.int64s(`${name}/starts`, [start]),
-          b.int64s(`${name}/ends`, [start + size]),
-          b.int64s(`${name}/axes`, [1]),
-        ],
-        name,
-      );
-    }
-    case "upsample": {
-      // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
-      // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
-      const [fh, fw] = node.attrs.factor;
-      return b.node(
-        "Resize",
-        [x.name, "", b.constant(`${name}/scales`, [1, 1, fh, fw], true)],
-        name,
-        [
-          str("mode", "nearest"),
-          str("coordinate_transformation_mode", "asymmetric"),
-          str("nearest_mode", "floor"),
-        ],
-      );
-    }
-    case "zeropad": {
-      const [t, bottom, l, r] = node.attrs.pads;
-      if (graph.nodes.some((n) => isPool(n) && n.inputs.includes(node.id))) {
-        // onnxruntime's PadFusion folds a zero Pad into a following pool's pads: for MaxPool
-        // that pads with -inf instead (other numbers), and beyond the window it is refused. A
-        // depthwise 1x1 convolution by exactly 1 pads the same zeros and fuses with nothing.
-        const c = node.shape[2]!;
-        const ones = b.ones(`${name}/identity`, [c, 1, 1, 1]);
-        return b.node("Conv", [x.name, ones], name, [
-          ints("kernel_shape", [1, 1]),
-          ints("pads", [t, l, bottom, r]),
-          int("group", c),
-        ]);
-      }
-      // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
-      const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
-      return b.node("Pad", [x.name, pads], name);
-    }
-  }
+    // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
+    const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
+    return b.node("Pad", [x.name, pads], name);
+  },
+};
+
+/** A window pool with TensorFlow's padding made explicit; MaxPool's padding never wins. */
+function pool(
+  node: NodeOf<"maxpool" | "avgpool">,
+  { b, x }: NodeContext,
+  op: "MaxPool" | "AveragePool",
+  extra: AttributeMsg[] = [],
+): string {
+  const a = node.attrs;
+  const name = node.name;
+  // Ceil mode as floor mode over pads that hold the last windows' overhang (ONNX's own
+  // ceil_mode lacks PyTorch's rule that a last window starts inside the input, and runtimes
+  // differ on its divisor).
+  const explicit = a.ceil ? ceilPads(x.shape, a) : a.pads;
+  const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, explicit);
+  checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
+  const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
+  attrs.push(...extra);
+  const divisors = node.op === "avgpool" ? poolDivisors(x.shape, a) : undefined;
+  if (!divisors) return b.node(op, [x.name], name, attrs);
+  // The overhang counted in every window's divisor; each output rescaled to what it covers.
+  const pooled = b.node(op, [x.name], `${name}/pool`, attrs);
+  const { rows, columns } = divisors;
+  const whole = a.pool[0] * a.pool[1];
+  const scale = b.constantOf(
+    `${name}/divisor`,
+    [1, 1, rows.length, columns.length],
+    rows.flatMap((r) => columns.map((c) => whole / (r * c))),
+  );
+  return b.node("Mul", [pooled, scale], name);
 }
 
 /** A per-channel vector [c] shaped to broadcast over `x`: [c, 1, 1] for an NCHW image. */
@@ -355,6 +384,11 @@ function layerNorm(b: Builder, node: NodeOf<"layernorm">, x: Value): string {
     y = b.node("Add", [y, beta], name);
   }
   return y;
+}
+
+function globalPool(node: IRNode, { b, x }: NodeContext, op: string): string {
+  const pooled = b.node(op, [x.name], `${node.name}/pool`);
+  return b.node("Flatten", [pooled], node.name, [int("axis", 1)]);
 }
 
 function isPool(n: IRNode): boolean {

@@ -1,5 +1,5 @@
 import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
-import type { IRGraph } from "../../language/ir/types.js";
+import { byOp, type IRGraph, type OpTable } from "../../language/ir/types.js";
 
 /**
  * How a parameter is drawn when no weights are given: `kernel` Glorot-uniform with the fans
@@ -48,55 +48,61 @@ export function onnxParameters(graph: IRGraph): ParameterSpec[] {
     });
   const vector = (node: string, init: Exclude<Init, "kernel">, n: number) =>
     out.push({ name: parameterName(node, init), node, dims: [n], init });
-  for (const node of graph.nodes) {
-    const cin = channelsIn(graph, node);
-    const name = node.name;
-    switch (node.op) {
-      case "conv": {
-        const a = node.attrs;
-        kernel(name, "layer", [a.filters, cin / a.groups, ...a.kernel]);
-        if (a.useBias) vector(name, "bias", a.filters);
-        break;
+  const none = () => {};
+  // Each op's parameters, given its input channels.
+  const parameters: OpTable<void, [number]> = {
+    input: none,
+    conv: (node, cin) => {
+      const a = node.attrs;
+      kernel(node.name, "layer", [a.filters, cin / a.groups, ...a.kernel]);
+      if (a.useBias) vector(node.name, "bias", a.filters);
+    },
+    sepconv: (node, cin) => {
+      const a = node.attrs;
+      for (const step of sepconvSteps(node, cin)) {
+        const k = step.kind === "spatial" ? a.kernel : [1, 1];
+        kernel(node.name, step.kind, [step.outChannels, step.inChannels / step.groups, ...k]);
       }
-      case "sepconv": {
-        const a = node.attrs;
-        for (const step of sepconvSteps(node, cin)) {
-          const k = step.kind === "spatial" ? a.kernel : [1, 1];
-          kernel(name, step.kind, [step.outChannels, step.inChannels / step.groups, ...k]);
-        }
-        if (a.useBias) vector(name, "bias", a.filters);
-        break;
-      }
-      case "bn": {
-        if (node.attrs.scale) vector(name, "gamma", cin);
-        if (node.attrs.center) vector(name, "beta", cin);
-        vector(name, "moving_mean", cin);
-        vector(name, "moving_variance", cin);
-        break;
-      }
-      case "layernorm": {
-        if (node.attrs.scale) vector(name, "gamma", cin);
-        if (node.attrs.center) vector(name, "beta", cin);
-        break;
-      }
-      case "layerscale":
-        vector(name, "gamma", cin);
-        break;
-      case "dense": {
-        const dims = [cin, node.attrs.units];
-        out.push({
-          name: `${name}/kernel`,
-          node: name,
-          dims,
-          init: "kernel",
-          fans: [cin, dims[1]!],
-        });
-        if (node.attrs.useBias) vector(name, "bias", node.attrs.units);
-        break;
-      }
-      default:
-        break;
-    }
-  }
+      if (a.useBias) vector(node.name, "bias", a.filters);
+    },
+    bn: (node, cin) => {
+      if (node.attrs.scale) vector(node.name, "gamma", cin);
+      if (node.attrs.center) vector(node.name, "beta", cin);
+      vector(node.name, "moving_mean", cin);
+      vector(node.name, "moving_variance", cin);
+    },
+    layernorm: (node, cin) => {
+      if (node.attrs.scale) vector(node.name, "gamma", cin);
+      if (node.attrs.center) vector(node.name, "beta", cin);
+    },
+    layerscale: (node, cin) => vector(node.name, "gamma", cin),
+    act: none,
+    maxpool: none,
+    avgpool: none,
+    gap: none,
+    gmp: none,
+    dense: (node, cin) => {
+      const dims = [cin, node.attrs.units];
+      out.push({
+        name: `${node.name}/kernel`,
+        node: node.name,
+        dims,
+        init: "kernel",
+        fans: [cin, dims[1]!],
+      });
+      if (node.attrs.useBias) vector(node.name, "bias", node.attrs.units);
+    },
+    dropout: none,
+    droppath: none,
+    flatten: none,
+    concat: none,
+    add: none,
+    mul: none,
+    shuffle: none,
+    split: none,
+    upsample: none,
+    zeropad: none,
+  };
+  for (const node of graph.nodes) byOp(parameters, node, channelsIn(graph, node));
   return out;
 }

@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { IRGraph } from "../../language/ir/types.js";
-import { planModel } from "../tfjs/plan.js";
+import { type LayerKind, planModel } from "../tfjs/plan.js";
 import { parameterName } from "./parameters.js";
 import type { OnnxTensor } from "./tensor.js";
 
@@ -63,6 +63,58 @@ function layerWeights(model: tf.LayersModel, name: string) {
   return { raw, get, has: (short: string) => byName.has(short) };
 }
 
+type LayerWeights = ReturnType<typeof layerWeights>;
+
+/** A normalisation's or scale's vectors, each where the layer has it. */
+const normalization = (l: LayerWeights): [string, OnnxTensor][] =>
+  ["gamma", "beta", "moving_mean", "moving_variance"]
+    .filter((w) => l.has(w))
+    .map((w) => [w, l.get(w)]);
+
+/**
+ * Each planned layer kind's weights in ONNX's layout, by weight name (`kernel`, `gamma`...; a
+ * separable convolution's two kernels by their part); null for a layer without weights. The
+ * layer's bias, wherever it has one, is read apart.
+ */
+const kernelReaders: Readonly<
+  Record<LayerKind, ((l: LayerWeights) => [string, OnnxTensor][]) | null>
+> = {
+  conv2d: (l) => [["kernel", hwioToOihw(l.raw("kernel"))]],
+  groupedConv2d: (l) => [["kernel", hwioToOihw(l.raw("kernel"))]],
+  depthwiseConv2d: (l) => [["kernel", depthwiseToOihw(l.raw("depthwise_kernel"))]],
+  // One tfjs layer for both steps of the node.
+  separableConv2d: (l) => [
+    ["spatial/kernel", depthwiseToOihw(l.raw("depthwise_kernel"))],
+    ["pointwise/kernel", hwioToOihw(l.raw("pointwise_kernel"))],
+  ],
+  dense: (l) => [["kernel", l.get("kernel")]],
+  batchNormalization: normalization,
+  layerNormalization: normalization,
+  layerScale: normalization,
+  input: null,
+  activation: null,
+  leakyReLU: null,
+  hardSwish: null,
+  hSigmoid: null,
+  maxPooling2d: null,
+  averagePooling2d: null,
+  globalAveragePooling2d: null,
+  globalMaxPooling2d: null,
+  flatten: null,
+  dropout: null,
+  concatenate: null,
+  add: null,
+  multiply: null,
+  reshape: null,
+  channelShuffle: null,
+  upSampling2d: null,
+  zeroPadding2d: null,
+  maxPadding2d: null,
+  dropPath: null,
+  poolDivisor: null,
+  channelSlice: null,
+};
+
 /**
  * The weights of a tfjs model built by buildModelFromIR from the same graph, as ONNX
  * initializers (names and layouts of `onnxParameters`). It walks the graph's layer plan, the
@@ -77,51 +129,10 @@ export function weightsFromTfjs(model: tf.LayersModel, graph: IRGraph): Map<stri
     const node = nodes.get(layer.node)!;
     const name = String(layer.config["name"]);
     const part = layer.role === "spatial" || layer.role === "pointwise" ? layer.role : "layer";
-    const set = (weight: string, t: OnnxTensor) =>
-      out.set(parameterName(node.name, weight, part), t);
-    switch (layer.kind) {
-      case "conv2d":
-      case "groupedConv2d":
-      case "depthwiseConv2d":
-      case "separableConv2d":
-      case "dense":
-      case "batchNormalization":
-      case "layerNormalization":
-      case "layerScale":
-        break;
-      default:
-        continue;
-    }
+    const read = kernelReaders[layer.kind];
+    if (!read) continue;
     const l = layerWeights(model, name);
-    switch (layer.kind) {
-      case "conv2d":
-      case "groupedConv2d":
-        set("kernel", hwioToOihw(l.raw("kernel")));
-        break;
-      case "depthwiseConv2d":
-        set("kernel", depthwiseToOihw(l.raw("depthwise_kernel")));
-        break;
-      case "separableConv2d":
-        // One tfjs layer for both steps of the node.
-        out.set(
-          parameterName(node.name, "kernel", "spatial"),
-          depthwiseToOihw(l.raw("depthwise_kernel")),
-        );
-        out.set(
-          parameterName(node.name, "kernel", "pointwise"),
-          hwioToOihw(l.raw("pointwise_kernel")),
-        );
-        break;
-      case "dense":
-        set("kernel", l.get("kernel"));
-        break;
-      case "batchNormalization":
-      case "layerNormalization":
-      case "layerScale":
-        for (const w of ["gamma", "beta", "moving_mean", "moving_variance"])
-          if (l.has(w)) set(w, l.get(w));
-        break;
-    }
+    for (const [weight, t] of read(l)) out.set(parameterName(node.name, weight, part), t);
     // The plan puts a node's bias on whichever of its layers comes last; ONNX has one per node.
     if (layer.config["useBias"] === true) out.set(parameterName(node.name, "bias"), l.get("bias"));
   }

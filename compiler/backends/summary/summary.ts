@@ -1,4 +1,10 @@
-import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import {
+  byOp,
+  type IRGraph,
+  type IRNode,
+  type NodeOf,
+  type OpTable,
+} from "../../language/ir/types.js";
 
 export interface LayerSummary {
   readonly name: string;
@@ -46,44 +52,51 @@ export function summarize(g: IRGraph): Summary {
   };
 }
 
+/** A layer's op as the summary's first column shows it, with what sets it apart. */
 export function describeOp(n: IRNode): string {
-  switch (n.op) {
-    case "conv":
-    case "sepconv": {
-      const a = n.attrs;
-      const stride = a.strides[0] !== 1 || a.strides[1] !== 1 ? `/${a.strides[0]}` : "";
-      const extra = n.op === "sepconv" && n.attrs.mid !== "none" ? ` mid=${n.attrs.mid}` : "";
-      const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "valid" ? " valid" : "";
-      return `${n.op} ${a.kernel[0]}x${a.kernel[1]}${stride}${padding}${extra}`;
-    }
-    case "maxpool":
-    case "avgpool": {
-      const a = n.attrs;
-      const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "same" ? " same" : "";
-      return `${n.op} ${a.pool[0]}x${a.pool[1]}/${a.strides[0]}${padding}`;
-    }
-    case "zeropad":
-      return `zeropad ${padText(n.attrs.pads).slice("pad=".length)}`;
-    case "act":
-      return n.attrs.activation;
-    case "dense":
-      return n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense";
-    case "dropout":
-      return `dropout ${n.attrs.rate}`;
-    case "droppath":
-      return `droppath ${n.attrs.rate}`;
-    case "layerscale":
-      return `layerscale ${n.attrs.init}`;
-    case "shuffle":
-      return `shuffle ${n.attrs.groups}`;
-    case "split":
-      return `split channels ${n.attrs.start}..${n.attrs.start + n.attrs.size - 1}`;
-    case "upsample":
-      return `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`;
-    default:
-      return n.op;
-  }
+  return byOp(descriptions, n);
 }
+
+const bare = (n: IRNode) => n.op;
+
+function describeConv(n: NodeOf<"conv" | "sepconv">): string {
+  const a = n.attrs;
+  const stride = a.strides[0] !== 1 || a.strides[1] !== 1 ? `/${a.strides[0]}` : "";
+  const extra = n.op === "sepconv" && n.attrs.mid !== "none" ? ` mid=${n.attrs.mid}` : "";
+  const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "valid" ? " valid" : "";
+  return `${n.op} ${a.kernel[0]}x${a.kernel[1]}${stride}${padding}${extra}`;
+}
+
+function describePool(n: NodeOf<"maxpool" | "avgpool">): string {
+  const a = n.attrs;
+  const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "same" ? " same" : "";
+  return `${n.op} ${a.pool[0]}x${a.pool[1]}/${a.strides[0]}${padding}`;
+}
+
+const descriptions: OpTable<string> = {
+  input: bare,
+  conv: describeConv,
+  sepconv: describeConv,
+  bn: bare,
+  act: (n) => n.attrs.activation,
+  maxpool: describePool,
+  avgpool: describePool,
+  gap: bare,
+  gmp: bare,
+  dense: (n) => (n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense"),
+  dropout: (n) => `dropout ${n.attrs.rate}`,
+  droppath: (n) => `droppath ${n.attrs.rate}`,
+  layerscale: (n) => `layerscale ${n.attrs.init}`,
+  layernorm: bare,
+  flatten: bare,
+  concat: bare,
+  add: bare,
+  mul: bare,
+  shuffle: (n) => `shuffle ${n.attrs.groups}`,
+  split: (n) => `split channels ${n.attrs.start}..${n.attrs.start + n.attrs.size - 1}`,
+  upsample: (n) => `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`,
+  zeropad: (n) => `zeropad ${padText(n.attrs.pads).slice("pad=".length)}`,
+};
 
 /** Explicit pads as the language writes them, shortest form first: pad=1, pad=2x1, pad=[t, b, l, r]. */
 export function padText(p: readonly number[]): string {

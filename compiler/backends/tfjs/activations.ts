@@ -1,26 +1,38 @@
 import type * as tf from "@tensorflow/tfjs";
+import type { Activation, ActivationTable } from "../../language/ir/activations.js";
 
 type TfActivation = NonNullable<Parameters<typeof tf.layers.activation>[0]>["activation"];
 
 /**
- * archc's activation names in tfjs' spelling. leaky_relu is a layer of its own in tfjs, not an
- * activation identifier, and tfjs has no hard_swish nor h_sigmoid (archc's HardSwish and HSigmoid layers compute
- * them), so they map to undefined and the builder adds that layer.
+ * How tfjs computes each activation: an identifier its layers take (`fn`, which a conv or dense
+ * layer can fuse), or a layer of its own. leaky_relu is tfjs' LeakyReLU layer, not an activation
+ * identifier, and tfjs has no hard_swish nor h_sigmoid (archc's HardSwish and HSigmoid layers
+ * compute them).
  */
-export function tfActivation(name: string): TfActivation | undefined {
-  switch (name) {
-    case "none":
-    case "linear":
-      return "linear";
-    case "hard_sigmoid":
-      return "hardSigmoid";
-    case "gelu":
-      return "gelu";
-    case "leaky_relu":
-    case "hard_swish":
-    case "h_sigmoid":
-      return undefined;
-    default:
-      return name as TfActivation;
-  }
+export type TfjsActivation =
+  { readonly fn: TfActivation } | { readonly layer: "leakyReLU" | "hardSwish" | "hSigmoid" };
+
+export const tfjsActivations: ActivationTable<TfjsActivation> = {
+  none: { fn: "linear" },
+  linear: { fn: "linear" },
+  relu: { fn: "relu" },
+  relu6: { fn: "relu6" },
+  elu: { fn: "elu" },
+  selu: { fn: "selu" },
+  gelu: { fn: "gelu" },
+  sigmoid: { fn: "sigmoid" },
+  hard_sigmoid: { fn: "hardSigmoid" },
+  hard_swish: { layer: "hardSwish" },
+  h_sigmoid: { layer: "hSigmoid" },
+  tanh: { fn: "tanh" },
+  softmax: { fn: "softmax" },
+  softplus: { fn: "softplus" },
+  swish: { fn: "swish" },
+  leaky_relu: { layer: "leakyReLU" },
+};
+
+/** The activation in tfjs' spelling, or undefined where it takes a layer of its own. */
+export function tfActivation(name: Activation): TfActivation | undefined {
+  const a = tfjsActivations[name];
+  return "fn" in a ? a.fn : undefined;
 }

@@ -1,6 +1,13 @@
 import { ceilPads, channelsIn, poolDivisors } from "../../language/ir/geometry.js";
-import type { IRGraph, IRNode, NodeOf } from "../../language/ir/types.js";
-import { tfActivation } from "./activations.js";
+import { type Activation, isIdentity } from "../../language/ir/activations.js";
+import {
+  byOp,
+  type IRGraph,
+  type IRNode,
+  type NodeOf,
+  type OpTable,
+} from "../../language/ir/types.js";
+import { tfActivation, tfjsActivations } from "./activations.js";
 
 /**
  * The tfjs layers a network lowers to, as data. The runtime backend instantiates a plan and the
@@ -125,12 +132,11 @@ class Planner {
     return id;
   }
 
-  private activation(x: string, activation: string, name: string, role: LayerRole): string {
-    if (activation === "none" || activation === "linear") return x;
-    const fn = tfActivation(activation);
-    if (fn) return this.add("activation", { activation: fn, name }, [x], role);
-    if (activation === "hard_swish") return this.add("hardSwish", { name }, [x], role);
-    if (activation === "h_sigmoid") return this.add("hSigmoid", { name }, [x], role);
+  private activation(x: string, activation: Activation, name: string, role: LayerRole): string {
+    if (isIdentity(activation)) return x;
+    const a = tfjsActivations[activation];
+    if ("fn" in a) return this.add("activation", { activation: a.fn, name }, [x], role);
+    if (a.layer !== "leakyReLU") return this.add(a.layer, { name }, [x], role);
     // leaky_relu is a layer of its own in tfjs; its slope comes from the IR, not tfjs' default.
     const alpha = this.graph.activations[activation]?.["alpha"];
     if (alpha === undefined)
@@ -145,123 +151,120 @@ class Planner {
   }
 
   private lower(node: IRNode, ins: string[]): string {
+    return byOp(this.lowerings, node, ins);
+  }
+
+  /** Each op's tfjs layers, given the ids of the node's inputs. */
+  private readonly lowerings: OpTable<string, [string[]]> = {
+    input: (node) => this.add("input", { shape: node.shape, name: node.name }, []),
+    conv: (node, ins) => this.conv(node, ins[0]!),
+    sepconv: (node, ins) => this.sepconv(node, ins[0]!),
+    bn: (node, ins) => {
+      const a = node.attrs;
+      return this.add(
+        "batchNormalization",
+        {
+          axis: -1,
+          epsilon: a.epsilon,
+          momentum: a.momentum,
+          scale: a.scale,
+          center: a.center,
+          name: node.name,
+        },
+        ins,
+      );
+    },
+    layernorm: (node, ins) => {
+      const a = node.attrs;
+      return this.add(
+        "layerNormalization",
+        { axis: -1, epsilon: a.epsilon, scale: a.scale, center: a.center, name: node.name },
+        ins,
+      );
+    },
+    // archc's LayerScale layer (backends/tfjs/residualBranch.ts).
+    layerscale: (node, ins) =>
+      this.add("layerScale", { init: node.attrs.init, name: node.name }, ins),
+    act: (node, ins) => this.activation(ins[0]!, node.attrs.activation, node.name, "layer"),
+    maxpool: (node, ins) => this.pool(node, ins[0]!, "maxPooling2d", "max"),
+    avgpool: (node, ins) => this.pool(node, ins[0]!, "averagePooling2d", "zero"),
+    zeropad: (node, ins) => this.pad(ins[0]!, node.attrs.pads, node.name, "zero", "layer"),
+    gap: (node, ins) => this.add("globalAveragePooling2d", { name: node.name }, ins),
+    gmp: (node, ins) => this.add("globalMaxPooling2d", { name: node.name }, ins),
+    flatten: (node, ins) => this.add("flatten", { name: node.name }, ins),
+    dense: (node, ins) => {
+      const name = node.name;
+      const fn = tfActivation(node.attrs.activation);
+      const y = this.add(
+        "dense",
+        {
+          units: node.attrs.units,
+          useBias: node.attrs.useBias,
+          activation: fn ?? "linear",
+          name,
+        },
+        ins,
+      );
+      return fn ? y : this.activation(y, node.attrs.activation, `${name}/act`, "act");
+    },
+    dropout: (node, ins) => this.add("dropout", { rate: node.attrs.rate, name: node.name }, ins),
+    // archc's DropPath layer (backends/tfjs/residualBranch.ts): torchvision's "row" mode.
+    droppath: (node, ins) => this.add("dropPath", { rate: node.attrs.rate, name: node.name }, ins),
+    concat: (node, ins) => this.add("concatenate", { axis: -1, name: node.name }, ins),
+    add: (node, ins) => this.add("add", { name: node.name }, ins),
+    mul: (node, ins) => {
+      // tfjs' multiply broadcasts axes of size 1 between inputs of one rank: a [c] gate is
+      // reshaped to [1, 1, c] first.
+      const name = node.name;
+      const c = node.shape[node.shape.length - 1]!;
+      let gates = 0;
+      const xs = node.inputs.map((id, k) => {
+        if (node.shape.length !== 3 || this.graph.nodes[id]!.shape.length !== 1) return ins[k]!;
+        const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
+        return this.add("reshape", { targetShape: [1, 1, c], name: gate }, [ins[k]!]);
+      });
+      return this.add("multiply", { name }, xs);
+    },
+    // archc's ChannelShuffle layer (backends/tfjs/shuffle.ts): torchvision's channel_shuffle.
+    shuffle: (node, ins) =>
+      this.add("channelShuffle", { groups: node.attrs.groups, name: node.name }, ins),
+    // archc's ChannelSlice layer (backends/tfjs/slice.ts): one part of a channel split.
+    split: (node, ins) =>
+      this.add(
+        "channelSlice",
+        { start: node.attrs.start, size: node.attrs.size, name: node.name },
+        ins,
+      ),
+    // UpSampling2D's default interpolation is nearest, as nn.Upsample's mode.
+    upsample: (node, ins) =>
+      this.add("upSampling2d", { size: node.attrs.factor, name: node.name }, ins),
+  };
+
+  private pool(
+    node: NodeOf<"maxpool" | "avgpool">,
+    x: string,
+    kind: "maxPooling2d" | "averagePooling2d",
+    fill: "zero" | "max",
+  ): string {
+    const a = node.attrs;
     const name = node.name;
-    switch (node.op) {
-      case "input":
-        return this.add("input", { shape: node.shape, name }, []);
-      case "conv":
-        return this.conv(node, ins[0]!);
-      case "sepconv":
-        return this.sepconv(node, ins[0]!);
-      case "bn": {
-        const a = node.attrs;
-        return this.add(
-          "batchNormalization",
-          {
-            axis: -1,
-            epsilon: a.epsilon,
-            momentum: a.momentum,
-            scale: a.scale,
-            center: a.center,
-            name,
-          },
-          ins,
-        );
-      }
-      case "layernorm": {
-        const a = node.attrs;
-        return this.add(
-          "layerNormalization",
-          { axis: -1, epsilon: a.epsilon, scale: a.scale, center: a.center, name },
-          ins,
-        );
-      }
-      case "layerscale":
-        // archc's LayerScale layer (backends/tfjs/residualBranch.ts).
-        return this.add("layerScale", { init: node.attrs.init, name }, ins);
-      case "act":
-        return this.activation(ins[0]!, node.attrs.activation, name, "layer");
-      case "maxpool":
-      case "avgpool": {
-        const a = node.attrs;
-        const input = this.graph.nodes[node.inputs[0]!]!.shape;
-        // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's);
-        // ceil mode pads its last windows' overhang too, which an average leaves out of its
-        // divisor (PoolDivisor).
-        const pads = a.ceil ? ceilPads(input, a) : a.pads;
-        const x = this.pad(ins[0]!, pads, name, node.op === "maxpool" ? "max" : "zero");
-        const divisors = node.op === "avgpool" ? poolDivisors(input, a) : undefined;
-        const y = this.add(
-          node.op === "maxpool" ? "maxPooling2d" : "averagePooling2d",
-          { poolSize: a.pool, strides: a.strides, padding: a.padding, name },
-          [x],
-        );
-        if (!divisors) return y;
-        const { rows, columns } = divisors;
-        return this.add(
-          "poolDivisor",
-          { window: a.pool, rows, columns, name: `${name}/divisor` },
-          [y],
-          "act",
-        );
-      }
-      case "zeropad":
-        return this.pad(ins[0]!, node.attrs.pads, name, "zero", "layer");
-      case "gap":
-        return this.add("globalAveragePooling2d", { name }, ins);
-      case "gmp":
-        return this.add("globalMaxPooling2d", { name }, ins);
-      case "flatten":
-        return this.add("flatten", { name }, ins);
-      case "dense": {
-        const fn = tfActivation(node.attrs.activation);
-        const y = this.add(
-          "dense",
-          {
-            units: node.attrs.units,
-            useBias: node.attrs.useBias,
-            activation: fn ?? "linear",
-            name,
-          },
-          ins,
-        );
-        return fn ? y : this.activation(y, node.attrs.activation, `${name}/act`, "act");
-      }
-      case "dropout":
-        return this.add("dropout", { rate: node.attrs.rate, name }, ins);
-      case "droppath":
-        // archc's DropPath layer (backends/tfjs/residualBranch.ts): torchvision's "row" mode.
-        return this.add("dropPath", { rate: node.attrs.rate, name }, ins);
-      case "concat":
-        return this.add("concatenate", { axis: -1, name }, ins);
-      case "add":
-        return this.add("add", { name }, ins);
-      case "mul": {
-        // tfjs' multiply broadcasts axes of size 1 between inputs of one rank: a [c] gate is
-        // reshaped to [1, 1, c] first.
-        const c = node.shape[node.shape.length - 1]!;
-        let gates = 0;
-        const xs = node.inputs.map((id, k) => {
-          if (node.shape.length !== 3 || this.graph.nodes[id]!.shape.length !== 1) return ins[k]!;
-          const gate = `${name}/gate${gates++ ? `_${gates - 1}` : ""}`;
-          return this.add("reshape", { targetShape: [1, 1, c], name: gate }, [ins[k]!]);
-        });
-        return this.add("multiply", { name }, xs);
-      }
-      case "shuffle":
-        // archc's ChannelShuffle layer (backends/tfjs/shuffle.ts): torchvision's channel_shuffle.
-        return this.add("channelShuffle", { groups: node.attrs.groups, name }, ins);
-      case "split":
-        // archc's ChannelSlice layer (backends/tfjs/slice.ts): one part of a channel split.
-        return this.add(
-          "channelSlice",
-          { start: node.attrs.start, size: node.attrs.size, name },
-          ins,
-        );
-      case "upsample":
-        // UpSampling2D's default interpolation is nearest, as nn.Upsample's mode.
-        return this.add("upSampling2d", { size: node.attrs.factor, name }, ins);
-    }
+    const input = this.graph.nodes[node.inputs[0]!]!.shape;
+    // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's);
+    // ceil mode pads its last windows' overhang too, which an average leaves out of its
+    // divisor (PoolDivisor).
+    const pads = a.ceil ? ceilPads(input, a) : a.pads;
+    const divisors = node.op === "avgpool" ? poolDivisors(input, a) : undefined;
+    const y = this.add(kind, { poolSize: a.pool, strides: a.strides, padding: a.padding, name }, [
+      this.pad(x, pads, name, fill),
+    ]);
+    if (!divisors) return y;
+    const { rows, columns } = divisors;
+    return this.add(
+      "poolDivisor",
+      { window: a.pool, rows, columns, name: `${name}/divisor` },
+      [y],
+      "act",
+    );
   }
 
   /**

@@ -1,5 +1,14 @@
 import type { Json } from "../../language/elaborate/values.js";
-import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import type { Activation } from "../../language/ir/activations.js";
+import {
+  type BlockCall,
+  byOp,
+  type IRGraph,
+  type IRNode,
+  type NodeOf,
+  type OpTable,
+} from "../../language/ir/types.js";
+import { torchActivations } from "./activations.js";
 import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
 import { optionalLayers, prelude } from "./prelude.js";
 import {
@@ -28,7 +37,7 @@ export interface TorchEmitOptions {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Block instances, from the layer names
+// Block instances, from the block calls the IR records
 
 interface LayerChild {
   readonly kind: "layer";
@@ -43,8 +52,10 @@ interface BlockChild {
 type Child = LayerChild | BlockChild;
 
 interface Instance {
-  /** The spec's block name (`entry` for `entry_1`), or the network's. */
+  /** The block's declared name, or the network's. */
   readonly block: string;
+  /** The call that made the instance (none for the network). */
+  readonly call?: BlockCall;
   readonly path: string;
   readonly children: Child[];
   /** Every node inside, nested ones included. */
@@ -65,16 +76,15 @@ function instances(graph: IRGraph): { root: Instance; paths: Map<number, string>
   const byPath = new Map<string, Instance>([["", root]]);
   for (const node of graph.nodes) {
     if (node.op === "input") continue;
-    const segs = node.name.split("/");
     let cur = root;
     cur.ids.add(node.id);
-    for (let i = 0; i < segs.length - 1; i++) {
-      const path = segs.slice(0, i + 1).join("/");
+    for (const call of node.blocks) {
+      const path = cur.path ? `${cur.path}/${call.instance}` : call.instance;
       let next = byPath.get(path);
       if (!next) {
         next = {
-          // `entry_1` is an instance of `entry`; `_1` is a block's own name, not an instance of "".
-          block: /^(.+)_\d+$/.exec(segs[i]!)?.[1] ?? segs[i]!,
+          block: call.block,
+          call,
           path,
           children: [],
           ids: new Set(),
@@ -82,12 +92,14 @@ function instances(graph: IRGraph): { root: Instance; paths: Map<number, string>
           output: -1,
         };
         byPath.set(path, next);
-        cur.children.push({ kind: "block", attr: segs[i]!, inst: next });
+        cur.children.push({ kind: "block", attr: call.instance, inst: next });
       }
       next.ids.add(node.id);
       cur = next;
     }
-    cur.children.push({ kind: "layer", attr: segs[segs.length - 1]!, node });
+    // A node's name is its instance's path and then its own name in that block.
+    const local = cur.path ? node.name.slice(cur.path.length + 1) : node.name;
+    cur.children.push({ kind: "layer", attr: local, node });
   }
   const consumers = new Map<number, number[]>();
   for (const n of graph.nodes)
@@ -163,6 +175,11 @@ type Val =
 interface Arg {
   readonly key?: string;
   readonly v: Val;
+  /**
+   * The callee's default for the argument. A class passes it when its instances differ in it
+   * (one block with parts 1 and 4 is one class with a parameter), and leaves it out otherwise.
+   */
+  readonly default?: Lit;
   /** The key is a network argument passed on to a block's class (printed under its Python name). */
   readonly arg?: true;
 }
@@ -172,7 +189,23 @@ interface Call {
   readonly args: readonly Arg[];
 }
 
-const lit = (v: number | string | boolean | readonly number[], slot: string): Val => ({
+/** A layer in forward(): a submodule's constructor call, or an expression of its inputs' variables. */
+type TorchLayer =
+  | { readonly kind: "module"; readonly call: Call }
+  | { readonly kind: "inline"; readonly expr: (ins: readonly string[]) => string };
+
+const module = (callee: string, args: readonly Arg[]): TorchLayer => ({
+  kind: "module",
+  call: { callee, args },
+});
+const inline = (expr: (ins: readonly string[]) => string): TorchLayer => ({ kind: "inline", expr });
+
+type Lit = number | string | boolean | readonly number[];
+
+/** A keyword argument with the callee's default. */
+const optional = (key: string, v: Lit, dflt: Lit): Arg => ({ key, v: lit(v, key), default: dflt });
+
+const lit = (v: Lit, slot: string): Val => ({
   k: "lit",
   v,
   slot,
@@ -192,7 +225,7 @@ function pyLiteral(v: Json | readonly number[]): string {
 
 class Lowering {
   constructor(
-    private readonly graph: IRGraph,
+    readonly graph: IRGraph,
     private readonly bindings: Bindings,
   ) {}
 
@@ -205,10 +238,10 @@ class Lowering {
     return this.bindings.nodes.get(node.id)?.get(attr as never);
   }
 
-  private activation(node: IRNode, attr: "activation" | "mid", value: string): Arg[] {
+  private activation(node: IRNode, attr: "activation" | "mid", value: Activation): Arg[] {
     const p = this.bound(node, attr);
     if (p) return [{ key: attr, v: { k: "param", name: p } }];
-    return value === "none" ? [] : [{ key: attr, v: lit(value, attr) }];
+    return [optional(attr, value, "none")];
   }
 
   /** `what`: how the spec names the value, for groups_of's errors (a shuffle's groups, or parts). */
@@ -220,156 +253,153 @@ class Lowering {
       if (what !== "parts") args.push(lit(what, "what"));
       return [{ key: "groups", v: { k: "expr", fn: "groups_of", args } }];
     }
-    return groups === 1 ? [] : [{ key: "groups", v: lit(groups, "groups") }];
+    return [optional("groups", groups, 1)];
   }
 
   /** The module for a layer node, or undefined for one that forward() writes inline. */
   call(node: IRNode): Call | undefined {
-    switch (node.op) {
-      case "conv":
-      case "sepconv": {
-        const a = node.attrs;
-        const args: Arg[] = [
-          { v: lit(this.channelsIn(node), "in_channels") },
-          { v: lit(a.filters, "filters") },
-          { v: lit(pair(a.kernel), "kernel_size") },
-        ];
-        if (a.strides.some((s) => s !== 1))
-          args.push({ key: "stride", v: lit(pair(a.strides), "stride") });
-        if (a.padding !== "valid") args.push({ key: "padding", v: lit(a.padding, "padding") });
-        if (a.dilation.some((d) => d !== 1))
-          args.push({ key: "dilation", v: lit(pair(a.dilation), "dilation") });
-        args.push(...this.groups(node, a.groups));
-        if (node.op === "sepconv") {
-          const s = node.attrs;
-          if (s.multiplier !== 1)
-            args.push({ key: "multiplier", v: lit(s.multiplier, "multiplier") });
-          args.push(...this.activation(node, "mid", s.mid));
-          if (s.order !== "spatial_first") args.push({ key: "order", v: lit(s.order, "order") });
-        }
-        if (!a.useBias) args.push({ key: "bias", v: lit(false, "bias") });
-        args.push(...this.activation(node, "activation", a.activation));
-        if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
-        return { callee: node.op === "conv" ? "Conv2d" : "SeparableConv2d", args };
+    const l = this.layer(node);
+    return l.kind === "module" ? l.call : undefined;
+  }
+
+  /** How forward() computes a layer node: its module's call, or an expression written inline. */
+  layer(node: IRNode): TorchLayer {
+    return byOp(this.layers, node);
+  }
+
+  private convolution(node: NodeOf<"conv" | "sepconv">): TorchLayer {
+    {
+      const a = node.attrs;
+      const args: Arg[] = [
+        { v: lit(this.channelsIn(node), "in_channels") },
+        { v: lit(a.filters, "filters") },
+        { v: lit(pair(a.kernel), "kernel_size") },
+      ];
+      args.push(optional("stride", pair(a.strides), 1));
+      args.push(optional("padding", a.padding, "valid"));
+      args.push(optional("dilation", pair(a.dilation), 1));
+      args.push(...this.groups(node, a.groups));
+      if (node.op === "sepconv") {
+        const s = node.attrs;
+        args.push(optional("multiplier", s.multiplier, 1));
+        args.push(...this.activation(node, "mid", s.mid));
+        args.push(optional("order", s.order, "spatial_first"));
       }
-      case "bn": {
-        const a = node.attrs;
-        const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
-        if (a.epsilon !== 1e-3) args.push({ key: "epsilon", v: lit(a.epsilon, "epsilon") });
-        if (a.momentum !== 0.99) args.push({ key: "momentum", v: lit(a.momentum, "momentum") });
-        if (!a.scale) args.push({ key: "scale", v: lit(false, "scale") });
-        if (!a.center) args.push({ key: "center", v: lit(false, "center") });
-        return { callee: "BatchNorm2d", args };
-      }
-      case "layernorm": {
-        const a = node.attrs;
-        const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
-        if (a.epsilon !== 1e-6) args.push({ key: "epsilon", v: lit(a.epsilon, "epsilon") });
-        if (!a.scale) args.push({ key: "scale", v: lit(false, "scale") });
-        if (!a.center) args.push({ key: "center", v: lit(false, "center") });
-        return { callee: "ChannelLayerNorm", args };
-      }
-      case "layerscale":
-        return {
-          callee: "LayerScale",
-          args: [
-            { v: lit(this.channelsIn(node), "channels") },
-            { v: lit(node.attrs.init, "init") },
-          ],
-        };
-      case "act": {
-        const p = this.bound(node, "activation");
-        if (p) return { callee: "Activation", args: [{ v: { k: "param", name: p } }] };
-        const plain: Record<string, string> = {
-          relu: "nn.ReLU",
-          relu6: "nn.ReLU6",
-          elu: "nn.ELU",
-          selu: "nn.SELU",
-          sigmoid: "nn.Sigmoid",
-          tanh: "nn.Tanh",
-          softplus: "nn.Softplus",
-          swish: "nn.SiLU",
-          hard_swish: "nn.Hardswish",
-          // Exact (erf) GELU, torch's default and tfjs' gelu.
-          gelu: "nn.GELU",
-          h_sigmoid: "nn.Hardsigmoid",
-        };
-        const fn = plain[node.attrs.activation];
-        return fn
-          ? { callee: fn, args: [] }
-          : { callee: "Activation", args: [{ v: lit(node.attrs.activation, "activation") }] };
-      }
-      case "maxpool":
-      case "avgpool": {
-        const a = node.attrs;
-        const args: Arg[] = [
-          { v: lit(pair(a.pool), "pool") },
-          { v: lit(pair(a.strides), "stride") },
-        ];
-        if (a.padding !== "valid") args.push({ v: lit(a.padding, "padding") });
-        if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
-        if (a.ceil) args.push({ key: "ceil", v: lit(true, "ceil") });
-        return { callee: node.op === "maxpool" ? "MaxPool2d" : "AvgPool2d", args };
-      }
-      case "zeropad": {
-        // nn.ZeroPad2d takes (left, right, top, bottom); the IR's pads are top, bottom, left, right.
-        const [t, b, l, r] = node.attrs.pads;
-        return { callee: "nn.ZeroPad2d", args: [{ v: lit([l, r, t, b], "pad") }] };
-      }
-      case "dense": {
-        const a = node.attrs;
-        const p = this.bound(node, "units");
-        const args: Arg[] = [
-          { v: lit(this.channelsIn(node), "in_features") },
-          { v: p ? { k: "param", name: p } : lit(a.units, "units") },
-        ];
-        if (!a.useBias) args.push({ key: "bias", v: lit(false, "bias") });
-        args.push(...this.activation(node, "activation", a.activation));
-        return { callee: "Dense", args };
-      }
-      case "dropout": {
-        const p = this.bound(node, "rate");
-        return {
-          callee: "nn.Dropout",
-          args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
-        };
-      }
-      case "droppath": {
-        const p = this.bound(node, "rate");
-        return {
-          callee: "DropPath",
-          args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
-        };
-      }
-      case "shuffle": {
-        // Always written out: ChannelShuffle(1) would hide that the layer is there.
-        const g = this.groups(node, node.attrs.groups, "shuffle groups");
-        return {
-          callee: "ChannelShuffle",
-          args: g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }],
-        };
-      }
-      case "split": {
-        const { start, size } = node.attrs;
-        return {
-          callee: "ChannelSplit",
-          args: [
-            { v: lit(this.channelsIn(node) / size, "parts") },
-            { v: lit(start / size, "take") },
-          ],
-        };
-      }
-      case "upsample":
-        return {
-          callee: "nn.Upsample",
-          args: [
-            { key: "scale_factor", v: lit(pair(node.attrs.factor), "scale_factor") },
-            { key: "mode", v: lit("nearest", "mode") },
-          ],
-        };
-      default:
-        return undefined;
+      args.push(optional("bias", a.useBias, true));
+      args.push(...this.activation(node, "activation", a.activation));
+      if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
+      return module(node.op === "conv" ? "Conv2d" : "SeparableConv2d", args);
     }
+  }
+
+  private readonly layers: OpTable<TorchLayer> = {
+    // The network's input is forward()'s argument.
+    input: () => inline(() => "x"),
+    conv: (node) => this.convolution(node),
+    sepconv: (node) => this.convolution(node),
+    bn: (node) => {
+      const a = node.attrs;
+      const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
+      args.push(optional("epsilon", a.epsilon, 1e-3));
+      args.push(optional("momentum", a.momentum, 0.99));
+      args.push(optional("scale", a.scale, true));
+      args.push(optional("center", a.center, true));
+      return module("BatchNorm2d", args);
+    },
+    layernorm: (node) => {
+      const a = node.attrs;
+      return module("ChannelLayerNorm", [
+        { v: lit(this.channelsIn(node), "channels") },
+        optional("epsilon", a.epsilon, 1e-6),
+        optional("scale", a.scale, true),
+        optional("center", a.center, true),
+      ]);
+    },
+    layerscale: (node) =>
+      module("LayerScale", [
+        { v: lit(this.channelsIn(node), "channels") },
+        { v: lit(node.attrs.init, "init") },
+      ]),
+    act: (node) => {
+      const p = this.bound(node, "activation");
+      if (p) return module("Activation", [{ v: { k: "param", name: p } }]);
+      const fn = torchActivations[node.attrs.activation].module;
+      return fn
+        ? module(fn, [])
+        : module("Activation", [{ v: lit(node.attrs.activation, "activation") }]);
+    },
+    maxpool: (node) => this.pool(node, "MaxPool2d"),
+    avgpool: (node) => this.pool(node, "AvgPool2d"),
+    zeropad: (node) => {
+      // nn.ZeroPad2d takes (left, right, top, bottom); the IR's pads are top, bottom, left, right.
+      const [t, b, l, r] = node.attrs.pads;
+      return module("nn.ZeroPad2d", [{ v: lit([l, r, t, b], "pad") }]);
+    },
+    dense: (node) => {
+      const a = node.attrs;
+      const p = this.bound(node, "units");
+      const args: Arg[] = [
+        { v: lit(this.channelsIn(node), "in_features") },
+        { v: p ? { k: "param", name: p } : lit(a.units, "units") },
+      ];
+      args.push(optional("bias", a.useBias, true));
+      args.push(...this.activation(node, "activation", a.activation));
+      return module("Dense", args);
+    },
+    droppath: (node) => {
+      const p = this.bound(node, "rate");
+      return module("DropPath", [
+        { v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") },
+      ]);
+    },
+    dropout: (node) => {
+      const p = this.bound(node, "rate");
+      return module("nn.Dropout", [
+        { v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") },
+      ]);
+    },
+    shuffle: (node) => {
+      // Always written out: ChannelShuffle(1) would hide that the layer is there.
+      const g = this.groups(node, node.attrs.groups, "shuffle groups");
+      return module("ChannelShuffle", g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }]);
+    },
+    split: (node) => {
+      const { start, size } = node.attrs;
+      return module("ChannelSplit", [
+        { v: lit(this.channelsIn(node) / size, "parts") },
+        { v: lit(start / size, "take") },
+      ]);
+    },
+    upsample: (node) =>
+      module("nn.Upsample", [
+        { key: "scale_factor", v: lit(pair(node.attrs.factor), "scale_factor") },
+        { key: "mode", v: lit("nearest", "mode") },
+      ]),
+    gap: () => inline((ins) => `${ins[0]}.mean((2, 3))`),
+    gmp: () => inline((ins) => `${ins[0]}.amax((2, 3))`),
+    // Keras flattens channels-last: the dense weights expect that order.
+    flatten: () => inline((ins) => `${ins[0]}.permute(0, 2, 3, 1).flatten(1)`),
+    add: () => inline((ins) => ins.join(" + ")),
+    mul: (node) =>
+      inline((ins) => {
+        // A [c] gate is [N, c] here: give it two axes of size 1 to scale an NCHW image.
+        const image = node.shape.length === 3;
+        const gate = (id: number) => image && this.graph.nodes[id]!.shape.length === 1;
+        return ins
+          .map((v, k) => (gate(node.inputs[k]!) ? `${v}[:, :, None, None]` : v))
+          .join(" * ");
+      }),
+    concat: () => inline((ins) => `torch.cat([${ins.join(", ")}], dim=1)`),
+  };
+
+  private pool(node: NodeOf<"maxpool" | "avgpool">, callee: string): TorchLayer {
+    const a = node.attrs;
+    const args: Arg[] = [{ v: lit(pair(a.pool), "pool") }, { v: lit(pair(a.strides), "stride") }];
+    // Positional, and then left out only where every instance pools 'valid': `pad` is keyword.
+    args.push({ v: lit(a.padding, "padding"), default: "valid" });
+    if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
+    args.push(optional("ceil", a.ceil === true, false));
+    return module(callee, args);
   }
 }
 
@@ -381,8 +411,8 @@ interface ClassDef {
   readonly block: string;
   /** Parameters: slot names for numbers that differ between instances, then bound arguments. */
   readonly params: readonly string[];
-  /** Each slot's Python type: `float` where an instance passes a fraction (a droppath rate). */
-  readonly types: ReadonlyMap<string, "int" | "float">;
+  /** Each slot's Python type, from the values instances pass (`float` for a droppath rate). */
+  readonly types: ReadonlyMap<string, string>;
   readonly bound: readonly string[];
   /** One representative instance; the others differ only in the parameters' values. */
   readonly inst: Instance;
@@ -477,7 +507,7 @@ class ClassBuilder {
     const columns: string[] = [];
     const paramOf: (string | undefined)[] = [];
     const params: string[] = [];
-    const types = new Map<string, "int" | "float">();
+    const types = new Map<string, string>();
     // A slot takes no name of a network argument the class passes on (`mid` may be both).
     const taken = new Set<string>();
     const args = (v: Val): void => {
@@ -501,14 +531,12 @@ class ClassBuilder {
         columns.push(column);
         continue;
       }
-      const base = (first.leaves[i] as { slot: string }).slot;
+      const base = blockArgument(members, i) ?? (first.leaves[i] as { slot: string }).slot;
       let name = base;
       for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
       taken.add(name);
       params.push(name);
-      const values = members.map((m) => (m.leaves[i] as { v: unknown }).v);
-      const fraction = values.some((v) => typeof v === "number" && !Number.isInteger(v));
-      types.set(name, fraction ? "float" : "int");
+      types.set(name, pyTypeOf(members.map((m) => (m.leaves[i] as { v: Lit }).v)));
       paramOf.push(name);
       columns.push(column);
     }
@@ -529,9 +557,10 @@ class ClassBuilder {
     for (const c of first.inst.children) {
       const call = this.childCall(c);
       if (!call) continue;
+      const args = call.args.map((a) => ({ ...a, v: rewrite(a.v) }));
       calls.set(c.attr, {
         callee: call.callee,
-        args: call.args.map((a) => ({ ...a, v: rewrite(a.v) })),
+        args: args.filter((a) => !(a.v.k === "lit" && isDefault(a.v.v, a.default))),
       });
     }
     const boundList = [...bound].filter((b) => passed.has(b)).sort();
@@ -561,6 +590,53 @@ class ClassBuilder {
       this.calls.set(m.inst, { callee: name, args: ordered });
     }
   }
+}
+
+/**
+ * The block argument a varying number follows: the one whose value at every instance's call is
+ * that instance's number, under its Python name. Undefined when none is (the number is computed
+ * from the arguments, or instances are the network's).
+ */
+function blockArgument(
+  members: { inst: Instance; leaves: Val[] }[],
+  i: number,
+): string | undefined {
+  const calls = members.map((m) => m.inst.call);
+  if (!calls.every((c) => c !== undefined)) return undefined;
+  const want = members.map((m) => JSON.stringify((m.leaves[i] as { v: unknown }).v));
+  const name = Object.keys(calls[0]!.args).find((k) =>
+    calls.every((c, j) => JSON.stringify(c.args[k]) === want[j]),
+  );
+  return name === undefined ? undefined : pyParameterNames([name]).get(name);
+}
+
+/** The Python type of a class parameter, from every value its instances pass. */
+function pyTypeOf(values: readonly Lit[]): string {
+  const kinds = new Set(
+    values.map((v) =>
+      typeof v === "number"
+        ? Number.isInteger(v)
+          ? "int"
+          : "float"
+        : typeof v === "object"
+          ? "tuple"
+          : typeof v === "boolean"
+            ? "bool"
+            : "str",
+    ),
+  );
+  // An int where others are fractions is a float (a droppath rate of 0 among 0.1s).
+  if (kinds.size === 2 && kinds.has("int") && kinds.has("float")) return "float";
+  if (kinds.size === 1) {
+    const k = [...kinds][0]!;
+    return k === "tuple" ? "Tuple[int, ...]" : k;
+  }
+  // A stride of 1 in one instance and (2, 1) in another: the prelude's Pair.
+  return "Pair";
+}
+
+function isDefault(v: Lit, dflt: Lit | undefined): boolean {
+  return dflt !== undefined && JSON.stringify(v) === JSON.stringify(dflt);
 }
 
 /** How an instance's children connect, as text: two instances with equal text wire alike. */
@@ -599,10 +675,8 @@ function printCall(call: Call, indent: string, param: ParamName): string {
   return `${call.callee}(\n${args.map((a) => `${indent}    ${a},`).join("\n")}\n${indent})`;
 }
 
-const inlineOps = new Set(["gap", "gmp", "flatten", "add", "mul", "concat"]);
-
 /** forward(): one statement per child; a variable is reused once its value is read for the last time. */
-function forwardBody(graph: IRGraph, inst: Instance): string[] {
+function forwardBody(lowering: Lowering, inst: Instance): string[] {
   const lines: string[] = [];
   const varOf = new Map<number, string>();
   varOf.set(inst.input, "x");
@@ -617,30 +691,8 @@ function forwardBody(graph: IRGraph, inst: Instance): string[] {
   const pool = ["y", "z", "u", "v", "w"];
   inst.children.forEach((c, i) => {
     const ins = inputsOf(c).map((id) => varOf.get(id)!);
-    const expr = (() => {
-      if (c.kind === "block" || !inlineOps.has(c.node.op)) return `self.${c.attr}(${ins[0]})`;
-      switch (c.node.op) {
-        case "gap":
-          return `${ins[0]}.mean((2, 3))`;
-        case "gmp":
-          return `${ins[0]}.amax((2, 3))`;
-        case "flatten":
-          // Keras flattens channels-last: the dense weights expect that order.
-          return `${ins[0]}.permute(0, 2, 3, 1).flatten(1)`;
-        case "add":
-          return ins.join(" + ");
-        case "mul": {
-          // A [c] gate is [N, c] here: give it two axes of size 1 to scale an NCHW image.
-          const image = c.node.shape.length === 3;
-          const gate = (id: number) => image && graph.nodes[id]!.shape.length === 1;
-          return ins
-            .map((v, k) => (gate(c.node.inputs[k]!) ? `${v}[:, :, None, None]` : v))
-            .join(" * ");
-        }
-        default:
-          return `torch.cat([${ins.join(", ")}], dim=1)`;
-      }
-    })();
+    const layer = c.kind === "layer" ? lowering.layer(c.node) : undefined;
+    const expr = layer?.kind === "inline" ? layer.expr(ins) : `self.${c.attr}(${ins[0]})`;
     // Variables whose value is read for the last time here are free for the result.
     for (const id of inputsOf(c)) if (lastUse.get(id) === i) live.delete(varOf.get(id)!);
     const out = outputOf(c);
@@ -698,6 +750,7 @@ function softmaxHead(
 
 function printClass(
   graph: IRGraph,
+  lowering: Lowering,
   def: ClassDef,
   root: boolean,
   b: Bindings,
@@ -713,7 +766,7 @@ function printClass(
         ...(head ? [`${head.flag}: bool = False`] : []),
       ]
     : [
-        ...def.params.map((p) => `${p}: ${def.types.get(p) ?? "int"}`),
+        ...def.params.map((p) => `${p}: ${def.types.get(p)!}`),
         ...def.bound.map((k) => `${param(k)}: ${pyType(k, b.params.get(k)!, b)}`),
       ];
   out.push(`class ${def.name}(nn.Module):`);
@@ -753,7 +806,7 @@ function printClass(
   if (head) out.push(`        if ${head.flag}:`, `            ${head.swap}`);
   out.push("");
   out.push("    def forward(self, x: torch.Tensor) -> torch.Tensor:");
-  for (const line of forwardBody(graph, def.inst)) out.push(`        ${line}`);
+  for (const line of forwardBody(lowering, def.inst)) out.push(`        ${line}`);
   return out.join("\n");
 }
 
@@ -771,7 +824,8 @@ export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
   const bindings = bindArguments(graph, opts.probe);
   const { root } = instances(graph);
   const networkClass = torchClassName(graph.network);
-  const builder = new ClassBuilder(new Lowering(graph, bindings), root, networkClass);
+  const lowering = new Lowering(graph, bindings);
+  const builder = new ClassBuilder(lowering, root, networkClass);
   builder.build();
   // The constructors' parameters must not shadow a class their bodies call.
   const argNames = pyParameterNames(
@@ -781,7 +835,15 @@ export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
   );
   const head = softmaxHead(graph, argNames);
   const classes = builder.classes.map((c) =>
-    printClass(graph, c, c.inst === root, bindings, argNames, c.inst === root ? head : undefined),
+    printClass(
+      graph,
+      lowering,
+      c,
+      c.inst === root,
+      bindings,
+      argNames,
+      c.inst === root ? head : undefined,
+    ),
   );
   const header = [
     ...pyComments(

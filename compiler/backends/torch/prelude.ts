@@ -1,3 +1,5 @@
+import { pyActivationDict } from "./activations.js";
+
 /**
  * The layers every generated PyTorch module starts with: Keras semantics (TensorFlow's 'same'
  * padding, batch-norm momentum, channels-last flatten, the partition argument) on top of torch.nn,
@@ -85,24 +87,7 @@ class Activation(nn.Module):
         return repr(self.name)
 
 
-_activations = {
-    "none": lambda x: x,
-    "linear": lambda x: x,
-    "relu": F.relu,
-    "relu6": F.relu6,
-    "elu": F.elu,
-    "selu": F.selu,
-    "gelu": F.gelu,
-    "sigmoid": torch.sigmoid,
-    "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
-    "hard_swish": F.hardswish,
-    "h_sigmoid": F.hardsigmoid,
-    "tanh": torch.tanh,
-    "softmax": lambda x: torch.softmax(x, dim=1),
-    "softplus": F.softplus,
-    "swish": F.silu,
-    "leaky_relu": lambda x: F.leaky_relu(x, 0.3),
-}
+${pyActivationDict()}
 
 
 class Conv2d(nn.Conv2d):

@@ -1,4 +1,4 @@
-import type { IRGraph } from "../../language/ir/types.js";
+import { byOp, type IRGraph, type OpTable } from "../../language/ir/types.js";
 import type { OnnxTensor } from "../onnx/tensor.js";
 import { torchModulePaths } from "./emit.js";
 import { encodeSafetensors, rawFloat32 } from "./safetensors.js";
@@ -76,59 +76,74 @@ export interface StateDictName {
 /** The naming contract between the ONNX parameters and the generated module's state dict. */
 export function stateDictNames(graph: IRGraph): StateDictName[] {
   const paths = torchModulePaths(graph);
-  const out: StateDictName[] = [];
-  for (const node of graph.nodes) {
+  return graph.nodes.flatMap((node) => {
     const p = paths.get(node.id);
-    if (p === undefined) continue;
-    const n = node.name;
-    switch (node.op) {
-      case "conv":
-        out.push({ onnx: `${n}/kernel`, torch: `${p}.weight` });
-        if (node.attrs.useBias) out.push({ onnx: `${n}/bias`, torch: `${p}.bias` });
-        break;
-      case "sepconv":
-        out.push({ onnx: `${n}/spatial/kernel`, torch: `${p}.spatial.weight` });
-        out.push({ onnx: `${n}/pointwise/kernel`, torch: `${p}.pointwise.weight` });
-        if (node.attrs.useBias)
-          out.push({
-            onnx: `${n}/bias`,
-            torch:
-              node.attrs.order === "spatial_first" ? `${p}.pointwise.bias` : `${p}.spatial.bias`,
-          });
-        break;
-      case "bn":
-        for (const [from, to] of [
-          ["gamma", "weight"],
-          ["beta", "bias"],
-          ["moving_mean", "running_mean"],
-          ["moving_variance", "running_var"],
-        ] as const)
-          out.push({
-            onnx: `${n}/${from}`,
-            torch: `${p}.${to}`,
-            ...(from === "gamma" || from === "beta" ? { optional: true } : {}),
-          });
-        break;
-      case "layernorm":
-        for (const [from, to] of [
-          ["gamma", "weight"],
-          ["beta", "bias"],
-        ] as const)
-          out.push({ onnx: `${n}/${from}`, torch: `${p}.${to}`, optional: true });
-        break;
-      case "layerscale":
-        out.push({ onnx: `${n}/gamma`, torch: `${p}.weight` });
-        break;
-      case "dense":
-        out.push({ onnx: `${n}/kernel`, torch: `${p}.weight`, transpose: true });
-        if (node.attrs.useBias) out.push({ onnx: `${n}/bias`, torch: `${p}.bias` });
-        break;
-      default:
-        break;
-    }
-  }
-  return out;
+    return p === undefined ? [] : byOp(stateDictEntries, node, p);
+  });
 }
+
+const none = () => [];
+
+/** Each op's parameters under both names, given the node's module path. */
+const stateDictEntries: OpTable<StateDictName[], [string]> = {
+  input: none,
+  conv: ({ name: n, attrs }, p) => [
+    { onnx: `${n}/kernel`, torch: `${p}.weight` },
+    ...(attrs.useBias ? [{ onnx: `${n}/bias`, torch: `${p}.bias` }] : []),
+  ],
+  sepconv: ({ name: n, attrs }, p) => [
+    { onnx: `${n}/spatial/kernel`, torch: `${p}.spatial.weight` },
+    { onnx: `${n}/pointwise/kernel`, torch: `${p}.pointwise.weight` },
+    ...(attrs.useBias
+      ? [
+          {
+            onnx: `${n}/bias`,
+            torch: attrs.order === "spatial_first" ? `${p}.pointwise.bias` : `${p}.spatial.bias`,
+          },
+        ]
+      : []),
+  ],
+  bn: ({ name: n }, p) =>
+    (
+      [
+        ["gamma", "weight"],
+        ["beta", "bias"],
+        ["moving_mean", "running_mean"],
+        ["moving_variance", "running_var"],
+      ] as const
+    ).map(([from, to]) => ({
+      onnx: `${n}/${from}`,
+      torch: `${p}.${to}`,
+      ...(from === "gamma" || from === "beta" ? { optional: true } : {}),
+    })),
+  layernorm: ({ name: n }, p) =>
+    (
+      [
+        ["gamma", "weight"],
+        ["beta", "bias"],
+      ] as const
+    ).map(([from, to]) => ({ onnx: `${n}/${from}`, torch: `${p}.${to}`, optional: true })),
+  layerscale: ({ name: n }, p) => [{ onnx: `${n}/gamma`, torch: `${p}.weight` }],
+  act: none,
+  maxpool: none,
+  avgpool: none,
+  gap: none,
+  gmp: none,
+  dense: ({ name: n, attrs }, p) => [
+    { onnx: `${n}/kernel`, torch: `${p}.weight`, transpose: true },
+    ...(attrs.useBias ? [{ onnx: `${n}/bias`, torch: `${p}.bias` }] : []),
+  ],
+  dropout: none,
+  droppath: none,
+  flatten: none,
+  concat: none,
+  add: none,
+  mul: none,
+  shuffle: none,
+  split: none,
+  upsample: none,
+  zeropad: none,
+};
 
 function transpose2(k: OnnxTensor): OnnxTensor {
   const [rows, cols] = [k.dims[0]!, k.dims[1]!];

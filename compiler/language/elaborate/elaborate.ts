@@ -15,8 +15,8 @@ import {
   type Diagnostic,
   type Note,
 } from "../../../grammar/diagnostic.js";
-import { activationTable } from "../ir/activations.js";
-import type { IRGraph, IRNode } from "../ir/types.js";
+import { activationTable, isActivation, isIdentity } from "../ir/activations.js";
+import type { BlockCall, IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { evaluate } from "./evaluate.js";
 import { addProblem, concatProblem, mulShape, residualProblem } from "./joins.js";
@@ -105,6 +105,8 @@ class Elaborator {
   readonly nodes: IRNode[] = [];
   /** The block calls in progress; left as they were at a failure, to say where it happened. */
   readonly calls: { name: string; span: Span }[] = [];
+  /** The block calls being expanded, outermost first: every node made now is inside them. */
+  private chain: readonly BlockCall[] = [];
   private readonly taken = new Set<string>();
   private readonly size: SizeBound;
 
@@ -406,7 +408,7 @@ class Elaborator {
         throw markNamedArgument(e, stmt);
       }
       // Identity activations are spelled out in specs (`act(mid)` with mid = none) but are no layer.
-      if ((name === "act" && isIdentity(attrs.get("fn")?.value)) || name === "linear") return x;
+      if ((name === "act" && isIdentityWord(attrs.get("fn")?.value)) || name === "linear") return x;
       const chosen = attrs.get("name")?.value;
       let layerName: string;
       if (chosen && chosen.t === "string") {
@@ -472,15 +474,34 @@ class Elaborator {
       span: stmt.span,
     });
     const first = this.nodes.length;
+    const instance = namer.fresh(decl.name.name);
+    const outer = this.chain;
+    this.chain = [
+      ...outer,
+      {
+        block: decl.name.name,
+        instance: instance.slice(instance.lastIndexOf("/") + 1),
+        call: {
+          file: stmt.span.file,
+          line: stmt.span.start.line,
+          column: stmt.span.start.column,
+          endLine: stmt.span.end.line,
+          endColumn: stmt.span.end.column,
+        },
+        args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
+      },
+    ];
     let out: Tensor | undefined;
     try {
-      out = this.body(decl.body, x, inner, namer.nested(namer.fresh(decl.name.name)), holder);
+      out = this.body(decl.body, x, inner, namer.nested(instance), holder);
     } catch (e) {
       const moved = reanchorAtCall(e, decl, stmt.args);
       // Moved to this call's argument, the error is the caller's: this call is no longer a note.
       if (moved) this.calls.pop();
       // A name that was not this block's parameter means nothing to the blocks further out.
       throw moved ?? (e instanceof NamedValueError ? new DiagnosticError(e.diagnostic) : e);
+    } finally {
+      this.chain = outer;
     }
     this.calls.pop();
     this.onBlockCall?.(stmt, first, this.nodes.length);
@@ -517,14 +538,15 @@ class Elaborator {
       ...l,
       inputs: inputs.map((t) => t.id),
       source: { file: span.file, line: span.start.line, column: span.start.column },
+      blocks: this.chain,
     } as IRNode;
     this.nodes.push(node);
     return { id, shape: node.shape };
   }
 }
 
-function isIdentity(v: Value | undefined): boolean {
-  return v?.t === "symbol" && (v.v === "none" || v.v === "linear");
+function isIdentityWord(v: Value | undefined): boolean {
+  return v?.t === "symbol" && isActivation(v.v) && isIdentity(v.v);
 }
 
 function channelsOf(t: Tensor | undefined): number | undefined {

@@ -1,3 +1,5 @@
+import { activations } from "../ir/activations.js";
+
 /** Values that `.arch` expressions evaluate to. */
 export type Value =
   | { readonly t: "int"; readonly v: number }
@@ -26,25 +28,8 @@ export const float = (v: number): Value => ({ t: "float", v });
 export const bool = (v: boolean): Value => ({ t: "bool", v });
 export const symbol = (v: string): Value => ({ t: "symbol", v });
 
-export const activations = [
-  "none",
-  "linear",
-  "relu",
-  "relu6",
-  "elu",
-  "selu",
-  "gelu",
-  "sigmoid",
-  "hard_sigmoid",
-  "hard_swish",
-  "h_sigmoid",
-  "tanh",
-  "softmax",
-  "softplus",
-  "swish",
-  "leaky_relu",
-] as const;
-export type Activation = (typeof activations)[number];
+// The activation list is the IR's (ir/activations.ts): the language accepts what backends lower.
+export { activations, type Activation } from "../ir/activations.js";
 
 export const paddings = ["same", "valid"] as const;
 export const orders = ["spatial_first", "pointwise_first"] as const;

@@ -1,4 +1,41 @@
-import type { IRNode } from "./types.js";
+import { byOp, type IRNode, type OpTable } from "./types.js";
+
+/**
+ * Every activation the language knows, in one list: the IR's activation type, the schema's enum
+ * and every backend's activation table are keyed by it, so adding one is a compile error in each
+ * place that must say how to compute it.
+ */
+export const activations = [
+  "none",
+  "linear",
+  "relu",
+  "relu6",
+  "elu",
+  "selu",
+  "gelu",
+  "sigmoid",
+  "hard_sigmoid",
+  "hard_swish",
+  "h_sigmoid",
+  "tanh",
+  "softmax",
+  "softplus",
+  "swish",
+  "leaky_relu",
+] as const;
+export type Activation = (typeof activations)[number];
+
+/** One entry per activation: a backend's lowering of them, checked complete by the compiler. */
+export type ActivationTable<R> = { readonly [A in Activation]: R };
+
+export function isActivation(word: string): word is Activation {
+  return (activations as readonly string[]).includes(word);
+}
+
+/** `none` and `linear` both mean f(x) = x: a backend adds nothing for them. */
+export function isIdentity(fn: Activation): boolean {
+  return fn === "none" || fn === "linear";
+}
 
 /** The numbers that define an activation beyond its name, e.g. leaky_relu's slope. */
 export type ActivationConstants = Readonly<Record<string, number>>;
@@ -8,7 +45,7 @@ export type ActivationConstants = Readonly<Record<string, number>>;
  * what a backend must reproduce to compute the same function. The IR carries the entries its
  * nodes use, so no backend hard-codes them. An activation missing here has no constants.
  */
-const constants: Readonly<Record<string, ActivationConstants>> = {
+const constants: Readonly<Partial<Record<Activation, ActivationConstants>>> = {
   // Keras' LeakyReLU layer, which tfjs' leakyReLU follows; tf.nn.leaky_relu would be 0.2.
   leaky_relu: { alpha: 0.3 },
   elu: { alpha: 1 },
@@ -21,23 +58,43 @@ const constants: Readonly<Record<string, ActivationConstants>> = {
   relu6: { max: 6 },
 };
 
-export function activationConstants(name: string): ActivationConstants {
+export function activationConstants(name: Activation): ActivationConstants {
   return constants[name] ?? {};
 }
 
 /** The activations a node applies: its own, and a separable convolution's mid activation. */
-export function activationsOf(node: IRNode): string[] {
-  switch (node.op) {
-    case "act":
-    case "conv":
-    case "dense":
-      return [node.attrs.activation];
-    case "sepconv":
-      return [node.attrs.mid, node.attrs.activation];
-    default:
-      return [];
-  }
+export function activationsOf(node: IRNode): Activation[] {
+  return byOp(applied, node);
 }
+
+const nothing = () => [];
+const own = (node: { readonly attrs: { readonly activation: Activation } }) => [
+  node.attrs.activation,
+];
+const applied: OpTable<Activation[]> = {
+  input: nothing,
+  conv: own,
+  sepconv: (node) => [node.attrs.mid, node.attrs.activation],
+  bn: nothing,
+  layernorm: nothing,
+  layerscale: nothing,
+  act: own,
+  maxpool: nothing,
+  avgpool: nothing,
+  gap: nothing,
+  gmp: nothing,
+  dense: own,
+  dropout: nothing,
+  droppath: nothing,
+  flatten: nothing,
+  concat: nothing,
+  add: nothing,
+  mul: nothing,
+  shuffle: nothing,
+  split: nothing,
+  upsample: nothing,
+  zeropad: nothing,
+};
 
 /** The IR's `activations` table for a list of nodes: each activation used, with its constants. */
 export function activationTable(nodes: readonly IRNode[]): Record<string, ActivationConstants> {

@@ -1,4 +1,5 @@
 import type { Json } from "../elaborate/values.js";
+import type { Activation } from "./activations.js";
 
 /** The elaborated network: a DAG in topological order, every shape and cost known. */
 
@@ -37,6 +38,27 @@ export interface SourceRef {
   readonly column: number;
 }
 
+/** A stretch of spec text: where it starts and where it ends (exclusive). */
+export interface SourceSpan extends SourceRef {
+  readonly endLine: number;
+  readonly endColumn: number;
+}
+
+/**
+ * One block call a node came from. Emitters that group layers by block (PyTorch classes, graph
+ * clusters, editor hovers) read these, never the layer names.
+ */
+export interface BlockCall {
+  /** The block's declared name: the definition this call instantiates. */
+  readonly block: string;
+  /** The instance's segment of its nodes' names (`stage_1`, `entry_2`), unique in its caller. */
+  readonly instance: string;
+  /** Where the call is written. */
+  readonly call: SourceSpan;
+  /** The block's arguments at this call, defaults included. */
+  readonly args: Readonly<Record<string, Json>>;
+}
+
 interface NodeBase<Op extends OpName, Attrs> {
   readonly id: number;
   /** Stable, unique, derived from the spec: block instance path plus layer. */
@@ -50,6 +72,11 @@ interface NodeBase<Op extends OpName, Attrs> {
   /** Multiply-accumulates for one example. */
   readonly macs: number;
   readonly source: SourceRef;
+  /**
+   * The chain of block calls the node came from, outermost first; empty for a layer the network
+   * writes itself. Nodes of one call share its entry.
+   */
+  readonly blocks: readonly BlockCall[];
 }
 
 export type Padding = "same" | "valid";
@@ -72,12 +99,12 @@ export interface ConvAttrs {
   /** The partition count: 1 is a regular conv, input channels is depthwise. */
   readonly groups: number;
   readonly useBias: boolean;
-  readonly activation: string;
+  readonly activation: Activation;
 }
 
 export interface SepConvAttrs extends ConvAttrs {
   /** Activation between the spatial and the pointwise step. */
-  readonly mid: string;
+  readonly mid: Activation;
   readonly order: "spatial_first" | "pointwise_first";
   /** Spatial-step output channels per input channel (spatial-first only). */
   readonly multiplier: number;
@@ -124,14 +151,14 @@ export type IRNode =
   | NodeBase<"layernorm", LayerNormAttrs>
   /** A learnable multiplier per channel, each starting at `init` (layer scale). */
   | NodeBase<"layerscale", { readonly init: number }>
-  | NodeBase<"act", { readonly activation: string }>
+  | NodeBase<"act", { readonly activation: Activation }>
   | NodeBase<"maxpool", PoolAttrs>
   | NodeBase<"avgpool", PoolAttrs>
   | NodeBase<"gap", Record<string, never>>
   | NodeBase<"gmp", Record<string, never>>
   | NodeBase<
       "dense",
-      { readonly units: number; readonly useBias: boolean; readonly activation: string }
+      { readonly units: number; readonly useBias: boolean; readonly activation: Activation }
     >
   | NodeBase<"dropout", { readonly rate: number }>
   /**
@@ -154,6 +181,26 @@ export type IRNode =
 
 export type NodeOf<Op extends OpName> = Extract<IRNode, { op: Op }>;
 
+/**
+ * One entry per op: how a backend lowers (counts, prints...) each of them. A backend keeps its op
+ * handling in one such table, so an op added to OpName is a compile error in every backend until
+ * each says what the op means there; `byOp` calls the entry for a node.
+ */
+export type OpTable<R, Extra extends readonly unknown[] = []> = {
+  readonly [Op in OpName]: (node: NodeOf<Op>, ...extra: Extra) => R;
+};
+
+/** The table's entry for `node`, called. */
+export function byOp<R, Extra extends readonly unknown[]>(
+  table: OpTable<R, Extra>,
+  node: IRNode,
+  ...extra: Extra
+): R {
+  // TypeScript cannot correlate table[node.op] with node's own type: the table's type does.
+  const entry = table[node.op] as (node: IRNode, ...extra: Extra) => R;
+  return entry(node, ...extra);
+}
+
 export interface IRGraph {
   readonly format: "archc-ir";
   readonly version: 1;
@@ -164,6 +211,6 @@ export interface IRGraph {
   readonly output: number;
   readonly nodes: readonly IRNode[];
   /** Every activation the nodes use, with its constants (see ir/activations.ts). */
-  readonly activations: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly activations: Readonly<Partial<Record<Activation, Readonly<Record<string, number>>>>>;
   readonly totals: { readonly params: Params & { readonly total: number }; readonly macs: number };
 }

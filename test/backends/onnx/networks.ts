@@ -142,7 +142,7 @@ export function withoutSoftmax(g: IRGraph): IRGraph {
   const out = g.nodes[g.output]!;
   if (out.op !== "dense" || out.attrs.activation !== "softmax")
     throw new Error(`${g.network} does not end in a softmax dense layer`);
-  const linear = { ...out, attrs: { ...out.attrs, activation: "none" } };
+  const linear = { ...out, attrs: { ...out.attrs, activation: "none" as const } };
   return { ...g, nodes: g.nodes.map((n) => (n === out ? linear : n)) };
 }
 

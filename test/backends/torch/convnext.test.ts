@@ -42,9 +42,10 @@ describe.skipIf(problem !== undefined && !inCI)("ConvNeXt's layers: tfjs, ONNX, 
     expect(module).toContain("class ChannelLayerNorm(nn.Module):");
     expect(module).toContain("LayerScale(");
     expect(module).toContain("DropPath(");
-    // Blocks differ in their droppath rate, a fraction: the class's slot is typed float.
+    // Blocks differ in their droppath rate, a fraction: the class's slot is typed float, and
+    // named after the block's argument that gives it (convnext_block's `drop`).
     expect(module).toContain(
-      "def __init__(self, in_channels: int, filters: int, rate: float, parts: Union[int, str]):",
+      "def __init__(self, in_channels: int, filters: int, drop: float, parts: Union[int, str]):",
     );
     // GELU fused into the 1x1 convolution as its activation (Activation's F.gelu: the erf form).
     expect(module).toContain('activation="gelu"');

@@ -26,7 +26,8 @@ import {
 import { shuffleProblem, splitProblem } from "../../../language/elaborate/ops/rearrange.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import type { Activation } from "../../../language/elaborate/values.js";
-import { tfActivation } from "../../tfjs/activations.js";
+import { activationConstants, isIdentity } from "../../../language/ir/activations.js";
+import { tfActivation, tfjsActivations } from "../../tfjs/activations.js";
 import { GroupedConv2D } from "../../tfjs/grouped/index.js";
 import { HardSwish, HSigmoid } from "../../tfjs/hardActivations.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
@@ -133,8 +134,6 @@ interface Shared {
   readonly taken: Set<string>;
   input?: Tensor;
 }
-
-const identity = (fn: string) => fn === "none" || fn === "linear";
 
 function pair(v: Size): [number, number] {
   return typeof v === "number" ? [v, v] : [v[0], v[1]];
@@ -368,7 +367,7 @@ export class Builder {
   /** `act(fn)`: an activation chosen by argument; `none` is no layer. */
   act(x: Tensor, fn: Activation, o: { name?: string } = {}): Tensor {
     this.words("act", { fn });
-    if (identity(fn)) return x;
+    if (isIdentity(fn)) return x;
     return this.activate(x, fn, this.name("act", o.name));
   }
 
@@ -549,19 +548,18 @@ export class Builder {
     return l.apply(x) as Tensor;
   }
 
-  private activate(x: Tensor, activation: string, name: string): Tensor {
-    if (identity(activation)) return x;
-    const fn = tfActivation(activation);
-    return this.layer(
-      fn
-        ? tf.layers.activation({ activation: fn, name })
-        : activation === "hard_swish"
-          ? new HardSwish({ name })
-          : activation === "h_sigmoid"
-            ? new HSigmoid({ name })
-            : tf.layers.leakyReLU({ name }),
-      x,
-    );
+  private activate(x: Tensor, activation: Activation, name: string): Tensor {
+    if (isIdentity(activation)) return x;
+    const a = tfjsActivations[activation];
+    if ("fn" in a) return this.layer(tf.layers.activation({ activation: a.fn, name }), x);
+    const layers = {
+      hardSwish: () => new HardSwish({ name }),
+      hSigmoid: () => new HSigmoid({ name }),
+      // The slope the compiler's IR gives leaky_relu, as the layer plan's.
+      leakyReLU: () =>
+        tf.layers.leakyReLU({ alpha: activationConstants(activation)["alpha"], name }),
+    } satisfies Record<typeof a.layer, () => tf.layers.Layer>;
+    return this.layer(layers[a.layer](), x);
   }
 
   /**
