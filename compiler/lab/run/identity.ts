@@ -56,7 +56,9 @@ export function specHash(texts: readonly string[]): string {
  * in the spec each node was written, so that a comment or a moved declaration keeps the hash.
  */
 export function networkHash(graph: IRGraph): string {
-  const nodes = graph.nodes.map(({ source: _source, ...node }) => node);
+  // Where a layer and its block calls were written decides nothing (a comment moves them), and
+  // which block a layer came from does not change its numbers either.
+  const nodes = graph.nodes.map(({ source: _source, blocks: _blocks, ...node }) => node);
   const network = {
     input: graph.input,
     output: graph.output,
