@@ -542,7 +542,12 @@ def decode_sample(data, ext, shape):
         px = np.frombuffer(data, dtype=np.uint8, count=pw * ph * pc, offset=m.end()).reshape(ph, pw, pc)
     else:
         img = Image.open(io.BytesIO(data))
+        # A JPEG much larger than the input is decoded at 1/2, 1/4 or 1/8 scale (never below
+        # h x w), as sharp's shrink-on-load does: most of a large photo's decoding cost.
+        img.draft("RGB", (w, h))
         img = ImageOps.exif_transpose(img).convert("RGB")
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.LANCZOS)
         px = np.asarray(img, dtype=np.uint8)
     if px.shape[:2] != (h, w):
         img = Image.fromarray(px[:, :, 0] if px.shape[2] == 1 else px)

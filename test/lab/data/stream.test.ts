@@ -143,6 +143,8 @@ describe("packs streamed by the embedded trainer", () => {
         const spec = { dir: pack, split: data.shards.split, indices, shape: [8, 8, c] };
         const out = execFileSync(python, ["-c", script, JSON.stringify(spec)], {
           maxBuffer: 1 << 24,
+          // Importing runner.py must not leave a __pycache__ in the package.
+          env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
         });
         const theirs = new Float32Array(out.buffer, out.byteOffset, out.byteLength / 4);
         expect(theirs.length).toBe(first.length);
