@@ -1,6 +1,6 @@
 """Reference figures for the continuum family in specs/: parameters and MACs of torchvision's
-resnet50, resnext50_32x4d, mobilenet_v2, regnet_y_400mf, mobilenet_v3_large and
-efficientnet_b0, and of two networks torchvision lacks, written here in PyTorch from their
+resnet50, resnext50_32x4d, mobilenet_v2, regnet_y_400mf, regnet_x_400mf, mobilenet_v3_large,
+efficientnet_b0, shufflenet_v2_x1_0 and convnext_tiny, and of two networks torchvision lacks, written here in PyTorch from their
 papers: MobileNet v1 (Howard et al. 2017, Table 1) and ShuffleNet v1 (Zhang et al. 2018, Table 1, scale 1x, groups 1, 2, 3, 4, 8).
 
 usage: family_reference.py [NAME ...]
@@ -121,8 +121,11 @@ MODELS = {
     "resnext50_32x4d": lambda: torchvision.models.resnext50_32x4d(),
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(),
     "regnet_y_400mf": lambda: torchvision.models.regnet_y_400mf(),
+    "regnet_x_400mf": lambda: torchvision.models.regnet_x_400mf(),
+    "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(),
     "mobilenet_v3_large": lambda: torchvision.models.mobilenet_v3_large(),
     "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(),
+    "convnext_tiny": lambda: torchvision.models.convnext_tiny(),
     "mobilenet_v1": lambda: MobileNetV1(),
     **{f"shufflenet_v1_g{g}": (lambda g=g: ShuffleNetV1(groups=g)) for g in [1, 2, 3, 4, 8]},
 }
@@ -137,7 +140,8 @@ def count(model):
             kh, kw = module.kernel_size
             macs += output.numel() * (module.in_channels // module.groups) * kh * kw
         elif isinstance(module, nn.Linear):
-            macs += module.in_features * module.out_features
+            # ConvNeXt's Linear layers run at every position of a channels-last map.
+            macs += output.numel() * module.in_features
 
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):

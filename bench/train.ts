@@ -7,10 +7,15 @@
  * or ARCHC_THREADS), and torch.set_num_threads of it. PyTorch comes from Debian's python3-torch
  * (/usr/bin/python3); without it that column is skipped.
  *
+ * Cases: mini_xception at parts = 1, 2, 4, 8, 16 and depthwise (keys mini1 ... mini16, mini),
+ * Xception 299x299 batch 8 at parts = 1, 8 and depthwise (xception1, xception8, xception).
  * Flags: `--profile` also prints where archc's step goes (phases and kernels); `--quick` runs the
- * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,mini1,xception picks cases, and
+ * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,... picks cases, and
  * `xception:SIZE:BATCH` (e.g. xception:75:8) adds a smaller Xception for profiling;
- * ARCHC_BENCH_ROUNDS=N changes the number of rounds.
+ * ARCHC_BENCH_ROUNDS=N changes the number of rounds; ARCHC_BENCH_STRATEGIES=split,native,auto
+ * measures the grouped layers under each (a row each, interleaved; default auto, the cost
+ * model's choice); ARCHC_BENCH_THREADS=1,2 runs each thread count in a child process (the wasm
+ * backend's count is fixed once it starts) and adds each side's speed-up between them.
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
@@ -42,44 +47,31 @@ interface Case {
   readonly cold?: boolean;
 }
 
+const miniCase = (parts: number | "depthwise"): Case => ({
+  key: parts === "depthwise" ? "mini" : `mini${parts}`,
+  name: `mini_xception 28x28x1, ${parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`}, batch 32`,
+  file: "mini_xception.arch",
+  args: parts === "depthwise" ? {} : { parts },
+  batch: 32,
+  steps: 4,
+  rounds: 3,
+});
+
+const xceptionCase = (parts: number | "depthwise"): Case => ({
+  key: parts === "depthwise" ? "xception" : `xception${parts}`,
+  name: `Xception 299x299x3, ${parts === "depthwise" ? "depthwise" : `parts = ${parts}`}, batch 8`,
+  file: "xception.arch",
+  args: parts === "depthwise" ? {} : { parts },
+  batch: 8,
+  steps: 1,
+  rounds: 1,
+  cold: true,
+});
+
+/** The continuum: mini_xception from regular to depthwise, and Xception at three points. */
 const CASES: readonly Case[] = [
-  {
-    key: "mini",
-    name: "mini_xception 28x28x1, depthwise, batch 32",
-    file: "mini_xception.arch",
-    args: {},
-    batch: 32,
-    steps: 4,
-    rounds: 3,
-  },
-  {
-    key: "mini4",
-    name: "mini_xception 28x28x1, parts = 4, batch 32",
-    file: "mini_xception.arch",
-    args: { parts: 4 },
-    batch: 32,
-    steps: 4,
-    rounds: 3,
-  },
-  {
-    key: "mini1",
-    name: "mini_xception 28x28x1, regular (parts = 1), batch 32",
-    file: "mini_xception.arch",
-    args: { parts: 1 },
-    batch: 32,
-    steps: 4,
-    rounds: 3,
-  },
-  {
-    key: "xception",
-    name: "Xception 299x299x3, batch 8",
-    file: "xception.arch",
-    args: {},
-    batch: 8,
-    steps: 1,
-    rounds: 1,
-    cold: true,
-  },
+  ...([1, 2, 4, 8, 16, "depthwise"] as const).map(miniCase),
+  ...([1, 8, "depthwise"] as const).map(xceptionCase),
 ];
 
 const PYTHON = "/usr/bin/python3";
@@ -113,13 +105,32 @@ class ArchcSide {
   /** As `archc train` decides: recompute segments when a plain step would not fit. */
   readonly checkpoint: boolean;
 
+  /** The grouped layers' strategies, counted ("native x8, split x2"), or "" without any. */
+  chosen = "";
+
   constructor(
     readonly graph: IRGraph,
     readonly batch: number,
+    strategy = "auto",
   ) {
     // As `archc train` builds it (compiler/lab/train/session.ts): grouped layers get the
-    // strategies that are fastest for a training step at this batch and fit in memory.
-    this.model = buildModelFromIR(graph, { batch, mode: "train" });
+    // strategies that are fastest for a training step at this batch and fit in memory, or
+    // the one strategy asked for (as `archc train --strategy NAME`).
+    const count = (names: readonly string[]) => {
+      const n = new Map<string, number>();
+      for (const name of names) n.set(name, (n.get(name) ?? 0) + 1);
+      return [...n].map(([name, k]) => `${name} x${k}`).join(", ");
+    };
+    this.model = buildModelFromIR(graph, {
+      batch,
+      mode: "train",
+      ...(strategy !== "auto" && { groupedStrategy: strategy }),
+      onStrategies: (c) => (this.chosen = count(c.strategies)),
+    });
+    if (strategy !== "auto" && !this.chosen) {
+      const grouped = this.model.layers.filter((l) => l.getClassName() === "GroupedConv2D").length;
+      this.chosen = grouped ? `${strategy} x${grouped}` : "";
+    }
     this.vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.classes = graph.nodes[graph.output]!.shape[0]!;
     const n = batch * graph.input.reduce((a, b) => a * b, 1);
@@ -258,12 +269,27 @@ async function profile(c: Case, side: ArchcSide): Promise<void> {
   );
 }
 
-export async function runTrainBench(): Promise<void> {
-  const argv = process.argv.slice(2);
+/** One measured row, as a child process (one thread count) reports it to the parent. */
+interface Row {
+  key: string;
+  name: string;
+  strategy: string;
+  chosen: string;
+  threads: number;
+  archcMs: number;
+  batch: number;
+  torchMs?: number;
+  torchNote?: string;
+}
+
+const ROW_MARK = "BENCH_ROW ";
+
+/** Each measured case, at the thread count this process's wasm backend runs on. */
+async function measure(argv: readonly string[], onRow: (r: Row) => void): Promise<void> {
   const wantProfile = argv.includes("--profile");
   const picked = process.env["ARCHC_BENCH_CASES"]?.split(",");
   const cases = CASES.filter((c) =>
-    picked ? picked.includes(c.key) : !argv.includes("--quick") || c.key !== "xception",
+    picked ? picked.includes(c.key) : !argv.includes("--quick") || c.file !== "xception.arch",
   );
   for (const key of picked ?? []) {
     const m = /^xception:(\d+):(\d+)$/.exec(key);
@@ -280,51 +306,140 @@ export async function runTrainBench(): Promise<void> {
       cold: true,
     });
   }
+  // Grouped layers under each of these strategies ("auto": the cost model's choice), as rows
+  // of their own; networks without grouped layers (regular, depthwise) are measured once.
+  const strategies = (process.env["ARCHC_BENCH_STRATEGIES"] ?? "auto").split(",");
   const backend = await initBackend("wasm");
   const threads = backend.threads ?? 1;
   const noTorch = torchAvailable();
   console.log(`archc: ${backend.label}; PyTorch: ${noTorch ?? `${threads} thread(s)`}`);
-  console.log("Rounds alternate PyTorch and archc; medians over all timed steps.\n");
   const dir = mkdtempSync(join(tmpdir(), "archc-bench-train-"));
-  const rows: string[] = [];
-  const header = [
-    "| network | threads | archc ms/step | archc images/s | PyTorch ms/step | PyTorch images/s | archc / PyTorch time |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ];
   try {
     for (const c of cases) {
       const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
-      const side = new ArchcSide(graph, c.batch);
-      const ours: number[] = [];
+      const sides: { strategy: string; side: ArchcSide; times: number[] }[] = [];
+      for (const strategy of strategies) {
+        const side = new ArchcSide(graph, c.batch, strategy);
+        if (sides.length > 0 && !side.chosen) {
+          side.dispose(); // no grouped layer: every strategy builds the same model
+          break;
+        }
+        sides.push({ strategy, side, times: [] });
+      }
       const theirs: number[] = [];
       let torchNote = noTorch;
       const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"]) || c.rounds;
+      // Round by round: PyTorch, then each archc model, so load on the machine hits all alike.
       for (let r = 0; r < rounds; r++) {
         if (!torchNote) {
           const t = torchSteps(dir, c, graph, threads, c.steps, c.cold ? 0 : 1);
           if (typeof t === "string") torchNote = t;
           else theirs.push(...t);
         }
-        ours.push(...(await side.timeSteps(c.steps, !c.cold)));
+        for (const s of sides) s.times.push(...(await s.side.timeSteps(c.steps, !c.cold)));
       }
-      if (wantProfile) await profile(c, side);
-      side.dispose();
-      const label = `${c.name}${side.checkpoint ? " (checkpointed)" : ""}`;
-      const a = median(ours);
-      const ips = (ms: number) => ((c.batch * 1000) / ms).toFixed(1);
-      if (theirs.length) {
-        const p = median(theirs);
-        rows.push(
-          `| ${label} | ${threads} | ${a.toFixed(0)} | ${ips(a)} | ${p.toFixed(0)} | ${ips(p)} | ${(a / p).toFixed(2)} |`,
-        );
-      } else {
-        rows.push(`| ${label} | ${threads} | ${a.toFixed(0)} | ${ips(a)} | (${torchNote}) | | |`);
+      for (const s of sides) {
+        if (wantProfile) await profile(c, s.side);
+        s.side.dispose();
+        onRow({
+          key: c.key,
+          name: `${c.name}${s.side.checkpoint ? " (checkpointed)" : ""}`,
+          strategy: s.side.chosen ? s.strategy : "-",
+          chosen: s.side.chosen,
+          threads,
+          archcMs: median(s.times),
+          batch: c.batch,
+          ...(theirs.length ? { torchMs: median(theirs) } : { torchNote: torchNote ?? "" }),
+        });
       }
-      // Each row as soon as it is measured (Xception takes minutes); the table again at the end.
-      console.log(rows.length === 1 ? [...header, rows[0]].join("\n") : rows[rows.length - 1]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  if (wantProfile) console.log(["", ...header, ...rows].join("\n"));
+}
+
+const HEADER = [
+  "| network | grouped layers | threads | archc ms/step | archc images/s | PyTorch ms/step | PyTorch images/s | archc / PyTorch time |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+];
+
+function formatRow(r: Row): string {
+  const ips = (ms: number) => ((r.batch * 1000) / ms).toFixed(1);
+  const grouped = r.chosen ? `${r.strategy}: ${r.chosen}` : "-";
+  const torch =
+    r.torchMs !== undefined
+      ? `${r.torchMs.toFixed(0)} | ${ips(r.torchMs)} | ${(r.archcMs / r.torchMs).toFixed(2)}`
+      : `(${r.torchNote}) | |`;
+  return `| ${r.name} | ${grouped} | ${r.threads} | ${r.archcMs.toFixed(0)} | ${ips(r.archcMs)} | ${torch} |`;
+}
+
+/** Each side's speed-up from the fewest to the most threads measured, per network and strategy. */
+function speedUps(rows: readonly Row[]): string[] {
+  const counts = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
+  if (counts.length < 2) return [];
+  const [lo, hi] = [counts[0]!, counts[counts.length - 1]!];
+  const out = [
+    "",
+    `| network | grouped layers | archc ${lo} -> ${hi} threads | PyTorch ${lo} -> ${hi} threads |`,
+    "| --- | --- | ---: | ---: |",
+  ];
+  for (const a of rows.filter((r) => r.threads === lo)) {
+    const b = rows.find((r) => r.threads === hi && r.key === a.key && r.strategy === a.strategy);
+    if (!b) continue;
+    const torch =
+      a.torchMs !== undefined && b.torchMs !== undefined
+        ? `${(a.torchMs / b.torchMs).toFixed(2)}x`
+        : "";
+    out.push(
+      `| ${a.name} | ${a.chosen ? a.strategy : "-"} | ${(a.archcMs / b.archcMs).toFixed(2)}x | ${torch} |`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The wasm backend's thread count is fixed once it starts, so each count of
+ * ARCHC_BENCH_THREADS (e.g. "1,2"; default: the backend's own, every core) runs in a child
+ * process of its own, one after the other, and the parent prints one table of all of them.
+ */
+export async function runTrainBench(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const counts = process.env["ARCHC_BENCH_THREADS"]?.split(",").map(Number);
+  console.log("Rounds alternate PyTorch and archc; medians over all timed steps.\n");
+  const rows: Row[] = [];
+  if (!counts || process.env["ARCHC_BENCH_CHILD"]) {
+    await measure(argv, (r) => {
+      rows.push(r);
+      if (process.env["ARCHC_BENCH_CHILD"]) console.log(ROW_MARK + JSON.stringify(r));
+      // Each row as soon as it is measured (Xception takes minutes); the table again at the end.
+      else console.log(rows.length === 1 ? [...HEADER, formatRow(r)].join("\n") : formatRow(r));
+    });
+    if (!process.env["ARCHC_BENCH_CHILD"] && argv.includes("--profile"))
+      console.log(["", ...HEADER, ...rows.map(formatRow)].join("\n"));
+    return;
+  }
+  for (const threads of counts) {
+    if (!Number.isInteger(threads) || threads < 1) {
+      console.error(
+        `ARCHC_BENCH_THREADS: '${String(threads)}' is not a thread count (want e.g. 1,2)`,
+      );
+      process.exit(2);
+    }
+    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      env: { ...process.env, ARCHC_THREADS: String(threads), ARCHC_BENCH_CHILD: "1" },
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    for (const line of child.stdout.split("\n")) {
+      if (line.startsWith(ROW_MARK)) {
+        const r = JSON.parse(line.slice(ROW_MARK.length)) as Row;
+        rows.push(r);
+        console.log(`${threads} thread(s): ${formatRow(r)}`);
+      } else if (line.trim() && !line.startsWith("## ") && !line.startsWith("Rounds "))
+        console.log(line);
+    }
+    if (child.status !== 0) console.log(`(the ${threads}-thread run exited with ${child.status})`);
+  }
+  console.log(["", ...HEADER, ...rows.map(formatRow), ...speedUps(rows)].join("\n"));
 }

@@ -1,7 +1,9 @@
 /**
  * archc's second public entry, `archc/layers`: the grouped convolution layer that generated
  * TypeScript imports (with the channel shuffle layer, MaxPadding2D, max pooling's -infinity
- * padding, HardSwish and HSigmoid), its geometry helpers and strategy cost model, and the runtime of
+ * padding, HardSwish, HSigmoid, ConvNeXt's LayerScale and DropPath, ceil-mode average pooling's
+ * PoolDivisor and a channel split's ChannelSlice), its geometry helpers and strategy cost model,
+ * and the runtime of
  * structured generated TypeScript (Builder: one method per layer word, the compiler's checks).
  */
 export * from "./backends/tfjs/grouped/index.js";
@@ -9,6 +11,9 @@ export { MaxPadding2D, type MaxPadding2DArgs } from "./backends/tfjs/padding.js"
 export { HardSwish, HSigmoid } from "./backends/tfjs/hardActivations.js";
 export * from "./backends/ts/runtime/builder.js";
 export * from "./backends/tfjs/shuffle.js";
+export * from "./backends/tfjs/poolDivisor.js";
+export * from "./backends/tfjs/slice.js";
+export * from "./backends/tfjs/residualBranch.js";
 
 /**
  * The one-line setup for training generated TypeScript on WebAssembly: `await useWasm()` starts

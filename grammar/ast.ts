@@ -67,6 +67,13 @@ export interface CallExpr extends NodeBase {
   readonly callee: Ident;
   readonly args: readonly Arg[];
 }
+/** `16..64` or `16..64 step 16`: the integers from start to end inclusive, every `step`th. */
+export interface RangeExpr extends NodeBase {
+  readonly kind: "Range";
+  readonly start: Expr;
+  readonly end: Expr;
+  readonly step?: Expr;
+}
 /** `2 epochs`, `3000000 samples`. */
 export interface QuantityExpr extends NodeBase {
   readonly kind: "Quantity";
@@ -85,7 +92,8 @@ export type Expr =
   | BinaryExpr
   | ConditionalExpr
   | CallExpr
-  | QuantityExpr;
+  | QuantityExpr
+  | RangeExpr;
 
 /** A positional (`name` absent) or keyword argument. */
 export interface Arg extends NodeBase {

@@ -1,6 +1,6 @@
 import type { CstNode, IToken } from "chevrotain";
 import type * as A from "./ast.js";
-import { notPrecedence, precedence } from "./precedence.js";
+import { notPrecedence, precedence, rangePrecedence, stepPrecedence } from "./precedence.js";
 import type { Position, Span } from "./span.js";
 import { error, type Diagnostic } from "./diagnostic.js";
 import { limits } from "./limits.js";
@@ -401,21 +401,47 @@ class Builder {
       let left = first();
       while (pos < ops.length) {
         const op = ops[pos]!;
-        const prec = precedence[op.image as A.BinaryOp] ?? 0;
+        const prec =
+          op.image === ".."
+            ? rangePrecedence
+            : op.image === "step"
+              ? stepPrecedence
+              : (precedence[op.image as A.BinaryOp] ?? 0);
         if (prec < minPrec) break;
         pos++;
         const right = climb(prec + 1);
-        left = {
-          kind: "Binary",
-          op: op.image as A.BinaryOp,
-          left,
-          right,
-          span: { ...left.span, end: right.span.end },
-        };
+        left = this.infix(op, left, right);
       }
       return left;
     };
     return climb(0);
+  }
+
+  /** `left op right`; `..` makes a range and `step` gives one its step. */
+  private infix(op: IToken, left: A.Expr, right: A.Expr): A.Expr {
+    const span = { ...left.span, end: right.span.end };
+    if (op.image === "..") {
+      if (left.kind === "Range")
+        this.diagnostics.push(
+          error("E0102", this.tok(op), "ranges do not chain", "write one range: 1..16 step 2"),
+        );
+      return { kind: "Range", start: left, end: right, span };
+    }
+    if (op.image === "step") {
+      if (left.kind !== "Range" || left.step) {
+        this.diagnostics.push(
+          error(
+            "E0102",
+            this.tok(op),
+            left.kind === "Range" ? "a range takes one step" : "'step' follows a range",
+            "e.g. 16..64 step 16",
+          ),
+        );
+        return left;
+      }
+      return { ...left, step: right, span };
+    }
+    return { kind: "Binary", op: op.image as A.BinaryOp, left, right, span };
   }
 
   /**

@@ -37,6 +37,8 @@ export const codes = {
   E0501: "division by zero",
   E0502: "repeat count invalid",
   E0503: "network too large",
+  E0504: "argument outside a function's domain",
+  E0505: "empty or ill-formed range",
   // E06xx: command line and programs
   E0600: "network not found",
   E0601: "bad --set value",

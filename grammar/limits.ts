@@ -12,6 +12,8 @@ export const limits = {
   operators: 1000,
   /** Prefix operators on one operand (`- - - x`, `not not x`). */
   prefixes: 32,
+  /** Values one range (`1..64`) may give: a sweep axis, not a loop. */
+  rangeValues: 10_000,
   /** Layers one network elaborates to; `--max-layers` changes it. */
   layers: 100_000,
 } as const;

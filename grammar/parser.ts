@@ -53,7 +53,10 @@ export class ArchParser extends CstParser {
     super(T.allTokens, {
       skipValidations,
       recoveryEnabled: true,
-      maxLookahead: 3,
+      // The grammar is LL(1) but for two gated or ignored choices (arg's LA(2) gate, element's
+      // residual/layer); computing deeper lookahead tables at start-up was most of the
+      // self-analysis, which every command pays (issue 26). validations.test.ts proves k = 1.
+      maxLookahead: 1,
       nodeLocationTracking: "onlyOffset",
       errorMessageProvider: messages,
     });

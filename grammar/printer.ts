@@ -6,6 +6,8 @@ import {
   negatePrecedence,
   notPrecedence,
   precedence,
+  rangePrecedence,
+  stepPrecedence,
 } from "./precedence.js";
 
 /** The one canonical layout of a `.arch` file; `archc fmt` writes this. */
@@ -17,6 +19,8 @@ function exprLevel(e: A.Expr): number {
   switch (e.kind) {
     case "Conditional":
       return conditionalPrecedence;
+    case "Range":
+      return e.step ? stepPrecedence : rangePrecedence;
     case "Binary":
       return precedence[e.op];
     case "Unary":
@@ -49,6 +53,11 @@ function printExprBare(e: A.Expr): string {
       return `[${e.items.map((i) => printExpr(i)).join(", ")}]`;
     case "Quantity":
       return `${printExpr(e.amount, atomPrecedence)} ${e.unit}`;
+    case "Range": {
+      // Neither `..` nor `step` chains: a nested range on either side keeps its parentheses.
+      const range = `${printExpr(e.start, rangePrecedence + 1)}..${printExpr(e.end, rangePrecedence + 1)}`;
+      return e.step ? `${range} step ${printExpr(e.step, stepPrecedence + 1)}` : range;
+    }
     case "Unary":
       return e.op === "not"
         ? `not ${printExpr(e.operand, notPrecedence)}`
@@ -73,7 +82,9 @@ function printCallArg(a: A.Arg): string {
 /** Bare values other than literals and names get parentheses, so `conv 1x1 (in / 2)` reads as one value. */
 function printBareArgs(args: readonly A.Arg[]): string[] {
   return args.map((a) =>
-    a.name ? `${a.name.name}=${printExpr(a.value, 7)}` : printExpr(a.value, 7),
+    a.name
+      ? `${a.name.name}=${printExpr(a.value, negatePrecedence)}`
+      : printExpr(a.value, negatePrecedence),
   );
 }
 

@@ -83,8 +83,9 @@ export const SizeLiteral = createToken({
 });
 export const NumberLiteral = createToken({
   name: "NumberLiteral",
-  // A k, M or G suffix (thousand, million, billion) for budgets: `macs <= 20M`.
-  pattern: /(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:[kMG](?![A-Za-z0-9_]))?/,
+  // A k, M or G suffix (thousand, million, billion) for budgets: `macs <= 20M`. `16..64` is a
+  // range, not the number `16.`.
+  pattern: /(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:[kMG](?![A-Za-z0-9_]))?/,
   label: "a number",
 });
 export const StringLiteral = createToken({
@@ -94,6 +95,21 @@ export const StringLiteral = createToken({
 });
 
 export const Arrow = createToken({ name: "Arrow", pattern: /->/, label: "'->'" });
+/** `16..64`: the integers from 16 to 64; `16..64 step 16` takes every 16th. */
+export const DotDot = createToken({
+  name: "DotDot",
+  pattern: /\.\./,
+  label: "'..'",
+  categories: [BinaryOperator],
+});
+// `step` after a range; elsewhere it stays a name (`step = 2` as a parameter), as `residual` does.
+export const Step = createToken({
+  name: "Step",
+  pattern: /step/,
+  longer_alt: Identifier,
+  categories: [BinaryOperator, Identifier],
+  label: "'step'",
+});
 export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });
 export const RBrace = createToken({ name: "RBrace", pattern: /\}/, label: "'}'" });
 export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "'('" });
@@ -204,6 +220,7 @@ export const allTokens: TokenType[] = [
   Newline,
   Arrow,
   SizeLiteral,
+  DotDot,
   NumberLiteral,
   StringLiteral,
   Import,
@@ -229,6 +246,7 @@ export const allTokens: TokenType[] = [
   Or,
   Not,
   Unit,
+  Step,
   Identifier,
   LBrace,
   RBrace,

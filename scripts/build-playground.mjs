@@ -1,6 +1,7 @@
 // `npm run build:playground`: bundles playground/ into playground/build/, a folder of static
-// files any static host serves. The language layer, the services and the browser-safe backends
-// run in the page; tfjs and Graphviz are chunks loaded when first asked for. Skips the work when
+// files any static host serves. Two entry points: the page (main.js) and its checking worker
+// (worker.js), where the language layer, the services and the browser-safe backends run; they
+// share chunks. tfjs, Graphviz and the TypeScript emitter are chunks loaded when first asked for. Skips the work when
 // the build is newer than every input (`--force` always builds); the browser tests call this.
 import { build } from "esbuild";
 import {
@@ -63,7 +64,8 @@ function bundledFiles() {
  * path-browserify; the language layer's file access is swapped for the bundled texts
  * (playground/src/defaultHost.ts); the tfjs backend's strategy cache and thread count, which
  * only the lazily loaded forward-pass chunk reaches, get nodeShims.ts (no disk cache: the cost
- * model falls back to its prior).
+ * model falls back to its prior). The TypeScript emitter's prettier is its standalone build
+ * (playground/src/prettierBrowser.ts).
  */
 const browserPlugin = {
   name: "archc-browser",
@@ -85,6 +87,9 @@ const browserPlugin = {
     b.onResolve({ filter: /^node:(fs|os|module|worker_threads|url|util)$/ }, () => ({
       path: join(root, "playground", "src", "nodeShims.ts"),
     }));
+    b.onResolve({ filter: /^prettier$/ }, () => ({
+      path: join(root, "playground", "src", "prettierBrowser.ts"),
+    }));
   },
 };
 
@@ -93,7 +98,10 @@ export async function buildPlayground() {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const result = await build({
-    entryPoints: { main: join(root, "playground", "src", "main.ts") },
+    entryPoints: {
+      main: join(root, "playground", "src", "main.ts"),
+      worker: join(root, "playground", "src", "worker.ts"),
+    },
     outdir: join(tmp, "assets"),
     bundle: true,
     splitting: true,

@@ -1,12 +1,13 @@
 // Bundles the CLI for start-up speed: chevrotain and its lodash-es are hundreds of small ES
-// modules whose loading cost more than everything `archc check` does. Every package that
-// package.json declares (other than the parser's) stays external, so optional backends still
-// load from node_modules only in the commands that use them.
+// modules whose loading cost more than everything `archc check` does, and commander is CommonJS,
+// which from an ES module costs node's CommonJS export scanner and loader on every start. Every
+// other package that package.json declares stays external, so optional backends still load from
+// node_modules only in the commands that use them.
 import { build } from "esbuild";
 import { readFileSync, rmSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-const bundled = new Set(["chevrotain"]);
+const bundled = new Set(["chevrotain", "commander"]);
 const external = Object.keys({
   ...pkg.dependencies,
   ...pkg.peerDependencies,
@@ -37,4 +38,9 @@ await build({
   logLevel: "warning",
   // Chunks are named for what they hold, so a stack trace still says where it is.
   chunkNames: "[name]-[hash]",
+  // Bundled CommonJS (commander) requires node's built-ins, which an ES module has no `require`
+  // for.
+  banner: {
+    js: 'import { createRequire as __archcCreateRequire } from "node:module"; const require = __archcCreateRequire(import.meta.url);',
+  },
 });

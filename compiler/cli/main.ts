@@ -2,52 +2,48 @@ import { Command, CommanderError } from "commander";
 import { Exit, processIO, type IO } from "./io.js";
 import { MissingPackage, missingPackageOf } from "./missing.js";
 import { FileProblem } from "../util/files.js";
-import { option } from "./options.js";
+import { addOptions, option, optionGroups, type OptionName } from "./options.js";
 
 /**
  * The options sweep and search share: what to measure, how to train, where to write, how to split
  * across machines. Both are planners over one experiment engine (lab/experiment/).
  */
 function experimentCommand(c: Command): Command {
-  return c
-    .addOption(option("set", { help: "fix a network argument; repeatable" }))
-    .addOption(option("measure"))
-    .addOption(option("snap"))
-    .addOption(option("backend", { help: "tfjs backend for latency and train" }))
-    .addOption(
-      option("batch", {
+  return addOptions(
+    c,
+    [
+      "set",
+      "measure",
+      "snap",
+      ...optionGroups.tfjs,
+      "runs",
+      "config",
+      ...optionGroups.training,
+      "seeds",
+      "quiet",
+      "json",
+      "csv",
+      "plot",
+      "out",
+      ...optionGroups.torch,
+      "shard",
+      "merge",
+      "fresh",
+    ],
+    {
+      set: { help: "fix a network argument; repeatable" },
+      backend: { help: "tfjs backend for latency and train" },
+      batch: {
         help: "batch size: of latency's forward passes (default 1) and of training (default: the config's)",
-      }),
-    )
-    .addOption(option("threads"))
-    .addOption(option("runs"))
-    .addOption(option("config", { help: "train config for --measure train" }))
-    .addOption(option("data", { help: "training data for --measure train" }))
-    .addOption(option("epochs", { help: "epochs per variant for --measure train" }))
-    .addOption(option("steps"))
-    .addOption(option("lr"))
-    .addOption(option("limit"))
-    .addOption(option("valLimit"))
-    .addOption(option("valSplit"))
-    .addOption(option("bnMomentum"))
-    .addOption(option("preciseBn"))
-    .addOption(option("resize"))
-    .addOption(option("repeatChannels"))
-    .addOption(option("seed"))
-    .addOption(option("seeds"))
-    .addOption(option("quiet"))
-    .addOption(option("strategy"))
-    .addOption(option("json", { help: "print the results as JSON" }))
-    .addOption(option("csv"))
-    .addOption(option("plot"))
-    .addOption(option("out", { help: "run folder for results.jsonl (default: runs/sweep-NAME)" }))
-    .addOption(
-      option("engine", { help: "for --measure train: tfjs (embedded) or torch (PyTorch)" }),
-    )
-    .addOption(option("python"))
-    .addOption(option("shard"))
-    .addOption(option("merge"))
-    .addOption(option("fresh"));
+      },
+      config: { help: "train config for --measure train" },
+      data: { help: "training data for --measure train" },
+      epochs: { help: "epochs per variant for --measure train" },
+      json: { help: "print the results as JSON" },
+      out: { help: "run folder for results.jsonl (default: runs/sweep-NAME)" },
+      engine: { help: "for --measure train: tfjs (embedded) or torch (PyTorch)" },
+    },
+  );
 }
 
 function program(io: IO, setExit: (code: number) => void): Command {
@@ -59,262 +55,235 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .exitOverride()
     .showHelpAfterError("(run archc --help for usage)")
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-
-  cli
-    .command("check")
-    .description("parse, resolve and elaborate specs; report every problem with its location")
-    .argument("<files...>", ".arch files")
-    .addOption(option("json", { help: "print diagnostics as JSON" }))
-    .addOption(option("maxLayers"))
-    .action(async (files: string[], o: { json?: boolean; maxLayers?: string }) =>
-      setExit(await (await import("./commands/check.js")).checkCommand(io, files, o)),
+  /** A command over one spec file, with its options. */
+  const specCommand = (
+    name: string,
+    description: string,
+    names: readonly OptionName[],
+    over: Parameters<typeof addOptions>[2] = {},
+  ) =>
+    addOptions(
+      cli.command(name).description(description).argument("<file>", ".arch file"),
+      names,
+      over,
     );
 
-  cli
-    .command("summary")
-    .description("a table of layers with output shape, parts, params and MACs, then totals")
-    .argument("<file>", ".arch file")
-    .addOption(option("network"))
-    .addOption(option("set"))
-    .addOption(option("json", { help: "print the summary as JSON" }))
-    .addOption(option("maxLayers"))
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/summary.js")).summaryCommand(io, file, o)),
-    );
+  addOptions(
+    cli
+      .command("check")
+      .description("parse, resolve and elaborate specs; report every problem with its location")
+      .argument("<files...>", ".arch files"),
+    ["json", "maxLayers"],
+    { json: { help: "print diagnostics as JSON" } },
+  ).action(async (files: string[], o: { json?: boolean; maxLayers?: string }) =>
+    setExit(await (await import("./commands/check.js")).checkCommand(io, files, o)),
+  );
 
-  cli
-    .command("compile")
-    .description("lower a network to a target form")
-    .argument("<file>", ".arch file")
-    .addOption(option("target"))
-    .addOption(option("out"))
-    .addOption(option("flat"))
-    .addOption(option("layersModule"))
-    .addOption(
-      option("weights", {
+  specCommand(
+    "summary",
+    "a table of layers with output shape, parts, params and MACs, then totals",
+    [...optionGroups.network, "json", "maxLayers"],
+    { json: { help: "print the summary as JSON" } },
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/summary.js")).summaryCommand(io, file, o)),
+  );
+
+  specCommand(
+    "compile",
+    "lower a network to a target form",
+    [
+      "target",
+      "out",
+      "flat",
+      "layersModule",
+      "weights",
+      "seed",
+      ...optionGroups.network,
+      "maxLayers",
+    ],
+    {
+      weights: {
         help: "ONNX, torch: weights from a tfjs model.json folder or an archc train run folder (default: random for ONNX, none for torch)",
-      }),
-    )
-    .addOption(
-      option("seed", {
+      },
+      seed: {
         help: "ONNX without --weights: seed of the random weights (drawn biases and batch-norm statistics)",
         default: "1",
-      }),
-    )
-    .addOption(option("network"))
-    .addOption(option("set"))
-    .addOption(option("maxLayers"))
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/compile.js")).compileCommand(io, file, o)),
-    );
+      },
+    },
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/compile.js")).compileCommand(io, file, o)),
+  );
 
-  cli
-    .command("run")
-    .description("build the network on a tfjs backend and time forward passes on random input")
-    .argument("<file>", ".arch file")
-    .addOption(option("network"))
-    .addOption(option("set"))
-    .addOption(option("batch", { help: "images per forward pass", default: "1" }))
-    .addOption(option("runs", { help: "timed passes; the median is reported", default: "10" }))
-    .addOption(option("warmup"))
-    .addOption(option("backend"))
-    .addOption(option("runtime"))
-    .addOption(
-      option("weights", {
+  specCommand(
+    "run",
+    "build the network on a tfjs backend and time forward passes on random input",
+    [
+      ...optionGroups.network,
+      "batch",
+      "runs",
+      "warmup",
+      "runtime",
+      "weights",
+      ...optionGroups.tfjs,
+      "json",
+    ],
+    {
+      batch: { help: "images per forward pass", default: "1" },
+      runs: { help: "timed passes; the median is reported", default: "10" },
+      weights: {
         help: "with --runtime onnx: weights from a tfjs model.json folder or an archc train run folder",
-      }),
-    )
-    .addOption(option("strategy"))
-    .addOption(option("threads"))
-    .addOption(option("json", { help: "print {backend, batch, params, medianMs, imagesPerSec}" }))
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/run.js")).runCommand(io, file, o)),
-    );
+      },
+      json: { help: "print {backend, batch, params, medianMs, imagesPerSec}" },
+    },
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/run.js")).runCommand(io, file, o)),
+  );
 
-  cli
-    .command("train")
-    .description("train a network, or every model of an experiment, with checkpoints and metrics")
-    .argument("<file>", ".arch file")
-    .addOption(
-      option("experiment", {
-        help: "train every model the experiment compares, at every sweep point",
-      }),
-    )
-    .addOption(option("network", { help: "network to train (default: the last in the file)" }))
-    .addOption(
-      option("config", {
+  specCommand(
+    "train",
+    "train a network, or every model of an experiment, with checkpoints and metrics",
+    [
+      "experiment",
+      ...optionGroups.network,
+      "config",
+      ...optionGroups.training,
+      "valData",
+      "out",
+      "resume",
+      "fresh",
+      "checkpointSteps",
+      "checkpointMinutes",
+      "patience",
+      "quiet",
+      "skipCorrupt",
+      ...optionGroups.tfjs,
+      "json",
+      ...optionGroups.torch,
+      "nproc",
+      "nnodes",
+      "nodeRank",
+      "rdzvEndpoint",
+    ],
+    {
+      experiment: { help: "train every model the experiment compares, at every sweep point" },
+      network: { help: "network to train (default: the last in the file)" },
+      config: {
         help: "train config (default: the file's only one, else SGD with momentum; a file with several asks which)",
-      }),
-    )
-    .addOption(option("set"))
-    .addOption(option("data"))
-    .addOption(option("valData"))
-    .addOption(option("epochs"))
-    .addOption(option("steps"))
-    .addOption(option("batch"))
-    .addOption(option("lr"))
-    .addOption(option("limit"))
-    .addOption(option("valLimit"))
-    .addOption(option("valSplit"))
-    .addOption(option("bnMomentum"))
-    .addOption(option("preciseBn"))
-    .addOption(option("resize"))
-    .addOption(option("repeatChannels"))
-    .addOption(
-      option("out", {
-        help: "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)",
-      }),
-    )
-    .addOption(option("resume"))
-    .addOption(
-      option("fresh", {
-        help: "delete the run in --out (checkpoints, metrics) and start over",
-      }),
-    )
-    .addOption(option("checkpointSteps"))
-    .addOption(option("checkpointMinutes"))
-    .addOption(option("patience"))
-    .addOption(option("quiet", { help: "print only the result and errors" }))
-    .addOption(option("seed"))
-    .addOption(option("skipCorrupt"))
-    .addOption(option("strategy"))
-    .addOption(option("backend"))
-    .addOption(option("json", { help: "print the final metrics as JSON" }))
-    .addOption(option("engine"))
-    .addOption(option("python"))
-    .addOption(option("nproc"))
-    .addOption(option("nnodes"))
-    .addOption(option("nodeRank"))
-    .addOption(option("rdzvEndpoint"))
-    .addOption(
-      option("threads", {
+      },
+      out: { help: "run folder for checkpoint.bin and metrics.jsonl (default: runs/NAME)" },
+      fresh: { help: "delete the run in --out (checkpoints, metrics) and start over" },
+      quiet: { help: "print only the result and errors" },
+      json: { help: "print the final metrics as JSON" },
+      threads: {
         help: "threads: the wasm backend's (default: every core, or $ARCHC_THREADS); torch: per process (default: PyTorch's)",
-      }),
-    )
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/train.js")).trainCommand(io, file, o)),
-    );
+      },
+    },
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/train.js")).trainCommand(io, file, o)),
+  );
 
   experimentCommand(
-    cli
-      .command("sweep")
-      .description(
-        "move a network along the partition continuum (or any argument) and measure each point",
-      )
-      .argument("<file>", ".arch file")
-      .addOption(option("network", { help: "network to sweep (default: the last in the file)" }))
-      .addOption(
-        option("experiment", {
-          help: "run an experiment declaration's models instead of --sweep axes",
-        }),
-      )
-      .addOption(option("sweep")),
+    specCommand(
+      "sweep",
+      "move a network along the partition continuum (or any argument) and measure each point",
+      ["network", "experiment", "sweep"],
+      {
+        network: { help: "network to sweep (default: the last in the file)" },
+        experiment: { help: "run an experiment declaration's models instead of --sweep axes" },
+      },
+    ),
   ).action(async (file: string, o) =>
     setExit(await (await import("./commands/sweep.js")).sweepCommand(io, file, o)),
   );
 
   experimentCommand(
-    cli
-      .command("search")
-      .description(
-        "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
-      )
-      .argument("<file>", ".arch file")
-      .addOption(option("network", { help: "network to search (default: the last in the file)" }))
-      .addOption(
-        option("experiment", {
+    specCommand(
+      "search",
+      "enumerate or sample the configurations of a design space that meet cost constraints, from exact counts, and measure each",
+      ["network", "experiment", "sweep", "where", "samples"],
+      {
+        network: { help: "network to search (default: the last in the file)" },
+        experiment: {
           help: "the design space of an experiment declaration (its axes, constraints and samples)",
-        }),
-      )
-      .addOption(option("sweep", { help: "an axis of the design space, as for sweep; repeatable" }))
-      .addOption(option("where"))
-      .addOption(option("samples")),
+        },
+        sweep: { help: "an axis of the design space, as for sweep; repeatable" },
+      },
+    ),
   ).action(async (file: string, o) =>
     setExit(await (await import("./commands/search.js")).searchCommand(io, file, o)),
   );
 
-  cli
-    .command("report")
-    .description(
-      "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
-    )
-    .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)")
-    .addOption(option("sort"))
-    .addOption(option("ascending"))
-    .addOption(option("metric"))
-    .addOption(option("bootstrap"))
-    .addOption(option("seed", { help: "bootstrap seed: the same seed gives the same intervals" }))
-    .addOption(
-      option("plot", {
+  addOptions(
+    cli
+      .command("report")
+      .description(
+        "what a sweep or search found, and how sure: table, Pareto fronts, EDFs and main effects with bootstrap intervals",
+      )
+      .argument("<dir>", "a sweep's or search's --out folder (or its results.jsonl)"),
+    ["sort", "ascending", "metric", "bootstrap", "seed", "plot", "json"],
+    {
+      seed: { help: "bootstrap seed: the same seed gives the same intervals" },
+      plot: {
         help: "Pareto fronts, EDFs and main effects, a panel per axis (FILE.svg or FILE.png)",
-      }),
-    )
-    .addOption(option("json", { help: "print the report as JSON" }))
-    .action(async (dir: string, o) =>
-      setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
-    );
+      },
+      json: { help: "print the report as JSON" },
+    },
+  ).action(async (dir: string, o) =>
+    setExit(await (await import("./commands/report.js")).reportCommand(io, dir, o)),
+  );
 
-  cli
-    .command("export")
-    .description("export a trained run as a tfjs model folder or an ONNX file")
-    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
-    .addOption(option("out", { help: "a folder (tfjs model.json + weights.bin) or FILE.onnx" }))
-    .addOption(
-      option("format", {
+  const runArgument = "an archc train run folder (it holds manifest.json and checkpoint.bin)";
+  addOptions(
+    cli
+      .command("export")
+      .description("export a trained run as a tfjs model folder or an ONNX file")
+      .argument("<run>", runArgument),
+    ["out", "format", "best"],
+    {
+      out: { help: "a folder (tfjs model.json + weights.bin) or FILE.onnx" },
+      format: {
         help: "tfjs or onnx (default: onnx when --out ends in .onnx)",
         choices: ["tfjs", "onnx"],
-      }),
-    )
-    .addOption(option("best"))
-    .action(async (run: string, o) =>
-      setExit(await (await import("./commands/export.js")).exportCommand(io, run, o)),
-    );
+      },
+    },
+  ).action(async (run: string, o) =>
+    setExit(await (await import("./commands/export.js")).exportCommand(io, run, o)),
+  );
 
-  cli
-    .command("eval")
-    .description(
-      "measure a trained run on its test set (the only command that reads it) or its validation split, and record the number in the run folder",
-    )
-    .argument("<run>", "an archc train run folder (it holds manifest.json and checkpoint.bin)")
-    .addOption(option("split"))
-    .addOption(option("best"))
-    .addOption(option("backend"))
-    .addOption(option("json", { help: "print the evaluation as JSON" }))
-    .action(async (run: string, o) =>
-      setExit(await (await import("./commands/eval.js")).evalCommand(io, run, o)),
-    );
+  addOptions(
+    cli
+      .command("eval")
+      .description(
+        "measure a trained run on its test set (the only command that reads it) or its validation split, and record the number in the run folder",
+      )
+      .argument("<run>", runArgument),
+    ["split", "best", "backend", "json"],
+    { json: { help: "print the evaluation as JSON" } },
+  ).action(async (run: string, o) =>
+    setExit(await (await import("./commands/eval.js")).evalCommand(io, run, o)),
+  );
 
-  cli
-    .command("graph")
-    .description("draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges")
-    .argument("<file>", ".arch file")
-    .addOption(option("network", { help: "network to draw (default: the last in the file)" }))
-    .addOption(option("set"))
-    .addOption(option("expand"))
-    .addOption(option("collapse"))
-    .addOption(option("depth"))
-    .addOption(
-      option("format", {
-        help: "svg, or the Graphviz source",
-        choices: ["svg", "dot"],
-        default: "svg",
-      }),
-    )
-    .addOption(option("out"))
-    .addOption(option("maxLayers"))
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/graph.js")).graphCommand(io, file, o)),
-    );
+  specCommand(
+    "graph",
+    "draw the network as an SVG diagram: blocks as boxes, tensor shapes on the edges",
+    [...optionGroups.network, "expand", "collapse", "depth", "format", "out", "maxLayers"],
+    {
+      network: { help: "network to draw (default: the last in the file)" },
+      format: { help: "svg, or the Graphviz source", choices: ["svg", "dot"], default: "svg" },
+    },
+  ).action(async (file: string, o) =>
+    setExit(await (await import("./commands/graph.js")).graphCommand(io, file, o)),
+  );
 
-  cli
-    .command("fmt")
-    .description("rewrite specs in the one canonical layout")
-    .argument("<files...>", ".arch files; - reads standard input and prints the result")
-    .addOption(option("check"))
-    .addOption(option("stdout"))
-    .action(async (files: string[], o) =>
-      setExit(await (await import("./commands/fmt.js")).fmtCommand(io, files, o)),
-    );
+  addOptions(
+    cli
+      .command("fmt")
+      .description("rewrite specs in the one canonical layout")
+      .argument("<files...>", ".arch files; - reads standard input and prints the result"),
+    ["check", "stdout"],
+  ).action(async (files: string[], o) =>
+    setExit(await (await import("./commands/fmt.js")).fmtCommand(io, files, o)),
+  );
 
   cli
     .command("explain")
@@ -324,44 +293,43 @@ function program(io: IO, setExit: (code: number) => void): Command {
       setExit((await import("./commands/explain.js")).explainCommand(io, code)),
     );
 
-  cli
-    .command("list")
-    .description("the networks, blocks, train configs and experiments a spec defines")
-    .argument("<file>", ".arch file")
-    .addOption(option("json"))
-    .action(async (file: string, o) =>
-      setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
-    );
+  specCommand("list", "the networks, blocks, train configs and experiments a spec defines", [
+    "json",
+  ]).action(async (file: string, o) =>
+    setExit(await (await import("./commands/list.js")).listCommand(io, file, o)),
+  );
 
   const data = cli
     .command("data")
     .description(
       "pack data sets into tar shards (WebDataset layout) for streaming, and inspect them",
     );
-  data
-    .command("pack")
-    .description("image folders or IDX files into tar shards with a checksummed index.json")
-    .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder")
-    .addOption(option("out", { help: "the new (or empty) folder for the shards and index.json" }))
-    .addOption(option("shardSize"))
-    .addOption(
-      option("seed", { help: "seed of the one shuffle at packing that mixes the classes" }),
-    )
-    .addOption(option("limit", { help: "pack at most N samples of each split (a seeded subset)" }))
-    .addOption(option("json", { help: "print the index as JSON" }))
-    .addOption(option("quiet"))
-    .action(async (src: string, o) =>
-      setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
-    );
-  data
-    .command("info")
-    .description("the splits, classes, samples and shards of a packed data set; damage is named")
-    .argument("<dir>", "a folder written by archc data pack")
-    .addOption(option("verify"))
-    .addOption(option("json", { help: "print the index as JSON" }))
-    .action(async (dir: string, o) =>
-      setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
-    );
+  const indexJson = { help: "print the index as JSON" };
+  addOptions(
+    data
+      .command("pack")
+      .description("image folders or IDX files into tar shards with a checksummed index.json")
+      .argument("<source>", "fashion-mnist, a folder of IDX files, or an image folder"),
+    ["out", "shardSize", "seed", "limit", "json", "quiet"],
+    {
+      out: { help: "the new (or empty) folder for the shards and index.json" },
+      seed: { help: "seed of the one shuffle at packing that mixes the classes" },
+      limit: { help: "pack at most N samples of each split (a seeded subset)" },
+      json: indexJson,
+    },
+  ).action(async (src: string, o) =>
+    setExit(await (await import("./commands/data.js")).dataPackCommand(io, src, o)),
+  );
+  addOptions(
+    data
+      .command("info")
+      .description("the splits, classes, samples and shards of a packed data set; damage is named")
+      .argument("<dir>", "a folder written by archc data pack"),
+    ["verify", "json"],
+    { json: indexJson },
+  ).action(async (dir: string, o) =>
+    setExit(await (await import("./commands/data.js")).dataInfoCommand(io, dir, o)),
+  );
 
   cli
     .command("lsp")
@@ -400,10 +368,11 @@ export async function main(argv: readonly string[], io: IO = processIO): Promise
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
+      // commander.help with a non-zero code: a command of subcommands given none (`archc data`).
       if (
         e.code === "commander.helpDisplayed" ||
         e.code === "commander.version" ||
-        e.code === "commander.help"
+        (e.code === "commander.help" && e.exitCode === 0)
       )
         return Exit.ok;
       return Exit.usage;

@@ -1,4 +1,4 @@
-import { Option } from "commander";
+import { Option, type Command } from "commander";
 import { backendChoices } from "../backends/tfjs/choices.js";
 import { STRATEGY_NAMES } from "../backends/tfjs/grouped/names.js";
 import { measures } from "../lab/experiment/measures.js";
@@ -124,7 +124,7 @@ export const optionTable = {
   },
   sweep: {
     flags: "--sweep <name=values>",
-    help: "an axis, e.g. parts=1,2,4,depthwise or parts=all, or tied axes p1=p2=p3=1,4; repeatable (cross product)",
+    help: "an axis, e.g. parts=1,2,4,depthwise or parts=all, a range 'width=16..64 step 16', or tied axes p1=p2=p3=1,4; repeatable (cross product)",
     list: true,
   },
   snap: {
@@ -285,6 +285,48 @@ export function option(
   const fallback = over.default ?? d.default;
   if (fallback !== undefined) o.default(fallback);
   return o;
+}
+
+/** How a command rewords a declared option (see `option()`). */
+export type OptionOver = Parameters<typeof option>[1];
+
+/**
+ * Options that travel together, so that every command taking a group names it once: which
+ * network and at what point, how a run is trained and on what data, where tfjs computes, and the
+ * torch engine.
+ */
+export const optionGroups = {
+  network: ["network", "set"],
+  training: [
+    "data",
+    "epochs",
+    "steps",
+    "batch",
+    "lr",
+    "limit",
+    "valLimit",
+    "valSplit",
+    "bnMomentum",
+    "preciseBn",
+    "resize",
+    "repeatChannels",
+    "seed",
+  ],
+  tfjs: ["backend", "strategy", "threads"],
+  torch: ["engine", "python"],
+} as const satisfies Record<string, readonly OptionName[]>;
+
+/** The option names of a group. */
+export type GroupOption<G extends keyof typeof optionGroups> = (typeof optionGroups)[G][number];
+
+/** Adds the named options to a command in order; `over` rewords those that differ there. */
+export function addOptions(
+  c: Command,
+  names: readonly OptionName[],
+  over: { readonly [N in OptionName]?: OptionOver } = {},
+): Command {
+  for (const name of names) c.addOption(option(name, over[name]));
+  return c;
 }
 
 /** The value a declared option has after parsing: boolean flags, lists, strings. */

@@ -1,5 +1,6 @@
 import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
+import { isMissing, reason } from "../util/files.js";
 import type { IO } from "./io.js";
 
 /**
@@ -56,24 +57,21 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | string | u
   try {
     return statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" || code === "ENOTDIR" ? undefined : reason(e);
+    return isMissing(e) ? undefined : reason(e);
   }
 }
 
-function reason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EROFS":
-      return "the file system is read-only";
-    case "ENOSPC":
-      return "the disk is full";
-    case "ENOENT":
-      return "this place does not hold files (a virtual file system such as /proc?)";
-    default:
-      return code ?? String(e);
+/** What `--plot FILE` writes, from its ending; undefined for any other. */
+export function plotFormat(path: string): "svg" | "png" | undefined {
+  const ext = extname(path).toLowerCase();
+  return ext === ".svg" ? "svg" : ext === ".png" ? "png" : undefined;
+}
+
+/** outPathRefused for `--plot FILE`, which must also end in .svg or .png. */
+export function plotPathRefused(io: IO, flag: string, path: string | undefined): boolean {
+  if (path !== undefined && !plotFormat(path)) {
+    io.err(`archc: ${flag} ${path}: name a FILE.svg or a FILE.png (the ending chooses the format)`);
+    return true;
   }
+  return outPathRefused(io, flag, path);
 }

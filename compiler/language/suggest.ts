@@ -43,6 +43,7 @@ const foreignNames: Readonly<Record<string, readonly string[]>> = {
   dilation: ["dilation_rate"],
   bias: ["use_bias"],
   pool: ["pool_size"],
+  ceil: ["ceil_mode"],
   multiplier: ["depth_multiplier"],
 };
 

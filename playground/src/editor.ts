@@ -18,16 +18,11 @@ import {
   lineNumbers,
   type DecorationSet,
 } from "@codemirror/view";
-import type { CompletionItem } from "vscode-languageserver-types";
+import type { CompletionItem, Hover, InlayHint, Position } from "vscode-languageserver-types";
 import type { Diagnostic } from "../../grammar/diagnostic.js";
-import { parse } from "../../grammar/parse.js";
-import { print } from "../../grammar/printer.js";
-import { complete } from "../../compiler/services/completion.js";
-import { hover } from "../../compiler/services/hover.js";
-import { inlayHints } from "../../compiler/services/inlay.js";
-import type { Analysis } from "../../compiler/services/analysis.js";
 import { archLanguage } from "./highlight.js";
 import { markdownToHtml } from "./markdown.js";
+import type { Checked } from "./protocol.js";
 
 /** LSP positions (0-based line and UTF-16 column) from and to CodeMirror offsets. */
 function lspPosition(view: EditorView, offset: number) {
@@ -84,9 +79,9 @@ const inlayField = StateField.define<DecorationSet>({
 });
 
 /** The output shape at the end of each layer line, from the services' inlay hints. */
-function inlayDecorations(view: EditorView, analysis: Analysis): DecorationSet {
+function inlayDecorations(view: EditorView, inlays: readonly InlayHint[]): DecorationSet {
   const b = new RangeSetBuilder<Decoration>();
-  const hints = inlayHints(analysis)
+  const hints = inlays
     .map((h) => ({
       at: offsetOf(view, h.position.line + 1, h.position.character + 1),
       text: typeof h.label === "string" ? h.label : h.label.map((p) => p.value).join(""),
@@ -119,19 +114,20 @@ function toCompletion(item: CompletionItem): Completion {
   return item.insertText ? { ...base, apply: item.insertText } : base;
 }
 
+/** The services, answered by the checking worker (null or nothing when the text moved on). */
 export interface EditorHooks {
   /** Called on every change of the text (typing, paste, format, loading an example). */
   onChange(text: string): void;
-  /** The newest analysis, for hovers and completion. */
-  analysis(): Analysis | undefined;
+  hover(position: Position): Promise<Hover | null>;
+  complete(text: string, position: Position): Promise<CompletionItem[]>;
+  /** The text as `archc fmt` prints it; null when it does not parse. */
+  format(text: string): Promise<string | null>;
 }
 
 /** The editor: CodeMirror 6 with archc's own services running in the page. */
 export function createEditor(parent: HTMLElement, text: string, hooks: EditorHooks): EditorView {
-  const hovers = hoverTooltip((view, pos) => {
-    const a = hooks.analysis();
-    if (!a) return null;
-    const h = hover(a, lspPosition(view, pos));
+  const hovers = hoverTooltip(async (view, pos) => {
+    const h = await hooks.hover(lspPosition(view, pos)).catch(() => null);
     if (!h) return null;
     const value = typeof h.contents === "object" && "value" in h.contents ? h.contents.value : "";
     const from = h.range
@@ -152,11 +148,13 @@ export function createEditor(parent: HTMLElement, text: string, hooks: EditorHoo
   });
   const completion = autocompletion({
     override: [
-      (ctx: CompletionContext) => {
+      async (ctx: CompletionContext) => {
         const word = ctx.matchBefore(/[\w/]*/);
         if (!word || (word.from === word.to && !ctx.explicit)) return null;
         const pos = lspPosition(ctx.view!, ctx.pos);
-        const items = complete(hooks.analysis(), ctx.state.doc.toString(), pos);
+        const items = await hooks
+          .complete(ctx.state.doc.toString(), pos)
+          .catch((): CompletionItem[] => []);
         return items.length
           ? { from: word.from, options: items.map(toCompletion), validFor: /^[\w/]*$/ }
           : null;
@@ -179,7 +177,7 @@ export function createEditor(parent: HTMLElement, text: string, hooks: EditorHoo
         hovers,
         completion,
         keymap.of([
-          { key: "Shift-Alt-f", run: (v) => formatDocument(v) },
+          { key: "Shift-Alt-f", run: (v) => (void formatDocument(v, hooks.format), true) },
           indentWithTab,
           ...defaultKeymap,
           ...historyKeymap,
@@ -192,24 +190,29 @@ export function createEditor(parent: HTMLElement, text: string, hooks: EditorHoo
   });
 }
 
-/** Shows an analysis' diagnostics in the editor: the same as `archc check` gives. */
-export function showDiagnostics(view: EditorView, analysis: Analysis, file: string): void {
-  const diagnostics = analysis.diagnostics.map((d) => toCm(view, d, file));
+/** Shows a check's diagnostics in the editor: the same as `archc check` gives. */
+export function showDiagnostics(view: EditorView, c: Checked): void {
+  const diagnostics = c.diagnostics.map((d) => toCm(view, d, c.file));
   view.dispatch(setDiagnostics(view.state, diagnostics));
 }
 
-/** Shows the output shape at the end of each layer line (this builds the network). */
-export function showInlays(view: EditorView, analysis: Analysis): void {
-  view.dispatch({ effects: setInlays.of(inlayDecorations(view, analysis)) });
+/** Shows the output shape at the end of each layer line. */
+export function showInlays(view: EditorView, inlays: readonly InlayHint[]): void {
+  view.dispatch({ effects: setInlays.of(inlayDecorations(view, inlays)) });
 }
 
-/** Formats as `archc fmt` does; a text that does not parse is left alone (its errors show). */
-export function formatDocument(view: EditorView): boolean {
+/**
+ * Formats as `archc fmt` does; false when the text does not parse (its errors show). A text
+ * edited while the formatter ran is left as the user has it.
+ */
+export async function formatDocument(
+  view: EditorView,
+  format: (text: string) => Promise<string | null>,
+): Promise<boolean> {
   const text = view.state.doc.toString();
-  const parsed = parse("spec.arch", text);
-  if (parsed.diagnostics.length) return false;
-  const formatted = print(parsed.program, parsed.comments);
-  if (formatted !== text) {
+  const formatted = await format(text);
+  if (formatted === null) return false;
+  if (formatted !== text && view.state.doc.toString() === text) {
     view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: formatted } });
   }
   return true;

@@ -8,7 +8,10 @@ import { buildModelFromIR } from "../../compiler/backends/tfjs/model.js";
 export type BackendWanted = "auto" | "webgl" | "wasm" | "cpu";
 
 export interface ForwardResult {
+  /** The backend the passes ran on (tfjs' own answer after the runs). */
   readonly backend: string;
+  /** Why faster backends were passed over, for `auto` (`webgl: ...`). */
+  readonly passedOver: readonly string[];
   readonly batch: number;
   /** Median of the timed runs, after one warm-up run. */
   readonly latencyMs: number;
@@ -22,25 +25,53 @@ export interface ForwardResult {
 
 let wasmReady = false;
 
-/** Starts the backend asked for; `auto` is WebGL where the browser has it, else wasm. */
-async function startBackend(wanted: BackendWanted): Promise<string> {
+/** Why a backend cannot run in this browser, before tfjs is asked to start it. */
+function missing(name: BackendWanted): string | undefined {
+  if (name !== "webgl") return undefined;
+  const canvas = document.createElement("canvas");
+  return canvas.getContext("webgl2") || canvas.getContext("webgl")
+    ? undefined
+    : "this browser gives no WebGL context (no GPU, or WebGL is turned off)";
+}
+
+/**
+ * Starts the backend asked for; `auto` is WebGL where the browser has it, else wasm, else the
+ * plain JavaScript one, and says why each faster one was passed over. WebGPU is noted, not
+ * used: tfjs' WebGPU backend is not among this build's packages.
+ */
+async function startBackend(
+  wanted: BackendWanted,
+): Promise<{ backend: string; passedOver: string[] }> {
   if (!wasmReady) {
     // The wasm binaries sit beside the page (scripts/build-playground.mjs copies them).
     setWasmPaths(new URL("../wasm/", import.meta.url).href);
     wasmReady = true;
   }
-  const order = wanted === "auto" ? ["webgl", "wasm", "cpu"] : [wanted];
+  const passedOver: string[] = [];
+  if (wanted === "auto")
+    passedOver.push(
+      "gpu" in navigator
+        ? "webgpu: this browser has WebGPU, but this build has no tfjs WebGPU backend"
+        : "webgpu: this browser has no WebGPU (navigator.gpu)",
+    );
+  const order: BackendWanted[] = wanted === "auto" ? ["webgl", "wasm", "cpu"] : [wanted];
   for (const name of order) {
+    const why = missing(name);
+    if (why) {
+      passedOver.push(`${name}: ${why}`);
+      continue;
+    }
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
-        return tf.getBackend();
+        return { backend: tf.getBackend(), passedOver };
       }
-    } catch {
-      // Not available in this browser: the next one.
+      passedOver.push(`${name}: tfjs could not start it`);
+    } catch (e) {
+      passedOver.push(`${name}: ${(e as Error).message}`);
     }
   }
-  throw new Error(`no tfjs backend among ${order.join(", ")} starts in this browser`);
+  throw new Error(`no tfjs backend starts in this browser (${passedOver.join("; ")})`);
 }
 
 let last: ForwardResult | undefined;
@@ -53,7 +84,7 @@ export async function forwardPass(
   graph: IRGraph,
   opts: { backend: BackendWanted; batch?: number; runs?: number; seed?: number },
 ): Promise<ForwardResult> {
-  const backend = await startBackend(opts.backend);
+  const { backend, passedOver } = await startBackend(opts.backend);
   const batch = opts.batch ?? 1;
   const runs = opts.runs ?? 5;
   if (last) {
@@ -79,8 +110,12 @@ export async function forwardPass(
     times.push(r.ms);
   }
   times.sort((a, b) => a - b);
+  // What ran is what is reported: tfjs may not switch backends under a running model.
+  if (tf.getBackend() !== backend)
+    throw new Error(`the passes ran on ${tf.getBackend()}, not on ${backend} as started`);
   last = {
     backend,
+    passedOver,
     batch,
     latencyMs: times[Math.floor(times.length / 2)]!,
     runs,

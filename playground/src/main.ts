@@ -2,12 +2,14 @@ import files from "archc:files";
 import type { EditorView } from "@codemirror/view";
 import { formatCount, formatMacs, formatSummary } from "../../compiler/backends/summary/summary.js";
 import { toDot } from "../../compiler/backends/graph/dot.js";
-import { chartableAxes, continuum, type Point } from "./continuum.js";
+import type { Point } from "./continuum.js";
 import { continuumSvg } from "./chart.js";
-import { irJson, onnxModel, saveAs, torchSource, type Artefact } from "./downloads.js";
+import { Checker, StaleAnswer } from "./checker.js";
 import { createEditor, formatDocument, setText, showDiagnostics, showInlays } from "./editor.js";
 import { escapeHtml } from "./markdown.js";
-import { check, networksOf, type Checked, type PlaygroundState } from "./session.js";
+import type { ArtefactKind, Checked, Figures } from "./protocol.js";
+import { saveAs } from "./save.js";
+import type { PlaygroundState } from "./session.js";
 import { decodeState, encodeState } from "./share.js";
 import type { BackendWanted, ForwardResult } from "./forward.js";
 import "./api.js";
@@ -36,10 +38,59 @@ let state: PlaygroundState = {
 };
 let pane: Pane = "summary";
 let axis: string | undefined;
+/** The newest text's diagnostics, and its network's figures (which come a little later). */
 let current: Checked | undefined;
+let figures: Figures | undefined;
 let view: EditorView;
 /** Timings the benchmark reads: when the text last changed and when its diagnostics showed. */
 const stats = { editAt: 0, shownAt: 0, figuresAt: 0, checkMs: 0, checks: 0 };
+
+/**
+ * Keystroke to diagnostics, measured in the page: a keydown in the editor that changes the text
+ * starts a measure (`archc:keystroke-to-diagnostics`, performance.measure) that ends when the
+ * diagnostics of that text, or of a newer one, are in the editor's DOM.
+ */
+let keyAt: number | undefined;
+let typedAt: number | undefined;
+const typed = new Map<number, number>();
+const keystrokeMeasure = "archc:keystroke-to-diagnostics";
+
+/** Parsing, elaboration and every answer that needs them run in a worker (worker.ts). */
+const checker = new Checker(startWorker(), {
+  checked(c) {
+    current = c;
+    showDiagnostics(view, c);
+    const now = performance.now();
+    for (const [version, at] of typed) {
+      if (version > c.version) continue;
+      performance.measure(keystrokeMeasure, { start: at, end: now });
+      typed.delete(version);
+    }
+    stats.shownAt = now;
+    stats.checkMs = c.ms;
+    stats.checks++;
+    showStatus(c);
+  },
+  figures(f) {
+    figures = f;
+    showInlays(view, f.inlays);
+    showTotals(f);
+    showNetworkControls(f);
+    void renderPane();
+    stats.figuresAt = performance.now();
+  },
+  crashed(error) {
+    setStatus(error, "error");
+  },
+});
+
+function startWorker(): Worker {
+  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.addEventListener("error", (e) =>
+    setStatus(`the checker did not start: ${e.message || "its script failed to load"}`, "error"),
+  );
+  return worker;
+}
 let lastRun: ForwardResult | undefined;
 let points: Point[] = [];
 
@@ -49,72 +100,62 @@ function setStatus(text: string, kind: "ok" | "error" | "busy" = "ok"): void {
   el.className = `status ${kind}`;
 }
 
-/**
- * Checks the text now and shows its diagnostics; the network's figures (inlay shapes, totals,
- * panes) follow in the next task, so the diagnostics of a keystroke never wait for them.
- */
+/** Sends the text to the checker; its diagnostics, then its figures, show when they come. */
 function refresh(): void {
-  const c = check(state);
-  current = c;
-  showDiagnostics(view, c.analysis, c.analysis.program.loaded.root?.file ?? "");
-  stats.shownAt = performance.now();
-  stats.checkMs = c.ms;
-  stats.checks++;
-  setTimeout(() => {
-    if (current !== c) return;
-    showInlays(view, c.analysis);
-    showTotals(c);
-    showNetworkControls(c);
-    void renderPane();
-    stats.figuresAt = performance.now();
-  });
+  const version = checker.check(state);
+  if (typedAt !== undefined) typed.set(version, typedAt);
+  typedAt = undefined;
 }
 
-function showTotals(c: Checked): void {
+function showStatus(c: Checked): void {
   const errors = c.diagnostics.filter((d) => d.severity !== "warning").length;
-  const t = $("totals");
-  if (c.graph) {
-    const g = c.graph;
-    t.innerHTML = `<b>${escapeHtml(g.network)}</b> <span id="params">${formatCount(g.totals.params.total)}</span> params · ${escapeHtml(formatMacs(g.totals.macs))} MACs · output ${g.nodes.find((n) => n.id === g.output)?.shape.join("x") ?? "?"}`;
-  } else t.textContent = c.reason ?? "";
   setStatus(
     errors ? `${errors} error${errors > 1 ? "s" : ""}` : `ok · checked in ${c.ms.toFixed(1)} ms`,
     errors ? "error" : "ok",
   );
 }
 
+function showTotals(f: Figures): void {
+  const t = $("totals");
+  if (f.graph) {
+    const g = f.graph;
+    t.innerHTML = `<b>${escapeHtml(g.network)}</b> <span id="params">${formatCount(g.totals.params.total)}</span> params · ${escapeHtml(formatMacs(g.totals.macs))} MACs · output ${g.nodes.find((n) => n.id === g.output)?.shape.join("x") ?? "?"}`;
+  } else t.textContent = f.reason ?? "";
+}
+
 /** The network picker and one field per argument (`--set`), rebuilt when the networks change. */
-function showNetworkControls(c: Checked): void {
-  const nets = networksOf(c);
+function showNetworkControls(f: Figures): void {
+  const nets = f.networks;
   const sel = $<HTMLSelectElement>("network");
-  const names = nets.map((n) => n.name.name);
+  const names = nets.map((n) => n.name);
   if (sel.dataset["names"] !== names.join(",")) {
     sel.dataset["names"] = names.join(",");
     sel.innerHTML = names.map((n) => `<option>${escapeHtml(n)}</option>`).join("");
   }
-  const net = c.network ?? nets.find((n) => n.name.name === state.network) ?? nets[nets.length - 1];
-  if (net) sel.value = net.name.name;
+  const net =
+    nets.find((n) => n.name === f.network) ??
+    nets.find((n) => n.name === state.network) ??
+    nets[nets.length - 1];
+  if (net) sel.value = net.name;
   const args = $("args");
-  const key = net ? `${net.name.name}(${net.params.map((p) => p.name.name).join(",")})` : "";
+  const key = net ? `${net.name}(${net.params.map((p) => p.name).join(",")})` : "";
   if (args.dataset["key"] === key) return;
   args.dataset["key"] = key;
   args.innerHTML = "";
   for (const p of net?.params ?? []) {
-    const given = state.set.find((s) => s.startsWith(`${p.name.name}=`));
+    const given = state.set.find((s) => s.startsWith(`${p.name}=`));
     const label = document.createElement("label");
-    label.textContent = p.name.name;
+    label.textContent = p.name;
     const input = document.createElement("input");
-    input.name = p.name.name;
+    input.name = p.name;
     input.size = 7;
-    input.value = given ? given.slice(p.name.name.length + 1) : "";
-    input.placeholder = p.default
-      ? view.state.doc.sliceString(p.default.span.start.offset, p.default.span.end.offset)
-      : "required";
+    input.value = given ? given.slice(p.name.length + 1) : "";
+    input.placeholder = p.default ?? "required";
     input.addEventListener("change", () => {
-      const others = state.set.filter((s) => !s.startsWith(`${p.name.name}=`));
+      const others = state.set.filter((s) => !s.startsWith(`${p.name}=`));
       state = {
         ...state,
-        set: input.value.trim() ? [...others, `${p.name.name}=${input.value.trim()}`] : others,
+        set: input.value.trim() ? [...others, `${p.name}=${input.value.trim()}`] : others,
       };
       points = [];
       refresh();
@@ -130,14 +171,14 @@ async function renderPane(): Promise<void> {
     $(`tab-${p}`).classList.toggle("active", p === pane);
     $(`pane-${p}`).hidden = p !== pane;
   }
-  const c = current;
-  const g = c?.graph;
+  const f = figures;
+  const g = f?.graph;
   if (pane === "summary") {
-    $("summary").textContent = g ? formatSummary(g) : (c?.reason ?? "");
+    $("summary").textContent = g ? formatSummary(g) : (f?.reason ?? "");
   } else if (pane === "diagram") {
     const el = $("diagram");
     if (!g) {
-      el.textContent = c?.reason ?? "";
+      el.textContent = f?.reason ?? "";
       diagramKey = "";
       return;
     }
@@ -150,38 +191,48 @@ async function renderPane(): Promise<void> {
     const svg = await renderSvg(dot);
     if (diagramKey === dot) el.innerHTML = svg;
   } else if (pane === "continuum") {
-    renderContinuum();
+    await renderContinuum();
   } else if (pane === "run") {
     $<HTMLButtonElement>("run").disabled = !g;
   }
 }
 
 let continuumKey = "";
-function renderContinuum(): void {
-  const c = current;
+async function renderContinuum(): Promise<void> {
+  const f = figures;
   const sel = $<HTMLSelectElement>("axis");
   const chart = $("chart");
-  if (!c?.graph || !c.network) {
-    chart.textContent = c?.reason ?? "";
+  if (!f?.graph || !f.network) {
+    chart.textContent = f?.reason ?? "";
     return;
   }
-  const program = c.analysis.program;
-  const axes = chartableAxes(c.network);
+  const axes = f.axes;
   if (sel.dataset["axes"] !== axes.join(",")) {
     sel.dataset["axes"] = axes.join(",");
     sel.innerHTML = axes.map((a) => `<option>${escapeHtml(a)}</option>`).join("");
   }
   if (!axes.length) {
-    chart.textContent = `network ${c.network.name.name} has no argument to chart (a flag, a symbol or parts)`;
+    chart.textContent = `network ${f.network} has no argument to chart (a flag, a symbol or parts)`;
     return;
   }
-  axis = axis && axes.includes(axis) ? axis : axes.includes("parts") ? "parts" : axes[0]!;
-  sel.value = axis;
+  const at = axis && axes.includes(axis) ? axis : axes.includes("parts") ? "parts" : axes[0]!;
+  axis = at;
+  sel.value = at;
   // Each value is one elaboration of the network: redone only when the spec or settings change.
-  const key = JSON.stringify([state.text, state.network, state.set, axis]);
+  const key = JSON.stringify([state.text, state.network, state.set, at]);
   if (key === continuumKey) return;
   continuumKey = key;
-  const fresh = continuum(program, c.network, axis, state.set);
+  let fresh: Point[];
+  try {
+    fresh = await checker.ask("continuum", { version: f.version, axis: at });
+  } catch (e) {
+    // Stale: a newer text is on its way, and its figures draw the chart again.
+    if (continuumKey === key) continuumKey = "";
+    if (!(e instanceof StaleAnswer)) chart.textContent = (e as Error).message;
+    return;
+  }
+  // A newer chart was asked for meanwhile: it draws.
+  if (continuumKey !== key) return;
   // Latencies measured for the same values stay until the spec changes them.
   for (const p of fresh) {
     const old = points.find(
@@ -190,8 +241,8 @@ function renderContinuum(): void {
     if (old?.latencyMs !== undefined) p.latencyMs = old.latencyMs;
   }
   points = fresh;
-  chart.innerHTML = continuumSvg(axis, points);
-  $("continuum-table").innerHTML = continuumRows(axis, points);
+  chart.innerHTML = continuumSvg(at, points);
+  $("continuum-table").innerHTML = continuumRows(at, points);
 }
 
 function continuumRows(axis: string, points: readonly Point[]): string {
@@ -207,7 +258,7 @@ function continuumRows(axis: string, points: readonly Point[]): string {
 }
 
 async function runForward(): Promise<void> {
-  const g = current?.graph;
+  const g = figures?.graph;
   if (!g) return;
   const out = $("run-result");
   out.textContent = "loading tfjs…";
@@ -220,6 +271,9 @@ async function runForward(): Promise<void> {
     const top = [...lastRun.output.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     out.innerHTML =
       `<p><b id="latency">${lastRun.latencyMs.toFixed(2)} ms</b> per forward pass (batch ${lastRun.batch}, median of ${lastRun.runs}) on <b id="backend-used">${escapeHtml(lastRun.backend)}</b></p>` +
+      (lastRun.passedOver.length
+        ? `<p id="passed-over">passed over: ${lastRun.passedOver.map(escapeHtml).join("; ")}</p>`
+        : "") +
       `<p>output of the first example (${lastRun.output.length} values, random weights and input), largest:</p>` +
       `<table>${top.map(([i, v]) => `<tr><td>${i}</td><td>${v.toFixed(6)}</td></tr>`).join("")}</table>`;
   } catch (e) {
@@ -228,47 +282,46 @@ async function runForward(): Promise<void> {
 }
 
 async function measureLatency(): Promise<void> {
-  const c = current;
-  if (!c?.network || !axis || !points.length) return;
+  const f = figures;
+  if (!f?.network || !axis || !points.length) return;
   const { forwardPass } = await import("./forward.js");
-  const { buildNetwork, parseSets } = await import("../../compiler/language/program.js");
-  const { boundArg } = await import("../../compiler/language/variant.js");
-  const { syntheticSpan } = await import("../../grammar/span.js");
   const backend = $<HTMLSelectElement>("backend").value as BackendWanted;
-  const base = parseSets(state.set).args.filter((a) => a.name !== axis);
   for (const p of points) {
     setStatus(`timing ${axis}=${p.label}…`, "busy");
-    const r = buildNetwork(c.analysis.program, c.network, [
-      ...base,
-      boundArg(axis, p.value, syntheticSpan(axis)),
-    ]);
-    if (!r.ok) continue;
-    p.latencyMs = (await forwardPass(r.graph, { backend })).latencyMs;
+    let graph;
+    try {
+      graph = await checker.ask("variant", { version: f.version, axis, value: p.value });
+    } catch (e) {
+      setStatus(
+        e instanceof StaleAnswer
+          ? "the spec changed while timing: measure again"
+          : (e as Error).message,
+        "error",
+      );
+      return;
+    }
+    if (!graph) continue;
+    p.latencyMs = (await forwardPass(graph, { backend })).latencyMs;
     $("chart").innerHTML = continuumSvg(axis, points);
   }
   $("continuum-table").innerHTML = continuumRows(axis, points);
   setStatus("latency measured", "ok");
 }
 
-async function download(kind: "json" | "torch" | "onnx"): Promise<void> {
-  const c = current;
-  if (!c?.graph || !c.network) return;
+async function download(kind: ArtefactKind): Promise<void> {
+  const f = figures;
+  if (!f?.graph) return;
+  setStatus(`writing ${kind}…`, "busy");
   try {
-    const a: Artefact =
-      kind === "json"
-        ? await irJson(c.graph)
-        : kind === "torch"
-          ? await torchSource(
-              c.graph,
-              c.analysis.program,
-              c.network,
-              state.set,
-              state.path.slice(1),
-            )
-          : await onnxModel(c.graph);
-    saveAs(a);
+    saveAs(await checker.ask("artefact", { version: f.version, kind }));
+    setStatus(`wrote ${kind}`, "ok");
   } catch (e) {
-    setStatus(`cannot write ${kind}: ${(e as Error).message}`, "error");
+    setStatus(
+      e instanceof StaleAnswer
+        ? "the spec changed while writing: download again"
+        : `cannot write ${kind}: ${(e as Error).message}`,
+      "error",
+    );
   }
 }
 
@@ -316,6 +369,8 @@ function start(): void {
     onChange(text) {
       state = { ...state, text };
       stats.editAt = performance.now();
+      typedAt ??= keyAt;
+      keyAt = undefined;
       // One check per batch of changes; a microtask runs before the browser paints again.
       if (pending) return;
       pending = true;
@@ -324,8 +379,12 @@ function start(): void {
         refresh();
       });
     },
-    analysis: () => current?.analysis,
+    hover: (position) => checker.ask("hover", { version: checker.newest, position }),
+    complete: (text, position) => checker.ask("complete", { text, position }),
+    format: (text) => checker.ask("format", { text }),
   });
+  // Capture: the editor handles the key (and changes the text) in its own keydown listener.
+  view.contentDOM.addEventListener("keydown", () => (keyAt = performance.now()), true);
   $("network").addEventListener("change", (e) => {
     state = { ...state, network: (e.target as HTMLSelectElement).value, set: [] };
     points = [];
@@ -339,16 +398,17 @@ function start(): void {
   $("diagram-mode").addEventListener("change", () => void renderPane());
   $("axis").addEventListener("change", (e) => {
     axis = (e.target as HTMLSelectElement).value;
-    renderContinuum();
+    void renderContinuum();
   });
   $("format").addEventListener("click", () => {
-    if (!formatDocument(view))
-      setStatus("the spec does not parse: fix its errors to format it", "error");
+    void formatDocument(view, (text) => checker.ask("format", { text })).then((ok) => {
+      if (!ok) setStatus("the spec does not parse: fix its errors to format it", "error");
+    });
   });
   $("share").addEventListener("click", share);
   $("run").addEventListener("click", () => void runForward());
   $("measure").addEventListener("click", () => void measureLatency());
-  for (const k of ["json", "torch", "onnx"] as const)
+  for (const k of ["json", "torch", "onnx", "ts"] as const)
     $(`dl-${k}`).addEventListener("click", () => void download(k));
   refresh();
 }
@@ -356,7 +416,7 @@ function start(): void {
 window.archcPlayground = {
   stats,
   text: () => view.state.doc.toString(),
-  params: () => current?.graph?.totals.params.total,
+  params: () => figures?.graph?.totals.params.total,
   diagnostics: () =>
     (current?.diagnostics ?? []).map((d) => ({
       code: d.code,
@@ -364,7 +424,7 @@ window.archcPlayground = {
       message: d.message,
     })),
   lastRun: () => lastRun,
-  graph: () => current?.graph,
+  graph: () => figures?.graph,
   share,
   setText: (text) => setText(view, text),
   cursor(line, column) {

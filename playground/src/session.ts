@@ -1,8 +1,9 @@
 import type { NetworkDecl } from "../../grammar/ast.js";
-import type { Diagnostic } from "../../grammar/diagnostic.js";
 import { defaultHost } from "../../compiler/language/defaultHost.js";
-import type { IRGraph } from "../../compiler/language/ir/types.js";
 import { analyse, type Analysis } from "../../compiler/services/analysis.js";
+import { inlayHints } from "../../compiler/services/inlay.js";
+import { chartableAxes } from "./continuum.js";
+import type { Figures, NetworkInfo } from "./protocol.js";
 
 /** What the page shows: a spec's text, the network picked, and the point of the continuum. */
 export interface PlaygroundState {
@@ -16,54 +17,45 @@ export interface PlaygroundState {
 }
 
 /**
- * One analysis of the text: its diagnostics at once (timed), the network's figures on first
- * use, so that the diagnostics show before the network is built for the panes.
+ * Checks the text as `archc check` does; the chosen network (as `archc summary` builds it) is
+ * built on first use of the analysis' figures, so the diagnostics can go first.
  */
-export interface Checked {
-  readonly analysis: Analysis;
-  readonly diagnostics: readonly Diagnostic[];
-  readonly graph: IRGraph | undefined;
-  readonly network: NetworkDecl | undefined;
-  /** Why there are no figures (errors, parameters without defaults), when there are none. */
-  readonly reason: string | undefined;
-  readonly ms: number;
-}
-
-let version = 0;
-
-/** Checks the text as `archc check` does, and builds the chosen network as `archc summary`. */
-export function check(state: PlaygroundState): Checked {
-  const t0 = performance.now();
-  const analysis = analyse(
+export function check(state: PlaygroundState, version: number): Analysis {
+  return analyse(
     state.path,
-    ++version,
+    version,
     state.text,
     (p) => defaultHost.read(p),
     { ...(state.network ? { network: state.network } : {}), set: state.set },
     defaultHost,
   );
-  const ms = performance.now() - t0;
-  return {
-    analysis,
-    diagnostics: analysis.diagnostics,
-    get graph() {
-      const f = analysis.figures();
-      return f.ok ? f.graph : undefined;
-    },
-    get network() {
-      const f = analysis.figures();
-      return f.ok ? f.network : undefined;
-    },
-    get reason() {
-      const f = analysis.figures();
-      return f.ok ? undefined : f.reason;
-    },
-    ms,
-  };
 }
 
 /** The networks a text declares, in order (the picker's choices). */
-export function networksOf(c: Checked): NetworkDecl[] {
-  const root = c.analysis.program.loaded.root;
+export function networksOf(analysis: Analysis): NetworkDecl[] {
+  const root = analysis.program.loaded.root;
   return (root?.program.decls ?? []).filter((d): d is NetworkDecl => d.kind === "NetworkDecl");
+}
+
+/** What the page shows of the chosen network: its graph, the pickers' choices, inlay shapes. */
+export function figuresOf(analysis: Analysis): Figures {
+  const f = analysis.figures();
+  const networks: NetworkInfo[] = networksOf(analysis).map((n) => ({
+    name: n.name.name,
+    params: n.params.map((p) => ({
+      name: p.name.name,
+      default: p.default
+        ? analysis.text.slice(p.default.span.start.offset, p.default.span.end.offset)
+        : undefined,
+    })),
+  }));
+  return {
+    version: analysis.version,
+    graph: f.ok ? f.graph : undefined,
+    reason: f.ok ? undefined : f.reason,
+    network: f.ok ? f.network.name.name : undefined,
+    networks,
+    axes: f.ok ? chartableAxes(f.network) : [],
+    inlays: inlayHints(analysis),
+  };
 }

@@ -62,9 +62,23 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "convnext_tiny",
+    file: "convnext_tiny.arch",
+    network: "convnext_tiny",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "regnet_y_400mf",
     file: "regnet_y_400mf.arch",
     network: "regnet_y_400mf",
+    sets: [],
+    expectArgs: "",
+  },
+  {
+    ref: "regnet_x_400mf",
+    file: "regnet_x_400mf.arch",
+    network: "regnet_x_400mf",
     sets: [],
     expectArgs: "",
   },
@@ -180,9 +194,13 @@ describe("the continuum family", () => {
       for (const n of g.nodes) {
         if (n.op === "conv" || n.op === "maxpool" || n.op === "avgpool") {
           const k = n.op === "conv" ? n.attrs.kernel[0] : n.attrs.pool[0];
-          // A 1x1 convolution needs no padding; TensorFlow's same pads it by 0 too.
-          const pads = n.attrs.pads ?? (k === 1 ? [0, 0, 0, 0] : undefined);
-          const half = Math.floor(k / 2);
+          // A 1x1 convolution needs no padding; TensorFlow's same pads it by 0 too. A patchify
+          // convolution (kernel = stride: ConvNeXt's stem and downsampling) pads nothing in
+          // torchvision, so it must be valid.
+          const patchify = n.op === "conv" && k > 1 && n.attrs.strides[0] === k;
+          if (patchify) expect(n.attrs.padding, `${m.ref}: ${n.name}`).toBe("valid");
+          const pads = n.attrs.pads ?? (k === 1 || patchify ? [0, 0, 0, 0] : undefined);
+          const half = patchify ? 0 : Math.floor(k / 2);
           expect(pads, `${m.ref}: ${n.name}`).toEqual([half, half, half, half]);
         }
         if (n.op === "bn" && !m.ref.startsWith("shufflenet")) {
@@ -205,6 +223,55 @@ describe("the continuum family", () => {
       .map((n) => n.shape[0]);
     const inputs = [32, 48, 104, 104, 104, 208, 208, 208, 208, 208, 208, 440, 440, 440, 440, 440];
     expect(squeeze).toEqual(inputs.map((w) => Math.round(0.25 * w)));
+  });
+
+  it("RegNet's widths come from (w0, wa, wm, depth, group width): torchvision's stages, and a design space one argument away", () => {
+    // Each stage's first unit carries the stride: its 3x3 convolution, grouped by the width.
+    const stages = (g: IRGraph) =>
+      g.nodes
+        .filter((n) => n.op === "conv" && n.attrs.kernel[0] === 3 && n.name.includes("regnet_unit"))
+        .map((n) => (n.op === "conv" ? [n.attrs.filters, n.attrs.strides[0], n.attrs.groups] : []));
+    const runs = (g: IRGraph) => {
+      const out: [number, number][] = [];
+      for (const [w, s] of stages(g)) {
+        if (s === 2) out.push([w!, 0]);
+        out[out.length - 1]![1]++;
+      }
+      return out;
+    };
+    // torchvision's BlockParams.from_init_params: widths and depths per stage.
+    const y = build(spec("regnet_y_400mf.arch"), "regnet_y_400mf");
+    expect(runs(y)).toEqual([
+      [48, 1],
+      [104, 3],
+      [208, 6],
+      [440, 6],
+    ]);
+    // RegNetX-400MF quantises to 24, 64, 152, 392; the group width 16 moves them to multiples
+    // of 16 (24 -> 32, 152 -> 160, 392 -> 400).
+    const x = build(spec("regnet_x_400mf.arch"), "regnet_x_400mf");
+    expect(runs(x)).toEqual([
+      [32, 1],
+      [64, 2],
+      [160, 7],
+      [400, 12],
+    ]);
+    expect(stages(x).map((s) => s[0]! / s[2]!)).toEqual(stages(x).map(() => 16));
+    // Another point of the design space: RegNetX-200MF's (24, 36.44, 2.49, 13, 8) gives
+    // torchvision's widths 24, 56, 152, 368 and depths 1, 1, 4, 7.
+    const x200 = build(spec("regnet_x_400mf.arch"), "regnet_x_400mf", [
+      "w0=24",
+      "wa=36.44",
+      "wm=2.49",
+      "depth=13",
+      "group_width=8",
+    ]);
+    expect(runs(x200)).toEqual([
+      [24, 1],
+      [56, 1],
+      [152, 4],
+      [368, 7],
+    ]);
   });
 
   it("MobileNetV3-Large gates 8 bottlenecks with h_sigmoid, squeeze widths made divisible by 8", () => {

@@ -13,6 +13,7 @@ import { serveStatic } from "../../compiler/cli/serve.js";
 import { checkProgram, loadProgram } from "../../compiler/language/program.js";
 import { compileSpec } from "../../compiler/index.js";
 import { inCI } from "../backends/torch/python.js";
+import { runCli } from "../helpers.js";
 import type {} from "../../playground/src/api.js";
 
 /**
@@ -41,6 +42,9 @@ async function screenshot(name: string): Promise<void> {
   }
 }
 
+/** The page answers through its worker: on a loaded machine a check of Xception takes seconds. */
+const eventually = <T>(fn: () => T | Promise<T>, timeout = 30_000) => expect.poll(fn, { timeout });
+
 const editorText = () => page.evaluate(() => window.archcPlayground.text());
 
 /** Moves the cursor to the end of a 1-based line of the editor. */
@@ -66,7 +70,7 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
   });
 
   it("opens on Xception and shows the reference count, 22,910,480 params", async () => {
-    await expect.poll(() => page.locator("#params").textContent()).toBe("22,910,480");
+    await eventually(() => page.locator("#params").textContent()).toBe("22,910,480");
     expect(await editorText()).toBe(readFileSync(join(root, "specs/xception.arch"), "utf8"));
     expect(await page.locator("#summary").textContent()).toContain("Total params: 22,910,480");
     // Inlay shapes: the output shape at the end of a layer line.
@@ -74,14 +78,34 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
     await screenshot("summary");
   });
 
+  it("checks in a worker, and measures each keystroke until its diagnostics show", async () => {
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toContain("/assets/worker.js");
+    const measured = () =>
+      page.evaluate(
+        () => performance.getEntriesByName("archc:keystroke-to-diagnostics", "measure").length,
+      );
+    const before = await measured();
+    const checks = await page.evaluate(() => window.archcPlayground.stats.checks);
+    await endOfLine(2);
+    await page.keyboard.type("x");
+    await eventually(measured).toBe(before + 1);
+    expect(await page.evaluate(() => window.archcPlayground.stats.checks)).toBeGreaterThan(checks);
+    // A keystroke that changes nothing (an arrow) is not measured; the undo is.
+    await page.keyboard.press("ArrowLeft");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("Backspace");
+    await eventually(measured).toBe(before + 2);
+    expect(await editorText()).toBe(readFileSync(join(root, "specs/xception.arch"), "utf8"));
+  });
+
   it("shows a diagnostic as archc check gives it, at the line where it was typed", async () => {
     await endOfLine(9);
     // One edit, as a paste is: each keystroke would be one more check of Xception.
     await page.keyboard.insertText(" -> conv 3x3 8 parts=5");
     const text = await editorText();
-    await expect
-      .poll(() => page.evaluate(() => window.archcPlayground.diagnostics()))
-      .not.toEqual([]);
+    await eventually(() => page.evaluate(() => window.archcPlayground.diagnostics())).not.toEqual(
+      [],
+    );
     const shown = await page.evaluate(() => window.archcPlayground.diagnostics());
     // The same diagnostics archc check gives for the same text, read from disk.
     const program = loadProgram(join(root, "specs/xception.arch"), (p) =>
@@ -103,12 +127,12 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
     expect(line).toBe(9);
     await mark.hover();
     const tip = page.locator(".cm-tooltip-lint");
-    await expect.poll(() => tip.textContent()).toContain("not divisible by parts = 5");
+    await eventually(() => tip.textContent()).toContain("not divisible by parts = 5");
     expect(await tip.textContent()).toContain("help: with 32 input channels");
     await screenshot("diagnostic");
     for (let i = 0; i < " -> conv 3x3 8 parts=5".length; i++)
       await page.keyboard.press("Backspace");
-    await expect.poll(() => page.evaluate(() => window.archcPlayground.diagnostics())).toEqual([]);
+    await eventually(() => page.evaluate(() => window.archcPlayground.diagnostics())).toEqual([]);
   });
 
   it("hovers a block call with its shape, parts -> groups, params and MACs", async () => {
@@ -117,7 +141,7 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
     const at = await page.evaluate((l) => window.archcPlayground.coords(l, 4), line);
     await page.mouse.move(at!.x, at!.y);
     const tip = page.locator(".cm-archc-hover");
-    await expect.poll(() => tip.textContent()).toContain("19x19x728");
+    await eventually(() => tip.textContent()).toContain("19x19x728");
     const hover = (await tip.textContent())!;
     expect(hover).toMatch(/params/);
     expect(hover).toMatch(/MACs/);
@@ -128,12 +152,14 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
 
   it("draws the diagram and the continuum of the network on screen", async () => {
     await page.locator("#tab-diagram").click();
-    await expect
-      .poll(() => page.locator("#diagram svg g.node").count(), { timeout: 30_000 })
-      .toBeGreaterThan(10);
+    await eventually(() => page.locator("#diagram svg g.node").count()).toBeGreaterThan(10);
     await screenshot("diagram");
     await page.locator("#tab-continuum").click();
-    await expect.poll(() => page.locator("#axis").inputValue()).toBe("parts");
+    await eventually(() => page.locator("#axis").inputValue()).toBe("parts");
+    // The worker elaborates every value; the table follows.
+    await eventually(() =>
+      page.locator("#continuum-table td:first-child").last().textContent(),
+    ).toBe("depthwise");
     const values = await page.locator("#continuum-table td:first-child").allTextContents();
     const params = await page.locator("#continuum-table td:nth-child(2)").allTextContents();
     // From parts = 1 (regular convolutions, the most parameters) to depthwise (Xception itself).
@@ -157,27 +183,27 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
     expect(link).toMatch(/#s=/);
     await page.goto("about:blank");
     await page.goto(link);
-    await expect.poll(() => page.evaluate(() => window.archcPlayground.text())).toBe(text);
+    await eventually(() => page.evaluate(() => window.archcPlayground.text())).toBe(text);
+    await eventually(() => page.evaluate(() => window.archcPlayground.graph()?.args["parts"])).toBe(
+      8,
+    );
     expect(await page.locator('input[name="parts"]').inputValue()).toBe("8");
-    expect(await page.evaluate(() => window.archcPlayground.graph()?.args["parts"])).toBe(8);
     // A damaged link says so and opens the default spec.
     await page.goto("about:blank");
     await page.goto(url + "#s=damaged");
-    await expect.poll(() => page.locator("#notice").textContent()).toContain("damaged");
-    expect(await page.evaluate(() => window.archcPlayground.params())).toBe(22_910_480);
+    await eventually(() => page.locator("#notice").textContent()).toContain("damaged");
+    await eventually(() => page.evaluate(() => window.archcPlayground.params())).toBe(22_910_480);
   });
 
   it("runs a forward pass whose output is the one Node's runtime gives for the same weights", async () => {
     await page.locator("#example").selectOption("/specs/mini_xception.arch");
-    await expect
-      .poll(() => page.evaluate(() => window.archcPlayground.graph()?.network))
-      .toBe("mini_xception");
+    await eventually(() => page.evaluate(() => window.archcPlayground.graph()?.network)).toBe(
+      "mini_xception",
+    );
     await page.locator("#tab-run").click();
     await page.locator("#backend").selectOption("wasm");
     await page.locator("#run").click();
-    await expect
-      .poll(() => page.locator("#backend-used").textContent(), { timeout: 60_000 })
-      .toBe("wasm");
+    await eventually(() => page.locator("#backend-used").textContent(), 60_000).toBe("wasm");
     await screenshot("run");
     const run = await page.evaluate(() => {
       const r = window.archcPlayground.lastRun()!;
@@ -200,5 +226,48 @@ describe.skipIf(!existsSync(chromium) && !inCI)("the playground in chromium", ()
     expect(diff).toBeLessThan(1e-4);
     // Not a constant: the outputs differ between classes.
     expect(Math.max(...node) - Math.min(...node)).toBeGreaterThan(1e-6);
+  });
+
+  it("falls back from WebGPU and WebGL to what this browser has, and reports what ran", async () => {
+    // Headless chromium here has no GPU: what it offers decides the expected backend.
+    const offers = await page.evaluate(() => {
+      const canvas = document.createElement("canvas");
+      return {
+        webgpu: "gpu" in navigator,
+        webgl: !!(canvas.getContext("webgl2") ?? canvas.getContext("webgl")),
+      };
+    });
+    await page.locator("#backend").selectOption("auto");
+    await page.locator("#run-result").evaluate((el) => (el.textContent = ""));
+    await page.locator("#run").click();
+    await eventually(() => page.locator("#backend-used").textContent(), 60_000).toMatch(/\w/);
+    const run = await page.evaluate(() => {
+      const r = window.archcPlayground.lastRun()!;
+      return { backend: r.backend, passedOver: r.passedOver };
+    });
+    expect(await page.locator("#backend-used").textContent()).toBe(run.backend);
+    expect(run.backend).toBe(offers.webgl ? "webgl" : "wasm");
+    expect(run.passedOver[0]).toMatch(/^webgpu: /);
+    if (!offers.webgpu) expect(run.passedOver[0]).toContain("no WebGPU");
+    if (!offers.webgl) {
+      expect(run.passedOver).toContain(
+        "webgl: this browser gives no WebGL context (no GPU, or WebGL is turned off)",
+      );
+      expect(await page.locator("#passed-over").textContent()).toContain("webgl: ");
+    }
+  });
+
+  it("downloads the TypeScript that archc compile --target ts writes for the same spec", async () => {
+    await page.locator("#tab-downloads").click();
+    const [download] = await Promise.all([
+      page.waitForEvent("download", { timeout: 120_000 }),
+      page.locator("#dl-ts").click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("mini_xception.ts");
+    const text = readFileSync((await download.path())!, "utf8");
+    const cli = await runCli("compile", "specs/mini_xception.arch", "--target", "ts");
+    expect(cli.code).toBe(0);
+    expect(text).toBe(cli.stdout);
+    expect(text).toContain("export function build(");
   });
 });

@@ -64,6 +64,11 @@ export class Builder {
     return this.tensor(this.unique(name), vector ? [values.length] : [], data);
   }
 
+  /** A constant float initializer of the given shape (ceil-mode average pooling's rescaling). */
+  constantOf(name: string, dims: readonly number[], values: readonly number[]): string {
+    return this.tensor(this.unique(name), dims, Float32Array.from(values));
+  }
+
   /** A constant initializer of ones with the given shape (an identity convolution's weight). */
   ones(name: string, dims: readonly number[]): string {
     const n = dims.reduce((a, d) => a * d, 1);

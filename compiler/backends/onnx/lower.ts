@@ -1,4 +1,4 @@
-import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
+import { ceilPads, channelsIn, poolDivisors, sepconvSteps } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "../../language/ir/types.js";
 import { type Builder, float, int, ints, str } from "./builder.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
@@ -157,18 +157,40 @@ export function lowerNode(
         [float("epsilon", a.epsilon)],
       );
     }
+    case "layernorm":
+      return layerNorm(b, node, x);
+    case "layerscale": {
+      const gamma = perChannel(b, b.param(`${name}/gamma`, [x.shape.at(-1)!]), x, name);
+      return b.node("Mul", [x.name, gamma], name);
+    }
     case "act":
       return activation(b, graph, x.name, node.attrs.activation, name);
     case "maxpool":
     case "avgpool": {
       const a = node.attrs;
-      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, a.pads);
+      // Ceil mode as floor mode over pads that hold the last windows' overhang (ONNX's own
+      // ceil_mode lacks PyTorch's rule that a last window starts inside the input, and runtimes
+      // differ on its divisor).
+      const explicit = a.ceil ? ceilPads(x.shape, a) : a.pads;
+      const pads = tfPads(x.shape, a.pool, a.strides, [1, 1], a.padding, explicit);
       checkSpatial(node, onnxOutSize(x.shape, a.pool, a.strides, [1, 1], pads));
       const attrs = [ints("kernel_shape", a.pool), ints("strides", a.strides), ints("pads", pads)];
       // TensorFlow averages over the window's real pixels only, never over the padding; explicit
       // pads are zeros that count, as PyTorch's AvgPool2d by default. MaxPool's padding never wins.
       if (node.op === "avgpool") attrs.push(int("count_include_pad", a.pads ? 1 : 0));
-      return b.node(node.op === "maxpool" ? "MaxPool" : "AveragePool", [x.name], name, attrs);
+      const divisors = node.op === "avgpool" ? poolDivisors(x.shape, a) : undefined;
+      const op = node.op === "maxpool" ? "MaxPool" : "AveragePool";
+      if (!divisors) return b.node(op, [x.name], name, attrs);
+      // The overhang counted in every window's divisor; each output rescaled to what it covers.
+      const pooled = b.node(op, [x.name], `${name}/pool`, attrs);
+      const { rows, columns } = divisors;
+      const whole = a.pool[0] * a.pool[1];
+      const scale = b.constantOf(
+        `${name}/divisor`,
+        [1, 1, rows.length, columns.length],
+        rows.flatMap((r) => columns.map((c) => whole / (r * c))),
+      );
+      return b.node("Mul", [pooled, scale], name);
     }
     case "gap":
     case "gmp": {
@@ -194,7 +216,9 @@ export function lowerNode(
       return activation(b, graph, y, a.activation, name);
     }
     case "dropout":
-      // Inference: dropout is the identity, and leaving it out keeps the graph what runs.
+    case "droppath":
+      // Inference: dropout and stochastic depth are the identity; leaving them out keeps the
+      // graph what runs.
       return x.name;
     case "concat":
       // Axis 1 is the channels of NCHW images and the features of vectors: tfjs' last axis.
@@ -281,6 +305,42 @@ export function lowerNode(
       return b.node("Pad", [x.name, pads], name);
     }
   }
+}
+
+/** A per-channel vector [c] shaped to broadcast over `x`: [c, 1, 1] for an NCHW image. */
+function perChannel(b: Builder, v: string, x: Value, name: string): string {
+  if (x.shape.length !== 3) return v;
+  const c = x.shape[2]!;
+  return b.node("Reshape", [v, b.int64s(`${name}/channel_shape`, [c, 1, 1])], `${v}/nchw`);
+}
+
+/**
+ * Layer normalisation over the channels (axis 1 of NCHW and of [N, c]) decomposed, since
+ * LayerNormalization is opset 17: (x - mean) / sqrt(var + epsilon) * gamma + beta, with the
+ * biased variance, as tfjs and torch compute it.
+ */
+function layerNorm(b: Builder, node: NodeOf<"layernorm">, x: Value): string {
+  const { name, attrs: a } = node;
+  const c = x.shape.at(-1)!;
+  const reduce = (v: string, out: string) =>
+    b.node("ReduceMean", [v], out, [ints("axes", [1]), int("keepdims", 1)]);
+  const mean = reduce(x.name, `${name}/mean`);
+  const centred = b.node("Sub", [x.name, mean], `${name}/centred`);
+  const squared = b.node("Mul", [centred, centred], `${name}/squared`);
+  const variance = reduce(squared, `${name}/variance`);
+  const eps = b.node("Add", [variance, b.constant(`${name}/epsilon`, [a.epsilon])], `${name}/eps`);
+  const std = b.node("Sqrt", [eps], `${name}/std`);
+  const last = !a.scale && !a.center;
+  let y = b.node("Div", [centred, std], last ? name : `${name}/normalised`);
+  if (a.scale) {
+    const gamma = perChannel(b, b.param(`${name}/gamma`, [c]), x, name);
+    y = b.node("Mul", [y, gamma], a.center ? `${name}/scaled` : name);
+  }
+  if (a.center) {
+    const beta = perChannel(b, b.param(`${name}/beta`, [c]), x, `${name}/beta`);
+    y = b.node("Add", [y, beta], name);
+  }
+  return y;
 }
 
 function isPool(n: IRNode): boolean {

@@ -24,7 +24,8 @@ export type KernelPart = "layer" | "spatial" | "pointwise";
 /**
  * The naming contract of ONNX initializers: the IR node's name plus `/kernel` and `/bias` (conv,
  * dense), `/spatial/kernel`, `/pointwise/kernel` and one `/bias` (sepconv, whichever step comes
- * last), `/gamma`, `/beta`, `/moving_mean`, `/moving_variance` (bn).
+ * last), `/gamma`, `/beta`, `/moving_mean`, `/moving_variance` (bn), `/gamma`, `/beta` (layernorm) and
+ * `/gamma` (layerscale).
  */
 export function parameterName(node: string, weight: string, part: KernelPart = "layer"): string {
   return part === "layer" || weight !== "kernel" ? `${node}/${weight}` : `${node}/${part}/kernel`;
@@ -73,6 +74,14 @@ export function onnxParameters(graph: IRGraph): ParameterSpec[] {
         vector(name, "moving_variance", cin);
         break;
       }
+      case "layernorm": {
+        if (node.attrs.scale) vector(name, "gamma", cin);
+        if (node.attrs.center) vector(name, "beta", cin);
+        break;
+      }
+      case "layerscale":
+        vector(name, "gamma", cin);
+        break;
       case "dense": {
         const dims = [cin, node.attrs.units];
         out.push({

@@ -75,6 +75,15 @@ export function secondMoments(graph: IRGraph): number[] {
           (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
           (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0);
         break;
+      case "layernorm":
+        // Unit variance per position, then scaled and shifted as batch norm is.
+        y =
+          (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
+          (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0);
+        break;
+      case "layerscale":
+        y = x * mean2(RANDOM_RANGES.gamma);
+        break;
       case "dense":
         y = x * kernelGain(cin, node.attrs.units) + (node.attrs.useBias ? bias : 0);
         break;

@@ -86,6 +86,8 @@ export function weightsFromTfjs(model: tf.LayersModel, graph: IRGraph): Map<stri
       case "separableConv2d":
       case "dense":
       case "batchNormalization":
+      case "layerNormalization":
+      case "layerScale":
         break;
       default:
         continue;
@@ -114,6 +116,8 @@ export function weightsFromTfjs(model: tf.LayersModel, graph: IRGraph): Map<stri
         set("kernel", l.get("kernel"));
         break;
       case "batchNormalization":
+      case "layerNormalization":
+      case "layerScale":
         for (const w of ["gamma", "beta", "moving_mean", "moving_variance"])
           if (l.has(w)) set(w, l.get(w));
         break;

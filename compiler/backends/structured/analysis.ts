@@ -96,6 +96,7 @@ export function exprType(e: Expr, lookup: Lookup): StaticType {
     case "Call":
       return ["floor", "ceil", "round"].includes(e.callee.name) ? "int" : "number";
     case "Quantity":
+    case "Range":
       return "unknown";
   }
 }
@@ -386,6 +387,9 @@ export function walkExpr(e: Expr, f: (e: Expr) => void): void {
       break;
     case "Quantity":
       walkExpr(e.amount, f);
+      break;
+    case "Range":
+      [e.start, e.end, ...(e.step ? [e.step] : [])].forEach((x) => walkExpr(x, f));
       break;
     default:
       break;

@@ -70,6 +70,10 @@ export function describeOp(n: IRNode): string {
       return n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense";
     case "dropout":
       return `dropout ${n.attrs.rate}`;
+    case "droppath":
+      return `droppath ${n.attrs.rate}`;
+    case "layerscale":
+      return `layerscale ${n.attrs.init}`;
     case "shuffle":
       return `shuffle ${n.attrs.groups}`;
     case "upsample":

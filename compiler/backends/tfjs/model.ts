@@ -11,7 +11,10 @@ import {
 import { FusedTrainingBatchNorm } from "./batchNorm.js";
 import { HardSwish, HSigmoid } from "./hardActivations.js";
 import { ChannelShuffle } from "./shuffle.js";
+import { DropPath, LayerScale } from "./residualBranch.js";
 import { MaxPadding2D } from "./padding.js";
+import { PoolDivisor } from "./poolDivisor.js";
+import { ChannelSlice } from "./slice.js";
 import { planModel, type LayerPlan, type PlannedLayer, type PlanOptions } from "./plan.js";
 
 /** A layer that tfjs refused; says which layer and which backend, never a tfjs stack trace. */
@@ -34,6 +37,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   separableConv2d: (c) => tf.layers.separableConv2d(c as never),
   groupedConv2d: (c) => new GroupedConv2D(c as never),
   batchNormalization: (c) => new FusedTrainingBatchNorm(c),
+  layerNormalization: (c) => tf.layers.layerNormalization(c as never),
+  layerScale: (c) => new LayerScale(c as never),
   activation: (c) => tf.layers.activation(c as never),
   leakyReLU: (c) => tf.layers.leakyReLU(c as never),
   hardSwish: (c) => new HardSwish(c as never),
@@ -45,6 +50,7 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   flatten: (c) => tf.layers.flatten(c as never),
   dense: (c) => tf.layers.dense(c as never),
   dropout: (c) => tf.layers.dropout(c as never),
+  dropPath: (c) => new DropPath(c as never),
   concatenate: (c) => tf.layers.concatenate(c as never),
   add: (c) => tf.layers.add(c as never),
   multiply: (c) => tf.layers.multiply(c as never),
@@ -53,6 +59,8 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   upSampling2d: (c) => tf.layers.upSampling2d(c as never),
   zeroPadding2d: (c) => tf.layers.zeroPadding2d(c as never),
   maxPadding2d: (c) => new MaxPadding2D(c as never),
+  poolDivisor: (c) => new PoolDivisor(c as never),
+  channelSlice: (c) => new ChannelSlice(c as never),
 };
 
 /** Instantiates a layer plan as a tfjs LayersModel on the active backend. */

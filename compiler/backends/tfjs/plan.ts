@@ -1,4 +1,4 @@
-import { channelsIn } from "../../language/ir/geometry.js";
+import { ceilPads, channelsIn, poolDivisors } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode, NodeOf } from "../../language/ir/types.js";
 import { tfActivation } from "./activations.js";
 
@@ -13,6 +13,8 @@ export type LayerKind =
   | "separableConv2d"
   | "groupedConv2d"
   | "batchNormalization"
+  | "layerNormalization"
+  | "layerScale"
   | "activation"
   | "leakyReLU"
   | "hardSwish"
@@ -24,6 +26,7 @@ export type LayerKind =
   | "flatten"
   | "dense"
   | "dropout"
+  | "dropPath"
   | "concatenate"
   | "add"
   | "multiply"
@@ -31,7 +34,9 @@ export type LayerKind =
   | "channelShuffle"
   | "upSampling2d"
   | "zeroPadding2d"
-  | "maxPadding2d";
+  | "maxPadding2d"
+  | "poolDivisor"
+  | "channelSlice";
 
 export type ConfigValue =
   | number
@@ -163,17 +168,41 @@ class Planner {
           ins,
         );
       }
+      case "layernorm": {
+        const a = node.attrs;
+        return this.add(
+          "layerNormalization",
+          { axis: -1, epsilon: a.epsilon, scale: a.scale, center: a.center, name },
+          ins,
+        );
+      }
+      case "layerscale":
+        // archc's LayerScale layer (backends/tfjs/residualBranch.ts).
+        return this.add("layerScale", { init: node.attrs.init, name }, ins);
       case "act":
         return this.activation(ins[0]!, node.attrs.activation, name, "layer");
       case "maxpool":
       case "avgpool": {
         const a = node.attrs;
-        // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
-        const x = this.pad(ins[0]!, a.pads, name, node.op === "maxpool" ? "max" : "zero");
-        return this.add(
+        const input = this.graph.nodes[node.inputs[0]!]!.shape;
+        // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's);
+        // ceil mode pads its last windows' overhang too, which an average leaves out of its
+        // divisor (PoolDivisor).
+        const pads = a.ceil ? ceilPads(input, a) : a.pads;
+        const x = this.pad(ins[0]!, pads, name, node.op === "maxpool" ? "max" : "zero");
+        const divisors = node.op === "avgpool" ? poolDivisors(input, a) : undefined;
+        const y = this.add(
           node.op === "maxpool" ? "maxPooling2d" : "averagePooling2d",
           { poolSize: a.pool, strides: a.strides, padding: a.padding, name },
           [x],
+        );
+        if (!divisors) return y;
+        const { rows, columns } = divisors;
+        return this.add(
+          "poolDivisor",
+          { window: a.pool, rows, columns, name: `${name}/divisor` },
+          [y],
+          "act",
         );
       }
       case "zeropad":
@@ -200,6 +229,9 @@ class Planner {
       }
       case "dropout":
         return this.add("dropout", { rate: node.attrs.rate, name }, ins);
+      case "droppath":
+        // archc's DropPath layer (backends/tfjs/residualBranch.ts): torchvision's "row" mode.
+        return this.add("dropPath", { rate: node.attrs.rate, name }, ins);
       case "concat":
         return this.add("concatenate", { axis: -1, name }, ins);
       case "add":

@@ -91,6 +91,7 @@ const boundable: Record<string, readonly BoundAttr[]> = {
   sepconv: ["groups", "mid", "activation"],
   dense: ["units", "activation"],
   dropout: ["rate"],
+  droppath: ["rate"],
   act: ["activation"],
   shuffle: ["groups"],
 };
@@ -126,7 +127,8 @@ function explain(
     const inputReshaped = a.inputs.some((j) => reshaped.has(j));
     // A new shape may start only at a dense layer whose units follow the argument, and pass only
     // through layers that do not depend on their input's size.
-    if (inputReshaped && a.op !== "act" && a.op !== "dropout") return undefined;
+    if (inputReshaped && a.op !== "act" && a.op !== "dropout" && a.op !== "droppath")
+      return undefined;
     if (!same(a.shape, b.shape)) {
       const starts = a.op === "dense" && keys.includes("units");
       if (!starts && !inputReshaped) return undefined;

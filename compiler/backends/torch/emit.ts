@@ -261,6 +261,22 @@ class Lowering {
         if (!a.center) args.push({ key: "center", v: lit(false, "center") });
         return { callee: "BatchNorm2d", args };
       }
+      case "layernorm": {
+        const a = node.attrs;
+        const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
+        if (a.epsilon !== 1e-6) args.push({ key: "epsilon", v: lit(a.epsilon, "epsilon") });
+        if (!a.scale) args.push({ key: "scale", v: lit(false, "scale") });
+        if (!a.center) args.push({ key: "center", v: lit(false, "center") });
+        return { callee: "ChannelLayerNorm", args };
+      }
+      case "layerscale":
+        return {
+          callee: "LayerScale",
+          args: [
+            { v: lit(this.channelsIn(node), "channels") },
+            { v: lit(node.attrs.init, "init") },
+          ],
+        };
       case "act": {
         const p = this.bound(node, "activation");
         if (p) return { callee: "Activation", args: [{ v: { k: "param", name: p } }] };
@@ -274,6 +290,8 @@ class Lowering {
           softplus: "nn.Softplus",
           swish: "nn.SiLU",
           hard_swish: "nn.Hardswish",
+          // Exact (erf) GELU, torch's default and tfjs' gelu.
+          gelu: "nn.GELU",
           h_sigmoid: "nn.Hardsigmoid",
         };
         const fn = plain[node.attrs.activation];
@@ -290,6 +308,7 @@ class Lowering {
         ];
         if (a.padding !== "valid") args.push({ v: lit(a.padding, "padding") });
         if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
+        if (a.ceil) args.push({ key: "ceil", v: lit(true, "ceil") });
         return { callee: node.op === "maxpool" ? "MaxPool2d" : "AvgPool2d", args };
       }
       case "zeropad": {
@@ -312,6 +331,13 @@ class Lowering {
         const p = this.bound(node, "rate");
         return {
           callee: "nn.Dropout",
+          args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
+        };
+      }
+      case "droppath": {
+        const p = this.bound(node, "rate");
+        return {
+          callee: "DropPath",
           args: [{ v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") }],
         };
       }
@@ -345,6 +371,8 @@ interface ClassDef {
   readonly block: string;
   /** Parameters: slot names for numbers that differ between instances, then bound arguments. */
   readonly params: readonly string[];
+  /** Each slot's Python type: `float` where an instance passes a fraction (a droppath rate). */
+  readonly types: ReadonlyMap<string, "int" | "float">;
   readonly bound: readonly string[];
   /** One representative instance; the others differ only in the parameters' values. */
   readonly inst: Instance;
@@ -439,6 +467,7 @@ class ClassBuilder {
     const columns: string[] = [];
     const paramOf: (string | undefined)[] = [];
     const params: string[] = [];
+    const types = new Map<string, "int" | "float">();
     // A slot takes no name of a network argument the class passes on (`mid` may be both).
     const taken = new Set<string>();
     const args = (v: Val): void => {
@@ -467,6 +496,9 @@ class ClassBuilder {
       for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
       taken.add(name);
       params.push(name);
+      const values = members.map((m) => (m.leaves[i] as { v: unknown }).v);
+      const fraction = values.some((v) => typeof v === "number" && !Number.isInteger(v));
+      types.set(name, fraction ? "float" : "int");
       paramOf.push(name);
       columns.push(column);
     }
@@ -498,6 +530,7 @@ class ClassBuilder {
       name,
       block: first.inst.block,
       params,
+      types,
       bound: boundList,
       inst: first.inst,
       calls,
@@ -670,7 +703,7 @@ function printClass(
         ...(head ? [`${head.flag}: bool = False`] : []),
       ]
     : [
-        ...def.params.map((p) => `${p}: int`),
+        ...def.params.map((p) => `${p}: ${def.types.get(p) ?? "int"}`),
         ...def.bound.map((k) => `${param(k)}: ${pyType(k, b.params.get(k)!, b)}`),
       ];
   out.push(`class ${def.name}(nn.Module):`);

@@ -212,38 +212,59 @@ def _pool_padding(pad: Optional[Pads], kernel: Tuple[int, int]) -> Tuple[Tuple[i
     return (0, 0), pads
 
 
-class MaxPool2d(nn.Module):
-    """Max pooling; padding ('same' or explicit pads) is -inf, so it never wins a window."""
+def _ceil_crop(y: torch.Tensor, x: torch.Tensor, kernel: Tuple[int, int], stride: Tuple[int, int], pads: Optional[Pads]) -> torch.Tensor:
+    """ceil_mode over pads applied by hand: PyTorch then lets the last window start in the bottom
+    or right padding, which ceil mode over its own padding does not; cut that window off."""
+    if pads is None:
+        return y
+    sizes = []
+    for size, k, s, before, after in ((x.shape[2], kernel[0], stride[0], pads[0], pads[1]), (x.shape[3], kernel[1], stride[1], pads[2], pads[3])):
+        out = -(-(size + before + after - k) // s) + 1
+        sizes.append(out - 1 if (out - 1) * s >= size + before else out)
+    return y[:, :, : sizes[0], : sizes[1]]
 
-    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None):
+
+class MaxPool2d(nn.Module):
+    """Max pooling; padding ('same' or explicit pads) is -inf, so it never wins a window. \`ceil\`
+    is PyTorch's ceil_mode."""
+
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None, ceil: bool = False):
         super().__init__()
         self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
         self.padding, self.pads = _pool_padding(pad, self.kernel_size)
+        self.ceil = ceil
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.same:
             x = pad_same(x, self.kernel_size, self.stride, value=float("-inf"))
-        elif self.pads is not None:
+            return F.max_pool2d(x, self.kernel_size, self.stride)
+        y = x
+        if self.pads is not None:
             top, bottom, left, right = self.pads
-            x = F.pad(x, (left, right, top, bottom), value=float("-inf"))
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+            y = F.pad(x, (left, right, top, bottom), value=float("-inf"))
+        y = F.max_pool2d(y, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil)
+        return _ceil_crop(y, x, self.kernel_size, self.stride, self.pads) if self.ceil else y
 
 
 class AvgPool2d(nn.Module):
     """Average pooling; with 'same', TensorFlow divides by the cells inside the image only; explicit
-    pads are zeros that count, as PyTorch's count_include_pad=True."""
+    pads are zeros that count, as PyTorch's count_include_pad=True. \`ceil\` is PyTorch's ceil_mode,
+    whose last windows divide by the input and padding they cover."""
 
-    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None):
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: str = "valid", pad: Optional[Pads] = None, ceil: bool = False):
         super().__init__()
         self.kernel_size, self.stride, self.same = _pair(kernel_size), _pair(stride), padding == "same"
         self.padding, self.pads = _pool_padding(pad, self.kernel_size)
+        self.ceil = ceil
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.same:
+            y = x
             if self.pads is not None:
                 top, bottom, left, right = self.pads
-                x = F.pad(x, (left, right, top, bottom))
-            return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, count_include_pad=True)
+                y = F.pad(x, (left, right, top, bottom))
+            y = F.avg_pool2d(y, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil, count_include_pad=True)
+            return _ceil_crop(y, x, self.kernel_size, self.stride, self.pads) if self.ceil else y
         ones = torch.ones_like(x[:, :1])
         total = F.avg_pool2d(pad_same(x, self.kernel_size, self.stride), self.kernel_size, self.stride)
         share = F.avg_pool2d(pad_same(ones, self.kernel_size, self.stride), self.kernel_size, self.stride)
@@ -326,4 +347,49 @@ export const optionalLayers: Readonly<Record<string, string>> = {
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"`,
+  layernorm: `class ChannelLayerNorm(nn.Module):
+    """Layer normalisation over the channels of each position, as ConvNeXt's (torchvision's
+    LayerNorm2d on images, nn.LayerNorm on feature vectors): archc's layernorm."""
+
+    def __init__(self, channels: int, epsilon: float = 1e-6, scale: bool = True, center: bool = True):
+        super().__init__()
+        self.normalized_shape = (channels,)
+        self.eps = epsilon
+        self.weight = nn.Parameter(torch.ones(channels)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if center else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return y.permute(0, 3, 1, 2)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape[0]}, epsilon={self.eps}"`,
+  layerscale: `class LayerScale(nn.Module):
+    """A learnable multiplier per channel, each starting at init (ConvNeXt's layer_scale)."""
+
+    def __init__(self, channels: int, init: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (self.weight[:, None, None] if x.dim() == 4 else self.weight)`,
+  droppath: `class DropPath(nn.Module):
+    """Stochastic depth, torchvision's StochasticDepth(rate, "row"): in training each example is
+    zeroed with probability rate, else divided by 1 - rate; the identity in eval mode."""
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        keep = 1.0 - self.rate
+        noise = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
+        return x * noise.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"`,
 };

@@ -109,6 +109,16 @@ export function stateDictNames(graph: IRGraph): StateDictName[] {
             ...(from === "gamma" || from === "beta" ? { optional: true } : {}),
           });
         break;
+      case "layernorm":
+        for (const [from, to] of [
+          ["gamma", "weight"],
+          ["beta", "bias"],
+        ] as const)
+          out.push({ onnx: `${n}/${from}`, torch: `${p}.${to}`, optional: true });
+        break;
+      case "layerscale":
+        out.push({ onnx: `${n}/gamma`, torch: `${p}.weight` });
+        break;
       case "dense":
         out.push({ onnx: `${n}/kernel`, torch: `${p}.weight`, transpose: true });
         if (node.attrs.useBias) out.push({ onnx: `${n}/bias`, torch: `${p}.bias` });

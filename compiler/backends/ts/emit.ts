@@ -218,7 +218,7 @@ const tsPrec: Record<string, number> = {
   "/": 12,
 };
 const tsOp: Record<string, string> = { or: "||", and: "&&", "==": "===", "!=": "!==" };
-const mathFns = new Set(["min", "max", "abs", "floor", "ceil", "round"]);
+const mathFns = new Set(["min", "max", "abs", "floor", "ceil", "round", "log", "pow"]);
 
 /**
  * A tensor flowing through a body: a variable, or before its first assignment the expression it
@@ -633,6 +633,9 @@ class FunctionEmitter {
         return [`[${e.dims.join(", ")}]`, atom];
       case "List":
         return [`[${e.items.map((i) => this.expr(i, cur)).join(", ")}]`, atom];
+      case "Range":
+        // A range is a sweep's set of values, not an argument a generated function takes.
+        throw new StructureError("a range (1..4) in a network body is written only with --flat");
       case "Name": {
         if (e.name === "in") {
           this.usesChannels = true;

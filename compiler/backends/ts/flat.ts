@@ -15,7 +15,16 @@ export interface FlatEmitOptions {
 const tfFactory: Record<
   Exclude<
     PlannedLayer["kind"],
-    "input" | "groupedConv2d" | "channelShuffle" | "maxPadding2d" | "hardSwish" | "hSigmoid"
+    | "input"
+    | "groupedConv2d"
+    | "channelShuffle"
+    | "maxPadding2d"
+    | "hardSwish"
+    | "hSigmoid"
+    | "poolDivisor"
+    | "channelSlice"
+    | "layerScale"
+    | "dropPath"
   >,
   string
 > = {
@@ -23,6 +32,7 @@ const tfFactory: Record<
   depthwiseConv2d: "tf.layers.depthwiseConv2d",
   separableConv2d: "tf.layers.separableConv2d",
   batchNormalization: "tf.layers.batchNormalization",
+  layerNormalization: "tf.layers.layerNormalization",
   activation: "tf.layers.activation",
   leakyReLU: "tf.layers.leakyReLU",
   maxPooling2d: "tf.layers.maxPooling2d",
@@ -65,7 +75,15 @@ function statement(layer: PlannedLayer, id: (planId: string) => string): string 
             ? `new HardSwish(${configText(layer.config)})`
             : layer.kind === "hSigmoid"
               ? `new HSigmoid(${configText(layer.config)})`
-              : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+              : layer.kind === "poolDivisor"
+                ? `new PoolDivisor(${configText(layer.config)})`
+                : layer.kind === "channelSlice"
+                  ? `new ChannelSlice(${configText(layer.config)})`
+                  : layer.kind === "layerScale"
+                    ? `new LayerScale(${configText(layer.config)})`
+                    : layer.kind === "dropPath"
+                      ? `new DropPath(${configText(layer.config)})`
+                      : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
   const input =
     layer.inputs.length === 1 ? id(layer.inputs[0]!) : `[${layer.inputs.map(id).join(", ")}]`;
   return `apply(${make}, ${input})`;
@@ -96,6 +114,10 @@ export async function emitFlatTypeScript(
     MaxPadding2D: "maxPadding2d",
     HardSwish: "hardSwish",
     HSigmoid: "hSigmoid",
+    PoolDivisor: "poolDivisor",
+    ChannelSlice: "channelSlice",
+    LayerScale: "layerScale",
+    DropPath: "dropPath",
   } as const;
   const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
     plan.layers.some((l) => l.kind === customKinds[c]),

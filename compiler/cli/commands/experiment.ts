@@ -12,8 +12,8 @@ import { atomicWrite } from "../../util/atomicWrite.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import { startBackend } from "../backend.js";
 import { Exit, type IO } from "../io.js";
-import type { OptionValues } from "../options.js";
-import { outPathRefused } from "../outPath.js";
+import type { GroupOption, OptionValues } from "../options.js";
+import { outPathRefused, plotFormat, plotPathRefused } from "../outPath.js";
 import { parseRunFlags } from "../runFlags.js";
 import { folderReportJson, printFolderReport } from "./report.js";
 
@@ -22,25 +22,13 @@ export type ExperimentOptions = OptionValues<
   | "set"
   | "measure"
   | "snap"
-  | "batch"
   | "threads"
+  | "strategy"
   | "runs"
   | "config"
-  | "data"
-  | "epochs"
-  | "steps"
-  | "lr"
-  | "limit"
-  | "valLimit"
-  | "valSplit"
-  | "bnMomentum"
-  | "preciseBn"
-  | "resize"
-  | "repeatChannels"
-  | "seed"
+  | GroupOption<"training">
   | "seeds"
   | "quiet"
-  | "strategy"
   | "json"
   | "csv"
   | "plot"
@@ -68,7 +56,7 @@ export function parseExperimentFlags(
 ): ParsedFlags | number {
   if (
     outPathRefused(io, `${command} -o`, opts.out, "folder") ||
-    outPathRefused(io, `${command} --plot`, opts.plot)
+    plotPathRefused(io, `${command} --plot`, opts.plot)
   )
     return Exit.usage;
   const wanted = parseMeasures(opts.measure);
@@ -289,7 +277,7 @@ export async function printResults(
   if (opts.plot) {
     const { plotSweep, svgToPng } = await import("../../lab/sweep/plot.js");
     const svg = await plotSweep(shown, [...axes]);
-    atomicWrite(opts.plot, opts.plot.endsWith(".png") ? await svgToPng(svg) : svg);
+    atomicWrite(opts.plot, plotFormat(opts.plot) === "png" ? await svgToPng(svg) : svg);
     if (!opts.json && !opts.csv && !opts.quiet) io.err(`wrote ${opts.plot}`);
   }
 }

@@ -2,7 +2,7 @@ import { integerFlag } from "../../util/integerFlag.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
 import type { OptionValues } from "../options.js";
-import { outPathRefused } from "../outPath.js";
+import { plotFormat, plotPathRefused } from "../outPath.js";
 
 export type ReportOptions = OptionValues<
   "json" | "sort" | "ascending" | "metric" | "bootstrap" | "seed" | "plot"
@@ -10,7 +10,7 @@ export type ReportOptions = OptionValues<
 
 /** `archc report DIR`: what a sweep or search found, and how sure (lab/report). */
 export async function reportCommand(io: IO, dir: string, opts: ReportOptions): Promise<number> {
-  if (outPathRefused(io, "report --plot", opts.plot)) return Exit.usage;
+  if (plotPathRefused(io, "report --plot", opts.plot)) return Exit.usage;
   const samples = integerFlag("bootstrap", opts.bootstrap, 1);
   const seed = integerFlag("seed", opts.seed, 0);
   for (const n of [samples, seed])
@@ -52,7 +52,7 @@ async function writeReportPlot(
   const { plotReport } = await import("../../lab/report/plot.js");
   const { svgToPng } = await import("../../lab/sweep/plot.js");
   const svg = await plotReport(report);
-  atomicWrite(path, path.endsWith(".png") ? await svgToPng(svg) : svg);
+  atomicWrite(path, plotFormat(path) === "png" ? await svgToPng(svg) : svg);
   if (!quiet) io.err(`wrote ${path}`);
 }
 

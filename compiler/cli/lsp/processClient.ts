@@ -3,12 +3,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   createProtocolConnection,
-  PublishDiagnosticsNotification,
   StreamMessageReader,
   StreamMessageWriter,
   type ProtocolConnection,
-  type PublishDiagnosticsParams,
 } from "vscode-languageserver/node";
+import { watchDiagnostics, type DiagnosticsWatch } from "./diagnosticsWatch.js";
 import { packageRoot } from "../../language/paths.js";
 
 /**
@@ -16,16 +15,9 @@ import { packageRoot } from "../../language/paths.js";
  * JSON-RPC to it over its standard input and output: what the hardening tests and
  * `npm run bench -- lsp` use to see what an editor sees, memory of the process included.
  */
-export interface LspProcess {
+export interface LspProcess extends DiagnosticsWatch {
   readonly pid: number;
   readonly client: ProtocolConnection;
-  /** Every diagnostics notification received, in order. */
-  readonly published: PublishDiagnosticsParams[];
-  /** Resolves with the next diagnostics published for `uri` that satisfy `accept`. */
-  nextDiagnostics(
-    uri: string,
-    accept?: (p: PublishDiagnosticsParams) => boolean,
-  ): Promise<PublishDiagnosticsParams>;
   /** Resident memory of the server's process, in bytes (Linux: /proc/PID/status). */
   rss(): number;
   /** Shutdown and exit; resolves with the exit code. */
@@ -46,24 +38,12 @@ export function spawnLsp(
     new StreamMessageReader(child.stdout),
     new StreamMessageWriter(child.stdin),
   );
-  const published: PublishDiagnosticsParams[] = [];
-  const waiting: {
-    uri: string;
-    accept: (p: PublishDiagnosticsParams) => boolean;
-    resolve: (p: PublishDiagnosticsParams) => void;
-  }[] = [];
-  client.onNotification(PublishDiagnosticsNotification.type, (p) => {
-    published.push(p);
-    const i = waiting.findIndex((w) => w.uri === p.uri && w.accept(p));
-    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(p);
-  });
+  const watch = watchDiagnostics(client);
   client.listen();
   return {
     pid: child.pid!,
     client,
-    published,
-    nextDiagnostics: (uri, accept = () => true) =>
-      new Promise((resolve) => waiting.push({ uri, accept, resolve })),
+    ...watch,
     rss: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, lstatSync, readFileSync } from "node:fs";
+import { reason } from "../../util/files.js";
 import { join } from "node:path";
 import { Ajv } from "ajv";
 
@@ -109,7 +110,14 @@ function validate(x: unknown): x is ShardIndex {
 /** Reads and checks `DIR/index.json`: its schema, sums that add up, and every shard present at its size. */
 export function readShardIndex(dir: string): ShardIndex {
   const path = join(dir, indexFile);
-  const st = lstatSync(path, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = lstatSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOTDIR")
+      throw new ShardError(dir, "is not a folder: give the folder `archc data pack` wrote");
+    throw new ShardError(path, `cannot be read: ${reason(e)}`);
+  }
   if (!st)
     throw new ShardError(path, "no such file: is this a folder written by `archc data pack`?");
   if (!st.isFile()) throw new ShardError(path, "is not a regular file");

@@ -28,7 +28,8 @@ interface LockInfo {
   nonce: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` of this machine exists (EPERM: it does, but is someone else's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

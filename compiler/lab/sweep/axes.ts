@@ -2,8 +2,7 @@ import type { NetworkDecl } from "../../../grammar/ast.js";
 import { parseExpression } from "../../../grammar/parse.js";
 import { syntheticSpan } from "../../../grammar/span.js";
 import { error, DiagnosticError, type Diagnostic } from "../../../grammar/diagnostic.js";
-import { evaluate } from "../../language/elaborate/evaluate.js";
-import { Scope } from "../../language/elaborate/scope.js";
+import { sweepValues } from "../../language/config/sweepValues.js";
 import { partitionedChannels } from "../../language/ir/geometry.js";
 import type { Value } from "../../language/elaborate/values.js";
 import { buildNetwork, type Program } from "../../language/program.js";
@@ -78,8 +77,7 @@ export function parseAxis(text: string, net: NetworkDecl): Axis | Diagnostic {
     };
   }
   try {
-    const v = evaluate(parsed.expr, new Scope());
-    const values = v.t === "list" ? v.items : [v];
+    const values = sweepValues(parsed.expr);
     if (values.length === 0) return error("E0601", span, `--sweep ${name} has no values`);
     return axis(values);
   } catch (e) {

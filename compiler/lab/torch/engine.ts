@@ -4,13 +4,11 @@ import {
   closeSync,
   existsSync,
   readFileSync,
-  mkdtempSync,
   openSync,
   rmSync,
   writeSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import * as tf from "@tensorflow/tfjs";
@@ -32,6 +30,7 @@ import { prepareRun, type SessionOptions, type SessionResult } from "../train/se
 import { findPython, TorchEngineError, type Python } from "./python.js";
 import { readTorchCheckpoint } from "./checkpoint.js";
 import { torchWeightsFile } from "./weights.js";
+import { makeWorkDir } from "./workDir.js";
 
 /** The Python file archc ships and runs; it sits beside this module's source in the package. */
 export const runnerPath = join(packageRoot, "compiler", "lab", "torch", "runner.py");
@@ -213,7 +212,7 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         runtime: { python: py.version, pythonPath: py.path, torch: py.torch, processes: world },
       })
     : undefined;
-  const work = mkdtempSync(join(tmpdir(), "archc-torch-"));
+  const work = makeWorkDir();
   try {
     if (run && !run.resume) rmSync(join(o.outDir, torchWeightsFile), { force: true });
     // A checkpoint that is damaged, of another run or a planted pickle is refused here, before

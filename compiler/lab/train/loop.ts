@@ -168,7 +168,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const startEpoch = state.epoch;
   // The checkpoint is the record: metrics written after it (a kill in between) are dropped.
   writeMetrics(o.outDir, state.history ?? []);
-  const dropouts = model.layers.filter((l) => l.getClassName() === "Dropout") as unknown as {
+  // Stochastic depth draws like dropout: a fresh seed per step from the run's random state.
+  const dropouts = model.layers.filter(
+    (l) => l.getClassName() === "Dropout" || l.getClassName() === "DropPath",
+  ) as unknown as {
     seed?: number;
   }[];
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -1,3 +1,4 @@
+import { sweepValues } from "./sweepValues.js";
 import type { Arg, Expr, ExperimentDecl } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
 import { DiagnosticError, error, fail, type Diagnostic } from "../../../grammar/diagnostic.js";
@@ -112,13 +113,9 @@ export function evaluateExperiment(
                 "sweep takes axis = [values], e.g. sweep parts = [1, 2, 4, depthwise]",
               );
             // `all`: every partition count valid for every layer, found when the space is searched.
-            const v: Value =
-              a.value.kind === "Name" && a.value.name === "all"
-                ? { t: "list", items: [{ t: "symbol", v: "all" }] }
-                : evaluate(a.value, new Scope());
             out.sweep = [
               ...out.sweep,
-              { axis: a.name.name, values: v.t === "list" ? v.items : [v], span: a.span },
+              { axis: a.name.name, values: sweepValues(a.value), span: a.span },
             ];
           }
           break;

@@ -136,6 +136,16 @@ example through a huge \`repeat\` or blocks that call each other many times over
 keeps archc's time and memory bounded; raise it with \`--max-layers\` if the network is meant
 to be that large.`,
 
+  E0504: `A function in an expression gets an argument outside its domain: \`log\` of zero or a
+negative number, \`pow\` of a negative base to a fractional power, or a result too large to be
+a number. The error points at the argument; for a logarithm base b write \`log(x) / log(b)\`.`,
+
+  E0505: `A range (\`16..64\`, \`16..64 step 16\`) gives the integers from its start to its end,
+counting up by its step (1 by default); the end is included when the steps reach it. Its start,
+end and step must be integers, the step 1 or more, the end not below the start, and it may give
+at most 10,000 values. Ranges are for sweep values: \`sweep width = 16..64 step 16\`, or
+\`--sweep 'width=16..64 step 16'\` on the command line.`,
+
   E0600: `The network asked for (\`--network NAME\`) is not declared in the file, or the file declares
 no network. \`archc list FILE\` shows what it declares.`,
 

@@ -1,8 +1,10 @@
-import type { Arg, Expr } from "../../../grammar/ast.js";
+import type { Arg, Expr, RangeExpr } from "../../../grammar/ast.js";
+import { limits } from "../../../grammar/limits.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
 import { divisionByZero, floorDiv, floorMod } from "./arithmetic.js";
 import { didYouMean } from "../suggest.js";
+import { builtin, builtinFunctions } from "./builtins.js";
 import type { Scope } from "./scope.js";
 import { show, symbols, typeName, type Value } from "./values.js";
 
@@ -11,20 +13,8 @@ export interface EvalOptions {
   readonly allowCalls?: boolean;
 }
 
-const builtins: Record<string, (args: Value[], span: Span) => Value> = {
-  min: (a, s) => fold(a, s, "min", Math.min),
-  max: (a, s) => fold(a, s, "max", Math.max),
-  abs: (a, s) => mapNum(one(a, s, "abs"), Math.abs),
-  floor: (a, s) => ({ t: "int", v: Math.floor(num(one(a, s, "floor"), s, "floor")) }),
-  ceil: (a, s) => ({ t: "int", v: Math.ceil(num(one(a, s, "ceil"), s, "ceil")) }),
-  round: (a, s) => ({ t: "int", v: Math.round(num(one(a, s, "round"), s, "round")) }),
-};
-export const builtinFunctions: ReadonlySet<string> = new Set(Object.keys(builtins));
+export { builtinFunctions };
 
-function one(args: Value[], span: Span, fn: string): Value {
-  if (args.length !== 1) fail("E0301", span, `${fn} takes one argument, not ${args.length}`);
-  return args[0]!;
-}
 function num(v: Value, span: Span, what: string): number {
   if (v.t !== "int" && v.t !== "float")
     fail("E0500", span, `${what} needs a number, not ${typeName(v)} (${show(v)})`);
@@ -32,14 +22,6 @@ function num(v: Value, span: Span, what: string): number {
 }
 function mapNum(v: Value, f: (x: number) => number): Value {
   return v.t === "int" ? { t: "int", v: f(v.v) } : { t: "float", v: f((v as { v: number }).v) };
-}
-function fold(args: Value[], span: Span, fn: string, f: (a: number, b: number) => number): Value {
-  if (args.length < 1) fail("E0302", span, `${fn} needs at least one argument`);
-  const nums = args.map((a) => num(a, span, fn));
-  const allInt = args.every((a) => a.t === "int");
-  // Math.min/max must not see reduce's index and array arguments.
-  const v = nums.reduce((a, b) => f(a, b));
-  return allInt ? { t: "int", v } : { t: "float", v };
 }
 
 export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
@@ -92,11 +74,13 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
         () => evaluate(e.right, scope, opts),
         e.span,
       );
+    case "Range":
+      return rangeValue(e, scope, opts);
     case "Call": {
-      const fn = builtins[e.callee.name];
+      const fn = builtin(e.callee.name);
       if (fn && !e.args.some((a) => a.name))
         return fn(
-          e.args.map((a) => evaluate(a.value, scope, opts)),
+          e.args.map((a) => ({ value: evaluate(a.value, scope, opts), span: a.value.span })),
           e.span,
         );
       if (fn)
@@ -117,6 +101,51 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
       return callValue(e.callee.name, e.args, scope, opts);
     }
   }
+}
+
+/** `16..64 step 16` -> [16, 32, 48, 64]: integers, counting up, end included when reached. */
+function rangeValue(e: RangeExpr, scope: Scope, opts: EvalOptions): Value {
+  const int = (x: Expr, what: string): number => {
+    const v = evaluate(x, scope, opts);
+    if (v.t !== "int")
+      fail(
+        "E0505",
+        x.span,
+        `a range's ${what} must be an integer, not ${typeName(v)} (${show(v)})`,
+      );
+    return v.v;
+  };
+  const start = int(e.start, "start");
+  const end = int(e.end, "end");
+  const step = e.step ? int(e.step, "step") : 1;
+  const written = `${start}..${end}`;
+  const stepped = step > 1 ? ` step ${step}` : "";
+  if (step < 1)
+    fail(
+      "E0505",
+      e.step!.span,
+      `a range's step must be 1 or more, not ${step}`,
+      "e.g. 16..64 step 16",
+    );
+  if (end < start)
+    fail(
+      "E0505",
+      e.span,
+      `the range ${written} is empty: its end is below its start`,
+      `ranges count up: ${end}..${start}${stepped}`,
+    );
+  const count = Math.floor((end - start) / step) + 1;
+  if (count > limits.rangeValues)
+    fail(
+      "E0505",
+      e.span,
+      `the range ${written}${stepped} has ${count.toLocaleString("en-US")} values; at most ${limits.rangeValues.toLocaleString("en-US")} are allowed`,
+      "a larger step takes fewer: e.g. step " + Math.ceil((end - start) / (limits.rangeValues - 1)),
+    );
+  return {
+    t: "list",
+    items: Array.from({ length: count }, (_, i) => ({ t: "int", v: start + i * step })),
+  };
 }
 
 function callValue(name: string, args: readonly Arg[], scope: Scope, opts: EvalOptions): Value {

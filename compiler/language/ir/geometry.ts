@@ -124,3 +124,78 @@ export function layerPads(
 export function symmetricPads(p: Pads): boolean {
   return p[0] === p[1] && p[2] === p[3];
 }
+
+/**
+ * Output size along one axis of a window over explicit padding, PyTorch's rule:
+ * floor((in + before + after - e) / stride) + 1, or with `ceil` (ceil_mode) rounded up, less the
+ * last window when it would start past the input and the `before` padding.
+ */
+export function paddedOutSize(
+  input: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  before: number,
+  after: number,
+  ceil = false,
+): number {
+  const span = input + before + after - effectiveKernel(kernel, dilation);
+  const out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  return ceil && (out - 1) * stride >= input + before ? out - 1 : out;
+}
+
+/**
+ * A ceil-mode pool's padding with the rows and columns its last windows run past the padded
+ * input added at the bottom and right, [top, bottom, left, right]: pooling 'valid' over the
+ * input padded so gives ceil mode's output (the overhang is -infinity for max pooling, and zeros
+ * for average pooling that `poolDivisors` leaves out of the count).
+ */
+export function ceilPads(
+  input: readonly number[],
+  node: {
+    readonly pool: readonly number[];
+    readonly strides: readonly number[];
+    readonly pads?: Pads;
+    readonly ceil?: true;
+  },
+): [number, number, number, number] {
+  const p = node.pads ?? [0, 0, 0, 0];
+  if (!node.ceil) return [p[0], p[1], p[2], p[3]];
+  const extra = [0, 1].map((i) => {
+    const [before, after] = [p[2 * i]!, p[2 * i + 1]!];
+    const out = paddedOutSize(input[i]!, node.pool[i]!, node.strides[i]!, 1, before, after, true);
+    return Math.max(0, (out - 1) * node.strides[i]! + node.pool[i]! - (input[i]! + before + after));
+  });
+  return [p[0], p[1] + extra[0]!, p[2], p[3] + extra[1]!];
+}
+
+/**
+ * Average pooling's divisors per output row and column, PyTorch's with count_include_pad: a
+ * window counts the input and the padding it covers but not the overhang past the padding that
+ * ceil mode adds, so a window's divisor is rows[i] * columns[j]; undefined when every window
+ * counts the whole window (no overhang), as a plain 'valid' pool over the padded input divides.
+ */
+export function poolDivisors(
+  input: readonly number[],
+  node: {
+    readonly pool: readonly number[];
+    readonly strides: readonly number[];
+    readonly pads?: Pads;
+    readonly ceil?: true;
+  },
+): { readonly rows: readonly number[]; readonly columns: readonly number[] } | undefined {
+  if (!node.ceil) return undefined;
+  const p = node.pads ?? [0, 0, 0, 0];
+  const [rows, columns] = [0, 1].map((i) => {
+    const [before, after] = [p[2 * i]!, p[2 * i + 1]!];
+    const k = node.pool[i]!;
+    const s = node.strides[i]!;
+    const out = paddedOutSize(input[i]!, k, s, 1, before, after, true);
+    return Array.from({ length: out }, (_, o) => {
+      const start = o * s - before;
+      return Math.min(start + k, input[i]! + after) - start;
+    });
+  });
+  const whole = rows!.every((r) => r === node.pool[0]) && columns!.every((c) => c === node.pool[1]);
+  return whole ? undefined : { rows: rows!, columns: columns! };
+}

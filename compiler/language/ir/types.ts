@@ -7,6 +7,8 @@ export type OpName =
   | "conv"
   | "sepconv"
   | "bn"
+  | "layernorm"
+  | "layerscale"
   | "act"
   | "maxpool"
   | "avgpool"
@@ -14,6 +16,7 @@ export type OpName =
   | "gmp"
   | "dense"
   | "dropout"
+  | "droppath"
   | "flatten"
   | "concat"
   | "add"
@@ -91,12 +94,25 @@ export interface BnAttrs {
   readonly center: boolean;
 }
 
+/** Layer normalisation over the last axis (channels); no running statistics. */
+export interface LayerNormAttrs {
+  readonly epsilon: number;
+  readonly scale: boolean;
+  readonly center: boolean;
+}
+
 export interface PoolAttrs {
   readonly pool: readonly [number, number];
   readonly strides: readonly [number, number];
   readonly padding: Padding;
   /** Explicit padding, then `padding` is "valid"; each side smaller than the window. */
   readonly pads?: Pads;
+  /**
+   * PyTorch's ceil_mode (present only when set, always with `pads`): the output size rounds up,
+   * so a last window may run past the padded input, provided it starts inside the input or the
+   * top/left padding (ir/geometry.ts: `ceilPads`, `poolDivisors`).
+   */
+  readonly ceil?: true;
 }
 
 export type IRNode =
@@ -104,6 +120,9 @@ export type IRNode =
   | NodeBase<"conv", ConvAttrs>
   | NodeBase<"sepconv", SepConvAttrs>
   | NodeBase<"bn", BnAttrs>
+  | NodeBase<"layernorm", LayerNormAttrs>
+  /** A learnable multiplier per channel, each starting at `init` (layer scale). */
+  | NodeBase<"layerscale", { readonly init: number }>
   | NodeBase<"act", { readonly activation: string }>
   | NodeBase<"maxpool", PoolAttrs>
   | NodeBase<"avgpool", PoolAttrs>
@@ -114,6 +133,11 @@ export type IRNode =
       { readonly units: number; readonly useBias: boolean; readonly activation: string }
     >
   | NodeBase<"dropout", { readonly rate: number }>
+  /**
+   * Stochastic depth, torchvision's "row" mode: in training each example is zeroed with
+   * probability `rate`, else divided by 1 - rate; the identity at inference.
+   */
+  | NodeBase<"droppath", { readonly rate: number }>
   | NodeBase<"flatten", Record<string, never>>
   | NodeBase<"concat", Record<string, never>>
   | NodeBase<"add", Record<string, never>>

@@ -256,6 +256,10 @@ export function expr(
     case "Quantity":
       expr(e.amount, scope, out, allowCalls);
       return;
+    case "Range":
+      for (const x of [e.start, e.end, ...(e.step ? [e.step] : [])])
+        expr(x, scope, out, allowCalls);
+      return;
     case "Call":
       if (!allowCalls && !builtinFunctions.has(e.callee.name)) {
         out.push(

@@ -72,6 +72,7 @@ def torchvision_graph(model):
     traced = torch.fx.symbolic_trace(model)
     fx_nodes = list(traced.graph.nodes)
     index = {node: i for i, node in enumerate(fx_nodes)}
+    state = model.state_dict()
     nodes = []
     for node in fx_nodes:
         keys = []
@@ -80,7 +81,12 @@ def torchvision_graph(model):
             for k in module.state_dict(keep_vars=True):
                 if "." not in k and not k.endswith("num_batches_tracked"):
                     keys.append(f"{node.target}.{k}")
-        nodes.append({"name": str(node.target), "inputs": [index[a] for a in node.all_input_nodes], "keys": keys})
+        elif node.op in ("call_function", "call_method"):
+            # Parameters a module reads directly (ConvNeXt's layer_scale, LayerNorm2d's weight and
+            # bias, traced through): the operation that uses them is the unit that holds them.
+            keys = [str(a.target) for a in node.all_input_nodes if a.op == "get_attr" and str(a.target) in state]
+        inputs = [index[a] for a in node.all_input_nodes if a.op != "get_attr"]
+        nodes.append({"name": str(node.target), "inputs": inputs, "keys": keys})
     return nodes
 
 

@@ -76,12 +76,23 @@ const cases: Case[] = [
   // RegNetY: grouped 3x3 convolutions and squeeze-and-excitation (archc's dense layers on the
   // pooled vector, torchvision's 1x1 convolutions on the pooled map).
   at64("regnet_y_400mf", "regnet_y_400mf.arch", "regnet_y_400mf", "equal"),
+  // RegNetX: the same bottleneck without squeeze-and-excitation, widths 32, 64, 160, 400 from
+  // the design-space rule and made multiples of the group width 16.
+  at64("regnet_x_400mf", "regnet_x_400mf.arch", "regnet_x_400mf", "equal"),
   // MobileNetV3-Large: hard_swish, squeeze-and-excitation gated by h_sigmoid (torchvision's
   // Hardsigmoid), 5x5 depthwise convolutions padded 2, a dense + hard_swish + dropout head.
   at64("mobilenet_v3_large", "mobilenet_v3_large.arch", "mobilenet_v3_large", "equal"),
   // EfficientNet-B0: SiLU (`swish`), squeeze-and-excitation in every unit; stochastic depth is
   // the identity in eval mode.
   at64("efficientnet_b0", "efficientnet_b0.arch", "efficientnet_b0", "equal"),
+  // ConvNeXt-T: a 4x4/4 stem, 7x7 depthwise convolutions padded 3, layer norms over channels
+  // (torchvision's LayerNorm2d and channels-last nn.LayerNorm), 1x1 convolutions for its Linear
+  // layers, exact GELU and layer scale; stochastic depth is the identity in eval mode. At 32x32
+  // the last stage still runs on a 1x1 map.
+  {
+    ...at64("convnext_tiny", "convnext_tiny.arch", "convnext_tiny", "equal"),
+    sets: ["size=32", "classes=10"],
+  },
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.

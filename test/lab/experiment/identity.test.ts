@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
+import { guardSigint, quickTraining } from "../interrupt.js";
 
 /**
  * A run's identity is what decides its numbers (the elaborated network, the config after
@@ -26,14 +27,7 @@ function specIn(dir: string, text = tinyText): string {
   return file;
 }
 
-const guard = () => {};
-beforeAll(() => {
-  process.env["ARCHC_GROUPED_STRATEGY"] = "split";
-  process.on("SIGINT", guard);
-});
-afterAll(() => {
-  process.off("SIGINT", guard);
-});
+guardSigint({ ARCHC_GROUPED_STRATEGY: "split" });
 
 const commented = `# a comment that moves every line down\n\n${tinyText}\n# and one at the end\n`;
 const unrelated = `${tinyText}\nblock spare(f) {\n  conv 1x1 f\n}\n`;
@@ -51,16 +45,7 @@ describe("a comment or an unrelated declaration keeps every cached row", () => {
         "parts=1,2",
         "--measure",
         "params,train",
-        "--data",
-        "synthetic:16",
-        "--epochs",
-        "1",
-        "--backend",
-        "wasm",
-        "--out",
-        out,
-        "--json",
-        "--quiet",
+        ...quickTraining(out, "synthetic:16"),
       );
     const first = rows((await sweep(specIn(dir))).stdout);
     expect(first.map((r) => r.cached ?? false)).toEqual([false, false]);

@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectGolden } from "../../golden.js";
 import { buildFile, runCli } from "../../helpers.js";
+import { guardSigint, interruptWhen, quickTraining } from "../interrupt.js";
 
 const here = import.meta.dirname;
 const stages = join(here, "stages.arch");
@@ -27,14 +28,7 @@ interface Searched {
 }
 const searched = (stdout: string) => JSON.parse(stdout) as Searched;
 
-const guard = () => {};
-beforeAll(() => {
-  process.env["ARCHC_GROUPED_STRATEGY"] = "split";
-  process.on("SIGINT", guard);
-});
-afterAll(() => {
-  process.off("SIGINT", guard);
-});
+guardSigint({ ARCHC_GROUPED_STRATEGY: "split" });
 
 /** Every configuration of p1 x (p2 = p3) x width, summarised one by one. */
 function bruteForce(budget: number): { args: Record<string, Arg>; params: number; macs: number }[] {
@@ -144,16 +138,10 @@ describe("archc search", () => {
   });
 
   it("an experiment declares the space: sweep p = all, tie, where, samples, seed", async () => {
-    const r = await runCli(
-      "search",
-      stages,
-      "--experiment",
-      "budget",
-      "--out",
-      tmp(),
-      "--json",
-      "--quiet",
-    );
+    // Each run in a fresh folder: the same draw again, not rows found in results.jsonl.
+    const budget = () =>
+      runCli("search", stages, "--experiment", "budget", "--out", tmp(), "--json", "--quiet");
+    const r = await budget();
     expect(r.code).toBe(0);
     const s = searched(r.stdout);
     expect(s.rows).toHaveLength(5);
@@ -161,20 +149,7 @@ describe("archc search", () => {
       expect(x.args["p3"]).toEqual(x.args["p2"]);
       expect(x.macs).toBeLessThanOrEqual(1_500_000);
     }
-    const again = searched(
-      (
-        await runCli(
-          "search",
-          stages,
-          "--experiment",
-          "budget",
-          "--out",
-          tmp(),
-          "--json",
-          "--quiet",
-        )
-      ).stdout,
-    );
+    const again = searched((await budget()).stdout);
     expect(again.rows.map((x) => x.args)).toEqual(s.rows.map((x) => x.args));
   });
 
@@ -227,32 +202,14 @@ describe("archc search", () => {
       "5",
       "--measure",
       "params,train",
-      "--data",
-      "synthetic:32",
-      "--epochs",
-      "1",
-      "--batch",
-      "8",
-      "--backend",
-      "wasm",
-      "--out",
-      out,
-      "--json",
-      "--quiet",
+      ...quickTraining(out, "synthetic:32", "--batch", "8"),
     ];
     const straight = searched((await runCli(...args(join(tmp(), "s")))).stdout);
     const out = join(tmp(), "s");
     // Stop as soon as the first configuration's training has its folder.
     const training = () =>
       existsSync(out) && readdirSync(out).some((d) => existsSync(join(out, d, "manifest.json")));
-    const timer = setInterval(() => {
-      if (training()) {
-        clearInterval(timer);
-        process.kill(process.pid, "SIGINT");
-      }
-    }, 5);
-    const stopped = await runCli(...args(out));
-    clearInterval(timer);
+    const stopped = await interruptWhen(training, () => runCli(...args(out)));
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toMatch(/Run the same command again to continue/);
     const resumed = searched((await runCli(...args(out))).stdout);

@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acquireLock, releaseLock } from "../../../compiler/lab/run/index.js";
 import { runCli } from "../../helpers.js";
+import { guardSigint, interruptWhen, quickTraining } from "../interrupt.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const tiny = join(repo, "examples", "tiny.arch");
@@ -18,15 +19,9 @@ interface Row {
 const rows = (stdout: string) => (JSON.parse(stdout) as { results: Row[] }).results;
 const tmp = () => mkdtempSync(join(tmpdir(), "archc-trust-"));
 
-// A stray signal after a command removed its handler must not end the test worker.
-const guard = () => {};
-beforeAll(() => {
-  process.env["ARCHC_CACHE_DIR"] = join(repo, "test", ".generated", "cache");
-  process.env["ARCHC_GROUPED_STRATEGY"] = "split";
-  process.on("SIGINT", guard);
-});
-afterAll(() => {
-  process.off("SIGINT", guard);
+guardSigint({
+  ARCHC_CACHE_DIR: join(repo, "test", ".generated", "cache"),
+  ARCHC_GROUPED_STRATEGY: "split",
 });
 
 describe("a sweep reuses a saved row only for the same identity", () => {
@@ -84,16 +79,7 @@ describe("a sweep reuses a saved row only for the same identity", () => {
       "parts=1,2",
       "--measure",
       "params,train",
-      "--data",
-      "synthetic:32",
-      "--epochs",
-      "1",
-      "--backend",
-      "wasm",
-      "--out",
-      out,
-      "--json",
-      "--quiet",
+      ...quickTraining(out),
     ];
     const run1 = await runCli(...args);
     expect(run1.stderr).toBe("");
@@ -124,29 +110,14 @@ describe("a sweep reuses a saved row only for the same identity", () => {
       "parts=1,2",
       "--measure",
       "train",
-      "--data",
-      "synthetic:32",
-      "--epochs",
-      "1",
-      "--batch",
-      "8",
-      "--backend",
-      "wasm",
-      "--out",
-      out,
-      "--json",
-      "--quiet",
+      ...quickTraining(out, "synthetic:32", "--batch", "8"),
     ];
     const straight = rows((await runCli(...sweepArgs(join(tmp(), "s")))).stdout);
     const out = join(tmp(), "s");
-    const timer = setInterval(() => {
-      if (existsSync(join(out, "tiny_parts_=_1", "manifest.json"))) {
-        clearInterval(timer);
-        process.kill(process.pid, "SIGINT");
-      }
-    }, 5);
-    const stopped = await runCli(...sweepArgs(out));
-    clearInterval(timer);
+    const stopped = await interruptWhen(
+      () => existsSync(join(out, "tiny_parts_=_1", "manifest.json")),
+      () => runCli(...sweepArgs(out)),
+    );
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toMatch(/Run the same command again to continue/);
     expect(existsSync(join(out, "results.jsonl"))).toBe(false);

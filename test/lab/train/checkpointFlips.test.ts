@@ -37,13 +37,9 @@ function headerEnd(buf: Buffer): number {
   return magic === "ARCHCKPT" ? 12 + buf.readUInt32LE(8) : 20 + buf.readUInt32LE(16);
 }
 
-beforeAll(async () => {
-  await initBackend("wasm");
-  dir = mkdtempSync(join(tmpdir(), "archc-flips-"));
-  file = join(dir, "small.arch");
-  writeFileSync(file, spec);
-  const run = join(dir, "run");
-  const r = await runCli(
+/** One short training run of the small network into `out`. */
+const trainSmall = (out: string) =>
+  runCli(
     "train",
     file,
     "--data",
@@ -54,8 +50,16 @@ beforeAll(async () => {
     "8",
     "--quiet",
     "--out",
-    run,
+    out,
   );
+
+beforeAll(async () => {
+  await initBackend("wasm");
+  dir = mkdtempSync(join(tmpdir(), "archc-flips-"));
+  file = join(dir, "small.arch");
+  writeFileSync(file, spec);
+  const run = join(dir, "run");
+  const r = await trainSmall(run);
   expect(r.code, r.stderr).toBe(0);
   good = readFileSync(runPaths(run).checkpoint);
   model = buildModelFromIR(mustBuildFile(file));
@@ -63,30 +67,33 @@ beforeAll(async () => {
 
 type Outcome = "located" | "loaded" | "other";
 
-/** Decodes a flipped copy in memory, every check of loading but the model's shapes. */
-function flipAndDecode(path: string, byte: number, bit: number): Outcome {
-  const bad = Buffer.from(good);
+/** A copy of a checkpoint (the good one by default) with one bit flipped. */
+function flipped(byte: number, bit: number, of: Buffer = good): Buffer {
+  const bad = Buffer.from(of);
   bad[byte]! ^= 1 << bit;
+  return bad;
+}
+
+/** Whether reading a damaged checkpoint was refused naming `path`, or loaded. */
+async function outcome(path: string, read: () => unknown): Promise<Outcome> {
   try {
-    decodeCheckpoint(path, decodeFramed(path, bad));
+    await read();
     return "loaded";
   } catch (e) {
     return e instanceof CheckpointError && e.message.includes(path) ? "located" : "other";
   }
 }
 
+/** Decodes a flipped copy in memory, every check of loading but the model's shapes. */
+const flipAndDecode = (path: string, byte: number, bit: number) =>
+  outcome(path, () => decodeCheckpoint(path, decodeFramed(path, flipped(byte, bit))));
+
 /** Writes a flipped copy and loads it into the model, as training and export do. */
-async function flipAndLoad(path: string, byte: number, bit: number): Promise<Outcome> {
-  const bad = Buffer.from(good);
-  bad[byte]! ^= 1 << bit;
-  writeFileSync(path, bad);
-  try {
-    await loadCheckpoint(path, model);
-    return "loaded";
-  } catch (e) {
-    return e instanceof CheckpointError && e.message.includes(path) ? "located" : "other";
-  }
-}
+const flipAndLoad = (path: string, byte: number, bit: number) =>
+  outcome(path, () => {
+    writeFileSync(path, flipped(byte, bit));
+    return loadCheckpoint(path, model);
+  });
 
 describe("checkpoint bit flips", () => {
   it("every single-bit flip of the header, and flips across the data, is refused naming the file", async () => {
@@ -94,17 +101,17 @@ describe("checkpoint bit flips", () => {
     const end = headerEnd(good);
     const tally: Record<Outcome, number> = { located: 0, loaded: 0, other: 0 };
     const examples: string[] = [];
-    const count = (byte: number, bit: number) => {
-      const o = flipAndDecode(path, byte, bit);
+    const count = async (byte: number, bit: number) => {
+      const o = await flipAndDecode(path, byte, bit);
       tally[o]++;
       if (o !== "located" && examples.length < 5) examples.push(`byte ${byte} bit ${bit}: ${o}`);
     };
-    for (let byte = 0; byte < end; byte++) for (let bit = 0; bit < 8; bit++) count(byte, bit);
+    for (let byte = 0; byte < end; byte++) for (let bit = 0; bit < 8; bit++) await count(byte, bit);
     const headerFlips = end * 8;
     // The data and the checksum after it: 64 flips spread evenly.
     for (let i = 0; i < 64; i++) {
       const byte = end + Math.floor(((good.length - end - 1) * i) / 63);
-      count(byte, i % 8);
+      await count(byte, i % 8);
     }
     expect({ ...tally, examples }).toEqual({
       located: headerFlips + 64,
@@ -128,19 +135,7 @@ describe("checkpoint bit flips", () => {
 
   it("through the command line, a flipped checkpoint is exit 1 naming the file", async () => {
     const run = join(dir, "cli");
-    const r = await runCli(
-      "train",
-      file,
-      "--data",
-      "synthetic:16",
-      "--epochs",
-      "1",
-      "--batch",
-      "8",
-      "--quiet",
-      "--out",
-      run,
-    );
+    const r = await trainSmall(run);
     expect(r.code, r.stderr).toBe(0);
     const ckpt = runPaths(run).checkpoint;
     const saved = readFileSync(ckpt);
@@ -148,9 +143,7 @@ describe("checkpoint bit flips", () => {
     const bad: string[] = [];
     // Flips in the header's lengths, its JSON and the data.
     for (const byte of [9, 17, 30, Math.floor(end / 2), end - 2, end + 5, saved.length - 40]) {
-      const flipped = Buffer.from(saved);
-      flipped[byte]! ^= 0x04;
-      writeFileSync(ckpt, flipped);
+      writeFileSync(ckpt, flipped(byte, 2, saved));
       const x = await runCli("export", run, "-o", join(dir, "x.onnx"));
       if (x.code !== 1 || !x.stderr.includes(ckpt))
         bad.push(`byte ${byte}: exit ${x.code}: ${x.stderr}`);

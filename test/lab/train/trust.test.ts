@@ -1,24 +1,19 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readFramed } from "../../../compiler/lab/run/frame.js";
 import { runPaths } from "../../../compiler/lab/run/paths.js";
 import { runCli } from "../../helpers.js";
+import { guardSigint, interruptWhen } from "../interrupt.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const tiny = join(repo, "examples", "tiny.arch");
 const tmp = () => mkdtempSync(join(tmpdir(), "archc-trust-"));
 
-// A stray signal after a command removed its handler must not end the test worker.
-const guard = () => {};
-beforeAll(() => {
-  process.env["ARCHC_CACHE_DIR"] = join(repo, "test", ".generated", "cache");
-  process.env["ARCHC_GROUPED_STRATEGY"] = "split";
-  process.on("SIGINT", guard);
-});
-afterAll(() => {
-  process.off("SIGINT", guard);
+guardSigint({
+  ARCHC_CACHE_DIR: join(repo, "test", ".generated", "cache"),
+  ARCHC_GROUPED_STRATEGY: "split",
 });
 
 const train = (out: string, ...more: string[]) =>
@@ -66,14 +61,10 @@ describe("train: stop, resume, and folders that are never mixed", () => {
     expect((await train(straight)).code).toBe(0);
     const split = join(tmp(), "r");
     // Send Ctrl-C as soon as the run folder is set up: training then stops after its first step.
-    const timer = setInterval(() => {
-      if (existsSync(runPaths(split).manifest)) {
-        clearInterval(timer);
-        process.kill(process.pid, "SIGINT");
-      }
-    }, 5);
-    const stopped = await train(split);
-    clearInterval(timer);
+    const stopped = await interruptWhen(
+      () => existsSync(runPaths(split).manifest),
+      () => train(split),
+    );
     expect(stopped.code).toBe(130);
     // The message names the step the checkpoint holds, and is the last thing printed.
     const said =

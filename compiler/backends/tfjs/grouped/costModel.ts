@@ -40,9 +40,10 @@ export const CACHE_DIR_ENV = "ARCHC_CACHE_DIR";
 export const CACHE_FILE = "grouped-conv.json";
 /**
  * Bumped when strategies change enough that old timings no longer rank them (2: wasm Slice,
- * Unpack and batch norm got their own kernels, which made `split` several times cheaper).
+ * Unpack and batch norm got their own kernels, which made `split` several times cheaper;
+ * 3: the `native` kernel, which earlier timings never measured).
  */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */
@@ -94,6 +95,8 @@ interface Speeds {
   convMs: number;
   /** Cost per row of a slice that is not contiguous (wasm: a JS loop over rows). */
   sliceRowMs: number;
+  /** archc's grouped convolution kernel (`native`), MACs per millisecond. */
+  native: number;
   /** A training step's time over the forward time, per strategy. */
   train: (name: StrategyName, groups: number, groupIn: number) => number;
 }
@@ -109,6 +112,7 @@ const SPEEDS: Record<string, Speeds> = {
     opMs: 0.1,
     convMs: 2.5,
     sliceRowMs: 1e-4,
+    native: 8e6,
     // The interleave filter gradient is a depthwise conv whose filter is the whole
     // output over the width-folded input, so it grows with the folded channels. The
     // matMul gradients transpose an operand, which leaves XNNPACK for the scalar
@@ -116,6 +120,8 @@ const SPEEDS: Record<string, Speeds> = {
     train: (name, g, gi) => {
       if (name === "interleave") return Math.max(6, 9 * gi);
       if (name === "taps" || name === "im2col") return g === 1 ? 40 : 4;
+      // Its input gradient is its forward pass again, its filter gradient about as long.
+      if (name === "native") return 4;
       return { split: 10, blockdiag: 10, depthwise: 15, channelwise: 16 }[name];
     },
   },
@@ -129,6 +135,7 @@ const SPEEDS: Record<string, Speeds> = {
     opMs: 0.05,
     convMs: 0.05,
     sliceRowMs: 0,
+    native: 1e6,
     train: () => 3,
   },
 };
@@ -187,6 +194,9 @@ function forwardMs(name: StrategyName, s: ConvShape, sp: Speeds): number {
       const work = go === 1 ? spreadMacs / sp.dwconv : (spreadMacs * groupedWaste) / sp.grouped;
       return work + copy(gi > 1 ? 2 * input : input);
     }
+    case "native":
+      // One launch; the zero-padded copy of the input is the only extra pass over memory.
+      return macs / sp.native + sp.opMs + copy(input);
     case "taps":
     case "im2col": {
       const rate = g === 1 ? sp.gemm : sp.batchedGemm;
@@ -481,6 +491,10 @@ export function strategyBytes(name: StrategyName, s: ConvShape, mode: Mode = "fo
       break;
     case "im2col":
       parts = [input, ...new Array<number>(taps).fill(m * s.inChannels), taps * m * s.inChannels];
+      break;
+    case "native":
+      // The padded input while a kernel runs; the gradient keeps only x and the kernel.
+      parts = [input];
       break;
   }
   const elements =

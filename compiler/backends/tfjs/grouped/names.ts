@@ -10,6 +10,7 @@ export const STRATEGY_NAMES = [
   "interleave",
   "taps",
   "im2col",
+  "native",
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 

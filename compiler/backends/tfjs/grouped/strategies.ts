@@ -20,6 +20,7 @@ import {
  */
 
 import { STRATEGY_NAMES, type StrategyName } from "./names.js";
+import { groupedConv2dAvailable, groupedConv2dNative } from "../kernels/groupedConv.js";
 
 export { STRATEGY_NAMES, isStrategyName, type StrategyName } from "./names.js";
 
@@ -372,6 +373,24 @@ export const im2colStrategy: StrategyFn = (x, kernel, opts) =>
     return fromGroupMajor(tf.matMul<tf.Tensor3D>(patches, kg), shape);
   });
 
+/**
+ * archc's own grouped convolution kernel (../kernels/groupedConv.ts: SIMD wasm, forward and
+ * both gradients), one launch whatever the group count, exactly the grouped MACs, dilation
+ * and stride inside the kernel. Only the wasm backend has it; elsewhere this is `split`
+ * (isApplicable keeps the cost model from choosing it there).
+ */
+export const nativeStrategy: StrategyFn = (x, kernel, opts) => {
+  if (!groupedConv2dAvailable()) return splitStrategy(x, kernel, opts);
+  const spec = normalizeOptions(opts);
+  convShapeOf(x.shape, kernel.shape, spec); // the same checks and messages as the others
+  return groupedConv2dNative(x, kernel, {
+    strides: spec.strides,
+    pad: spec.padding,
+    dilations: spec.dilation,
+    groups: spec.groups,
+  });
+};
+
 export const STRATEGIES: Readonly<Record<StrategyName, StrategyFn>> = {
   split: splitStrategy,
   blockdiag: blockdiagStrategy,
@@ -380,6 +399,7 @@ export const STRATEGIES: Readonly<Record<StrategyName, StrategyFn>> = {
   interleave: interleaveStrategy,
   taps: tapsStrategy,
   im2col: im2colStrategy,
+  native: nativeStrategy,
 };
 
 function elements(dims: readonly number[]): number {
@@ -409,6 +429,8 @@ export function isApplicable(name: StrategyName, s: ConvShape): boolean {
       return m * s.inChannels * (s.outChannels / s.groups) <= MAX_INTERMEDIATE_ELEMENTS;
     case "im2col":
       return m * s.kernelHeight * s.kernelWidth * s.inChannels <= MAX_INTERMEDIATE_ELEMENTS;
+    case "native":
+      return groupedConv2dAvailable();
   }
 }
 

@@ -13,6 +13,12 @@ import { castReplacement, identityReplacement } from "./sharedCopies.js";
 import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
+import {
+  groupedConv2dBackpropFilterConfig,
+  groupedConv2dBackpropInputConfig,
+  groupedConv2dConfig,
+  groupedConv2dGradient,
+} from "./groupedConv.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -54,8 +60,8 @@ export function installedReplacement(name: string): tf.KernelConfig | undefined 
 }
 
 /**
- * Registers the missing wasm training kernels, the replacements, and the batch-norm
- * gradient (batchNormGrad.ts). Idempotent; a missing kernel defers to any kernel
+ * Registers the missing wasm training kernels, the replacements, the batch-norm
+ * gradient (batchNormGrad.ts) and the grouped convolution (groupedConv.ts). Idempotent; a missing kernel defers to any kernel
  * already registered for 'wasm' (e.g. a future tfjs release that ships its own).
  */
 export function registerWasmTrainingKernels(): void {
@@ -74,10 +80,16 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   registerBatchNormGradient();
-  for (const config of [batchNormTrainingConfig, batchNormTrainingGradConfig]) {
+  for (const config of [
+    batchNormTrainingConfig,
+    batchNormTrainingGradConfig,
+    groupedConv2dConfig,
+    groupedConv2dBackpropInputConfig,
+    groupedConv2dBackpropFilterConfig,
+  ]) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);
   }
-  if (tf.getGradient(batchNormTrainingGradient.kernelName) !== batchNormTrainingGradient)
-    tf.registerGradient(batchNormTrainingGradient);
+  for (const gradient of [batchNormTrainingGradient, groupedConv2dGradient])
+    if (tf.getGradient(gradient.kernelName) !== gradient) tf.registerGradient(gradient);
 }

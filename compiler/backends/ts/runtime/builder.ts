@@ -6,7 +6,9 @@ import {
   residualProblem,
 } from "../../../language/elaborate/joins.js";
 import { paddedWindowProblem, windowProblem } from "../../../language/elaborate/ops/geometry.js";
+import { ceilPads, poolDivisors } from "../../../language/ir/geometry.js";
 import {
+  ceilWithSame,
   negativePadHint,
   padAndPadding,
   padLengthProblem,
@@ -29,6 +31,8 @@ import { GroupedConv2D } from "../../tfjs/grouped/index.js";
 import { HardSwish, HSigmoid } from "../../tfjs/hardActivations.js";
 import { MaxPadding2D } from "../../tfjs/padding.js";
 import { ChannelShuffle } from "../../tfjs/shuffle.js";
+import { PoolDivisor } from "../../tfjs/poolDivisor.js";
+import { DropPath, LayerScale } from "../../tfjs/residualBranch.js";
 
 /**
  * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
@@ -119,6 +123,8 @@ export interface PoolOptions {
   padding?: Pad;
   pad?: Pads;
   stride?: Size;
+  /** PyTorch's ceil_mode: the output size rounds up. */
+  ceil?: boolean;
   name?: string;
 }
 
@@ -308,6 +314,54 @@ export class Builder {
       }),
       x,
     );
+  }
+
+  /** Layer normalisation over the channels of each position (ConvNeXt's), epsilon 1e-6. */
+  layernorm(
+    x: Tensor,
+    o: { epsilon?: number; scale?: boolean; center?: boolean; name?: string } = {},
+  ): Tensor {
+    const name = this.name("layernorm", o.name);
+    const epsilon = this.inRange(
+      `layernorm '${name}'`,
+      "epsilon",
+      o.epsilon ?? 1e-6,
+      numberRanges.layernorm.epsilon,
+    );
+    return this.layer(
+      tf.layers.layerNormalization({
+        axis: -1,
+        epsilon,
+        scale: o.scale ?? true,
+        center: o.center ?? true,
+        name,
+      }),
+      x,
+    );
+  }
+
+  /** Layer scale: a learnable multiplier per channel, each starting at `init`. */
+  layerscale(x: Tensor, o: { init?: number; name?: string } = {}): Tensor {
+    const name = this.name("layerscale", o.name);
+    const init = this.inRange(
+      `layerscale '${name}'`,
+      "init",
+      o.init ?? 1e-6,
+      numberRanges.layerscale.init,
+    );
+    return this.layer(new LayerScale({ init, name }), x);
+  }
+
+  /** Stochastic depth: in training, an example's tensor dropped whole with probability `rate`. */
+  droppath(x: Tensor, o: { rate?: number; name?: string } = {}): Tensor {
+    const name = this.name("droppath", o.name);
+    const rate = this.inRange(
+      `droppath '${name}'`,
+      "rate",
+      o.rate ?? 0.1,
+      numberRanges.droppath.rate,
+    );
+    return this.layer(new DropPath({ rate, name }), x);
   }
 
   /** `act(fn)`: an activation chosen by argument; `none` is no layer. */
@@ -551,11 +605,28 @@ export class Builder {
       const p = poolPadProblem(layer, pool, pads);
       if (p) throw new SpecError("E0305", p.message, p.hint);
     }
+    const make = op === "maxpool" ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
+    if (o.ceil) {
+      if (o.padding === "same") {
+        const p = ceilWithSame(layer);
+        throw new SpecError("E0305", p.message, p.hint);
+      }
+      this.image(layer, x);
+      // Ceil mode: the last windows' overhang padded too, and left out of an average's divisor.
+      const at = { pool, strides, pads: pads ?? ([0, 0, 0, 0] as const), ceil: true as const };
+      const input = [x.shape[1]!, x.shape[2]!];
+      const fill = op === "maxpool" ? "max" : "zero";
+      const padded = this.padLayer(x, ceilPads(input, at), `${name}/pad`, fill);
+      const y = this.layer(make({ poolSize: pool, strides, padding: "valid", name }), padded);
+      const d = op === "avgpool" ? poolDivisors(input, at) : undefined;
+      if (!d) return y;
+      const divisor = `${name}/divisor`;
+      return this.layer(new PoolDivisor({ window: pool, ...d, name: divisor }), y);
+    }
     const padding = pads ? "valid" : (o.padding ?? "valid");
     this.window(layer, x, pool, [1, 1], padding, pads);
     // Max pooling pads with -infinity, average pooling with zeros that count (PyTorch's).
     const padded = this.padLayer(x, pads, `${name}/pad`, op === "maxpool" ? "max" : "zero");
-    const make = op === "maxpool" ? tf.layers.maxPooling2d : tf.layers.averagePooling2d;
     return this.layer(make({ poolSize: pool, strides, padding, name }), padded);
   }
 

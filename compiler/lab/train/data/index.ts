@@ -75,14 +75,19 @@ export type DataSplit = "train" | "val" | "test";
  * IDX images of another size or channel count than the network's input are an error unless
  * `adapt` allows resizing and channel repetition. A folder named like a keyword is ./synthetic.
  */
+/** Each epoch orders every example in one array: more than this is memory, not a smoke test. */
+const maxSyntheticSize = 2 ** 24;
+
 export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset> {
   checkLimit(o.limit);
   const synthetic = /^synthetic(?::(.*))?$/.exec(spec);
   if (synthetic) {
     const count = synthetic[1];
     const n = count === undefined ? defaultSyntheticSize : Number(count);
-    if (!Number.isInteger(n) || n < 1)
-      throw new DataError(`${spec}: synthetic:N needs N, a positive whole number of examples`);
+    if (!Number.isInteger(n) || n < 1 || n > maxSyntheticSize)
+      throw new DataError(
+        `${spec}: synthetic:N needs N, a positive whole number of examples, at most ${maxSyntheticSize.toLocaleString("en-US")}`,
+      );
     const wanted = o.split === "train" ? n : Math.ceil(n / 5);
     const data = syntheticDataset({
       shape: o.shape,

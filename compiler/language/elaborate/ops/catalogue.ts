@@ -1,4 +1,5 @@
 import { conv } from "./conv.js";
+import { droppath, layernorm, layerscale } from "./normalize.js";
 import { sepconv } from "./sepconv.js";
 import { shuffle, upsample } from "./rearrange.js";
 import {
@@ -24,6 +25,8 @@ export const ops: ReadonlyMap<string, OpSpec> = new Map(
     conv,
     sepconv,
     bn,
+    layernorm,
+    layerscale,
     act,
     ...activationOps,
     maxpool,
@@ -33,6 +36,7 @@ export const ops: ReadonlyMap<string, OpSpec> = new Map(
     flatten,
     dense,
     dropout,
+    droppath,
     shuffle,
     upsample,
     zeropad,

@@ -45,3 +45,11 @@ export function padLengthProblem(layer: string, name: string, length: number) {
 
 export const negativePadHint =
   "padding adds pixels; to crop, use padding = valid or a larger stride";
+
+/** `ceil = true` beside `padding = same`: ceil mode rounds PyTorch's rule, not TensorFlow's. */
+export function ceilWithSame(layer: string): { message: string; hint: string } {
+  return {
+    message: `${layer}: ceil = true rounds the output size of explicit padding (PyTorch's ceil_mode), but padding = same has its own size, ceil(in / stride)`,
+    hint: "drop padding = same and give pad = N (PyTorch's padding), or drop ceil",
+  };
+}

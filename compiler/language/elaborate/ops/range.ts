@@ -24,7 +24,18 @@ export const numberRanges = {
     },
     momentum: { min: 0, max: 1 },
   },
+  layernorm: {
+    epsilon: {
+      min: 0,
+      minOpen: true,
+      hint: "use a small positive number such as 1e-6 (ConvNeXt's)",
+    },
+  },
+  // Any finite start is trainable; zero would only leave the branch off until it learns.
+  layerscale: { init: {} },
   dropout: { rate: { min: 0, max: 1, maxOpen: true } },
+  // A rate of 1 would divide by zero when rescaling what survives.
+  droppath: { rate: { min: 0, max: 1, maxOpen: true } },
 } as const satisfies Record<string, Record<string, NumberRange>>;
 
 /** `greater than 0`, `in [0, 1)`, `at most 1`: how a message says where the values lie. */

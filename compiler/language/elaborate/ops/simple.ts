@@ -2,7 +2,8 @@ import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { Attrs } from "./attrs.js";
 import { channels, explicitPads, requireSpatial, spatialOut } from "./geometry.js";
-import { poolPadProblem } from "./pads.js";
+import { ceilWithSame, poolPadProblem } from "./pads.js";
+import { paddedOutSize } from "../../ir/geometry.js";
 import { numberRanges } from "./range.js";
 import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
 import type { Padding, Pads } from "../../ir/types.js";
@@ -128,11 +129,20 @@ function pool(name: "maxpool" | "avgpool"): OpSpec {
             : "explicit zero padding, counted in the average (as PyTorch's default): 1, HxW, [h, w] or [t, b, l, r]",
       },
       { name: "stride", kind: "size", positional: false, doc: "default: the window size" },
+      {
+        name: "ceil",
+        kind: "bool",
+        positional: false,
+        doc:
+          name === "maxpool"
+            ? "round the output size up, as PyTorch's ceil_mode: a last window may run past the input if it starts inside it (default false)"
+            : "round the output size up, as PyTorch's ceil_mode: a last window may run past the input if it starts inside it, and divides by the input and padding it covers (default false)",
+      },
       nameAttr,
     ],
     lower(ctx) {
       const a = new Attrs(ctx);
-      requireSpatial(ctx.name, ctx.span, ctx.input);
+      const [h, w, c] = requireSpatial(ctx.name, ctx.span, ctx.input);
       const p = a.size("pool", [2, 2]);
       const strides: [number, number] = a.has("stride")
         ? a.pair("stride", 1)
@@ -141,6 +151,33 @@ function pool(name: "maxpool" | "avgpool"): OpSpec {
           : [p.dims[0], p.dims[1]];
       const pads = explicitPads(ctx.name, a);
       if (pads) windowCoversInput(ctx.name, a.span("pad"), p.dims, pads);
+      if (a.bool("ceil", false)) {
+        // PyTorch's ceil_mode rounds its own output-size rule, explicit padding's: TensorFlow's
+        // 'same' already rounds up, and has no such option.
+        if (a.has("padding") && a.symbol<Padding>("padding", "padding", "valid") === "same") {
+          const problem = ceilWithSame(ctx.name);
+          fail("E0305", a.span("ceil"), problem.message, problem.hint);
+        }
+        const attrs = {
+          pool: p.dims,
+          strides,
+          padding: "valid" as const,
+          pads: pads ?? zeroPads,
+          ceil: true as const,
+        };
+        const [t, b, l, r] = attrs.pads;
+        return {
+          op: name,
+          attrs,
+          shape: [
+            paddedOutSize(h, p.dims[0], strides[0], 1, t, b, true),
+            paddedOutSize(w, p.dims[1], strides[1], 1, l, r, true),
+            c,
+          ],
+          params: noParams,
+          macs: 0,
+        };
+      }
       const padding = pads ? "valid" : a.symbol<Padding>("padding", "padding", "valid");
       const [ho, wo] = spatialOut(
         ctx.name,
@@ -155,7 +192,7 @@ function pool(name: "maxpool" | "avgpool"): OpSpec {
       return {
         op: name,
         attrs: pads ? { pool: p.dims, strides, padding, pads } : { pool: p.dims, strides, padding },
-        shape: [ho, wo, channels(ctx.input)],
+        shape: [ho, wo, c],
         params: noParams,
         macs: 0,
       };
@@ -167,6 +204,8 @@ function windowCoversInput(layer: string, span: Span, pool: readonly [number, nu
   const problem = poolPadProblem(layer, pool, pads);
   if (problem) fail("E0305", span, problem.message, problem.hint);
 }
+
+const zeroPads: Pads = [0, 0, 0, 0];
 
 export const maxpool = pool("maxpool");
 export const avgpool = pool("avgpool");

@@ -1,0 +1,491 @@
+import * as tf from "@tensorflow/tfjs";
+import { zeroOut } from "./bulk.js";
+import { handOff, spreadForInputGradient, withTensors } from "./common.js";
+import {
+  groupedFor,
+  runTile,
+  type GroupedFns,
+  type OuterLevel,
+  type TileCols,
+  type TileRows,
+} from "./groupedSimd.js";
+import { addressOf, wasmHeap } from "./simd.js";
+
+// Why: tfjs has no grouped convolution (tfjs issue 3900), so archc lowered every
+// 1 < parts < channels layer onto ops it has (../grouped/strategies.ts), each paying for
+// transposes, splits and one XNNPACK operator per group, forward and backward. These
+// three kernels compute a grouped convolution (NHWC, kernel [kh, kw, cin/groups, cout],
+// output channel o in group floor(o / (cout/groups)), as Keras Conv2D(groups=...)) and
+// both its gradients directly, with the register tiles of groupedSimd.ts on the wasm
+// backend's memory:
+//   forward          tiles of 4 output pixels x 8 output channels of one group, summed over
+//                    the taps and the group's input channels of the zero-padded input;
+//   input gradient   the forward tiles on dy spread by the stride and padded, with the
+//                    kernel flipped in space and its in/out channels swapped per group;
+//   filter gradient  tiles of 4 input channels x 8 output channels of one tap and group,
+//                    summed over the pixels (blocks of rows, so they stay in cache).
+// Any stride, dilation, 'same'/'valid'/numeric/explicit padding and dimRoundingMode.
+
+export const GroupedConv2D = "ArchcGroupedConv2D";
+export const GroupedConv2DBackpropInput = "ArchcGroupedConv2DBackpropInput";
+export const GroupedConv2DBackpropFilter = "ArchcGroupedConv2DBackpropFilter";
+
+export interface GroupedConv2DAttrs {
+  strides: number | [number, number];
+  pad: "same" | "valid" | number | tf.backend_util.ExplicitPadding;
+  dilations: number | [number, number];
+  groups: number;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+type Shape4 = [number, number, number, number];
+type Args = { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap };
+
+function infoFor(xShape: readonly number[], filterShape: Shape4, attrs: GroupedConv2DAttrs) {
+  const [, , gi, cout] = filterShape;
+  const cin = xShape[3]!;
+  const g = attrs.groups;
+  if (!Number.isInteger(g) || g < 1 || cin !== gi * g || cout % g !== 0)
+    throw new Error(
+      `${GroupedConv2D}: input channels ${cin} and filter [.., ${gi}, ${cout}] do not make ` +
+        `${g} groups (want input channels = groups x filter depth, output channels divisible by groups)`,
+    );
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape,
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+  );
+}
+
+function fnsFor(backend: tf.KernelBackend): GroupedFns {
+  const fns = groupedFor(backend);
+  if (!fns) throw new Error(`${GroupedConv2D}: WebAssembly SIMD on the wasm backend is needed`);
+  return fns;
+}
+
+/** Splits `n` into runs a tile of `full` covers and the rest, as [size, start, count]. */
+function runs<T extends number>(n: number, full: T, rest: T): [T, number, number][] {
+  const whole = Math.floor(n / full);
+  const out: [T, number, number][] = [];
+  if (whole > 0) out.push([full, 0, whole]);
+  if (n > whole * full) out.push([rest, whole * full, n - whole * full]);
+  return out;
+}
+
+/** Column runs of a group's `go` channels: 8-wide vector tiles, one 4-wide, scalars. */
+function columnRuns(go: number): [TileCols, number, number][] {
+  const out: [TileCols, number, number][] = [];
+  const eights = go >> 3;
+  if (eights > 0) out.push([8, 0, eights]);
+  if (go & 4) out.push([4, eights * 8, 1]);
+  if (go & 3) out.push([1, go & ~3, go & 3]);
+  return out;
+}
+
+/** What the forward loop needs to know of a padded input and its output. */
+interface Forward {
+  batch: number;
+  /** The padded input's rows and columns. */
+  hp: number;
+  wp: number;
+  cin: number;
+  outHeight: number;
+  outWidth: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  groups: number;
+}
+
+/**
+ * k [taps, gi, g*go] repacked so that each tile's column block is contiguous: per group, per
+ * column run of columnRuns(go), per tile, [taps * gi][cols]. The forward tiles then walk their
+ * kernel rows 32 bytes apart instead of a whole output row (cout floats) apart, which kept a
+ * tile's 9 * gi rows on as many cache lines (and pages) and made it slower than XNNPACK.
+ */
+export function packKernel(
+  k: Float32Array,
+  taps: number,
+  gi: number,
+  cout: number,
+  groups: number,
+): Float32Array {
+  const go = cout / groups;
+  const rows = taps * gi;
+  const out = new Float32Array(rows * cout);
+  let at = 0;
+  for (let g = 0; g < groups; g++)
+    for (const [cols, c0, count] of columnRuns(go))
+      for (let t = 0; t < count; t++) {
+        const col = g * go + c0 + t * cols;
+        for (let q = 0; q < rows; q++)
+          for (let v = 0; v < cols; v++) out[at++] = k[q * cout + col + v]!;
+      }
+  return out;
+}
+
+/**
+ * y (zeroed) += the grouped correlation of the padded input xp with a kernel [kh, kw, gi, cout]
+ * packed by packKernel at kAt.
+ */
+function forwardTiles(fns: GroupedFns, f: Forward, yAt: number, xAt: number, kAt: number): void {
+  const gi = f.cin / f.groups;
+  const go = f.cout / f.groups;
+  const px = 4 * f.cin; // bytes of an input pixel
+  const py = 4 * f.cout; // of an output pixel
+  const groupBytes = 4 * f.kh * f.kw * gi * go; // one group's packed kernel
+  for (let n = 0; n < f.batch; n++) {
+    const y0 = yAt + n * f.outHeight * f.outWidth * py;
+    const x0 = xAt + n * f.hp * f.wp * px;
+    for (const [rows, p0, pixels] of runs<TileRows>(f.outWidth, 4, 1)) {
+      for (const [cols, c0, count] of columnRuns(go)) {
+        const rowBytes = 4 * cols; // a packed kernel row of this run
+        const walk = [
+          { count: f.kh, a: f.dh * f.wp * px, b: f.kw * gi * rowBytes },
+          { count: f.kw, a: f.dw * px, b: gi * rowBytes },
+          { count: gi, a: 4, b: rowBytes },
+        ];
+        const outer: OuterLevel[] = [
+          { count: f.outHeight, o: f.outWidth * py, a: f.sh * f.wp * px, b: 0 },
+          { count: f.groups, o: 4 * go, a: 4 * gi, b: groupBytes },
+          { count: pixels, o: rows * py, a: rows * f.sw * px, b: 0 },
+          { count, o: 4 * cols, a: 0, b: f.kh * f.kw * gi * rowBytes },
+        ];
+        runTile(
+          fns,
+          rows,
+          cols,
+          {
+            o: y0 + p0 * py + 4 * c0,
+            a: x0 + p0 * f.sw * px,
+            b: kAt + 4 * f.kh * f.kw * gi * c0,
+          },
+          outer,
+          walk,
+          f.sw * px,
+          py,
+        );
+      }
+    }
+  }
+}
+
+/** Rows of the output a filter-gradient pass sums at once: about this many pixels. */
+export const FILTER_GRAD_PIXELS = 256;
+
+/** dk (zeroed) += the grouped filter gradient of the padded input xp and dy. */
+function filterTiles(fns: GroupedFns, f: Forward, dkAt: number, xAt: number, dyAt: number): void {
+  const gi = f.cin / f.groups;
+  const go = f.cout / f.groups;
+  const px = 4 * f.cin;
+  const py = 4 * f.cout;
+  const rowsPerBlock = Math.max(1, Math.floor(FILTER_GRAD_PIXELS / f.outWidth));
+  for (let n = 0; n < f.batch; n++)
+    for (let oh = 0; oh < f.outHeight; oh += rowsPerBlock) {
+      const rowCount = Math.min(rowsPerBlock, f.outHeight - oh);
+      const walk = [
+        { count: rowCount, a: f.sh * f.wp * px, b: f.outWidth * py },
+        { count: f.outWidth, a: f.sw * px, b: py },
+      ];
+      const dy0 = dyAt + (n * f.outHeight + oh) * f.outWidth * py;
+      for (let r = 0; r < f.kh; r++)
+        for (let c = 0; c < f.kw; c++) {
+          const x0 = xAt + ((n * f.hp + oh * f.sh + r * f.dh) * f.wp + c * f.dw) * px;
+          const k0 = dkAt + (r * f.kw + c) * gi * py;
+          for (const [rows, i0, channels] of runs<TileRows>(gi, 4, 1))
+            for (const [cols, c0, count] of columnRuns(go)) {
+              const outer: OuterLevel[] = [
+                { count: f.groups, o: 4 * go, a: 4 * gi, b: 4 * go },
+                { count: channels, o: rows * py, a: 4 * rows, b: 0 },
+                { count, o: 4 * cols, a: 0, b: 4 * cols },
+              ];
+              runTile(
+                fns,
+                rows,
+                cols,
+                { o: k0 + i0 * py + 4 * c0, a: x0 + 4 * i0, b: dy0 + 4 * c0 },
+                outer,
+                walk,
+                4,
+                py,
+              );
+            }
+        }
+    }
+}
+
+/**
+ * x padded as the convolution reads it: the forward pads before, and after only as far as
+ * the last window reaches (never a crop: rows beyond it are simply not read).
+ */
+function padded(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const needH = (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight;
+  const needW = (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const bottom = Math.max(0, needH - top - info.inHeight);
+  const right = Math.max(0, needW - left - info.inWidth);
+  if (top + left + bottom + right === 0) return x;
+  return tf.pad(x, [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ]);
+}
+
+function forwardOf(info: tf.backend_util.Conv2DInfo, xp: readonly number[], groups: number) {
+  return {
+    batch: info.batchSize,
+    hp: xp[1]!,
+    wp: xp[2]!,
+    cin: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    cout: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    groups,
+  };
+}
+
+function checkFloat(...ts: tf.TensorInfo[]): void {
+  for (const t of ts)
+    if (t.dtype !== "float32")
+      throw new Error(`${GroupedConv2D}: float32 tensors only, got ${t.dtype}`);
+}
+
+function forwardKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as tf.KernelBackend;
+  const { x, filter } = args.inputs as Record<"x" | "filter", tf.TensorInfo>;
+  const attrs = args.attrs as unknown as GroupedConv2DAttrs;
+  checkFloat(x, filter);
+  const info = infoFor(x.shape, filter.shape as Shape4, attrs);
+  const fns = fnsFor(backend);
+  const out = wasmHeap(backend).makeOutput(info.outShape, "float32");
+  zeroOut(backend, out);
+  if (info.batchSize * info.outHeight * info.outWidth * info.outChannels === 0) return out;
+  const heap = wasmHeap(backend);
+  const [kh, kw, gi, cout] = filter.shape as Shape4;
+  const packed = heap.makeOutput(
+    [...filter.shape],
+    "float32",
+    undefined,
+    packKernel(heap.typedArrayFromHeap(filter), kh * kw, gi, cout, attrs.groups),
+  );
+  try {
+    withTensors(backend, [x], ([xIn]) => {
+      const xp = padded(xIn as tf.Tensor4D, info);
+      try {
+        forwardTiles(
+          fns,
+          forwardOf(info, xp.shape, attrs.groups),
+          addressOf(backend, out),
+          addressOf(backend, xp),
+          addressOf(backend, packed),
+        );
+      } finally {
+        if (xp !== xIn) xp.dispose();
+      }
+    });
+  } finally {
+    backend.disposeData(packed.dataId);
+  }
+  return out;
+}
+
+/**
+ * k [kh, kw, gi, g*go] flipped in both spatial axes with each group's in and out channels
+ * swapped: [kh, kw, go, g*gi], so the input gradient is a forward grouped convolution.
+ */
+export function flippedPerGroup(k: Float32Array, shape: Shape4, groups: number): Float32Array {
+  const [kh, kw, gi, cout] = shape;
+  const go = cout / groups;
+  const cin = gi * groups;
+  const out = new Float32Array(k.length);
+  const taps = kh * kw;
+  for (let t = 0; t < taps; t++) {
+    const from = t * gi * cout;
+    const to = (taps - 1 - t) * go * cin;
+    for (let g = 0; g < groups; g++)
+      for (let i = 0; i < gi; i++)
+        for (let j = 0; j < go; j++)
+          out[to + j * cin + g * gi + i] = k[from + i * cout + g * go + j]!;
+  }
+  return out;
+}
+
+function inputGradKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as tf.KernelBackend;
+  const { dy, filter } = args.inputs as Record<"dy" | "filter", tf.TensorInfo>;
+  const attrs = args.attrs as unknown as GroupedConv2DAttrs & { inputShape: Shape4 };
+  checkFloat(dy, filter);
+  const shape = filter.shape as Shape4;
+  const info = infoFor(attrs.inputShape, shape, attrs);
+  const fns = fnsFor(backend);
+  const heap = wasmHeap(backend);
+  const dx = heap.makeOutput([...attrs.inputShape], "float32");
+  zeroOut(backend, dx);
+  if (info.batchSize * info.outHeight * info.outWidth * info.inChannels === 0) return dx;
+  const go = shape[3] / attrs.groups;
+  const flipped = heap.makeOutput(
+    [shape[0], shape[1], go, info.inChannels],
+    "float32",
+    undefined,
+    packKernel(
+      flippedPerGroup(heap.typedArrayFromHeap(filter), shape, attrs.groups),
+      shape[0] * shape[1],
+      go,
+      info.inChannels,
+      attrs.groups,
+    ),
+  );
+  try {
+    withTensors(backend, [dy], ([dyIn]) => {
+      const laid = tf.tidy(() => {
+        const spread = spreadForInputGradient(dyIn as tf.Tensor4D, info);
+        return spread && tf.pad(spread.spread, [[0, 0], ...spread.pads, [0, 0]]);
+      });
+      if (!laid) return;
+      try {
+        const [, hp, wp] = laid.shape;
+        forwardTiles(
+          fns,
+          {
+            batch: info.batchSize,
+            hp,
+            wp,
+            cin: info.outChannels,
+            outHeight: info.inHeight,
+            outWidth: info.inWidth,
+            cout: info.inChannels,
+            kh: info.filterHeight,
+            kw: info.filterWidth,
+            sh: 1,
+            sw: 1,
+            dh: info.dilationHeight,
+            dw: info.dilationWidth,
+            groups: attrs.groups,
+          },
+          addressOf(backend, dx),
+          addressOf(backend, laid),
+          addressOf(backend, flipped),
+        );
+      } finally {
+        laid.dispose();
+      }
+    });
+  } finally {
+    backend.disposeData(flipped.dataId);
+  }
+  return dx;
+}
+
+function filterGradKernel(args: Args): tf.TensorInfo {
+  const backend = args.backend as tf.KernelBackend;
+  const { x, dy } = args.inputs as Record<"x" | "dy", tf.TensorInfo>;
+  const attrs = args.attrs as unknown as GroupedConv2DAttrs & { filterShape: Shape4 };
+  checkFloat(x, dy);
+  const info = infoFor(x.shape, attrs.filterShape, attrs);
+  const fns = fnsFor(backend);
+  const dk = wasmHeap(backend).makeOutput([...attrs.filterShape], "float32");
+  zeroOut(backend, dk);
+  if (info.batchSize * info.outHeight * info.outWidth === 0) return dk;
+  withTensors(backend, [x], ([xIn]) => {
+    const xp = padded(xIn as tf.Tensor4D, info);
+    try {
+      filterTiles(
+        fns,
+        forwardOf(info, xp.shape, attrs.groups),
+        addressOf(backend, dk),
+        addressOf(backend, xp),
+        addressOf(backend, dy),
+      );
+    } finally {
+      if (xp !== xIn) xp.dispose();
+    }
+  });
+  return dk;
+}
+
+export const groupedConv2dConfig: tf.KernelConfig = {
+  kernelName: GroupedConv2D,
+  backendName: "wasm",
+  kernelFunc: forwardKernel as tf.KernelFunc,
+};
+export const groupedConv2dBackpropInputConfig: tf.KernelConfig = {
+  kernelName: GroupedConv2DBackpropInput,
+  backendName: "wasm",
+  kernelFunc: inputGradKernel as tf.KernelFunc,
+};
+export const groupedConv2dBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: GroupedConv2DBackpropFilter,
+  backendName: "wasm",
+  kernelFunc: filterGradKernel as tf.KernelFunc,
+};
+
+export const groupedConv2dGradient: tf.GradConfig = {
+  kernelName: GroupedConv2D,
+  inputsToSave: ["x", "filter"],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as tf.Tensor4D[];
+    const a = attrs as unknown as GroupedConv2DAttrs;
+    const shared = {
+      strides: a.strides,
+      pad: a.pad,
+      dilations: a.dilations,
+      groups: a.groups,
+      ...(a.dimRoundingMode !== undefined && { dimRoundingMode: a.dimRoundingMode }),
+    };
+    return {
+      x: () =>
+        tf
+          .engine()
+          .runKernel(GroupedConv2DBackpropInput, { dy: dy as tf.Tensor, filter: filter! }, {
+            ...shared,
+            inputShape: x!.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel(GroupedConv2DBackpropFilter, { x: x!, dy: dy as tf.Tensor }, {
+          ...shared,
+          filterShape: filter!.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    };
+  },
+};
+
+/** Whether the native kernels can run on the active backend (wasm, with SIMD). */
+export function groupedConv2dAvailable(): boolean {
+  return (
+    tf.getBackend() === "wasm" &&
+    tf.getKernel(GroupedConv2D, "wasm") !== undefined &&
+    groupedFor(tf.backend()) !== undefined
+  );
+}
+
+/** The grouped convolution of x [n, h, w, groups*gi] with kernel [kh, kw, gi, cout]. */
+export function groupedConv2dNative(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  attrs: GroupedConv2DAttrs,
+): tf.Tensor4D {
+  return tf
+    .engine()
+    .runKernel(
+      GroupedConv2D,
+      { x, filter: kernel },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
+}

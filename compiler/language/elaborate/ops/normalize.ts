@@ -1,0 +1,100 @@
+import { Attrs } from "./attrs.js";
+import { channels } from "./geometry.js";
+import { numberRanges } from "./range.js";
+import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
+
+const nameAttr: AttrSpec = { name: "name", kind: "string", positional: false, doc: "layer name" };
+
+/**
+ * Layer normalisation over the channel axis of each position, as ConvNeXt uses it (torchvision's
+ * `LayerNorm2d` and its channels-last `nn.LayerNorm(dim, eps=1e-6)`; Keras' LayerNormalization
+ * with axis -1): every position's channels are normalised by their own mean and biased variance,
+ * then scaled and shifted per channel. Unlike batch norm it keeps no running statistics, so it
+ * computes the same in training and inference. Works on maps and on feature vectors alike.
+ */
+export const layernorm: OpSpec = {
+  name: "layernorm",
+  doc: "layer normalisation over the channels of each position (ConvNeXt's); no running statistics",
+  attrs: [
+    {
+      name: "epsilon",
+      kind: "number",
+      positional: false,
+      doc: "added to the variance, default 1e-6 (ConvNeXt's)",
+    },
+    { name: "scale", kind: "bool", positional: false, doc: "learn a scale gamma (default true)" },
+    { name: "center", kind: "bool", positional: false, doc: "learn an offset beta (default true)" },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    const c = channels(ctx.input);
+    const scale = a.bool("scale", true);
+    const center = a.bool("center", true);
+    return {
+      op: "layernorm",
+      attrs: {
+        epsilon: a.number("epsilon", 1e-6, numberRanges.layernorm.epsilon),
+        scale,
+        center,
+      },
+      shape: ctx.input,
+      params: { trainable: ((scale ? 1 : 0) + (center ? 1 : 0)) * c, nonTrainable: 0 },
+      macs: 0,
+    };
+  },
+};
+
+/**
+ * Layer scale (Touvron et al. 2021, CaiT; ConvNeXt's `layer_scale`): a learnable multiplier per
+ * channel, starting at `init`, so that a residual branch starts close to the identity. Counted as
+ * batch norm is: parameters, no multiply-accumulates (an element-wise scale).
+ */
+export const layerscale: OpSpec = {
+  name: "layerscale",
+  doc: "a learnable multiplier per channel, initially `init` (ConvNeXt's layer scale); no MACs",
+  attrs: [
+    {
+      name: "init",
+      kind: "number",
+      positional: true,
+      doc: "the multipliers' initial value, e.g. 1e-6 (default)",
+    },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    return {
+      op: "layerscale",
+      attrs: { init: a.number("init", 1e-6, numberRanges.layerscale.init) },
+      shape: ctx.input,
+      params: { trainable: channels(ctx.input), nonTrainable: 0 },
+      macs: 0,
+    };
+  },
+};
+
+/**
+ * Stochastic depth (Huang et al. 2016) as torchvision's `StochasticDepth(p, "row")`: in training,
+ * each example's tensor is zeroed with probability `rate` and otherwise divided by 1 - rate; at
+ * inference it is the identity. Written as the last layer of a residual branch, it drops the
+ * branch per example, which is what stochastic depth is.
+ */
+export const droppath: OpSpec = {
+  name: "droppath",
+  doc: "stochastic depth: in training, zeroes the whole tensor of an example with probability rate (else scales by 1 / (1 - rate)); identity at inference",
+  attrs: [
+    {
+      name: "rate",
+      kind: "number",
+      positional: true,
+      doc: "probability an example's branch is dropped, 0 <= rate < 1",
+    },
+    nameAttr,
+  ],
+  lower(ctx) {
+    const a = new Attrs(ctx);
+    const rate = a.number("rate", 0.1, numberRanges.droppath.rate);
+    return { op: "droppath", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
+  },
+};

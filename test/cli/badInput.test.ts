@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers.js";
+
+/**
+ * Bad input across the command line, as a new user types it: missing files, folders where files
+ * belong and files where folders do, empty and binary files, out-of-range numbers, unknown
+ * choices. Each case is a diagnostic (exit 1) or a usage error (exit 2) that says what is wrong;
+ * never a stack trace, an internal error (exit 3), or a success that did something else.
+ */
+const repo = join(import.meta.dirname, "..", "..");
+const tiny = join(repo, "examples", "tiny.arch");
+const dir = mkdtempSync(join(tmpdir(), "archc-bad-input-"));
+const at = (name: string) => join(dir, name);
+writeFileSync(at("empty.arch"), "");
+writeFileSync(
+  at("binary.arch"),
+  Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 151 + 7) % 256)),
+);
+mkdirSync(at("folder.arch"));
+
+type Case = readonly [argv: readonly string[], code: 1 | 2, says: RegExp];
+const sweep = [tiny, "--sweep", "parts=1,2", "--out", at("sweep")];
+const cases: readonly Case[] = [
+  [["check", at("nope.arch")], 1, /nope\.arch:1:1: error\[E0100\]/],
+  [["check", at("folder.arch")], 1, /it is a folder/],
+  [["summary", at("binary.arch")], 1, /binary\.arch:1:\d+: error\[E0101\]/],
+  [["summary", at("empty.arch")], 1, /defines no network/],
+  [["summary", tiny, "--max-layers", "99999999999999999999"], 2, /--max-layers/],
+  [["summary", tiny, "--set", "parts=99999999999999999999999"], 1, /too large/],
+  [["compile", tiny, "-o", at("folder.arch")], 2, /is a folder; name a file/],
+  [["compile", tiny, "-o", "/proc/x.json"], 2, /cannot write in \/proc/],
+  [["compile", tiny, "--target", "zzz"], 2, /Allowed choices/],
+  [
+    ["compile", tiny, "-t", "onnx", "-o", at("m.onnx"), "--weights", at("nope")],
+    1,
+    /does not exist/,
+  ],
+  [["compile", tiny, "-t", "onnx", "-o", at("m.onnx"), "--seed", "1e999"], 2, /--seed/],
+  [["train", tiny, "--epochs", "1e30", "--out", at("r")], 2, /--epochs/],
+  [["train", tiny, "--batch", "0", "--out", at("r")], 2, /--batch/],
+  [["train", tiny, "--engine", "jax"], 2, /Allowed choices are tfjs, torch/],
+  [["train", tiny, "--out", tiny, "--data", "synthetic:8"], 2, /is a file; a folder is needed/],
+  [["train", tiny, "--val-split", "1", "--out", at("r")], 2, /--val-split/],
+  [["train", tiny, "--data", "synthetic:-5", "--out", at("r")], 1, /synthetic:N needs N/],
+  [
+    ["train", tiny, "--data", "synthetic:99999999999999999", "--out", at("r")],
+    1,
+    /synthetic:N .*at most/,
+  ],
+  [["train", tiny, "--data", at("empty.arch"), "--out", at("r")], 1, /is not a folder/],
+  [["sweep", ...sweep, "--seeds", "0"], 2, /--seeds must be a positive integer/],
+  [["sweep", ...sweep, "--shard", "3/2"], 2, /--shard takes I\/N with 0 <= I < N/],
+  [["sweep", ...sweep, "--engine", "jax"], 2, /Allowed choices/],
+  [["sweep", ...sweep, "--plot", at("plot.txt")], 2, /--plot .*\.svg or .*\.png/],
+  [["sweep", tiny, "--sweep", "zzz=1,2"], 1, /no parameter 'zzz'/],
+  [["sweep", at("binary.arch"), "--sweep", "parts=1"], 1, /E0101/],
+  [["search", ...sweep, "--samples", "-1"], 2, /--samples must be a positive integer/],
+  [["search", ...sweep, "--where", "macs <= "], 1, /E0606/],
+  [["report", at("nope")], 1, /does not exist/],
+  [["report", at("folder.arch")], 1, /results\.jsonl does not exist/],
+  [["report", at("folder.arch"), "--plot", at("r.gif")], 2, /--plot .*\.svg or .*\.png/],
+  [["report", "/dev/null"], 1, /is a device/],
+  [["eval", at("nope")], 1, /no manifest\.json/],
+  [["eval", tiny], 1, /no manifest\.json/],
+  [["export", at("folder.arch"), "-o", at("x.onnx")], 1, /no manifest\.json/],
+  [["data"], 2, /Usage: archc data/],
+  [["data", "zzz"], 2, /unknown command/],
+  [["data", "info", tiny], 1, /tiny\.arch.*not a folder/],
+  [["data", "info", "/dev/null"], 1, /not a folder/],
+  [["data", "info", at("folder.arch")], 1, /index\.json: no such file/],
+  [["data", "pack", at("binary.arch"), "-o", at("d")], 1, /is not a folder/],
+  [["data", "pack", "synthetic:8", "-o", at("d"), "--shard-size", "1e30"], 2, /--shard-size/],
+  [["fmt", at("folder.arch")], 1, /it is a folder/],
+  [["explain", "E99999"], 2, /no diagnostic code/],
+  [["playground", "--port", "99999"], 2, /at most 65535/],
+];
+
+describe("bad input on every command", () => {
+  it.each(
+    cases.map((c) => ({
+      name: c[0]
+        .join(" ")
+        .replaceAll(dir, ".")
+        .replaceAll(repo + "/", ""),
+      c,
+    })),
+  )("$name", async ({ c: [argv, code, says] }) => {
+    const r = await runCli(...argv);
+    expect(
+      { code: r.code, internal: /internal error|\n\s+at .*:\d+:\d+/.test(r.stderr) },
+      r.stderr,
+    ).toEqual({
+      code,
+      internal: false,
+    });
+    expect(r.stderr).toMatch(says);
+  });
+});
