@@ -143,6 +143,8 @@ async function embeddedPass(pack: string, o: Opts): Promise<Figure> {
     shape: [o.size, o.size, 3],
     split: "train",
     valSplit: 0,
+    // The memory figures read gray IDX packs into the same 3-channel batches as the JPEGs.
+    adapt: { resize: true, repeatChannels: true },
     threads: o.workers,
   });
   const t0 = performance.now();
