@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<void>> = {
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
+  data: async () => (await import("./data.js")).runDataBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -21,8 +21,13 @@ const external = Object.keys({
 rmSync(new URL("../dist/cli", import.meta.url), { recursive: true, force: true });
 
 await build({
-  // The language server's worker threads load their own entry (beside the chunks it shares).
-  entryPoints: { archc: "compiler/cli/main.ts", hostWorker: "compiler/cli/lsp/hostWorker.ts" },
+  // Worker threads (the language server's, the shard loader's decoders) load their own entry,
+  // beside the chunks it shares.
+  entryPoints: {
+    archc: "compiler/cli/main.ts",
+    hostWorker: "compiler/cli/lsp/hostWorker.ts",
+    decodeWorker: "compiler/lab/data/decodeWorker.ts",
+  },
   outdir: "dist/cli",
   bundle: true,
   splitting: true,

@@ -72,7 +72,7 @@ export const optionTable = {
   },
   data: {
     flags: "-d, --data <source>",
-    help: "synthetic[:N], fashion-mnist, an IDX folder or an image folder (default: the config's dataset)",
+    help: "synthetic[:N], fashion-mnist, an IDX folder, an image folder or a pack (archc data pack) (default: the config's dataset)",
   },
   epochs: { flags: "--epochs <n>", help: "epochs (default: the config's)" },
   steps: {

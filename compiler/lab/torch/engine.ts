@@ -9,7 +9,7 @@ import {
   writeSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import * as tf from "@tensorflow/tfjs";
 import { weightsFromTfjs } from "../../backends/onnx/weights.js";
@@ -21,6 +21,7 @@ import type { IRGraph } from "../../language/ir/types.js";
 import { atomicWrite } from "../../util/files.js";
 import { runPaths } from "../run/paths.js";
 import { closeRun, openRun } from "../run/open.js";
+import type { ShardDataset } from "../data/shardDataset.js";
 import type { Dataset } from "../train/data/index.js";
 import { seedWeights } from "../train/init.js";
 import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
@@ -33,6 +34,9 @@ import { makeWorkDir } from "./workDir.js";
 
 /** The Python file archc ships and runs; it sits beside this module's source in the package. */
 export const runnerPath = join(packageRoot, "compiler", "lab", "torch", "runner.py");
+
+/** The run folder's log of the samples each step read (TorchOptions.samplesLog). */
+export const samplesLogFile = "samples.jsonl";
 
 export interface TorchOptions {
   /** The interpreter (default: $ARCHC_PYTHON, else the first python3 on PATH with torch). */
@@ -49,6 +53,13 @@ export interface TorchOptions {
   readonly cpu?: boolean;
   /** Told what the runner prints on standard error, line by line (default: nothing). */
   readonly onLog?: (line: string) => void;
+  /** DataLoader workers per process that read and decode a packed data set (default 4). */
+  readonly workers?: number;
+  /**
+   * Writes RUN/samples.jsonl: each step's sample ids as each process read them (a pack's keys),
+   * kept in step with the checkpoint on resume, to check what an epoch trained on.
+   */
+  readonly samplesLog?: boolean;
   /** Told which interpreter and torch run the training, before it starts. */
   readonly onPython?: (python: Python, processes: number) => void;
 }
@@ -58,6 +69,28 @@ export { PythonError, TorchEngineError } from "./python.js";
 /** trainTorch with these engine options, shaped as the embedded trainer's trainNetwork. */
 export function trainTorchWith(t: TorchOptions): (o: SessionOptions) => Promise<SessionResult> {
   return (o) => trainTorch({ ...o, ...t });
+}
+
+/**
+ * A packed data set is not decoded here: the runner streams the samples archc selected (their
+ * positions in the pack's split, as uint32) from the shards itself.
+ */
+function streamed(data: ShardDataset, dir: string, name: string) {
+  const indices = join(dir, `${name}.indices.u32`);
+  const list = Uint32Array.from(data.shards.indices);
+  writeFileSync(indices, Buffer.from(list.buffer, list.byteOffset, list.byteLength));
+  return {
+    shards: { dir: resolve(data.shards.dir), split: data.shards.split, indices, shape: data.shape },
+    size: data.size,
+    shape: data.shape,
+  };
+}
+
+/** The job's description of a data set: streamed where it is a pack, else decoded once. */
+function dataFor(data: Dataset, dir: string, name: string) {
+  return "shards" in data
+    ? Promise.resolve(streamed(data as ShardDataset, dir, name))
+    : materialise(data, dir, name);
 }
 
 /**
@@ -191,8 +224,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     // Temp + rename (the file rule): a FIFO or a link planted as model.py is replaced, not
     // written through (a FIFO would block the run forever).
     if (lead) atomicWrite(module, emitTorch(graph, { source: graph.network }));
-    const train = await materialise(trainData, work, "train");
-    const val = valData ? await materialise(valData, work, "val") : undefined;
+    const train = await dataFor(trainData, work, "train");
+    const val = valData ? await dataFor(valData, work, "val") : undefined;
     const weights = join(work, "initial.safetensors");
     writeFileSync(weights, initialWeights(graph, seed));
     const last = graph.nodes[graph.output]!;
@@ -221,6 +254,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         resume: run?.resume ?? o.resume ?? false,
         stopFile: join(work, "stop"),
         cpu: o.cpu ?? false,
+        ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        ...(o.samplesLog && lead ? { samplesLog: join(o.outDir, samplesLogFile) } : {}),
         ...(o.threads ? { threads: o.threads } : {}),
       }),
     );

@@ -1,22 +1,26 @@
 """archc's torch engine: trains a module archc generated (`--target torch`) as archc's embedded
 trainer does, on data archc prepared, and reports to archc on standard output, one JSON object a
 line. Launched by `archc train --engine torch`; under torchrun (`--nproc N`) every process runs
-this file, with DistributedDataParallel (gloo on CPU, NCCL on GPU), a DistributedSampler over
-each epoch's order, batch norm synchronised across processes (so N processes compute what one
-does on the same global batch) and rank 0 alone writing the run folder.
+this file, with DistributedDataParallel (gloo on CPU, NCCL on GPU), each global batch of each
+epoch's order dealt among the processes, batch norm synchronised across processes (so N
+processes compute what one does on the same global batch) and rank 0 alone writing the run
+folder. Packed data sets are streamed from their tar shards by DataLoader workers.
 
 usage: runner.py JOB.json   (the job's fields: see compiler/lab/torch/engine.ts)
 """
 import hashlib
 import importlib.util
+import io
 import json
 import math
 import os
 import random
+import re
 import signal
 import stat
 import struct
 import sys
+import tarfile
 import threading
 import time
 
@@ -25,7 +29,6 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data.distributed import DistributedSampler
 
 # ---------------------------------------------------------------------------------------------
 # The embedded trainer's randomness (compiler/lab/train/data/random.ts), so that both engines see
@@ -449,9 +452,226 @@ class Data:
         x = torch.from_numpy(np.ascontiguousarray(self.x[idx])).permute(0, 3, 1, 2).contiguous()
         return x.to(device), torch.from_numpy(np.asarray(self.y[idx], dtype=np.int64)).to(device)
 
+    def batches(self, chunks, device):
+        """(x, y, sample ids) for each list of positions, in turn."""
+        for idx in chunks:
+            x, y = self.batch(idx, device)
+            yield x, y, [int(i) for i in idx]
+
+
+# ---------------------------------------------------------------------------------------------
+# Packed data sets (`archc data pack`: tar shards, WebDataset layout), streamed. A sample is read
+# by one seek into its shard (the offsets come from tarfile's member headers, never the images)
+# and decoded in DataLoader workers, as compiler/lab/data/ does it in worker threads: no image
+# is held beyond the batches in flight, whatever the size of the set.
+
+IMAGE_EXTS = ("jpg", "png", "pgm", "ppm")
+NETPBM = re.compile(rb"^(P[56])\s+(\d+)\s+(\d+)\s+255\s")
+
+
+def locate_split(folder, index, split):
+    """Every sample of a split: shard, data offset and size of its image, format and label
+    (numpy arrays, a few bytes a sample), each key's image and label checked."""
+    entry = index["splits"][split]
+    n, classes = entry["count"], len(index["classes"])
+    shard = np.zeros(n, dtype=np.int32)
+    offset = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
+    ext = np.zeros(n, dtype=np.int8)
+    label = np.zeros(n, dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
+    files = [os.path.join(folder, s["file"]) for s in entry["shards"]]
+    i = 0
+    for si, path in enumerate(files):
+        first = i
+        current, seen = None, set()
+
+        def close():
+            if current is not None and seen != {"image", "cls"}:
+                raise Refused(f"{path}: sample {current} has no {'image' if 'cls' in seen else '.cls label'}")
+
+        try:
+            with tarfile.open(path, "r:") as tar, open(path, "rb") as raw:
+                for m in tar:
+                    if not m.isfile():
+                        continue
+                    k, _, e = m.name.partition(".")
+                    if k != current:
+                        close()
+                        if current is not None:
+                            i += 1
+                        if i >= n:
+                            raise Refused(f"{path}: holds more samples than the index's {n}")
+                        current, seen = k, set()
+                        key[i] = int(k) if k.isdigit() else i
+                    if e == "cls":
+                        raw.seek(m.offset_data)
+                        text = raw.read(m.size).decode("utf-8", "replace").strip()
+                        if not text.isdigit() or int(text) >= classes:
+                            raise Refused(f"{path}: sample {k}'s label '{text}' is not one of the {classes} classes")
+                        label[i] = int(text)
+                        seen.add("cls")
+                    elif e in IMAGE_EXTS:
+                        shard[i], offset[i], size[i], ext[i] = si, m.offset_data, m.size, IMAGE_EXTS.index(e)
+                        seen.add("image")
+                    else:
+                        raise Refused(f"{path}: member '{m.name}' is neither an image nor a .cls label")
+        except (tarfile.TarError, OSError) as err:
+            raise Refused(f"{path}: is not a readable tar file ({err})")
+        close()
+        if current is not None:
+            i += 1
+        if i - first != entry["shards"][si]["count"]:
+            raise Refused(f"{path}: holds {i - first} samples; the index recorded {entry['shards'][si]['count']}")
+    return files, shard, offset, size, ext, label, key
+
+
+def decode_sample(data, ext, shape):
+    """One encoded image as [h, w, c] float32 in [0, 1], the arithmetic of
+    compiler/lab/data/decode.ts: gray to gray and RGB to RGB are the byte over 255, gray to RGB
+    repeats it, RGB to gray is PIL's luma in double precision before the division. Resizing (to
+    another size than stored) is a Lanczos-3 stretch, as sharp's; its rounding may differ."""
+    from PIL import Image, ImageOps
+
+    h, w, c = shape
+    if ext in ("pgm", "ppm"):
+        m = NETPBM.match(data[:64])
+        if not m:
+            raise ValueError("not a binary PGM/PPM image with 8-bit samples")
+        pw, ph, pc = int(m.group(2)), int(m.group(3)), 1 if m.group(1) == b"P5" else 3
+        px = np.frombuffer(data, dtype=np.uint8, count=pw * ph * pc, offset=m.end()).reshape(ph, pw, pc)
+    else:
+        img = Image.open(io.BytesIO(data))
+        # A JPEG much larger than the input is decoded at 1/2, 1/4 or 1/8 scale (never below
+        # h x w), as sharp's shrink-on-load does: most of a large photo's decoding cost.
+        img.draft("RGB", (w, h))
+        img = ImageOps.exif_transpose(img).convert("RGB")
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.LANCZOS)
+        px = np.asarray(img, dtype=np.uint8)
+    if px.shape[:2] != (h, w):
+        img = Image.fromarray(px[:, :, 0] if px.shape[2] == 1 else px)
+        px = np.asarray(img.resize((w, h), Image.LANCZOS), dtype=np.uint8).reshape(h, w, -1)
+    d = px.astype(np.float64)
+    if px.shape[2] == c:
+        out = d / 255
+    elif c == 3:
+        out = np.repeat(d, 3, axis=2) / 255
+    else:
+        out = ((0.299 * d[:, :, 0] + 0.587 * d[:, :, 1] + 0.114 * d[:, :, 2]) / 255)[:, :, None]
+    return out.astype(np.float32)
+
+
+class ShardData(torch.utils.data.Dataset):
+    """The samples of a packed split that archc selected (positions in the split, in the order
+    archc numbers them), read and decoded one at a time: a map-style Dataset, so that any order
+    (a seeded global permutation, split among any number of ranks) reads exactly its samples."""
+
+    def __init__(self, spec, workers):
+        folder = spec["dir"]
+        index = json.loads(read_regular(os.path.join(folder, "index.json")))
+        self.files, self.shard, self.offset, self.size, self.ext, self.label, self.key = locate_split(folder, index, spec["split"])
+        self.indices = np.frombuffer(read_regular(spec["indices"]), dtype=np.uint32).astype(np.int64)
+        self.n = len(self.indices)
+        self.shape = tuple(spec["shape"])
+        self.workers = workers
+        self.handles = {}
+
+    def __len__(self):
+        return self.n
+
+    def read(self, i):
+        f = self.handles.get(self.shard[i])
+        if f is None:
+            # One handle a shard per process (each DataLoader worker opens its own).
+            f = self.handles[self.shard[i]] = open(self.files[self.shard[i]], "rb")
+        f.seek(self.offset[i])
+        data = f.read(self.size[i])
+        if len(data) != self.size[i]:
+            raise Refused(f"{self.files[self.shard[i]]}: ends inside sample {self.key[i]:09d}: cut short")
+        return data
+
+    def __getitem__(self, p):
+        """(x [c, h, w], label, id), or (None, why, id): a DataLoader worker's exception would
+        reach the main process wrapped in its traceback, so the reason travels as a value."""
+        i = self.indices[p]
+        try:
+            x = decode_sample(self.read(i), IMAGE_EXTS[self.ext[i]], self.shape)
+        except Refused as err:
+            return None, str(err), int(self.key[i])
+        except Exception as err:
+            return None, f"{self.files[self.shard[i]]}: sample {self.key[i]:09d} cannot be decoded ({err})", int(self.key[i])
+        return torch.from_numpy(x).permute(2, 0, 1), int(self.label[i]), int(self.key[i])
+
+    def __getstate__(self):
+        # Workers open their own shard handles.
+        return {**self.__dict__, "handles": {}}
+
+    def batch(self, idx, device):
+        x, y, _ = collate([self[p] for p in idx])
+        if x is None:
+            raise Refused(y)
+        if not len(y):
+            x = torch.zeros((0, self.shape[2], *self.shape[:2]))
+        return x.to(device), y.to(device)
+
+    def batches(self, chunks, device):
+        """(x, y, sample ids) for each list of positions, read and decoded by DataLoader workers
+        a few batches ahead of the step."""
+        chunks = [list(c) for c in chunks]
+        if not chunks:
+            return
+        loader = torch.utils.data.DataLoader(self, batch_sampler=chunks, num_workers=self.workers, collate_fn=collate)
+        for x, y, ids in loader:
+            if x is None:
+                raise Refused(y)
+            if not ids:
+                x = torch.zeros((0, self.shape[2], *self.shape[:2]))
+            yield x.to(device), y.to(device), ids
+
+
+def collate(items):
+    """A batch of samples; (None, why, ids) where one could not be read."""
+    bad = next((t for t in items if t[0] is None), None)
+    if bad is not None:
+        return None, bad[1], [t[2] for t in items]
+    if not items:
+        return torch.zeros(0), torch.zeros(0, dtype=torch.int64), []
+    return torch.stack([t[0] for t in items]), torch.tensor([t[1] for t in items], dtype=torch.int64), [t[2] for t in items]
+
+
+def open_data(spec, job):
+    if spec is None:
+        return None
+    if "shards" in spec:
+        return ShardData(spec["shards"], job.get("workers", min(4, os.cpu_count() or 1)))
+    return Data(spec)
+
 
 # ---------------------------------------------------------------------------------------------
 # Training
+
+
+def log_samples(path, record):
+    """One step's samples, as this process read them: one line in one append, so the lines of
+    several processes never interleave."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(record) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def trim_samples_log(path, step):
+    """Drops the steps after the checkpoint a run resumes from (a run killed between
+    checkpoints redoes them), so the log says what the weights were trained on."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    keep = [l for l in lines if l.strip() and json.loads(l)["step"] <= step]
+    if len(keep) != len(lines):
+        atomic(path, b"".join(keep))
 
 
 def emit(event, **fields):
@@ -565,28 +785,29 @@ def main():
     else:
         torch.manual_seed(derive_seed(job["seed"], 0, rank))
 
-    train, val = Data(job["train"]), (Data(job["val"]) if job.get("val") else None)
+    train, val = open_data(job["train"], job), open_data(job.get("val"), job)
     classes, batch, seed = job["classes"], job["batch"], job["seed"]
     if batch % world:
         raise SystemExit(f"the batch ({batch}) must be a multiple of the processes ({world})")
-    local_batch = batch // world
     smoothing = cfg["labelSmoothing"]
     eps = 1e-7
 
-    def loss_of(out, y):
+    def losses_of(out, y):
         target = F.one_hot(y, classes).float()
         if smoothing > 0:
             target = target * (1 - smoothing) + smoothing / classes
         if job["probabilities"]:
-            return -(target * torch.log(out.clamp(eps, 1 - eps))).sum(1).mean()
-        return -(target * F.log_softmax(out, 1)).sum(1).mean()
+            return -(target * torch.log(out.clamp(eps, 1 - eps))).sum(1)
+        return -(target * F.log_softmax(out, 1)).sum(1)
+
+    def loss_of(out, y):
+        return losses_of(out, y).mean()
 
     def evaluate():
         model.eval()
         total, correct, seen = 0.0, 0.0, 0
         with torch.no_grad():
-            for a in range(0, val.n, batch):
-                x, y = val.batch(range(a, min(a + batch, val.n)), device)
+            for x, y, _ in val.batches([range(a, min(a + batch, val.n)) for a in range(0, val.n, batch)], device):
                 out = model(x)
                 total += loss_of(out, y).item() * len(y)
                 correct += (out.argmax(1) == y).float().sum().item()
@@ -607,6 +828,12 @@ def main():
         write_weights(os.path.join(out_dir, "weights.safetensors"), model, job)
 
     batches = math.ceil(train.n / batch)
+    samples_log = job.get("samplesLog")
+    if samples_log:
+        if lead:
+            trim_samples_log(samples_log, state["step"])
+        if world > 1:
+            dist.barrier()
     model.train()
     interrupted = False
     if lead:
@@ -618,32 +845,44 @@ def main():
         t0 = time.perf_counter() - (state.get("seconds", 0.0) if skip else 0.0)
         # A run resumed inside an epoch continues that epoch's sums: its metrics come out whole.
         sums = torch.tensor(state.get("sums", [0.0, 0.0, 0.0]) if skip else [0.0, 0.0, 0.0], dtype=torch.float64)
+        # The epoch's order is a seeded permutation of the samples, a function of (seed, epoch)
+        # alone; global batch b is its positions [b * batch, (b + 1) * batch), whatever the number
+        # of processes, and each process takes every world-th of them (as DistributedSampler deals
+        # a full batch). The checkpoint counts global batches, so a run resumed on any number of
+        # processes reads exactly the samples not yet seen, and none twice (a last, short batch
+        # is dealt the same way: some processes may get fewer, or none).
         order = epoch_order(train.n, seed, epoch, True)
-        # Each process takes every world-th example of each global batch, as DistributedSampler
-        # deals them out; over the epoch's order, one global batch is the same examples as in one
-        # process.
-        sampler = DistributedSampler(order, num_replicas=world, rank=rank, shuffle=False) if world > 1 else None
-        mine = [order[i] for i in sampler] if sampler is not None else order
-        for index in range(skip, batches):
+        chunks = [order[b * batch : (b + 1) * batch] for b in range(skip, batches)]
+        stream = train.batches([c[rank::world] for c in chunks], device)
+        for index, chunk in zip(range(skip, batches), chunks):
             step_start = time.perf_counter()
-            idx = mine[index * local_batch : (index + 1) * local_batch]
             lr = learning_rate(cfg["optimizer"]["lr"], cfg["schedule"], epoch, state["samples"], state["step"])
             for g in optimizer.param_groups:
                 g["lr"] = lr
-            x, y = train.batch(idx, device)
+            x, y, ids = next(stream)
             out = net(x)
-            loss = loss_of(out, y)
-            if cfg["weightDecay"] > 0:
-                loss = loss + cfg["weightDecay"] * sum((k * k).sum() for k in kernels)
+            k = len(y)
+            # Equal shares: each process's mean, averaged by DDP. Unequal (a short last batch):
+            # each process's sum over the global batch's count, times the processes DDP divides
+            # by, so that the gradient is still the global batch's mean.
+            even = k * world == len(chunk)
+            loss = loss_of(out, y) if even else losses_of(out, y).sum() * (world / len(chunk))
+            decay = cfg["weightDecay"] * sum((w * w).sum() for w in kernels) if cfg["weightDecay"] > 0 else None
+            if decay is not None:
+                loss = loss + decay
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            k = len(y)
-            acc = (out.detach().argmax(1) == y).float().mean().item()
+            hits = (out.detach().argmax(1) == y).float()
+            if even:
+                loss_sum, acc_sum = loss.item() * k, hits.mean().item() * k
+            else:
+                loss_sum = losses_of(out.detach(), y).sum().item() + (decay.item() * k if decay is not None else 0.0)
+                acc_sum = hits.sum().item()
             # archc asks for a stop by creating the stop file (signals work too, e.g. from a
             # scheduler); every process stops at the same step because the flag is reduced.
             asked = stop["asked"] or os.path.exists(job["stopFile"])
-            step = torch.tensor([loss.item() * k, acc * k, k, 1.0 if asked else 0.0], dtype=torch.float64)
+            step = torch.tensor([loss_sum, acc_sum, k, 1.0 if asked else 0.0], dtype=torch.float64)
             if world > 1:
                 dist.all_reduce(step)
             if not math.isfinite(step[0].item()):
@@ -659,6 +898,8 @@ def main():
                 "sums": sums.tolist(),
                 "seconds": time.perf_counter() - t0,
             }
+            if samples_log:
+                log_samples(samples_log, {"epoch": epoch, "step": state["step"], "rank": rank, "samples": ids})
             if lead:
                 emit(
                     "step",

@@ -186,10 +186,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let lossSum = resumed?.lossSum ?? 0;
     let accSum = resumed?.accSum ?? 0;
     let seen = resumed?.seen ?? 0;
-    let index = 0;
     const skip = epoch === state.epoch ? state.batch : 0;
-    // The epoch's order depends only on the seed and the epoch, so a resumed run can skip ahead.
-    for await (const b of o.train.batches(o.batch, { seed: o.seed, epoch, shuffle: true })) {
+    // The epoch's order depends only on the seed and the epoch, so a resumed run can skip ahead;
+    // a source that seeks does not even read the batches it passes over.
+    const from = o.train.seeks ? skip : 0;
+    let index = from;
+    for await (const b of o.train.batches(o.batch, { seed: o.seed, epoch, shuffle: true, from })) {
       if (index++ < skip) {
         tf.dispose([b.x, b.y]);
         continue;

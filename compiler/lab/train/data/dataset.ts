@@ -11,6 +11,8 @@ export interface EpochOptions {
   readonly seed: number;
   readonly epoch: number;
   readonly shuffle: boolean;
+  /** Batches of the epoch to pass over unread (a resumed run's), where the source `seeks`. */
+  readonly from?: number;
 }
 
 /** A source of labelled images, delivered in batches in an order fixed by seed and epoch. */
@@ -31,6 +33,8 @@ export interface Dataset {
   readonly skipped?: readonly { path: string; reason: string }[];
   /** How the stored images were made to fit the network (--resize, --repeat-channels). */
   readonly adaptation?: readonly string[];
+  /** Honours `from` (starts an epoch at a batch without reading those before it). */
+  readonly seeks?: boolean;
   /** Class names by label, where the data has them (image folders). */
   readonly classNames?: readonly string[];
 }

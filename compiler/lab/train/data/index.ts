@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { IRGraph } from "../../../language/ir/types.js";
 import { checkLimit, DataError, type Dataset } from "./dataset.js";
@@ -7,6 +7,7 @@ import { imageFolderDataset, openImageFolder } from "./imageFolder.js";
 import { syntheticDataset } from "./synthetic.js";
 import type { InputAdaptation } from "./adapt.js";
 import { defaultValSplit, holdOut } from "./split.js";
+import { indexFile, openShardDataset } from "../../data/shardDataset.js";
 
 export { DataError, type Batch, type Dataset, type EpochOptions } from "./dataset.js";
 export {
@@ -67,6 +68,8 @@ export type DataSplit = "train" | "val" | "test";
  * - `fashion-mnist`: Debian's dataset-fashion-mnist (train-* less a seeded `valSplit` held out
  *   to validate; t10k-* is the test set);
  * - `mnist:DIR` or `idx:DIR`, or a folder holding IDX files: the same for any MNIST-like set;
+ * - a folder `archc data pack` wrote (an index.json of tar shards): streamed from its shards
+ *   (train and val as the pack's own splits, else train less a seeded `valSplit` held out);
  * - any other folder: an image folder (class folders, or train/ and val/ with class folders;
  *   without those a tenth of each class is held out to validate; test/ is the test set).
  * IDX images of another size or channel count than the network's input are an error unless
@@ -116,6 +119,14 @@ export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset
     ...(o.classes !== undefined ? { classes: o.classes } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
   };
+  if (!prefixed && existsSync(join(dir, indexFile)))
+    return openShardDataset(dir, {
+      ...common,
+      split: o.split,
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
+      ...(o.adapt ? { adapt: o.adapt } : {}),
+    });
   if (keyword === "fashion-mnist" || prefixed || hasIdxFiles(dir)) {
     const idxSplit = o.split === "test" ? "test" : "train";
     const f = findIdxFiles(dir, idxSplit);
@@ -199,9 +210,25 @@ export async function openRunData(
   return { trainData, valData };
 }
 
-/** Whether a source name is read as IDX files (where --val-split applies). */
+/**
+ * Whether a source validates on a seeded part of its training examples (where --val-split
+ * applies): IDX files, and packs without a `val` split of their own.
+ */
 export function isIdxSource(spec: string): boolean {
   const keyword = spec.toLowerCase().replace(/_/g, "-");
   if (keyword === "fashion-mnist" || /^(mnist|idx):/.test(spec)) return true;
-  return existsSync(spec) && statSync(spec).isDirectory() && hasIdxFiles(spec);
+  if (!existsSync(spec) || !statSync(spec).isDirectory()) return false;
+  if (existsSync(join(spec, indexFile))) return !packHasVal(spec);
+  return hasIdxFiles(spec);
+}
+
+function packHasVal(dir: string): boolean {
+  try {
+    const index = JSON.parse(readFileSync(join(dir, indexFile), "utf8")) as {
+      splits?: Record<string, unknown>;
+    };
+    return index.splits?.["val"] !== undefined;
+  } catch {
+    return false; // opening it says what is wrong
+  }
 }

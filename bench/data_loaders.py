@@ -1,0 +1,50 @@
+"""The Python side of `npm run bench -- data` (bench/data.ts): one loader, one pass over a data
+set, decode + resize + batch, then one JSON line: images, seconds and the peak resident memory of
+this process and of its DataLoader workers (kB).
+
+usage: data_loaders.py torchvision IMAGE_FOLDER WORKERS BATCH SIZE
+       data_loaders.py archc PACK WORKERS BATCH SIZE RUNNER_DIR
+"""
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+
+def main():
+    kind, path, workers, batch, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    torch.set_num_threads(1)
+    if kind == "torchvision":
+        from torchvision import datasets, transforms
+
+        data = datasets.ImageFolder(path, transforms.Compose([transforms.Resize((size, size)), transforms.ToTensor()]))
+        loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers)
+        batches = (x for x, _ in loader)
+    else:
+        sys.path.insert(0, sys.argv[6])
+        import runner
+
+        index = json.load(open(os.path.join(path, "index.json")))
+        n = index["splits"]["train"]["count"]
+        indices = os.path.join(tempfile.mkdtemp(), "indices.u32")
+        np.arange(n, dtype=np.uint32).tofile(indices)
+        data = runner.ShardData({"dir": path, "split": "train", "indices": indices, "shape": [size, size, 3]}, workers)
+        order = runner.epoch_order(n, 1, 0, True)
+        batches = (x for x, _, _ in data.batches([order[a : a + batch] for a in range(0, n, batch)], torch.device("cpu")))
+    t0 = time.perf_counter()
+    images = 0
+    for x in batches:
+        images += x.shape[0]
+    seconds = time.perf_counter() - t0
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"images": images, "seconds": seconds, "maxRssKb": own, "workerMaxRssKb": children}))
+
+
+if __name__ == "__main__":
+    main()
