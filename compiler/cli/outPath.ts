@@ -69,9 +69,11 @@ export function plotFormat(path: string): "svg" | "png" | undefined {
 
 /** outPathRefused for `--plot FILE`, which must also end in .svg or .png. */
 export function plotPathRefused(io: IO, flag: string, path: string | undefined): boolean {
+  // What is wrong with the path itself (a folder, say) is the more precise complaint.
+  if (outPathRefused(io, flag, path)) return true;
   if (path !== undefined && !plotFormat(path)) {
     io.err(`archc: ${flag} ${path}: name a FILE.svg or a FILE.png (the ending chooses the format)`);
     return true;
   }
-  return outPathRefused(io, flag, path);
+  return false;
 }
