@@ -1,4 +1,5 @@
 import { activations } from "../ir/activations.js";
+import type { Json } from "../ir/types.js";
 
 /** Values that `.arch` expressions evaluate to. */
 export type Value =
@@ -93,7 +94,7 @@ export function show(v: Value): string {
   }
 }
 
-export type Json = number | string | boolean | null | Json[] | { [k: string]: Json };
+export type { Json };
 
 export function toJson(v: Value): Json {
   switch (v.t) {

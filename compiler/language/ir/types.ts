@@ -1,5 +1,7 @@
-import type { Json } from "../elaborate/values.js";
-import type { Activation } from "./activations.js";
+import type { Activation } from "./activationNames.js";
+
+/** A plain JSON value: how argument values travel in the IR (elaborate/values.ts makes them). */
+export type Json = number | string | boolean | null | Json[] | { [k: string]: Json };
 
 /** The elaborated network: a DAG in topological order, every shape and cost known. */
 
