@@ -1,5 +1,3 @@
-import type * as tf from "@tensorflow/tfjs";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
@@ -16,12 +14,12 @@ import {
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import { expectGolden } from "../../golden.js";
 import {
-  compileAndImport,
   elaborate as elaborateAt,
+  emitBothForms,
   expectSameModel,
   expectSpecError,
-  layersModule,
   repo,
+  type BothForms,
   type Options,
 } from "./harness.js";
 
@@ -31,7 +29,6 @@ import {
  * parameters, outputs on the same weights) at other arguments; a bad droppath rate throws the
  * compiler's diagnostic at build time.
  */
-const outDir = join(repo, "test", ".generated", "convnext");
 const specFile = "test/backends/ts/cases/convnext.arch";
 const program = loadProgram(join(repo, specFile));
 const net = pickNetwork(program) as NetworkDecl;
@@ -40,21 +37,12 @@ function elaborate(o: Options): IRGraph {
   return elaborateAt(program, net, o);
 }
 
-let structured: { build(o?: Options): tf.LayersModel };
-let flat: { build(): tf.LayersModel };
+let structured: BothForms["structured"];
+let flat: BothForms["flat"];
 
 beforeAll(async () => {
-  mkdirSync(outDir, { recursive: true });
   await initBackend("wasm");
-  const files = [join(outDir, "convnext.ts"), join(outDir, "convnext_flat.ts")];
-  writeFileSync(
-    files[0]!,
-    await emitTypeScript(program, net, { source: specFile, graph: elaborate({}), layersModule }),
-  );
-  writeFileSync(files[1]!, await emitFlatTypeScript(elaborate({}), { layersModule }));
-  const modules = await compileAndImport<typeof structured & typeof flat>(files);
-  structured = modules[0]!;
-  flat = modules[1]!;
+  ({ structured, flat } = await emitBothForms(program, net, specFile, "convnext", "convnext"));
 });
 
 describe("generated TypeScript with ConvNeXt's layers", () => {

@@ -1,9 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "vitest";
 import { SpecError } from "../../../compiler/layers.js";
+import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
+import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
 import { buildNetwork, parseSets, type Program } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
@@ -37,6 +40,38 @@ export function elaborate(program: Program, net: NetworkDecl, o: Options, lists 
   const r = buildNetwork(program, net, sets.args);
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join("; "));
   return r.graph;
+}
+
+/** A generated `build(options)` module and a `--flat` one, as imported. */
+export interface BothForms {
+  structured: { build(o?: Options): tf.LayersModel };
+  flat: { build(): tf.LayersModel };
+}
+
+/**
+ * The network's structured and flat TypeScript at its defaults, written as `STEM.ts` and
+ * `STEM_flat.ts` under test/.generated/DIR, then compiled and imported by compileAndImport.
+ */
+export async function emitBothForms(
+  program: Program,
+  net: NetworkDecl,
+  specFile: string,
+  dir: string,
+  stem: string,
+): Promise<BothForms> {
+  const outDir = join(repo, "test", ".generated", dir);
+  mkdirSync(outDir, { recursive: true });
+  const graph = elaborate(program, net, {});
+  const files = [join(outDir, `${stem}.ts`), join(outDir, `${stem}_flat.ts`)];
+  writeFileSync(
+    files[0]!,
+    await emitTypeScript(program, net, { source: specFile, graph, layersModule }),
+  );
+  writeFileSync(files[1]!, await emitFlatTypeScript(graph, { layersModule }));
+  const [structured, flat] = await compileAndImport<BothForms["structured"] & BothForms["flat"]>(
+    files,
+  );
+  return { structured: structured!, flat: flat! };
 }
 
 /**
