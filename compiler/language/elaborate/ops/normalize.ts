@@ -1,9 +1,20 @@
 import { Attrs } from "./attrs.js";
 import { channels } from "./geometry.js";
 import { numberRanges } from "./range.js";
-import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
+import { nameAttr, noParams, type AttrSpec, type OpSpec } from "./spec.js";
 
-const nameAttr: AttrSpec = { name: "name", kind: "string", positional: false, doc: "layer name" };
+/** A normalisation's learned affine part (batch norm's and layer norm's): gamma and beta. */
+export const affineAttrs: readonly AttrSpec[] = [
+  { name: "scale", kind: "bool", positional: false, doc: "learn a scale gamma (default true)" },
+  { name: "center", kind: "bool", positional: false, doc: "learn an offset beta (default true)" },
+];
+
+/** The affine switches as written (both on by default) and the weights they learn per channel. */
+export function affine(a: Attrs): { scale: boolean; center: boolean; perChannel: number } {
+  const scale = a.bool("scale", true);
+  const center = a.bool("center", true);
+  return { scale, center, perChannel: (scale ? 1 : 0) + (center ? 1 : 0) };
+}
 
 /**
  * Layer normalisation over the channel axis of each position, as ConvNeXt uses it (torchvision's
@@ -22,15 +33,13 @@ export const layernorm: OpSpec = {
       positional: false,
       doc: "added to the variance, default 1e-6 (ConvNeXt's)",
     },
-    { name: "scale", kind: "bool", positional: false, doc: "learn a scale gamma (default true)" },
-    { name: "center", kind: "bool", positional: false, doc: "learn an offset beta (default true)" },
+    ...affineAttrs,
     nameAttr,
   ],
   lower(ctx) {
     const a = new Attrs(ctx);
     const c = channels(ctx.input);
-    const scale = a.bool("scale", true);
-    const center = a.bool("center", true);
+    const { scale, center, perChannel } = affine(a);
     return {
       op: "layernorm",
       attrs: {
@@ -39,7 +48,7 @@ export const layernorm: OpSpec = {
         center,
       },
       shape: ctx.input,
-      params: { trainable: ((scale ? 1 : 0) + (center ? 1 : 0)) * c, nonTrainable: 0 },
+      params: { trainable: perChannel * c, nonTrainable: 0 },
       macs: 0,
     };
   },

@@ -5,11 +5,10 @@ import { channels, explicitPads, requireSpatial, spatialOut } from "./geometry.j
 import { ceilWithSame, poolPadProblem } from "./pads.js";
 import { paddedOutSize } from "../../ir/geometry.js";
 import { numberRanges } from "./range.js";
-import { noParams, type AttrSpec, type OpSpec } from "./spec.js";
+import { affine, affineAttrs } from "./normalize.js";
+import { nameAttr, noParams, type OpSpec } from "./spec.js";
 import type { Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
-
-const nameAttr: AttrSpec = { name: "name", kind: "string", positional: false, doc: "layer name" };
 
 export const input: OpSpec = {
   name: "input",
@@ -49,15 +48,13 @@ export const bn: OpSpec = {
       positional: false,
       doc: "moving-average momentum, default 0.99 (Keras)",
     },
-    { name: "scale", kind: "bool", positional: false, doc: "learn a scale gamma (default true)" },
-    { name: "center", kind: "bool", positional: false, doc: "learn an offset beta (default true)" },
+    ...affineAttrs,
     nameAttr,
   ],
   lower(ctx) {
     const a = new Attrs(ctx);
     const c = channels(ctx.input);
-    const scale = a.bool("scale", true);
-    const center = a.bool("center", true);
+    const { scale, center, perChannel } = affine(a);
     return {
       op: "bn",
       attrs: {
@@ -68,7 +65,7 @@ export const bn: OpSpec = {
       },
       shape: ctx.input,
       // Moving mean and variance are the two non-trainable weights per channel.
-      params: { trainable: ((scale ? 1 : 0) + (center ? 1 : 0)) * c, nonTrainable: 2 * c },
+      params: { trainable: perChannel * c, nonTrainable: 2 * c },
       macs: 0,
     };
   },

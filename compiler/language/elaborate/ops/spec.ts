@@ -66,3 +66,11 @@ export interface OpSpec {
 }
 
 export const noParams: Params = { trainable: 0, nonTrainable: 0 };
+
+/** Every layer's optional `name = "..."`. */
+export const nameAttr: AttrSpec = {
+  name: "name",
+  kind: "string",
+  positional: false,
+  doc: "layer name",
+};
