@@ -139,6 +139,22 @@ export function pickNetwork(program: Program, name?: string): NetworkDecl | Diag
 }
 
 /**
+ * E0600 for a spec that declares nothing at all: empty, or only comments (a wrong path, a file
+ * not yet written, a truncated copy). A file of blocks, train configs or imports alone is a
+ * library and declares something; `archc check` passes it.
+ */
+export function declaresNothing(program: Program): Diagnostic | undefined {
+  const root = program.loaded.root;
+  if (!root || root.program.decls.length > 0 || root.program.imports.length > 0) return undefined;
+  return error(
+    "E0600",
+    syntheticSpan(root.file),
+    `${root.file} declares nothing: no network, block, train config, experiment or import`,
+    "is this the file you meant? A spec declares network NAME { input HxWxC ... } or blocks to import",
+  );
+}
+
+/**
  * A train config or experiment named on the command line (`--config`, `--experiment`), or the
  * E0603 diagnostic at that flag, with the closest names.
  */
