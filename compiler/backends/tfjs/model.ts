@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { channelsIn } from "../../language/ir/geometry.js";
+import { paddedInput, partitionedChannels } from "../../language/ir/geometry.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
   chooseUnderBudget,
@@ -152,13 +152,13 @@ function groupedShapes(graph: IRGraph, plan: LayerPlan, batch: number): ConvShap
       const input = graph.nodes[node.inputs[0]!]!.shape;
       const a = node.attrs;
       // Explicit pads run as a layer before the convolution, which sees the padded input.
-      const [top, bottom, left, right] = a.pads ?? [0, 0, 0, 0];
+      const [inHeight, inWidth] = paddedInput(input, a.pads);
       return {
         batch,
-        inHeight: input[0]! + top + bottom,
-        inWidth: input[1]! + left + right,
+        inHeight,
+        inWidth,
         // A sepconv's spatial step reads its spatial channels, whichever step comes first.
-        inChannels: node.op === "sepconv" ? node.attrs.spatialChannels : channelsIn(graph, node),
+        inChannels: partitionedChannels(graph, node),
         outChannels: Number(l.config["filters"]),
         kernelHeight: a.kernel[0],
         kernelWidth: a.kernel[1],
