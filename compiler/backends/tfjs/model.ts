@@ -7,6 +7,7 @@ import {
   type BudgetChoice,
   type ConvShape,
   type Mode,
+  type StrategyName,
 } from "./grouped/index.js";
 import { FusedTrainingBatchNorm } from "./batchNorm.js";
 import { HardSwish, HSigmoid } from "./hardActivations.js";
@@ -108,6 +109,11 @@ export interface BuildOptions extends PlanOptions {
   readonly calibrate?: boolean;
   /** Told what was chosen, for reports and tests. */
   readonly onStrategies?: (c: BudgetChoice & { layers: string[] }) => void;
+  /**
+   * Strategies the choice leaves out, as on a backend without them (e.g. `native` to compare
+   * against the strategies every backend has). With a batch only; an explicit strategy wins.
+   */
+  readonly excludeStrategies?: readonly StrategyName[];
 }
 
 /**
@@ -181,6 +187,7 @@ function withStrategies(graph: IRGraph, plan: LayerPlan, opts: BuildOptions): La
     baseBytes: activationBytes(graph, batch, mode),
     ...(opts.memoryBudget !== undefined ? { budgetBytes: opts.memoryBudget } : {}),
     ...(opts.calibrate !== undefined ? { calibrate: opts.calibrate } : {}),
+    ...(opts.excludeStrategies ? { exclude: opts.excludeStrategies } : {}),
   });
   const grouped = plan.layers.filter((l) => l.kind === "groupedConv2d");
   opts.onStrategies?.({ ...choice, layers: grouped.map((l) => String(l.config["name"])) });
