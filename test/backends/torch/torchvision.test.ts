@@ -93,6 +93,10 @@ const cases: Case[] = [
     ...at64("convnext_tiny", "convnext_tiny.arch", "convnext_tiny", "equal"),
     sets: ["size=32", "classes=10"],
   },
+  // ShuffleNet v2 x1.0: the channel split (`split`) into an identity half and a convolved half,
+  // concatenated and shuffled in 2 groups; the stride-2 units convolve both halves. parity.py's
+  // tracer keeps torchvision's channel_shuffle whole, which torch.fx cannot trace.
+  at64("shufflenet_v2_x1_0", "shufflenet_v2_x1_0.arch", "shufflenet_v2_x1_0", "equal"),
   // GoogLeNet and SqueezeNet 1.1: max pools with ceil_mode (`ceil = true`) at every size, where
   // 64x64 gives odd maps (31 -> 16, 15 -> 8, 7 -> 4; GoogLeNet's last 2x2/2 pool rounds 5 up to
   // 3); GoogLeNet's pool branch pads 1 and keeps the size; SqueezeNet classifies by a 1x1
