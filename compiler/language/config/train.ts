@@ -280,7 +280,14 @@ function schedule(v: Value, entry: Entry): Schedule {
       argSpan(entry, "rate"),
       `exponential: rate must be in (0, 1] (the factor the rate is multiplied by each period), not ${rate.v}`,
     );
-  if (!every || every.t !== "quantity" || !(every.amount > 0 && Number.isFinite(every.amount))) {
+  if (
+    !every ||
+    every.t !== "quantity" ||
+    !(every.amount > 0 && Number.isFinite(every.amount)) ||
+    every.unit === "ms" ||
+    every.unit === "us" ||
+    every.unit === "s"
+  ) {
     fail(
       "E0302",
       entry.args[0]!.span,
