@@ -276,10 +276,12 @@ describe("threads", () => {
   });
 
   it("a process that trained on two threads exits by itself", () => {
-    // XNNPACK's pool threads wait for work forever; they must not keep Node alive.
+    // XNNPACK's pool threads and archc's kernel pool (pool.ts) wait for work forever; they
+    // must not keep Node alive.
     const dir = mkdtempSync(join(packageRoot, ".archc-threads-test-")); // inside, to resolve tfjs
     const script = join(dir, "exit.mts");
     const runtime = join(packageRoot, "compiler", "backends", "tfjs", "runtime.ts");
+    const kernelsDir = join(packageRoot, "compiler", "backends", "tfjs", "kernels");
     writeFileSync(
       script,
       [
@@ -290,7 +292,13 @@ describe("threads", () => {
         `const w = tf.randomUniform([3, 3, 16, 8]) as tf.Tensor4D;`,
         `const [g] = tf.grads((v: tf.Tensor) => tf.sum(tf.conv2d(x, v as tf.Tensor4D, 1, "same")))([w]);`,
         `await g!.data();`,
-        `console.log(b.threads);`,
+        `import { groupedConv2dNative } from ${JSON.stringify(join(kernelsDir, "groupedConv.ts"))};`,
+        `import { kernelPoolStats } from ${JSON.stringify(join(kernelsDir, "pool.ts"))};`,
+        `const k = tf.randomUniform([3, 3, 4, 16]) as tf.Tensor4D;`,
+        `const grouped = (v: tf.Tensor) => groupedConv2dNative(x, v as tf.Tensor4D, { strides: 1, pad: "same", dilations: 1, groups: 4 });`,
+        `const [gk] = tf.grads((v: tf.Tensor) => tf.sum(grouped(v)))([k]);`,
+        `await gk!.data();`,
+        `console.log(b.threads, kernelPoolStats(tf.backend()).threads);`,
       ].join("\n"),
     );
     try {
@@ -301,7 +309,10 @@ describe("threads", () => {
       });
       expect(r.error, r.stderr).toBeUndefined();
       expect(r.status, r.stderr).toBe(0);
-      expect(Number(r.stdout.trim())).toBeGreaterThanOrEqual(1);
+      const [threads, poolThreads] = r.stdout.trim().split(" ").map(Number);
+      expect(threads).toBeGreaterThanOrEqual(1);
+      // With two threads the grouped kernel ran on the pool: a worker thread that had to end.
+      expect(poolThreads).toBe(threads === 2 ? 2 : 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
