@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../../compiler/language/paths.js";
 import {
   registerWasmTrainingKernels,
@@ -23,6 +23,7 @@ import {
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
 import { bulkModule } from "../../../compiler/backends/tfjs/kernels/bulk.js";
 import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
 import { maxPoolGradReplacement } from "../../../compiler/backends/tfjs/kernels/maxPoolGrad.js";
@@ -532,7 +533,11 @@ describe("without these kernels", () => {
   });
 });
 
-describe("kernels match tfjs-backend-cpu", () => {
+// On one thread and on two of the kernel pool (pool.ts): pooled kernels cut their work by
+// output, so both must match cpu.
+describe.each([1, 2])("kernels match tfjs-backend-cpu, %i kernel thread(s)", (threads) => {
+  beforeAll(() => setKernelThreads(threads));
+  afterAll(() => setKernelThreads(undefined));
   const cases = depthwiseCases();
 
   it("covers every stride, dilation, padding and multiplier combination", () => {

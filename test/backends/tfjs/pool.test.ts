@@ -13,6 +13,8 @@ import {
   type Job,
 } from "../../../compiler/backends/tfjs/kernels/pool.js";
 import { addressOf, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { batchNormTraining } from "../../../compiler/backends/tfjs/kernels/batchNormTraining.js";
+import { groupedConv2dNative } from "../../../compiler/backends/tfjs/kernels/groupedConv.js";
 
 // The kernel pool (kernels/pool.ts): archc's SIMD routines run on worker threads that share
 // the wasm backend's memory. A job's tasks must give the same memory as running every call
@@ -149,6 +151,61 @@ describe("the kernel pool", () => {
       setKernelThreads(undefined);
     }
     expect(runRows(2, 240, 6)).toEqual(runRows(1, 240, 6));
+  });
+
+  it("the pooled kernels give one thread's bits (the grouped filter gradient: its sums' order)", () => {
+    /** Every output of `f` on `threads` kernel threads, from fixed inputs. */
+    const outputs = (threads: number, f: () => tf.Tensor[]): Float32Array[] => {
+      setKernelThreads(threads);
+      try {
+        const ts = tf.tidy(f);
+        const out = ts.map((t) => t.dataSync() as Float32Array);
+        tf.dispose(ts);
+        return out;
+      } finally {
+        setKernelThreads(undefined);
+      }
+    };
+    const x = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+    const kernels: [string, () => tf.Tensor[]][] = [
+      [
+        "pointwise filter gradient",
+        () => [
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropFilter,
+              { x: x([2, 28, 28, 32], 1), dy: x([2, 28, 28, 64], 2) },
+              { strides: 1, pad: "same", dataFormat: "NHWC", filterShape: [1, 1, 32, 64] },
+            ) as tf.Tensor,
+        ],
+      ],
+      [
+        "batch norm and its gradient",
+        () => {
+          const input = x([4, 16, 16, 64], 3);
+          const r = x([4, 16, 16, 64], 4);
+          const [g, b] = [x([64], 5) as tf.Tensor1D, x([64], 6) as tf.Tensor1D];
+          const loss = (v: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+            tf.sum(
+              tf.mul(batchNormTraining(v, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-3)[0], r),
+            );
+          return [...batchNormTraining(input, g, b, 1e-3), ...tf.grads(loss)([input, g, b])];
+        },
+      ],
+      ["sum over leading axes", () => [tf.sum(x([8, 16, 16, 96], 7), [0, 1, 2])]],
+      [
+        "grouped convolution and its input gradient",
+        () => {
+          const attrs = { strides: 1, pad: "same" as const, dilations: 1, groups: 4 };
+          const k = x([3, 3, 8, 32], 8) as tf.Tensor4D;
+          const conv = (v: tf.Tensor) => groupedConv2dNative(v as tf.Tensor4D, k, attrs);
+          const input = x([3, 10, 10, 32], 9);
+          return [conv(input), tf.grad((v: tf.Tensor) => tf.sum(tf.square(conv(v))))(input)];
+        },
+      ],
+    ];
+    for (const [name, f] of kernels) expect(outputs(2, f), name).toEqual(outputs(1, f));
   });
 
   it("refuses a thread count that is not a whole number >= 1", () => {

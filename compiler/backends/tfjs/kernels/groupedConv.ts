@@ -9,7 +9,7 @@ import {
   type TileCols,
   type TileRows,
 } from "./groupedSimd.js";
-import { evenCalls, poolThreads, runJob, type Call, type Job } from "./pool.js";
+import { evenCalls, poolThreads, runJob, TASKS_PER_THREAD, type Call, type Job } from "./pool.js";
 import { addressOf, simdFor, wasmHeap } from "./simd.js";
 
 // Why: tfjs has no grouped convolution (tfjs issue 3900), so archc lowered every
@@ -69,9 +69,6 @@ function needSimd(backend: tf.KernelBackend): void {
   if (!groupedFor(backend))
     throw new Error(`${GroupedConv2D}: WebAssembly SIMD on the wasm backend is needed`);
 }
-
-/** Tasks a job is cut into per thread: more than one, so a descheduled thread takes fewer. */
-export const TASKS_PER_THREAD = 4;
 
 /** Independent calls (each writes its own outputs) as a job for `threads` threads. */
 function independentJob(calls: Call[], threads: number): Job {

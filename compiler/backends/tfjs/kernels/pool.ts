@@ -50,6 +50,9 @@ export interface Job {
   readonly grid: readonly Split[];
 }
 
+/** Tasks a kernel cuts its work into per thread: more than one, so a descheduled thread takes fewer. */
+export const TASKS_PER_THREAD = 4;
+
 const partsOf = (s: Split): number =>
   Math.max(1, s.kind === "calls" ? s.bounds.length - 1 : s.parts);
 
