@@ -1,6 +1,7 @@
 """Reference figures for the continuum family in specs/: parameters and MACs of torchvision's
 resnet50, resnext50_32x4d, mobilenet_v2, regnet_y_400mf, regnet_x_400mf, mobilenet_v3_large,
-efficientnet_b0, shufflenet_v2_x1_0 and convnext_tiny, and of two networks torchvision lacks, written here in PyTorch from their
+efficientnet_b0, shufflenet_v2_x1_0, convnext_tiny, googlenet (without auxiliary classifiers) and
+squeezenet1_1, and of two networks torchvision lacks, written here in PyTorch from their
 papers: MobileNet v1 (Howard et al. 2017, Table 1) and ShuffleNet v1 (Zhang et al. 2018, Table 1, scale 1x, groups 1, 2, 3, 4, 8).
 
 usage: family_reference.py [NAME ...]
@@ -123,6 +124,8 @@ MODELS = {
     "regnet_y_400mf": lambda: torchvision.models.regnet_y_400mf(),
     "regnet_x_400mf": lambda: torchvision.models.regnet_x_400mf(),
     "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(),
+    "googlenet": lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
+    "squeezenet1_1": lambda: torchvision.models.squeezenet1_1(),
     "mobilenet_v3_large": lambda: torchvision.models.mobilenet_v3_large(),
     "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(),
     "convnext_tiny": lambda: torchvision.models.convnext_tiny(),

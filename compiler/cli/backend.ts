@@ -13,11 +13,25 @@ export async function startBackend(
   choice: BackendChoice,
   threads: number | undefined,
   quiet: boolean,
+  /** False where `threads` is another engine's (train --engine torch): no wasm warning then. */
+  threadsAreWasm = true,
 ): Promise<ActiveBackend | { exit: number }> {
   const runtime = await import("../backends/tfjs/runtime.js");
   try {
     const backend = await runtime.initBackend(choice, threads ? { threads } : {});
     if (!quiet) io.err(`backend: ${backend.label}`);
+    // The wasm backend's pool has a fixed size: more threads than that are not an error (the
+    // count may come from a script written for another machine), but are said with the count used.
+    const { MAX_WASM_THREADS } = await import("../backends/tfjs/threads.js");
+    if (
+      threadsAreWasm &&
+      threads !== undefined &&
+      threads > MAX_WASM_THREADS &&
+      backend.threads !== undefined
+    )
+      io.err(
+        `archc ${command}: warning: --threads ${threads} is more than the wasm backend runs (at most ${MAX_WASM_THREADS}); using ${backend.threads}`,
+      );
     return backend;
   } catch (e) {
     if (!(e instanceof runtime.BackendError)) throw e;

@@ -112,8 +112,12 @@ export function trainingBar(
         m.valAccuracy !== undefined
           ? `, val loss ${m.valLoss!.toFixed(4)}, val acc ${m.valAccuracy.toFixed(4)}`
           : "";
+      const wait =
+        m.dataWaitSeconds !== undefined
+          ? ` (${m.dataWaitSeconds.toFixed(1)} s of it waiting for data)`
+          : "";
       io.err(
-        `${label} epoch ${m.epoch}/${epochs}: train loss ${m.loss.toFixed(4)}, train acc ${m.accuracy.toFixed(4)}${val}, lr ${m.lr.toPrecision(3)}, ${m.imagesPerSec.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s`,
+        `${label} epoch ${m.epoch}/${epochs}: train loss ${m.loss.toFixed(4)}, train acc ${m.accuracy.toFixed(4)}${val}, lr ${m.lr.toPrecision(3)}, ${m.imagesPerSec.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s${wait}`,
       );
     },
     /** Ctrl-C: the bar is closed now and nothing is drawn after, whatever steps still report. */

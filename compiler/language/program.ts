@@ -10,7 +10,13 @@ import {
 } from "./config/experiment.js";
 import { evaluateTrain, type TrainConfig } from "./config/train.js";
 import { DiagnosticError, error, type Diagnostic } from "../../grammar/diagnostic.js";
-import { elaborate, type ElaborateOptions } from "./elaborate/elaborate.js";
+import {
+  countNetwork,
+  elaborate,
+  type CountMemo,
+  type ElaborateOptions,
+  type Totals,
+} from "./elaborate/elaborate.js";
 import { evaluate } from "./elaborate/evaluate.js";
 import { Scope } from "./elaborate/scope.js";
 import type { Snapped } from "./elaborate/ops/spec.js";
@@ -133,6 +139,22 @@ export function pickNetwork(program: Program, name?: string): NetworkDecl | Diag
 }
 
 /**
+ * E0600 for a spec that declares nothing at all: empty, or only comments (a wrong path, a file
+ * not yet written, a truncated copy). A file of blocks, train configs or imports alone is a
+ * library and declares something; `archc check` passes it.
+ */
+export function declaresNothing(program: Program): Diagnostic | undefined {
+  const root = program.loaded.root;
+  if (!root || root.program.decls.length > 0 || root.program.imports.length > 0) return undefined;
+  return error(
+    "E0600",
+    syntheticSpan(root.file),
+    `${root.file} declares nothing: no network, block, train config, experiment or import`,
+    "is this the file you meant? A spec declares network NAME { input HxWxC ... } or blocks to import",
+  );
+}
+
+/**
  * A train config or experiment named on the command line (`--config`, `--experiment`), or the
  * E0603 diagnostic at that flag, with the closest names.
  */
@@ -187,28 +209,47 @@ export function buildNetwork(
   args: readonly (Arg | BoundArg)[],
   opts: ElaborateOptions = {},
 ): BuildResult {
+  const unknown = unknownArgs(network, args);
+  if (unknown.length) return { ok: false, diagnostics: unknown };
+  const r = elaborate(program.table, network, args, opts);
+  return r.ok ? r : { ok: false, diagnostics: [r.diagnostic] };
+}
+
+/**
+ * A network's parameter and MAC totals with these arguments, as buildNetwork's graph has them
+ * (and failing where it fails), without making the graph; block calls already counted in `memo`
+ * are not expanded again. What a search counts each configuration of a design space with.
+ */
+export function countNetworkTotals(
+  program: Program,
+  network: NetworkDecl,
+  args: readonly (Arg | BoundArg)[],
+  memo: CountMemo,
+  opts: Omit<ElaborateOptions, "onBlockCall"> = {},
+): { ok: true; totals: Totals } | { ok: false; diagnostics: Diagnostic[] } {
+  const unknown = unknownArgs(network, args);
+  if (unknown.length) return { ok: false, diagnostics: unknown };
+  const r = countNetwork(program.table, network, args, memo, opts);
+  return r.ok ? r : { ok: false, diagnostics: [r.diagnostic] };
+}
+
+/** E0601 for each argument the network has no parameter for. */
+function unknownArgs(network: NetworkDecl, args: readonly (Arg | BoundArg)[]): Diagnostic[] {
   const nameOf = (a: Arg | BoundArg) => (a.kind === "BoundArg" ? a.name : a.name?.name);
   const unknown = args.filter(
     (a) => nameOf(a) !== undefined && !network.params.some((p) => p.name.name === nameOf(a)),
   );
-  if (unknown.length) {
-    return {
-      ok: false,
-      diagnostics: unknown.map((a) =>
-        error(
-          "E0601",
-          a.span,
-          `network ${network.name.name} has no parameter '${nameOf(a)!}'`,
-          didYouMean(
-            nameOf(a)!,
-            network.params.map((p) => p.name.name),
-          ) ?? `its parameters: ${network.params.map((p) => p.name.name).join(", ") || "none"}`,
-        ),
-      ),
-    };
-  }
-  const r = elaborate(program.table, network, args, opts);
-  return r.ok ? r : { ok: false, diagnostics: [r.diagnostic] };
+  return unknown.map((a) =>
+    error(
+      "E0601",
+      a.span,
+      `network ${network.name.name} has no parameter '${nameOf(a)!}'`,
+      didYouMean(
+        nameOf(a)!,
+        network.params.map((p) => p.name.name),
+      ) ?? `its parameters: ${network.params.map((p) => p.name.name).join(", ") || "none"}`,
+    ),
+  );
 }
 
 /** Builds a variant: its network with its argument Values. */

@@ -4,6 +4,7 @@ import { printExpr } from "../../grammar/printer.js";
 import { describeOp, formatCount, formatMacs } from "../backends/summary/summary.js";
 import { kindWords } from "../language/elaborate/ops/attrs.js";
 import { ops } from "../language/elaborate/ops/catalogue.js";
+import { callDepth, callText, instancePath } from "../language/ir/blocks.js";
 import type { IRGraph, IRNode } from "../language/ir/types.js";
 import { importTarget } from "../language/load.js";
 import { nodesOf, sourceKey, type Analysis } from "./analysis.js";
@@ -49,11 +50,14 @@ export function runsOf(analysis: Analysis, stmt: LayerStmt): RunFigures[] | unde
     return nodes.map((n) => runFigures(`${n.name} (${describeOp(n)})`, [n]));
   }
   const calls = f.byCall.get(stmt) ?? [];
+  const at = { file: stmt.span.file, ...stmt.span.start };
   return calls.map(([first, end]) => {
     const nodes = f.graph.nodes.slice(first, end);
-    const inner = nodes[0]?.name ?? stmt.callee.name;
-    const slash = inner.lastIndexOf("/");
-    return runFigures(slash > 0 ? inner.slice(0, slash) : inner, nodes);
+    // Every node the call made records it; one that made none (an identity) has no instance.
+    const depth = nodes[0] ? callDepth(nodes[0], at) : -1;
+    if (depth < 0) return runFigures(stmt.callee.name, nodes);
+    const path = instancePath(nodes[0]!, depth + 1).join("/");
+    return runFigures(`${path} = ${callText(nodes[0]!.blocks[depth]!)}`, nodes);
   });
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,17 +15,21 @@ const tiny = join(repo, "examples", "tiny.arch");
 const dir = mkdtempSync(join(tmpdir(), "archc-bad-input-"));
 const at = (name: string) => join(dir, name);
 writeFileSync(at("empty.arch"), "");
+writeFileSync(at("comments.arch"), "# a spec to be written\n\n# nothing yet\n");
 writeFileSync(
   at("binary.arch"),
   Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 151 + 7) % 256)),
 );
 mkdirSync(at("folder.arch"));
+mkdirSync(at("empty-run"));
 
 type Case = readonly [argv: readonly string[], code: 1 | 2, says: RegExp];
 const sweep = [tiny, "--sweep", "parts=1,2", "--out", at("sweep")];
 const cases: readonly Case[] = [
   [["check", at("nope.arch")], 1, /nope\.arch:1:1: error\[E0100\]/],
   [["check", at("folder.arch")], 1, /it is a folder/],
+  [["check", at("empty.arch")], 1, /empty\.arch:1:1: error\[E0600\]: .*declares nothing/],
+  [["check", at("comments.arch")], 1, /comments\.arch declares nothing/],
   [["summary", at("binary.arch")], 1, /binary\.arch:1:\d+: error\[E0101\]/],
   [["summary", at("empty.arch")], 1, /defines no network/],
   [["summary", tiny, "--max-layers", "99999999999999999999"], 2, /--max-layers/],
@@ -44,6 +48,16 @@ const cases: readonly Case[] = [
   [["train", tiny, "--engine", "jax"], 2, /Allowed choices are tfjs, torch/],
   [["train", tiny, "--out", tiny, "--data", "synthetic:8"], 2, /is a file; a folder is needed/],
   [["train", tiny, "--val-split", "1", "--out", at("r")], 2, /--val-split/],
+  [
+    ["train", tiny, "--resume", "--out", at("never-trained"), "--data", "synthetic:8"],
+    1,
+    /never-trained holds no run to resume: .*without --resume/,
+  ],
+  [
+    ["train", tiny, "--resume", "--out", at("empty-run"), "--data", "synthetic:8"],
+    1,
+    /empty-run holds no run to resume/,
+  ],
   [["train", tiny, "--data", "synthetic:-5", "--out", at("r")], 1, /synthetic:N needs N/],
   [
     ["train", tiny, "--data", "synthetic:99999999999999999", "--out", at("r")],
@@ -63,6 +77,7 @@ const cases: readonly Case[] = [
   [["report", at("folder.arch")], 1, /results\.jsonl does not exist/],
   [["report", at("folder.arch"), "--plot", at("r.gif")], 2, /--plot .*\.svg or .*\.png/],
   [["report", "/dev/null"], 1, /is a device/],
+  [["report", tiny], 1, /tiny\.arch is not a results file: .*sweep/],
   [["eval", at("nope")], 1, /no manifest\.json/],
   [["eval", tiny], 1, /no manifest\.json/],
   [["export", at("folder.arch"), "-o", at("x.onnx")], 1, /no manifest\.json/],
@@ -97,5 +112,33 @@ describe("bad input on every command", () => {
       internal: false,
     });
     expect(r.stderr).toMatch(says);
+  });
+});
+
+describe("what is not bad input stays quiet", () => {
+  it("a file of blocks or train configs alone checks clean, as the standard library does", async () => {
+    writeFileSync(at("blocks.arch"), "block unit(f) {\n  conv 3x3 f -> bn -> relu\n}\n");
+    writeFileSync(at("imports.arch"), 'import "std/xception"\n');
+    writeFileSync(at("train.arch"), "train quick {\n  optimizer sgd(lr = 0.1)\n}\n");
+    const stdlib = join(repo, "stdlib", "xception.arch");
+    for (const f of [at("blocks.arch"), at("imports.arch"), at("train.arch"), stdlib]) {
+      const r = await runCli("check", f);
+      expect({ code: r.code, stderr: r.stderr }, f).toEqual({ code: 0, stderr: "" });
+    }
+  });
+
+  it("--resume with nothing there leaves no folder behind", async () => {
+    await runCli("train", tiny, "--resume", "--out", at("never"), "--data", "synthetic:8");
+    expect(existsSync(at("never"))).toBe(false);
+  });
+});
+
+describe("values beyond what runs are said, not silently changed", () => {
+  it("--threads above the wasm backend's pool warns with the count used", async () => {
+    const r = await runCli("run", tiny, "--backend", "wasm", "--threads", "100000", "--runs", "1");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /archc run: warning: --threads 100000 is more than the wasm backend runs \(at most 8\); using \d+/,
+    );
   });
 });

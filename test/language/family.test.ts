@@ -76,6 +76,20 @@ const family: readonly Member[] = [
     expectArgs: "",
   },
   {
+    ref: "googlenet",
+    file: "googlenet.arch",
+    network: "googlenet",
+    sets: [],
+    expectArgs: "",
+  },
+  {
+    ref: "squeezenet1_1",
+    file: "squeezenet1_1.arch",
+    network: "squeezenet1_1",
+    sets: [],
+    expectArgs: "",
+  },
+  {
     ref: "shufflenet_v2_x1_0",
     file: "shufflenet_v2_x1_0.arch",
     network: "shufflenet_v2_x1_0",
@@ -196,10 +210,16 @@ describe("the continuum family", () => {
   });
 
   it("the PyTorch-layout specs pad every window explicitly, by half its size, and batch norms as torchvision's", () => {
-    for (const m of family.filter((m) => m.ref !== "mobilenet_v1")) {
+    // MobileNet v1 is Keras' layout; SqueezeNet's 3x3/2 stem is unpadded in torchvision too.
+    const torchLayout = family.filter((m) => m.ref !== "mobilenet_v1" && m.ref !== "squeezenet1_1");
+    for (const m of torchLayout) {
       const g = build(spec(m.file), m.network, m.sets);
       for (const n of g.nodes) {
-        if (n.op === "conv" || n.op === "maxpool" || n.op === "avgpool") {
+        const ceil = (n.op === "maxpool" || n.op === "avgpool") && n.attrs.ceil === true;
+        // GoogLeNet's strided pools pad nothing and round up (ceil_mode); explicitly, as PyTorch.
+        if (ceil && n.attrs.strides[0] > 1)
+          expect(n.attrs.pads, `${m.ref}: ${n.name}`).toEqual([0, 0, 0, 0]);
+        else if (n.op === "conv" || n.op === "maxpool" || n.op === "avgpool") {
           const k = n.op === "conv" ? n.attrs.kernel[0] : n.attrs.pool[0];
           // A 1x1 convolution needs no padding; TensorFlow's same pads it by 0 too. A patchify
           // convolution (kernel = stride: ConvNeXt's stem and downsampling) pads nothing in
@@ -212,7 +232,13 @@ describe("the continuum family", () => {
         }
         if (n.op === "bn" && !m.ref.startsWith("shufflenet")) {
           // torchvision's MobileNetV3 passes eps 0.001 and momentum 0.01 (Keras' 0.99).
-          const bn = m.ref === "mobilenet_v3_large" ? [1e-3, 0.99] : [1e-5, 0.9];
+          // GoogLeNet's BasicConv2d passes eps 0.001 with PyTorch's default momentum.
+          const bn =
+            m.ref === "mobilenet_v3_large"
+              ? [1e-3, 0.99]
+              : m.ref === "googlenet"
+                ? [1e-3, 0.9]
+                : [1e-5, 0.9];
           expect([n.attrs.epsilon, n.attrs.momentum], `${m.ref}: ${n.name}`).toEqual(bn);
         }
       }

@@ -1,5 +1,6 @@
+import { callText, instancePath, localName } from "../../language/ir/blocks.js";
 import { isDepthwise } from "../../language/ir/geometry.js";
-import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import type { BlockCall, IRGraph, IRNode } from "../../language/ir/types.js";
 import { describeOp, formatCount } from "../summary/summary.js";
 
 export interface DotOptions {
@@ -33,9 +34,6 @@ function partsText(g: IRGraph, n: IRNode): string | undefined {
   return isDepthwise(g, n) ? "parts = depthwise" : `parts = ${groups}`;
 }
 
-/** The block-instance path of a layer: `entry_1/sep_unit/sepconv` -> [entry_1, sep_unit]. */
-const pathOf = (n: IRNode) => n.name.split("/").slice(0, -1);
-
 /** One drawn node: a single layer, or a collapsed block instance. */
 interface Box {
   readonly id: string;
@@ -44,6 +42,8 @@ interface Box {
   readonly name: string;
   /** The block instances (outermost first) whose frames the box sits inside. */
   readonly frame: readonly string[];
+  /** A block's call: which block, with which arguments (a layer has none). */
+  readonly call?: BlockCall;
   readonly nodes: IRNode[];
 }
 
@@ -56,15 +56,17 @@ function boxes(g: IRGraph, opts: DotOptions): { boxes: Box[]; boxOf: Map<number,
   const byId = new Map<string, Box>();
   const boxOf = new Map<number, Box>();
   for (const n of g.nodes) {
-    const path = pathOf(n);
+    const path = instancePath(n);
     const collapsed = path.length >= depth;
     // Ids carry the kind so a layer and a block with the same name cannot meet.
     const id = collapsed ? `block:${path.slice(0, depth).join("/")}` : `layer:${n.name}`;
     let box = byId.get(id);
     if (!box) {
       const frame = collapsed ? path.slice(0, depth - 1) : path;
-      const name = collapsed ? path[depth - 1]! : n.name.split("/").pop()!;
-      box = { id, kind: collapsed ? "block" : "layer", name, frame, nodes: [] };
+      const name = collapsed ? path[depth - 1]! : localName(n);
+      box = collapsed
+        ? { id, kind: "block", name, frame, call: n.blocks[depth - 1]!, nodes: [] }
+        : { id, kind: "layer", name, frame, nodes: [] };
       byId.set(id, box);
     }
     box.nodes.push(n);
@@ -95,6 +97,8 @@ function boxLabel(g: IRGraph, box: Box): string {
   const out = shapeText(nodes[nodes.length - 1]!);
   return [
     box.name,
+    // Which block and arguments: two instances of one block can differ in every figure below.
+    callText(box.call!),
     `${nodes.length} ${nodes.length === 1 ? "layer" : "layers"}, ${formatCount(params)} params`,
     `out ${out}`,
     ...(parts.length ? [parts.join(", ")] : []),
@@ -106,6 +110,8 @@ function boxLabel(g: IRGraph, box: Box): string {
 /** A frame (cluster) of block instances: the boxes and inner frames it holds, in order. */
 interface Frame {
   readonly path: readonly string[];
+  /** The call that made this block instance (none for the root). */
+  readonly call?: BlockCall;
   readonly items: (Frame | Box)[];
   readonly inner: Map<string, Frame>;
 }
@@ -118,10 +124,11 @@ function frameTree(all: readonly Box[]): Frame {
   const root: Frame = { path: [], items: [], inner: new Map() };
   for (const box of all) {
     let f = root;
-    for (const part of box.frame) {
+    for (const [i, part] of box.frame.entries()) {
       let next = f.inner.get(part);
       if (!next) {
-        next = { path: [...f.path, part], items: [], inner: new Map() };
+        const call = box.nodes[0]!.blocks[i]!;
+        next = { path: [...f.path, part], call, items: [], inner: new Map() };
         f.inner.set(part, next);
         f.items.push(next);
       }
@@ -149,8 +156,9 @@ export function toDot(g: IRGraph, opts: DotOptions): string {
     for (const item of f.items) {
       if ("items" in item) {
         out.push(`${indent}subgraph ${q(`cluster_${item.path.join("/")}`)} {`);
+        const label = [item.path[item.path.length - 1]!, callText(item.call!)].map(escapeDot);
         out.push(
-          `${indent}  label=${q(item.path[item.path.length - 1]!)}; style="rounded"; color="#4f6f8f"; fontcolor="#2f4f6f";`,
+          `${indent}  label="${label.join("\\n")}"; style="rounded"; color="#4f6f8f"; fontcolor="#2f4f6f";`,
         );
         write(item, indent + "  ");
         out.push(`${indent}}`);

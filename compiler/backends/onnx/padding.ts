@@ -1,4 +1,4 @@
-import { layerPads } from "../../language/ir/geometry.js";
+import { layerPads, paddedOutSize } from "../../language/ir/geometry.js";
 import type { IRNode } from "../../language/ir/types.js";
 
 /**
@@ -13,7 +13,7 @@ export function tfPads(...layer: Parameters<typeof layerPads>): number[] {
   return [t, l, b, r];
 }
 
-/** ONNX's Conv/Pool output size for explicit pads (floor mode). */
+/** ONNX's Conv/Pool output size for explicit pads [top, left, bottom, right] (floor mode). */
 export function onnxOutSize(
   input: readonly number[],
   kernel: readonly number[],
@@ -21,11 +21,8 @@ export function onnxOutSize(
   dilation: readonly number[],
   pads: readonly number[],
 ): number[] {
-  return [0, 1].map(
-    (i) =>
-      Math.floor(
-        (input[i]! + pads[i]! + pads[i + 2]! - (kernel[i]! - 1) * dilation[i]! - 1) / strides[i]!,
-      ) + 1,
+  return [0, 1].map((i) =>
+    paddedOutSize(input[i]!, kernel[i]!, strides[i]!, dilation[i]!, pads[i]!, pads[i + 2]!),
   );
 }
 

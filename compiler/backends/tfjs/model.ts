@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { channelsIn } from "../../language/ir/geometry.js";
+import { paddedInput, partitionedChannels } from "../../language/ir/geometry.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import {
   chooseUnderBudget,
@@ -7,6 +7,7 @@ import {
   type BudgetChoice,
   type ConvShape,
   type Mode,
+  type StrategyName,
 } from "./grouped/index.js";
 import { FusedTrainingBatchNorm } from "./batchNorm.js";
 import { HardSwish, HSigmoid } from "./hardActivations.js";
@@ -108,6 +109,11 @@ export interface BuildOptions extends PlanOptions {
   readonly calibrate?: boolean;
   /** Told what was chosen, for reports and tests. */
   readonly onStrategies?: (c: BudgetChoice & { layers: string[] }) => void;
+  /**
+   * Strategies the choice leaves out, as on a backend without them (e.g. `native` to compare
+   * against the strategies every backend has). With a batch only; an explicit strategy wins.
+   */
+  readonly excludeStrategies?: readonly StrategyName[];
 }
 
 /**
@@ -152,13 +158,13 @@ function groupedShapes(graph: IRGraph, plan: LayerPlan, batch: number): ConvShap
       const input = graph.nodes[node.inputs[0]!]!.shape;
       const a = node.attrs;
       // Explicit pads run as a layer before the convolution, which sees the padded input.
-      const [top, bottom, left, right] = a.pads ?? [0, 0, 0, 0];
+      const [inHeight, inWidth] = paddedInput(input, a.pads);
       return {
         batch,
-        inHeight: input[0]! + top + bottom,
-        inWidth: input[1]! + left + right,
+        inHeight,
+        inWidth,
         // A sepconv's spatial step reads its spatial channels, whichever step comes first.
-        inChannels: node.op === "sepconv" ? node.attrs.spatialChannels : channelsIn(graph, node),
+        inChannels: partitionedChannels(graph, node),
         outChannels: Number(l.config["filters"]),
         kernelHeight: a.kernel[0],
         kernelWidth: a.kernel[1],
@@ -181,6 +187,7 @@ function withStrategies(graph: IRGraph, plan: LayerPlan, opts: BuildOptions): La
     baseBytes: activationBytes(graph, batch, mode),
     ...(opts.memoryBudget !== undefined ? { budgetBytes: opts.memoryBudget } : {}),
     ...(opts.calibrate !== undefined ? { calibrate: opts.calibrate } : {}),
+    ...(opts.excludeStrategies ? { exclude: opts.excludeStrategies } : {}),
   });
   const grouped = plan.layers.filter((l) => l.kind === "groupedConv2d");
   opts.onStrategies?.({ ...choice, layers: grouped.map((l) => String(l.config["name"])) });

@@ -1,4 +1,5 @@
 import type { Json } from "../../language/elaborate/values.js";
+import { channelsIn, partitionedChannels } from "../../language/ir/geometry.js";
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 
 /**
@@ -52,15 +53,11 @@ export function groupsOf(parts: Json, channels: number): number | undefined {
   return typeof parts === "number" && Number.isInteger(parts) ? parts : undefined;
 }
 
-function channels(graph: IRGraph, node: IRNode): number {
-  const input = graph.nodes[node.inputs[0]!]!;
-  return input.shape[input.shape.length - 1]!;
-}
-
-/** The channels a conv's or sepconv's spatial step runs over. */
+/** The channels a conv's or sepconv's spatial step runs over (a shuffle's: its input's). */
 export function spatialChannels(graph: IRGraph, node: IRNode): number {
-  const cin = channels(graph, node);
-  return node.op === "sepconv" && node.attrs.order === "pointwise_first" ? node.attrs.filters : cin;
+  return node.op === "conv" || node.op === "sepconv"
+    ? partitionedChannels(graph, node)
+    : channelsIn(graph, node);
 }
 
 /** The value an attribute would take for an argument value, or undefined where it cannot follow. */

@@ -10,7 +10,7 @@ import {
 } from "../../language/ir/types.js";
 import { torchActivations } from "./activations.js";
 import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
-import { optionalLayers, prelude } from "./prelude.js";
+import { optionalLayerTexts, prelude } from "./prelude.js";
 import {
   pyAttributeNames,
   pyComments,
@@ -859,9 +859,7 @@ export function emitTorch(graph: IRGraph, opts: TorchEmitOptions = {}): string {
       "",
     ),
   ].join("\n");
-  const optional = Object.entries(optionalLayers)
-    .filter(([op]) => graph.nodes.some((n) => n.op === op))
-    .map(([, text]) => text);
+  const optional = optionalLayerTexts((op) => graph.nodes.some((n) => n.op === op));
   return `${[header, prelude.trimEnd(), ...optional, ...classes].join("\n\n\n")}\n`;
 }
 

@@ -1,3 +1,4 @@
+import type { OpName } from "../../language/ir/types.js";
 import { pyActivationDict } from "./activations.js";
 
 /**
@@ -315,10 +316,12 @@ def load_weights(model: nn.Module, path: str) -> nn.Module:
 `;
 
 /**
- * Layers only some networks need, each after the prelude where the network uses its op, so that
- * modules without them stay as they were.
+ * The class each op needs beyond the prelude, or null: one entry per op, so that an op added to
+ * the IR is a compile error here until it says. A class is written after the prelude only where
+ * the network uses its op, so that modules without them stay as they were; the order here is the
+ * order modules write them in.
  */
-export const optionalLayers: Readonly<Record<string, string>> = {
+export const optionalLayers: { readonly [Op in OpName]: string | null } = {
   split: `class ChannelSplit(nn.Module):
     """One of \`parts\` equal channel parts, as ShuffleNet v2's x.chunk(parts, dim=1)[take]: archc's split."""
 
@@ -389,4 +392,28 @@ export const optionalLayers: Readonly<Record<string, string>> = {
 
     def extra_repr(self) -> str:
         return f"rate={self.rate}"`,
+  input: null,
+  conv: null,
+  sepconv: null,
+  bn: null,
+  act: null,
+  maxpool: null,
+  avgpool: null,
+  gap: null,
+  gmp: null,
+  dense: null,
+  dropout: null,
+  flatten: null,
+  concat: null,
+  add: null,
+  mul: null,
+  upsample: null,
+  zeropad: null,
 };
+
+/** The optional classes of the ops `used` accepts (all by default), in the order modules write them. */
+export function optionalLayerTexts(used: (op: OpName) => boolean = () => true): string[] {
+  return (Object.entries(optionalLayers) as [OpName, string | null][]).flatMap(([op, text]) =>
+    text !== null && used(op) ? [text] : [],
+  );
+}

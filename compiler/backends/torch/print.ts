@@ -1,6 +1,6 @@
 import { assignNameMap, assignNames } from "../text/names.js";
 import { hex, replaceHidden, visible } from "../text/printable.js";
-import { optionalLayers, prelude } from "./prelude.js";
+import { optionalLayerTexts, prelude } from "./prelude.js";
 
 /**
  * The Python printer's escapes and names: every piece of spec text (names, strings, file names)
@@ -69,7 +69,7 @@ export const moduleMembers: ReadonlySet<string> = new Set(
  */
 export function moduleNames(): ReadonlySet<string> {
   const names = new Set<string>();
-  for (const text of [prelude, ...Object.values(optionalLayers)]) {
+  for (const text of [prelude, ...optionalLayerTexts()]) {
     for (const line of text.split("\n")) {
       let m: RegExpExecArray | null;
       if ((m = /^(?:class|def) (\w+)/.exec(line))) names.add(m[1]!);

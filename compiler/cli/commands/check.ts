@@ -1,6 +1,6 @@
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
 import { diagnosticToJson, formatDiagnostics } from "../../language/diagnostics/print.js";
-import { checkProgram, loadProgram } from "../../language/program.js";
+import { checkProgram, declaresNothing, loadProgram } from "../../language/program.js";
 import { Exit, type IO } from "../io.js";
 import { maxLayersOf } from "../build.js";
 import { explainHint } from "../report.js";
@@ -20,6 +20,8 @@ export function checkCommand(
   for (const file of files) {
     const program = loadProgram(file);
     const ds = checkProgram(program, maxLayers ? { maxLayers } : {});
+    const nothing = ds.length ? undefined : declaresNothing(program);
+    if (nothing) ds.push(nothing);
     all.push({ file, diagnostics: ds });
     if (ds.length) {
       failed = true;

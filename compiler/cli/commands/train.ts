@@ -210,6 +210,24 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     import("../progress.js"),
     import("../../lab/run/index.js"),
   ]);
+  const root =
+    opts.out ??
+    join("runs", graphs.length > 1 ? (opts.experiment ?? "experiment") : graphs[0]!.graph.network);
+  const outDirOf = (run: Run) =>
+    graphs.length > 1 ? join(root, session.runFolderName(run.label)) : root;
+  // --resume where no run has started would silently train from scratch. Node ranks above 0 do
+  // not hold the run folder (node 0 does), so only node 0 can tell. An experiment's runs not yet
+  // begun start when another of its runs is there to continue.
+  if (
+    opts.resume &&
+    (torch?.nodeRank ?? 0) === 0 &&
+    !graphs.some(({ run }) => runMod.holdsRun(outDirOf(run)))
+  ) {
+    io.err(
+      `archc train: ${root} holds no run to resume: no manifest.json, checkpoint or metrics there. Start the run with the same command without --resume, or give the --out of the run to continue`,
+    );
+    return Exit.diagnostics;
+  }
   // The torch engine trains in Python: tfjs only decodes the data, so its backend is not named
   // (the engine names its Python and torch instead).
   const backend = await startBackend(
@@ -218,6 +236,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
     opts.backend,
     threads ?? undefined,
     !!(opts.json || opts.quiet || torch),
+    !torch,
   );
   if ("exit" in backend) return backend.exit;
 
@@ -238,14 +257,8 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   let engineName = "torch";
   const results: Record<string, unknown>[] = [];
   try {
-    const root =
-      opts.out ??
-      join(
-        "runs",
-        graphs.length > 1 ? (opts.experiment ?? "experiment") : graphs[0]!.graph.network,
-      );
     for (const { run, graph, source } of graphs) {
-      const outDir = graphs.length > 1 ? join(root, session.runFolderName(run.label)) : root;
+      const outDir = outDirOf(run);
       const config: TrainConfig =
         lr !== undefined
           ? { ...run.config, optimizer: { ...run.config.optimizer, lr } }

@@ -9,8 +9,9 @@ import {
   type Costs,
 } from "../../language/config/constraints.js";
 import type { Value } from "../../language/elaborate/values.js";
+import { CountMemo } from "../../language/elaborate/elaborate.js";
 import {
-  buildNetwork,
+  countNetworkTotals,
   parseSets,
   pickDeclaration,
   pickNetwork,
@@ -100,14 +101,19 @@ export function variantAt(space: DesignSpace, index: number): Variant {
 }
 
 /**
- * Exact costs of configuration `index` from elaboration alone (no model is built), or undefined
- * when it does not elaborate.
+ * Exact costs of configuration `index` from elaboration alone (no model is built, nor its graph),
+ * or undefined when it does not elaborate. `memo` holds the block calls counted for earlier
+ * configurations: pass one for the whole space.
  */
-export function costsAt(space: DesignSpace, index: number): Costs | undefined {
+export function costsAt(
+  space: DesignSpace,
+  index: number,
+  memo: CountMemo = new CountMemo(),
+): Costs | undefined {
   const span = (n: string) => syntheticSpan(`--sweep ${n}`);
-  const built = buildNetwork(space.program, space.net, argsAt(space, index, span));
-  if (!built.ok) return undefined;
-  const t = built.graph.totals;
+  const counted = countNetworkTotals(space.program, space.net, argsAt(space, index, span), memo);
+  if (!counted.ok) return undefined;
+  const t = counted.totals;
   return { params: t.params.total, trainable: t.params.trainable, macs: t.macs };
 }
 
@@ -119,8 +125,10 @@ export function enumerate(space: DesignSpace): { valid: Configuration[]; invalid
   const valid: Configuration[] = [];
   let invalid = 0;
   const n = spaceSize(space.axes);
+  // Configurations share most block calls (the same stage at the same arguments): count each once.
+  const memo = new CountMemo();
   for (let index = 0; index < n; index++) {
-    const costs = costsAt(space, index);
+    const costs = costsAt(space, index, memo);
     if (costs) valid.push({ index, costs });
     else invalid++;
   }

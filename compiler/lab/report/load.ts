@@ -77,6 +77,13 @@ export function loadResults(path: string): Loaded {
   }
   const byKey = new Map<string, SweepRecord>();
   const lines = text.toString("utf8").split("\n");
+  if (file === path && !path.toLowerCase().endsWith(".jsonl") && !firstLineIsRow(lines))
+    return {
+      ok: false,
+      file,
+      message: notResults(path),
+      damaged: false,
+    };
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
     let parsed: unknown;
@@ -111,4 +118,25 @@ export function loadResults(path: string): Loaded {
       damaged: false,
     };
   return { ok: true, file, rows: [...byKey.values()] };
+}
+
+/**
+ * Whether the first line with text is a results row. A file named directly whose first line is
+ * not (a spec, a manifest) is another kind of file, not a results file with a damaged row.
+ */
+function firstLineIsRow(lines: readonly string[]): boolean {
+  const first = lines.find((l) => l.trim());
+  if (first === undefined) return true;
+  try {
+    return shapeProblem(JSON.parse(first)) === undefined;
+  } catch {
+    return false;
+  }
+}
+
+function notResults(path: string): string {
+  const spec = path.toLowerCase().endsWith(".arch")
+    ? `; a spec is measured first: archc sweep ${path} --sweep NAME=VALUES --out DIR (or archc search), then archc report DIR`
+    : "";
+  return `${path} is not a results file: archc report reads the --out folder of a sweep or search (its ${resultsFile}), or a .jsonl file of such rows${spec}`;
 }

@@ -845,6 +845,8 @@ def main():
         t0 = time.perf_counter() - (state.get("seconds", 0.0) if skip else 0.0)
         # A run resumed inside an epoch continues that epoch's sums: its metrics come out whole.
         sums = torch.tensor(state.get("sums", [0.0, 0.0, 0.0]) if skip else [0.0, 0.0, 0.0], dtype=torch.float64)
+        # Time this process's step waited for its next batch (DataLoader workers not keeping up).
+        data_wait = state.get("dataWait", 0.0) if skip else 0.0
         # The epoch's order is a seeded permutation of the samples, a function of (seed, epoch)
         # alone; global batch b is its positions [b * batch, (b + 1) * batch), whatever the number
         # of processes, and each process takes every world-th of them (as DistributedSampler deals
@@ -859,7 +861,9 @@ def main():
             lr = learning_rate(cfg["optimizer"]["lr"], cfg["schedule"], epoch, state["samples"], state["step"])
             for g in optimizer.param_groups:
                 g["lr"] = lr
+            asked = time.perf_counter()
             x, y, ids = next(stream)
+            data_wait += time.perf_counter() - asked
             out = net(x)
             k = len(y)
             # Equal shares: each process's mean, averaged by DDP. Unequal (a short last batch):
@@ -897,6 +901,7 @@ def main():
                 "samples": state["samples"] + g_k,
                 "sums": sums.tolist(),
                 "seconds": time.perf_counter() - t0,
+                "dataWait": data_wait,
             }
             if samples_log:
                 log_samples(samples_log, {"epoch": epoch, "step": state["step"], "rank": rank, "samples": ids})
@@ -935,8 +940,9 @@ def main():
             **({"valLoss": v[0], "valAccuracy": v[1]} if v else {}),
             "imagesPerSec": seen / max(seconds, 1e-9),
             "seconds": seconds,
+            "dataWaitSeconds": data_wait,
         }
-        state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0], "seconds": 0.0}
+        state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0], "seconds": 0.0, "dataWait": 0.0}
         history.append(metrics)
         improved = v is not None and (best is None or v[0] < best["valLoss"])
         if improved:

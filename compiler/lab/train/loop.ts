@@ -186,6 +186,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let lossSum = resumed?.lossSum ?? 0;
     let accSum = resumed?.accSum ?? 0;
     let seen = resumed?.seen ?? 0;
+    // Time from asking the data for a batch to having it: the step waits only while this grows.
+    let dataWait = resumed?.dataWait ?? 0;
+    let asked = performance.now();
     const skip = epoch === state.epoch ? state.batch : 0;
     // The epoch's order depends only on the seed and the epoch, so a resumed run can skip ahead;
     // a source that seeks does not even read the batches it passes over.
@@ -197,6 +200,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         continue;
       }
       const stepStart = performance.now();
+      dataWait += stepStart - asked;
       const lr = learningRate(config.optimizer.lr, config.schedule, {
         epochs: epoch,
         samples: state.samples,
@@ -237,7 +241,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         step: state.step + 1,
         samples: state.samples + k,
         rng: rng.getState(),
-        partial: { lossSum, accSum, seen, seconds: (performance.now() - t0) / 1000 },
+        partial: {
+          lossSum,
+          accSum,
+          seen,
+          seconds: (performance.now() - t0) / 1000,
+          dataWait,
+        },
       };
       o.onStep?.({
         epoch,
@@ -264,6 +274,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         await save();
         lastSave = { step: state.step, at: performance.now() };
       }
+      asked = performance.now();
     }
     if (interrupted) {
       await save();
@@ -291,6 +302,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
       imagesPerSec: seen / Math.max(seconds, 1e-9),
       seconds,
+      dataWaitSeconds: dataWait / 1000,
     };
     const improved =
       val !== undefined && (state.best === undefined || val.loss < state.best.valLoss);

@@ -147,7 +147,9 @@ at most 10,000 values. Ranges are for sweep values: \`sweep width = 16..64 step 
 \`--sweep 'width=16..64 step 16'\` on the command line.`,
 
   E0600: `The network asked for (\`--network NAME\`) is not declared in the file, or the file declares
-no network. \`archc list FILE\` shows what it declares.`,
+no network. \`archc list FILE\` shows what it declares. \`archc check\` reports it for a file that
+declares nothing at all (empty, or only comments: usually a wrong path or a file cut short); a
+file of blocks, train configs or imports alone is a library and checks clean.`,
 
   E0601: `A \`--set name=value\` is malformed, names a parameter the network does not have, or its
 value does not parse as an expression of the language (\`--set parts=4\`,

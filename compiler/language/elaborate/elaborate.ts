@@ -54,6 +54,36 @@ export interface ElaborateOptions {
   readonly maxLayers?: number;
 }
 
+/** A network's totals, as IRGraph.totals gives them, without its graph. */
+export type Totals = IRGraph["totals"];
+
+export type CountResult = { ok: true; totals: Totals } | { ok: false; diagnostic: Diagnostic };
+
+/**
+ * What block calls made, by call: a design space elaborates the same calls (the same block, with
+ * equal arguments, on an input of the same shape, as deep) over and over, and their counts and
+ * validity depend on nothing else (a block's body sees only its parameters and its input). Hold
+ * one across the configurations of a search; `countNetwork` fills it.
+ */
+export class CountMemo {
+  readonly calls = new Map<string, CallOutcome>();
+}
+
+/** What one block call made: its output's shape and counts, or the error it ended with. */
+type CallOutcome =
+  | {
+      readonly ok: true;
+      readonly shape: readonly number[];
+      readonly layers: number;
+      readonly steps: number;
+      /** The most layers a limit check inside it asked for, counted from the call's first layer. */
+      readonly peak: number;
+      readonly trainable: number;
+      readonly nonTrainable: number;
+      readonly macs: number;
+    }
+  | { readonly ok: false; readonly error: DiagnosticError };
+
 // Far beyond any real network; a guard against runaway recursion the static check missed.
 const maxDepth = 64;
 // Call-site notes on one diagnostic; deeper calls are counted, not listed.
@@ -74,37 +104,69 @@ export function elaborate(
   try {
     return { ok: true, graph: e.network(network, args), snapped: e.snapped };
   } catch (err) {
+    return { ok: false, diagnostic: failure(err, e, network) };
+  }
+}
+
+/**
+ * A network's parameter and MAC totals, exactly as `elaborate` gives them (and failing exactly
+ * where it fails), without making its graph: no node, name path or block chain is kept, and a
+ * block call found in `memo` is not expanded again. What a search counts per configuration. A
+ * failure inside a remembered call reports the diagnostic of the call first seen, which may be
+ * located at another call site.
+ */
+export function countNetwork(
+  decls: Declarations,
+  network: NetworkDecl,
+  args: readonly (Arg | BoundArg)[],
+  memo: CountMemo,
+  opts: Omit<ElaborateOptions, "onBlockCall"> = {},
+): CountResult {
+  const e = new Elaborator(decls, opts.snap ?? false, undefined, memo);
+  e.maxLayers = opts.maxLayers ?? limits.layers;
+  try {
+    return { ok: true, totals: e.count(network, args) };
+  } catch (err) {
+    return { ok: false, diagnostic: failure(err, e, network) };
+  }
+}
+
+/** An elaboration's exception as its diagnostic, with the block calls it happened in as notes. */
+function failure(err: unknown, e: Elaborator, network: NetworkDecl): Diagnostic {
+  {
     // The parser's limits keep every recursion here shallow; this is the last line of defence.
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
-      return {
-        ok: false,
-        diagnostic: error(
-          "E0104",
-          network.name.span,
-          `network ${network.name.name} nests too deeply to be built`,
-          "flatten nested blocks, repeats and expressions",
-        ),
-      };
+      return error(
+        "E0104",
+        network.name.span,
+        `network ${network.name.name} nests too deeply to be built`,
+        "flatten nested blocks, repeats and expressions",
+      );
     }
     if (!(err instanceof DiagnosticError)) throw err;
     const calls = e.calls.slice().reverse();
     const notes: Note[] = calls
       .slice(0, maxNotes)
-      .map((c) => ({ message: `in ${c.name}, called here`, span: c.span }));
+      .map((c) => ({ message: `in ${c.name()}, called here`, span: c.span }));
     if (calls.length > maxNotes)
       notes.push({ message: `and ${calls.length - maxNotes} calls further out` });
     const d = err.diagnostic;
-    return {
-      ok: false,
-      diagnostic: notes.length ? { ...d, notes: [...(d.notes ?? []), ...notes] } : d,
-    };
+    return notes.length ? { ...d, notes: [...(d.notes ?? []), ...notes] } : d;
   }
 }
 
 class Elaborator {
+  /** The graph's nodes; left empty when only counting. */
   readonly nodes: IRNode[] = [];
+  /** Layers made so far (the next node's id), and their totals. */
+  private made = 0;
+  private trainable = 0;
+  private nonTrainable = 0;
+  private macs = 0;
+  /** The most layers a limit check has asked for so far (see `room`). */
+  private peak = 0;
   /** The block calls in progress; left as they were at a failure, to say where it happened. */
-  readonly calls: { name: string; span: Span }[] = [];
+  readonly calls: { name: () => string; span: Span }[] = [];
   /** The block calls being expanded, outermost first: every node made now is inside them. */
   private chain: readonly BlockCall[] = [];
   private readonly taken = new Set<string>();
@@ -119,11 +181,45 @@ class Elaborator {
     private readonly decls: Declarations,
     private readonly snap: boolean,
     private readonly onBlockCall?: ElaborateOptions["onBlockCall"],
+    /** Counting only: no nodes are kept, and block calls are remembered here. */
+    private readonly memo?: CountMemo,
   ) {
     this.size = new SizeBound(decls);
   }
 
   network(decl: NetworkDecl, args: readonly (Arg | BoundArg)[]): IRGraph {
+    const { params, out } = this.expand(decl, args);
+    const input = this.nodes.find((n) => n.op === "input");
+    return {
+      format: "archc-ir",
+      version: 1,
+      network: decl.name.name,
+      args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
+      input: input?.shape ?? [],
+      output: out.id,
+      nodes: this.nodes,
+      activations: activationTable(this.nodes),
+      totals: this.totals(),
+    };
+  }
+
+  count(decl: NetworkDecl, args: readonly (Arg | BoundArg)[]): Totals {
+    this.expand(decl, args);
+    return this.totals();
+  }
+
+  private totals(): Totals {
+    const { trainable, nonTrainable } = this;
+    return {
+      params: { total: trainable + nonTrainable, trainable, nonTrainable },
+      macs: this.macs,
+    };
+  }
+
+  private expand(
+    decl: NetworkDecl,
+    args: readonly (Arg | BoundArg)[],
+  ): { params: Map<string, Value>; out: Tensor } {
     const params = bindParams(decl, args, new Scope(), new Scope(), decl.name.span);
     const holder: { cur?: Tensor } = {};
     const scope = new Scope(undefined, () => channelsOf(holder.cur));
@@ -137,23 +233,7 @@ class Elaborator {
         "start it with e.g. input 224x224x3",
       );
     }
-    const input = this.nodes.find((n) => n.op === "input");
-    const trainable = this.nodes.reduce((s, n) => s + n.params.trainable, 0);
-    const nonTrainable = this.nodes.reduce((s, n) => s + n.params.nonTrainable, 0);
-    return {
-      format: "archc-ir",
-      version: 1,
-      network: decl.name.name,
-      args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
-      input: input?.shape ?? [],
-      output: out.id,
-      nodes: this.nodes,
-      activations: activationTable(this.nodes),
-      totals: {
-        params: { total: trainable + nonTrainable, trainable, nonTrainable },
-        macs: this.nodes.reduce((s, n) => s + n.macs, 0),
-      },
-    };
+    return { params, out };
   }
 
   /**
@@ -213,24 +293,27 @@ class Elaborator {
           fail("E0502", el.count.span, `repeat needs a count of 0 or more, not ${show(count)}`);
         }
         const least = count.v * this.size.body(el.body);
-        if (this.nodes.length + least > this.maxLayers) {
-          this.tooMany(el.span, `repeat ${count.v} makes at least ${showCount(least)} layers`);
-        }
+        this.room(
+          this.made + least,
+          el.span,
+          () => `repeat ${count.v} makes at least ${showCount(least)} layers`,
+        );
         let cur = x;
         for (let i = 0; i < count.v; i++) {
           if (i > 0) this.step(el.span);
-          const before = this.nodes.length;
+          const before = this.made;
           const iter = new Scope(scope, scope.inChannels);
           if (el.index) iter.set(el.index.name, { t: "int", v: i });
           cur = this.sub(el.body, cur, iter, namer);
           // After the first pass, what all of them will make is known: refuse before making it.
-          const per = this.nodes.length - before;
-          if (i === 0 && per > 0 && before + per * count.v > this.maxLayers) {
-            this.tooMany(
+          const per = this.made - before;
+          if (i === 0 && per > 0)
+            this.room(
+              before + per * count.v,
               el.span,
-              `repeat ${count.v} of a body with ${per} layer${per === 1 ? "" : "s"} makes ${showCount(per * count.v)} layers`,
+              () =>
+                `repeat ${count.v} of a body with ${per} layer${per === 1 ? "" : "s"} makes ${showCount(per * count.v)} layers`,
             );
-          }
         }
         return cur;
       }
@@ -462,35 +545,51 @@ class Elaborator {
       );
     }
     const least = this.size.block(decl);
-    if (this.nodes.length + least > this.maxLayers) {
-      this.tooMany(stmt.span, `${decl.name.name} makes at least ${showCount(least)} layers`);
-    }
+    this.room(
+      this.made + least,
+      stmt.span,
+      () => `${decl.name.name} makes at least ${showCount(least)} layers`,
+    );
     const holder: { cur?: Tensor } = { cur: x };
     const inner = new Scope(undefined, () => channelsOf(holder.cur));
     const params = bindParams(decl, stmt.args, scope, inner, stmt.span);
     for (const [k, v] of params) inner.set(k, v);
     this.calls.push({
-      name: `${decl.name.name}(${[...params.values()].map(show).join(", ")})`,
+      name: () => `${decl.name.name}(${[...params.values()].map(show).join(", ")})`,
       span: stmt.span,
     });
-    const first = this.nodes.length;
+    const first = this.made;
     const instance = namer.fresh(decl.name.name);
+    // The names made inside sit under `instance`, which is new: skipping them clashes with nothing.
+    const key = this.memo && callKey(decl, params, x, this.calls.length, this.snap);
+    const known = key === undefined ? undefined : this.memo!.calls.get(key);
+    if (known) {
+      if (!known.ok) throw known.error;
+      if (this.fits(known)) {
+        this.calls.pop();
+        return this.replay(known);
+      }
+      // Over a limit here: expanded again, it fails where elaborate() fails.
+    }
     const outer = this.chain;
-    this.chain = [
-      ...outer,
-      {
-        block: decl.name.name,
-        instance: instance.slice(instance.lastIndexOf("/") + 1),
-        call: {
-          file: stmt.span.file,
-          line: stmt.span.start.line,
-          column: stmt.span.start.column,
-          endLine: stmt.span.end.line,
-          endColumn: stmt.span.end.column,
+    if (!this.memo)
+      this.chain = [
+        ...outer,
+        {
+          block: decl.name.name,
+          instance: instance.slice(instance.lastIndexOf("/") + 1),
+          call: {
+            file: stmt.span.file,
+            line: stmt.span.start.line,
+            column: stmt.span.start.column,
+            endLine: stmt.span.end.line,
+            endColumn: stmt.span.end.column,
+          },
+          args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
         },
-        args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
-      },
-    ];
+      ];
+    const before = { made: this.made, steps: this.steps, peak: this.peak, ...this.totals() };
+    this.peak = this.made;
     let out: Tensor | undefined;
     try {
       out = this.body(decl.body, x, inner, namer.nested(instance), holder);
@@ -499,25 +598,74 @@ class Elaborator {
       // Moved to this call's argument, the error is the caller's: this call is no longer a note.
       if (moved) this.calls.pop();
       // A name that was not this block's parameter means nothing to the blocks further out.
-      throw moved ?? (e instanceof NamedValueError ? new DiagnosticError(e.diagnostic) : e);
+      const thrown =
+        moved ?? (e instanceof NamedValueError ? new DiagnosticError(e.diagnostic) : e);
+      // Limits depend on what came before the call; every other error on the call alone.
+      if (
+        key !== undefined &&
+        thrown instanceof DiagnosticError &&
+        thrown.diagnostic.code !== "E0503"
+      )
+        this.memo!.calls.set(key, { ok: false, error: thrown });
+      throw thrown;
     } finally {
       this.chain = outer;
     }
+    const peak = this.peak - before.made;
+    this.peak = Math.max(before.peak, this.peak);
+    if (key !== undefined && out)
+      this.memo!.calls.set(key, {
+        ok: true,
+        shape: out.shape,
+        layers: this.made - before.made,
+        steps: this.steps - before.steps,
+        peak,
+        trainable: this.trainable - before.params.trainable,
+        nonTrainable: this.nonTrainable - before.params.nonTrainable,
+        macs: this.macs - before.macs,
+      });
     this.calls.pop();
-    this.onBlockCall?.(stmt, first, this.nodes.length);
+    this.onBlockCall?.(stmt, first, this.made);
     return out;
+  }
+
+  /** Whether a remembered call, made from here, passes every limit check it made. */
+  private fits(c: CallOutcome & { ok: true }): boolean {
+    return (
+      this.made + c.peak <= this.maxLayers && this.steps + c.steps <= stepLimit(this.maxLayers)
+    );
+  }
+
+  /** A remembered call's effect on the counts, as if its body were expanded here. */
+  private replay(c: CallOutcome & { ok: true }): Tensor {
+    this.peak = Math.max(this.peak, this.made + c.peak);
+    this.made += c.layers;
+    this.steps += c.steps;
+    this.trainable += c.trainable;
+    this.nonTrainable += c.nonTrainable;
+    this.macs += c.macs;
+    return { id: this.made - 1, shape: c.shape };
   }
 
   /** Counts the work of each element expanded; see `steps`. */
   private step(span: Span): void {
-    if (++this.steps > this.maxLayers * 4 + 1000) {
+    if (++this.steps > stepLimit(this.maxLayers)) {
       fail(
         "E0503",
         span,
-        `expanding this network takes more than ${showCount(this.maxLayers * 4 + 1000)} steps (repeats of bodies that make no layers?)`,
+        `expanding this network takes more than ${showCount(stepLimit(this.maxLayers))} steps (repeats of bodies that make no layers?)`,
         `the work is bounded by four times the layer limit of ${showCount(this.maxLayers)}; --max-layers raises it`,
       );
     }
+  }
+
+  /**
+   * Refuses to go on when `layers` (what the network will have at least) is over the limit. The
+   * most asked for is kept: a remembered block call fits where its own checks would all pass.
+   */
+  private room(layers: number, span: Span, what: () => string): void {
+    if (layers > this.peak) this.peak = layers;
+    if (layers > this.maxLayers) this.tooMany(span, what());
   }
 
   private tooMany(span: Span, what: string): never {
@@ -530,8 +678,13 @@ class Elaborator {
   }
 
   private emit(name: string, span: Span, inputs: Tensor[], l: Lowered): Tensor {
-    const id = this.nodes.length;
-    if (id >= this.maxLayers) this.tooMany(span, "the network grows past the limit here");
+    const id = this.made;
+    this.room(id + 1, span, () => "the network grows past the limit here");
+    this.made++;
+    this.trainable += l.params.trainable;
+    this.nonTrainable += l.params.nonTrainable;
+    this.macs += l.macs;
+    if (this.memo) return { id, shape: l.shape };
     const node = {
       id,
       name,
@@ -543,6 +696,26 @@ class Elaborator {
     this.nodes.push(node);
     return { id, shape: node.shape };
   }
+}
+
+/** Elements the expansion may take: bounds repeats of bodies that make no layers. */
+function stepLimit(maxLayers: number): number {
+  return maxLayers * 4 + 1000;
+}
+
+/**
+ * The identity of a block call for CountMemo: the block, its arguments' values (typed: 1 and
+ * 1.0 differ), the input's shape, how deep it is called (the nesting limit) and whether partition
+ * counts snap.
+ */
+function callKey(
+  decl: BlockDecl,
+  params: ReadonlyMap<string, Value>,
+  x: Tensor | undefined,
+  depth: number,
+  snap: boolean,
+): string {
+  return `${decl.name.name}|${depth}|${snap}|${x ? x.shape.join("x") : "-"}|${JSON.stringify([...params.values()])}`;
 }
 
 function isIdentityWord(v: Value | undefined): boolean {

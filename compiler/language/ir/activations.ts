@@ -1,5 +1,5 @@
 import { activations, type Activation } from "./activationNames.js";
-import { byOp, type IRNode, type OpTable } from "./types.js";
+import type { IRNode } from "./types.js";
 
 export { activations, type Activation } from "./activationNames.js";
 
@@ -40,39 +40,33 @@ export function activationConstants(name: Activation): ActivationConstants {
   return constants[name] ?? {};
 }
 
-/** The activations a node applies: its own, and a separable convolution's mid activation. */
+/**
+ * The activations a node applies: its `mid` (a separable convolution's, between its steps) and its
+ * own `activation`, the two attributes an op may hold an activation in (checked below).
+ */
 export function activationsOf(node: IRNode): Activation[] {
-  return byOp(applied, node);
+  const a = node.attrs;
+  return [...("mid" in a ? [a.mid] : []), ...("activation" in a ? [a.activation] : [])];
 }
 
-const nothing = () => [];
-const own = (node: { readonly attrs: { readonly activation: Activation } }) => [
-  node.attrs.activation,
-];
-const applied: OpTable<Activation[]> = {
-  input: nothing,
-  conv: own,
-  sepconv: (node) => [node.attrs.mid, node.attrs.activation],
-  bn: nothing,
-  layernorm: nothing,
-  layerscale: nothing,
-  act: own,
-  maxpool: nothing,
-  avgpool: nothing,
-  gap: nothing,
-  gmp: nothing,
-  dense: own,
-  dropout: nothing,
-  droppath: nothing,
-  flatten: nothing,
-  concat: nothing,
-  add: nothing,
-  mul: nothing,
-  shuffle: nothing,
-  split: nothing,
-  upsample: nothing,
-  zeropad: nothing,
-};
+/** The attributes of each of the attribute types `A` that hold an activation. */
+type ActivationKeys<A> = A extends unknown
+  ? {
+      [K in keyof A]-?: [A[K]] extends [never] ? never : A[K] extends Activation ? K : never;
+    }[keyof A]
+  : never;
+
+/**
+ * A compile error when an op keeps an activation under another attribute, which activationsOf
+ * (and so the IR's `activations` table and validateIR) would not see.
+ */
+const onlyMidAndActivation: Exclude<
+  ActivationKeys<IRNode["attrs"]>,
+  "mid" | "activation"
+> extends never
+  ? true
+  : never = true;
+void onlyMidAndActivation;
 
 /** The IR's `activations` table for a list of nodes: each activation used, with its constants. */
 export function activationTable(nodes: readonly IRNode[]): Record<string, ActivationConstants> {

@@ -120,6 +120,12 @@ export function layerPads(
   return [t, b, l, r];
 }
 
+/** An input's height and width after explicit pads [top, bottom, left, right] (none: as is). */
+export function paddedInput(input: readonly number[], pads?: Pads): [number, number] {
+  const [t, b, l, r] = pads ?? [0, 0, 0, 0];
+  return [input[0]! + t + b, input[1]! + l + r];
+}
+
 /** Whether explicit pads are the same on both sides of each axis (PyTorch's `padding=(h, w)`). */
 export function symmetricPads(p: Pads): boolean {
   return p[0] === p[1] && p[2] === p[3];

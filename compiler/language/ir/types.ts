@@ -5,30 +5,6 @@ export type Json = number | string | boolean | null | Json[] | { [k: string]: Js
 
 /** The elaborated network: a DAG in topological order, every shape and cost known. */
 
-export type OpName =
-  | "input"
-  | "conv"
-  | "sepconv"
-  | "bn"
-  | "layernorm"
-  | "layerscale"
-  | "act"
-  | "maxpool"
-  | "avgpool"
-  | "gap"
-  | "gmp"
-  | "dense"
-  | "dropout"
-  | "droppath"
-  | "flatten"
-  | "concat"
-  | "add"
-  | "mul"
-  | "shuffle"
-  | "split"
-  | "upsample"
-  | "zeropad";
-
 export interface Params {
   readonly trainable: number;
   readonly nonTrainable: number;
@@ -61,7 +37,7 @@ export interface BlockCall {
   readonly args: Readonly<Record<string, Json>>;
 }
 
-interface NodeBase<Op extends OpName, Attrs> {
+interface NodeBase<Op extends string, Attrs> {
   readonly id: number;
   /** Stable, unique, derived from the spec: block instance path plus layer. */
   readonly name: string;
@@ -180,6 +156,12 @@ export type IRNode =
   /** Nearest-neighbour upsampling: each pixel repeated factor[0] x factor[1] times. */
   | NodeBase<"upsample", { readonly factor: readonly [number, number] }>
   | NodeBase<"zeropad", { readonly pads: Pads }>;
+
+/**
+ * Every op the IR has: the `op` of the node types above, so adding an op is one more member of
+ * `IRNode` (compiler/README.md, "Adding an op", lists what the compiler then asks for).
+ */
+export type OpName = IRNode["op"];
 
 export type NodeOf<Op extends OpName> = Extract<IRNode, { op: Op }>;
 

@@ -56,7 +56,9 @@ export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable
                   "E0204",
                   prior.name.span,
                   `'${name}' is also defined in ${mod.file} (imported)`,
-                  `rename this ${describe(prior)}`,
+                  // An import brings in every declaration of the module (and of what it imports):
+                  // there is no importing some names only, so renaming is the way out.
+                  `rename this ${describe(prior)}: an import brings in all of ${mod.file}'s declarations, and none can be left out`,
                 ),
                 notes: [{ message: "also defined here", span: decl.name.span }],
               },

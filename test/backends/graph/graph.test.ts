@@ -46,6 +46,62 @@ function capture() {
   };
 }
 
+/**
+ * Blocks whose names look like instance names (`stage_1`, `stage_2`) next to one block called
+ * with different arguments: the diagram must say which block and arguments each box is,
+ * from the calls the IR records, not from the layer names.
+ */
+const stagesSpec = `block stage(filters, parts = regular) {
+  conv 3x3 filters parts=parts -> relu
+}
+block stage_1(filters) {
+  conv 1x1 filters
+}
+block stage_2(filters) {
+  stage(filters, parts = 2) -> maxpool 2x2
+}
+network stages() {
+  input 8x8x8
+  stage(8)
+  stage(16, parts = 4)
+  stage_1(8)
+  stage_2(16)
+  gap
+}
+`;
+
+describe("toDot, block structure from the IR", () => {
+  const dir = mkdtempSync(join(tmpdir(), "archc-graph-"));
+  const file = join(dir, "stages.arch");
+  writeFileSync(file, stagesSpec);
+  const g = compileSpec(file);
+
+  it("names each collapsed box's block and arguments, also where an instance is named like another block", () => {
+    const dot = toDot(g, { mode: "collapsed" });
+    expect(boxLines(dot).filter((l) => l.includes('"block:'))).toEqual([
+      '  "block:stage" [label="stage\\nstage(filters = 8, parts = regular)\\n2 layers, 584 params\\nout 8x8x8", fillcolor="#dde8f3", color="#4f6f8f", penwidth=1.3];',
+      '  "block:stage_1" [label="stage_1\\nstage(filters = 16, parts = 4)\\n2 layers, 304 params\\nout 8x8x16\\nparts = 4", fillcolor="#dde8f3", color="#4f6f8f", penwidth=1.3];',
+      '  "block:stage_1_1" [label="stage_1_1\\nstage_1(filters = 8)\\n1 layer, 136 params\\nout 8x8x8", fillcolor="#dde8f3", color="#4f6f8f", penwidth=1.3];',
+      '  "block:stage_2" [label="stage_2\\nstage_2(filters = 16)\\n3 layers, 592 params\\nout 4x4x16\\nparts = 2", fillcolor="#dde8f3", color="#4f6f8f", penwidth=1.3];',
+    ]);
+  });
+
+  it("labels each expanded frame with its block call, nested ones inside", () => {
+    const dot = toDot(g, { mode: "expanded" });
+    expect(clusterNames(dot)).toEqual([
+      "stage",
+      "stage_1",
+      "stage_1_1",
+      "stage_2",
+      "stage_2/stage",
+    ]);
+    expect(dot).toContain('label="stage_1_1\\nstage_1(filters = 8)"; style="rounded"');
+    expect(dot).toContain('label="stage\\nstage(filters = 16, parts = 2)"; style="rounded"');
+    // The layers keep their own names inside the frames.
+    expect(dot).toContain('"layer:stage_2/stage/conv" [label="conv\\nconv 3x3\\nparts = 2"];');
+  });
+});
+
 describe("toDot, collapsed", () => {
   it("tiny example (golden)", () => {
     expectGolden(
@@ -58,7 +114,9 @@ describe("toDot, collapsed", () => {
     const dot = toDot(tiny, { mode: "collapsed" });
     expect(boxLines(dot)).toHaveLength(topLevelInstances(tiny).size + freeLayers(tiny));
     expect(clusterNames(dot)).toEqual([]);
-    expect(dot).toContain('"block:unit" [label="unit\\n3 layers, 2,432 params\\nout 15x15x32');
+    expect(dot).toContain(
+      '"block:unit" [label="unit\\nunit(filters = 32, parts = 2)\\n3 layers, 2,432 params\\nout 15x15x32',
+    );
   });
 
   it("xception: one box per top-level block instance plus the free layers, shapes on edges", () => {
@@ -66,7 +124,7 @@ describe("toDot, collapsed", () => {
     expect(boxLines(dot)).toHaveLength(topLevelInstances(xception).size + freeLayers(xception));
     expect(boxCount(xception, { mode: "collapsed" })).toBe(boxLines(dot).length);
     expect(dot).toMatch(
-      /"block:entry_1" \[label="entry_1\\n10 layers, 137,600 params\\nout 37x37x256\\nparts = depthwise"/,
+      /"block:entry_1" \[label="entry_1\\nentry\(filters = 256, first = false, [^"]*\)\\n10 layers, 137,600 params\\nout 37x37x256\\nparts = depthwise"/,
     );
     expect(dot).toContain('"block:entry" -> "block:entry_1" [label=" 74x74x128"]');
     expect(dot).toContain('label=" 19x19x728"');
@@ -81,7 +139,9 @@ describe("toDot, collapsed", () => {
   it("depth 2: top-level instances become frames around their nested instances' boxes", () => {
     const dot = toDot(xception, { mode: "collapsed", depth: 2 });
     expect(clusterNames(dot)).toEqual([...topLevelInstances(xception)]);
-    expect(dot).toContain('"block:entry_1/sep_unit" [label="sep_unit\\n2 layers, 34,944 params');
+    expect(dot).toMatch(
+      /"block:entry_1\/sep_unit" \[label="sep_unit\\nsep_unit\(filters = 256, [^"]*\)\\n2 layers, 34,944 params/,
+    );
     expect(dot).toContain('"layer:entry_1/maxpool" [label="maxpool\\nmaxpool 3x3/2 same"]');
     // Names two levels deep are boxes of their own; deeper ones fold into them.
     const boxes = new Set(
@@ -119,7 +179,12 @@ describe("toDot, expanded", () => {
     const g = compileSpec(xceptionFile, { args: { parts: 4, size: 71 } });
     const dot = toDot(g, { mode: "expanded" });
     const partitioned = g.nodes.filter((n) => n.op === "sepconv").length;
-    expect(dot.match(/parts = 4/g)).toHaveLength(partitioned);
+    // Counted on the layer boxes: the frames' block calls say `parts = 4` too.
+    expect(
+      boxLines(dot)
+        .join("\n")
+        .match(/parts = 4/g),
+    ).toHaveLength(partitioned);
   });
 });
 

@@ -460,6 +460,34 @@ describe("cost model", () => {
     expect(() => JSON.parse(fs.readFileSync(cacheFile(), "utf8"))).not.toThrow();
   });
 
+  it("leaves excluded strategies out of the prior, the cache's answer and the measurement", () => {
+    const first = chooseStrategy(shape);
+    const without = [first.strategy];
+    clearStrategyMemo();
+    const cached = chooseStrategy(shape, { exclude: without });
+    expect(cached.source).toBe("cache");
+    expect(cached.strategy).not.toBe(first.strategy);
+    expect(cached.timesMs![cached.strategy]).toBe(
+      Math.min(
+        ...Object.entries(first.timesMs!)
+          .filter(([n]) => n !== first.strategy)
+          .map(([, t]) => t),
+      ),
+    );
+    // The file keeps the fastest of all; the exclusion is the caller's.
+    const file = JSON.parse(fs.readFileSync(cacheFile(), "utf8"));
+    expect(file.backends.cpu[shapeKey(shape)].strategy).toBe(first.strategy);
+    const other = { ...shape, groups: 2 };
+    const measured = chooseStrategy(other, { exclude: ["split", "blockdiag"] });
+    expect(measured.source).toBe("measured");
+    expect(Object.keys(measured.timesMs!)).not.toContain("split");
+    expect(measured.strategy).not.toMatch(/^(split|blockdiag)$/);
+    expect(priorStrategy({ ...shape, groups: 1 }, { exclude: ["split"] })).not.toBe("split");
+    expect(
+      priorStrategy({ ...shape, groups: 16, outChannels: 32 }, { exclude: ["depthwise"] }),
+    ).not.toBe("depthwise");
+  });
+
   it("uses the prior without measuring when calibration is off", () => {
     expect(chooseStrategy(shape, { calibrate: false }).source).toBe("prior");
     expect(fs.existsSync(cacheFile())).toBe(false);

@@ -2,19 +2,9 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { buildText, mustBuild } from "../../helpers.js";
-import { maxAbsDiff, plan, tempDir } from "../onnx/networks.js";
-import {
-  calibratedModel,
-  expectIdentical,
-  inCI,
-  needPython,
-  pythonProblem,
-  runIdentity,
-  torchCase,
-  type IdentityEntry,
-} from "./harness.js";
+import { plan } from "../onnx/networks.js";
+import { itAgreesAcrossBackends } from "./harness.js";
 
 /**
  * Pools with `ceil = true` (PyTorch's ceil_mode) compute the same in the tfjs runtime, the ONNX
@@ -22,8 +12,6 @@ import {
  * most half the window are PyTorch's own nn.functional pools with ceil_mode=True: the oracle for
  * the output sizes and for average pooling's divisor of the last, overhanging windows.
  */
-const problem = pythonProblem();
-
 /**
  * Odd and even sizes, with and without padding: windows that overhang the input (the divisor of
  * an average counts what they cover), a window PyTorch's rule drops because it would start in
@@ -50,6 +38,8 @@ const avgSpec = `network avg {
   avgpool 2x2 stride = 2 ceil = true
 }
 `;
+
+const aroundOne = (shape: number[]) => tf.randomNormal(shape, 1, 1, "float32", 9);
 
 describe("ceil mode on pools: PyTorch's output sizes and divisors, in every backend", () => {
   beforeAll(async () => {
@@ -111,27 +101,13 @@ describe("ceil mode on pools: PyTorch's output sizes and divisors, in every back
     expect(torch.diagnostics[0]?.hint).toMatch(/did you mean 'ceil'\?/);
   });
 
-  it.skipIf(problem !== undefined && !inCI)(
+  itAgreesAcrossBackends(
     "the same numbers in tfjs, onnxruntime and PyTorch, below 1e-4",
-    async () => {
-      needPython(problem);
-      const dir = tempDir("archc-torch-ceil-");
-      const entries: IdentityEntry[] = [];
-      for (const [name, text] of [
-        ["ceil", ceilSpec],
-        ["avg", avgSpec],
-      ] as const) {
-        const g = mustBuild(text);
-        const x = tf.randomNormal([2, ...g.input], 1, 1, "float32", 9);
-        const model = calibratedModel(g, x);
-        const { entry, ref, ort } = await torchCase(dir, name, g, model, x, emitTorch(g));
-        expect(maxAbsDiff(ref, ort), `${name}: onnxruntime`).toBeLessThan(1e-4);
-        entries.push(entry);
-        x.dispose();
-        model.dispose();
-      }
-      for (const r of runIdentity(dir, entries)) expectIdentical(r);
-    },
+    "archc-torch-ceil-",
+    [
+      { name: "ceil", text: ceilSpec, input: aroundOne },
+      { name: "avg", text: avgSpec, input: aroundOne },
+    ],
     120_000,
   );
 });

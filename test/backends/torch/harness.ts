@@ -1,11 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { expect, it } from "vitest";
 import { exportOnnx } from "../../../compiler/backends/onnx/export.js";
 import { runOnnx } from "../../../compiler/backends/onnx/runtime.js";
 import { weightsFromTfjs } from "../../../compiler/backends/onnx/weights.js";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
+import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { safetensors, torchStateDict } from "../../../compiler/backends/torch/weights.js";
 import type { Json } from "../../../compiler/language/elaborate/values.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
@@ -17,8 +18,15 @@ import {
   type Program,
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
-import { calibrateBatchNorm, plan, randomizeNonKernels } from "../onnx/networks.js";
-import { runCases } from "./python.js";
+import { mustBuild } from "../../helpers.js";
+import {
+  calibrateBatchNorm,
+  maxAbsDiff,
+  plan,
+  randomizeNonKernels,
+  tempDir,
+} from "../onnx/networks.js";
+import { inCI, needPython, pythonProblem, runCases } from "./python.js";
 
 /**
  * What the PyTorch tests share: the Python that is the oracle (./python.ts), a spec compiled at
@@ -139,4 +147,46 @@ export function expectIdentical(r: Record<string, number | string>, bound = 1e-4
   expect(r["scale"] as number, label).toBeGreaterThan(0.1);
   expect(r["tfjs"] as number, label).toBeLessThan(bound);
   expect(r["onnxruntime"] as number, label).toBeLessThan(bound);
+}
+
+/** A spec for itAgreesAcrossBackends, and the batch of 2 it runs on (default: normal, seed 9). */
+export interface AgreementCase {
+  readonly name: string;
+  readonly text: string;
+  readonly input?: (shape: number[]) => tf.Tensor;
+}
+
+/**
+ * The test that each case computes the same numbers, below 1e-4, in the tfjs runtime, its ONNX
+ * export (onnxruntime) and its generated PyTorch module, on the same weights and input. Runs
+ * without the Python oracle only to fail in CI, where a missing one is a broken install.
+ */
+export function itAgreesAcrossBackends(
+  title: string,
+  tempPrefix: string,
+  cases: readonly AgreementCase[],
+  timeout: number,
+): void {
+  const problem = pythonProblem();
+  it.skipIf(problem !== undefined && !inCI)(
+    title,
+    async () => {
+      needPython(problem);
+      const dir = tempDir(tempPrefix);
+      const entries: IdentityEntry[] = [];
+      for (const c of cases) {
+        const g = mustBuild(c.text);
+        const shape = [2, ...g.input];
+        const x = c.input ? c.input(shape) : tf.randomNormal(shape, 0, 1, "float32", 9);
+        const model = calibratedModel(g, x);
+        const { entry, ref, ort } = await torchCase(dir, c.name, g, model, x, emitTorch(g));
+        expect(maxAbsDiff(ref, ort), `${c.name}: onnxruntime`).toBeLessThan(1e-4);
+        entries.push(entry);
+        x.dispose();
+        model.dispose();
+      }
+      for (const r of runIdentity(dir, entries)) expectIdentical(r);
+    },
+    timeout,
+  );
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { optionalLayers, prelude } from "../../../compiler/backends/torch/prelude.js";
+import { optionalLayerTexts, prelude } from "../../../compiler/backends/torch/prelude.js";
 import {
   moduleMembers,
   moduleNames,
@@ -54,7 +54,7 @@ describe("PyTorch names and literals", () => {
     () => {
       needPython(problem);
       const real = JSON.parse(
-        runPython(inspect, [prelude, ...Object.values(optionalLayers)].join("\n\n")),
+        runPython(inspect, [prelude, ...optionalLayerTexts()].join("\n\n")),
       ) as Record<"keywords" | "builtins" | "members" | "top", string[]>;
       expect(real.members).toContain("state_dict");
       expect(real.keywords.filter((k) => !pyKeywords.has(k))).toEqual([]);

@@ -4,27 +4,15 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { mustBuild } from "../../helpers.js";
-import { maxAbsDiff, plan, tempDir } from "../onnx/networks.js";
-import {
-  calibratedModel,
-  expectIdentical,
-  inCI,
-  needPython,
-  pythonProblem,
-  runIdentity,
-  torchCase,
-  type IdentityEntry,
-} from "./harness.js";
+import { maxAbsDiff, plan } from "../onnx/networks.js";
+import { itAgreesAcrossBackends } from "./harness.js";
 
 /**
  * Explicit padding computes the same in the tfjs runtime, the ONNX export (onnxruntime) and the
  * generated PyTorch module, on the same weights and input: PyTorch's semantics, which the
  * torchvision parity relies on. Small networks: seconds.
  */
-const problem = pythonProblem();
-
 /**
  * Every padded layer: pad = 1 on a strided conv, an asymmetric [0, 1, 0, 1] conv, 2x1 on a
  * spatial-first sepconv and [t, b, l, r] on a pointwise-first one (its 1x1 runs before the
@@ -151,26 +139,16 @@ describe("explicit padding: tfjs, onnxruntime and PyTorch agree", () => {
     pad.dispose();
   });
 
-  it.skipIf(problem !== undefined && !inCI)(
+  itAgreesAcrossBackends(
     "the same numbers in all three, below 1e-4",
-    async () => {
-      needPython(problem);
-      const dir = tempDir("archc-torch-padding-");
-      const entries: IdentityEntry[] = [];
-      for (const c of cases) {
-        const g = mustBuild(c.text);
-        const x = c.negative
-          ? tf.randomUniform([2, ...g.input], -2, -0.5, "float32", 9)
-          : tf.randomNormal([2, ...g.input], 0, 1, "float32", 9);
-        const model = calibratedModel(g, x);
-        const { entry, ref, ort } = await torchCase(dir, c.name, g, model, x, emitTorch(g));
-        expect(maxAbsDiff(ref, ort), `${c.name}: onnxruntime`).toBeLessThan(1e-4);
-        entries.push(entry);
-        x.dispose();
-        model.dispose();
-      }
-      for (const r of runIdentity(dir, entries)) expectIdentical(r);
-    },
+    "archc-torch-padding-",
+    cases.map((c) => ({
+      name: c.name,
+      text: c.text,
+      ...(c.negative
+        ? { input: (shape: number[]) => tf.randomUniform(shape, -2, -0.5, "float32", 9) }
+        : {}),
+    })),
     120_000,
   );
 });

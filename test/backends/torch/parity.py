@@ -65,11 +65,28 @@ def positions(nodes):
     return [(depth[i], height[i], i) for i in range(n) if unit[i]]
 
 
+class Tracer(torch.fx.Tracer):
+    """torch.fx's tracer, able to follow ShuffleNet v2: its `channel_shuffle` unpacks
+    `x.size()` into Python ints, which a trace cannot, so the function is kept whole (a call
+    with no tensors of its own, like a reshape); and `x1, x2 = x.chunk(2, dim=1)` unpacks a
+    traced value, which torch 1.13's tracer recognises only in older Python bytecode."""
+
+    def __init__(self):
+        super().__init__(autowrap_functions=(torchvision.models.shufflenetv2.channel_shuffle,))
+
+    def iter(self, obj):
+        node = obj.node
+        if node.op == "call_method" and node.target == "chunk":
+            chunks = node.args[1] if len(node.args) > 1 else node.kwargs["chunks"]
+            return iter([obj[i] for i in range(chunks)])
+        return super().iter(obj)
+
+
 def torchvision_graph(model):
     """The model's data flow as traced by torch.fx, in positions()'s form: a unit is a module
     call with tensors of its own (conv, batch norm, linear), its keys those of the state dict
     (num_batches_tracked, a counter PyTorch keeps, left out)."""
-    traced = torch.fx.symbolic_trace(model)
+    traced = torch.fx.GraphModule(model, Tracer().trace(model))
     fx_nodes = list(traced.graph.nodes)
     index = {node: i for i, node in enumerate(fx_nodes)}
     state = model.state_dict()

@@ -1,27 +1,13 @@
-import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTorch } from "../../../compiler/backends/torch/emit.js";
 import { buildText, mustBuild } from "../../helpers.js";
-import { maxAbsDiff, tempDir } from "../onnx/networks.js";
-import {
-  calibratedModel,
-  expectIdentical,
-  inCI,
-  needPython,
-  pythonProblem,
-  runIdentity,
-  torchCase,
-  type IdentityEntry,
-} from "./harness.js";
+import { itAgreesAcrossBackends } from "./harness.js";
 
 /**
  * The channel split (`split N take = i`) in branches of a concat, then a shuffle: ShuffleNet v2's
  * unit. The same numbers in the tfjs runtime, the ONNX export (onnxruntime, Slice) and the
  * generated PyTorch module (x.chunk(N, dim=1)[i]); shapes and diagnostics in the language.
  */
-const problem = pythonProblem();
-
 const splitSpec = `block unit(c) {
   concat {
     branch { split 2 take = 0 }
@@ -70,22 +56,10 @@ describe("split: one part of the channels, in every backend", () => {
     expect(buildText(text("split 2")).diagnostics[0]?.code).toBe("E0302");
   });
 
-  it.skipIf(problem !== undefined && !inCI)(
+  itAgreesAcrossBackends(
     "the same numbers in tfjs, onnxruntime and PyTorch, below 1e-4",
-    async () => {
-      needPython(problem);
-      const dir = tempDir("archc-torch-split-");
-      const entries: IdentityEntry[] = [];
-      const g = mustBuild(splitSpec);
-      const x = tf.randomNormal([2, ...g.input], 0, 1, "float32", 9);
-      const model = calibratedModel(g, x);
-      const { entry, ref, ort } = await torchCase(dir, "split", g, model, x, emitTorch(g));
-      expect(maxAbsDiff(ref, ort), "onnxruntime").toBeLessThan(1e-4);
-      entries.push(entry);
-      x.dispose();
-      model.dispose();
-      for (const r of runIdentity(dir, entries)) expectIdentical(r);
-    },
+    "archc-torch-split-",
+    [{ name: "split", text: splitSpec }],
     120_000,
   );
 });

@@ -93,6 +93,18 @@ const cases: Case[] = [
     ...at64("convnext_tiny", "convnext_tiny.arch", "convnext_tiny", "equal"),
     sets: ["size=32", "classes=10"],
   },
+  // ShuffleNet v2 x1.0: the channel split (`split`) into an identity half and a convolved half,
+  // concatenated and shuffled in 2 groups; the stride-2 units convolve both halves. parity.py's
+  // tracer keeps torchvision's channel_shuffle whole, which torch.fx cannot trace.
+  at64("shufflenet_v2_x1_0", "shufflenet_v2_x1_0.arch", "shufflenet_v2_x1_0", "equal"),
+  // GoogLeNet and SqueezeNet 1.1: max pools with ceil_mode (`ceil = true`) at every size, where
+  // 64x64 gives odd maps (31 -> 16, 15 -> 8, 7 -> 4; GoogLeNet's last 2x2/2 pool rounds 5 up to
+  // 3); GoogLeNet's pool branch pads 1 and keeps the size; SqueezeNet classifies by a 1x1
+  // convolution before the global pool.
+  at64("googlenet", "googlenet.arch", "googlenet", "equal", {
+    kwargs: { num_classes: 10, aux_logits: 0, init_weights: 0 },
+  }),
+  at64("squeezenet1_1", "squeezenet1_1.arch", "squeezenet1_1", "equal"),
   // The negative control: the same spec with TensorFlow's `same` in place of its pads puts the
   // odd pixel of every stride-2 layer at the bottom and right, where torchvision pads one on
   // each side.
@@ -201,9 +213,17 @@ function withSamePadding(g: IRGraph): IRGraph {
   return { ...g, nodes };
 }
 
+/** The graph whose output is the input of its final softmax layer: torchvision's logits. */
+function beforeSoftmax(g: IRGraph): IRGraph {
+  const out = g.nodes[g.output]!;
+  if (g.output !== g.nodes.length - 1) throw new Error(`${g.network}: the softmax is not last`);
+  return { ...g, nodes: g.nodes.slice(0, -1), output: out.inputs[0]! };
+}
+
 function graphOf(c: Case): IRGraph {
   const g = mustBuildFile(join(repo, c.spec), c.network, c.sets);
   const last = g.nodes[g.output]!;
+  if (last.op === "act" && last.attrs.activation === "softmax") return beforeSoftmax(g);
   return last.op === "dense" && last.attrs.activation === "softmax" ? withoutSoftmax(g) : g;
 }
 

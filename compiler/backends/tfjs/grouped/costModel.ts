@@ -33,6 +33,13 @@ export interface PriorOptions {
   /** Defaults to the active backend. */
   backend?: string;
   mode?: Mode;
+  /** Strategies never chosen, as if they did not apply (e.g. to compare without one). */
+  exclude?: readonly StrategyName[];
+}
+
+/** The strategies that apply to a shape and are not excluded. */
+function allowedStrategies(s: ConvShape, exclude: readonly StrategyName[] = []): StrategyName[] {
+  return applicableStrategies(s).filter((n) => !exclude.includes(n));
 }
 
 export const STRATEGY_ENV = "ARCHC_GROUPED_STRATEGY";
@@ -60,6 +67,8 @@ export interface ChooseOptions {
   pruneFactor?: number;
   /** Rank by forward time (default) or by forward plus backward. */
   mode?: Mode;
+  /** Strategies never chosen (an explicit strategy is still honoured). */
+  exclude?: readonly StrategyName[];
 }
 
 export type ChoiceSource = "option" | "env" | "memory" | "cache" | "measured" | "prior";
@@ -213,13 +222,16 @@ function forwardMs(name: StrategyName, s: ConvShape, sp: Speeds): number {
  * the middle goes to the cheapest estimate.
  */
 export function priorStrategy(s: ConvShape, opts: PriorOptions = {}): StrategyName {
-  if (s.groups === 1) return "split"; // one group: split is a single plain conv2d
-  if (s.groups === s.inChannels) return "depthwise"; // a native depthwiseConv2d, no sum
+  const allowed = (n: StrategyName) => !opts.exclude?.includes(n);
+  // one group: split is a single plain conv2d
+  if (s.groups === 1 && allowed("split")) return "split";
+  // a native depthwiseConv2d, no sum
+  if (s.groups === s.inChannels && allowed("depthwise")) return "depthwise";
   return rankByPrior(s, opts)[0]!.name;
 }
 
 function rankByPrior(s: ConvShape, opts: PriorOptions): { name: StrategyName; ms: number }[] {
-  return applicableStrategies(s)
+  return allowedStrategies(s, opts.exclude)
     .map((name) => ({ name, ms: estimateMs(name, s, opts) }))
     .sort((a, b) => a.ms - b.ms);
 }
@@ -387,10 +399,13 @@ export function measureStrategies(
   return times;
 }
 
-function fastest(times: Partial<Record<StrategyName, number>>): StrategyName | undefined {
+function fastest(
+  times: Partial<Record<StrategyName, number>>,
+  exclude: readonly StrategyName[] = [],
+): StrategyName | undefined {
   let pick: StrategyName | undefined;
   for (const name of STRATEGY_NAMES) {
-    const t = times[name];
+    const t = exclude.includes(name) ? undefined : times[name];
     if (t !== undefined && (pick === undefined || t < times[pick]!)) pick = name;
   }
   return pick;
@@ -415,20 +430,26 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
   const key = shapeKey(s) + (mode === "train" ? "_train" : "");
   const calibrate = opts.calibrate ?? true;
   const dir = cacheDirectory(opts.cacheDir);
-  const memoKey = `${dir}\0${backend}\0${key}\0${calibrate}`;
+  const exclude = opts.exclude ?? [];
+  const memoKey = `${dir}\0${backend}\0${key}\0${calibrate}\0${exclude.join(",")}`;
   const memo = memory.get(memoKey);
   if (memo) return { ...memo, source: "memory" };
 
   let choice: Choice;
+  // A cached answer that is excluded gives way to the fastest allowed one it timed, if any.
   const cached = lookupCache(dir, backend, key);
-  if (cached) {
+  const cachedPick = cached && fastest(cached.timesMs, exclude);
+  if (cached && !exclude.includes(cached.strategy)) {
     choice = { strategy: cached.strategy, source: "cache", timesMs: cached.timesMs };
+  } else if (cached && cachedPick) {
+    choice = { strategy: cachedPick, source: "cache", timesMs: cached.timesMs };
   } else if (!calibrate) {
-    choice = { strategy: priorStrategy(s, { backend, mode }), source: "prior" };
+    choice = { strategy: priorStrategy(s, { backend, mode, exclude }), source: "prior" };
   } else {
     const names = candidateStrategies(s, {
       backend,
       mode,
+      exclude,
       ...(opts.pruneFactor !== undefined && { pruneFactor: opts.pruneFactor }),
     });
     const timesMs = measureStrategies(s, names, {
@@ -436,8 +457,9 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
       ...(opts.warmup !== undefined && { warmup: opts.warmup }),
       ...(opts.runs !== undefined && { runs: opts.runs }),
     });
-    const strategy = fastest(timesMs) ?? priorStrategy(s, { backend, mode });
-    writeCacheEntry(dir, backend, key, { strategy, timesMs });
+    const strategy = fastest(timesMs) ?? priorStrategy(s, { backend, mode, exclude });
+    // What is cached is the fastest of all timed; an excluded answer is for this caller only.
+    if (!exclude.length) writeCacheEntry(dir, backend, key, { strategy, timesMs });
     choice = { strategy, source: "measured", timesMs };
   }
   memory.set(memoKey, choice);
@@ -570,7 +592,7 @@ export function chooseUnderBudget(shapes: readonly ConvShape[], opts: BudgetOpti
   while (!pinned && total() > budgetBytes) {
     let best: { i: number; name: StrategyName; score: number } | undefined;
     picks.forEach((pick, i) => {
-      for (const name of applicableStrategies(shapes[i]!)) {
+      for (const name of allowedStrategies(shapes[i]!, opts.exclude)) {
         const saved = mem(i, pick) - mem(i, name);
         if (saved <= 0) continue;
         const lost = Math.max(ms(i, name) - ms(i, pick), 1e-6);

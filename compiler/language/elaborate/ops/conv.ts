@@ -81,7 +81,7 @@ export function convGeometry(layer: string, a: Attrs): ConvGeometry {
   return pads ? { ...geometry, pads } : geometry;
 }
 
-export const conv: OpSpec = {
+export const conv: OpSpec<"conv"> = {
   name: "conv",
   doc: "2-d convolution over `parts` channel segments (grouped convolution)",
   attrs: convAttrs,

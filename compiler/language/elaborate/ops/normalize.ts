@@ -23,7 +23,7 @@ export function affine(a: Attrs): { scale: boolean; center: boolean; perChannel:
  * then scaled and shifted per channel. Unlike batch norm it keeps no running statistics, so it
  * computes the same in training and inference. Works on maps and on feature vectors alike.
  */
-export const layernorm: OpSpec = {
+export const layernorm: OpSpec<"layernorm"> = {
   name: "layernorm",
   doc: "layer normalisation over the channels of each position (ConvNeXt's); no running statistics",
   attrs: [
@@ -59,7 +59,7 @@ export const layernorm: OpSpec = {
  * channel, starting at `init`, so that a residual branch starts close to the identity. Counted as
  * batch norm is: parameters, no multiply-accumulates (an element-wise scale).
  */
-export const layerscale: OpSpec = {
+export const layerscale: OpSpec<"layerscale"> = {
   name: "layerscale",
   doc: "a learnable multiplier per channel, initially `init` (ConvNeXt's layer scale); no MACs",
   attrs: [
@@ -89,7 +89,7 @@ export const layerscale: OpSpec = {
  * inference it is the identity. Written as the last layer of a residual branch, it drops the
  * branch per example, which is what stochastic depth is.
  */
-export const droppath: OpSpec = {
+export const droppath: OpSpec<"droppath"> = {
   name: "droppath",
   doc: "stochastic depth: in training, zeroes the whole tensor of an example with probability rate (else scales by 1 / (1 - rate)); identity at inference",
   attrs: [

@@ -36,7 +36,7 @@ export function shuffleProblem(
  * `j * groups + i` is input channel `i * (channels / groups) + j`. It moves data only: no
  * parameters and no multiply-accumulates.
  */
-export const shuffle: OpSpec = {
+export const shuffle: OpSpec<"shuffle"> = {
   name: "shuffle",
   doc: "channel shuffle across `groups` channel groups (ShuffleNet); no parameters, no MACs",
   attrs: [
@@ -94,7 +94,7 @@ export const shuffle: OpSpec = {
  * (TensorFlow 1's coordinates, no half-pixel centres) and PyTorch's bilinear (either
  * `align_corners`) differ by more than 1 on unit-scale inputs, so it is left out.
  */
-export const upsample: OpSpec = {
+export const upsample: OpSpec<"upsample"> = {
   name: "upsample",
   doc: "nearest-neighbour upsampling by a whole factor per axis; no parameters, no MACs",
   attrs: [
@@ -168,7 +168,7 @@ export function splitProblem(
  * ShuffleNet v2's channel split (torchvision's `x.chunk(2, dim=1)`), which `shuffle 2` after
  * the concat mixes again. It moves data only: no parameters and no multiply-accumulates.
  */
-export const split: OpSpec = {
+export const split: OpSpec<"split"> = {
   name: "split",
   doc: "one of `parts` equal channel parts of the input (ShuffleNet v2's channel split); no parameters, no MACs",
   attrs: [

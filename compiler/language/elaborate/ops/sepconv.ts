@@ -6,7 +6,7 @@ import { channels, spatialOut, requireSpatial } from "./geometry.js";
 import { resolveParts } from "./partition.js";
 import type { OpSpec } from "./spec.js";
 
-export const sepconv: OpSpec = {
+export const sepconv: OpSpec<"sepconv"> = {
   name: "sepconv",
   doc: "separable convolution: a spatial step over `parts` segments and a 1x1 pointwise step",
   attrs: [

@@ -10,7 +10,7 @@ import { nameAttr, noParams, type OpSpec } from "./spec.js";
 import type { Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
 
-export const input: OpSpec = {
+export const input: OpSpec<"input"> = {
   name: "input",
   doc: "the network's input, height x width x channels",
   attrs: [
@@ -37,7 +37,7 @@ export const input: OpSpec = {
   },
 };
 
-export const bn: OpSpec = {
+export const bn: OpSpec<"bn"> = {
   name: "bn",
   doc: "batch normalisation over the channel axis",
   attrs: [
@@ -71,7 +71,7 @@ export const bn: OpSpec = {
   },
 };
 
-export const act: OpSpec = {
+export const act: OpSpec<"act"> = {
   name: "act",
   doc: "an activation chosen by argument: act(relu), act(mid)",
   attrs: [{ name: "fn", kind: "activation", positional: true, doc: "the activation" }, nameAttr],
@@ -89,7 +89,7 @@ export const act: OpSpec = {
 };
 
 /** `relu`, `elu`, ... as layers of their own. */
-export const activationOps: OpSpec[] = activations
+export const activationOps: OpSpec<"act">[] = activations
   .filter((f) => f !== "none")
   .map((fn) => ({
     name: fn,
@@ -104,7 +104,10 @@ export const activationOps: OpSpec[] = activations
     }),
   }));
 
-function pool(name: "maxpool" | "avgpool"): OpSpec {
+// Overloads, so each pooling word is filed under its own op in the catalogue.
+function pool(name: "maxpool"): OpSpec<"maxpool">;
+function pool(name: "avgpool"): OpSpec<"avgpool">;
+function pool(name: "maxpool" | "avgpool"): OpSpec<"maxpool" | "avgpool"> {
   return {
     name,
     doc: `${name === "maxpool" ? "max" : "average"} pooling`,
@@ -207,7 +210,9 @@ const zeroPads: Pads = [0, 0, 0, 0];
 export const maxpool = pool("maxpool");
 export const avgpool = pool("avgpool");
 
-function globalPool(name: "gap" | "gmp"): OpSpec {
+function globalPool(name: "gap"): OpSpec<"gap">;
+function globalPool(name: "gmp"): OpSpec<"gmp">;
+function globalPool(name: "gap" | "gmp"): OpSpec<"gap" | "gmp"> {
   return {
     name,
     doc: `global ${name === "gap" ? "average" : "max"} pooling to one value per channel`,
@@ -221,7 +226,7 @@ function globalPool(name: "gap" | "gmp"): OpSpec {
 export const gap = globalPool("gap");
 export const gmp = globalPool("gmp");
 
-export const flatten: OpSpec = {
+export const flatten: OpSpec<"flatten"> = {
   name: "flatten",
   doc: "reshape to one feature vector",
   attrs: [nameAttr],
@@ -236,7 +241,7 @@ export const flatten: OpSpec = {
   },
 };
 
-export const dense: OpSpec = {
+export const dense: OpSpec<"dense"> = {
   name: "dense",
   doc: "fully connected layer",
   attrs: [
@@ -270,7 +275,7 @@ export const dense: OpSpec = {
   },
 };
 
-export const dropout: OpSpec = {
+export const dropout: OpSpec<"dropout"> = {
   name: "dropout",
   doc: "dropout during training; no parameters",
   attrs: [
@@ -284,7 +289,7 @@ export const dropout: OpSpec = {
   },
 };
 
-export const zeropad: OpSpec = {
+export const zeropad: OpSpec<"zeropad"> = {
   name: "zeropad",
   doc: "zero padding of the height and width (Keras' ZeroPadding2D, PyTorch's nn.ZeroPad2d)",
   attrs: [

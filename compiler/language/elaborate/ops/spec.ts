@@ -47,22 +47,30 @@ export interface Snapped {
   readonly chosen: number;
 }
 
-export type Lowered = {
-  [Op in OpName]: {
-    readonly op: Op;
-    readonly attrs: Extract<IRNode, { op: Op }>["attrs"];
-    readonly shape: readonly number[];
-    readonly params: Params;
-    readonly macs: number;
-  };
-}[OpName];
+type AttrsByOp = { [N in IRNode as N["op"]]: N["attrs"] };
 
-export interface OpSpec {
+/** What lowering a layer to `Op` yields: the node without its place in the graph. */
+// A distributive conditional over a lookup (not Extract, which reads Op contravariantly), so that
+// TypeScript sees a word lowering to one op as a word lowering to some op.
+export type LoweredOf<Op extends OpName> = Op extends OpName
+  ? {
+      readonly op: Op;
+      readonly attrs: AttrsByOp[Op];
+      readonly shape: readonly number[];
+      readonly params: Params;
+      readonly macs: number;
+    }
+  : never;
+
+export type Lowered = LoweredOf<OpName>;
+
+/** A layer word and how it lowers to IR op `Op` (catalogue.ts files each under its op). */
+export interface OpSpec<Op extends OpName = OpName> {
   /** The word users write: `conv`, `relu`, `gap`. */
   readonly name: string;
   readonly doc: string;
   readonly attrs: readonly AttrSpec[];
-  lower(ctx: LowerContext): Lowered;
+  lower(ctx: LowerContext): LoweredOf<Op>;
 }
 
 export const noParams: Params = { trainable: 0, nonTrainable: 0 };
