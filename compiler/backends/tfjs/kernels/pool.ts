@@ -1,5 +1,4 @@
 import type * as tf from "@tensorflow/tfjs";
-import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { TASK_SOURCE, WORKER_SOURCE } from "./poolWorker.js";
 import { memoryOf } from "./simd.js";
@@ -88,6 +87,16 @@ type RunTask = (job: Int32Array, modules: readonly (readonly Function[])[], task
 const runTask = new Function(`${TASK_SOURCE}; return runTask;`)() as RunTask;
 
 let threadsWanted: number | undefined;
+let backendThreads = 1;
+
+/**
+ * The thread count the wasm backend started with (wasmInit.ts says it here rather than this
+ * module importing tfjs-backend-wasm, whose import registers the backend wherever the grouped
+ * layer is loaded).
+ */
+export function setBackendThreads(threads: number): void {
+  backendThreads = Math.max(1, Math.floor(threads));
+}
 
 /**
  * Threads archc's kernels use from now on: `undefined` (the default) is the wasm backend's own
@@ -100,9 +109,9 @@ export function setKernelThreads(threads: number | undefined): void {
   threadsWanted = threads;
 }
 
-/** The thread count the pool is asked for (see setKernelThreads). */
+/** The thread count the pool is asked for (see setKernelThreads, setBackendThreads). */
 export function kernelThreads(): number {
-  return threadsWanted ?? getThreadsCount();
+  return threadsWanted ?? backendThreads;
 }
 
 /** Threads a job on this backend runs on: kernelThreads() where its memory is shared, else 1. */
