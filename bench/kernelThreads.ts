@@ -4,7 +4,7 @@
  * on the threaded backend, so a busy machine's load falls on both sides alike. Shapes are
  * mini_xception's (batch 32, 28x28 and 14x14, 64-128 channels) and one Xception middle layer.
  *
- *   npm run bench -- threads [--rounds N]
+ *   ARCHC_BENCH_ROUNDS=N npm run bench -- threads   (default 5 rounds)
  */
 import * as tf from "@tensorflow/tfjs";
 import os from "node:os";
@@ -107,8 +107,7 @@ function median(xs: number[]): number {
 
 export async function runKernelThreadsBench(): Promise<void> {
   const counts = (process.env["ARCHC_BENCH_KERNEL_THREADS"] ?? "1,2").split(",").map(Number);
-  const flag = process.argv.indexOf("--rounds");
-  const rounds = flag > 0 ? Number(process.argv[flag + 1]) : 5;
+  const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"] ?? 5);
   const started = await initWasmBackend({ threads: Math.max(...counts) });
   await tf.setBackend("wasm");
   console.log(
