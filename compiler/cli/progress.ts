@@ -166,11 +166,16 @@ export function variantBar(
   total: number,
   tty = process.stderr.isTTY,
   stream: BarStream = process.stderr,
+  /** What the bar counts, and the file a cached row comes from. */
+  names: { readonly task: string; readonly cache: string } = {
+    task: "sweep",
+    cache: "results.jsonl",
+  },
 ) {
   const bar = tty
     ? new cliProgress.SingleBar(
         {
-          format: "sweep [{bar}] {value}/{total} | ETA {left} | {variant}",
+          format: `${names.task} [{bar}] {value}/{total} | ETA {left} | {variant}`,
           stream: stream as NodeJS.WriteStream,
           hideCursor: true,
         },
@@ -192,7 +197,7 @@ export function variantBar(
       if (bar) bar.update(n, { variant, left: left() });
       else {
         const eta = left() !== "?" ? ` (ETA ${left()})` : "";
-        io.err(`[${n}/${total}] ${variant}${cached ? " (cached in results.jsonl)" : eta}`);
+        io.err(`[${n}/${total}] ${variant}${cached ? ` (cached in ${names.cache})` : eta}`);
       }
     },
     /** A training step of the variant in progress; only shown where there is no terminal. */
