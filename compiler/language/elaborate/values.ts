@@ -96,6 +96,11 @@ export function show(v: Value): string {
   }
 }
 
+/** E0500's text: arithmetic or an ordering on what is no number. Shared with generated code. */
+export function needsNumber(what: string, v: Value): string {
+  return `${what} needs a number, not ${typeName(v)} (${show(v)})`;
+}
+
 export type { Json };
 
 export function toJson(v: Value): Json {
