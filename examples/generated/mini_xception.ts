@@ -164,7 +164,16 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
     dropout = 0.5,
     ...unknown
   } = options;
-  const s = Builder.network("mini_xception", unknown);
+  const s = Builder.network("mini_xception", unknown, [
+    "classes",
+    "size",
+    "channels",
+    "width",
+    "parts",
+    "mid",
+    "residual",
+    "dropout",
+  ]);
   let x = s.input([size, size, channels]);
   x = conv_bn(s.block("conv_bn"), x, width);
   x = entry(s.block("entry"), x, width * 2, { first: true, parts, mid, residual });

@@ -188,7 +188,15 @@ export function build(options: Partial<XceptionOptions> = {}): tf.LayersModel {
     dropout = 0.5,
     ...unknown
   } = options;
-  const s = Builder.network("xception", unknown);
+  const s = Builder.network("xception", unknown, [
+    "classes",
+    "size",
+    "parts",
+    "mid",
+    "residual",
+    "fc",
+    "dropout",
+  ]);
   let x = s.input([size, size, 3]);
   x = conv_bn(s.block("conv_bn"), x, 32, { stride: 2, padding: "valid" });
   x = conv_bn(s.block("conv_bn"), x, 64, { padding: "valid" });

@@ -359,7 +359,13 @@ class FunctionEmitter {
     );
     const unknown = this.fresh("unknown");
     this.lines.push(`const { ${[...values, `...${unknown}`].join(", ")} } = options;`);
-    this.lines.push(`const ${this.s} = Builder.network(${tsString(net.name.name)}, ${unknown});`);
+    // The option keys (the parameters as build() spells them), for the compiler's "did you mean"
+    // on an option the network does not have.
+    const keys = net.params.map((p) => tsString(this.ctx.key(this.decl, p.name.name)));
+    const params = `[${keys.join(", ")}]`;
+    this.lines.push(
+      `const ${this.s} = Builder.network(${tsString(net.name.name)}, ${unknown}, ${params});`,
+    );
     const cur: Cursor = { name: this.x, declared: false, start: "" };
     this.elements(net.body, cur);
     if (!cur.declared) throw new StructureError(`network ${net.name.name} has no layers`);

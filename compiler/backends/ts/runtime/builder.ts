@@ -162,11 +162,14 @@ export class Builder {
 
   /**
    * The scope of a network. `unknown` holds the options the network does not have; they are
-   * rejected, as the compiler rejects an unknown `--set`.
+   * rejected, as the compiler rejects an unknown `--set`, naming the nearest of `params`.
    */
-  static network(network: string, unknown: object = {}): Builder {
+  static network(network: string, unknown: object = {}, params: readonly string[] = []): Builder {
     const k = Object.keys(unknown)[0];
-    if (k !== undefined) throw new SpecError("E0601", noNetworkParameter(network, k));
+    if (k !== undefined) {
+      const p = noNetworkParameter(network, k, params);
+      throw new SpecError("E0601", p.message, p.hint);
+    }
     const net = new Network();
     return new Builder(new Namer("", net.taken), net);
   }
