@@ -751,12 +751,12 @@ def open_data(spec, job):
 # Training
 
 
-def log_samples(path, record):
-    """One step's samples, as this process read them: one line in one append, so the lines of
-    several processes never interleave."""
+def log_samples(path, records):
+    """One step's samples, a line for each process's: one append, so that steps never
+    interleave."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, (json.dumps(record) + "\n").encode())
+        os.write(fd, "".join(json.dumps(r) + "\n" for r in records).encode())
     finally:
         os.close(fd)
 
@@ -930,8 +930,11 @@ def main():
         write_weights(os.path.join(out_dir, "weights.safetensors"), model, job)
 
     batches = math.ceil(train.n / batch)
+    # Every process takes part in gathering the step's samples (job["logSamples"]); rank 0,
+    # on node 0, which alone has the run folder, writes them (job["samplesLog"]).
+    log_steps = bool(job.get("logSamples"))
     samples_log = job.get("samplesLog")
-    if samples_log:
+    if log_steps:
         if lead:
             trim_samples_log(samples_log, state["step"])
         if world > 1:
@@ -1005,8 +1008,10 @@ def main():
                 "seconds": time.perf_counter() - t0,
                 "dataWait": data_wait,
             }
-            if samples_log:
-                log_samples(samples_log, {"epoch": epoch, "step": state["step"], "rank": rank, "samples": ids})
+            if log_steps:
+                read = gather_json(ids, world, device)
+                if lead:
+                    log_samples(samples_log, [{"epoch": epoch, "step": state["step"], "rank": r, "samples": read[r]} for r in range(world)])
             if lead:
                 emit(
                     "step",
