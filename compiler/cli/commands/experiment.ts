@@ -10,7 +10,7 @@ import type { SweepRecord } from "../../lab/sweep/results.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { integerFlag } from "../../util/integerFlag.js";
-import { startBackend } from "../backend.js";
+import { startBackend, torchThreads } from "../backend.js";
 import { Exit, type IO } from "../io.js";
 import type { GroupOption, OptionValues } from "../options.js";
 import { outPathRefused, plotFormat, plotPathRefused } from "../outPath.js";
@@ -178,6 +178,7 @@ export async function runPlanned(
   const engine = await import("../../lab/experiment/runner.js");
   const quiet = !!(opts.json || opts.csv || opts.quiet);
   let backendName = "";
+  let backendThreads: number | undefined;
   // tfjs runs latency, and training on the embedded engine; the torch engine names its own
   // Python and torch, so a torch-only sweep starts no tfjs backend and prints no backend line.
   const onTfjs = flags.engine !== "torch";
@@ -185,14 +186,18 @@ export async function runPlanned(
     const b = await startBackend(io, command, opts.backend, flags.threads, quiet);
     if ("exit" in b) return b.exit;
     backendName = b.name;
+    backendThreads = b.threads;
   }
   const { threads, ...measuring } = flags;
   const settings: ExperimentSettings = {
     ...measuring,
-    ...(flags.engine === "torch" && threads !== undefined ? { torchThreads: threads } : {}),
+    ...(flags.engine === "torch" && threads !== undefined
+      ? { torchThreads: torchThreads(io, command, threads) }
+      : {}),
     file,
     outDir,
     backendName,
+    ...(backendThreads !== undefined ? { backendThreads } : {}),
   };
   const { variantBar } = await import("../progress.js");
   try {

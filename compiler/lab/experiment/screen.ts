@@ -103,7 +103,11 @@ export async function screenLatency(
       feasible: meets.length,
       runs: first.runs,
       batch: first.batch,
-      backend: first.backend,
+      // torch names its device and threads; tfjs's threads are the backend's.
+      backend:
+        s.engine === "tfjs" && s.backendThreads
+          ? `${first.backend} (${s.backendThreads} thread${s.backendThreads === 1 ? "" : "s"})`
+          : first.backend,
       spread: {
         median: spreads[Math.floor(spreads.length / 2)] ?? 0,
         max: spreads[spreads.length - 1] ?? 0,

@@ -109,7 +109,7 @@ describe("archc search --where 'latency <= T'", () => {
       "--quiet",
     );
     expect(none.code).toBe(1);
-    const nearest = Number((medians[0]! * 1000).toPrecision(4));
+    const nearest = Number((medians[0]! * 1000).toPrecision(12));
     expect(none.stderr).toContain(
       "no configuration of stages meets latency < 1us with the constraints before it: the feasible set is empty",
     );
