@@ -6,14 +6,19 @@ import { evaluate } from "./evaluate.js";
 import { accepts, kindWords, typeMismatch } from "./ops/attrs.js";
 import type { BoundAttr, OpSpec } from "./ops/spec.js";
 import type { Scope } from "./scope.js";
-import { show, type Value } from "./values.js";
+import { isUnset, show, type Value } from "./values.js";
 
-/** Binds a layer's arguments to its attributes: keywords by name, bare values by kind in order. */
+/**
+ * Binds a layer's arguments to its attributes: keywords by name, bare values by kind in order.
+ * An argument that is `default` counts as not given; `inherited` (what `defaults` statements
+ * set for this op) fills the attributes still open.
+ */
 export function bindOpArgs(
   op: OpSpec,
-  stmt: LayerStmt,
+  stmt: Pick<LayerStmt, "args">,
   scope: Scope,
   layer: string,
+  inherited: ReadonlyMap<string, BoundAttr> = new Map(),
 ): Map<string, BoundAttr> {
   const bound = new Map<string, BoundAttr>();
   const positional: { value: Value; span: Span; expr: Arg["value"] }[] = [];
@@ -28,7 +33,7 @@ export function bindOpArgs(
       );
     }
     if (!arg.name) {
-      positional.push({ value, span: arg.span, expr: arg.value });
+      if (!isUnset(value)) positional.push({ value, span: arg.span, expr: arg.value });
       continue;
     }
     const name = arg.name.name;
@@ -46,6 +51,7 @@ export function bindOpArgs(
     }
     if (bound.has(name))
       fail("E0304", arg.name.span, `${layer}: argument '${name}' is given twice`);
+    if (isUnset(value)) continue;
     if (!accepts(spec.kind, value)) typeMismatch(layer, name, spec.kind, value, arg.value.span);
     bound.set(name, { value, span: arg.value.span });
   }
@@ -114,6 +120,7 @@ export function bindOpArgs(
     }
     bound.set(slot.name, p);
   }
+  for (const [name, attr] of inherited) if (!bound.has(name)) bound.set(name, attr);
   return bound;
 }
 

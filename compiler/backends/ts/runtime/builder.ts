@@ -158,6 +158,8 @@ export class Builder {
   private constructor(
     private readonly prefix: string,
     private readonly shared: Shared,
+    /** What `defaults` statements in force set, per layer kind (`s.defaults`). */
+    private opDefaults: ReadonlyMap<string, object> = new Map(),
   ) {}
 
   /**
@@ -172,7 +174,21 @@ export class Builder {
 
   /** The scope of a block instance called here: `entry`, then `entry_1`, ... */
   block(name: string): Builder {
-    return new Builder(this.fresh(name), this.shared);
+    return new Builder(this.fresh(name), this.shared, this.opDefaults);
+  }
+
+  /**
+   * `defaults bn(epsilon = 1e-5)`: the options layers of that kind take when their own leave them
+   * out, in this scope from here on and in the block instances it makes afterwards.
+   */
+  defaults(op: string, o: object): void {
+    this.opDefaults = new Map(this.opDefaults).set(op, { ...this.opDefaults.get(op), ...o });
+  }
+
+  /** A layer's options over the defaults in force; an option left undefined is not given. */
+  given<T extends object>(op: string, o: T): T {
+    const own = Object.entries(o).filter(([, v]) => v !== undefined);
+    return { ...this.opDefaults.get(op), ...Object.fromEntries(own) } as T;
   }
 
   /** The finished model, from the input to `output`. */
