@@ -14,9 +14,14 @@
  * Flags: --images=N (default 1000), --workers=W (default: the cores), --size=S (default 224),
  * --batch=B (default 64), --memory. The machine's load average is printed: on a shared machine
  * the ratio, not the absolute figure, is what to read.
+ *
+ * `--stall` trains mini_xception for one epoch on a pack of Fashion-MNIST (the first
+ * --stall-images=N training images, default 6000) with each engine, and prints the share of the
+ * epoch its steps spent waiting for the next batch (metrics.jsonl's dataWaitSeconds): the
+ * question is whether the loader keeps the step busy, not how fast either is.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -192,6 +197,7 @@ export async function runDataBench(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(" ")}`,
   );
+  if (process.argv.includes("--stall")) await stallPart(o.workers);
   if (!process.argv.includes("--memory")) return;
   for (const size of [10_000, 100_000]) {
     const p = await packOf(`idx-${size}`, () => idxSource(idxFolder(size)));
@@ -200,6 +206,41 @@ export async function runDataBench(): Promise<void> {
     const embedded = measure("embedded", p, m);
     console.log(
       `${String(size).padStart(7)} images 28x28: torch loader peak ${mb(torch.maxRssKb)} (a worker ${mb(torch.workerMaxRssKb)}), ${rate(torch).toFixed(0)} images/s; embedded loader peak ${mb(embedded.maxRssKb)}, ${rate(embedded).toFixed(0)} images/s`,
+    );
+  }
+}
+
+/** Each engine's share of a mini_xception epoch on packed Fashion-MNIST spent waiting for data. */
+async function stallPart(workers: number): Promise<void> {
+  const fashion = "/usr/share/datasets/fashion-mnist";
+  if (!existsSync(fashion)) {
+    console.log(`--stall needs Fashion-MNIST in ${fashion}: apt-get install dataset-fashion-mnist`);
+    return;
+  }
+  const pack = await packOf("fashion-mnist", () => idxSource(fashion));
+  const images = flag("stall-images", 6000);
+  const cli = join(packageRoot, "bin", "archc.js");
+  const spec = join(packageRoot, "specs", "mini_xception.arch");
+  console.log(
+    `mini_xception, 1 epoch of ${images} packed Fashion-MNIST images, batch 64, ${workers} threads; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
+  for (const engine of ["embedded", "torch"]) {
+    const out = join(cache, `stall-${engine}`);
+    const args = [cli, "train", spec, "--data", pack, "--limit", String(images), "--epochs", "1"];
+    args.push("--batch", "64", "--threads", String(workers), "--out", out, "--fresh", "--quiet");
+    if (engine === "torch") args.push("--engine", "torch");
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+    if (r.status !== 0) {
+      console.log(`${engine}: archc train failed (${r.status}): ${r.stderr.trim().slice(-400)}`);
+      continue;
+    }
+    const lines = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n");
+    const m = JSON.parse(lines.at(-1)!) as { seconds: number; dataWaitSeconds?: number };
+    const wait = m.dataWaitSeconds ?? Number.NaN;
+    console.log(
+      `${engine.padEnd(9)} epoch ${m.seconds.toFixed(1)} s, waiting for data ${wait.toFixed(2)} s (${((100 * wait) / m.seconds).toFixed(1)}%)`,
     );
   }
 }

@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<void>> = {
   search: async () => (await import("./search.js")).runSearchBench(),
   train: async () => (await import("./train.js")).runTrainBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
+  infer: async () => (await import("./infer.js")).runInferBench(),
   lsp: async () => (await import("./lsp.js")).runLspBench(),
   playground: async () => (await import("./playground.js")).runPlaygroundBench(),
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).

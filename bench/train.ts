@@ -9,7 +9,8 @@
  *
  * Cases: mini_xception at parts = 1, 2, 4, 8, 16 and depthwise (keys mini1 ... mini16, mini),
  * Xception 299x299 batch 8 at parts = 1, 8 and depthwise (xception1, xception8, xception).
- * Flags: `--profile` also prints where archc's step goes (phases and kernels); `--quick` runs the
+ * Flags: `--profile` also prints where archc's step goes (phases, kernels, and the kernel calls and
+ * time outside them per step); `--quick` runs the
  * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,... picks cases, and
  * `xception:SIZE:BATCH` (e.g. xception:75:8) adds a smaller Xception for profiling;
  * ARCHC_BENCH_ROUNDS=N changes the number of rounds; ARCHC_BENCH_STRATEGIES=split,native,auto
@@ -217,10 +218,59 @@ class ArchcSide {
     return { wall, byKernel };
   }
 
+  /**
+   * One step with every kernel call timed at the engine (runKernelFunc, synchronous on wasm):
+   * the calls the step's own code makes (depth 1) and those kernels make inside other kernels,
+   * and the step's wall-clock outside the outermost calls: the tape, the layers' and the
+   * gradient functions' JavaScript, tidy and dispose. tf.profile cannot say that, since it
+   * lists a composed kernel's inner kernels beside it.
+   */
+  async dispatch(): Promise<{ wall: number; outer: number; inner: number; insideMs: number }> {
+    const engine = tf.engine() as unknown as { runKernelFunc: (...a: unknown[]) => unknown };
+    const original = engine.runKernelFunc;
+    let depth = 0;
+    let outer = 0;
+    let inner = 0;
+    let insideMs = 0;
+    engine.runKernelFunc = function (this: unknown, ...args: unknown[]) {
+      const t0 = depth === 0 ? performance.now() : 0;
+      depth++;
+      try {
+        return original.apply(this, args);
+      } finally {
+        depth--;
+        if (depth === 0) {
+          outer++;
+          insideMs += performance.now() - t0;
+        } else inner++;
+      }
+    };
+    try {
+      const t0 = performance.now();
+      await this.step();
+      return { wall: performance.now() - t0, outer, inner, insideMs };
+    } finally {
+      engine.runKernelFunc = original;
+    }
+  }
+
   dispose(): void {
     this.model.dispose();
     this.opt.dispose();
   }
+}
+
+/** The engine's cost of one kernel call with nothing to compute: Add of two 1-element tensors. */
+function dispatchCostUs(calls = 3000): number {
+  const a = tf.tensor1d([1]);
+  const b = tf.tensor1d([2]);
+  const once = () => tf.tidy(() => void tf.add(a, b));
+  for (let i = 0; i < 200; i++) once();
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) once();
+  const us = ((performance.now() - t0) * 1000) / calls;
+  tf.dispose([a, b]);
+  return us;
 }
 
 function torchSteps(
@@ -265,7 +315,21 @@ async function profile(c: Case, side: ArchcSide): Promise<void> {
     console.log(`| ${name} | ${e.n} | ${e.ms.toFixed(1)} | ${((100 * e.ms) / wall).toFixed(1)} |`);
   const calls = [...byKernel.values()].reduce((a, e) => a + e.n, 0);
   console.log(
-    `| (outside kernels: tape, dispatch, bookkeeping; ${calls} kernel calls) | | ${(wall - total).toFixed(1)} | ${((100 * (wall - total)) / wall).toFixed(1)} |`,
+    `\n(${calls} kernel calls in tf.profile's list, a composed kernel's inner ones included; their times add up to ${((100 * total) / wall).toFixed(0)}% of the step)`,
+  );
+  const d = await side.dispatch();
+  const us = dispatchCostUs();
+  console.log("\n| overhead per step (one more step, every kernel call timed) | |");
+  console.log("| --- | ---: |");
+  console.log(`| step wall-clock | ${d.wall.toFixed(1)} ms |`);
+  console.log(`| kernel calls from the step's code (outermost) | ${d.outer} |`);
+  console.log(`| kernel calls inside other kernels | ${d.inner} |`);
+  console.log(`| time inside the outermost calls | ${d.insideMs.toFixed(1)} ms |`);
+  console.log(
+    `| time outside them (tape, layers' and gradients' JavaScript, tidy, dispose) | ${(d.wall - d.insideMs).toFixed(1)} ms (${((100 * (d.wall - d.insideMs)) / d.wall).toFixed(1)}%) |`,
+  );
+  console.log(
+    `| engine cost of an empty kernel call (Add of 1-element tensors) | ${us.toFixed(1)} us: ${(((d.outer + d.inner) * us) / 1000).toFixed(1)} ms for this step's calls |`,
   );
 }
 

@@ -74,11 +74,15 @@ export interface RangeExpr extends NodeBase {
   readonly end: Expr;
   readonly step?: Expr;
 }
-/** `2 epochs`, `3000000 samples`. */
+/** Units of time, written on the number: `5ms`, `250us`, `0.5s`. */
+export type TimeUnit = "ms" | "us" | "s";
+export const timeUnits: readonly TimeUnit[] = ["ms", "us", "s"];
+
+/** `2 epochs`, `3000000 samples`; a time, `5ms`. */
 export interface QuantityExpr extends NodeBase {
   readonly kind: "Quantity";
   readonly amount: Expr;
-  readonly unit: "epochs" | "samples" | "steps";
+  readonly unit: "epochs" | "samples" | "steps" | TimeUnit;
 }
 
 export type Expr =

@@ -496,6 +496,18 @@ class Builder {
       const u = unit.image === "epoch" ? "epochs" : (unit.image as A.QuantityExpr["unit"]);
       return { kind: "Quantity", amount: lit, unit: u, span };
     }
+    const time = tokenOf(c, "TimeLiteral");
+    if (time) {
+      const [, digits = "", unit] = /^(.*?)(ms|us|s)$/.exec(time.image)!;
+      const amount: A.NumberLit = {
+        kind: "Number",
+        value: Number(digits),
+        isInteger: /^\d+$/.test(digits),
+        raw: digits,
+        span: this.tok(time),
+      };
+      return { kind: "Quantity", amount, unit: unit as A.TimeUnit, span };
+    }
     const size = tokenOf(c, "SizeLiteral");
     if (size) {
       const [dimsText, strideText] = size.image.split("/");

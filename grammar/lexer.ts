@@ -3,6 +3,7 @@ import * as T from "./tokens.js";
 import type { Span } from "./span.js";
 import { error, type Diagnostic } from "./diagnostic.js";
 import { limits } from "./limits.js";
+import { visible } from "./visible.js";
 
 /**
  * Chevrotain's grammar validations cost a third of every command's start; they can only fail
@@ -196,21 +197,4 @@ function nestingProblem(file: string, tokens: readonly IToken[]): Diagnostic | u
     }
   }
   return undefined;
-}
-
-/**
- * Text from a source file made safe to print on a terminal: control characters, and those that
- * reorder text, are written as escapes, so a spec cannot move the cursor or hide what it says.
- */
-export function visible(text: string): string {
-  return text.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
-    (ch) => {
-      const code = ch.charCodeAt(0);
-      return code <= 0xff
-        ? `\\x${code.toString(16).padStart(2, "0")}`
-        : `\\u{${code.toString(16)}}`;
-    },
-  );
 }

@@ -343,7 +343,7 @@ export class ArchParser extends CstParser {
     });
   });
 
-  /** operand := ( '-' | 'not' )* atomic; atomic := NUMBER UNIT? | SIZE | STRING | 'true' | 'false' | NAME ( '(' args? ')' )? | '(' expression ')' | '[' ( expression ( ',' expression )* )? ']' */
+  /** operand := ( '-' | 'not' )* atomic; atomic := NUMBER UNIT? | TIME | SIZE | STRING | 'true' | 'false' | NAME ( '(' args? ')' )? | '(' expression ')' | '[' ( expression ( ',' expression )* )? ']' */
   operand = this.RULE("operand", () => {
     this.MANY(() =>
       this.OR([{ ALT: () => this.CONSUME(T.Minus) }, { ALT: () => this.CONSUME(T.Not) }]),
@@ -355,6 +355,7 @@ export class ArchParser extends CstParser {
           this.OPTION(() => this.CONSUME(T.Unit));
         },
       },
+      { ALT: () => this.CONSUME(T.TimeLiteral) },
       { ALT: () => this.CONSUME(T.SizeLiteral) },
       { ALT: () => this.CONSUME(T.StringLiteral) },
       { ALT: () => this.CONSUME(T.True) },

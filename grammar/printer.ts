@@ -1,5 +1,6 @@
 import type { IToken } from "chevrotain";
 import type * as A from "./ast.js";
+import { timeUnits } from "./ast.js";
 import {
   atomPrecedence,
   conditionalPrecedence,
@@ -52,7 +53,10 @@ function printExprBare(e: A.Expr): string {
     case "List":
       return `[${e.items.map((i) => printExpr(i)).join(", ")}]`;
     case "Quantity":
-      return `${printExpr(e.amount, atomPrecedence)} ${e.unit}`;
+      // A time's unit is written on its number (`5ms`); `2 epochs` takes a space.
+      return (timeUnits as readonly string[]).includes(e.unit)
+        ? `${printExpr(e.amount, atomPrecedence)}${e.unit}`
+        : `${printExpr(e.amount, atomPrecedence)} ${e.unit}`;
     case "Range": {
       // Neither `..` nor `step` chains: a nested range on either side keeps its parentheses.
       const range = `${printExpr(e.start, rangePrecedence + 1)}..${printExpr(e.end, rangePrecedence + 1)}`;

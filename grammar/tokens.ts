@@ -81,6 +81,15 @@ export const SizeLiteral = createToken({
   pattern: /\d+(?:x\d+)+(?:\/\d+)?/,
   label: "a size such as 3x3 or 3x3/2",
 });
+/**
+ * `5ms`, `250us`, `0.5s`: a time, for latency budgets (`where latency <= 5ms`). The unit is
+ * written on the number: a word after a number (`conv 3x3 32 s`) stays an argument.
+ */
+export const TimeLiteral = createToken({
+  name: "TimeLiteral",
+  pattern: /(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:ms|us|s)(?![A-Za-z0-9_])/,
+  label: "a time such as 5ms",
+});
 export const NumberLiteral = createToken({
   name: "NumberLiteral",
   // A k, M or G suffix (thousand, million, billion) for budgets: `macs <= 20M`. `16..64` is a
@@ -221,6 +230,7 @@ export const allTokens: TokenType[] = [
   Arrow,
   SizeLiteral,
   DotDot,
+  TimeLiteral,
   NumberLiteral,
   StringLiteral,
   Import,

@@ -165,6 +165,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "nnodes",
       "nodeRank",
       "rdzvEndpoint",
+      "samplesLog",
     ],
     {
       experiment: { help: "train every model the experiment compares, at every sweep point" },

@@ -237,6 +237,10 @@ export const optionTable = {
     flags: "--rdzv-endpoint <host:port>",
     help: "torch: node 0's address, the same on every machine",
   },
+  samplesLog: {
+    flags: "--samples-log",
+    help: "torch: write RUN/samples.jsonl, the samples every process read at each step (every node's, in node 0's run folder)",
+  },
   split: {
     flags: "--split <split>",
     help: "test: the data's test set (t10k-* for IDX, test/ for image folders); val: the held-out examples the run validated on",

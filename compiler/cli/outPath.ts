@@ -77,3 +77,30 @@ export function plotPathRefused(io: IO, flag: string, path: string | undefined):
   }
   return false;
 }
+
+/**
+ * Refuses (a usage error) an output whose ending names another format than the one the command
+ * writes: `compile -o m.onnx` without `-t onnx` would otherwise put the IR's JSON in m.onnx, and
+ * `graph -o g.png` an SVG, without a word. `endings` maps endings (lower case, with the dot) to
+ * the format they name, formats the command cannot write included; an ending not in it, or none,
+ * is taken as the user's choice.
+ */
+export function endingRefused(
+  io: IO,
+  flag: string,
+  path: string | undefined,
+  option: string,
+  chosen: string,
+  endings: Readonly<Record<string, string>>,
+  writable: readonly string[],
+): boolean {
+  if (path === undefined) return false;
+  const named = endings[extname(path).toLowerCase()];
+  if (named === undefined || named === chosen) return false;
+  const own = Object.keys(endings).filter((e) => endings[e] === chosen);
+  const fix = writable.includes(named)
+    ? `add ${option} ${named}`
+    : `name a file ending in ${own.join(" or ")}`;
+  io.err(`archc: ${flag} ${path}: its ending says ${named}, but ${option} is ${chosen}; ${fix}`);
+  return true;
+}

@@ -112,8 +112,12 @@ export function trainingBar(
         m.valAccuracy !== undefined
           ? `, val loss ${m.valLoss!.toFixed(4)}, val acc ${m.valAccuracy.toFixed(4)}`
           : "";
+      const wait =
+        m.dataWaitSeconds !== undefined
+          ? ` (${m.dataWaitSeconds.toFixed(1)} s of it waiting for data)`
+          : "";
       io.err(
-        `${label} epoch ${m.epoch}/${epochs}: train loss ${m.loss.toFixed(4)}, train acc ${m.accuracy.toFixed(4)}${val}, lr ${m.lr.toPrecision(3)}, ${m.imagesPerSec.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s`,
+        `${label} epoch ${m.epoch}/${epochs}: train loss ${m.loss.toFixed(4)}, train acc ${m.accuracy.toFixed(4)}${val}, lr ${m.lr.toPrecision(3)}, ${m.imagesPerSec.toFixed(1)} img/s, ${m.seconds.toFixed(1)} s${wait}`,
       );
     },
     /** Ctrl-C: the bar is closed now and nothing is drawn after, whatever steps still report. */
@@ -162,11 +166,16 @@ export function variantBar(
   total: number,
   tty = process.stderr.isTTY,
   stream: BarStream = process.stderr,
+  /** What the bar counts, and the file a cached row comes from. */
+  names: { readonly task: string; readonly cache: string } = {
+    task: "sweep",
+    cache: "results.jsonl",
+  },
 ) {
   const bar = tty
     ? new cliProgress.SingleBar(
         {
-          format: "sweep [{bar}] {value}/{total} | ETA {left} | {variant}",
+          format: `${names.task} [{bar}] {value}/{total} | ETA {left} | {variant}`,
           stream: stream as NodeJS.WriteStream,
           hideCursor: true,
         },
@@ -188,7 +197,7 @@ export function variantBar(
       if (bar) bar.update(n, { variant, left: left() });
       else {
         const eta = left() !== "?" ? ` (ETA ${left()})` : "";
-        io.err(`[${n}/${total}] ${variant}${cached ? " (cached in results.jsonl)" : eta}`);
+        io.err(`[${n}/${total}] ${variant}${cached ? ` (cached in ${names.cache})` : eta}`);
       }
     },
     /** A training step of the variant in progress; only shown where there is no terminal. */

@@ -27,6 +27,7 @@ import { checkNames } from "./resolve/names.js";
 import { checkRecursion } from "./resolve/recursion.js";
 import { buildTable, type DeclTable } from "./resolve/table.js";
 import { didYouMean } from "./suggest.js";
+import { noNetworkParameter } from "./elaborate/layer.js";
 import { boundArg, variantArgs, type BoundArg, type Variant } from "./variant.js";
 
 /** A loaded, resolved spec: everything that can be known before choosing a network to build. */
@@ -243,7 +244,7 @@ function unknownArgs(network: NetworkDecl, args: readonly (Arg | BoundArg)[]): D
     error(
       "E0601",
       a.span,
-      `network ${network.name.name} has no parameter '${nameOf(a)!}'`,
+      noNetworkParameter(network.name.name, nameOf(a)!),
       didYouMean(
         nameOf(a)!,
         network.params.map((p) => p.name.name),

@@ -37,6 +37,10 @@ const cases: readonly Case[] = [
   [["compile", tiny, "-o", at("folder.arch")], 2, /is a folder; name a file/],
   [["compile", tiny, "-o", "/proc/x.json"], 2, /cannot write in \/proc/],
   [["compile", tiny, "--target", "zzz"], 2, /Allowed choices/],
+  [["compile", tiny, "-o", at("m.onnx")], 2, /m\.onnx: its ending says onnx, .*add --target onnx/],
+  [["compile", tiny, "-t", "torch", "-o", at("m.json")], 2, /--target is torch.*add --target json/],
+  [["graph", tiny, "-o", at("g.png")], 2, /g\.png: its ending says png, .*\.svg/],
+  [["graph", tiny, "-o", at("g.dot")], 2, /--format is svg.*add --format dot/],
   [
     ["compile", tiny, "-t", "onnx", "-o", at("m.onnx"), "--weights", at("nope")],
     1,

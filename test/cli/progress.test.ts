@@ -41,8 +41,19 @@ describe("progress", () => {
       imagesPerSec: 100,
       seconds: 2,
     });
+    bar.epoch({
+      epoch: 2,
+      step: 8,
+      lr: 0.1,
+      loss: 0.8,
+      accuracy: 0.7,
+      imagesPerSec: 100,
+      seconds: 2,
+      dataWaitSeconds: 0.25,
+    });
     expect(lines).toEqual([
       "tiny epoch 1/2: train loss 0.9000, train acc 0.6000, val loss 1.1000, val acc 0.4000, lr 0.100, 100.0 img/s, 2.0 s",
+      "tiny epoch 2/2: train loss 0.8000, train acc 0.7000, lr 0.100, 100.0 img/s, 2.0 s (0.3 s of it waiting for data)",
     ]);
   });
 });

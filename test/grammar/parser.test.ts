@@ -43,6 +43,26 @@ describe("parser details", () => {
     expect(r.diagnostics).toEqual([]);
   });
 
+  it("a time is written on its number: 5ms is a time, and a word after a number stays a word", () => {
+    const time = parseExpression("x", "latency <= 1.5ms");
+    expect(time.diagnostics).toEqual([]);
+    expect(time.expr).toMatchObject({
+      kind: "Binary",
+      right: { kind: "Quantity", unit: "ms", amount: { kind: "Number", value: 1.5 } },
+    });
+    for (const [text, unit] of [
+      ["250us", "us"],
+      ["2s", "s"],
+      ["1e3ms", "ms"],
+    ] as const)
+      expect(parseExpression("x", text).expr).toMatchObject({ kind: "Quantity", unit });
+    // `2steps` is no time; `s` after a space is a name (`conv 3x3 8 s`).
+    expect(parseExpression("x", "2 steps").expr).toMatchObject({ unit: "steps" });
+    expect(
+      parse("x", "network n(s = 2) {\n  input 4x4x1\n  conv 3x3 8 s\n}\n").diagnostics,
+    ).toEqual([]);
+  });
+
   it("spans point at the source", () => {
     const r = parse("f.arch", "network n {\n  input 4x4x1\n  conv 3x3 8\n}\n");
     const net = r.program.decls[0]!;

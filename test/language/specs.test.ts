@@ -99,6 +99,11 @@ describe("the spec library", () => {
       dropout: 0,
     });
     expect(p.trains.get("imagenet_inception")).toMatchObject({ weightDecay: 4e-5, dropout: 0.5 });
+    for (const name of ["imagenet_xception", "imagenet_inception"])
+      expect(p.trains.get(name)).toMatchObject({
+        augment: { kind: "inception", scale: [0.08, 1], ratio: [0.75, 4 / 3], flip: true },
+        evalCrop: 0.875,
+      });
     expect(checkProgram(p)).toEqual([]);
   });
 });

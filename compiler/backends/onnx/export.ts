@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { IRGraph } from "../../language/ir/types.js";
 import { Builder, ints } from "./builder.js";
-import { lowerNode, type Value } from "./lower.js";
+import { lowerGraph } from "./lower.js";
 import { DataType, encodeModel, type ValueInfoMsg } from "./proto.js";
 import { randomWeights } from "./random.js";
 import type { OnnxWeights } from "./tensor.js";
@@ -16,7 +16,8 @@ export const OPSET = 13;
 export const IR_VERSION = 7;
 
 export type { OnnxTensor, OnnxWeights } from "./tensor.js";
-export { onnxParameters, parameterName, type ParameterSpec } from "./parameters.js";
+export { onnxParameters, type ParameterSpec } from "./parameters.js";
+export { parameterName } from "./parameterNames.js";
 export { randomWeights, RANDOM_RANGES } from "./random.js";
 export { tfPads } from "./padding.js";
 
@@ -54,13 +55,7 @@ export function exportOnnx(
         ? weightsFromTfjs(weights, graph)
         : weights;
   const b = new Builder(w);
-  const values = new Map<number, Value>();
-  for (const node of graph.nodes) {
-    const ins = node.inputs.map((i) => values.get(i)!);
-    const name = lowerNode(b, graph, node, ins, nhwc);
-    values.set(node.id, { name, shape: node.shape });
-  }
-  const final = values.get(graph.output)!;
+  const final = lowerGraph(b, graph, nhwc);
   const image = final.shape.length === 3;
   if (image && nhwc)
     b.node("Transpose", [final.name], "output/nhwc", [ints("perm", [0, 2, 3, 1])], "output");

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { IRGraph } from "../../language/ir/types.js";
 import { planModel } from "../tfjs/plan.js";
-import { parameterName, type KernelPart } from "./parameters.js";
+import { parameterName, type KernelPart } from "./parameterNames.js";
 import type { OnnxTensor } from "./tensor.js";
 import { permute4 } from "./weights.js";
 

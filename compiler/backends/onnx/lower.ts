@@ -16,7 +16,7 @@ import {
 import { type Builder, float, int, ints, str } from "./builder.js";
 import type { AttributeMsg } from "./proto.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
-import { parameterName } from "./parameters.js";
+import { parameterName } from "./parameterNames.js";
 
 /** A value in the ONNX graph with the IR shape it holds (NHWC, no batch; stored as NCHW). */
 export interface Value {
@@ -129,14 +129,28 @@ interface NodeContext {
   readonly nhwc: boolean;
 }
 
-/** Lowers one IR node onto ONNX nodes; returns the name of its output. */
-export function lowerNode(
+/**
+ * Lowers every node of the graph onto ONNX nodes, calling `before` with each node first; returns
+ * the graph's output value.
+ */
+export function lowerGraph(
   b: Builder,
   graph: IRGraph,
-  node: IRNode,
-  ins: Value[],
   nhwc: boolean,
-): string {
+  before: (node: IRNode) => void = () => {},
+): Value {
+  const values = new Map<number, Value>();
+  for (const node of graph.nodes) {
+    before(node);
+    const ins = node.inputs.map((i) => values.get(i)!);
+    const name = lowerNode(b, graph, node, ins, nhwc);
+    values.set(node.id, { name, shape: node.shape });
+  }
+  return values.get(graph.output)!;
+}
+
+/** Lowers one IR node onto ONNX nodes; returns the name of its output. */
+function lowerNode(b: Builder, graph: IRGraph, node: IRNode, ins: Value[], nhwc: boolean): string {
   return byOp(lowerings, node, { b, graph, ins, x: ins[0]!, nhwc });
 }
 

@@ -1,11 +1,13 @@
-import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
-import { byOp, type IRGraph, type OpTable } from "../../language/ir/types.js";
+import type { IRGraph } from "../../language/ir/types.js";
+import { Builder } from "./builder.js";
+import { lowerGraph } from "./lower.js";
 
 /**
  * How a parameter is drawn when no weights are given: `kernel` Glorot-uniform with the fans
  * Keras would use, `bias` and the batch-norm vectors from the ranges in random.ts.
  */
-export type Init = "kernel" | "bias" | "gamma" | "beta" | "moving_mean" | "moving_variance";
+const inits = ["kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"] as const;
+export type Init = (typeof inits)[number];
 
 /** One parameter the ONNX model holds, by its initializer name. */
 export interface ParameterSpec {
@@ -18,91 +20,47 @@ export interface ParameterSpec {
   readonly fans?: readonly [number, number];
 }
 
-/** Which part of a node a kernel belongs to: the node itself, or a separable step. */
-export type KernelPart = "layer" | "spatial" | "pointwise";
-
-/**
- * The naming contract of ONNX initializers: the IR node's name plus `/kernel` and `/bias` (conv,
- * dense), `/spatial/kernel`, `/pointwise/kernel` and one `/bias` (sepconv, whichever step comes
- * last), `/gamma`, `/beta`, `/moving_mean`, `/moving_variance` (bn), `/gamma`, `/beta` (layernorm) and
- * `/gamma` (layerscale).
- */
-export function parameterName(node: string, weight: string, part: KernelPart = "layer"): string {
-  return part === "layer" || weight !== "kernel" ? `${node}/${weight}` : `${node}/${part}/kernel`;
-}
-
 /**
  * Every parameter of the exported model, in graph order (names: `parameterName`; gamma only with
  * scale, beta only with center). Kernels are OIHW: conv [filters, cin/groups, kh, kw]; dense
- * [in, units] (Gemm's B, not transposed, as tfjs stores it).
+ * [in, units] (Gemm's B, not transposed, as tfjs stores it). Read off the lowering itself (the
+ * parameters its nodes ask the builder for), so that the list and the graph cannot disagree and
+ * a new op's parameters are written once, in lower.ts.
  */
 export function onnxParameters(graph: IRGraph): ParameterSpec[] {
-  const out: ParameterSpec[] = [];
-  const kernel = (node: string, part: KernelPart, dims: number[]) =>
-    out.push({
-      name: parameterName(node, "kernel", part),
-      node,
+  const recorder = new ParameterRecorder();
+  lowerGraph(recorder, graph, false, (node) => (recorder.lowering = node.name));
+  return recorder.parameters;
+}
+
+/** A builder that lists the parameters a lowering asks for, instead of reading their weights. */
+class ParameterRecorder extends Builder {
+  readonly parameters: ParameterSpec[] = [];
+  /** The name of the IR node being lowered. */
+  lowering = "";
+
+  constructor() {
+    super(new Map());
+  }
+
+  override param(name: string, dims: readonly number[]): string {
+    const init = name.slice(name.lastIndexOf("/") + 1);
+    if (!(inits as readonly string[]).includes(init))
+      throw new Error(`internal error: no way to draw parameter '${name}' (random.ts)`);
+    this.parameters.push({
+      name,
+      node: this.lowering,
       dims,
-      init: "kernel",
-      fans: [dims[1]! * dims[2]! * dims[3]!, dims[0]! * dims[2]! * dims[3]!],
+      init: init as Init,
+      ...(init === "kernel" ? { fans: glorotFans(dims) } : {}),
     });
-  const vector = (node: string, init: Exclude<Init, "kernel">, n: number) =>
-    out.push({ name: parameterName(node, init), node, dims: [n], init });
-  const none = () => {};
-  // Each op's parameters, given its input channels.
-  const parameters: OpTable<void, [number]> = {
-    input: none,
-    conv: (node, cin) => {
-      const a = node.attrs;
-      kernel(node.name, "layer", [a.filters, cin / a.groups, ...a.kernel]);
-      if (a.useBias) vector(node.name, "bias", a.filters);
-    },
-    sepconv: (node, cin) => {
-      const a = node.attrs;
-      for (const step of sepconvSteps(node, cin)) {
-        const k = step.kind === "spatial" ? a.kernel : [1, 1];
-        kernel(node.name, step.kind, [step.outChannels, step.inChannels / step.groups, ...k]);
-      }
-      if (a.useBias) vector(node.name, "bias", a.filters);
-    },
-    bn: (node, cin) => {
-      if (node.attrs.scale) vector(node.name, "gamma", cin);
-      if (node.attrs.center) vector(node.name, "beta", cin);
-      vector(node.name, "moving_mean", cin);
-      vector(node.name, "moving_variance", cin);
-    },
-    layernorm: (node, cin) => {
-      if (node.attrs.scale) vector(node.name, "gamma", cin);
-      if (node.attrs.center) vector(node.name, "beta", cin);
-    },
-    layerscale: (node, cin) => vector(node.name, "gamma", cin),
-    act: none,
-    maxpool: none,
-    avgpool: none,
-    gap: none,
-    gmp: none,
-    dense: (node, cin) => {
-      const dims = [cin, node.attrs.units];
-      out.push({
-        name: `${node.name}/kernel`,
-        node: node.name,
-        dims,
-        init: "kernel",
-        fans: [cin, dims[1]!],
-      });
-      if (node.attrs.useBias) vector(node.name, "bias", node.attrs.units);
-    },
-    dropout: none,
-    droppath: none,
-    flatten: none,
-    concat: none,
-    add: none,
-    mul: none,
-    shuffle: none,
-    split: none,
-    upsample: none,
-    zeropad: none,
-  };
-  for (const node of graph.nodes) byOp(parameters, node, channelsIn(graph, node));
-  return out;
+    return this.unique(name);
+  }
+}
+
+/** Keras' fans of a kernel: OIHW [out, in, kh, kw] or a dense [in, out]. */
+function glorotFans(dims: readonly number[]): [number, number] {
+  if (dims.length === 2) return [dims[0]!, dims[1]!];
+  const taps = dims.slice(2).reduce((a, d) => a * d, 1);
+  return [dims[1]! * taps, dims[0]! * taps];
 }

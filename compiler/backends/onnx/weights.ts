@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { IRGraph } from "../../language/ir/types.js";
 import { type LayerKind, planModel } from "../tfjs/plan.js";
-import { parameterName } from "./parameters.js";
+import { parameterName } from "./parameterNames.js";
 import type { OnnxTensor } from "./tensor.js";
 
 // Only types from tfjs: the exporter takes a tfjs model without loading tfjs itself, so ONNX

@@ -64,29 +64,40 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
   channelSlice: (c) => new ChannelSlice(c as never),
 };
 
+/**
+ * One planned layer as a tfjs layer applied to its inputs (an input layer makes the input). What
+ * tfjs refuses is a ModelBuildError naming the layer.
+ */
+export function instantiateLayer(
+  layer: PlannedLayer,
+  inputs: readonly tf.SymbolicTensor[],
+): tf.SymbolicTensor {
+  const config = { ...layer.config } as Record<string, unknown>;
+  try {
+    if (layer.kind === "input") return tf.input(config as never);
+    return factories[layer.kind](config).apply(
+      inputs.length === 1 ? inputs[0]! : [...inputs],
+    ) as tf.SymbolicTensor;
+  } catch (e) {
+    throw new ModelBuildError(
+      String(layer.config["name"]),
+      tf.getBackend(),
+      e instanceof Error ? e.message.split("\n")[0]! : String(e),
+    );
+  }
+}
+
 /** Instantiates a layer plan as a tfjs LayersModel on the active backend. */
 export function instantiatePlan(plan: LayerPlan): tf.LayersModel {
   const tensors = new Map<string, tf.SymbolicTensor>();
-  for (const layer of plan.layers) {
-    const config = { ...layer.config } as Record<string, unknown>;
-    try {
-      if (layer.kind === "input") {
-        tensors.set(layer.id, tf.input(config as never));
-        continue;
-      }
-      const ins = layer.inputs.map((i) => tensors.get(i)!);
-      const out = factories[layer.kind](config).apply(
-        ins.length === 1 ? ins[0]! : ins,
-      ) as tf.SymbolicTensor;
-      tensors.set(layer.id, out);
-    } catch (e) {
-      throw new ModelBuildError(
-        String(layer.config["name"]),
-        tf.getBackend(),
-        e instanceof Error ? e.message.split("\n")[0]! : String(e),
-      );
-    }
-  }
+  for (const layer of plan.layers)
+    tensors.set(
+      layer.id,
+      instantiateLayer(
+        layer,
+        layer.inputs.map((i) => tensors.get(i)!),
+      ),
+    );
   return tf.model({
     inputs: tensors.get(plan.input)!,
     outputs: tensors.get(plan.output)!,

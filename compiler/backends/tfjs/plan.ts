@@ -96,14 +96,25 @@ export function planModel(graph: IRGraph, opts: PlanOptions = {}): LayerPlan {
   };
 }
 
-class Planner {
+/**
+ * What planning reads of a graph: its nodes so far (each node's inputs come before it) and the
+ * constants of its activations. Generated TypeScript's runtime plans a graph as it grows.
+ */
+export interface PlanSource {
+  readonly nodes: readonly IRNode[];
+  readonly activations: IRGraph["activations"];
+}
+
+/** Plans one node at a time, in the graph's order; `layers` grows with each. */
+export class Planner {
   readonly layers: PlannedLayer[] = [];
+  /** Each planned node's output: the id of its last layer, or its input's for a no-op. */
   readonly ids = new Map<number, string>();
   private readonly used = new Set<string>();
 
   constructor(
-    private readonly graph: IRGraph,
-    private readonly opts: PlanOptions,
+    private readonly graph: PlanSource,
+    private readonly opts: PlanOptions = {},
   ) {}
 
   /** The node being lowered: every layer added is part of it. */
@@ -144,10 +155,13 @@ class Planner {
     return this.add("leakyReLU", { alpha, name }, [x], role);
   }
 
-  node(node: IRNode): void {
+  /** Plans `node` after its inputs; returns the id of its output. */
+  node(node: IRNode): string {
     const ins = node.inputs.map((i) => this.ids.get(i)!);
     this.current = node.name;
-    this.ids.set(node.id, this.lower(node, ins));
+    const out = this.lower(node, ins);
+    this.ids.set(node.id, out);
+    return out;
   }
 
   private lower(node: IRNode, ins: string[]): string {

@@ -29,7 +29,6 @@ import {
   type Lookup,
   type ParamTypes,
   type StaticType,
-  forEachElement,
 } from "../structured/analysis.js";
 import { tsDoc, tsLineComments, tsNames, tsOptionKeys, tsReserved, tsString } from "./print.js";
 
@@ -75,14 +74,7 @@ export async function emitTypeScript(
     [...blocks, network].map((d) => [d, tsOptionKeys(d.params.map((p) => p.name.name))]),
   );
   const key = (d: Decl, name: string) => keys.get(d)!.get(name)!;
-  const defaulted = new Set<string>();
-  for (const d of [...blocks, network])
-    forEachElement(d.body, (el) => {
-      if (el.kind !== "Layer" || el.callee.name !== defaultsWord) return;
-      const r = defaultsCall(el);
-      if ("call" in r) defaulted.add(r.call.callee.name);
-    });
-  const ctx: ModuleContext = { program, types, fnNames, used, key, defaulted };
+  const ctx: ModuleContext = { program, types, fnNames, used, key };
 
   const netTypes = types.get(network)!;
   file.addInterface({
@@ -157,8 +149,6 @@ interface ModuleContext {
   readonly used: Set<string>;
   /** The options-object key of a declaration's parameter (print.ts, `tsOptionKeys`). */
   readonly key: (decl: Decl, param: string) => string;
-  /** The ops some `defaults` statement sets: their layers take the defaults in force (`s.given`). */
-  readonly defaulted: ReadonlySet<string>;
   usesChannels?: boolean;
 }
 
@@ -554,8 +544,7 @@ class FunctionEmitter {
       cur,
       op.attrs.map((a) => a.name),
     );
-    const given = this.ctx.defaulted.has(name) ? `${s}.given(${tsString(name)}, ${o || "{}"})` : o;
-    this.assign(cur, `${s}.${name}(${x}${given ? `, ${given}` : ""})`);
+    this.assign(cur, `${s}.${name}(${x}${o ? `, ${o}` : ""})`);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Project, VariableDeclarationKind, type SourceFile } from "ts-morph";
 import * as prettier from "prettier";
 import type { IRGraph } from "../../language/ir/types.js";
-import { planModel, type ConfigValue, type PlannedLayer } from "../tfjs/plan.js";
+import { planModel, type ConfigValue, type LayerKind, type PlannedLayer } from "../tfjs/plan.js";
 import { tsDoc, tsLineComments, tsNames, tsString } from "./print.js";
 
 export interface FlatEmitOptions {
@@ -12,43 +12,53 @@ export interface FlatEmitOptions {
   readonly groupedStrategy?: string;
 }
 
-const tfFactory: Record<
-  Exclude<
-    PlannedLayer["kind"],
-    | "input"
-    | "groupedConv2d"
-    | "channelShuffle"
-    | "maxPadding2d"
-    | "hardSwish"
-    | "hSigmoid"
-    | "poolDivisor"
-    | "channelSlice"
-    | "layerScale"
-    | "dropPath"
-  >,
-  string
-> = {
-  conv2d: "tf.layers.conv2d",
-  depthwiseConv2d: "tf.layers.depthwiseConv2d",
-  separableConv2d: "tf.layers.separableConv2d",
-  batchNormalization: "tf.layers.batchNormalization",
-  layerNormalization: "tf.layers.layerNormalization",
-  activation: "tf.layers.activation",
-  leakyReLU: "tf.layers.leakyReLU",
-  maxPooling2d: "tf.layers.maxPooling2d",
-  averagePooling2d: "tf.layers.averagePooling2d",
-  globalAveragePooling2d: "tf.layers.globalAveragePooling2d",
-  globalMaxPooling2d: "tf.layers.globalMaxPooling2d",
-  flatten: "tf.layers.flatten",
-  dense: "tf.layers.dense",
-  dropout: "tf.layers.dropout",
-  concatenate: "tf.layers.concatenate",
-  add: "tf.layers.add",
-  multiply: "tf.layers.multiply",
-  reshape: "tf.layers.reshape",
-  upSampling2d: "tf.layers.upSampling2d",
-  zeroPadding2d: "tf.layers.zeroPadding2d",
+/**
+ * How `--flat` code makes each planned layer kind: tfjs' own factory (`tf.layers.NAME`), or one of
+ * archc's classes from `archc/layers`. One entry per kind, so a new kind is a compile error here.
+ * archc's classes are imported in this table's order.
+ */
+const constructors: {
+  readonly [K in Exclude<LayerKind, "input">]: { readonly tf: string } | { readonly archc: string };
+} = {
+  conv2d: { tf: "conv2d" },
+  depthwiseConv2d: { tf: "depthwiseConv2d" },
+  separableConv2d: { tf: "separableConv2d" },
+  batchNormalization: { tf: "batchNormalization" },
+  layerNormalization: { tf: "layerNormalization" },
+  activation: { tf: "activation" },
+  leakyReLU: { tf: "leakyReLU" },
+  maxPooling2d: { tf: "maxPooling2d" },
+  averagePooling2d: { tf: "averagePooling2d" },
+  globalAveragePooling2d: { tf: "globalAveragePooling2d" },
+  globalMaxPooling2d: { tf: "globalMaxPooling2d" },
+  flatten: { tf: "flatten" },
+  dense: { tf: "dense" },
+  dropout: { tf: "dropout" },
+  concatenate: { tf: "concatenate" },
+  add: { tf: "add" },
+  multiply: { tf: "multiply" },
+  reshape: { tf: "reshape" },
+  upSampling2d: { tf: "upSampling2d" },
+  zeroPadding2d: { tf: "zeroPadding2d" },
+  groupedConv2d: { archc: "GroupedConv2D" },
+  channelShuffle: { archc: "ChannelShuffle" },
+  maxPadding2d: { archc: "MaxPadding2D" },
+  hardSwish: { archc: "HardSwish" },
+  hSigmoid: { archc: "HSigmoid" },
+  poolDivisor: { archc: "PoolDivisor" },
+  channelSlice: { archc: "ChannelSlice" },
+  layerScale: { archc: "LayerScale" },
+  dropPath: { archc: "DropPath" },
 };
+
+/** archc's class for a planned layer, if tfjs has none of its own. */
+function archcClass(kind: LayerKind): string | undefined {
+  if (kind === "input") return undefined;
+  const c = constructors[kind];
+  return "archc" in c ? c.archc : undefined;
+}
+
+const archcClasses = Object.values(constructors).flatMap((c) => ("archc" in c ? [c.archc] : []));
 
 function literal(v: ConfigValue): string {
   if (Array.isArray(v))
@@ -64,26 +74,8 @@ function configText(config: Readonly<Record<string, ConfigValue>>): string {
 
 function statement(layer: PlannedLayer, id: (planId: string) => string): string {
   if (layer.kind === "input") return `tf.input(${configText(layer.config)})`;
-  const make =
-    layer.kind === "groupedConv2d"
-      ? `new GroupedConv2D(${configText(layer.config)})`
-      : layer.kind === "channelShuffle"
-        ? `new ChannelShuffle(${configText(layer.config)})`
-        : layer.kind === "maxPadding2d"
-          ? `new MaxPadding2D(${configText(layer.config)})`
-          : layer.kind === "hardSwish"
-            ? `new HardSwish(${configText(layer.config)})`
-            : layer.kind === "hSigmoid"
-              ? `new HSigmoid(${configText(layer.config)})`
-              : layer.kind === "poolDivisor"
-                ? `new PoolDivisor(${configText(layer.config)})`
-                : layer.kind === "channelSlice"
-                  ? `new ChannelSlice(${configText(layer.config)})`
-                  : layer.kind === "layerScale"
-                    ? `new LayerScale(${configText(layer.config)})`
-                    : layer.kind === "dropPath"
-                      ? `new DropPath(${configText(layer.config)})`
-                      : `${tfFactory[layer.kind]}(${configText(layer.config)})`;
+  const c = constructors[layer.kind];
+  const make = `${"tf" in c ? `tf.layers.${c.tf}` : `new ${c.archc}`}(${configText(layer.config)})`;
   const input =
     layer.inputs.length === 1 ? id(layer.inputs[0]!) : `[${layer.inputs.map(id).join(", ")}]`;
   return `apply(${make}, ${input})`;
@@ -108,24 +100,12 @@ export async function emitFlatTypeScript(
     .map(([k, v]) => `${k} = ${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(", ");
   file.addImportDeclaration({ moduleSpecifier: "@tensorflow/tfjs", namespaceImport: "tf" });
-  const customKinds = {
-    GroupedConv2D: "groupedConv2d",
-    ChannelShuffle: "channelShuffle",
-    MaxPadding2D: "maxPadding2d",
-    HardSwish: "hardSwish",
-    HSigmoid: "hSigmoid",
-    PoolDivisor: "poolDivisor",
-    ChannelSlice: "channelSlice",
-    LayerScale: "layerScale",
-    DropPath: "dropPath",
-  } as const;
-  const custom = (Object.keys(customKinds) as (keyof typeof customKinds)[]).filter((c) =>
-    plan.layers.some((l) => l.kind === customKinds[c]),
-  );
+  const used = new Set(plan.layers.map((l) => archcClass(l.kind)));
+  const custom = archcClasses.filter((c) => used.has(c));
   // The plan's ids are identifiers but may be a word the module uses (`tf`, `apply`) or reserved.
   const ids = tsNames(
     plan.layers.map((l) => l.id),
-    ["tf", "apply", "build", "figures", ...Object.keys(customKinds)],
+    ["tf", "apply", "build", "figures", ...archcClasses],
   );
   const id = (planId: string) => ids.get(planId)!;
   if (custom.length) {

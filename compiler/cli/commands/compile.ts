@@ -4,7 +4,17 @@ import { validateIR } from "../../language/ir/validate.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
-import { outPathRefused } from "../outPath.js";
+import { endingRefused, outPathRefused } from "../outPath.js";
+
+/** The endings each target's file has, for `-o` that contradicts `--target`. */
+const targetEndings = {
+  ".json": "json",
+  ".ts": "ts",
+  ".mts": "ts",
+  ".cts": "ts",
+  ".onnx": "onnx",
+  ".py": "torch",
+} as const;
 
 export interface CompileOptions extends BuildOptions {
   readonly target: "json" | "ts" | "onnx" | "torch";
@@ -20,6 +30,9 @@ export interface CompileOptions extends BuildOptions {
 
 export async function compileCommand(io: IO, file: string, opts: CompileOptions): Promise<number> {
   if (outPathRefused(io, "compile -o", opts.out)) return Exit.usage;
+  const targets = ["json", "ts", "onnx", "torch"];
+  if (endingRefused(io, "compile -o", opts.out, "--target", opts.target, targetEndings, targets))
+    return Exit.usage;
   if (opts.weights !== undefined && opts.target !== "onnx" && opts.target !== "torch") {
     // Ignoring it would let a user believe the output holds trained weights.
     io.err(

@@ -147,6 +147,11 @@ export async function runPlanned(
   flags: ParsedFlags,
   opts: ExperimentOptions,
   extra: (records: readonly SweepRecord[]) => Record<string, unknown> = () => ({}),
+  /**
+   * Run with the folder locked and the backend started, before any row: the plan to measure
+   * (a search's latency screening), or the exit code to stop with. It does what --fresh asks.
+   */
+  prepare?: (settings: ExperimentSettings) => Promise<ExperimentPlan | number>,
 ): Promise<number> {
   const { axes } = plan;
   if (opts.merge?.length) {
@@ -192,10 +197,13 @@ export async function runPlanned(
   const { variantBar } = await import("../progress.js");
   try {
     return await engine.withFolderLock(outDir, command, async () => {
-      const bar = opts.quiet ? undefined : variantBar(io, engine.plannedRows(plan, settings));
+      const prepared = prepare ? await prepare(settings) : plan;
+      if (typeof prepared === "number") return prepared;
+      const measured = prepare ? { ...settings, fresh: false } : settings;
+      const bar = opts.quiet ? undefined : variantBar(io, engine.plannedRows(prepared, measured));
       let outcome;
       try {
-        outcome = await engine.runExperiment(program, plan, settings, {
+        outcome = await engine.runExperiment(program, prepared, measured, {
           onRow: (label, cached) => bar?.tick(label, cached),
           ...(bar ? { onStep: (label, r) => bar.step(label, r) } : {}),
           onFailure: (label, message) => io.err(`${label}: ${message}`),

@@ -4,7 +4,20 @@ import { renderSvg } from "../../backends/graph/svg.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
-import { outPathRefused } from "../outPath.js";
+import { endingRefused, outPathRefused } from "../outPath.js";
+
+/** What an ending says a file holds: graph writes svg and dot, not the images. */
+const graphEndings = {
+  ".svg": "svg",
+  ".dot": "dot",
+  ".gv": "dot",
+  ".png": "png",
+  ".jpg": "jpeg",
+  ".jpeg": "jpeg",
+  ".gif": "gif",
+  ".webp": "webp",
+  ".pdf": "pdf",
+} as const;
 
 export interface GraphOptions extends BuildOptions {
   /** Every layer inside nested block frames. */
@@ -30,6 +43,9 @@ function parseOptions(opts: GraphOptions): DotOptions | string {
 
 export async function graphCommand(io: IO, file: string, opts: GraphOptions): Promise<number> {
   if (outPathRefused(io, "graph -o", opts.out)) return Exit.usage;
+  const format = opts.format ?? "svg";
+  if (endingRefused(io, "graph -o", opts.out, "--format", format, graphEndings, ["svg", "dot"]))
+    return Exit.usage;
   const dotOpts = parseOptions(opts);
   if (typeof dotOpts === "string") {
     io.err(`archc graph: ${dotOpts}`);

@@ -1,4 +1,5 @@
 import type { Param } from "../../../grammar/ast.js";
+import type { Augment } from "../../language/config/train.js";
 import { show } from "../../language/elaborate/values.js";
 import { loadProgram } from "../../language/program.js";
 import { printExpr } from "../../../grammar/printer.js";
@@ -65,7 +66,7 @@ export function listCommand(io: IO, file: string, opts: { json?: boolean }): num
         c.schedule.kind === "exponential"
           ? `exponential(rate=${c.schedule.rate}, every=${c.schedule.every.amount} ${c.schedule.every.unit})`
           : "constant";
-      return `${c.name}: ${o.kind}(${opt}), ${sched}, weight_decay=${c.weightDecay}, batch=${c.batch}, epochs=${c.epochs}${c.dropout !== undefined ? `, dropout=${c.dropout}` : ""}${c.dataset ? `, dataset=${c.dataset}` : ""}`;
+      return `${c.name}: ${o.kind}(${opt}), ${sched}, weight_decay=${c.weightDecay}, batch=${c.batch}, epochs=${c.epochs}${c.dropout !== undefined ? `, dropout=${c.dropout}` : ""}${c.dataset ? `, dataset=${c.dataset}` : ""}${augmentText(c)}`;
     }),
   );
   section(
@@ -77,4 +78,13 @@ export function listCommand(io: IO, file: string, opts: { json?: boolean }): num
   );
   io.out(lines.join("\n").trimEnd() || `${file} declares nothing`);
   return Exit.ok;
+}
+
+/** The config's augmentation and evaluation crop, where set: `, augment=inception(...)`. */
+function augmentText(c: { augment?: Augment; evalCrop?: number }): string {
+  const a = c.augment;
+  const aug = a
+    ? `, augment=inception(scale=${a.scale[0]}..${a.scale[1]}, ratio=${+a.ratio[0].toFixed(4)}..${+a.ratio[1].toFixed(4)}, flip=${a.flip})`
+    : "";
+  return aug + (c.evalCrop !== undefined ? `, eval_crop=${c.evalCrop}` : "");
 }

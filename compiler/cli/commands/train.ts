@@ -71,6 +71,7 @@ export interface TrainCliOptions extends RunFlagsText {
   readonly nnodes?: string;
   readonly nodeRank?: string;
   readonly rdzvEndpoint?: string;
+  readonly samplesLog?: boolean;
   readonly threads?: string;
 }
 

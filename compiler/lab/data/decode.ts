@@ -1,4 +1,5 @@
 import sharp from "sharp";
+import { viewSample, type SampleView } from "./augment.js";
 import type { ImageExt } from "./sources.js";
 
 /** Raw 8-bit pixels, h x w x channels (1 or 3). */
@@ -47,25 +48,37 @@ async function resized(p: Pixels, h: number, w: number): Promise<Pixels> {
 }
 
 /**
- * One sample's encoded image as h*w*c floats in [0, 1], the network's input. Channels: gray to
- * gray and RGB to RGB are the byte over 255; gray to RGB repeats it; RGB to gray is PIL's
- * convert("L") luma, in double precision before the division. runner.py's decode_sample does the
- * same arithmetic, so both engines see the same numbers where no resize is needed.
+ * Gray to gray and RGB to RGB are the value over 255; gray to RGB repeats it; RGB to gray is
+ * PIL's convert("L") luma, in double precision before the division.
  */
-export async function decodeSample(
-  bytes: Uint8Array,
-  ext: ImageExt,
-  shape: readonly [number, number, number],
-): Promise<Float32Array> {
-  const [h, w, c] = shape;
-  const raw = ext === "pgm" || ext === "ppm" ? netpbmPixels(bytes) : await encodedPixels(bytes);
-  const p = await resized(raw, h, w);
-  const out = new Float32Array(h * w * c);
-  const d = p.data;
-  if (p.c === c) for (let i = 0; i < out.length; i++) out[i] = d[i]! / 255;
+function toChannels(d: ArrayLike<number>, from: 1 | 3, c: number, count: number): Float32Array {
+  const out = new Float32Array(count);
+  if (from === c) for (let i = 0; i < out.length; i++) out[i] = d[i]! / 255;
   else if (c === 3) for (let i = 0; i < out.length; i++) out[i] = d[Math.floor(i / 3)]! / 255;
   else
     for (let i = 0; i < out.length; i++)
       out[i] = (0.299 * d[3 * i]! + 0.587 * d[3 * i + 1]! + 0.114 * d[3 * i + 2]!) / 255;
   return out;
+}
+
+/**
+ * One sample's encoded image as h*w*c floats in [0, 1], the network's input: stretched to h x w,
+ * or, with a view, the view's box of the full-size image resized to h x w (augment.ts). runner.py's
+ * decode_sample does the same arithmetic, so both engines see the same numbers where no
+ * stretch is needed, and within rounding where one is.
+ */
+export async function decodeSample(
+  bytes: Uint8Array,
+  ext: ImageExt,
+  shape: readonly [number, number, number],
+  view?: { readonly view: SampleView; readonly sample: number },
+): Promise<Float32Array> {
+  const [h, w, c] = shape;
+  const raw = ext === "pgm" || ext === "ppm" ? netpbmPixels(bytes) : await encodedPixels(bytes);
+  if (view) {
+    const px = viewSample(view.view, view.sample, raw.data, raw.h, raw.w, raw.c, h, w);
+    return toChannels(px, raw.c, c, h * w * c);
+  }
+  const p = await resized(raw, h, w);
+  return toChannels(p.data, p.c, c, h * w * c);
 }

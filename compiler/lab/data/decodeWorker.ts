@@ -8,7 +8,7 @@ import type { DecodeJob } from "./pool.js";
 const port = parentPort!;
 port.on("message", (job: DecodeJob) => {
   Promise.resolve()
-    .then(() => decodeSample(readAt(job.path, job.offset, job.size), job.ext, job.shape))
+    .then(() => decodeSample(readAt(job.path, job.offset, job.size), job.ext, job.shape, job.view))
     .then(
       (pixels) => port.postMessage({ id: job.id, pixels }, [pixels.buffer as ArrayBuffer]),
       (e: unknown) =>

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import type { SampleView } from "./augment.js";
 import type { ImageExt } from "./sources.js";
 
 /** One sample to read and decode: where its bytes lie and the shape the network takes. */
@@ -10,6 +11,8 @@ export interface DecodeJob {
   readonly size: number;
   readonly ext: ImageExt;
   readonly shape: readonly [number, number, number];
+  /** The crop to take (augment.ts), and the sample's number its training draws are keyed by. */
+  readonly view?: { readonly view: SampleView; readonly sample: number };
 }
 
 type Reply = { id: number; pixels: Float32Array } | { id: number; error: string };

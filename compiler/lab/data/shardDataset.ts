@@ -12,6 +12,7 @@ import {
 } from "../train/data/dataset.js";
 import { epochOrder } from "../train/data/random.js";
 import { defaultValSplit, holdOut } from "../train/data/split.js";
+import { sampleView, type SampleView } from "./augment.js";
 import { imageExtCodes, locateSplit, type SampleTable } from "./locate.js";
 import { DecodePool } from "./pool.js";
 import { readShardIndex, ShardError, type ShardIndex } from "./shardIndex.js";
@@ -112,7 +113,7 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
   const classes = o.classes ?? index.classes.length;
   const px = shape[0] * shape[1] * shape[2];
 
-  const decodeBatch = async (positions: number[]) => {
+  const decodeBatch = async (positions: number[], view: SampleView | undefined) => {
     const t = samples();
     const x = new Float32Array(positions.length * px);
     const labels = positions.map((p) => t.label[indices[p]!]!);
@@ -127,6 +128,7 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
             size: t.size[i]!,
             ext: imageExtCodes[t.ext[i]!]!,
             shape,
+            ...(view ? { view: { view, sample: p } } : {}),
           });
           x.set(pixels, j * px);
         } catch (e) {
@@ -137,7 +139,7 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
         }
       }),
     );
-    return { x, labels };
+    return { x, labels, samples: positions };
   };
 
   return {
@@ -148,16 +150,18 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
     classNames: index.classes,
     ...(adaptation.length ? { adaptation } : {}),
     seeks: true,
+    views: true,
     shards: { dir, split, indices },
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
       const order = epochOrder(indices.length, e.seed, e.epoch, e.shuffle);
       const count = Math.ceil(order.length / batchSize);
-      const inFlight: Promise<{ x: Float32Array; labels: number[] }>[] = [];
+      const inFlight: Promise<{ x: Float32Array; labels: number[]; samples: number[] }>[] = [];
       let next = e.from ?? 0;
+      const view = e.view && sampleView(e.view, e.seed, e.epoch);
       const fill = () => {
         while (inFlight.length < prefetch && next < count) {
-          const p = decodeBatch(order.slice(next * batchSize, (next + 1) * batchSize));
+          const p = decodeBatch(order.slice(next * batchSize, (next + 1) * batchSize), view);
           // Awaited in turn below; handled here too in case the caller stops early.
           p.catch(() => undefined);
           inFlight.push(p);
@@ -168,7 +172,7 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
       while (inFlight.length) {
         const ready = await inFlight.shift()!;
         fill();
-        yield toBatch(ready.x, ready.labels, shape, classes);
+        yield { ...toBatch(ready.x, ready.labels, shape, classes), samples: ready.samples };
       }
     },
   };

@@ -18,7 +18,7 @@ import {
 import { appendResult, readResults, resultsFile, type SweepRecord } from "../sweep/results.js";
 import type { ExpectedRow } from "../sweep/merge.js";
 import { FileProblem, removeFile } from "../../util/files.js";
-import { measureLatency } from "./latency.js";
+import { LatencyCache, latencyFile } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
 import { interruptible } from "./signals.js";
@@ -197,8 +197,10 @@ export async function runExperiment(
 ): Promise<ExperimentOutcome> {
   const { variants, axes } = plan;
   const resultsPath = join(s.outDir, resultsFile);
-  if (s.fresh) removeFile(resultsPath, s.outDir);
+  if (s.fresh) forget(s.outDir);
   const done = readResults(s.outDir);
+  // A network timed before (by a search's latency screening, or an earlier run) is not timed again.
+  const timings = s.measures.includes("latency") ? new LatencyCache(s.outDir) : undefined;
   const training = s.measures.includes("train");
   const session = training ? await import("../train/session.js") : undefined;
   // Repeated seeds only change trained numbers; params, MACs and latency are measured once.
@@ -262,19 +264,7 @@ export async function runExperiment(
             ...(built.snapped.length ? { snapped: built.snapped } : {}),
           };
           try {
-            if (s.measures.includes("latency"))
-              r = {
-                ...r,
-                latency:
-                  s.engine === "torch"
-                    ? await (
-                        await import("../torch/latency.js")
-                      ).measureTorchLatency(g, s.latencyBatch ?? 1, s.runs ?? 5, {
-                        ...(s.python ? { python: s.python } : {}),
-                        ...(s.torchThreads ? { threads: s.torchThreads } : {}),
-                      })
-                    : await measureLatency(g, s.latencyBatch ?? 1, s.runs ?? 5, s.backendName),
-              };
+            if (timings) r = { ...r, latency: (await timings.time(g, s)).latency };
             if (session) {
               const folder =
                 session.runFolderName(v.label) + (s.seeds > 1 ? `-seed${seed ?? s.seed}` : "");
@@ -356,6 +346,12 @@ export async function runExperiment(
     signals.dispose();
   }
   return { records, planned, interrupted: interrupted || signals.stopped(), resultsPath };
+}
+
+/** `--fresh`: the folder's results and timings are forgotten, and everything measured again. */
+export function forget(outDir: string): void {
+  removeFile(join(outDir, resultsFile), outDir);
+  removeFile(join(outDir, latencyFile), outDir);
 }
 
 /** Rows a run of the plan makes in its share: configurations times seeds (when training). */

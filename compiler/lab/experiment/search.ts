@@ -2,11 +2,16 @@ import type { NetworkDecl } from "../../../grammar/ast.js";
 import { syntheticSpan, type Span } from "../../../grammar/span.js";
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import {
+  admitting,
+  compares,
   holds,
+  isExact,
+  isLatency,
   parseWhere,
-  showBound,
   type Constraint,
   type Costs,
+  type ExactConstraint,
+  type LatencyConstraint,
 } from "../../language/config/constraints.js";
 import type { Value } from "../../language/elaborate/values.js";
 import { CountMemo } from "../../language/elaborate/elaborate.js";
@@ -54,6 +59,23 @@ export interface SearchPlan extends ExperimentPlan {
   /** Configurations that do not elaborate (e.g. parts that do not divide a layer). */
   readonly invalid: number;
   readonly constraints: readonly Constraint[];
+  /**
+   * Latency constraints are left: `variants` are the configurations that meet the exact ones,
+   * cheapest first, and `feasible` counts them; screenLatency (screen.ts) times them and draws
+   * the sample from those that meet the latency bounds.
+   */
+  readonly screening?: Screening;
+}
+
+/** What is left to do for a space with latency constraints (see SearchPlan.screening). */
+export interface Screening {
+  readonly space: DesignSpace;
+  /** The configurations that meet every exact constraint, by MACs, then params, then index. */
+  readonly candidates: readonly Configuration[];
+  readonly exact: readonly ExactConstraint[];
+  readonly latency: readonly LatencyConstraint[];
+  readonly samples?: number;
+  readonly seed: number;
 }
 
 /** The design space: a network, fixed arguments, axes and constraints. */
@@ -142,7 +164,7 @@ export function enumerate(space: DesignSpace): { valid: Configuration[]; invalid
  */
 export function emptyFeasibleSet(
   valid: readonly Configuration[],
-  constraints: readonly Constraint[],
+  constraints: readonly ExactConstraint[],
   network: string,
 ): Diagnostic {
   if (!valid.length)
@@ -152,25 +174,38 @@ export function emptyFeasibleSet(
       `no configuration of the design space of ${network} elaborates`,
       "each one is an error of its own: summarise one with archc summary --set to see it",
     );
-  let left = valid;
-  for (const c of constraints) {
-    const next = left.filter((x) => holds(c, x.costs));
+  return emptiedBy(valid, constraints, network, (x, c) => x.costs[c.cost], false);
+}
+
+/**
+ * The first of `constraints` that no configuration of `left` meets (after the ones before it),
+ * as E0605 at that constraint with the bound nearest to it that admits a configuration.
+ * `value(x, c)` is x's cost that c bounds; `after` says constraints were applied before these.
+ */
+export function emptiedBy<T, C extends Constraint>(
+  left: readonly T[],
+  constraints: readonly C[],
+  network: string,
+  value: (x: T, c: C) => number,
+  after: boolean,
+): Diagnostic {
+  for (const [i, c] of constraints.entries()) {
+    const next = left.filter((x) => compares(c, value(x, c)));
     if (next.length) {
       left = next;
       continue;
     }
-    const values = left.map((x) => x.costs[c.cost]);
+    const values = left.map((x) => value(x, c));
     const nearest = c.op.startsWith("<") ? Math.min(...values) : Math.max(...values);
-    const admits = `${c.cost} ${c.op.length === 1 ? c.op + "=" : c.op} ${showBound(nearest)}`;
-    const others = constraints.length > 1 ? " with the constraints before it" : "";
+    const others = after || i > 0 ? " with the constraints before it" : "";
     return error(
       "E0605",
       c.span,
       `no configuration of ${network} meets ${c.text}${others}: the feasible set is empty`,
-      `the nearest budget that admits a configuration is ${admits} (of ${left.length} configuration${left.length === 1 ? "" : "s"} left before it)`,
+      `the nearest budget that admits a configuration is ${admitting(c, nearest)} (of ${left.length} configuration${left.length === 1 ? "" : "s"} left before it)`,
     );
   }
-  throw new Error("emptyFeasibleSet called with a non-empty feasible set");
+  throw new Error("emptiedBy called with a non-empty feasible set");
 }
 
 /**
@@ -300,11 +335,11 @@ export function planSearch(program: Program, req: SearchRequest): SearchPlan | D
     req.training || req.config !== undefined ? pickTrainConfig(program, req.config) : undefined;
   if (chosen && "code" in chosen) return [chosen];
   const { valid, invalid } = enumerate(space);
-  const feasible = valid.filter((x) => space.constraints.every((c) => holds(c, x.costs)));
-  if (!feasible.length) return [emptyFeasibleSet(valid, space.constraints, space.net.name.name)];
-  const picked = sample(feasible.length, ds.samples, ds.seed).map((i) => feasible[i]!);
-  return {
-    variants: picked.map((x) => variantAt(space, x.index)),
+  const exact = space.constraints.filter(isExact);
+  const latency = space.constraints.filter(isLatency);
+  const feasible = valid.filter((x) => exact.every((c) => holds(c, x.costs)));
+  if (!feasible.length) return [emptyFeasibleSet(valid, exact, space.net.name.name)];
+  const common = {
     axes: space.axes.flatMap(axisNames),
     configFor: () => chosen?.config,
     name: ds.name,
@@ -313,4 +348,25 @@ export function planSearch(program: Program, req: SearchRequest): SearchPlan | D
     invalid,
     constraints: space.constraints,
   };
+  if (latency.length) {
+    // Timed cheapest first: the likeliest to meet a bound are known first, and a search stopped
+    // by Ctrl-C has timed those.
+    const candidates = [...feasible].sort(
+      (a, b) => a.costs.macs - b.costs.macs || a.costs.params - b.costs.params || a.index - b.index,
+    );
+    return {
+      ...common,
+      variants: candidates.map((x) => variantAt(space, x.index)),
+      screening: {
+        space,
+        candidates,
+        exact,
+        latency,
+        ...(ds.samples !== undefined ? { samples: ds.samples } : {}),
+        seed: ds.seed,
+      },
+    };
+  }
+  const picked = sample(feasible.length, ds.samples, ds.seed).map((i) => feasible[i]!);
+  return { ...common, variants: picked.map((x) => variantAt(space, x.index)) };
 }

@@ -56,8 +56,9 @@ export interface TorchOptions {
   /** DataLoader workers per process that read and decode a packed data set (default 4). */
   readonly workers?: number;
   /**
-   * Writes RUN/samples.jsonl: each step's sample ids as each process read them (a pack's keys),
-   * kept in step with the checkpoint on resume, to check what an epoch trained on.
+   * Writes RUN/samples.jsonl: each step's sample ids as each process read them (a pack's keys;
+   * else the data set's sample numbers), every node's processes in node 0's run folder, kept in
+   * step with the checkpoint on resume, to check what an epoch trained on (--samples-log).
    */
   readonly samplesLog?: boolean;
   /** Told which interpreter and torch run the training, before it starts. */
@@ -255,6 +256,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         stopFile: join(work, "stop"),
         cpu: o.cpu ?? false,
         ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        // Every node gathers its processes' samples; node 0 writes every process's.
+        ...(o.samplesLog ? { logSamples: true } : {}),
         ...(o.samplesLog && lead ? { samplesLog: join(o.outDir, samplesLogFile) } : {}),
         ...(o.threads ? { threads: o.threads } : {}),
       }),

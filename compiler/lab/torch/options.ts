@@ -9,6 +9,7 @@ export interface TorchCliOptions {
   readonly nnodes?: string;
   readonly nodeRank?: string;
   readonly rdzvEndpoint?: string;
+  readonly samplesLog?: boolean;
   readonly threads?: string;
   // The embedded trainer's own options, which the torch engine does not take.
   readonly patience?: string;
@@ -24,7 +25,7 @@ export interface TorchCliOptions {
 export function torchOptions(o: TorchCliOptions): TorchOptions | undefined | string {
   const engine = o.engine ?? "tfjs";
   // --threads is also the embedded trainer's (the wasm backend's threads).
-  const given = ["python", "nproc", "nnodes", "nodeRank", "rdzvEndpoint"].filter(
+  const given = ["python", "nproc", "nnodes", "nodeRank", "rdzvEndpoint", "samplesLog"].filter(
     (k) => o[k as keyof TorchCliOptions] !== undefined,
   );
   if (engine !== "torch") {
@@ -70,5 +71,6 @@ export function torchOptions(o: TorchCliOptions): TorchOptions | undefined | str
     ...(typeof nodeRank === "number" ? { nodeRank } : {}),
     ...(o.rdzvEndpoint ? { rdzvEndpoint: o.rdzvEndpoint } : {}),
     ...(typeof threads === "number" ? { threads } : {}),
+    ...(o.samplesLog ? { samplesLog: true } : {}),
   };
 }

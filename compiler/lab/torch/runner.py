@@ -70,6 +70,83 @@ def epoch_order(size, seed, epoch, shuffle):
     return order
 
 
+# ---------------------------------------------------------------------------------------------
+# Augmentation: compiler/lab/data/augment.ts, line for line (change both). A sample's crop and
+# flip are a function of (seed, epoch, sample) alone, so they do not depend on the worker, the
+# rank or where a run resumed.
+
+AUGMENT_STREAM = 0x61756721
+AUGMENT_ATTEMPTS = 10
+
+
+def aug_draw(seed, epoch, sample, k):
+    return derive_seed(seed, AUGMENT_STREAM, epoch, sample, k) / 4294967296
+
+
+def round_half_up(x):
+    # Written out: Python's round() rounds half to even, JavaScript's Math.round half up.
+    return math.floor(x + 0.5)
+
+
+def crop_box(view, sample, H, W, oh, ow):
+    """(top, left, h, w, flip): torchvision's RandomResizedCrop.get_params with counter-based
+    draws and a flip (training), or the centred crop of the output's aspect ratio times
+    `fraction` by side (evaluation)."""
+    if view["kind"] == "centre":
+        s = min(H / oh, W / ow)
+        h = min(H, max(1, round_half_up(view["fraction"] * oh * s)))
+        w = min(W, max(1, round_half_up(view["fraction"] * ow * s)))
+        return (H - h) // 2, (W - w) // 2, h, w, False
+    a, seed, epoch = view["augment"], view["seed"], view["epoch"]
+
+    def u(k):
+        return aug_draw(seed, epoch, sample, k)
+
+    flip = bool(a["flip"]) and u(4 * AUGMENT_ATTEMPTS) < 0.5
+    area = H * W
+    log_lo, log_hi = math.log(a["ratio"][0]), math.log(a["ratio"][1])
+    for t in range(AUGMENT_ATTEMPTS):
+        target = area * (a["scale"][0] + u(4 * t) * (a["scale"][1] - a["scale"][0]))
+        aspect = math.exp(log_lo + u(4 * t + 1) * (log_hi - log_lo))
+        w = round_half_up(math.sqrt(target * aspect))
+        h = round_half_up(math.sqrt(target / aspect))
+        if 0 < w <= W and 0 < h <= H:
+            top = math.floor(u(4 * t + 2) * (H - h + 1))
+            left = math.floor(u(4 * t + 3) * (W - w + 1))
+            return top, left, h, w, flip
+    h, w = H, W
+    if W / H < a["ratio"][0]:
+        h = round_half_up(W / a["ratio"][0])
+    elif W / H > a["ratio"][1]:
+        w = round_half_up(H * a["ratio"][1])
+    return (H - h) // 2, (W - w) // 2, h, w, flip
+
+
+def crop_resize(px, box, oh, ow):
+    """The box of an [H, W, C] image resized to [oh, ow, C] (bilinear, align_corners=False,
+    no antialiasing), mirrored when the box says so; float32 in the source's units."""
+    top, left, h, w, flip = box
+    crop = torch.from_numpy(np.ascontiguousarray(px[top : top + h, left : left + w], dtype=np.float32))
+    x = crop.permute(2, 0, 1)[None]
+    if (h, w) != (oh, ow):
+        x = F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=False)
+    if flip:
+        x = torch.flip(x, [3])
+    return x[0].permute(1, 2, 0).numpy()
+
+
+def sample_view(view, seed, epoch):
+    """An epoch's view ({"kind": "augment", "augment": ...} or {"kind": "centre", ...}) with
+    what a training crop is drawn from."""
+    if view is None or view["kind"] != "augment":
+        return view
+    return {**view, "seed": seed, "epoch": epoch}
+
+
+def view_sample(view, sample, px, oh, ow):
+    return crop_resize(px, crop_box(view, sample, px.shape[0], px.shape[1], oh, ow), oh, ow)
+
+
 def learning_rate(base, schedule, epochs, samples, steps):
     if schedule["kind"] == "constant":
         return base
@@ -179,12 +256,16 @@ def recalibrate_batch_norm(model, net, train, job, epoch, device, world, rank):
     for d in dropouts:
         d.eval()
     batch, local_batch = job["batch"], job["batch"] // world
-    order = epoch_order(train.n, derive_seed(job["seed"], PRECISE_BN_STREAM), epoch, True)
+    order_seed = derive_seed(job["seed"], PRECISE_BN_STREAM)
+    order = epoch_order(train.n, order_seed, epoch, True)
+    # Augmented as training is, with the recalibration's own draws (preciseBn.ts).
+    aug = job["config"].get("augment")
+    view = sample_view({"kind": "augment", "augment": aug}, order_seed, epoch) if aug else None
     try:
         for a in range(0, min(images, train.n), batch):
             chunk = order[a : min(a + batch, train.n)]
             mine = chunk[rank * local_batch : (rank + 1) * local_batch] if world > 1 else chunk
-            x, _ = train.batch(mine, device)
+            x, _ = train.batch(mine, device, view)
             net(x)
     finally:
         for h in handles:
@@ -447,15 +528,21 @@ class Data:
         self.x = np.memmap(spec["x"], dtype=np.float32, mode="r", shape=(self.n, *spec["shape"]))
         self.y = np.memmap(spec["y"], dtype=np.int32, mode="r", shape=(self.n,))
 
-    def batch(self, idx, device):
+    def batch(self, idx, device, view=None):
+        """The rows idx; with a view, each cropped and resized back to h x w (the rows are the
+        images at the input's size, as compiler/lab/train/data/views.ts crops them)."""
         idx = np.asarray(idx, dtype=np.int64)
-        x = torch.from_numpy(np.ascontiguousarray(self.x[idx])).permute(0, 3, 1, 2).contiguous()
+        rows = np.ascontiguousarray(self.x[idx])
+        if view is not None:
+            h, w = rows.shape[1:3]
+            rows = np.stack([view_sample(view, int(i), r, h, w) for i, r in zip(idx, rows)]) if len(idx) else rows
+        x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)).permute(0, 3, 1, 2).contiguous()
         return x.to(device), torch.from_numpy(np.asarray(self.y[idx], dtype=np.int64)).to(device)
 
-    def batches(self, chunks, device):
+    def batches(self, chunks, device, view=None):
         """(x, y, sample ids) for each list of positions, in turn."""
         for idx in chunks:
-            x, y = self.batch(idx, device)
+            x, y = self.batch(idx, device, view)
             yield x, y, [int(i) for i in idx]
 
 
@@ -526,11 +613,12 @@ def locate_split(folder, index, split):
     return files, shard, offset, size, ext, label, key
 
 
-def decode_sample(data, ext, shape):
+def decode_sample(data, ext, shape, view=None, sample=0):
     """One encoded image as [h, w, c] float32 in [0, 1], the arithmetic of
     compiler/lab/data/decode.ts: gray to gray and RGB to RGB are the byte over 255, gray to RGB
     repeats it, RGB to gray is PIL's luma in double precision before the division. Resizing (to
-    another size than stored) is a Lanczos-3 stretch, as sharp's; its rounding may differ."""
+    another size than stored) is a Lanczos-3 stretch, as sharp's; its rounding may differ. With
+    a view, the view's box of the full-size image is resized to h x w instead (crop_resize)."""
     from PIL import Image, ImageOps
 
     h, w, c = shape
@@ -542,18 +630,26 @@ def decode_sample(data, ext, shape):
         px = np.frombuffer(data, dtype=np.uint8, count=pw * ph * pc, offset=m.end()).reshape(ph, pw, pc)
     else:
         img = Image.open(io.BytesIO(data))
-        # A JPEG much larger than the input is decoded at 1/2, 1/4 or 1/8 scale (never below
-        # h x w), as sharp's shrink-on-load does: most of a large photo's decoding cost.
-        img.draft("RGB", (w, h))
+        if view is None:
+            # A JPEG much larger than the input is decoded at 1/2, 1/4 or 1/8 scale (never below
+            # h x w), as sharp's shrink-on-load does: most of a large photo's decoding cost.
+            # Not for a crop, whose box is drawn on the full-size image.
+            img.draft("RGB", (w, h))
         img = ImageOps.exif_transpose(img).convert("RGB")
-        if img.size != (w, h):
+        if img.size != (w, h) and view is None:
             img = img.resize((w, h), Image.LANCZOS)
         px = np.asarray(img, dtype=np.uint8)
+    if view is not None:
+        return to_channels(view_sample(view, sample, px, h, w).astype(np.float64), c)
     if px.shape[:2] != (h, w):
         img = Image.fromarray(px[:, :, 0] if px.shape[2] == 1 else px)
         px = np.asarray(img.resize((w, h), Image.LANCZOS), dtype=np.uint8).reshape(h, w, -1)
-    d = px.astype(np.float64)
-    if px.shape[2] == c:
+    return to_channels(px.astype(np.float64), c)
+
+
+def to_channels(d, c):
+    """[h, w, 1 or 3] values in 0..255 (float64) as [h, w, c] float32 in [0, 1]."""
+    if d.shape[2] == c:
         out = d / 255
     elif c == 3:
         out = np.repeat(d, 3, axis=2) / 255
@@ -591,12 +687,14 @@ class ShardData(torch.utils.data.Dataset):
             raise Refused(f"{self.files[self.shard[i]]}: ends inside sample {self.key[i]:09d}: cut short")
         return data
 
-    def __getitem__(self, p):
+    def __getitem__(self, item):
         """(x [c, h, w], label, id), or (None, why, id): a DataLoader worker's exception would
-        reach the main process wrapped in its traceback, so the reason travels as a value."""
+        reach the main process wrapped in its traceback, so the reason travels as a value. The
+        item is a position, or (position, view)."""
+        p, view = item if isinstance(item, tuple) else (item, None)
         i = self.indices[p]
         try:
-            x = decode_sample(self.read(i), IMAGE_EXTS[self.ext[i]], self.shape)
+            x = decode_sample(self.read(i), IMAGE_EXTS[self.ext[i]], self.shape, view, int(p))
         except Refused as err:
             return None, str(err), int(self.key[i])
         except Exception as err:
@@ -607,18 +705,19 @@ class ShardData(torch.utils.data.Dataset):
         # Workers open their own shard handles.
         return {**self.__dict__, "handles": {}}
 
-    def batch(self, idx, device):
-        x, y, _ = collate([self[p] for p in idx])
+    def batch(self, idx, device, view=None):
+        x, y, _ = collate([self[(p, view)] for p in idx])
         if x is None:
             raise Refused(y)
         if not len(y):
             x = torch.zeros((0, self.shape[2], *self.shape[:2]))
         return x.to(device), y.to(device)
 
-    def batches(self, chunks, device):
+    def batches(self, chunks, device, view=None):
         """(x, y, sample ids) for each list of positions, read and decoded by DataLoader workers
         a few batches ahead of the step."""
-        chunks = [list(c) for c in chunks]
+        # Each position travels with the epoch's view: the workers hold no state of their own.
+        chunks = [[(int(p), view) for p in c] for c in chunks]
         if not chunks:
             return
         loader = torch.utils.data.DataLoader(self, batch_sampler=chunks, num_workers=self.workers, collate_fn=collate)
@@ -652,12 +751,12 @@ def open_data(spec, job):
 # Training
 
 
-def log_samples(path, record):
-    """One step's samples, as this process read them: one line in one append, so the lines of
-    several processes never interleave."""
+def log_samples(path, records):
+    """One step's samples, a line for each process's: one append, so that steps never
+    interleave."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, (json.dumps(record) + "\n").encode())
+        os.write(fd, "".join(json.dumps(r) + "\n" for r in records).encode())
     finally:
         os.close(fd)
 
@@ -790,6 +889,9 @@ def main():
     if batch % world:
         raise SystemExit(f"the batch ({batch}) must be a multiple of the processes ({world})")
     smoothing = cfg["labelSmoothing"]
+    # The config's augmentation and eval_crop as views (compiler/lab/data/augment.ts).
+    train_view = {"kind": "augment", "augment": cfg["augment"]} if cfg.get("augment") else None
+    eval_view = {"kind": "centre", "fraction": cfg["evalCrop"]} if cfg.get("evalCrop") is not None else None
     eps = 1e-7
 
     def losses_of(out, y):
@@ -807,7 +909,7 @@ def main():
         model.eval()
         total, correct, seen = 0.0, 0.0, 0
         with torch.no_grad():
-            for x, y, _ in val.batches([range(a, min(a + batch, val.n)) for a in range(0, val.n, batch)], device):
+            for x, y, _ in val.batches([range(a, min(a + batch, val.n)) for a in range(0, val.n, batch)], device, eval_view):
                 out = model(x)
                 total += loss_of(out, y).item() * len(y)
                 correct += (out.argmax(1) == y).float().sum().item()
@@ -828,8 +930,11 @@ def main():
         write_weights(os.path.join(out_dir, "weights.safetensors"), model, job)
 
     batches = math.ceil(train.n / batch)
+    # Every process takes part in gathering the step's samples (job["logSamples"]); rank 0,
+    # on node 0, which alone has the run folder, writes them (job["samplesLog"]).
+    log_steps = bool(job.get("logSamples"))
     samples_log = job.get("samplesLog")
-    if samples_log:
+    if log_steps:
         if lead:
             trim_samples_log(samples_log, state["step"])
         if world > 1:
@@ -845,6 +950,8 @@ def main():
         t0 = time.perf_counter() - (state.get("seconds", 0.0) if skip else 0.0)
         # A run resumed inside an epoch continues that epoch's sums: its metrics come out whole.
         sums = torch.tensor(state.get("sums", [0.0, 0.0, 0.0]) if skip else [0.0, 0.0, 0.0], dtype=torch.float64)
+        # Time this process's step waited for its next batch (DataLoader workers not keeping up).
+        data_wait = state.get("dataWait", 0.0) if skip else 0.0
         # The epoch's order is a seeded permutation of the samples, a function of (seed, epoch)
         # alone; global batch b is its positions [b * batch, (b + 1) * batch), whatever the number
         # of processes, and each process takes every world-th of them (as DistributedSampler deals
@@ -853,13 +960,15 @@ def main():
         # is dealt the same way: some processes may get fewer, or none).
         order = epoch_order(train.n, seed, epoch, True)
         chunks = [order[b * batch : (b + 1) * batch] for b in range(skip, batches)]
-        stream = train.batches([c[rank::world] for c in chunks], device)
+        stream = train.batches([c[rank::world] for c in chunks], device, sample_view(train_view, seed, epoch))
         for index, chunk in zip(range(skip, batches), chunks):
             step_start = time.perf_counter()
             lr = learning_rate(cfg["optimizer"]["lr"], cfg["schedule"], epoch, state["samples"], state["step"])
             for g in optimizer.param_groups:
                 g["lr"] = lr
+            asked = time.perf_counter()
             x, y, ids = next(stream)
+            data_wait += time.perf_counter() - asked
             out = net(x)
             k = len(y)
             # Equal shares: each process's mean, averaged by DDP. Unequal (a short last batch):
@@ -897,9 +1006,12 @@ def main():
                 "samples": state["samples"] + g_k,
                 "sums": sums.tolist(),
                 "seconds": time.perf_counter() - t0,
+                "dataWait": data_wait,
             }
-            if samples_log:
-                log_samples(samples_log, {"epoch": epoch, "step": state["step"], "rank": rank, "samples": ids})
+            if log_steps:
+                read = gather_json(ids, world, device)
+                if lead:
+                    log_samples(samples_log, [{"epoch": epoch, "step": state["step"], "rank": r, "samples": read[r]} for r in range(world)])
             if lead:
                 emit(
                     "step",
@@ -935,8 +1047,9 @@ def main():
             **({"valLoss": v[0], "valAccuracy": v[1]} if v else {}),
             "imagesPerSec": seen / max(seconds, 1e-9),
             "seconds": seconds,
+            "dataWaitSeconds": data_wait,
         }
-        state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0], "seconds": 0.0}
+        state = {**state, "epoch": epoch + 1, "batch": 0, "sums": [0.0, 0.0, 0.0], "seconds": 0.0, "dataWait": 0.0}
         history.append(metrics)
         improved = v is not None and (best is None or v[0] < best["valLoss"])
         if improved:

@@ -14,6 +14,8 @@ export interface PartialEpoch {
   readonly accSum: number;
   readonly seen: number;
   readonly seconds: number;
+  /** Of `seconds`, waiting for batches (absent in checkpoints from before it was measured). */
+  readonly dataWait?: number;
 }
 
 /** Everything needed to continue training exactly where it stopped. */

@@ -36,7 +36,7 @@ interface RunRecord {
     graph?: Json;
     engine?: Json;
     seed?: Json;
-    train?: { batch?: Json };
+    train?: { batch?: Json; evalCrop?: Json };
     data?: {
       source?: Json;
       valLimit?: Json;
@@ -130,7 +130,11 @@ export async function evaluateRun(
     const probabilities =
       (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax";
     const batch = typeof identity.train?.batch === "number" ? identity.train.batch : 32;
-    const r = await evaluate(model, data, batch, probabilities);
+    // The run's eval_crop (its config is part of the identity): the crop it validated with.
+    const crop = identity.train?.evalCrop;
+    const view =
+      typeof crop === "number" ? ({ kind: "centre", fraction: crop } as const) : undefined;
+    const r = await evaluate(model, data, batch, probabilities, view);
     const e: Evaluation = {
       split: o.split,
       best: o.best,

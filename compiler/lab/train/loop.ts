@@ -16,6 +16,7 @@ import { Random } from "./data/random.js";
 import { makeOptimizer, setLearningRate } from "./optimizer.js";
 import { learningRate } from "./schedule.js";
 import { recalibrateBatchNorm } from "./preciseBn.js";
+import { configViews, type View } from "../data/augment.js";
 
 export type { EpochMetrics, StepReport } from "./metrics.js";
 
@@ -117,11 +118,14 @@ export async function evaluate(
   data: Dataset,
   batch: number,
   probabilities: boolean,
+  /** The config's eval_crop as a view (absent: the images as they are). */
+  view?: View,
 ): Promise<{ loss: number; accuracy: number }> {
   let loss = 0;
   let correct = 0;
   let n = 0;
-  for await (const b of data.batches(batch, { seed: 0, epoch: 0, shuffle: false })) {
+  const order = { seed: 0, epoch: 0, shuffle: false, ...(view ? { view } : {}) };
+  for await (const b of data.batches(batch, order)) {
     const [l, a] = tf.tidy(() => {
       const out = model.apply(b.x, { training: false }) as tf.Tensor;
       return [crossEntropy(b.y, out, probabilities, 0), accuracy(b.y, out)];
@@ -176,6 +180,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }[];
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const batches = Math.ceil(o.train.size / o.batch);
+  // The augmentation (seeded by seed, epoch and sample: a resumed epoch crops as it would have).
+  const views = configViews(config);
   let interrupted = false;
   const save = () => saveCheckpoint(paths.checkpoint, model, optimizer, state, o.key);
   let lastSave = { step: state.step, at: performance.now() };
@@ -186,17 +192,28 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let lossSum = resumed?.lossSum ?? 0;
     let accSum = resumed?.accSum ?? 0;
     let seen = resumed?.seen ?? 0;
+    // Time from asking the data for a batch to having it: the step waits only while this grows.
+    let dataWait = resumed?.dataWait ?? 0;
+    let asked = performance.now();
     const skip = epoch === state.epoch ? state.batch : 0;
     // The epoch's order depends only on the seed and the epoch, so a resumed run can skip ahead;
     // a source that seeks does not even read the batches it passes over.
     const from = o.train.seeks ? skip : 0;
     let index = from;
-    for await (const b of o.train.batches(o.batch, { seed: o.seed, epoch, shuffle: true, from })) {
+    const order = {
+      seed: o.seed,
+      epoch,
+      shuffle: true,
+      from,
+      ...(views.train ? { view: views.train } : {}),
+    };
+    for await (const b of o.train.batches(o.batch, order)) {
       if (index++ < skip) {
         tf.dispose([b.x, b.y]);
         continue;
       }
       const stepStart = performance.now();
+      dataWait += stepStart - asked;
       const lr = learningRate(config.optimizer.lr, config.schedule, {
         epochs: epoch,
         samples: state.samples,
@@ -237,7 +254,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         step: state.step + 1,
         samples: state.samples + k,
         rng: rng.getState(),
-        partial: { lossSum, accSum, seen, seconds: (performance.now() - t0) / 1000 },
+        partial: {
+          lossSum,
+          accSum,
+          seen,
+          seconds: (performance.now() - t0) / 1000,
+          dataWait,
+        },
       };
       o.onStep?.({
         epoch,
@@ -264,6 +287,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         await save();
         lastSave = { step: state.step, at: performance.now() };
       }
+      asked = performance.now();
     }
     if (interrupted) {
       await save();
@@ -276,8 +300,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         images: o.preciseBnImages,
         seed: o.seed,
         epoch,
+        ...(views.train ? { view: views.train } : {}),
       });
-    const val = o.val ? await evaluate(model, o.val, o.batch, o.probabilities) : undefined;
+    const val = o.val
+      ? await evaluate(model, o.val, o.batch, o.probabilities, views.eval)
+      : undefined;
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       step: state.step,
@@ -291,6 +318,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       ...(val ? { valLoss: val.loss, valAccuracy: val.accuracy } : {}),
       imagesPerSec: seen / Math.max(seconds, 1e-9),
       seconds,
+      dataWaitSeconds: dataWait / 1000,
     };
     const improved =
       val !== undefined && (state.best === undefined || val.loss < state.best.valLoss);

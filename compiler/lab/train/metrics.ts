@@ -12,6 +12,12 @@ export interface EpochMetrics {
   readonly valAccuracy?: number;
   readonly imagesPerSec: number;
   readonly seconds: number;
+  /**
+   * Of `seconds`, the time the training step waited for its next batch (the first process's,
+   * on the torch engine): near 0 when data loading keeps up. Absent in runs from before it was
+   * measured.
+   */
+  readonly dataWaitSeconds?: number;
 }
 
 export interface StepReport {
@@ -36,6 +42,7 @@ const csvColumns: readonly (keyof EpochMetrics)[] = [
   "valAccuracy",
   "imagesPerSec",
   "seconds",
+  "dataWaitSeconds",
 ];
 /** Keras' CSVLogger names, so that tools made for it read ours. */
 const csvNames = [
@@ -48,6 +55,7 @@ const csvNames = [
   "val_accuracy",
   "images_per_sec",
   "seconds",
+  "data_wait_seconds",
 ];
 
 /**

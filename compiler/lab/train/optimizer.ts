@@ -14,9 +14,14 @@ export function makeOptimizer(o: Optimizer): tf.Optimizer {
 }
 
 /**
- * Sets the learning rate a schedule asks for. tfjs keeps it in a field its types mark
- * protected; every optimizer reads it on each step, so writing it is how schedules work there.
+ * Sets the learning rate a schedule asks for. tfjs' SGD (and momentum, its subclass) steps with a
+ * tensor of -lr made when the rate is set, so it has its own setter; RMSprop and Adam read the
+ * field, which their types mark protected, on every step. Unchanged rates cost nothing.
  */
 export function setLearningRate(opt: tf.Optimizer, lr: number): void {
-  (opt as unknown as { learningRate: number }).learningRate = lr;
+  // Not `instanceof tf.SGDOptimizer`: tfjs' Optimizer answers instanceof for any optimizer.
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.learningRate === lr) return;
+  if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
+  else o.learningRate = lr;
 }

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Dataset } from "./data/index.js";
 import { deriveSeed } from "./data/random.js";
+import type { View } from "../data/augment.js";
 
 /** The stream of training examples recalibration reads, apart from the training order's. */
 export const preciseBnStream = 0x626e;
@@ -25,7 +26,8 @@ interface DropoutInternals {
 export async function recalibrateBatchNorm(
   model: tf.LayersModel,
   data: Dataset,
-  o: { batch: number; images: number; seed: number; epoch: number },
+  /** view: the training augmentation, drawn with the recalibration's own order seed. */
+  o: { batch: number; images: number; seed: number; epoch: number; view?: View },
 ): Promise<void> {
   const bns = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
   if (bns.length === 0 || o.images <= 0) return;
@@ -44,7 +46,12 @@ export async function recalibrateBatchNorm(
   for (const d of dropouts) d.rate = 0;
   let seen = 0;
   try {
-    const order = { seed: deriveSeed(o.seed, preciseBnStream), epoch: o.epoch, shuffle: true };
+    const order = {
+      seed: deriveSeed(o.seed, preciseBnStream),
+      epoch: o.epoch,
+      shuffle: true,
+      ...(o.view ? { view: o.view } : {}),
+    };
     for await (const b of data.batches(o.batch, order)) {
       const n = b.x.shape[0];
       const moments = tf.tidy(() => {

@@ -5,6 +5,9 @@ import { Scope } from "../elaborate/scope.js";
 import { show, type Value } from "../elaborate/values.js";
 import type { Span } from "../../../grammar/span.js";
 import { didYouMean } from "../suggest.js";
+import { augmentEntry, evalCropValue, type Augment } from "./augment.js";
+
+export type { Augment } from "./augment.js";
 
 export type Optimizer =
   | { kind: "sgd"; lr: number; momentum: number; nesterov: boolean }
@@ -32,6 +35,10 @@ export interface TrainConfig {
   readonly labelSmoothing: number;
   /** Momentum of every batch norm's moving averages in the runs of this config (bn_momentum). */
   readonly bnMomentum?: number;
+  /** Training-time preprocessing of each sample (absent: the images as they are). */
+  readonly augment?: Augment;
+  /** Evaluation resizes the centre crop of this fraction (by side) to the input (absent: all). */
+  readonly evalCrop?: number;
 }
 
 const optimizerArgs: Record<Optimizer["kind"], Record<string, number | boolean>> = {
@@ -50,6 +57,8 @@ export const trainKeys = [
   "dataset",
   "label_smoothing",
   "bn_momentum",
+  "augment",
+  "eval_crop",
 ];
 
 export function evaluateTrain(decl: TrainDecl): {
@@ -80,6 +89,12 @@ export function evaluateTrain(decl: TrainDecl): {
       }
       if (seen.has(key)) fail("E0304", entry.key.span, `'${key}' is set twice`);
       seen.add(key);
+      // Its arguments hold number ranges (scale = 0.08..1), which evaluate() only knows for ints.
+      if (key === "augment") {
+        const augment = augmentEntry(entry);
+        if (augment) cfg["augment"] = augment;
+        continue;
+      }
       const v = single(entry);
       switch (key) {
         case "optimizer":
@@ -105,6 +120,9 @@ export function evaluateTrain(decl: TrainDecl): {
           break;
         case "bn_momentum":
           cfg["bnMomentum"] = number(v, entry, 0, 1);
+          break;
+        case "eval_crop":
+          cfg["evalCrop"] = evalCropValue(number(v, entry, 0), entry.args[0]!.span);
           break;
         case "dataset":
           if (v.t !== "string" && v.t !== "symbol")
@@ -262,7 +280,14 @@ function schedule(v: Value, entry: Entry): Schedule {
       argSpan(entry, "rate"),
       `exponential: rate must be in (0, 1] (the factor the rate is multiplied by each period), not ${rate.v}`,
     );
-  if (!every || every.t !== "quantity" || !(every.amount > 0 && Number.isFinite(every.amount))) {
+  if (
+    !every ||
+    every.t !== "quantity" ||
+    !(every.amount > 0 && Number.isFinite(every.amount)) ||
+    every.unit === "ms" ||
+    every.unit === "us" ||
+    every.unit === "s"
+  ) {
     fail(
       "E0302",
       entry.args[0]!.span,

@@ -1,6 +1,6 @@
 import { styleText } from "node:util";
 import type { Diagnostic } from "../../../grammar/diagnostic.js";
-import { visible } from "../../../grammar/lexer.js";
+import { visible } from "../../../grammar/visible.js";
 
 export interface SourceLookup {
   (file: string): string | undefined;

@@ -36,24 +36,14 @@ export function bindOpArgs(
       if (!isUnset(value)) positional.push({ value, span: arg.span, expr: arg.value });
       continue;
     }
-    const name = arg.name.name;
-    const spec = op.attrs.find((a) => a.name === name);
-    if (!spec) {
-      fail(
-        "E0300",
-        arg.name.span,
-        `${op.name} has no argument '${name}'`,
-        argumentHint(
-          name,
-          op.attrs.map((a) => a.name),
-        ) ?? `its arguments are ${op.attrs.map((a) => a.name).join(", ")}`,
-      );
-    }
-    if (bound.has(name))
-      fail("E0304", arg.name.span, `${layer}: argument '${name}' is given twice`);
-    if (isUnset(value)) continue;
-    if (!accepts(spec.kind, value)) typeMismatch(layer, name, spec.kind, value, arg.value.span);
-    bound.set(name, { value, span: arg.value.span });
+    bindNamed(
+      op,
+      bound,
+      layer,
+      { name: arg.name.name, span: arg.name.span },
+      value,
+      arg.value.span,
+    );
   }
   for (const p of positional) {
     const slot = op.attrs.find(
@@ -122,6 +112,39 @@ export function bindOpArgs(
   }
   for (const [name, attr] of inherited) if (!bound.has(name)) bound.set(name, attr);
   return bound;
+}
+
+/**
+ * Binds one keyword argument (`name = value`) to the attribute of that name, checking that the
+ * layer has it, that it is given once and that the value is of its kind. Shared with generated
+ * TypeScript's runtime, whose layer options are keyword arguments.
+ */
+export function bindNamed(
+  op: OpSpec,
+  bound: Map<string, BoundAttr>,
+  layer: string,
+  attr: { readonly name: string; readonly span: Span },
+  value: Value,
+  span: Span,
+): void {
+  const name = attr.name;
+  const spec = op.attrs.find((a) => a.name === name);
+  if (!spec) {
+    fail(
+      "E0300",
+      attr.span,
+      `${op.name} has no argument '${name}'`,
+      argumentHint(
+        name,
+        op.attrs.map((a) => a.name),
+      ) ?? `its arguments are ${op.attrs.map((a) => a.name).join(", ")}`,
+    );
+  }
+  if (bound.has(name)) fail("E0304", attr.span, `${layer}: argument '${name}' is given twice`);
+  // `default` is the argument not given: the attribute stays open for `defaults` and the layer.
+  if (isUnset(value)) return;
+  if (!accepts(spec.kind, value)) typeMismatch(layer, name, spec.kind, value, span);
+  bound.set(name, { value, span });
 }
 
 /**

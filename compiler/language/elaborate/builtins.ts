@@ -1,6 +1,6 @@
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
-import { show, typeName, type Value } from "./values.js";
+import { needsNumber, type Value } from "./values.js";
 
 /**
  * The functions an expression may call, typed: each checks its arguments and reports a bad one
@@ -26,8 +26,7 @@ function arity(args: readonly ArgValue[], call: Span, fn: string, n: number, exa
 
 function num(a: ArgValue, what: string): number {
   const v = a.value;
-  if (v.t !== "int" && v.t !== "float")
-    fail("E0500", a.span, `${what} needs a number, not ${typeName(v)} (${show(v)})`);
+  if (v.t !== "int" && v.t !== "float") fail("E0500", a.span, needsNumber(what, v));
   return v.v;
 }
 

@@ -15,13 +15,28 @@ import {
   type Diagnostic,
   type Note,
 } from "../../../grammar/diagnostic.js";
-import { activationTable, isActivation, isIdentity } from "../ir/activations.js";
+import { activationTable } from "../ir/activations.js";
 import type { BlockCall, IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
 import { applyDefaults, defaultsWord, type OpDefaults } from "./defaults.js";
 import { evaluate } from "./evaluate.js";
-import { addProblem, concatProblem, mulShape, residualProblem } from "./joins.js";
-import { layerNameProblem, Namer } from "./namer.js";
+import {
+  addProblem,
+  concatProblem,
+  concatShape,
+  joined,
+  mulShape,
+  residualProblem,
+} from "./joins.js";
+import {
+  badRepeatCount,
+  inputNotFirst,
+  lowerLayer,
+  makesNoLayer,
+  nameLayer,
+  noLayers,
+} from "./layer.js";
+import { Namer } from "./namer.js";
 import { ops } from "./ops/catalogue.js";
 import type { Lowered, Snapped } from "./ops/spec.js";
 import { Scope } from "./scope.js";
@@ -229,12 +244,8 @@ class Elaborator {
     for (const [k, v] of params) scope.set(k, v);
     const out = this.body(decl.body, undefined, scope, new Namer("", this.taken), holder);
     if (!out) {
-      fail(
-        "E0405",
-        decl.name.span,
-        `network ${decl.name.name} has no layers`,
-        "start it with e.g. input 224x224x3",
-      );
+      const p = noLayers(decl.name.name);
+      fail("E0405", decl.name.span, p.message, p.hint);
     }
     return { params, out };
   }
@@ -298,7 +309,7 @@ class Elaborator {
           );
         }
         if (count.t !== "int" || count.v < 0) {
-          fail("E0502", el.count.span, `repeat needs a count of 0 or more, not ${show(count)}`);
+          fail("E0502", el.count.span, badRepeatCount(show(count)));
         }
         const least = count.v * this.size.body(el.body);
         this.room(
@@ -406,17 +417,10 @@ class Elaborator {
   }
 
   private concat(xs: Tensor[], span: Span, namer: Namer): Tensor {
-    const first = xs[0]!;
     const problem = concatProblem(xs.map((t) => t.shape));
     if (problem) fail("E0403", span, problem.message, problem.hint);
-    const c = xs.reduce((s, t) => s + (t.shape[t.shape.length - 1] ?? 0), 0);
-    return this.emit(namer.fresh("concat"), span, xs, {
-      op: "concat",
-      attrs: {},
-      shape: [...first.shape.slice(0, -1), c],
-      params: { trainable: 0, nonTrainable: 0 },
-      macs: 0,
-    });
+    const shape = concatShape(xs.map((t) => t.shape));
+    return this.emit(namer.fresh("concat"), span, xs, joined("concat", shape));
   }
 
   private add(
@@ -442,13 +446,7 @@ class Elaborator {
         `add: branches must have equal shapes, but they give ${xs.map((t) => `[${t.shape.join(", ")}]`).join(", ")}`,
       );
     }
-    return this.emit(namer.fresh(base), span, xs, {
-      op: "add",
-      attrs: {},
-      shape: first.shape,
-      params: { trainable: 0, nonTrainable: 0 },
-      macs: 0,
-    });
+    return this.emit(namer.fresh(base), span, xs, joined("add", first.shape));
   }
 
   /** `mul { ... }`: the element-wise product; a per-channel gate scales an image (joins.ts). */
@@ -463,14 +461,7 @@ class Elaborator {
         ...(ref ? { notes: [{ message: p.first, span: ref }] } : {}),
       });
     }
-    // Multiplying is no multiply-accumulate; like add, it counts 0 (as fvcore and thop do).
-    return this.emit(namer.fresh("mul"), span, xs, {
-      op: "mul",
-      attrs: {},
-      shape: r.shape,
-      params: { trainable: 0, nonTrainable: 0 },
-      macs: 0,
-    });
+    return this.emit(namer.fresh("mul"), span, xs, joined("mul", r.shape));
   }
 
   private layer(
@@ -487,13 +478,7 @@ class Elaborator {
     const op = ops.get(name);
     if (op) {
       if (name === "input") {
-        if (x)
-          fail(
-            "E0405",
-            stmt.span,
-            "input can only come first in a network",
-            "remove this input or move it to the top",
-          );
+        if (x) inputNotFirst(stmt.span);
       } else this.need(x, stmt.span, name);
       const provisional = `${namer.prefix ? namer.prefix + "/" : ""}${name}`;
       let attrs: ReturnType<typeof bindOpArgs>;
@@ -502,25 +487,15 @@ class Elaborator {
       } catch (e) {
         throw markNamedArgument(e, stmt);
       }
-      // Identity activations are spelled out in specs (`act(mid)` with mid = none) but are no layer.
-      if ((name === "act" && isIdentityWord(attrs.get("fn")?.value)) || name === "linear") return x;
-      const chosen = attrs.get("name")?.value;
-      let layerName: string;
-      if (chosen && chosen.t === "string") {
-        const bad = layerNameProblem(chosen.v);
-        if (bad) fail("E0305", attrs.get("name")!.span, bad.message, bad.hint);
-        const claimed = namer.claim(chosen.v);
-        if (!claimed)
-          fail("E0204", attrs.get("name")!.span, `layer name "${chosen.v}" is used twice`);
-        layerName = claimed;
-      } else layerName = namer.fresh(name);
-      let lowered: ReturnType<typeof op.lower>;
+      if (makesNoLayer(name, attrs)) return x;
+      const layerName = nameLayer(namer, name, attrs);
+      let lowered: Lowered;
       try {
-        lowered = op.lower({
+        lowered = lowerLayer(op, {
+          name: layerName,
           input: x?.shape ?? [],
           attrs,
           span: stmt.span,
-          name: `${name} '${layerName}'`,
           ...(this.snap ? { snap: (s: Snapped) => this.snapped.push(s) } : {}),
         });
       } catch (e) {
@@ -731,10 +706,6 @@ function callKey(
   snap: boolean,
 ): string {
   return `${decl.name.name}|${depth}|${snap}|${x ? x.shape.join("x") : "-"}|${JSON.stringify([...params.values()])}`;
-}
-
-function isIdentityWord(v: Value | undefined): boolean {
-  return v?.t === "symbol" && isActivation(v.v) && isIdentity(v.v);
 }
 
 function channelsOf(t: Tensor | undefined): number | undefined {

@@ -6,7 +6,7 @@ import { divisionByZero, floorDiv, floorMod } from "./arithmetic.js";
 import { didYouMean } from "../suggest.js";
 import { builtin, builtinFunctions } from "./builtins.js";
 import type { Scope } from "./scope.js";
-import { show, symbols, typeName, type Value } from "./values.js";
+import { needsNumber, show, symbols, typeName, type Value } from "./values.js";
 
 export interface EvalOptions {
   /** Config entries may name optimizers and networks: `sgd(lr = 0.1)` is then a call value. */
@@ -16,8 +16,7 @@ export interface EvalOptions {
 export { builtinFunctions };
 
 function num(v: Value, span: Span, what: string): number {
-  if (v.t !== "int" && v.t !== "float")
-    fail("E0500", span, `${what} needs a number, not ${typeName(v)} (${show(v)})`);
+  if (v.t !== "int" && v.t !== "float") fail("E0500", span, needsNumber(what, v));
   return v.v;
 }
 function mapNum(v: Value, f: (x: number) => number): Value {

@@ -4,6 +4,8 @@
  * generated TypeScript (through `archc/layers`) throws them at build time with the same text.
  */
 
+import type { Lowered } from "./ops/spec.js";
+
 export interface JoinProblem {
   readonly message: string;
   readonly hint?: string;
@@ -112,4 +114,18 @@ export function mulShape(shapes: readonly (readonly number[])[]):
       hint,
     },
   };
+}
+
+/** The channels concatenated, the other axes as the branches have them (concatProblem first). */
+export function concatShape(shapes: readonly (readonly number[])[]): number[] {
+  const c = shapes.reduce((sum, s) => sum + (s[s.length - 1] ?? 0), 0);
+  return [...shapes[0]!.slice(0, -1), c];
+}
+
+/**
+ * The node a join makes once its branches passed their check: no weights, and no MACs (adding
+ * and multiplying are no multiply-accumulates, as fvcore and thop count).
+ */
+export function joined(op: "concat" | "add" | "mul", shape: readonly number[]): Lowered {
+  return { op, attrs: {}, shape, params: { trainable: 0, nonTrainable: 0 }, macs: 0 };
 }

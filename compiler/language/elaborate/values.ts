@@ -1,3 +1,4 @@
+import type { QuantityExpr } from "../../../grammar/ast.js";
 import { activations } from "../ir/activations.js";
 import type { Json } from "../ir/types.js";
 
@@ -14,7 +15,8 @@ export type Value =
   | {
       readonly t: "quantity";
       readonly amount: number;
-      readonly unit: "epochs" | "samples" | "steps";
+      /** A count of training (`2 epochs`) or a time (`5ms`). */
+      readonly unit: QuantityExpr["unit"];
     }
   /** `sgd(momentum = 0.9)` in a config, or `xception(parts = 4)` in an experiment. */
   | {
@@ -101,6 +103,11 @@ export function show(v: Value): string {
       return `${v.name}(${args.join(", ")})`;
     }
   }
+}
+
+/** E0500's text: arithmetic or an ordering on what is no number. Shared with generated code. */
+export function needsNumber(what: string, v: Value): string {
+  return `${what} needs a number, not ${typeName(v)} (${show(v)})`;
 }
 
 export type { Json };

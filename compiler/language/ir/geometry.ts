@@ -6,8 +6,11 @@ import type { IRGraph, IRNode, NodeOf, Padding, Pads } from "./types.js";
  * and 'same' pads. The elaborator computes shapes with it and every backend lowers with it.
  */
 
+/** What the geometry reads of a graph: its nodes (a graph still growing, in generated code's runtime). */
+export type GraphNodes = Pick<IRGraph, "nodes">;
+
 /** The channels (or features) a node reads: the last dimension of its first input; 0 for input. */
-export function channelsIn(graph: IRGraph, node: IRNode): number {
+export function channelsIn(graph: GraphNodes, node: IRNode): number {
   const first = node.inputs[0];
   if (first === undefined) return 0;
   const shape = graph.nodes[first]!.shape;
@@ -15,12 +18,12 @@ export function channelsIn(graph: IRGraph, node: IRNode): number {
 }
 
 /** The channels `groups` partitions: a conv's input, a sepconv's spatial step's input. */
-export function partitionedChannels(graph: IRGraph, node: NodeOf<"conv" | "sepconv">): number {
+export function partitionedChannels(graph: GraphNodes, node: NodeOf<"conv" | "sepconv">): number {
   return node.op === "sepconv" ? node.attrs.spatialChannels : channelsIn(graph, node);
 }
 
 /** `parts = depthwise` when every part is one channel, else the count (1 is regular). */
-export function isDepthwise(graph: IRGraph, node: NodeOf<"conv" | "sepconv">): boolean {
+export function isDepthwise(graph: GraphNodes, node: NodeOf<"conv" | "sepconv">): boolean {
   return node.attrs.groups === partitionedChannels(graph, node);
 }
 

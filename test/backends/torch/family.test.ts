@@ -1,10 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
-import { inCI, needPython, python, pythonProblem, repo } from "./python.js";
+import { inCI, needPython, oracleTimeout, pythonProblem, repo, runPython } from "./python.js";
 
 /**
  * The family's networks that torchvision lacks (MobileNet v1, ShuffleNet v1) against their
@@ -28,8 +27,12 @@ interface Compared {
   readonly tensors: number;
 }
 
-/** The spec (under specs/, or a path) compiled to PyTorch at `size` and 10 classes, vs `ref`. */
+/**
+ * The spec (under specs/, or a path) compiled to PyTorch at `size` and 10 classes, vs `ref`: one
+ * oracle run, ended by `signal` (the test's) when the test runs out of time.
+ */
 async function compare(
+  signal: AbortSignal,
   file: string,
   ref: string,
   size: number,
@@ -50,10 +53,7 @@ async function compare(
     module,
   );
   expect(r.code, r.stderr).toBe(0);
-  const p = spawnSync(python, [script, "--compare", module, ref, String(size), "10"], {
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  const p = await runPython([script, "--compare", module, ref, String(size), "10"], signal);
   expect(p.status, p.stderr).toBe(0);
   return JSON.parse(p.stdout) as Compared;
 }
@@ -65,36 +65,46 @@ const same = (c: Compared) => c.diff / c.spread;
 describe.skipIf(problem !== undefined && !inCI)(
   "the family against its papers' layouts in PyTorch",
   () => {
-    it("ShuffleNet v1 at groups 1, 3 and 8 computes what the paper's layout does", async () => {
-      needPython(problem, "python3-torch python3-torchvision");
-      for (const g of [1, 3, 8]) {
-        const c = await compare("shufflenet_v1.arch", `shufflenet_v1_g${g}`, 64, [`groups=${g}`]);
-        expect(same(c), `groups=${g}: ${JSON.stringify(c)}`).toBeLessThan(1e-5);
-      }
-      // The negative control: the same units without their channel shuffle.
-      const unit = readFileSync(join(repo, "stdlib", "shufflenet.arch"), "utf8");
-      const unshuffled = unit.replace("  if groups > 1 { shuffle groups }\n", "");
-      expect(unshuffled).not.toBe(unit);
-      writeFileSync(join(dir, "unshuffled.arch"), unshuffled);
-      const spec = readFileSync(join(repo, "specs", "shufflenet_v1.arch"), "utf8");
-      writeFileSync(
-        join(dir, "shufflenet_v1.arch"),
-        spec.replace('import "std/shufflenet"', 'import "./unshuffled"'),
-      );
-      const c = await compare(join(dir, "shufflenet_v1.arch"), "shufflenet_v1_g3", 64, [
-        "groups=3",
-      ]);
-      expect(same(c), JSON.stringify(c)).toBeGreaterThan(1e-3);
-    }, 240_000);
+    it(
+      "ShuffleNet v1 at groups 1, 3 and 8 computes what the paper's layout does",
+      async ({ signal }) => {
+        needPython(problem, "python3-torch python3-torchvision");
+        for (const g of [1, 3, 8]) {
+          const c = await compare(signal, "shufflenet_v1.arch", `shufflenet_v1_g${g}`, 64, [
+            `groups=${g}`,
+          ]);
+          expect(same(c), `groups=${g}: ${JSON.stringify(c)}`).toBeLessThan(1e-5);
+        }
+        // The negative control: the same units without their channel shuffle.
+        const unit = readFileSync(join(repo, "stdlib", "shufflenet.arch"), "utf8");
+        const unshuffled = unit.replace("  if groups > 1 { shuffle groups }\n", "");
+        expect(unshuffled).not.toBe(unit);
+        writeFileSync(join(dir, "unshuffled.arch"), unshuffled);
+        const spec = readFileSync(join(repo, "specs", "shufflenet_v1.arch"), "utf8");
+        writeFileSync(
+          join(dir, "shufflenet_v1.arch"),
+          spec.replace('import "std/shufflenet"', 'import "./unshuffled"'),
+        );
+        const c = await compare(signal, join(dir, "shufflenet_v1.arch"), "shufflenet_v1_g3", 64, [
+          "groups=3",
+        ]);
+        expect(same(c), JSON.stringify(c)).toBeGreaterThan(1e-3);
+      },
+      oracleTimeout(4),
+    );
 
-    it("MobileNet v1 (TensorFlow's same) computes what the paper's layout does where same pads symmetrically, at odd sizes", async () => {
-      needPython(problem, "python3-torch python3-torchvision");
-      const odd = await compare("mobilenet_v1.arch", "mobilenet_v1", 65);
-      expect(same(odd), JSON.stringify(odd)).toBeLessThan(1e-5);
-      // The negative control: at an even size `same` pads each stride-2 layer at the bottom and
-      // right only, where the reference pads one on every side.
-      const even = await compare("mobilenet_v1.arch", "mobilenet_v1", 64);
-      expect(same(even), JSON.stringify(even)).toBeGreaterThan(1e-4);
-    }, 240_000);
+    it(
+      "MobileNet v1 (TensorFlow's same) computes what the paper's layout does where same pads symmetrically, at odd sizes",
+      async ({ signal }) => {
+        needPython(problem, "python3-torch python3-torchvision");
+        const odd = await compare(signal, "mobilenet_v1.arch", "mobilenet_v1", 65);
+        expect(same(odd), JSON.stringify(odd)).toBeLessThan(1e-5);
+        // The negative control: at an even size `same` pads each stride-2 layer at the bottom and
+        // right only, where the reference pads one on every side.
+        const even = await compare(signal, "mobilenet_v1.arch", "mobilenet_v1", 64);
+        expect(same(even), JSON.stringify(even)).toBeGreaterThan(1e-4);
+      },
+      oracleTimeout(2),
+    );
   },
 );

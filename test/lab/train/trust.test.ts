@@ -97,7 +97,7 @@ describe("train: stop, resume, and folders that are never mixed", () => {
         expect(mb[i]![k]).toBeCloseTo(m[k]!, 5);
     }
     expect(readFileSync(runPaths(split).csv, "utf8").split("\n")[0]).toBe(
-      "epoch,step,lr,loss,accuracy,val_loss,val_accuracy,images_per_sec,seconds",
+      "epoch,step,lr,loss,accuracy,val_loss,val_accuracy,images_per_sec,seconds,data_wait_seconds",
     );
   });
 

@@ -1,10 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
+import type { View } from "../../data/augment.js";
 
 export interface Batch {
   /** [n, h, w, c] float32 in [0, 1]. */
   readonly x: tf.Tensor4D;
   /** One-hot [n, classes] float32. */
   readonly y: tf.Tensor2D;
+  /** The data set's number of each row's sample (what a view's crop is drawn by). */
+  readonly samples?: readonly number[];
 }
 
 export interface EpochOptions {
@@ -13,6 +16,11 @@ export interface EpochOptions {
   readonly shuffle: boolean;
   /** Batches of the epoch to pass over unread (a resumed run's), where the source `seeks`. */
   readonly from?: number;
+  /**
+   * What each sample is made into (compiler/lab/data/augment.ts): the training crop, drawn from
+   * (seed, epoch, sample), or the evaluation's centre crop. Absent: the images as they are.
+   */
+  readonly view?: View;
 }
 
 /** A source of labelled images, delivered in batches in an order fixed by seed and epoch. */
@@ -35,6 +43,11 @@ export interface Dataset {
   readonly adaptation?: readonly string[];
   /** Honours `from` (starts an epoch at a batch without reading those before it). */
   readonly seeks?: boolean;
+  /**
+   * Honours `view` (EpochOptions). Every opened data set does: packs crop the stored image, the
+   * other sources the image as they deliver it (withViews, views.ts).
+   */
+  readonly views?: boolean;
   /** Class names by label, where the data has them (image folders). */
   readonly classNames?: readonly string[];
 }

@@ -239,13 +239,16 @@ export function loadIdxDataset(o: IdxOptions): Dataset {
         idx.forEach((k, j) => {
           for (let p = 0; p < px; p++) x[j * px + p] = pixels[k * px + p]! / 255;
         });
-        yield toBatch(
-          x,
-          idx.map((k) => ys[k]!),
-          [h, w, 1],
-          classes,
-          transform,
-        );
+        yield {
+          ...toBatch(
+            x,
+            idx.map((k) => ys[k]!),
+            [h, w, 1],
+            classes,
+            transform,
+          ),
+          samples: idx,
+        };
       }
     },
   };

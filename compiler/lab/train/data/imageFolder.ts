@@ -258,7 +258,7 @@ export function imageFolderDataset(
     const x = new Float32Array(keep.length * px);
     let j = 0;
     for (const d of decoded) if (d) x.set(d, j++ * px);
-    return { x, labels: keep.map((k) => items[k]!.label) };
+    return { x, labels: keep.map((k) => items[k]!.label), samples: keep };
   };
 
   return {
@@ -285,7 +285,8 @@ export function imageFolderDataset(
         const ready = await pending;
         pending = i + 1 < chunks.length ? start(i + 1) : undefined;
         // A batch whose every image was skipped is left out rather than yielded empty.
-        if (ready.labels.length > 0) yield toBatch(ready.x, ready.labels, shape, classes);
+        if (ready.labels.length > 0)
+          yield { ...toBatch(ready.x, ready.labels, shape, classes), samples: ready.samples };
       }
     },
   };

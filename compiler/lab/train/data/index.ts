@@ -5,6 +5,7 @@ import { checkLimit, DataError, type Dataset } from "./dataset.js";
 import { findIdxFiles, hasIdxFiles, openIdxDirectory } from "./idx.js";
 import { imageFolderDataset, openImageFolder } from "./imageFolder.js";
 import { syntheticDataset } from "./synthetic.js";
+import { withViews } from "./views.js";
 import type { InputAdaptation } from "./adapt.js";
 import { defaultValSplit, holdOut } from "./split.js";
 import { indexFile, openShardDataset } from "../../data/shardDataset.js";
@@ -28,6 +29,7 @@ export {
   type ImageFolderOptions,
 } from "./imageFolder.js";
 export { syntheticDataset, type SyntheticOptions } from "./synthetic.js";
+export { withViews } from "./views.js";
 export { adaptationFor, type InputAdaptation } from "./adapt.js";
 export { checkValSplit, defaultValSplit, holdOut } from "./split.js";
 export { deriveSeed, epochOrder, Random } from "./random.js";
@@ -79,6 +81,10 @@ export type DataSplit = "train" | "val" | "test";
 const maxSyntheticSize = 2 ** 24;
 
 export async function openDataset(spec: string, o: OpenOptions): Promise<Dataset> {
+  return withViews(await openSource(spec, o));
+}
+
+async function openSource(spec: string, o: OpenOptions): Promise<Dataset> {
   checkLimit(o.limit);
   const synthetic = /^synthetic(?::(.*))?$/.exec(spec);
   if (synthetic) {

@@ -76,7 +76,7 @@ export function syntheticDataset(o: SyntheticOptions): Dataset {
           for (let q = 0; q < px; q++)
             x[j * px + q] = Math.min(1, Math.max(0, m[q]! + (rng.float() - 0.5) * noise));
         });
-        yield toBatch(x, idx.map(label), shape, o.classes);
+        yield { ...toBatch(x, idx.map(label), shape, o.classes), samples: idx };
       }
     },
   };

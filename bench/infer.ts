@@ -1,0 +1,177 @@
+/**
+ * `npm run bench -- infer`: inference as `archc run` does it (the tfjs runtime model on the wasm
+ * backend, grouped layers given the cost model's forward strategies for the batch) against
+ * onnxruntime-node on the ONNX that `archc compile --target onnx` emits for the same network (NHWC
+ * input, seeded random weights), at the same thread count: the wasm backend's (every core, or
+ * ARCHC_THREADS) and onnxruntime's intra-op threads. The two alternate pass by pass, the one that
+ * goes first swapping each time, so load on a shared machine falls on both alike: the ratio is
+ * the figure to read.
+ *
+ * Cases: mini_xception 28x28x1 at batch 32, parts = 1, 2, 4, 8, 16 and depthwise (keys mini1 ...
+ * mini16, mini); Xception 299x299 at batch 1, parts = 1, 8 and depthwise (xception1, xception8,
+ * xception). `xception:BATCH` (e.g. xception:8) adds Xception depthwise at another batch.
+ * ARCHC_BENCH_CASES=mini,xception8,... picks cases; `--quick` runs mini_xception only;
+ * ARCHC_BENCH_ROUNDS=N sets the rounds (passes per side per round: the case's own).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { exportOnnx } from "../compiler/backends/onnx/export.js";
+import { median, openOnnx, type OnnxSession } from "../compiler/backends/onnx/runtime.js";
+import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
+import { initBackend } from "../compiler/backends/tfjs/runtime.js";
+import { compileSpec } from "../compiler/index.js";
+import type { IRGraph } from "../compiler/language/ir/types.js";
+import { packageRoot } from "../compiler/language/paths.js";
+
+interface Case {
+  readonly key: string;
+  readonly name: string;
+  readonly file: string;
+  readonly args: Record<string, string | number>;
+  readonly batch: number;
+  /** Timed passes per side in each round, and rounds; one untimed warm-up pass per side. */
+  readonly passes: number;
+  readonly rounds: number;
+}
+
+const partsName = (parts: number | "depthwise") =>
+  parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`;
+
+const miniCase = (parts: number | "depthwise"): Case => ({
+  key: parts === "depthwise" ? "mini" : `mini${parts}`,
+  name: `mini_xception 28x28x1, ${partsName(parts)}`,
+  file: "mini_xception.arch",
+  args: parts === "depthwise" ? {} : { parts },
+  batch: 32,
+  passes: 5,
+  rounds: 3,
+});
+
+const xceptionCase = (parts: number | "depthwise", batch = 1): Case => ({
+  key: `xception${parts === "depthwise" ? "" : parts}${batch === 1 ? "" : `:${batch}`}`,
+  name: `Xception 299x299x3, ${partsName(parts)}`,
+  file: "xception.arch",
+  args: parts === "depthwise" ? {} : { parts },
+  batch,
+  passes: batch === 1 ? 3 : 1,
+  rounds: 3,
+});
+
+const CASES: readonly Case[] = [
+  ...([1, 2, 4, 8, 16, "depthwise"] as const).map((p) => miniCase(p)),
+  ...([1, 8, "depthwise"] as const).map((p) => xceptionCase(p)),
+];
+
+function pickCases(argv: readonly string[]): Case[] {
+  const picked = process.env["ARCHC_BENCH_CASES"]?.split(",");
+  if (!picked) return CASES.filter((c) => !argv.includes("--quick") || c.file !== "xception.arch");
+  return picked.map((key) => {
+    const known = CASES.find((c) => c.key === key);
+    if (known) return known;
+    const m = /^xception:(\d+)$/.exec(key);
+    if (m && Number(m[1]) >= 1) return xceptionCase("depthwise", Number(m[1]));
+    console.error(
+      `ARCHC_BENCH_CASES: unknown case '${key}'; known: ${CASES.map((c) => c.key).join(", ")}, xception:BATCH`,
+    );
+    process.exit(2);
+  });
+}
+
+/** One side of the comparison: a warm model that times one forward pass of a fixed batch. */
+interface Side {
+  pass(): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+function tfjsSide(graph: IRGraph, batch: number): Side & { chosen: string } {
+  let chosen = "";
+  // As `archc run` builds it (compiler/cli/commands/run.ts).
+  const model = buildModelFromIR(graph, {
+    batch,
+    mode: "forward",
+    onStrategies: (c) => {
+      const n = new Map<string, number>();
+      for (const s of c.strategies) n.set(s, (n.get(s) ?? 0) + 1);
+      chosen = [...n].map(([s, k]) => `${s} x${k}`).join(", ");
+    },
+  });
+  const x = tf.randomUniform([batch, ...graph.input], -1, 1);
+  return {
+    get chosen() {
+      return chosen;
+    },
+    async pass() {
+      const t0 = performance.now();
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      const dt = performance.now() - t0;
+      y.dispose();
+      return dt;
+    },
+    async dispose() {
+      x.dispose();
+      model.dispose();
+    },
+  };
+}
+
+async function onnxSide(graph: IRGraph, batch: number, threads: number): Promise<Side> {
+  // The bytes `archc compile --target onnx` writes without --weights (seed 1).
+  const session: OnnxSession = await openOnnx(exportOnnx(graph, undefined, { seed: 1 }), {
+    provider: "cpu",
+    threads,
+  });
+  const shape = [batch, ...graph.input];
+  const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < input.length; i++) input[i] = Math.random() * 2 - 1;
+  return {
+    async pass() {
+      const t0 = performance.now();
+      await session.run(input, shape);
+      return performance.now() - t0;
+    },
+    dispose: () => session.release(),
+  };
+}
+
+export async function runInferBench(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const cases = pickCases(argv);
+  const backend = await initBackend("wasm");
+  const threads = backend.threads ?? 1;
+  const ort = await import("onnxruntime-node");
+  console.log(
+    `archc run: ${backend.label}; onnxruntime-node ${ort.env.versions.node ?? "?"} (cpu, ${threads} intra-op thread(s))`,
+  );
+  console.log(
+    "The two alternate pass by pass (the first swapping each time); medians over all timed passes.\n",
+  );
+  console.log(
+    "| network | batch | MMACs/image | grouped layers (archc run) | archc run ms | onnxruntime ms | archc / onnxruntime time |",
+  );
+  console.log("| --- | ---: | ---: | --- | ---: | ---: | ---: |");
+  for (const c of cases) {
+    const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
+    const ours = tfjsSide(graph, c.batch);
+    const theirs = await onnxSide(graph, c.batch, threads);
+    const times: [number[], number[]] = [[], []];
+    try {
+      await ours.pass(); // kernel set-up, strategy calibration
+      await theirs.pass(); // onnxruntime's memory planning
+      const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"]) || c.rounds;
+      for (let r = 0; r < rounds; r++)
+        for (let p = 0; p < c.passes; p++) {
+          const first = (r + p) % 2 === 0;
+          for (const which of first ? [0, 1] : [1, 0])
+            times[which]!.push(await (which === 0 ? ours : theirs).pass());
+        }
+    } finally {
+      await ours.dispose();
+      await theirs.dispose();
+    }
+    const [a, o] = [median(times[0]), median(times[1])];
+    console.log(
+      `| ${c.name} | ${c.batch} | ${(graph.totals.macs / 1e6).toFixed(1)} | ${ours.chosen || "-"} | ${a.toFixed(1)} | ${o.toFixed(1)} | ${(a / o).toFixed(2)} |`,
+    );
+  }
+}

@@ -1,0 +1,108 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
+import { packShards } from "../../../compiler/lab/data/pack.js";
+import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
+import { trainTorch } from "../../../compiler/lab/torch/engine.js";
+import { trainNetwork } from "../../../compiler/lab/train/session.js";
+import { inceptionDefaults } from "../../../compiler/language/config/augment.js";
+import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
+import { mustBuild } from "../../helpers.js";
+
+/**
+ * An augmented run (issue 24.3) trains on the same crops in both engines: the same starting
+ * weights and the same augmented batches give the same epoch loss, and the same centre crop the
+ * same validation loss.
+ */
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+const problem = spawnSync(python, ["-c", "import torch, PIL"]).status === 0 ? undefined : python;
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+
+const root = mkdtempSync(join(tmpdir(), "archc-torch-augment-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const graph = mustBuild(`network small(classes = 2) {
+  input 8x8x3
+  conv 3x3/2 8 -> bn -> relu
+  gap
+  dense classes softmax
+}
+`);
+const augmented = {
+  ...fallbackTrainConfig,
+  batch: 6,
+  epochs: 1,
+  augment: inceptionDefaults,
+  evalCrop: 0.875,
+};
+
+/** 2 classes of 10 PNGs (lossless: both engines decode the same bytes), 20x14 and 11x17. */
+async function imageFolder(dir: string): Promise<string> {
+  for (let cls = 0; cls < 2; cls++) {
+    mkdirSync(join(dir, `c${cls}`), { recursive: true });
+    for (let i = 0; i < 10; i++) {
+      const [w, h] = i % 2 ? [20, 14] : [11, 17];
+      const px = Buffer.alloc(w * h * 3).map((_, j) => (j * (cls ? 37 : 11) + i * 101) % 256);
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toFile(join(dir, `c${cls}`, `${i}.png`));
+    }
+  }
+  return dir;
+}
+
+const metrics = (dir: string) =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { loss: number; valLoss: number });
+
+describe.skipIf(problem !== undefined && !inCI)("augmentation in both engines", () => {
+  let pack: string;
+  beforeAll(async () => {
+    if (problem)
+      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    await initBackend("wasm");
+    pack = join(root, "pack");
+    await packShards(await imageFolderSource(await imageFolder(join(root, "images"))), "x", pack, {
+      shardBytes: 4 * 1024,
+      seed: 3,
+    });
+  });
+
+  it("gives the same epoch and validation loss in the embedded trainer and the torch engine", async () => {
+    const base = { graph, data: pack, seed: 5, preciseBn: "off" as const };
+    const tfjsOut = join(root, "tfjs");
+    const torchOut = join(root, "torch");
+    const plainOut = join(root, "plain");
+    await trainNetwork({ ...base, config: augmented, outDir: tfjsOut });
+    await trainTorch({
+      ...base,
+      config: augmented,
+      outDir: torchOut,
+      python,
+      threads: 1,
+      workers: 1,
+    });
+    await trainTorch({
+      ...base,
+      config: { ...fallbackTrainConfig, batch: 6, epochs: 1 },
+      outDir: plainOut,
+      python,
+      threads: 1,
+      workers: 1,
+    });
+    const [a] = metrics(tfjsOut);
+    const [b] = metrics(torchOut);
+    const [plain] = metrics(plainOut);
+    expect(Math.abs(a!.loss - b!.loss)).toBeLessThan(1e-3);
+    expect(Math.abs(a!.valLoss - b!.valLoss)).toBeLessThan(1e-3);
+    // The runner did crop: without augmentation the same run sees other pixels.
+    expect(Math.abs(plain!.loss - b!.loss)).toBeGreaterThan(1e-4);
+    expect(Math.abs(plain!.valLoss - b!.valLoss)).toBeGreaterThan(1e-4);
+  }, 300_000);
+});

@@ -1,0 +1,113 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
+import { samplesLogFile, trainTorch } from "../../../compiler/lab/torch/engine.js";
+import { epochOrder } from "../../../compiler/lab/train/data/random.js";
+import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
+import { mustBuild, runCli } from "../../helpers.js";
+
+/**
+ * RUN/samples.jsonl (what each process read at each step, issue 24.4's evidence) is asked for
+ * with --samples-log, and holds every node's processes, not node 0's alone.
+ */
+const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
+const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
+const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+
+const root = mkdtempSync(join(tmpdir(), "archc-samples-log-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const spec = `network tiny(classes = 4) {
+  input 6x6x1
+  conv 3x3/2 4 -> relu
+  gap
+  dense classes softmax
+}
+train quick {
+  batch 8
+  epochs 1
+}
+`;
+
+interface Logged {
+  epoch: number;
+  step: number;
+  rank: number;
+  samples: number[];
+}
+const logged = (dir: string) =>
+  readFileSync(join(dir, samplesLogFile), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Logged);
+
+describe.skipIf(problem !== undefined && !inCI)("the samples log", () => {
+  beforeAll(async () => {
+    if (problem)
+      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    await initBackend("wasm");
+  });
+
+  it("is written by --samples-log, which only the torch engine takes", async () => {
+    const file = join(root, "tiny.arch");
+    writeFileSync(file, spec);
+    const out = join(root, "cli");
+    const common = ["train", file, "--data", "synthetic:24", "--seed", "2", "--quiet"];
+    const r = await runCli(
+      ...common,
+      "--engine",
+      "torch",
+      "--python",
+      python,
+      "--threads",
+      "1",
+      "--samples-log",
+      "--out",
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const log = logged(out);
+    // synthetic:24 trains on its 24 examples: 3 steps of 8, in the epoch's seeded order.
+    expect(log.map((l) => l.step)).toEqual([1, 2, 3]);
+    expect(log.flatMap((l) => l.samples)).toEqual(epochOrder(24, 2, 0, true));
+    const embedded = await runCli(...common, "--samples-log", "--out", join(root, "embedded"));
+    expect(embedded.code).toBe(2);
+    expect(embedded.stderr).toMatch(/--samples-log is an option of --engine torch/);
+  }, 120_000);
+
+  it("with --nnodes 2 holds both nodes' processes, in node 0's run folder", async () => {
+    const nodes = {
+      graph: mustBuild(spec),
+      config: { ...fallbackTrainConfig, batch: 8, epochs: 1 },
+      data: "synthetic:40",
+      python,
+      threads: 1,
+      seed: 3,
+      nnodes: 2,
+      samplesLog: true,
+      rdzvEndpoint: `127.0.0.1:${31500 + Math.floor(Math.random() * 2000)}`,
+    };
+    await Promise.all(
+      [0, 1].map((nodeRank) =>
+        trainTorch({ ...nodes, nodeRank, outDir: join(root, `node${nodeRank}`) }),
+      ),
+    );
+    expect(existsSync(join(root, "node1"))).toBe(false);
+    const log = logged(join(root, "node0"));
+    const order = epochOrder(40, 3, 0, true);
+    expect(log.map((l) => [l.step, l.rank])).toEqual(
+      [1, 2, 3, 4, 5].flatMap((s) => [
+        [s, 0],
+        [s, 1],
+      ]),
+    );
+    // Each global batch of 8 is dealt every other sample to each of the 2 processes.
+    for (const l of log) {
+      const batch = order.slice((l.step - 1) * 8, l.step * 8);
+      expect(l.samples).toEqual(batch.filter((_, i) => i % 2 === l.rank));
+    }
+  }, 180_000);
+});
