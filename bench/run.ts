@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<void>> = {
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),
+  threads: async () => (await import("./kernelThreads.js")).runKernelThreadsBench(),
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
   data: async () => (await import("./data.js")).runDataBench(),
 };

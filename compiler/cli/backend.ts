@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { BackendChoice } from "../backends/tfjs/choices.js";
 import type { ActiveBackend } from "../backends/tfjs/runtime.js";
 import { Exit, type IO } from "./io.js";
@@ -38,4 +39,18 @@ export async function startBackend(
     io.err(`archc ${command}: ${e.message}`);
     return { exit: Exit.diagnostics };
   }
+}
+
+/**
+ * The torch engine's threads per process, at most this machine's cores. PyTorch starts every
+ * thread it is asked for (`--threads 100000` started that many and stalled a 2-core machine for
+ * minutes), so more than the cores is said, with the count used.
+ */
+export function torchThreads(io: IO, command: string, threads: number): number {
+  const cores = availableParallelism();
+  if (threads <= cores) return threads;
+  io.err(
+    `archc ${command}: warning: --threads ${threads} is more than this machine's ${cores} cores; the torch engine uses ${cores} per process`,
+  );
+  return cores;
 }

@@ -33,6 +33,9 @@ export class Worker {
     missing();
   }
 }
+// archc's kernel pool (compiler/backends/tfjs/kernels/pool.ts) only starts under Node's
+// threaded wasm build; the page never starts it.
+export const MessageChannel = globalThis.MessageChannel;
 export const styleText = (_style: unknown, text: string): string => text;
 export const fileURLToPath = (url: string | URL): string => new URL(url).pathname;
 export const pathToFileURL = (path: string): URL => new URL(`file://${path}`);

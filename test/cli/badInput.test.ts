@@ -50,6 +50,23 @@ const cases: readonly Case[] = [
   [["train", tiny, "--epochs", "1e30", "--out", at("r")], 2, /--epochs/],
   [["train", tiny, "--batch", "0", "--out", at("r")], 2, /--batch/],
   [["train", tiny, "--engine", "jax"], 2, /Allowed choices are tfjs, torch/],
+  [
+    // The cap is said before anything runs (here Python is missing, so nothing runs at all).
+    [
+      "train",
+      tiny,
+      "--engine",
+      "torch",
+      "--threads",
+      "100000",
+      "--python",
+      at("no-python"),
+      "--out",
+      at("r"),
+    ],
+    1,
+    /warning: --threads 100000 is more than this machine's \d+ cores; the torch engine uses \d+ per process/,
+  ],
   [["train", tiny, "--out", tiny, "--data", "synthetic:8"], 2, /is a file; a folder is needed/],
   [["train", tiny, "--val-split", "1", "--out", at("r")], 2, /--val-split/],
   [

@@ -58,7 +58,10 @@ function archcClass(kind: LayerKind): string | undefined {
   return "archc" in c ? c.archc : undefined;
 }
 
-const archcClasses = Object.values(constructors).flatMap((c) => ("archc" in c ? [c.archc] : []));
+/** archc's classes that `--flat` code may import from `archc/layers`. */
+export const archcClasses = Object.values(constructors).flatMap((c) =>
+  "archc" in c ? [c.archc] : [],
+);
 
 function literal(v: ConfigValue): string {
   if (Array.isArray(v))

@@ -10,7 +10,7 @@ import type { SweepRecord } from "../../lab/sweep/results.js";
 import { formatCsv, formatTable } from "../../lab/sweep/table.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { integerFlag } from "../../util/integerFlag.js";
-import { startBackend } from "../backend.js";
+import { startBackend, torchThreads } from "../backend.js";
 import { Exit, type IO } from "../io.js";
 import type { GroupOption, OptionValues } from "../options.js";
 import { outPathRefused, plotFormat, plotPathRefused } from "../outPath.js";
@@ -189,7 +189,9 @@ export async function runPlanned(
   const { threads, ...measuring } = flags;
   const settings: ExperimentSettings = {
     ...measuring,
-    ...(flags.engine === "torch" && threads !== undefined ? { torchThreads: threads } : {}),
+    ...(flags.engine === "torch" && threads !== undefined
+      ? { torchThreads: torchThreads(io, command, threads) }
+      : {}),
     file,
     outDir,
     backendName,

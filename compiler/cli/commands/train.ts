@@ -1,4 +1,4 @@
-import { startBackend } from "../backend.js";
+import { startBackend, torchThreads } from "../backend.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import {
   experimentVariants,
@@ -149,11 +149,15 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const valLimit = intOption(io, "val-limit", opts.valLimit, 1);
   const seed = intOption(io, "seed", opts.seed, 0);
   const threads = intOption(io, "threads", opts.threads, 1);
-  const torch = (await import("../../lab/torch/options.js")).torchOptions(opts);
-  if (typeof torch === "string") {
-    io.err(`archc train: ${torch}`);
+  const torchAsked = (await import("../../lab/torch/options.js")).torchOptions(opts);
+  if (typeof torchAsked === "string") {
+    io.err(`archc train: ${torchAsked}`);
     return Exit.usage;
   }
+  const torch =
+    torchAsked?.threads !== undefined
+      ? { ...torchAsked, threads: torchThreads(io, "train", torchAsked.threads) }
+      : torchAsked;
   const checkpointSteps = intOption(io, "checkpoint-steps", opts.checkpointSteps, 0);
   const patience = intOption(io, "patience", opts.patience, 1);
   const minutes = opts.checkpointMinutes === undefined ? 5 : Number(opts.checkpointMinutes);

@@ -26,6 +26,7 @@ import {
 } from "../../../compiler/backends/tfjs/grouped/strategies.js";
 import { candidateStrategies } from "../../../compiler/backends/tfjs/grouped/costModel.js";
 import { GroupedConv2D as GroupedLayer } from "../../../compiler/backends/tfjs/grouped/layer.js";
+import { poolThreads, setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
 
 // archc's grouped convolution kernels (forward, input and filter gradient) against the cpu
 // backend's split + concat lowering, and against central finite differences, at every
@@ -68,15 +69,20 @@ interface Case {
   pad: Pad;
 }
 
-/** y, dx and dk of sum(conv(x, k) * dy) on `backend`, by the native kernel or by split. */
+/**
+ * y, dx and dk of sum(conv(x, k) * dy) on `backend`, by the native kernel (on `threads` of the
+ * kernel pool) or by split.
+ */
 async function forwardAndGrads(
   backend: "cpu" | "wasm",
   c: Case,
   xv: Float32Array,
   kv: Float32Array,
   dyv: Float32Array,
+  threads = 1,
 ): Promise<Float32Array[]> {
   await tf.setBackend(backend);
+  setKernelThreads(threads);
   const kShape: Shape4 = [...c.kernel, c.x[3] / c.groups, c.cout];
   const conv = (x: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D => {
     if (backend === "wasm")
@@ -105,6 +111,7 @@ async function forwardAndGrads(
     )([x, k]);
     return [y, dx!, dk!];
   });
+  setKernelThreads(undefined);
   const out = await Promise.all(result.map(async (t) => (await t.data()) as Float32Array));
   tf.dispose(result);
   return out;
@@ -170,8 +177,13 @@ function cases(): Case[] {
 const label = (c: Case) =>
   `${c.x.join("x")} -> ${c.cout}, groups ${c.groups}, ${c.kernel.join("x")}/${c.strides}, dilation ${c.dilation}, ${JSON.stringify(c.pad)}`;
 
+/** The thread counts the kernels are tested at: 1, and 2 on the kernel pool. */
+const THREADS = [1, 2];
+
 beforeAll(async () => {
-  await initWasmBackend();
+  // Two threads whatever the machine has, so the kernel pool (shared memory) is always tested.
+  const started = await initWasmBackend({ threads: 2 });
+  if (started.threads === 2) expect(poolThreads(tf.backend())).toBe(2);
 });
 
 describe("the grouped tile module", () => {
@@ -246,56 +258,66 @@ describe("the grouped tile module", () => {
 });
 
 describe("forward, input gradient and filter gradient match the cpu backend's split + concat", () => {
-  it.each(cases().map((c) => [label(c), c] as const))("%s", async (_, c) => {
+  it.each(cases().map((c) => [label(c), c] as const))("%s, on 1 and 2 threads", async (_, c) => {
     const xv = values(size(c.x));
     const kv = values(c.kernel[0] * c.kernel[1] * (c.x[3] / c.groups) * c.cout);
     const dyv = values(size(c.x) * c.cout);
     const want = await forwardAndGrads("cpu", c, xv, kv, dyv);
-    const got = await forwardAndGrads("wasm", c, xv, kv, dyv);
-    for (const [i, name] of ["y", "dx", "dk"].entries())
-      expect(maxAbsDiff(got[i]!, want[i]!), name).toBeLessThan(TOL);
+    const one = await forwardAndGrads("wasm", c, xv, kv, dyv, 1);
+    const two = await forwardAndGrads("wasm", c, xv, kv, dyv, 2);
+    for (const got of [one, two])
+      for (const [i, name] of ["y", "dx", "dk"].entries())
+        expect(maxAbsDiff(got[i]!, want[i]!), name).toBeLessThan(TOL);
+    // The pool cuts y and dx by output, so each sum runs in one thread's order: the same bits.
+    expect(two[0]).toEqual(one[0]);
+    expect(two[1]).toEqual(one[1]);
   });
 });
 
 describe("gradients match central finite differences", () => {
-  it.each(DIVISORS_OF_12)("parts %i (3x3, stride 2, same, tanh between)", async (groups) => {
-    await tf.setBackend("wasm");
-    const xShape: Shape4 = [2, 5, 6, 12];
-    const kShape: Shape4 = [3, 3, 12 / groups, 12];
-    const attrs = { strides: 2, pad: "same" as const, dilations: 1, groups };
-    const r = tf.tensor4d(values(2 * 3 * 3 * 12), [2, 3, 3, 12]);
-    const loss = (x: tf.Tensor, k: tf.Tensor): tf.Scalar =>
-      tf.sum(tf.mul(tf.tanh(groupedConv2dNative(x as tf.Tensor4D, k as tf.Tensor4D, attrs)), r));
-    const x0 = values(size(xShape));
-    const k0 = values(size(kShape));
-    const [gx, gk] = tf.tidy(() =>
-      tf
-        .grads(loss)([tf.tensor4d(x0, xShape), tf.tensor4d(k0, kShape)])
-        .map((t) => t.dataSync()),
-    ) as Float32Array[];
-    const at = (x: Float32Array, k: Float32Array) =>
-      tf.tidy(() => loss(tf.tensor4d(x, xShape), tf.tensor4d(k, kShape)).dataSync()[0]!);
-    const eps = 1e-2;
-    let worst = 0;
-    for (const [which, base, grad] of [
-      ["x", x0, gx!],
-      ["k", k0, gk!],
-    ] as const)
-      for (let trial = 0; trial < 12; trial++) {
-        const i = Math.floor(rand() * base.length);
-        const plus = Float32Array.from(base);
-        const minus = Float32Array.from(base);
-        plus[i]! += eps;
-        minus[i]! -= eps;
-        const numeric =
-          which === "x"
-            ? (at(plus, k0) - at(minus, k0)) / (2 * eps)
-            : (at(x0, plus) - at(x0, minus)) / (2 * eps);
-        worst = Math.max(worst, Math.abs(numeric - grad[i]!) / Math.max(1, Math.abs(numeric)));
-      }
-    expect(worst).toBeLessThan(5e-3);
-    r.dispose();
-  });
+  it.each(DIVISORS_OF_12.flatMap((g) => THREADS.map((t) => [g, t] as const)))(
+    "parts %i on %i thread(s) (3x3, stride 2, same, tanh between)",
+    async (groups, threads) => {
+      await tf.setBackend("wasm");
+      setKernelThreads(threads);
+      const xShape: Shape4 = [2, 5, 6, 12];
+      const kShape: Shape4 = [3, 3, 12 / groups, 12];
+      const attrs = { strides: 2, pad: "same" as const, dilations: 1, groups };
+      const r = tf.tensor4d(values(2 * 3 * 3 * 12), [2, 3, 3, 12]);
+      const loss = (x: tf.Tensor, k: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(tf.tanh(groupedConv2dNative(x as tf.Tensor4D, k as tf.Tensor4D, attrs)), r));
+      const x0 = values(size(xShape));
+      const k0 = values(size(kShape));
+      const [gx, gk] = tf.tidy(() =>
+        tf
+          .grads(loss)([tf.tensor4d(x0, xShape), tf.tensor4d(k0, kShape)])
+          .map((t) => t.dataSync()),
+      ) as Float32Array[];
+      const at = (x: Float32Array, k: Float32Array) =>
+        tf.tidy(() => loss(tf.tensor4d(x, xShape), tf.tensor4d(k, kShape)).dataSync()[0]!);
+      const eps = 1e-2;
+      let worst = 0;
+      for (const [which, base, grad] of [
+        ["x", x0, gx!],
+        ["k", k0, gk!],
+      ] as const)
+        for (let trial = 0; trial < 12; trial++) {
+          const i = Math.floor(rand() * base.length);
+          const plus = Float32Array.from(base);
+          const minus = Float32Array.from(base);
+          plus[i]! += eps;
+          minus[i]! -= eps;
+          const numeric =
+            which === "x"
+              ? (at(plus, k0) - at(minus, k0)) / (2 * eps)
+              : (at(x0, plus) - at(x0, minus)) / (2 * eps);
+          worst = Math.max(worst, Math.abs(numeric - grad[i]!) / Math.max(1, Math.abs(numeric)));
+        }
+      setKernelThreads(undefined);
+      expect(worst).toBeLessThan(5e-3);
+      r.dispose();
+    },
+  );
 });
 
 describe("as a strategy", () => {

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../../compiler/language/paths.js";
 import {
   registerWasmTrainingKernels,
@@ -23,6 +23,7 @@ import {
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
 import { bulkModule } from "../../../compiler/backends/tfjs/kernels/bulk.js";
 import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
 import { maxPoolGradReplacement } from "../../../compiler/backends/tfjs/kernels/maxPoolGrad.js";
@@ -276,10 +277,12 @@ describe("threads", () => {
   });
 
   it("a process that trained on two threads exits by itself", () => {
-    // XNNPACK's pool threads wait for work forever; they must not keep Node alive.
+    // XNNPACK's pool threads and archc's kernel pool (pool.ts) wait for work forever; they
+    // must not keep Node alive.
     const dir = mkdtempSync(join(packageRoot, ".archc-threads-test-")); // inside, to resolve tfjs
     const script = join(dir, "exit.mts");
     const runtime = join(packageRoot, "compiler", "backends", "tfjs", "runtime.ts");
+    const kernelsDir = join(packageRoot, "compiler", "backends", "tfjs", "kernels");
     writeFileSync(
       script,
       [
@@ -290,7 +293,13 @@ describe("threads", () => {
         `const w = tf.randomUniform([3, 3, 16, 8]) as tf.Tensor4D;`,
         `const [g] = tf.grads((v: tf.Tensor) => tf.sum(tf.conv2d(x, v as tf.Tensor4D, 1, "same")))([w]);`,
         `await g!.data();`,
-        `console.log(b.threads);`,
+        `import { groupedConv2dNative } from ${JSON.stringify(join(kernelsDir, "groupedConv.ts"))};`,
+        `import { kernelPoolStats } from ${JSON.stringify(join(kernelsDir, "pool.ts"))};`,
+        `const k = tf.randomUniform([3, 3, 4, 16]) as tf.Tensor4D;`,
+        `const grouped = (v: tf.Tensor) => groupedConv2dNative(x, v as tf.Tensor4D, { strides: 1, pad: "same", dilations: 1, groups: 4 });`,
+        `const [gk] = tf.grads((v: tf.Tensor) => tf.sum(grouped(v)))([k]);`,
+        `await gk!.data();`,
+        `console.log(b.threads, kernelPoolStats(tf.backend()).threads);`,
       ].join("\n"),
     );
     try {
@@ -301,7 +310,10 @@ describe("threads", () => {
       });
       expect(r.error, r.stderr).toBeUndefined();
       expect(r.status, r.stderr).toBe(0);
-      expect(Number(r.stdout.trim())).toBeGreaterThanOrEqual(1);
+      const [threads, poolThreads] = r.stdout.trim().split(" ").map(Number);
+      expect(threads).toBeGreaterThanOrEqual(1);
+      // With two threads the grouped kernel ran on the pool: a worker thread that had to end.
+      expect(poolThreads).toBe(threads === 2 ? 2 : 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -521,7 +533,11 @@ describe("without these kernels", () => {
   });
 });
 
-describe("kernels match tfjs-backend-cpu", () => {
+// On one thread and on two of the kernel pool (pool.ts): pooled kernels cut their work by
+// output, so both must match cpu.
+describe.each([1, 2])("kernels match tfjs-backend-cpu, %i kernel thread(s)", (threads) => {
+  beforeAll(() => setKernelThreads(threads));
+  afterAll(() => setKernelThreads(undefined));
   const cases = depthwiseCases();
 
   it("covers every stride, dilation, padding and multiplier combination", () => {

@@ -314,6 +314,27 @@ describe("augmented batches in both engines", () => {
         writeFileSync(indices, Buffer.from(Uint32Array.from(data.shards.indices).buffer));
         specs.push({ dir: pack, split: data.shards.split, indices, shape: [8, 8, c] });
       }
+      // A source the torch engine decodes once at the input's size (runner.py's Data): its rows
+      // as stored, which the runner crops as withViews does.
+      const synthetic = await openDataset("synthetic:30", {
+        shape: [8, 8, 3],
+        split: "train",
+        seed: 1,
+      });
+      const stored = join(root, "synthetic");
+      writeFileSync(
+        `${stored}.x.f32`,
+        (await epoch(synthetic, 30, { seed: 0, epoch: 0, shuffle: false }))[0]!,
+      );
+      writeFileSync(`${stored}.y.i32`, new Int32Array(30));
+      const [cropped] = await epoch(synthetic, 10, {
+        seed: 9,
+        epoch: 2,
+        shuffle: true,
+        view: augment,
+      });
+      ours.push(cropped!);
+      const data = { x: `${stored}.x.f32`, y: `${stored}.y.i32`, size: 30, shape: [8, 8, 3] };
       const out = runner(
         [
           "for spec in job['specs']:",
@@ -322,8 +343,11 @@ describe("augmented batches in both engines", () => {
           "    (x, _, _), = d.batches([order], torch.device('cpu'), runner.sample_view(job['augment'], 9, 2))",
           "    (e, _, _), = d.batches([range(10)], torch.device('cpu'), job['centre'])",
           "    for t in (x, e): sys.stdout.buffer.write(t.permute(0, 2, 3, 1).contiguous().numpy().tobytes())",
+          "d = runner.Data(job['data'])",
+          "(x, _, _), = d.batches([runner.epoch_order(30, 9, 2, True)[:10]], torch.device('cpu'), runner.sample_view(job['augment'], 9, 2))",
+          "sys.stdout.buffer.write(x.permute(0, 2, 3, 1).contiguous().numpy().tobytes())",
         ],
-        { specs, augment, centre },
+        { specs, augment, centre, data },
       );
       const theirs = floats(out);
       expect(theirs.length).toBe(ours.reduce((n, a) => n + a.length, 0));

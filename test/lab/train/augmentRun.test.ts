@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { rowIdentity, type ExperimentSettings } from "../../../compiler/lab/experiment/runner.js";
 import { identityHash } from "../../../compiler/lab/run/identity.js";
+import { evaluateRun } from "../../../compiler/lab/train/evaluateRun.js";
 import { trainIdentity, trainNetwork } from "../../../compiler/lab/train/session.js";
 import { inceptionDefaults } from "../../../compiler/language/config/augment.js";
 import { fallbackTrainConfig, type TrainConfig } from "../../../compiler/language/config/train.js";
@@ -19,9 +20,9 @@ beforeAll(async () => {
   await initBackend("wasm");
 });
 
-const graph = mustBuild(
-  "network n(classes = 4) {\n  input 8x8x1\n  conv 3x3 4 -> bn -> relu\n  gap -> dense classes softmax\n}\n",
-);
+const spec =
+  "network n(classes = 4) {\n  input 8x8x1\n  conv 3x3 4 -> bn -> relu\n  gap -> dense classes softmax\n}\n";
+const graph = mustBuild(spec);
 const plain: TrainConfig = { ...fallbackTrainConfig, batch: 8, epochs: 2 };
 const augmented: TrainConfig = { ...plain, augment: inceptionDefaults, evalCrop: 0.875 };
 
@@ -60,7 +61,14 @@ describe("an augmented run", () => {
     };
     const base = { graph, data: "synthetic:48", seed: 3, preciseBn: "off" as const };
     const whole = dir();
-    await trainNetwork({ ...base, config: augmented, outDir: whole });
+    const file = join(whole, "n.arch");
+    writeFileSync(file, spec);
+    await trainNetwork({
+      ...base,
+      config: augmented,
+      outDir: whole,
+      source: { file, network: "n" },
+    });
     const resumed = dir();
     let steps = 0;
     const stopped = await trainNetwork({
@@ -81,5 +89,8 @@ describe("an augmented run", () => {
       expect(b[e]!.valLoss).toBeCloseTo(a[e]!.valLoss, 6);
       expect(Math.abs(c[e]!.loss - a[e]!.loss)).toBeGreaterThan(1e-4);
     }
+    // archc eval measures with the run's eval_crop, as its validation did.
+    const measured = await evaluateRun(whole, graph, { split: "val", best: false });
+    expect(measured.loss).toBeCloseTo(a[1]!.valLoss, 5);
   }, 120_000);
 });

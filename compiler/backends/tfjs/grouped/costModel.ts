@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { kernelThreads } from "../kernels/pool.js";
 import { type ConvShape, convGeometry, groupedMacs, shapeKey } from "./geometry.js";
 import {
   STRATEGIES,
@@ -304,6 +305,15 @@ function readCache(file: string): CacheFile {
  * concurrent reader never sees a half-written file and concurrent writers at worst
  * drop each other's newest entry (which is then measured again).
  */
+/**
+ * The backend the cache keeps timings under: wasm's with its thread count, which XNNPACK's
+ * operators and archc's kernel pool (../kernels/pool.ts) both run on, so a ranking timed on
+ * one thread is not taken for two.
+ */
+function cacheBackend(backend: string): string {
+  return backend === "wasm" && kernelThreads() > 1 ? `wasm, ${kernelThreads()} threads` : backend;
+}
+
 function writeCacheEntry(dir: string, backend: string, key: string, entry: CacheEntry): void {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, CACHE_FILE);
@@ -426,18 +436,19 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
   if (env) return { strategy: env, source: "env" };
 
   const backend = tf.getBackend();
+  const timedOn = cacheBackend(backend);
   const mode = opts.mode ?? "forward";
   const key = shapeKey(s) + (mode === "train" ? "_train" : "");
   const calibrate = opts.calibrate ?? true;
   const dir = cacheDirectory(opts.cacheDir);
   const exclude = opts.exclude ?? [];
-  const memoKey = `${dir}\0${backend}\0${key}\0${calibrate}\0${exclude.join(",")}`;
+  const memoKey = `${dir}\0${timedOn}\0${key}\0${calibrate}\0${exclude.join(",")}`;
   const memo = memory.get(memoKey);
   if (memo) return { ...memo, source: "memory" };
 
   let choice: Choice;
   // A cached answer that is excluded gives way to the fastest allowed one it timed, if any.
-  const cached = lookupCache(dir, backend, key);
+  const cached = lookupCache(dir, timedOn, key);
   const cachedPick = cached && fastest(cached.timesMs, exclude);
   if (cached && !exclude.includes(cached.strategy)) {
     choice = { strategy: cached.strategy, source: "cache", timesMs: cached.timesMs };
@@ -459,7 +470,7 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
     });
     const strategy = fastest(timesMs) ?? priorStrategy(s, { backend, mode, exclude });
     // What is cached is the fastest of all timed; an excluded answer is for this caller only.
-    if (!exclude.length) writeCacheEntry(dir, backend, key, { strategy, timesMs });
+    if (!exclude.length) writeCacheEntry(dir, timedOn, key, { strategy, timesMs });
     choice = { strategy, source: "measured", timesMs };
   }
   memory.set(memoKey, choice);

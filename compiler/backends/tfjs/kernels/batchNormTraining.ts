@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { bulkFor, type BulkFns } from "./bulk.js";
+import { pooledSimdFor } from "./pooledRows.js";
 import { addressOf, simdFor, type SimdFns, type WasmHeap, wasmHeap } from "./simd.js";
 
 // Why: tfjs-layers normalises a training batch with tf.moments and then batchNormalization,
@@ -13,7 +14,8 @@ import { addressOf, simdFor, type SimdFns, type WasmHeap, wasmHeap } from "./sim
 //   dbeta = S1 = sum(dy),  dgamma = r S2 with S2 = sum(dy d),
 //   dx = a dy - a S1 / N - d a r^2 S2 / N   (+ the terms from dmean, dvar, dr when given).
 // Only the wasm backend runs these kernels; other backends keep tfjs-layers' path
-// (compiler/backends/tfjs/batchNorm.ts decides).
+// (compiler/backends/tfjs/batchNorm.ts decides). The passes run on the kernel pool's threads
+// (pooledRows.ts).
 
 export const BatchNormTraining = "ArchcBatchNormTraining";
 export const BatchNormTrainingGrad = "ArchcBatchNormTrainingGrad";
@@ -57,7 +59,7 @@ class Heap {
 }
 
 function heapFor(backend: tf.KernelBackend): Heap {
-  const simd = simdFor(backend);
+  const simd = pooledSimdFor(backend);
   const bulk = bulkFor(backend);
   if (!simd || !bulk) throw new Error(`${BatchNormTraining}: WebAssembly SIMD is not available`);
   return new Heap(wasmHeap(backend), simd, bulk);

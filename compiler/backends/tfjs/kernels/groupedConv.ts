@@ -3,13 +3,14 @@ import { zeroOut } from "./bulk.js";
 import { handOff, spreadForInputGradient, withTensors } from "./common.js";
 import {
   groupedFor,
-  runTile,
-  type GroupedFns,
+  outerSplit,
+  tileCall,
   type OuterLevel,
   type TileCols,
   type TileRows,
 } from "./groupedSimd.js";
-import { addressOf, wasmHeap } from "./simd.js";
+import { evenCalls, poolThreads, runJob, TASKS_PER_THREAD, type Call, type Job } from "./pool.js";
+import { addressOf, simdFor, wasmHeap } from "./simd.js";
 
 // Why: tfjs has no grouped convolution (tfjs issue 3900), so archc lowered every
 // 1 < parts < channels layer onto ops it has (../grouped/strategies.ts), each paying for
@@ -24,6 +25,9 @@ import { addressOf, wasmHeap } from "./simd.js";
 //                    kernel flipped in space and its in/out channels swapped per group;
 //   filter gradient  tiles of 4 input channels x 8 output channels of one tap and group,
 //                    summed over the pixels (blocks of rows, so they stay in cache).
+// On the kernel pool's threads (pool.ts) the forward tiles are cut by sample, row and group
+// (each output written by one task, in the order one thread takes); the filter gradient by
+// blocks of rows, each task summing into its own copy of dk, the copies added at the end.
 // Any stride, dilation, 'same'/'valid'/numeric/explicit padding and dimRoundingMode.
 
 export const GroupedConv2D = "ArchcGroupedConv2D";
@@ -61,10 +65,21 @@ function infoFor(xShape: readonly number[], filterShape: Shape4, attrs: GroupedC
   );
 }
 
-function fnsFor(backend: tf.KernelBackend): GroupedFns {
-  const fns = groupedFor(backend);
-  if (!fns) throw new Error(`${GroupedConv2D}: WebAssembly SIMD on the wasm backend is needed`);
-  return fns;
+function needSimd(backend: tf.KernelBackend): void {
+  if (!groupedFor(backend))
+    throw new Error(`${GroupedConv2D}: WebAssembly SIMD on the wasm backend is needed`);
+}
+
+/** Independent calls (each writes its own outputs) as a job for `threads` threads. */
+function independentJob(calls: Call[], threads: number): Job {
+  if (threads <= 1) return { calls, grid: [] };
+  const target = TASKS_PER_THREAD * threads;
+  if (calls.length >= target) return { calls, grid: [evenCalls(calls.length, target)] };
+  // Few calls (a small batch): cut each one's output rows (outer level 0) too.
+  return {
+    calls,
+    grid: [evenCalls(calls.length, calls.length), outerSplit(0, Math.ceil(target / calls.length))],
+  };
 }
 
 /** Splits `n` into runs a tile of `full` covers and the rest, as [size, start, count]. */
@@ -133,10 +148,11 @@ export function packKernel(
 }
 
 /**
- * y (zeroed) += the grouped correlation of the padded input xp with a kernel [kh, kw, gi, cout]
- * packed by packKernel at kAt.
+ * The calls that make y (zeroed) += the grouped correlation of the padded input xp with a
+ * kernel [kh, kw, gi, cout] packed by packKernel at kAt; each writes its own part of y.
  */
-function forwardTiles(fns: GroupedFns, f: Forward, yAt: number, xAt: number, kAt: number): void {
+function forwardTiles(f: Forward, yAt: number, xAt: number, kAt: number): Call[] {
+  const calls: Call[] = [];
   const gi = f.cin / f.groups;
   const go = f.cout / f.groups;
   const px = 4 * f.cin; // bytes of an input pixel
@@ -159,8 +175,7 @@ function forwardTiles(fns: GroupedFns, f: Forward, yAt: number, xAt: number, kAt
           { count: pixels, o: rows * py, a: rows * f.sw * px, b: 0 },
           { count, o: 4 * cols, a: 0, b: f.kh * f.kw * gi * rowBytes },
         ];
-        runTile(
-          fns,
+        const call = tileCall(
           rows,
           cols,
           {
@@ -173,53 +188,73 @@ function forwardTiles(fns: GroupedFns, f: Forward, yAt: number, xAt: number, kAt
           f.sw * px,
           py,
         );
+        if (call) calls.push(call);
       }
     }
   }
+  return calls;
 }
 
 /** Rows of the output a filter-gradient pass sums at once: about this many pixels. */
 export const FILTER_GRAD_PIXELS = 256;
 
-/** dk (zeroed) += the grouped filter gradient of the padded input xp and dy. */
-function filterTiles(fns: GroupedFns, f: Forward, dkAt: number, xAt: number, dyAt: number): void {
+/** The blocks of output rows the filter gradient sums at once, as [sample, first row, rows]. */
+function rowBlocks(f: Forward): [number, number, number][] {
+  const rowsPerBlock = Math.max(1, Math.floor(FILTER_GRAD_PIXELS / f.outWidth));
+  const out: [number, number, number][] = [];
+  for (let n = 0; n < f.batch; n++)
+    for (let oh = 0; oh < f.outHeight; oh += rowsPerBlock)
+      out.push([n, oh, Math.min(rowsPerBlock, f.outHeight - oh)]);
+  return out;
+}
+
+/**
+ * The calls that make dk (zeroed) += the grouped filter gradient of the padded input xp and
+ * dy over the given row blocks, in order (they all sum into dk).
+ */
+function filterTiles(
+  f: Forward,
+  blocks: readonly [number, number, number][],
+  dkAt: number,
+  xAt: number,
+  dyAt: number,
+  calls: Call[] = [],
+): Call[] {
   const gi = f.cin / f.groups;
   const go = f.cout / f.groups;
   const px = 4 * f.cin;
   const py = 4 * f.cout;
-  const rowsPerBlock = Math.max(1, Math.floor(FILTER_GRAD_PIXELS / f.outWidth));
-  for (let n = 0; n < f.batch; n++)
-    for (let oh = 0; oh < f.outHeight; oh += rowsPerBlock) {
-      const rowCount = Math.min(rowsPerBlock, f.outHeight - oh);
-      const walk = [
-        { count: rowCount, a: f.sh * f.wp * px, b: f.outWidth * py },
-        { count: f.outWidth, a: f.sw * px, b: py },
-      ];
-      const dy0 = dyAt + (n * f.outHeight + oh) * f.outWidth * py;
-      for (let r = 0; r < f.kh; r++)
-        for (let c = 0; c < f.kw; c++) {
-          const x0 = xAt + ((n * f.hp + oh * f.sh + r * f.dh) * f.wp + c * f.dw) * px;
-          const k0 = dkAt + (r * f.kw + c) * gi * py;
-          for (const [rows, i0, channels] of runs<TileRows>(gi, 4, 1))
-            for (const [cols, c0, count] of columnRuns(go)) {
-              const outer: OuterLevel[] = [
-                { count: f.groups, o: 4 * go, a: 4 * gi, b: 4 * go },
-                { count: channels, o: rows * py, a: 4 * rows, b: 0 },
-                { count, o: 4 * cols, a: 0, b: 4 * cols },
-              ];
-              runTile(
-                fns,
-                rows,
-                cols,
-                { o: k0 + i0 * py + 4 * c0, a: x0 + 4 * i0, b: dy0 + 4 * c0 },
-                outer,
-                walk,
-                4,
-                py,
-              );
-            }
-        }
-    }
+  for (const [n, oh, rowCount] of blocks) {
+    const walk = [
+      { count: rowCount, a: f.sh * f.wp * px, b: f.outWidth * py },
+      { count: f.outWidth, a: f.sw * px, b: py },
+    ];
+    const dy0 = dyAt + (n * f.outHeight + oh) * f.outWidth * py;
+    for (let r = 0; r < f.kh; r++)
+      for (let c = 0; c < f.kw; c++) {
+        const x0 = xAt + ((n * f.hp + oh * f.sh + r * f.dh) * f.wp + c * f.dw) * px;
+        const k0 = dkAt + (r * f.kw + c) * gi * py;
+        for (const [rows, i0, channels] of runs<TileRows>(gi, 4, 1))
+          for (const [cols, c0, count] of columnRuns(go)) {
+            const outer: OuterLevel[] = [
+              { count: f.groups, o: 4 * go, a: 4 * gi, b: 4 * go },
+              { count: channels, o: rows * py, a: 4 * rows, b: 0 },
+              { count, o: 4 * cols, a: 0, b: 4 * cols },
+            ];
+            const call = tileCall(
+              rows,
+              cols,
+              { o: k0 + i0 * py + 4 * c0, a: x0 + 4 * i0, b: dy0 + 4 * c0 },
+              outer,
+              walk,
+              4,
+              py,
+            );
+            if (call) calls.push(call);
+          }
+      }
+  }
+  return calls;
 }
 
 /**
@@ -273,7 +308,7 @@ function forwardKernel(args: Args): tf.TensorInfo {
   const attrs = args.attrs as unknown as GroupedConv2DAttrs;
   checkFloat(x, filter);
   const info = infoFor(x.shape, filter.shape as Shape4, attrs);
-  const fns = fnsFor(backend);
+  needSimd(backend);
   const out = wasmHeap(backend).makeOutput(info.outShape, "float32");
   zeroOut(backend, out);
   if (info.batchSize * info.outHeight * info.outWidth * info.outChannels === 0) return out;
@@ -289,13 +324,13 @@ function forwardKernel(args: Args): tf.TensorInfo {
     withTensors(backend, [x], ([xIn]) => {
       const xp = padded(xIn as tf.Tensor4D, info);
       try {
-        forwardTiles(
-          fns,
+        const calls = forwardTiles(
           forwardOf(info, xp.shape, attrs.groups),
           addressOf(backend, out),
           addressOf(backend, xp),
           addressOf(backend, packed),
         );
+        runJob(backend, independentJob(calls, poolThreads(backend)));
       } finally {
         if (xp !== xIn) xp.dispose();
       }
@@ -334,7 +369,7 @@ function inputGradKernel(args: Args): tf.TensorInfo {
   checkFloat(dy, filter);
   const shape = filter.shape as Shape4;
   const info = infoFor(attrs.inputShape, shape, attrs);
-  const fns = fnsFor(backend);
+  needSimd(backend);
   const heap = wasmHeap(backend);
   const dx = heap.makeOutput([...attrs.inputShape], "float32");
   zeroOut(backend, dx);
@@ -361,8 +396,7 @@ function inputGradKernel(args: Args): tf.TensorInfo {
       if (!laid) return;
       try {
         const [, hp, wp] = laid.shape;
-        forwardTiles(
-          fns,
+        const calls = forwardTiles(
           {
             batch: info.batchSize,
             hp,
@@ -383,6 +417,7 @@ function inputGradKernel(args: Args): tf.TensorInfo {
           addressOf(backend, laid),
           addressOf(backend, flipped),
         );
+        runJob(backend, independentJob(calls, poolThreads(backend)));
       } finally {
         laid.dispose();
       }
@@ -399,21 +434,46 @@ function filterGradKernel(args: Args): tf.TensorInfo {
   const attrs = args.attrs as unknown as GroupedConv2DAttrs & { filterShape: Shape4 };
   checkFloat(x, dy);
   const info = infoFor(x.shape, attrs.filterShape, attrs);
-  const fns = fnsFor(backend);
-  const dk = wasmHeap(backend).makeOutput([...attrs.filterShape], "float32");
+  needSimd(backend);
+  const heap = wasmHeap(backend);
+  const dk = heap.makeOutput([...attrs.filterShape], "float32");
   zeroOut(backend, dk);
   if (info.batchSize * info.outHeight * info.outWidth === 0) return dk;
   withTensors(backend, [x], ([xIn]) => {
     const xp = padded(xIn as tf.Tensor4D, info);
+    const f = forwardOf(info, xp.shape, attrs.groups);
+    const blocks = rowBlocks(f);
+    // Every block sums into all of dk, so each task sums its blocks into a copy of its own.
+    const tasks = Math.min(blocks.length, TASKS_PER_THREAD * poolThreads(backend));
+    const dkSize = attrs.filterShape.reduce((a, b) => a * b, 1);
+    const copies =
+      tasks > 1 ? heap.makeOutput([tasks - 1, ...attrs.filterShape], "float32") : undefined;
     try {
-      filterTiles(
-        fns,
-        forwardOf(info, xp.shape, attrs.groups),
-        addressOf(backend, dk),
-        addressOf(backend, xp),
-        addressOf(backend, dy),
-      );
+      if (copies) zeroOut(backend, copies);
+      const calls: Call[] = [];
+      const bounds = [0];
+      for (let t = 0; t < tasks; t++) {
+        const mine = blocks.slice(
+          Math.floor((t * blocks.length) / tasks),
+          Math.floor(((t + 1) * blocks.length) / tasks),
+        );
+        const dkAt =
+          t === 0 ? addressOf(backend, dk) : addressOf(backend, copies!) + 4 * dkSize * (t - 1);
+        filterTiles(f, mine, dkAt, addressOf(backend, xp), addressOf(backend, dy), calls);
+        bounds.push(calls.length);
+      }
+      runJob(backend, { calls, grid: tasks > 1 ? [{ kind: "calls", bounds }] : [] });
+      if (copies)
+        simdFor(backend)!.sums(
+          addressOf(backend, dk),
+          addressOf(backend, copies),
+          dkSize,
+          tasks - 1,
+          0,
+          4 * dkSize,
+        );
     } finally {
+      if (copies) backend.disposeData(copies.dataId);
       if (xp !== xIn) xp.dispose();
     }
   });

@@ -17,6 +17,7 @@ import {
   V128,
   WASM_HEADER,
 } from "./simd.js";
+import type { Call, Split } from "./pool.js";
 
 // The one loop nest behind archc's grouped convolution (groupedConv.ts): forward, input
 // gradient and filter gradient are all register tiles of outer products,
@@ -235,9 +236,11 @@ export function groupedFor(backend: tf.KernelBackend): GroupedFns | undefined {
   );
 }
 
-/** Calls one tile routine with its levels spelt out (missing levels are unused). */
-export function runTile(
-  fns: GroupedFns,
+/**
+ * One call of a tile routine with its levels spelt out (missing levels are unused), for
+ * pool.ts; undefined where a level is empty (the tile has nothing to do).
+ */
+export function tileCall(
   rows: TileRows,
   cols: TileCols,
   at: { o: number; a: number; b: number },
@@ -245,7 +248,9 @@ export function runTile(
   walk: readonly WalkLevel[],
   rowA: number,
   rowO: number,
-): void {
+): Call | undefined {
+  for (const lv of outer) if (lv.count <= 0) return undefined;
+  for (const lv of walk) if (lv.count <= 0) return undefined;
   const args: number[] = [at.o, at.a, at.b];
   for (let l = 0; l < OUTER_LEVELS; l++) {
     const lv = outer[l] ?? unusedOuter;
@@ -258,7 +263,38 @@ export function runTile(
     args.push(lv.count, lv.a, lv.b);
   }
   args.push(rowA, rowO);
-  for (const lv of outer) if (lv.count <= 0) return;
-  for (const lv of walk) if (lv.count <= 0) return;
-  fns[tileName(rows, cols)]!(...args);
+  return { module: groupedModule, fn: tileName(rows, cols), args };
+}
+
+/**
+ * The split of outer level `level` into `parts` shares: each share's tiles start `start`
+ * steps on in O, A and B. Tiles at different indices of a level with a non-zero O step write
+ * different outputs, and each keeps its whole walk, so the shares are independent tasks.
+ */
+export function outerSplit(level: number, parts: number): Split {
+  return {
+    kind: "arg",
+    parts,
+    count: outerParam(level, 0),
+    moves: [
+      [P_O, outerParam(level, 1)],
+      [P_A, outerParam(level, 2)],
+      [P_B, outerParam(level, 3)],
+    ],
+  };
+}
+
+/** Calls one tile routine with its levels spelt out (missing levels are unused). */
+export function runTile(
+  fns: GroupedFns,
+  rows: TileRows,
+  cols: TileCols,
+  at: { o: number; a: number; b: number },
+  outer: readonly OuterLevel[],
+  walk: readonly WalkLevel[],
+  rowA: number,
+  rowO: number,
+): void {
+  const call = tileCall(rows, cols, at, outer, walk, rowA, rowO);
+  if (call) fns[call.fn]!(...call.args);
 }

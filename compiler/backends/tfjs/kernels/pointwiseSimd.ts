@@ -20,6 +20,7 @@ import {
   WASM_HEADER,
   wasmHeap,
 } from "./simd.js";
+import { poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
 
 // The pointwise (1x1, stride 1, NHWC) filter gradient dW[ci, co] = sum over pixels p of
 // x[p, ci] * dy[p, co], straight from the two row-major [m, c] operands on the wasm
@@ -227,9 +228,49 @@ export const PIXEL_BLOCK = 256;
 export const CO_CHUNK = 64;
 
 /**
- * dW[ci, co] += x^T dy for x [m, ci] and dy [m, co], row-major at byte addresses xAt and dyAt,
- * into dW at dwAt (the caller zeroes it first).
+ * The calls that make dW[ci, co] += x^T dy for x [m, ci] and dy [m, co], row-major at byte
+ * addresses xAt and dyAt, into dW at dwAt, for dW's rows `from` to `to` (from a multiple of 4).
+ * Each row of dW sums its pixels in the same order whatever the rows asked for, so rows cut
+ * between the kernel pool's tasks give the same bits as one pass.
  */
+export function pointwiseCalls(
+  dwAt: number,
+  xAt: number,
+  dyAt: number,
+  m: number,
+  ci: number,
+  co: number,
+  block = PIXEL_BLOCK,
+  chunk = CO_CHUNK,
+  from = 0,
+  to = ci,
+): Call[] {
+  const calls: Call[] = [];
+  const call = (fn: "tile" | "dots", ...args: number[]) =>
+    calls.push({ module: pointwiseModule, fn, args });
+  const xs = 4 * ci;
+  const dys = 4 * co;
+  const ci4 = Math.min(to, ci & ~3);
+  const co8 = co & ~7;
+  for (let p = 0; p < m; p += block) {
+    const count = Math.min(block, m - p);
+    const x0 = xAt + p * xs;
+    const dy0 = dyAt + p * dys;
+    for (let j = 0; j < co8; j += chunk) {
+      const n8 = Math.min(chunk, co8 - j) >> 3;
+      for (let i = from; i < ci4; i += 4)
+        call("tile", dwAt + i * dys + 4 * j, x0 + 4 * i, dy0 + 4 * j, count, xs, dys, n8);
+    }
+    if (co8 < co)
+      for (let r = from; r < ci4; r++)
+        call("dots", dwAt + r * dys + 4 * co8, x0 + 4 * r, dy0 + 4 * co8, count, xs, dys, co - co8);
+    for (let r = Math.max(from, ci & ~3); r < to; r++)
+      call("dots", dwAt + r * dys, x0 + 4 * r, dy0, count, xs, dys, co);
+  }
+  return calls;
+}
+
+/** pointwiseCalls' calls for all of dW, run on this thread (tests and benchmarks). */
 export function pointwiseFilterGrad(
   fns: PointwiseFns,
   dwAt: number,
@@ -241,29 +282,8 @@ export function pointwiseFilterGrad(
   block = PIXEL_BLOCK,
   chunk = CO_CHUNK,
 ): void {
-  const xs = 4 * ci;
-  const dys = 4 * co;
-  const ci4 = ci & ~3;
-  const co8 = co & ~7;
-  for (let p = 0; p < m; p += block) {
-    const count = Math.min(block, m - p);
-    const x0 = xAt + p * xs;
-    const dy0 = dyAt + p * dys;
-    for (let j = 0; j < co8; j += chunk) {
-      const n8 = Math.min(chunk, co8 - j) >> 3;
-      for (let i = 0; i < ci4; i += 4) {
-        fns.tile(dwAt + i * dys + 4 * j, x0 + 4 * i, dy0 + 4 * j, count, xs, dys, n8);
-      }
-    }
-    for (let i = 0; i < ci4; i += 4) {
-      if (co8 < co) {
-        for (let r = i; r < i + 4; r++) {
-          fns.dots(dwAt + r * dys + 4 * co8, x0 + 4 * r, dy0 + 4 * co8, count, xs, dys, co - co8);
-        }
-      }
-    }
-    for (let r = ci4; r < ci; r++) fns.dots(dwAt + r * dys, x0 + 4 * r, dy0, count, xs, dys, co);
-  }
+  for (const c of pointwiseCalls(dwAt, xAt, dyAt, m, ci, co, block, chunk))
+    fns[c.fn as "tile" | "dots"](...(c.args as Parameters<TileFn>));
 }
 
 /** dW for float32 x [.., ci] and dy [.., co] on the wasm heap, as a new [1, 1, ci, co] tensor. */
@@ -281,17 +301,18 @@ export function pointwiseGradient(
   const out = wasm.makeOutput(filterShape, "float32");
   const m = x.shape.reduce((a, b) => a * b, 1) / ci;
   zeroOut(backend, out);
-  const outAt = addressOf(backend, out);
-  pointwiseFilterGrad(
-    fns,
-    outAt,
-    addressOf(backend, x),
-    addressOf(backend, dy),
-    m,
-    ci,
-    co,
-    block,
-    chunk,
-  );
+  // On the kernel pool, each task takes a run of dW's rows (a multiple of 4) over all pixels.
+  const tiles = Math.ceil(ci / 4);
+  const tasks = Math.min(tiles, TASKS_PER_THREAD * poolThreads(backend));
+  const calls: Call[] = [];
+  const bounds = [0];
+  for (let t = 0; t < tasks; t++) {
+    const from = 4 * Math.floor((t * tiles) / tasks);
+    const to = Math.min(ci, 4 * Math.floor(((t + 1) * tiles) / tasks));
+    const at = [addressOf(backend, out), addressOf(backend, x), addressOf(backend, dy)] as const;
+    calls.push(...pointwiseCalls(...at, m, ci, co, block, chunk, from, to));
+    bounds.push(calls.length);
+  }
+  runJob(backend, { calls, grid: [{ kind: "calls", bounds }] });
   return out;
 }

@@ -1,14 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { replacing } from "./common.js";
 import { zeroOut } from "./bulk.js";
-import { addressOf, simdFor, wasmHeap } from "./simd.js";
+import { pooledSimdFor } from "./pooledRows.js";
+import { addressOf, wasmHeap } from "./simd.js";
 
 // Why: wasm's Sum and Mean reduce only innermost axes, so a reduction over the
 // leading ones (batch norm's statistics and gradients, bias gradients: every
 // [B, H, W, C] -> [C] reduction in training) first transposes the whole tensor.
 // In a mini_xception step Mean, Sum and their Transposes were a quarter of the time.
 // Over leading axes the tensor is a [N, C] matrix whose rows add up with the SIMD
-// `sums` routine (simd.ts), in one pass and in place. Other reductions, and other
+// `sums` routine (simd.ts), in one pass and in place (on the kernel pool: pooledRows.ts). Other reductions, and other
 // dtypes, go to wasm's own kernel.
 
 function leadingSplit(shape: readonly number[], axis: number | number[]): number | undefined {
@@ -26,7 +27,7 @@ function reduceConfig(name: "Sum" | "Mean", theirs: tf.KernelConfig): tf.KernelC
       keepDims: boolean;
     };
     const k = x.dtype === "float32" ? leadingSplit(x.shape, axis) : undefined;
-    const simd = k === undefined ? undefined : simdFor(backend);
+    const simd = k === undefined ? undefined : pooledSimdFor(backend);
     if (k === undefined || simd === undefined) return theirs.kernelFunc(args);
     const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
     const rest = x.shape.slice(k);

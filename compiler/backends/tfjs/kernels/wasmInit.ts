@@ -8,6 +8,7 @@ import {
   threadSupport,
   withWasmThreads,
 } from "../threads.js";
+import { setBackendThreads } from "./pool.js";
 import { registerWasmTrainingKernels } from "./register.js";
 
 export interface WasmStart {
@@ -48,6 +49,7 @@ export async function initWasmBackend(opts: { threads?: number } = {}): Promise<
     else {
       try {
         const threads = await withWasmThreads(wanted, files, start);
+        setBackendThreads(threads); // archc's kernel pool runs on as many (pool.ts)
         return (started = threads === wanted ? { threads } : { threads, note: `asked ${wanted}` });
       } catch (e) {
         note = `one thread: the threaded build did not start (${e instanceof Error ? e.message : String(e)})`;
@@ -56,5 +58,6 @@ export async function initWasmBackend(opts: { threads?: number } = {}): Promise<
   }
   await singleThreadedWasm();
   await start();
+  setBackendThreads(1);
   return (started = { threads: getThreadsCount(), ...(note ? { note } : {}) });
 }
