@@ -150,4 +150,13 @@ describe("archc fmt and list", () => {
     expect(r.stdout).toMatch(/xception\(classes = 1000, size = 299, parts = depthwise/);
     expect(r.stdout).toMatch(/entry\(filters, first = false/);
   });
+
+  it("list shows a train config's augmentation and evaluation crop", async () => {
+    const r = await runCli("list", join(repo, "specs", "experiments.arch"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /imagenet_xception: .*, augment=inception\(scale=0\.08\.\.1, ratio=0\.75\.\.1\.3333, flip=true\), eval_crop=0\.875/,
+    );
+    expect(r.stdout).not.toMatch(/jft_rmsprop: .*augment=/);
+  });
 });

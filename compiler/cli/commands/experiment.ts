@@ -178,6 +178,7 @@ export async function runPlanned(
   const engine = await import("../../lab/experiment/runner.js");
   const quiet = !!(opts.json || opts.csv || opts.quiet);
   let backendName = "";
+  let backendThreads: number | undefined;
   // tfjs runs latency, and training on the embedded engine; the torch engine names its own
   // Python and torch, so a torch-only sweep starts no tfjs backend and prints no backend line.
   const onTfjs = flags.engine !== "torch";
@@ -185,6 +186,7 @@ export async function runPlanned(
     const b = await startBackend(io, command, opts.backend, flags.threads, quiet);
     if ("exit" in b) return b.exit;
     backendName = b.name;
+    backendThreads = b.threads;
   }
   const { threads, ...measuring } = flags;
   const settings: ExperimentSettings = {
@@ -195,6 +197,7 @@ export async function runPlanned(
     file,
     outDir,
     backendName,
+    ...(backendThreads !== undefined ? { backendThreads } : {}),
   };
   const { variantBar } = await import("../progress.js");
   try {

@@ -30,6 +30,7 @@ export interface LatencySettings {
   readonly engine: "tfjs" | "torch";
   /** The tfjs backend that runs (its name gives its threads), e.g. "wasm (4 threads)". */
   readonly backendName: string;
+  readonly backendThreads?: number;
   readonly latencyBatch?: number;
   readonly runs?: number;
   readonly strategy?: string;
@@ -49,7 +50,7 @@ export function latencyIdentity(graph: IRGraph, s: LatencySettings): RunIdentity
     engine: s.engine,
     ...(s.engine === "torch"
       ? { threads: s.torchThreads ?? null, python: s.python ?? null }
-      : { backend: s.backendName }),
+      : { backend: s.backendName, threads: s.backendThreads ?? null }),
     batch: s.latencyBatch ?? 1,
     runs: s.runs ?? 5,
     strategy: s.strategy ?? "auto",

@@ -35,6 +35,8 @@ export interface ExperimentSettings {
   /** The tfjs backend asked for (`auto`, `wasm`, ...) and the one that runs. */
   readonly backend: string;
   readonly backendName: string;
+  /** The threads the tfjs backend runs (wasm), when it says. */
+  readonly backendThreads?: number;
   /** Latency: images per timed pass and passes (default 1 and 5). */
   readonly latencyBatch?: number;
   readonly runs?: number;

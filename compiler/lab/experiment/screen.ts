@@ -59,6 +59,8 @@ export async function screenLatency(
   let cached = 0;
   try {
     for (const [i, x] of sc.candidates.entries()) {
+      // A timing may never wait for I/O: let a Ctrl-C that came during it be handled first.
+      await new Promise((done) => setImmediate(done));
       if (signals.stopped())
         return { interrupted: true, timed: timed.length, of: sc.candidates.length };
       const v = plan.variants[i]!;
@@ -103,7 +105,11 @@ export async function screenLatency(
       feasible: meets.length,
       runs: first.runs,
       batch: first.batch,
-      backend: first.backend,
+      // torch names its device and threads; tfjs's threads are the backend's.
+      backend:
+        s.engine === "tfjs" && s.backendThreads
+          ? `${first.backend} (${s.backendThreads} thread${s.backendThreads === 1 ? "" : "s"})`
+          : first.backend,
       spread: {
         median: spreads[Math.floor(spreads.length / 2)] ?? 0,
         max: spreads[spreads.length - 1] ?? 0,

@@ -158,10 +158,14 @@ export function showBound(n: number): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: 6 });
 }
 
-/** Milliseconds in the unit a latency bound was written in: `4.25ms`, `850us`. */
+/**
+ * Milliseconds in the unit a latency bound was written in: `4.25ms`, `850us`. Every digit is
+ * kept (12 significant ones drop only the division's rounding error), so a bound shown as the
+ * nearest that admits a configuration does admit it.
+ */
 export function showTime(ms: number, unit: TimeUnit): string {
   const v = ms / msPer[unit];
-  return `${Number(v.toPrecision(4))}${unit}`;
+  return `${Number(v.toPrecision(12))}${unit}`;
 }
 
 /** A bound that admits `value` of the constraint's cost, as the user would write it. */

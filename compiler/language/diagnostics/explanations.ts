@@ -172,5 +172,6 @@ loosen it to that, or widen the axes.`,
 
   E0606: `A constraint (\`where macs <= 20M\`, \`--where 'params < 1.5M'\`) must compare one exact cost
 (\`params\`, \`trainable\` or \`macs\`) with a number, using <, <=, > or >=. Numbers may end in
-k, M or G (thousand, million, billion).`,
+k, M or G (thousand, million, billion). \`latency\` is measured, and is compared with a positive
+time whose unit is written on the number: \`latency <= 5ms\`, \`250us\`, \`0.5s\`.`,
 };
