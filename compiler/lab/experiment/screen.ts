@@ -59,6 +59,8 @@ export async function screenLatency(
   let cached = 0;
   try {
     for (const [i, x] of sc.candidates.entries()) {
+      // A timing may never wait for I/O: let a Ctrl-C that came during it be handled first.
+      await new Promise((done) => setImmediate(done));
       if (signals.stopped())
         return { interrupted: true, timed: timed.length, of: sc.candidates.length };
       const v = plan.variants[i]!;

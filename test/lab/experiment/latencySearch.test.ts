@@ -1,9 +1,12 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseWhere } from "../../../compiler/language/config/constraints.js";
 import { runCli } from "../../helpers.js";
+import { guardSigint, interruptWhen } from "../interrupt.js";
+
+guardSigint();
 
 const stages = join(import.meta.dirname, "stages.arch");
 
@@ -116,6 +119,24 @@ describe("archc search --where 'latency <= T'", () => {
     expect(none.stderr).toContain(
       `the nearest budget that admits a configuration is latency <= ${nearest}us (of ${exact} configurations left before it)`,
     );
+  });
+
+  it("Ctrl-C while timing exits 130; the same command then times only what is left and ends as an uninterrupted search", async () => {
+    const straight = JSON.parse(
+      (await search(mkdtempSync(join(tmpdir(), "archc-latency-")), "latency <= 1000s")).stdout,
+    ) as Searched;
+    const out = mkdtempSync(join(tmpdir(), "archc-latency-"));
+    const timings = join(out, "latency.jsonl");
+    const stopped = await interruptWhen(
+      () => existsSync(timings),
+      () => search(out, "latency <= 1000s"),
+    );
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/configurations timed \(kept in .*latency\.jsonl\)/);
+    const kept = readFileSync(timings, "utf8").trim().split("\n").length;
+    const resumed = JSON.parse((await search(out, "latency <= 1000s")).stdout) as Searched;
+    expect(resumed.latency.cached).toBeGreaterThanOrEqual(kept);
+    expect(resumed.rows.map((r) => r.args)).toEqual(straight.rows.map((r) => r.args));
   });
 
   it("an experiment's design space takes a latency bound; the output says latency is measured", async () => {
