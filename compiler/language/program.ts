@@ -240,17 +240,11 @@ function unknownArgs(network: NetworkDecl, args: readonly (Arg | BoundArg)[]): D
   const unknown = args.filter(
     (a) => nameOf(a) !== undefined && !network.params.some((p) => p.name.name === nameOf(a)),
   );
-  return unknown.map((a) =>
-    error(
-      "E0601",
-      a.span,
-      noNetworkParameter(network.name.name, nameOf(a)!),
-      didYouMean(
-        nameOf(a)!,
-        network.params.map((p) => p.name.name),
-      ) ?? `its parameters: ${network.params.map((p) => p.name.name).join(", ") || "none"}`,
-    ),
-  );
+  const params = network.params.map((p) => p.name.name);
+  return unknown.map((a) => {
+    const p = noNetworkParameter(network.name.name, nameOf(a)!, params);
+    return error("E0601", a.span, p.message, p.hint);
+  });
 }
 
 /** Builds a variant: its network with its argument Values. */

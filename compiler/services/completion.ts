@@ -1,3 +1,4 @@
+import { defaultsWord } from "../language/elaborate/defaults.js";
 import {
   CompletionItemKind,
   InsertTextFormat,
@@ -173,6 +174,15 @@ export function complete(
       insertTextFormat: InsertTextFormat.Snippet,
     });
   }
+  items.push({
+    label: defaultsWord,
+    kind: CompletionItemKind.Keyword,
+    detail: "defaults LAYER(attribute = value, ...)",
+    documentation:
+      "Sets a layer's attributes where layers leave them out, for the rest of this body and the blocks it calls: defaults bn(epsilon = 1e-5, momentum = 0.9)",
+    insertText: `${defaultsWord} \${1:bn}(\$0)`,
+    insertTextFormat: InsertTextFormat.Snippet,
+  });
   for (const k of keywords) items.push({ label: k, kind: CompletionItemKind.Keyword });
   return items;
 }

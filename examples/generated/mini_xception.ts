@@ -75,11 +75,12 @@ export function middle(
 }
 
 /**
- * Convolution without bias, batch norm, activation (Keras' conv2d_bn). The batch norm's epsilon
- * and momentum default to Keras'; torchvision's BatchNorm2d is epsilon = 1e-5, momentum = 0.9
- * (PyTorch's momentum 0.1 weighs the new batch, Keras' the running average). `pad = N` pads
- * every side by N, as PyTorch's padding = N (torchvision's k // 2), in place of `padding`; 0
- * leaves the padding to `padding`.
+ * Convolution without bias, batch norm, activation (Keras' conv2d_bn). `epsilon` and `momentum`
+ * left at `default` take what a `defaults bn(...)` statement in force sets, else bn's own (Keras'
+ * 0.001 and 0.99); torchvision's BatchNorm2d is epsilon = 1e-5, momentum = 0.9 (PyTorch's
+ * momentum 0.1 weighs the new batch, Keras' the running average). `pad = N` pads every side by N,
+ * as PyTorch's padding = N (torchvision's k // 2), in place of `padding`: giving both is an error,
+ * as on conv; 0 leaves the padding to `padding` (conv's own, same, when not given).
  */
 export function conv_bn(
   s: Builder,
@@ -88,12 +89,12 @@ export function conv_bn(
   {
     kernel = [3, 3],
     stride = 1,
-    padding = "same",
+    padding,
     act = "relu",
     parts = "regular",
     scale = true,
-    epsilon = 0.001,
-    momentum = 0.99,
+    epsilon,
+    momentum,
     pad = 0,
   }: {
     kernel?: Size;
@@ -110,7 +111,7 @@ export function conv_bn(
   if (pad === 0) {
     x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
   } else {
-    x = s.conv(x, { kernel, filters, pad, stride, parts, bias: false });
+    x = s.conv(x, { kernel, filters, padding, pad, stride, parts, bias: false });
   }
   x = s.bn(x, { epsilon, momentum, scale });
   x = s.act(x, act);
@@ -164,7 +165,16 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
     dropout = 0.5,
     ...unknown
   } = options;
-  const s = Builder.network("mini_xception", unknown);
+  const s = Builder.network("mini_xception", unknown, [
+    "classes",
+    "size",
+    "channels",
+    "width",
+    "parts",
+    "mid",
+    "residual",
+    "dropout",
+  ]);
   let x = s.input([size, size, channels]);
   x = conv_bn(s.block("conv_bn"), x, width);
   x = entry(s.block("entry"), x, width * 2, { first: true, parts, mid, residual });

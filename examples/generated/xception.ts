@@ -100,11 +100,12 @@ export function exit(
 }
 
 /**
- * Convolution without bias, batch norm, activation (Keras' conv2d_bn). The batch norm's epsilon
- * and momentum default to Keras'; torchvision's BatchNorm2d is epsilon = 1e-5, momentum = 0.9
- * (PyTorch's momentum 0.1 weighs the new batch, Keras' the running average). `pad = N` pads
- * every side by N, as PyTorch's padding = N (torchvision's k // 2), in place of `padding`; 0
- * leaves the padding to `padding`.
+ * Convolution without bias, batch norm, activation (Keras' conv2d_bn). `epsilon` and `momentum`
+ * left at `default` take what a `defaults bn(...)` statement in force sets, else bn's own (Keras'
+ * 0.001 and 0.99); torchvision's BatchNorm2d is epsilon = 1e-5, momentum = 0.9 (PyTorch's
+ * momentum 0.1 weighs the new batch, Keras' the running average). `pad = N` pads every side by N,
+ * as PyTorch's padding = N (torchvision's k // 2), in place of `padding`: giving both is an error,
+ * as on conv; 0 leaves the padding to `padding` (conv's own, same, when not given).
  */
 export function conv_bn(
   s: Builder,
@@ -113,12 +114,12 @@ export function conv_bn(
   {
     kernel = [3, 3],
     stride = 1,
-    padding = "same",
+    padding,
     act = "relu",
     parts = "regular",
     scale = true,
-    epsilon = 0.001,
-    momentum = 0.99,
+    epsilon,
+    momentum,
     pad = 0,
   }: {
     kernel?: Size;
@@ -135,7 +136,7 @@ export function conv_bn(
   if (pad === 0) {
     x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
   } else {
-    x = s.conv(x, { kernel, filters, pad, stride, parts, bias: false });
+    x = s.conv(x, { kernel, filters, padding, pad, stride, parts, bias: false });
   }
   x = s.bn(x, { epsilon, momentum, scale });
   x = s.act(x, act);
@@ -188,7 +189,15 @@ export function build(options: Partial<XceptionOptions> = {}): tf.LayersModel {
     dropout = 0.5,
     ...unknown
   } = options;
-  const s = Builder.network("xception", unknown);
+  const s = Builder.network("xception", unknown, [
+    "classes",
+    "size",
+    "parts",
+    "mid",
+    "residual",
+    "fc",
+    "dropout",
+  ]);
   let x = s.input([size, size, 3]);
   x = conv_bn(s.block("conv_bn"), x, 32, { stride: 2, padding: "valid" });
   x = conv_bn(s.block("conv_bn"), x, 64, { padding: "valid" });

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { stdlibDir } from "../../compiler/language/paths.js";
 import { expectGolden } from "../golden.js";
 import { runCli } from "../helpers.js";
 
@@ -18,7 +19,28 @@ const entries = readdirSync(cases).map((name) => {
   return { name: name.replace(/\.arch$/, ""), file };
 });
 
+/**
+ * Cases whose diagnostics point into the standard library, whose place differs between
+ * checkouts: the goldens name it <stdlib>.
+ */
+const imported = join(root, "imported");
+
 describe("diagnostics for each class of bad input (golden)", () => {
+  for (const name of readdirSync(imported).map((f) => f.replace(/\.arch$/, ""))) {
+    it(`${name} (into the standard library)`, async () => {
+      const cwd = process.cwd();
+      process.chdir(root);
+      try {
+        const r = await runCli("check", join("imported", `${name}.arch`));
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe("");
+        expectGolden(join(root, `${name}.txt`), r.stderr.replaceAll(stdlibDir, "<stdlib>"));
+      } finally {
+        process.chdir(cwd);
+      }
+    });
+  }
+
   for (const { name, file } of entries) {
     it(name, async () => {
       const cwd = process.cwd();

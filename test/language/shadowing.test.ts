@@ -1,12 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stdlibDir } from "../../compiler/language/paths.js";
-import { expectGolden } from "../golden.js";
 import { buildText, runCli } from "../helpers.js";
-
-const goldenDir = join(import.meta.dirname, "..", "golden", "diagnostics");
 
 describe("a declaration named like an imported one", () => {
   it("is reported at the user's declaration, the imported one as a note", async () => {
@@ -47,24 +43,6 @@ describe("a declaration named like an imported one", () => {
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("through a module that imports the standard library: at the user's block (golden)", async () => {
-    // The standard library reached through std/residual, which imports std/units.
-    const file = join(goldenDir, "imported", "stdlib_block_name.arch");
-    const cwd = process.cwd();
-    process.chdir(goldenDir);
-    try {
-      const r = await runCli("check", relative(goldenDir, file));
-      expect(r.code).toBe(1);
-      // The standard library's place differs between checkouts: the golden names it <stdlib>.
-      expectGolden(
-        join(goldenDir, "stdlib_block_name.txt"),
-        r.stderr.replaceAll(stdlibDir, "<stdlib>"),
-      );
-    } finally {
-      process.chdir(cwd);
     }
   });
 

@@ -12,7 +12,9 @@ import type {
 import type { Program } from "../../language/program.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import type { Json } from "../../language/elaborate/values.js";
+import { defaultsCall, defaultsWord } from "../../language/elaborate/defaults.js";
 import { ops } from "../../language/elaborate/ops/catalogue.js";
+import { unsetWord } from "../../language/elaborate/values.js";
 import {
   bindCall,
   bindLayer,
@@ -336,7 +338,10 @@ class FunctionEmitter {
     const id = this.local(p.name.name);
     const name = this.ctx.key(this.decl, p.name.name);
     const key = id === name ? id : `${name}: ${id}`;
-    const def = value ?? (p.default ? this.expr(p.default, this.cursorOf(this.x)) : undefined);
+    // A parameter that defaults to `default` is left undefined when not given.
+    const unset = p.default?.kind === "Name" && p.default.name === unsetWord;
+    const def =
+      value ?? (p.default && !unset ? this.expr(p.default, this.cursorOf(this.x)) : undefined);
     return def === undefined ? key : `${key} = ${def}`;
   }
 
@@ -359,7 +364,13 @@ class FunctionEmitter {
     );
     const unknown = this.fresh("unknown");
     this.lines.push(`const { ${[...values, `...${unknown}`].join(", ")} } = options;`);
-    this.lines.push(`const ${this.s} = Builder.network(${tsString(net.name.name)}, ${unknown});`);
+    // The option keys (the parameters as build() spells them), for the compiler's "did you mean"
+    // on an option the network does not have.
+    const keys = net.params.map((p) => tsString(this.ctx.key(this.decl, p.name.name)));
+    const params = `[${keys.join(", ")}]`;
+    this.lines.push(
+      `const ${this.s} = Builder.network(${tsString(net.name.name)}, ${unknown}, ${params});`,
+    );
     const cur: Cursor = { name: this.x, declared: false, start: "" };
     this.elements(net.body, cur);
     if (!cur.declared) throw new StructureError(`network ${net.name.name} has no layers`);
@@ -502,8 +513,9 @@ class FunctionEmitter {
 
   private layer(stmt: LayerStmt, cur: Cursor): void {
     const name = stmt.callee.name;
-    const op = ops.get(name);
     const s = this.s;
+    if (name === defaultsWord) return this.defaults(stmt, cur);
+    const op = ops.get(name);
     if (!op) {
       const block = this.ctx.program.table.blocks.get(name);
       if (!block) throw new StructureError(`'${name}' is neither a layer nor a block`);
@@ -539,6 +551,29 @@ class FunctionEmitter {
       op.attrs.map((a) => a.name),
     );
     this.assign(cur, `${s}.${name}(${x}${o ? `, ${o}` : ""})`);
+  }
+
+  /**
+   * `defaults bn(...)`: the builder scope holds them for the rest of the function and the block
+   * instances it makes. Only directly in a declaration's body, where the rest of the function is
+   * the rest of the body; a nested body's defaults would outlive it.
+   */
+  private defaults(stmt: LayerStmt, cur: Cursor): void {
+    const r = defaultsCall(stmt);
+    if ("problem" in r) throw new StructureError(r.problem.message);
+    if (!this.decl.body.stmts.some((st) => st.kind !== "Let" && st.elements.includes(stmt)))
+      throw new StructureError(
+        "defaults inside a branch, repeat or if is written only with --flat",
+      );
+    const op = ops.get(r.call.callee.name)!;
+    const bound = bindLayer(op, { ...stmt, callee: r.call.callee, args: r.call.args }, this.lookup);
+    const o = this.options(
+      bound,
+      [],
+      cur,
+      op.attrs.map((a) => a.name),
+    );
+    this.lines.push(`${this.s}.defaults(${tsString(op.name)}, ${o || "{}"});`);
   }
 
   /** A layer's attributes as an options object, in the order the language lists them. */
@@ -643,6 +678,8 @@ class FunctionEmitter {
         }
         if (this.types.has(e.name) || this.decl.params.some((p) => p.name.name === e.name))
           return [this.local(e.name), atom];
+        // `default` is "not given": an option left undefined takes the builder's default.
+        if (e.name === unsetWord) return ["undefined", atom];
         if (symbolType(e.name)) return [tsString(e.name), atom];
         return [this.local(e.name), atom];
       }

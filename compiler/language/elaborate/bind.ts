@@ -6,14 +6,19 @@ import { evaluate } from "./evaluate.js";
 import { accepts, kindWords, typeMismatch } from "./ops/attrs.js";
 import type { BoundAttr, OpSpec } from "./ops/spec.js";
 import type { Scope } from "./scope.js";
-import { show, type Value } from "./values.js";
+import { isUnset, show, type Value } from "./values.js";
 
-/** Binds a layer's arguments to its attributes: keywords by name, bare values by kind in order. */
+/**
+ * Binds a layer's arguments to its attributes: keywords by name, bare values by kind in order.
+ * An argument that is `default` counts as not given; `inherited` (what `defaults` statements
+ * set for this op) fills the attributes still open.
+ */
 export function bindOpArgs(
   op: OpSpec,
-  stmt: LayerStmt,
+  stmt: Pick<LayerStmt, "args">,
   scope: Scope,
   layer: string,
+  inherited: ReadonlyMap<string, BoundAttr> = new Map(),
 ): Map<string, BoundAttr> {
   const bound = new Map<string, BoundAttr>();
   const positional: { value: Value; span: Span; expr: Arg["value"] }[] = [];
@@ -28,7 +33,7 @@ export function bindOpArgs(
       );
     }
     if (!arg.name) {
-      positional.push({ value, span: arg.span, expr: arg.value });
+      if (!isUnset(value)) positional.push({ value, span: arg.span, expr: arg.value });
       continue;
     }
     bindNamed(
@@ -105,6 +110,7 @@ export function bindOpArgs(
     }
     bound.set(slot.name, p);
   }
+  for (const [name, attr] of inherited) if (!bound.has(name)) bound.set(name, attr);
   return bound;
 }
 
@@ -135,6 +141,8 @@ export function bindNamed(
     );
   }
   if (bound.has(name)) fail("E0304", attr.span, `${layer}: argument '${name}' is given twice`);
+  // `default` is the argument not given: the attribute stays open for `defaults` and the layer.
+  if (isUnset(value)) return;
   if (!accepts(spec.kind, value)) typeMismatch(layer, name, spec.kind, value, span);
   bound.set(name, { value, span });
 }

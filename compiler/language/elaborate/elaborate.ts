@@ -18,6 +18,7 @@ import {
 import { activationTable } from "../ir/activations.js";
 import type { BlockCall, IRGraph, IRNode } from "../ir/types.js";
 import { bindOpArgs, bindParams, type BoundArg } from "./bind.js";
+import { applyDefaults, defaultsWord, type OpDefaults } from "./defaults.js";
 import { evaluate } from "./evaluate.js";
 import {
   addProblem,
@@ -41,7 +42,7 @@ import type { Lowered, Snapped } from "./ops/spec.js";
 import { Scope } from "./scope.js";
 import { limits } from "../../../grammar/limits.js";
 import { SizeBound } from "./size.js";
-import { show, toJson, typeName, type Value } from "./values.js";
+import { isUnset, show, toJson, typeName, type Value } from "./values.js";
 import { markNamedArgument, NamedValueError, reanchorAtCall } from "./reanchor.js";
 
 export interface Tensor {
@@ -184,6 +185,8 @@ class Elaborator {
   readonly calls: { name: () => string; span: Span }[] = [];
   /** The block calls being expanded, outermost first: every node made now is inside them. */
   private chain: readonly BlockCall[] = [];
+  /** What the `defaults` statements in force set: for the rest of their body and the blocks it calls. */
+  private opDefaults: OpDefaults = new Map();
   private readonly taken = new Set<string>();
   private readonly size: SizeBound;
 
@@ -259,14 +262,19 @@ class Elaborator {
     holder: { cur?: Tensor } = {},
   ): Tensor | undefined {
     holder.cur = x;
-    for (const stmt of body.stmts) {
-      if (stmt.kind === "Let") {
-        scope.set(stmt.name.name, evaluate(stmt.value, scope));
-        continue;
+    const outer = this.opDefaults;
+    try {
+      for (const stmt of body.stmts) {
+        if (stmt.kind === "Let") {
+          scope.set(stmt.name.name, evaluate(stmt.value, scope));
+          continue;
+        }
+        for (const el of stmt.elements) {
+          holder.cur = this.element(el, holder.cur, scope, namer);
+        }
       }
-      for (const el of stmt.elements) {
-        holder.cur = this.element(el, holder.cur, scope, namer);
-      }
+    } finally {
+      this.opDefaults = outer;
     }
     return holder.cur;
   }
@@ -463,6 +471,10 @@ class Elaborator {
     namer: Namer,
   ): Tensor | undefined {
     const name = stmt.callee.name;
+    if (name === defaultsWord) {
+      this.opDefaults = applyDefaults(stmt, scope, this.opDefaults);
+      return x;
+    }
     const op = ops.get(name);
     if (op) {
       if (name === "input") {
@@ -471,7 +483,7 @@ class Elaborator {
       const provisional = `${namer.prefix ? namer.prefix + "/" : ""}${name}`;
       let attrs: ReturnType<typeof bindOpArgs>;
       try {
-        attrs = bindOpArgs(op, stmt, scope, provisional);
+        attrs = bindOpArgs(op, stmt, scope, provisional, this.opDefaults.get(name));
       } catch (e) {
         throw markNamedArgument(e, stmt);
       }
@@ -560,7 +572,10 @@ class Elaborator {
             endLine: stmt.span.end.line,
             endColumn: stmt.span.end.column,
           },
-          args: Object.fromEntries([...params].map(([k, v]) => [k, toJson(v)])),
+          // A parameter left at `default` was not given: it has no value to record.
+          args: Object.fromEntries(
+            [...params].flatMap(([k, v]) => (isUnset(v) ? [] : [[k, toJson(v)]])),
+          ),
         },
       ];
     const before = { made: this.made, steps: this.steps, peak: this.peak, ...this.totals() };

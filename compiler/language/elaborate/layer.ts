@@ -1,6 +1,7 @@
 import { fail } from "../../../grammar/diagnostic.js";
 import type { Span } from "../../../grammar/span.js";
 import { isActivation, isIdentity } from "../ir/activations.js";
+import { didYouMean } from "../suggest.js";
 import { layerNameProblem, type Namer } from "./namer.js";
 import type { BoundAttr, Lowered, OpSpec, Snapped } from "./ops/spec.js";
 import type { Value } from "./values.js";
@@ -83,6 +84,13 @@ export function badRepeatCount(shown: string): string {
 }
 
 /** An argument a network does not take (E0601); the hint names what is close or what there is. */
-export function noNetworkParameter(network: string, param: string): string {
-  return `network ${network} has no parameter '${param}'`;
+export function noNetworkParameter(
+  network: string,
+  param: string,
+  params: readonly string[],
+): { message: string; hint: string } {
+  return {
+    message: `network ${network} has no parameter '${param}'`,
+    hint: didYouMean(param, params) ?? `its parameters: ${params.join(", ") || "none"}`,
+  };
 }

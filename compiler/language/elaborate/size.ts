@@ -1,3 +1,4 @@
+import { defaultsWord } from "./defaults.js";
 import type { BlockDecl, Body, Element, Expr } from "../../../grammar/ast.js";
 
 // Block calls nest at most this deep in the elaborator too; beyond it nothing is claimed.
@@ -46,7 +47,8 @@ export class SizeBound {
       case "Layer": {
         const block = this.decls.blocks.get(el.callee.name);
         if (block) return this.block(block, depth + 1);
-        return el.callee.name === "act" || el.callee.name === "linear" ? 0 : 1;
+        // `act(none)`/`linear` may make no layer, and a `defaults` statement never does.
+        return ["act", "linear", defaultsWord].includes(el.callee.name) ? 0 : 1;
       }
       case "Branches": {
         const inner = el.branches.reduce((s, b) => s + this.body(b, depth), 0);

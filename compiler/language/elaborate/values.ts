@@ -38,12 +38,21 @@ export const paddings = ["same", "valid"] as const;
 export const orders = ["spatial_first", "pointwise_first"] as const;
 export const partWords = ["depthwise", "regular"] as const;
 
+/**
+ * `default` as a layer's argument means "not given": the layer takes the default that a
+ * `defaults` statement set, or its own. A block parameter defaults to it to pass on only
+ * what its caller gave (std/units' conv_bn: `epsilon = default`).
+ */
+export const unsetWord = "default";
+export const isUnset = (v: Value): boolean => v.t === "symbol" && v.v === unsetWord;
+
 /** Every bare word that means something on its own; anything else must be a bound name. */
 export const symbols: ReadonlySet<string> = new Set<string>([
   ...activations,
   ...paddings,
   ...orders,
   ...partWords,
+  unsetWord,
 ]);
 
 export function typeName(v: Value): string {

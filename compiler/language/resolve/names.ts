@@ -12,6 +12,7 @@ import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import type { Span } from "../../../grammar/span.js";
 import { builtinFunctions } from "../elaborate/evaluate.js";
 import { ops } from "../elaborate/ops/catalogue.js";
+import { defaultsCall, defaultsWord } from "../elaborate/defaults.js";
 import { symbols } from "../elaborate/values.js";
 import { argumentHint, didYouMean } from "../suggest.js";
 import type { DeclTable } from "./table.js";
@@ -76,6 +77,22 @@ function element(
   switch (el.kind) {
     case "Layer": {
       const name = el.callee.name;
+      if (name === defaultsWord) {
+        const r = defaultsCall(el);
+        if ("problem" in r) {
+          out.push(error("E0300", r.problem.span, r.problem.message, r.problem.hint));
+          return;
+        }
+        const target = r.call.callee.name;
+        r.call.args.forEach((a) => expr(a.value, scope, out));
+        namedArgs(
+          r.call.args,
+          ops.get(target)!.attrs.map((a) => a.name),
+          `${target} has no argument`,
+          out,
+        );
+        return;
+      }
       const op = ops.get(name);
       const argNames =
         op?.attrs.map((a) => a.name) ?? table.blocks.get(name)?.params.map((p) => p.name.name);

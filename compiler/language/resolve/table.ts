@@ -7,6 +7,7 @@ import type {
   TrainDecl,
 } from "../../../grammar/ast.js";
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
+import { defaultsWord } from "../elaborate/defaults.js";
 import { ops } from "../elaborate/ops/catalogue.js";
 import type { Loaded } from "../load.js";
 
@@ -65,12 +66,12 @@ export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable
         );
         continue;
       }
-      if (decl.kind === "BlockDecl" && ops.has(name)) {
+      if (decl.kind === "BlockDecl" && (ops.has(name) || name === defaultsWord)) {
         diagnostics.push(
           error(
             "E0204",
             decl.name.span,
-            `block '${name}' has the name of a built-in layer`,
+            `block '${name}' has the name of a built-in ${name === defaultsWord ? "statement" : "layer"}`,
             "choose another name",
           ),
         );

@@ -114,3 +114,20 @@ describe("the runtime's errors are the compiler's", () => {
     expectSpecError(() => c.call(b, x), d, c.spec);
   });
 });
+
+describe("the runtime's network-level errors are the compiler's", () => {
+  it("an option the network does not have: E0601 with the nearest parameter", () => {
+    const r = buildText("network n(parts = 1, width = 2) {\n  input 8x8x4\n}\n", ["party=4"]);
+    const d = r.diagnostics[0]!;
+    expect(d.hint).toMatch(/parts/);
+    expectSpecError(() => Builder.network("n", { party: 4 }, ["parts", "width"]), d);
+  });
+
+  it("a network without layers, and a repeat count that is no count", () => {
+    const empty = buildText("network n {\n}\n").diagnostics[0]!;
+    expectSpecError(() => Builder.network("n").model(undefined as never, "n"), empty);
+    const repeat = buildText("network n {\n  input 8x8x4\n  repeat -1 { relu }\n}\n")
+      .diagnostics[0]!;
+    expectSpecError(() => Builder.network("n").repeat(-1), repeat);
+  });
+});

@@ -14,6 +14,7 @@ import {
   uleb,
   functionBody,
   i32Params,
+  simdFor,
   I32,
   F32,
   V128,
@@ -229,9 +230,7 @@ export const CO_CHUNK = 64;
 
 /**
  * The calls that make dW[ci, co] += x^T dy for x [m, ci] and dy [m, co], row-major at byte
- * addresses xAt and dyAt, into dW at dwAt, for dW's rows `from` to `to` (from a multiple of 4).
- * Each row of dW sums its pixels in the same order whatever the rows asked for, so rows cut
- * between the kernel pool's tasks give the same bits as one pass.
+ * addresses xAt and dyAt, into dW at dwAt.
  */
 export function pointwiseCalls(
   dwAt: number,
@@ -242,15 +241,13 @@ export function pointwiseCalls(
   co: number,
   block = PIXEL_BLOCK,
   chunk = CO_CHUNK,
-  from = 0,
-  to = ci,
 ): Call[] {
   const calls: Call[] = [];
   const call = (fn: "tile" | "dots", ...args: number[]) =>
     calls.push({ module: pointwiseModule, fn, args });
   const xs = 4 * ci;
   const dys = 4 * co;
-  const ci4 = Math.min(to, ci & ~3);
+  const ci4 = ci & ~3;
   const co8 = co & ~7;
   for (let p = 0; p < m; p += block) {
     const count = Math.min(block, m - p);
@@ -258,13 +255,13 @@ export function pointwiseCalls(
     const dy0 = dyAt + p * dys;
     for (let j = 0; j < co8; j += chunk) {
       const n8 = Math.min(chunk, co8 - j) >> 3;
-      for (let i = from; i < ci4; i += 4)
+      for (let i = 0; i < ci4; i += 4)
         call("tile", dwAt + i * dys + 4 * j, x0 + 4 * i, dy0 + 4 * j, count, xs, dys, n8);
     }
     if (co8 < co)
-      for (let r = from; r < ci4; r++)
+      for (let r = 0; r < ci4; r++)
         call("dots", dwAt + r * dys + 4 * co8, x0 + 4 * r, dy0 + 4 * co8, count, xs, dys, co - co8);
-    for (let r = Math.max(from, ci & ~3); r < to; r++)
+    for (let r = ci4; r < ci; r++)
       call("dots", dwAt + r * dys, x0 + 4 * r, dy0, count, xs, dys, co);
   }
   return calls;
@@ -301,18 +298,38 @@ export function pointwiseGradient(
   const out = wasm.makeOutput(filterShape, "float32");
   const m = x.shape.reduce((a, b) => a * b, 1) / ci;
   zeroOut(backend, out);
-  // On the kernel pool, each task takes a run of dW's rows (a multiple of 4) over all pixels.
-  const tiles = Math.ceil(ci / 4);
-  const tasks = Math.min(tiles, TASKS_PER_THREAD * poolThreads(backend));
-  const calls: Call[] = [];
-  const bounds = [0];
-  for (let t = 0; t < tasks; t++) {
-    const from = 4 * Math.floor((t * tiles) / tasks);
-    const to = Math.min(ci, 4 * Math.floor(((t + 1) * tiles) / tasks));
-    const at = [addressOf(backend, out), addressOf(backend, x), addressOf(backend, dy)] as const;
-    calls.push(...pointwiseCalls(...at, m, ci, co, block, chunk, from, to));
-    bounds.push(calls.length);
+  // On the kernel pool, each task sums a run of pixel blocks into a dW of its own, added up at
+  // the end. (Cutting dW's rows instead kept each sum's order but made every task read all of
+  // dy: half the speed of one thread, measured with npm run bench -- threads.)
+  const blocks = Math.ceil(m / block);
+  const tasks = Math.min(blocks, TASKS_PER_THREAD * poolThreads(backend));
+  const copies = tasks > 1 ? wasm.makeOutput([tasks - 1, ci, co], "float32") : undefined;
+  try {
+    if (copies) zeroOut(backend, copies);
+    const calls: Call[] = [];
+    const bounds = [0];
+    for (let t = 0; t < tasks; t++) {
+      const p0 = block * Math.floor((t * blocks) / tasks);
+      const p1 = Math.min(m, block * Math.floor(((t + 1) * blocks) / tasks));
+      const dwAt =
+        t === 0 ? addressOf(backend, out) : addressOf(backend, copies!) + 4 * ci * co * (t - 1);
+      const xAt = addressOf(backend, x) + 4 * ci * p0;
+      const dyAt = addressOf(backend, dy) + 4 * co * p0;
+      calls.push(...pointwiseCalls(dwAt, xAt, dyAt, p1 - p0, ci, co, block, chunk));
+      bounds.push(calls.length);
+    }
+    runJob(backend, { calls, grid: [{ kind: "calls", bounds }] });
+    if (copies)
+      simdFor(backend)!.sums(
+        addressOf(backend, out),
+        addressOf(backend, copies),
+        ci * co,
+        tasks - 1,
+        0,
+        4 * ci * co,
+      );
+  } finally {
+    if (copies) backend.disposeData(copies.dataId);
   }
-  runJob(backend, { calls, grid: [{ kind: "calls", bounds }] });
   return out;
 }

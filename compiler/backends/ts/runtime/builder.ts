@@ -158,22 +158,41 @@ export class Builder {
   private constructor(
     private readonly namer: Namer,
     private readonly net: Network,
+    /** What `defaults` statements in force set, per layer kind (`s.defaults`). */
+    private opDefaults: ReadonlyMap<string, object> = new Map(),
   ) {}
 
   /**
    * The scope of a network. `unknown` holds the options the network does not have; they are
-   * rejected, as the compiler rejects an unknown `--set`.
+   * rejected, as the compiler rejects an unknown `--set`, naming the nearest of `params`.
    */
-  static network(network: string, unknown: object = {}): Builder {
+  static network(network: string, unknown: object = {}, params: readonly string[] = []): Builder {
     const k = Object.keys(unknown)[0];
-    if (k !== undefined) throw new SpecError("E0601", noNetworkParameter(network, k));
+    if (k !== undefined) {
+      const p = noNetworkParameter(network, k, params);
+      throw new SpecError("E0601", p.message, p.hint);
+    }
     const net = new Network();
     return new Builder(new Namer("", net.taken), net);
   }
 
   /** The scope of a block instance called here: `entry`, then `entry_1`, ... */
   block(name: string): Builder {
-    return new Builder(this.namer.nested(this.namer.fresh(name)), this.net);
+    return new Builder(this.namer.nested(this.namer.fresh(name)), this.net, this.opDefaults);
+  }
+
+  /**
+   * `defaults bn(epsilon = 1e-5)`: the options layers of that kind take when their own leave them
+   * out, in this scope from here on and in the block instances it makes afterwards.
+   */
+  defaults(op: string, o: object): void {
+    this.opDefaults = new Map(this.opDefaults).set(op, { ...this.opDefaults.get(op), ...o });
+  }
+
+  /** A layer's options over the defaults in force; an option left undefined is not given. */
+  private given<T extends object>(op: string, o: T): T {
+    const own = Object.entries(o).filter(([, v]) => v !== undefined);
+    return { ...this.opDefaults.get(op), ...Object.fromEntries(own) } as T;
   }
 
   /** The finished model, from the input to `output`. */
@@ -344,8 +363,7 @@ export class Builder {
       const attrs = new Map<string, BoundAttr>();
       // The elaborator's provisional name for binding's messages: the scope's path and the word.
       const provisional = this.namer.prefix ? `${this.namer.prefix}/${word}` : word;
-      for (const [name, v] of Object.entries(o)) {
-        if (v === undefined) continue;
+      for (const [name, v] of Object.entries(this.given(word, o))) {
         const kind = op.attrs.find((a) => a.name === name)?.kind;
         const attr = { name, span: generated };
         bindNamed(op, attrs, provisional, attr, valueOf(v, kind), generated);
