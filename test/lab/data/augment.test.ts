@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { inCI, python, pythonProblem } from "../../backends/torch/python.js";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,9 +31,7 @@ import { inceptionDefaults } from "../../../compiler/language/config/augment.js"
  * the embedded trainer and the torch engine see the same augmented batches, a resumed epoch the
  * same crops as an uninterrupted one, and evaluation the same centre crop every time.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const hasTorch = spawnSync(python, ["-c", "import torch, PIL"]).status === 0;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const hasTorch = pythonProblem("torch, PIL") === undefined;
 
 const root = mkdtempSync(join(tmpdir(), "archc-augment-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
@@ -18,9 +18,7 @@ import { mustBuild } from "../../helpers.js";
  * weights and the same augmented batches give the same epoch loss, and the same centre crop the
  * same validation loss.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, PIL"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, PIL");
 
 const root = mkdtempSync(join(tmpdir(), "archc-torch-augment-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -64,8 +62,7 @@ const metrics = (dir: string) =>
 describe.skipIf(problem !== undefined && !inCI)("augmentation in both engines", () => {
   let pack: string;
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
     pack = join(root, "pack");
     await packShards(await imageFolderSource(await imageFolder(join(root, "images"))), "x", pack, {

@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { samplesLogFile, trainTorch } from "../../../compiler/lab/torch/engine.js";
@@ -13,9 +13,7 @@ import { mustBuild, runCli } from "../../helpers.js";
  * RUN/samples.jsonl (what each process read at each step, issue 24.4's evidence) is asked for
  * with --samples-log, and holds every node's processes, not node 0's alone.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 
 const root = mkdtempSync(join(tmpdir(), "archc-samples-log-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -46,8 +44,7 @@ const logged = (dir: string) =>
 
 describe.skipIf(problem !== undefined && !inCI)("the samples log", () => {
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
   });
 
