@@ -25,11 +25,15 @@ function netpbmPixels(bytes: Uint8Array): Pixels {
 
 /**
  * A JPEG or PNG as sRGB: EXIF orientation applied, alpha dropped; truncated or damaged files
- * fail (failOn "warning") rather than train half-decoded.
+ * fail (failOn "warning") rather than train half-decoded. With `size`, stretched to it in the same
+ * pipeline ("fill", as torchvision's Resize((h, w))): one decode with no full-size buffer handed
+ * back and forth, and libjpeg's shrink-on-load where the photo is at least twice the size, as
+ * runner.py's `draft` does.
  */
-async function encodedPixels(bytes: Uint8Array): Promise<Pixels> {
-  const { data, info } = await sharp(bytes, { failOn: "warning" })
-    .rotate()
+async function encodedPixels(bytes: Uint8Array, size?: { h: number; w: number }): Promise<Pixels> {
+  let image = sharp(bytes, { failOn: "warning" }).rotate();
+  if (size) image = image.resize(size.w, size.h, { fit: "fill" });
+  const { data, info } = await image
     .removeAlpha()
     .toColourspace("srgb")
     .raw({ depth: "uchar" })
@@ -47,38 +51,69 @@ async function resized(p: Pixels, h: number, w: number): Promise<Pixels> {
   return { data, h, w, c: p.c };
 }
 
+/** Each byte's value over 255 as a float32: the same number as the division, without it. */
+const byteFloats = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
 /**
  * Gray to gray and RGB to RGB are the value over 255; gray to RGB repeats it; RGB to gray is
- * PIL's convert("L") luma, in double precision before the division.
+ * PIL's convert("L") luma, in double precision before the division. Written into `out` (a batch's
+ * slot), so that no sample has an array of its own to allocate, post and copy again. Bytes (the
+ * stretch) and doubles (a view's interpolation) have a loop each, so that each stays monomorphic:
+ * this is a loader's hottest loop after the decoder's own.
  */
-function toChannels(d: ArrayLike<number>, from: 1 | 3, c: number, count: number): Float32Array {
-  const out = new Float32Array(count);
+function bytesToChannels(
+  d: Uint8Array,
+  from: 1 | 3,
+  out: Float32Array<ArrayBufferLike>,
+  c: number,
+) {
+  if (from === c) for (let i = 0; i < out.length; i++) out[i] = byteFloats[d[i]!]!;
+  else if (c === 3) for (let i = 0; i < out.length; i++) out[i] = byteFloats[d[(i / 3) | 0]!]!;
+  else luma(d, out);
+}
+
+function valuesToChannels(
+  d: Float64Array,
+  from: 1 | 3,
+  out: Float32Array<ArrayBufferLike>,
+  c: number,
+) {
   if (from === c) for (let i = 0; i < out.length; i++) out[i] = d[i]! / 255;
-  else if (c === 3) for (let i = 0; i < out.length; i++) out[i] = d[Math.floor(i / 3)]! / 255;
-  else
-    for (let i = 0; i < out.length; i++)
-      out[i] = (0.299 * d[3 * i]! + 0.587 * d[3 * i + 1]! + 0.114 * d[3 * i + 2]!) / 255;
-  return out;
+  else if (c === 3) for (let i = 0; i < out.length; i++) out[i] = d[(i / 3) | 0]! / 255;
+  else luma(d, out);
+}
+
+function luma(d: ArrayLike<number>, out: Float32Array<ArrayBufferLike>) {
+  for (let i = 0; i < out.length; i++)
+    out[i] = (0.299 * d[3 * i]! + 0.587 * d[3 * i + 1]! + 0.114 * d[3 * i + 2]!) / 255;
 }
 
 /**
- * One sample's encoded image as h*w*c floats in [0, 1], the network's input: stretched to h x w,
- * or, with a view, the view's box of the full-size image resized to h x w (augment.ts). runner.py's
- * decode_sample does the same arithmetic, so both engines see the same numbers where no
- * stretch is needed, and within rounding where one is.
+ * One sample's encoded image as h*w*c floats in [0, 1], the network's input, written into `out`
+ * (h*w*c long; a new array where none is given): stretched to h x w, or, with a view, the view's
+ * box of the full-size image resized to h x w (augment.ts). runner.py's decode_sample does the
+ * same arithmetic, so both engines see the same numbers where no stretch is needed, and within
+ * rounding where one is.
  */
 export async function decodeSample(
   bytes: Uint8Array,
   ext: ImageExt,
   shape: readonly [number, number, number],
   view?: { readonly view: SampleView; readonly sample: number },
-): Promise<Float32Array> {
+  out: Float32Array<ArrayBufferLike> = new Float32Array(shape[0] * shape[1] * shape[2]),
+): Promise<Float32Array<ArrayBufferLike>> {
   const [h, w, c] = shape;
-  const raw = ext === "pgm" || ext === "ppm" ? netpbmPixels(bytes) : await encodedPixels(bytes);
+  if (out.length !== h * w * c) throw new Error(`${out.length} floats cannot hold ${h}x${w}x${c}`);
   if (view) {
+    const raw = ext === "pgm" || ext === "ppm" ? netpbmPixels(bytes) : await encodedPixels(bytes);
     const px = viewSample(view.view, view.sample, raw.data, raw.h, raw.w, raw.c, h, w);
-    return toChannels(px, raw.c, c, h * w * c);
+    valuesToChannels(px, raw.c, out, c);
+    return out;
   }
-  const p = await resized(raw, h, w);
-  return toChannels(p.data, p.c, c, h * w * c);
+  const p =
+    ext === "pgm" || ext === "ppm"
+      ? await resized(netpbmPixels(bytes), h, w)
+      : await encodedPixels(bytes, { h, w });
+  bytesToChannels(p.data, p.c, out, c);
+  return out;
 }

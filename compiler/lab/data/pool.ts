@@ -13,9 +13,12 @@ export interface DecodeJob {
   readonly shape: readonly [number, number, number];
   /** The crop to take (augment.ts), and the sample's number its training draws are keyed by. */
   readonly view?: { readonly view: SampleView; readonly sample: number };
+  /** Where the h*w*c floats go: float `at` of `out` onward (a batch's shared memory). */
+  readonly out: SharedArrayBuffer;
+  readonly at: number;
 }
 
-type Reply = { id: number; pixels: Float32Array } | { id: number; error: string };
+type Reply = { id: number } | { id: number; error: string };
 
 /**
  * The worker's script beside this module: the bundled CLI's chunk lies next to
@@ -36,67 +39,89 @@ export function defaultDecodeThreads(): number {
 }
 
 /**
- * Worker threads that read and decode samples off the main thread. Idle workers do not keep the
- * process alive (unref'd while nothing is pending), and `close()` ends them.
+ * Jobs a worker holds at once: the one it decodes and the next, so that it never waits on a
+ * message from the main thread between samples. Handing it more would only let a busy worker
+ * hoard samples that an idle one could take (and a batch waits for its slowest sample).
+ */
+const depth = 2;
+
+interface Pending {
+  readonly job: DecodeJob;
+  readonly ok: () => void;
+  readonly fail: (e: Error) => void;
+}
+
+/**
+ * Worker threads that read and decode samples off the main thread, each straight into its slot
+ * of a batch in shared memory. Samples are handed out in the order asked for, a few at a time to
+ * whichever worker has room. Idle workers do not keep the process alive (unref'd while nothing is
+ * pending), and `close()` ends them.
  */
 export class DecodePool {
-  private readonly workers: Worker[] = [];
-  private readonly load: number[] = [];
-  private readonly waiting = new Map<
-    number,
-    { worker: number; ok: (p: Float32Array) => void; fail: (e: Error) => void }
-  >();
+  private readonly workers: { thread: Worker; held: Map<number, Pending> }[] = [];
+  private readonly queue: Pending[] = [];
   private next = 0;
 
   constructor(readonly threads = defaultDecodeThreads()) {}
 
-  private worker(): number {
-    if (this.workers.length < this.threads) {
-      const w = startWorker();
-      const at = this.workers.length;
-      w.on("message", (r: Reply) => this.reply(r));
-      w.on("error", (e) => this.failWorker(at, e));
-      w.unref();
-      this.workers.push(w);
-      this.load.push(0);
-      return at;
-    }
-    let best = 0;
-    for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[best]!) best = i;
-    return best;
+  private start(): void {
+    const thread = startWorker();
+    const w = { thread, held: new Map<number, Pending>() };
+    thread.on("message", (r: Reply) => this.reply(w, r));
+    thread.on("error", (e) => this.failWorker(w, e));
+    thread.unref();
+    this.workers.push(w);
   }
 
-  private reply(r: Reply): void {
-    const w = this.waiting.get(r.id);
-    if (!w) return;
-    this.waiting.delete(r.id);
-    if (--this.load[w.worker]! === 0) this.workers[w.worker]!.unref();
-    if ("error" in r) w.fail(new Error(r.error));
-    else w.ok(r.pixels);
-  }
-
-  private failWorker(at: number, e: Error): void {
-    for (const [id, w] of this.waiting)
-      if (w.worker === at) {
-        this.waiting.delete(id);
-        w.fail(e);
+  /** Hands queued jobs to workers with room, starting workers up to `threads` as needed. */
+  private pump(): void {
+    while (this.queue.length) {
+      let w = this.workers.find((x) => x.held.size === 0);
+      if (!w && this.workers.length < this.threads) {
+        this.start();
+        w = this.workers.at(-1);
       }
+      w ??= this.workers.find((x) => x.held.size < depth);
+      if (!w) return;
+      const p = this.queue.shift()!;
+      if (w.held.size === 0) w.thread.ref();
+      w.held.set(p.job.id, p);
+      w.thread.postMessage(p.job);
+    }
   }
 
-  /** The sample's pixels, h*w*c floats in [0, 1]. */
-  decode(job: Omit<DecodeJob, "id">): Promise<Float32Array> {
-    const id = this.next++;
-    const at = this.worker();
-    if (this.load[at]!++ === 0) this.workers[at]!.ref();
+  private reply(w: (typeof this.workers)[number], r: Reply): void {
+    const p = w.held.get(r.id);
+    if (!p) return;
+    w.held.delete(r.id);
+    if (w.held.size === 0) w.thread.unref();
+    if ("error" in r) p.fail(new Error(r.error));
+    else p.ok();
+    this.pump();
+  }
+
+  /** A worker that died fails what it held, and leaves its place to a new one. */
+  private failWorker(w: (typeof this.workers)[number], e: Error): void {
+    const at = this.workers.indexOf(w);
+    if (at >= 0) this.workers.splice(at, 1);
+    for (const p of w.held.values()) p.fail(e);
+    w.held.clear();
+    this.pump();
+  }
+
+  /** Decodes a sample into floats `at`.. of `out`: h*w*c floats in [0, 1]. */
+  decode(job: Omit<DecodeJob, "id">): Promise<void> {
     return new Promise((ok, fail) => {
-      this.waiting.set(id, { worker: at, ok, fail });
-      this.workers[at]!.postMessage({ ...job, id });
+      this.queue.push({ job: { ...job, id: this.next++ }, ok, fail });
+      this.pump();
     });
   }
 
   async close(): Promise<void> {
     const ws = this.workers.splice(0);
-    this.load.splice(0);
-    await Promise.all(ws.map((w) => w.terminate()));
+    const closed = new Error("the decoding threads were closed");
+    for (const p of this.queue.splice(0)) p.fail(closed);
+    for (const w of ws) for (const p of w.held.values()) p.fail(closed);
+    await Promise.all(ws.map((w) => w.thread.terminate()));
   }
 }

@@ -115,22 +115,24 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
 
   const decodeBatch = async (positions: number[], view: SampleView | undefined) => {
     const t = samples();
-    const x = new Float32Array(positions.length * px);
+    // The workers write each sample's floats straight into its place in the batch.
+    const out = new SharedArrayBuffer(positions.length * px * 4);
     const labels = positions.map((p) => t.label[indices[p]!]!);
     await Promise.all(
       positions.map(async (p, j) => {
         const i = indices[p]!;
         const path = t.files[t.shard[i]!]!;
         try {
-          const pixels = await pool.decode({
+          await pool.decode({
             path,
             offset: t.offset[i]!,
             size: t.size[i]!,
             ext: imageExtCodes[t.ext[i]!]!,
             shape,
             ...(view ? { view: { view, sample: p } } : {}),
+            out,
+            at: j * px,
           });
-          x.set(pixels, j * px);
         } catch (e) {
           throw new DataError(
             `sample ${String(i).padStart(9, "0")} cannot be decoded (${(e as Error).message})`,
@@ -139,7 +141,7 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
         }
       }),
     );
-    return { x, labels, samples: positions };
+    return { x: new Float32Array(out), labels, samples: positions };
   };
 
   return {
