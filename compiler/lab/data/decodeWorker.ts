@@ -1,7 +1,8 @@
 // A worker thread of the shard loader: reads one sample's bytes from its shard and decodes it
 // into its slot of the batch (shared memory), so that decoding overlaps training on the main
-// thread (compiler/lab/data/pool.ts). Jobs run one after another: a pool of N threads decodes N
-// samples at a time, no more, whatever it has been handed.
+// thread (compiler/lab/data/pool.ts). The pool hands it a few samples at a time, decoded
+// concurrently: each sample passes between this thread, libuv's and libvips's, and on a loaded
+// machine one sample at a time would spend most of its time waiting for those hand-offs.
 import { parentPort } from "node:worker_threads";
 import sharp from "sharp";
 import { decodeSample } from "./decode.js";
@@ -14,9 +15,8 @@ sharp.concurrency(1);
 sharp.cache(false);
 
 const port = parentPort!;
-let queue = Promise.resolve();
 port.on("message", (job: DecodeJob) => {
-  queue = queue
+  Promise.resolve()
     .then(() => {
       const [h, w, c] = job.shape;
       const out = new Float32Array(job.out, job.at * 4, h * w * c);

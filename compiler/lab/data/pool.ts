@@ -39,11 +39,11 @@ export function defaultDecodeThreads(): number {
 }
 
 /**
- * Jobs a worker holds at once: the one it decodes and the next, so that it never waits on a
- * message from the main thread between samples. Handing it more would only let a busy worker
- * hoard samples that an idle one could take (and a batch waits for its slowest sample).
+ * Jobs a worker holds at once, decoding them concurrently: enough to keep libuv's pool (4
+ * threads, where sharp runs) busy while samples wait on thread hand-offs, and no more, so that a
+ * busy worker does not hoard samples an idle one could take (a batch waits for its slowest).
  */
-const depth = 2;
+const depth = 4;
 
 interface Pending {
   readonly job: DecodeJob;
@@ -54,7 +54,7 @@ interface Pending {
 /**
  * Worker threads that read and decode samples off the main thread, each straight into its slot
  * of a batch in shared memory. Samples are handed out in the order asked for, a few at a time to
- * whichever worker has room. Idle workers do not keep the process alive (unref'd while nothing is
+ * the least loaded worker. Idle workers do not keep the process alive (unref'd while nothing is
  * pending), and `close()` ends them.
  */
 export class DecodePool {
@@ -76,12 +76,16 @@ export class DecodePool {
   /** Hands queued jobs to workers with room, starting workers up to `threads` as needed. */
   private pump(): void {
     while (this.queue.length) {
-      let w = this.workers.find((x) => x.held.size === 0);
-      if (!w && this.workers.length < this.threads) {
+      // The least loaded worker, or a new one while any is busy and there is room for it.
+      let w = this.workers.reduce<(typeof this.workers)[number] | undefined>(
+        (best, x) => (!best || x.held.size < best.held.size ? x : best),
+        undefined,
+      );
+      if ((!w || w.held.size > 0) && this.workers.length < this.threads) {
         this.start();
         w = this.workers.at(-1);
       }
-      w ??= this.workers.find((x) => x.held.size < depth);
+      if (!w || w.held.size >= depth) return;
       if (!w) return;
       const p = this.queue.shift()!;
       if (w.held.size === 0) w.thread.ref();
