@@ -7,13 +7,17 @@
  * - archc, torch: the pack streamed by the torch runner's loader (DataLoader workers, tarfile);
  * - torchvision: ImageFolder over the JPEG files, Resize((S, S)) + ToTensor, DataLoader.
  *
- * Each reads one epoch in a seeded shuffled order, in its own process, and reports its peak
- * resident memory. `--memory` also measures the loaders' peak memory on packs of 10k and 100k
- * images (28x28, as IDX data packs), which must not grow with the data set.
+ * Each pass reads one epoch in a seeded shuffled order, in its own process. On a shared machine
+ * one pass's figure says as much about the neighbours as about the loader, so the loaders take
+ * turns, round after round (--rounds), at 1 and at 2 workers (or --workers=W alone), and the
+ * bench prints each one's median images/s, the ratio to torchvision's, and its CPU time per image
+ * (all its threads and worker processes): the cost the loader puts on the machine, which load
+ * inflates far less than the wall clock. The load average is printed at the start and the end.
+ * `--memory` also measures the loaders' peak memory on packs of 10k and 100k images (28x28, as
+ * IDX data packs), which must not grow with the data set.
  *
- * Flags: --images=N (default 1000), --workers=W (default: the cores), --size=S (default 224),
- * --batch=B (default 64), --memory. The machine's load average is printed: on a shared machine
- * the ratio, not the absolute figure, is what to read.
+ * Flags: --images=N (default 1000), --workers=W, --rounds=R (default 3), --size=S (default 224),
+ * --batch=B (default 64), --memory.
  *
  * `--stall` trains mini_xception for one epoch on a pack of Fashion-MNIST (the first
  * --stall-images=N training images, default 6000) with each engine, and prints the share of the
@@ -22,7 +26,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
@@ -40,6 +44,8 @@ const cache = join(tmpdir(), "archc-bench-data");
 interface Figure {
   readonly images: number;
   readonly seconds: number;
+  /** CPU seconds of every thread and worker process during the pass. */
+  readonly cpuSeconds: number;
   readonly maxRssKb: number;
   readonly workerMaxRssKb?: number;
 }
@@ -152,56 +158,77 @@ async function embeddedPass(pack: string, o: Opts): Promise<Figure> {
     adapt: { resize: true, repeatChannels: true },
     threads: o.workers,
   });
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let images = 0;
   for await (const b of data.batches(o.batch, { seed: 1, epoch: 0, shuffle: true })) {
     images += b.x.shape[0];
     tf.dispose([b.x, b.y]);
   }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   return {
     images,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     maxRssKb: process.resourceUsage().maxRSS,
   };
 }
 
 const rate = (f: Figure) => f.images / f.seconds;
 const mb = (kb: number | undefined) => (kb === undefined ? "-" : `${(kb / 1024).toFixed(0)} MB`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const loaders = [
+  ["torchvision", "torchvision ImageFolder + DataLoader"],
+  ["archc", "archc, torch engine (pack, DataLoader)"],
+  ["embedded", "archc, embedded (pack, worker threads)"],
+] as const;
 
 export async function runDataBench(): Promise<void> {
-  const o: Opts = {
-    workers: flag("workers", availableParallelism()),
-    batch: flag("batch", 64),
-    size: flag("size", 224),
-  };
+  const given = process.argv.some((a) => a.startsWith("--workers="));
+  const workerCounts = given ? [flag("workers", 1)] : [1, 2];
+  const rounds = flag("rounds", 3);
+  const base = { batch: flag("batch", 64), size: flag("size", 224) };
   const n = flag("images", 1000);
   const folder = await jpegFolder(n);
   const pack = await packOf(`jpeg-${n}`, () => imageFolderSource(folder));
   console.log(
-    `${n} JPEGs of 500x375 -> ${o.size}x${o.size}x3, batch ${o.batch}, ${o.workers} workers; load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(" ")}`,
+    `${n} JPEGs of 500x375 -> ${base.size}x${base.size}x3, batch ${base.batch}, ${rounds} rounds of each loader in turn; load average ${load()}`,
   );
-  const tv = measure("torchvision", folder, o);
-  const rows: [string, Figure][] = [
-    ["torchvision ImageFolder + DataLoader", tv],
-    ["archc, torch engine (pack, DataLoader)", measure("archc", pack, o)],
-    ["archc, embedded (pack, worker threads)", measure("embedded", pack, o)],
-  ];
-  for (const [name, f] of rows)
-    console.log(
-      `${name.padEnd(42)} ${rate(f).toFixed(1).padStart(8)} images/s  x${(rate(f) / rate(tv)).toFixed(2)}  peak ${mb(f.maxRssKb)} (a worker ${mb(f.workerMaxRssKb)})`,
-    );
-  console.log(
-    `load average after: ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(" ")}`,
-  );
-  if (process.argv.includes("--stall")) await stallPart(o.workers);
+  for (const workers of workerCounts) {
+    const o = { ...base, workers };
+    const figures = new Map<string, Figure[]>(loaders.map(([k]) => [k, []]));
+    for (let r = 0; r < rounds; r++)
+      for (const [kind] of loaders)
+        figures.get(kind)!.push(measure(kind, kind === "torchvision" ? folder : pack, o));
+    const tv = median(figures.get("torchvision")!.map(rate));
+    console.log(`${workers} worker${workers > 1 ? "s" : ""}:`);
+    for (const [kind, name] of loaders) {
+      const fs = figures.get(kind)!;
+      const r = median(fs.map(rate));
+      const cpuMs = median(fs.map((f) => (1000 * f.cpuSeconds) / f.images));
+      const peak = Math.max(...fs.map((f) => f.maxRssKb));
+      const workerPeak = fs[0]!.workerMaxRssKb;
+      console.log(
+        `  ${name.padEnd(42)} ${r.toFixed(1).padStart(7)} images/s  x${(r / tv).toFixed(2)}  CPU ${cpuMs.toFixed(1).padStart(5)} ms/image  peak ${mb(peak)} (a worker ${mb(workerPeak)})  [${fs.map((f) => rate(f).toFixed(0)).join(" ")}]`,
+      );
+    }
+  }
+  console.log(`load average after: ${load()}`);
+  if (process.argv.includes("--stall")) await stallPart(workerCounts.at(-1)!);
   if (!process.argv.includes("--memory")) return;
   for (const size of [10_000, 100_000]) {
     const p = await packOf(`idx-${size}`, () => idxSource(idxFolder(size)));
-    const m = { ...o, size: 28 };
+    const m = { ...base, workers: workerCounts.at(-1)!, size: 28 };
     const torch = measure("archc", p, m);
     const embedded = measure("embedded", p, m);
     console.log(
@@ -222,9 +249,7 @@ async function stallPart(workers: number): Promise<void> {
   const cli = join(packageRoot, "bin", "archc.js");
   const spec = join(packageRoot, "specs", "mini_xception.arch");
   console.log(
-    `mini_xception, 1 epoch of ${images} packed Fashion-MNIST images, batch 64, ${workers} threads; load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(" ")}`,
+    `mini_xception, 1 epoch of ${images} packed Fashion-MNIST images, batch 64, ${workers} threads; load average ${load()}`,
   );
   for (const engine of ["embedded", "torch"]) {
     const out = join(cache, `stall-${engine}`);

@@ -1,6 +1,6 @@
 """The Python side of `npm run bench -- data` (bench/data.ts): one loader, one pass over a data
-set, decode + resize + batch, then one JSON line: images, seconds and the peak resident memory of
-this process and of its DataLoader workers (kB).
+set, decode + resize + batch, then one JSON line: images, seconds, the CPU seconds of this process
+and its DataLoader workers during the pass, and the peak resident memory of each (kB).
 
 usage: data_loaders.py torchvision IMAGE_FOLDER WORKERS BATCH SIZE
        data_loaders.py archc PACK WORKERS BATCH SIZE RUNNER_DIR
@@ -36,14 +36,21 @@ def main():
         data = runner.ShardData({"dir": path, "split": "train", "indices": indices, "shape": [size, size, 3]}, workers)
         order = runner.epoch_order(n, 1, 0, True)
         batches = (x for x, _, _ in data.batches([order[a : a + batch] for a in range(0, n, batch)], torch.device("cpu")))
+    def cpu():
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    cpu0 = cpu()
     t0 = time.perf_counter()
     images = 0
     for x in batches:
         images += x.shape[0]
     seconds = time.perf_counter() - t0
+    # A DataLoader joins its workers when its pass ends, so their CPU time is counted here.
+    cpu_seconds = cpu() - cpu0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"images": images, "seconds": seconds, "maxRssKb": own, "workerMaxRssKb": children}))
+    print(json.dumps({"images": images, "seconds": seconds, "cpuSeconds": cpu_seconds, "maxRssKb": own, "workerMaxRssKb": children}))
 
 
 if __name__ == "__main__":
