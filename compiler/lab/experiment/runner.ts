@@ -138,6 +138,10 @@ export function rowIdentity(
             // Only a torch timing says so: rows timed on tfjs keep the identity they had.
             ...(s.engine === "torch" ? { engine: "torch", threads: s.torchThreads ?? null } : {}),
             backend: s.engine === "torch" ? null : s.backend,
+            // A wasm backend's thread count decides its time as much as the backend does.
+            ...(s.engine !== "torch" && s.backendThreads !== undefined
+              ? { backendThreads: s.backendThreads }
+              : {}),
             batch: s.latencyBatch ?? 1,
             runs: s.runs ?? 5,
             // The grouped-convolution strategy decides the time measured.
