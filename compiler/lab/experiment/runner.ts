@@ -21,7 +21,7 @@ import { FileProblem, removeFile } from "../../util/files.js";
 import { LatencyCache, latencyFile } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
-import { interruptible } from "./signals.js";
+import { handlePendingSignals, interruptible } from "./signals.js";
 import type { PreciseBnMode } from "../train/batchNorm.js";
 import type { InputAdaptation } from "../train/data/adapt.js";
 import { defaultValSplit } from "../train/data/split.js";
@@ -235,6 +235,7 @@ export async function runExperiment(
           hooks.onRow?.(v.label, true);
           continue;
         }
+        await handlePendingSignals();
         if (signals.stopped()) {
           interrupted = true;
           continue outer;
