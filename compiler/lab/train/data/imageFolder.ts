@@ -268,6 +268,12 @@ export function imageFolderDataset(
     shape,
     skipped,
     classNames,
+    origin: {
+      kind: "files",
+      files: items.map((it) => it.path),
+      labels: items.map((it) => it.label),
+      skipCorrupt: !!o.skipCorrupt,
+    },
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
       const order = epochOrder(items.length, e.seed, e.epoch, e.shuffle);
