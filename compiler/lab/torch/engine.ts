@@ -154,7 +154,13 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         mode: o.mode ?? (o.resume ? "resume" : "new"),
         command: o.command ?? "train",
         ...(o.source !== undefined ? { source: o.source } : {}),
-        runtime: { python: py.version, pythonPath: py.path, torch: py.torch, processes: world },
+        runtime: {
+          python: py.version,
+          pythonPath: py.path,
+          torch: py.torch,
+          processes: world,
+          ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        },
       })
     : undefined;
   const work = makeWorkDir();
