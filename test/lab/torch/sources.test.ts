@@ -167,7 +167,7 @@ describe.skipIf(problem !== undefined && !inCI)(
         expect((await compare(data, 16)).worst).toBe(0);
         expect((await compare(data, 16, augment)).worst).toBeLessThan(1e-6);
       }
-    }, 60_000);
+    }, 600_000);
 
     it("IDX records (gzipped), as they are, resized and repeated to RGB, and cropped", async () => {
       const same = await openDataset(`mnist:${idx}`, {
@@ -187,7 +187,7 @@ describe.skipIf(problem !== undefined && !inCI)(
       expect((await compare(adapted, 20, augment)).worst).toBeLessThan(1e-5);
       const val = await openDataset(`mnist:${idx}`, { shape: [10, 10, 1], split: "val", seed: 2 });
       expect((await compare(val, 5)).worst).toBe(0);
-    }, 60_000);
+    }, 600_000);
 
     it.skipIf(!existsSync(fashionMnistDir))(
       "Fashion-MNIST's first batch, the same to the bit",
@@ -195,7 +195,7 @@ describe.skipIf(problem !== undefined && !inCI)(
         const data = await openDataset("fashion-mnist", { shape: [28, 28, 1], split: "train" });
         expect((await compare(data, 64)).worst).toBe(0);
       },
-      120_000,
+      600_000,
     );
 
     it("an image folder's files: PNG to the bit, JPEG and stretched images within decode rounding", async () => {
@@ -212,7 +212,7 @@ describe.skipIf(problem !== undefined && !inCI)(
       const stretched = await openDataset(images, { shape: [16, 16, 3], split: "train" });
       expect((await compare(stretched, 18)).mean).toBeLessThan(5 / 255);
       expect((await compare(stretched, 18, augment)).mean).toBeLessThan(5 / 255);
-    }, 60_000);
+    }, 600_000);
 
     it("an image folder's damaged file: named, or skipped with --skip-corrupt", async () => {
       const broken = join(root, "broken");
@@ -239,7 +239,7 @@ describe.skipIf(problem !== undefined && !inCI)(
       const r = await trainTorch({ ...base, outDir: join(root, "skip-run"), skipCorrupt: true });
       expect(r.skipped).toBe(1);
       expect(r.history).toHaveLength(1);
-    }, 120_000);
+    }, 600_000);
 
     it("writes nothing the size of the data set in floats to its work folder", async () => {
       const graph = mustBuild(`network small(classes = 4) {
@@ -281,6 +281,6 @@ describe.skipIf(problem !== undefined && !inCI)(
       // The smallest float copy would be the validation split's: 6 IDX records x 16 x 16 x 3 x 4.
       const floats = 6 * 16 * 16 * 3 * 4;
       for (const [f, size] of seen) expect(size, f).toBeLessThan(floats);
-    }, 180_000);
+    }, 600_000);
   },
 );
