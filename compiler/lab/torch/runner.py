@@ -4,7 +4,8 @@ line. Launched by `archc train --engine torch`; under torchrun (`--nproc N`) eve
 this file, with DistributedDataParallel (gloo on CPU, NCCL on GPU), each global batch of each
 epoch's order dealt among the processes, batch norm synchronised across processes (so N
 processes compute what one does on the same global batch) and rank 0 alone writing the run
-folder. Packed data sets are streamed from their tar shards by DataLoader workers.
+folder. Every data source (packs, image folders, IDX files, synthetic data) is read a sample at a
+time, in DataLoader workers: nothing is decoded whole.
 
 usage: runner.py JOB.json   (the job's fields: see compiler/lab/torch/engine.ts)
 """
