@@ -1,6 +1,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { SampleView } from "./augment.js";
+import { decodeSample } from "./decode.js";
+import { readAt } from "./locate.js";
 import type { ImageExt } from "./sources.js";
 
 /** One sample to read and decode: where its bytes lie and the shape the network takes. */
@@ -86,7 +88,6 @@ export class DecodePool {
         w = this.workers.at(-1);
       }
       if (!w || w.held.size >= depth) return;
-      if (!w) return;
       const p = this.queue.shift()!;
       if (w.held.size === 0) w.thread.ref();
       w.held.set(p.job.id, p);
@@ -115,6 +116,14 @@ export class DecodePool {
 
   /** Decodes a sample into floats `at`.. of `out`: h*w*c floats in [0, 1]. */
   decode(job: Omit<DecodeJob, "id">): Promise<void> {
+    // No threads (--workers 0): on the calling thread, the same arithmetic into the same slot.
+    if (this.threads === 0)
+      return Promise.resolve().then(async () => {
+        const [h, w, c] = job.shape;
+        const out = new Float32Array(job.out, job.at * 4, h * w * c);
+        const bytes = readAt(job.path, job.offset, job.size);
+        await decodeSample(bytes, job.ext, job.shape, job.view, out);
+      });
     return new Promise((ok, fail) => {
       this.queue.push({ job: { ...job, id: this.next++ }, ok, fail });
       this.pump();
