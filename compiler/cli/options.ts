@@ -56,6 +56,12 @@ export const optionTable = {
     help: "grouped-convolution strategy of every grouped layer (default auto: per layer, the fastest that fits in memory)",
     choices: ["auto", ...STRATEGY_NAMES],
   },
+  inference: {
+    flags: "--inference <path>",
+    help: "run: how a forward pass is computed; program: the model's layers as fused tensor ops (batch norms folded into the convolutions, activations in the conv kernels); layers: tf.layers' model.predict",
+    choices: ["program", "layers"],
+    default: "program",
+  },
   threads: {
     flags: "--threads <n>",
     help: "wasm backend: threads (default: every core, or $ARCHC_THREADS)",
@@ -237,6 +243,10 @@ export const optionTable = {
     flags: "--rdzv-endpoint <host:port>",
     help: "torch: node 0's address, the same on every machine",
   },
+  workers: {
+    flags: "--workers <n>",
+    help: "data loading: the embedded trainer's decoding threads (default: the cores but one, at most 8), the torch engine's DataLoader workers per process (default 4 for packs and image folders, 0 for IDX and synthetic); never changes the samples or their order",
+  },
   samplesLog: {
     flags: "--samples-log",
     help: "torch: write RUN/samples.jsonl, the samples every process read at each step (every node's, in node 0's run folder)",
@@ -315,6 +325,7 @@ export const optionGroups = {
     "resize",
     "repeatChannels",
     "seed",
+    "workers",
   ],
   tfjs: ["backend", "strategy", "threads"],
   torch: ["engine", "python"],

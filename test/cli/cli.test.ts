@@ -130,6 +130,30 @@ describe("archc run", () => {
     expect(res["imagesPerSec"] as number).toBeGreaterThan(0);
     expect((await runCli("run", tiny, "--batch", "0")).code).toBe(2);
   });
+
+  it("says which path computes the forward pass: the inference program, or tf.layers on request", async () => {
+    const common = [
+      "run",
+      tiny,
+      "--backend",
+      "wasm",
+      "--batch",
+      "2",
+      "--runs",
+      "1",
+      "--warmup",
+      "0",
+    ];
+    const program = await runCli(...common);
+    expect(program.code).toBe(0);
+    expect(program.stdout).toMatch(
+      /\(inference program: \d+ steps for \d+ layers, \d+ batch norms folded/,
+    );
+    const layers = await runCli(...common, "--inference", "layers", "--json");
+    expect(layers.code).toBe(0);
+    expect(JSON.parse(layers.stdout)).toMatchObject({ inference: "layers" });
+    expect((await runCli(...common, "--inference", "graph")).code).toBe(2);
+  });
 });
 
 describe("archc fmt and list", () => {
@@ -158,5 +182,17 @@ describe("archc fmt and list", () => {
       /imagenet_xception: .*, augment=inception\(scale=0\.08\.\.1, ratio=0\.75\.\.1\.3333, flip=true\), eval_crop=0\.875/,
     );
     expect(r.stdout).not.toMatch(/jft_rmsprop: .*augment=/);
+  });
+
+  it("list shows a train config's label smoothing and batch-norm momentum where set", async () => {
+    const f = join(mkdtempSync(join(tmpdir(), "archc-list-")), "t.arch");
+    writeFileSync(
+      f,
+      "network n {\n  input 4x4x1\n  relu\n}\ntrain smooth {\n  label_smoothing 0.1\n  bn_momentum 0.01\n}\ntrain plain {\n  batch 8\n}\n",
+    );
+    const r = await runCli("list", f);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/smooth: .*, label_smoothing=0\.1, bn_momentum=0\.01/);
+    expect(r.stdout).not.toMatch(/plain: .*(label_smoothing|bn_momentum)/);
   });
 });
