@@ -73,3 +73,13 @@ export interface LayerContext {
   /** The groups argument of a partitioned layer, as `groups_of(...)` where a block sets it. */
   groups(node: IRNode, groups: number, what?: string): Arg[];
 }
+
+/** One parameter under both names: ONNX's (IR node name) and the generated module's. */
+export interface StateDictName {
+  readonly onnx: string;
+  readonly torch: string;
+  /** Dense kernels: ONNX keeps tfjs' [in, out], PyTorch's Linear [out, in]. */
+  readonly transpose?: boolean;
+  /** Batch-norm gamma / beta, absent without scale / center. */
+  readonly optional?: boolean;
+}

@@ -8,9 +8,9 @@ import {
   pair,
   type Arg,
   type LayerContext,
+  type StateDictName,
   type TorchLayer,
 } from "./layer.js";
-import type { StateDictName } from "./weights.js";
 
 /** One op in PyTorch. */
 interface TorchOp<Op extends OpName> {

@@ -1,7 +1,10 @@
 import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import type { OnnxTensor } from "../onnx/tensor.js";
 import { torchModulePaths } from "./emit.js";
+import type { StateDictName } from "./layer.js";
 import { torchOps } from "./ops.js";
+
+export type { StateDictName } from "./layer.js";
 import { encodeSafetensors, rawFloat32 } from "./safetensors.js";
 
 /**
@@ -62,16 +65,6 @@ export function onnxFromStateDict(
       `the weights hold ${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ` and ${extra.length - 3} more` : ""}, which this network does not have: they were made for another network`,
     );
   return out;
-}
-
-/** One parameter under both names: ONNX's (IR node name) and the generated module's. */
-export interface StateDictName {
-  readonly onnx: string;
-  readonly torch: string;
-  /** Dense kernels: ONNX keeps tfjs' [in, out], PyTorch's Linear [out, in]. */
-  readonly transpose?: boolean;
-  /** Batch-norm gamma / beta, absent without scale / center. */
-  readonly optional?: boolean;
 }
 
 /** The naming contract between the ONNX parameters and the generated module's state dict. */
