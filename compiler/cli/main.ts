@@ -126,6 +126,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
       "warmup",
       "runtime",
       "weights",
+      "inference",
       ...optionGroups.tfjs,
       "json",
     ],
