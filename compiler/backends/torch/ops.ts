@@ -225,27 +225,6 @@ export const torchOps: { readonly [Op in OpName]: TorchOp<Op> } = {
     stateDict: none,
     pythonClass: null,
   },
-  shuffle: {
-    layer: (node, ctx) => {
-      // Always written out: ChannelShuffle(1) would hide that the layer is there.
-      const g = ctx.groups(node, node.attrs.groups, "shuffle groups");
-      return module("ChannelShuffle", g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }]);
-    },
-    stateDict: none,
-    pythonClass: `class ChannelShuffle(nn.Module):
-    """ShuffleNet's channel shuffle, exactly torchvision's channel_shuffle."""
-
-    def __init__(self, groups: int):
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-    def extra_repr(self) -> str:
-        return f"groups={self.groups}"`,
-  },
   split: {
     layer: (node, ctx) => {
       const { start, size } = node.attrs;
@@ -267,6 +246,27 @@ export const torchOps: { readonly [Op in OpName]: TorchOp<Op> } = {
 
     def extra_repr(self) -> str:
         return f"parts={self.parts}, take={self.take}"`,
+  },
+  shuffle: {
+    layer: (node, ctx) => {
+      // Always written out: ChannelShuffle(1) would hide that the layer is there.
+      const g = ctx.groups(node, node.attrs.groups, "shuffle groups");
+      return module("ChannelShuffle", g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }]);
+    },
+    stateDict: none,
+    pythonClass: `class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle, exactly torchvision's channel_shuffle."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"`,
   },
   upsample: {
     layer: (node) =>
