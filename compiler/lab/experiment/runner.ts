@@ -21,7 +21,7 @@ import { FileProblem, removeFile } from "../../util/files.js";
 import { LatencyCache, latencyFile } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
-import { interruptible } from "./signals.js";
+import { handlePendingSignals, interruptible } from "./signals.js";
 import type { PreciseBnMode } from "../train/batchNorm.js";
 import type { InputAdaptation } from "../train/data/adapt.js";
 import { defaultValSplit } from "../train/data/split.js";
@@ -59,6 +59,8 @@ export interface ExperimentSettings {
   readonly seeds: number;
   readonly engine: "tfjs" | "torch";
   readonly python?: string;
+  /** Data loading's threads or DataLoader workers (--workers): never changes a result. */
+  readonly workers?: number;
   /** Threads of the torch engine's latency timing (tfjs's are set when its backend starts). */
   readonly torchThreads?: number;
   /** Only every `of`-th configuration from the `index`-th: one job of an array. */
@@ -138,6 +140,10 @@ export function rowIdentity(
             // Only a torch timing says so: rows timed on tfjs keep the identity they had.
             ...(s.engine === "torch" ? { engine: "torch", threads: s.torchThreads ?? null } : {}),
             backend: s.engine === "torch" ? null : s.backend,
+            // A wasm backend's thread count decides its time as much as the backend does.
+            ...(s.engine !== "torch" && s.backendThreads !== undefined
+              ? { backendThreads: s.backendThreads }
+              : {}),
             batch: s.latencyBatch ?? 1,
             runs: s.runs ?? 5,
             // The grouped-convolution strategy decides the time measured.
@@ -231,6 +237,7 @@ export async function runExperiment(
           hooks.onRow?.(v.label, true);
           continue;
         }
+        await handlePendingSignals();
         if (signals.stopped()) {
           interrupted = true;
           continue outer;
@@ -301,6 +308,7 @@ export async function runExperiment(
                 ...(s.bnMomentum !== undefined ? { bnMomentum: s.bnMomentum } : {}),
                 ...(s.preciseBn ? { preciseBn: s.preciseBn } : {}),
                 ...(s.adapt ? { adapt: s.adapt } : {}),
+                ...(s.workers !== undefined ? { workers: s.workers } : {}),
                 onWarning: (message) => hooks.onWarning?.(v.label, message),
                 shouldStop: signals.stopped,
                 ...(s.strategy ? { strategy: s.strategy } : {}),
