@@ -5,6 +5,7 @@
 // node_modules only in the commands that use them.
 import { build } from "esbuild";
 import { readFileSync, rmSync } from "node:fs";
+import { analyseArchGrammar } from "../dist/grammar/parser.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const bundled = new Set(["chevrotain", "commander"]);
@@ -40,6 +41,9 @@ await build({
   chunkNames: "[name]-[hash]",
   // Bundled CommonJS (commander) requires node's built-ins, which an ES module has no `require`
   // for.
+  // The parser reads its grammar's analysis instead of computing it on every start
+  // (grammar/analysis.ts): computed here, by chevrotain, from tsc's output of the same sources.
+  define: { __ARCHC_GRAMMAR_ANALYSIS__: JSON.stringify(analyseArchGrammar()) },
   banner: {
     js: 'import { createRequire as __archcCreateRequire } from "node:module"; const require = __archcCreateRequire(import.meta.url);',
   },
