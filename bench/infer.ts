@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- infer`: inference as `archc run` does it (the tfjs runtime model on the wasm
- * backend, grouped layers given the cost model's forward strategies for the batch) against
+ * `npm run bench -- infer`: inference as `archc run` does it (the inference program of the tfjs
+ * runtime model on the wasm backend: batch norms folded, fused kernels, grouped layers given the
+ * cost model's forward strategies for the batch) against
  * onnxruntime-node on the ONNX that `archc compile --target onnx` emits for the same network (NHWC
  * input, seeded random weights), at the same thread count: the wasm backend's (every core, or
  * ARCHC_THREADS) and onnxruntime's intra-op threads. The two alternate pass by pass, the one that
@@ -11,13 +12,14 @@
  * mini16, mini); Xception 299x299 at batch 1, parts = 1, 8 and depthwise (xception1, xception8,
  * xception). `xception:BATCH` (e.g. xception:8) adds Xception depthwise at another batch.
  * ARCHC_BENCH_CASES=mini,xception8,... picks cases; `--quick` runs mini_xception only;
- * ARCHC_BENCH_ROUNDS=N sets the rounds (passes per side per round: the case's own).
+ * ARCHC_BENCH_ROUNDS=N sets the rounds (passes per side per round: the case's own). `--layers`
+ * times the tf.layers model the program was compiled from (`model.predict`) as a third side.
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { exportOnnx } from "../compiler/backends/onnx/export.js";
 import { median, openOnnx, type OnnxSession } from "../compiler/backends/onnx/runtime.js";
-import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
+import { buildInferenceFromIR } from "../compiler/backends/tfjs/inference/index.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
@@ -83,10 +85,13 @@ interface Side {
   dispose(): Promise<void>;
 }
 
-function tfjsSide(graph: IRGraph, batch: number): Side & { chosen: string } {
+/**
+ * archc's side as `archc run` builds it (compiler/cli/commands/run.ts): the inference program,
+ * and the tf.layers model it was compiled from (`model.predict`, the path before issue 26.4).
+ */
+function tfjsSides(graph: IRGraph, batch: number): { program: Side; layers: Side; chosen: string } {
   let chosen = "";
-  // As `archc run` builds it (compiler/cli/commands/run.ts).
-  const model = buildModelFromIR(graph, {
+  const { model, program } = buildInferenceFromIR(graph, {
     batch,
     mode: "forward",
     onStrategies: (c) => {
@@ -96,22 +101,25 @@ function tfjsSide(graph: IRGraph, batch: number): Side & { chosen: string } {
     },
   });
   const x = tf.randomUniform([batch, ...graph.input], -1, 1);
+  const timed = (forward: () => tf.Tensor) => async () => {
+    const t0 = performance.now();
+    const y = forward();
+    await y.data();
+    const dt = performance.now() - t0;
+    y.dispose();
+    return dt;
+  };
+  let live = 2;
+  const release = async () => {
+    if (--live > 0) return;
+    x.dispose();
+    program.dispose();
+    model.dispose();
+  };
   return {
-    get chosen() {
-      return chosen;
-    },
-    async pass() {
-      const t0 = performance.now();
-      const y = model.predict(x) as tf.Tensor;
-      await y.data();
-      const dt = performance.now() - t0;
-      y.dispose();
-      return dt;
-    },
-    async dispose() {
-      x.dispose();
-      model.dispose();
-    },
+    chosen,
+    program: { pass: timed(() => program.predict(x)), dispose: release },
+    layers: { pass: timed(() => model.predict(x) as tf.Tensor), dispose: release },
   };
 }
 
@@ -146,32 +154,42 @@ export async function runInferBench(): Promise<void> {
   console.log(
     "The two alternate pass by pass (the first swapping each time); medians over all timed passes.\n",
   );
+  const withLayers = argv.includes("--layers");
+  const head = withLayers ? " tf.layers model ms | layers / program |" : "";
   console.log(
-    "| network | batch | MMACs/image | grouped layers (archc run) | archc run ms | onnxruntime ms | archc / onnxruntime time |",
+    `| network | batch | MMACs/image | grouped layers (archc run) | archc run ms |${head} onnxruntime ms | archc / onnxruntime time |`,
   );
-  console.log("| --- | ---: | ---: | --- | ---: | ---: | ---: |");
+  console.log(
+    `| --- | ---: | ---: | --- | ---: |${withLayers ? " ---: | ---: |" : ""} ---: | ---: |`,
+  );
   for (const c of cases) {
     const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
-    const ours = tfjsSide(graph, c.batch);
+    const ours = tfjsSides(graph, c.batch);
     const theirs = await onnxSide(graph, c.batch, threads);
-    const times: [number[], number[]] = [[], []];
+    const sides: Side[] = [ours.program, theirs, ...(withLayers ? [ours.layers] : [])];
+    const times: number[][] = sides.map(() => []);
     try {
-      await ours.pass(); // kernel set-up, strategy calibration
-      await theirs.pass(); // onnxruntime's memory planning
+      // Kernel set-up, strategy calibration, onnxruntime's memory planning.
+      for (const side of sides) await side.pass();
       const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"]) || c.rounds;
       for (let r = 0; r < rounds; r++)
         for (let p = 0; p < c.passes; p++) {
-          const first = (r + p) % 2 === 0;
-          for (const which of first ? [0, 1] : [1, 0])
-            times[which]!.push(await (which === 0 ? ours : theirs).pass());
+          // Each side goes first in turn.
+          const first = (r * c.passes + p) % sides.length;
+          for (let k = 0; k < sides.length; k++) {
+            const which = (first + k) % sides.length;
+            times[which]!.push(await sides[which]!.pass());
+          }
         }
     } finally {
-      await ours.dispose();
+      await ours.program.dispose();
+      await ours.layers.dispose();
       await theirs.dispose();
     }
-    const [a, o] = [median(times[0]), median(times[1])];
+    const [a, o, l] = times.map((t) => median(t));
+    const layersCells = withLayers ? ` ${l!.toFixed(1)} | ${(l! / a!).toFixed(2)} |` : "";
     console.log(
-      `| ${c.name} | ${c.batch} | ${(graph.totals.macs / 1e6).toFixed(1)} | ${ours.chosen || "-"} | ${a.toFixed(1)} | ${o.toFixed(1)} | ${(a / o).toFixed(2)} |`,
+      `| ${c.name} | ${c.batch} | ${(graph.totals.macs / 1e6).toFixed(1)} | ${ours.chosen || "-"} | ${a!.toFixed(1)} |${layersCells} ${o!.toFixed(1)} | ${(a! / o!).toFixed(2)} |`,
     );
   }
 }

@@ -156,6 +156,7 @@ function program(io: IO, setExit: (code: number) => void, only?: string): Comman
         "warmup",
         "runtime",
         "weights",
+        "inference",
         ...optionGroups.tfjs,
         "json",
       ],

@@ -56,6 +56,12 @@ export const optionTable = {
     help: "grouped-convolution strategy of every grouped layer (default auto: per layer, the fastest that fits in memory)",
     choices: ["auto", ...STRATEGY_NAMES],
   },
+  inference: {
+    flags: "--inference <path>",
+    help: "run: how a forward pass is computed; program: the model's layers as fused tensor ops (batch norms folded into the convolutions, activations in the conv kernels); layers: tf.layers' model.predict",
+    choices: ["program", "layers"],
+    default: "program",
+  },
   threads: {
     flags: "--threads <n>",
     help: "wasm backend: threads (default: every core, or $ARCHC_THREADS)",

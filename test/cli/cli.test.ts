@@ -130,6 +130,30 @@ describe("archc run", () => {
     expect(res["imagesPerSec"] as number).toBeGreaterThan(0);
     expect((await runCli("run", tiny, "--batch", "0")).code).toBe(2);
   });
+
+  it("says which path computes the forward pass: the inference program, or tf.layers on request", async () => {
+    const common = [
+      "run",
+      tiny,
+      "--backend",
+      "wasm",
+      "--batch",
+      "2",
+      "--runs",
+      "1",
+      "--warmup",
+      "0",
+    ];
+    const program = await runCli(...common);
+    expect(program.code).toBe(0);
+    expect(program.stdout).toMatch(
+      /\(inference program: \d+ steps for \d+ layers, \d+ batch norms folded/,
+    );
+    const layers = await runCli(...common, "--inference", "layers", "--json");
+    expect(layers.code).toBe(0);
+    expect(JSON.parse(layers.stdout)).toMatchObject({ inference: "layers" });
+    expect((await runCli(...common, "--inference", "graph")).code).toBe(2);
+  });
 });
 
 describe("archc fmt and list", () => {

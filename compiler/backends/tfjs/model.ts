@@ -133,10 +133,15 @@ export interface BuildOptions extends PlanOptions {
  * `NAME/pointwise`.
  */
 export function buildModelFromIR(graph: IRGraph, opts: BuildOptions = {}): tf.LayersModel {
+  return instantiatePlan(planForBuild(graph, opts));
+}
+
+/** The layer plan buildModelFromIR instantiates: with a batch, every grouped strategy pinned. */
+export function planForBuild(graph: IRGraph, opts: BuildOptions = {}): LayerPlan {
   const plan = planModel(graph, opts);
-  return instantiatePlan(
-    opts.batch !== undefined && !opts.groupedStrategy ? withStrategies(graph, plan, opts) : plan,
-  );
+  return opts.batch !== undefined && !opts.groupedStrategy
+    ? withStrategies(graph, plan, opts)
+    : plan;
 }
 
 /**

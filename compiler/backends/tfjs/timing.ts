@@ -11,7 +11,8 @@ export interface ForwardTiming {
  * calibration), then the median and spread of `runs`. Waits for the data, so the time is real.
  */
 export async function timeForward(
-  model: tf.LayersModel,
+  /** A model, or a forward pass (an inference program's predict). */
+  model: tf.LayersModel | ((x: tf.Tensor) => tf.Tensor),
   inputShape: readonly number[],
   batch: number,
   runs: number,
@@ -24,7 +25,7 @@ export async function timeForward(
   try {
     for (let i = 0; i < warmup + runs; i++) {
       const t0 = performance.now();
-      const y = model.predict(x) as tf.Tensor;
+      const y = typeof model === "function" ? model(x) : (model.predict(x) as tf.Tensor);
       await y.data();
       const dt = performance.now() - t0;
       y.dispose();

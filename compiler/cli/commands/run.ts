@@ -3,6 +3,7 @@ import { integerFlag } from "../../util/integerFlag.js";
 import { buildFromCli, type BuildOptions } from "../build.js";
 import { Exit, type IO } from "../io.js";
 import type { BackendChoice } from "../../backends/tfjs/runtime.js";
+import type { Tensor } from "@tensorflow/tfjs";
 
 export interface RunOptions extends BuildOptions {
   readonly batch: string;
@@ -13,6 +14,7 @@ export interface RunOptions extends BuildOptions {
   readonly runtime: "tfjs" | "onnx";
   readonly weights?: string;
   readonly threads?: string;
+  readonly inference?: "program" | "layers";
 }
 
 function positiveInt(io: IO, name: string, text: string): number | undefined {
@@ -47,15 +49,16 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     });
   }
   // tfjs is loaded only by the commands that run models: check and summary stay fast.
-  const [model, timing] = await Promise.all([
+  const [model, inference, timing] = await Promise.all([
     import("../../backends/tfjs/model.js"),
+    import("../../backends/tfjs/inference/index.js"),
     import("../../backends/tfjs/timing.js"),
   ]);
   const backend = await startBackend(io, "run", opts.backend, threads, !!opts.json);
   if ("exit" in backend) return backend.exit;
-  let m;
+  let builtModel;
   try {
-    m = model.buildModelFromIR(
+    builtModel = inference.buildInferenceFromIR(
       built.graph,
       // The batch is known: grouped layers get the fastest strategies that fit in memory together.
       opts.strategy && opts.strategy !== "auto"
@@ -69,18 +72,29 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     }
     throw e;
   }
+  const { model: m, program } = builtModel;
+  const path = opts.inference ?? "program";
+  const forward =
+    path === "program" ? (x: Tensor) => program.predict(x) : (x: Tensor) => m.predict(x) as Tensor;
   // A large network on a slow backend takes minutes: say what is happening, with an ETA.
   const { Eta, formatDuration } = await import("../progress.js");
   const eta = new Eta();
   let lastLine = performance.now();
   if (!opts.json)
     io.err(`timing ${runs} forward passes of batch ${batch} after ${warmup} warm-up passes`);
-  const t = await timing.timeForward(m, built.graph.input, batch, runs, warmup, (done, total) => {
-    const left = eta.update(done, total);
-    if (opts.json || done === total || performance.now() - lastLine < 5000) return;
-    lastLine = performance.now();
-    io.err(`pass ${done}/${total}, ETA ${formatDuration(left ?? NaN)}`);
-  });
+  const t = await timing.timeForward(
+    forward,
+    built.graph.input,
+    batch,
+    runs,
+    warmup,
+    (done, total) => {
+      const left = eta.update(done, total);
+      if (opts.json || done === total || performance.now() - lastLine < 5000) return;
+      lastLine = performance.now();
+      io.err(`pass ${done}/${total}, ETA ${formatDuration(left ?? NaN)}`);
+    },
+  );
   const medianMs = t.medianMs;
   const result = {
     backend: backend.name,
@@ -91,13 +105,25 @@ export async function runCommand(io: IO, file: string, opts: RunOptions): Promis
     maxMs: t.maxMs,
     imagesPerSec: Number(((batch * 1000) / medianMs).toFixed(2)),
     runs,
+    inference: path,
+    ...(path === "program"
+      ? {
+          foldedBatchNorms: program.summary.foldedBatchNorms,
+          fusedActivations: program.summary.fusedActivations,
+        }
+      : {}),
   };
+  const how =
+    path === "program"
+      ? `inference program: ${program.summary.steps} steps for ${program.summary.layers} layers, ${program.summary.foldedBatchNorms} batch norms folded, ${program.summary.fusedActivations} activations fused`
+      : "tf.layers model.predict";
   if (opts.json) io.out(JSON.stringify(result, null, 2));
   else {
     io.out(
-      `${built.graph.network} on ${backend.label}: batch ${batch}, median ${medianMs.toFixed(1)} ms per batch (min ${result.minMs}, max ${result.maxMs}, ${runs} runs after ${warmup} warm-up), ${result.imagesPerSec} images/s, ${result.params.toLocaleString("en-US")} params`,
+      `${built.graph.network} on ${backend.label}: batch ${batch}, median ${medianMs.toFixed(1)} ms per batch (min ${result.minMs}, max ${result.maxMs}, ${runs} runs after ${warmup} warm-up), ${result.imagesPerSec} images/s, ${result.params.toLocaleString("en-US")} params (${how})`,
     );
   }
+  program.dispose();
   m.dispose();
   return Exit.ok;
 }

@@ -32,7 +32,9 @@ import {
   poolGradModule,
 } from "../../../compiler/backends/tfjs/kernels/maxPoolSimd.js";
 import {
+  NATIVE_FILTER_GRAD_PIXELS_MIN,
   patchGradient,
+  useNativeTiles,
   usePatches,
   useSimdPointwise,
 } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropFilter.js";
@@ -779,6 +781,72 @@ describe.each([1, 2])("kernels match tfjs-backend-cpu, %i kernel thread(s)", (th
     }
   });
 
+  it("Conv2DBackpropFilter's native tiles (>= 100 output pixels): strides, pads, rounding, edges", async () => {
+    const explicit: Pad = [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ];
+    const problems: {
+      xShape: Shape4;
+      filterShape: Shape4;
+      stride: number;
+      pad: Pad;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    }[] = [
+      // 5 -> 11 channels: neither a multiple of 4 nor of 8 (the tiles' edges).
+      { xShape: [2, 10, 11, 5], filterShape: [3, 3, 5, 11], stride: 1, pad: "same" },
+      // TensorFlow's 'same' at stride 2 on an even input pads one row and column, bottom/right.
+      { xShape: [2, 22, 20, 6], filterShape: [3, 3, 6, 8], stride: 2, pad: "same" },
+      { xShape: [1, 25, 25, 3], filterShape: [5, 3, 3, 7], stride: 2, pad: "valid" },
+      { xShape: [2, 10, 10, 4], filterShape: [3, 3, 4, 9], stride: 1, pad: 1 },
+      { xShape: [1, 12, 12, 9], filterShape: [3, 2, 9, 17], stride: 1, pad: explicit },
+      // 11.5 x 12.5 windows: the rounding mode decides the output size.
+      {
+        xShape: [1, 22, 24, 4],
+        filterShape: [3, 3, 4, 8],
+        stride: 2,
+        pad: 1,
+        dimRoundingMode: "ceil",
+      },
+      {
+        xShape: [1, 22, 24, 4],
+        filterShape: [3, 3, 4, 8],
+        stride: 2,
+        pad: 1,
+        dimRoundingMode: "floor",
+      },
+      { xShape: [2, 30, 31, 2], filterShape: [3, 3, 2, 5], stride: 3, pad: "same" },
+      // One input channel (a stem), which the patch path took before.
+      { xShape: [2, 10, 10, 1], filterShape: [3, 3, 1, 8], stride: 1, pad: "same" },
+      { xShape: [1, 12, 12, 16], filterShape: [5, 5, 16, 8], stride: 1, pad: "same" },
+    ];
+    for (const { xShape, filterShape, stride, pad, dimRoundingMode } of problems) {
+      const info = tf.backend_util.computeConv2DInfo(
+        xShape,
+        filterShape,
+        stride,
+        1,
+        pad,
+        dimRoundingMode,
+      );
+      const label = JSON.stringify({ xShape, filterShape, stride, pad, dimRoundingMode });
+      expect(info.outHeight * info.outWidth, label).toBeGreaterThanOrEqual(
+        NATIVE_FILTER_GRAD_PIXELS_MIN,
+      );
+      expect(useNativeTiles(info), label).toBe(true);
+      const dyShape: Shape4 = [xShape[0], info.outHeight, info.outWidth, filterShape[3]];
+      const attrs = { strides: stride, pad, dataFormat: "NHWC", dimRoundingMode, filterShape };
+      expect(await filterGradGap(xShape, dyShape, attrs), label).toBeLessThan(TOLERANCE);
+    }
+    // Fewer pixels (a 7x7 map) and 1x1 filters stay with XNNPACK's compositions.
+    const small = tf.backend_util.computeConv2DInfo([2, 7, 7, 8], [3, 3, 8, 8], 1, 1, "same");
+    expect(useNativeTiles(small)).toBe(false);
+    const pointwise = tf.backend_util.computeConv2DInfo([2, 20, 20, 8], [1, 1, 8, 8], 2, 1, 0);
+    expect(useNativeTiles(pointwise)).toBe(false);
+  });
+
   it("the patch path with dilation 2 (tfjs' kernels take none; cpu on the zero-stuffed filter)", async () => {
     let checked = 0;
     for (const ci of [1, 3])
@@ -1343,6 +1411,25 @@ describe("more finite differences on wasm", () => {
     ]);
     const loss = (w: tf.Tensor): tf.Scalar =>
       tf.sum(tf.mul(tf.tanh(tf.conv2d(x, w as tf.Tensor4D, 2, "valid")), r));
+    expect(await finiteDifferenceError(loss, wShape, values(wShape))).toBeLessThan(5e-3);
+    tf.dispose([x, r]);
+  });
+
+  it("conv2d filter gradient through the native tiles (stride 2, same, even input)", async () => {
+    await tf.setBackend("wasm");
+    const xShape: Shape4 = [1, 20, 20, 3];
+    const wShape: Shape4 = [3, 3, 3, 5];
+    const x = tf.tensor4d(values(xShape), xShape);
+    const info = tf.backend_util.computeConv2DInfo(xShape, wShape, 2, 1, "same");
+    expect(useNativeTiles(info)).toBe(true);
+    const r = tf.tensor4d(values([1, info.outHeight, info.outWidth, 5]), [
+      1,
+      info.outHeight,
+      info.outWidth,
+      5,
+    ]);
+    const loss = (w: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(tf.tanh(tf.conv2d(x, w as tf.Tensor4D, 2, "same")), r));
     expect(await finiteDifferenceError(loss, wShape, values(wShape))).toBeLessThan(5e-3);
     tf.dispose([x, r]);
   });

@@ -7,6 +7,8 @@ import {
   handOff,
   withTensors,
 } from "./common.js";
+import { groupedConv2dBackpropFilterConfig } from "./groupedConv.js";
+import { groupedFor } from "./groupedSimd.js";
 import { pointwiseFor, pointwiseGradient } from "./pointwiseSimd.js";
 
 // Why: tfjs-backend-wasm ships Conv2D and Conv2DBackpropInput but not the filter
@@ -17,7 +19,10 @@ import { pointwiseFor, pointwiseGradient } from "./pointwiseSimd.js";
 // becomes the dilation. That beats an explicit im2col + matMul several-fold,
 // since wasm's slices and transposed matMuls are slow, except where the result is
 // small: a stem conv (few input channels) or a strided 1x1 shortcut, whose filter
-// gradients take explicit patches and one GEMM instead (patchGradient).
+// gradients take explicit patches and one GEMM instead (patchGradient). Faster still, where
+// the maps are not tiny, are the grouped kernel's own filter-gradient tiles at groups = 1
+// (groupedConv.ts): they read x and dy in place, so the two transposes and the packing of
+// dy as an XNNPACK "filter" (about half of the correlation's time) are gone.
 
 export function conv2dBackpropFilterWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -39,43 +44,106 @@ export function conv2dBackpropFilterWasm(args: {
     false,
     channelsFirst ? "channelsFirst" : "channelsLast",
   );
-  const g = geometryOf(info);
   const pointwise = !channelsFirst && isPlainPointwise(info);
   const simd = x.dtype === "float32" && dy.dtype === "float32" ? pointwiseFor(backend) : undefined;
   if (simd && pointwise && useSimdPointwise(x, attrs.filterShape)) {
     return pointwiseGradient(backend, simd, x, dy, attrs.filterShape);
   }
+  if (
+    !channelsFirst &&
+    x.dtype === "float32" &&
+    dy.dtype === "float32" &&
+    useNativeTiles(info) &&
+    groupedFor(backend) !== undefined
+  ) {
+    // The grouped kernel's filter gradient at groups = 1: register tiles summed over blocks
+    // of pixels, in place, on archc's kernel pool, with no transpose and no packing.
+    const nativeAttrs = {
+      strides: attrs.strides,
+      pad: attrs.pad,
+      dilations: 1,
+      groups: 1,
+      filterShape: attrs.filterShape,
+      ...(attrs.dimRoundingMode !== undefined && { dimRoundingMode: attrs.dimRoundingMode }),
+    };
+    return groupedConv2dBackpropFilterConfig.kernelFunc({
+      inputs: { x, dy },
+      backend,
+      attrs: nativeAttrs as unknown as tf.NamedAttrMap,
+    }) as tf.TensorInfo;
+  }
 
   const result = withTensors(backend, [x, dy], ([xIn, dyIn]) =>
-    tf.tidy(() => {
-      const x4 = xIn as tf.Tensor4D;
-      if (g.batch * g.outHeight * g.outWidth === 0) return tf.zeros(attrs.filterShape);
-      const [, , ci, co] = attrs.filterShape;
-      if (pointwise) {
-        // A pointwise conv (most of a separable network's): dW = x^T dy over all pixels.
-        // An explicit transpose and a plain matMul run as XNNPACK GEMMs, about twice as
-        // fast as the correlation below; wasm's matMul with transposeA is ~10x slower.
-        // The matMul's right operand is packed afresh on every call (a new tensor each step),
-        // and packing costs more than the GEMM where the pixels are many: pack the narrower
-        // of x and dy. Measured, 2 threads, m pixels: m 172872, 64 -> 128: 606 -> 271 ms;
-        // m 25088, 32 -> 64: 27.6 -> 14.4 ms; with few pixels (m 800, 1024 -> 1536) the
-        // GEMM's shape decides instead and packing dy stays faster (80 vs 90 ms).
-        // (Most pointwise gradients take the SIMD routine above instead: useSimdPointwise.)
-        const pixels = x4.size / ci;
-        const x2 = tf.reshape(x4, [-1, ci]);
-        const dy2 = tf.reshape(dyIn as tf.Tensor, [-1, co]);
-        const dw =
-          ci < co && pixels > 4 * co
-            ? tf.transpose(tf.matMul(tf.transpose(dy2), x2))
-            : tf.matMul(tf.transpose(x2), dy2);
-        return tf.reshape(dw, attrs.filterShape);
-      }
-
-      if (!channelsFirst && usePatches(g)) return patchGradient(x4, dyIn as tf.Tensor4D, g, co);
-      return correlationGradient(x4, dyIn as tf.Tensor4D, g, channelsFirst);
-    }),
+    tf.tidy(() => xnnpackFilterGradient(xIn as tf.Tensor4D, dyIn as tf.Tensor4D, info)),
   );
   return handOff(result, backend);
+}
+
+/**
+ * The fewest output pixels per sample at which the native tiles take a filter gradient.
+ * `npx tsx bench/regularConvGrad.ts` (XNNPACK's composition against the native tiles, interleaved;
+ * process CPU time at one thread, median ms, the shared machine at load 15-18):
+ *   mini_xception 3x3, batch 32   32->32 28x28: 74-107 -> 37-44;  64->64 28x28: 177-244 -> 86-112
+ *                                 64->64 14x14: 23-25 -> 14;  128->128 14x14: 111-115 -> 80-81
+ *                                 128->128 7x7: 23-29 -> 24-37;  256->256 7x7: 109-116 -> 134-152
+ *   3x3 4->32 28x28: 51 -> 15 (patches -> native);  stem 1->32 28x28: 17 -> 12 (patches -> native)
+ *   3x3/2 64->64 28x28 (14x14 out): 47-66 -> 39-49;  3x3 64->64 10x10: 14 -> 8
+ *   5x5 64->64 28x28: 292 -> 196;  5x5 32->32 14x14: 17 -> 27 (one run)
+ *   Xception 3x3 32->64 149x149 valid, batch 8: 1034 -> 208;  728->728 19x19: 1399 -> 1141
+ * and at two threads (wall-clock) the same order: 28x28 2.1-2.5x faster, 14x14 1.3x and 1.0x,
+ * 7x7 0.66-0.74x. Below about 100 pixels a block of the native pass is one small sample, whose
+ * tiles' fixed costs the XNNPACK correlation does not pay.
+ */
+export const NATIVE_FILTER_GRAD_PIXELS_MIN = 100;
+
+/** Whether the native tiles (groupedConv.ts at groups = 1) take this filter gradient. */
+export function useNativeTiles(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    info.filterHeight * info.filterWidth > 1 &&
+    info.outHeight * info.outWidth >= NATIVE_FILTER_GRAD_PIXELS_MIN
+  );
+}
+
+/**
+ * dW composed from XNNPACK's operators: a GEMM for a plain pointwise conv, explicit patches and
+ * a GEMM for a small one (usePatches), else the correlation. NHWC or NCHW, as `info` says.
+ */
+export function xnnpackFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  info: tf.backend_util.Conv2DInfo,
+): tf.Tensor4D {
+  const g = geometryOf(info);
+  const channelsFirst = info.dataFormat === "channelsFirst";
+  const filterShape: [number, number, number, number] = [
+    info.filterHeight,
+    info.filterWidth,
+    info.inChannels,
+    info.outChannels,
+  ];
+  if (g.batch * g.outHeight * g.outWidth === 0) return tf.zeros(filterShape);
+  const [, , ci, co] = filterShape;
+  if (!channelsFirst && isPlainPointwise(info)) {
+    // A pointwise conv (most of a separable network's): dW = x^T dy over all pixels.
+    // An explicit transpose and a plain matMul run as XNNPACK GEMMs, about twice as
+    // fast as the correlation below; wasm's matMul with transposeA is ~10x slower.
+    // The matMul's right operand is packed afresh on every call (a new tensor each step),
+    // and packing costs more than the GEMM where the pixels are many: pack the narrower
+    // of x and dy. Measured, 2 threads, m pixels: m 172872, 64 -> 128: 606 -> 271 ms;
+    // m 25088, 32 -> 64: 27.6 -> 14.4 ms; with few pixels (m 800, 1024 -> 1536) the
+    // GEMM's shape decides instead and packing dy stays faster (80 vs 90 ms).
+    // (Most pointwise gradients take the SIMD routine instead: useSimdPointwise.)
+    const pixels = x.size / ci;
+    const x2 = tf.reshape(x, [-1, ci]);
+    const dy2 = tf.reshape(dy, [-1, co]);
+    const dw =
+      ci < co && pixels > 4 * co
+        ? tf.transpose(tf.matMul(tf.transpose(dy2), x2))
+        : tf.matMul(tf.transpose(x2), dy2);
+    return tf.reshape(dw, filterShape);
+  }
+  if (!channelsFirst && usePatches(g)) return patchGradient(x, dy, g, co);
+  return correlationGradient(x, dy, g, channelsFirst);
 }
 
 /**

@@ -22,37 +22,50 @@ export function conv2dBackpropInputWasm(args: {
   }
   const channelsFirst = attrs.dataFormat === "NCHW";
 
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    channelsFirst ? "channelsFirst" : "channelsLast",
+  );
   const result = withTensors(backend, [dy, filter], ([dyIn, filterIn]) =>
     tf.tidy(() => {
-      const w = filterIn as tf.Tensor4D;
-      const info = tf.backend_util.computeConv2DInfo(
-        attrs.inputShape,
-        w.shape,
-        attrs.strides,
-        1,
-        attrs.pad,
-        attrs.dimRoundingMode,
-        false,
-        channelsFirst ? "channelsFirst" : "channelsLast",
-      );
       const dy4 = channelsFirst
         ? tf.transpose(dyIn as tf.Tensor4D, [0, 2, 3, 1])
         : (dyIn as tf.Tensor4D);
-      const nhwc: [number, number, number, number] = [
-        info.batchSize,
-        info.inHeight,
-        info.inWidth,
-        info.inChannels,
-      ];
-      const laid = spreadForInputGradient(dy4, info);
-      const dx =
-        info.batchSize * info.outHeight * info.outWidth === 0 || laid === undefined
-          ? tf.zeros(nhwc)
-          : tf.conv2d(laid.spread, flippedSwapped(w), 1, [[0, 0], ...laid.pads, [0, 0]], "NHWC");
+      const dx = xnnpackInputGradient(dy4, filterIn as tf.Tensor4D, info);
       return channelsFirst ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
     }),
   );
   return handOff(result, backend);
+}
+
+/**
+ * dx (NHWC) as XNNPACK's conv2d of the stride-spread dy (NHWC) with the flipped, channel-swapped
+ * filter; `info` describes the forward convolution.
+ */
+export function xnnpackInputGradient(
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  info: tf.backend_util.Conv2DInfo,
+): tf.Tensor4D {
+  const nhwc: [number, number, number, number] = [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+  ];
+  const laid = spreadForInputGradient(dy, info);
+  return info.batchSize * info.outHeight * info.outWidth === 0 || laid === undefined
+    ? tf.zeros(nhwc)
+    : tf.conv2d(laid.spread, flippedSwapped(w), 1, [[0, 0], ...laid.pads, [0, 0]], "NHWC", [
+        info.dilationHeight,
+        info.dilationWidth,
+      ]);
 }
 
 /**
