@@ -71,12 +71,13 @@ function needSimd(backend: tf.KernelBackend): void {
 }
 
 /** Independent calls (each writes its own outputs) as a job for `threads` threads. */
-function independentJob(calls: Call[], threads: number): Job {
-  if (threads <= 1) return { calls, grid: [] };
+function independentJob(calls: Call[], threads: number, kernel: string): Job {
+  if (threads <= 1) return { calls, grid: [], kernel };
   const target = TASKS_PER_THREAD * threads;
-  if (calls.length >= target) return { calls, grid: [evenCalls(calls.length, target)] };
+  if (calls.length >= target) return { calls, grid: [evenCalls(calls.length, target)], kernel };
   // Few calls (a small batch): cut each one's output rows (outer level 0) too.
   return {
+    kernel,
     calls,
     grid: [evenCalls(calls.length, calls.length), outerSplit(0, Math.ceil(target / calls.length))],
   };
@@ -397,7 +398,7 @@ function forwardKernel(args: Args): tf.TensorInfo {
       addressOf(backend, x),
       addressOf(backend, packed),
     );
-    runJob(backend, independentJob(calls, poolThreads(backend)));
+    runJob(backend, independentJob(calls, poolThreads(backend), GroupedConv2D));
   } finally {
     backend.disposeData(packed.dataId);
   }
@@ -481,7 +482,7 @@ function inputGradKernel(args: Args): tf.TensorInfo {
           addressOf(backend, laid.spread),
           addressOf(backend, flipped),
         );
-        runJob(backend, independentJob(calls, poolThreads(backend)));
+        runJob(backend, independentJob(calls, poolThreads(backend), GroupedConv2DBackpropInput));
       } finally {
         if (laid.spread !== dyIn) laid.spread.dispose();
       }
@@ -524,7 +525,11 @@ function filterGradKernel(args: Args): tf.TensorInfo {
       filterTiles(f, mine, dkAt, addressOf(backend, x), addressOf(backend, dy), calls);
       bounds.push(calls.length);
     }
-    runJob(backend, { calls, grid: tasks > 1 ? [{ kind: "calls", bounds }] : [] });
+    runJob(backend, {
+      calls,
+      grid: tasks > 1 ? [{ kind: "calls", bounds }] : [],
+      kernel: GroupedConv2DBackpropFilter,
+    });
     if (copies)
       simdFor(backend)!.sums(
         addressOf(backend, dk),

@@ -187,6 +187,7 @@ function updateKernel(args: {
   const job: Job =
     threads > 1
       ? {
+          kernel: MomentumUpdate,
           calls,
           grid: [
             {
