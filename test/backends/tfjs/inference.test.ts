@@ -191,6 +191,30 @@ describe("inference program: the model's forward pass as fused tensor ops", () =
     expect(summary.fusedActivations).toBe(5);
   });
 
+  it("explicit padding (PyTorch's pad = N) runs inside the convolution kernel", () => {
+    const graph = mustBuild(
+      [
+        "network n {",
+        "  input 15x15x3",
+        "  conv 7x7/2 8 pad=3 -> bn -> relu",
+        "  conv 3x3 8 pad=[0, 1, 1, 2] bias=true -> bn",
+        "  conv 3x3 8 parts=depthwise pad=1 -> bn -> relu",
+        "  gap",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const steps = fuseSteps(planModel(graph));
+    // The two conv2d take their padding in; the depthwise keeps its ZeroPadding2D step.
+    expect(steps.filter((s) => s.kind === "conv" && s.pads).length).toBe(2);
+    expect(steps.filter((s) => s.kind === "layer" && s.layer.kind === "zeroPadding2d").length).toBe(
+      1,
+    );
+    const { at, summary } = agreement(graph, 2, {});
+    expectAgreement(at, "padded");
+    expect(summary.foldedBatchNorms).toBe(3);
+  });
+
   it("a convolution whose output a second layer reads keeps its batch norm apart", () => {
     const graph = mustBuild(
       [
