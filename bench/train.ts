@@ -27,6 +27,7 @@ import {
   checkpointedVariableGrads,
   trainingNeedsCheckpoints,
 } from "../compiler/backends/tfjs/checkpoint.js";
+import { fusedMomentum } from "../compiler/backends/tfjs/fusedMomentum.js";
 import { frugalVariableGrads } from "../compiler/backends/tfjs/gradients.js";
 import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
@@ -98,7 +99,8 @@ function lossOf(y: tf.Tensor, out: tf.Tensor): tf.Scalar {
 
 class ArchcSide {
   private readonly model: tf.LayersModel;
-  private readonly opt: tf.Optimizer = tf.train.momentum(0.01, 0.9);
+  // The trainer's optimizer (one fused call a variable on wasm).
+  private readonly opt: tf.Optimizer = fusedMomentum(0.01, 0.9);
   private readonly vars: tf.Variable[];
   private readonly classes: number;
   private readonly xData: Float32Array;

@@ -11,6 +11,8 @@ export interface Module {
   /** The path shown to users (relative to the working directory when shorter). */
   readonly file: string;
   readonly absPath: string;
+  /** The import that first reached it, as written (`std/units`); absent for the root. */
+  readonly importedAs?: string;
   readonly text: string;
   readonly program: Program;
   readonly comments: readonly IToken[];
@@ -89,7 +91,14 @@ export function load(entry: string, read?: ReadFile, host: SpecHost = defaultHos
     }
     texts.set(file, text);
     const parsed = parseOnce(absPath, file, text);
-    const mod: Module = { file, absPath, text, program: parsed.program, comments: parsed.comments };
+    const mod: Module = {
+      file,
+      absPath,
+      ...(via ? { importedAs: via.path.value } : {}),
+      text,
+      program: parsed.program,
+      comments: parsed.comments,
+    };
     modules.push(mod);
     byPath.set(absPath, mod);
     diagnostics.push(...parsed.diagnostics);

@@ -47,6 +47,7 @@ export async function searchCommand(io: IO, file: string, opts: SearchOptions): 
     set: opts.set,
     where: opts.where,
     training: flags.measures.includes("train"),
+    snap: opts.snap ?? false,
   });
   if (Array.isArray(plan)) return report(io, program, plan, opts.json);
   const quiet = !!(opts.json || opts.csv || opts.quiet);

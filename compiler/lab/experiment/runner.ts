@@ -21,7 +21,7 @@ import { FileProblem, removeFile } from "../../util/files.js";
 import { LatencyCache, latencyFile } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
-import { interruptible } from "./signals.js";
+import { handlePendingSignals, interruptible } from "./signals.js";
 import type { PreciseBnMode } from "../train/batchNorm.js";
 import type { InputAdaptation } from "../train/data/adapt.js";
 import { defaultValSplit } from "../train/data/split.js";
@@ -138,6 +138,10 @@ export function rowIdentity(
             // Only a torch timing says so: rows timed on tfjs keep the identity they had.
             ...(s.engine === "torch" ? { engine: "torch", threads: s.torchThreads ?? null } : {}),
             backend: s.engine === "torch" ? null : s.backend,
+            // A wasm backend's thread count decides its time as much as the backend does.
+            ...(s.engine !== "torch" && s.backendThreads !== undefined
+              ? { backendThreads: s.backendThreads }
+              : {}),
             batch: s.latencyBatch ?? 1,
             runs: s.runs ?? 5,
             // The grouped-convolution strategy decides the time measured.
@@ -231,6 +235,7 @@ export async function runExperiment(
           hooks.onRow?.(v.label, true);
           continue;
         }
+        await handlePendingSignals();
         if (signals.stopped()) {
           interrupted = true;
           continue outer;

@@ -5,7 +5,7 @@ import type { Latency } from "../sweep/results.js";
 import { LatencyCache, type LatencySettings } from "./latency.js";
 import { forget } from "./runner.js";
 import { emptiedBy, sample, type Configuration, type SearchPlan } from "./search.js";
-import { interruptible } from "./signals.js";
+import { handlePendingSignals, interruptible } from "./signals.js";
 
 /** What a latency screening found, for the output to say how the numbers were made. */
 export interface ScreenReport {
@@ -59,8 +59,7 @@ export async function screenLatency(
   let cached = 0;
   try {
     for (const [i, x] of sc.candidates.entries()) {
-      // A timing may never wait for I/O: let a Ctrl-C that came during it be handled first.
-      await new Promise((done) => setImmediate(done));
+      await handlePendingSignals();
       if (signals.stopped())
         return { interrupted: true, timed: timed.length, of: sc.candidates.length };
       const v = plan.variants[i]!;

@@ -42,6 +42,11 @@ export interface SearchRequest {
   readonly seed?: number;
   readonly config?: string;
   readonly training?: boolean;
+  /**
+   * `--snap`: parts that do not divide a layer move to the nearest valid value, so a
+   * configuration is counted (and is feasible or not) as the run will build it.
+   */
+  readonly snap?: boolean;
 }
 
 /** One configuration of the space, with its exact costs. */
@@ -85,6 +90,8 @@ export interface DesignSpace {
   readonly base: readonly BoundArg[];
   readonly axes: readonly Axis[];
   readonly constraints: readonly Constraint[];
+  /** Counted as `--snap` builds it (see SearchRequest.snap). */
+  readonly snap?: boolean;
 }
 
 /** The space's size: the product of the axes' value counts. */
@@ -133,7 +140,9 @@ export function costsAt(
   memo: CountMemo = new CountMemo(),
 ): Costs | undefined {
   const span = (n: string) => syntheticSpan(`--sweep ${n}`);
-  const counted = countNetworkTotals(space.program, space.net, argsAt(space, index, span), memo);
+  const counted = countNetworkTotals(space.program, space.net, argsAt(space, index, span), memo, {
+    snap: space.snap ?? false,
+  });
   if (!counted.ok) return undefined;
   const t = counted.totals;
   return { params: t.params.total, trainable: t.params.trainable, macs: t.macs };
@@ -292,7 +301,14 @@ export function designSpace(
       constraints.push(c);
     }
     return {
-      space: { program, net: net as NetworkDecl, base, axes, constraints },
+      space: {
+        program,
+        net: net as NetworkDecl,
+        base,
+        axes,
+        constraints,
+        ...(req.snap ? { snap: true } : {}),
+      },
       ...(samples !== undefined ? { samples } : {}),
       seed: seed ?? 0,
       name,

@@ -29,3 +29,10 @@ export function interruptible(onFirst: () => void): Interruptible {
     },
   };
 }
+
+/**
+ * One turn of the event loop. Work that never waits for I/O (a timing on tfjs) would otherwise
+ * keep a Ctrl-C that came during it from being handled until all the work is done: call it
+ * before asking `stopped()`.
+ */
+export const handlePendingSignals = (): Promise<void> => new Promise((done) => setImmediate(done));

@@ -296,7 +296,9 @@ async function launch(
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: Ctrl-C reaches archc alone, which asks for a stop after the step.
     detached: true,
-    env: { ...process.env, PYTHONUNBUFFERED: "1" },
+    // ARCHC_PARENT_PID: the runner exits when this process dies, even if that happens before
+    // it could look (runner.py's watch_parent).
+    env: { ...process.env, PYTHONUNBUFFERED: "1", ARCHC_PARENT_PID: String(process.pid) },
   });
   let history: EpochMetrics[] = [];
   let best: SessionResult["best"];

@@ -784,8 +784,13 @@ def emit(event, **fields):
 def watch_parent():
     """Exits at once when the process that started this one dies (archc, or torchrun's agent):
     after a kill -9 nobody reads the reports or stops the run, and a resumed run may already be
-    writing the same folder."""
-    parent = os.getppid()
+    writing the same folder. The parent's pid comes from ARCHC_PARENT_PID, set by whoever spawned
+    this process, not from getppid() here: the parent may have died while torch was being
+    imported, and then getppid() already names init (or a subreaper), which never dies."""
+    named = os.environ.get("ARCHC_PARENT_PID", "")
+    parent = int(named) if named.isdigit() else os.getppid()
+    if os.getppid() != parent:
+        os._exit(137)
 
     def watch():
         while os.getppid() == parent:
@@ -826,8 +831,8 @@ def restore_rng(rngs, job, state, world, rank, lead, device):
 
 
 def main():
-    job = json.load(open(sys.argv[1]))
     watch_parent()
+    job = json.load(open(sys.argv[1]))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -1080,6 +1085,8 @@ def torchrun(argv):
 
     api.Std.from_str = classmethod(from_str)
     watch_parent()
+    # The workers torchrun starts are this agent's children: they watch this process.
+    os.environ["ARCHC_PARENT_PID"] = str(os.getpid())
     run.main(argv)
 
 

@@ -1,11 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Optimizer } from "../../language/config/train.js";
+import { fusedMomentum } from "../../backends/tfjs/fusedMomentum.js";
 
-/** tfjs optimizers for the config's; momentum variants as Keras/TensorFlow define them. */
+/**
+ * tfjs optimizers for the config's; momentum variants as Keras/TensorFlow define them. SGD with
+ * momentum steps each variable in one fused kernel call where the backend has it (wasm).
+ */
 export function makeOptimizer(o: Optimizer): tf.Optimizer {
   switch (o.kind) {
     case "sgd":
-      return o.momentum > 0 ? tf.train.momentum(o.lr, o.momentum, o.nesterov) : tf.train.sgd(o.lr);
+      return o.momentum > 0 ? fusedMomentum(o.lr, o.momentum, o.nesterov) : tf.train.sgd(o.lr);
     case "rmsprop":
       return tf.train.rmsprop(o.lr, o.rho, o.momentum, o.epsilon);
     case "adam":

@@ -9,7 +9,7 @@ import type {
 import { error, type Diagnostic } from "../../../grammar/diagnostic.js";
 import { defaultsWord } from "../elaborate/defaults.js";
 import { ops } from "../elaborate/ops/catalogue.js";
-import type { Loaded } from "../load.js";
+import type { Loaded, Module } from "../load.js";
 
 /** Every named declaration reachable from a spec, in one flat namespace. */
 export interface DeclTable {
@@ -18,6 +18,14 @@ export interface DeclTable {
   readonly trains: Map<string, TrainDecl>;
   readonly experiments: Map<string, ExperimentDecl>;
   readonly expects: ExpectDecl[];
+}
+
+/**
+ * A module as the user knows it: the standard library by its import name (`std/units`), not by
+ * where the package happens to be installed; other files by their path.
+ */
+function shownName(mod: Module): string {
+  return mod.importedAs?.startsWith("std/") ? mod.importedAs : mod.file;
 }
 
 export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable {
@@ -56,10 +64,10 @@ export function buildTable(loaded: Loaded, diagnostics: Diagnostic[]): DeclTable
                 ...error(
                   "E0204",
                   prior.name.span,
-                  `'${name}' is also defined in ${mod.file} (imported)`,
+                  `'${name}' is also defined in ${shownName(mod)} (imported)`,
                   // An import brings in every declaration of the module (and of what it imports):
                   // there is no importing some names only, so renaming is the way out.
-                  `rename this ${describe(prior)}: an import brings in all of ${mod.file}'s declarations, and none can be left out`,
+                  `rename this ${describe(prior)}: an import brings in all of ${shownName(mod)}'s declarations, and none can be left out`,
                 ),
                 notes: [{ message: "also defined here", span: decl.name.span }],
               },

@@ -274,6 +274,112 @@ describe("forward, input gradient and filter gradient match the cpu backend's sp
   });
 });
 
+describe("padding is read as zeros inside the kernels", () => {
+  // The kernels once padded their input with tf.pad and ran 'valid' over it; they now leave
+  // the taps that read padding out. The same terms in the same order less products with zero:
+  // the same bits as the native kernels on an input padded by tf.pad.
+  const padCases = cases().filter((c) => c.pad !== "valid");
+  padCases.push({
+    x: [2, 4, 3, 8],
+    cout: 8,
+    groups: 2,
+    kernel: [5, 5], // wider than the input: windows with no tap inside on both sides
+    strides: 1,
+    dilation: 1,
+    pad: [
+      [0, 0],
+      [4, 4],
+      [3, 5],
+      [0, 0],
+    ],
+  });
+  padCases.push({
+    x: [1, 9, 8, 12],
+    cout: 12,
+    groups: 6,
+    kernel: [3, 2],
+    strides: 3,
+    dilation: 2,
+    pad: "same",
+  });
+
+  /** The explicit [top, bottom], [left, right] pads a case's forward convolution applies. */
+  function explicitPads(c: Case): tf.backend_util.ExplicitPadding {
+    const info = tf.backend_util.computeConv2DInfo(
+      c.x,
+      [...c.kernel, c.x[3] / c.groups, c.cout],
+      c.strides,
+      c.dilation,
+      c.pad,
+    );
+    const needH = (info.outHeight - 1) * c.strides + info.effectiveFilterHeight;
+    const needW = (info.outWidth - 1) * c.strides + info.effectiveFilterWidth;
+    const { top, left } = info.padInfo;
+    return [
+      [0, 0],
+      [top, Math.max(0, needH - top - c.x[1])],
+      [left, Math.max(0, needW - left - c.x[2])],
+      [0, 0],
+    ];
+  }
+
+  it.each(padCases.map((c) => [label(c), c] as const))(
+    "%s: bit-identical to tf.pad + 'valid', no Pad kernel",
+    async (_, c) => {
+      await tf.setBackend("wasm");
+      const kShape: Shape4 = [...c.kernel, c.x[3] / c.groups, c.cout];
+      const xv = values(size(c.x));
+      const kv = values(size(kShape));
+      const dyv = values(size(c.x) * c.cout);
+      const attrs = { strides: c.strides, dilations: c.dilation, groups: c.groups };
+      const run = (padFirst: boolean) =>
+        tf.tidy(() => {
+          const conv = (x: tf.Tensor, k: tf.Tensor) =>
+            padFirst
+              ? groupedConv2dNative(tf.pad(x as tf.Tensor4D, explicitPads(c)), k as tf.Tensor4D, {
+                  ...attrs,
+                  pad: "valid",
+                })
+              : groupedConv2dNative(x as tf.Tensor4D, k as tf.Tensor4D, { ...attrs, pad: c.pad });
+          const x = tf.tensor4d(xv, c.x);
+          const k = tf.tensor4d(kv, kShape);
+          const y = conv(x, k);
+          const dy = tf.tensor(dyv.subarray(0, y.size), y.shape);
+          const [dx, dk] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))(
+            [x, k],
+          );
+          return [y, dx!, dk!].map((t) => t.dataSync() as Float32Array);
+        });
+      for (const threads of THREADS) {
+        setKernelThreads(threads);
+        const inside = run(false);
+        const outside = run(true);
+        expect(inside[0], "y").toEqual(outside[0]);
+        expect(inside[2], "dk").toEqual(outside[2]);
+        expect(inside[1], "dx").toEqual(outside[1]);
+      }
+      setKernelThreads(undefined);
+      // Stride 1 needs no tensor besides the kernels' own: no Pad (nor a spread) anywhere.
+      if (c.strides === 1) {
+        const x = tf.tensor4d(xv, c.x);
+        const k = tf.tensor4d(kv, kShape);
+        const profile = await tf.profile(() =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(
+              groupedConv2dNative(a as tf.Tensor4D, b as tf.Tensor4D, { ...attrs, pad: c.pad }),
+            ),
+          )([x, k]),
+        );
+        expect(profile.kernelNames).toEqual(
+          expect.arrayContaining([GroupedConv2DBackpropInput, GroupedConv2DBackpropFilter]),
+        );
+        expect(profile.kernelNames.filter((n) => /^Pad/.test(n))).toEqual([]);
+        tf.dispose([x, k, ...(profile.result as tf.Tensor[])]);
+      }
+    },
+  );
+});
+
 describe("gradients match central finite differences", () => {
   it.each(DIVISORS_OF_12.flatMap((g) => THREADS.map((t) => [g, t] as const)))(
     "parts %i on %i thread(s) (3x3, stride 2, same, tanh between)",

@@ -9,10 +9,22 @@ import {
   runJob,
   setKernelThreads,
   taskCount,
+  terminatePoolWorkerWhenBusy,
   type Call,
   type Job,
 } from "../../../compiler/backends/tfjs/kernels/pool.js";
-import { addressOf, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import {
+  addressOf,
+  functionBody,
+  i32Params,
+  memoryImport,
+  op,
+  repeat,
+  rowsModule,
+  section,
+  str,
+  WASM_HEADER,
+} from "../../../compiler/backends/tfjs/kernels/simd.js";
 import { batchNormTraining } from "../../../compiler/backends/tfjs/kernels/batchNormTraining.js";
 import { groupedConv2dNative } from "../../../compiler/backends/tfjs/kernels/groupedConv.js";
 
@@ -152,6 +164,42 @@ describe("the kernel pool", () => {
     }
     expect(runRows(2, 240, 6)).toEqual(runRows(1, 240, 6));
   });
+
+  it("a worker that dies in the middle of a task is an error naming the kernel, not a hang", () => {
+    if (!pooled) return;
+    // spin(count): a loop of `count` empty turns, a task long enough to be killed in.
+    const spinModule = (shared: boolean) =>
+      Uint8Array.from([
+        ...WASM_HEADER,
+        ...section(1, [1, ...i32Params(1)]),
+        ...memoryImport(shared),
+        ...section(3, [1, 0]),
+        ...section(7, [1, ...str("spin"), 0x00, 0]),
+        ...section(10, [1, ...functionBody([0], [...repeat(0, []), op.end])]),
+      ]);
+    setKernelThreads(2);
+    try {
+      expect(runRows(2, 240, 6)).toEqual(runRows(1, 240, 6)); // the pool is up
+      const before = kernelPoolStats(tf.backend()).workerTasks;
+      terminatePoolWorkerWhenBusy(tf.backend(), 0);
+      const calls: Call[] = Array.from({ length: 8 }, () => ({
+        module: spinModule,
+        fn: "spin",
+        args: [200_000_000],
+      }));
+      expect(() =>
+        runJob(tf.backend(), { calls, grid: [evenCalls(8, 8)], kernel: "ArchcTestSpin" }),
+      ).toThrow(
+        /ArchcTestSpin did not finish: worker thread 1 of the kernel pool died in the middle of a task/,
+      );
+      expect(kernelPoolStats(tf.backend()).workerTasks).toBeGreaterThanOrEqual(before);
+      // The next job gets a fresh pool, and gives what one thread gives.
+      expect(runRows(2, 240, 6)).toEqual(runRows(1, 240, 6));
+      expect(kernelPoolStats(tf.backend())).toMatchObject({ threads: 2 });
+    } finally {
+      setKernelThreads(undefined);
+    }
+  }, 60_000);
 
   it("the pooled kernels give one thread's bits, or its sums reassociated", () => {
     /** Every output of `f` on `threads` kernel threads, from fixed inputs. */

@@ -99,6 +99,39 @@ describe("archc search", () => {
     expect(s.feasible).toBe(11);
   });
 
+  it("--snap counts each configuration as the snapped network it builds", async () => {
+    // parts = 3 divides neither 8 nor 16 channels: invalid without --snap; with it, the layer
+    // takes the nearest valid count, and the search must count (and bound) that network.
+    const args = ["--sweep", "p1=1,3,16", "--where", "macs <= 1.4M", "--json", "--quiet"];
+    const plain = searched((await runCli("search", stages, ...args, "--out", tmp())).stdout);
+    expect([plain.invalid, plain.feasible]).toEqual([1, 1]);
+    const snapped = searched(
+      (await runCli("search", stages, ...args, "--snap", "--out", tmp())).stdout,
+    );
+    const swept = JSON.parse(
+      (
+        await runCli(
+          "sweep",
+          stages,
+          "--sweep",
+          "p1=3",
+          "--snap",
+          "--json",
+          "--quiet",
+          "--out",
+          tmp(),
+        )
+      ).stdout,
+    ) as { results: { params: number; macs: number }[] };
+    expect(swept.results[0]!.macs).toBeLessThanOrEqual(1_400_000);
+    expect([snapped.invalid, snapped.feasible]).toEqual([0, 2]);
+    const row = snapped.rows.find((x) => x.args["p1"] === 3);
+    expect(row && [row.params, row.macs]).toEqual([
+      swept.results[0]!.params,
+      swept.results[0]!.macs,
+    ]);
+  });
+
   it("sampling is reproducible from the seed and draws from the feasible set", async () => {
     const run = (seed: string) =>
       runCli(

@@ -1,10 +1,13 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
+const execFileAsync = promisify(execFile);
 const xception = join(repo, "specs", "xception.arch");
 
 function tinySpec(dir: string): string {
@@ -223,6 +226,47 @@ describe("archc sweep", () => {
     );
     const out = JSON.parse(r.stdout) as Out;
     for (const x of out.results) expect(x.latency!.medianMs).toBeGreaterThan(0);
+  });
+
+  it("a latency row timed at one thread count is not reused at another", async () => {
+    // One process per sweep: a process's wasm backend keeps the thread count it started with.
+    const dir = mkdtempSync(join(tmpdir(), "archc-sweep-"));
+    const spec = tinySpec(dir);
+    const sweep = async (threads: string) => {
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [
+          join(repo, "bin", "archc.js"),
+          "sweep",
+          spec,
+          "--sweep",
+          "parts=1",
+          "--measure",
+          "latency",
+          "--backend",
+          "wasm",
+          "--threads",
+          threads,
+          "--runs",
+          "1",
+          "--json",
+          "--quiet",
+          "--out",
+          join(dir, "r"),
+        ],
+        { encoding: "utf8" },
+      );
+      return (JSON.parse(stdout) as { results: { cached?: boolean; key: string }[] }).results[0]!;
+    };
+    const one = await sweep("1");
+    const again = await sweep("1");
+    const two = await sweep("2");
+    expect([one.cached ?? false, again.cached ?? false, two.cached ?? false]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect(two.key).not.toBe(one.key);
   });
 
   it("Xception's sweep over its valid parts", async () => {

@@ -128,4 +128,37 @@ describe("a sweep reuses a saved row only for the same identity", () => {
       expect(r.train!.valAccuracy).toBeCloseTo(straight[i]!.train!.valAccuracy!, 5);
     }
   });
+
+  it("a latency-only sweep hears Ctrl-C after the timing it is in, and the rerun times only the rest", async () => {
+    // Timing on tfjs never waits for I/O: without a turn of the event loop between rows the
+    // signal would be handled only after every row was timed.
+    const sweepArgs = (out: string) => [
+      "sweep",
+      tiny,
+      "--sweep",
+      "parts=1,2,4,8",
+      "--measure",
+      "latency",
+      "--backend",
+      "cpu",
+      "--runs",
+      "2",
+      "--out",
+      out,
+      "--json",
+      "--quiet",
+    ];
+    const out = join(tmp(), "s");
+    const results = join(out, "results.jsonl");
+    const stopped = await interruptWhen(
+      () => existsSync(results),
+      () => runCli(...sweepArgs(out)),
+    );
+    expect(stopped.code).toBe(130);
+    const kept = readFileSync(results, "utf8").trim().split("\n").length;
+    expect(kept).toBeLessThan(4);
+    const resumed = rows((await runCli(...sweepArgs(out))).stdout);
+    expect(resumed).toHaveLength(4);
+    expect(resumed.filter((r) => r.cached)).toHaveLength(kept);
+  });
 });

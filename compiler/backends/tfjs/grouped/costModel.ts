@@ -49,9 +49,11 @@ export const CACHE_FILE = "grouped-conv.json";
 /**
  * Bumped when strategies change enough that old timings no longer rank them (2: wasm Slice,
  * Unpack and batch norm got their own kernels, which made `split` several times cheaper;
- * 3: the `native` kernel, which earlier timings never measured).
+ * 3: the `native` kernel, which earlier timings never measured; 4: a regular conv2d's filter
+ * gradient with >= 100 output pixels takes the native tiles, so `split`'s training step, one
+ * such conv2d per group, got cheaper than the timings cached before had it).
  */
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */

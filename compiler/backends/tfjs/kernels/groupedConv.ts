@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
-import { handOff, spreadForInputGradient, withTensors } from "./common.js";
+import { spreadForInputGradient, withTensors } from "./common.js";
 import {
   groupedFor,
   outerSplit,
@@ -71,12 +71,13 @@ function needSimd(backend: tf.KernelBackend): void {
 }
 
 /** Independent calls (each writes its own outputs) as a job for `threads` threads. */
-function independentJob(calls: Call[], threads: number): Job {
-  if (threads <= 1) return { calls, grid: [] };
+function independentJob(calls: Call[], threads: number, kernel: string): Job {
+  if (threads <= 1) return { calls, grid: [], kernel };
   const target = TASKS_PER_THREAD * threads;
-  if (calls.length >= target) return { calls, grid: [evenCalls(calls.length, target)] };
+  if (calls.length >= target) return { calls, grid: [evenCalls(calls.length, target)], kernel };
   // Few calls (a small batch): cut each one's output rows (outer level 0) too.
   return {
+    kernel,
     calls,
     grid: [evenCalls(calls.length, calls.length), outerSplit(0, Math.ceil(target / calls.length))],
   };
@@ -101,12 +102,15 @@ function columnRuns(go: number): [TileCols, number, number][] {
   return out;
 }
 
-/** What the forward loop needs to know of a padded input and its output. */
+/** What the loops need to know of an input, its zero padding and the output. */
 interface Forward {
   batch: number;
-  /** The padded input's rows and columns. */
-  hp: number;
-  wp: number;
+  /** The input's rows and columns, as stored (the padding is never materialised). */
+  h: number;
+  w: number;
+  /** Rows above and columns left of the input that read as zeros. */
+  top: number;
+  left: number;
   cin: number;
   outHeight: number;
   outWidth: number;
@@ -118,6 +122,62 @@ interface Forward {
   dh: number;
   dw: number;
   groups: number;
+}
+
+/**
+ * A run of consecutive outputs along one axis whose windows keep the same taps inside the
+ * input: outputs [start, start + length), taps [lo, lo + taps).
+ */
+export interface Span {
+  start: number;
+  length: number;
+  lo: number;
+  taps: number;
+}
+
+/**
+ * The outputs along one axis (output o reads input o * stride - pad + t * dilation for taps
+ * t < k) cut into runs with equal taps inside [0, inLen); outputs that read nothing but
+ * padding are left out (they stay zero). Skipping the taps that read padding leaves every sum
+ * the same terms in the same order less products with zero, so the result is bit-identical to
+ * summing over a zero-padded copy (for finite kernels: 0 * Inf would have been NaN).
+ */
+export function spans(
+  outLen: number,
+  stride: number,
+  pad: number,
+  inLen: number,
+  k: number,
+  dilation: number,
+): Span[] {
+  const out: Span[] = [];
+  for (let o = 0; o < outLen; o++) {
+    const first = o * stride - pad;
+    const lo = Math.max(0, Math.ceil(-first / dilation));
+    const hi = Math.min(k - 1, Math.floor((inLen - 1 - first) / dilation));
+    const taps = hi - lo + 1;
+    if (taps <= 0) continue;
+    const last = out[out.length - 1];
+    if (last && last.start + last.length === o && last.lo === lo && last.taps === taps)
+      last.length++;
+    else out.push({ start: o, length: 1, lo, taps });
+  }
+  return out;
+}
+
+/** The outputs o along one axis whose tap t is inside the input, as [first, count]. */
+export function reach(
+  outLen: number,
+  stride: number,
+  pad: number,
+  inLen: number,
+  t: number,
+  dilation: number,
+): [number, number] {
+  const at = t * dilation - pad; // the input o = 0 reads with tap t
+  const first = Math.max(0, Math.ceil(-at / stride));
+  const last = Math.min(outLen - 1, Math.floor((inLen - 1 - at) / stride));
+  return [first, Math.max(0, last - first + 1)];
 }
 
 /**
@@ -148,8 +208,12 @@ export function packKernel(
 }
 
 /**
- * The calls that make y (zeroed) += the grouped correlation of the padded input xp with a
- * kernel [kh, kw, gi, cout] packed by packKernel at kAt; each writes its own part of y.
+ * The calls that make y (zeroed) += the grouped correlation of the input x, zero-padded as f
+ * says, with a kernel [kh, kw, gi, cout] packed by packKernel at kAt; each writes its own part
+ * of y. The padding is read as zeros by leaving it out: the output is cut into spans of rows
+ * and of columns whose windows keep the same taps inside the input (spans()), and each span's
+ * tiles walk only those taps. With 'same' 3x3 that is the top row, the bottom row, and the
+ * rows between, times the first column, the last, and the columns between.
  */
 function forwardTiles(f: Forward, yAt: number, xAt: number, kAt: number): Call[] {
   const calls: Call[] = [];
@@ -158,37 +222,45 @@ function forwardTiles(f: Forward, yAt: number, xAt: number, kAt: number): Call[]
   const px = 4 * f.cin; // bytes of an input pixel
   const py = 4 * f.cout; // of an output pixel
   const groupBytes = 4 * f.kh * f.kw * gi * go; // one group's packed kernel
+  const rowSpans = spans(f.outHeight, f.sh, f.top, f.h, f.kh, f.dh);
+  const colSpans = spans(f.outWidth, f.sw, f.left, f.w, f.kw, f.dw);
   for (let n = 0; n < f.batch; n++) {
     const y0 = yAt + n * f.outHeight * f.outWidth * py;
-    const x0 = xAt + n * f.hp * f.wp * px;
-    for (const [rows, p0, pixels] of runs<TileRows>(f.outWidth, 4, 1)) {
-      for (const [cols, c0, count] of columnRuns(go)) {
-        const rowBytes = 4 * cols; // a packed kernel row of this run
-        const walk = [
-          { count: f.kh, a: f.dh * f.wp * px, b: f.kw * gi * rowBytes },
-          { count: f.kw, a: f.dw * px, b: gi * rowBytes },
-          { count: gi, a: 4, b: rowBytes },
-        ];
-        const outer: OuterLevel[] = [
-          { count: f.outHeight, o: f.outWidth * py, a: f.sh * f.wp * px, b: 0 },
-          { count: f.groups, o: 4 * go, a: 4 * gi, b: groupBytes },
-          { count: pixels, o: rows * py, a: rows * f.sw * px, b: 0 },
-          { count, o: 4 * cols, a: 0, b: f.kh * f.kw * gi * rowBytes },
-        ];
-        const call = tileCall(
-          rows,
-          cols,
-          {
-            o: y0 + p0 * py + 4 * c0,
-            a: x0 + p0 * f.sw * px,
-            b: kAt + 4 * f.kh * f.kw * gi * c0,
-          },
-          outer,
-          walk,
-          f.sw * px,
-          py,
-        );
-        if (call) calls.push(call);
+    const x0 = xAt + n * f.h * f.w * px;
+    for (const rs of rowSpans) {
+      const ih = rs.start * f.sh - f.top + rs.lo * f.dh; // the first row's first row read
+      for (const cs of colSpans) {
+        const iw = cs.start * f.sw - f.left + cs.lo * f.dw;
+        for (const [rows, p0, pixels] of runs<TileRows>(cs.length, 4, 1)) {
+          for (const [cols, c0, count] of columnRuns(go)) {
+            const rowBytes = 4 * cols; // a packed kernel row of this run
+            const walk = [
+              { count: rs.taps, a: f.dh * f.w * px, b: f.kw * gi * rowBytes },
+              { count: cs.taps, a: f.dw * px, b: gi * rowBytes },
+              { count: gi, a: 4, b: rowBytes },
+            ];
+            const outer: OuterLevel[] = [
+              { count: rs.length, o: f.outWidth * py, a: f.sh * f.w * px, b: 0 },
+              { count: f.groups, o: 4 * go, a: 4 * gi, b: groupBytes },
+              { count: pixels, o: rows * py, a: rows * f.sw * px, b: 0 },
+              { count, o: 4 * cols, a: 0, b: f.kh * f.kw * gi * rowBytes },
+            ];
+            const call = tileCall(
+              rows,
+              cols,
+              {
+                o: y0 + (rs.start * f.outWidth + cs.start + p0) * py + 4 * c0,
+                a: x0 + (ih * f.w + iw + p0 * f.sw) * px,
+                b: kAt + 4 * f.kh * f.kw * gi * c0 + (rs.lo * f.kw + cs.lo) * gi * rowBytes,
+              },
+              outer,
+              walk,
+              f.sw * px,
+              py,
+            );
+            if (call) calls.push(call);
+          }
+        }
       }
     }
   }
@@ -209,8 +281,10 @@ function rowBlocks(f: Forward): [number, number, number][] {
 }
 
 /**
- * The calls that make dk (zeroed) += the grouped filter gradient of the padded input xp and
- * dy over the given row blocks, in order (they all sum into dk).
+ * The calls that make dk (zeroed) += the grouped filter gradient of the input x (zero-padded
+ * as f says) and dy over the given row blocks, in order (they all sum into dk). Each tap sums
+ * only the outputs whose pixel for that tap is inside the input (reach()): the products with
+ * padding, all zero, are left out.
  */
 function filterTiles(
   f: Forward,
@@ -224,15 +298,29 @@ function filterTiles(
   const go = f.cout / f.groups;
   const px = 4 * f.cin;
   const py = 4 * f.cout;
+  const rowReach = Array.from({ length: f.kh }, (_, r) =>
+    reach(f.outHeight, f.sh, f.top, f.h, r, f.dh),
+  );
+  const colReach = Array.from({ length: f.kw }, (_, c) =>
+    reach(f.outWidth, f.sw, f.left, f.w, c, f.dw),
+  );
   for (const [n, oh, rowCount] of blocks) {
-    const walk = [
-      { count: rowCount, a: f.sh * f.wp * px, b: f.outWidth * py },
-      { count: f.outWidth, a: f.sw * px, b: py },
-    ];
-    const dy0 = dyAt + (n * f.outHeight + oh) * f.outWidth * py;
-    for (let r = 0; r < f.kh; r++)
+    for (let r = 0; r < f.kh; r++) {
+      const [rFirst, rCount] = rowReach[r]!;
+      const first = Math.max(oh, rFirst);
+      const rowsIn = Math.min(oh + rowCount, rFirst + rCount) - first;
+      if (rowsIn <= 0) continue;
       for (let c = 0; c < f.kw; c++) {
-        const x0 = xAt + ((n * f.hp + oh * f.sh + r * f.dh) * f.wp + c * f.dw) * px;
+        const [ow, colsIn] = colReach[c]!;
+        if (colsIn <= 0) continue;
+        const walk = [
+          { count: rowsIn, a: f.sh * f.w * px, b: f.outWidth * py },
+          { count: colsIn, a: f.sw * px, b: py },
+        ];
+        const dy0 = dyAt + ((n * f.outHeight + first) * f.outWidth + ow) * py;
+        const ih = first * f.sh - f.top + r * f.dh;
+        const iw = ow * f.sw - f.left + c * f.dw;
+        const x0 = xAt + ((n * f.h + ih) * f.w + iw) * px;
         const k0 = dkAt + (r * f.kw + c) * gi * py;
         for (const [rows, i0, channels] of runs<TileRows>(gi, 4, 1))
           for (const [cols, c0, count] of columnRuns(go)) {
@@ -253,35 +341,18 @@ function filterTiles(
             if (call) calls.push(call);
           }
       }
+    }
   }
   return calls;
 }
 
-/**
- * x padded as the convolution reads it: the forward pads before, and after only as far as
- * the last window reaches (never a crop: rows beyond it are simply not read).
- */
-function padded(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
-  const needH = (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight;
-  const needW = (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const bottom = Math.max(0, needH - top - info.inHeight);
-  const right = Math.max(0, needW - left - info.inWidth);
-  if (top + left + bottom + right === 0) return x;
-  return tf.pad(x, [
-    [0, 0],
-    [top, bottom],
-    [left, right],
-    [0, 0],
-  ]);
-}
-
-function forwardOf(info: tf.backend_util.Conv2DInfo, xp: readonly number[], groups: number) {
+function forwardOf(info: tf.backend_util.Conv2DInfo, groups: number): Forward {
   return {
     batch: info.batchSize,
-    hp: xp[1]!,
-    wp: xp[2]!,
+    h: info.inHeight,
+    w: info.inWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
     cin: info.inChannels,
     outHeight: info.outHeight,
     outWidth: info.outWidth,
@@ -321,20 +392,13 @@ function forwardKernel(args: Args): tf.TensorInfo {
     packKernel(heap.typedArrayFromHeap(filter), kh * kw, gi, cout, attrs.groups),
   );
   try {
-    withTensors(backend, [x], ([xIn]) => {
-      const xp = padded(xIn as tf.Tensor4D, info);
-      try {
-        const calls = forwardTiles(
-          forwardOf(info, xp.shape, attrs.groups),
-          addressOf(backend, out),
-          addressOf(backend, xp),
-          addressOf(backend, packed),
-        );
-        runJob(backend, independentJob(calls, poolThreads(backend)));
-      } finally {
-        if (xp !== xIn) xp.dispose();
-      }
-    });
+    const calls = forwardTiles(
+      forwardOf(info, attrs.groups),
+      addressOf(backend, out),
+      addressOf(backend, x),
+      addressOf(backend, packed),
+    );
+    runJob(backend, independentJob(calls, poolThreads(backend), GroupedConv2D));
   } finally {
     backend.disposeData(packed.dataId);
   }
@@ -389,18 +453,19 @@ function inputGradKernel(args: Args): tf.TensorInfo {
   );
   try {
     withTensors(backend, [dy], ([dyIn]) => {
-      const laid = tf.tidy(() => {
-        const spread = spreadForInputGradient(dyIn as tf.Tensor4D, info);
-        return spread && tf.pad(spread.spread, [[0, 0], ...spread.pads, [0, 0]]);
-      });
+      // The spread (stride > 1) and the crop (explicit pads beyond the filter) are tensors;
+      // the pads around them are read as zeros by forwardTiles.
+      const laid = tf.tidy(() => spreadForInputGradient(dyIn as tf.Tensor4D, info));
       if (!laid) return;
       try {
-        const [, hp, wp] = laid.shape;
+        const [, h, w] = laid.spread.shape;
         const calls = forwardTiles(
           {
             batch: info.batchSize,
-            hp,
-            wp,
+            h,
+            w,
+            top: laid.pads[0][0],
+            left: laid.pads[1][0],
             cin: info.outChannels,
             outHeight: info.inHeight,
             outWidth: info.inWidth,
@@ -414,12 +479,12 @@ function inputGradKernel(args: Args): tf.TensorInfo {
             groups: attrs.groups,
           },
           addressOf(backend, dx),
-          addressOf(backend, laid),
+          addressOf(backend, laid.spread),
           addressOf(backend, flipped),
         );
-        runJob(backend, independentJob(calls, poolThreads(backend)));
+        runJob(backend, independentJob(calls, poolThreads(backend), GroupedConv2DBackpropInput));
       } finally {
-        laid.dispose();
+        if (laid.spread !== dyIn) laid.spread.dispose();
       }
     });
   } finally {
@@ -439,44 +504,44 @@ function filterGradKernel(args: Args): tf.TensorInfo {
   const dk = heap.makeOutput([...attrs.filterShape], "float32");
   zeroOut(backend, dk);
   if (info.batchSize * info.outHeight * info.outWidth === 0) return dk;
-  withTensors(backend, [x], ([xIn]) => {
-    const xp = padded(xIn as tf.Tensor4D, info);
-    const f = forwardOf(info, xp.shape, attrs.groups);
-    const blocks = rowBlocks(f);
-    // Every block sums into all of dk, so each task sums its blocks into a copy of its own.
-    const tasks = Math.min(blocks.length, TASKS_PER_THREAD * poolThreads(backend));
-    const dkSize = attrs.filterShape.reduce((a, b) => a * b, 1);
-    const copies =
-      tasks > 1 ? heap.makeOutput([tasks - 1, ...attrs.filterShape], "float32") : undefined;
-    try {
-      if (copies) zeroOut(backend, copies);
-      const calls: Call[] = [];
-      const bounds = [0];
-      for (let t = 0; t < tasks; t++) {
-        const mine = blocks.slice(
-          Math.floor((t * blocks.length) / tasks),
-          Math.floor(((t + 1) * blocks.length) / tasks),
-        );
-        const dkAt =
-          t === 0 ? addressOf(backend, dk) : addressOf(backend, copies!) + 4 * dkSize * (t - 1);
-        filterTiles(f, mine, dkAt, addressOf(backend, xp), addressOf(backend, dy), calls);
-        bounds.push(calls.length);
-      }
-      runJob(backend, { calls, grid: tasks > 1 ? [{ kind: "calls", bounds }] : [] });
-      if (copies)
-        simdFor(backend)!.sums(
-          addressOf(backend, dk),
-          addressOf(backend, copies),
-          dkSize,
-          tasks - 1,
-          0,
-          4 * dkSize,
-        );
-    } finally {
-      if (copies) backend.disposeData(copies.dataId);
-      if (xp !== xIn) xp.dispose();
+  const f = forwardOf(info, attrs.groups);
+  const blocks = rowBlocks(f);
+  // Every block sums into all of dk, so each task sums its blocks into a copy of its own.
+  const tasks = Math.min(blocks.length, TASKS_PER_THREAD * poolThreads(backend));
+  const dkSize = attrs.filterShape.reduce((a, b) => a * b, 1);
+  const copies =
+    tasks > 1 ? heap.makeOutput([tasks - 1, ...attrs.filterShape], "float32") : undefined;
+  try {
+    if (copies) zeroOut(backend, copies);
+    const calls: Call[] = [];
+    const bounds = [0];
+    for (let t = 0; t < tasks; t++) {
+      const mine = blocks.slice(
+        Math.floor((t * blocks.length) / tasks),
+        Math.floor(((t + 1) * blocks.length) / tasks),
+      );
+      const dkAt =
+        t === 0 ? addressOf(backend, dk) : addressOf(backend, copies!) + 4 * dkSize * (t - 1);
+      filterTiles(f, mine, dkAt, addressOf(backend, x), addressOf(backend, dy), calls);
+      bounds.push(calls.length);
     }
-  });
+    runJob(backend, {
+      calls,
+      grid: tasks > 1 ? [{ kind: "calls", bounds }] : [],
+      kernel: GroupedConv2DBackpropFilter,
+    });
+    if (copies)
+      simdFor(backend)!.sums(
+        addressOf(backend, dk),
+        addressOf(backend, copies),
+        dkSize,
+        tasks - 1,
+        0,
+        4 * dkSize,
+      );
+  } finally {
+    if (copies) backend.disposeData(copies.dataId);
+  }
   return dk;
 }
 

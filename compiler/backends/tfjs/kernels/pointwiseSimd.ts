@@ -318,7 +318,7 @@ export function pointwiseGradient(
       calls.push(...pointwiseCalls(dwAt, xAt, dyAt, p1 - p0, ci, co, block, chunk));
       bounds.push(calls.length);
     }
-    runJob(backend, { calls, grid: [{ kind: "calls", bounds }] });
+    runJob(backend, { calls, grid: [{ kind: "calls", bounds }], kernel: "Conv2DBackpropFilter" });
     if (copies)
       simdFor(backend)!.sums(
         addressOf(backend, out),

@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import { TASK_SOURCE, WORKER_SOURCE } from "./poolWorker.js";
+import { SUPERVISOR_SOURCE, TASK_SOURCE, WORKER_SOURCE } from "./poolWorker.js";
 import { memoryOf } from "./simd.js";
 
 // Why: archc's own SIMD routines (simd.ts, groupedSimd.ts, ...) are modules instantiated on the
@@ -47,6 +47,8 @@ export type Split =
 export interface Job {
   readonly calls: readonly Call[];
   readonly grid: readonly Split[];
+  /** The kernel the job computes, for its errors (default: the routines' names). */
+  readonly kernel?: string;
 }
 
 /** Tasks a kernel cuts its work into per thread: more than one, so a descheduled thread takes fewer. */
@@ -77,10 +79,14 @@ const LAYOUT = {
   CONFIG: 5, // messages posted to each worker (modules, job buffers)
   SLEEP: 6, // never changes: a word to sleep on
   WORKER_TASKS: 7, // tasks the workers have run, ever (tests and benchmarks)
+  DEAD: 8, // 1 once a worker has died (the supervisor writes it)
   ints: 16,
   claimByte: 64, // BigInt64: generation << 32 | next task
   errorByte: 128,
   errorBytes: 1024,
+  busyByte: 1152, // per worker: 1 while it runs a task
+  deadByte: 2176, // per worker: 1 once it has died
+  maxWorkers: 256,
 } as const;
 
 type RunTask = (job: Int32Array, modules: readonly (readonly Function[])[], task: number) => void;
@@ -155,10 +161,13 @@ class Instances {
 
 class Pool {
   readonly instances: Instances;
-  private readonly workers: Worker[] = [];
+  /** Starts the workers and reports their deaths (poolWorker.ts' SUPERVISOR_SOURCE). */
+  private readonly supervisor: Worker;
   private readonly ports: MessagePort[] = [];
-  private readonly control = new SharedArrayBuffer(LAYOUT.errorByte + LAYOUT.errorBytes);
+  private readonly control = new SharedArrayBuffer(LAYOUT.deadByte + 4 * LAYOUT.maxWorkers);
   private readonly ctl = new Int32Array(this.control, 0, LAYOUT.ints);
+  private readonly busy = new Int32Array(this.control, LAYOUT.busyByte, LAYOUT.maxWorkers);
+  private readonly dead = new Int32Array(this.control, LAYOUT.deadByte, LAYOUT.maxWorkers);
   private readonly claim = new BigInt64Array(this.control, LAYOUT.claimByte, 1);
   private job = new Int32Array(new SharedArrayBuffer(4 * 4096));
   private gen = 0;
@@ -168,21 +177,27 @@ class Pool {
     readonly threads: number,
   ) {
     this.instances = new Instances(memory, true);
-    for (let i = 1; i < threads; i++) {
+    const workerPorts: MessagePort[] = [];
+    for (let i = 1; i < Math.min(threads, LAYOUT.maxWorkers + 1); i++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { memory, control: this.control, port: port2, layout: LAYOUT },
-        transferList: [port2],
-      });
-      // A worker only ends with the process; an error outside a task (none is expected) is
-      // reported on the next job rather than thrown at the event loop.
-      worker.on("error", () => {});
-      worker.unref();
       port1.unref();
-      this.workers.push(worker);
       this.ports.push(port1);
+      workerPorts.push(port2);
     }
+    this.supervisor = new Worker(SUPERVISOR_SOURCE, {
+      eval: true,
+      workerData: {
+        memory,
+        control: this.control,
+        ports: workerPorts,
+        layout: LAYOUT,
+        source: WORKER_SOURCE,
+      },
+      transferList: workerPorts,
+    });
+    // The supervisor and its workers only end with the process (or a death it reports).
+    this.supervisor.on("error", () => {});
+    this.supervisor.unref();
     this.post({ job: this.job.buffer });
   }
 
@@ -265,27 +280,50 @@ class Pool {
         Atomics.add(ctl, LAYOUT.COMPLETED, 1);
       }
     }
-    // The workers' tasks write into tensors the caller frees next: wait for every one.
+    // The workers' tasks write into tensors the caller frees next: wait for every one. A
+    // worker that died holding a task never completes it: then wait only for the living.
     for (;;) {
       const done = Atomics.load(ctl, LAYOUT.COMPLETED);
-      if (done >= tasks) break;
+      if (done >= tasks || (this.isDead && !this.livingBusy())) break;
       Atomics.wait(ctl, LAYOUT.COMPLETED, done, 100);
     }
+    const what = job.kernel ?? [...new Set(job.calls.map((c) => c.fn))].join(", ");
+    if (Atomics.load(ctl, LAYOUT.COMPLETED) < tasks)
+      throw new Error(`kernel pool: ${what} did not finish: ${this.errorText()}`);
     if (mine !== undefined) throw mine;
-    if (Atomics.load(ctl, LAYOUT.ERROR) !== 0) {
-      const n = Atomics.load(ctl, LAYOUT.ERROR_LENGTH);
-      const bytes = new Uint8Array(this.control, LAYOUT.errorByte, n).slice();
-      throw new Error(`kernel pool: a worker's task failed: ${new TextDecoder().decode(bytes)}`);
-    }
+    if (Atomics.load(ctl, LAYOUT.ERROR) !== 0)
+      throw new Error(`kernel pool: a worker's task of ${what} failed: ${this.errorText()}`);
+  }
+
+  private errorText(): string {
+    const n = Atomics.load(this.ctl, LAYOUT.ERROR_LENGTH);
+    return new TextDecoder().decode(new Uint8Array(this.control, LAYOUT.errorByte, n).slice());
+  }
+
+  /** Whether a worker has died: the pool is then replaced before its next job. */
+  get isDead(): boolean {
+    return Atomics.load(this.ctl, LAYOUT.DEAD) !== 0;
+  }
+
+  private livingBusy(): boolean {
+    for (let i = 0; i < this.ports.length; i++)
+      if (Atomics.load(this.busy, i) !== 0 && Atomics.load(this.dead, i) === 0) return true;
+    return false;
+  }
+
+  /** Tests: terminates worker `index` once it is running a task. */
+  terminateWhenBusy(index: number): void {
+    this.supervisor.postMessage({ terminateBusy: index });
   }
 
   get workerTasks(): number {
     return Atomics.load(this.ctl, LAYOUT.WORKER_TASKS);
   }
 
-  close(): Promise<number[]> {
+  close(): Promise<number> {
     for (const port of this.ports) port.close();
-    return Promise.all(this.workers.map((w) => w.terminate()));
+    // Terminating the supervisor ends its workers with it.
+    return this.supervisor.terminate();
   }
 }
 
@@ -304,7 +342,7 @@ export function runJob(backend: tf.KernelBackend, job: Job): void {
   const threads = kernelThreads();
   if (threads > 1 && found.shared && taskCount(job) > 1) {
     let pool = pools.get(memory);
-    if (!pool || pool.threads !== threads) {
+    if (!pool || pool.threads !== threads || pool.isDead) {
       void pool?.close();
       pools.set(memory, (pool = new Pool(memory, threads)));
     }
@@ -326,6 +364,14 @@ export function kernelPoolStats(backend: tf.KernelBackend): {
   return pool
     ? { threads: pool.threads, workerTasks: pool.workerTasks }
     : { threads: 0, workerTasks: 0 };
+}
+
+/** Tests: terminates the pool's worker `index` once it runs a task (a worker dying mid-task). */
+export function terminatePoolWorkerWhenBusy(backend: tf.KernelBackend, index: number): void {
+  const found = memoryOf(backend);
+  const pool = found && pools.get(found.memory);
+  if (!pool) throw new Error("kernel pool: no pool on this backend yet");
+  pool.terminateWhenBusy(index);
 }
 
 /** Stops the pool on this backend's memory (tests; the workers never hold the process open). */

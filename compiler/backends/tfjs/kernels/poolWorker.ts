@@ -62,8 +62,9 @@ function runTask(job, modules, task) {
 export const WORKER_SOURCE = String.raw`
 "use strict";
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { memory, control, port, layout: L } = workerData;
+const { memory, control, port, layout: L, index } = workerData;
 const ctl = new Int32Array(control, 0, L.ints);
+const busy = new Int32Array(control, L.busyByte, L.maxWorkers);
 const claim = new BigInt64Array(control, L.claimByte, 1);
 const errorBytes = new Uint8Array(control, L.errorByte, L.errorBytes);
 const modules = [];
@@ -113,14 +114,67 @@ for (let seen = 0; ; ) {
     const tasks = Atomics.load(ctl, L.NTASKS);
     if (task >= tasks) break;
     if (Atomics.compareExchange(claim, 0, v, v + 1n) !== v) continue;
+    Atomics.store(busy, index, 1);
     try {
       runTask(job, modules, task);
     } catch (e) {
       fail(e);
     } finally {
+      Atomics.store(busy, index, 0);
       Atomics.add(ctl, L.WORKER_TASKS, 1);
       if (Atomics.add(ctl, L.COMPLETED, 1) + 1 === tasks) Atomics.notify(ctl, L.COMPLETED);
     }
   }
 }
+`;
+
+/**
+ * The thread that starts the pool's workers and watches them. A worker that dies (killed for
+ * memory, terminated) runs no exit handler and cannot say so, and the main thread, waiting on
+ * the control block for its tasks, runs no event loop to hear its 'exit' event: this thread's
+ * loop is free, so it hears it and writes the death into the control block (the worker's
+ * flag in DEAD, the reason in the error bytes) and wakes the main thread.
+ */
+export const SUPERVISOR_SOURCE = String.raw`
+"use strict";
+const { Worker, workerData, parentPort } = require("node:worker_threads");
+const { memory, control, ports, layout: L, source } = workerData;
+const ctl = new Int32Array(control, 0, L.ints);
+const busy = new Int32Array(control, L.busyByte, L.maxWorkers);
+const dead = new Int32Array(control, L.deadByte, L.maxWorkers);
+const errorBytes = new Uint8Array(control, L.errorByte, L.errorBytes);
+const workers = ports.map((port, index) => {
+  const w = new Worker(source, {
+    eval: true,
+    workerData: { memory, control, port, layout: L, index },
+    transferList: [port],
+  });
+  let why = "";
+  w.on("error", (e) => { why = String(e && e.message ? e.message : e); });
+  w.on("exit", (code) => {
+    const text = new TextEncoder().encode(
+      "worker thread " + (index + 1) + " of the kernel pool died" +
+        (busy[index] ? " in the middle of a task" : "") + " (exit code " + code +
+        (why ? ": " + why : "") + ")",
+    );
+    if (Atomics.compareExchange(ctl, L.ERROR, 0, 1) === 0) {
+      const n = Math.min(text.length, errorBytes.length);
+      errorBytes.set(text.subarray(0, n));
+      Atomics.store(ctl, L.ERROR_LENGTH, n);
+    }
+    Atomics.store(dead, index, 1);
+    Atomics.store(ctl, L.DEAD, 1);
+    Atomics.notify(ctl, L.COMPLETED);
+  });
+  return w;
+});
+// Tests: terminate a worker once it is running a task (the death this thread reports).
+parentPort.on("message", (m) => {
+  if (m && m.terminateBusy !== undefined) {
+    const i = m.terminateBusy;
+    const poll = setInterval(() => {
+      if (Atomics.load(busy, i)) { clearInterval(poll); workers[i].terminate(); }
+    }, 1);
+  }
+});
 `;

@@ -19,6 +19,7 @@ import {
   groupedConv2dConfig,
   groupedConv2dGradient,
 } from "./groupedConv.js";
+import { momentumUpdateConfig } from "./momentum.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -86,6 +87,7 @@ export function registerWasmTrainingKernels(): void {
     groupedConv2dConfig,
     groupedConv2dBackpropInputConfig,
     groupedConv2dBackpropFilterConfig,
+    momentumUpdateConfig,
   ]) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);
