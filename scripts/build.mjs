@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const stamp = join(root, "dist", ".build-stamp");
@@ -48,5 +48,14 @@ if (upToDate) {
     "tsconfig.build.json",
   ]);
   run(process.execPath, [join(root, "scripts/bundle-cli.mjs")]);
+  // The IR's JSON Schema, whole, for tools that validate without archc: validate.ts composes it
+  // from the graph's part and the op definitions, so it is written from the build's own module.
+  const { irSchema } = await import(
+    pathToFileURL(join(root, "dist/compiler/language/ir/validate.js")).href
+  );
+  writeFileSync(
+    join(root, "dist/compiler/language/ir/schema.json"),
+    `${JSON.stringify(irSchema, null, 2)}\n`,
+  );
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

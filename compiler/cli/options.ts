@@ -243,6 +243,10 @@ export const optionTable = {
     flags: "--rdzv-endpoint <host:port>",
     help: "torch: node 0's address, the same on every machine",
   },
+  workers: {
+    flags: "--workers <n>",
+    help: "data loading: the embedded trainer's decoding threads (default: the cores but one, at most 8), the torch engine's DataLoader workers per process (default 4 for packs and image folders, 0 for IDX and synthetic); never changes the samples or their order",
+  },
   samplesLog: {
     flags: "--samples-log",
     help: "torch: write RUN/samples.jsonl, the samples every process read at each step (every node's, in node 0's run folder)",
@@ -321,6 +325,7 @@ export const optionGroups = {
     "resize",
     "repeatChannels",
     "seed",
+    "workers",
   ],
   tfjs: ["backend", "strategy", "threads"],
   torch: ["engine", "python"],

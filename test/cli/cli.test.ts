@@ -183,4 +183,16 @@ describe("archc fmt and list", () => {
     );
     expect(r.stdout).not.toMatch(/jft_rmsprop: .*augment=/);
   });
+
+  it("list shows a train config's label smoothing and batch-norm momentum where set", async () => {
+    const f = join(mkdtempSync(join(tmpdir(), "archc-list-")), "t.arch");
+    writeFileSync(
+      f,
+      "network n {\n  input 4x4x1\n  relu\n}\ntrain smooth {\n  label_smoothing 0.1\n  bn_momentum 0.01\n}\ntrain plain {\n  batch 8\n}\n",
+    );
+    const r = await runCli("list", f);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/smooth: .*, label_smoothing=0\.1, bn_momentum=0\.01/);
+    expect(r.stdout).not.toMatch(/plain: .*(label_smoothing|bn_momentum)/);
+  });
 });

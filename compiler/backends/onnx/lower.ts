@@ -5,11 +5,10 @@ import {
   isIdentity,
 } from "../../language/ir/activations.js";
 import {
-  byOp,
   type IRGraph,
   type IRNode,
   type NodeOf,
-  type OpTable,
+  type OpName,
   type Padding,
   type Pads,
 } from "../../language/ir/types.js";
@@ -17,6 +16,14 @@ import { type Builder, float, int, ints, str } from "./builder.js";
 import type { AttributeMsg } from "./proto.js";
 import { checkSpatial, onnxOutSize, tfPads } from "./padding.js";
 import { parameterName } from "./parameterNames.js";
+import {
+  afterActivation,
+  biasMoment,
+  kernelGain,
+  mean2,
+  RANDOM_RANGES,
+  type MomentInputs,
+} from "./moments.js";
 
 /** A value in the ONNX graph with the IR shape it holds (NHWC, no batch; stored as NCHW). */
 export interface Value {
@@ -119,6 +126,15 @@ export function activation(
   return activations[fn]({ b, graph, x, name });
 }
 
+/** The moment of an op that passes its input's values through (or a subset of them). */
+const pass = (_node: IRNode, { x }: MomentInputs) => x;
+
+/** One op on ONNX (`onnxOps`). */
+interface OnnxOp<Op extends OpName> {
+  lower(node: NodeOf<Op>, c: NodeContext): string;
+  moment(node: NodeOf<Op>, m: MomentInputs): number;
+}
+
 /** What lowering one node onto ONNX nodes needs besides the node. */
 interface NodeContext {
   readonly b: Builder;
@@ -151,185 +167,288 @@ export function lowerGraph(
 
 /** Lowers one IR node onto ONNX nodes; returns the name of its output. */
 function lowerNode(b: Builder, graph: IRGraph, node: IRNode, ins: Value[], nhwc: boolean): string {
-  return byOp(lowerings, node, { b, graph, ins, x: ins[0]!, nhwc });
+  const lower = onnxOps[node.op].lower as (n: IRNode, c: NodeContext) => string;
+  return lower(node, { b, graph, ins, x: ins[0]!, nhwc });
 }
 
-const lowerings: OpTable<string, [NodeContext]> = {
-  input: (node, { b, nhwc }) =>
-    node.shape.length === 3 && nhwc
-      ? b.node("Transpose", ["input"], node.name, [ints("perm", [0, 3, 1, 2])])
-      : b.node("Identity", ["input"], node.name),
-  conv: (node, { b, graph, x }) => {
-    const a = node.attrs;
-    const name = node.name;
-    const y = conv(b, x, node, {
-      weight: b.param(`${name}/kernel`, [
-        a.filters,
-        channelsIn(graph, node) / a.groups,
-        ...a.kernel,
-      ]),
-      bias: a.useBias ? b.param(`${name}/bias`, [a.filters]) : undefined,
-      kernel: a.kernel,
-      strides: a.strides,
-      dilation: a.dilation,
-      padding: a.padding,
-      ...(a.pads ? { pads: a.pads } : {}),
-      groups: a.groups,
-      name: isIdentity(a.activation) ? name : `${name}/conv`,
-    });
-    return activation(b, graph, y, a.activation, name);
+/**
+ * Each op on ONNX: its `lower`ing onto opset-13 nodes, and the `moment` (E[y^2], before the node's
+ * activation) of its output given its inputs', from which random.ts draws weights that keep
+ * activations of order 1. One entry per op, so a new op is a compile error here only.
+ */
+export const onnxOps: { readonly [Op in OpName]: OnnxOp<Op> } = {
+  input: {
+    lower: (node, { b, nhwc }) =>
+      node.shape.length === 3 && nhwc
+        ? b.node("Transpose", ["input"], node.name, [ints("perm", [0, 3, 1, 2])])
+        : b.node("Identity", ["input"], node.name),
+    moment: () => 1,
   },
-  sepconv: (node, { b, graph, x }) => sepconv(b, graph, node, x),
-  bn: (node, { b, graph, x }) => {
-    const a = node.attrs;
-    const name = node.name;
-    const c = channelsIn(graph, node);
-    // Keras' scale=false means gamma 1, center=false beta 0: ONNX needs them as inputs anyway.
-    const gamma = a.scale
-      ? b.param(`${name}/gamma`, [c])
-      : b.constant(`${name}/gamma`, new Array<number>(c).fill(1), true);
-    const beta = a.center
-      ? b.param(`${name}/beta`, [c])
-      : b.constant(`${name}/beta`, new Array<number>(c).fill(0), true);
-    return b.node(
-      "BatchNormalization",
-      [
-        x.name,
-        gamma,
-        beta,
-        b.param(`${name}/moving_mean`, [c]),
-        b.param(`${name}/moving_variance`, [c]),
-      ],
-      name,
-      [float("epsilon", a.epsilon)],
-    );
+  conv: {
+    lower: (node, { b, graph, x }) => {
+      const a = node.attrs;
+      const name = node.name;
+      const y = conv(b, x, node, {
+        weight: b.param(`${name}/kernel`, [
+          a.filters,
+          channelsIn(graph, node) / a.groups,
+          ...a.kernel,
+        ]),
+        bias: a.useBias ? b.param(`${name}/bias`, [a.filters]) : undefined,
+        kernel: a.kernel,
+        strides: a.strides,
+        dilation: a.dilation,
+        padding: a.padding,
+        ...(a.pads ? { pads: a.pads } : {}),
+        groups: a.groups,
+        name: isIdentity(a.activation) ? name : `${name}/conv`,
+      });
+      return activation(b, graph, y, a.activation, name);
+    },
+    moment: (node, { x, cin }) => {
+      const a = node.attrs;
+      const taps = a.kernel[0] * a.kernel[1];
+      return (
+        x * kernelGain((taps * cin) / a.groups, taps * a.filters) + (a.useBias ? biasMoment : 0)
+      );
+    },
   },
-  layernorm: (node, { b, x }) => layerNorm(b, node, x),
-  layerscale: (node, { b, x }) => {
-    const gamma = perChannel(b, b.param(`${node.name}/gamma`, [x.shape.at(-1)!]), x, node.name);
-    return b.node("Mul", [x.name, gamma], node.name);
+  sepconv: {
+    lower: (node, { b, graph, x }) => sepconv(b, graph, node, x),
+    moment: (node, { x, cin }) => {
+      const a = node.attrs;
+      let y = x;
+      for (const [i, step] of sepconvSteps(node, cin).entries()) {
+        const taps = step.kind === "spatial" ? a.kernel[0] * a.kernel[1] : 1;
+        y *= kernelGain((taps * step.inChannels) / step.groups, taps * step.outChannels);
+        if (i === 0) y = afterActivation(a.mid, y);
+      }
+      return a.useBias ? y + biasMoment : y;
+    },
   },
-  act: (node, { b, graph, x }) => activation(b, graph, x.name, node.attrs.activation, node.name),
-  maxpool: (node, c) => pool(node, c, "MaxPool"),
-  avgpool: (node, c) => {
-    // TensorFlow averages over the window's real pixels only, never over the padding; explicit
-    // pads are zeros that count, as PyTorch's AvgPool2d by default.
-    return pool(node, c, "AveragePool", [int("count_include_pad", node.attrs.pads ? 1 : 0)]);
+  bn: {
+    lower: (node, { b, graph, x }) => {
+      const a = node.attrs;
+      const name = node.name;
+      const c = channelsIn(graph, node);
+      // Keras' scale=false means gamma 1, center=false beta 0: ONNX needs them as inputs anyway.
+      const gamma = a.scale
+        ? b.param(`${name}/gamma`, [c])
+        : b.constant(`${name}/gamma`, new Array<number>(c).fill(1), true);
+      const beta = a.center
+        ? b.param(`${name}/beta`, [c])
+        : b.constant(`${name}/beta`, new Array<number>(c).fill(0), true);
+      return b.node(
+        "BatchNormalization",
+        [
+          x.name,
+          gamma,
+          beta,
+          b.param(`${name}/moving_mean`, [c]),
+          b.param(`${name}/moving_variance`, [c]),
+        ],
+        name,
+        [float("epsilon", a.epsilon)],
+      );
+    },
+    moment: (node) =>
+      (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
+      (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0),
   },
-  gap: (node, c) => globalPool(node, c, "GlobalAveragePool"),
-  gmp: (node, c) => globalPool(node, c, "GlobalMaxPool"),
-  flatten: (node, { b, x }) => {
-    if (x.shape.length !== 3) return x.name;
-    // tfjs flattens in NHWC order, and dense kernels are laid out for it: go back to NHWC first.
-    const t = b.node("Transpose", [x.name], `${node.name}/nhwc`, [ints("perm", [0, 2, 3, 1])]);
-    return b.node("Flatten", [t], node.name, [int("axis", 1)]);
+  layernorm: {
+    lower: (node, { b, x }) => layerNorm(b, node, x),
+    // Unit variance per position, then scaled and shifted as batch norm is.
+    moment: (node) =>
+      (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
+      (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0),
   },
-  dense: (node, { b, graph, x }) => {
-    const a = node.attrs;
-    const name = node.name;
-    const inputs = [x.name, b.param(`${name}/kernel`, [channelsIn(graph, node), a.units])];
-    if (a.useBias) inputs.push(b.param(`${name}/bias`, [a.units]));
-    const y = b.node("Gemm", inputs, isIdentity(a.activation) ? name : `${name}/gemm`);
-    return activation(b, graph, y, a.activation, name);
+  layerscale: {
+    lower: (node, { b, x }) => {
+      const gamma = perChannel(b, b.param(`${node.name}/gamma`, [x.shape.at(-1)!]), x, node.name);
+      return b.node("Mul", [x.name, gamma], node.name);
+    },
+    moment: (_node, { x }) => x * mean2(RANDOM_RANGES.gamma),
+  },
+  act: {
+    lower: (node, { b, graph, x }) =>
+      activation(b, graph, x.name, node.attrs.activation, node.name),
+    moment: pass,
+  },
+  maxpool: {
+    lower: (node, c) => pool(node, c, "MaxPool"),
+    moment: pass,
+  },
+  avgpool: {
+    lower: (node, c) => {
+      // TensorFlow averages over the window's real pixels only, never over the padding; explicit
+      // pads are zeros that count, as PyTorch's AvgPool2d by default.
+      return pool(node, c, "AveragePool", [int("count_include_pad", node.attrs.pads ? 1 : 0)]);
+    },
+    moment: pass,
+  },
+  gap: {
+    lower: (node, c) => globalPool(node, c, "GlobalAveragePool"),
+    moment: pass,
+  },
+  gmp: {
+    lower: (node, c) => globalPool(node, c, "GlobalMaxPool"),
+    moment: pass,
+  },
+  flatten: {
+    lower: (node, { b, x }) => {
+      if (x.shape.length !== 3) return x.name;
+      // tfjs flattens in NHWC order, and dense kernels are laid out for it: go back to NHWC first.
+      const t = b.node("Transpose", [x.name], `${node.name}/nhwc`, [ints("perm", [0, 2, 3, 1])]);
+      return b.node("Flatten", [t], node.name, [int("axis", 1)]);
+    },
+    moment: pass,
+  },
+  dense: {
+    lower: (node, { b, graph, x }) => {
+      const a = node.attrs;
+      const name = node.name;
+      const inputs = [x.name, b.param(`${name}/kernel`, [channelsIn(graph, node), a.units])];
+      if (a.useBias) inputs.push(b.param(`${name}/bias`, [a.units]));
+      const y = b.node("Gemm", inputs, isIdentity(a.activation) ? name : `${name}/gemm`);
+      return activation(b, graph, y, a.activation, name);
+    },
+    moment: (node, { x, cin }) =>
+      x * kernelGain(cin, node.attrs.units) + (node.attrs.useBias ? biasMoment : 0),
   },
   // Inference: dropout and stochastic depth are the identity; leaving them out keeps the
   // graph what runs.
-  dropout: (_node, { x }) => x.name,
-  droppath: (_node, { x }) => x.name,
+  dropout: {
+    lower: (_node, { x }) => x.name,
+    moment: pass,
+  },
+  droppath: {
+    lower: (_node, { x }) => x.name,
+    moment: pass,
+  },
   // Axis 1 is the channels of NCHW images and the features of vectors: tfjs' last axis.
-  concat: (node, { b, ins }) =>
-    b.node(
-      "Concat",
-      ins.map((v) => v.name),
-      node.name,
-      [int("axis", 1)],
-    ),
+  concat: {
+    lower: (node, { b, ins }) =>
+      b.node(
+        "Concat",
+        ins.map((v) => v.name),
+        node.name,
+        [int("axis", 1)],
+      ),
+    moment: (node, { graph, ins }) => {
+      const widths = node.inputs.map((i) => graph.nodes[i]!.shape.at(-1)!);
+      const total = widths.reduce((s, w) => s + w, 0);
+      return ins.reduce((s, v, i) => s + (v * widths[i]!) / total, 0);
+    },
+  },
   // Add is binary; Sum takes any number of inputs.
-  add: (node, { b, ins }) =>
-    b.node(
-      ins.length === 2 ? "Add" : "Sum",
-      ins.map((v) => v.name),
-      node.name,
-    ),
-  mul: (node, { b, ins }) => {
-    // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
-    // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
-    // already [N, c, 1, 1].
-    const name = node.name;
-    const c = node.shape[node.shape.length - 1]!;
-    const xs = ins.map((v) =>
-      node.shape.length === 3 && v.shape.length === 1
-        ? b.node("Reshape", [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])], `${name}/gate`)
-        : v.name,
-    );
-    return xs
-      .slice(1)
-      .reduce(
-        (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
-        xs[0]!,
+  add: {
+    lower: (node, { b, ins }) =>
+      b.node(
+        ins.length === 2 ? "Add" : "Sum",
+        ins.map((v) => v.name),
+        node.name,
+      ),
+    moment: (_node, { ins }) => ins.reduce((s, v) => s + v, 0),
+  },
+  mul: {
+    lower: (node, { b, ins }) => {
+      // Mul broadcasts as numpy does: a [c] gate ([N, c] here) becomes [N, c, 1, 1] to scale
+      // every position of an NCHW image (a 0 in the target keeps the batch); [1, 1, c] is
+      // already [N, c, 1, 1].
+      const name = node.name;
+      const c = node.shape[node.shape.length - 1]!;
+      const xs = ins.map((v) =>
+        node.shape.length === 3 && v.shape.length === 1
+          ? b.node(
+              "Reshape",
+              [v.name, b.int64s(`${name}/gate_shape`, [0, c, 1, 1])],
+              `${name}/gate`,
+            )
+          : v.name,
       );
+      return xs
+        .slice(1)
+        .reduce(
+          (acc, v, i) => b.node("Mul", [acc, v], i === xs.length - 2 ? name : `${name}/${i}`),
+          xs[0]!,
+        );
+    },
+    // Independent factors: E[(ab)^2] = E[a^2] E[b^2].
+    moment: (_node, { ins }) => ins.reduce((p, v) => p * v, 1),
   },
   // Slice (opset 13: starts, ends and axes as inputs) along NCHW's channel axis.
-  split: (node, { b, x }) =>
-    b.node(
-      "Slice",
-      [
-        x.name,
-        b.int64s(`${node.name}/starts`, [node.attrs.start]),
-        b.int64s(`${node.name}/ends`, [node.attrs.start + node.attrs.size]),
-        b.int64s(`${node.name}/axes`, [1]),
-      ],
-      node.name,
-    ),
-  shuffle: (node, { b, x }) => {
-    // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
-    // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
-    const name = node.name;
-    const [h, w, c] = x.shape as [number, number, number];
-    const g = node.attrs.groups;
-    const grouped = b.node(
-      "Reshape",
-      [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
-      `${name}/grouped`,
-    );
-    const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
-      ints("perm", [0, 2, 1, 3, 4]),
-    ]);
-    return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
+  split: {
+    lower: (node, { b, x }) =>
+      b.node(
+        "Slice",
+        [
+          x.name,
+          b.int64s(`${node.name}/starts`, [node.attrs.start]),
+          b.int64s(`${node.name}/ends`, [node.attrs.start + node.attrs.size]),
+          b.int64s(`${node.name}/axes`, [1]),
+        ],
+        node.name,
+      ),
+    moment: pass,
   },
-  upsample: (node, { b, x }) => {
-    // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
-    // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
-    const [fh, fw] = node.attrs.factor;
-    return b.node(
-      "Resize",
-      [x.name, "", b.constant(`${node.name}/scales`, [1, 1, fh, fw], true)],
-      node.name,
-      [
-        str("mode", "nearest"),
-        str("coordinate_transformation_mode", "asymmetric"),
-        str("nearest_mode", "floor"),
-      ],
-    );
-  },
-  zeropad: (node, { b, graph, x }) => {
-    const name = node.name;
-    const [t, bottom, l, r] = node.attrs.pads;
-    if (graph.nodes.some((n) => isPool(n) && n.inputs.includes(node.id))) {
-      // onnxruntime's PadFusion folds a zero Pad into a following pool's pads: for MaxPool
-      // that pads with -inf instead (other numbers), and beyond the window it is refused. A
-      // depthwise 1x1 convolution by exactly 1 pads the same zeros and fuses with nothing.
-      const c = node.shape[2]!;
-      const ones = b.ones(`${name}/identity`, [c, 1, 1, 1]);
-      return b.node("Conv", [x.name, ones], name, [
-        ints("kernel_shape", [1, 1]),
-        ints("pads", [t, l, bottom, r]),
-        int("group", c),
+  shuffle: {
+    lower: (node, { b, x }) => {
+      // torchvision's channel_shuffle on NCHW: view [n, g, c/g, h, w], swap axes 1 and 2, flatten.
+      // A 0 in a Reshape target copies that axis of the input: the batch stays symbolic.
+      const name = node.name;
+      const [h, w, c] = x.shape as [number, number, number];
+      const g = node.attrs.groups;
+      const grouped = b.node(
+        "Reshape",
+        [x.name, b.int64s(`${name}/grouped_shape`, [0, g, c / g, h, w])],
+        `${name}/grouped`,
+      );
+      const swapped = b.node("Transpose", [grouped], `${name}/transpose`, [
+        ints("perm", [0, 2, 1, 3, 4]),
       ]);
-    }
-    // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
-    const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
-    return b.node("Pad", [x.name, pads], name);
+      return b.node("Reshape", [swapped, b.int64s(`${name}/shape`, [0, c, h, w])], name);
+    },
+    moment: pass,
+  },
+  upsample: {
+    lower: (node, { b, x }) => {
+      // Resize (opset 13) with asymmetric coordinates and floor: output pixel y reads input pixel
+      // floor(y / factor), i.e. each pixel repeated, as UpSampling2D and nn.Upsample('nearest').
+      const [fh, fw] = node.attrs.factor;
+      return b.node(
+        "Resize",
+        [x.name, "", b.constant(`${node.name}/scales`, [1, 1, fh, fw], true)],
+        node.name,
+        [
+          str("mode", "nearest"),
+          str("coordinate_transformation_mode", "asymmetric"),
+          str("nearest_mode", "floor"),
+        ],
+      );
+    },
+    moment: pass,
+  },
+  zeropad: {
+    lower: (node, { b, graph, x }) => {
+      const name = node.name;
+      const [t, bottom, l, r] = node.attrs.pads;
+      if (graph.nodes.some((n) => isPool(n) && n.inputs.includes(node.id))) {
+        // onnxruntime's PadFusion folds a zero Pad into a following pool's pads: for MaxPool
+        // that pads with -inf instead (other numbers), and beyond the window it is refused. A
+        // depthwise 1x1 convolution by exactly 1 pads the same zeros and fuses with nothing.
+        const c = node.shape[2]!;
+        const ones = b.ones(`${name}/identity`, [c, 1, 1, 1]);
+        return b.node("Conv", [x.name, ones], name, [
+          ints("kernel_shape", [1, 1]),
+          ints("pads", [t, l, bottom, r]),
+          int("group", c),
+        ]);
+      }
+      // NCHW: the begins of every axis, then the ends; constant mode pads with 0.
+      const pads = b.int64s(`${name}/pads`, [0, 0, t, l, 0, 0, bottom, r]);
+      return b.node("Pad", [x.name, pads], name);
+    },
+    moment: pass,
   },
 };
 

@@ -1,8 +1,11 @@
-import { channelsIn, sepconvSteps } from "../../language/ir/geometry.js";
-import type { Activation, ActivationTable } from "../../language/ir/activations.js";
-import { byOp, type IRGraph, type IRNode, type OpTable } from "../../language/ir/types.js";
+import { channelsIn } from "../../language/ir/geometry.js";
+import type { IRGraph, IRNode } from "../../language/ir/types.js";
+import { onnxOps } from "./lower.js";
+import { afterActivation, RANDOM_RANGES, type MomentInputs } from "./moments.js";
 import { onnxParameters, type ParameterSpec } from "./parameters.js";
 import type { OnnxTensor } from "./tensor.js";
+
+export { RANDOM_RANGES } from "./moments.js";
 
 /** Seeded uniform numbers in [0, 1) (mulberry32): the same seed gives the same model. */
 export function rng(seed: number): () => number {
@@ -17,30 +20,6 @@ export function rng(seed: number): () => number {
 }
 
 /**
- * The ranges random weights are drawn from. Kernels are Glorot-uniform as in a fresh tfjs model;
- * everything a fresh model leaves at 0 or 1 is drawn instead, so that a swapped, dropped or
- * mis-laid parameter changes the outputs and a numerical comparison means something.
- */
-export const RANDOM_RANGES = {
-  bias: [-0.2, 0.2],
-  gamma: [0.5, 1.5],
-  beta: [-0.3, 0.3],
-  /** In units of the estimated standard deviation of the batch norm's input. */
-  moving_mean: [-0.3, 0.3],
-  /** A factor on the estimated variance of the batch norm's input. */
-  moving_variance: [0.7, 1.4],
-} as const;
-
-interface MomentInputs {
-  /** E[x^2] of each input, and of the first. */
-  readonly ins: readonly number[];
-  readonly x: number;
-  readonly cin: number;
-}
-
-const mean2 = ([lo, hi]: readonly [number, number]) => (lo * lo + lo * hi + hi * hi) / 3;
-
-/**
  * Second moments (E[x^2], one number per node) of every node's output for unit-variance inputs
  * and weights from RANDOM_RANGES, propagated layer by layer: a Glorot kernel scales by
  * 2 fanIn / (fanIn + fanOut), a rectifier halves, a batch norm with statistics near its input's
@@ -50,96 +29,17 @@ const mean2 = ([lo, hi]: readonly [number, number]) => (lo * lo + lo * hi + hi *
  */
 export function secondMoments(graph: IRGraph): number[] {
   const m: number[] = [];
-  const kernelGain = (fanIn: number, fanOut: number) => (2 * fanIn) / (fanIn + fanOut);
-  const bias = mean2(RANDOM_RANGES.bias);
-  // Each op's E[y^2] before its own activation, given its inputs' and its input channels.
-  const pass = (_node: IRNode, { x }: MomentInputs) => x;
-  const moments: OpTable<number, [MomentInputs]> = {
-    input: () => 1,
-    conv: (node, { x, cin }) => {
-      const a = node.attrs;
-      const taps = a.kernel[0] * a.kernel[1];
-      return x * kernelGain((taps * cin) / a.groups, taps * a.filters) + (a.useBias ? bias : 0);
-    },
-    sepconv: (node, { x, cin }) => {
-      const a = node.attrs;
-      let y = x;
-      for (const [i, step] of sepconvSteps(node, cin).entries()) {
-        const taps = step.kind === "spatial" ? a.kernel[0] * a.kernel[1] : 1;
-        y *= kernelGain((taps * step.inChannels) / step.groups, taps * step.outChannels);
-        if (i === 0) y = afterActivation(a.mid, y);
-      }
-      return a.useBias ? y + bias : y;
-    },
-    bn: (node) =>
-      (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
-      (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0),
-    // Unit variance per position, then scaled and shifted as batch norm is.
-    layernorm: (node) =>
-      (node.attrs.scale ? mean2(RANDOM_RANGES.gamma) : 1) +
-      (node.attrs.center ? mean2(RANDOM_RANGES.beta) : 0),
-    layerscale: (_node, { x }) => x * mean2(RANDOM_RANGES.gamma),
-    act: pass,
-    maxpool: pass,
-    avgpool: pass,
-    gap: pass,
-    gmp: pass,
-    dense: (node, { x, cin }) =>
-      x * kernelGain(cin, node.attrs.units) + (node.attrs.useBias ? bias : 0),
-    dropout: pass,
-    droppath: pass,
-    flatten: pass,
-    concat: (node, { ins }) => {
-      const widths = node.inputs.map((i) => graph.nodes[i]!.shape.at(-1)!);
-      const total = widths.reduce((s, w) => s + w, 0);
-      return ins.reduce((s, v, i) => s + (v * widths[i]!) / total, 0);
-    },
-    add: (_node, { ins }) => ins.reduce((s, v) => s + v, 0),
-    // Independent factors: E[(ab)^2] = E[a^2] E[b^2].
-    mul: (_node, { ins }) => ins.reduce((p, v) => p * v, 1),
-    shuffle: pass,
-    split: pass,
-    upsample: pass,
-    zeropad: pass,
-  };
   for (const node of graph.nodes) {
     const ins = node.inputs.map((i) => m[i]!);
-    const y = byOp(moments, node, { ins, x: ins[0] ?? 1, cin: channelsIn(graph, node) });
+    // TypeScript cannot correlate onnxOps[node.op] with node's own type: the table's type does.
+    const moment = onnxOps[node.op].moment as (n: IRNode, m: MomentInputs) => number;
+    const y = moment(node, { graph, ins, x: ins[0] ?? 1, cin: channelsIn(graph, node) });
     // The activation a node ends in (act, conv, sepconv, dense); a sepconv's mid is applied above.
     const fn = "activation" in node.attrs ? node.attrs.activation : "none";
     m.push(afterActivation(fn, y));
   }
   return m;
 }
-
-/** How an activation changes E[x^2] for roughly zero-centred inputs; rough, by design. */
-function afterActivation(fn: Activation, m2: number): number {
-  return activationMoments[fn](m2);
-}
-
-const same = (m2: number) => m2;
-// About half the energy survives a rectifier-like function.
-const half = (m2: number) => m2 / 2;
-const squashed = (m2: number) => 0.25 + m2 / 16;
-const activationMoments: ActivationTable<(m2: number) => number> = {
-  none: same,
-  linear: same,
-  relu: half,
-  relu6: half,
-  elu: half,
-  selu: same,
-  gelu: half,
-  sigmoid: squashed,
-  hard_sigmoid: squashed,
-  h_sigmoid: squashed,
-  tanh: (m2) => m2 / (1 + m2),
-  softmax: () => 0.1,
-  softplus: half,
-  swish: half,
-  // About x / 2 near 0 (a quarter of the energy), relu for large x (half).
-  hard_swish: (m2) => m2 / 3,
-  leaky_relu: half,
-};
 
 /**
  * Seeded random weights for every parameter (see RANDOM_RANGES): Glorot-uniform kernels,

@@ -1,10 +1,5 @@
-import {
-  byOp,
-  type IRGraph,
-  type IRNode,
-  type NodeOf,
-  type OpTable,
-} from "../../language/ir/types.js";
+import { describeNode } from "../../language/elaborate/ops/catalogue.js";
+import type { IRGraph, IRNode } from "../../language/ir/types.js";
 
 export interface LayerSummary {
   readonly name: string;
@@ -53,57 +48,7 @@ export function summarize(g: IRGraph): Summary {
 }
 
 /** A layer's op as the summary's first column shows it, with what sets it apart. */
-export function describeOp(n: IRNode): string {
-  return byOp(descriptions, n);
-}
-
-const bare = (n: IRNode) => n.op;
-
-function describeConv(n: NodeOf<"conv" | "sepconv">): string {
-  const a = n.attrs;
-  const stride = a.strides[0] !== 1 || a.strides[1] !== 1 ? `/${a.strides[0]}` : "";
-  const extra = n.op === "sepconv" && n.attrs.mid !== "none" ? ` mid=${n.attrs.mid}` : "";
-  const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "valid" ? " valid" : "";
-  return `${n.op} ${a.kernel[0]}x${a.kernel[1]}${stride}${padding}${extra}`;
-}
-
-function describePool(n: NodeOf<"maxpool" | "avgpool">): string {
-  const a = n.attrs;
-  const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "same" ? " same" : "";
-  return `${n.op} ${a.pool[0]}x${a.pool[1]}/${a.strides[0]}${padding}`;
-}
-
-const descriptions: OpTable<string> = {
-  input: bare,
-  conv: describeConv,
-  sepconv: describeConv,
-  bn: bare,
-  act: (n) => n.attrs.activation,
-  maxpool: describePool,
-  avgpool: describePool,
-  gap: bare,
-  gmp: bare,
-  dense: (n) => (n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense"),
-  dropout: (n) => `dropout ${n.attrs.rate}`,
-  droppath: (n) => `droppath ${n.attrs.rate}`,
-  layerscale: (n) => `layerscale ${n.attrs.init}`,
-  layernorm: bare,
-  flatten: bare,
-  concat: bare,
-  add: bare,
-  mul: bare,
-  shuffle: (n) => `shuffle ${n.attrs.groups}`,
-  split: (n) => `split channels ${n.attrs.start}..${n.attrs.start + n.attrs.size - 1}`,
-  upsample: (n) => `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`,
-  zeropad: (n) => `zeropad ${padText(n.attrs.pads).slice("pad=".length)}`,
-};
-
-/** Explicit pads as the language writes them, shortest form first: pad=1, pad=2x1, pad=[t, b, l, r]. */
-export function padText(p: readonly number[]): string {
-  const [t, b, l, r] = p;
-  if (t === b && l === r) return t === l ? `pad=${t}` : `pad=${t}x${l}`;
-  return `pad=[${p.join(", ")}]`;
-}
+export const describeOp: (n: IRNode) => string = describeNode;
 
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");

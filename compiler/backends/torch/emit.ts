@@ -1,15 +1,18 @@
 import type { Json } from "../../language/elaborate/values.js";
 import type { Activation } from "../../language/ir/activations.js";
-import {
-  type BlockCall,
-  byOp,
-  type IRGraph,
-  type IRNode,
-  type NodeOf,
-  type OpTable,
-} from "../../language/ir/types.js";
-import { torchActivations } from "./activations.js";
+import type { BlockCall, IRGraph, IRNode } from "../../language/ir/types.js";
 import { bindArguments, spatialChannels, type Bindings, type Probe } from "./bind.js";
+import {
+  lit,
+  optional,
+  type Arg,
+  type Call,
+  type LayerContext,
+  type Lit,
+  type TorchLayer,
+  type Val,
+} from "./layer.js";
+import { torchOps } from "./ops.js";
 import { optionalLayerTexts, prelude } from "./prelude.js";
 import {
   pyAttributeNames,
@@ -162,56 +165,6 @@ export function torchModulePaths(graph: IRGraph): Map<number, string> {
 // ---------------------------------------------------------------------------------------------
 // Constructor calls, with their numbers abstracted so that instances can share a class
 
-/** A value in a constructor call: a literal, a parameter of the enclosing class, or an expression. */
-type Val =
-  | {
-      readonly k: "lit";
-      readonly v: number | string | boolean | readonly number[];
-      readonly slot: string;
-    }
-  | { readonly k: "param"; readonly name: string }
-  | { readonly k: "expr"; readonly fn: string; readonly args: readonly Val[] };
-
-interface Arg {
-  readonly key?: string;
-  readonly v: Val;
-  /**
-   * The callee's default for the argument. A class passes it when its instances differ in it
-   * (one block with parts 1 and 4 is one class with a parameter), and leaves it out otherwise.
-   */
-  readonly default?: Lit;
-  /** The key is a network argument passed on to a block's class (printed under its Python name). */
-  readonly arg?: true;
-}
-
-interface Call {
-  readonly callee: string;
-  readonly args: readonly Arg[];
-}
-
-/** A layer in forward(): a submodule's constructor call, or an expression of its inputs' variables. */
-type TorchLayer =
-  | { readonly kind: "module"; readonly call: Call }
-  | { readonly kind: "inline"; readonly expr: (ins: readonly string[]) => string };
-
-const module = (callee: string, args: readonly Arg[]): TorchLayer => ({
-  kind: "module",
-  call: { callee, args },
-});
-const inline = (expr: (ins: readonly string[]) => string): TorchLayer => ({ kind: "inline", expr });
-
-type Lit = number | string | boolean | readonly number[];
-
-/** A keyword argument with the callee's default. */
-const optional = (key: string, v: Lit, dflt: Lit): Arg => ({ key, v: lit(v, key), default: dflt });
-
-const lit = (v: Lit, slot: string): Val => ({
-  k: "lit",
-  v,
-  slot,
-});
-const pair = (v: readonly number[]): number | readonly number[] => (v[0] === v[1] ? v[0]! : v);
-
 function pyLiteral(v: Json | readonly number[]): string {
   if (Array.isArray(v)) return `(${v.map((x) => pyLiteral(x as Json)).join(", ")})`;
   if (typeof v === "boolean") return v ? "True" : "False";
@@ -223,29 +176,29 @@ function pyLiteral(v: Json | readonly number[]): string {
     .join(", ")}}`;
 }
 
-class Lowering {
+class Lowering implements LayerContext {
   constructor(
     readonly graph: IRGraph,
     private readonly bindings: Bindings,
   ) {}
 
-  private channelsIn(node: IRNode): number {
+  channelsIn(node: IRNode): number {
     const input = this.graph.nodes[node.inputs[0]!]!;
     return input.shape[input.shape.length - 1]!;
   }
 
-  private bound(node: IRNode, attr: string): string | undefined {
+  bound(node: IRNode, attr: string): string | undefined {
     return this.bindings.nodes.get(node.id)?.get(attr as never);
   }
 
-  private activation(node: IRNode, attr: "activation" | "mid", value: Activation): Arg[] {
+  activation(node: IRNode, attr: "activation" | "mid", value: Activation): Arg[] {
     const p = this.bound(node, attr);
     if (p) return [{ key: attr, v: { k: "param", name: p } }];
     return [optional(attr, value, "none")];
   }
 
   /** `what`: how the spec names the value, for groups_of's errors (a shuffle's groups, or parts). */
-  private groups(node: IRNode, groups: number, what = "parts"): Arg[] {
+  groups(node: IRNode, groups: number, what = "parts"): Arg[] {
     const p = this.bound(node, "groups");
     const cin = spatialChannels(this.graph, node);
     if (p) {
@@ -264,142 +217,9 @@ class Lowering {
 
   /** How forward() computes a layer node: its module's call, or an expression written inline. */
   layer(node: IRNode): TorchLayer {
-    return byOp(this.layers, node);
-  }
-
-  private convolution(node: NodeOf<"conv" | "sepconv">): TorchLayer {
-    {
-      const a = node.attrs;
-      const args: Arg[] = [
-        { v: lit(this.channelsIn(node), "in_channels") },
-        { v: lit(a.filters, "filters") },
-        { v: lit(pair(a.kernel), "kernel_size") },
-      ];
-      args.push(optional("stride", pair(a.strides), 1));
-      args.push(optional("padding", a.padding, "valid"));
-      args.push(optional("dilation", pair(a.dilation), 1));
-      args.push(...this.groups(node, a.groups));
-      if (node.op === "sepconv") {
-        const s = node.attrs;
-        args.push(optional("multiplier", s.multiplier, 1));
-        args.push(...this.activation(node, "mid", s.mid));
-        args.push(optional("order", s.order, "spatial_first"));
-      }
-      args.push(optional("bias", a.useBias, true));
-      args.push(...this.activation(node, "activation", a.activation));
-      if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
-      return module(node.op === "conv" ? "Conv2d" : "SeparableConv2d", args);
-    }
-  }
-
-  private readonly layers: OpTable<TorchLayer> = {
-    // The network's input is forward()'s argument.
-    input: () => inline(() => "x"),
-    conv: (node) => this.convolution(node),
-    sepconv: (node) => this.convolution(node),
-    bn: (node) => {
-      const a = node.attrs;
-      const args: Arg[] = [{ v: lit(this.channelsIn(node), "channels") }];
-      args.push(optional("epsilon", a.epsilon, 1e-3));
-      args.push(optional("momentum", a.momentum, 0.99));
-      args.push(optional("scale", a.scale, true));
-      args.push(optional("center", a.center, true));
-      return module("BatchNorm2d", args);
-    },
-    layernorm: (node) => {
-      const a = node.attrs;
-      return module("ChannelLayerNorm", [
-        { v: lit(this.channelsIn(node), "channels") },
-        optional("epsilon", a.epsilon, 1e-6),
-        optional("scale", a.scale, true),
-        optional("center", a.center, true),
-      ]);
-    },
-    layerscale: (node) =>
-      module("LayerScale", [
-        { v: lit(this.channelsIn(node), "channels") },
-        { v: lit(node.attrs.init, "init") },
-      ]),
-    act: (node) => {
-      const p = this.bound(node, "activation");
-      if (p) return module("Activation", [{ v: { k: "param", name: p } }]);
-      const fn = torchActivations[node.attrs.activation].module;
-      return fn
-        ? module(fn, [])
-        : module("Activation", [{ v: lit(node.attrs.activation, "activation") }]);
-    },
-    maxpool: (node) => this.pool(node, "MaxPool2d"),
-    avgpool: (node) => this.pool(node, "AvgPool2d"),
-    zeropad: (node) => {
-      // nn.ZeroPad2d takes (left, right, top, bottom); the IR's pads are top, bottom, left, right.
-      const [t, b, l, r] = node.attrs.pads;
-      return module("nn.ZeroPad2d", [{ v: lit([l, r, t, b], "pad") }]);
-    },
-    dense: (node) => {
-      const a = node.attrs;
-      const p = this.bound(node, "units");
-      const args: Arg[] = [
-        { v: lit(this.channelsIn(node), "in_features") },
-        { v: p ? { k: "param", name: p } : lit(a.units, "units") },
-      ];
-      args.push(optional("bias", a.useBias, true));
-      args.push(...this.activation(node, "activation", a.activation));
-      return module("Dense", args);
-    },
-    droppath: (node) => {
-      const p = this.bound(node, "rate");
-      return module("DropPath", [
-        { v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") },
-      ]);
-    },
-    dropout: (node) => {
-      const p = this.bound(node, "rate");
-      return module("nn.Dropout", [
-        { v: p ? { k: "param", name: p } : lit(node.attrs.rate, "rate") },
-      ]);
-    },
-    shuffle: (node) => {
-      // Always written out: ChannelShuffle(1) would hide that the layer is there.
-      const g = this.groups(node, node.attrs.groups, "shuffle groups");
-      return module("ChannelShuffle", g.length ? [{ v: g[0]!.v }] : [{ v: lit(1, "groups") }]);
-    },
-    split: (node) => {
-      const { start, size } = node.attrs;
-      return module("ChannelSplit", [
-        { v: lit(this.channelsIn(node) / size, "parts") },
-        { v: lit(start / size, "take") },
-      ]);
-    },
-    upsample: (node) =>
-      module("nn.Upsample", [
-        { key: "scale_factor", v: lit(pair(node.attrs.factor), "scale_factor") },
-        { key: "mode", v: lit("nearest", "mode") },
-      ]),
-    gap: () => inline((ins) => `${ins[0]}.mean((2, 3))`),
-    gmp: () => inline((ins) => `${ins[0]}.amax((2, 3))`),
-    // Keras flattens channels-last: the dense weights expect that order.
-    flatten: () => inline((ins) => `${ins[0]}.permute(0, 2, 3, 1).flatten(1)`),
-    add: () => inline((ins) => ins.join(" + ")),
-    mul: (node) =>
-      inline((ins) => {
-        // A [c] gate is [N, c] here: give it two axes of size 1 to scale an NCHW image.
-        const image = node.shape.length === 3;
-        const gate = (id: number) => image && this.graph.nodes[id]!.shape.length === 1;
-        return ins
-          .map((v, k) => (gate(node.inputs[k]!) ? `${v}[:, :, None, None]` : v))
-          .join(" * ");
-      }),
-    concat: () => inline((ins) => `torch.cat([${ins.join(", ")}], dim=1)`),
-  };
-
-  private pool(node: NodeOf<"maxpool" | "avgpool">, callee: string): TorchLayer {
-    const a = node.attrs;
-    const args: Arg[] = [{ v: lit(pair(a.pool), "pool") }, { v: lit(pair(a.strides), "stride") }];
-    // Positional, and then left out only where every instance pools 'valid': `pad` is keyword.
-    args.push({ v: lit(a.padding, "padding"), default: "valid" });
-    if (a.pads) args.push({ key: "pad", v: lit(a.pads, "pad") });
-    args.push(optional("ceil", a.ceil === true, false));
-    return module(callee, args);
+    // TypeScript cannot correlate torchOps[node.op] with node's own type: the table's type does.
+    const layer = torchOps[node.op].layer as (n: IRNode, l: LayerContext) => TorchLayer;
+    return layer(node, this);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { OpName } from "../../language/ir/types.js";
 import { pyActivationDict } from "./activations.js";
+import { torchOps } from "./ops.js";
 
 /**
  * The layers every generated PyTorch module starts with: Keras semantics (TensorFlow's 'same'
@@ -316,104 +317,12 @@ def load_weights(model: nn.Module, path: str) -> nn.Module:
 `;
 
 /**
- * The class each op needs beyond the prelude, or null: one entry per op, so that an op added to
- * the IR is a compile error here until it says. A class is written after the prelude only where
- * the network uses its op, so that modules without them stay as they were; the order here is the
- * order modules write them in.
+ * The classes beyond the prelude (each op's `pythonClass` in ops.ts) of the ops `used` accepts, all
+ * by default: a class is written only where the network uses its op, so that modules without
+ * them stay as they were.
  */
-export const optionalLayers: { readonly [Op in OpName]: string | null } = {
-  split: `class ChannelSplit(nn.Module):
-    """One of \`parts\` equal channel parts, as ShuffleNet v2's x.chunk(parts, dim=1)[take]: archc's split."""
-
-    def __init__(self, parts: int, take: int):
-        super().__init__()
-        self.parts, self.take = parts, take
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.chunk(self.parts, dim=1)[self.take]
-
-    def extra_repr(self) -> str:
-        return f"parts={self.parts}, take={self.take}"`,
-  shuffle: `class ChannelShuffle(nn.Module):
-    """ShuffleNet's channel shuffle, exactly torchvision's channel_shuffle."""
-
-    def __init__(self, groups: int):
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-    def extra_repr(self) -> str:
-        return f"groups={self.groups}"`,
-  layernorm: `class ChannelLayerNorm(nn.Module):
-    """Layer normalisation over the channels of each position, as ConvNeXt's (torchvision's
-    LayerNorm2d on images, nn.LayerNorm on feature vectors): archc's layernorm."""
-
-    def __init__(self, channels: int, epsilon: float = 1e-6, scale: bool = True, center: bool = True):
-        super().__init__()
-        self.normalized_shape = (channels,)
-        self.eps = epsilon
-        self.weight = nn.Parameter(torch.ones(channels)) if scale else None
-        self.bias = nn.Parameter(torch.zeros(channels)) if center else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4:
-            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
-        return y.permute(0, 3, 1, 2)
-
-    def extra_repr(self) -> str:
-        return f"{self.normalized_shape[0]}, epsilon={self.eps}"`,
-  layerscale: `class LayerScale(nn.Module):
-    """A learnable multiplier per channel, each starting at init (ConvNeXt's layer_scale)."""
-
-    def __init__(self, channels: int, init: float = 1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.full((channels,), float(init)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * (self.weight[:, None, None] if x.dim() == 4 else self.weight)`,
-  droppath: `class DropPath(nn.Module):
-    """Stochastic depth, torchvision's StochasticDepth(rate, "row"): in training each example is
-    zeroed with probability rate, else divided by 1 - rate; the identity in eval mode."""
-
-    def __init__(self, rate: float):
-        super().__init__()
-        self.rate = rate
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.rate == 0.0:
-            return x
-        keep = 1.0 - self.rate
-        noise = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
-        return x * noise.div_(keep)
-
-    def extra_repr(self) -> str:
-        return f"rate={self.rate}"`,
-  input: null,
-  conv: null,
-  sepconv: null,
-  bn: null,
-  act: null,
-  maxpool: null,
-  avgpool: null,
-  gap: null,
-  gmp: null,
-  dense: null,
-  dropout: null,
-  flatten: null,
-  concat: null,
-  add: null,
-  mul: null,
-  upsample: null,
-  zeropad: null,
-};
-
-/** The optional classes of the ops `used` accepts (all by default), in the order modules write them. */
 export function optionalLayerTexts(used: (op: OpName) => boolean = () => true): string[] {
-  return (Object.entries(optionalLayers) as [OpName, string | null][]).flatMap(([op, text]) =>
-    text !== null && used(op) ? [text] : [],
+  return (Object.entries(torchOps) as [OpName, { pythonClass: string | null }][]).flatMap(
+    ([op, { pythonClass }]) => (pythonClass !== null && used(op) ? [pythonClass] : []),
   );
 }

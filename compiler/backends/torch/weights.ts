@@ -1,6 +1,10 @@
-import { byOp, type IRGraph, type OpTable } from "../../language/ir/types.js";
+import type { IRGraph, IRNode } from "../../language/ir/types.js";
 import type { OnnxTensor } from "../onnx/tensor.js";
 import { torchModulePaths } from "./emit.js";
+import type { StateDictName } from "./layer.js";
+import { torchOps } from "./ops.js";
+
+export type { StateDictName } from "./layer.js";
 import { encodeSafetensors, rawFloat32 } from "./safetensors.js";
 
 /**
@@ -63,87 +67,17 @@ export function onnxFromStateDict(
   return out;
 }
 
-/** One parameter under both names: ONNX's (IR node name) and the generated module's. */
-export interface StateDictName {
-  readonly onnx: string;
-  readonly torch: string;
-  /** Dense kernels: ONNX keeps tfjs' [in, out], PyTorch's Linear [out, in]. */
-  readonly transpose?: boolean;
-  /** Batch-norm gamma / beta, absent without scale / center. */
-  readonly optional?: boolean;
-}
-
 /** The naming contract between the ONNX parameters and the generated module's state dict. */
 export function stateDictNames(graph: IRGraph): StateDictName[] {
   const paths = torchModulePaths(graph);
   return graph.nodes.flatMap((node) => {
     const p = paths.get(node.id);
-    return p === undefined ? [] : byOp(stateDictEntries, node, p);
+    if (p === undefined) return [];
+    // TypeScript cannot correlate torchOps[node.op] with node's own type: the table's type does.
+    const entries = torchOps[node.op].stateDict as (n: IRNode, path: string) => StateDictName[];
+    return entries(node, p);
   });
 }
-
-const none = () => [];
-
-/** Each op's parameters under both names, given the node's module path. */
-const stateDictEntries: OpTable<StateDictName[], [string]> = {
-  input: none,
-  conv: ({ name: n, attrs }, p) => [
-    { onnx: `${n}/kernel`, torch: `${p}.weight` },
-    ...(attrs.useBias ? [{ onnx: `${n}/bias`, torch: `${p}.bias` }] : []),
-  ],
-  sepconv: ({ name: n, attrs }, p) => [
-    { onnx: `${n}/spatial/kernel`, torch: `${p}.spatial.weight` },
-    { onnx: `${n}/pointwise/kernel`, torch: `${p}.pointwise.weight` },
-    ...(attrs.useBias
-      ? [
-          {
-            onnx: `${n}/bias`,
-            torch: attrs.order === "spatial_first" ? `${p}.pointwise.bias` : `${p}.spatial.bias`,
-          },
-        ]
-      : []),
-  ],
-  bn: ({ name: n }, p) =>
-    (
-      [
-        ["gamma", "weight"],
-        ["beta", "bias"],
-        ["moving_mean", "running_mean"],
-        ["moving_variance", "running_var"],
-      ] as const
-    ).map(([from, to]) => ({
-      onnx: `${n}/${from}`,
-      torch: `${p}.${to}`,
-      ...(from === "gamma" || from === "beta" ? { optional: true } : {}),
-    })),
-  layernorm: ({ name: n }, p) =>
-    (
-      [
-        ["gamma", "weight"],
-        ["beta", "bias"],
-      ] as const
-    ).map(([from, to]) => ({ onnx: `${n}/${from}`, torch: `${p}.${to}`, optional: true })),
-  layerscale: ({ name: n }, p) => [{ onnx: `${n}/gamma`, torch: `${p}.weight` }],
-  act: none,
-  maxpool: none,
-  avgpool: none,
-  gap: none,
-  gmp: none,
-  dense: ({ name: n, attrs }, p) => [
-    { onnx: `${n}/kernel`, torch: `${p}.weight`, transpose: true },
-    ...(attrs.useBias ? [{ onnx: `${n}/bias`, torch: `${p}.bias` }] : []),
-  ],
-  dropout: none,
-  droppath: none,
-  flatten: none,
-  concat: none,
-  add: none,
-  mul: none,
-  shuffle: none,
-  split: none,
-  upsample: none,
-  zeropad: none,
-};
 
 function transpose2(k: OnnxTensor): OnnxTensor {
   const [rows, cols] = [k.dims[0]!, k.dims[1]!];

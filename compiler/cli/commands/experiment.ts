@@ -78,6 +78,7 @@ export function parseExperimentFlags(
   const batch = int("batch", opts.batch);
   const runs = int("runs", opts.runs);
   const threads = int("threads", opts.threads);
+  const workers = int("workers", opts.workers, 0);
   const epochs = int("epochs", opts.epochs);
   const steps = int("steps", opts.steps);
   const limit = int("limit", opts.limit);
@@ -116,6 +117,7 @@ export function parseExperimentFlags(
     ...(batch !== undefined ? { latencyBatch: batch, batch } : {}),
     ...(runs !== undefined ? { runs } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...(workers !== undefined ? { workers } : {}),
     ...(opts.strategy !== undefined ? { strategy: opts.strategy } : {}),
     ...(epochs !== undefined ? { epochs } : {}),
     ...(steps !== undefined ? { steps } : {}),

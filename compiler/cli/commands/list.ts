@@ -66,7 +66,7 @@ export function listCommand(io: IO, file: string, opts: { json?: boolean }): num
         c.schedule.kind === "exponential"
           ? `exponential(rate=${c.schedule.rate}, every=${c.schedule.every.amount} ${c.schedule.every.unit})`
           : "constant";
-      return `${c.name}: ${o.kind}(${opt}), ${sched}, weight_decay=${c.weightDecay}, batch=${c.batch}, epochs=${c.epochs}${c.dropout !== undefined ? `, dropout=${c.dropout}` : ""}${c.dataset ? `, dataset=${c.dataset}` : ""}${augmentText(c)}`;
+      return `${c.name}: ${o.kind}(${opt}), ${sched}, weight_decay=${c.weightDecay}, batch=${c.batch}, epochs=${c.epochs}${c.dropout !== undefined ? `, dropout=${c.dropout}` : ""}${c.labelSmoothing > 0 ? `, label_smoothing=${c.labelSmoothing}` : ""}${c.bnMomentum !== undefined ? `, bn_momentum=${c.bnMomentum}` : ""}${c.dataset ? `, dataset=${c.dataset}` : ""}${augmentText(c)}`;
     }),
   );
   section(

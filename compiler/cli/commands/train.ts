@@ -73,6 +73,7 @@ export interface TrainCliOptions extends RunFlagsText {
   readonly rdzvEndpoint?: string;
   readonly samplesLog?: boolean;
   readonly threads?: string;
+  readonly workers?: string;
 }
 
 interface Run {
@@ -149,6 +150,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const valLimit = intOption(io, "val-limit", opts.valLimit, 1);
   const seed = intOption(io, "seed", opts.seed, 0);
   const threads = intOption(io, "threads", opts.threads, 1);
+  const workers = intOption(io, "workers", opts.workers, 0);
   const torchAsked = (await import("../../lab/torch/options.js")).torchOptions(opts);
   if (typeof torchAsked === "string") {
     io.err(`archc train: ${torchAsked}`);
@@ -165,9 +167,18 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
   const badLr = lr !== undefined && !(Number.isFinite(lr) && lr > 0);
   const badMinutes = !(Number.isFinite(minutes) && minutes >= 0);
   if (
-    [epochs, steps, batch, limit, valLimit, seed, checkpointSteps, patience, threads].includes(
-      null,
-    ) ||
+    [
+      epochs,
+      steps,
+      batch,
+      limit,
+      valLimit,
+      seed,
+      checkpointSteps,
+      patience,
+      threads,
+      workers,
+    ].includes(null) ||
     badLr ||
     badMinutes
   ) {
@@ -305,6 +316,7 @@ export async function trainCommand(io: IO, file: string, opts: TrainCliOptions):
           ...(limit ? { limit } : {}),
           ...(valLimit ? { valLimit } : {}),
           ...(opts.skipCorrupt ? { skipCorrupt: true } : {}),
+          ...(typeof workers === "number" ? { workers } : {}),
           ...(opts.strategy ? { strategy: opts.strategy } : {}),
           ...flags,
           onNotice: (line) => {

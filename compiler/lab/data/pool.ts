@@ -1,6 +1,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { SampleView } from "./augment.js";
+import { decodeSample } from "./decode.js";
+import { readAt } from "./locate.js";
 import type { ImageExt } from "./sources.js";
 
 /** One sample to read and decode: where its bytes lie and the shape the network takes. */
@@ -85,6 +87,11 @@ export class DecodePool {
 
   /** The sample's pixels, h*w*c floats in [0, 1]. */
   decode(job: Omit<DecodeJob, "id">): Promise<Float32Array> {
+    // No threads (--workers 0): on the calling thread, the same arithmetic.
+    if (this.threads === 0)
+      return Promise.resolve().then(() =>
+        decodeSample(readAt(job.path, job.offset, job.size), job.ext, job.shape, job.view),
+      );
     const id = this.next++;
     const at = this.worker();
     if (this.load[at]!++ === 0) this.workers[at]!.ref();

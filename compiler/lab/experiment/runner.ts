@@ -59,6 +59,8 @@ export interface ExperimentSettings {
   readonly seeds: number;
   readonly engine: "tfjs" | "torch";
   readonly python?: string;
+  /** Data loading's threads or DataLoader workers (--workers): never changes a result. */
+  readonly workers?: number;
   /** Threads of the torch engine's latency timing (tfjs's are set when its backend starts). */
   readonly torchThreads?: number;
   /** Only every `of`-th configuration from the `index`-th: one job of an array. */
@@ -306,6 +308,7 @@ export async function runExperiment(
                 ...(s.bnMomentum !== undefined ? { bnMomentum: s.bnMomentum } : {}),
                 ...(s.preciseBn ? { preciseBn: s.preciseBn } : {}),
                 ...(s.adapt ? { adapt: s.adapt } : {}),
+                ...(s.workers !== undefined ? { workers: s.workers } : {}),
                 onWarning: (message) => hooks.onWarning?.(v.label, message),
                 shouldStop: signals.stopped,
                 ...(s.strategy ? { strategy: s.strategy } : {}),

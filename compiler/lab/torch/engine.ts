@@ -1,17 +1,8 @@
 import { spawn } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
-import {
-  closeSync,
-  existsSync,
-  readFileSync,
-  openSync,
-  rmSync,
-  writeSync,
-  writeFileSync,
-} from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import * as tf from "@tensorflow/tfjs";
 import { weightsFromTfjs } from "../../backends/onnx/weights.js";
 import { buildModelFromIR } from "../../backends/tfjs/model.js";
 import { emitTorch, torchClassName } from "../../backends/torch/emit.js";
@@ -21,8 +12,6 @@ import type { IRGraph } from "../../language/ir/types.js";
 import { atomicWrite } from "../../util/files.js";
 import { runPaths } from "../run/paths.js";
 import { closeRun, openRun } from "../run/open.js";
-import type { ShardDataset } from "../data/shardDataset.js";
-import type { Dataset } from "../train/data/index.js";
 import { seedWeights } from "../train/init.js";
 import { writeMetrics, type EpochMetrics } from "../train/metrics.js";
 import type { StopPoint } from "../train/loop.js";
@@ -31,6 +20,7 @@ import { findPython, TorchEngineError, type Python } from "./python.js";
 import { readTorchCheckpoint } from "./checkpoint.js";
 import { torchWeightsFile } from "./weights.js";
 import { makeWorkDir } from "./workDir.js";
+import { dataJob } from "./dataJob.js";
 
 /** The Python file archc ships and runs; it sits beside this module's source in the package. */
 export const runnerPath = join(packageRoot, "compiler", "lab", "torch", "runner.py");
@@ -53,7 +43,11 @@ export interface TorchOptions {
   readonly cpu?: boolean;
   /** Told what the runner prints on standard error, line by line (default: nothing). */
   readonly onLog?: (line: string) => void;
-  /** DataLoader workers per process that read and decode a packed data set (default 4). */
+  /**
+   * DataLoader workers per process that read and decode the samples (default: 4 for packs and
+   * image folders, at most the cores; 0, the training process itself, for IDX and synthetic
+   * data). Never changes the numbers: the same samples in the same order.
+   */
   readonly workers?: number;
   /**
    * Writes RUN/samples.jsonl: each step's sample ids as each process read them (a pack's keys;
@@ -70,56 +64,6 @@ export { PythonError, TorchEngineError } from "./python.js";
 /** trainTorch with these engine options, shaped as the embedded trainer's trainNetwork. */
 export function trainTorchWith(t: TorchOptions): (o: SessionOptions) => Promise<SessionResult> {
   return (o) => trainTorch({ ...o, ...t });
-}
-
-/**
- * A packed data set is not decoded here: the runner streams the samples archc selected (their
- * positions in the pack's split, as uint32) from the shards itself.
- */
-function streamed(data: ShardDataset, dir: string, name: string) {
-  const indices = join(dir, `${name}.indices.u32`);
-  const list = Uint32Array.from(data.shards.indices);
-  writeFileSync(indices, Buffer.from(list.buffer, list.byteOffset, list.byteLength));
-  return {
-    shards: { dir: resolve(data.shards.dir), split: data.shards.split, indices, shape: data.shape },
-    size: data.size,
-    shape: data.shape,
-  };
-}
-
-/** The job's description of a data set: streamed where it is a pack, else decoded once. */
-function dataFor(data: Dataset, dir: string, name: string) {
-  return "shards" in data
-    ? Promise.resolve(streamed(data as ShardDataset, dir, name))
-    : materialise(data, dir, name);
-}
-
-/**
- * Decodes a dataset once, as the embedded trainer would deliver it (same decoding, resizing and
- * labels), into two flat files the runner memory-maps: float32 [n, h, w, c] and int32 labels.
- */
-async function materialise(data: Dataset, dir: string, name: string) {
-  const x = join(dir, `${name}.x.f32`);
-  const y = join(dir, `${name}.y.i32`);
-  const fx = openSync(x, "w");
-  const fy = openSync(y, "w");
-  let size = 0;
-  try {
-    for await (const b of data.batches(256, { seed: 0, epoch: 0, shuffle: false })) {
-      const pixels = (await b.x.data()) as Float32Array;
-      const argMax = tf.argMax(b.y, -1);
-      const labels = Int32Array.from((await argMax.data()) as Int32Array);
-      argMax.dispose();
-      writeSync(fx, Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength));
-      writeSync(fy, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
-      size += labels.length;
-      tf.dispose([b.x, b.y]);
-    }
-  } finally {
-    closeSync(fx);
-    closeSync(fy);
-  }
-  return { x, y, size, shape: data.shape };
 }
 
 /** The embedded trainer's starting weights (same seed, same Glorot draws), in torch's names. */
@@ -210,7 +154,13 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
         mode: o.mode ?? (o.resume ? "resume" : "new"),
         command: o.command ?? "train",
         ...(o.source !== undefined ? { source: o.source } : {}),
-        runtime: { python: py.version, pythonPath: py.path, torch: py.torch, processes: world },
+        runtime: {
+          python: py.version,
+          pythonPath: py.path,
+          torch: py.torch,
+          processes: world,
+          ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        },
       })
     : undefined;
   const work = makeWorkDir();
@@ -225,8 +175,8 @@ export async function trainTorch(o: SessionOptions & TorchOptions): Promise<Sess
     // Temp + rename (the file rule): a FIFO or a link planted as model.py is replaced, not
     // written through (a FIFO would block the run forever).
     if (lead) atomicWrite(module, emitTorch(graph, { source: graph.network }));
-    const train = await dataFor(trainData, work, "train");
-    const val = valData ? await dataFor(valData, work, "val") : undefined;
+    const train = await dataJob(trainData, work, "train");
+    const val = valData ? await dataJob(valData, work, "val") : undefined;
     const weights = join(work, "initial.safetensors");
     writeFileSync(weights, initialWeights(graph, seed));
     const last = graph.nodes[graph.output]!;
@@ -310,6 +260,8 @@ async function launch(
   let asked = false;
   let batches = 0;
   let stoppedAt: StopPoint | undefined;
+  // Files the runner skipped as undecodable (--skip-corrupt), each once whatever the epochs.
+  const skippedFiles = new Set<string>();
   const poll = setInterval(() => {
     if (!asked && o.shouldStop?.()) {
       asked = true;
@@ -370,6 +322,7 @@ async function launch(
       stoppedAt = { epoch: st.epoch + 1, batch: st.batch, batches, step: st.step };
     } else if (e.event === "error") refused = e["message"] as string;
     else if (e.event === "log") o.onLog?.(e["message"] as string);
+    else if (e.event === "skipped") skippedFiles.add(e["path"] as string);
     else if (e.event === "done" && e["best"]) best = e["best"] as SessionResult["best"];
   }
   const code = await exited;
@@ -394,6 +347,6 @@ async function launch(
     ...(stoppedAt ? { stoppedAt } : {}),
     params: graph.totals.params.total,
     epochs,
-    skipped,
+    skipped: skipped + skippedFiles.size,
   };
 }

@@ -4,7 +4,8 @@ line. Launched by `archc train --engine torch`; under torchrun (`--nproc N`) eve
 this file, with DistributedDataParallel (gloo on CPU, NCCL on GPU), each global batch of each
 epoch's order dealt among the processes, batch norm synchronised across processes (so N
 processes compute what one does on the same global batch) and rank 0 alone writing the run
-folder. Packed data sets are streamed from their tar shards by DataLoader workers.
+folder. Every data source (packs, image folders, IDX files, synthetic data) is read a sample at a
+time, in DataLoader workers: nothing is decoded whole.
 
 usage: runner.py JOB.json   (the job's fields: see compiler/lab/torch/engine.ts)
 """
@@ -520,32 +521,6 @@ def write_weights(path, model, job):
     atomic(path, encode_safetensors(weights, {"network": job["network"], "format": "archc-weights"}))
 
 
-class Data:
-    """Images archc decoded: [n, h, w, c] float32 in [0, 1] and int32 labels, memory-mapped."""
-
-    def __init__(self, spec):
-        self.n = spec["size"]
-        self.x = np.memmap(spec["x"], dtype=np.float32, mode="r", shape=(self.n, *spec["shape"]))
-        self.y = np.memmap(spec["y"], dtype=np.int32, mode="r", shape=(self.n,))
-
-    def batch(self, idx, device, view=None):
-        """The rows idx; with a view, each cropped and resized back to h x w (the rows are the
-        images at the input's size, as compiler/lab/train/data/views.ts crops them)."""
-        idx = np.asarray(idx, dtype=np.int64)
-        rows = np.ascontiguousarray(self.x[idx])
-        if view is not None:
-            h, w = rows.shape[1:3]
-            rows = np.stack([view_sample(view, int(i), r, h, w) for i, r in zip(idx, rows)]) if len(idx) else rows
-        x = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)).permute(0, 3, 1, 2).contiguous()
-        return x.to(device), torch.from_numpy(np.asarray(self.y[idx], dtype=np.int64)).to(device)
-
-    def batches(self, chunks, device, view=None):
-        """(x, y, sample ids) for each list of positions, in turn."""
-        for idx in chunks:
-            x, y = self.batch(idx, device, view)
-            yield x, y, [int(i) for i in idx]
-
-
 # ---------------------------------------------------------------------------------------------
 # Packed data sets (`archc data pack`: tar shards, WebDataset layout), streamed. A sample is read
 # by one seek into its shard (the offsets come from tarfile's member headers, never the images)
@@ -658,23 +633,93 @@ def to_channels(d, c):
     return out.astype(np.float32)
 
 
-class ShardData(torch.utils.data.Dataset):
-    """The samples of a packed split that archc selected (positions in the split, in the order
-    archc numbers them), read and decoded one at a time: a map-style Dataset, so that any order
-    (a seeded global permutation, split among any number of ranks) reads exactly its samples."""
+class Samples(torch.utils.data.Dataset):
+    """A data set read and decoded one sample at a time, in the order archc numbers them: a
+    map-style Dataset, so that any order (a seeded global permutation, split among any number of
+    ranks) reads exactly its samples, and DataLoader workers decode a few batches ahead of the
+    step. Subclasses say how to read sample p: load(p, view) -> ([h, w, c] float32, label, id)."""
+
+    # A sample that cannot be read is dropped from its batch, not an error (--skip-corrupt).
+    skip_corrupt = False
 
     def __init__(self, spec, workers):
+        self.n = spec["size"]
+        self.shape = tuple(spec["shape"])
+        self.workers = workers
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, item):
+        """(x [c, h, w], label, id), or (None, why, id): a DataLoader worker's exception would
+        reach the main process wrapped in its traceback, so the reason travels as a value. The
+        item is a position, or (position, view)."""
+        p, view = item if isinstance(item, tuple) else (item, None)
+        try:
+            x, label, key = self.load(int(p), view)
+        except Unreadable as err:
+            return None, str(err), err.key
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1), label, key
+
+    def batch(self, idx, device, view=None):
+        x, y, _ = self.checked(collate([self[(p, view)] for p in idx]))
+        return x.to(device), y.to(device)
+
+    def checked(self, batch):
+        """The batch less its unreadable samples where they are skipped (each reported once),
+        else the error that names the first."""
+        x, y, ids, bad = batch
+        if bad and not self.skip_corrupt:
+            raise Refused(bad[0][1])
+        for key, why in bad:
+            if key not in self.reported:
+                self.reported.add(key)
+                emit("skipped", path=why.split(": ", 1)[0], reason=why.split(": ", 1)[-1])
+        if not ids:
+            x = torch.zeros((0, self.shape[2], *self.shape[:2]))
+        return x, y, ids
+
+    def batches(self, chunks, device, view=None):
+        """(x, y, sample ids) for each list of positions, read and decoded by DataLoader workers
+        a few batches ahead of the step."""
+        # Each position travels with the epoch's view: the workers hold no state of their own.
+        chunks = [[(int(p), view) for p in c] for c in chunks]
+        if not chunks:
+            return
+        # Its own generator: a loader draws its workers' base seed, which must not move the
+        # global generator (dropout's), or a resumed run would draw other masks.
+        loader = torch.utils.data.DataLoader(self, batch_sampler=chunks, num_workers=self.workers, collate_fn=collate, generator=torch.Generator())
+        for batch in loader:
+            x, y, ids = self.checked(batch)
+            yield x.to(device), y.to(device), ids
+
+    @property
+    def reported(self):
+        if "_reported" not in self.__dict__:
+            self._reported = set()
+        return self._reported
+
+
+class Unreadable(Exception):
+    """A sample that cannot be read or decoded; the message names its file."""
+
+    def __init__(self, message, key):
+        super().__init__(message)
+        self.key = key
+
+
+class ShardData(Samples):
+    """The samples of a packed split that archc selected (positions in the split, in the order
+    archc numbers them), each read by one seek into its shard."""
+
+    def __init__(self, spec, workers):
+        super().__init__({"size": 0, "shape": spec["shape"]}, workers)
         folder = spec["dir"]
         index = json.loads(read_regular(os.path.join(folder, "index.json")))
         self.files, self.shard, self.offset, self.size, self.ext, self.label, self.key = locate_split(folder, index, spec["split"])
         self.indices = np.frombuffer(read_regular(spec["indices"]), dtype=np.uint32).astype(np.int64)
         self.n = len(self.indices)
-        self.shape = tuple(spec["shape"])
-        self.workers = workers
         self.handles = {}
-
-    def __len__(self):
-        return self.n
 
     def read(self, i):
         f = self.handles.get(self.shard[i])
@@ -684,67 +729,182 @@ class ShardData(torch.utils.data.Dataset):
         f.seek(self.offset[i])
         data = f.read(self.size[i])
         if len(data) != self.size[i]:
-            raise Refused(f"{self.files[self.shard[i]]}: ends inside sample {self.key[i]:09d}: cut short")
+            raise Unreadable(f"{self.files[self.shard[i]]}: ends inside sample {self.key[i]:09d}: cut short", int(self.key[i]))
         return data
 
-    def __getitem__(self, item):
-        """(x [c, h, w], label, id), or (None, why, id): a DataLoader worker's exception would
-        reach the main process wrapped in its traceback, so the reason travels as a value. The
-        item is a position, or (position, view)."""
-        p, view = item if isinstance(item, tuple) else (item, None)
+    def load(self, p, view):
         i = self.indices[p]
+        key = int(self.key[i])
+        data = self.read(i)
         try:
-            x = decode_sample(self.read(i), IMAGE_EXTS[self.ext[i]], self.shape, view, int(p))
-        except Refused as err:
-            return None, str(err), int(self.key[i])
+            x = decode_sample(data, IMAGE_EXTS[self.ext[i]], self.shape, view, p)
         except Exception as err:
-            return None, f"{self.files[self.shard[i]]}: sample {self.key[i]:09d} cannot be decoded ({err})", int(self.key[i])
-        return torch.from_numpy(x).permute(2, 0, 1), int(self.label[i]), int(self.key[i])
+            raise Unreadable(f"{self.files[self.shard[i]]}: sample {key:09d} cannot be decoded ({err})", key)
+        return x, int(self.label[i]), key
 
     def __getstate__(self):
         # Workers open their own shard handles.
         return {**self.__dict__, "handles": {}}
 
-    def batch(self, idx, device, view=None):
-        x, y, _ = collate([self[(p, view)] for p in idx])
-        if x is None:
-            raise Refused(y)
-        if not len(y):
-            x = torch.zeros((0, self.shape[2], *self.shape[:2]))
-        return x.to(device), y.to(device)
 
-    def batches(self, chunks, device, view=None):
-        """(x, y, sample ids) for each list of positions, read and decoded by DataLoader workers
-        a few batches ahead of the step."""
-        # Each position travels with the epoch's view: the workers hold no state of their own.
-        chunks = [[(int(p), view) for p in c] for c in chunks]
-        if not chunks:
-            return
-        loader = torch.utils.data.DataLoader(self, batch_sampler=chunks, num_workers=self.workers, collate_fn=collate)
-        for x, y, ids in loader:
-            if x is None:
-                raise Refused(y)
-            if not ids:
-                x = torch.zeros((0, self.shape[2], *self.shape[:2]))
-            yield x.to(device), y.to(device), ids
+def sniff(data):
+    """compiler/lab/train/data/imageFolder.ts's rule: a JPEG or a PNG by its first bytes."""
+    return data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class FileData(Samples):
+    """An image folder's files (the paths archc listed, in its order, and their labels), each
+    decoded as the embedded trainer decodes it (imageFolder.ts): stretched to the input, and a
+    view cropping that image. The paths stay one array of bytes: a Python string each would be
+    copied into every DataLoader worker as the workers touch them."""
+
+    def __init__(self, spec, workers):
+        super().__init__(spec, workers)
+        f = spec["files"]
+        self.paths = np.fromfile(f["paths"], dtype=np.uint8)
+        self.ends = np.flatnonzero(self.paths == 0)
+        self.labels = np.fromfile(f["labels"], dtype=np.int32)
+        self.skip_corrupt = bool(f.get("skipCorrupt"))
+        if len(self.ends) != self.n or len(self.labels) != self.n:
+            raise Refused(f"{f['paths']}: lists {len(self.ends)} files for {self.n} samples")
+
+    def path(self, p):
+        start = 0 if p == 0 else int(self.ends[p - 1]) + 1
+        return self.paths[start : self.ends[p]].tobytes().decode("utf-8", "surrogateescape")
+
+    def load(self, p, view):
+        path = self.path(p)
+        h, w, _ = self.shape
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            if not sniff(data):
+                raise ValueError("not a JPEG or PNG file (by its first bytes)")
+            x = decode_sample(data, "jpg", self.shape)
+        except Exception as err:
+            why = str(err).split("\n")[0].strip() or type(err).__name__
+            hint = "" if self.skip_corrupt else "; pass --skip-corrupt to skip such files"
+            raise Unreadable(f"{path}: cannot be decoded as an image ({why}){hint}", p)
+        if view is not None:
+            x = view_sample(view, p, x, h, w)
+        return x, int(self.labels[p]), p
+
+
+def resize_bilinear(x, oh, ow):
+    """tf.image.resizeBilinear as tfjs computes it (align_corners and half-pixel centres off):
+    source row r * (in / out), the two rows around it blended, then the two columns."""
+    ih, iw = x.shape[:2]
+    ry = np.arange(oh) * (ih / oh)
+    rx = np.arange(ow) * (iw / ow)
+    y0 = np.floor(ry).astype(np.int64)
+    x0 = np.floor(rx).astype(np.int64)
+    y1 = np.minimum(ih - 1, np.ceil(ry).astype(np.int64))
+    x1 = np.minimum(iw - 1, np.ceil(rx).astype(np.int64))
+    fy = (ry - y0)[:, None, None]
+    fx = (rx - x0)[None, :, None]
+    tl, tr = x[y0][:, x0], x[y0][:, x1]
+    bl, br = x[y1][:, x0], x[y1][:, x1]
+    top = tl + (tr - tl) * fx
+    bottom = bl + (br - bl) * fx
+    return (top + (bottom - top) * fy).astype(np.float32)
+
+
+class IdxData(Samples):
+    """Records of an IDX image file (uint8 [n, rows, columns]), each read by one seek: its bytes
+    over 255, resized to the input as tfjs' resizeBilinear does and repeated to RGB where the
+    network takes 3 channels (compiler/lab/train/data/idx.ts), then a view cropping that."""
+
+    def __init__(self, spec, workers):
+        super().__init__(spec, workers)
+        f = spec["idx"]
+        self.file = f["images"]
+        with open(self.file, "rb") as fh:
+            head = fh.read(4)
+            if len(head) < 4 or head[:3] != b"\0\0\x08":
+                raise Refused(f"{self.file}: is not an IDX file of unsigned bytes")
+            dims = struct.unpack(f">{head[3]}I", fh.read(4 * head[3]))
+        if len(dims) != 3:
+            raise Refused(f"{self.file}: has dimensions {list(dims)}; images need three")
+        self.start, (self.h, self.w) = 4 + 4 * len(dims), dims[1:]
+        self.records = np.fromfile(f["records"], dtype=np.uint32).astype(np.int64)
+        self.labels = np.fromfile(f["labels"], dtype=np.int32)
+        self.handle = None
+
+    def load(self, p, view):
+        if self.handle is None:
+            self.handle = open(self.file, "rb")
+        px = self.h * self.w
+        self.handle.seek(self.start + int(self.records[p]) * px)
+        data = self.handle.read(px)
+        if len(data) != px:
+            raise Unreadable(f"{self.file}: ends inside record {int(self.records[p])}", p)
+        x = (np.frombuffer(data, dtype=np.uint8).reshape(self.h, self.w, 1) / 255).astype(np.float32)
+        h, w, c = self.shape
+        if (h, w) != (self.h, self.w):
+            x = resize_bilinear(x, h, w)
+        if c == 3:
+            x = np.repeat(x, 3, axis=2)
+        if view is not None:
+            x = view_sample(view, p, x, h, w)
+        return x, int(self.labels[p]), p
+
+    def __getstate__(self):
+        return {**self.__dict__, "handle": None}
+
+
+class SynthData(Samples):
+    """compiler/lab/train/data/synthetic.ts's examples: sample p is its class's mean (archc
+    computed the means) plus uniform noise from splitmix32 seeded by (seed, stream, p), to the
+    same float32."""
+
+    def __init__(self, spec, workers):
+        super().__init__(spec, workers)
+        f = spec["synthetic"]
+        px = math.prod(self.shape)
+        self.means = np.fromfile(f["means"], dtype=np.float32).reshape(-1, px).astype(np.float64)
+        self.seed, self.stream, self.noise = f["seed"], f["stream"], f["noise"]
+
+    def load(self, p, view):
+        classes, px = len(self.means), self.means.shape[1]
+        s0 = derive_seed(self.seed, self.stream, p)
+        # The Weyl sequence's states, then the finaliser, vectorised (the low 32 bits of a
+        # uint64 product are the 32-bit product's).
+        z = (s0 + np.arange(1, px + 1, dtype=np.uint64) * 0x9E3779B9) & M32
+        z = ((z ^ (z >> 16)) * 0x85EBCA6B) & M32
+        z = ((z ^ (z >> 13)) * 0xC2B2AE35) & M32
+        u = ((z ^ (z >> 16)) & M32).astype(np.float64) / 4294967296
+        x = np.clip(self.means[p % classes] + (u - 0.5) * self.noise, 0, 1).astype(np.float32).reshape(self.shape)
+        if view is not None:
+            x = view_sample(view, p, x, self.shape[0], self.shape[1])
+        return x, p % classes, p
 
 
 def collate(items):
-    """A batch of samples; (None, why, ids) where one could not be read."""
-    bad = next((t for t in items if t[0] is None), None)
-    if bad is not None:
-        return None, bad[1], [t[2] for t in items]
-    if not items:
-        return torch.zeros(0), torch.zeros(0, dtype=torch.int64), []
-    return torch.stack([t[0] for t in items]), torch.tensor([t[1] for t in items], dtype=torch.int64), [t[2] for t in items]
+    """A batch of the samples that could be read, and (id, why) of those that could not."""
+    good = [t for t in items if t[0] is not None]
+    bad = [(t[2], t[1]) for t in items if t[0] is None]
+    if not good:
+        return torch.zeros(0), torch.zeros(0, dtype=torch.int64), [], bad
+    return torch.stack([t[0] for t in good]), torch.tensor([t[1] for t in good], dtype=torch.int64), [t[2] for t in good], bad
 
 
 def open_data(spec, job):
+    """The job's data set: a pack, image files, IDX records or synthetic examples, each read a
+    sample at a time. DataLoader workers where decoding costs (default 4, at most the cores),
+    the training process itself for IDX bytes and synthetic noise, unless the job says."""
     if spec is None:
         return None
+    decoding = "shards" in spec or "files" in spec
+    workers = job.get("workers", min(4, os.cpu_count() or 1) if decoding else 0)
     if "shards" in spec:
-        return ShardData(spec["shards"], job.get("workers", min(4, os.cpu_count() or 1)))
-    return Data(spec)
+        return ShardData({**spec["shards"]}, workers)
+    if "files" in spec:
+        return FileData(spec, workers)
+    if "idx" in spec:
+        return IdxData(spec, workers)
+    if "synthetic" in spec:
+        return SynthData(spec, workers)
+    raise Refused(f"the job's data has none of shards, files, idx or synthetic: {sorted(spec)}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { alive } from "../run/lock.js";
 
 /**
- * The torch engine's scratch folder (the materialised data, the starting weights, the job and
- * the stop file), in the system's temp folder. archc removes it when a run ends, but a run killed
+ * The torch engine's scratch folder (the data's sample lists, an unpacked IDX file, the starting
+ * weights, the job and the stop file), in the system's temp folder. archc removes it when a run ends, but a run killed
  * with SIGKILL cannot, and its data copies (tens of MB for Fashion-MNIST) would stay for good: so
  * each new one first removes those whose owner is gone. Only folders that say whose they are
  * (`owner.json`: this machine, a pid that no longer exists, this user) are removed; anything else

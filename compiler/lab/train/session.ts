@@ -45,6 +45,12 @@ export interface SessionOptions {
   readonly patience?: number;
   readonly seed?: number;
   readonly skipCorrupt?: boolean;
+  /**
+   * Data loading's parallelism: decoding threads (embedded trainer; 0: on the main thread), or
+   * DataLoader workers per process (torch engine). Never changes which samples, in what order,
+   * nor their numbers, so it is recorded in the manifest's runtime, not the run's identity.
+   */
+  readonly workers?: number;
   readonly onStep?: (r: StepReport) => void;
   readonly onEpoch?: (m: EpochMetrics) => void;
   readonly shouldStop?: () => boolean;
@@ -111,6 +117,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     mode: o.mode ?? (o.resume ? "resume" : "new"),
     command: o.command ?? "train",
     ...(o.source !== undefined ? { source: o.source } : {}),
+    ...(o.workers !== undefined ? { runtime: { workers: o.workers } } : {}),
   });
   let model: ReturnType<typeof buildModelFromIR> | undefined;
   try {

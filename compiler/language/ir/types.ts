@@ -37,7 +37,7 @@ export interface BlockCall {
   readonly args: Readonly<Record<string, Json>>;
 }
 
-interface NodeBase<Op extends string, Attrs> {
+export interface NodeBase<Op extends string, Attrs> {
   readonly id: number;
   /** Stable, unique, derived from the spec: block instance path plus layer. */
   readonly name: string;

@@ -1,11 +1,35 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import schema from "./schema.json" with { type: "json" };
+import graphSchema from "./graphSchema.json" with { type: "json" };
+import { definitionOf, opNames } from "../elaborate/ops/catalogue.js";
+import { activations } from "./activationNames.js";
 import { activationsOf } from "./activations.js";
+import { attrsJsonSchema } from "./attrsSchema.js";
 import { channelsIn, partitionedChannels, spatialStepChannels } from "./geometry.js";
 import type { IRGraph } from "./types.js";
 
-/** The IR's JSON Schema, shipped beside this file so external tools can validate against it too. */
-export const irSchema: object = schema;
+/**
+ * The IR's JSON Schema: the graph's (graphSchema.json), with the op and activation lists and each
+ * op's attrs schema from the op definitions, so a new op needs no edit here. `npm run build` writes it to
+ * dist/compiler/language/ir/schema.json, for tools that validate without archc.
+ */
+export const irSchema: object = withOps(graphSchema);
+
+function withOps(graph: typeof graphSchema): object {
+  const node = graph.definitions.node;
+  const rules = opNames.map((op) => ({
+    if: { properties: { op: { const: op } } },
+    then: { properties: { attrs: attrsJsonSchema(definitionOf(op).attrs) } },
+  }));
+  const withEnum = { ...node.properties, op: { ...node.properties.op, enum: opNames } };
+  return {
+    ...graph,
+    definitions: {
+      ...graph.definitions,
+      activation: { enum: activations },
+      node: { ...node, properties: withEnum, allOf: rules },
+    },
+  };
+}
 
 let validator: ValidateFunction | undefined;
 

@@ -23,6 +23,35 @@ export interface EpochOptions {
   readonly view?: View;
 }
 
+/**
+ * Where each sample of a data set comes from, so that a loader in another process (the torch
+ * engine's runner) reads and decodes it one at a time, as this one does, and never the whole
+ * set: the image files (sample i is `files[i]`, decoded and stretched to the input); the records
+ * of an IDX file (sample i is record `records[i]`, its bytes over 255, resized and repeated to
+ * the input as loadIdxDataset does); or synthetic data (sample i is its class's mean,
+ * `means[i % classes]`, plus the noise drawn from (seed, stream, i)).
+ */
+export type SampleOrigin =
+  | {
+      readonly kind: "files";
+      readonly files: readonly string[];
+      readonly labels: readonly number[];
+      readonly skipCorrupt: boolean;
+    }
+  | {
+      readonly kind: "idx";
+      readonly images: string;
+      readonly records: readonly number[];
+      readonly labels: readonly number[];
+    }
+  | {
+      readonly kind: "synthetic";
+      readonly means: readonly Float32Array[];
+      readonly seed: number;
+      readonly stream: number;
+      readonly noise: number;
+    };
+
 /** A source of labelled images, delivered in batches in an order fixed by seed and epoch. */
 export interface Dataset {
   readonly name: string;
@@ -50,6 +79,8 @@ export interface Dataset {
   readonly views?: boolean;
   /** Class names by label, where the data has them (image folders). */
   readonly classNames?: readonly string[];
+  /** Where each sample comes from, for a loader in another process (packs: `shards`). */
+  readonly origin?: SampleOrigin;
 }
 
 /** Bad data: says what is wrong and, where there is one, the file or folder. */

@@ -229,6 +229,12 @@ export function loadIdxDataset(o: IdxOptions): Dataset {
     classes,
     shape,
     ...(adaptation.length ? { adaptation } : {}),
+    origin: {
+      kind: "idx",
+      images: o.images,
+      records: chosen ? chosen.slice(0, size) : Array.from({ length: size }, (_, j) => j),
+      labels: Array.from(ys),
+    },
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
       const order = epochOrder(size, e.seed, e.epoch, e.shuffle);

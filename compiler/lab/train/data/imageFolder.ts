@@ -146,6 +146,8 @@ export interface ImageFolderOptions {
   readonly skipCorrupt?: boolean;
   /** Images decoded at once; sharp works off the event loop, so a few overlap well. */
   readonly concurrency?: number;
+  /** --workers: decoding threads (images decoded at once; 0 decodes one at a time). */
+  readonly threads?: number;
   readonly name?: string;
 }
 
@@ -230,7 +232,7 @@ export function imageFolderDataset(
   const classes = o.classes ?? classNames.length;
   const items = o.limit !== undefined ? limitBalanced(listing.items, o.limit) : [...listing.items];
   if (items.length === 0) throw new DataError("has no images to deliver for this split", root);
-  const concurrency = Math.max(1, o.concurrency ?? 4);
+  const concurrency = Math.max(1, o.threads ?? o.concurrency ?? 4);
   const skipped: { path: string; reason: string }[] = [];
   // Files found corrupt once are not decoded again in later epochs.
   const bad = new Set<number>();
@@ -268,6 +270,12 @@ export function imageFolderDataset(
     shape,
     skipped,
     classNames,
+    origin: {
+      kind: "files",
+      files: items.map((it) => it.path),
+      labels: items.map((it) => it.label),
+      skipCorrupt: !!o.skipCorrupt,
+    },
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
       const order = epochOrder(items.length, e.seed, e.epoch, e.shuffle);

@@ -59,6 +59,8 @@ export interface OpenOptions {
   readonly valSplit?: number;
   /** Resizing and channel repetition the user allowed for images of another shape. */
   readonly adapt?: InputAdaptation;
+  /** Decoding threads of packs and image folders (--workers; 0: on the main thread). */
+  readonly workers?: number;
 }
 
 export type DataSplit = "train" | "val" | "test";
@@ -132,6 +134,7 @@ async function openSource(spec: string, o: OpenOptions): Promise<Dataset> {
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
       ...(o.adapt ? { adapt: o.adapt } : {}),
+      ...(o.workers !== undefined ? { threads: o.workers } : {}),
     });
   if (keyword === "fashion-mnist" || prefixed || hasIdxFiles(dir)) {
     const idxSplit = o.split === "test" ? "test" : "train";
@@ -157,12 +160,14 @@ async function openSource(spec: string, o: OpenOptions): Promise<Dataset> {
       throw new DataError("has no test/ folder of class folders: this source has no test set", dir);
     return imageFolderDataset(test, {
       ...common,
+      ...(o.workers !== undefined ? { threads: o.workers } : {}),
       name: `${spec} (test)`,
       ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
     });
   }
   return openImageFolder(dir, o.split, {
     ...common,
+    ...(o.workers !== undefined ? { threads: o.workers } : {}),
     ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
   });
 }
@@ -177,6 +182,7 @@ export interface RunDataOptions {
   /** Fraction of the training examples held out to validate (IDX sources; default 0.1). */
   readonly valSplit?: number;
   readonly adapt?: InputAdaptation;
+  readonly workers?: number;
 }
 
 /**
@@ -198,6 +204,7 @@ export async function openRunData(
     ...(o.skipCorrupt ? { skipCorrupt: true } : {}),
     ...(o.valSplit !== undefined ? { valSplit: o.valSplit } : {}),
     ...(o.adapt ? { adapt: o.adapt } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
   };
   const trainData = await openDataset(spec, {
     ...common,

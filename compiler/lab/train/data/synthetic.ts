@@ -64,6 +64,7 @@ export function syntheticDataset(o: SyntheticOptions): Dataset {
     size: o.size,
     classes: o.classes,
     shape,
+    origin: { kind: "synthetic", means, seed: o.seed, stream, noise },
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
       const order = epochOrder(o.size, e.seed, e.epoch, e.shuffle);

@@ -1,8 +1,10 @@
 import { Attrs } from "./attrs.js";
 import { channels, explicitPads, spatialOut, requireSpatial } from "./geometry.js";
 import { resolveParts } from "./partition.js";
-import type { AttrSpec, OpSpec } from "./spec.js";
-import type { Padding, Pads } from "../../ir/types.js";
+import { padText } from "./pads.js";
+import type { AttrSpec, OpDefinitions, OpSpec } from "./spec.js";
+import { optional, value } from "../../ir/attrsSchema.js";
+import type { NodeOf, Padding, Pads } from "../../ir/types.js";
 
 export const convAttrs: readonly AttrSpec[] = [
   {
@@ -126,3 +128,29 @@ export const conv: OpSpec<"conv"> = {
     };
   },
 };
+
+/** The attrs' schema that conv and sepconv share. */
+export const convAttrsSchema = {
+  filters: value.positive,
+  kernel: value.pair,
+  strides: value.pair,
+  padding: value.padding,
+  pads: optional(value.pads),
+  dilation: value.pair,
+  groups: value.positive,
+  useBias: value.boolean,
+  activation: value.activation,
+} as const;
+
+/** A convolution as the summary names it: kernel, stride, padding and a sepconv's mid. */
+export function describeConv(n: NodeOf<"conv" | "sepconv">): string {
+  const a = n.attrs;
+  const stride = a.strides[0] !== 1 || a.strides[1] !== 1 ? `/${a.strides[0]}` : "";
+  const extra = n.op === "sepconv" && n.attrs.mid !== "none" ? ` mid=${n.attrs.mid}` : "";
+  const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "valid" ? " valid" : "";
+  return `${n.op} ${a.kernel[0]}x${a.kernel[1]}${stride}${padding}${extra}`;
+}
+
+export const convOps = {
+  conv: { words: [conv], attrs: convAttrsSchema, describe: describeConv },
+} satisfies OpDefinitions;

@@ -1,7 +1,8 @@
 import { Attrs } from "./attrs.js";
 import { channels } from "./geometry.js";
-import { numberRanges } from "./range.js";
-import { nameAttr, noParams, type AttrSpec, type OpSpec } from "./spec.js";
+import { numberRanges, schemaBounds } from "./range.js";
+import { nameAttr, noParams, type AttrSpec, type OpDefinitions, type OpSpec } from "./spec.js";
+import { value } from "../../ir/attrsSchema.js";
 
 /** A normalisation's learned affine part (batch norm's and layer norm's): gamma and beta. */
 export const affineAttrs: readonly AttrSpec[] = [
@@ -107,3 +108,24 @@ export const droppath: OpSpec<"droppath"> = {
     return { op: "droppath", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
   },
 };
+
+export const normalizeOps = {
+  layernorm: {
+    words: [layernorm],
+    attrs: {
+      epsilon: value.number(schemaBounds(numberRanges.layernorm.epsilon)),
+      scale: value.boolean,
+      center: value.boolean,
+    },
+  },
+  layerscale: {
+    words: [layerscale],
+    attrs: { init: value.number() },
+    describe: (n) => `layerscale ${n.attrs.init}`,
+  },
+  droppath: {
+    words: [droppath],
+    attrs: { rate: value.number(schemaBounds(numberRanges.droppath.rate)) },
+    describe: (n) => `droppath ${n.attrs.rate}`,
+  },
+} satisfies OpDefinitions;

@@ -53,3 +53,10 @@ export function ceilWithSame(layer: string): { message: string; hint: string } {
     hint: "drop padding = same and give pad = N (PyTorch's padding), or drop ceil",
   };
 }
+
+/** Explicit pads as the language writes them, shortest form first: pad=1, pad=2x1, pad=[t, b, l, r]. */
+export function padText(p: readonly number[]): string {
+  const [t, b, l, r] = p;
+  if (t === b && l === r) return t === l ? `pad=${t}` : `pad=${t}x${l}`;
+  return `pad=[${p.join(", ")}]`;
+}

@@ -66,3 +66,11 @@ export function rangeProblem(
   const message = `${layer}: ${attr} must be ${rangeText(r)}, not ${shown}`;
   return r.hint ? { message, hint: r.hint } : { message };
 }
+
+/** A range as JSON Schema's bounds, for the IR schema's attrs (ir/attrsSchema.ts). */
+export function schemaBounds(r: NumberRange): Record<string, number> {
+  const b: Record<string, number> = {};
+  if (r.min !== undefined) b[r.minOpen ? "exclusiveMinimum" : "minimum"] = r.min;
+  if (r.max !== undefined) b[r.maxOpen ? "exclusiveMaximum" : "maximum"] = r.max;
+  return b;
+}

@@ -4,7 +4,8 @@ import { show } from "../values.js";
 import { Attrs } from "./attrs.js";
 import { channels, requireSpatial } from "./geometry.js";
 import { nearestDivisors } from "./partition.js";
-import { noParams, type OpSpec } from "./spec.js";
+import { noParams, type OpDefinitions, type OpSpec } from "./spec.js";
+import { value } from "../../ir/attrsSchema.js";
 
 /**
  * Why `groups` cannot shuffle `channels` channels, or undefined: the one owner of the rule and
@@ -203,3 +204,21 @@ export const split: OpSpec<"split"> = {
     };
   },
 };
+
+export const rearrangeOps = {
+  shuffle: {
+    words: [shuffle],
+    attrs: { groups: value.positive },
+    describe: (n) => `shuffle ${n.attrs.groups}`,
+  },
+  split: {
+    words: [split],
+    attrs: { start: value.count, size: value.positive },
+    describe: (n) => `split channels ${n.attrs.start}..${n.attrs.start + n.attrs.size - 1}`,
+  },
+  upsample: {
+    words: [upsample],
+    attrs: { factor: value.pair },
+    describe: (n) => `upsample ${n.attrs.factor[0]}x${n.attrs.factor[1]}`,
+  },
+} satisfies OpDefinitions;

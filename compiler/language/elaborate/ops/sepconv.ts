@@ -1,10 +1,11 @@
 import { fail } from "../../../../grammar/diagnostic.js";
 import { spatialStepChannels } from "../../ir/geometry.js";
 import { Attrs } from "./attrs.js";
-import { convAttrs, convGeometry } from "./conv.js";
+import { convAttrs, convAttrsSchema, convGeometry, describeConv } from "./conv.js";
 import { channels, spatialOut, requireSpatial } from "./geometry.js";
 import { resolveParts } from "./partition.js";
-import type { OpSpec } from "./spec.js";
+import type { OpDefinitions, OpSpec } from "./spec.js";
+import { value } from "../../ir/attrsSchema.js";
 
 export const sepconv: OpSpec<"sepconv"> = {
   name: "sepconv",
@@ -92,3 +93,17 @@ export const sepconv: OpSpec<"sepconv"> = {
     };
   },
 };
+
+export const sepconvOps = {
+  sepconv: {
+    words: [sepconv],
+    attrs: {
+      ...convAttrsSchema,
+      mid: value.activation,
+      order: value.oneOf("spatial_first", "pointwise_first"),
+      multiplier: value.positive,
+      spatialChannels: value.positive,
+    },
+    describe: describeConv,
+  },
+} satisfies OpDefinitions;

@@ -2,12 +2,13 @@ import { fail } from "../../../../grammar/diagnostic.js";
 import type { Span } from "../../../../grammar/span.js";
 import { Attrs } from "./attrs.js";
 import { channels, explicitPads, requireSpatial, spatialOut } from "./geometry.js";
-import { ceilWithSame, poolPadProblem } from "./pads.js";
+import { ceilWithSame, padText, poolPadProblem } from "./pads.js";
 import { paddedOutSize } from "../../ir/geometry.js";
-import { numberRanges } from "./range.js";
+import { numberRanges, schemaBounds } from "./range.js";
 import { affine, affineAttrs } from "./normalize.js";
-import { nameAttr, noParams, type OpSpec } from "./spec.js";
-import type { Padding, Pads } from "../../ir/types.js";
+import { nameAttr, noParams, type OpDefinitions, type OpSpec } from "./spec.js";
+import { optional, value } from "../../ir/attrsSchema.js";
+import type { NodeOf, Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
 
 export const input: OpSpec<"input"> = {
@@ -315,3 +316,55 @@ export const zeropad: OpSpec<"zeropad"> = {
     };
   },
 };
+
+const poolAttrs = {
+  pool: value.pair,
+  strides: value.pair,
+  padding: value.padding,
+  pads: optional(value.pads),
+  ceil: optional(value.true),
+} as const;
+
+function describePool(n: NodeOf<"maxpool" | "avgpool">): string {
+  const a = n.attrs;
+  const padding = a.pads ? ` ${padText(a.pads)}` : a.padding === "same" ? " same" : "";
+  return `${n.op} ${a.pool[0]}x${a.pool[1]}/${a.strides[0]}${padding}`;
+}
+
+export const simpleOps = {
+  input: { words: [input], attrs: {} },
+  bn: {
+    words: [bn],
+    attrs: {
+      epsilon: value.number(schemaBounds(numberRanges.bn.epsilon)),
+      momentum: value.number(schemaBounds(numberRanges.bn.momentum)),
+      scale: value.boolean,
+      center: value.boolean,
+    },
+  },
+  act: {
+    words: [act, ...activationOps],
+    attrs: { activation: value.activation },
+    describe: (n) => n.attrs.activation,
+  },
+  maxpool: { words: [maxpool], attrs: poolAttrs, describe: describePool },
+  avgpool: { words: [avgpool], attrs: poolAttrs, describe: describePool },
+  gap: { words: [gap], attrs: {} },
+  gmp: { words: [gmp], attrs: {} },
+  flatten: { words: [flatten], attrs: {} },
+  dense: {
+    words: [dense],
+    attrs: { units: value.positive, useBias: value.boolean, activation: value.activation },
+    describe: (n) => (n.attrs.activation !== "none" ? `dense ${n.attrs.activation}` : "dense"),
+  },
+  dropout: {
+    words: [dropout],
+    attrs: { rate: value.number(schemaBounds(numberRanges.dropout.rate)) },
+    describe: (n) => `dropout ${n.attrs.rate}`,
+  },
+  zeropad: {
+    words: [zeropad],
+    attrs: { pads: value.pads },
+    describe: (n) => `zeropad ${padText(n.attrs.pads).slice("pad=".length)}`,
+  },
+} satisfies OpDefinitions;

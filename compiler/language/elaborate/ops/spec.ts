@@ -1,5 +1,6 @@
 import type { Span } from "../../../../grammar/span.js";
-import type { IRNode, OpName, Params } from "../../ir/types.js";
+import type { AttrsSchema } from "../../ir/attrsSchema.js";
+import type { IRNode, NodeOf, OpName, Params } from "../../ir/types.js";
 import type { Value } from "../values.js";
 
 /** What kind of value an attribute takes; drives both type checks and positional matching. */
@@ -72,6 +73,22 @@ export interface OpSpec<Op extends OpName = OpName> {
   readonly attrs: readonly AttrSpec[];
   lower(ctx: LowerContext): LoweredOf<Op>;
 }
+
+/**
+ * What the language knows of IR op `Op`, kept beside its words' specs in their family's file
+ * (catalogue.ts gathers the families, and fails to compile until every op has its entry).
+ */
+export interface OpDefinition<Op extends OpName> {
+  /** The layer words that write the op, in the order of messages and completions. */
+  readonly words: readonly OpSpec<Op>[];
+  /** The JSON Schema of the node's attrs, typed by them (ir/validate.ts publishes it). */
+  readonly attrs: AttrsSchema<NodeOf<Op>["attrs"]>;
+  /** The summary's and the hover's name of a node, with what sets it apart; the op if absent. */
+  describe?(node: NodeOf<Op>): string;
+}
+
+/** Definitions of some ops: a family file's share of the catalogue. */
+export type OpDefinitions = { readonly [Op in OpName]?: OpDefinition<Op> };
 
 export const noParams: Params = { trainable: 0, nonTrainable: 0 };
 
