@@ -219,7 +219,7 @@ async function stallPart(workers: number): Promise<void> {
   }
   const pack = await packOf("fashion-mnist", () => idxSource(fashion));
   const images = flag("stall-images", 6000);
-  const cli = join(packageRoot, "bin", "archc.js");
+  const cli = join(packageRoot, "bin", "archc.cjs");
   const spec = join(packageRoot, "specs", "mini_xception.arch");
   console.log(
     `mini_xception, 1 epoch of ${images} packed Fashion-MNIST images, batch 64, ${workers} threads; load average ${loadavg()

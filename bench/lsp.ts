@@ -88,13 +88,13 @@ function bigSpec(bytes: number): string {
 }
 
 /**
- * Issue 27: a real `archc lsp` process (bin/archc.js, or `ARCHC_LSP_BIN` to compare another
+ * Issue 27: a real `archc lsp` process (bin/archc.cjs, or `ARCHC_LSP_BIN` to compare another
  * installation) is sent a big document and, at once, a hover on a small one. Reports how long
  * the hover waited and when the big document's diagnostics came, then the process's resident
  * memory before the big documents opened and after they closed.
  */
 export async function runLspProcessBench(bin = process.env["ARCHC_LSP_BIN"]): Promise<void> {
-  const p = spawnLsp(packageRoot, bin ?? join(packageRoot, "bin", "archc.js"));
+  const p = spawnLsp(packageRoot, bin ?? join(packageRoot, "bin", "archc.cjs"));
   await p.client.sendRequest("initialize", { processId: null, rootUri: null, capabilities: {} });
   await p.client.sendNotification("initialized", {});
   const small = pathToFileURL(join(packageRoot, "bench-small.arch")).href;

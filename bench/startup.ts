@@ -11,7 +11,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../compiler/language/paths.js";
 
-const bin = join(packageRoot, "bin/archc.js");
+const bin = join(packageRoot, "bin/archc.cjs");
 const commands: readonly (readonly [string, readonly string[]])[] = [
   ["node -e 0", ["-e", "0"]],
   ["archc --version", [bin, "--version"]],

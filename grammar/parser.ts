@@ -4,9 +4,36 @@ import {
   type CstNode,
   type IParserErrorMessageProvider,
   type IToken,
+  type Rule,
   type TokenType,
 } from "chevrotain";
 import * as T from "./tokens.js";
+import {
+  analyseGrammar,
+  readAnalysis,
+  type GrammarAnalysis,
+  type KnownGrammar,
+} from "./analysis.js";
+
+// The CLI's bundle carries the grammar's analysis, computed when it was built from these same
+// sources (scripts/bundle-cli.mjs); run from elsewhere (tsc's output, the tests), there is none.
+declare const __ARCHC_GRAMMAR_ANALYSIS__: GrammarAnalysis | undefined;
+const builtAnalysis =
+  typeof __ARCHC_GRAMMAR_ANALYSIS__ === "undefined" ? undefined : __ARCHC_GRAMMAR_ANALYSIS__;
+
+/** The grammar is LL(1) but for two gated or ignored choices; see the constructor. */
+const maxLookahead = 1;
+
+/** chevrotain's recorder and follow sets, which a parser reading its analysis replaces. */
+interface SelfAnalysis {
+  recoveryEnabled: boolean;
+  resyncFollows: Record<string, TokenType[]>;
+  definedRulesNames: string[];
+  topLevelRuleRecord(name: string, def: () => void): Rule;
+  enableRecording(): void;
+  disableRecording(): void;
+}
+const chevrotains = CstParser.prototype as unknown as SelfAnalysis;
 
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual }) {
@@ -48,19 +75,66 @@ function describe(tok: IToken | undefined): string {
 
 /** The `.arch` grammar. Each rule's comment is the production it implements. */
 export class ArchParser extends CstParser {
-  /** `skipValidations`: see createLexer; the grammar test builds a parser with them on. */
-  constructor(skipValidations = true) {
+  /** The analysis this parser reads instead of analysing its grammar; see grammar/analysis.ts. */
+  private known: KnownGrammar | undefined;
+
+  /**
+   * `skipValidations`: see createLexer; the grammar test builds a parser with them on, which
+   * analyses the grammar itself, as does one given `analysis = null`.
+   */
+  constructor(skipValidations = true, analysis: GrammarAnalysis | null = builtAnalysis ?? null) {
+    const known = skipValidations
+      ? readAnalysis(analysis ?? undefined, T.allTokens, maxLookahead)
+      : undefined;
     super(T.allTokens, {
       skipValidations,
       recoveryEnabled: true,
       // The grammar is LL(1) but for two gated or ignored choices (arg's LA(2) gate, element's
       // residual/layer); computing deeper lookahead tables at start-up was most of the
       // self-analysis, which every command pays (issue 26). validations.test.ts proves k = 1.
-      maxLookahead: 1,
+      maxLookahead,
       nodeLocationTracking: "onlyOffset",
       errorMessageProvider: messages,
+      ...(known ? { lookaheadStrategy: known.lookahead } : {}),
     });
+    this.known = known;
     this.performSelfAnalysis();
+  }
+
+  /**
+   * chevrotain's own analysis, with the recorded grammar, the follow sets and the lookahead
+   * answered from the analysis where there is one for these rules.
+   */
+  protected override performSelfAnalysis(): void {
+    const self = this as unknown as SelfAnalysis;
+    const known = this.known;
+    if (known && !sameNames(self.definedRulesNames, known.rules)) {
+      known.lookahead.forget();
+      this.known = undefined;
+    }
+    if (!this.known) return super.performSelfAnalysis();
+    // chevrotain computes the follow sets only where recovery is on; the analysis holds them.
+    self.recoveryEnabled = false;
+    try {
+      super.performSelfAnalysis();
+    } finally {
+      self.recoveryEnabled = true;
+    }
+    self.resyncFollows = known!.follows;
+  }
+
+  // chevrotain learns the grammar by running every rule once in a recording mode, which it
+  // turns on by adding a hundred methods to the parser and off by deleting them.
+  protected topLevelRuleRecord(name: string, def: () => void): Rule {
+    return this.known?.rules.get(name) ?? chevrotains.topLevelRuleRecord.call(this, name, def);
+  }
+
+  protected enableRecording(): void {
+    if (!this.known) chevrotains.enableRecording.call(this);
+  }
+
+  protected disableRecording(): void {
+    if (!this.known) chevrotains.disableRecording.call(this);
   }
 
   /** program := ( import | declaration | NL | ';' )* */
@@ -386,6 +460,15 @@ export class ArchParser extends CstParser {
       },
     ]);
   });
+}
+
+function sameNames(names: readonly string[], rules: ReadonlyMap<string, Rule>): boolean {
+  return names.length === rules.size && names.every((n) => rules.has(n));
+}
+
+/** The grammar's analysis by chevrotain itself, for the CLI's bundle to carry. */
+export function analyseArchGrammar(): GrammarAnalysis {
+  return analyseGrammar(new ArchParser(true, null), maxLookahead);
 }
 
 /** Built once: chevrotain's self-analysis is the expensive part. */

@@ -75,7 +75,7 @@ function readmeWasmSetup(): string {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(packageRoot, "dist/cli/archc.js")))
+  if (!existsSync(join(packageRoot, "dist/cli/archc.cjs")))
     throw new Error("dist/ is missing: npm ci (or npm run build) builds it");
   dir = mkdtempSync(join(tmpdir(), "archc-install-"));
   const tarball = execFileSync(
@@ -91,7 +91,7 @@ beforeAll(() => {
     JSON.stringify({ name: "user", private: true, type: "module" }),
   );
   npmInstall(join(dir, tarball));
-  bin = join(dir, "node_modules/archc/bin/archc.js");
+  bin = join(dir, "node_modules/archc/bin/archc.cjs");
 }, 300_000);
 
 afterAll(() => {

@@ -11,7 +11,7 @@ import { watchDiagnostics, type DiagnosticsWatch } from "./diagnosticsWatch.js";
 import { packageRoot } from "../../language/paths.js";
 
 /**
- * A real `archc lsp` process (the installed command, bin/archc.js) and a client speaking
+ * A real `archc lsp` process (the installed command, bin/archc.cjs) and a client speaking
  * JSON-RPC to it over its standard input and output: what the hardening tests and
  * `npm run bench -- lsp` use to see what an editor sees, memory of the process included.
  */
@@ -24,10 +24,10 @@ export interface LspProcess extends DiagnosticsWatch {
   close(): Promise<number | null>;
 }
 
-/** `bin`: another installation's bin/archc.js, to compare with (the bench's before and after). */
+/** `bin`: another installation's bin/archc.cjs, to compare with (the bench's before and after). */
 export function spawnLsp(
   cwd = packageRoot,
-  bin = join(packageRoot, "bin", "archc.js"),
+  bin = join(packageRoot, "bin", "archc.cjs"),
 ): LspProcess {
   const child = spawn(process.execPath, [bin, "lsp", "--stdio"], {
     cwd,

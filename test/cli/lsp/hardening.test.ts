@@ -8,7 +8,7 @@ import { spawnLsp, type LspProcess } from "../../../compiler/cli/lsp/processClie
 import { limits } from "../../../grammar/limits.js";
 import { runCli } from "../../helpers.js";
 
-// Each test speaks JSON-RPC to a real `archc lsp` process (bin/archc.js: run `npm run build`
+// Each test speaks JSON-RPC to a real `archc lsp` process (bin/archc.cjs: run `npm run build`
 // after changing the compiler).
 
 const small = "network small(parts = 4) {\n  input 8x8x8\n  conv 3x3 8 parts = parts\n  gap\n}\n";

@@ -558,7 +558,7 @@ describe("archc lsp as a process", () => {
     // process id.
     const child = spawn(
       process.execPath,
-      [join(repo, "bin", "archc.js"), "lsp", "--stdio", `--clientProcessId=${process.pid}`],
+      [join(repo, "bin", "archc.cjs"), "lsp", "--stdio", `--clientProcessId=${process.pid}`],
       { cwd: repo, stdio: ["pipe", "pipe", "inherit"] },
     );
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));

@@ -236,7 +236,7 @@ describe("archc sweep", () => {
       const { stdout } = await execFileAsync(
         process.execPath,
         [
-          join(repo, "bin", "archc.js"),
+          join(repo, "bin", "archc.cjs"),
           "sweep",
           spec,
           "--sweep",

@@ -75,7 +75,7 @@ describe("the torch engine's scratch folders", () => {
       );
       const env = { ...process.env, TMPDIR: base, ARCHC_PYTHON: python };
       const train = (out: string, epochs: string) => [
-        join(repo, "bin", "archc.js"),
+        join(repo, "bin", "archc.cjs"),
         "train",
         spec,
         "--engine",

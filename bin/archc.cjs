@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The installed command runs the bundled CLI, dist/cli/archc.cjs (`npm ci` builds it: the
+// prepare script).
+"use strict";
+const { join } = require("node:path");
+const nodeModule = require("node:module");
+
+// Most of a short command's start is compiling the bundle and the functions it runs. Node 22.1+
+// keeps V8's compiled code between runs itself; on Node 20 compiler/cli/codeCache.ts does it by
+// hand. NODE_DISABLE_COMPILE_CACHE turns either off.
+const bundle = join(__dirname, "../dist/cli/archc.cjs");
+let main;
+let save = () => {};
+if (nodeModule.enableCompileCache) {
+  nodeModule.enableCompileCache();
+  main = require(bundle).main;
+} else {
+  const { runCached, quietLoaderWarning } = require("../dist/cli/codeCache.cjs");
+  quietLoaderWarning();
+  const loaded = runCached(bundle, process.argv[2]);
+  main = loaded.exports.main;
+  save = loaded.save;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  save();
+  // Exit explicitly once the output is flushed: the wasm backend's worker threads and other
+  // handles of the optional backends would otherwise keep a finished command alive.
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+});
