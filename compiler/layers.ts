@@ -10,6 +10,8 @@ export * from "./backends/tfjs/grouped/index.js";
 export { MaxPadding2D, type MaxPadding2DArgs } from "./backends/tfjs/padding.js";
 export { HardSwish, HSigmoid } from "./backends/tfjs/hardActivations.js";
 export * from "./backends/ts/runtime/builder.js";
+export { Float, num, type Num } from "./backends/ts/runtime/numbers.js";
+export { bare, type BareForm } from "./backends/ts/runtime/bare.js";
 export * from "./backends/tfjs/shuffle.js";
 export * from "./backends/tfjs/poolDivisor.js";
 export * from "./backends/tfjs/slice.js";

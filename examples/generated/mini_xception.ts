@@ -3,10 +3,13 @@ import type * as tf from "@tensorflow/tfjs";
 import {
   Builder,
   type Activation,
+  type Num,
   type Pads,
   type Parts,
   type Size,
   type Tensor,
+  bare,
+  num,
 } from "archc/layers";
 
 /** The arguments of network mini_xception; `build` takes any of them. */
@@ -28,7 +31,7 @@ export interface MiniXceptionOptions {
 export function entry(
   s: Builder,
   x: Tensor,
-  filters: number,
+  filters: Num,
   {
     first = false,
     parts = "depthwise",
@@ -45,7 +48,12 @@ export function entry(
   x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
   x = s.maxpool(x, { pool: [3, 3], stride: 2, padding: "same" });
   if (residual) {
-    let y = s.conv(shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
+    let y = s.conv(shortcut, {
+      kernel: [1, 1],
+      stride: 2,
+      filters: bare(filters, { name: "filters" }),
+      bias: false,
+    });
     y = s.bn(y);
     x = s.residual(x, { projection: y });
   }
@@ -61,7 +69,7 @@ export function middle(
     parts = "depthwise",
     mid = "none",
     residual = true,
-  }: { filters?: number; parts?: Parts; mid?: Activation; residual?: boolean } = {},
+  }: { filters?: Num; parts?: Parts; mid?: Activation; residual?: boolean } = {},
 ): Tensor {
   const shortcut = x;
   for (let i = 0; i < 3; i++) {
@@ -85,7 +93,7 @@ export function middle(
 export function conv_bn(
   s: Builder,
   x: Tensor,
-  filters: number,
+  filters: Num,
   {
     kernel = [3, 3],
     stride = 1,
@@ -109,9 +117,24 @@ export function conv_bn(
   } = {},
 ): Tensor {
   if (pad === 0) {
-    x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
+    x = s.conv(x, {
+      kernel,
+      filters: bare(filters, { name: "filters" }),
+      padding,
+      stride,
+      parts,
+      bias: false,
+    });
   } else {
-    x = s.conv(x, { kernel, filters, padding, pad, stride, parts, bias: false });
+    x = s.conv(x, {
+      kernel,
+      filters: bare(filters, { name: "filters" }),
+      padding,
+      pad,
+      stride,
+      parts,
+      bias: false,
+    });
   }
   x = s.bn(x, { epsilon, momentum, scale });
   x = s.act(x, act);
@@ -127,7 +150,7 @@ export function conv_bn(
 export function sep_unit(
   s: Builder,
   x: Tensor,
-  filters: number,
+  filters: Num,
   {
     parts = "depthwise",
     mid = "none",
@@ -140,7 +163,14 @@ export function sep_unit(
     kernel?: Size;
   } = {},
 ): Tensor {
-  x = s.sepconv(x, { kernel, filters, parts, mid, order, bias: false });
+  x = s.sepconv(x, {
+    kernel,
+    filters: bare(filters, { name: "filters" }),
+    parts,
+    mid,
+    order,
+    bias: false,
+  });
   x = s.bn(x);
   return x;
 }
@@ -177,17 +207,17 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
   ]);
   let x = s.input([size, size, channels]);
   x = conv_bn(s.block("conv_bn"), x, width);
-  x = entry(s.block("entry"), x, width * 2, { first: true, parts, mid, residual });
-  x = entry(s.block("entry"), x, width * 4, { parts, mid, residual });
+  x = entry(s.block("entry"), x, num.mul(width, 2), { first: true, parts, mid, residual });
+  x = entry(s.block("entry"), x, num.mul(width, 4), { parts, mid, residual });
   for (let i = 0; i < 2; i++) {
-    x = middle(s.block("middle"), x, { filters: width * 4, parts, mid, residual });
+    x = middle(s.block("middle"), x, { filters: num.mul(width, 4), parts, mid, residual });
   }
-  x = sep_unit(s.block("sep_unit"), x, width * 8, { parts, mid });
+  x = sep_unit(s.block("sep_unit"), x, num.mul(width, 8), { parts, mid });
   x = s.activation(x, "relu");
   x = s.gap(x);
-  if (dropout > 0) {
+  if (num.gt(dropout, 0)) {
     x = s.dropout(x, { rate: dropout });
   }
-  x = s.dense(x, { units: classes, activation: "softmax" });
+  x = s.dense(x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
   return s.model(x, "mini_xception");
 }

@@ -7,6 +7,8 @@ import {
   type Parts,
   type Size,
   type Tensor,
+  bare,
+  num,
 } from "archc/layers";
 
 /** The arguments of network xception; `build` takes any of them. */
@@ -218,9 +220,9 @@ export function build(options: Partial<XceptionOptions> = {}): tf.LayersModel {
     x = s.dense(x, { units: 4096, activation: "relu" });
     x = s.dense(x, { units: 4096, activation: "relu" });
   }
-  if (dropout > 0) {
+  if (num.gt(dropout, 0)) {
     x = s.dropout(x, { rate: dropout });
   }
-  x = s.dense(x, { units: classes, activation: "softmax" });
+  x = s.dense(x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
   return s.model(x, "xception");
 }

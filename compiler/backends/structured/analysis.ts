@@ -146,7 +146,13 @@ export function bindLayer(op: OpSpec, stmt: LayerStmt, lookup: Lookup): Map<stri
   for (const value of positional) {
     const t = exprType(value, lookup);
     const open = op.attrs.filter((a) => a.positional && !bound.has(a.name));
-    const slot = t === "unknown" ? open[0] : open.find((a) => acceptsStatic(a.kind, t));
+    // A float that fits nowhere goes where the compiler takes a whole one, to be refused there
+    // when it is evaluated (E0303): only a branch taken for some arguments may hold it.
+    const slot =
+      t === "unknown"
+        ? open[0]
+        : (open.find((a) => acceptsStatic(a.kind, t)) ??
+          (t === "float" ? open.find((a) => a.kind === "int" || a.kind === "size") : undefined));
     if (!slot) throw new StructureError(`no argument of ${op.name} takes this ${t} value`);
     bound.set(slot.name, value);
   }

@@ -13,7 +13,9 @@ import type { Program } from "../../language/program.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import type { Json } from "../../language/elaborate/values.js";
 import { defaultsCall, defaultsWord } from "../../language/elaborate/defaults.js";
+import { floatLiteral, hasDivision } from "../../language/elaborate/bind.js";
 import { ops } from "../../language/elaborate/ops/catalogue.js";
+import type { OpSpec } from "../../language/elaborate/ops/spec.js";
 import { unsetWord } from "../../language/elaborate/values.js";
 import {
   bindCall,
@@ -30,6 +32,7 @@ import {
   type ParamTypes,
   type StaticType,
 } from "../structured/analysis.js";
+import { exprKind, inferKinds, localNames, type Kind, type Kinds } from "./kinds.js";
 import { tsDoc, tsLineComments, tsNames, tsOptionKeys, tsReserved, tsString } from "./print.js";
 
 export interface EmitOptions {
@@ -61,6 +64,7 @@ export async function emitTypeScript(
   const table = program.table;
   const blocks = usedBlocks(table, network);
   const types = inferTypes(table, [...blocks, network]);
+  const kinds = inferKinds(table, [...blocks, network], types);
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile(`${network.name.name}.ts`);
   const optionsName = `${pascal(network.name.name)}Options`;
@@ -74,7 +78,7 @@ export async function emitTypeScript(
     [...blocks, network].map((d) => [d, tsOptionKeys(d.params.map((p) => p.name.name))]),
   );
   const key = (d: Decl, name: string) => keys.get(d)!.get(name)!;
-  const ctx: ModuleContext = { program, types, fnNames, used, key };
+  const ctx: ModuleContext = { program, types, kinds, fnNames, used, key };
 
   const netTypes = types.get(network)!;
   file.addInterface({
@@ -144,6 +148,8 @@ export async function emitTypeScript(
 interface ModuleContext {
   readonly program: Program;
   readonly types: ParamTypes;
+  /** Which values may be floats: arithmetic on them goes through the runtime's `num`. */
+  readonly kinds: Kinds;
   readonly fnNames: ReadonlyMap<string, string>;
   /** Runtime types the module refers to: Tensor, Parts, Activation, ... */
   readonly used: Set<string>;
@@ -155,7 +161,7 @@ interface ModuleContext {
 /** Names the module itself defines or imports. */
 const topLevel = new Set(["tf", "Builder", "channels", "build", "Tensor", "Parts", "Size"]);
 for (const t of ["Activation", "Order", "Padding", "Pads", "Shape"]) topLevel.add(t);
-for (const f of ["numeric", "mod", "idiv"]) topLevel.add(f);
+for (const f of ["numeric", "mod", "idiv", "num", "Num", "bare"]) topLevel.add(f);
 
 function pascal(name: string): string {
   const p = name
@@ -170,14 +176,24 @@ function docs(text: string | undefined): string[] {
   return text ? [tsDoc(text)] : [];
 }
 
-/** The TypeScript type of a static type; runtime aliases are recorded as used. */
-function tsType(t: StaticType, where: "network" | "block", used: Set<string>): string {
+/**
+ * The TypeScript type of a static type; runtime aliases are recorded as used. A number that may
+ * be a float (`kind`) is a `Num`: a whole float is a `Float` at run time.
+ */
+function tsType(
+  t: StaticType,
+  where: "network" | "block",
+  used: Set<string>,
+  kind: Kind = "int",
+): string {
   switch (t) {
     case "int":
     case "float":
     case "number":
     case "unknown":
-      return "number";
+      if (where === "network" || kind === "int" || kind === "none") return "number";
+      used.add("Num");
+      return "Num";
     case "bool":
       return "boolean";
     case "string":
@@ -220,7 +236,22 @@ const tsPrec: Record<string, number> = {
   "/": 12,
 };
 const tsOp: Record<string, string> = { or: "||", and: "&&", "==": "===", "!=": "!==" };
+/** The runtime's `num` function for an operator, where an operand may be a float. */
+const numOps: Record<string, string> = {
+  "+": "add",
+  "-": "sub",
+  "*": "mul",
+  "/": "div",
+  "//": "idiv",
+  "%": "mod",
+  "<": "lt",
+  "<=": "le",
+  ">": "gt",
+  ">=": "ge",
+};
 const mathFns = new Set(["min", "max", "abs", "floor", "ceil", "round", "log", "pow"]);
+/** The functions JavaScript's Math computes as the language does on integers. */
+const plainMath = new Set(["min", "max", "abs", "floor", "ceil", "round"]);
 
 /**
  * A tensor flowing through a body: a variable, or before its first assignment the expression it
@@ -239,18 +270,22 @@ class FunctionEmitter {
   private readonly taken = new Set<string>();
   /** The spec's names (parameters, lets, repeat indices) as TypeScript identifiers. */
   private readonly locals = new Map<string, string>();
-  private readonly s: string;
+  /** The builder scope in force: a nested body with `defaults` has its own. */
+  private s: string;
   private readonly x: string;
   private readonly declaredAt = new Map<string, number>();
   /** The spec's comments inside the declaration, carried over before what follows them. */
   private readonly comments: { line: number; text: string }[];
   private readonly assignments = new Map<string, number>();
+  /** The spec's names bound in this declaration: parameters, lets, repeat indices. */
+  private readonly localSet: Set<string>;
   usesChannels = false;
 
   constructor(
     private readonly ctx: ModuleContext,
     private readonly decl: Decl,
   ) {
+    this.localSet = localNames(decl);
     const specNames = new Set<string>();
     for (const p of decl.params) specNames.add(p.name.name);
     walkBody(decl.body, (n) => specNames.add(n));
@@ -331,7 +366,31 @@ class FunctionEmitter {
   }
 
   private paramType(p: Param): string {
-    return tsType(this.types.get(p.name.name) ?? "unknown", "block", this.ctx.used);
+    const kind = this.ctx.kinds.get(this.decl)!.get(p.name.name) ?? "either";
+    return tsType(this.types.get(p.name.name) ?? "unknown", "block", this.ctx.used, kind);
+  }
+
+  /** Whether an expression is an integer wherever it is evaluated (else it may be a float). */
+  private isInt(e: Expr): boolean {
+    return this.kindOf(e) === "int";
+  }
+
+  private mayBeFloat(e: Expr): boolean {
+    const k = this.kindOf(e);
+    return k === "float" || k === "either";
+  }
+
+  private kindOf(e: Expr): Kind {
+    const kinds = this.ctx.kinds.get(this.decl)!;
+    return (
+      exprKind(e, (n) => (this.localSet.has(n) ? (kinds.get(n) ?? "either") : "none")) ?? "either"
+    );
+  }
+
+  /** `num.f(args)`: the language's operator or function where an operand may be a float. */
+  private num(f: string, args: readonly Expr[], cur: Cursor): [string, number] {
+    this.ctx.used.add("num");
+    return [`num.${f}(${args.map((a) => this.expr(a, cur)).join(", ")})`, 20];
   }
 
   private destructure(p: Param, value?: string): string {
@@ -424,6 +483,12 @@ class FunctionEmitter {
   }
 
   private elements(body: Body, cur: Cursor): void {
+    const scope = this.s;
+    this.elementsIn(body, cur);
+    this.s = scope;
+  }
+
+  private elementsIn(body: Body, cur: Cursor): void {
     for (const stmt of body.stmts) {
       this.commentsBefore(stmt.span.start.line);
       if (stmt.kind === "Let") {
@@ -439,7 +504,12 @@ class FunctionEmitter {
 
   /** A nested body; in braces of its own when it has `let`s, as they are scoped to it. */
   private nested(body: Body, cur: Cursor): void {
-    const scoped = body.stmts.some((s) => s.kind === "Let");
+    // Braces of its own when it has `let`s or `defaults`, which are scoped to it.
+    const scoped = body.stmts.some(
+      (s) =>
+        s.kind === "Let" ||
+        s.elements.some((el) => el.kind === "Layer" && el.callee.name === defaultsWord),
+    );
     if (scoped) {
       this.materialize(cur);
       this.lines.push("{");
@@ -456,7 +526,7 @@ class FunctionEmitter {
         this.materialize(cur);
         const i = el.index ? this.local(el.index.name) : this.fresh("i");
         const count =
-          el.count.kind === "Number"
+          el.count.kind === "Number" && el.count.isInteger
             ? this.expr(el.count, cur)
             : `${this.s}.repeat(${this.expr(el.count, cur)})`;
         this.lines.push(`for (let ${i} = 0; ${i} < ${count}; ${i}++) {`);
@@ -544,11 +614,14 @@ class FunctionEmitter {
       this.assign(cur, `${s}.activation(${x}, ${tsString(name)}${rest ? `, ${rest}` : ""})`);
       return;
     }
+    const bare = new Set(stmt.args.filter((a) => !a.name).map((a) => a.value));
     const o = this.options(
       bound,
       [],
       cur,
       op.attrs.map((a) => a.name),
+      bare,
+      op,
     );
     this.assign(cur, `${s}.${name}(${x}${o ? `, ${o}` : ""})`);
   }
@@ -561,10 +634,7 @@ class FunctionEmitter {
   private defaults(stmt: LayerStmt, cur: Cursor): void {
     const r = defaultsCall(stmt);
     if ("problem" in r) throw new StructureError(r.problem.message);
-    if (!this.decl.body.stmts.some((st) => st.kind !== "Let" && st.elements.includes(stmt)))
-      throw new StructureError(
-        "defaults inside a branch, repeat or if is written only with --flat",
-      );
+    const top = this.decl.body.stmts.some((st) => st.kind !== "Let" && st.elements.includes(stmt));
     const op = ops.get(r.call.callee.name)!;
     const bound = bindLayer(op, { ...stmt, callee: r.call.callee, args: r.call.args }, this.lookup);
     const o = this.options(
@@ -573,7 +643,14 @@ class FunctionEmitter {
       cur,
       op.attrs.map((a) => a.name),
     );
-    this.lines.push(`${this.s}.defaults(${tsString(op.name)}, ${o || "{}"});`);
+    if (top) {
+      this.lines.push(`${this.s}.defaults(${tsString(op.name)}, ${o || "{}"});`);
+      return;
+    }
+    // The rest of this nested body uses a scope of its own (`elements` restores the outer one).
+    const inner = this.fresh(this.s);
+    this.lines.push(`const ${inner} = ${this.s}.withDefaults(${tsString(op.name)}, ${o || "{}"});`);
+    this.s = inner;
   }
 
   /** A layer's attributes as an options object, in the order the language lists them. */
@@ -582,6 +659,8 @@ class FunctionEmitter {
     skip: readonly string[],
     cur: Cursor,
     attrOrder?: readonly string[],
+    bare: ReadonlySet<Expr> = new Set(),
+    op?: OpSpec,
   ): string {
     const entries: string[] = [];
     // In the order the language lists a layer's attributes, whatever order they were written in.
@@ -601,7 +680,18 @@ class FunctionEmitter {
         if (!bound.has("stride")) entries.push(`stride: ${value.stride}`);
         continue;
       }
-      entries.push(this.entry(key, this.expr(value, cur)));
+      const text = this.expr(value, cur);
+      // A bare argument that may be a float is bound as the compiler binds it, by kind.
+      // Only where a float is refused: a `number` attribute (rate, epsilon) takes it either way.
+      const k = this.kindOf(value);
+      const refuses = op?.attrs.find((a) => a.name === key)?.kind !== "number";
+      if (bare.has(value) && refuses && (k === "float" || k === "either")) {
+        this.ctx.used.add("bare");
+        const form = bareForm(value);
+        entries.push(`${key}: bare(${text}${form ? `, ${form}` : ""})`);
+        continue;
+      }
+      entries.push(this.entry(key, text));
     }
     return entries.length ? `{ ${entries.join(", ")} }` : "";
   }
@@ -654,8 +744,15 @@ class FunctionEmitter {
   private exprPrec(e: Expr, cur: Cursor): [string, number] {
     const atom = 20;
     switch (e.kind) {
-      case "Number":
-        return [e.raw.replace(/^\+/, ""), atom];
+      case "Number": {
+        const raw = e.raw.replace(/^\+/, "");
+        // 1.0 is a float: as a JavaScript number it would be the integer 1.
+        if (!e.isInteger && Number.isInteger(e.value)) {
+          this.ctx.used.add("num");
+          return [`num.float(${raw})`, atom];
+        }
+        return [raw, atom];
+      }
       case "Bool":
         return [String(e.value), atom];
       case "String":
@@ -684,9 +781,26 @@ class FunctionEmitter {
         return [this.local(e.name), atom];
       }
       case "Unary":
+        if (e.op !== "not" && !this.isInt(e.operand)) return this.num("neg", [e.operand], cur);
         if (e.op !== "not") return [`-${this.number(e.operand, cur, 14, "-")}`, 14];
         return [`!${this.expr(e.operand, cur, 14)}`, 14];
       case "Binary": {
+        const ints = this.isInt(e.left) && this.isInt(e.right);
+        // Integers divided give JavaScript's value and kind (6 / 4 is the float 1.5), unless the
+        // divisor may be 0 (the language's E0501, not Infinity).
+        const plainDivision =
+          e.op === "/" && ints && e.right.kind === "Number" && e.right.value !== 0;
+        if (numOps[e.op] && !ints && !plainDivision)
+          return this.num(numOps[e.op]!, [e.left, e.right], cur);
+        if (e.op === "/" && !plainDivision) return this.num("div", [e.left, e.right], cur);
+        if (
+          (e.op === "==" || e.op === "!=") &&
+          (this.mayBeFloat(e.left) || this.mayBeFloat(e.right))
+        ) {
+          // 2 == 2.0 in the language, where a whole float is a Float object at run time.
+          const [text] = this.num("eq", [e.left, e.right], cur);
+          return e.op === "==" ? [text, atom] : [`!${text}`, 14];
+        }
         // JavaScript's `%` and `/` are not the language's `%` and `//`: the runtime's are.
         if (e.op === "//" || e.op === "%") {
           const fn = e.op === "//" ? "idiv" : "mod";
@@ -723,13 +837,21 @@ class FunctionEmitter {
           `${this.expr(e.test, cur, 3)} ? ${this.expr(e.then, cur, 3)} : ${this.expr(e.otherwise, cur, 3)}`,
           2,
         ];
-      case "Call":
-        if (!mathFns.has(e.callee.name))
-          throw new StructureError(`'${e.callee.name}' is not a function usable in an expression`);
-        return [
-          `Math.${e.callee.name}(${e.args.map((a) => this.number(a.value, cur, 0, e.callee.name)).join(", ")})`,
-          atom,
-        ];
+      case "Call": {
+        const fn = e.callee.name;
+        if (!mathFns.has(fn))
+          throw new StructureError(`'${fn}' is not a function usable in an expression`);
+        const args = e.args.map((a) => a.value);
+        // JavaScript's Math is the language's function on integers; log and pow check their
+        // domain and kinds as the compiler does, and a float argument keeps its kind.
+        const plain =
+          plainMath.has(fn) &&
+          args.every((a) => this.isInt(a)) &&
+          !e.args.some((a) => a.name) &&
+          (fn === "min" || fn === "max" ? args.length > 0 : args.length === 1);
+        if (!plain) return this.num(fn, args, cur);
+        return [`Math.${fn}(${args.map((a) => this.expr(a, cur)).join(", ")})`, atom];
+      }
       case "Quantity":
         throw new StructureError("a quantity has no meaning in a network");
     }
@@ -798,4 +920,16 @@ function jsonLiteral(v: Json): string {
 
 function macs(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} G MACs` : `${(n / 1e6).toFixed(2)} M MACs`;
+}
+
+/** How a bare argument is written, as far as the compiler's messages about it read it. */
+function bareForm(e: Expr): string | undefined {
+  if (e.kind === "Name") return `{ name: ${tsString(e.name)} }`;
+  if (e.kind === "Number") return `{ literal: ${tsString(e.raw)} }`;
+  const float = floatLiteral(e);
+  const facts = [
+    ...(float ? [`float: ${tsString(float.raw)}`] : []),
+    ...(hasDivision(e) ? ["division: true"] : []),
+  ];
+  return facts.length ? `{ ${facts.join(", ")} }` : undefined;
 }

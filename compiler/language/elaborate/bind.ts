@@ -21,7 +21,7 @@ export function bindOpArgs(
   inherited: ReadonlyMap<string, BoundAttr> = new Map(),
 ): Map<string, BoundAttr> {
   const bound = new Map<string, BoundAttr>();
-  const positional: { value: Value; span: Span; expr: Arg["value"] }[] = [];
+  const positional: BareArg[] = [];
   for (const arg of stmt.args) {
     const value = evaluate(arg.value, scope);
     const huge = intBeyondLimit(value);
@@ -45,73 +45,90 @@ export function bindOpArgs(
       arg.value.span,
     );
   }
-  for (const p of positional) {
-    const slot = op.attrs.find(
-      (a) => a.positional && !bound.has(a.name) && accepts(a.kind, p.value),
-    );
-    if (!slot) {
-      const open = op.attrs.filter((a) => a.positional && !bound.has(a.name));
-      if (
-        p.value.t === "float" &&
-        Number.isInteger(p.value.v) &&
-        open.some((a) => a.kind === "int" || a.kind === "size")
-      ) {
-        const v = p.value.v;
-        // `1e9` has no fraction part: it is a float for how it is written, or too large.
-        if (Math.abs(v) > maxInteger) {
-          fail(
-            "E0303",
-            p.span,
-            `${layer}: ${written(p.expr, v)} is too large for an integer argument (at most ${maxInteger})`,
-          );
-        }
-        if (p.expr.kind === "Number" && /[eE.]/.test(p.expr.raw)) {
-          fail(
-            "E0303",
-            p.span,
-            `${layer}: ${p.expr.raw} is written as a float (with ${p.expr.raw.includes(".") ? "a decimal point" : "an exponent"}), but an integer is needed here`,
-            `write it in digits: ${String(v)}`,
-          );
-        }
-        // Say where the float came from: a literal with a decimal point or an exponent (here,
-        // or where a name was bound, as `--set classes=1e9`), or a '/' that did not divide.
-        const literal = floatLiteral(p.expr);
-        if (literal)
-          fail(
-            "E0303",
-            p.span,
-            `${layer}: ${show(p.value)} is a float, since ${literal.raw} is written with ${literal.raw.includes(".") ? "a decimal point" : "an exponent"}; an integer is needed here`,
-            `write ${literal.raw} in digits: ${String(literal.value)}`,
-          );
-        if (hasDivision(p.expr))
-          fail(
-            "E0303",
-            p.span,
-            `${layer}: ${show(p.value)} is a float (from '/'), not an integer`,
-            "use // for integer division, e.g. in // 2",
-          );
+  for (const p of positional) bindPositional(op, bound, layer, p);
+  for (const [name, attr] of inherited) if (!bound.has(name)) bound.set(name, attr);
+  return bound;
+}
+
+/** A bare argument as the spec wrote it: its value, where, and its expression (for messages). */
+export interface BareArg {
+  readonly value: Value;
+  readonly span: Span;
+  readonly expr: Arg["value"];
+}
+
+/**
+ * Binds one bare argument to the first open attribute of its kind. Shared with generated
+ * TypeScript's runtime, which passes the arguments the spec wrote bare as such (`bare`), so that a
+ * float that fits nowhere is reported in the compiler's words.
+ */
+export function bindPositional(
+  op: OpSpec,
+  bound: Map<string, BoundAttr>,
+  layer: string,
+  p: BareArg,
+): void {
+  const slot = op.attrs.find((a) => a.positional && !bound.has(a.name) && accepts(a.kind, p.value));
+  if (!slot) {
+    const open = op.attrs.filter((a) => a.positional && !bound.has(a.name));
+    if (
+      p.value.t === "float" &&
+      Number.isInteger(p.value.v) &&
+      open.some((a) => a.kind === "int" || a.kind === "size")
+    ) {
+      const v = p.value.v;
+      // `1e9` has no fraction part: it is a float for how it is written, or too large.
+      if (Math.abs(v) > maxInteger) {
         fail(
           "E0303",
           p.span,
-          p.expr.kind === "Name"
-            ? `${layer}: '${p.expr.name}' is ${show(p.value)}, a float, but an integer is needed here`
-            : `${layer}: ${show(p.value)} is a float, but an integer is needed here`,
-          `a number written with a decimal point or an exponent (1e9, 4.0) is a float, and so is arithmetic on one; write the integer in digits (${String(v)})`,
+          `${layer}: ${written(p.expr, v)} is too large for an integer argument (at most ${maxInteger})`,
         );
       }
+      if (p.expr.kind === "Number" && /[eE.]/.test(p.expr.raw)) {
+        fail(
+          "E0303",
+          p.span,
+          `${layer}: ${p.expr.raw} is written as a float (with ${p.expr.raw.includes(".") ? "a decimal point" : "an exponent"}), but an integer is needed here`,
+          `write it in digits: ${String(v)}`,
+        );
+      }
+      // Say where the float came from: a literal with a decimal point or an exponent (here,
+      // or where a name was bound, as `--set classes=1e9`), or a '/' that did not divide.
+      const literal = floatLiteral(p.expr);
+      if (literal)
+        fail(
+          "E0303",
+          p.span,
+          `${layer}: ${show(p.value)} is a float, since ${literal.raw} is written with ${literal.raw.includes(".") ? "a decimal point" : "an exponent"}; an integer is needed here`,
+          `write ${literal.raw} in digits: ${String(literal.value)}`,
+        );
+      if (hasDivision(p.expr))
+        fail(
+          "E0303",
+          p.span,
+          `${layer}: ${show(p.value)} is a float (from '/'), not an integer`,
+          "use // for integer division, e.g. in // 2",
+        );
       fail(
         "E0303",
         p.span,
-        `${layer}: no argument of ${op.name} takes ${show(p.value)} here`,
-        open.length
-          ? `the bare arguments still open are ${open.map((a) => `${a.name} (${kindWords[a.kind]})`).join(", ")}`
-          : `all of ${op.name}'s bare arguments are given; name the argument, e.g. ${op.attrs[0]?.name ?? "name"} = ...`,
+        p.expr.kind === "Name"
+          ? `${layer}: '${p.expr.name}' is ${show(p.value)}, a float, but an integer is needed here`
+          : `${layer}: ${show(p.value)} is a float, but an integer is needed here`,
+        `a number written with a decimal point or an exponent (1e9, 4.0) is a float, and so is arithmetic on one; write the integer in digits (${String(v)})`,
       );
     }
-    bound.set(slot.name, p);
+    fail(
+      "E0303",
+      p.span,
+      `${layer}: no argument of ${op.name} takes ${show(p.value)} here`,
+      open.length
+        ? `the bare arguments still open are ${open.map((a) => `${a.name} (${kindWords[a.kind]})`).join(", ")}`
+        : `all of ${op.name}'s bare arguments are given; name the argument, e.g. ${op.attrs[0]?.name ?? "name"} = ...`,
+    );
   }
-  for (const [name, attr] of inherited) if (!bound.has(name)) bound.set(name, attr);
-  return bound;
+  bound.set(slot.name, p);
 }
 
 /**
@@ -250,7 +267,8 @@ function intBeyondLimit(v: Value): number | undefined {
 
 /** A number as the user wrote it, with its value when they differ: `1e12 (1000000000000)`. */
 /** Whether an expression divides with `/` anywhere inside. */
-function hasDivision(e: Expr): boolean {
+/** Whether an expression divides with `/` (a float that did not divide says so). */
+export function hasDivision(e: Expr): boolean {
   let found = false;
   walk(e, (x) => {
     if (x.kind === "Binary" && x.op === "/") found = true;
@@ -268,7 +286,8 @@ function walk(e: Expr, f: (e: Expr) => void): void {
 }
 
 /** The first float literal (`1e9`, `4.0`) inside an expression, if any. */
-function floatLiteral(e: Expr): Extract<Expr, { kind: "Number" }> | undefined {
+/** The first float literal in an expression, named when a float reaches an integer argument. */
+export function floatLiteral(e: Expr): Extract<Expr, { kind: "Number" }> | undefined {
   switch (e.kind) {
     case "Number":
       return e.isInteger ? undefined : e;

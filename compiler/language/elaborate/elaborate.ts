@@ -29,7 +29,7 @@ import {
   residualProblem,
 } from "./joins.js";
 import {
-  badRepeatCount,
+  repeatCountProblem,
   inputNotFirst,
   lowerLayer,
   makesNoLayer,
@@ -297,28 +297,20 @@ class Elaborator {
         return this.layer(el, x, scope, namer);
       case "Repeat": {
         const count = evaluate(el.count, scope);
-        if (count.t === "float" && Number.isInteger(count.v) && count.v >= 0) {
-          const raw = el.count.kind === "Number" ? el.count.raw : show(count);
-          fail(
-            "E0502",
-            el.count.span,
-            `repeat needs an integer count, and ${raw} is a float`,
-            count.v <= Number.MAX_SAFE_INTEGER
-              ? `write it in digits: repeat ${count.v}`
-              : "a count this large is no network",
-          );
-        }
-        if (count.t !== "int" || count.v < 0) {
-          fail("E0502", el.count.span, badRepeatCount(show(count)));
-        }
-        const least = count.v * this.size.body(el.body);
+        const problem = repeatCountProblem(
+          count,
+          el.count.kind === "Number" ? el.count.raw : undefined,
+        );
+        if (problem) fail("E0502", el.count.span, problem.message, problem.hint);
+        const n = (count as { v: number }).v;
+        const least = n * this.size.body(el.body);
         this.room(
           this.made + least,
           el.span,
-          () => `repeat ${count.v} makes at least ${showCount(least)} layers`,
+          () => `repeat ${n} makes at least ${showCount(least)} layers`,
         );
         let cur = x;
-        for (let i = 0; i < count.v; i++) {
+        for (let i = 0; i < n; i++) {
           if (i > 0) this.step(el.span);
           const before = this.made;
           const iter = new Scope(scope, scope.inChannels);
@@ -328,10 +320,10 @@ class Elaborator {
           const per = this.made - before;
           if (i === 0 && per > 0)
             this.room(
-              before + per * count.v,
+              before + per * n,
               el.span,
               () =>
-                `repeat ${count.v} of a body with ${per} layer${per === 1 ? "" : "s"} makes ${showCount(per * count.v)} layers`,
+                `repeat ${n} of a body with ${per} layer${per === 1 ? "" : "s"} makes ${showCount(per * n)} layers`,
             );
         }
         return cur;

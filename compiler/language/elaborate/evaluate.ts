@@ -2,7 +2,7 @@ import type { Arg, Expr, RangeExpr } from "../../../grammar/ast.js";
 import { limits } from "../../../grammar/limits.js";
 import type { Span } from "../../../grammar/span.js";
 import { fail } from "../../../grammar/diagnostic.js";
-import { divisionByZero, floorDiv, floorMod } from "./arithmetic.js";
+import { arithmetic, isArithmeticOp, negate, type NumberValue } from "./arithmetic.js";
 import { didYouMean } from "../suggest.js";
 import { builtin, builtinFunctions } from "./builtins.js";
 import type { Scope } from "./scope.js";
@@ -18,9 +18,6 @@ export { builtinFunctions };
 function num(v: Value, span: Span, what: string): number {
   if (v.t !== "int" && v.t !== "float") fail("E0500", span, needsNumber(what, v));
   return v.v;
-}
-function mapNum(v: Value, f: (x: number) => number): Value {
-  return v.t === "int" ? { t: "int", v: f(v.v) } : { t: "float", v: f((v as { v: number }).v) };
 }
 
 export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
@@ -50,10 +47,8 @@ export function evaluate(e: Expr, scope: Scope, opts: EvalOptions = {}): Value {
           fail("E0500", e.span, `'not' needs true or false, not ${typeName(v)} (${show(v)})`);
         return { t: "bool", v: !v.v };
       }
-      return mapNum(
-        { t: v.t === "int" ? "int" : "float", v: num(v, e.span, "'-'") } as Value,
-        (x) => -x,
-      );
+      num(v, e.span, "'-'");
+      return negate(v as NumberValue);
     }
     case "Conditional": {
       const test = evaluate(e.test, scope, opts);
@@ -202,7 +197,6 @@ function binary(op: string, l: Value, rightThunk: () => Value, span: Span): Valu
   }
   const a = num(l, span, `'${op}'`);
   const b = num(r, span, `'${op}'`);
-  const ints = l.t === "int" && r.t === "int";
   switch (op) {
     case "<":
       return { t: "bool", v: a < b };
@@ -212,25 +206,9 @@ function binary(op: string, l: Value, rightThunk: () => Value, span: Span): Valu
       return { t: "bool", v: a > b };
     case ">=":
       return { t: "bool", v: a >= b };
-    case "+":
-      return { t: ints ? "int" : "float", v: a + b };
-    case "-":
-      return { t: ints ? "int" : "float", v: a - b };
-    case "*":
-      return { t: ints ? "int" : "float", v: a * b };
-    case "/":
-      if (b === 0) fail("E0501", span, divisionByZero);
-      // Exact integer division stays an integer, so `in / 2` can be a channel count.
-      return ints && a % b === 0 ? { t: "int", v: a / b } : { t: "float", v: a / b };
-    case "//":
-      if (b === 0) fail("E0501", span, divisionByZero);
-      return { t: ints ? "int" : "float", v: floorDiv(a, b) };
-    case "%":
-      if (b === 0) fail("E0501", span, divisionByZero);
-      return { t: ints ? "int" : "float", v: floorMod(a, b) };
-    default:
-      fail("E0500", span, `unknown operator '${op}'`);
   }
+  if (!isArithmeticOp(op)) fail("E0500", span, `unknown operator '${op}'`);
+  return arithmetic(op, l as NumberValue, r as NumberValue, span);
 }
 
 function isNum(v: Value): boolean {

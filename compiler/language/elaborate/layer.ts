@@ -4,7 +4,7 @@ import { isActivation, isIdentity } from "../ir/activations.js";
 import { didYouMean } from "../suggest.js";
 import { layerNameProblem, type Namer } from "./namer.js";
 import type { BoundAttr, Lowered, OpSpec, Snapped } from "./ops/spec.js";
-import type { Value } from "./values.js";
+import { show, type Value } from "./values.js";
 
 /**
  * The steps of one layer statement after its arguments are bound, in the elaborator's order:
@@ -81,6 +81,27 @@ export function noLayers(network: string): { message: string; hint: string } {
 /** A `repeat` count that is no count (E0502). */
 export function badRepeatCount(shown: string): string {
   return `repeat needs a count of 0 or more, not ${shown}`;
+}
+
+/**
+ * What is wrong with a `repeat` count (E0502), or undefined for a count of 0 or more; `raw` is the
+ * count as written when it is a literal.
+ */
+export function repeatCountProblem(
+  count: Value,
+  raw?: string,
+): { message: string; hint?: string } | undefined {
+  if (count.t === "float" && Number.isInteger(count.v) && count.v >= 0) {
+    return {
+      message: `repeat needs an integer count, and ${raw ?? show(count)} is a float`,
+      hint:
+        count.v <= Number.MAX_SAFE_INTEGER
+          ? `write it in digits: repeat ${count.v}`
+          : "a count this large is no network",
+    };
+  }
+  if (count.t !== "int" || count.v < 0) return { message: badRepeatCount(show(count)) };
+  return undefined;
 }
 
 /** An argument a network does not take (E0601); the hint names what is close or what there is. */

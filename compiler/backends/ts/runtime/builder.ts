@@ -1,8 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { DiagnosticError } from "../../../../grammar/diagnostic.js";
-import type { Span } from "../../../../grammar/span.js";
 import { divisionByZero, floorDiv, floorMod } from "../../../language/elaborate/arithmetic.js";
-import { bindNamed } from "../../../language/elaborate/bind.js";
+import { bindNamed, bindPositional } from "../../../language/elaborate/bind.js";
 import {
   addProblem,
   concatProblem,
@@ -13,7 +11,7 @@ import {
   type JoinProblem,
 } from "../../../language/elaborate/joins.js";
 import {
-  badRepeatCount,
+  repeatCountProblem,
   inputNotFirst,
   lowerLayer,
   makesNoLayer,
@@ -24,11 +22,16 @@ import {
 import { Namer } from "../../../language/elaborate/namer.js";
 import { ops } from "../../../language/elaborate/ops/catalogue.js";
 import type { AttrKind, BoundAttr, Lowered } from "../../../language/elaborate/ops/spec.js";
-import { needsNumber, type Activation, type Value } from "../../../language/elaborate/values.js";
+import { needsNumber, type Activation } from "../../../language/elaborate/values.js";
 import { activationConstants, activations } from "../../../language/ir/activations.js";
 import type { IRNode } from "../../../language/ir/types.js";
 import { instantiateLayer } from "../../tfjs/model.js";
 import { Planner } from "../../tfjs/plan.js";
+import { Bare, formExpr } from "./bare.js";
+import { diagnosed, generated, SpecError } from "./errors.js";
+import { Float, languageValue, type Num } from "./numbers.js";
+
+export { SpecError };
 
 /**
  * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
@@ -42,30 +45,16 @@ import { Planner } from "../../tfjs/plan.js";
 export type { Activation };
 export type Tensor = tf.SymbolicTensor;
 /** A partition: a segment count, `regular` (1) or `depthwise` (one segment per channel). */
-export type Parts = number | "regular" | "depthwise";
+export type Parts = Num | "regular" | "depthwise";
 /** A 2-d window: `3` is 3x3. */
-export type Size = number | readonly [number, number];
+export type Size = Num | readonly [Num, Num];
 export type Order = "spatial_first" | "pointwise_first";
 type Pad = "same" | "valid";
 /**
  * Explicit padding (the language's `pad`): `1` pads every side, `[h, w]` rows and columns on both
  * sides, `[top, bottom, left, right]` each side on its own; the window then runs 'valid'.
  */
-export type Pads = number | readonly [number, number] | readonly [number, number, number, number];
-
-/** A check the compiler would have reported for these arguments; the same code and text. */
-export class SpecError extends Error {
-  constructor(
-    readonly code: string,
-    readonly diagnostic: string,
-    readonly hint?: string,
-  ) {
-    super(
-      hint ? `error[${code}]: ${diagnostic}\n  = help: ${hint}` : `error[${code}]: ${diagnostic}`,
-    );
-    this.name = "SpecError";
-  }
-}
+export type Pads = Num | readonly [Num, Num] | readonly [Num, Num, Num, Num];
 
 /**
  * A value the spec does arithmetic or an ordering comparison on, where its parameter may also hold
@@ -74,7 +63,9 @@ export class SpecError extends Error {
  */
 export function numeric(v: Parts | Pads, op: string): number {
   if (typeof v === "number") return v;
-  throw new SpecError("E0500", needsNumber(`'${op}'`, valueOf(v)));
+  // Generated code takes this path only for values that are integers wherever they are computed.
+  if (v instanceof Float) throw new Error(`internal: the float ${v} where an integer was expected`);
+  throw new SpecError("E0500", needsNumber(`'${op}'`, languageValue(v)));
 }
 
 /** The language's `%` (the divisor's sign: `-7 % 3` is 2, not JavaScript's -1). */
@@ -96,14 +87,14 @@ export function channels(x: Tensor): number {
 
 export interface ConvOptions {
   kernel: Size;
-  filters?: number;
+  filters?: Num;
   padding?: Pad;
   pad?: Pads;
   activation?: Activation;
   stride?: Size;
   dilation?: Size;
   parts?: Parts;
-  width?: number;
+  width?: Num;
   bias?: boolean;
   name?: string;
 }
@@ -111,7 +102,7 @@ export interface ConvOptions {
 export interface SepconvOptions extends ConvOptions {
   mid?: Activation;
   order?: Order;
-  multiplier?: number;
+  multiplier?: Num;
 }
 
 export interface PoolOptions {
@@ -143,12 +134,13 @@ class Network {
 // The plan reads an activation's constants (leaky_relu's slope) from the graph's table.
 const allActivations = Object.fromEntries(activations.map((a) => [a, activationConstants(a)]));
 
-/** Generated code has no spec text to point into; its diagnostics carry this place only. */
-const generated: Span = {
-  file: "<generated>",
-  start: { offset: 0, line: 1, column: 1 },
-  end: { offset: 0, line: 1, column: 1 },
-};
+function merged(
+  defaults: ReadonlyMap<string, object>,
+  op: string,
+  o: object,
+): ReadonlyMap<string, object> {
+  return new Map(defaults).set(op, { ...defaults.get(op), ...o });
+}
 
 /**
  * One naming scope: the network, or one block instance. Names are `conv`, `conv_1`, ... within
@@ -186,13 +178,16 @@ export class Builder {
    * out, in this scope from here on and in the block instances it makes afterwards.
    */
   defaults(op: string, o: object): void {
-    this.opDefaults = new Map(this.opDefaults).set(op, { ...this.opDefaults.get(op), ...o });
+    this.opDefaults = merged(this.opDefaults, op, o);
   }
 
-  /** A layer's options over the defaults in force; an option left undefined is not given. */
-  private given<T extends object>(op: string, o: T): T {
-    const own = Object.entries(o).filter(([, v]) => v !== undefined);
-    return { ...this.opDefaults.get(op), ...Object.fromEntries(own) } as T;
+  /**
+   * `defaults` written in a nested body (a branch, `repeat`, `if` or residual body): this scope
+   * with them, for the rest of that body and the block instances it makes; the scope outside the
+   * body keeps its own. Layers are named as in this scope.
+   */
+  withDefaults(op: string, o: object): Builder {
+    return new Builder(this.namer, this.net, merged(this.opDefaults, op, o));
   }
 
   /** The finished model, from the input to `output`. */
@@ -204,7 +199,7 @@ export class Builder {
     return tf.model({ inputs: this.net.input, outputs: output, name });
   }
 
-  input(shape: readonly [number, number, number], o: Named = {}): Tensor {
+  input(shape: readonly [Num, Num, Num], o: Named = {}): Tensor {
     const x = this.layer("input", undefined, { shape, ...o });
     this.net.input = x;
     return x;
@@ -223,7 +218,7 @@ export class Builder {
   /** Batch normalisation over the channel axis, with Keras' defaults. */
   bn(
     x: Tensor,
-    o: { epsilon?: number; momentum?: number; scale?: boolean; center?: boolean } & Named = {},
+    o: { epsilon?: Num; momentum?: Num; scale?: boolean; center?: boolean } & Named = {},
   ): Tensor {
     return this.layer("bn", x, o);
   }
@@ -231,18 +226,18 @@ export class Builder {
   /** Layer normalisation over the channels of each position (ConvNeXt's), epsilon 1e-6. */
   layernorm(
     x: Tensor,
-    o: { epsilon?: number; scale?: boolean; center?: boolean } & Named = {},
+    o: { epsilon?: Num; scale?: boolean; center?: boolean } & Named = {},
   ): Tensor {
     return this.layer("layernorm", x, o);
   }
 
   /** Layer scale: a learnable multiplier per channel, each starting at `init`. */
-  layerscale(x: Tensor, o: { init?: number } & Named = {}): Tensor {
+  layerscale(x: Tensor, o: { init?: Num } & Named = {}): Tensor {
     return this.layer("layerscale", x, o);
   }
 
   /** Stochastic depth: in training, an example's tensor dropped whole with probability `rate`. */
-  droppath(x: Tensor, o: { rate?: number } & Named = {}): Tensor {
+  droppath(x: Tensor, o: { rate?: Num } & Named = {}): Tensor {
     return this.layer("droppath", x, o);
   }
 
@@ -284,11 +279,11 @@ export class Builder {
     return this.layer("flatten", x, o);
   }
 
-  dense(x: Tensor, o: { units: number; activation?: Activation; bias?: boolean } & Named): Tensor {
+  dense(x: Tensor, o: { units: Num; activation?: Activation; bias?: boolean } & Named): Tensor {
     return this.layer("dense", x, o);
   }
 
-  dropout(x: Tensor, o: { rate?: number } & Named = {}): Tensor {
+  dropout(x: Tensor, o: { rate?: Num } & Named = {}): Tensor {
     return this.layer("dropout", x, o);
   }
 
@@ -298,7 +293,7 @@ export class Builder {
   }
 
   /** One of `parts` equal channel parts, counted from 0 (ShuffleNet v2's channel split). */
-  split(x: Tensor, o: { parts: number; take: number } & Named): Tensor {
+  split(x: Tensor, o: { parts: Num; take: Num } & Named): Tensor {
     return this.layer("split", x, o);
   }
 
@@ -346,10 +341,10 @@ export class Builder {
   }
 
   /** A `repeat` count from an expression: a whole number, 0 or more. */
-  repeat(count: number): number {
-    if (!Number.isInteger(count) || count < 0)
-      throw new SpecError("E0502", badRepeatCount(String(count)));
-    return count;
+  repeat(count: Num): number {
+    const p = repeatCountProblem(languageValue(count));
+    if (p) throw new SpecError("E0502", p.message, p.hint);
+    return count as number;
   }
 
   /**
@@ -363,11 +358,26 @@ export class Builder {
       const attrs = new Map<string, BoundAttr>();
       // The elaborator's provisional name for binding's messages: the scope's path and the word.
       const provisional = this.namer.prefix ? `${this.namer.prefix}/${word}` : word;
-      for (const [name, v] of Object.entries(this.given(word, o))) {
-        const kind = op.attrs.find((a) => a.name === name)?.kind;
-        const attr = { name, span: generated };
-        bindNamed(op, attrs, provisional, attr, valueOf(v, kind), generated);
+      const kindOf = (name: string) => op.attrs.find((a) => a.name === name)?.kind;
+      const keyword = (name: string, v: unknown) =>
+        bindNamed(
+          op,
+          attrs,
+          provisional,
+          { name, span: generated },
+          languageValue(v, kindOf(name)),
+          generated,
+        );
+      // As the compiler: keywords, then bare arguments into the open attributes, then defaults.
+      const own = Object.entries(o).filter(([, v]) => v !== undefined && !(v instanceof Bare));
+      for (const [name, v] of own) keyword(name, v);
+      for (const [name, v] of Object.entries(o)) {
+        if (!(v instanceof Bare) || v.value === undefined) continue;
+        const value = languageValue(v.value, kindOf(name));
+        bindPositional(op, attrs, provisional, { value, span: generated, expr: formExpr(v.form) });
       }
+      for (const [name, v] of Object.entries(this.opDefaults.get(word) ?? {}))
+        if (!attrs.has(name) && v !== undefined) keyword(name, v);
       if (makesNoLayer(word, attrs)) return x!;
       const name = nameLayer(this.namer, word, attrs);
       const input = x ? this.node(x).shape : [];
@@ -410,36 +420,6 @@ export class Builder {
   }
 }
 
-/** `f()`, with a diagnostic the compiler's steps fail with thrown as a SpecError. */
-function diagnosed<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (!(e instanceof DiagnosticError)) throw e;
-    const d = e.diagnostic;
-    throw new SpecError(d.code, d.message, d.hint);
-  }
-}
-
 function check(code: string, p: JoinProblem | undefined): void {
   if (p) throw new SpecError(code, p.message, p.hint);
-}
-
-/**
- * An option as the value the compiler would have bound: a number is an integer when it is whole;
- * a string is a word (same, relu, depthwise) except where the attribute takes a string (name);
- * generated code writes a size (3x3) and a shape as arrays, read back as sizes so that messages
- * show them as the spec does.
- */
-function valueOf(v: unknown, kind?: AttrKind): Value {
-  if (typeof v === "number") return Number.isInteger(v) ? { t: "int", v } : { t: "float", v };
-  if (typeof v === "boolean") return { t: "bool", v };
-  if (typeof v === "string") return kind === "string" ? { t: "string", v } : { t: "symbol", v };
-  if (Array.isArray(v)) {
-    const items = v.map((i) => valueOf(i));
-    const ints = items.every((i) => i.t === "int");
-    const size = (kind === "size" && v.length === 2) || (kind === "shape" && v.length === 3);
-    return ints && size ? { t: "size", dims: v as number[] } : { t: "list", items };
-  }
-  return { t: "string", v: String(v) };
 }

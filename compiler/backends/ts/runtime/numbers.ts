@@ -1,0 +1,119 @@
+import {
+  arithmetic,
+  negate,
+  type ArithmeticOp,
+  type NumberValue,
+} from "../../../language/elaborate/arithmetic.js";
+import { builtin } from "../../../language/elaborate/builtins.js";
+import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
+import { needsNumber, show, type Value } from "../../../language/elaborate/values.js";
+import { diagnosed, generated, SpecError } from "./errors.js";
+
+/**
+ * The language's numbers in generated TypeScript. The language tells 64 from 64.0 (`c / 2.0` is
+ * a float, which `filters` refuses, E0303), JavaScript does not: a whole JavaScript number is an
+ * integer of the language, any other a float, and a float whose value is whole is a `Float`.
+ * Generated code writes arithmetic with JavaScript's operators where every operand is an integer
+ * by construction, and through `num` where one may be a float: `num` runs the compiler's own
+ * operator table (elaborate/arithmetic.ts) and functions (elaborate/builtins.ts), so values, kinds
+ * and errors are the compiler's.
+ */
+
+/** A float of the language, which JavaScript's numbers would take for an integer when whole. */
+export class Float {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+  toString(): string {
+    return String(this.value);
+  }
+}
+
+/** A number of the language: a JavaScript number (an integer when whole) or a `Float`. */
+export type Num = number | Float;
+
+/**
+ * What an operand may hold in generated code: a number, or a partition word or list where the
+ * spec's parameter may be one, which the operators refuse as the compiler does (E0500).
+ */
+export type Operand = Num | string | readonly Num[];
+
+/** A runtime value as the language value it stands for; `kind` reads arrays as a size or shape. */
+export function languageValue(v: unknown, kind?: AttrKind): Value {
+  if (v instanceof Float) return { t: "float", v: v.value };
+  if (typeof v === "number") return Number.isInteger(v) ? { t: "int", v } : { t: "float", v };
+  if (typeof v === "boolean") return { t: "bool", v };
+  if (typeof v === "string") return kind === "string" ? { t: "string", v } : { t: "symbol", v };
+  if (Array.isArray(v)) {
+    const items = v.map((i) => languageValue(i));
+    const ints = items.every((i) => i.t === "int");
+    const size = (kind === "size" && v.length === 2) || (kind === "shape" && v.length === 3);
+    return ints && size
+      ? { t: "size", dims: items.map((i) => (i as NumberValue).v) }
+      : { t: "list", items };
+  }
+  return { t: "string", v: String(v) };
+}
+
+function fromValue(v: Value): Num {
+  if (v.t === "int") return v.v;
+  if (v.t === "float") return new Float(v.v);
+  throw new Error(`internal: a number was expected, not ${show(v)}`);
+}
+
+function binary(op: ArithmeticOp, a: Operand, b: Operand): Num {
+  return diagnosed(() => fromValue(arithmetic(op, number(a, op), number(b, op), generated)));
+}
+
+/** An operand: a number, or the compiler's E0500 for what is none. */
+function number(a: unknown, op: string): NumberValue {
+  const v = languageValue(a);
+  if (v.t === "int" || v.t === "float") return v;
+  throw new SpecError("E0500", needsNumber(`'${op}'`, v));
+}
+
+function call(fn: string, args: readonly Operand[]): Num {
+  return diagnosed(() =>
+    fromValue(
+      builtin(fn)!(
+        args.map((a) => ({ value: languageValue(a), span: generated })),
+        generated,
+      ),
+    ),
+  );
+}
+
+/** The language's equality: numbers by value whatever their kind (2 == 2.0), the rest as shown. */
+function eq(a: unknown, b: unknown): boolean {
+  const l = languageValue(a);
+  const r = languageValue(b);
+  const nums = (v: Value) => v.t === "int" || v.t === "float";
+  return show(l) === show(r) && (l.t === r.t || (nums(l) && nums(r)));
+}
+
+/** The language's operators and functions where an operand may be a float. */
+export const num = {
+  /** A float literal whose value is whole: `1.0`, `1e3`. */
+  float: (x: number): Float => new Float(x),
+  add: (a: Operand, b: Operand): Num => binary("+", a, b),
+  sub: (a: Operand, b: Operand): Num => binary("-", a, b),
+  mul: (a: Operand, b: Operand): Num => binary("*", a, b),
+  div: (a: Operand, b: Operand): Num => binary("/", a, b),
+  idiv: (a: Operand, b: Operand): Num => binary("//", a, b),
+  mod: (a: Operand, b: Operand): Num => binary("%", a, b),
+  neg: (a: Operand): Num => fromValue(negate(number(a, "-"))),
+  eq,
+  lt: (a: Operand, b: Operand): boolean => number(a, "<").v < number(b, "<").v,
+  le: (a: Operand, b: Operand): boolean => number(a, "<=").v <= number(b, "<=").v,
+  gt: (a: Operand, b: Operand): boolean => number(a, ">").v > number(b, ">").v,
+  ge: (a: Operand, b: Operand): boolean => number(a, ">=").v >= number(b, ">=").v,
+  min: (...xs: Operand[]): Num => call("min", xs),
+  max: (...xs: Operand[]): Num => call("max", xs),
+  abs: (...xs: Operand[]): Num => call("abs", xs),
+  floor: (...xs: Operand[]): number => call("floor", xs) as number,
+  ceil: (...xs: Operand[]): number => call("ceil", xs) as number,
+  round: (...xs: Operand[]): number => call("round", xs) as number,
+  log: (...xs: Operand[]): Num => call("log", xs),
+  pow: (...xs: Operand[]): Num => call("pow", xs),
+};
