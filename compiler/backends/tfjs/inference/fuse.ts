@@ -37,6 +37,13 @@ export type Step =
       readonly alpha?: number;
       /** The head's own activation when the kernel cannot apply it (softmax after dense). */
       readonly after?: string;
+      /**
+       * Zero padding before the head that the kernel applies instead ([[top, bottom], [left,
+       * right]]): a ZeroPadding2D layer only the head reads, before a 'valid' conv2d.
+       */
+      readonly pads?: readonly (readonly number[])[];
+      /** The ids the step reads: the head's, or the padding layer's. */
+      readonly inputs: readonly string[];
       /** Every planned layer the step computes, head first: its output is the last one's. */
       readonly layers: readonly PlannedLayer[];
     }
@@ -53,7 +60,7 @@ export function stepOutput(step: Step): string {
 
 /** The ids a step reads. */
 export function stepInputs(step: Step): readonly string[] {
-  return step.kind === "conv" ? step.head.inputs : step.layer.inputs;
+  return step.kind === "conv" ? step.inputs : step.layer.inputs;
 }
 
 /** How many layers read each id, the plan's output counting as one more reader. */
@@ -87,7 +94,8 @@ function fusableActivation(
  * separable, grouped or dense layer whose output only a batch norm over the last axis reads
  * takes that batch norm in (its scale and shift fold into the weights and bias: exact up to
  * float32 rounding, since inference normalises with the moving statistics), and then an
- * activation that only it reads, when the fused kernel can apply it. Every other layer is a
+ * activation that only it reads, when the fused kernel can apply it; a conv2d with 'valid'
+ * padding takes in the zero padding before it (the kernel pads). Every other layer is a
  * step of its own. Nothing is fused across a tensor that a second layer (or the output) reads.
  */
 export function fuseSteps(plan: LayerPlan): Step[] {
@@ -100,6 +108,16 @@ export function fuseSteps(plan: LayerPlan): Step[] {
     count.get(id) === 1 ? byInput.get(id)?.[0] : undefined;
 
   const absorbed = new Set<string>();
+  /** Padding layers taken into the convolution that reads them, by that convolution's id. */
+  const padFor = new Map<string, PlannedLayer>();
+  for (const pad of plan.layers) {
+    const conv = pad.kind === "zeroPadding2d" ? soleReader(pad.id) : undefined;
+    // tf.fused.conv2d takes explicit padding; its depthwise sibling does not.
+    if (conv?.kind === "conv2d" && conv.config["padding"] === "valid") {
+      padFor.set(conv.id, pad);
+      absorbed.add(pad.id);
+    }
+  }
   const steps: Step[] = [];
   for (const layer of plan.layers) {
     if (absorbed.has(layer.id)) continue;
@@ -129,9 +147,13 @@ export function fuseSteps(plan: LayerPlan): Step[] {
     } else if (FUSABLE_FNS.has(own)) activation = own as FusedActivation;
     else after = own;
     for (const l of layers) absorbed.add(l.id);
+    const pad = padFor.get(head.id);
+    const pads = pad?.config["padding"] as readonly (readonly number[])[] | undefined;
     steps.push({
       kind: "conv",
       head,
+      ...(pad && pads ? { pads } : {}),
+      inputs: pad ? pad.inputs : head.inputs,
       ...(bn ? { bn } : {}),
       activation,
       ...(alpha !== undefined ? { alpha } : {}),

@@ -84,6 +84,10 @@ function convStep(model: tf.LayersModel, step: Extract<Step, { kind: "conv" }>):
   const after = step.after
     ? (layer as unknown as { activation: LayersActivation }).activation
     : null;
+  // tfjs' explicit padding: [[0, 0], [top, bottom], [left, right], [0, 0]] (NHWC).
+  const pad: "same" | "valid" | tf.backend_util.ExplicitPadding = step.pads
+    ? ([[0, 0], [...step.pads[0]!], [...step.pads[1]!], [0, 0]] as tf.backend_util.ExplicitPadding)
+    : geo.padding;
   let owned: tf.Tensor[] = [];
   let run: (x: tf.Tensor) => tf.Tensor;
   switch (step.head.kind) {
@@ -95,7 +99,7 @@ function convStep(model: tf.LayersModel, step: Extract<Step, { kind: "conv" }>):
           x: x as tf.Tensor4D,
           filter: w.kernel as tf.Tensor4D,
           strides: geo.strides,
-          pad: geo.padding,
+          pad,
           dilations: geo.dilationRate,
           ...(w.bias ? { bias: w.bias } : {}),
           ...fusedAct,
