@@ -15,6 +15,9 @@ if (nodeModule.enableCompileCache) {
   nodeModule.enableCompileCache();
   main = require(bundle).main;
 } else {
+  // Code V8 takes from the cache has lost what import() needs; this module's own import() has
+  // it, and the bundle's imports of optional backends come here (compiler/util/importModule.ts).
+  globalThis.__archcImport = (specifier) => import(specifier);
   const { runCached, quietLoaderWarning } = require("../dist/cli/codeCache.cjs");
   quietLoaderWarning();
   const loaded = runCached(bundle, process.argv[2]);

@@ -1,4 +1,5 @@
 import type { Viz } from "@viz-js/viz";
+import { importModule } from "../../util/importModule.js";
 
 // One instance for the process: instantiating compiles the Graphviz wasm module, which costs far
 // more than a render. Imported lazily so commands that never draw do not load ~1 MB of module.
@@ -6,7 +7,7 @@ let viz: Promise<Viz> | undefined;
 
 /** Renders DOT to SVG with Graphviz compiled to WebAssembly: no system binary needed. */
 export async function renderSvg(dot: string): Promise<string> {
-  viz ??= import("@viz-js/viz").then((m) => m.instance());
+  viz ??= importModule<typeof import("@viz-js/viz")>("@viz-js/viz").then((m) => m.instance());
   // renderString throws with Graphviz's own messages when the DOT does not parse.
   return (await viz).renderString(dot, { format: "svg", engine: "dot" });
 }

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initWasmBackend } from "./kernels/wasmInit.js";
 
 import type { BackendChoice } from "./choices.js";
+import { importModule } from "../../util/importModule.js";
 
 export type { BackendChoice } from "./choices.js";
 
@@ -29,7 +30,7 @@ async function tryNode(
   pkg: "@tensorflow/tfjs-node-gpu" | "@tensorflow/tfjs-node",
 ): Promise<string | undefined> {
   try {
-    await import(pkg);
+    await importModule(pkg);
     if (!(await tf.setBackend("tensorflow"))) return `${pkg} loaded but its backend did not start`;
     await tf.ready();
     return undefined;

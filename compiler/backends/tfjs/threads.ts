@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { Worker as NodeWorker } from "node:worker_threads";
+import { importModule } from "../../util/importModule.js";
 
 // Why: tfjs-backend-wasm ships a threaded SIMD build, but in Node it never uses it
 // (tfjs issue 3830). Three things stand in the way, and each is worked around here
@@ -103,7 +104,7 @@ export async function withWasmThreads(
   files: ThreadedFiles,
   start: () => Promise<void>,
 ): Promise<number> {
-  const wasm = (await import(WASM_PKG)) as typeof import("@tensorflow/tfjs-backend-wasm");
+  const wasm = await importModule<typeof import("@tensorflow/tfjs-backend-wasm")>(WASM_PKG);
   const saved = Object.getOwnPropertyDescriptor(globalThis, "Worker");
   const realCpus = os.cpus;
   const Pthread = pthreadWorkerClass(files);
@@ -131,7 +132,7 @@ export async function withWasmThreads(
 
 /** Makes the next wasm initialisation use the single-threaded SIMD build. */
 export async function singleThreadedWasm(): Promise<void> {
-  const wasm = (await import(WASM_PKG)) as typeof import("@tensorflow/tfjs-backend-wasm");
+  const wasm = await importModule<typeof import("@tensorflow/tfjs-backend-wasm")>(WASM_PKG);
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
   wasm.setThreadsCount(1);
 }

@@ -3,6 +3,7 @@ import type { OnnxWeights } from "../../backends/onnx/export.js";
 import type { IRGraph } from "../../language/ir/types.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
 import { Exit, type IO } from "../io.js";
+import { importModule } from "../../util/importModule.js";
 
 /**
  * The weights `--weights PATH` names, as ONNX initializers: anything the lab's `loadWeights`
@@ -60,7 +61,7 @@ export async function runOnnxCommand(
   const [{ exportOnnx }, { timeOnnx }, ort] = await Promise.all([
     import("../../backends/onnx/export.js"),
     import("../../backends/onnx/runtime.js"),
-    import("onnxruntime-node"),
+    importModule<typeof import("onnxruntime-node")>("onnxruntime-node"),
   ]);
   let bytes: Uint8Array;
   try {

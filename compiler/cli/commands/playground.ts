@@ -5,6 +5,7 @@ import { packageRoot } from "../../language/paths.js";
 import { integerFlag } from "../../util/integerFlag.js";
 import { Exit, type IO } from "../io.js";
 import { serveStatic } from "../serve.js";
+import { importModule } from "../../util/importModule.js";
 
 export interface PlaygroundOptions {
   readonly port: string;
@@ -21,10 +22,10 @@ export const playgroundDir = join(packageRoot, "playground", "build");
 export async function ensurePlayground(): Promise<string | undefined> {
   const script = join(packageRoot, "scripts", "build-playground.mjs");
   if (existsSync(script)) {
-    const m = (await import(pathToFileURL(script).href)) as {
+    const m = await importModule<{
       playgroundStale(): boolean;
       buildPlayground(): Promise<string>;
-    };
+    }>(pathToFileURL(script).href);
     if (m.playgroundStale()) await m.buildPlayground();
   }
   return existsSync(join(playgroundDir, "index.html"))

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ShardError } from "./shardIndex.js";
+import { importModule } from "../../util/importModule.js";
 
 /** One sample as it goes into a shard: its label and its image, encoded. */
 export interface EncodedSample {
@@ -109,7 +110,7 @@ export async function idxSource(dir: string): Promise<PackSource> {
  */
 export async function imageFolderSource(root: string): Promise<PackSource> {
   const { listImageFolder } = await import("../train/data/imageFolder.js");
-  const { statSync } = await import("node:fs");
+  const { statSync } = await importModule<typeof import("node:fs")>("node:fs");
   const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   const named: [string, string][] = [];
   if (isDir(join(root, "train"))) {

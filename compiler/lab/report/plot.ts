@@ -1,4 +1,5 @@
 import type { Report } from "./analyse.js";
+import { importModule } from "../../util/importModule.js";
 
 /**
  * The report's figures in one vega-lite spec, rendered to SVG by vega in Node (as the sweep's
@@ -9,7 +10,10 @@ import type { Report } from "./analyse.js";
  * - Main effects: one panel per axis, each value's effect with its bootstrap 95% interval.
  */
 export async function plotReport(r: Report): Promise<string> {
-  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const [vega, vl] = await Promise.all([
+    importModule<typeof import("vega")>("vega"),
+    importModule<typeof import("vega-lite")>("vega-lite"),
+  ]);
   if (!r.metric) throw new Error("plotReport needs a measured accuracy");
   const m = r.metric.title;
   const charts: unknown[] = [];

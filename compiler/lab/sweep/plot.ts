@@ -1,6 +1,7 @@
 import type { SummaryRecord } from "./aggregate.js";
 import { paretoFront } from "../report/pareto.js";
 import type { SweepRecord } from "./results.js";
+import { importModule } from "../../util/importModule.js";
 
 interface Metric {
   readonly field: string;
@@ -43,7 +44,10 @@ export async function plotSweep(
   records: readonly SweepRecord[],
   axes: readonly string[],
 ): Promise<string> {
-  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const [vega, vl] = await Promise.all([
+    importModule<typeof import("vega")>("vega"),
+    importModule<typeof import("vega-lite")>("vega-lite"),
+  ]);
   const x = axes[0]!;
   const colour = axes[1];
   const panels = axes.slice(2);
@@ -234,6 +238,6 @@ export async function plotSweep(
 
 /** The plot as PNG (at twice the SVG's size, for print), rendered by sharp. */
 export async function svgToPng(svg: string): Promise<Uint8Array> {
-  const { default: sharp } = await import("sharp");
+  const { default: sharp } = await importModule<{ default: typeof import("sharp") }>("sharp");
   return new Uint8Array(await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer());
 }
