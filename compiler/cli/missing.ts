@@ -22,9 +22,20 @@ export class MissingPackage extends Error {
   }
 }
 
-/** Node's error for an import of an absent package names it: "Cannot find package 'x' ...". */
+/**
+ * Node's error for an absent package names it: import() says "Cannot find package 'x' ..."
+ * (ERR_MODULE_NOT_FOUND), require() "Cannot find module 'x'" (MODULE_NOT_FOUND; the CLI is a
+ * CommonJS bundle, so the packages it bundles as external are required). A relative or absolute
+ * path that is missing is archc's own fault, not a package to install.
+ */
 export function missingPackageOf(e: unknown): MissingPackage | undefined {
-  if (!(e instanceof Error) || (e as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") return;
-  const m = /Cannot find package '((?:@[^/']+\/)?[^/']+)/.exec(e.message);
+  if (!(e instanceof Error)) return;
+  const code = (e as { code?: string }).code;
+  const m =
+    code === "ERR_MODULE_NOT_FOUND"
+      ? /Cannot find package '((?:@[^/']+\/)?[^/']+)/.exec(e.message)
+      : code === "MODULE_NOT_FOUND"
+        ? /Cannot find module '((?:@[^/.'][^/']*\/)?[^/.'][^/']*)(?:\/[^']*)?'/.exec(e.message)
+        : null;
   return m ? new MissingPackage(m[1]!) : undefined;
 }

@@ -20,8 +20,11 @@ import { packageRoot } from "../../compiler/language/paths.js";
  * in that light install, and a command that needs a heavy backend says how to install it. Then
  * the same project gets what the README's "Use generated code in your project" section names,
  * generates TypeScript with the installed archc, compiles it with `tsc --strict`, builds it and
- * trains it on wasm through the README's one-line setup. Every package comes from npm's cache
- * (`--offline`), at the version this repository's lock file holds: `npm ci` put it there.
+ * trains it on wasm through the README's one-line setup. Packages come from npm's cache where it
+ * has them (`--prefer-offline`), at the version this repository's lock file holds, else from
+ * the registry, as for a user: `npm ci` caches the tarballs but not the registry's metadata that
+ * resolving `npm install archc`'s version ranges needs, so on a fresh machine `--offline` failed
+ * (ENOTCACHED for ajv).
  */
 const MB = 1024 * 1024;
 let dir = "";
@@ -54,7 +57,15 @@ function inProject(cmd: string, ...args: string[]): string {
 }
 
 const npmInstall = (...args: string[]) =>
-  inProject("npm", "install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", ...args);
+  inProject(
+    "npm",
+    "install",
+    "--prefer-offline",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    ...args,
+  );
 
 /** `name@version` as this repository's package-lock.json has it, so that npm's cache holds it. */
 function locked(name: string): string {

@@ -17,6 +17,7 @@ import {
 import { packShards } from "../../../compiler/lab/data/pack.js";
 import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import type { ShardDataset } from "../../../compiler/lab/data/shardDataset.js";
+import { dataJob } from "../../../compiler/lab/torch/dataJob.js";
 import { runnerPath } from "../../../compiler/lab/torch/engine.js";
 import {
   openDataset,
@@ -313,19 +314,13 @@ describe("augmented batches in both engines", () => {
         writeFileSync(indices, Buffer.from(Uint32Array.from(data.shards.indices).buffer));
         specs.push({ dir: pack, split: data.shards.split, indices, shape: [8, 8, c] });
       }
-      // A source the torch engine decodes once at the input's size (runner.py's Data): its rows
-      // as stored, which the runner crops as withViews does.
+      // A source the runner makes sample by sample (runner.py's SynthData, from the job the
+      // engine writes), which it crops as withViews does.
       const synthetic = await openDataset("synthetic:30", {
         shape: [8, 8, 3],
         split: "train",
         seed: 1,
       });
-      const stored = join(root, "synthetic");
-      writeFileSync(
-        `${stored}.x.f32`,
-        (await epoch(synthetic, 30, { seed: 0, epoch: 0, shuffle: false }))[0]!,
-      );
-      writeFileSync(`${stored}.y.i32`, new Int32Array(30));
       const [cropped] = await epoch(synthetic, 10, {
         seed: 9,
         epoch: 2,
@@ -333,7 +328,7 @@ describe("augmented batches in both engines", () => {
         view: augment,
       });
       ours.push(cropped!);
-      const data = { x: `${stored}.x.f32`, y: `${stored}.y.i32`, size: 30, shape: [8, 8, 3] };
+      const data = await dataJob(synthetic, root, "synthetic");
       const out = runner(
         [
           "for spec in job['specs']:",
@@ -342,7 +337,7 @@ describe("augmented batches in both engines", () => {
           "    (x, _, _), = d.batches([order], torch.device('cpu'), runner.sample_view(job['augment'], 9, 2))",
           "    (e, _, _), = d.batches([range(10)], torch.device('cpu'), job['centre'])",
           "    for t in (x, e): sys.stdout.buffer.write(t.permute(0, 2, 3, 1).contiguous().numpy().tobytes())",
-          "d = runner.Data(job['data'])",
+          "d = runner.open_data(job['data'], {'workers': 0})",
           "(x, _, _), = d.batches([runner.epoch_order(30, 9, 2, True)[:10]], torch.device('cpu'), runner.sample_view(job['augment'], 9, 2))",
           "sys.stdout.buffer.write(x.permute(0, 2, 3, 1).contiguous().numpy().tobytes())",
         ],
