@@ -6,7 +6,10 @@
  * "A dynamic import callback was not specified". bin/archc.cjs, a module Node loaded itself,
  * lends its own import() as `__archcImport`; everywhere else this is the plain import().
  */
-export function importModule<T>(specifier: string): Promise<T> {
+export function importModule<T>(specifier: string, load?: () => Promise<T>): Promise<T> {
   const lent = (globalThis as { __archcImport?: (s: string) => Promise<unknown> }).__archcImport;
-  return (lent ? lent(specifier) : import(specifier)) as Promise<T>;
+  if (lent) return lent(specifier) as Promise<T>;
+  // `load` keeps the import written out where a bundler must see it (the playground bundles
+  // @viz-js/viz; an import of a variable would be left to the browser, which cannot find it).
+  return load ? load() : (import(specifier) as Promise<T>);
 }

@@ -7,7 +7,7 @@ let viz: Promise<Viz> | undefined;
 
 /** Renders DOT to SVG with Graphviz compiled to WebAssembly: no system binary needed. */
 export async function renderSvg(dot: string): Promise<string> {
-  viz ??= importModule<typeof import("@viz-js/viz")>("@viz-js/viz").then((m) => m.instance());
+  viz ??= importModule("@viz-js/viz", () => import("@viz-js/viz")).then((m) => m.instance());
   // renderString throws with Graphviz's own messages when the DOT does not parse.
   return (await viz).renderString(dot, { format: "svg", engine: "dot" });
 }

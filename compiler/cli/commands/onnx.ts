@@ -61,7 +61,7 @@ export async function runOnnxCommand(
   const [{ exportOnnx }, { timeOnnx }, ort] = await Promise.all([
     import("../../backends/onnx/export.js"),
     import("../../backends/onnx/runtime.js"),
-    importModule<typeof import("onnxruntime-node")>("onnxruntime-node"),
+    importModule("onnxruntime-node", () => import("onnxruntime-node")),
   ]);
   let bytes: Uint8Array;
   try {

@@ -110,7 +110,7 @@ export async function idxSource(dir: string): Promise<PackSource> {
  */
 export async function imageFolderSource(root: string): Promise<PackSource> {
   const { listImageFolder } = await import("../train/data/imageFolder.js");
-  const { statSync } = await importModule<typeof import("node:fs")>("node:fs");
+  const { statSync } = await importModule("node:fs", () => import("node:fs"));
   const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   const named: [string, string][] = [];
   if (isDir(join(root, "train"))) {

@@ -11,8 +11,8 @@ import { importModule } from "../../util/importModule.js";
  */
 export async function plotReport(r: Report): Promise<string> {
   const [vega, vl] = await Promise.all([
-    importModule<typeof import("vega")>("vega"),
-    importModule<typeof import("vega-lite")>("vega-lite"),
+    importModule("vega", () => import("vega")),
+    importModule("vega-lite", () => import("vega-lite")),
   ]);
   if (!r.metric) throw new Error("plotReport needs a measured accuracy");
   const m = r.metric.title;

@@ -45,8 +45,8 @@ export async function plotSweep(
   axes: readonly string[],
 ): Promise<string> {
   const [vega, vl] = await Promise.all([
-    importModule<typeof import("vega")>("vega"),
-    importModule<typeof import("vega-lite")>("vega-lite"),
+    importModule("vega", () => import("vega")),
+    importModule("vega-lite", () => import("vega-lite")),
   ]);
   const x = axes[0]!;
   const colour = axes[1];
@@ -238,6 +238,6 @@ export async function plotSweep(
 
 /** The plot as PNG (at twice the SVG's size, for print), rendered by sharp. */
 export async function svgToPng(svg: string): Promise<Uint8Array> {
-  const { default: sharp } = await importModule<{ default: typeof import("sharp") }>("sharp");
+  const { default: sharp } = await importModule("sharp", () => import("sharp"));
   return new Uint8Array(await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer());
 }
