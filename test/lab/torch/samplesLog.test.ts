@@ -1,7 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
+import {
+  inCI,
+  needPython,
+  oracleTimeout,
+  python,
+  pythonProblem,
+} from "../../backends/torch/python.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { samplesLogFile, trainTorch } from "../../../compiler/lab/torch/engine.js";
@@ -75,39 +81,46 @@ describe.skipIf(problem !== undefined && !inCI)("the samples log", () => {
     expect(embedded.stderr).toMatch(/--samples-log is an option of --engine torch/);
   }, 120_000);
 
-  it("with --nnodes 2 holds both nodes' processes, in node 0's run folder", async () => {
-    const nodes = {
-      graph: mustBuild(spec),
-      config: { ...fallbackTrainConfig, batch: 8, epochs: 1 },
-      data: "synthetic:40",
-      python,
-      threads: 1,
-      seed: 3,
-      nnodes: 2,
-      samplesLog: true,
-      // Below Linux's ephemeral ports (32768 and up), which gloo and the other torch tests'
-      // torchrun take at random: a rendezvous port they hold hung this test once in CI. Apart
-      // from engine.test.ts' 29500-31499.
-      rdzvEndpoint: `127.0.0.1:${27000 + Math.floor(Math.random() * 2000)}`,
-    };
-    await Promise.all(
-      [0, 1].map((nodeRank) =>
-        trainTorch({ ...nodes, nodeRank, outDir: join(root, `node${nodeRank}`) }),
-      ),
-    );
-    expect(existsSync(join(root, "node1"))).toBe(false);
-    const log = logged(join(root, "node0"));
-    const order = epochOrder(40, 3, 0, true);
-    expect(log.map((l) => [l.step, l.rank])).toEqual(
-      [1, 2, 3, 4, 5].flatMap((s) => [
-        [s, 0],
-        [s, 1],
-      ]),
-    );
-    // Each global batch of 8 is dealt every other sample to each of the 2 processes.
-    for (const l of log) {
-      const batch = order.slice((l.step - 1) * 8, l.step * 8);
-      expect(l.samples).toEqual(batch.filter((_, i) => i % 2 === l.rank));
-    }
-  }, 180_000);
+  it(
+    "with --nnodes 2 holds both nodes' processes, in node 0's run folder",
+    async () => {
+      const nodes = {
+        graph: mustBuild(spec),
+        config: { ...fallbackTrainConfig, batch: 8, epochs: 1 },
+        data: "synthetic:40",
+        python,
+        threads: 1,
+        seed: 3,
+        nnodes: 2,
+        samplesLog: true,
+        // Below Linux's ephemeral ports (32768 and up), which gloo and the other torch tests'
+        // torchrun take at random: a rendezvous port they hold hung this test once in CI. Apart
+        // from engine.test.ts' 29500-31499.
+        rdzvEndpoint: `127.0.0.1:${27000 + Math.floor(Math.random() * 2000)}`,
+      };
+      await Promise.all(
+        [0, 1].map((nodeRank) =>
+          trainTorch({ ...nodes, nodeRank, outDir: join(root, `node${nodeRank}`) }),
+        ),
+      );
+      expect(existsSync(join(root, "node1"))).toBe(false);
+      const log = logged(join(root, "node0"));
+      const order = epochOrder(40, 3, 0, true);
+      expect(log.map((l) => [l.step, l.rank])).toEqual(
+        [1, 2, 3, 4, 5].flatMap((s) => [
+          [s, 0],
+          [s, 1],
+        ]),
+      );
+      // Each global batch of 8 is dealt every other sample to each of the 2 processes.
+      for (const l of log) {
+        const batch = order.slice((l.step - 1) * 8, l.step * 8);
+        expect(l.samples).toEqual(batch.filter((_, i) => i % 2 === l.rank));
+      }
+      // Two torchrun agents and their workers beside the other test files' torch processes on 2
+      // cores: 12 s alone, but past 180 s in 2 of 5 whole-suite runs (whether slow or hung is not
+      // known; alone it never failed). Four oracle runs' time, so a real hang still fails.
+    },
+    oracleTimeout(4),
+  );
 });
