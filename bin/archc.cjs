@@ -18,8 +18,7 @@ if (nodeModule.enableCompileCache) {
   // Code V8 takes from the cache has lost what import() needs; this module's own import() has
   // it, and the bundle's imports of optional backends come here (compiler/util/importModule.ts).
   globalThis.__archcImport = (specifier) => import(specifier);
-  const { runCached, quietLoaderWarning } = require("../dist/cli/codeCache.cjs");
-  quietLoaderWarning();
+  const { runCached } = require("../dist/cli/codeCache.cjs");
   const loaded = runCached(bundle, process.argv[2]);
   main = loaded.exports.main;
   save = loaded.save;

@@ -127,9 +127,10 @@ export function runCached(
     `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
     {
       filename: file,
+      // No import() callback: code V8 takes from the cache loses it anyway, so the bundle's
+      // imports of optional backends go through bin/archc.cjs' own import()
+      // (compiler/util/importModule.ts), the same on a first run and a cached one.
       ...(cachedData ? { cachedData } : {}),
-      // import() of the optional backends (vega, onnxruntime-node, ...) goes to Node's own loader.
-      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
     },
   );
   const fromCache = cachedData !== undefined && !script.cachedDataRejected;
@@ -148,17 +149,4 @@ export function runCached(
       }
     },
   };
-}
-
-/**
- * Node 20 calls vm's main-context loader experimental and says so on the first import() through
- * it; the CLI's output is no place for that notice.
- */
-export function quietLoaderWarning(): void {
-  const emit = process.emitWarning;
-  process.emitWarning = function (warning: string | Error, ...rest: unknown[]) {
-    const text = typeof warning === "string" ? warning : warning.message;
-    if (text.includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) return;
-    return (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
-  } as typeof process.emitWarning;
 }
