@@ -169,9 +169,11 @@ describe("bin/archc.cjs with its code cache", () => {
 // as the whole CLI's and package.json's, and any other use of the word goes to the CLI.
 describe("bin/archc.cjs --version", () => {
   const bin = join(packageRoot, "bin", "archc.cjs");
-  const version = (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as {
-    version: string;
-  }).version;
+  const version = (
+    JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [bin, ...args], {
       encoding: "utf8",
