@@ -161,12 +161,31 @@ describe("inference program: the model's forward pass as fused tensor ops", () =
     const graph = mustBuild(
       "network n {\n  input 9x9x8\n  conv 3x3 16 parts=4 bias=true -> bn -> relu\n  gap\n}\n",
     );
-    for (const strategy of ["split", "native", "interleave", "depthwise", "blockdiag"]) {
+    for (const strategy of ["split", "native", "interleave", "depthwise", "blockdiag", "dense"]) {
       const { at, summary } = agreement(graph, 2, { groupedStrategy: strategy });
       expectAgreement(at, strategy);
       expect(summary.foldedBatchNorms, strategy).toBe(1);
       expect(summary.fusedActivations, strategy).toBe(1);
     }
+  });
+
+  it("dense, its kernel expanded once, runs strided and dilated grouped layers as the model does", () => {
+    const graph = mustBuild(
+      [
+        "network n {",
+        "  input 13x13x12",
+        "  conv 3x3/2 24 parts=3 bias=true -> bn -> relu",
+        "  conv 3x3 24 parts=6 dilation=2 padding=same -> bn -> relu6",
+        "  conv 3x3 24 parts=2 padding=valid -> bn",
+        "  gap",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const { at, summary } = agreement(graph, 3, { groupedStrategy: "dense" });
+    expectAgreement(at, "dense");
+    expect(summary.foldedBatchNorms).toBe(3);
+    expect(summary.fusedActivations).toBe(2);
   });
 
   it("activations tfjs cannot fuse, leaky_relu's slope, dropout, dense with softmax", () => {

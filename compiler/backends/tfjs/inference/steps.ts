@@ -1,5 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { groupedConv2d, type GroupedConv2D } from "../grouped/index.js";
+import {
+  chooseStrategy,
+  convShapeOf,
+  denseInferenceKernel,
+  groupedConv2d,
+  normalizeOptions,
+  type GroupedConv2D,
+} from "../grouped/index.js";
 import { batchNormAffine, foldedBias, scaleKernel } from "./fold.js";
 import type { FusedActivation, Step } from "./fuse.js";
 
@@ -153,16 +160,39 @@ function convStep(model: tf.LayersModel, step: Extract<Step, { kind: "conv" }>):
       const grouped = layer as unknown as GroupedConv2D;
       const w = foldWeights(model, step, "kernel", "lastAxis");
       owned = w.owned;
+      const conv = {
+        groups: grouped.groups,
+        strides: grouped.strides,
+        padding: grouped.padding,
+        dilationRate: grouped.dilationRate,
+      };
+      const choose = {
+        strategy: grouped.strategy,
+        calibrate: grouped.calibrate,
+        mode: "forward" as const,
+      };
+      // `dense` runs as the regular fused conv2d on the block-diagonal kernel, expanded once
+      // (here, on its first call: the weights do not change) instead of on every pass.
+      let dense: tf.Tensor4D | undefined;
       run = (x) => {
-        const y = groupedConv2d(x as tf.Tensor4D, w.kernel as tf.Tensor4D, {
-          groups: grouped.groups,
-          strides: grouped.strides,
-          padding: grouped.padding,
-          dilationRate: grouped.dilationRate,
-          strategy: grouped.strategy,
-          calibrate: grouped.calibrate,
-          mode: "forward",
-        });
+        const x4 = x as tf.Tensor4D;
+        const kernel = w.kernel as tf.Tensor4D;
+        const shape = convShapeOf(x4.shape, kernel.shape, normalizeOptions(conv));
+        if (chooseStrategy(shape, choose).strategy === "dense") {
+          if (!dense) {
+            dense = denseInferenceKernel(kernel, conv);
+            owned.push(dense);
+          }
+          return tf.fused.conv2d({
+            x: x4,
+            filter: dense,
+            strides: conv.strides,
+            pad: conv.padding,
+            ...(w.bias ? { bias: w.bias } : {}),
+            ...fusedAct,
+          });
+        }
+        const y = groupedConv2d(x4, kernel, { ...conv, ...choose });
         if (!w.bias && activation === "linear") return y;
         const biased = w.bias ? tf.add(y, w.bias) : y;
         const out = activate(biased, activation, alpha);
