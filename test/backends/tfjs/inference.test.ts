@@ -104,6 +104,10 @@ function agreement(graph: IRGraph, batch: number, build: BuildOptions) {
       const got = program.predict(x);
       // Nothing is left behind but the output.
       expect(tf.memory().numTensors).toBe(before + 1);
+      // And the program's own tensors (folded, expanded weights) outlive a pass.
+      const again = program.predict(x);
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(again, got))).dataSync()[0]!)).toBe(0);
+      again.dispose();
       expect(got.shape).toEqual(want.shape);
       at[layer.kind] = {
         diff: tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]!),

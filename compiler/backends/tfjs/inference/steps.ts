@@ -1,12 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  chooseStrategy,
-  convShapeOf,
-  denseInferenceKernel,
-  groupedConv2d,
-  normalizeOptions,
-  type GroupedConv2D,
-} from "../grouped/index.js";
+import { denseInferenceKernel, groupedConv2d, type GroupedConv2D } from "../grouped/index.js";
 import { batchNormAffine, foldedBias, scaleKernel } from "./fold.js";
 import type { FusedActivation, Step } from "./fuse.js";
 
@@ -171,27 +164,25 @@ function convStep(model: tf.LayersModel, step: Extract<Step, { kind: "conv" }>):
         calibrate: grouped.calibrate,
         mode: "forward" as const,
       };
-      // `dense` runs as the regular fused conv2d on the block-diagonal kernel, expanded once
-      // (here, on its first call: the weights do not change) instead of on every pass.
-      let dense: tf.Tensor4D | undefined;
-      run = (x) => {
-        const x4 = x as tf.Tensor4D;
-        const kernel = w.kernel as tf.Tensor4D;
-        const shape = convShapeOf(x4.shape, kernel.shape, normalizeOptions(conv));
-        if (chooseStrategy(shape, choose).strategy === "dense") {
-          if (!dense) {
-            dense = denseInferenceKernel(kernel, conv);
-            owned.push(dense);
-          }
-          return tf.fused.conv2d({
-            x: x4,
+      // `dense` (pinned, as a build for a batch pins every grouped layer's strategy) runs as the
+      // regular fused conv2d on the block-diagonal kernel, expanded once here, not on every pass.
+      if (grouped.strategy === "dense") {
+        const dense = denseInferenceKernel(w.kernel as tf.Tensor4D, conv);
+        owned.push(dense);
+        run = (x) =>
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
             filter: dense,
             strides: conv.strides,
             pad: conv.padding,
             ...(w.bias ? { bias: w.bias } : {}),
             ...fusedAct,
           });
-        }
+        break;
+      }
+      run = (x) => {
+        const x4 = x as tf.Tensor4D;
+        const kernel = w.kernel as tf.Tensor4D;
         const y = groupedConv2d(x4, kernel, { ...conv, ...choose });
         if (!w.bias && activation === "linear") return y;
         const biased = w.bias ? tf.add(y, w.bias) : y;
