@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Project, ts, type SourceFile } from "ts-morph";
 import { describe, expect, it } from "vitest";
+import { grammarFile, layerWordsOf, withLayerWords } from "../../compiler/cli/lsp/tmGrammar.js";
+import { ops } from "../../compiler/language/elaborate/ops/catalogue.js";
 import { undocumentedWords } from "../language/opAgreement.js";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -138,9 +140,7 @@ function checkTheNewOp(): Checked {
     layer: naming(first, "dummyLayer"),
     afterRow2: naming(second, "dummy_op"),
     stillErring: [
-      ...new Set(
-        second.filter((e) => clean.some((r) => e.path.startsWith(r))).map((e) => e.path),
-      ),
+      ...new Set(second.filter((e) => clean.some((r) => e.path.startsWith(r))).map((e) => e.path)),
     ],
     generated: errors([use]).map(({ line, message }) => ({ line, message })),
   };
@@ -189,5 +189,11 @@ describe("adding an op: compiler/README.md names every file, and each file is fo
     const byTest = (file: string) => rows.find((r) => r.file === file)!.foundBy;
     expect(byTest("docs/LANGUAGE.md")).toBe("`test/language/opAgreement.test.ts`");
     expect(undocumentedWords(["dummy_op"])).toEqual(["dummy_op"]);
+  });
+
+  it("the VS Code grammar is no row: the build writes a new word into it", () => {
+    expect(rows.map((r) => r.file)).not.toContain(grammarFile);
+    const grammar = readFileSync(join(repo, grammarFile), "utf8");
+    expect(layerWordsOf(withLayerWords(grammar, [...ops.keys(), "dummy"]))).toContain("dummy");
   });
 });
