@@ -602,18 +602,7 @@ class FunctionEmitter {
       return;
     }
     if (name === "linear") return;
-    if (name === "act") {
-      const fn = bound.get("fn");
-      if (!fn) throw new StructureError("act needs an activation");
-      const rest = this.options(bound, ["fn"], cur);
-      this.assign(cur, `${s}.act(${x}, ${this.expr(fn, cur)}${rest ? `, ${rest}` : ""})`);
-      return;
-    }
-    if (symbolType(name) === "activation") {
-      const rest = this.options(bound, [], cur);
-      this.assign(cur, `${s}.activation(${x}, ${tsString(name)}${rest ? `, ${rest}` : ""})`);
-      return;
-    }
+    // Every other word is the Builder's one generic entry, its options typed by the word.
     const bare = new Set(stmt.args.filter((a) => !a.name).map((a) => a.value));
     const o = this.options(
       bound,
@@ -623,7 +612,7 @@ class FunctionEmitter {
       bare,
       op,
     );
-    this.assign(cur, `${s}.${name}(${x}${o ? `, ${o}` : ""})`);
+    this.assign(cur, `${s}.layer(${tsString(name)}, ${x}${o ? `, ${o}` : ""})`);
   }
 
   /**
