@@ -67,7 +67,7 @@ function tfjsCategory(
     }
     case "ArchcGroupedConv2D": {
       const [kh, kw, gi] = inputs[1] ?? [0, 0, 0];
-      return { category: "grouped conv (archc native)", macs: size(out) * kh! * kw! * gi! };
+      return { category: "grouped conv", macs: size(out) * kh! * kw! * gi! };
     }
     case "MatMul":
     case "_FusedMatMul":
@@ -123,9 +123,10 @@ function ortCategory(
       // W is [co, ci/groups, kh, kw] (NCHWc reorders keep the logical shape in the profile).
       const w = first(inputs[1]) ?? [0, 0, 0, 0];
       const [co, gi, kh, kw] = w as [number, number, number, number];
-      const depthwise = gi === 1 && co > 1 && (first(inputs[0]) ?? [])[1] === co;
+      const ci = (first(inputs[0]) ?? [])[1] ?? gi;
+      const depthwise = gi === 1 && ci > 1;
       return {
-        category: convCategory(kh, kw, depthwise),
+        category: !depthwise && gi < ci ? "grouped conv" : convCategory(kh, kw, depthwise),
         macs: size(out) * kh * kw * gi,
       };
     }
