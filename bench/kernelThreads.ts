@@ -3,8 +3,11 @@
  * threads (compiler/backends/tfjs/kernels/pool.ts), interleaved round by round in one process
  * on the threaded backend, so a busy machine's load falls on both sides alike. Shapes are
  * mini_xception's (batch 32, 28x28 and 14x14, 64-128 channels) and one Xception middle layer.
+ * Beside each wall-clock median, the process's CPU time per call (all threads): a second
+ * thread that only adds overhead shows there even when a loaded machine hides the speed-up.
  *
  *   ARCHC_BENCH_ROUNDS=N npm run bench -- threads   (default 5 rounds)
+ *   ARCHC_BENCH_KERNELS=depthwise,max-pool ...      (only kernels whose name has one of these)
  */
 import * as tf from "@tensorflow/tfjs";
 import os from "node:os";
@@ -71,7 +74,58 @@ function grouped(b: number, hw: number, c: number, groups: number): Case[] {
   ];
 }
 
+/** The depthwise gradients (multiplier 1, 3x3 'same') and the max-pool gradient at b x hw x hw x c. */
+function depthwise(b: number, hw: number, c: number): Case[] {
+  const label = `${b}x${hw}x${hw}x${c}`;
+  const attrs = { strides: 1, pad: "same", dilations: 1 };
+  return [
+    {
+      name: `depthwise filter gradient, ${label}, 3x3`,
+      setup: () => {
+        const [x, dy] = [rnd([b, hw, hw, c]), rnd([b, hw, hw, c])];
+        const a = { ...attrs, filterShape: [3, 3, c, 1] };
+        return {
+          run: () =>
+            tf
+              .engine()
+              .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, a) as tf.Tensor,
+          inputs: [x, dy],
+        };
+      },
+    },
+    {
+      name: `depthwise input gradient, ${label}, 3x3`,
+      setup: () => {
+        const [dy, filter] = [rnd([b, hw, hw, c]), rnd([3, 3, c, 1])];
+        const a = { ...attrs, inputShape: [b, hw, hw, c] };
+        return {
+          run: () =>
+            tf
+              .engine()
+              .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter }, a) as tf.Tensor,
+          inputs: [dy, filter],
+        };
+      },
+    },
+    {
+      name: `max-pool gradient, ${label}, 3x3 stride 2`,
+      setup: () => {
+        const input = rnd([b, hw, hw, c]);
+        const output = tf.maxPool(input as tf.Tensor4D, 3, 2, "same");
+        const dy = rnd(output.shape);
+        const a = { filterSize: 3, strides: 2, pad: "same" };
+        return {
+          run: () => tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, a) as tf.Tensor,
+          inputs: [input, output, dy],
+        };
+      },
+    },
+  ];
+}
+
 const CASES: Case[] = [
+  ...depthwise(32, 28, 128),
+  ...depthwise(8, 19, 728),
   ...grouped(32, 14, 128, 8),
   ...grouped(32, 28, 64, 4),
   ...grouped(8, 19, 728, 8),
@@ -119,29 +173,39 @@ export async function runKernelThreadsBench(): Promise<void> {
         .join(" ")}`,
   );
   console.log(
-    `| kernel | ${counts.map((c) => `${c} thread(s) ms`).join(" | ")} | speed-up ${counts[0]} -> ${counts[counts.length - 1]} |`,
+    `| kernel | ${counts.map((c) => `${c} thread(s): wall ms (CPU ms)`).join(" | ")} | speed-up ${counts[0]} -> ${counts[counts.length - 1]} |`,
   );
   console.log(`| --- | ${counts.map(() => "---:").join(" | ")} | ---: |`);
+  const only = process.env["ARCHC_BENCH_KERNELS"]?.split(",").filter((w) => w !== "");
   for (const c of CASES) {
+    if (only && !only.some((w) => c.name.includes(w))) continue;
     const { run, inputs } = c.setup();
     const times = new Map<number, number[]>(counts.map((n) => [n, []]));
+    const cpu = new Map<number, number[]>(counts.map((n) => [n, []]));
     const once = (threads: number) => {
       setKernelThreads(threads);
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const out = run();
       for (const t of [out].flat()) t.dataSync();
       const ms = performance.now() - t0;
+      const used = process.cpuUsage(c0);
       tf.dispose(out);
-      return ms;
+      return [ms, (used.user + used.system) / 1000] as const;
     };
     for (const n of counts) once(n); // warm-up: modules, pool, heap
     for (let r = 0; r < rounds; r++)
-      for (const n of r % 2 ? [...counts].reverse() : counts) times.get(n)!.push(once(n));
+      for (const n of r % 2 ? [...counts].reverse() : counts) {
+        const [ms, cpuMs] = once(n);
+        times.get(n)!.push(ms);
+        cpu.get(n)!.push(cpuMs);
+      }
     setKernelThreads(undefined);
     tf.dispose(inputs);
     const med = counts.map((n) => median(times.get(n)!));
+    const cpuMed = counts.map((n) => median(cpu.get(n)!));
     console.log(
-      `| ${c.name} | ${med.map((m) => m.toFixed(1)).join(" | ")} | ${(med[0]! / med[med.length - 1]!).toFixed(2)}x |`,
+      `| ${c.name} | ${med.map((m, i) => `${m.toFixed(1)} (${cpuMed[i]!.toFixed(1)})`).join(" | ")} | ${(med[0]! / med[med.length - 1]!).toFixed(2)}x |`,
     );
   }
   console.log(

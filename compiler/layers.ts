@@ -4,7 +4,8 @@
  * padding, HardSwish, HSigmoid, ConvNeXt's LayerScale and DropPath, ceil-mode average pooling's
  * PoolDivisor and a channel split's ChannelSlice), its geometry helpers and strategy cost model,
  * and the runtime of
- * structured generated TypeScript (Builder: one method per layer word, the compiler's checks).
+ * structured generated TypeScript (Builder: `s.layer(word, x, options)` for every layer word,
+ * with options typed from the op catalogue, and the compiler's checks).
  */
 export * from "./backends/tfjs/grouped/index.js";
 export { MaxPadding2D, type MaxPadding2DArgs } from "./backends/tfjs/padding.js";

@@ -27,6 +27,26 @@ const external = Object.keys({
 // ones beside the new, and npm pack would ship them all.
 rmSync(new URL("../dist/cli", import.meta.url), { recursive: true, force: true });
 
+/**
+ * commander requires node:child_process at load, for subcommands that are separate executables,
+ * which archc has none of; loading it (and net, dgram and the rest it pulls in) was about 3 ms
+ * of every command's start. Its one use, spawn, loads it when called.
+ */
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const text = readFileSync(args.path, "utf8");
+      if (!text.includes(eager))
+        throw new Error(`${args.path} no longer has the line the bundle makes lazy: ${eager}`);
+      const lazy =
+        "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: text.replace(eager, lazy), loader: "js" };
+    });
+  },
+};
+
 const common = {
   outdir: "dist/cli",
   bundle: true,
@@ -34,6 +54,7 @@ const common = {
   target: "node20",
   external,
   logLevel: "warning",
+  plugins: [lazyChildProcess],
   // The parser reads its grammar's analysis instead of computing it on every start
   // (grammar/analysis.ts): computed here, by chevrotain, from tsc's output of the same sources.
   define: { __ARCHC_GRAMMAR_ANALYSIS__: JSON.stringify(analyseArchGrammar()) },

@@ -15,7 +15,8 @@ import {
   writeSync,
   type Stats,
 } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { tempBeside } from "./tempFiles.js";
 
 /**
  * The one rule for the files archc reads and writes in run, sweep and output folders (SQLite's
@@ -176,15 +177,6 @@ export function makeFolder(path: string): void {
       throw new FileProblem(path, `cannot be made: ${reason(e)}`);
     }
   }
-}
-
-/**
- * A name beside `path` that no other writer picks; it is created with O_EXCL, so even a clash
- * would be an error, never two writers in one file.
- */
-function tempBeside(path: string): string {
-  const tag = `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`;
-  return join(dirname(path), `.${basename(path)}.${tag}.tmp`);
 }
 
 /** Writes a new file that no one else can have opened (O_EXCL: a planted link is not followed). */

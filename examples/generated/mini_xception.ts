@@ -41,20 +41,20 @@ export function entry(
 ): Tensor {
   const shortcut = x;
   if (!first) {
-    x = s.activation(x, "relu");
+    x = s.layer("relu", x);
   }
   x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.activation(x, "relu");
+  x = s.layer("relu", x);
   x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.maxpool(x, { pool: [3, 3], stride: 2, padding: "same" });
+  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" });
   if (residual) {
-    let y = s.conv(shortcut, {
+    let y = s.layer("conv", shortcut, {
       kernel: [1, 1],
       stride: 2,
       filters: bare(filters, { name: "filters" }),
       bias: false,
     });
-    y = s.bn(y);
+    y = s.layer("bn", y);
     x = s.residual(x, { projection: y });
   }
   return x;
@@ -73,7 +73,7 @@ export function middle(
 ): Tensor {
   const shortcut = x;
   for (let i = 0; i < 3; i++) {
-    x = s.activation(x, "relu");
+    x = s.layer("relu", x);
     x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
   }
   if (residual) {
@@ -117,7 +117,7 @@ export function conv_bn(
   } = {},
 ): Tensor {
   if (pad === 0) {
-    x = s.conv(x, {
+    x = s.layer("conv", x, {
       kernel,
       filters: bare(filters, { name: "filters" }),
       padding,
@@ -126,7 +126,7 @@ export function conv_bn(
       bias: false,
     });
   } else {
-    x = s.conv(x, {
+    x = s.layer("conv", x, {
       kernel,
       filters: bare(filters, { name: "filters" }),
       padding,
@@ -136,8 +136,8 @@ export function conv_bn(
       bias: false,
     });
   }
-  x = s.bn(x, { epsilon, momentum, scale });
-  x = s.act(x, act);
+  x = s.layer("bn", x, { epsilon, momentum, scale });
+  x = s.layer("act", x, { fn: act });
   return x;
 }
 
@@ -163,7 +163,7 @@ export function sep_unit(
     kernel?: Size;
   } = {},
 ): Tensor {
-  x = s.sepconv(x, {
+  x = s.layer("sepconv", x, {
     kernel,
     filters: bare(filters, { name: "filters" }),
     parts,
@@ -171,7 +171,7 @@ export function sep_unit(
     order,
     bias: false,
   });
-  x = s.bn(x);
+  x = s.layer("bn", x);
   return x;
 }
 
@@ -213,11 +213,11 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
     x = middle(s.block("middle"), x, { filters: num.mul(width, 4), parts, mid, residual });
   }
   x = sep_unit(s.block("sep_unit"), x, num.mul(width, 8), { parts, mid });
-  x = s.activation(x, "relu");
-  x = s.gap(x);
+  x = s.layer("relu", x);
+  x = s.layer("gap", x);
   if (num.gt(dropout, 0)) {
-    x = s.dropout(x, { rate: dropout });
+    x = s.layer("dropout", x, { rate: dropout });
   }
-  x = s.dense(x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
+  x = s.layer("dense", x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
   return s.model(x, "mini_xception");
 }

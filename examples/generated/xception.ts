@@ -39,15 +39,15 @@ export function entry(
 ): Tensor {
   const shortcut = x;
   if (!first) {
-    x = s.activation(x, "relu");
+    x = s.layer("relu", x);
   }
   x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.activation(x, "relu");
+  x = s.layer("relu", x);
   x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.maxpool(x, { pool: [3, 3], stride: 2, padding: "same" });
+  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" });
   if (residual) {
-    let y = s.conv(shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
-    y = s.bn(y);
+    let y = s.layer("conv", shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
+    y = s.layer("bn", y);
     x = s.residual(x, { projection: y });
   }
   return x;
@@ -66,7 +66,7 @@ export function middle(
 ): Tensor {
   const shortcut = x;
   for (let i = 0; i < 3; i++) {
-    x = s.activation(x, "relu");
+    x = s.layer("relu", x);
     x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
   }
   if (residual) {
@@ -88,14 +88,14 @@ export function exit(
   }: { parts?: Parts; mid?: Activation; residual?: boolean } = {},
 ): Tensor {
   const shortcut = x;
-  x = s.activation(x, "relu");
+  x = s.layer("relu", x);
   x = sep_unit(s.block("sep_unit"), x, mid_filters, { parts, mid });
-  x = s.activation(x, "relu");
+  x = s.layer("relu", x);
   x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.maxpool(x, { pool: [3, 3], stride: 2, padding: "same" });
+  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" });
   if (residual) {
-    let y = s.conv(shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
-    y = s.bn(y);
+    let y = s.layer("conv", shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
+    y = s.layer("bn", y);
     x = s.residual(x, { projection: y });
   }
   return x;
@@ -136,12 +136,12 @@ export function conv_bn(
   } = {},
 ): Tensor {
   if (pad === 0) {
-    x = s.conv(x, { kernel, filters, padding, stride, parts, bias: false });
+    x = s.layer("conv", x, { kernel, filters, padding, stride, parts, bias: false });
   } else {
-    x = s.conv(x, { kernel, filters, padding, pad, stride, parts, bias: false });
+    x = s.layer("conv", x, { kernel, filters, padding, pad, stride, parts, bias: false });
   }
-  x = s.bn(x, { epsilon, momentum, scale });
-  x = s.act(x, act);
+  x = s.layer("bn", x, { epsilon, momentum, scale });
+  x = s.layer("act", x, { fn: act });
   return x;
 }
 
@@ -167,8 +167,8 @@ export function sep_unit(
     kernel?: Size;
   } = {},
 ): Tensor {
-  x = s.sepconv(x, { kernel, filters, parts, mid, order, bias: false });
-  x = s.bn(x);
+  x = s.layer("sepconv", x, { kernel, filters, parts, mid, order, bias: false });
+  x = s.layer("bn", x);
   return x;
 }
 
@@ -211,18 +211,18 @@ export function build(options: Partial<XceptionOptions> = {}): tf.LayersModel {
   }
   x = exit(s.block("exit"), x, 728, 1024, { parts, mid, residual });
   x = sep_unit(s.block("sep_unit"), x, 1536, { parts, mid });
-  x = s.activation(x, "relu");
+  x = s.layer("relu", x);
   x = sep_unit(s.block("sep_unit"), x, 2048, { parts, mid });
-  x = s.activation(x, "relu");
-  x = s.gap(x);
+  x = s.layer("relu", x);
+  x = s.layer("gap", x);
   // Table 2's "with FC" rows: two fully connected layers of 4096 units before the classifier.
   if (fc) {
-    x = s.dense(x, { units: 4096, activation: "relu" });
-    x = s.dense(x, { units: 4096, activation: "relu" });
+    x = s.layer("dense", x, { units: 4096, activation: "relu" });
+    x = s.layer("dense", x, { units: 4096, activation: "relu" });
   }
   if (num.gt(dropout, 0)) {
-    x = s.dropout(x, { rate: dropout });
+    x = s.layer("dropout", x, { rate: dropout });
   }
-  x = s.dense(x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
+  x = s.layer("dense", x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
   return s.model(x, "xception");
 }

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Project, ts, type SourceFile } from "ts-morph";
 import { describe, expect, it } from "vitest";
+import { grammarFile, layerWordsOf, withLayerWords } from "../../compiler/cli/lsp/tmGrammar.js";
+import { ops } from "../../compiler/language/elaborate/ops/catalogue.js";
 import { undocumentedWords } from "../language/opAgreement.js";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -38,11 +40,55 @@ function importersOf(targets: readonly SourceFile[]): Set<SourceFile> {
   return seen;
 }
 
+/** What the type checker says once the new op is in the IR, and again once row 2 defines it. */
+interface Checked {
+  /** With op `dummy_op` in the IR and layer kind `dummyLayer` in the plan: the files naming each. */
+  readonly op: string[];
+  readonly layer: string[];
+  /** Then with the op's word `dummy` in a family file (row 2): the files still naming the op. */
+  readonly afterRow2: string[];
+  /**
+   * The files with any error then among the language's op files and generated TypeScript's
+   * runtime and emitter: none, for row 2 is done and the runtime needs no edit.
+   */
+  readonly stillErring: string[];
+  /** The errors in a module written as generated TypeScript calls the new word, by line. */
+  readonly generated: { line: number; message: string }[];
+}
+
+/** Where a family file defines the dummy op: its word, and its entry in simpleOps. */
+const dummyWord = `
+export const dummy = {
+  name: "dummy",
+  doc: "a dummy op",
+  attrs: [{ name: "k", kind: "int", positional: true, doc: "a count" }, nameAttr],
+  lower: (ctx) => ({
+    op: "dummy_op",
+    attrs: { k: 1 },
+    shape: ctx.input,
+    params: noParams,
+    macs: 0,
+  }),
+} as const satisfies OpSpec<"dummy_op">;
+`;
+
+/** Generated TypeScript's use of the new word: line 5 is right, line 6 passes a string as `k`. */
+const generatedUse = `import { Builder } from "./backends/ts/runtime/builder.js";
+const s = Builder.network("n");
+const x = s.input([8, 8, 4]);
+export const layers = [
+  s.layer("dummy", x, { k: 3, name: "d" }),
+  s.layer("dummy", x, { k: "three" }),
+];
+`;
+
 /**
  * Adds op `dummy_op` to the IR and layer kind `dummyLayer` to the tfjs plan, in memory, and type
- * checks compiler/: for each added name, the files whose errors name it.
+ * checks compiler/: for each added name, the files whose errors name it. Then defines the op's
+ * word in a family file, as row 2 says, and checks again, with a module that calls the word as
+ * generated TypeScript does.
  */
-function filesNamingTheNewOp(): Record<"op" | "layer", string[]> {
+function checkTheNewOp(): Checked {
   const project = new Project({
     tsConfigFilePath: join(repo, "tsconfig.json"),
     skipAddingFilesFromTsConfig: true,
@@ -56,17 +102,48 @@ function filesNamingTheNewOp(): Record<"op" | "layer", string[]> {
   const plan = project.getSourceFileOrThrow(join(repo, "compiler/backends/tfjs/plan.ts"));
   const kind = plan.getTypeAliasOrThrow("LayerKind");
   kind.setType(`${kind.getTypeNodeOrThrow().getText()} | "dummyLayer"`);
-  const program = project.getProgram();
-  const found = { op: new Set<string>(), layer: new Set<string>() };
-  for (const file of importersOf([types, plan])) {
-    for (const d of program.getSemanticDiagnostics(file)) {
-      const message = ts.flattenDiagnosticMessageText(d.compilerObject.messageText, "\n");
-      const path = file.getFilePath().slice(repo.length + 1);
-      if (message.includes("dummy_op")) found.op.add(path);
-      if (message.includes("dummyLayer")) found.layer.add(path);
-    }
-  }
-  return { op: [...found.op].sort(), layer: [...found.layer].sort() };
+  const errors = (files: Iterable<SourceFile>) => {
+    const program = project.getProgram();
+    return [...files].flatMap((file) =>
+      program.getSemanticDiagnostics(file).map((d) => ({
+        path: file.getFilePath().slice(repo.length + 1),
+        line: d.getLineNumber() ?? 0,
+        message: ts.flattenDiagnosticMessageText(d.compilerObject.messageText, "\n"),
+      })),
+    );
+  };
+  const naming = (es: ReturnType<typeof errors>, name: string) =>
+    [...new Set(es.filter((e) => e.message.includes(name)).map((e) => e.path))].sort();
+  const first = errors(importersOf([types, plan]));
+
+  const simple = project.getSourceFileOrThrow(
+    join(repo, "compiler/language/elaborate/ops/simple.ts"),
+  );
+  const table = simple.getVariableDeclarationOrThrow("simpleOps");
+  simple.insertStatements(table.getVariableStatementOrThrow().getChildIndex(), dummyWord);
+  table.setInitializer(
+    table
+      .getInitializerOrThrow()
+      .getText()
+      .replace(/^\{/, "{\n  dummy_op: { words: [dummy], attrs: { k: value.positive } },"),
+  );
+  const use = project.createSourceFile(join(repo, "compiler/dummyGenerated.ts"), generatedUse);
+  const second = errors(importersOf([types, plan, simple]));
+  // The family file and the catalogue once the word is written; the rest need no edit.
+  const clean = [
+    "compiler/language/elaborate/ops/",
+    "compiler/backends/ts/runtime/",
+    "compiler/backends/ts/emit.ts",
+  ];
+  return {
+    op: naming(first, "dummy_op"),
+    layer: naming(first, "dummyLayer"),
+    afterRow2: naming(second, "dummy_op"),
+    stillErring: [
+      ...new Set(second.filter((e) => clean.some((r) => e.path.startsWith(r))).map((e) => e.path)),
+    ],
+    generated: errors([use]).map(({ line, message }) => ({ line, message })),
+  };
 }
 
 describe("adding an op: compiler/README.md names every file, and each file is found", () => {
@@ -87,7 +164,7 @@ describe("adding an op: compiler/README.md names every file, and each file is fo
   });
 
   it("the files the type checker names for a new op and a new tfjs layer are the README's tsc rows", () => {
-    const named = filesNamingTheNewOp();
+    const named = checkTheNewOp();
     const rowsFoundBy = (by: string) =>
       rows
         .filter((r) => r.foundBy === by)
@@ -99,11 +176,24 @@ describe("adding an op: compiler/README.md names every file, and each file is fo
       .map((r) => r.foundBy.slice(9, -1));
     expect(named.op).toEqual([...rowsFoundBy("tsc"), ...namedAt].sort());
     expect(named.layer).toEqual(rowsFoundBy("tsc, new tfjs layer"));
+    // Row 2 done, the other tsc rows remain; generated TypeScript's runtime needs no edit: the
+    // new word's options are typed from its attributes, so a wrong one is an error in the
+    // generated module, not in the runtime.
+    expect(named.afterRow2).toEqual(rowsFoundBy("tsc"));
+    expect(named.stillErring).toEqual([]);
+    expect(named.generated.map((e) => e.line)).toEqual([6]);
+    expect(named.generated[0]!.message).toMatch(/'string' is not assignable to type 'Num/);
   }, 300_000);
 
   it("the rows found by a test: docs/LANGUAGE.md is named for a new op", () => {
     const byTest = (file: string) => rows.find((r) => r.file === file)!.foundBy;
     expect(byTest("docs/LANGUAGE.md")).toBe("`test/language/opAgreement.test.ts`");
     expect(undocumentedWords(["dummy_op"])).toEqual(["dummy_op"]);
+  });
+
+  it("the VS Code grammar is no row: the build writes a new word into it", () => {
+    expect(rows.map((r) => r.file)).not.toContain(grammarFile);
+    const grammar = readFileSync(join(repo, grammarFile), "utf8");
+    expect(layerWordsOf(withLayerWords(grammar, [...ops.keys(), "dummy"]))).toContain("dummy");
   });
 });

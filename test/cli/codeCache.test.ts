@@ -164,3 +164,36 @@ describe("bin/archc.cjs with its code cache", () => {
     same(run({ NODE_COMPILE_CACHE: join(spec, "under-a-file") }));
   }, 60_000);
 });
+
+// `archc --version` answers from bin/archc.cjs without the bundle (issue 26.5): the same version
+// as the whole CLI's and package.json's, and any other use of the word goes to the CLI.
+describe("bin/archc.cjs --version", () => {
+  const bin = join(packageRoot, "bin", "archc.cjs");
+  const version = (
+    JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: "1" },
+    });
+
+  it("prints package.json's version, as the CLI itself does", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = run(flag);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+      expect(r.stderr).toBe("");
+    }
+    const { runCli } = await import("../helpers.js");
+    expect((await runCli("--version")).stdout).toBe(`${version}\n`);
+  });
+
+  it("leaves other words to the CLI", () => {
+    const unknown = run("--versions");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown option");
+  }, 60_000);
+});

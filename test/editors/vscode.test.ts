@@ -2,6 +2,12 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultSettings } from "../../compiler/cli/lsp/server.js";
+import {
+  grammarCommand,
+  grammarFile,
+  layerWordsOf,
+  withLayerWords,
+} from "../../compiler/cli/lsp/tmGrammar.js";
 import { ops } from "../../compiler/language/elaborate/ops/catalogue.js";
 import * as tokens from "../../grammar/tokens.js";
 
@@ -48,6 +54,20 @@ describe("the VS Code extension (editors/vscode)", () => {
     expect(props["archc.debounceMs"]!.default).toBe(defaultSettings.debounceMs);
     expect(props["archc.network"]!.default).toBe("");
     expect(props["archc.set"]!.default).toEqual([]);
+  });
+
+  it("highlights the op catalogue's layer words, as `npm run build` writes them", () => {
+    expect(join(ext, pkg.contributes.grammars[0]!.path)).toBe(join(ext, "..", "..", grammarFile));
+    expect(
+      layerWordsOf(grammarText),
+      `${grammarFile} lists other layer words than the op catalogue: run \`${grammarCommand}\`, which writes them, and commit the file`,
+    ).toEqual([...ops.keys()]);
+    expect(withLayerWords(grammarText)).toBe(grammarText);
+    // A new word lands in the layer rule, and only there; a word regexes would misread is refused.
+    const more = withLayerWords(grammarText, [...ops.keys(), "dummy"]);
+    expect(layerWordsOf(more)).toEqual([...ops.keys(), "dummy"]);
+    expect(more.replace("|dummy", "")).toBe(grammarText);
+    expect(() => withLayerWords(grammarText, ["a|b"])).toThrow(/'a\|b' is no layer word/);
   });
 
   it("highlights every layer word and keyword the language has, with patterns that compile", () => {

@@ -1,6 +1,36 @@
+import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { viewSample, type SampleView } from "./augment.js";
-import type { ImageExt } from "./sources.js";
+import { readAt } from "./locate.js";
+import { sniffImage, type ImageExt } from "./sources.js";
+
+/** Where one sample's encoded image lies. */
+export interface SampleSource {
+  readonly path: string;
+  /**
+   * A shard's member: its bytes at `offset`, `size` long, in format `ext`. Absent: the whole
+   * file (an image folder's), its format read from its first bytes.
+   */
+  readonly at?: { readonly offset: number; readonly size: number; readonly ext: ImageExt };
+  /** The sample's number, which a view's draws are keyed by. */
+  readonly sample: number;
+}
+
+/**
+ * Reads and decodes one sample into `out` (h*w*c floats): what a decoding thread does with each
+ * sample it claims, and the calling thread with --workers 0.
+ */
+export async function decodeSource(
+  s: SampleSource,
+  shape: readonly [number, number, number],
+  view: SampleView | undefined,
+  out: Float32Array<ArrayBufferLike>,
+): Promise<void> {
+  const bytes = s.at ? readAt(s.path, s.at.offset, s.at.size) : readFileSync(s.path);
+  const ext = s.at?.ext ?? sniffImage(bytes);
+  if (!ext) throw new Error("not a JPEG or PNG file (by its first bytes)");
+  await decodeSample(bytes, ext, shape, view ? { view, sample: s.sample } : undefined, out);
+}
 
 /** Raw 8-bit pixels, h x w x channels (1 or 3). */
 interface Pixels {

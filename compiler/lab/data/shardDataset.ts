@@ -10,11 +10,11 @@ import {
   type Dataset,
   type EpochOptions,
 } from "../train/data/dataset.js";
-import { epochOrder } from "../train/data/random.js";
 import { defaultValSplit, holdOut } from "../train/data/split.js";
-import { sampleView, type SampleView } from "./augment.js";
+import { sampleView } from "./augment.js";
 import { imageExtCodes, locateSplit, type SampleTable } from "./locate.js";
-import { DecodePool } from "./pool.js";
+import { DecodePool, type SampleSource } from "./pool.js";
+import { Prefetcher, Slots, type Slot } from "./prefetch.js";
 import { readShardIndex, ShardError, type ShardIndex } from "./shardIndex.js";
 
 /** Which samples of which packed split a dataset delivers: what the torch engine streams too. */
@@ -41,8 +41,23 @@ export interface ShardDatasetOptions {
   readonly prefetch?: number;
 }
 
+/** A batch of a pack decoded into its slot. */
+interface Decoded {
+  readonly slot: Slot;
+  readonly labels: number[];
+  readonly samples: number[];
+}
+
 /** A packed data set streamed from its shards: the selection it reads, beside the Dataset. */
-export type ShardDataset = Dataset & { readonly shards: ShardSelection };
+export type ShardDataset = Dataset & {
+  readonly shards: ShardSelection;
+  /** Its decoding threads, prefetching and batch buffers (what tests look into). */
+  readonly decoding: {
+    readonly pool: DecodePool;
+    readonly loader: Prefetcher<Decoded>;
+    readonly slots: Slots;
+  };
+};
 
 /** Whether a folder is a pack (`archc data pack` wrote an index.json there). */
 export { indexFile } from "./shardIndex.js";
@@ -106,43 +121,55 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
     );
   const adaptation = index.shape ? adaptationFor(dir, index.shape, shape, o.adapt) : [];
   const { split, indices } = selectSamples(dir, index, o);
+  // The sample table (every shard's tar headers) and the decoding threads: made by warm(), or
+  // by the first batch asked for where nothing warmed them.
   let table: SampleTable | undefined;
-  const samples = () => (table ??= locateSplit(dir, index, split));
-  const pool = new DecodePool(o.threads);
-  const prefetch = Math.max(1, o.prefetch ?? 3);
+  const locate = () => (table ??= locateSplit(dir, index, split));
+  const pool = DecodePool.shared(o.threads, false);
+  const slots = new Slots();
   const classes = o.classes ?? index.classes.length;
   const px = shape[0] * shape[1] * shape[2];
 
-  const decodeBatch = async (positions: number[], view: SampleView | undefined) => {
-    const t = samples();
-    // The workers write each sample's floats straight into its place in the batch.
-    const out = new SharedArrayBuffer(positions.length * px * 4);
-    const labels = positions.map((p) => t.label[indices[p]!]!);
-    await Promise.all(
-      positions.map(async (p, j) => {
-        const i = indices[p]!;
-        const path = t.files[t.shard[i]!]!;
-        try {
-          await pool.decode({
-            path,
-            offset: t.offset[i]!,
-            size: t.size[i]!,
-            ext: imageExtCodes[t.ext[i]!]!,
-            shape,
-            ...(view ? { view: { view, sample: p } } : {}),
-            out,
-            at: j * px,
-          });
-        } catch (e) {
-          throw new DataError(
-            `sample ${String(i).padStart(9, "0")} cannot be decoded (${(e as Error).message})`,
-            path,
-          );
-        }
-      }),
-    );
-    return { x: new Float32Array(out), labels, samples: positions };
+  const decodeBatch = async (positions: number[], e: EpochOptions): Promise<Decoded> => {
+    const table = locate();
+    const slot = slots.take(positions.length * px * 4);
+    const samples: SampleSource[] = positions.map((p) => {
+      const i = indices[p]!;
+      return {
+        path: table.files[table.shard[i]!]!,
+        at: { offset: table.offset[i]!, size: table.size[i]!, ext: imageExtCodes[table.ext[i]!]! },
+        sample: p,
+      };
+    });
+    const view = e.view && sampleView(e.view, e.seed, e.epoch);
+    let failures;
+    try {
+      failures = await pool.decodeBatch({
+        samples,
+        shape,
+        ...(view ? { view } : {}),
+        out: slot.memory,
+      });
+    } catch (err) {
+      slot.busy = false;
+      throw err;
+    }
+    const [j, why] = [...failures].sort((a, b) => a[0] - b[0])[0] ?? [];
+    if (j !== undefined) {
+      slot.busy = false;
+      const i = indices[positions[j]!]!;
+      throw new DataError(
+        `sample ${String(i).padStart(9, "0")} cannot be decoded (${why})`,
+        samples[j]!.path,
+      );
+    }
+    return { slot, labels: positions.map((p) => table.label[indices[p]!]!), samples: positions };
   };
+  const loader = new Prefetcher({
+    size: indices.length,
+    prefetch: Math.max(1, o.prefetch ?? 3),
+    decode: decodeBatch,
+  });
 
   return {
     name: `${dir} (${o.split})`,
@@ -154,27 +181,23 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
     seeks: true,
     views: true,
     shards: { dir, split, indices },
+    decoding: { pool, loader, slots },
+    warm() {
+      pool.start();
+      try {
+        locate();
+      } catch {
+        // A damaged shard is reported where it is read, as before.
+      }
+    },
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
-      const order = epochOrder(indices.length, e.seed, e.epoch, e.shuffle);
-      const count = Math.ceil(order.length / batchSize);
-      const inFlight: Promise<{ x: Float32Array; labels: number[]; samples: number[] }>[] = [];
-      let next = e.from ?? 0;
-      const view = e.view && sampleView(e.view, e.seed, e.epoch);
-      const fill = () => {
-        while (inFlight.length < prefetch && next < count) {
-          const p = decodeBatch(order.slice(next * batchSize, (next + 1) * batchSize), view);
-          // Awaited in turn below; handled here too in case the caller stops early.
-          p.catch(() => undefined);
-          inFlight.push(p);
-          next++;
-        }
-      };
-      fill();
-      while (inFlight.length) {
-        const ready = await inFlight.shift()!;
-        fill();
-        yield { ...toBatch(ready.x, ready.labels, shape, classes), samples: ready.samples };
+      for await (const d of loader.epoch(batchSize, e)) {
+        const x = new Float32Array(d.slot.memory, 0, d.samples.length * px);
+        const b = toBatch(x, d.labels, shape, classes);
+        d.slot.held = b.x;
+        d.slot.busy = false;
+        yield { ...b, samples: d.samples };
       }
     },
   };

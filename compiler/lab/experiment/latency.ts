@@ -6,22 +6,39 @@ import { appendRegular, makeFolder, readRegularIfAny } from "../../util/files.js
 import { identityHash, networkHash, type RunIdentity } from "../run/index.js";
 import type { Latency } from "../sweep/results.js";
 
-/** Median, fastest and slowest of `runs` timed forward passes of the network at `batch` (tfjs). */
+/**
+ * What a tfjs latency times: the inference program `archc run` runs (batch norms folded, fused
+ * kernels, grouped strategies chosen for the batch), not `model.predict`. Part of a timing's
+ * identity, so a row timed another way is timed again rather than taken for this measurement.
+ */
+export const TFJS_LATENCY_TIMES = "inference program";
+
+/**
+ * Median, fastest and slowest of `runs` timed forward passes of the network at `batch` (tfjs), as
+ * `archc run` times them: its inference program, built as it builds it (grouped layers get the
+ * fastest forward strategies for the batch that fit in memory, or `strategy` when one is named).
+ */
 export async function measureLatency(
   graph: IRGraph,
   batch: number,
   runs: number,
   backend: string,
+  strategy = "auto",
 ): Promise<Latency> {
-  const [{ buildModelFromIR }, { timeForward }] = await Promise.all([
-    import("../../backends/tfjs/model.js"),
+  const [{ buildInferenceFromIR }, { timeForward }] = await Promise.all([
+    import("../../backends/tfjs/inference/index.js"),
     import("../../backends/tfjs/timing.js"),
   ]);
-  const m = buildModelFromIR(graph);
+  const { model, program } = buildInferenceFromIR(
+    graph,
+    strategy !== "auto" ? { groupedStrategy: strategy } : { batch, mode: "forward" },
+  );
   try {
-    return { backend, batch, ...(await timeForward(m, graph.input, batch, runs, 2)), runs };
+    const t = await timeForward((x) => program.predict(x), graph.input, batch, runs, 2);
+    return { backend, batch, ...t, runs };
   } finally {
-    m.dispose();
+    program.dispose();
+    model.dispose();
   }
 }
 
@@ -40,8 +57,8 @@ export interface LatencySettings {
 
 /**
  * What decides a timing: the elaborated network, the engine and what runs it (tfjs backend and
- * threads, or torch's threads and Python), batch, passes, grouped-convolution strategy, and the
- * machine's processor.
+ * threads, and what is timed, or torch's threads and Python), batch, passes, grouped-convolution
+ * strategy, and the machine's processor.
  */
 export function latencyIdentity(graph: IRGraph, s: LatencySettings): RunIdentity {
   const cpu = cpus();
@@ -50,7 +67,7 @@ export function latencyIdentity(graph: IRGraph, s: LatencySettings): RunIdentity
     engine: s.engine,
     ...(s.engine === "torch"
       ? { threads: s.torchThreads ?? null, python: s.python ?? null }
-      : { backend: s.backendName, threads: s.backendThreads ?? null }),
+      : { backend: s.backendName, threads: s.backendThreads ?? null, times: TFJS_LATENCY_TIMES }),
     batch: s.latencyBatch ?? 1,
     runs: s.runs ?? 5,
     strategy: s.strategy ?? "auto",
@@ -62,7 +79,7 @@ export function latencyIdentity(graph: IRGraph, s: LatencySettings): RunIdentity
 export async function timeNetwork(graph: IRGraph, s: LatencySettings): Promise<Latency> {
   const batch = s.latencyBatch ?? 1;
   const runs = s.runs ?? 5;
-  if (s.engine === "tfjs") return measureLatency(graph, batch, runs, s.backendName);
+  if (s.engine === "tfjs") return measureLatency(graph, batch, runs, s.backendName, s.strategy);
   const { measureTorchLatency } = await import("../torch/latency.js");
   return measureTorchLatency(graph, batch, runs, {
     ...(s.python ? { python: s.python } : {}),

@@ -18,7 +18,7 @@ import {
 import { appendResult, readResults, resultsFile, type SweepRecord } from "../sweep/results.js";
 import type { ExpectedRow } from "../sweep/merge.js";
 import { FileProblem, removeFile } from "../../util/files.js";
-import { LatencyCache, latencyFile } from "./latency.js";
+import { LatencyCache, latencyFile, TFJS_LATENCY_TIMES } from "./latency.js";
 import type { Measure } from "./measures.js";
 import type { ExperimentPlan } from "./plan.js";
 import { handlePendingSignals, interruptible } from "./signals.js";
@@ -137,8 +137,11 @@ export function rowIdentity(
     ...(s.measures.includes("latency")
       ? {
           latency: {
-            // Only a torch timing says so: rows timed on tfjs keep the identity they had.
-            ...(s.engine === "torch" ? { engine: "torch", threads: s.torchThreads ?? null } : {}),
+            // A torch timing says so; a tfjs one says what it times (the inference program since
+            // `archc run` runs it: rows timed with model.predict before are timed again).
+            ...(s.engine === "torch"
+              ? { engine: "torch", threads: s.torchThreads ?? null }
+              : { times: TFJS_LATENCY_TIMES }),
             backend: s.engine === "torch" ? null : s.backend,
             // A wasm backend's thread count decides its time as much as the backend does.
             ...(s.engine !== "torch" && s.backendThreads !== undefined

@@ -9,6 +9,7 @@ import {
   readRegularFile,
 } from "../../util/files.js";
 import { runPaths } from "./paths.js";
+import { alive } from "../../util/alive.js";
 
 /** A run or sweep folder that another live process is using, or whose lock cannot be used. */
 export class LockError extends Error {}
@@ -28,16 +29,7 @@ interface LockInfo {
   nonce: string;
 }
 
-/** Whether process `pid` of this machine exists (EPERM: it does, but is someone else's). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { alive };
 
 /** A lock file as found: what it says, and a name for this very file (its nonce, or inode). */
 interface Held {

@@ -67,7 +67,7 @@ export function trainTorchWith(t: TorchOptions): (o: SessionOptions) => Promise<
 }
 
 /** The embedded trainer's starting weights (same seed, same Glorot draws), in torch's names. */
-function initialWeights(graph: IRGraph, seed: number): Uint8Array {
+export function initialWeights(graph: IRGraph, seed: number): Uint8Array {
   const model = buildModelFromIR(graph);
   try {
     seedWeights(model, seed);

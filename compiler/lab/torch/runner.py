@@ -983,6 +983,29 @@ def batch_tensor(shape):
     return torch.empty(0).new(storage).view(shape)
 
 
+def samples_read(k, batch, skipping, world, device):
+    """How many samples the step read on all processes: the global batch's count, less those
+    skipped as unreadable (--skip-corrupt), which only the processes that met them know."""
+    if not skipping:
+        return batch
+    if world == 1:
+        return k
+    n = torch.tensor([k], dtype=torch.float64, device=device)
+    dist.all_reduce(n)
+    return int(n.item())
+
+
+def step_loss(losses, read, world):
+    """This process's loss for a step that read `read` samples on all processes, such that the
+    gradient DDP averages over the processes is the mean over those samples. Equal shares: each
+    process's mean. Unequal (a short last batch, samples skipped as unreadable): its sum over
+    `read`, times the processes DDP divides by. A skipped sample is in no share and not in
+    `read`, so a batch that lost some is the mean of those left, as in the embedded trainer."""
+    if len(losses) * world == read:
+        return losses.mean()
+    return losses.sum() * (world / max(read, 1))
+
+
 def collate(items):
     """A batch of the samples that could be read ([n, c, h, w] float32), and (id, why) of those
     that could not. Each sample is written once into the batch: bytes divided by 255 on the way
@@ -1257,13 +1280,17 @@ def main():
             asked = time.perf_counter()
             x, y, ids = next(stream)
             data_wait += time.perf_counter() - asked
-            out = net(x)
             k = len(y)
-            # Equal shares: each process's mean, averaged by DDP. Unequal (a short last batch):
-            # each process's sum over the global batch's count, times the processes DDP divides
-            # by, so that the gradient is still the global batch's mean.
-            even = k * world == len(chunk)
-            loss = loss_of(out, y) if even else losses_of(out, y).sum() * (world / len(chunk))
+            read = samples_read(k, len(chunk), train.skip_corrupt, world, device)
+            if read == 0:
+                # Every sample of the batch was skipped as unreadable, on every process: as in
+                # the embedded trainer, the batch is left out (no step, which would still move
+                # the weights by momentum and weight decay).
+                state = {**state, "epoch": epoch, "batch": index + 1}
+                continue
+            out = net(x)
+            even = k * world == read
+            loss = step_loss(losses_of(out, y), read, world)
             decay = cfg["weightDecay"] * sum((w * w).sum() for w in kernels) if cfg["weightDecay"] > 0 else None
             if decay is not None:
                 loss = loss + decay

@@ -235,6 +235,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       epoch,
       shuffle: true,
       from,
+      // Nothing to decode ahead for after the last epoch.
+      final: epoch === o.epochs - 1,
       ...(views.train ? { view: views.train } : {}),
     };
     for await (const b of o.train.batches(o.batch, order)) {

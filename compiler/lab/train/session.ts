@@ -194,6 +194,8 @@ export async function prepareRun(
   const seed = o.seed ?? 0;
   const graph = withBnMomentum(o.graph, o.bnMomentum ?? config.bnMomentum);
   const { trainData, valData } = await openRunData(spec, graph, { ...o, seed });
+  // The embedded trainer reads the data itself: its decoding threads start while it builds.
+  if (engine === "tfjs") for (const d of [trainData, valData]) d?.warm?.();
   const epochs = epochsFor(o, trainData.size);
   const batch = o.batch ?? config.batch;
   const steps = epochs * Math.ceil(trainData.size / batch);

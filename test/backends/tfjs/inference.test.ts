@@ -104,6 +104,10 @@ function agreement(graph: IRGraph, batch: number, build: BuildOptions) {
       const got = program.predict(x);
       // Nothing is left behind but the output.
       expect(tf.memory().numTensors).toBe(before + 1);
+      // And the program's own tensors (folded, expanded weights) outlive a pass.
+      const again = program.predict(x);
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(again, got))).dataSync()[0]!)).toBe(0);
+      again.dispose();
       expect(got.shape).toEqual(want.shape);
       at[layer.kind] = {
         diff: tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]!),
@@ -161,12 +165,31 @@ describe("inference program: the model's forward pass as fused tensor ops", () =
     const graph = mustBuild(
       "network n {\n  input 9x9x8\n  conv 3x3 16 parts=4 bias=true -> bn -> relu\n  gap\n}\n",
     );
-    for (const strategy of ["split", "native", "interleave", "depthwise", "blockdiag"]) {
+    for (const strategy of ["split", "native", "interleave", "depthwise", "blockdiag", "dense"]) {
       const { at, summary } = agreement(graph, 2, { groupedStrategy: strategy });
       expectAgreement(at, strategy);
       expect(summary.foldedBatchNorms, strategy).toBe(1);
       expect(summary.fusedActivations, strategy).toBe(1);
     }
+  });
+
+  it("dense, its kernel expanded once, runs strided and dilated grouped layers as the model does", () => {
+    const graph = mustBuild(
+      [
+        "network n {",
+        "  input 13x13x12",
+        "  conv 3x3/2 24 parts=3 bias=true -> bn -> relu",
+        "  conv 3x3 24 parts=6 dilation=2 padding=same -> bn -> relu6",
+        "  conv 3x3 24 parts=2 padding=valid -> bn",
+        "  gap",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const { at, summary } = agreement(graph, 3, { groupedStrategy: "dense" });
+    expectAgreement(at, "dense");
+    expect(summary.foldedBatchNorms).toBe(3);
+    expect(summary.fusedActivations).toBe(2);
   });
 
   it("activations tfjs cannot fuse, leaky_relu's slope, dropout, dense with softmax", () => {

@@ -23,6 +23,7 @@ import {
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { MIN_POOLED_WORK } from "../../../compiler/backends/tfjs/kernels/pooledRows.js";
 import { setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
 import { bulkModule } from "../../../compiler/backends/tfjs/kernels/bulk.js";
 import { flippedSwapped } from "../../../compiler/backends/tfjs/kernels/conv2dBackpropInput.js";
@@ -426,6 +427,39 @@ describe("the SIMD row routine", () => {
   });
 });
 
+describe("the SIMD plane routine (rows2)", () => {
+  it("runs rows over an outer loop of moved addresses: exactly rows called in a loop, both memories", () => {
+    for (const { exports, buffer } of onBothMemories(rowsModule)) {
+      const rows = exports["rows"]!;
+      const rows2 = exports["rows2"]!;
+      const f = new Float32Array(buffer);
+      // 3 planes of 4 rows of 9 floats (vector part and tail); a and b strided, acc summing
+      // (accS 0) and scattering (accS 2 rows).
+      const a = values([200]);
+      const b = values([200]);
+      for (const [accS, accS2] of [
+        [0, 36],
+        [72, 8],
+      ] as [number, number][]) {
+        const run = (call: (base: number) => void): Float32Array => {
+          f.fill(0.25, 0, 1000);
+          f.set(a, 1000);
+          f.set(b, 2000);
+          call(0);
+          return f.slice(0, 1000);
+        };
+        const byRows = run(() => {
+          for (let o = 0; o < 3; o++)
+            rows(o * accS2, 4000 + o * 160, 8000 + o * 144, 9, 4, accS, 40, 36);
+        });
+        const byRows2 = run(() => rows2(0, 4000, 8000, 9, 4, accS, 40, 36, 3, accS2, 160, 144));
+        expect(byRows2).toEqual(byRows);
+        expect(byRows2.some((v) => v !== 0.25)).toBe(true);
+      }
+    }
+  });
+});
+
 describe("the SIMD pointwise filter gradient routine", () => {
   it("binds to the wasm backend's memory, so pointwise filter gradients take it", async () => {
     await tf.setBackend("wasm");
@@ -618,6 +652,58 @@ describe.each([1, 2])("kernels match tfjs-backend-cpu, %i kernel thread(s)", (th
       );
       const diff = maxAbsDiff(got, want);
       expect(diff, c.label).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it("depthwise gradients and MaxPoolGrad big enough for the kernel pool (cut into tasks at 2)", async () => {
+    // Above MIN_POOLED_WORK multiply-adds, so at two threads these run as pool jobs: the
+    // filter gradient by runs of samples into copies, the input gradient and MaxPoolGrad by
+    // runs of samples (and channels).
+    for (const [shape, stride, pad] of [
+      [[5, 12, 11, 24], 1, "same"],
+      [[3, 23, 22, 40], 2, "valid"],
+      [[1, 16, 16, 64], 1, "same"],
+    ] as [Shape4, number, Pad][]) {
+      const filterShape: Shape4 = [3, 3, shape[3], 1];
+      const info = tf.backend_util.computeConv2DInfo(shape, filterShape, stride, 1, pad as "same");
+      const dyShape: Shape4 = [shape[0], info.outHeight, info.outWidth, shape[3]];
+      expect(dyShape.reduce((a, b) => a * b, 9)).toBeGreaterThan(MIN_POOLED_WORK);
+      const [x, dy, w] = [values(shape), values(dyShape), values(filterShape)];
+      const attrs = { strides: stride, pad, dilations: 1 };
+      const label = JSON.stringify({ shape, stride, pad });
+      const filterGrad = (): tf.Tensor =>
+        tf.tidy(() =>
+          run(
+            tf.DepthwiseConv2dNativeBackpropFilter,
+            { x: tf.tensor4d(x, shape), dy: tf.tensor4d(dy, dyShape) },
+            { ...attrs, filterShape },
+          ),
+        );
+      const inputGrad = (): tf.Tensor =>
+        tf.tidy(() =>
+          run(
+            tf.DepthwiseConv2dNativeBackpropInput,
+            { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(w, filterShape) },
+            { ...attrs, inputShape: shape },
+          ),
+        );
+      const pool = tf.backend_util.computePool2DInfo(shape, 3, stride, 1, pad as "same");
+      const gShape: Shape4 = [shape[0], pool.outHeight, pool.outWidth, shape[3]];
+      const g = values(gShape);
+      const poolGrad = (): tf.Tensor =>
+        tf.tidy(() => {
+          const input = tf.tensor4d(x, shape);
+          const output = tf.maxPool(input, 3, stride, pad as "same");
+          return run(
+            tf.MaxPoolGrad,
+            { dy: tf.tensor4d(g, gShape), input, output },
+            { filterSize: 3, strides: stride, pad },
+          );
+        });
+      for (const f of [filterGrad, inputGrad, poolGrad]) {
+        const got = await on("wasm", f);
+        expect(maxAbsDiff(got, await on("cpu", f)), label).toBeLessThan(TOLERANCE);
+      }
     }
   });
 

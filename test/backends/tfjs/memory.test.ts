@@ -91,8 +91,8 @@ describe("memory in the grouped-convolution cost", () => {
     expect(none.fits).toBe(false);
     // Then every layer has the leanest strategy there is.
     const leanest = Math.min(
-      ...(["split", "blockdiag", "depthwise", "channelwise", "interleave"] as const).map((n) =>
-        strategyBytes(n, shape, "train"),
+      ...(["split", "blockdiag", "dense", "depthwise", "channelwise", "interleave"] as const).map(
+        (n) => strategyBytes(n, shape, "train"),
       ),
     );
     expect(none.bytes).toBe(10 * MB + leanest);

@@ -241,7 +241,64 @@ describe("the kernel pool", () => {
         },
       ],
     ];
+    const dwAttrs = { strides: 1, pad: "same", dilations: 1 };
+    kernels.push(
+      [
+        "depthwise input gradient (runs of samples)",
+        () => [
+          tf
+            .engine()
+            .runKernel(
+              tf.DepthwiseConv2dNativeBackpropInput,
+              { dy: x([6, 14, 14, 48], 10), filter: x([3, 3, 48, 1], 11) },
+              { ...dwAttrs, inputShape: [6, 14, 14, 48] },
+            ) as tf.Tensor,
+        ],
+      ],
+      [
+        "depthwise input gradient, one sample (channel shares)",
+        () => [
+          tf
+            .engine()
+            .runKernel(
+              tf.DepthwiseConv2dNativeBackpropInput,
+              { dy: x([1, 20, 20, 64], 12), filter: x([3, 3, 64, 1], 13) },
+              { ...dwAttrs, inputShape: [1, 20, 20, 64] },
+            ) as tf.Tensor,
+        ],
+      ],
+      [
+        "MaxPoolGrad (runs of samples; overlapping windows)",
+        () => {
+          const input = x([6, 20, 20, 32], 14);
+          const output = tf.maxPool(input as tf.Tensor4D, 3, 2, "same");
+          return [
+            tf
+              .engine()
+              .runKernel(
+                tf.MaxPoolGrad,
+                { dy: x(output.shape, 15), input, output },
+                { filterSize: 3, strides: 2, pad: "same" },
+              ) as tf.Tensor,
+          ];
+        },
+      ],
+    );
     for (const [name, f] of kernels) expect(outputs(2, f), name).toEqual(outputs(1, f));
+    // The depthwise filter gradient sums runs of samples into copies: reassociation only.
+    const depthwise = () => [
+      tf
+        .engine()
+        .runKernel(
+          tf.DepthwiseConv2dNativeBackpropFilter,
+          { x: x([6, 14, 14, 48], 16), dy: x([6, 14, 14, 48], 17) },
+          { ...dwAttrs, filterShape: [3, 3, 48, 1] },
+        ) as tf.Tensor,
+    ];
+    const [dw1] = outputs(1, depthwise);
+    const [dw2] = outputs(2, depthwise);
+    expect(dw2).not.toEqual(dw1); // cut into runs of samples
+    for (let i = 0; i < dw1!.length; i++) expect(Math.abs(dw2![i]! - dw1![i]!)).toBeLessThan(1e-3);
     // The pointwise filter gradient sums pixel runs into copies: float32 reassociation only.
     const pointwise = () => [
       tf

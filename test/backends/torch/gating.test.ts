@@ -95,7 +95,7 @@ describe("mul and hard_swish: tfjs, onnxruntime and PyTorch agree", () => {
     const d = buildText(spec).diagnostics[0]!;
     const s = Builder.network("n");
     const x = s.input([8, 8, 4]);
-    const gate = s.dense(s.gap(x), { units: 3, activation: "sigmoid" });
+    const gate = s.layer("dense", s.layer("gap", x), { units: 3, activation: "sigmoid" });
     expect(d.code).toBe("E0402");
     expectSpecError(() => s.mul([x, gate]), d);
   });

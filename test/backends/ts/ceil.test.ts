@@ -83,7 +83,7 @@ describe("TypeScript with ceil-mode pools", () => {
     const s = Builder.network("n");
     const x = s.input([8, 8, 3]);
     expectSpecError(
-      () => s.maxpool(x, { pool: [3, 3], stride: 2, padding: "same", ceil: true }),
+      () => s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same", ceil: true }),
       d,
     );
   });

@@ -107,23 +107,23 @@ describe("structured TypeScript with explicit padding", () => {
     const cases: { spec: string; call: (s: Builder, x: tf.SymbolicTensor) => unknown }[] = [
       {
         spec: "conv 3x3 4 padding = same pad = 1",
-        call: (s, x) => s.conv(x, { kernel: 3, filters: 4, padding: "same", pad: 1 }),
+        call: (s, x) => s.layer("conv", x, { kernel: 3, filters: 4, padding: "same", pad: 1 }),
       },
       {
         spec: "maxpool 3x3 pad = [1, -1]",
-        call: (s, x) => s.maxpool(x, { pool: 3, pad: [1, -1] }),
+        call: (s, x) => s.layer("maxpool", x, { pool: 3, pad: [1, -1] }),
       },
       {
         spec: "conv 3x3 4 pad = [1, 1, 1]",
-        call: (s, x) => s.conv(x, { kernel: 3, filters: 4, pad: [1, 1, 1] as never }),
+        call: (s, x) => s.layer("conv", x, { kernel: 3, filters: 4, pad: [1, 1, 1] as never }),
       },
       {
         spec: "conv 9x9 4 pad = [0, 1, 0, 0]",
-        call: (s, x) => s.conv(x, { kernel: 9, filters: 4, pad: [0, 1, 0, 0] }),
+        call: (s, x) => s.layer("conv", x, { kernel: 9, filters: 4, pad: [0, 1, 0, 0] }),
       },
       {
         spec: "avgpool 2x2 pad = [0, 2, 0, 0]",
-        call: (s, x) => s.avgpool(x, { pool: 2, pad: [0, 2, 0, 0] }),
+        call: (s, x) => s.layer("avgpool", x, { pool: 2, pad: [0, 2, 0, 0] }),
       },
     ];
     for (const c of cases) {

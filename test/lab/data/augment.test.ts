@@ -1,4 +1,4 @@
-import { inCI, python, pythonProblem } from "../../backends/torch/python.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,7 +32,7 @@ import { inceptionDefaults } from "../../../compiler/language/config/augment.js"
  * the embedded trainer and the torch engine see the same augmented batches, a resumed epoch the
  * same crops as an uninterrupted one, and evaluation the same centre crop every time.
  */
-const hasTorch = pythonProblem("torch, PIL") === undefined;
+const problem = pythonProblem("torch, PIL");
 
 const root = mkdtempSync(join(tmpdir(), "archc-augment-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -183,9 +183,10 @@ describe("the crop of a sample", () => {
     expect(Array.from(flipped)).toEqual([8, 6, 2, 0]);
   });
 
-  it.skipIf(!hasTorch && !inCI)(
+  it.skipIf(problem !== undefined && !inCI)(
     "is the same in runner.py: the same boxes, and the same pixels within float32 rounding",
     () => {
+      needPython(problem, "python3-torch python3-pil");
       const cases: {
         view: SampleView;
         sample: number;
@@ -290,9 +291,10 @@ describe("augmented batches in both engines", () => {
     expect(full).toEqual(plain);
   });
 
-  it.skipIf(!hasTorch && !inCI)(
+  it.skipIf(problem !== undefined && !inCI)(
     "the torch runner's first augmented batch is the embedded trainer's, within decoding's rounding",
     async () => {
+      needPython(problem, "python3-torch python3-pil");
       const ours: Float32Array[] = [];
       const specs: unknown[] = [];
       for (const c of [3, 1] as const) {

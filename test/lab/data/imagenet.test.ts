@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * The paper's ImageNet experiment end to end (issue 24.6), shrunk: an ImageNet-layout folder of
@@ -12,9 +12,7 @@ import { runCli } from "../../helpers.js";
  * (Xception and Inception V3 with their train configs) trained from the pack by both engines,
  * the torch engine on 2 processes. Inputs 75x75 (Inception V3's smallest), 4 classes, 2 steps.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, PIL"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, PIL");
 const spec = join(import.meta.dirname, "..", "..", "..", "specs", "experiments.arch");
 
 const root = mkdtempSync(join(tmpdir(), "archc-imagenet-"));
@@ -82,6 +80,7 @@ describe("table1_imagenet from packed ImageNet-layout shards", () => {
   it.skipIf(problem !== undefined && !inCI)(
     "the torch engine on 2 processes trains both models from the shards",
     async () => {
+      needPython(problem, "python3-torch python3-pil");
       const out = join(root, "torch");
       const r = await runCli(
         ...common,

@@ -18,6 +18,7 @@ import { readSplit } from "../../../compiler/lab/data/read.js";
 import { readShardIndex, ShardError, verifyShards } from "../../../compiler/lab/data/shardIndex.js";
 import { idxSource, imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { epochOrder } from "../../../compiler/lab/train/data/random.js";
+import { python } from "../../backends/torch/python.js";
 
 const root = mkdtempSync(join(tmpdir(), "archc-shards-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -121,7 +122,7 @@ describe("archc data pack: IDX files into WebDataset tar shards", () => {
       "labels = [int(t.extractfile(n).read()) for n in names if n.endswith('.cls')]",
       "print(len(names), len(labels), sum(labels))",
     ].join("\n");
-    const got = execFileSync("/usr/bin/python3", ["-c", script, join(out, first.file)], {
+    const got = execFileSync(python, ["-c", script, join(out, first.file)], {
       encoding: "utf8",
     }).trim();
     const order = epochOrder(200, 3, 0, true).slice(0, first.count);

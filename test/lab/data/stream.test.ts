@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,15 +14,14 @@ import type { ShardDataset } from "../../../compiler/lab/data/shardDataset.js";
 import { runnerPath } from "../../../compiler/lab/torch/engine.js";
 import { DataError, openDataset } from "../../../compiler/lab/train/data/index.js";
 import { epochOrder } from "../../../compiler/lab/train/data/random.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * A pack is a data source of the embedded trainer, streamed from its shards with decoding in
  * worker threads (issue 24.2), and both engines decode its samples to the same numbers: the
  * first batch of an epoch is the same in the embedded loader and in the torch runner's.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const hasTorch = spawnSync(python, ["-c", "import torch, PIL"]).status === 0;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, PIL");
 
 const root = mkdtempSync(join(tmpdir(), "archc-stream-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -113,9 +112,10 @@ describe("packs streamed by the embedded trainer", () => {
     await expect(run()).rejects.toThrow(/train-000000\.tar: sample \d{9} cannot be decoded/);
   });
 
-  it.skipIf(!hasTorch && !inCI)(
+  it.skipIf(problem !== undefined && !inCI)(
     "gives the torch runner's first batch, within JPEG decoding's rounding",
     async () => {
+      needPython(problem, "python3-torch python3-pil");
       for (const c of [3, 1] as const) {
         const data = (await openDataset(pack, {
           shape: [8, 8, c],

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { identityHash, type RunIdentity } from "../../../compiler/lab/run/index.js";
 import { runCli } from "../../helpers.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
@@ -267,6 +268,67 @@ describe("archc sweep", () => {
       false,
     ]);
     expect(two.key).not.toBe(one.key);
+  });
+
+  it("times the inference program, and re-times a row timed with model.predict before", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archc-sweep-"));
+    const spec = tinySpec(dir);
+    const out = join(dir, "r");
+    type Row = { cached?: boolean; key: string; identity: Record<string, unknown> };
+    const sweep = async () => {
+      const r = await runCli(
+        "sweep",
+        spec,
+        "--sweep",
+        "parts=1,4",
+        "--measure",
+        "latency",
+        "--backend",
+        "wasm",
+        "--runs",
+        "1",
+        "--json",
+        "--out",
+        out,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { results: Row[] }).results;
+    };
+    const first = await sweep();
+    for (const row of first)
+      expect((row.identity["latency"] as Record<string, unknown>)["times"]).toBe(
+        "inference program",
+      );
+    // Rewrite both files as the version that timed model.predict wrote them: identities without
+    // what was timed, keyed by their hash.
+    const oldStyle = (file: string, strip: (line: Record<string, unknown>) => void) => {
+      const path = join(out, file);
+      const lines = readFileSync(path, "utf8").trim().split("\n");
+      const rewritten = lines.map((text) => {
+        const line = JSON.parse(text) as Record<string, unknown> & { identity: RunIdentity };
+        strip(line);
+        return JSON.stringify({ ...line, key: identityHash(line.identity) });
+      });
+      writeFileSync(path, rewritten.join("\n") + "\n");
+      return rewritten.length;
+    };
+    expect(
+      oldStyle("results.jsonl", (l) => {
+        delete (l["identity"] as { latency: Record<string, unknown> }).latency["times"];
+      }),
+    ).toBe(2);
+    expect(
+      oldStyle("latency.jsonl", (l) => {
+        delete (l["identity"] as Record<string, unknown>)["times"];
+      }),
+    ).toBe(2);
+    const second = await sweep();
+    expect(second.map((r) => r.cached ?? false)).toEqual([false, false]);
+    expect(second.map((r) => r.key)).toEqual(first.map((r) => r.key));
+    // The latency file now holds the old timings and the new ones, each under its own key.
+    expect(readFileSync(join(out, "latency.jsonl"), "utf8").trim().split("\n")).toHaveLength(4);
+    const third = await sweep();
+    expect(third.map((r) => r.cached ?? false)).toEqual([true, true]);
   });
 
   it("Xception's sweep over its valid parts", async () => {

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,15 +8,14 @@ import { findPython, PythonError } from "../../../compiler/lab/torch/python.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { loadProgram } from "../../../compiler/language/program.js";
 import { mustBuild, runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * `archc train --engine torch`: the run folder the embedded trainer writes, trained by PyTorch
  * (Debian's python3-torch), resumable after a stop, and under torchrun with two processes the
  * same loss curve as one process at the same global batch.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 
 // Batch norm after a strided 'same' conv and a grouped separable one: what DDP must synchronise.
 const spec = `network small(classes = 4, parts = 2, dropout = 0) {
@@ -109,8 +107,7 @@ describe("findPython", () => {
 
 describe.skipIf(problem !== undefined && !inCI)("archc train --engine torch", () => {
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
   });
 

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { openRunData } from "../../../compiler/lab/train/data/index.js";
 import { mustBuild, runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * A torch-engine run is a run like any other (issue 22.4): its manifest names its spec and its
@@ -17,9 +17,7 @@ import { mustBuild, runCli } from "../../helpers.js";
  * single- and multi-process. Round trip: train with torch, export ONNX, and onnxruntime's
  * accuracy on the validation data is the run's own evaluation.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 
 const spec = `network small(classes = 4) {
   input 8x8x3
@@ -70,8 +68,7 @@ async function onnxEvaluation(file: string): Promise<Last> {
 
 describe.skipIf(problem !== undefined && !inCI)("torch-engine runs are first-class", () => {
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
   });
 

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,11 +8,10 @@ import { fashionMnistDir } from "../../../compiler/lab/train/data/index.js";
 import type { EpochMetrics } from "../../../compiler/lab/train/metrics.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { mustBuild } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /** The torch engine's numbers mean what the embedded trainer's do (issue 22). */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 
 const temps: string[] = [];
 const tempDir = () => {
@@ -33,8 +31,7 @@ const metrics = (dir: string): EpochMetrics[] =>
 
 describe.skipIf(problem !== undefined && !inCI)("the torch engine's numbers", () => {
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
   });
 

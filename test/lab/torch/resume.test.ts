@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { runnerPath, trainTorch } from "../../../compiler/lab/torch/engine.js";
 import { mustBuild, runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * The torch engine resumes exactly (issue 27.7) and never unpickles what a run folder holds
@@ -20,9 +21,7 @@ import { mustBuild, runCli } from "../../helpers.js";
  * kill -9), then resumed, ends with the very metrics and weights of the uninterrupted run, on 1
  * and 2 processes. Dropout makes every rank's random generator matter.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 const repo = join(import.meta.dirname, "..", "..", "..");
 
 const spec = `network small(classes = 4) {
@@ -102,8 +101,7 @@ function folder(name: string): string {
 
 describe.skipIf(problem !== undefined && !inCI)("the torch engine resumes exactly", () => {
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
   });
 

@@ -1,5 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import type { View } from "../../../compiler/lab/data/augment.js";
 import { dataJob } from "../../../compiler/lab/torch/dataJob.js";
-import { runnerPath, trainTorch } from "../../../compiler/lab/torch/engine.js";
+import { initialWeights, runnerPath, trainTorch } from "../../../compiler/lab/torch/engine.js";
+import { parseSafetensors } from "../../../compiler/backends/torch/safetensors.js";
 import {
   fashionMnistDir,
   openDataset,
@@ -239,6 +248,67 @@ describe.skipIf(problem !== undefined && !inCI)(
       const r = await trainTorch({ ...base, outDir: join(root, "skip-run"), skipCorrupt: true });
       expect(r.skipped).toBe(1);
       expect(r.history).toHaveLength(1);
+    }, 600_000);
+
+    it("--skip-corrupt: a batch that lost a sample is the mean of those left, as in the embedded trainer", async () => {
+      // One step over the whole train split, SGD: the update is lr times the batch's mean
+      // gradient. The split with a damaged file skipped must train as the split without it;
+      // counting the skipped file in the mean would make its step 20/21 as long.
+      const split = (name: string, change: (dir: string) => void) => {
+        const dir = join(root, name);
+        mkdirSync(dir);
+        for (const part of ["train", "val"]) execFileSync("cp", ["-r", images, join(dir, part)]);
+        change(join(dir, "train"));
+        return dir;
+      };
+      const damaged = split("lost-one", (d) =>
+        writeFileSync(join(d, "c1", "3.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3])),
+      );
+      const without = split("without-it", (d) => rmSync(join(d, "c1", "3.jpg")));
+      const graph = mustBuild(`network small(classes = 3) {
+  input 12x12x3
+  conv 3x3/2 4 -> relu
+  gap
+  dense classes softmax
+}
+`);
+      const train = async (data: string, batch: number) => {
+        const outDir = join(root, `${data.split("/").pop()}-run`);
+        await trainTorch({
+          graph,
+          config: {
+            ...fallbackTrainConfig,
+            optimizer: { kind: "sgd", lr: 0.5, momentum: 0, nesterov: false },
+            batch,
+            epochs: 1,
+          },
+          data,
+          outDir,
+          python,
+          threads: 1,
+          preciseBn: "off",
+          skipCorrupt: true,
+          seed: 7,
+        });
+        return parseSafetensors(readFileSync(join(outDir, "weights.safetensors"))).tensors;
+      };
+      const a = await train(damaged, 21);
+      const b = await train(without, 20);
+      const initial = parseSafetensors(initialWeights(graph, 7)).tensors;
+      // A copy: the tensors' bytes are views into the file's buffer, at any offset.
+      const floats = (t: { bytes: Uint8Array }) => new Float32Array(new Uint8Array(t.bytes).buffer);
+      let moved = 0;
+      let apart = 0;
+      for (const [name, t] of b) {
+        const [x, y, w0] = [floats(a.get(name)!), floats(t), floats(initial.get(name)!)];
+        for (let i = 0; i < y.length; i++) {
+          moved = Math.max(moved, Math.abs(y[i]! - w0[i]!));
+          apart = Math.max(apart, Math.abs(x[i]! - y[i]!));
+        }
+      }
+      expect(moved).toBeGreaterThan(1e-3);
+      // The same samples summed in another order: float32 rounding only.
+      expect(apart).toBeLessThan(moved * 1e-3);
     }, 600_000);
 
     it("writes nothing the size of the data set in floats to its work folder", async () => {

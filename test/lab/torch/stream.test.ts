@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,15 +10,14 @@ import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { holdOut } from "../../../compiler/lab/train/data/split.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { mustBuild } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * The torch engine streams a pack from its tar shards (issue 24.2) and resumes exactly on any
  * number of processes (24.4): an epoch started on 2 processes, stopped inside it and finished on
  * 1, reads every sample once, each step the very samples of the uninterrupted order.
  */
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const problem = spawnSync(python, ["-c", "import torch, numpy"]).status === 0 ? undefined : python;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 
 const root = mkdtempSync(join(tmpdir(), "archc-torch-stream-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -89,8 +87,7 @@ interface Logged {
 describe.skipIf(problem !== undefined && !inCI)("the torch engine streams packs", () => {
   let pack: string;
   beforeAll(async () => {
-    if (problem)
-      throw new Error(`${problem} cannot import torch: apt-get install -y python3-torch`);
+    needPython(problem);
     await initBackend("wasm");
     pack = join(root, "pack");
     // Small shards: an epoch's order jumps between them.

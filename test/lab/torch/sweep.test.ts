@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../helpers.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * Sweeps across machines: `--shard I/N` measures every N-th variant, `--merge` joins the shards'
@@ -17,9 +17,7 @@ const spec = `network small(classes = 4, parts = 2) {
   gap -> dense classes softmax
 }
 `;
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const hasTorch = spawnSync(python, ["-c", "import torch, numpy"]).status === 0;
-const inCI = !!process.env["CI"] && !["0", "false"].includes(process.env["CI"]!.toLowerCase());
+const problem = pythonProblem("torch, numpy");
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), "archc-shard-"));
@@ -66,9 +64,10 @@ describe("archc sweep --shard and --merge", () => {
     expect(badShard.stderr).toMatch(/--shard takes I\/N with 0 <= I < N/);
   }, 120_000);
 
-  it.skipIf(!hasTorch && !inCI)(
+  it.skipIf(problem !== undefined && !inCI)(
     "--engine torch trains each variant with PyTorch",
     async () => {
+      needPython(problem);
       const { dir, file } = setup();
       // The same sweep twice: measured for --json, then shown from the cache for a person.
       const sweep = [
@@ -111,9 +110,10 @@ describe("archc sweep --shard and --merge", () => {
     300_000,
   );
 
-  it.skipIf(!hasTorch && !inCI)(
+  it.skipIf(problem !== undefined && !inCI)(
     "--engine torch --measure latency times forward passes in PyTorch: median within the spread, torch named, cached apart from tfjs's",
     async () => {
+      needPython(problem);
       const { dir, file } = setup();
       const latency = (engine: string) =>
         runCli(

@@ -11,14 +11,14 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkDir, removeStaleWorkDirs } from "../../../compiler/lab/torch/workDir.js";
+import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 
 /**
  * The torch engine's scratch folder in the temp folder: a run killed with SIGKILL cannot remove
  * it, so the next run removes those whose owner is gone, and nothing else.
  */
 const repo = join(import.meta.dirname, "..", "..", "..");
-const python = process.env["ARCHC_TEST_PYTHON"] ?? "/usr/bin/python3";
-const noTorch = spawnSync(python, ["-c", "import torch, numpy"]).status !== 0;
+const problem = pythonProblem("torch, numpy");
 
 /** The pid of a process that has ended. */
 function deadPid(): number {
@@ -64,9 +64,10 @@ describe("the torch engine's scratch folders", () => {
     expect(existsSync(made)).toBe(true);
   });
 
-  it.skipIf(noTorch)(
+  it.skipIf(problem !== undefined && !inCI)(
     "a train --engine torch killed with SIGKILL leaves its folder, which the next run removes",
     async () => {
+      needPython(problem);
       const base = mkdtempSync(join(tmpdir(), "archc-workdir-"));
       const spec = join(base, "small.arch");
       writeFileSync(

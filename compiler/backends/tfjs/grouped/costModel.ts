@@ -7,6 +7,8 @@ import { type ConvShape, convGeometry, groupedMacs, shapeKey } from "./geometry.
 import {
   STRATEGIES,
   STRATEGY_NAMES,
+  denseInferenceConv,
+  denseInferenceKernel,
   type StrategyName,
   applicableStrategies,
   isStrategyName,
@@ -51,9 +53,10 @@ export const CACHE_FILE = "grouped-conv.json";
  * Unpack and batch norm got their own kernels, which made `split` several times cheaper;
  * 3: the `native` kernel, which earlier timings never measured; 4: a regular conv2d's filter
  * gradient with >= 100 output pixels takes the native tiles, so `split`'s training step, one
- * such conv2d per group, got cheaper than the timings cached before had it).
+ * such conv2d per group, got cheaper than the timings cached before had it; 5: `dense`, which
+ * the earlier timings never measured, and whose forward time is now the conv alone).
  */
-const CACHE_VERSION = 4;
+const CACHE_VERSION = 5;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */
@@ -134,7 +137,7 @@ const SPEEDS: Record<string, Speeds> = {
       if (name === "taps" || name === "im2col") return g === 1 ? 40 : 4;
       // Its input gradient is its forward pass again, its filter gradient about as long.
       if (name === "native") return 4;
-      return { split: 10, blockdiag: 10, depthwise: 15, channelwise: 16 }[name];
+      return { split: 10, blockdiag: 10, dense: 10, depthwise: 15, channelwise: 16 }[name];
     },
   },
   default: {
@@ -191,6 +194,9 @@ function forwardMs(name: StrategyName, s: ConvShape, sp: Speeds): number {
       return spreadMacs / sp.gemm + g * (sp.convMs + 2 * sp.opMs) + copy(2 * input + 2 * output);
     case "blockdiag":
       return (spreadMacs * g) / sp.gemm + sp.convMs + copy(spread * s.inChannels * s.outChannels);
+    case "dense":
+      // The expansion is made once for inference (and is small beside a training step's convs).
+      return (spreadMacs * g) / sp.gemm + sp.convMs;
     case "depthwise":
       if (go === 1) return spreadMacs / sp.dwconv;
       return (
@@ -244,13 +250,29 @@ export function candidateStrategies(
   s: ConvShape,
   opts: PriorOptions & { pruneFactor?: number } = {},
 ): StrategyName[] {
-  // With one group blockdiag is the very same conv2d as split.
-  const ranked = rankByPrior(s, opts).filter((r) => s.groups > 1 || r.name !== "blockdiag");
+  // With one group blockdiag and dense are the very same conv2d as split.
+  const ranked = rankByPrior(s, opts).filter(
+    (r) => s.groups > 1 || (r.name !== "blockdiag" && r.name !== "dense"),
+  );
   const best = ranked[0]!.ms;
-  const kept = ranked.filter((r) => r.ms <= best * (opts.pruneFactor ?? 3)).map((r) => r.name);
+  const kept = ranked
+    .filter(
+      (r) =>
+        r.ms <= best * (opts.pruneFactor ?? 3) ||
+        // The regular conv's speed is the floor a grouped layer must not fall below: at the
+        // continuum's low end it is always timed, whatever the prior thinks of its MACs.
+        (r.name === "dense" && s.groups <= DENSE_ALWAYS_TIMED_GROUPS),
+    )
+    .map((r) => r.name);
   const prior = priorStrategy(s, opts);
   return kept.includes(prior) ? kept : [prior, ...kept];
 }
+
+/**
+ * Up to this many groups `dense` is timed even where the prior would prune it: its work is
+ * groups times the grouped MACs, so beyond this it cannot pay, and timing it costs that much.
+ */
+const DENSE_ALWAYS_TIMED_GROUPS = 16;
 
 export function parseStrategy(value: string, where: string): StrategyChoice {
   if (value === "auto" || isStrategyName(value)) return value;
@@ -375,10 +397,19 @@ export function measureStrategies(
     dilationRate: s.dilation,
   };
   const train = opts.mode === "train";
+  // Inference expands `dense`'s block-diagonal kernel once, when the program is built: its
+  // forward time is the regular conv on the expanded kernel.
+  let expanded: tf.Tensor4D | undefined;
+  const denseForward = (a: tf.Tensor4D) => {
+    expanded ??= denseInferenceKernel(kernel, conv);
+    return denseInferenceConv(a, expanded, conv);
+  };
   const once = (name: StrategyName): number => {
     const t0 = performance.now();
     const f = (a: tf.Tensor, b: tf.Tensor) =>
-      STRATEGIES[name](a as tf.Tensor4D, b as tf.Tensor4D, conv);
+      !train && name === "dense"
+        ? denseForward(a as tf.Tensor4D)
+        : STRATEGIES[name](a as tf.Tensor4D, b as tf.Tensor4D, conv);
     const out = train ? tf.grads((a, b) => tf.sum(f(a!, b!)))([x, kernel]) : [f(x, kernel)];
     for (const t of out) t.dataSync();
     const ms = performance.now() - t0;
@@ -407,6 +438,7 @@ export function measureStrategies(
   } finally {
     x.dispose();
     kernel.dispose();
+    expanded?.dispose();
   }
   return times;
 }
@@ -506,6 +538,10 @@ export function strategyBytes(name: StrategyName, s: ConvShape, mode: Mode = "fo
     case "blockdiag":
       // The block-diagonal dense kernel: groups times the real one, independent of the batch.
       parts = [taps * s.inChannels * s.outChannels, kernel];
+      break;
+    case "dense":
+      // The dense kernel, kept for the backward pass, and its gradient there.
+      parts = [taps * s.inChannels * s.outChannels];
       break;
     case "depthwise":
       parts = gi === 1 ? [] : [m * s.inChannels * go, m * s.inChannels * go];

@@ -17,6 +17,9 @@ export {
   type StrategyFn,
   type StrategyName,
   applicableStrategies,
+  blockDiagonalKernel,
+  denseInferenceConv,
+  denseInferenceKernel,
   isApplicable,
   isStrategyName,
 } from "./strategies.js";

@@ -11,6 +11,7 @@ export const STRATEGY_NAMES = [
   "taps",
   "im2col",
   "native",
+  "dense",
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 

@@ -137,6 +137,92 @@ export const blockdiagStrategy: StrategyFn = (x, kernel, opts) =>
   });
 
 /**
+ * The block-diagonal dense kernel [kh, kw, cin, cout] of a grouped kernel [kh, kw, cin/groups,
+ * cout]: input channel c feeds only the outputs of its own group, zeros elsewhere. Plain ops,
+ * for `dense` (which keeps them off the tape) and for inference, which expands once.
+ */
+export function blockDiagonalKernel(kernel: tf.Tensor4D, groups: number): tf.Tensor4D {
+  if (groups === 1) return kernel.clone();
+  return tf.tidy(() => {
+    const [, , gi, cout] = kernel.shape;
+    return tf.mul<tf.Tensor4D>(
+      tf.tile(kernel, [1, 1, groups, 1]),
+      blockMask(gi * groups, cout, groups),
+    );
+  });
+}
+
+/** The inverse read: a dense kernel's diagonal blocks as a grouped kernel (off-block entries dropped). */
+function diagonalBlocks(dense: tf.Tensor4D, groups: number): tf.Tensor4D {
+  const [kh, kw, cin, cout] = dense.shape;
+  const gi = cin / groups;
+  // Masked, every input channel's row holds only its own group's outputs, so the sum over the
+  // groups' copies of a row picks exactly one block per output.
+  return tf
+    .mul(dense, blockMask(cin, cout, groups))
+    .reshape([kh, kw, groups, gi, cout])
+    .sum(2) as tf.Tensor4D;
+}
+
+/**
+ * One regular conv2d (XNNPACK's GEMM on wasm) with the block-diagonal kernel: groups times the
+ * multiply-accumulates, but at the speed of the regular conv, so at low group counts, where the
+ * grouped lowerings run below that speed, no grouped layer is slower than its regular
+ * counterpart. Unlike `blockdiag` the expansion is not taped: the gradients are the dense conv's
+ * own (input: the transposed conv with the dense kernel; kernel: the dense filter gradient read
+ * back on the diagonal blocks), and what the backward pass keeps is x and the dense kernel.
+ * The inference program expands the kernel once when it is built (blockDiagonalKernel).
+ */
+export const denseStrategy: StrategyFn = (x, kernel, opts) =>
+  tf.tidy(() => {
+    const { spec } = prepare(x, kernel, opts);
+    const k = undilated(kernel, spec);
+    const g = spec.groups;
+    if (g === 1) return denseConv(x, k, spec);
+    const conv = tf.customGrad((...args) => {
+      const [xi, ki, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+      const dense = blockDiagonalKernel(ki, g);
+      save([xi, dense]);
+      return {
+        value: denseConv(xi, dense, spec),
+        gradFunc: (dy, saved) => {
+          const [xs, ds] = saved as [tf.Tensor4D, tf.Tensor4D];
+          const dy4 = dy as tf.Tensor4D;
+          const pad = spec.padding;
+          const dx = tf.conv2dTranspose(dy4, ds, xs.shape, spec.strides, pad);
+          const dDense = tf.engine().runKernel("Conv2DBackpropFilter", { x: xs, dy: dy4 }, {
+            strides: spec.strides,
+            pad,
+            dataFormat: "NHWC",
+            filterShape: ds.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+          return [dx, diagonalBlocks(dDense, g)];
+        },
+      };
+    });
+    return conv(x, k) as tf.Tensor4D;
+  });
+
+/**
+ * `dense` for inference, where the kernel does not change: the undilated block-diagonal kernel,
+ * made once, that the regular conv (denseInferenceConv, or a fused conv2d with the layer's
+ * strides and padding, no dilation) then runs on.
+ */
+export function denseInferenceKernel(kernel: tf.Tensor4D, opts: GroupedConvOptions): tf.Tensor4D {
+  const spec = normalizeOptions(opts);
+  return tf.tidy(() => blockDiagonalKernel(undilated(kernel, spec), spec.groups));
+}
+
+/** The convolution on denseInferenceKernel's kernel. */
+export function denseInferenceConv(
+  x: tf.Tensor4D,
+  dense: tf.Tensor4D,
+  opts: GroupedConvOptions,
+): tf.Tensor4D {
+  return denseConv(x, dense, normalizeOptions(opts));
+}
+
+/**
  * depthwiseConv2d with channel multiplier cout/groups computes, for every input
  * channel, its contribution to every output channel of its group; summing those
  * over the cin/groups channels of a group gives the grouped output. The work is
@@ -400,6 +486,7 @@ export const STRATEGIES: Readonly<Record<StrategyName, StrategyFn>> = {
   taps: tapsStrategy,
   im2col: im2colStrategy,
   native: nativeStrategy,
+  dense: denseStrategy,
 };
 
 function elements(dims: readonly number[]): number {
@@ -422,6 +509,7 @@ export function isApplicable(name: StrategyName, s: ConvShape): boolean {
     case "taps":
       return true;
     case "blockdiag":
+    case "dense":
       return elements([kh, kw, s.inChannels, s.outChannels]) <= MAX_INTERMEDIATE_ELEMENTS;
     case "depthwise":
     case "channelwise":

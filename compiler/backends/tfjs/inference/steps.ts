@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { groupedConv2d, type GroupedConv2D } from "../grouped/index.js";
+import { denseInferenceKernel, groupedConv2d, type GroupedConv2D } from "../grouped/index.js";
 import { batchNormAffine, foldedBias, scaleKernel } from "./fold.js";
 import type { FusedActivation, Step } from "./fuse.js";
 
@@ -153,16 +153,37 @@ function convStep(model: tf.LayersModel, step: Extract<Step, { kind: "conv" }>):
       const grouped = layer as unknown as GroupedConv2D;
       const w = foldWeights(model, step, "kernel", "lastAxis");
       owned = w.owned;
+      const conv = {
+        groups: grouped.groups,
+        strides: grouped.strides,
+        padding: grouped.padding,
+        dilationRate: grouped.dilationRate,
+      };
+      const choose = {
+        strategy: grouped.strategy,
+        calibrate: grouped.calibrate,
+        mode: "forward" as const,
+      };
+      // `dense` (pinned, as a build for a batch pins every grouped layer's strategy) runs as the
+      // regular fused conv2d on the block-diagonal kernel, expanded once here, not on every pass.
+      if (grouped.strategy === "dense") {
+        const dense = denseInferenceKernel(w.kernel as tf.Tensor4D, conv);
+        owned.push(dense);
+        run = (x) =>
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: dense,
+            strides: conv.strides,
+            pad: conv.padding,
+            ...(w.bias ? { bias: w.bias } : {}),
+            ...fusedAct,
+          });
+        break;
+      }
       run = (x) => {
-        const y = groupedConv2d(x as tf.Tensor4D, w.kernel as tf.Tensor4D, {
-          groups: grouped.groups,
-          strides: grouped.strides,
-          padding: grouped.padding,
-          dilationRate: grouped.dilationRate,
-          strategy: grouped.strategy,
-          calibrate: grouped.calibrate,
-          mode: "forward",
-        });
+        const x4 = x as tf.Tensor4D;
+        const kernel = w.kernel as tf.Tensor4D;
+        const y = groupedConv2d(x4, kernel, { ...conv, ...choose });
         if (!w.bias && activation === "linear") return y;
         const biased = w.bias ? tf.add(y, w.bias) : y;
         const out = activate(biased, activation, alpha);

@@ -174,3 +174,19 @@ export function replacing(theirs: tf.KernelConfig, kernelFunc: tf.KernelFunc): t
     kernelFunc,
   };
 }
+
+/** Output rows [lo, hi) whose input row for filter row kh is inside the input. */
+export function rowsInside(g: ConvGeometry, kh: number): [number, number] {
+  const shift = kh * g.dilationHeight - g.padTop;
+  const lo = Math.max(0, Math.ceil(-shift / g.strideHeight));
+  const hi = Math.min(g.outHeight, Math.floor((g.inHeight - 1 - shift) / g.strideHeight) + 1);
+  return [lo, hi];
+}
+
+/** Output columns [lo, hi) whose input column for filter column kw is inside the input. */
+export function columnsInside(g: ConvGeometry, kw: number): [number, number] {
+  const shift = kw * g.dilationWidth - g.padLeft;
+  const lo = Math.max(0, Math.ceil(-shift / g.strideWidth));
+  const hi = Math.min(g.outWidth, Math.floor((g.inWidth - 1 - shift) / g.strideWidth) + 1);
+  return [lo, hi];
+}

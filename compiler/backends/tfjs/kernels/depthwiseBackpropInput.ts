@@ -1,13 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
 import {
+  columnsInside,
   geometryOf,
+  rowsInside,
   handOff,
   spreadForInputGradient,
   withTensors,
   type ConvGeometry,
 } from "./common.js";
-import { addressOf, rowsFor, type RowsFn, wasmHeap } from "./simd.js";
+import { runRows2Calls } from "./pooledRows.js";
+import { addressOf, rowsFor, wasmHeap } from "./simd.js";
 
 // Why: tfjs-backend-wasm has a fast native depthwise convolution but no gradient
 // for it, so separable-conv training dies on wasm. The input gradient of a
@@ -22,10 +25,17 @@ import { addressOf, rowsFor, type RowsFn, wasmHeap } from "./simd.js";
 // the input rows it came from, dx[b, ih, iw, :] += w[kh, kw, :] * dy[b, oh, ow, :]
 // (simd.ts, in place on the backend's memory).
 
-/** dx by direct scattering; the caller checked multiplier 1 and float32 data. */
+/**
+ * dx by direct scattering; the caller checked multiplier 1 and float32 data. One rows2 call per
+ * sample and tap scatters the tap's filter row times the dy rows whose input pixel for the tap
+ * is inside. A dx float gets its terms in the order of (output row, filter column): the taps
+ * go by filter row from the last (a later output row reaches an input row through an earlier
+ * filter row), then by filter column, as a loop over output rows, filter rows and columns
+ * adds them. On the kernel pool the samples (and, where they are few, the channels) are cut
+ * into tasks (runRows2Calls), which write disjoint floats: bit-identical to one thread.
+ */
 function direct(
   backend: tf.KernelBackend,
-  rows: RowsFn,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   g: ConvGeometry,
@@ -38,30 +48,37 @@ function direct(
   const dyAt = addressOf(backend, dy);
   const wAt = addressOf(backend, filter);
   const outAt = addressOf(backend, out);
-  const rowBytes = 4 * c;
-  for (let b = 0; b < g.batch; b++)
-    for (let oh = 0; oh < g.outHeight; oh++)
-      for (let kh = 0; kh < g.filterHeight; kh++) {
-        const ih = oh * g.strideHeight - g.padTop + kh * g.dilationHeight;
-        if (ih < 0 || ih >= g.inHeight) continue;
-        for (let kw = 0; kw < g.filterWidth; kw++) {
-          const shift = kw * g.dilationWidth - g.padLeft;
-          const lo = Math.max(0, Math.ceil(-shift / g.strideWidth));
-          const hi = Math.min(g.outWidth, Math.floor((g.inWidth - 1 - shift) / g.strideWidth) + 1);
-          if (hi <= lo) continue;
-          const iw = lo * g.strideWidth + shift;
-          rows(
-            outAt + ((b * g.inHeight + ih) * g.inWidth + iw) * rowBytes,
-            wAt + (kh * g.filterWidth + kw) * rowBytes,
-            dyAt + ((b * g.outHeight + oh) * g.outWidth + lo) * rowBytes,
-            c,
-            hi - lo,
-            g.strideWidth * rowBytes,
-            0,
-            rowBytes,
-          );
-        }
+  const px = 4 * c;
+  const args: number[] = [];
+  const samples = [0];
+  for (let b = 0; b < g.batch; b++) {
+    for (let kh = g.filterHeight - 1; kh >= 0; kh--) {
+      const [oh0, oh1] = rowsInside(g, kh);
+      if (oh1 <= oh0) continue;
+      const ih = oh0 * g.strideHeight - g.padTop + kh * g.dilationHeight;
+      for (let kw = 0; kw < g.filterWidth; kw++) {
+        const [ow0, ow1] = columnsInside(g, kw);
+        if (ow1 <= ow0) continue;
+        const iw = ow0 * g.strideWidth - g.padLeft + kw * g.dilationWidth;
+        args.push(
+          outAt + ((b * g.inHeight + ih) * g.inWidth + iw) * px,
+          wAt + (kh * g.filterWidth + kw) * px,
+          dyAt + ((b * g.outHeight + oh0) * g.outWidth + ow0) * px,
+          c,
+          ow1 - ow0,
+          g.strideWidth * px,
+          0,
+          px,
+          oh1 - oh0,
+          g.strideHeight * g.inWidth * px,
+          0,
+          g.outWidth * px,
+        );
       }
+    }
+    samples.push(args.length / 12);
+  }
+  runRows2Calls(backend, args, samples, c, tf.DepthwiseConv2dNativeBackpropInput);
   return out;
 }
 
@@ -78,8 +95,7 @@ export function depthwiseBackpropInputWasm(args: {
   }
 
   const multiplier = filter.shape[3];
-  const rows = multiplier === 1 && dy.dtype === "float32" ? rowsFor(backend) : undefined;
-  if (rows) {
+  if (multiplier === 1 && dy.dtype === "float32" && rowsFor(backend)) {
     const info = tf.backend_util.computeConv2DInfo(
       attrs.inputShape,
       filter.shape as [number, number, number, number],
@@ -89,7 +105,7 @@ export function depthwiseBackpropInputWasm(args: {
       attrs.dimRoundingMode,
       true,
     );
-    return direct(backend, rows, dy, filter, geometryOf(info), attrs.inputShape);
+    return direct(backend, dy, filter, geometryOf(info), attrs.inputShape);
   }
 
   const result = withTensors(backend, [dy, filter], ([dyIn, filterIn]) =>

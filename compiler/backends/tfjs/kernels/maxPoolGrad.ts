@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { replacing } from "./common.js";
 import { zeroOut } from "./bulk.js";
-import { poolGradFor, type PoolGradFn } from "./maxPoolSimd.js";
+import { poolGradFor, poolGradModule, type PoolGradFn } from "./maxPoolSimd.js";
+import { poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
+import { MIN_POOLED_WORK } from "./pooledRows.js";
 import { addressOf, wasmHeap } from "./simd.js";
 
 // Why: wasm's MaxPoolGrad took 16% of a mini_xception training step for its two
@@ -20,7 +22,11 @@ type Pool2DInfo = tf.backend_util.Conv2DInfo;
 /**
  * dx by the SIMD routine: per sample and output row, the window's rows are clipped to
  * the input once, and the output columns whose windows lie wholly inside the input go
- * to one call (the edge columns, clipped, one call each).
+ * to one call (the edge columns, clipped, one call each). On the kernel pool, runs of
+ * samples are the tasks: windows of one sample can share input pixels (stride below the
+ * window), windows of two samples never do, so a run writes its own floats, in one
+ * thread's order: bit-identical. (Not by channels: the routine steps dy by its channel
+ * count.)
  */
 function bySimd(
   pool: PoolGradFn,
@@ -37,7 +43,11 @@ function bySimd(
   const off = addressOf(backend, out) - xAt;
   const pixel = 4 * c;
   const rowStride = inWidth * pixel;
-  for (let b = 0; b < batchSize; b++)
+  const work = batchSize * outHeight * outWidth * fh * fw * c;
+  const threads = work < MIN_POOLED_WORK ? 1 : poolThreads(backend);
+  const calls: Call[] = [];
+  const samples = [0];
+  for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < outHeight; oh++) {
       const h0 = oh * sh - info.padInfo.top;
       const r0 = Math.max(0, h0);
@@ -53,8 +63,8 @@ function bySimd(
         const cols = Math.min(inWidth, w0 + fw) - c0;
         let count = 1;
         if (inside(ow)) while (ow + count < outWidth && inside(ow + count)) count++;
-        if (cols > 0)
-          pool(
+        if (cols > 0) {
+          const args: Parameters<PoolGradFn> = [
             xAt + ((b * inHeight + r0) * inWidth + c0) * pixel,
             dyAt + ((b * outHeight + oh) * outWidth + ow) * pixel,
             off,
@@ -65,10 +75,22 @@ function bySimd(
             cols,
             rowStride,
             pixel,
-          );
+          ];
+          if (threads > 1) calls.push({ module: poolGradModule, fn: "pool", args });
+          else pool(...args);
+        }
         ow += count;
       }
     }
+    samples.push(calls.length);
+  }
+  if (threads <= 1) return;
+  const runs = Math.min(batchSize, TASKS_PER_THREAD * threads);
+  const bounds = Array.from(
+    { length: runs + 1 },
+    (_, i) => samples[Math.floor((i * batchSize) / runs)]!,
+  );
+  runJob(backend, { calls, grid: [{ kind: "calls", bounds }], kernel: tf.MaxPoolGrad });
 }
 
 /**

@@ -3,7 +3,7 @@ import type * as tf from "@tensorflow/tfjs";
 // A small WebAssembly SIMD routine that works in place on tfjs-backend-wasm's own
 // memory, for gradient loops XNNPACK has no operator for. It is written here as
 // bytes, with the instructions spelled out below, so that nothing has to be
-// compiled or downloaded to build archc: the module is about 150 bytes and is
+// compiled or downloaded to build archc: the module is about 700 bytes and is
 // assembled and instantiated once per backend memory.
 //
 //   rows(acc, a, b, n, count, accStride, aStride, bStride):
@@ -15,6 +15,9 @@ import type * as tf from "@tensorflow/tfjs";
 // with aStride 0 it scatters one row times many into many rows (an input gradient).
 // sums(acc, a, n, count, accStride, aStride) is the same loop without b: with
 // accStride 0 it sums the rows of a matrix (a reduction over leading axes).
+// rows2(acc, a, b, n, count, accS, aS, bS, outer, accS2, aS2, bS2) is rows under one more loop,
+// outer times, moving acc, a and b by the second strides: a depthwise gradient's tap over all
+// output rows of a sample in one call (rows2Body below).
 
 /** sums(acc, a, n, count, accStride, aStride): acc[i] += a[i], count rows, strides in bytes. */
 export type SumsFn = (
@@ -234,15 +237,100 @@ function body(product: boolean): number[] {
   return functionBody([...uleb(1), 3, I32], code); // one group of 3 i32 locals
 }
 
+/**
+ * rows2(acc, a, b, n, count, accS, aS, bS, outer, accS2, aS2, bS2): `outer` times, rows(acc, a,
+ * b, n, count, accS, aS, bS), then acc += accS2, a += aS2, b += bS2. One call walks a plane
+ * (a depthwise tap over every output row of a sample) where rows walks one row of it: 28x fewer
+ * calls from JavaScript, and few enough to hand the kernel pool.
+ */
+function rows2Body(): number[] {
+  const [ACC, A, B, N, COUNT, ACCS, AS, BS, OUTER, ACCS2, AS2, BS2] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  ];
+  const [I, NV, NB, K, PACC, PA, PB] = [12, 13, 14, 15, 16, 17, 18];
+  const addr = (base: number) => [...localGet(base), ...localGet(I), op.i32add];
+  const update = (load: number[], mul: number[], add: number[], store: number[]) => [
+    ...addr(PACC),
+    ...addr(PACC),
+    ...load,
+    ...addr(PA),
+    ...load,
+    ...addr(PB),
+    ...load,
+    ...mul,
+    ...add,
+    ...store,
+  ];
+  // for (; i < end; i += step) update
+  const inner = (end: number, step: number, u: number[]) => [
+    op.block,
+    0x40,
+    op.loop,
+    0x40,
+    ...localGet(I),
+    ...localGet(end),
+    op.i32geU,
+    op.brIf,
+    1,
+    ...u,
+    ...addTo(I, [op.i32const, step]),
+    op.br,
+    0,
+    op.end,
+    op.end,
+  ];
+  const row = [
+    op.i32const,
+    0,
+    ...localSet(I),
+    ...inner(NV, 16, update(v128load, f32x4mul, f32x4add, v128store)),
+    ...inner(NB, 4, update(f32load, [op.f32mul], [op.f32add], f32store)),
+    ...addTo(PACC, localGet(ACCS)),
+    ...addTo(PA, localGet(AS)),
+    ...addTo(PB, localGet(BS)),
+  ];
+  const code = [
+    ...localGet(N),
+    op.i32const,
+    0x7c, // -4
+    op.i32and,
+    op.i32const,
+    2,
+    op.i32shl,
+    ...localSet(NV),
+    ...localGet(N),
+    op.i32const,
+    2,
+    op.i32shl,
+    ...localSet(NB),
+    ...repeat(OUTER, [
+      ...localGet(COUNT),
+      ...localSet(K),
+      ...localGet(ACC),
+      ...localSet(PACC),
+      ...localGet(A),
+      ...localSet(PA),
+      ...localGet(B),
+      ...localSet(PB),
+      ...repeat(K, row),
+      ...addTo(ACC, localGet(ACCS2)),
+      ...addTo(A, localGet(AS2)),
+      ...addTo(B, localGet(BS2)),
+    ]),
+    op.end,
+  ];
+  return functionBody([...uleb(1), 7, I32], code); // one group of 7 i32 locals
+}
+
 /** The module's bytes; `shared` matches the threaded build's shared memory. */
 export function rowsModule(shared: boolean): Uint8Array {
   return Uint8Array.from([
     ...WASM_HEADER,
-    ...section(1, [2, ...i32Params(8), ...i32Params(6)]),
+    ...section(1, [3, ...i32Params(8), ...i32Params(6), ...i32Params(12)]),
     ...memoryImport(shared),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...str("rows"), 0x00, 0, ...str("sums"), 0x00, 1]),
-    ...section(10, [2, ...body(true), ...body(false)]),
+    ...section(3, [3, 0, 1, 2]),
+    ...section(7, [3, ...str("rows"), 0x00, 0, ...str("sums"), 0x00, 1, ...str("rows2"), 0x00, 2]),
+    ...section(10, [3, ...body(true), ...body(false), ...rows2Body()]),
   ]);
 }
 
@@ -254,9 +342,13 @@ export interface WasmApi {
 }
 export const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
+/** rows2(acc, a, b, n, count, accS, aS, bS, outer, accS2, aS2, bS2): see rows2Body. */
+export type Rows2Fn = (...args: [...Parameters<RowsFn>, number, number, number, number]) => void;
+
 export interface SimdFns {
   readonly rows: RowsFn;
   readonly sums: SumsFn;
+  readonly rows2: Rows2Fn;
 }
 
 /** The backend's wasm memory: the emscripten module's export, or the threaded build's own. */
@@ -324,6 +416,7 @@ export function simdFor(backend: tf.KernelBackend): SimdFns | undefined {
   return boundTo(backend, rowsModule, (e) => ({
     rows: e["rows"] as RowsFn,
     sums: e["sums"] as SumsFn,
+    rows2: e["rows2"] as Rows2Fn,
   }));
 }
 

@@ -20,8 +20,8 @@ import {
   noNetworkParameter,
 } from "../../../language/elaborate/layer.js";
 import { Namer } from "../../../language/elaborate/namer.js";
-import { ops } from "../../../language/elaborate/ops/catalogue.js";
-import type { AttrKind, BoundAttr, Lowered } from "../../../language/elaborate/ops/spec.js";
+import { ops, type Word } from "../../../language/elaborate/ops/catalogue.js";
+import type { BoundAttr, Lowered } from "../../../language/elaborate/ops/spec.js";
 import { needsNumber, type Activation } from "../../../language/elaborate/values.js";
 import { activationConstants, activations } from "../../../language/ir/activations.js";
 import type { IRNode } from "../../../language/ir/types.js";
@@ -30,31 +30,24 @@ import { Planner } from "../../tfjs/plan.js";
 import { Bare, formExpr } from "./bare.js";
 import { diagnosed, generated, SpecError } from "./errors.js";
 import { Float, languageValue, type Num } from "./numbers.js";
+import type { LayerOptions, LayerWord, Pads, Parts } from "./options.js";
 
 export { SpecError };
 
 /**
- * The runtime of structured generated TypeScript (`archc compile --target ts`): each layer word
- * of the language is one method. A method binds its options as the compiler binds keyword
- * arguments, names and lowers the layer with the compiler's own steps (elaborate/layer.ts, the
- * op's lowering in elaborate/ops/), so its checks throw the compiler's diagnostics as SpecError,
- * and plans the node with the layer plan (backends/tfjs/plan.ts) the runtime model is made from:
- * the model and its weights are the runtime's by construction.
+ * The runtime of structured generated TypeScript (`archc compile --target ts`): one generic entry,
+ * `s.layer(word, x, options)`, takes every layer word of the language, with the word's attributes
+ * as options typed from the op catalogue (options.ts), so a new op or word needs no edit here. It
+ * binds the options as the compiler binds keyword arguments, names and lowers the layer with the
+ * compiler's own steps (elaborate/layer.ts, the op's lowering in elaborate/ops/), so its checks
+ * throw the compiler's diagnostics as SpecError, and plans the node with the layer plan
+ * (backends/tfjs/plan.ts) the runtime model is made from: the model and its weights are the
+ * runtime's by construction.
  */
 
 export type { Activation };
+export type { LayerOptions, LayerWord, Order, Pads, Parts, Size } from "./options.js";
 export type Tensor = tf.SymbolicTensor;
-/** A partition: a segment count, `regular` (1) or `depthwise` (one segment per channel). */
-export type Parts = Num | "regular" | "depthwise";
-/** A 2-d window: `3` is 3x3. */
-export type Size = Num | readonly [Num, Num];
-export type Order = "spatial_first" | "pointwise_first";
-type Pad = "same" | "valid";
-/**
- * Explicit padding (the language's `pad`): `1` pads every side, `[h, w]` rows and columns on both
- * sides, `[top, bottom, left, right]` each side on its own; the window then runs 'valid'.
- */
-export type Pads = Num | readonly [Num, Num] | readonly [Num, Num, Num, Num];
 
 /**
  * A value the spec does arithmetic or an ordering comparison on, where its parameter may also hold
@@ -83,40 +76,6 @@ export function idiv(a: number, b: number): number {
 /** `in` of the language: the channel count of a tensor. */
 export function channels(x: Tensor): number {
   return x.shape[x.shape.length - 1] ?? 0;
-}
-
-export interface ConvOptions {
-  kernel: Size;
-  filters?: Num;
-  padding?: Pad;
-  pad?: Pads;
-  activation?: Activation;
-  stride?: Size;
-  dilation?: Size;
-  parts?: Parts;
-  width?: Num;
-  bias?: boolean;
-  name?: string;
-}
-
-export interface SepconvOptions extends ConvOptions {
-  mid?: Activation;
-  order?: Order;
-  multiplier?: Num;
-}
-
-export interface PoolOptions {
-  pool?: Size;
-  padding?: Pad;
-  pad?: Pads;
-  stride?: Size;
-  /** PyTorch's ceil_mode: the output size rounds up. */
-  ceil?: boolean;
-  name?: string;
-}
-
-interface Named {
-  name?: string;
 }
 
 /** The network being built: its graph so far, planned and instantiated as it grows. */
@@ -177,8 +136,8 @@ export class Builder {
    * `defaults bn(epsilon = 1e-5)`: the options layers of that kind take when their own leave them
    * out, in this scope from here on and in the block instances it makes afterwards.
    */
-  defaults(op: string, o: object): void {
-    this.opDefaults = merged(this.opDefaults, op, o);
+  defaults<W extends Word>(word: W, o: LayerOptions<W>): void {
+    this.opDefaults = merged(this.opDefaults, word, o);
   }
 
   /**
@@ -186,8 +145,8 @@ export class Builder {
    * with them, for the rest of that body and the block instances it makes; the scope outside the
    * body keeps its own. Layers are named as in this scope.
    */
-  withDefaults(op: string, o: object): Builder {
-    return new Builder(this.namer, this.net, merged(this.opDefaults, op, o));
+  withDefaults<W extends Word>(word: W, o: LayerOptions<W>): Builder {
+    return new Builder(this.namer, this.net, merged(this.opDefaults, word, o));
   }
 
   /** The finished model, from the input to `output`. */
@@ -199,107 +158,24 @@ export class Builder {
     return tf.model({ inputs: this.net.input, outputs: output, name });
   }
 
-  input(shape: readonly [Num, Num, Num], o: Named = {}): Tensor {
-    const x = this.layer("input", undefined, { shape, ...o });
+  /** `input HxWxC`: the network's input, its first layer. */
+  input(shape: readonly [Num, Num, Num], o: LayerOptions<"input"> = {}): Tensor {
+    const x = this.lower("input", undefined, { ...o, shape });
     this.net.input = x;
     return x;
   }
 
-  /** 2-d convolution over `parts` channel segments. */
-  conv(x: Tensor, o: ConvOptions): Tensor {
-    return this.layer("conv", x, o);
-  }
-
-  /** Separable convolution: a spatial step over `parts` segments and a 1x1 pointwise step. */
-  sepconv(x: Tensor, o: SepconvOptions): Tensor {
-    return this.layer("sepconv", x, o);
-  }
-
-  /** Batch normalisation over the channel axis, with Keras' defaults. */
-  bn(
-    x: Tensor,
-    o: { epsilon?: Num; momentum?: Num; scale?: boolean; center?: boolean } & Named = {},
-  ): Tensor {
-    return this.layer("bn", x, o);
-  }
-
-  /** Layer normalisation over the channels of each position (ConvNeXt's), epsilon 1e-6. */
-  layernorm(
-    x: Tensor,
-    o: { epsilon?: Num; scale?: boolean; center?: boolean } & Named = {},
-  ): Tensor {
-    return this.layer("layernorm", x, o);
-  }
-
-  /** Layer scale: a learnable multiplier per channel, each starting at `init`. */
-  layerscale(x: Tensor, o: { init?: Num } & Named = {}): Tensor {
-    return this.layer("layerscale", x, o);
-  }
-
-  /** Stochastic depth: in training, an example's tensor dropped whole with probability `rate`. */
-  droppath(x: Tensor, o: { rate?: Num } & Named = {}): Tensor {
-    return this.layer("droppath", x, o);
-  }
-
-  /** `act(fn)`: an activation chosen by argument; `none` is no layer. */
-  act(x: Tensor, fn: Activation, o: Named = {}): Tensor {
-    return this.layer("act", x, { fn, ...o });
-  }
-
-  /** An activation written as a layer of its own (`relu`), named after it. */
-  activation(x: Tensor, fn: Exclude<Activation, "none">, o: Named = {}): Tensor {
-    // A word that is no activation fails as act(fn = word) does.
-    return (activations as readonly string[]).includes(fn) && ops.has(fn)
-      ? this.layer(fn, x, o)
-      : this.layer("act", x, { fn, ...o });
-  }
-
-  maxpool(x: Tensor, o: PoolOptions = {}): Tensor {
-    return this.layer("maxpool", x, o);
-  }
-
-  avgpool(x: Tensor, o: PoolOptions = {}): Tensor {
-    return this.layer("avgpool", x, o);
-  }
-
-  /** Zero padding of height and width (Keras' ZeroPadding2D). */
-  zeropad(x: Tensor, o: { pad: Pads } & Named): Tensor {
-    return this.layer("zeropad", x, o);
-  }
-
-  gap(x: Tensor, o: Named = {}): Tensor {
-    return this.layer("gap", x, o);
-  }
-
-  gmp(x: Tensor, o: Named = {}): Tensor {
-    return this.layer("gmp", x, o);
-  }
-
-  flatten(x: Tensor, o: Named = {}): Tensor {
-    return this.layer("flatten", x, o);
-  }
-
-  dense(x: Tensor, o: { units: Num; activation?: Activation; bias?: boolean } & Named): Tensor {
-    return this.layer("dense", x, o);
-  }
-
-  dropout(x: Tensor, o: { rate?: Num } & Named = {}): Tensor {
-    return this.layer("dropout", x, o);
-  }
-
-  /** ShuffleNet's channel shuffle across `groups` channel groups (torchvision's definition). */
-  shuffle(x: Tensor, o: { groups: Parts } & Named): Tensor {
-    return this.layer("shuffle", x, o);
-  }
-
-  /** One of `parts` equal channel parts, counted from 0 (ShuffleNet v2's channel split). */
-  split(x: Tensor, o: { parts: Num; take: Num } & Named): Tensor {
-    return this.layer("split", x, o);
-  }
-
-  /** Nearest-neighbour upsampling: each pixel repeated `factor` times along each axis. */
-  upsample(x: Tensor, o: { factor?: Size } & Named = {}): Tensor {
-    return this.layer("upsample", x, o);
+  /**
+   * One layer statement on `x`: `s.layer("conv", x, { kernel: 3, filters: 64 })` is
+   * `conv 3x3 64`, `s.layer("relu", x)` is `relu`. The options are the word's attributes, typed
+   * by kind from the op catalogue (options.ts).
+   */
+  layer<W extends LayerWord>(word: W, x: Tensor, o: LayerOptions<W> = {}): Tensor {
+    // Only untyped callers reach these: generated code writes the catalogue's words.
+    if (word === ("input" as string)) throw new Error("the input is s.input(shape), not a layer");
+    if (!ops.has(word))
+      throw new Error(`'${word}' is not a layer word of archc: ${[...ops.keys()].join(", ")}`);
+    return this.lower(word, x, o);
   }
 
   /** Branches joined by concatenation along channels; one branch is just itself. */
@@ -351,7 +227,7 @@ export class Builder {
    * One layer statement, as the elaborator runs it: its options bound as keyword arguments, no
    * layer for an identity activation, its name, its node from the op's lowering; then planned.
    */
-  private layer(word: string, x: Tensor | undefined, o: object): Tensor {
+  private lower(word: Word, x: Tensor | undefined, o: object): Tensor {
     const op = ops.get(word)!;
     return diagnosed(() => {
       if (word === "input" && this.net.input) inputNotFirst(generated);

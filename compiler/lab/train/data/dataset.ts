@@ -21,6 +21,11 @@ export interface EpochOptions {
    * (seed, epoch, sample), or the evaluation's centre crop. Absent: the images as they are.
    */
   readonly view?: View;
+  /**
+   * The run's last epoch: a loader that decodes the next epoch's first batches while this one
+   * ends (packs and image folders do) has no next epoch to decode.
+   */
+  readonly final?: boolean;
 }
 
 /**
@@ -81,6 +86,12 @@ export interface Dataset {
   readonly classNames?: readonly string[];
   /** Where each sample comes from, for a loader in another process (packs: `shards`). */
   readonly origin?: SampleOrigin;
+  /**
+   * Starts now what reading will need (decoding threads, a pack's sample table), so that it
+   * overlaps what comes before the first batch instead of delaying it. The embedded trainer
+   * calls it when it opens a run's data; the torch engine, which reads in Python, does not.
+   */
+  warm?(): void;
 }
 
 /** Bad data: says what is wrong and, where there is one, the file or folder. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import sharp from "sharp";
+import { DecodePool, defaultDecodeThreads } from "../../data/pool.js";
+import { Prefetcher, Slots, type Slot } from "../../data/prefetch.js";
 import {
   checkBatchSize,
   checkChannels,
@@ -12,7 +12,13 @@ import {
   type Dataset,
   type EpochOptions,
 } from "./dataset.js";
-import { epochOrder } from "./random.js";
+
+/** A batch of an image folder decoded into its slot (rows of skipped files left out). */
+interface Decoded {
+  readonly slot: Slot;
+  readonly labels: number[];
+  readonly samples: number[];
+}
 
 /**
  * Files listed as images. Which format a file is, is read from its first bytes, not its name,
@@ -154,9 +160,10 @@ export interface ImageFolderOptions {
   readonly limit?: number;
   /** Skip (and record in `skipped`) images that do not decode, instead of failing. */
   readonly skipCorrupt?: boolean;
-  /** Images decoded at once; sharp works off the event loop, so a few overlap well. */
-  readonly concurrency?: number;
-  /** --workers: decoding threads (images decoded at once; 0 decodes one at a time). */
+  /**
+   * --workers: decoding threads, shared with packs (compiler/lab/data/pool.ts; default the cores
+   * but one); 0 decodes on the calling thread, one image at a time.
+   */
   readonly threads?: number;
   readonly name?: string;
 }
@@ -165,63 +172,11 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();
 }
 
-/** JPEG starts FF D8 FF, PNG with its 8-byte signature; nothing else is given to sharp. */
-function sniff(buf: Buffer): "jpeg" | "png" | undefined {
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return "jpeg";
-  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (buf.length >= 8 && png.every((b, i) => buf[i] === b)) return "png";
-  return undefined;
-}
-
 /**
- * One image as h*w*c floats in [0, 1]. EXIF orientation is applied (photos come out upright);
- * alpha is dropped, as PIL's convert("RGB") does; the aspect ratio is not kept ("fill"), as
- * torchvision's Resize((h, w)) does not keep it. Truncated or damaged files fail (sharp's
- * failOn "warning"), so a half-decoded image never trains as if it were whole.
- */
-export async function decodeImage(
-  path: string,
-  shape: readonly [number, number, number],
-): Promise<Float32Array> {
-  const [h, w, c] = shape;
-  const buf = await readFile(path);
-  if (!sniff(buf)) throw new Error("not a JPEG or PNG file (by its first bytes)");
-  const img = sharp(buf, { failOn: "warning" })
-    .rotate()
-    .resize(w, h, { fit: "fill" })
-    .removeAlpha()
-    .toColourspace("srgb");
-  const { data, info } = await img.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || info.width !== w || info.height !== h)
-    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, not ${w}x${h}x3`);
-  const out = new Float32Array(h * w * c);
-  if (c === 3) for (let i = 0; i < out.length; i++) out[i] = data[i]! / 255;
-  else
-    // Gray as PIL's convert("L") (ITU-R 601 luma on the sRGB values), which is what MNIST-like
-    // sets and torchvision's Grayscale use; libvips' own b-w would weigh colours differently.
-    for (let i = 0; i < out.length; i++)
-      out[i] = (0.299 * data[3 * i]! + 0.587 * data[3 * i + 1]! + 0.114 * data[3 * i + 2]!) / 255;
-  return out;
-}
-
-/** `fn` over `xs` with at most `limit` running at once; results in order. */
-async function mapLimit<T, R>(xs: readonly T[], limit: number, fn: (x: T) => Promise<R>) {
-  const out = new Array<R>(xs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < xs.length) {
-      const i = next++;
-      out[i] = await fn(xs[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
-  return out;
-}
-
-/**
- * Images streamed from disk: the file list is read up front, pixels are decoded (sharp) and
- * resized batch by batch, the next batch decoding while the caller trains on this one. Memory
- * holds at most two batches of pixels, never the whole folder.
+ * Images streamed from disk: the file list is read up front; each image is read, decoded (sharp)
+ * and resized by the loader's decoding threads, as a pack's samples are, straight into its
+ * batch's shared memory, two batches ahead of the one training (and the next epoch's first
+ * while an epoch ends). Memory holds a few batches of pixels, never the whole folder.
  */
 export function imageFolderDataset(
   source: string | { readonly root: string; readonly listing: ImageListing },
@@ -242,36 +197,52 @@ export function imageFolderDataset(
   const classes = o.classes ?? classNames.length;
   const items = o.limit !== undefined ? limitBalanced(listing.items, o.limit) : [...listing.items];
   if (items.length === 0) throw new DataError("has no images to deliver for this split", root);
-  const concurrency = Math.max(1, o.threads ?? o.concurrency ?? 4);
   const skipped: { path: string; reason: string }[] = [];
   // Files found corrupt once are not decoded again in later epochs.
   const bad = new Set<number>();
+  const px = shape[0] * shape[1] * shape[2];
+  const pool = DecodePool.shared(o.threads ?? defaultDecodeThreads(), false);
+  const slots = new Slots();
 
-  const decodeBatch = async (idx: number[]) => {
+  const decodeBatch = async (idx: number[]): Promise<Decoded> => {
     const ok = idx.filter((k) => !bad.has(k));
-    const decoded = await mapLimit(ok, concurrency, async (k) => {
-      const item = items[k]!;
-      try {
-        return await decodeImage(item.path, shape);
-      } catch (e) {
-        if (!o.skipCorrupt)
-          throw new DataError(
-            `cannot be decoded as an image (${firstLine(e)}); pass --skip-corrupt to skip such files`,
-            item.path,
-          );
-        // Two epochs' iterators may meet the same file at once: record it once.
-        if (!bad.has(k)) skipped.push({ path: item.path, reason: firstLine(e) });
-        bad.add(k);
-        return undefined;
+    const slot = slots.take(ok.length * px * 4);
+    let failures;
+    try {
+      failures = await pool.decodeBatch({
+        samples: ok.map((k) => ({ path: items[k]!.path, sample: k })),
+        shape,
+        out: slot.memory,
+      });
+    } catch (e) {
+      slot.busy = false;
+      throw e;
+    }
+    const keep: number[] = [];
+    for (const [j, k] of ok.entries()) {
+      const why = failures.get(j);
+      if (why === undefined) {
+        // Rows after a skipped one move up, so that the batch's rows stay contiguous.
+        if (keep.length < j)
+          new Float32Array(slot.memory).copyWithin(keep.length * px, j * px, (j + 1) * px);
+        keep.push(k);
+        continue;
       }
-    });
-    const px = shape[0] * shape[1] * shape[2];
-    const keep = ok.filter((_, j) => decoded[j] !== undefined);
-    const x = new Float32Array(keep.length * px);
-    let j = 0;
-    for (const d of decoded) if (d) x.set(d, j++ * px);
-    return { x, labels: keep.map((k) => items[k]!.label), samples: keep };
+      const path = items[k]!.path;
+      if (!o.skipCorrupt) {
+        slot.busy = false;
+        throw new DataError(
+          `cannot be decoded as an image (${firstLine(why)}); pass --skip-corrupt to skip such files`,
+          path,
+        );
+      }
+      // Two epochs' batches may meet the same file at once: record it once.
+      if (!bad.has(k)) skipped.push({ path, reason: firstLine(why) });
+      bad.add(k);
+    }
+    return { slot, labels: keep.map((k) => items[k]!.label), samples: keep };
   };
+  const loader = new Prefetcher({ size: items.length, prefetch: 2, decode: decodeBatch });
 
   return {
     name: o.name ?? root,
@@ -286,25 +257,20 @@ export function imageFolderDataset(
       labels: items.map((it) => it.label),
       skipCorrupt: !!o.skipCorrupt,
     },
+    warm: () => pool.start(),
     async *batches(batchSize: number, e: EpochOptions): AsyncIterable<Batch> {
       checkBatchSize(batchSize);
-      const order = epochOrder(items.length, e.seed, e.epoch, e.shuffle);
-      const chunks: number[][] = [];
-      for (let i = 0; i < order.length; i += batchSize) chunks.push(order.slice(i, i + batchSize));
-      const start = (i: number) => {
-        const p = decodeBatch(chunks[i]!);
-        // Handled here in case the caller stops early and never awaits it; a failure still
-        // reaches the caller through the `await` below when it does.
-        p.catch(() => undefined);
-        return p;
-      };
-      let pending = chunks.length > 0 ? start(0) : undefined;
-      for (let i = 0; pending; i++) {
-        const ready = await pending;
-        pending = i + 1 < chunks.length ? start(i + 1) : undefined;
+      for await (const d of loader.epoch(batchSize, e)) {
         // A batch whose every image was skipped is left out rather than yielded empty.
-        if (ready.labels.length > 0)
-          yield { ...toBatch(ready.x, ready.labels, shape, classes), samples: ready.samples };
+        if (d.labels.length === 0) {
+          d.slot.busy = false;
+          continue;
+        }
+        const x = new Float32Array(d.slot.memory, 0, d.samples.length * px);
+        const b = toBatch(x, d.labels, shape, classes);
+        d.slot.held = b.x;
+        d.slot.busy = false;
+        yield { ...b, samples: d.samples };
       }
     },
   };

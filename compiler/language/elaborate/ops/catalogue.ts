@@ -28,6 +28,40 @@ const definitions: { readonly [Op in OpName]: OpDefinition<Op> } = {
   ...joinOps,
 };
 
+/** The family tables as their files type them: each word's name and attributes literal. */
+type Families = typeof simpleOps &
+  typeof convOps &
+  typeof sepconvOps &
+  typeof normalizeOps &
+  typeof rearrangeOps;
+
+/** Every word's spec, with the type its family file gives it. */
+type AnyWord = { [Op in keyof Families]: Families[Op]["words"][number] }[keyof Families];
+
+/** Every layer word of the language, as a type: `"conv" | "relu" | ...`. */
+export type Word = AnyWord["name"];
+
+/**
+ * The attribute specs of word `W`, each name and kind a literal type: what generated
+ * TypeScript's runtime types the word's options by (backends/ts/runtime/options.ts), so that a
+ * new word needs no edit there.
+ */
+export type WordAttrs<W extends Word> = AnyWord extends infer S
+  ? S extends { readonly name: infer N; readonly attrs: readonly (infer A)[] }
+    ? W extends N
+      ? A
+      : never
+    : never
+  : never;
+
+// A word written with a type annotation (`export const w: OpSpec<"op"> = { ... }`) has a plain
+// string for its name and its attributes' names, and generated TypeScript would take any option
+// for every word: write it `{ ... } as const satisfies OpSpec<"op">` (ops/spec.ts, OpSpec).
+const wordsAreLiteral: string extends Word | WordAttrs<Word>["name"]
+  ? "a layer word's name or attributes are plain strings: see the comment above"
+  : true = true;
+void wordsAreLiteral;
+
 /** Every op of the IR, in the catalogue's order. */
 export const opNames = Object.keys(definitions) as readonly OpName[];
 

@@ -6,7 +6,7 @@ import type { AttrSpec, OpDefinitions, OpSpec } from "./spec.js";
 import { optional, value } from "../../ir/attrsSchema.js";
 import type { NodeOf, Padding, Pads } from "../../ir/types.js";
 
-export const convAttrs: readonly AttrSpec[] = [
+export const convAttrs = [
   {
     name: "kernel",
     kind: "size",
@@ -58,7 +58,7 @@ export const convAttrs: readonly AttrSpec[] = [
     positional: false,
     doc: "layer name (default derived from the op)",
   },
-];
+] as const satisfies readonly AttrSpec[];
 
 export interface ConvGeometry {
   kernel: [number, number];
@@ -83,7 +83,7 @@ export function convGeometry(layer: string, a: Attrs): ConvGeometry {
   return pads ? { ...geometry, pads } : geometry;
 }
 
-export const conv: OpSpec<"conv"> = {
+export const conv = {
   name: "conv",
   doc: "2-d convolution over `parts` channel segments (grouped convolution)",
   attrs: convAttrs,
@@ -127,7 +127,7 @@ export const conv: OpSpec<"conv"> = {
       macs: ho * wo * weights,
     };
   },
-};
+} as const satisfies OpSpec<"conv">;
 
 /** The attrs' schema that conv and sepconv share. */
 export const convAttrsSchema = {

@@ -5,10 +5,10 @@ import { nameAttr, noParams, type AttrSpec, type OpDefinitions, type OpSpec } fr
 import { value } from "../../ir/attrsSchema.js";
 
 /** A normalisation's learned affine part (batch norm's and layer norm's): gamma and beta. */
-export const affineAttrs: readonly AttrSpec[] = [
+export const affineAttrs = [
   { name: "scale", kind: "bool", positional: false, doc: "learn a scale gamma (default true)" },
   { name: "center", kind: "bool", positional: false, doc: "learn an offset beta (default true)" },
-];
+] as const satisfies readonly AttrSpec[];
 
 /** The affine switches as written (both on by default) and the weights they learn per channel. */
 export function affine(a: Attrs): { scale: boolean; center: boolean; perChannel: number } {
@@ -24,7 +24,7 @@ export function affine(a: Attrs): { scale: boolean; center: boolean; perChannel:
  * then scaled and shifted per channel. Unlike batch norm it keeps no running statistics, so it
  * computes the same in training and inference. Works on maps and on feature vectors alike.
  */
-export const layernorm: OpSpec<"layernorm"> = {
+export const layernorm = {
   name: "layernorm",
   doc: "layer normalisation over the channels of each position (ConvNeXt's); no running statistics",
   attrs: [
@@ -53,14 +53,14 @@ export const layernorm: OpSpec<"layernorm"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"layernorm">;
 
 /**
  * Layer scale (Touvron et al. 2021, CaiT; ConvNeXt's `layer_scale`): a learnable multiplier per
  * channel, starting at `init`, so that a residual branch starts close to the identity. Counted as
  * batch norm is: parameters, no multiply-accumulates (an element-wise scale).
  */
-export const layerscale: OpSpec<"layerscale"> = {
+export const layerscale = {
   name: "layerscale",
   doc: "a learnable multiplier per channel, initially `init` (ConvNeXt's layer scale); no MACs",
   attrs: [
@@ -82,7 +82,7 @@ export const layerscale: OpSpec<"layerscale"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"layerscale">;
 
 /**
  * Stochastic depth (Huang et al. 2016) as torchvision's `StochasticDepth(p, "row")`: in training,
@@ -90,7 +90,7 @@ export const layerscale: OpSpec<"layerscale"> = {
  * inference it is the identity. Written as the last layer of a residual branch, it drops the
  * branch per example, which is what stochastic depth is.
  */
-export const droppath: OpSpec<"droppath"> = {
+export const droppath = {
   name: "droppath",
   doc: "stochastic depth: in training, zeroes the whole tensor of an example with probability rate (else scales by 1 / (1 - rate)); identity at inference",
   attrs: [
@@ -107,7 +107,7 @@ export const droppath: OpSpec<"droppath"> = {
     const rate = a.number("rate", 0.1, numberRanges.droppath.rate);
     return { op: "droppath", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
   },
-};
+} as const satisfies OpSpec<"droppath">;
 
 export const normalizeOps = {
   layernorm: {

@@ -37,7 +37,7 @@ export function shuffleProblem(
  * `j * groups + i` is input channel `i * (channels / groups) + j`. It moves data only: no
  * parameters and no multiply-accumulates.
  */
-export const shuffle: OpSpec<"shuffle"> = {
+export const shuffle = {
   name: "shuffle",
   doc: "channel shuffle across `groups` channel groups (ShuffleNet); no parameters, no MACs",
   attrs: [
@@ -86,7 +86,7 @@ export const shuffle: OpSpec<"shuffle"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"shuffle">;
 
 /**
  * Nearest-neighbour upsampling by a whole factor per axis, as Keras `UpSampling2D` and PyTorch's
@@ -95,7 +95,7 @@ export const shuffle: OpSpec<"shuffle"> = {
  * (TensorFlow 1's coordinates, no half-pixel centres) and PyTorch's bilinear (either
  * `align_corners`) differ by more than 1 on unit-scale inputs, so it is left out.
  */
-export const upsample: OpSpec<"upsample"> = {
+export const upsample = {
   name: "upsample",
   doc: "nearest-neighbour upsampling by a whole factor per axis; no parameters, no MACs",
   attrs: [
@@ -127,7 +127,7 @@ export const upsample: OpSpec<"upsample"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"upsample">;
 
 /**
  * Why `split parts take` cannot cut `channels` channels, or undefined: shared with generated
@@ -169,7 +169,7 @@ export function splitProblem(
  * ShuffleNet v2's channel split (torchvision's `x.chunk(2, dim=1)`), which `shuffle 2` after
  * the concat mixes again. It moves data only: no parameters and no multiply-accumulates.
  */
-export const split: OpSpec<"split"> = {
+export const split = {
   name: "split",
   doc: "one of `parts` equal channel parts of the input (ShuffleNet v2's channel split); no parameters, no MACs",
   attrs: [
@@ -203,7 +203,7 @@ export const split: OpSpec<"split"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"split">;
 
 export const rearrangeOps = {
   shuffle: {

@@ -7,7 +7,7 @@ import { resolveParts } from "./partition.js";
 import type { OpDefinitions, OpSpec } from "./spec.js";
 import { value } from "../../ir/attrsSchema.js";
 
-export const sepconv: OpSpec<"sepconv"> = {
+export const sepconv = {
   name: "sepconv",
   doc: "separable convolution: a spatial step over `parts` segments and a 1x1 pointwise step",
   attrs: [
@@ -92,7 +92,7 @@ export const sepconv: OpSpec<"sepconv"> = {
       macs,
     };
   },
-};
+} as const satisfies OpSpec<"sepconv">;
 
 export const sepconvOps = {
   sepconv: {

@@ -6,12 +6,20 @@ import { ceilWithSame, padText, poolPadProblem } from "./pads.js";
 import { paddedOutSize } from "../../ir/geometry.js";
 import { numberRanges, schemaBounds } from "./range.js";
 import { affine, affineAttrs } from "./normalize.js";
-import { nameAttr, noParams, type OpDefinitions, type OpSpec } from "./spec.js";
+import {
+  nameAttr,
+  noParams,
+  type AttrSpec,
+  type OpDefinitions,
+  type OpSpec,
+  type WordOf,
+} from "./spec.js";
 import { optional, value } from "../../ir/attrsSchema.js";
+import type { Activation } from "../../ir/activationNames.js";
 import type { NodeOf, Padding, Pads } from "../../ir/types.js";
 import { activations } from "../values.js";
 
-export const input: OpSpec<"input"> = {
+export const input = {
   name: "input",
   doc: "the network's input, height x width x channels",
   attrs: [
@@ -36,9 +44,9 @@ export const input: OpSpec<"input"> = {
       fail("E0305", ctx.span, `input dimensions must be positive, not ${dims.join("x")}`);
     return { op: "input", attrs: {}, shape: dims, params: noParams, macs: 0 };
   },
-};
+} as const satisfies OpSpec<"input">;
 
-export const bn: OpSpec<"bn"> = {
+export const bn = {
   name: "bn",
   doc: "batch normalisation over the channel axis",
   attrs: [
@@ -70,9 +78,9 @@ export const bn: OpSpec<"bn"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"bn">;
 
-export const act: OpSpec<"act"> = {
+export const act = {
   name: "act",
   doc: "an activation chosen by argument: act(relu), act(mid)",
   attrs: [{ name: "fn", kind: "activation", positional: true, doc: "the activation" }, nameAttr],
@@ -87,60 +95,69 @@ export const act: OpSpec<"act"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"act">;
 
 /** `relu`, `elu`, ... as layers of their own. */
-export const activationOps: OpSpec<"act">[] = activations
-  .filter((f) => f !== "none")
-  .map((fn) => ({
-    name: fn,
-    doc: `the ${fn} activation`,
-    attrs: [nameAttr],
-    lower: (ctx) => ({
-      op: "act",
-      attrs: { activation: fn },
-      shape: ctx.input,
-      params: noParams,
-      macs: 0,
-    }),
-  }));
+export const activationOps = activations
+  .filter((f): f is Exclude<Activation, "none"> => f !== "none")
+  .map(
+    (fn) =>
+      ({
+        name: fn,
+        doc: `the ${fn} activation`,
+        attrs: [nameAttr],
+        lower: (ctx) => ({
+          op: "act",
+          attrs: { activation: fn },
+          shape: ctx.input,
+          params: noParams,
+          macs: 0,
+        }),
+      }) as const satisfies OpSpec<"act">,
+  );
+
+function poolWordAttrs(name: "maxpool" | "avgpool") {
+  return [
+    { name: "pool", kind: "size", positional: true, doc: "window, e.g. 3x3/2 (default 2x2)" },
+    {
+      name: "padding",
+      kind: "padding",
+      positional: true,
+      doc: "valid (default, as Keras) or same",
+    },
+    {
+      name: "pad",
+      kind: "pads",
+      positional: false,
+      doc:
+        name === "maxpool"
+          ? "explicit padding that never wins (-infinity, as PyTorch): 1, HxW, [h, w] or [t, b, l, r]"
+          : "explicit zero padding, counted in the average (as PyTorch's default): 1, HxW, [h, w] or [t, b, l, r]",
+    },
+    { name: "stride", kind: "size", positional: false, doc: "default: the window size" },
+    {
+      name: "ceil",
+      kind: "bool",
+      positional: false,
+      doc:
+        name === "maxpool"
+          ? "round the output size up, as PyTorch's ceil_mode: a last window may run past the input if it starts inside it (default false)"
+          : "round the output size up, as PyTorch's ceil_mode: a last window may run past the input if it starts inside it, and divides by the input and padding it covers (default false)",
+    },
+    nameAttr,
+  ] as const satisfies readonly AttrSpec[];
+}
+
+type PoolWord<N extends "maxpool" | "avgpool"> = WordOf<N, N, ReturnType<typeof poolWordAttrs>>;
 
 // Overloads, so each pooling word is filed under its own op in the catalogue.
-function pool(name: "maxpool"): OpSpec<"maxpool">;
-function pool(name: "avgpool"): OpSpec<"avgpool">;
-function pool(name: "maxpool" | "avgpool"): OpSpec<"maxpool" | "avgpool"> {
+function pool(name: "maxpool"): PoolWord<"maxpool">;
+function pool(name: "avgpool"): PoolWord<"avgpool">;
+function pool(name: "maxpool" | "avgpool"): PoolWord<"maxpool" | "avgpool"> {
   return {
     name,
     doc: `${name === "maxpool" ? "max" : "average"} pooling`,
-    attrs: [
-      { name: "pool", kind: "size", positional: true, doc: "window, e.g. 3x3/2 (default 2x2)" },
-      {
-        name: "padding",
-        kind: "padding",
-        positional: true,
-        doc: "valid (default, as Keras) or same",
-      },
-      {
-        name: "pad",
-        kind: "pads",
-        positional: false,
-        doc:
-          name === "maxpool"
-            ? "explicit padding that never wins (-infinity, as PyTorch): 1, HxW, [h, w] or [t, b, l, r]"
-            : "explicit zero padding, counted in the average (as PyTorch's default): 1, HxW, [h, w] or [t, b, l, r]",
-      },
-      { name: "stride", kind: "size", positional: false, doc: "default: the window size" },
-      {
-        name: "ceil",
-        kind: "bool",
-        positional: false,
-        doc:
-          name === "maxpool"
-            ? "round the output size up, as PyTorch's ceil_mode: a last window may run past the input if it starts inside it (default false)"
-            : "round the output size up, as PyTorch's ceil_mode: a last window may run past the input if it starts inside it, and divides by the input and padding it covers (default false)",
-      },
-      nameAttr,
-    ],
+    attrs: poolWordAttrs(name),
     lower(ctx) {
       const a = new Attrs(ctx);
       const [h, w, c] = requireSpatial(ctx.name, ctx.span, ctx.input);
@@ -211,9 +228,11 @@ const zeroPads: Pads = [0, 0, 0, 0];
 export const maxpool = pool("maxpool");
 export const avgpool = pool("avgpool");
 
-function globalPool(name: "gap"): OpSpec<"gap">;
-function globalPool(name: "gmp"): OpSpec<"gmp">;
-function globalPool(name: "gap" | "gmp"): OpSpec<"gap" | "gmp"> {
+type GlobalPoolWord<N extends "gap" | "gmp"> = WordOf<N, N, readonly [typeof nameAttr]>;
+
+function globalPool(name: "gap"): GlobalPoolWord<"gap">;
+function globalPool(name: "gmp"): GlobalPoolWord<"gmp">;
+function globalPool(name: "gap" | "gmp"): GlobalPoolWord<"gap" | "gmp"> {
   return {
     name,
     doc: `global ${name === "gap" ? "average" : "max"} pooling to one value per channel`,
@@ -227,7 +246,7 @@ function globalPool(name: "gap" | "gmp"): OpSpec<"gap" | "gmp"> {
 export const gap = globalPool("gap");
 export const gmp = globalPool("gmp");
 
-export const flatten: OpSpec<"flatten"> = {
+export const flatten = {
   name: "flatten",
   doc: "reshape to one feature vector",
   attrs: [nameAttr],
@@ -240,9 +259,9 @@ export const flatten: OpSpec<"flatten"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"flatten">;
 
-export const dense: OpSpec<"dense"> = {
+export const dense = {
   name: "dense",
   doc: "fully connected layer",
   attrs: [
@@ -274,9 +293,9 @@ export const dense: OpSpec<"dense"> = {
       macs: fin * units,
     };
   },
-};
+} as const satisfies OpSpec<"dense">;
 
-export const dropout: OpSpec<"dropout"> = {
+export const dropout = {
   name: "dropout",
   doc: "dropout during training; no parameters",
   attrs: [
@@ -288,9 +307,9 @@ export const dropout: OpSpec<"dropout"> = {
     const rate = a.number("rate", 0.5, numberRanges.dropout.rate);
     return { op: "dropout", attrs: { rate }, shape: ctx.input, params: noParams, macs: 0 };
   },
-};
+} as const satisfies OpSpec<"dropout">;
 
-export const zeropad: OpSpec<"zeropad"> = {
+export const zeropad = {
   name: "zeropad",
   doc: "zero padding of the height and width (Keras' ZeroPadding2D, PyTorch's nn.ZeroPad2d)",
   attrs: [
@@ -315,7 +334,7 @@ export const zeropad: OpSpec<"zeropad"> = {
       macs: 0,
     };
   },
-};
+} as const satisfies OpSpec<"zeropad">;
 
 const poolAttrs = {
   pool: value.pair,

@@ -65,7 +65,13 @@ export type LoweredOf<Op extends OpName> = Op extends OpName
 
 export type Lowered = LoweredOf<OpName>;
 
-/** A layer word and how it lowers to IR op `Op` (catalogue.ts files each under its op). */
+/**
+ * A layer word and how it lowers to IR op `Op` (catalogue.ts files each under its op). A family
+ * file writes each one `{ ... } as const satisfies OpSpec<"op">`, not with a type annotation, so
+ * that its name and its attributes' names and kinds stay literal types: generated TypeScript's
+ * runtime types each word's options from them (catalogue.ts: `WordAttrs`), and catalogue.ts fails
+ * to compile while a word's name or attributes are plain strings.
+ */
 export interface OpSpec<Op extends OpName = OpName> {
   /** The word users write: `conv`, `relu`, `gap`. */
   readonly name: string;
@@ -73,6 +79,16 @@ export interface OpSpec<Op extends OpName = OpName> {
   readonly attrs: readonly AttrSpec[];
   lower(ctx: LowerContext): LoweredOf<Op>;
 }
+
+/** A word's spec whose name and attributes are these literal types (OpSpec says why). */
+export type WordOf<
+  Op extends OpName,
+  Name extends string,
+  A extends readonly AttrSpec[],
+> = OpSpec<Op> & {
+  readonly name: Name;
+  readonly attrs: A;
+};
 
 /**
  * What the language knows of IR op `Op`, kept beside its words' specs in their family's file
@@ -93,9 +109,9 @@ export type OpDefinitions = { readonly [Op in OpName]?: OpDefinition<Op> };
 export const noParams: Params = { trainable: 0, nonTrainable: 0 };
 
 /** Every layer's optional `name = "..."`. */
-export const nameAttr: AttrSpec = {
+export const nameAttr = {
   name: "name",
   kind: "string",
   positional: false,
   doc: "layer name",
-};
+} as const satisfies AttrSpec;
