@@ -1,3 +1,4 @@
+import type { BoundArg } from "../language/elaborate/bind.js";
 import type { IRGraph } from "../language/ir/types.js";
 import {
   buildNetwork,
@@ -33,7 +34,7 @@ export function buildFromCli(
   io: IO,
   file: string,
   opts: BuildOptions,
-): { graph: IRGraph; program: Program } | { exit: number } {
+): { graph: IRGraph; program: Program; sets: readonly BoundArg[] } | { exit: number } {
   const maxLayers = maxLayersOf(opts.maxLayers);
   if (typeof maxLayers === "object") {
     io.err(`archc: ${maxLayers.error}`);
@@ -48,5 +49,6 @@ export function buildFromCli(
   if ("code" in net) return { exit: report(io, program, [net], opts.json) };
   const built = buildNetwork(program, net, sets.args, maxLayers ? { maxLayers } : {});
   if (!built.ok) return { exit: report(io, program, built.diagnostics, opts.json) };
-  return { graph: built.graph, program };
+  // The --set values with their kinds (2.0 is a float), which the graph's JSON arguments lose.
+  return { graph: built.graph, program, sets: sets.args };
 }

@@ -1,6 +1,6 @@
 import type { NetworkDecl } from "../../grammar/ast.js";
 import type { IRGraph } from "../../compiler/language/ir/types.js";
-import type { Program } from "../../compiler/language/program.js";
+import { parseSets, type Program } from "../../compiler/language/program.js";
 import type { Artefact, ArtefactKind } from "./protocol.js";
 
 // Each writer is its own chunk, loaded by the worker when its download is first asked for.
@@ -72,7 +72,13 @@ async function typeScriptSource(s: Source): Promise<Artefact> {
   const { emitTypeScript, StructureError } = await import("../../compiler/backends/ts/emit.js");
   const name = s.graph.network;
   try {
-    const data = await emitTypeScript(s.program, s.network, { source: s.file, graph: s.graph });
+    // The --set values with their kinds: 2.0 stays a float in the generated defaults.
+    const sets = parseSets(s.set).args;
+    const data = await emitTypeScript(s.program, s.network, {
+      source: s.file,
+      graph: s.graph,
+      sets,
+    });
     return { name: `${name}.ts`, type: "text/typescript", data };
   } catch (e) {
     if (!(e instanceof StructureError)) throw e;

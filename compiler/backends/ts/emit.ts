@@ -11,7 +11,11 @@ import type {
 } from "../../../grammar/ast.js";
 import type { Program } from "../../language/program.js";
 import type { IRGraph } from "../../language/ir/types.js";
-import type { Json } from "../../language/elaborate/values.js";
+import type { BoundArg } from "../../language/elaborate/bind.js";
+import { evaluate } from "../../language/elaborate/evaluate.js";
+import { Scope } from "../../language/elaborate/scope.js";
+import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
+import { DiagnosticError } from "../../../grammar/diagnostic.js";
 import { defaultsCall, defaultsWord } from "../../language/elaborate/defaults.js";
 import { floatLiteral, hasDivision } from "../../language/elaborate/bind.js";
 import { ops } from "../../language/elaborate/ops/catalogue.js";
@@ -45,6 +49,12 @@ export interface EmitOptions {
    * spec's defaults become the generated defaults.
    */
   readonly graph?: IRGraph;
+  /**
+   * The `--set` arguments the graph was built with. Each that differs from the spec's default
+   * becomes the generated default, of its own kind: `--set k=2.0` is `k = num.float(2.0)`, which
+   * the graph's JSON arguments cannot tell from 2. Without them, `graph`'s arguments are read.
+   */
+  readonly sets?: readonly BoundArg[];
 }
 
 export { StructureError };
@@ -126,7 +136,7 @@ export async function emitTypeScript(
       },
     ],
     returnType: "tf.LayersModel",
-    statements: f.networkBody(opts.graph?.args),
+    statements: f.networkBody(opts.graph?.args, opts.sets),
   });
   const runtime = ["Builder", ...[...used].sort()];
   if (f.usesChannels || ctx.usesChannels) runtime.splice(1, 0, "channels");
@@ -416,11 +426,16 @@ class FunctionEmitter {
     return this.finish();
   }
 
-  networkBody(args: Readonly<Record<string, Json>> | undefined): string {
+  networkBody(
+    args: Readonly<Record<string, Json>> | undefined,
+    sets: readonly BoundArg[] | undefined,
+  ): string {
     const net = this.decl as NetworkDecl;
-    const values = net.params.map((p) =>
-      this.destructure(p, args && p.name.name in args ? this.overridden(p, args) : undefined),
-    );
+    const built = builtAt(net, args, sets);
+    const values = net.params.map((p) => {
+      const v = built.get(p.name.name);
+      return this.destructure(p, v === undefined ? undefined : this.literal(v));
+    });
     const unknown = this.fresh("unknown");
     this.lines.push(`const { ${[...values, `...${unknown}`].join(", ")} } = options;`);
     // The option keys (the parameters as build() spells them), for the compiler's "did you mean"
@@ -438,17 +453,15 @@ class FunctionEmitter {
     return this.finish();
   }
 
-  /** A `--set` value that differs from the default becomes the default; else the spec's. */
-  private overridden(p: Param, args: Readonly<Record<string, Json>>): string | undefined {
-    const v = args[p.name.name]!;
-    const literal = jsonLiteral(v);
-    if (
-      p.default &&
-      isLiteral(p.default) &&
-      this.expr(p.default, this.cursorOf(this.x)) === literal
-    )
-      return undefined;
-    return literal;
+  /** A network argument's value as a TypeScript literal of its kind. */
+  private literal(v: Value | Json): string {
+    if (!isValue(v)) return jsonLiteral(v);
+    if (v.t === "float" && Number.isInteger(v.v)) {
+      this.ctx.used.add("num");
+      return `num.float(${/^-?\d+$/.test(String(v.v)) ? `${v.v}.0` : String(v.v)})`;
+    }
+    if (v.t === "list") return `[${v.items.map((i) => this.literal(i)).join(", ")}]`;
+    return jsonLiteral(toJson(v));
   }
 
   private finish(): string {
@@ -887,14 +900,49 @@ function walkBody(body: Body, f: (name: string) => void): void {
   }
 }
 
-function isLiteral(e: Expr): boolean {
-  return (
-    e.kind === "Number" ||
-    e.kind === "Bool" ||
-    e.kind === "String" ||
-    e.kind === "Name" ||
-    e.kind === "Size"
-  );
+function isValue(v: Value | Json): v is Value {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && "t" in v;
+}
+
+/**
+ * The network's arguments as built that differ from what the spec's defaults give (each default
+ * evaluated at the arguments before it, as the compiler binds them): `--set` values of their own
+ * kind where `sets` is given, else the graph's JSON arguments. A parameter without a default
+ * takes the value built. What is left out keeps the spec's default expression.
+ */
+function builtAt(
+  net: NetworkDecl,
+  args: Readonly<Record<string, Json>> | undefined,
+  sets: readonly BoundArg[] | undefined,
+): Map<string, Value | Json> {
+  const out = new Map<string, Value | Json>();
+  const scope = new Scope();
+  const given = new Map(sets?.map((a) => [a.name, a.value]));
+  for (const p of net.params) {
+    const name = p.name.name;
+    let def: Value | undefined;
+    try {
+      def = p.default ? evaluate(p.default, scope) : undefined;
+    } catch (e) {
+      // A default that needs more than the arguments (`in`) is compared by nothing: kept.
+      if (!(e instanceof DiagnosticError)) throw e;
+    }
+    const built: Value | Json | undefined = sets ? given.get(name) : args?.[name];
+    const same =
+      built === undefined ||
+      (def !== undefined &&
+        (isValue(built)
+          ? built.t === def.t && JSON.stringify(toJson(built)) === JSON.stringify(toJson(def))
+          : JSON.stringify(built) === JSON.stringify(toJson(def))));
+    if (p.default && same) {
+      if (def) scope.set(name, def);
+      continue;
+    }
+    if (built === undefined) continue;
+    out.set(name, built);
+    if (isValue(built)) scope.set(name, built);
+  }
+  return out;
 }
 
 function jsonLiteral(v: Json): string {

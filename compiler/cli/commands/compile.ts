@@ -1,4 +1,5 @@
 import type { IRGraph } from "../../language/ir/types.js";
+import type { BoundArg } from "../../language/elaborate/bind.js";
 import type { Program } from "../../language/program.js";
 import { validateIR } from "../../language/ir/validate.js";
 import { atomicWrite } from "../../util/atomicWrite.js";
@@ -58,7 +59,7 @@ export async function compileCommand(io: IO, file: string, opts: CompileOptions)
           source: file,
           ...(opts.layersModule ? { layersModule: opts.layersModule } : {}),
         })
-      : await emitStructured(io, file, r.graph, r.program, opts);
+      : await emitStructured(io, file, r, opts);
     if (text === undefined) return Exit.diagnostics;
     if (opts.out) {
       atomicWrite(opts.out, text);
@@ -85,8 +86,7 @@ export async function compileCommand(io: IO, file: string, opts: CompileOptions)
 async function emitStructured(
   io: IO,
   file: string,
-  graph: IRGraph,
-  program: Program,
+  { graph, program, sets }: { graph: IRGraph; program: Program; sets: readonly BoundArg[] },
   opts: CompileOptions,
 ): Promise<string | undefined> {
   const { emitTypeScript, StructureError } = await import("../../backends/ts/emit.js");
@@ -94,6 +94,7 @@ async function emitStructured(
     return await emitTypeScript(program, program.table.networks.get(graph.network)!, {
       source: file,
       graph,
+      sets,
       ...(opts.layersModule ? { layersModule: opts.layersModule } : {}),
     });
   } catch (e) {
