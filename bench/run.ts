@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<void>> = {
   train: async () => (await import("./train.js")).runTrainBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
   infer: async () => (await import("./infer.js")).runInferBench(),
+  "infer-profile": async () => (await import("./inferProfile.js")).runInferProfileBench(),
   lsp: async () => (await import("./lsp.js")).runLspBench(),
   playground: async () => (await import("./playground.js")).runPlaygroundBench(),
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
