@@ -29,6 +29,7 @@ import {
   isApplicable,
 } from "../compiler/layers.js";
 import { initWasmBackend } from "../compiler/backends/tfjs/kernels/wasmInit.js";
+import { median } from "./timing.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -48,12 +49,6 @@ const HW = 19;
 const C = 728;
 
 type Timing = { ms: number; partial: boolean } | { skipped: string };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function timeOnce(name: StrategyName, x: tf.Tensor4D, k: tf.Tensor4D, groups: number): number {
   const t0 = performance.now();

@@ -35,6 +35,7 @@ import { emitTorch, torchClassName } from "../compiler/backends/torch/emit.js";
 import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
+import { median } from "./timing.js";
 
 interface Case {
   readonly key: string;
@@ -83,11 +84,6 @@ function torchAvailable(): string | undefined {
   const r = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
   return r.status === 0 ? undefined : "python3-torch is not installed";
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Cross-entropy on a softmax output, as the trainer computes it (compiler/lab/train/loop.ts). */
 function lossOf(y: tf.Tensor, out: tf.Tensor): tf.Scalar {

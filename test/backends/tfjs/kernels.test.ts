@@ -52,29 +52,16 @@ import {
   MAX_WASM_THREADS,
   threadSupport,
 } from "../../../compiler/backends/tfjs/threads.js";
+import { mulberry32 as prng } from "../../../compiler/util/random.js";
+import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
 
 type BackendName = "cpu" | "wasm";
 type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
-type Shape4 = [number, number, number, number];
-
 const TOLERANCE = 1e-4;
-
-/** Deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(20240607);
 const intIn = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
-const values = (shape: readonly number[]): Float32Array =>
-  Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+const values = (shape: readonly number[]): Float32Array => uniform(rand, size(shape));
 
 /** Runs `f` with `backend` active; the result is read back and disposed. */
 async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Array> {
@@ -83,13 +70,6 @@ async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Arra
   const out = (await t.data()) as Float32Array;
   t.dispose();
   return out;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
