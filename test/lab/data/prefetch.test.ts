@@ -7,10 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
 import { DecodePool } from "../../../compiler/lab/data/pool.js";
-import {
-  openShardDataset,
-  type ShardDataset,
-} from "../../../compiler/lab/data/shardDataset.js";
+import { openShardDataset, type ShardDataset } from "../../../compiler/lab/data/shardDataset.js";
 import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { openDataset, type EpochOptions } from "../../../compiler/lab/train/data/index.js";
 
@@ -104,9 +101,7 @@ describe("the loader keeps the step fed", () => {
     expect(pool.requested - before).toBe(5 + 5 + 3);
     expect(second).toEqual(await epoch(fresh, 5, e(1)));
     // A resumed epoch starts where it is told, not at the batches decoded ahead for it.
-    expect(await epoch(data, 5, e(2, { from: 2 }))).toEqual(
-      (await epoch(fresh, 5, e(2))).slice(2),
-    );
+    expect(await epoch(data, 5, e(2, { from: 2 }))).toEqual((await epoch(fresh, 5, e(2))).slice(2));
     // Another seed or batch size is decoded anew, in its own order.
     expect(await epoch(data, 4, e(3))).toEqual(await epoch(fresh, 4, e(3)));
     expect(await epoch(data, 5, e(1, { seed: 5 }))).toEqual(
