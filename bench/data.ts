@@ -165,7 +165,8 @@ async function embeddedPass(pack: string, o: Opts): Promise<Figure> {
   });
   data.warm?.();
   let images = 0;
-  for await (const b of data.batches(o.batch, { seed: 1, epoch: 0, shuffle: true })) {
+  // One epoch, the last: nothing is decoded for an epoch after it (as torchvision's pass).
+  for await (const b of data.batches(o.batch, { seed: 1, epoch: 0, shuffle: true, final: true })) {
     images += b.x.shape[0];
     tf.dispose([b.x, b.y]);
   }

@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<void>> = {
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),
   threads: async () => (await import("./kernelThreads.js")).runKernelThreadsBench(),
+  fma: async () => (await import("./relaxedSimd.js")).runRelaxedSimdBench(),
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
   data: async () => (await import("./data.js")).runDataBench(),
 };
