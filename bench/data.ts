@@ -35,6 +35,7 @@ import { packShards } from "../compiler/lab/data/pack.js";
 import { openShardDataset } from "../compiler/lab/data/shardDataset.js";
 import { idxSource, imageFolderSource } from "../compiler/lab/data/sources.js";
 import { packageRoot } from "../compiler/language/paths.js";
+import { median } from "./timing.js";
 
 const python = process.env["ARCHC_PYTHON"] ?? "/usr/bin/python3";
 const script = join(packageRoot, "bench", "data_loaders.py");
@@ -164,7 +165,8 @@ async function embeddedPass(pack: string, o: Opts): Promise<Figure> {
   });
   data.warm?.();
   let images = 0;
-  for await (const b of data.batches(o.batch, { seed: 1, epoch: 0, shuffle: true })) {
+  // One epoch, the last: nothing is decoded for an epoch after it (as torchvision's pass).
+  for await (const b of data.batches(o.batch, { seed: 1, epoch: 0, shuffle: true, final: true })) {
     images += b.x.shape[0];
     tf.dispose([b.x, b.y]);
   }
@@ -184,12 +186,6 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(1))
     .join(" ");
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 const loaders = [
   ["torchvision", "torchvision ImageFolder + DataLoader"],
   ["archc", "archc, torch engine (pack, DataLoader)"],

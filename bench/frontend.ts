@@ -8,13 +8,9 @@ import { checkProgram, loadProgram } from "../compiler/language/program.js";
 import { stdlibDir } from "../compiler/language/paths.js";
 
 import { packageRoot } from "../compiler/language/paths.js";
+import { median } from "./timing.js";
 
 const repo = packageRoot;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Files are read once up front: the benchmark times the compiler, not the disk. */
 function cachedReader(files: Record<string, string>) {

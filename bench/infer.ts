@@ -14,6 +14,11 @@
  * ARCHC_BENCH_CASES=mini,xception8,... picks cases; `--quick` runs mini_xception only;
  * ARCHC_BENCH_ROUNDS=N sets the rounds (passes per side per round: the case's own). `--layers`
  * times the tf.layers model the program was compiled from (`model.predict`) as a third side.
+ * ARCHC_BENCH_STRATEGIES=auto,dense,native gives every grouped layer each of these strategies
+ * ("auto": the cost model's choice) as sides of their own, alternating with the rest; a case
+ * without grouped layers runs once. Beside wall-clock time each archc side reports its CPU time
+ * per pass (process.cpuUsage: every thread of the process, the kernel pool's included), which a
+ * shared machine's load disturbs less.
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
@@ -81,34 +86,51 @@ function pickCases(argv: readonly string[]): Case[] {
 
 /** One side of the comparison: a warm model that times one forward pass of a fixed batch. */
 interface Side {
-  pass(): Promise<number>;
+  /** Wall-clock and CPU milliseconds of one pass. */
+  pass(): Promise<{ ms: number; cpuMs: number }>;
   dispose(): Promise<void>;
+}
+
+async function timedPass(forward: () => Promise<void>): Promise<{ ms: number; cpuMs: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await forward();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
 /**
  * archc's side as `archc run` builds it (compiler/cli/commands/run.ts): the inference program,
  * and the tf.layers model it was compiled from (`model.predict`, the path before issue 26.4).
  */
-function tfjsSides(graph: IRGraph, batch: number): { program: Side; layers: Side; chosen: string } {
+function tfjsSides(
+  graph: IRGraph,
+  batch: number,
+  strategy = "auto",
+): { program: Side; layers: Side; chosen: string } {
   let chosen = "";
   const { model, program } = buildInferenceFromIR(graph, {
     batch,
     mode: "forward",
+    ...(strategy !== "auto" && { groupedStrategy: strategy }),
     onStrategies: (c) => {
       const n = new Map<string, number>();
       for (const s of c.strategies) n.set(s, (n.get(s) ?? 0) + 1);
       chosen = [...n].map(([s, k]) => `${s} x${k}`).join(", ");
     },
   });
+  if (strategy !== "auto" && !chosen) {
+    const grouped = model.layers.filter((l) => l.getClassName() === "GroupedConv2D").length;
+    chosen = grouped ? `${strategy} x${grouped}` : "";
+  }
   const x = tf.randomUniform([batch, ...graph.input], -1, 1);
-  const timed = (forward: () => tf.Tensor) => async () => {
-    const t0 = performance.now();
-    const y = forward();
-    await y.data();
-    const dt = performance.now() - t0;
-    y.dispose();
-    return dt;
-  };
+  const timed = (forward: () => tf.Tensor) => () =>
+    timedPass(async () => {
+      const y = forward();
+      await y.data();
+      y.dispose();
+    });
   let live = 2;
   const release = async () => {
     if (--live > 0) return;
@@ -133,11 +155,10 @@ async function onnxSide(graph: IRGraph, batch: number, threads: number): Promise
   const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < input.length; i++) input[i] = Math.random() * 2 - 1;
   return {
-    async pass() {
-      const t0 = performance.now();
-      await session.run(input, shape);
-      return performance.now() - t0;
-    },
+    pass: () =>
+      timedPass(async () => {
+        await session.run(input, shape);
+      }),
     dispose: () => session.release(),
   };
 }
@@ -155,19 +176,30 @@ export async function runInferBench(): Promise<void> {
     "The two alternate pass by pass (the first swapping each time); medians over all timed passes.\n",
   );
   const withLayers = argv.includes("--layers");
+  const strategies = (process.env["ARCHC_BENCH_STRATEGIES"] ?? "auto").split(",");
   const head = withLayers ? " tf.layers model ms | layers / program |" : "";
   console.log(
-    `| network | batch | MMACs/image | grouped layers (archc run) | archc run ms |${head} onnxruntime ms | archc / onnxruntime time |`,
+    `| network | batch | MMACs/image | grouped layers (archc run) | archc run ms | archc run CPU ms |${head} onnxruntime ms | archc / onnxruntime time |`,
   );
   console.log(
-    `| --- | ---: | ---: | --- | ---: |${withLayers ? " ---: | ---: |" : ""} ---: | ---: |`,
+    `| --- | ---: | ---: | --- | ---: | ---: |${withLayers ? " ---: | ---: |" : ""} ---: | ---: |`,
   );
   for (const c of cases) {
     const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
-    const ours = tfjsSides(graph, c.batch);
+    // One archc side per strategy; a network without grouped layers builds the same for all.
+    const ours: ReturnType<typeof tfjsSides>[] = [];
+    for (const strategy of strategies) {
+      const side = tfjsSides(graph, c.batch, strategy);
+      ours.push(side);
+      if (!side.chosen) break;
+    }
     const theirs = await onnxSide(graph, c.batch, threads);
-    const sides: Side[] = [ours.program, theirs, ...(withLayers ? [ours.layers] : [])];
-    const times: number[][] = sides.map(() => []);
+    const sides: Side[] = [
+      ...ours.map((o) => o.program),
+      theirs,
+      ...(withLayers ? ours.map((o) => o.layers) : []),
+    ];
+    const times: { ms: number; cpuMs: number }[][] = sides.map(() => []);
     try {
       // Kernel set-up, strategy calibration, onnxruntime's memory planning.
       for (const side of sides) await side.pass();
@@ -182,14 +214,22 @@ export async function runInferBench(): Promise<void> {
           }
         }
     } finally {
-      await ours.program.dispose();
-      await ours.layers.dispose();
+      for (const o of ours) {
+        await o.program.dispose();
+        await o.layers.dispose();
+      }
       await theirs.dispose();
     }
-    const [a, o, l] = times.map((t) => median(t));
-    const layersCells = withLayers ? ` ${l!.toFixed(1)} | ${(l! / a!).toFixed(2)} |` : "";
-    console.log(
-      `| ${c.name} | ${c.batch} | ${(graph.totals.macs / 1e6).toFixed(1)} | ${ours.chosen || "-"} | ${a!.toFixed(1)} |${layersCells} ${o!.toFixed(1)} | ${(a! / o!).toFixed(2)} |`,
-    );
+    const ms = times.map((t) => median(t.map((p) => p.ms)));
+    const cpu = times.map((t) => median(t.map((p) => p.cpuMs)));
+    const o = ms[ours.length]!;
+    ours.forEach((side, i) => {
+      const a = ms[i]!;
+      const l = ms[ours.length + 1 + i];
+      const layersCells = withLayers ? ` ${l!.toFixed(1)} | ${(l! / a).toFixed(2)} |` : "";
+      console.log(
+        `| ${c.name} | ${c.batch} | ${(graph.totals.macs / 1e6).toFixed(1)} | ${side.chosen || "-"} | ${a.toFixed(1)} | ${cpu[i]!.toFixed(1)} |${layersCells} ${o.toFixed(1)} | ${(a / o).toFixed(2)} |`,
+      );
+    });
   }
 }

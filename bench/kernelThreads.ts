@@ -19,6 +19,7 @@ import {
 } from "../compiler/backends/tfjs/kernels/groupedConv.js";
 import { batchNormTraining } from "../compiler/backends/tfjs/kernels/batchNormTraining.js";
 import { setKernelThreads } from "../compiler/backends/tfjs/kernels/pool.js";
+import { median } from "./timing.js";
 
 interface Case {
   name: string;
@@ -153,11 +154,6 @@ const CASES: Case[] = [
     },
   },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export async function runKernelThreadsBench(): Promise<void> {
   const counts = (process.env["ARCHC_BENCH_KERNEL_THREADS"] ?? "1,2").split(",").map(Number);

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { maxPoolGradReplacement } from "../compiler/backends/tfjs/kernels/maxPoolGrad.js";
 import { replacedWasmKernel } from "../compiler/backends/tfjs/kernels/register.js";
 import { initWasmBackend } from "../compiler/backends/tfjs/kernels/wasmInit.js";
+import { median } from "./timing.js";
 
 const SHAPES: [number, number, number, number][] = [
   [32, 28, 28, 64],
@@ -17,12 +18,6 @@ const SHAPES: [number, number, number, number][] = [
 ];
 const WARMUP = 3;
 const RUNS = 10;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Median milliseconds of `call`, which returns a tensor's data to free. */
 function time(call: () => tf.TensorInfo, runs: number): number {

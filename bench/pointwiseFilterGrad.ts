@@ -14,6 +14,7 @@ import {
   pointwiseFor,
   pointwiseGradient,
 } from "../compiler/backends/tfjs/kernels/pointwiseSimd.js";
+import { median } from "./timing.js";
 
 const mini: [number, number, number][] = [
   [25088, 32, 64],
@@ -89,7 +90,6 @@ for (const [m, ci, co] of shapes) {
     for (let i = 0; i < out.length; i++) {
       diff = Math.max(diff, Math.abs(out[i]! - outs[0]![i]!) / Math.max(1, Math.abs(outs[0]![i]!)));
     }
-  const median = (t: number[]) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
   console.log(
     `${`${m}, ${ci}, ${co}`.padEnd(20)} ${times
       .map((t, v) =>

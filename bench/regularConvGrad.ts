@@ -19,6 +19,7 @@ import {
   GroupedConv2DBackpropInput,
 } from "../compiler/backends/tfjs/kernels/groupedConv.js";
 import { initWasmBackend } from "../compiler/backends/tfjs/kernels/wasmInit.js";
+import { median } from "./timing.js";
 
 interface Shape {
   label: string;
@@ -83,8 +84,6 @@ function timed(f: () => tf.Tensor): { wall: number; cpu: number } {
   t.dispose();
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
-
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 /** Medians of interleaved calls of each candidate, and the largest difference between them. */
 function race(candidates: (() => tf.Tensor)[]): { wall: number[]; cpu: number[]; diff: number } {

@@ -12,12 +12,14 @@ const suites: Record<string, () => Promise<void>> = {
   checkpoint: async () => (await import("./checkpoint.js")).runCheckpointBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
   infer: async () => (await import("./infer.js")).runInferBench(),
+  "infer-profile": async () => (await import("./inferProfile.js")).runInferProfileBench(),
   lsp: async () => (await import("./lsp.js")).runLspBench(),
   playground: async () => (await import("./playground.js")).runPlaygroundBench(),
   // These two run on import and read their own flags (e.g. `npm run bench -- continuum --quick`).
   continuum: async () => void (await import("./continuum.js")),
   kernels: async () => void (await import("./kernels.js")),
   threads: async () => (await import("./kernelThreads.js")).runKernelThreadsBench(),
+  fma: async () => (await import("./relaxedSimd.js")).runRelaxedSimdBench(),
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
   data: async () => (await import("./data.js")).runDataBench(),
 };

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../compiler/language/paths.js";
+import { median } from "./timing.js";
 
 const bin = join(packageRoot, "bin/archc.cjs");
 const commands: readonly (readonly [string, readonly string[]])[] = [
@@ -44,7 +45,6 @@ function timeOnce(args: readonly string[]): { wall: number; cpu: number | undefi
   return { wall, cpu: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export function runStartupBench(rounds = Number(process.env["ROUNDS"] ?? 21)): void {

@@ -36,6 +36,7 @@ import { emitTorch, torchClassName } from "../compiler/backends/torch/emit.js";
 import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
+import { median } from "./timing.js";
 
 interface Case {
   readonly key: string;
@@ -84,11 +85,6 @@ function torchAvailable(): string | undefined {
   const r = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
   return r.status === 0 ? undefined : "python3-torch is not installed";
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Cross-entropy on a softmax output, as the trainer computes it (compiler/lab/train/loop.ts). */
 function lossOf(y: tf.Tensor, out: tf.Tensor): tf.Scalar {
@@ -172,13 +168,19 @@ class ArchcSide {
     tf.dispose([value, x, y, ...Object.values(grads)]);
   }
 
-  async timeSteps(steps: number, warmUp: boolean): Promise<number[]> {
+  /**
+   * Wall-clock and CPU milliseconds of each step (process.cpuUsage: every thread of the process,
+   * the kernel pool's included; waiting for a core on a loaded machine is not in it).
+   */
+  async timeSteps(steps: number, warmUp: boolean): Promise<{ ms: number; cpuMs: number }[]> {
     if (warmUp) await this.step(); // kernel set-up, weight init
-    const times: number[] = [];
+    const times: { ms: number; cpuMs: number }[] = [];
     for (let i = 0; i < steps; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await this.step();
-      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      times.push({ ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 });
     }
     return times;
   }
@@ -346,6 +348,7 @@ interface Row {
   chosen: string;
   threads: number;
   archcMs: number;
+  archcCpuMs: number;
   batch: number;
   torchMs?: number;
   torchNote?: string;
@@ -386,7 +389,11 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
   try {
     for (const c of cases) {
       const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
-      const sides: { strategy: string; side: ArchcSide; times: number[] }[] = [];
+      const sides: {
+        strategy: string;
+        side: ArchcSide;
+        times: { ms: number; cpuMs: number }[];
+      }[] = [];
       for (const strategy of strategies) {
         const side = new ArchcSide(graph, c.batch, strategy);
         if (sides.length > 0 && !side.chosen) {
@@ -416,7 +423,8 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
           strategy: s.side.chosen ? s.strategy : "-",
           chosen: s.side.chosen,
           threads,
-          archcMs: median(s.times),
+          archcMs: median(s.times.map((t) => t.ms)),
+          archcCpuMs: median(s.times.map((t) => t.cpuMs)),
           batch: c.batch,
           ...(theirs.length ? { torchMs: median(theirs) } : { torchNote: torchNote ?? "" }),
         });
@@ -428,8 +436,8 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
 }
 
 const HEADER = [
-  "| network | grouped layers | threads | archc ms/step | archc images/s | PyTorch ms/step | PyTorch images/s | archc / PyTorch time |",
-  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  "| network | grouped layers | threads | archc ms/step | archc CPU ms/step | archc images/s | PyTorch ms/step | PyTorch images/s | archc / PyTorch time |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
 
 function formatRow(r: Row): string {
@@ -439,7 +447,7 @@ function formatRow(r: Row): string {
     r.torchMs !== undefined
       ? `${r.torchMs.toFixed(0)} | ${ips(r.torchMs)} | ${(r.archcMs / r.torchMs).toFixed(2)}`
       : `(${r.torchNote}) | |`;
-  return `| ${r.name} | ${grouped} | ${r.threads} | ${r.archcMs.toFixed(0)} | ${ips(r.archcMs)} | ${torch} |`;
+  return `| ${r.name} | ${grouped} | ${r.threads} | ${r.archcMs.toFixed(0)} | ${r.archcCpuMs.toFixed(0)} | ${ips(r.archcMs)} | ${torch} |`;
 }
 
 /** Each side's speed-up from the fewest to the most threads measured, per network and strategy. */

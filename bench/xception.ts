@@ -10,11 +10,7 @@ import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { compileSpec } from "../compiler/index.js";
 import { packageRoot } from "../compiler/language/paths.js";
 import { handWrittenXception } from "./xceptionHandWritten.js";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
+import { median } from "./timing.js";
 
 async function time(m: tf.LayersModel, x: tf.Tensor): Promise<number> {
   const t0 = performance.now();

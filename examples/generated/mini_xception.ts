@@ -41,21 +41,21 @@ export function entry(
 ): Tensor {
   const shortcut = x;
   if (!first) {
-    x = s.layer("relu", x);
+    x = s.layer("relu", x, {}, at[0]);
   }
-  x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.layer("relu", x);
-  x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" });
+  x = sep_unit(s.block("sep_unit", at[1]), x, filters, { parts, mid });
+  x = s.layer("relu", x, {}, at[2]);
+  x = sep_unit(s.block("sep_unit", at[3]), x, filters, { parts, mid });
+  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" }, at[4]);
   if (residual) {
-    let y = s.layer("conv", shortcut, {
-      kernel: [1, 1],
-      stride: 2,
-      filters: bare(filters, { name: "filters" }),
-      bias: false,
-    });
-    y = s.layer("bn", y);
-    x = s.residual(x, { projection: y });
+    let y = s.layer(
+      "conv",
+      shortcut,
+      { kernel: [1, 1], stride: 2, filters: bare(filters, { name: "filters" }), bias: false },
+      at[5],
+    );
+    y = s.layer("bn", y, {}, at[6]);
+    x = s.residual(x, { projection: y }, at[7]);
   }
   return x;
 }
@@ -73,11 +73,11 @@ export function middle(
 ): Tensor {
   const shortcut = x;
   for (let i = 0; i < 3; i++) {
-    x = s.layer("relu", x);
-    x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
+    x = s.layer("relu", x, {}, at[8]);
+    x = sep_unit(s.block("sep_unit", at[9]), x, filters, { parts, mid });
   }
   if (residual) {
-    x = s.residual(x, { identity: shortcut });
+    x = s.residual(x, { identity: shortcut }, at[10]);
   }
   return x;
 }
@@ -117,27 +117,30 @@ export function conv_bn(
   } = {},
 ): Tensor {
   if (pad === 0) {
-    x = s.layer("conv", x, {
-      kernel,
-      filters: bare(filters, { name: "filters" }),
-      padding,
-      stride,
-      parts,
-      bias: false,
-    });
+    x = s.layer(
+      "conv",
+      x,
+      { kernel, filters: bare(filters, { name: "filters" }), padding, stride, parts, bias: false },
+      at[11],
+    );
   } else {
-    x = s.layer("conv", x, {
-      kernel,
-      filters: bare(filters, { name: "filters" }),
-      padding,
-      pad,
-      stride,
-      parts,
-      bias: false,
-    });
+    x = s.layer(
+      "conv",
+      x,
+      {
+        kernel,
+        filters: bare(filters, { name: "filters" }),
+        padding,
+        pad,
+        stride,
+        parts,
+        bias: false,
+      },
+      at[12],
+    );
   }
-  x = s.layer("bn", x, { epsilon, momentum, scale });
-  x = s.layer("act", x, { fn: act });
+  x = s.layer("bn", x, { epsilon, momentum, scale }, at[13]);
+  x = s.layer("act", x, { fn: act }, at[14]);
   return x;
 }
 
@@ -163,15 +166,13 @@ export function sep_unit(
     kernel?: Size;
   } = {},
 ): Tensor {
-  x = s.layer("sepconv", x, {
-    kernel,
-    filters: bare(filters, { name: "filters" }),
-    parts,
-    mid,
-    order,
-    bias: false,
-  });
-  x = s.layer("bn", x);
+  x = s.layer(
+    "sepconv",
+    x,
+    { kernel, filters: bare(filters, { name: "filters" }), parts, mid, order, bias: false },
+    at[15],
+  );
+  x = s.layer("bn", x, {}, at[16]);
   return x;
 }
 
@@ -205,19 +206,54 @@ export function build(options: Partial<MiniXceptionOptions> = {}): tf.LayersMode
     "residual",
     "dropout",
   ]);
-  let x = s.input([size, size, channels]);
-  x = conv_bn(s.block("conv_bn"), x, width);
-  x = entry(s.block("entry"), x, num.mul(width, 2), { first: true, parts, mid, residual });
-  x = entry(s.block("entry"), x, num.mul(width, 4), { parts, mid, residual });
+  let x = s.input([size, size, channels], {}, at[17]);
+  x = conv_bn(s.block("conv_bn", at[18]), x, width);
+  x = entry(s.block("entry", at[19]), x, num.mul(width, 2), { first: true, parts, mid, residual });
+  x = entry(s.block("entry", at[20]), x, num.mul(width, 4), { parts, mid, residual });
   for (let i = 0; i < 2; i++) {
-    x = middle(s.block("middle"), x, { filters: num.mul(width, 4), parts, mid, residual });
+    x = middle(s.block("middle", at[21]), x, { filters: num.mul(width, 4), parts, mid, residual });
   }
-  x = sep_unit(s.block("sep_unit"), x, num.mul(width, 8), { parts, mid });
-  x = s.layer("relu", x);
-  x = s.layer("gap", x);
+  x = sep_unit(s.block("sep_unit", at[22]), x, num.mul(width, 8), { parts, mid });
+  x = s.layer("relu", x, {}, at[23]);
+  x = s.layer("gap", x, {}, at[24]);
   if (num.gt(dropout, 0)) {
-    x = s.layer("dropout", x, { rate: dropout });
+    x = s.layer("dropout", x, { rate: dropout }, at[25]);
   }
-  x = s.layer("dense", x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
+  x = s.layer(
+    "dense",
+    x,
+    { units: bare(classes, { name: "classes" }), activation: "softmax" },
+    at[26],
+  );
   return s.model(x, "mini_xception");
 }
+// Where build() checks what the spec says, for its errors to point there: each statement's and expression's file:line:column, then its arguments' (`<p`: passed in as the block's parameter p).
+const at: readonly string[] = [
+  "std/xception:10:20",
+  "std/xception:11:5 filters=11:14<filters parts=11:23<parts mid=11:30<mid",
+  "std/xception:11:38",
+  "std/xception:11:46 filters=11:55<filters parts=11:64<parts mid=11:71<mid",
+  "std/xception:12:5 pool=12:13 padding=12:19",
+  "std/xception:13:16 bias=13:40 kernel=13:21 filters=13:27<filters",
+  "std/xception:13:49",
+  "std/xception:9:3",
+  "std/xception:19:16",
+  "std/xception:19:24 filters=19:33<filters parts=19:42<parts mid=19:49<mid",
+  "std/xception:18:3",
+  "std/units:11:17 stride=11:52<stride parts=11:65<parts bias=11:76 kernel=11:22<kernel filters=11:29<filters padding=11:37<padding",
+  "std/units:11:91 stride=11:126<stride parts=11:139<parts bias=11:150 pad=11:160<pad kernel=11:96<kernel filters=11:103<filters padding=11:111<padding",
+  "std/units:12:3 scale=12:12<scale epsilon=12:26<epsilon momentum=12:43<momentum",
+  "std/units:12:55 fn=12:59<act",
+  "std/units:20:3 parts=20:32<parts mid=20:42<mid order=20:52<order bias=20:63 kernel=20:11<kernel filters=20:18<filters",
+  "std/units:20:72",
+  "specs/mini_xception.arch:8:3 shape=8:9",
+  "specs/mini_xception.arch:9:3 filters=9:11",
+  "specs/mini_xception.arch:10:3 filters=10:9 first=10:28 parts=10:42 mid=10:55 residual=10:71",
+  "specs/mini_xception.arch:11:3 filters=11:9 parts=11:28 mid=11:41 residual=11:57",
+  "specs/mini_xception.arch:12:14 filters=12:21 parts=12:32 mid=12:39 residual=12:44",
+  "specs/mini_xception.arch:13:3 filters=13:12 parts=13:23 mid=13:30",
+  "specs/mini_xception.arch:13:38",
+  "specs/mini_xception.arch:14:3",
+  "specs/mini_xception.arch:15:20 rate=15:28",
+  "specs/mini_xception.arch:16:3 units=16:9 activation=16:17",
+];

@@ -39,16 +39,16 @@ export function entry(
 ): Tensor {
   const shortcut = x;
   if (!first) {
-    x = s.layer("relu", x);
+    x = s.layer("relu", x, {}, at[0]);
   }
-  x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.layer("relu", x);
-  x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" });
+  x = sep_unit(s.block("sep_unit", at[1]), x, filters, { parts, mid });
+  x = s.layer("relu", x, {}, at[2]);
+  x = sep_unit(s.block("sep_unit", at[3]), x, filters, { parts, mid });
+  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" }, at[4]);
   if (residual) {
-    let y = s.layer("conv", shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
-    y = s.layer("bn", y);
-    x = s.residual(x, { projection: y });
+    let y = s.layer("conv", shortcut, { kernel: [1, 1], stride: 2, filters, bias: false }, at[5]);
+    y = s.layer("bn", y, {}, at[6]);
+    x = s.residual(x, { projection: y }, at[7]);
   }
   return x;
 }
@@ -66,11 +66,11 @@ export function middle(
 ): Tensor {
   const shortcut = x;
   for (let i = 0; i < 3; i++) {
-    x = s.layer("relu", x);
-    x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
+    x = s.layer("relu", x, {}, at[8]);
+    x = sep_unit(s.block("sep_unit", at[9]), x, filters, { parts, mid });
   }
   if (residual) {
-    x = s.residual(x, { identity: shortcut });
+    x = s.residual(x, { identity: shortcut }, at[10]);
   }
   return x;
 }
@@ -88,15 +88,15 @@ export function exit(
   }: { parts?: Parts; mid?: Activation; residual?: boolean } = {},
 ): Tensor {
   const shortcut = x;
-  x = s.layer("relu", x);
-  x = sep_unit(s.block("sep_unit"), x, mid_filters, { parts, mid });
-  x = s.layer("relu", x);
-  x = sep_unit(s.block("sep_unit"), x, filters, { parts, mid });
-  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" });
+  x = s.layer("relu", x, {}, at[11]);
+  x = sep_unit(s.block("sep_unit", at[12]), x, mid_filters, { parts, mid });
+  x = s.layer("relu", x, {}, at[13]);
+  x = sep_unit(s.block("sep_unit", at[14]), x, filters, { parts, mid });
+  x = s.layer("maxpool", x, { pool: [3, 3], stride: 2, padding: "same" }, at[15]);
   if (residual) {
-    let y = s.layer("conv", shortcut, { kernel: [1, 1], stride: 2, filters, bias: false });
-    y = s.layer("bn", y);
-    x = s.residual(x, { projection: y });
+    let y = s.layer("conv", shortcut, { kernel: [1, 1], stride: 2, filters, bias: false }, at[16]);
+    y = s.layer("bn", y, {}, at[17]);
+    x = s.residual(x, { projection: y }, at[18]);
   }
   return x;
 }
@@ -136,12 +136,12 @@ export function conv_bn(
   } = {},
 ): Tensor {
   if (pad === 0) {
-    x = s.layer("conv", x, { kernel, filters, padding, stride, parts, bias: false });
+    x = s.layer("conv", x, { kernel, filters, padding, stride, parts, bias: false }, at[19]);
   } else {
-    x = s.layer("conv", x, { kernel, filters, padding, pad, stride, parts, bias: false });
+    x = s.layer("conv", x, { kernel, filters, padding, pad, stride, parts, bias: false }, at[20]);
   }
-  x = s.layer("bn", x, { epsilon, momentum, scale });
-  x = s.layer("act", x, { fn: act });
+  x = s.layer("bn", x, { epsilon, momentum, scale }, at[21]);
+  x = s.layer("act", x, { fn: act }, at[22]);
   return x;
 }
 
@@ -167,8 +167,8 @@ export function sep_unit(
     kernel?: Size;
   } = {},
 ): Tensor {
-  x = s.layer("sepconv", x, { kernel, filters, parts, mid, order, bias: false });
-  x = s.layer("bn", x);
+  x = s.layer("sepconv", x, { kernel, filters, parts, mid, order, bias: false }, at[23]);
+  x = s.layer("bn", x, {}, at[24]);
   return x;
 }
 
@@ -200,29 +200,79 @@ export function build(options: Partial<XceptionOptions> = {}): tf.LayersModel {
     "fc",
     "dropout",
   ]);
-  let x = s.input([size, size, 3]);
-  x = conv_bn(s.block("conv_bn"), x, 32, { stride: 2, padding: "valid" });
-  x = conv_bn(s.block("conv_bn"), x, 64, { padding: "valid" });
-  x = entry(s.block("entry"), x, 128, { first: true, parts, mid, residual });
-  x = entry(s.block("entry"), x, 256, { parts, mid, residual });
-  x = entry(s.block("entry"), x, 728, { parts, mid, residual });
+  let x = s.input([size, size, 3], {}, at[25]);
+  x = conv_bn(s.block("conv_bn", at[26]), x, 32, { stride: 2, padding: "valid" });
+  x = conv_bn(s.block("conv_bn", at[27]), x, 64, { padding: "valid" });
+  x = entry(s.block("entry", at[28]), x, 128, { first: true, parts, mid, residual });
+  x = entry(s.block("entry", at[29]), x, 256, { parts, mid, residual });
+  x = entry(s.block("entry", at[30]), x, 728, { parts, mid, residual });
   for (let i = 0; i < 8; i++) {
-    x = middle(s.block("middle"), x, { filters: 728, parts, mid, residual });
+    x = middle(s.block("middle", at[31]), x, { filters: 728, parts, mid, residual });
   }
-  x = exit(s.block("exit"), x, 728, 1024, { parts, mid, residual });
-  x = sep_unit(s.block("sep_unit"), x, 1536, { parts, mid });
-  x = s.layer("relu", x);
-  x = sep_unit(s.block("sep_unit"), x, 2048, { parts, mid });
-  x = s.layer("relu", x);
-  x = s.layer("gap", x);
+  x = exit(s.block("exit", at[32]), x, 728, 1024, { parts, mid, residual });
+  x = sep_unit(s.block("sep_unit", at[33]), x, 1536, { parts, mid });
+  x = s.layer("relu", x, {}, at[34]);
+  x = sep_unit(s.block("sep_unit", at[35]), x, 2048, { parts, mid });
+  x = s.layer("relu", x, {}, at[36]);
+  x = s.layer("gap", x, {}, at[37]);
   // Table 2's "with FC" rows: two fully connected layers of 4096 units before the classifier.
   if (fc) {
-    x = s.layer("dense", x, { units: 4096, activation: "relu" });
-    x = s.layer("dense", x, { units: 4096, activation: "relu" });
+    x = s.layer("dense", x, { units: 4096, activation: "relu" }, at[38]);
+    x = s.layer("dense", x, { units: 4096, activation: "relu" }, at[39]);
   }
   if (num.gt(dropout, 0)) {
-    x = s.layer("dropout", x, { rate: dropout });
+    x = s.layer("dropout", x, { rate: dropout }, at[40]);
   }
-  x = s.layer("dense", x, { units: bare(classes, { name: "classes" }), activation: "softmax" });
+  x = s.layer(
+    "dense",
+    x,
+    { units: bare(classes, { name: "classes" }), activation: "softmax" },
+    at[41],
+  );
   return s.model(x, "xception");
 }
+// Where build() checks what the spec says, for its errors to point there: each statement's and expression's file:line:column, then its arguments' (`<p`: passed in as the block's parameter p).
+const at: readonly string[] = [
+  "std/xception:10:20",
+  "std/xception:11:5 filters=11:14<filters parts=11:23<parts mid=11:30<mid",
+  "std/xception:11:38",
+  "std/xception:11:46 filters=11:55<filters parts=11:64<parts mid=11:71<mid",
+  "std/xception:12:5 pool=12:13 padding=12:19",
+  "std/xception:13:16 bias=13:40 kernel=13:21 filters=13:27<filters",
+  "std/xception:13:49",
+  "std/xception:9:3",
+  "std/xception:19:16",
+  "std/xception:19:24 filters=19:33<filters parts=19:42<parts mid=19:49<mid",
+  "std/xception:18:3",
+  "std/xception:26:5",
+  "std/xception:26:13 filters=26:22<mid_filters parts=26:35<parts mid=26:42<mid",
+  "std/xception:26:50",
+  "std/xception:26:58 filters=26:67<filters parts=26:76<parts mid=26:83<mid",
+  "std/xception:27:5 pool=27:13 padding=27:19",
+  "std/xception:28:16 bias=28:40 kernel=28:21 filters=28:27<filters",
+  "std/xception:28:49",
+  "std/xception:25:3",
+  "std/units:11:17 stride=11:52<stride parts=11:65<parts bias=11:76 kernel=11:22<kernel filters=11:29<filters padding=11:37<padding",
+  "std/units:11:91 stride=11:126<stride parts=11:139<parts bias=11:150 pad=11:160<pad kernel=11:96<kernel filters=11:103<filters padding=11:111<padding",
+  "std/units:12:3 scale=12:12<scale epsilon=12:26<epsilon momentum=12:43<momentum",
+  "std/units:12:55 fn=12:59<act",
+  "std/units:20:3 parts=20:32<parts mid=20:42<mid order=20:52<order bias=20:63 kernel=20:11<kernel filters=20:18<filters",
+  "std/units:20:72",
+  "specs/xception.arch:8:3 shape=8:9",
+  "specs/xception.arch:9:3 filters=9:11 stride=9:24 padding=9:37",
+  "specs/xception.arch:10:3 filters=10:11 padding=10:25",
+  "specs/xception.arch:11:3 filters=11:9 first=11:22 parts=11:36 mid=11:49 residual=11:65",
+  "specs/xception.arch:12:3 filters=12:9 parts=12:22 mid=12:35 residual=12:51",
+  "specs/xception.arch:13:3 filters=13:9 parts=13:22 mid=13:35 residual=13:51",
+  "specs/xception.arch:14:14 filters=14:21 parts=14:26 mid=14:33 residual=14:38",
+  "specs/xception.arch:15:3 mid_filters=15:8 filters=15:13 parts=15:19 mid=15:26 residual=15:31",
+  "specs/xception.arch:16:3 filters=16:12 parts=16:18 mid=16:25",
+  "specs/xception.arch:16:33",
+  "specs/xception.arch:17:3 filters=17:12 parts=17:18 mid=17:25",
+  "specs/xception.arch:17:33",
+  "specs/xception.arch:18:3",
+  "specs/xception.arch:20:11 units=20:17 activation=20:22",
+  "specs/xception.arch:20:30 units=20:36 activation=20:41",
+  "specs/xception.arch:21:20 rate=21:28",
+  "specs/xception.arch:22:3 units=22:9 activation=22:17",
+];

@@ -16,6 +16,7 @@ import { parse } from "../../grammar/parse.js";
 import type { IRGraph } from "../../compiler/language/ir/types.js";
 import { runTargets, type TargetCase } from "../backends/targets.js";
 import { inCI, needPython, python, pythonProblem } from "../backends/torch/python.js";
+import { mulberry32 as rng } from "../../compiler/util/random.js";
 
 /**
  * A corpus of broken specs: mutants of the spec library, each run through what `archc check`,
@@ -41,18 +42,6 @@ const library = ["specs", "stdlib", "examples"].flatMap((d) =>
     .sort()
     .map((f) => ({ path: join(root, d, f), text: readFileSync(join(root, d, f), "utf8") })),
 );
-
-/** mulberry32: small, fast, and the same everywhere. */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const numbers = [
   "0",

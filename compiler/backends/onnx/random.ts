@@ -4,20 +4,12 @@ import { onnxOps } from "./lower.js";
 import { afterActivation, RANDOM_RANGES, type MomentInputs } from "./moments.js";
 import { onnxParameters, type ParameterSpec } from "./parameters.js";
 import type { OnnxTensor } from "./tensor.js";
+import { mulberry32 } from "../../util/random.js";
 
 export { RANDOM_RANGES } from "./moments.js";
 
 /** Seeded uniform numbers in [0, 1) (mulberry32): the same seed gives the same model. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /**
  * Second moments (E[x^2], one number per node) of every node's output for unit-variance inputs

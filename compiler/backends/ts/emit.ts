@@ -16,6 +16,8 @@ import { evaluate } from "../../language/elaborate/evaluate.js";
 import { Scope } from "../../language/elaborate/scope.js";
 import { toJson, type Json, type Value } from "../../language/elaborate/values.js";
 import { DiagnosticError } from "../../../grammar/diagnostic.js";
+import type { Span } from "../../../grammar/span.js";
+import { passesOn } from "../../language/elaborate/reanchor.js";
 import { defaultsCall, defaultsWord } from "../../language/elaborate/defaults.js";
 import { floatLiteral, hasDivision } from "../../language/elaborate/bind.js";
 import { ops } from "../../language/elaborate/ops/catalogue.js";
@@ -88,7 +90,27 @@ export async function emitTypeScript(
     [...blocks, network].map((d) => [d, tsOptionKeys(d.params.map((p) => p.name.name))]),
   );
   const key = (d: Decl, name: string) => keys.get(d)!.get(name)!;
-  const ctx: ModuleContext = { program, types, kinds, fnNames, used, key };
+  const root = program.loaded.modules[0];
+  const fileNames = new Map(
+    program.loaded.modules.map((m) => [
+      m.file,
+      m === root && opts.source
+        ? opts.source
+        : m.importedAs?.startsWith("std/")
+          ? m.importedAs
+          : m.file,
+    ]),
+  );
+  const ctx: ModuleContext = {
+    program,
+    types,
+    kinds,
+    fnNames,
+    used,
+    key,
+    sites: [],
+    fileName: (f) => fileNames.get(f) ?? f,
+  };
 
   const netTypes = types.get(network)!;
   file.addInterface({
@@ -138,6 +160,15 @@ export async function emitTypeScript(
     returnType: "tf.LayersModel",
     statements: f.networkBody(opts.graph?.args, opts.sets),
   });
+  if (ctx.sites.length) {
+    file.addStatements([
+      "",
+      ...tsLineComments(
+        "Where build() checks what the spec says, for its errors to point there: each statement's and expression's file:line:column, then its arguments' (`<p`: passed in as the block's parameter p).",
+      ),
+      `const at: readonly string[] = [${ctx.sites.map((x) => tsString(x)).join(", ")}];`,
+    ]);
+  }
   const runtime = ["Builder", ...[...used].sort()];
   if (f.usesChannels || ctx.usesChannels) runtime.splice(1, 0, "channels");
   file.insertStatements(
@@ -165,13 +196,17 @@ interface ModuleContext {
   readonly used: Set<string>;
   /** The options-object key of a declaration's parameter (print.ts, `tsOptionKeys`). */
   readonly key: (decl: Decl, param: string) => string;
+  /** The sites table (runtime/sites.ts): where each checked statement and expression is. */
+  readonly sites: string[];
+  /** A spec file as generated code names it: the root as given, the library as `std/...`. */
+  readonly fileName: (file: string) => string;
   usesChannels?: boolean;
 }
 
 /** Names the module itself defines or imports. */
 const topLevel = new Set(["tf", "Builder", "channels", "build", "Tensor", "Parts", "Size"]);
 for (const t of ["Activation", "Order", "Padding", "Pads", "Shape"]) topLevel.add(t);
-for (const f of ["numeric", "mod", "idiv", "num", "Num", "bare"]) topLevel.add(f);
+for (const f of ["numeric", "mod", "idiv", "num", "Num", "bare", "at"]) topLevel.add(f);
 
 function pascal(name: string): string {
   const p = name
@@ -398,9 +433,17 @@ class FunctionEmitter {
   }
 
   /** `num.f(args)`: the language's operator or function where an operand may be a float. */
-  private num(f: string, args: readonly Expr[], cur: Cursor): [string, number] {
+  private num(f: string, args: readonly Expr[], cur: Cursor, at?: Span): [string, number] {
     this.ctx.used.add("num");
-    return [`num.${f}(${args.map((a) => this.expr(a, cur)).join(", ")})`, 20];
+    const texts = args.map((a) => this.expr(a, cur));
+    // An operator passes its expression's site where it may fail: a divisor that may be 0, or
+    // an operand that may be a partition word or a list.
+    const fails =
+      at !== undefined &&
+      (args.some((a) => this.mayBeWord(a)) ||
+        (["div", "idiv", "mod"].includes(f) && !nonZero(args[1]!)));
+    if (fails) texts.push(this.site(at));
+    return [`num.${f}(${texts.join(", ")})`, 20];
   }
 
   private destructure(p: Param, value?: string): string {
@@ -541,7 +584,7 @@ class FunctionEmitter {
         const count =
           el.count.kind === "Number" && el.count.isInteger
             ? this.expr(el.count, cur)
-            : `${this.s}.repeat(${this.expr(el.count, cur)})`;
+            : `${this.s}.repeat(${this.expr(el.count, cur)}, ${this.site(el.count.span)})`;
         this.lines.push(`for (let ${i} = 0; ${i} < ${count}; ${i}++) {`);
         this.elements(el.body, cur);
         this.lines.push("}");
@@ -567,7 +610,13 @@ class FunctionEmitter {
         });
         if (outs.length === 0) throw new StructureError(`${el.join} needs at least one branch`);
         if (outs.length === 1) this.assign(cur, outs[0]!);
-        else this.assign(cur, `${this.s}.${el.join}([${outs.join(", ")}])`);
+        else {
+          const site = this.site(
+            el.span,
+            el.join === "concat" ? [] : el.branches.map((b, i) => [String(i), b.span] as const),
+          );
+          this.assign(cur, `${this.s}.${el.join}([${outs.join(", ")}], ${site})`);
+        }
         return;
       }
       case "Residual": {
@@ -587,7 +636,7 @@ class FunctionEmitter {
           this.nested(el.shortcut, sc);
           other = `{ projection: ${this.read(sc)} }`;
         }
-        this.assign(cur, `${this.s}.residual(${cur.name}, ${other})`);
+        this.assign(cur, `${this.s}.residual(${cur.name}, ${other}, ${this.site(el.span)})`);
         if (open) this.lines.push("}");
         return;
       }
@@ -611,7 +660,8 @@ class FunctionEmitter {
       const shape = bound.get("shape");
       if (!shape) throw new StructureError("input needs a shape");
       const rest = this.options(bound, ["shape"], cur);
-      this.assign(cur, `${s}.input(${this.expr(shape, cur)}${rest ? `, ${rest}` : ""})`);
+      const site = this.layerSite(stmt, bound);
+      this.assign(cur, `${s}.input(${this.expr(shape, cur)}, ${rest || "{}"}, ${site})`);
       return;
     }
     if (name === "linear") return;
@@ -625,7 +675,46 @@ class FunctionEmitter {
       bare,
       op,
     );
-    this.assign(cur, `${s}.layer(${tsString(name)}, ${x}${o ? `, ${o}` : ""})`);
+    const site = this.layerSite(stmt, bound);
+    this.assign(cur, `${s}.layer(${tsString(name)}, ${x}, ${o || "{}"}, ${site})`);
+  }
+
+  /**
+   * A site (runtime/sites.ts) in the table: `span`'s place, then each argument's; `at[i]` in the
+   * generated code.
+   */
+  private site(
+    span: Span,
+    args: readonly (readonly [string, Expr | Span, string?])[] = [],
+  ): string {
+    const place = (sp: Span) => `${sp.start.line}:${sp.start.column}`;
+    const text = [
+      `${this.ctx.fileName(span.file)}:${place(span)}`,
+      ...args.map(
+        ([k, e, via]) =>
+          `${k}=${place("kind" in e ? e.span : e)}${via === undefined ? "" : `<${via}`}`,
+      ),
+    ].join(" ");
+    let i = this.ctx.sites.indexOf(text);
+    if (i < 0) i = this.ctx.sites.push(text) - 1;
+    return `at[${i}]`;
+  }
+
+  /**
+   * The parameter of this block a value is, passed on unchanged (a bare name, not rebound in the
+   * body): an error about it moves to the caller's argument, as the compiler's reanchoring does.
+   */
+  private via(e: Expr): string | undefined {
+    if (e.kind !== "Name" || this.decl.kind !== "BlockDecl") return undefined;
+    return passesOn(this.decl, e.name) ? e.name : undefined;
+  }
+
+  /** A layer statement's site: its place and each bound argument's, by attribute. */
+  private layerSite(stmt: LayerStmt, bound: ReadonlyMap<string, Expr>): string {
+    return this.site(
+      stmt.span,
+      [...bound].map(([k, e]) => [k, argSpan(stmt, e), this.via(e)] as const),
+    );
   }
 
   /**
@@ -645,13 +734,19 @@ class FunctionEmitter {
       cur,
       op.attrs.map((a) => a.name),
     );
+    const site = this.site(
+      stmt.span,
+      [...bound].map(([k, e]) => [k, argSpan(r.call, e)] as const),
+    );
     if (top) {
-      this.lines.push(`${this.s}.defaults(${tsString(op.name)}, ${o || "{}"});`);
+      this.lines.push(`${this.s}.defaults(${tsString(op.name)}, ${o || "{}"}, ${site});`);
       return;
     }
     // The rest of this nested body uses a scope of its own (`elements` restores the outer one).
     const inner = this.fresh(this.s);
-    this.lines.push(`const ${inner} = ${this.s}.withDefaults(${tsString(op.name)}, ${o || "{}"});`);
+    this.lines.push(
+      `const ${inner} = ${this.s}.withDefaults(${tsString(op.name)}, ${o || "{}"}, ${site});`,
+    );
     this.s = inner;
   }
 
@@ -708,7 +803,16 @@ class FunctionEmitter {
     const params = block.params;
     let lead = 0;
     while (lead < params.length && !params[lead]!.default) lead++;
-    const args = [`${this.s}.block(${tsString(block.name.name)})`, this.read(cur)];
+    const site = this.site(
+      stmt.span,
+      block.params
+        .filter((p) => bound.has(p.name.name))
+        .map((p) => {
+          const e = bound.get(p.name.name)!;
+          return [p.name.name, e, this.via(e)] as const;
+        }),
+    );
+    const args = [`${this.s}.block(${tsString(block.name.name)}, ${site})`, this.read(cur)];
     for (const p of params.slice(0, lead)) {
       const v = bound.get(p.name.name);
       if (!v)
@@ -730,11 +834,15 @@ class FunctionEmitter {
    * `pad` or window value may hold a word or a list there, which TypeScript's number operators do
    * not take: it goes through the runtime's `numeric`, which fails as the compiler does (E0500).
    */
-  private number(e: Expr, cur: Cursor, min: number, op: string): string {
-    if (!["parts", "pads", "size"].includes(exprType(e, this.lookup)))
-      return this.expr(e, cur, min);
+  private number(e: Expr, cur: Cursor, min: number, op: string, at: Span): string {
+    if (!this.mayBeWord(e)) return this.expr(e, cur, min);
     this.ctx.used.add("numeric");
-    return `numeric(${this.expr(e, cur)}, ${tsString(op)})`;
+    return `numeric(${this.expr(e, cur)}, ${tsString(op)}, ${this.site(at)})`;
+  }
+
+  /** Whether a value may be a partition word or a list where a number is needed (E0500). */
+  private mayBeWord(e: Expr): boolean {
+    return ["parts", "pads", "size"].includes(exprType(e, this.lookup));
   }
 
   /** An expression, with the precedence of the context it is written in. */
@@ -783,8 +891,9 @@ class FunctionEmitter {
         return [this.local(e.name), atom];
       }
       case "Unary":
-        if (e.op !== "not" && !this.isInt(e.operand)) return this.num("neg", [e.operand], cur);
-        if (e.op !== "not") return [`-${this.number(e.operand, cur, 14, "-")}`, 14];
+        if (e.op !== "not" && !this.isInt(e.operand))
+          return this.num("neg", [e.operand], cur, e.span);
+        if (e.op !== "not") return [`-${this.number(e.operand, cur, 14, "-", e.span)}`, 14];
         return [`!${this.expr(e.operand, cur, 14)}`, 14];
       case "Binary": {
         const ints = this.isInt(e.left) && this.isInt(e.right);
@@ -793,8 +902,8 @@ class FunctionEmitter {
         const plainDivision =
           e.op === "/" && ints && e.right.kind === "Number" && e.right.value !== 0;
         if (numOps[e.op] && !ints && !plainDivision)
-          return this.num(numOps[e.op]!, [e.left, e.right], cur);
-        if (e.op === "/" && !plainDivision) return this.num("div", [e.left, e.right], cur);
+          return this.num(numOps[e.op]!, [e.left, e.right], cur, e.span);
+        if (e.op === "/" && !plainDivision) return this.num("div", [e.left, e.right], cur, e.span);
         if (
           (e.op === "==" || e.op === "!=") &&
           (this.mayBeFloat(e.left) || this.mayBeFloat(e.right))
@@ -807,10 +916,10 @@ class FunctionEmitter {
         if (e.op === "//" || e.op === "%") {
           const fn = e.op === "//" ? "idiv" : "mod";
           this.ctx.used.add(fn);
-          return [
-            `${fn}(${this.number(e.left, cur, 0, e.op)}, ${this.number(e.right, cur, 0, e.op)})`,
-            atom,
-          ];
+          const l = this.number(e.left, cur, 0, e.op, e.span);
+          const r = this.number(e.right, cur, 0, e.op, e.span);
+          // A divisor that may be 0 fails there (E0501): its site goes with it.
+          return [`${fn}(${l}, ${r}${nonZero(e.right) ? "" : `, ${this.site(e.span)}`})`, atom];
         }
         const p = tsPrec[e.op]!;
         const composite = (x: Expr) => ["size", "shape"].includes(exprType(x, this.lookup));
@@ -826,7 +935,7 @@ class FunctionEmitter {
         const side = p === 8 || p === 9 ? p + 1 : p;
         if (p >= 9)
           return [
-            `${this.number(e.left, cur, side, e.op)} ${e.op} ${this.number(e.right, cur, p + 1, e.op)}`,
+            `${this.number(e.left, cur, side, e.op, e.span)} ${e.op} ${this.number(e.right, cur, p + 1, e.op, e.span)}`,
             p,
           ];
         return [
@@ -851,7 +960,18 @@ class FunctionEmitter {
           args.every((a) => this.isInt(a)) &&
           !e.args.some((a) => a.name) &&
           (fn === "min" || fn === "max" ? args.length > 0 : args.length === 1);
-        if (!plain) return this.num(fn, args, cur);
+        if (!plain) {
+          // Where the function may fail (a domain, a word for a number), its call's site.
+          const fails = fn === "log" || fn === "pow" || args.some((a) => this.mayBeWord(a));
+          if (!fails) return this.num(fn, args, cur);
+          this.ctx.used.add("num");
+          const site = this.site(
+            e.span,
+            args.map((a, i) => [String(i), a.span] as const),
+          );
+          const texts = args.map((a) => this.expr(a, cur));
+          return [`num.at(${site}).${fn}(${texts.join(", ")})`, atom];
+        }
         return [`Math.${fn}(${args.map((a) => this.expr(a, cur)).join(", ")})`, atom];
       }
       case "Quantity":
@@ -898,6 +1018,20 @@ function walkBody(body: Body, f: (name: string) => void): void {
       }
     }
   }
+}
+
+/** A literal divisor other than 0: `/`, `//` and `%` by it cannot fail. */
+function nonZero(e: Expr): boolean {
+  return e.kind === "Number" && e.value !== 0;
+}
+
+/**
+ * Where the compiler reports an argument's value: a named argument at its value, a bare one at
+ * the whole argument (elaborate/bind.ts).
+ */
+function argSpan(stmt: Pick<LayerStmt, "args">, e: Expr): Span {
+  const arg = stmt.args.find((a) => a.value === e);
+  return arg && !arg.name ? arg.span : e.span;
 }
 
 function isValue(v: Value | Json): v is Value {

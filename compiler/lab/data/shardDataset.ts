@@ -142,18 +142,14 @@ export function openShardDataset(dir: string, o: ShardDatasetOptions): ShardData
       };
     });
     const view = e.view && sampleView(e.view, e.seed, e.epoch);
-    let failures;
-    try {
-      failures = await pool.decodeBatch({
-        samples,
-        shape,
-        ...(view ? { view } : {}),
-        out: slot.memory,
-      });
-    } catch (err) {
-      slot.busy = false;
-      throw err;
-    }
+    // Where a decoding thread dies this rejects, and the slot stays busy for good: the other
+    // threads may still write into it.
+    const failures = await pool.decodeBatch({
+      samples,
+      shape,
+      ...(view ? { view } : {}),
+      out: slot.memory,
+    });
     const [j, why] = [...failures].sort((a, b) => a[0] - b[0])[0] ?? [];
     if (j !== undefined) {
       slot.busy = false;

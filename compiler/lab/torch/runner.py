@@ -24,12 +24,17 @@ import sys
 import tarfile
 import threading
 import time
+import warnings
 
 import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+# A decoded image's bytes become a tensor without a copy (Samples.__getitem__); nothing writes
+# to them (collate reads them into the batch), so torch's warning that it could is noise.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 # ---------------------------------------------------------------------------------------------
 # The embedded trainer's randomness (compiler/lab/train/data/random.ts), so that both engines see
@@ -528,7 +533,61 @@ def write_weights(path, model, job):
 # is held beyond the batches in flight, whatever the size of the set.
 
 IMAGE_EXTS = ("jpg", "png", "pgm", "ppm")
+EXIF_ORIENTATION = 0x0112
 NETPBM = re.compile(rb"^(P[56])\s+(\d+)\s+(\d+)\s+255\s")
+
+
+class NotPlain(Exception):
+    """A tar header the quick reader leaves to tarfile (see plain_members)."""
+
+
+def plain_members(path):
+    """(name, data offset, size) of each regular file of a tar whose headers are all plain ustar
+    (as `archc data pack` writes them: short names, no pax or GNU extensions), read from one
+    mmap of the shard: a header is 512 bytes at a known place, parsed with no object made for
+    it, about 4 times faster than tarfile, which matters at ImageNet's 2.5 million members on
+    every process. NotPlain at the first header that is anything else (or damaged), so that the
+    caller reads the shard again with tarfile, whose verdict on it stands."""
+    import mmap
+
+    with open(path, "rb") as f:
+        end = os.fstat(f.fileno()).st_size
+        if end == 0:
+            raise NotPlain()
+        view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    with view:
+        pos = 0
+        while pos != end:
+            if pos + 512 > end:
+                # Cut short (tarfile has its words for where).
+                raise NotPlain()
+            h = view[pos : pos + 512]
+            if not any(h):
+                return
+            # The checksum counts its own 8 bytes as spaces (tarfile's unsigned sum).
+            stored = h[148:156].split(b"\0", 1)[0].strip()
+            if h[257:262] != b"ustar" or not stored.isdigit() or int(stored, 8) != sum(h) - sum(h[148:156]) + 256:
+                raise NotPlain()
+            kind = h[156:157]
+            if kind not in (b"0", b"\0", b"5") or h[124] & 0x80:
+                raise NotPlain()
+            name = h[:100].split(b"\0", 1)[0]
+            prefix = h[345:500].split(b"\0", 1)[0]
+            size = int(h[124:136].split(b"\0", 1)[0].strip() or b"0", 8)
+            following = pos + 512 + -(-size // 512) * 512
+            if following > end:
+                raise NotPlain()
+            if kind != b"5":
+                yield (prefix + b"/" + name if prefix else name).decode("utf-8", "surrogateescape"), pos + 512, size
+            pos = following
+
+
+def tarfile_members(path):
+    """(name, data offset, size) of each regular file of any tar Python's tarfile reads."""
+    with tarfile.open(path, "r:") as tar:
+        for m in tar:
+            if m.isfile():
+                yield m.name, m.offset_data, m.size
 
 
 def locate_split(folder, index, split):
@@ -543,57 +602,67 @@ def locate_split(folder, index, split):
     label = np.zeros(n, dtype=np.int64)
     key = np.zeros(n, dtype=np.int64)
     files = [os.path.join(folder, s["file"]) for s in entry["shards"]]
-    i = 0
-    for si, path in enumerate(files):
-        first = i
+
+    def scan(si, path, members, first):
+        """The shard's samples into the arrays from position `first`; the position after."""
+        i = first
         current, seen = None, set()
 
         def close():
             if current is not None and seen != {"image", "cls"}:
                 raise Refused(f"{path}: sample {current} has no {'image' if 'cls' in seen else '.cls label'}")
 
+        with open(path, "rb") as raw:
+            for name, at, length in members:
+                k, _, e = name.partition(".")
+                if k != current:
+                    close()
+                    if current is not None:
+                        i += 1
+                    if i >= n:
+                        raise Refused(f"{path}: holds more samples than the index's {n}")
+                    current, seen = k, set()
+                    key[i] = int(k) if k.isdigit() else i
+                if e == "cls":
+                    text = os.pread(raw.fileno(), length, at).decode("utf-8", "replace").strip()
+                    if not text.isdigit() or int(text) >= classes:
+                        raise Refused(f"{path}: sample {k}'s label '{text}' is not one of the {classes} classes")
+                    label[i] = int(text)
+                    seen.add("cls")
+                elif e in IMAGE_EXTS:
+                    shard[i], offset[i], size[i], ext[i] = si, at, length, IMAGE_EXTS.index(e)
+                    seen.add("image")
+                else:
+                    raise Refused(f"{path}: member '{name}' is neither an image nor a .cls label")
+        close()
+        return i + 1 if current is not None else i
+
+    i = 0
+    for si, path in enumerate(files):
+        first = i
         try:
-            with tarfile.open(path, "r:") as tar, open(path, "rb") as raw:
-                for m in tar:
-                    if not m.isfile():
-                        continue
-                    k, _, e = m.name.partition(".")
-                    if k != current:
-                        close()
-                        if current is not None:
-                            i += 1
-                        if i >= n:
-                            raise Refused(f"{path}: holds more samples than the index's {n}")
-                        current, seen = k, set()
-                        key[i] = int(k) if k.isdigit() else i
-                    if e == "cls":
-                        raw.seek(m.offset_data)
-                        text = raw.read(m.size).decode("utf-8", "replace").strip()
-                        if not text.isdigit() or int(text) >= classes:
-                            raise Refused(f"{path}: sample {k}'s label '{text}' is not one of the {classes} classes")
-                        label[i] = int(text)
-                        seen.add("cls")
-                    elif e in IMAGE_EXTS:
-                        shard[i], offset[i], size[i], ext[i] = si, m.offset_data, m.size, IMAGE_EXTS.index(e)
-                        seen.add("image")
-                    else:
-                        raise Refused(f"{path}: member '{m.name}' is neither an image nor a .cls label")
+            try:
+                i = scan(si, path, plain_members(path), first)
+            except NotPlain:
+                i = scan(si, path, tarfile_members(path), first)
         except (tarfile.TarError, OSError) as err:
             raise Refused(f"{path}: is not a readable tar file ({err})")
-        close()
-        if current is not None:
-            i += 1
         if i - first != entry["shards"][si]["count"]:
             raise Refused(f"{path}: holds {i - first} samples; the index recorded {entry['shards'][si]['count']}")
     return files, shard, offset, size, ext, label, key
 
 
-def decode_sample(data, ext, shape, view=None, sample=0):
-    """One encoded image as [h, w, c] float32 in [0, 1], the arithmetic of
-    compiler/lab/data/decode.ts: gray to gray and RGB to RGB are the byte over 255, gray to RGB
-    repeats it, RGB to gray is PIL's luma in double precision before the division. Resizing (to
-    another size than stored) is a Lanczos-3 stretch, as sharp's; its rounding may differ. With
-    a view, the view's box of the full-size image is resized to h x w instead (crop_resize)."""
+def preload_decoder():
+    """PIL, imported before the DataLoader workers fork, so that each has it from the start
+    instead of importing it on its first sample (while the step waits for that batch)."""
+    from PIL import Image, ImageOps  # noqa: F401
+
+
+def decode_pixels(data, ext, shape, full=False):
+    """One encoded image's bytes, uint8 [h, w, 1 or 3] (gray netpbm stays gray; a JPEG or PNG
+    is RGB), as compiler/lab/data/decode.ts decodes it: resizing (to another size than stored)
+    is a Lanczos-3 stretch, as sharp's; its rounding may differ. `full`: at the stored size,
+    for a view's crop."""
     from PIL import Image, ImageOps
 
     h, w, c = shape
@@ -605,20 +674,44 @@ def decode_sample(data, ext, shape, view=None, sample=0):
         px = np.frombuffer(data, dtype=np.uint8, count=pw * ph * pc, offset=m.end()).reshape(ph, pw, pc)
     else:
         img = Image.open(io.BytesIO(data))
-        if view is None:
+        if not full:
             # A JPEG much larger than the input is decoded at 1/2, 1/4 or 1/8 scale (never below
             # h x w), as sharp's shrink-on-load does: most of a large photo's decoding cost.
             # Not for a crop, whose box is drawn on the full-size image.
             img.draft("RGB", (w, h))
-        img = ImageOps.exif_transpose(img).convert("RGB")
-        if img.size != (w, h) and view is None:
+        # exif_transpose and convert each return a full-size copy even when there is nothing
+        # to do (most photos): asked only where there is.
+        if img.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9):
+            img = ImageOps.exif_transpose(img)
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        if img.size != (w, h) and not full:
             img = img.resize((w, h), Image.LANCZOS)
         px = np.asarray(img, dtype=np.uint8)
+    if full or px.shape[:2] == (h, w):
+        return px
+    img = Image.fromarray(px[:, :, 0] if px.shape[2] == 1 else px)
+    return np.asarray(img.resize((w, h), Image.LANCZOS), dtype=np.uint8).reshape(h, w, -1)
+
+
+def decode_sample(data, ext, shape, view=None, sample=0):
+    """One encoded image as [h, w, c] float32 in [0, 1], the arithmetic of
+    compiler/lab/data/decode.ts: gray to gray and RGB to RGB are the byte over 255, gray to RGB
+    repeats it, RGB to gray is PIL's luma in double precision before the division. With a view,
+    the view's box of the full-size image is resized to h x w instead (crop_resize)."""
+    h, w, c = shape
+    px = decode_pixels(data, ext, shape, full=view is not None)
     if view is not None:
         return to_channels(view_sample(view, sample, px, h, w).astype(np.float64), c)
-    if px.shape[:2] != (h, w):
-        img = Image.fromarray(px[:, :, 0] if px.shape[2] == 1 else px)
-        px = np.asarray(img.resize((w, h), Image.LANCZOS), dtype=np.uint8).reshape(h, w, -1)
+    return to_channels(px.astype(np.float64), c)
+
+
+def as_sample(px, c):
+    """Decoded bytes [h, w, 1 or 3] as a sample for the batch (collate): the bytes themselves
+    where the batch's floats are the byte over 255 (the same channels, or gray repeated to RGB),
+    converted there, in one pass into the batch; to_channels' floats for RGB to gray (luma)."""
+    if px.shape[2] == c or px.shape[2] == 1:
+        return px
     return to_channels(px.astype(np.float64), c)
 
 
@@ -653,12 +746,18 @@ class Samples(torch.utils.data.Dataset):
     def __getitem__(self, item):
         """(x [c, h, w], label, id), or (None, why, id): a DataLoader worker's exception would
         reach the main process wrapped in its traceback, so the reason travels as a value. The
-        item is a position, or (position, view)."""
+        item is a position, or (position, view). x is float32, or uint8 bytes that collate
+        divides by 255 as it writes them into the batch (as_sample)."""
         p, view = item if isinstance(item, tuple) else (item, None)
         try:
             x, label, key = self.load(int(p), view)
         except Unreadable as err:
             return None, str(err), err.key
+        if x.dtype == np.uint8:
+            # Planar bytes (a cheap copy, 1 byte a value) make collate's division contiguous,
+            # a third of its cost on interleaved RGB.
+            h, w, c = self.shape
+            return torch.from_numpy(x).permute(2, 0, 1).contiguous().expand(c, h, w), label, key
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1), label, key
 
     def batch(self, idx, device, view=None):
@@ -681,17 +780,50 @@ class Samples(torch.utils.data.Dataset):
 
     def batches(self, chunks, device, view=None):
         """(x, y, sample ids) for each list of positions, read and decoded by DataLoader workers
-        a few batches ahead of the step."""
+        a few batches ahead of the step. The workers start on the first batches when this is
+        called, not when the first is asked for: a stream made before the work that precedes
+        its first step (the last epoch's evaluation and checkpoint) is ready when the step is.
+        One stream at a time: making another abandons the one before."""
         # Each position travels with the epoch's view: the workers hold no state of their own.
         chunks = [[(int(p), view) for p in c] for c in chunks]
         if not chunks:
-            return
-        # Its own generator: a loader draws its workers' base seed, which must not move the
-        # global generator (dropout's), or a resumed run would draw other masks.
-        loader = torch.utils.data.DataLoader(self, batch_sampler=chunks, num_workers=self.workers, collate_fn=collate, generator=torch.Generator())
-        for batch in loader:
-            x, y, ids = self.checked(batch)
-            yield x.to(device), y.to(device), ids
+            return iter(())
+        loader = self.loader()
+        loader.batch_sampler.chunks = chunks
+        # iter() sends the workers their first batches now (prefetch_factor each).
+        return (self.delivered(batch, device) for batch in iter(loader))
+
+    def delivered(self, batch, device):
+        x, y, ids = self.checked(batch)
+        return x.to(device), y.to(device), ids
+
+    def loader(self):
+        """This data set's one DataLoader: its workers are started once and kept from epoch to
+        epoch (persistent_workers), each stream handing it the positions to read (Chunks), so
+        no epoch, and no evaluation, waits for worker processes to start."""
+        if self.__dict__.get("_loader") is None:
+            # Its own generator: a loader draws its workers' base seed, which must not move the
+            # global generator (dropout's), or a resumed run would draw other masks.
+            self._loader = torch.utils.data.DataLoader(
+                self,
+                batch_sampler=Chunks(),
+                num_workers=self.workers,
+                collate_fn=collate,
+                generator=torch.Generator(),
+                persistent_workers=self.workers > 0,
+            )
+        return self._loader
+
+    def close(self):
+        """Stops the loader's workers (they are kept between streams) and waits for them."""
+        loader, self._loader = self.__dict__.get("_loader"), None
+        stream = loader and loader._iterator
+        if stream is not None and hasattr(stream, "_shutdown_workers"):
+            stream._shutdown_workers()
+
+    def __getstate__(self):
+        # A worker gets the data set without its loader (a spawned one would pickle it).
+        return {k: v for k, v in self.__dict__.items() if k != "_loader"}
 
     @property
     def reported(self):
@@ -720,6 +852,7 @@ class ShardData(Samples):
         self.indices = np.frombuffer(read_regular(spec["indices"]), dtype=np.uint32).astype(np.int64)
         self.n = len(self.indices)
         self.handles = {}
+        preload_decoder()
 
     def read(self, i):
         f = self.handles.get(self.shard[i])
@@ -737,14 +870,15 @@ class ShardData(Samples):
         key = int(self.key[i])
         data = self.read(i)
         try:
-            x = decode_sample(data, IMAGE_EXTS[self.ext[i]], self.shape, view, p)
+            ext = IMAGE_EXTS[self.ext[i]]
+            x = decode_sample(data, ext, self.shape, view, p) if view is not None else as_sample(decode_pixels(data, ext, self.shape), self.shape[2])
         except Exception as err:
             raise Unreadable(f"{self.files[self.shard[i]]}: sample {key:09d} cannot be decoded ({err})", key)
         return x, int(self.label[i]), key
 
     def __getstate__(self):
         # Workers open their own shard handles.
-        return {**self.__dict__, "handles": {}}
+        return {**super().__getstate__(), "handles": {}}
 
 
 def sniff(data):
@@ -767,6 +901,7 @@ class FileData(Samples):
         self.skip_corrupt = bool(f.get("skipCorrupt"))
         if len(self.ends) != self.n or len(self.labels) != self.n:
             raise Refused(f"{f['paths']}: lists {len(self.ends)} files for {self.n} samples")
+        preload_decoder()
 
     def path(self, p):
         start = 0 if p == 0 else int(self.ends[p - 1]) + 1
@@ -780,14 +915,15 @@ class FileData(Samples):
                 data = f.read()
             if not sniff(data):
                 raise ValueError("not a JPEG or PNG file (by its first bytes)")
-            x = decode_sample(data, "jpg", self.shape)
+            px = decode_pixels(data, "jpg", self.shape)
         except Exception as err:
             why = str(err).split("\n")[0].strip() or type(err).__name__
             hint = "" if self.skip_corrupt else "; pass --skip-corrupt to skip such files"
             raise Unreadable(f"{path}: cannot be decoded as an image ({why}){hint}", p)
-        if view is not None:
-            x = view_sample(view, p, x, h, w)
-        return x, int(self.labels[p]), p
+        if view is None:
+            return as_sample(px, self.shape[2]), int(self.labels[p]), p
+        # The view crops the stretched image (imageFolder.ts), not the file.
+        return view_sample(view, p, to_channels(px.astype(np.float64), self.shape[2]), h, w), int(self.labels[p]), p
 
 
 def resize_bilinear(x, oh, ow):
@@ -838,8 +974,11 @@ class IdxData(Samples):
         data = self.handle.read(px)
         if len(data) != px:
             raise Unreadable(f"{self.file}: ends inside record {int(self.records[p])}", p)
-        x = (np.frombuffer(data, dtype=np.uint8).reshape(self.h, self.w, 1) / 255).astype(np.float32)
         h, w, c = self.shape
+        if (h, w) == (self.h, self.w) and view is None:
+            # The byte over 255 (and repeated to RGB) as collate writes it into the batch.
+            return np.frombuffer(data, dtype=np.uint8).reshape(h, w, 1), int(self.labels[p]), p
+        x = (np.frombuffer(data, dtype=np.uint8).reshape(self.h, self.w, 1) / 255).astype(np.float32)
         if (h, w) != (self.h, self.w):
             x = resize_bilinear(x, h, w)
         if c == 3:
@@ -849,7 +988,7 @@ class IdxData(Samples):
         return x, int(self.labels[p]), p
 
     def __getstate__(self):
-        return {**self.__dict__, "handle": None}
+        return {**super().__getstate__(), "handle": None}
 
 
 class SynthData(Samples):
@@ -879,6 +1018,29 @@ class SynthData(Samples):
         return x, p % classes, p
 
 
+class Chunks:
+    """A data set's DataLoader's batch sampler: the lists of positions of the stream made last
+    (Samples.batches sets them before each iter(), which reads them afresh)."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def __len__(self):
+        return len(self.chunks)
+
+
+def batch_tensor(shape):
+    """An empty float32 batch; in a DataLoader worker, in shared memory from the start (as
+    torch's default_collate does), or handing it to the training process would copy it there."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape)
+    storage = torch.empty(0).storage()._new_shared(math.prod(shape))
+    return torch.empty(0).new(storage).view(shape)
+
+
 def samples_read(k, batch, skipping, world, device):
     """How many samples the step read on all processes: the global batch's count, less those
     skipped as unreadable (--skip-corrupt), which only the processes that met them know."""
@@ -903,12 +1065,20 @@ def step_loss(losses, read, world):
 
 
 def collate(items):
-    """A batch of the samples that could be read, and (id, why) of those that could not."""
+    """A batch of the samples that could be read ([n, c, h, w] float32), and (id, why) of those
+    that could not. Each sample is written once into the batch: bytes divided by 255 on the way
+    (float32 division, which is the float64 quotient rounded, for every byte), floats copied."""
     good = [t for t in items if t[0] is not None]
     bad = [(t[2], t[1]) for t in items if t[0] is None]
     if not good:
         return torch.zeros(0), torch.zeros(0, dtype=torch.int64), [], bad
-    return torch.stack([t[0] for t in good]), torch.tensor([t[1] for t in good], dtype=torch.int64), [t[2] for t in good], bad
+    x = batch_tensor((len(good), *good[0][0].shape))
+    for i, t in enumerate(good):
+        if t[0].dtype == torch.uint8:
+            torch.div(t[0], 255, out=x[i])
+        else:
+            x[i].copy_(t[0])
+    return x, torch.tensor([t[1] for t in good], dtype=torch.int64), [t[2] for t in good], bad
 
 
 def open_data(spec, job):
@@ -1040,13 +1210,41 @@ def main():
     signal.signal(signal.SIGINT, ask_stop)
     signal.signal(signal.SIGTERM, ask_stop)
 
+    out_dir = job["outDir"]
+    ckpt_path = job["checkpoint"]
+    resumed = load_resume(job, world, lead, device)
+    cfg = job["config"]
+    state = resumed[1]["state"] if resumed is not None else {"epoch": 0, "batch": 0, "step": 0, "samples": 0}
+
+    # The data before the model: the first epoch's stream starts its workers (forked from a
+    # process not yet holding the model) decoding the first batches while the model is built.
+    train, val = open_data(job["train"], job), open_data(job.get("val"), job)
+    classes, batch, seed = job["classes"], job["batch"], job["seed"]
+    if batch % world:
+        raise SystemExit(f"the batch ({batch}) must be a multiple of the processes ({world})")
+    # The config's augmentation and eval_crop as views (compiler/lab/data/augment.ts).
+    train_view = {"kind": "augment", "augment": cfg["augment"]} if cfg.get("augment") else None
+    eval_view = {"kind": "centre", "fraction": cfg["evalCrop"]} if cfg.get("evalCrop") is not None else None
+    batches = math.ceil(train.n / batch)
+
+    def epoch_stream(epoch, skip):
+        """An epoch's global batches from `skip` on, and this process's stream of its shares.
+        The epoch's order is a seeded permutation of the samples, a function of (seed, epoch)
+        alone; global batch b is its positions [b * batch, (b + 1) * batch), whatever the number
+        of processes, and each process takes every world-th of them (as DistributedSampler deals
+        a full batch). The checkpoint counts global batches, so a run resumed on any number of
+        processes reads exactly the samples not yet seen, and none twice (a last, short batch is
+        dealt the same way: some processes may get fewer, or none)."""
+        order = epoch_order(train.n, seed, epoch, True)
+        chunks = [order[b * batch : (b + 1) * batch] for b in range(skip, batches)]
+        return chunks, train.batches([c[rank::world] for c in chunks], device, sample_view(train_view, seed, epoch))
+
+    upcoming = epoch_stream(state["epoch"], state["batch"]) if state["epoch"] < job["epochs"] else None
+
     spec = importlib.util.spec_from_file_location("archc_model", job["module"])
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     model = getattr(mod, job["class"])()
-    out_dir = job["outDir"]
-    ckpt_path = job["checkpoint"]
-    resumed = load_resume(job, world, lead, device)
     if resumed is not None:
         model.load_state_dict({k[len("model/") :]: v for k, v in resumed[0].items() if k.startswith("model/")})
     else:
@@ -1059,9 +1257,7 @@ def main():
         for bn in bns:
             synced_batch_norm(bn)
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    cfg = job["config"]
     optimizer = make_optimizer(model.parameters(), cfg["optimizer"])
-    state = {"epoch": 0, "batch": 0, "step": 0, "samples": 0}
     history = []
     best = None
     if resumed is not None:
@@ -1072,14 +1268,7 @@ def main():
     else:
         torch.manual_seed(derive_seed(job["seed"], 0, rank))
 
-    train, val = open_data(job["train"], job), open_data(job.get("val"), job)
-    classes, batch, seed = job["classes"], job["batch"], job["seed"]
-    if batch % world:
-        raise SystemExit(f"the batch ({batch}) must be a multiple of the processes ({world})")
     smoothing = cfg["labelSmoothing"]
-    # The config's augmentation and eval_crop as views (compiler/lab/data/augment.ts).
-    train_view = {"kind": "augment", "augment": cfg["augment"]} if cfg.get("augment") else None
-    eval_view = {"kind": "centre", "fraction": cfg["evalCrop"]} if cfg.get("evalCrop") is not None else None
     eps = 1e-7
 
     def losses_of(out, y):
@@ -1117,7 +1306,6 @@ def main():
         atomic(ckpt_path, data)
         write_weights(os.path.join(out_dir, "weights.safetensors"), model, job)
 
-    batches = math.ceil(train.n / batch)
     # Every process takes part in gathering the step's samples (job["logSamples"]); rank 0,
     # on node 0, which alone has the run folder, writes them (job["samplesLog"]).
     log_steps = bool(job.get("logSamples"))
@@ -1140,15 +1328,8 @@ def main():
         sums = torch.tensor(state.get("sums", [0.0, 0.0, 0.0]) if skip else [0.0, 0.0, 0.0], dtype=torch.float64)
         # Time this process's step waited for its next batch (DataLoader workers not keeping up).
         data_wait = state.get("dataWait", 0.0) if skip else 0.0
-        # The epoch's order is a seeded permutation of the samples, a function of (seed, epoch)
-        # alone; global batch b is its positions [b * batch, (b + 1) * batch), whatever the number
-        # of processes, and each process takes every world-th of them (as DistributedSampler deals
-        # a full batch). The checkpoint counts global batches, so a run resumed on any number of
-        # processes reads exactly the samples not yet seen, and none twice (a last, short batch
-        # is dealt the same way: some processes may get fewer, or none).
-        order = epoch_order(train.n, seed, epoch, True)
-        chunks = [order[b * batch : (b + 1) * batch] for b in range(skip, batches)]
-        stream = train.batches([c[rank::world] for c in chunks], device, sample_view(train_view, seed, epoch))
+        # Made before this epoch began (epoch_stream): its first batches are decoded already.
+        chunks, stream = upcoming
         for index, chunk in zip(range(skip, batches), chunks):
             step_start = time.perf_counter()
             lr = learning_rate(cfg["optimizer"]["lr"], cfg["schedule"], epoch, state["samples"], state["step"])
@@ -1225,6 +1406,9 @@ def main():
                 emit("stopped", state=state)
             break
         seconds = time.perf_counter() - t0
+        # The next epoch's workers decode its first batches during this one's recalibration,
+        # evaluation and checkpoint, so that its first step does not wait for them.
+        upcoming = epoch_stream(epoch + 1, 0) if epoch + 1 < job["epochs"] else None
         recalibrate_batch_norm(model, net, train, job, epoch, device, world, rank)
         if world > 1:
             dist.barrier()
@@ -1252,6 +1436,10 @@ def main():
             emit("epoch", metrics=metrics, history=history)
         if world > 1:
             dist.barrier()
+    # The loaders' workers are kept between epochs: stopped here, not left to interpreter exit.
+    for data in (train, val):
+        if data is not None:
+            data.close()
     if lead:
         emit("done", interrupted=interrupted, best=best)
     if world > 1:

@@ -54,6 +54,15 @@ function bound(body: Body, out: Set<string>): Set<string> {
   return out;
 }
 
+/**
+ * Whether `name` in a block's body is its parameter as the caller passed it: a parameter the
+ * body never rebinds. Errors about it move to the caller's argument; generated TypeScript marks
+ * such values in its sites for its runtime to do the same.
+ */
+export function passesOn(decl: BlockDecl, name: string): boolean {
+  return decl.params.some((p) => p.name.name === name) && !bound(decl.body, new Set()).has(name);
+}
+
 /** The argument of a call that gives parameter `name`, where the caller wrote one. */
 function argumentFor(
   decl: BlockDecl,
@@ -79,8 +88,7 @@ export function reanchorAtCall(
   args: readonly (Arg | BoundArg)[],
 ): NamedValueError | DiagnosticError | undefined {
   if (!(err instanceof NamedValueError)) return undefined;
-  if (!decl.params.some((p) => p.name.name === err.viaName)) return undefined;
-  if (bound(decl.body, new Set()).has(err.viaName)) return undefined;
+  if (!passesOn(decl, err.viaName)) return undefined;
   const arg = argumentFor(decl, args, err.viaName);
   if (!arg) return undefined;
   const d = err.diagnostic;

@@ -10,33 +10,15 @@ import {
   type ConvShape,
   type StrategyName,
 } from "../../../compiler/backends/tfjs/grouped/index.js";
+import { mulberry32 as prng } from "../../../compiler/util/random.js";
+import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
 
 // The `dense` strategy (one regular conv2d with the block-diagonal kernel, its gradients the
 // dense conv's own read back on the diagonal blocks) on wasm, against `split` on the cpu backend
 // and `native` on wasm: forward, input gradient and filter gradient, at every divisor of 12.
 
-type Shape4 = [number, number, number, number];
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(2026);
-const values = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const values = (n: number): Float32Array => uniform(rand, n);
 
 interface Case {
   x: Shape4;

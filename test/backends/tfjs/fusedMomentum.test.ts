@@ -4,22 +4,11 @@ import { initWasmBackend } from "../../../compiler/backends/tfjs/kernels/wasmIni
 import { fusedMomentum } from "../../../compiler/backends/tfjs/fusedMomentum.js";
 import { MomentumUpdate } from "../../../compiler/backends/tfjs/kernels/momentum.js";
 import { setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
+import { mulberry32 as prng } from "../../../compiler/util/random.js";
 
 // The fused momentum step (one ArchcMomentumUpdate call a variable) against tfjs' own
 // MomentumOptimizer: the same bits after several steps, with and without Nesterov, on one
 // thread and on the kernel pool, for sizes with a scalar tail and sizes the pool cuts.
-
-/** Deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SHAPES = [[7], [3, 3, 5, 9], [130, 131], [1]];
 

@@ -27,35 +27,17 @@ import {
 import { candidateStrategies } from "../../../compiler/backends/tfjs/grouped/costModel.js";
 import { GroupedConv2D as GroupedLayer } from "../../../compiler/backends/tfjs/grouped/layer.js";
 import { poolThreads, setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
+import { mulberry32 as prng } from "../../../compiler/util/random.js";
+import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
 
 // archc's grouped convolution kernels (forward, input and filter gradient) against the cpu
 // backend's split + concat lowering, and against central finite differences, at every
 // divisor of a 12-channel layer.
 
-type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
 
-/** Deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(26);
-const values = (n: number): Float32Array => Float32Array.from({ length: n }, () => rand() * 2 - 1);
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const values = (n: number): Float32Array => uniform(rand, n);
 
 const TOL = 1e-4;
 

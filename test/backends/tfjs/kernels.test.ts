@@ -22,7 +22,8 @@ import {
   initWasmBackend,
   type WasmStart,
 } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
-import { rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { relaxedSimd, rowsFor, rowsModule } from "../../../compiler/backends/tfjs/kernels/simd.js";
+import { groupedModule } from "../../../compiler/backends/tfjs/kernels/groupedSimd.js";
 import { MIN_POOLED_WORK } from "../../../compiler/backends/tfjs/kernels/pooledRows.js";
 import { setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
 import { bulkModule } from "../../../compiler/backends/tfjs/kernels/bulk.js";
@@ -52,29 +53,16 @@ import {
   MAX_WASM_THREADS,
   threadSupport,
 } from "../../../compiler/backends/tfjs/threads.js";
+import { mulberry32 as prng } from "../../../compiler/util/random.js";
+import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
 
 type BackendName = "cpu" | "wasm";
 type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
-type Shape4 = [number, number, number, number];
-
 const TOLERANCE = 1e-4;
-
-/** Deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(20240607);
 const intIn = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
-const values = (shape: readonly number[]): Float32Array =>
-  Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+const values = (shape: readonly number[]): Float32Array => uniform(rand, size(shape));
 
 /** Runs `f` with `backend` active; the result is read back and disposed. */
 async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Array> {
@@ -83,13 +71,6 @@ async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Arra
   const out = (await t.data()) as Float32Array;
   t.dispose();
   return out;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
@@ -458,6 +439,78 @@ describe("the SIMD plane routine (rows2)", () => {
       }
     }
   });
+});
+
+describe("relaxed SIMD's fused multiply-add (grouped and pointwise tiles)", () => {
+  const madd = (bytes: Uint8Array) =>
+    bytes.some((b, i) => b === 0xfd && bytes[i + 1] === 0x85 && bytes[i + 2] === 0x02);
+
+  it("is used where the engine validates it (Node 20: after the backend's start sets V8's flag)", () => {
+    // initWasmBackend ran in beforeAll; Node 20.16+ has process.getBuiltinModule, so the
+    // flag was set unless ARCHC_RELAXED_SIMD=0.
+    if (process.env["ARCHC_RELAXED_SIMD"] === "0") return expect(relaxedSimd()).toBe(false);
+    expect(relaxedSimd()).toBe(true);
+    expect(madd(pointwiseModule(false))).toBe(true);
+    expect(madd(groupedModule(true))).toBe(true);
+    // Without it the modules are plain SIMD, for engines that lack relaxed SIMD.
+    expect(madd(pointwiseModule(false, false))).toBe(false);
+    expect(madd(groupedModule(true, false))).toBe(false);
+  });
+
+  it("fused and plain tiles agree to float32 rounding", () => {
+    const [m, ci, co] = [530, 9, 19];
+    const x = values([m, ci]);
+    const dy = values([m, co]);
+    const gradient = (fma: boolean) => {
+      const { exports, buffer } = onBothMemories((shared) => pointwiseModule(shared, fma))[0]!;
+      const f = new Float32Array(buffer);
+      const [xAt, dyAt] = [64, 64 + 4 * x.length];
+      const dwAt = dyAt + 4 * dy.length;
+      f.set(x, xAt / 4);
+      f.set(dy, dyAt / 4);
+      pointwiseFilterGrad(exports as unknown as PointwiseFns, dwAt, xAt, dyAt, m, ci, co, 64);
+      return f.slice(dwAt / 4, dwAt / 4 + ci * co);
+    };
+    const [fused, plain] = [gradient(true), gradient(false)];
+    for (let i = 0; i < fused.length; i++)
+      expect(Math.abs(fused[i]! - plain[i]!)).toBeLessThan(1e-4);
+  });
+
+  it("ARCHC_RELAXED_SIMD=0 keeps mul + add, and the grouped kernel still works", () => {
+    const dir = mkdtempSync(join(packageRoot, ".archc-relaxed-test-")); // inside, to resolve tfjs
+    const script = join(dir, "plain.mts");
+    const kernelsDir = join(packageRoot, "compiler", "backends", "tfjs", "kernels");
+    writeFileSync(
+      script,
+      [
+        `import * as tf from "@tensorflow/tfjs";`,
+        `import { initWasmBackend } from ${JSON.stringify(join(kernelsDir, "wasmInit.ts"))};`,
+        `import { relaxedSimd } from ${JSON.stringify(join(kernelsDir, "simd.ts"))};`,
+        `import { groupedConv2dNative } from ${JSON.stringify(join(kernelsDir, "groupedConv.ts"))};`,
+        `await initWasmBackend({ threads: 1 });`,
+        `const x = tf.randomUniform([2, 9, 9, 8], -1, 1, "float32", 1) as tf.Tensor4D;`,
+        `const k = tf.randomUniform([3, 3, 8, 8], -1, 1, "float32", 2) as tf.Tensor4D;`,
+        `const ours = groupedConv2dNative(x, k, { strides: 1, pad: "same", dilations: 1, groups: 1 });`,
+        `const gap = tf.max(tf.abs(tf.sub(ours, tf.conv2d(x, k, 1, "same")))).dataSync()[0];`,
+        `console.log(relaxedSimd(), gap);`,
+      ].join("\n"),
+    );
+    try {
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+        cwd: packageRoot,
+        encoding: "utf8",
+        timeout: 90_000,
+        env: { ...process.env, ARCHC_RELAXED_SIMD: "0" },
+      });
+      expect(r.error, r.stderr).toBeUndefined();
+      expect(r.status, r.stderr).toBe(0);
+      const [relaxed, gap] = r.stdout.trim().split(/\s+/).slice(-2);
+      expect(relaxed).toBe("false");
+      expect(Number(gap)).toBeLessThan(1e-4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("the SIMD pointwise filter gradient routine", () => {

@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "vitest";
-import { SpecError } from "../../../compiler/layers.js";
+import { Float, SpecError } from "../../../compiler/layers.js";
+import { toJson, type Value } from "../../../compiler/language/elaborate/values.js";
 import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
@@ -152,4 +153,19 @@ export function expectSpecError(call: () => unknown, d: Diagnostic, what?: strin
   const e = thrown as SpecError;
   expect([e.code, e.diagnostic, e.hint], what).toEqual([d.code, d.message, d.hint]);
   return e;
+}
+
+/**
+ * `--set` texts as the options of a generated `build()`: the values the compiler binds, a whole
+ * float as archc/layers' Float (`wm=2.0`), sizes and lists as arrays.
+ */
+export function setsAsOptions(sets: readonly string[]): Record<string, unknown> {
+  const option = (v: Value): unknown => {
+    if (v.t === "float" && Number.isInteger(v.v)) return new Float(v.v);
+    if (v.t === "list") return v.items.map(option);
+    return toJson(v);
+  };
+  const parsed = parseSets(sets);
+  expect(parsed.diagnostics).toEqual([]);
+  return Object.fromEntries(parsed.args.map((a) => [a.name, option(a.value)]));
 }

@@ -6,9 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { planModel } from "../../../compiler/backends/tfjs/plan.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
-import { Float } from "../../../compiler/layers.js";
 import type { IRGraph } from "../../../compiler/language/ir/types.js";
-import { toJson, type Value } from "../../../compiler/language/elaborate/values.js";
 import {
   buildNetwork,
   loadProgram,
@@ -16,7 +14,7 @@ import {
   type Program,
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
-import { repo } from "./harness.js";
+import { repo, setsAsOptions } from "./harness.js";
 
 /**
  * Every network of specs/ and the standard library that `archc summary` builds at its defaults,
@@ -99,18 +97,6 @@ function graphAt(n: Network, sets: readonly string[]): IRGraph {
   return r.graph;
 }
 
-/** A `--set` value as build() takes it: a whole float is archc/layers' Float (`wm=2.0`). */
-function option(v: Value): unknown {
-  if (v.t === "float" && Number.isInteger(v.v)) return new Float(v.v);
-  if (v.t === "list") return v.items.map(option);
-  return toJson(v);
-}
-
-/** `--set` texts as build() options. */
-function optionsOf(sets: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(parseSets(sets).args.map((a) => [a.name, option(a.value)]));
-}
-
 /** The model build() made is the IR's: planned layer names, shapes and counts by node. */
 function expectIR(model: tf.LayersModel, graph: IRGraph, what: string): void {
   const plan = planModel(graph);
@@ -171,7 +157,7 @@ describe("every spec's network as structured TypeScript builds the compiler's IR
     it(`${name} (${n.file}) at its defaults and ${variants[name]?.length ?? 0} variants`, () => {
       for (const sets of [[], ...(variants[name] ?? [])]) {
         const graph = graphAt(n, sets);
-        const model = modules.get(name)!.build(optionsOf(sets));
+        const model = modules.get(name)!.build(setsAsOptions(sets));
         try {
           expectIR(model, graph, `${name} ${sets.join(" ") || "(defaults)"}`);
         } finally {

@@ -6,11 +6,11 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
+import type { Worker } from "node:worker_threads";
 import { DecodePool } from "../../../compiler/lab/data/pool.js";
-import {
-  openShardDataset,
-  type ShardDataset,
-} from "../../../compiler/lab/data/shardDataset.js";
+import { locateSplit, imageExtCodes } from "../../../compiler/lab/data/locate.js";
+import { readShardIndex } from "../../../compiler/lab/data/shardIndex.js";
+import { openShardDataset, type ShardDataset } from "../../../compiler/lab/data/shardDataset.js";
 import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { openDataset, type EpochOptions } from "../../../compiler/lab/train/data/index.js";
 
@@ -104,9 +104,7 @@ describe("the loader keeps the step fed", () => {
     expect(pool.requested - before).toBe(5 + 5 + 3);
     expect(second).toEqual(await epoch(fresh, 5, e(1)));
     // A resumed epoch starts where it is told, not at the batches decoded ahead for it.
-    expect(await epoch(data, 5, e(2, { from: 2 }))).toEqual(
-      (await epoch(fresh, 5, e(2))).slice(2),
-    );
+    expect(await epoch(data, 5, e(2, { from: 2 }))).toEqual((await epoch(fresh, 5, e(2))).slice(2));
     // Another seed or batch size is decoded anew, in its own order.
     expect(await epoch(data, 4, e(3))).toEqual(await epoch(fresh, 4, e(3)));
     expect(await epoch(data, 5, e(1, { seed: 5 }))).toEqual(
@@ -144,6 +142,37 @@ describe("the loader keeps the step fed", () => {
       expect(data.decoding.slots.count).toBeLessThan(3 * 8);
     } finally {
       await tf.setBackend("wasm");
+    }
+  }, 60_000);
+
+  it("a decoding thread that dies fails the batches in flight; the next starts a new thread", async () => {
+    const pool = new DecodePool(1);
+    try {
+      const t = locateSplit(pack, readShardIndex(pack), "train");
+      const one = (i: number) => ({
+        path: t.files[t.shard[i]!]!,
+        at: { offset: t.offset[i]!, size: t.size[i]!, ext: imageExtCodes[t.ext[i]!]! },
+        sample: i,
+      });
+      const px = 8 * 8 * 3;
+      // Many samples, so that the thread is still at them when it dies.
+      const many = Array.from({ length: 2000 }, (_, k) => one(k % t.count));
+      const out = new SharedArrayBuffer(many.length * px * 4);
+      const pending = pool.decodeBatch({ samples: many, shape: [8, 8, 3], out });
+      // A message the thread cannot read: it throws, uncaught, and the thread ends.
+      (pool as unknown as { workers: Worker[] }).workers[0]!.postMessage(null);
+      await expect(pending).rejects.toThrow();
+      const small = new SharedArrayBuffer(3 * px * 4);
+      const failures = await pool.decodeBatch({
+        samples: [one(0), one(1), one(2)],
+        shape: [8, 8, 3],
+        out: small,
+      });
+      expect(failures.size).toBe(0);
+      expect(pool.started).toBe(1);
+      expect(new Float32Array(small).some((v) => v > 0)).toBe(true);
+    } finally {
+      await pool.close();
     }
   }, 60_000);
 });

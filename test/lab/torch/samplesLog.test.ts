@@ -118,8 +118,12 @@ describe.skipIf(problem !== undefined && !inCI)("the samples log", () => {
         expect(l.samples).toEqual(batch.filter((_, i) => i % 2 === l.rank));
       }
       // Two torchrun agents and their workers beside the other test files' torch processes on 2
-      // cores: 12 s alone, but past 180 s in 2 of 5 whole-suite runs (whether slow or hung is not
-      // known; alone it never failed). Four oracle runs' time, so a real hang still fails.
+      // cores: 12 s alone, but past 180 s in 2 of 5 whole-suite runs. Slow, not hung, as far as
+      // measured: three of these runs at once beside 4 busy loops (load 15, other users' work
+      // too) took 54-58 s each, every phase slower alike (finding Python and the agents' start
+      // 46 s, the rendezvous under 0.1 s, 5 steps 4-5 s, the agents' exit barrier under 0.2 s);
+      // nothing waits on a timer but the agents' 5 s monitor interval. Four oracle runs' time,
+      // so a real hang still fails.
     },
     oracleTimeout(4),
   );

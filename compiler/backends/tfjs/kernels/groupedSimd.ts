@@ -2,6 +2,8 @@ import type * as tf from "@tensorflow/tfjs";
 import {
   addTo,
   boundTo,
+  relaxedMadd,
+  relaxedSimd,
   F32,
   functionBody,
   I32,
@@ -89,7 +91,8 @@ const i32mul = 0x6c;
 const get = localGet;
 const set = localSet;
 
-function tileBody(rows: TileRows, cols: TileCols): number[] {
+/** One tile routine; `fma`: acc = relaxed_madd(splat, b, acc) instead of acc + splat * b. */
+function tileBody(rows: TileRows, cols: TileCols, fma: boolean): number[] {
   const scalar = cols === 1;
   const vectors = scalar ? 1 : cols / 4;
   // i32 locals after the parameters.
@@ -135,13 +138,17 @@ function tileBody(rows: TileRows, cols: TileCols): number[] {
       ...get(RA[r]!),
       ...(scalar ? f32load(0) : load32splat),
       ...set(S),
-      ...ACC[r]!.flatMap((acc, v) => [
-        ...get(acc),
-        ...get(S),
-        ...get(BV[v]!),
-        ...(scalar ? [op.f32mul, op.f32add] : [...f32x4mul, ...f32x4add]),
-        ...set(acc),
-      ]),
+      ...ACC[r]!.flatMap((acc, v) =>
+        !scalar && fma
+          ? [...get(S), ...get(BV[v]!), ...get(acc), ...relaxedMadd, ...set(acc)]
+          : [
+              ...get(acc),
+              ...get(S),
+              ...get(BV[v]!),
+              ...(scalar ? [op.f32mul, op.f32add] : [...f32x4mul, ...f32x4add]),
+              ...set(acc),
+            ],
+      ),
       ...addTo(RA[r]!, get(walkParam(innermost, 1))),
     ]).flat(),
     ...addTo(WB[innermost]!, get(walkParam(innermost, 2))),
@@ -208,8 +215,11 @@ function tileBody(rows: TileRows, cols: TileCols): number[] {
 
 const SHAPES = TILE_ROWS.flatMap((r) => TILE_COLS.map((c) => [r, c] as const));
 
-/** The module's bytes; `shared` matches the threaded build's shared memory. */
-export function groupedModule(shared: boolean): Uint8Array {
+/**
+ * The module's bytes; `shared` matches the threaded build's shared memory; `fma` uses relaxed
+ * SIMD's fused multiply-add (simd.ts' relaxedSimd: where this engine has it).
+ */
+export function groupedModule(shared: boolean, fma = relaxedSimd()): Uint8Array {
   return Uint8Array.from([
     ...WASM_HEADER,
     ...section(1, [1, ...i32Params(PARAMS)]),
@@ -219,7 +229,7 @@ export function groupedModule(shared: boolean): Uint8Array {
       SHAPES.length,
       ...SHAPES.flatMap(([r, c], i) => [...str(tileName(r, c)), 0x00, i]),
     ]),
-    ...section(10, [SHAPES.length, ...SHAPES.flatMap(([r, c]) => tileBody(r, c))]),
+    ...section(10, [SHAPES.length, ...SHAPES.flatMap(([r, c]) => tileBody(r, c, fma))]),
   ]);
 }
 

@@ -4,6 +4,8 @@ import {
   addTo,
   addressOf,
   boundTo,
+  relaxedMadd,
+  relaxedSimd,
   localGet,
   localSet,
   memoryImport,
@@ -85,7 +87,8 @@ const get = localGet;
 const set = localSet;
 const add = addTo;
 
-function tileBody(): number[] {
+/** The 4x8 tile; `fma`: relaxed_madd(splat, dy, acc) instead of acc + splat * dy. */
+function tileBody(fma: boolean): number[] {
   // Locals: i32 T, XP, DP, C, W; v128 acc (8), D0, D1, S.
   const T = 7,
     XP = 8,
@@ -116,14 +119,18 @@ function tileBody(): number[] {
       ...get(XP),
       ...load32splat(4 * r),
       ...set(S),
-      ...[D0, D1].flatMap((d, h) => [
-        ...get(ACC + 2 * r + h),
-        ...get(S),
-        ...get(d),
-        ...f32x4mul,
-        ...f32x4add,
-        ...set(ACC + 2 * r + h),
-      ]),
+      ...[D0, D1].flatMap((d, h) =>
+        fma
+          ? [...get(S), ...get(d), ...get(ACC + 2 * r + h), ...relaxedMadd, ...set(ACC + 2 * r + h)]
+          : [
+              ...get(ACC + 2 * r + h),
+              ...get(S),
+              ...get(d),
+              ...f32x4mul,
+              ...f32x4add,
+              ...set(ACC + 2 * r + h),
+            ],
+      ),
     ]),
     ...add(XP, get(XS)),
     ...add(DP, get(DYS)),
@@ -194,15 +201,18 @@ function dotsBody(): number[] {
   return functionBody([...uleb(2), 4, I32, 1, F32], [...code, op.end]);
 }
 
-/** The module's bytes; `shared` matches the threaded build's shared memory. */
-export function pointwiseModule(shared: boolean): Uint8Array {
+/**
+ * The module's bytes; `shared` matches the threaded build's shared memory; `fma` uses relaxed
+ * SIMD's fused multiply-add in the tile (simd.ts' relaxedSimd: where this engine has it).
+ */
+export function pointwiseModule(shared: boolean, fma = relaxedSimd()): Uint8Array {
   return Uint8Array.from([
     ...WASM_HEADER,
     ...section(1, [1, ...i32Params(7)]),
     ...memoryImport(shared),
     ...section(3, [2, 0, 0]),
     ...section(7, [2, ...str("tile"), 0x00, 0, ...str("dots"), 0x00, 1]),
-    ...section(10, [2, ...tileBody(), ...dotsBody()]),
+    ...section(10, [2, ...tileBody(fma), ...dotsBody()]),
   ]);
 }
 

@@ -88,6 +88,71 @@ const f32x4mul = [op.simd, 0xe6, 0x01];
 const f32load = [op.f32load, 0x02, 0x00]; // align 2^2, offset 0
 const f32store = [op.f32store, 0x02, 0x00];
 
+/**
+ * f32x4.relaxed_madd (relaxed SIMD, 0xfd 0x105): a * b + c on the stack's last three, fused
+ * (one rounding) where the CPU has FMA, a multiply and an add where not. The grouped tiles and
+ * the pointwise tile use it where this engine validates it (relaxedSimd()): 0.79-0.91x their
+ * CPU time with mul + add (docs/PERFORMANCE.md), results differing from cpu by that rounding.
+ */
+export const relaxedMadd: readonly number[] = [op.simd, 0x85, 0x02];
+
+/** A module whose one function computes relaxed_madd of three zero vectors and drops it. */
+const relaxedProbe = (): Uint8Array =>
+  Uint8Array.from([
+    ...WASM_HEADER,
+    ...section(1, [1, 0x60, 0, 0]), // type () -> ()
+    ...section(3, [1, 0]),
+    ...section(10, [
+      1,
+      ...functionBody(
+        [0],
+        [
+          ...[0, 1, 2].flatMap(() => [op.simd, 0x0c, ...Array<number>(16).fill(0)]), // v128.const 0
+          ...relaxedMadd,
+          0x1a, // drop
+          op.end,
+        ],
+      ),
+    ]),
+  ]);
+
+let relaxed: boolean | undefined;
+
+/**
+ * Whether archc's modules use relaxed_madd: this engine validates it (browsers since 2023,
+ * Node 22; Node 20 after enableRelaxedSimd) and ARCHC_RELAXED_SIMD is not 0. Decided once.
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+      ?.env;
+    relaxed = env?.["ARCHC_RELAXED_SIMD"] !== "0" && (wasmApi?.validate(relaxedProbe()) ?? false);
+  }
+  return relaxed;
+}
+
+/**
+ * Node 20's V8 (11.3) has relaxed SIMD behind --experimental-wasm-relaxed-simd, which V8 lets
+ * a process set at run time; it must be set before archc's modules are first built (the wasm
+ * backend's start calls this). Elsewhere (a browser, or Node where it validates already) it
+ * does nothing. ARCHC_RELAXED_SIMD=0 leaves the flag alone and the modules on mul + add.
+ */
+export function enableRelaxedSimd(): void {
+  if (relaxed !== undefined) return;
+  const proc = (
+    globalThis as {
+      process?: {
+        env?: Record<string, string | undefined>;
+        getBuiltinModule?: (id: string) => unknown;
+      };
+    }
+  ).process;
+  if (!proc?.getBuiltinModule || proc.env?.["ARCHC_RELAXED_SIMD"] === "0") return;
+  if (wasmApi?.validate(relaxedProbe())) return;
+  const v8 = proc.getBuiltinModule("v8") as { setFlagsFromString(flags: string): void } | undefined;
+  v8?.setFlagsFromString("--experimental-wasm-relaxed-simd");
+}
+
 // Instruction-sequence helpers shared by the hand-assembled modules (locals by index).
 export const localGet = (l: number): number[] => [op.get, l];
 export const localSet = (l: number): number[] => [op.set, l];

@@ -10,6 +10,7 @@ import {
 } from "../threads.js";
 import { setBackendThreads } from "./pool.js";
 import { registerWasmTrainingKernels } from "./register.js";
+import { enableRelaxedSimd } from "./simd.js";
 
 export interface WasmStart {
   /** Threads the backend's XNNPACK pool runs on (1 = the single-threaded SIMD build). */
@@ -30,6 +31,8 @@ let started: WasmStart | undefined;
  * its own dist files, so no setWasmPaths call is needed.
  */
 export async function initWasmBackend(opts: { threads?: number } = {}): Promise<WasmStart> {
+  // Before any of archc's modules is built: their fused multiply-adds need it on Node 20.
+  enableRelaxedSimd();
   registerWasmTrainingKernels();
   if (started && tf.findBackend("wasm")) {
     if (!(await tf.setBackend("wasm")))

@@ -8,6 +8,7 @@ import { builtin } from "../../../language/elaborate/builtins.js";
 import type { AttrKind } from "../../../language/elaborate/ops/spec.js";
 import { needsNumber, show, type Value } from "../../../language/elaborate/values.js";
 import { diagnosed, generated, SpecError } from "./errors.js";
+import { parseSite, type Site } from "./sites.js";
 
 /**
  * The language's numbers in generated TypeScript. The language tells 64 from 64.0 (`c / 2.0` is
@@ -62,26 +63,49 @@ function fromValue(v: Value): Num {
   throw new Error(`internal: a number was expected, not ${show(v)}`);
 }
 
-function binary(op: ArithmeticOp, a: Operand, b: Operand): Num {
-  return diagnosed(() => fromValue(arithmetic(op, number(a, op), number(b, op), generated)));
+/** `a op b`; its errors (E0500, E0501) at `site`, the expression, as the compiler's are. */
+function binary(op: ArithmeticOp, a: Operand, b: Operand, site?: Site): Num {
+  const at = parseSite(site).at;
+  return diagnosed(() => fromValue(arithmetic(op, number(a, op, site), number(b, op, site), at)));
 }
 
-/** An operand: a number, or the compiler's E0500 for what is none. */
-function number(a: unknown, op: string): NumberValue {
+/** An operand: a number, or the compiler's E0500 for what is none, at `site`. */
+function number(a: unknown, op: string, site?: Site): NumberValue {
   const v = languageValue(a);
   if (v.t === "int" || v.t === "float") return v;
-  throw new SpecError("E0500", needsNumber(`'${op}'`, v));
+  throw new SpecError("E0500", needsNumber(`'${op}'`, v), undefined, {
+    span: parseSite(site).at,
+  });
 }
 
-function call(fn: string, args: readonly Operand[]): Num {
+/** `fn(args)`; its errors at the call's site: each argument's place (`0=`, `1=`), or the call's. */
+function call(fn: string, args: readonly Operand[], site?: Site): Num {
+  const places = parseSite(site);
   return diagnosed(() =>
     fromValue(
       builtin(fn)!(
-        args.map((a) => ({ value: languageValue(a), span: generated })),
-        generated,
+        args.map((a, i) => ({
+          value: languageValue(a),
+          span: places.args.get(String(i))?.span ?? places.at,
+        })),
+        places.at,
       ),
     ),
   );
+}
+
+/** The language's functions, their errors located at `site` (the call in the spec). */
+function functions(site?: Site) {
+  return {
+    min: (...xs: Operand[]): Num => call("min", xs, site),
+    max: (...xs: Operand[]): Num => call("max", xs, site),
+    abs: (...xs: Operand[]): Num => call("abs", xs, site),
+    floor: (...xs: Operand[]): number => call("floor", xs, site) as number,
+    ceil: (...xs: Operand[]): number => call("ceil", xs, site) as number,
+    round: (...xs: Operand[]): number => call("round", xs, site) as number,
+    log: (...xs: Operand[]): Num => call("log", xs, site),
+    pow: (...xs: Operand[]): Num => call("pow", xs, site),
+  };
 }
 
 /** The language's equality: numbers by value whatever their kind (2 == 2.0), the rest as shown. */
@@ -92,28 +116,31 @@ function eq(a: unknown, b: unknown): boolean {
   return show(l) === show(r) && (l.t === r.t || (nums(l) && nums(r)));
 }
 
-/** The language's operators and functions where an operand may be a float. */
+/**
+ * The language's operators and functions where an operand may be a float. An operator's last
+ * argument is the site of its expression in the spec (sites.ts), where generated code knows it
+ * may fail there: its error then points at the spec's expression.
+ */
 export const num = {
   /** A float literal whose value is whole: `1.0`, `1e3`. */
   float: (x: number): Float => new Float(x),
-  add: (a: Operand, b: Operand): Num => binary("+", a, b),
-  sub: (a: Operand, b: Operand): Num => binary("-", a, b),
-  mul: (a: Operand, b: Operand): Num => binary("*", a, b),
-  div: (a: Operand, b: Operand): Num => binary("/", a, b),
-  idiv: (a: Operand, b: Operand): Num => binary("//", a, b),
-  mod: (a: Operand, b: Operand): Num => binary("%", a, b),
-  neg: (a: Operand): Num => fromValue(negate(number(a, "-"))),
+  add: (a: Operand, b: Operand, site?: Site): Num => binary("+", a, b, site),
+  sub: (a: Operand, b: Operand, site?: Site): Num => binary("-", a, b, site),
+  mul: (a: Operand, b: Operand, site?: Site): Num => binary("*", a, b, site),
+  div: (a: Operand, b: Operand, site?: Site): Num => binary("/", a, b, site),
+  idiv: (a: Operand, b: Operand, site?: Site): Num => binary("//", a, b, site),
+  mod: (a: Operand, b: Operand, site?: Site): Num => binary("%", a, b, site),
+  neg: (a: Operand, site?: Site): Num => fromValue(negate(number(a, "-", site))),
   eq,
-  lt: (a: Operand, b: Operand): boolean => number(a, "<").v < number(b, "<").v,
-  le: (a: Operand, b: Operand): boolean => number(a, "<=").v <= number(b, "<=").v,
-  gt: (a: Operand, b: Operand): boolean => number(a, ">").v > number(b, ">").v,
-  ge: (a: Operand, b: Operand): boolean => number(a, ">=").v >= number(b, ">=").v,
-  min: (...xs: Operand[]): Num => call("min", xs),
-  max: (...xs: Operand[]): Num => call("max", xs),
-  abs: (...xs: Operand[]): Num => call("abs", xs),
-  floor: (...xs: Operand[]): number => call("floor", xs) as number,
-  ceil: (...xs: Operand[]): number => call("ceil", xs) as number,
-  round: (...xs: Operand[]): number => call("round", xs) as number,
-  log: (...xs: Operand[]): Num => call("log", xs),
-  pow: (...xs: Operand[]): Num => call("pow", xs),
+  lt: (a: Operand, b: Operand, site?: Site): boolean =>
+    number(a, "<", site).v < number(b, "<", site).v,
+  le: (a: Operand, b: Operand, site?: Site): boolean =>
+    number(a, "<=", site).v <= number(b, "<=", site).v,
+  gt: (a: Operand, b: Operand, site?: Site): boolean =>
+    number(a, ">", site).v > number(b, ">", site).v,
+  ge: (a: Operand, b: Operand, site?: Site): boolean =>
+    number(a, ">=", site).v >= number(b, ">=", site).v,
+  ...functions(),
+  /** The functions, with their errors at the call `site` in the spec: `num.at(at[3]).log(x)`. */
+  at: functions,
 };

@@ -207,17 +207,13 @@ export function imageFolderDataset(
   const decodeBatch = async (idx: number[]): Promise<Decoded> => {
     const ok = idx.filter((k) => !bad.has(k));
     const slot = slots.take(ok.length * px * 4);
-    let failures;
-    try {
-      failures = await pool.decodeBatch({
-        samples: ok.map((k) => ({ path: items[k]!.path, sample: k })),
-        shape,
-        out: slot.memory,
-      });
-    } catch (e) {
-      slot.busy = false;
-      throw e;
-    }
+    // Where a decoding thread dies this rejects, and the slot stays busy for good: the other
+    // threads may still write into it.
+    const failures = await pool.decodeBatch({
+      samples: ok.map((k) => ({ path: items[k]!.path, sample: k })),
+      shape,
+      out: slot.memory,
+    });
     const keep: number[] = [];
     for (const [j, k] of ok.entries()) {
       const why = failures.get(j);
