@@ -235,6 +235,36 @@ describe("checkpointedVariableGrads", () => {
   });
 });
 
+describe("chooseRecomputed", () => {
+  // Four segments as the planner sees them (per example; no weights): the first two hold as
+  // much as each other, but the first is four times cheaper to run again.
+  const plan = {
+    ...planFor(tf.sequential()),
+    starts: [0, 1, 2, 3],
+    segmentBytes: [100, 100, 40, 20],
+    boundaryBytes: [1, 1, 1],
+    segmentCost: [10, 40, 20, 5],
+    weightBytes: 0,
+  };
+
+  it("recomputes nothing where a plain step fits, the cheapest bytes first, and all at worst", () => {
+    const plain = chooseRecomputed(plan, 1, Infinity).plainBytes;
+    expect(plain).toBe(260);
+    expect(chooseRecomputed(plan, 1, 260).recompute).toEqual([false, false, false, false]);
+    // 160 kept once the first goes (plus its boundary); the second would cost four times more.
+    const one = chooseRecomputed(plan, 1, 170);
+    expect(one.recompute).toEqual([true, false, false, false]);
+    expect(one.peakBytes).toBeLessThanOrEqual(170);
+    expect(one.recomputedShare).toBeCloseTo(10 / 75);
+    const two = chooseRecomputed(plan, 1, 110);
+    expect(two.recompute).toEqual([true, true, false, false]);
+    // Below the least there is: every segment but the last, as the plan was before.
+    expect(chooseRecomputed(plan, 1, 50).recompute).toEqual([true, true, true, false]);
+    // Batch scales the activations: what fits one example does not fit four.
+    expect(chooseRecomputed(plan, 4, 260).recompute.some(Boolean)).toBe(true);
+  });
+});
+
 describe("a model that cannot be cut", () => {
   it("trains in one segment (no recomputation) with the same gradients", async () => {
     const input = tf.input({ shape: [3] });
