@@ -156,10 +156,22 @@ export function activationBytes(graph: IRGraph, batch: number, mode: Mode): numb
   let elements = 0;
   for (const n of graph.nodes) {
     const size = n.shape.reduce((a, b) => a * b, 1);
-    elements += size * (mode === "forward" ? 1 : n.op === "bn" ? 12 : 4.5);
+    elements += size * copiesHeld(n.op === "bn", mode);
   }
-  const params = graph.totals.params.total * (mode === "forward" ? 1 : 4);
-  return 4 * (elements * batch + params);
+  return 4 * (elements * batch + graph.totals.params.total * paramCopiesHeld(mode));
+}
+
+/**
+ * How many tensors the size of a layer's output a step holds for it (activationBytes' factors;
+ * checkpoint.ts applies the same ones to each layer of a built model).
+ */
+export function copiesHeld(batchNorm: boolean, mode: Mode): number {
+  return mode === "forward" ? 1 : batchNorm ? 12 : 4.5;
+}
+
+/** Copies of the weights a step holds: the weights, and in training their gradients and two optimizer slots. */
+export function paramCopiesHeld(mode: Mode): number {
+  return mode === "forward" ? 1 : 4;
 }
 
 /** The grouped layers' convolution shapes at `batch`, from the IR nodes they lower. */
