@@ -13,6 +13,7 @@ import { castReplacement, identityReplacement } from "./sharedCopies.js";
 import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
+import { depthwiseForwardReplacement } from "./depthwiseForward.js";
 import {
   groupedConv2dBackpropFilterConfig,
   groupedConv2dBackpropInputConfig,
@@ -45,6 +46,7 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Cast, make: castReplacement },
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
+  { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
