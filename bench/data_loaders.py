@@ -3,7 +3,11 @@ set, decode + resize + batch, then one JSON line: images, seconds, the CPU secon
 and its DataLoader workers during the pass, and the peak resident memory of each (kB).
 
 usage: data_loaders.py torchvision IMAGE_FOLDER WORKERS BATCH SIZE
+       data_loaders.py torchvision-lanczos IMAGE_FOLDER WORKERS BATCH SIZE
        data_loaders.py archc PACK WORKERS BATCH SIZE RUNNER_DIR
+
+torchvision-lanczos is torchvision's pipeline with the filter archc's loaders resize with
+(Resize((S, S), LANCZOS)): what is left of the gap to torchvision once the filter is the same.
 """
 import json
 import os
@@ -19,10 +23,12 @@ import torch
 def main():
     kind, path, workers, batch, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     torch.set_num_threads(1)
-    if kind == "torchvision":
+    if kind.startswith("torchvision"):
         from torchvision import datasets, transforms
 
-        data = datasets.ImageFolder(path, transforms.Compose([transforms.Resize((size, size)), transforms.ToTensor()]))
+        # Resize's default is bilinear (antialiased, on PIL images).
+        interpolation = {"torchvision": transforms.InterpolationMode.BILINEAR, "torchvision-lanczos": transforms.InterpolationMode.LANCZOS}[kind]
+        data = datasets.ImageFolder(path, transforms.Compose([transforms.Resize((size, size), interpolation), transforms.ToTensor()]))
         loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers)
         batches = (x for x, _ in loader)
     else:
@@ -48,7 +54,7 @@ def main():
     seconds = time.perf_counter() - t0
     # Joined workers' CPU time is counted in RUSAGE_CHILDREN: torchvision's DataLoader joins
     # them when its pass ends, the runner's data set keeps them for the next epoch until closed.
-    if kind != "torchvision" and hasattr(data, "close"):
+    if kind == "archc" and hasattr(data, "close"):
         data.close()
     cpu_seconds = cpu() - cpu0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<void>> = {
   sweep: async () => (await import("./sweep.js")).runSweepBench(),
   search: async () => (await import("./search.js")).runSearchBench(),
   train: async () => (await import("./train.js")).runTrainBench(),
+  checkpoint: async () => (await import("./checkpoint.js")).runCheckpointBench(),
   onnx: async () => (await import("./onnx.js")).runOnnxBench(),
   infer: async () => (await import("./infer.js")).runInferBench(),
   "infer-profile": async () => (await import("./inferProfile.js")).runInferProfileBench(),

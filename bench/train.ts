@@ -29,6 +29,7 @@ import {
 } from "../compiler/backends/tfjs/checkpoint.js";
 import { fusedMomentum } from "../compiler/backends/tfjs/fusedMomentum.js";
 import { frugalVariableGrads } from "../compiler/backends/tfjs/gradients.js";
+import { memoryBudget } from "../compiler/backends/tfjs/grouped/index.js";
 import { buildModelFromIR } from "../compiler/backends/tfjs/model.js";
 import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { emitTorch, torchClassName } from "../compiler/backends/torch/emit.js";
@@ -103,6 +104,8 @@ class ArchcSide {
   private readonly labels: Int32Array;
   /** As `archc train` decides: recompute segments when a plain step would not fit. */
   readonly checkpoint: boolean;
+  /** The budget the trainer takes once: it decides how many segments are recomputed. */
+  private readonly budget = memoryBudget();
 
   /** The grouped layers' strategies, counted ("native x8, split x2"), or "" without any. */
   chosen = "";
@@ -135,14 +138,14 @@ class ArchcSide {
     const n = batch * graph.input.reduce((a, b) => a * b, 1);
     this.xData = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000);
     this.labels = Int32Array.from({ length: batch }, (_, i) => (i * 31) % this.classes);
-    this.checkpoint = trainingNeedsCheckpoints(graph, batch);
+    this.checkpoint = trainingNeedsCheckpoints(graph, batch, this.budget);
   }
 
   /** The loss and gradients, as compiler/lab/train/loop.ts computes them. */
   grads(x: tf.Tensor, y: tf.Tensor): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     const loss = (out: tf.Tensor) => lossOf(y, out);
     return this.checkpoint
-      ? checkpointedVariableGrads(this.model, x, loss, this.vars)
+      ? checkpointedVariableGrads(this.model, x, loss, this.vars, { budget: this.budget })
       : frugalVariableGrads(
           () => loss(this.model.apply(x, { training: true }) as tf.Tensor),
           this.vars,

@@ -10,8 +10,10 @@
 // decoders) stay ES modules beside it, sharing their chunks.
 import { build } from "esbuild";
 import { randomUUID } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { analyseArchGrammar } from "../dist/grammar/parser.js";
+import { writePreparedTrees } from "../dist/compiler/language/preparedTrees.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const bundled = new Set(["chevrotain", "commander"]);
@@ -57,7 +59,12 @@ const common = {
   plugins: [lazyChildProcess],
   // The parser reads its grammar's analysis instead of computing it on every start
   // (grammar/analysis.ts): computed here, by chevrotain, from tsc's output of the same sources.
-  define: { __ARCHC_GRAMMAR_ANALYSIS__: JSON.stringify(analyseArchGrammar()) },
+  define: {
+    __ARCHC_GRAMMAR_ANALYSIS__: JSON.stringify(analyseArchGrammar()),
+    // The standard library's parses, one file each beside the bundle (written below), which
+    // compiler/language/defaultHost.ts reads instead of parsing those modules again.
+    __ARCHC_STD_TREES__: JSON.stringify("./std-trees/"),
+  },
 };
 
 await build({
@@ -83,6 +90,10 @@ for (const file of ["dist/cli/archc.cjs", "dist/cli/codeCache.cjs"]) {
   if (at >= 0)
     throw new Error(`${file} is not ASCII at offset ${at}: ${text.slice(at - 40, at + 40)}`);
 }
+
+const trees = new URL("../dist/cli/std-trees/", import.meta.url);
+mkdirSync(trees, { recursive: true });
+writePreparedTrees(fileURLToPath(new URL("../stdlib/", import.meta.url)), fileURLToPath(trees));
 
 await build({
   ...common,

@@ -8,10 +8,22 @@ import {
   readdirSync,
   realpathSync,
 } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { kindOf } from "../util/files.js";
 import { limits, showBytes } from "../../grammar/limits.js";
 import { checkSourceSize, UnreadableSource, type SpecHost } from "./host.js";
 import { displayPath, stdlibDir } from "./paths.js";
+import { preparedParse } from "./preparedTrees.js";
+
+// The CLI's bundle names the folder of the standard library's parses written beside it when it
+// was built (scripts/bundle-cli.mjs, preparedTrees.ts); run from elsewhere (tsc's output, the
+// tests), there are none and every file is parsed.
+declare const __ARCHC_STD_TREES__: string | undefined;
+const builtTrees =
+  typeof __ARCHC_STD_TREES__ === "undefined"
+    ? undefined
+    : fileURLToPath(new URL(__ARCHC_STD_TREES__, import.meta.url));
 
 /**
  * Reads a spec safely, by the rule of util/files.ts: only a regular file (a FIFO would block
@@ -78,4 +90,8 @@ export const defaultHost: SpecHost = {
     }
   },
   displayPath,
+  prepared(absPath, file, text) {
+    if (!builtTrees || dirname(absPath) !== stdlibDir) return undefined;
+    return preparedParse(builtTrees, file, text);
+  },
 };

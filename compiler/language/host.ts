@@ -1,4 +1,5 @@
 import { limits, showBytes } from "../../grammar/limits.js";
+import type { ParseResult } from "../../grammar/parse.js";
 
 /**
  * What the language layer needs from the machine it runs on: spec texts and the standard
@@ -21,6 +22,11 @@ export interface SpecHost {
   stdlibModules(): readonly string[];
   /** A path as messages show it (relative to where the user stands, when that is shorter). */
   displayPath(absPath: string): string;
+  /**
+   * The parse of a file's text computed ahead (the standard library's, at build time), or
+   * undefined: the loader parses then. Only ever the parse of exactly this text.
+   */
+  prepared?(absPath: string, file: string, text: string): ParseResult | undefined;
 }
 
 /** Why a spec file was not read; its message names the file's problem, not the file. */

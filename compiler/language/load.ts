@@ -90,7 +90,7 @@ export function load(entry: string, read?: ReadFile, host: SpecHost = defaultHos
       return;
     }
     texts.set(file, text);
-    const parsed = parseOnce(absPath, file, text);
+    const parsed = parseOnce(absPath, file, text, host);
     const mod: Module = {
       file,
       absPath,
@@ -125,10 +125,10 @@ export function load(entry: string, read?: ReadFile, host: SpecHost = defaultHos
  */
 const parsedFiles = new Map<string, { file: string; text: string; parsed: ParseResult }>();
 
-function parseOnce(absPath: string, file: string, text: string): ParseResult {
+function parseOnce(absPath: string, file: string, text: string, host: SpecHost): ParseResult {
   const hit = parsedFiles.get(absPath);
   if (hit && hit.text === text && hit.file === file) return hit.parsed;
-  const parsed = parse(file, text);
+  const parsed = host.prepared?.(absPath, file, text) ?? parse(file, text);
   parsedFiles.set(absPath, { file, text, parsed });
   return parsed;
 }

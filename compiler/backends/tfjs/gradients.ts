@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 // tensors as soon as its gradient has run, so memory falls as the pass proceeds.
 
 /** The parts of tfjs' engine and tape this uses (stable across tfjs 3 and 4). */
-interface TapeNode {
+export interface TapeNode {
   id: number;
   kernelName: string;
   inputs: Record<string, tf.Tensor>;
@@ -56,17 +56,18 @@ function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: 
   return kept;
 }
 
+/** A forward pass recorded on the engine's tape, for a backward pass run later (backpropagate). */
+export interface Taped {
+  readonly value: tf.Tensor;
+  readonly tape: readonly TapeNode[];
+}
+
 /**
- * The gradients of `f()` with respect to `xs` (variables or any tensors `f` reads), with `dy`
- * as the gradient of its result (ones when omitted): tfjs' `engine.gradients` with the backward
- * pass's memory released as it goes. A gradient is undefined where `f` does not depend on that
- * x. The caller disposes `value` and the gradients.
+ * Runs `f` under the engine's tape: its result, and the tape that holds what each op saved for
+ * its gradient (kept until backpropagate or disposeTape frees it). Several may be recorded and
+ * held at once; each is backpropagated on its own.
  */
-export function frugalGradients(
-  f: () => tf.Tensor,
-  xs: readonly tf.Tensor[],
-  dy?: tf.Tensor,
-): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] } {
+export function recordTape(f: () => tf.Tensor): Taped {
   const engine = tf.engine() as unknown as EngineInternals;
   const y = engine.scopedRun(
     () => engine.startTape(),
@@ -75,6 +76,30 @@ export function frugalGradients(
   );
   if (!(y instanceof tf.Tensor)) throw new Error("frugalGradients: f must return a tensor");
   const tape = engine.state.activeTape ?? [];
+  if (engine.state.gradientDepth === 0) engine.state.activeTape = null;
+  return { value: y, tape };
+}
+
+/** Frees what a recorded tape's ops saved (a tape that will not be backpropagated). */
+export function disposeTape(tape: readonly TapeNode[]): void {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (engine.state.gradientDepth > 0) return; // an outer tape still owns the saved tensors
+  for (const node of tape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+}
+
+/**
+ * The gradients of a recorded forward pass's result with respect to `xs` (variables or any
+ * tensors it read), with `dy` as the gradient of the result (ones when omitted), freeing the
+ * tape's saved tensors as it goes and the rest at the end. A gradient is undefined where the
+ * result does not depend on that x. The caller disposes the gradients (and `taped.value`).
+ */
+export function backpropagate(
+  taped: Taped,
+  xs: readonly tf.Tensor[],
+  dy?: tf.Tensor,
+): (tf.Tensor | undefined)[] {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const { value: y, tape } = taped;
   const nested = engine.state.gradientDepth > 0;
   const keep = new Set<number>([y.id, ...xs.map((x) => x.id)]);
   const grads = engine.tidy("backward", () => {
@@ -124,11 +149,29 @@ export function frugalGradients(
     });
     return out;
   });
-  if (!nested) {
-    for (const node of tape) for (const t of node.saved ?? []) t.dispose();
-    engine.state.activeTape = null;
+  disposeTape(tape);
+  return xs.map((_, i) => grads[i]);
+}
+
+/**
+ * The gradients of `f()` with respect to `xs` (variables or any tensors `f` reads), with `dy`
+ * as the gradient of its result (ones when omitted): tfjs' `engine.gradients` with the backward
+ * pass's memory released as it goes. A gradient is undefined where `f` does not depend on that
+ * x. The caller disposes `value` and the gradients.
+ */
+export function frugalGradients(
+  f: () => tf.Tensor,
+  xs: readonly tf.Tensor[],
+  dy?: tf.Tensor,
+): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] } {
+  const taped = recordTape(f);
+  try {
+    return { value: taped.value, grads: backpropagate(taped, xs, dy) };
+  } catch (e) {
+    disposeTape(taped.tape);
+    taped.value.dispose();
+    throw e;
   }
-  return { value: y, grads: xs.map((_, i) => grads[i]) };
 }
 
 /**

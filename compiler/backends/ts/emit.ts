@@ -960,7 +960,18 @@ class FunctionEmitter {
           args.every((a) => this.isInt(a)) &&
           !e.args.some((a) => a.name) &&
           (fn === "min" || fn === "max" ? args.length > 0 : args.length === 1);
-        if (!plain) return this.num(fn, args, cur);
+        if (!plain) {
+          // Where the function may fail (a domain, a word for a number), its call's site.
+          const fails = fn === "log" || fn === "pow" || args.some((a) => this.mayBeWord(a));
+          if (!fails) return this.num(fn, args, cur);
+          this.ctx.used.add("num");
+          const site = this.site(
+            e.span,
+            args.map((a, i) => [String(i), a.span] as const),
+          );
+          const texts = args.map((a) => this.expr(a, cur));
+          return [`num.at(${site}).${fn}(${texts.join(", ")})`, atom];
+        }
         return [`Math.${fn}(${args.map((a) => this.expr(a, cur)).join(", ")})`, atom];
       }
       case "Quantity":

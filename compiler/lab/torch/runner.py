@@ -537,6 +537,59 @@ EXIF_ORIENTATION = 0x0112
 NETPBM = re.compile(rb"^(P[56])\s+(\d+)\s+(\d+)\s+255\s")
 
 
+class NotPlain(Exception):
+    """A tar header the quick reader leaves to tarfile (see plain_members)."""
+
+
+def plain_members(path):
+    """(name, data offset, size) of each regular file of a tar whose headers are all plain ustar
+    (as `archc data pack` writes them: short names, no pax or GNU extensions), read from one
+    mmap of the shard: a header is 512 bytes at a known place, parsed with no object made for
+    it, about 4 times faster than tarfile, which matters at ImageNet's 2.5 million members on
+    every process. NotPlain at the first header that is anything else (or damaged), so that the
+    caller reads the shard again with tarfile, whose verdict on it stands."""
+    import mmap
+
+    with open(path, "rb") as f:
+        end = os.fstat(f.fileno()).st_size
+        if end == 0:
+            raise NotPlain()
+        view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    with view:
+        pos = 0
+        while pos != end:
+            if pos + 512 > end:
+                # Cut short (tarfile has its words for where).
+                raise NotPlain()
+            h = view[pos : pos + 512]
+            if not any(h):
+                return
+            # The checksum counts its own 8 bytes as spaces (tarfile's unsigned sum).
+            stored = h[148:156].split(b"\0", 1)[0].strip()
+            if h[257:262] != b"ustar" or not stored.isdigit() or int(stored, 8) != sum(h) - sum(h[148:156]) + 256:
+                raise NotPlain()
+            kind = h[156:157]
+            if kind not in (b"0", b"\0", b"5") or h[124] & 0x80:
+                raise NotPlain()
+            name = h[:100].split(b"\0", 1)[0]
+            prefix = h[345:500].split(b"\0", 1)[0]
+            size = int(h[124:136].split(b"\0", 1)[0].strip() or b"0", 8)
+            following = pos + 512 + -(-size // 512) * 512
+            if following > end:
+                raise NotPlain()
+            if kind != b"5":
+                yield (prefix + b"/" + name if prefix else name).decode("utf-8", "surrogateescape"), pos + 512, size
+            pos = following
+
+
+def tarfile_members(path):
+    """(name, data offset, size) of each regular file of any tar Python's tarfile reads."""
+    with tarfile.open(path, "r:") as tar:
+        for m in tar:
+            if m.isfile():
+                yield m.name, m.offset_data, m.size
+
+
 def locate_split(folder, index, split):
     """Every sample of a split: shard, data offset and size of its image, format and label
     (numpy arrays, a few bytes a sample), each key's image and label checked."""
@@ -549,46 +602,51 @@ def locate_split(folder, index, split):
     label = np.zeros(n, dtype=np.int64)
     key = np.zeros(n, dtype=np.int64)
     files = [os.path.join(folder, s["file"]) for s in entry["shards"]]
-    i = 0
-    for si, path in enumerate(files):
-        first = i
+
+    def scan(si, path, members, first):
+        """The shard's samples into the arrays from position `first`; the position after."""
+        i = first
         current, seen = None, set()
 
         def close():
             if current is not None and seen != {"image", "cls"}:
                 raise Refused(f"{path}: sample {current} has no {'image' if 'cls' in seen else '.cls label'}")
 
+        with open(path, "rb") as raw:
+            for name, at, length in members:
+                k, _, e = name.partition(".")
+                if k != current:
+                    close()
+                    if current is not None:
+                        i += 1
+                    if i >= n:
+                        raise Refused(f"{path}: holds more samples than the index's {n}")
+                    current, seen = k, set()
+                    key[i] = int(k) if k.isdigit() else i
+                if e == "cls":
+                    text = os.pread(raw.fileno(), length, at).decode("utf-8", "replace").strip()
+                    if not text.isdigit() or int(text) >= classes:
+                        raise Refused(f"{path}: sample {k}'s label '{text}' is not one of the {classes} classes")
+                    label[i] = int(text)
+                    seen.add("cls")
+                elif e in IMAGE_EXTS:
+                    shard[i], offset[i], size[i], ext[i] = si, at, length, IMAGE_EXTS.index(e)
+                    seen.add("image")
+                else:
+                    raise Refused(f"{path}: member '{name}' is neither an image nor a .cls label")
+        close()
+        return i + 1 if current is not None else i
+
+    i = 0
+    for si, path in enumerate(files):
+        first = i
         try:
-            with tarfile.open(path, "r:") as tar, open(path, "rb") as raw:
-                for m in tar:
-                    if not m.isfile():
-                        continue
-                    k, _, e = m.name.partition(".")
-                    if k != current:
-                        close()
-                        if current is not None:
-                            i += 1
-                        if i >= n:
-                            raise Refused(f"{path}: holds more samples than the index's {n}")
-                        current, seen = k, set()
-                        key[i] = int(k) if k.isdigit() else i
-                    if e == "cls":
-                        raw.seek(m.offset_data)
-                        text = raw.read(m.size).decode("utf-8", "replace").strip()
-                        if not text.isdigit() or int(text) >= classes:
-                            raise Refused(f"{path}: sample {k}'s label '{text}' is not one of the {classes} classes")
-                        label[i] = int(text)
-                        seen.add("cls")
-                    elif e in IMAGE_EXTS:
-                        shard[i], offset[i], size[i], ext[i] = si, m.offset_data, m.size, IMAGE_EXTS.index(e)
-                        seen.add("image")
-                    else:
-                        raise Refused(f"{path}: member '{m.name}' is neither an image nor a .cls label")
+            try:
+                i = scan(si, path, plain_members(path), first)
+            except NotPlain:
+                i = scan(si, path, tarfile_members(path), first)
         except (tarfile.TarError, OSError) as err:
             raise Refused(f"{path}: is not a readable tar file ({err})")
-        close()
-        if current is not None:
-            i += 1
         if i - first != entry["shards"][si]["count"]:
             raise Refused(f"{path}: holds {i - first} samples; the index recorded {entry['shards'][si]['count']}")
     return files, shard, offset, size, ext, label, key

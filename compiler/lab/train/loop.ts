@@ -41,10 +41,12 @@ export interface TrainOptions {
   readonly patience?: number;
   /**
    * Gradient checkpointing: keep only segment boundaries from the forward pass and recompute
-   * each segment in the backward one (about a third more time, a fraction of the memory; for
-   * networks whose training step would not fit, see trainingNeedsCheckpoints).
+   * segments in the backward one, as many as `memoryBudget` requires (at most about a third
+   * more time; for networks whose training step would not fit, see trainingNeedsCheckpoints).
    */
   readonly checkpointActivations?: boolean;
+  /** Bytes a checkpointed step may use (default: memoryBudget() at each step). */
+  readonly memoryBudget?: number;
   /**
    * Precise BN: at each epoch's end, before evaluating and saving, the batch norms' moving
    * statistics are recomputed on this many training images (0 or absent: off; see preciseBn.ts).
@@ -263,7 +265,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       };
       // tfjs' variableGrads with the backward pass's memory freed as it goes (same gradients).
       const taped = o.checkpointActivations
-        ? checkpointedVariableGrads(model, b.x, lossOf, vars)
+        ? checkpointedVariableGrads(model, b.x, lossOf, vars, {
+            ...(o.memoryBudget !== undefined ? { budget: o.memoryBudget } : {}),
+          })
         : frugalVariableGrads(
             () => lossOf(model.apply(b.x, { training: true }) as tf.Tensor),
             vars,

@@ -134,11 +134,9 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
     const probabilities =
       (last.op === "dense" || last.op === "act") && last.attrs.activation === "softmax";
     // A step that would not fit in memory (Xception at 299x299, batch 8, on wasm) recomputes.
-    const checkpointActivations = trainingNeedsCheckpoints(
-      graph,
-      batch,
-      o.memoryBudget ?? memoryBudget(),
-    );
+    // The budget is taken once, so every step recomputes the same segments.
+    const budget = o.memoryBudget ?? memoryBudget();
+    const checkpointActivations = trainingNeedsCheckpoints(graph, batch, budget);
     if (checkpointActivations) o.onCheckpointing?.();
     const result = await train({
       model,
@@ -157,6 +155,7 @@ export async function trainNetwork(o: SessionOptions): Promise<SessionResult> {
       checkpointMinutes: o.checkpointMinutes ?? defaultCheckpointMinutes,
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
       checkpointActivations,
+      memoryBudget: budget,
       ...(p.batchNorm.precise ? { preciseBnImages: p.batchNorm.images } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),

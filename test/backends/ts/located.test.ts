@@ -111,6 +111,18 @@ const cases: readonly Case[] = [
     code: "E0502",
     what: "a repeat count that is no count",
   },
+  {
+    file: "specs/regnet_x_400mf.arch",
+    sets: ["w0=0"],
+    code: "E0501",
+    what: "a width rule's division by zero, inside the library",
+  },
+  {
+    file: "specs/regnet_x_400mf.arch",
+    sets: ["wm=-2.0"],
+    code: "E0504",
+    what: "log of a negative number, at the function's argument",
+  },
 ];
 
 interface Generated {

@@ -66,7 +66,84 @@ const script = (log: string) =>
     "}))",
   ].join("\n");
 
+/**
+ * A shard of 5 samples (a PGM and a .cls each) written by Python's tarfile in `format`, its
+ * index, and what the runner's locate_split makes of it: the quick ustar reader where every
+ * header is plain, tarfile's reading otherwise (and tarfile's verdict on a damaged shard).
+ */
+const tarScript = (dir: string) =>
+  [
+    "import io, json, os, sys, tarfile",
+    `sys.path.insert(0, ${JSON.stringify(join(runnerPath, ".."))})`,
+    "import runner",
+    `DIR = ${JSON.stringify(dir)}`,
+    "def shard(name, fmt, cut=0):",
+    "    path = os.path.join(DIR, name, 'train-000000.tar')",
+    "    os.makedirs(os.path.dirname(path))",
+    "    with tarfile.open(path, 'w', format=fmt) as t:",
+    "        for k in range(5):",
+    "            for ext, data in (('pgm', b'P5 2 1 255\\n' + bytes([k, 9])), ('cls', str(k % 2).encode())):",
+    "                m = tarfile.TarInfo(f'{k:09d}.{ext}')",
+    "                m.size = len(data)",
+    "                if fmt == tarfile.PAX_FORMAT:",
+    "                    m.pax_headers = {'comment': 'a pax header before each member'}",
+    "                t.addfile(m, io.BytesIO(data))",
+    "    if cut:",
+    "        os.truncate(path, cut)",
+    "    index = {'classes': ['a', 'b'], 'splits': {'train': {'count': 5, 'shards': [{'file': 'train-000000.tar', 'count': 5}]}}}",
+    "    json.dump(index, open(os.path.join(DIR, name, 'index.json'), 'w'))",
+    "    return os.path.dirname(path), index",
+    "def located(folder, index):",
+    "    try:",
+    "        _, shard, offset, size, ext, label, key = runner.locate_split(folder, index, 'train')",
+    "        return {'offset': offset.tolist(), 'size': size.tolist(), 'label': label.tolist(), 'key': key.tolist()}",
+    "    except runner.Refused as e:",
+    "        return {'refused': str(e)}",
+    "def plain(folder):",
+    "    try:",
+    "        return len(list(runner.plain_members(os.path.join(folder, 'train-000000.tar'))))",
+    "    except runner.NotPlain:",
+    "        return 'not plain'",
+    "out = {}",
+    "for name, fmt, cut in (('ustar', tarfile.USTAR_FORMAT, 0), ('pax', tarfile.PAX_FORMAT, 0), ('cut', tarfile.USTAR_FORMAT, 10 * 1024 - 100)):",
+    "    folder, index = shard(name, fmt, cut)",
+    "    out[name] = {'plain': plain(folder), **located(folder, index)}",
+    "print(json.dumps(out))",
+  ].join("\n");
+
 describe.skipIf(problem !== undefined && !inCI)("the torch runner's loader", () => {
+  it(
+    "reads a pack's plain tar headers itself, and leaves any other tar (or a cut one) to tarfile",
+    () => {
+      needPython(problem);
+      const out = execFileSync(python, ["-c", tarScript(join(root, "tars"))], {
+        encoding: "utf8",
+        env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+      });
+      const r = JSON.parse(out.trim().split("\n").pop()!) as Record<
+        string,
+        Record<string, unknown>
+      >;
+      // Plain ustar: the quick reader takes all 10 members; pax headers are left to tarfile.
+      expect(r["ustar"]!["plain"]).toBe(10);
+      expect(r["pax"]!["plain"]).toBe("not plain");
+      // Both readings give the same samples: each image's data right after its header.
+      expect(r["ustar"]!["key"]).toEqual([0, 1, 2, 3, 4]);
+      expect(r["ustar"]!["label"]).toEqual([0, 1, 0, 1, 0]);
+      expect(r["ustar"]!["size"]).toEqual([13, 13, 13, 13, 13]);
+      expect(r["ustar"]!["offset"]).toEqual([512, 2560, 4608, 6656, 8704]);
+      expect(r["pax"]!["key"]).toEqual(r["ustar"]!["key"]);
+      expect(r["pax"]!["label"]).toEqual(r["ustar"]!["label"]);
+      // A shard cut inside its last member (10 members of a header and a block): named, with
+      // tarfile's words.
+      expect(r["cut"]!["plain"]).toBe("not plain");
+      expect(r["cut"]!["refused"]).toMatch(
+        /train-000000\.tar: is not a readable tar file \(unexpected end of data\)/,
+      );
+    },
+    oracleTimeout(1),
+  );
+
   it(
     "starts decoding when a stream is made, keeps its workers for the next stream, stops them on close",
     () => {

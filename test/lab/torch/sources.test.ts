@@ -147,6 +147,20 @@ function mean(a: number[], b: number[]): number {
 }
 
 let seq = 0;
+/** A 12x12 RGB network of 3 classes, small enough to train in a test. */
+const smallRgbNet = () =>
+  mustBuild(`network small(classes = 3) {
+  input 12x12x3
+  conv 3x3/2 4 -> relu
+  gap
+  dense classes softmax
+}
+`);
+
+/** Makes `file` a JPEG that no decoder reads: its header, then nothing that makes sense. */
+const damageJpeg = (file: string) =>
+  writeFileSync(file, Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3]));
+
 async function compare(data: Dataset, batch: number, view?: View) {
   const mine = await embeddedFirst(data, batch, view);
   const theirs = await runnerFirst(data, batch, `job-${seq++}`, view);
@@ -227,14 +241,8 @@ describe.skipIf(problem !== undefined && !inCI)(
     it("an image folder's damaged file: named, or skipped with --skip-corrupt", async () => {
       const broken = join(root, "broken");
       execFileSync("cp", ["-r", images, broken]);
-      writeFileSync(join(broken, "c1", "3.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3]));
-      const graph = mustBuild(`network small(classes = 3) {
-  input 12x12x3
-  conv 3x3/2 4 -> relu
-  gap
-  dense classes softmax
-}
-`);
+      damageJpeg(join(broken, "c1", "3.jpg"));
+      const graph = smallRgbNet();
       const base = {
         graph,
         config: { ...fallbackTrainConfig, batch: 6, epochs: 1 },
@@ -262,17 +270,9 @@ describe.skipIf(problem !== undefined && !inCI)(
         change(join(dir, "train"));
         return dir;
       };
-      const damaged = split("lost-one", (d) =>
-        writeFileSync(join(d, "c1", "3.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3])),
-      );
+      const damaged = split("lost-one", (d) => damageJpeg(join(d, "c1", "3.jpg")));
       const without = split("without-it", (d) => rmSync(join(d, "c1", "3.jpg")));
-      const graph = mustBuild(`network small(classes = 3) {
-  input 12x12x3
-  conv 3x3/2 4 -> relu
-  gap
-  dense classes softmax
-}
-`);
+      const graph = smallRgbNet();
       const train = async (data: string, batch: number, onStep?: (s: StepReport) => void) => {
         const outDir = join(root, `${data.split("/").pop()}-${batch}-run`);
         await trainTorch({

@@ -190,3 +190,40 @@ export function columnsInside(g: ConvGeometry, kw: number): [number, number] {
   const hi = Math.min(g.outWidth, Math.floor((g.inWidth - 1 - shift) / g.strideWidth) + 1);
   return [lo, hi];
 }
+
+/**
+ * A filter tap and the box of output pixels whose input pixel under it lies inside the input:
+ * rows [oh0, oh1), columns [ow0, ow1), the first of them reading input pixel (ih, iw). Kernels
+ * that walk taps over the valid box read padding as zeros without materialising it.
+ */
+export interface TapBox {
+  readonly kh: number;
+  readonly kw: number;
+  readonly oh0: number;
+  readonly oh1: number;
+  readonly ow0: number;
+  readonly ow1: number;
+  readonly ih: number;
+  readonly iw: number;
+}
+
+/**
+ * Every tap whose box is not empty, rows of taps in ascending order or (`descendingRows`) from
+ * the last filter row: the order sets the order of a kernel's sums, which its results keep.
+ */
+export function tapBoxes(g: ConvGeometry, descendingRows = false): TapBox[] {
+  const boxes: TapBox[] = [];
+  for (let i = 0; i < g.filterHeight; i++) {
+    const kh = descendingRows ? g.filterHeight - 1 - i : i;
+    const [oh0, oh1] = rowsInside(g, kh);
+    if (oh1 <= oh0) continue;
+    const ih = oh0 * g.strideHeight - g.padTop + kh * g.dilationHeight;
+    for (let kw = 0; kw < g.filterWidth; kw++) {
+      const [ow0, ow1] = columnsInside(g, kw);
+      if (ow1 <= ow0) continue;
+      const iw = ow0 * g.strideWidth - g.padLeft + kw * g.dilationWidth;
+      boxes.push({ kh, kw, oh0, oh1, ow0, ow1, ih, iw });
+    }
+  }
+  return boxes;
+}

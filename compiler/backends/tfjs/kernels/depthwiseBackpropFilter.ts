@@ -3,8 +3,7 @@ import { zeroOut } from "./bulk.js";
 import {
   filterGradPads,
   firstTaps,
-  columnsInside,
-  rowsInside,
+  tapBoxes,
   geometryOf,
   handOff,
   withTensors,
@@ -72,6 +71,7 @@ function direct(
     }
     const xAt = addressOf(backend, x);
     const dyAt = addressOf(backend, dy);
+    const boxes = tapBoxes(g);
     const calls: Call[] = [];
     const bounds = [0];
     for (let r = 0; r < runs; r++) {
@@ -81,30 +81,22 @@ function direct(
         b < Math.floor(((r + 1) * g.batch) / runs);
         b++
       )
-        for (let kh = 0; kh < g.filterHeight; kh++) {
-          const [oh0, oh1] = rowsInside(g, kh);
-          if (oh1 <= oh0) continue;
-          const ih = oh0 * g.strideHeight - g.padTop + kh * g.dilationHeight;
-          for (let kw = 0; kw < g.filterWidth; kw++) {
-            const [ow0, ow1] = columnsInside(g, kw);
-            if (ow1 <= ow0) continue;
-            const iw = ow0 * g.strideWidth - g.padLeft + kw * g.dilationWidth;
-            const args = [
-              dwAt + (kh * g.filterWidth + kw) * px,
-              xAt + ((b * g.inHeight + ih) * g.inWidth + iw) * px,
-              dyAt + ((b * g.outHeight + oh0) * g.outWidth + ow0) * px,
-              c,
-              ow1 - ow0,
-              0,
-              g.strideWidth * px,
-              px,
-              oh1 - oh0,
-              0,
-              g.strideHeight * g.inWidth * px,
-              g.outWidth * px,
-            ];
-            calls.push({ module: rowsModule, fn: "rows2", args });
-          }
+        for (const { kh, kw, oh0, oh1, ow0, ow1, ih, iw } of boxes) {
+          const args = [
+            dwAt + (kh * g.filterWidth + kw) * px,
+            xAt + ((b * g.inHeight + ih) * g.inWidth + iw) * px,
+            dyAt + ((b * g.outHeight + oh0) * g.outWidth + ow0) * px,
+            c,
+            ow1 - ow0,
+            0,
+            g.strideWidth * px,
+            px,
+            oh1 - oh0,
+            0,
+            g.strideHeight * g.inWidth * px,
+            g.outWidth * px,
+          ];
+          calls.push({ module: rowsModule, fn: "rows2", args });
         }
       bounds.push(calls.length);
     }

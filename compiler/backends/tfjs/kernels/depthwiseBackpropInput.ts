@@ -1,9 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
 import {
-  columnsInside,
+  tapBoxes,
   geometryOf,
-  rowsInside,
   handOff,
   spreadForInputGradient,
   withTensors,
@@ -51,30 +50,23 @@ function direct(
   const px = 4 * c;
   const args: number[] = [];
   const samples = [0];
+  const taps = tapBoxes(g, true);
   for (let b = 0; b < g.batch; b++) {
-    for (let kh = g.filterHeight - 1; kh >= 0; kh--) {
-      const [oh0, oh1] = rowsInside(g, kh);
-      if (oh1 <= oh0) continue;
-      const ih = oh0 * g.strideHeight - g.padTop + kh * g.dilationHeight;
-      for (let kw = 0; kw < g.filterWidth; kw++) {
-        const [ow0, ow1] = columnsInside(g, kw);
-        if (ow1 <= ow0) continue;
-        const iw = ow0 * g.strideWidth - g.padLeft + kw * g.dilationWidth;
-        args.push(
-          outAt + ((b * g.inHeight + ih) * g.inWidth + iw) * px,
-          wAt + (kh * g.filterWidth + kw) * px,
-          dyAt + ((b * g.outHeight + oh0) * g.outWidth + ow0) * px,
-          c,
-          ow1 - ow0,
-          g.strideWidth * px,
-          0,
-          px,
-          oh1 - oh0,
-          g.strideHeight * g.inWidth * px,
-          0,
-          g.outWidth * px,
-        );
-      }
+    for (const { kh, kw, oh0, oh1, ow0, ow1, ih, iw } of taps) {
+      args.push(
+        outAt + ((b * g.inHeight + ih) * g.inWidth + iw) * px,
+        wAt + (kh * g.filterWidth + kw) * px,
+        dyAt + ((b * g.outHeight + oh0) * g.outWidth + ow0) * px,
+        c,
+        ow1 - ow0,
+        g.strideWidth * px,
+        0,
+        px,
+        oh1 - oh0,
+        g.strideHeight * g.inWidth * px,
+        0,
+        g.outWidth * px,
+      );
     }
     samples.push(args.length / 12);
   }

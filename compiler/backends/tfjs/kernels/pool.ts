@@ -234,13 +234,21 @@ class Pool {
         }
       else for (const b of s.bounds) out[at++] = b;
     }
+    // Calls of one routine come in runs: look the routine up once a run.
+    const register = (module: WebAssembly.Module, id: number, names: string[]) =>
+      this.post({ module, id, names });
+    let last: Call | undefined;
+    let id = 0;
+    let fn = 0;
     for (const c of job.calls) {
-      const found = this.instances.get(c.module, (module, id, names) =>
-        this.post({ module, id, names }),
-      );
-      const fn = found.names.indexOf(c.fn);
-      if (fn < 0) throw new Error(`kernel pool: the module has no routine '${c.fn}'`);
-      out[at++] = found.id;
+      if (c.module !== last?.module || c.fn !== last.fn) {
+        const found = this.instances.get(c.module, register);
+        fn = found.names.indexOf(c.fn);
+        if (fn < 0) throw new Error(`kernel pool: the module has no routine '${c.fn}'`);
+        id = found.id;
+        last = c;
+      }
+      out[at++] = id;
       out[at++] = fn;
       out[at++] = c.args.length;
       for (const a of c.args) out[at++] = a;
@@ -254,9 +262,12 @@ class Pool {
     const encoded = this.encode(job);
     const ctl = this.ctl;
     const modules: Function[][] = [];
+    let last: ModuleBuild | undefined;
     for (const c of job.calls) {
+      if (c.module === last) continue;
       const found = this.instances.get(c.module);
       modules[found.id] = found.fns;
+      last = c.module;
     }
     Atomics.store(ctl, LAYOUT.NTASKS, tasks);
     Atomics.store(ctl, LAYOUT.COMPLETED, 0);

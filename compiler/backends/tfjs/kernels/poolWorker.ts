@@ -37,7 +37,10 @@ function runTask(job, modules, task) {
   for (at = levelsEnd; call < calls; call++) {
     const argc = job[at + 2];
     if (call >= first && call < last) {
-      const args = Array.prototype.slice.call(job, at + 3, at + 3 + argc);
+      // A plain array filled by hand: Array.prototype.slice.call on an Int32Array is generic
+      // (slow), and this runs once per call.
+      const args = new Array(argc);
+      for (let k = 0; k < argc; k++) args[k] = job[at + 3 + k];
       let empty = false;
       for (let s = 0; s < splits.length; s += 2) {
         const lv = splits[s], index = splits[s + 1];

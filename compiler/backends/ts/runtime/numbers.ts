@@ -78,15 +78,34 @@ function number(a: unknown, op: string, site?: Site): NumberValue {
   });
 }
 
-function call(fn: string, args: readonly Operand[]): Num {
+/** `fn(args)`; its errors at the call's site: each argument's place (`0=`, `1=`), or the call's. */
+function call(fn: string, args: readonly Operand[], site?: Site): Num {
+  const places = parseSite(site);
   return diagnosed(() =>
     fromValue(
       builtin(fn)!(
-        args.map((a) => ({ value: languageValue(a), span: generated })),
-        generated,
+        args.map((a, i) => ({
+          value: languageValue(a),
+          span: places.args.get(String(i))?.span ?? places.at,
+        })),
+        places.at,
       ),
     ),
   );
+}
+
+/** The language's functions, their errors located at `site` (the call in the spec). */
+function functions(site?: Site) {
+  return {
+    min: (...xs: Operand[]): Num => call("min", xs, site),
+    max: (...xs: Operand[]): Num => call("max", xs, site),
+    abs: (...xs: Operand[]): Num => call("abs", xs, site),
+    floor: (...xs: Operand[]): number => call("floor", xs, site) as number,
+    ceil: (...xs: Operand[]): number => call("ceil", xs, site) as number,
+    round: (...xs: Operand[]): number => call("round", xs, site) as number,
+    log: (...xs: Operand[]): Num => call("log", xs, site),
+    pow: (...xs: Operand[]): Num => call("pow", xs, site),
+  };
 }
 
 /** The language's equality: numbers by value whatever their kind (2 == 2.0), the rest as shown. */
@@ -121,12 +140,7 @@ export const num = {
     number(a, ">", site).v > number(b, ">", site).v,
   ge: (a: Operand, b: Operand, site?: Site): boolean =>
     number(a, ">=", site).v >= number(b, ">=", site).v,
-  min: (...xs: Operand[]): Num => call("min", xs),
-  max: (...xs: Operand[]): Num => call("max", xs),
-  abs: (...xs: Operand[]): Num => call("abs", xs),
-  floor: (...xs: Operand[]): number => call("floor", xs) as number,
-  ceil: (...xs: Operand[]): number => call("ceil", xs) as number,
-  round: (...xs: Operand[]): number => call("round", xs) as number,
-  log: (...xs: Operand[]): Num => call("log", xs),
-  pow: (...xs: Operand[]): Num => call("pow", xs),
+  ...functions(),
+  /** The functions, with their errors at the call `site` in the spec: `num.at(at[3]).log(x)`. */
+  at: functions,
 };
