@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerBatchNormGradient } from "./batchNormGrad.js";
 import {
+  batchNormReluTrainingConfig,
+  batchNormReluTrainingGradient,
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
   batchNormTrainingGradient,
@@ -13,6 +15,7 @@ import { castReplacement, identityReplacement } from "./sharedCopies.js";
 import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
+import { depthwiseForwardReplacement } from "./depthwiseForward.js";
 import {
   groupedConv2dBackpropFilterConfig,
   groupedConv2dBackpropInputConfig,
@@ -45,6 +48,7 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Cast, make: castReplacement },
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
+  { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
@@ -83,6 +87,7 @@ export function registerWasmTrainingKernels(): void {
   registerBatchNormGradient();
   for (const config of [
     batchNormTrainingConfig,
+    batchNormReluTrainingConfig,
     batchNormTrainingGradConfig,
     groupedConv2dConfig,
     groupedConv2dBackpropInputConfig,
@@ -92,6 +97,10 @@ export function registerWasmTrainingKernels(): void {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);
   }
-  for (const gradient of [batchNormTrainingGradient, groupedConv2dGradient])
+  for (const gradient of [
+    batchNormTrainingGradient,
+    batchNormReluTrainingGradient,
+    groupedConv2dGradient,
+  ])
     if (tf.getGradient(gradient.kernelName) !== gradient) tf.registerGradient(gradient);
 }
