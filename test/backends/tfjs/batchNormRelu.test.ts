@@ -61,7 +61,8 @@ function run(shape: number[], seed: number, fused: boolean): Float32Array[] {
 }
 
 describe("batch norm fused with the ReLU after it", () => {
-  it("gives the composition's output and gradients on several shapes", () => {
+  it("gives the composition's output and gradients on several shapes, leaking nothing", () => {
+    const held = tf.engine().backend.numDataIds();
     for (const [k, shape] of [
       [2, 5, 5, 3],
       [4, 7, 3, 16],
@@ -79,6 +80,8 @@ describe("batch norm fused with the ReLU after it", () => {
           1e-5,
         );
     }
+    // The kernels' scratch (the clamped-away y, the mask) is freed on the backend too.
+    expect(tf.engine().backend.numDataIds()).toBe(held);
   });
 
   it("takes only a batch norm whose one reader is a ReLU activation", () => {
