@@ -21,6 +21,7 @@ const suites: Record<string, () => Promise<void>> = {
   threads: async () => (await import("./kernelThreads.js")).runKernelThreadsBench(),
   fma: async () => (await import("./relaxedSimd.js")).runRelaxedSimdBench(),
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
+  depthwise: async () => (await import("./depthwiseForward.js")).runDepthwiseForwardBench(),
   data: async () => (await import("./data.js")).runDataBench(),
 };
 

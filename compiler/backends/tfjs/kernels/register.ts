@@ -15,6 +15,7 @@ import { castReplacement, identityReplacement } from "./sharedCopies.js";
 import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
+import { depthwiseForwardReplacement } from "./depthwiseForward.js";
 import {
   groupedConv2dBackpropFilterConfig,
   groupedConv2dBackpropInputConfig,
@@ -47,6 +48,7 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Cast, make: castReplacement },
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
+  { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
