@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildModelFromIR } from "../../../compiler/backends/tfjs/model.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import { emitFlatTypeScript } from "../../../compiler/backends/ts/flat.js";
 import { Builder } from "../../../compiler/layers.js";
 import { loadProgram, pickNetwork } from "../../../compiler/language/program.js";
@@ -17,6 +16,7 @@ import {
   expectSpecError,
   layersModule,
   repo,
+  writeStructured,
   type Options,
 } from "./harness.js";
 
@@ -39,15 +39,7 @@ let flat: Generated;
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
   await initBackend("wasm");
-  const out = join(outDir, "ceiled.ts");
-  writeFileSync(
-    out,
-    await emitTypeScript(program, net, {
-      source: file,
-      graph: elaborate(program, net, {}),
-      layersModule,
-    }),
-  );
+  const out = await writeStructured(program, net, file, join(outDir, "ceiled.ts"));
   const flatOut = join(outDir, "ceiled_flat.ts");
   writeFileSync(flatOut, await emitFlatTypeScript(elaborate(program, net, {}), { layersModule }));
   [generated, flat] = (await compileAndImport<Generated>([out, flatOut])) as [Generated, Generated];

@@ -1,9 +1,8 @@
 import type * as tf from "@tensorflow/tfjs";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import {
   buildNetwork,
   loadProgram,
@@ -11,7 +10,7 @@ import {
   pickNetwork,
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
-import { compileAndImport, elaborate, layersModule, repo } from "./harness.js";
+import { compileAndImport, elaborate, repo, writeStructured } from "./harness.js";
 
 /**
  * The continuum family as generated TypeScript: every spec's module passes `tsc --strict` (block
@@ -41,14 +40,7 @@ beforeAll(async () => {
     const file = `specs/${name}.arch`;
     const program = loadProgram(join(repo, file));
     const net = pickNetwork(program, undefined) as NetworkDecl;
-    const text = await emitTypeScript(program, net, {
-      source: file,
-      graph: elaborate(program, net, {}),
-      layersModule,
-    });
-    const out = join(outDir, `${name}.ts`);
-    writeFileSync(out, text);
-    files.push(out);
+    files.push(await writeStructured(program, net, file, join(outDir, `${name}.ts`)));
   }
   const generated = await compileAndImport<Generated>(files);
   for (const [i, name] of family.entries()) modules.set(name, generated[i]!);

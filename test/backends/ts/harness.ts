@@ -43,6 +43,21 @@ export function elaborate(program: Program, net: NetworkDecl, o: Options, lists 
   return r.graph;
 }
 
+/**
+ * The network's structured TypeScript (`build(options)`, importing this repo's archc/layers),
+ * its IR at the defaults, written to `out`; returns `out`, for compileAndImport.
+ */
+export async function writeStructured(
+  program: Program,
+  net: NetworkDecl,
+  source: string,
+  out: string,
+): Promise<string> {
+  const graph = elaborate(program, net, {});
+  writeFileSync(out, await emitTypeScript(program, net, { source, graph, layersModule }));
+  return out;
+}
+
 /** A generated `build(options)` module and a `--flat` one, as imported. */
 export interface BothForms {
   structured: { build(o?: Options): tf.LayersModel };

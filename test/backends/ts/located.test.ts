@@ -1,9 +1,8 @@
 import type * as tf from "@tensorflow/tfjs";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
-import { emitTypeScript } from "../../../compiler/backends/ts/emit.js";
 import { SpecError } from "../../../compiler/layers.js";
 import {
   buildNetwork,
@@ -14,7 +13,7 @@ import {
 } from "../../../compiler/language/program.js";
 import type { NetworkDecl } from "../../../grammar/ast.js";
 import type { Span } from "../../../grammar/span.js";
-import { compileAndImport, elaborate, layersModule, repo, setsAsOptions } from "./harness.js";
+import { compileAndImport, repo, setsAsOptions, writeStructured } from "./harness.js";
 
 /**
  * A generated `build(options)` that fails reports what `archc summary --set ...` reports for the
@@ -141,16 +140,9 @@ beforeAll(async () => {
     const program = loadProgram(join(repo, file));
     programs.set(file, program);
     const net = pickNetwork(program) as NetworkDecl;
-    const out = join(dir, `${file.replace(/[/.]/g, "_")}.ts`);
-    writeFileSync(
-      out,
-      await emitTypeScript(program, net, {
-        source: file,
-        graph: elaborate(program, net, {}),
-        layersModule,
-      }),
+    outs.push(
+      await writeStructured(program, net, file, join(dir, `${file.replace(/[/.]/g, "_")}.ts`)),
     );
-    outs.push(out);
   }
   const imported = await compileAndImport<Generated>(outs);
   files.forEach((f, i) => modules.set(f, imported[i]!));

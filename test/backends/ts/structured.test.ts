@@ -22,6 +22,7 @@ import {
   expectSpecError,
   layersModule,
   repo,
+  writeStructured,
   type Options,
 } from "./harness.js";
 
@@ -140,14 +141,8 @@ beforeAll(async () => {
   for (const spec of specs) {
     const program = loadProgram(join(repo, spec.file));
     const net = pickNetwork(program, spec.network) as NetworkDecl;
-    const text = await emitTypeScript(program, net, {
-      source: spec.file,
-      graph: elaborate(program, net, {}),
-      layersModule,
-    });
-    const file = join(outDir, `${spec.id.replace(".", "_")}.ts`);
-    writeFileSync(file, text);
-    files.push(file);
+    const out = join(outDir, `${spec.id.replace(".", "_")}.ts`);
+    files.push(await writeStructured(program, net, spec.file, out));
   }
   // One strict compile of every generated module: what a user's project would run.
   const generated = await compileAndImport<Generated>(files);

@@ -1,11 +1,9 @@
 import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import {
   cropBox,
@@ -25,6 +23,8 @@ import {
   type EpochOptions,
 } from "../../../compiler/lab/train/data/index.js";
 import { inceptionDefaults } from "../../../compiler/language/config/augment.js";
+import { tempRoot } from "../../tempRoot.js";
+import { writeImageFolder } from "../../imageFolder.js";
 
 /**
  * The train config's augmentation (issue 24.3): a sample's crop and flip are a function of
@@ -34,8 +34,7 @@ import { inceptionDefaults } from "../../../compiler/language/config/augment.js"
  */
 const problem = pythonProblem("torch, PIL");
 
-const root = mkdtempSync(join(tmpdir(), "archc-augment-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("augment");
 
 const augment: View = { kind: "augment", augment: inceptionDefaults };
 const centre: View = { kind: "centre", fraction: 0.875 };
@@ -83,27 +82,22 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 /** An image folder of 2 classes, 6 images each, of several sizes; PNG and JPEG alternately. */
-async function imageFolder(dir: string): Promise<string> {
-  for (let cls = 0; cls < 2; cls++) {
-    mkdirSync(join(dir, `c${cls}`), { recursive: true });
-    for (let i = 0; i < 6; i++) {
-      const [w, h] = (
+const imageFolder = (dir: string) =>
+  writeImageFolder(dir, {
+    classes: 2,
+    perClass: 6,
+    size: (i) =>
+      (
         [
           [24, 16],
           [13, 21],
           [16, 16],
         ] as const
-      )[i % 3]!;
-      const px = Buffer.alloc(w * h * 3).map((_, j) => (j * 37 + i * 101 + cls * 53) % 256);
-      const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
-      const jpeg = i % 2 === 1;
-      await (jpeg ? img.jpeg({ quality: 90 }) : img.png()).toFile(
-        join(dir, `c${cls}`, `${i}.${jpeg ? "jpg" : "png"}`),
-      );
-    }
-  }
-  return dir;
-}
+      )[i % 3]!,
+    pixel: (j, i, cls) => (j * 37 + i * 101 + cls * 53) % 256,
+    jpeg: (i) => i % 2 === 1,
+    quality: 90,
+  });
 
 describe("the crop of a sample", () => {
   const view = (seed: number, epoch: number): SampleView => ({ ...augment, seed, epoch });

@@ -1,9 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
 import type { Worker } from "node:worker_threads";
@@ -13,6 +10,8 @@ import { readShardIndex } from "../../../compiler/lab/data/shardIndex.js";
 import { openShardDataset, type ShardDataset } from "../../../compiler/lab/data/shardDataset.js";
 import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { openDataset, type EpochOptions } from "../../../compiler/lab/train/data/index.js";
+import { tempRoot } from "../../tempRoot.js";
+import { writeImageFolder } from "../../imageFolder.js";
 
 /**
  * The training step must not wait on data (issue 24.5). Without timing anything: the decoding
@@ -20,22 +19,16 @@ import { openDataset, type EpochOptions } from "../../../compiler/lab/train/data
  * batches are asked for while an epoch ends, and are exactly the ones that epoch delivers (the
  * resumable order is untouched); batch memory is reused, never while a tensor still reads it.
  */
-const root = mkdtempSync(join(tmpdir(), "archc-prefetch-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("prefetch");
 
-async function imageFolder(dir: string): Promise<string> {
-  for (let cls = 0; cls < 3; cls++) {
-    mkdirSync(join(dir, `c${cls}`), { recursive: true });
-    for (let i = 0; i < 8; i++) {
-      const px = Buffer.alloc(8 * 8 * 3).map((_, j) => (j * 41 + i * 97 + cls * 59) % 256);
-      const img = sharp(px, { raw: { width: 8, height: 8, channels: 3 } });
-      await (i % 2 ? img.jpeg() : img.png()).toFile(
-        join(dir, `c${cls}`, `${i}.${i % 2 ? "jpg" : "png"}`),
-      );
-    }
-  }
-  return dir;
-}
+const imageFolder = (dir: string) =>
+  writeImageFolder(dir, {
+    classes: 3,
+    perClass: 8,
+    size: () => [8, 8],
+    pixel: (j, i, cls) => (j * 41 + i * 97 + cls * 59) % 256,
+    jpeg: (i) => i % 2 === 1,
+  });
 
 let images: string;
 let pack: string;

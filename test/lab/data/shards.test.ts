@@ -2,26 +2,24 @@ import { execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { packShards } from "../../../compiler/lab/data/pack.js";
 import { readSplit } from "../../../compiler/lab/data/read.js";
 import { readShardIndex, ShardError, verifyShards } from "../../../compiler/lab/data/shardIndex.js";
 import { idxSource, imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { python } from "../../backends/torch/python.js";
+import { tempRoot } from "../../tempRoot.js";
 
-const root = mkdtempSync(join(tmpdir(), "archc-shards-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("shards");
 
 /** An IDX file of unsigned bytes (MNIST's format), written by hand. */
 function idx(path: string, dims: number[], data: Uint8Array): void {

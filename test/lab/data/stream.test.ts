@@ -1,10 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { locateSplit } from "../../../compiler/lab/data/locate.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
@@ -15,6 +13,8 @@ import { runnerPath } from "../../../compiler/lab/torch/engine.js";
 import { DataError, openDataset } from "../../../compiler/lab/train/data/index.js";
 import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
+import { tempRoot } from "../../tempRoot.js";
+import { writeImageFolder } from "../../imageFolder.js";
 
 /**
  * A pack is a data source of the embedded trainer, streamed from its shards with decoding in
@@ -23,24 +23,18 @@ import { inCI, needPython, python, pythonProblem } from "../../backends/torch/py
  */
 const problem = pythonProblem("torch, PIL");
 
-const root = mkdtempSync(join(tmpdir(), "archc-stream-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("stream");
 
 /** An image folder of 3 classes, 8 images each: noisy 8x8 RGB, PNG and JPEG alternately. */
-async function imageFolder(dir: string): Promise<string> {
-  for (let cls = 0; cls < 3; cls++) {
-    mkdirSync(join(dir, `c${cls}`), { recursive: true });
-    for (let i = 0; i < 8; i++) {
-      const px = Buffer.alloc(8 * 8 * 3).map((_, j) => (j * 37 + i * 101 + cls * 53) % 256);
-      const img = sharp(px, { raw: { width: 8, height: 8, channels: 3 } });
-      const jpeg = i % 2 === 1;
-      await (jpeg ? img.jpeg({ quality: 90 }) : img.png()).toFile(
-        join(dir, `c${cls}`, `${i}.${jpeg ? "jpg" : "png"}`),
-      );
-    }
-  }
-  return dir;
-}
+const imageFolder = (dir: string) =>
+  writeImageFolder(dir, {
+    classes: 3,
+    perClass: 8,
+    size: () => [8, 8],
+    pixel: (j, i, cls) => (j * 37 + i * 101 + cls * 53) % 256,
+    jpeg: (i) => i % 2 === 1,
+    quality: 90,
+  });
 
 /** The tensor's values, as a flat array. */
 const values = async (t: tf.Tensor) => Array.from((await t.data()) as Float32Array);

@@ -1,8 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
@@ -15,6 +13,8 @@ import {
 } from "../../../compiler/language/config/train.js";
 import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { mustBuild, runCli } from "../../helpers.js";
+import { tempRoot } from "../../tempRoot.js";
+import { writeImageFolder } from "../../imageFolder.js";
 
 /**
  * --workers (issue 24): how many threads (embedded trainer) or DataLoader workers (torch engine)
@@ -22,8 +22,7 @@ import { mustBuild, runCli } from "../../helpers.js";
  */
 const problem = pythonProblem("torch, numpy, PIL");
 
-const root = mkdtempSync(join(tmpdir(), "archc-workers-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("workers");
 
 const spec = `network tiny(classes = 3) {
   input 10x10x3
@@ -40,19 +39,14 @@ train quick {
 const graph = mustBuild(spec.slice(0, spec.indexOf("train quick")));
 const config: TrainConfig = { ...fallbackTrainConfig, batch: 6, epochs: 2 };
 
-async function imageFolder(dir: string): Promise<string> {
-  for (let cls = 0; cls < 3; cls++) {
-    mkdirSync(join(dir, `c${cls}`), { recursive: true });
-    for (let i = 0; i < 8; i++) {
-      const px = Buffer.alloc(14 * 14 * 3).map((_, j) => (j * (cls + 3) + i * 29) % 256);
-      const img = sharp(px, { raw: { width: 14, height: 14, channels: 3 } });
-      await (i % 2 ? img.jpeg() : img.png()).toFile(
-        join(dir, `c${cls}`, `${i}.${i % 2 ? "jpg" : "png"}`),
-      );
-    }
-  }
-  return dir;
-}
+const imageFolder = (dir: string) =>
+  writeImageFolder(dir, {
+    classes: 3,
+    perClass: 8,
+    size: () => [14, 14],
+    pixel: (j, i, cls) => (j * (cls + 3) + i * 29) % 256,
+    jpeg: (i) => i % 2 === 1,
+  });
 
 describe("--workers", () => {
   let images: string;

@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
 import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
 import { imageFolderSource } from "../../../compiler/lab/data/sources.js";
@@ -12,6 +10,8 @@ import { trainNetwork } from "../../../compiler/lab/train/session.js";
 import { inceptionDefaults } from "../../../compiler/language/config/augment.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { mustBuild } from "../../helpers.js";
+import { tempRoot } from "../../tempRoot.js";
+import { writeImageFolder } from "../../imageFolder.js";
 
 /**
  * An augmented run (issue 24.3) trains on the same crops in both engines: the same starting
@@ -20,8 +20,7 @@ import { mustBuild } from "../../helpers.js";
  */
 const problem = pythonProblem("torch, PIL");
 
-const root = mkdtempSync(join(tmpdir(), "archc-torch-augment-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("torch-augment");
 
 const graph = mustBuild(`network small(classes = 2) {
   input 8x8x3
@@ -39,19 +38,13 @@ const augmented = {
 };
 
 /** 2 classes of 10 PNGs (lossless: both engines decode the same bytes), 20x14 and 11x17. */
-async function imageFolder(dir: string): Promise<string> {
-  for (let cls = 0; cls < 2; cls++) {
-    mkdirSync(join(dir, `c${cls}`), { recursive: true });
-    for (let i = 0; i < 10; i++) {
-      const [w, h] = i % 2 ? [20, 14] : [11, 17];
-      const px = Buffer.alloc(w * h * 3).map((_, j) => (j * (cls ? 37 : 11) + i * 101) % 256);
-      await sharp(px, { raw: { width: w, height: h, channels: 3 } })
-        .png()
-        .toFile(join(dir, `c${cls}`, `${i}.png`));
-    }
-  }
-  return dir;
-}
+const imageFolder = (dir: string) =>
+  writeImageFolder(dir, {
+    classes: 2,
+    perClass: 10,
+    size: (i) => (i % 2 ? [20, 14] : [11, 17]),
+    pixel: (j, i, cls) => (j * (cls ? 37 : 11) + i * 101) % 256,
+  });
 
 const metrics = (dir: string) =>
   readFileSync(join(dir, "metrics.jsonl"), "utf8")

@@ -1,8 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runnerPath } from "../../../compiler/lab/torch/engine.js";
 import {
   inCI,
@@ -11,6 +9,7 @@ import {
   python,
   pythonProblem,
 } from "../../backends/torch/python.js";
+import { tempRoot } from "../../tempRoot.js";
 
 /**
  * The torch runner's loader (issue 24: the step never waits on data): a data set's DataLoader
@@ -21,8 +20,7 @@ import {
  */
 const problem = pythonProblem("torch, numpy");
 
-const root = mkdtempSync(join(tmpdir(), "archc-torch-loader-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("torch-loader");
 
 const script = (log: string) =>
   [

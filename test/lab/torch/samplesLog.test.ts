@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   inCI,
@@ -8,12 +7,13 @@ import {
   python,
   pythonProblem,
 } from "../../backends/torch/python.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { samplesLogFile, trainTorch } from "../../../compiler/lab/torch/engine.js";
 import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { mustBuild, runCli } from "../../helpers.js";
+import { tempRoot } from "../../tempRoot.js";
 
 /**
  * RUN/samples.jsonl (what each process read at each step, issue 24.4's evidence) is asked for
@@ -21,8 +21,7 @@ import { mustBuild, runCli } from "../../helpers.js";
  */
 const problem = pythonProblem("torch, numpy");
 
-const root = mkdtempSync(join(tmpdir(), "archc-samples-log-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("samples-log");
 
 const spec = `network tiny(classes = 4) {
   input 6x6x1

@@ -1,20 +1,10 @@
 import { execFileSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import type { View } from "../../../compiler/lab/data/augment.js";
 import { dataJob } from "../../../compiler/lab/torch/dataJob.js";
@@ -30,6 +20,8 @@ import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { mustBuild } from "../../helpers.js";
+import { tempRoot } from "../../tempRoot.js";
+import { writeImageFolder } from "../../imageFolder.js";
 
 /**
  * The torch engine reads every source a sample at a time (issue 24: no whole-set decode for any
@@ -39,34 +31,27 @@ import { mustBuild } from "../../helpers.js";
  */
 const problem = pythonProblem("torch, numpy, PIL");
 
-const root = mkdtempSync(join(tmpdir(), "archc-torch-sources-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempRoot("torch-sources");
 
 /**
  * An image folder of 3 classes, 7 images each: noisy RGB, 12x12 (or 20x20 from the fifth, where
  * `mixed`), PNG or JPEG (in turn, where `mixed`).
  */
-async function imageFolder(dir: string, format: "png" | "mixed"): Promise<string> {
-  for (let cls = 0; cls < 3; cls++) {
-    mkdirSync(join(dir, `c${cls}`), { recursive: true });
-    for (let i = 0; i < 7; i++) {
-      const side = i < 4 || format === "png" ? 12 : 20;
-      // Smooth, as photos are at this scale (noise at the pixel pitch is where two Lanczos
-      // implementations part most), with a little texture.
-      const px = Buffer.alloc(side * side * 3).map((_, j) => {
-        const [y, x, ch] = [Math.floor(j / 3 / side), Math.floor(j / 3) % side, j % 3];
-        const v = 40 + ((x * 120 + y * 60) / side) * (1 + ch / 4) + i * 9 + cls * 17;
-        return Math.min(255, Math.round(v + ((j * 37) % 7)));
-      });
-      const img = sharp(px, { raw: { width: side, height: side, channels: 3 } });
-      const jpeg = format === "mixed" && i % 2 === 1;
-      await (jpeg ? img.jpeg({ quality: 95 }) : img.png()).toFile(
-        join(dir, `c${cls}`, `${i}.${jpeg ? "jpg" : "png"}`),
-      );
-    }
-  }
-  return dir;
-}
+const imageFolder = (dir: string, format: "png" | "mixed") =>
+  writeImageFolder(dir, {
+    classes: 3,
+    perClass: 7,
+    size: (i) => (i < 4 || format === "png" ? [12, 12] : [20, 20]),
+    // Smooth, as photos are at this scale (noise at the pixel pitch is where two Lanczos
+    // implementations part most), with a little texture.
+    pixel: (j, i, cls, side) => {
+      const [y, x, ch] = [Math.floor(j / 3 / side), Math.floor(j / 3) % side, j % 3];
+      const v = 40 + ((x * 120 + y * 60) / side) * (1 + ch / 4) + i * 9 + cls * 17;
+      return Math.min(255, Math.round(v + ((j * 37) % 7)));
+    },
+    jpeg: (i) => format === "mixed" && i % 2 === 1,
+    quality: 95,
+  });
 
 /** A gzipped IDX pair of n 10x10 images (smooth ramps) and labels i % 4. */
 function idxFolder(dir: string, n: number): string {
