@@ -6,8 +6,9 @@ usage: data_loaders.py torchvision IMAGE_FOLDER WORKERS BATCH SIZE
        data_loaders.py torchvision-lanczos IMAGE_FOLDER WORKERS BATCH SIZE
        data_loaders.py archc PACK WORKERS BATCH SIZE RUNNER_DIR
 
-torchvision-lanczos is torchvision's pipeline with the filter archc's loaders resize with
-(Resize((S, S), LANCZOS)): what is left of the gap to torchvision once the filter is the same.
+torchvision-lanczos is torchvision's pipeline with the filter archc's loaders resized with
+before issue 24.5 (Resize((S, S), LANCZOS)); both now resize as plain torchvision does (bilinear,
+antialiased), so the default `torchvision` is the like-for-like baseline.
 """
 import json
 import os

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { viewSample, type SampleView } from "./augment.js";
+import { bilinearResize } from "./bilinear.js";
 import { readAt } from "./locate.js";
 import { sniffImage, type ImageExt } from "./sources.js";
 
@@ -54,31 +55,50 @@ function netpbmPixels(bytes: Uint8Array): Pixels {
 }
 
 /**
+ * Shrinks to `size` ("fill", as torchvision's Resize((h, w))) in sharp's pipeline, with the
+ * linear kernel: libvips' linear reduce is PIL's antialiased bilinear (its support grows with the
+ * shrink), so the result is torchvision's default Resize within rounding. An axis that must grow
+ * is left at its size (withoutEnlargement) for `enlarged`: libvips enlarges with another
+ * pixel-centre convention than PIL's.
+ */
+function shrinkTo(image: sharp.Sharp, size: { h: number; w: number }): sharp.Sharp {
+  return image.resize(size.w, size.h, { fit: "fill", kernel: "linear", withoutEnlargement: true });
+}
+
+/** The axes `shrinkTo` left short of h x w grown to it, as PIL's bilinear does. */
+function enlarged(p: Pixels, h: number, w: number): Pixels {
+  if (p.h === h && p.w === w) return p;
+  return { data: bilinearResize(p.data, p.h, p.w, p.c, h, w), h, w, c: p.c };
+}
+
+/**
  * A JPEG or PNG as sRGB: EXIF orientation applied, alpha dropped; truncated or damaged files
- * fail (failOn "warning") rather than train half-decoded. With `size`, stretched to it in the same
- * pipeline ("fill", as torchvision's Resize((h, w))): one decode with no full-size buffer handed
- * back and forth, and libjpeg's shrink-on-load where the photo is at least twice the size, as
- * runner.py's `draft` does.
+ * fail (failOn "warning") rather than train half-decoded. With `size`, stretched to it, shrinking
+ * in the same pipeline: one decode with no full-size buffer handed back and forth, and libjpeg's
+ * shrink-on-load where the photo is at least twice the size, as runner.py's `draft` does.
  */
 async function encodedPixels(bytes: Uint8Array, size?: { h: number; w: number }): Promise<Pixels> {
   let image = sharp(bytes, { failOn: "warning" }).rotate();
-  if (size) image = image.resize(size.w, size.h, { fit: "fill" });
+  if (size) image = shrinkTo(image, size);
   const { data, info } = await image
     .removeAlpha()
     .toColourspace("srgb")
     .raw({ depth: "uchar" })
     .toBuffer({ resolveWithObject: true });
-  return { data, h: info.height, w: info.width, c: 3 };
+  const p: Pixels = { data, h: info.height, w: info.width, c: 3 };
+  return size ? enlarged(p, size.h, size.w) : p;
 }
 
 /** Stretched to h x w ("fill", as the image folders and torchvision's Resize((h, w)) do). */
 async function resized(p: Pixels, h: number, w: number): Promise<Pixels> {
   if (p.h === h && p.w === w) return p;
-  const data = await sharp(p.data, { raw: { width: p.w, height: p.h, channels: p.c } })
-    .resize(w, h, { fit: "fill" })
+  const { data, info } = await shrinkTo(
+    sharp(p.data, { raw: { width: p.w, height: p.h, channels: p.c } }),
+    { h, w },
+  )
     .raw({ depth: "uchar" })
-    .toBuffer();
-  return { data, h, w, c: p.c };
+    .toBuffer({ resolveWithObject: true });
+  return enlarged({ data, h: info.height, w: info.width, c: p.c }, h, w);
 }
 
 /** Each byte's value over 255 as a float32: the same number as the division, without it. */

@@ -661,8 +661,8 @@ def preload_decoder():
 def decode_pixels(data, ext, shape, full=False):
     """One encoded image's bytes, uint8 [h, w, 1 or 3] (gray netpbm stays gray; a JPEG or PNG
     is RGB), as compiler/lab/data/decode.ts decodes it: resizing (to another size than stored)
-    is a Lanczos-3 stretch, as sharp's; its rounding may differ. `full`: at the stored size,
-    for a view's crop."""
+    is PIL's antialiased bilinear (torchvision's default Resize), as decode.ts's; its rounding
+    may differ. `full`: at the stored size, for a view's crop."""
     from PIL import Image, ImageOps
 
     h, w, c = shape
@@ -686,12 +686,12 @@ def decode_pixels(data, ext, shape, full=False):
         if img.mode != "RGB":
             img = img.convert("RGB")
         if img.size != (w, h) and not full:
-            img = img.resize((w, h), Image.LANCZOS)
+            img = img.resize((w, h), Image.BILINEAR)
         px = np.asarray(img, dtype=np.uint8)
     if full or px.shape[:2] == (h, w):
         return px
     img = Image.fromarray(px[:, :, 0] if px.shape[2] == 1 else px)
-    return np.asarray(img.resize((w, h), Image.LANCZOS), dtype=np.uint8).reshape(h, w, -1)
+    return np.asarray(img.resize((w, h), Image.BILINEAR), dtype=np.uint8).reshape(h, w, -1)
 
 
 def decode_sample(data, ext, shape, view=None, sample=0):
