@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { idxBytes } from "../idx.js";
 import { runCli } from "../helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "archc-data-cli-"));
@@ -12,11 +13,7 @@ function idxFolder(n: number): string {
   const dir = join(root, `idx-${n}`);
   mkdirSync(dir);
   const write = (name: string, dims: number[], data: Uint8Array) => {
-    const head = Buffer.alloc(4 + 4 * dims.length);
-    head.writeUInt8(0x08, 2);
-    head.writeUInt8(dims.length, 3);
-    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-    writeFileSync(join(dir, name), Buffer.concat([head, data]));
+    writeFileSync(join(dir, name), idxBytes(dims, data));
   };
   write(
     "train-images-idx3-ubyte",

@@ -17,17 +17,14 @@ import { readShardIndex, ShardError, verifyShards } from "../../../compiler/lab/
 import { idxSource, imageFolderSource } from "../../../compiler/lab/data/sources.js";
 import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { python } from "../../backends/torch/python.js";
+import { idxBytes } from "../../idx.js";
 import { tempRoot } from "../../tempRoot.js";
 
 const root = tempRoot("shards");
 
 /** An IDX file of unsigned bytes (MNIST's format), written by hand. */
 function idx(path: string, dims: number[], data: Uint8Array): void {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt8(0x08, 2);
-  head.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  writeFileSync(path, Buffer.concat([head, data]));
+  writeFileSync(path, idxBytes(dims, data));
 }
 
 /** n images of h x w whose pixels encode their index, and labels i % classes. */

@@ -20,6 +20,7 @@ import { epochOrder } from "../../../compiler/lab/train/data/random.js";
 import { fallbackTrainConfig } from "../../../compiler/language/config/train.js";
 import { inCI, needPython, python, pythonProblem } from "../../backends/torch/python.js";
 import { mustBuild } from "../../helpers.js";
+import { idxBytes } from "../../idx.js";
 import { tempRoot } from "../../tempRoot.js";
 import { writeImageFolder } from "../../imageFolder.js";
 
@@ -56,11 +57,7 @@ const imageFolder = (dir: string, format: "png" | "mixed") =>
 function idxFolder(dir: string, n: number): string {
   mkdirSync(dir);
   const write = (file: string, dims: number[], data: Uint8Array) => {
-    const head = Buffer.alloc(4 + 4 * dims.length);
-    head.writeUInt8(0x08, 2);
-    head.writeUInt8(dims.length, 3);
-    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-    writeFileSync(join(dir, file), gzipSync(Buffer.concat([head, data])));
+    writeFileSync(join(dir, file), gzipSync(idxBytes(dims, data)));
   };
   const px = new Uint8Array(n * 100).map((_, j) => ((j % 100) * 2 + Math.floor(j / 100) * 7) % 256);
   write("train-images-idx3-ubyte.gz", [n, 10, 10], px);

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { idxBytes } from "../../idx.js";
 import { initBackend } from "../../../compiler/backends/tfjs/runtime.js";
 import { packShards } from "../../../compiler/lab/data/pack.js";
 import { idxSource } from "../../../compiler/lab/data/sources.js";
@@ -38,11 +39,7 @@ const n = 123;
 function idxFolder(dir: string): string {
   mkdirSync(dir);
   const write = (file: string, dims: number[], data: Uint8Array) => {
-    const head = Buffer.alloc(4 + 4 * dims.length);
-    head.writeUInt8(0x08, 2);
-    head.writeUInt8(dims.length, 3);
-    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-    writeFileSync(join(dir, file), Buffer.concat([head, data]));
+    writeFileSync(join(dir, file), idxBytes(dims, data));
   };
   write(
     "train-images-idx3-ubyte",
