@@ -1142,6 +1142,16 @@ def watch_parent():
     imported, and then getppid() already names init (or a subreaper), which never dies."""
     named = os.environ.get("ARCHC_PARENT_PID", "")
     parent = int(named) if named.isdigit() else os.getppid()
+    # The thread below needs the GIL, and a thread stuck in torch's C++ while holding it (seen:
+    # gloo's teardown, below in main) never lets it run. Linux's parent-death signal needs nothing
+    # of this process; it is set before the check so that a death between the two is seen.
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the thread alone
     if os.getppid() != parent:
         os._exit(137)
 
@@ -1444,6 +1454,14 @@ def main():
         emit("done", interrupted=interrupted, best=best)
     if world > 1:
         dist.destroy_process_group()
+        # Leave without the destructors. Freeing DDP's Reducer joins gloo's worker threads while
+        # this thread holds the GIL, and a gloo thread freeing a tensor that has a Python object
+        # waits for the GIL: torch 1.13 deadlocks there, one of its threads spinning on the dead
+        # store's socket (a two-node test's worker was found so 30 minutes after its agent died).
+        # Everything is written and reported by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def torchrun(argv):

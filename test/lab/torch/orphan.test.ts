@@ -75,4 +75,41 @@ describe.skipIf(!!problem && !inCI)("the torch runner without its parent", () =>
     started.push(pid);
     expect(await gone(pid, 100_000)).toBe(true);
   }, 120_000);
+
+  it("ends with its parent even while another thread holds the GIL", async () => {
+    needPython(problem);
+    // The watching thread needs the GIL. A two-node test's worker deadlocked in gloo's teardown
+    // with the GIL held and outlived its dead agent by 30 minutes, spinning on a socket. Here the
+    // runner's own watch_parent runs, then libc's sleep is called through ctypes.PyDLL, which
+    // keeps the GIL; sh is the parent, killed once the child says it is ready.
+    const child = [
+      "import ctypes, importlib.util, sys",
+      "spec = importlib.util.spec_from_file_location('runner', sys.argv[1])",
+      "runner = importlib.util.module_from_spec(spec); spec.loader.exec_module(runner)",
+      "runner.watch_parent(); print('ready', flush=True)",
+      "ctypes.PyDLL(None).sleep(600)",
+    ].join("\n");
+    const sh = spawn(
+      "sh",
+      ["-c", `ARCHC_PARENT_PID=$$ "$0" -c "$1" "$2" & echo $!; wait`, python, child, runner],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    started.push(sh.pid!);
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      sh.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (/ready/.test(out)) resolve();
+      });
+      sh.on("exit", () => reject(new Error(`sh ended before the child was ready: ${out}`)));
+    });
+    const pid = Number(out.split("\n")[0]);
+    expect(pid).toBeGreaterThan(0);
+    started.push(pid);
+    expect(alive(pid)).toBe(true);
+    process.kill(sh.pid!, "SIGKILL");
+    expect(await gone(pid, 30_000)).toBe(true);
+  }, 120_000);
 });
