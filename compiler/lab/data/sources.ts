@@ -109,7 +109,7 @@ export async function idxSource(dir: string): Promise<PackSource> {
  * folders alone is the `train` split. Images are packed as they are, never re-encoded.
  */
 export async function imageFolderSource(root: string): Promise<PackSource> {
-  const { listImageFolder } = await import("../train/data/imageFolder.js");
+  const { listImageFolder } = await import("../train/data/imageListing.js");
   const { statSync } = await importModule("node:fs", () => import("node:fs"));
   const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   const named: [string, string][] = [];
