@@ -9,7 +9,7 @@ import {
   type Mode,
   type StrategyName,
 } from "./grouped/index.js";
-import { FusedTrainingBatchNorm, ReluAfterBatchNorm } from "./batchNorm.js";
+import { FusedTrainingBatchNorm } from "./batchNorm.js";
 import { HardSwish, HSigmoid } from "./hardActivations.js";
 import { ChannelShuffle } from "./shuffle.js";
 import { DropPath, LayerScale } from "./residualBranch.js";
@@ -71,12 +71,11 @@ const factories: Record<Exclude<PlannedLayer["kind"], "input">, Factory> = {
 export function instantiateLayer(
   layer: PlannedLayer,
   inputs: readonly tf.SymbolicTensor[],
-  reluFused = false,
 ): tf.SymbolicTensor {
   const config = { ...layer.config } as Record<string, unknown>;
   try {
     if (layer.kind === "input") return tf.input(config as never);
-    return made(layer, config, reluFused).apply(
+    return factories[layer.kind](config).apply(
       inputs.length === 1 ? inputs[0]! : [...inputs],
     ) as tf.SymbolicTensor;
   } catch (e) {
@@ -88,53 +87,15 @@ export function instantiateLayer(
   }
 }
 
-/** The layer for `layer`; `reluFused` marks both halves of a batch norm -> ReLU pair. */
-function made(
-  layer: PlannedLayer,
-  config: Record<string, unknown>,
-  reluFused: boolean,
-): tf.layers.Layer {
-  if (reluFused && layer.kind === "batchNormalization") {
-    const bn = new FusedTrainingBatchNorm(config);
-    bn.reluAfter = true;
-    return bn;
-  }
-  if (reluFused && layer.kind === "activation") return new ReluAfterBatchNorm(config as never);
-  return factories[layer.kind as Exclude<PlannedLayer["kind"], "input">](config);
-}
-
-/**
- * The ids of each batch norm whose only consumer is a ReLU activation layer, and of that ReLU:
- * the batch norm applies the ReLU itself (one kernel call each way in training, see
- * kernels/batchNormTraining.ts) and the ReLU layer passes its input on.
- */
-export function reluFusions(plan: LayerPlan): Set<string> {
-  const consumers = new Map<string, PlannedLayer[]>();
-  for (const layer of plan.layers)
-    for (const i of layer.inputs) consumers.set(i, [...(consumers.get(i) ?? []), layer]);
-  const fused = new Set<string>();
-  for (const layer of plan.layers) {
-    if (layer.kind !== "batchNormalization" || layer.id === plan.output) continue;
-    const after = consumers.get(layer.id) ?? [];
-    const relu = after[0];
-    if (after.length !== 1 || relu!.kind !== "activation") continue;
-    if (relu!.config["activation"] !== "relu" || relu!.inputs.length !== 1) continue;
-    fused.add(layer.id).add(relu!.id);
-  }
-  return fused;
-}
-
 /** Instantiates a layer plan as a tfjs LayersModel on the active backend. */
 export function instantiatePlan(plan: LayerPlan): tf.LayersModel {
   const tensors = new Map<string, tf.SymbolicTensor>();
-  const fused = reluFusions(plan);
   for (const layer of plan.layers)
     tensors.set(
       layer.id,
       instantiateLayer(
         layer,
         layer.inputs.map((i) => tensors.get(i)!),
-        fused.has(layer.id),
       ),
     );
   return tf.model({

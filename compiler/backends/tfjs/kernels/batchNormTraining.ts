@@ -19,13 +19,6 @@ import { addressOf, simdFor, type SimdFns, type WasmHeap, wasmHeap } from "./sim
 
 export const BatchNormTraining = "ArchcBatchNormTraining";
 export const BatchNormTrainingGrad = "ArchcBatchNormTrainingGrad";
-// Why a second kernel: batch norm is followed by a ReLU in nearly every conv -> bn -> relu
-// layer, which tfjs runs as its own kernel forward and as a Step and a Mul backward. The
-// fused kernel clamps y in the same call, and its gradient masks dy by y's sign before
-// batch norm's own gradient, so the chain is one call each way. It is a kernel of its
-// own, not an attribute, because its gradient must keep y (outputsToSave), which the
-// plain kernel's need not.
-export const BatchNormReluTraining = "ArchcBatchNormReluTraining";
 
 /** A kernel's scratch and per-channel tensors: created on the heap, freed unless returned. */
 class Heap {
@@ -40,12 +33,6 @@ class Heap {
     const t = values
       ? this.backend.makeOutput(shape, "float32", undefined, values)
       : this.backend.makeOutput(shape, "float32");
-    this.made.push(t);
-    return t;
-  }
-
-  /** A tensor another kernel made on this heap, to be freed like ours. */
-  adopt(t: tf.TensorInfo): tf.TensorInfo {
     this.made.push(t);
     return t;
   }
@@ -98,36 +85,13 @@ function centred(h: Heap, x: tf.TensorInfo, mean: tf.TensorInfo): tf.TensorInfo 
   return d;
 }
 
-/**
- * Runs one of tfjs-backend-wasm's own kernels as a plain function call inside ours: the
- * engine sees no call (no tape, no profile entry), and its SIMD loop is far faster than a
- * JavaScript loop over the heap (8 ms against 0.3 ms for 400k floats, measured here).
- */
-function wasmKernel(
-  h: Heap,
-  name: string,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap = {},
-): tf.TensorInfo {
-  const kernel = tf.getKernel(name, "wasm");
-  if (!kernel) throw new Error(`${BatchNormReluTraining}: wasm has no ${name} kernel`);
-  const out = kernel.kernelFunc({ inputs, backend: h.backend, attrs }) as tf.TensorInfo;
-  return h.adopt(out);
-}
-
-/** dy where y > 0, else 0 (ReLU's gradient, y = max(0, .)): freed with the heap. */
-function reluMasked(h: Heap, dy: tf.TensorInfo, y: tf.TensorInfo): tf.TensorInfo {
-  const mask = wasmKernel(h, "Step", { x: y }, { alpha: 0 });
-  return wasmKernel(h, "Multiply", { a: dy, b: mask });
-}
-
 function forward(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: {};
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo[] {
   const { x, gamma, beta } = args.inputs as Record<"x" | "gamma" | "beta", tf.TensorInfo>;
-  const { epsilon: eps, relu } = args.attrs as { epsilon: number; relu?: boolean };
+  const eps = (args.attrs as { epsilon: number }).epsilon;
   const h = heapFor(args.backend as tf.KernelBackend);
   const { n, c, rowBytes } = split(x);
   const mean = h.zeros([c]);
@@ -149,9 +113,8 @@ function forward(args: {
   const y = h.zeros(x.shape);
   h.simd.sums(h.at(y), h.at(beta), c, n, rowBytes, 0);
   h.simd.rows(h.at(y), h.at(d), h.at(a), c, n, rowBytes, rowBytes, 0);
-  const out = relu ? wasmKernel(h, "Relu", { x: y }) : y;
-  h.release([out, mean, variance, rstd]);
-  return [out, mean, variance, rstd];
+  h.release([y, mean, variance, rstd]);
+  return [y, mean, variance, rstd];
 }
 
 function backward(args: {
@@ -159,25 +122,13 @@ function backward(args: {
   backend: {};
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo[] {
-  const {
-    dy: dyIn,
-    dmean,
-    dvariance,
-    drstd,
-    x,
-    gamma,
-    mean,
-    rstd,
-    y,
-  } = args.inputs as Record<
+  const { dy, dmean, dvariance, drstd, x, gamma, mean, rstd } = args.inputs as Record<
     "dy" | "dmean" | "dvariance" | "drstd" | "x" | "gamma" | "mean" | "rstd",
     tf.TensorInfo
-  > & { y?: tf.TensorInfo };
+  >;
   const h = heapFor(args.backend as tf.KernelBackend);
   const { n, c, rowBytes } = split(x);
   const d = centred(h, x, mean);
-  // After a fused ReLU (`y` given), dy passes only where y > 0: ReLU's gradient, Step(y) * dy.
-  const dy = y ? reluMasked(h, dyIn, y) : dyIn;
   const s1 = h.zeros([c]);
   h.simd.sums(h.at(s1), h.at(dy), c, n, 0, rowBytes);
   const s2 = h.zeros([c]);
@@ -218,12 +169,6 @@ export const batchNormTrainingConfig: tf.KernelConfig = {
   kernelFunc: forward,
 };
 
-export const batchNormReluTrainingConfig: tf.KernelConfig = {
-  kernelName: BatchNormReluTraining,
-  backendName: "wasm",
-  kernelFunc: (args) => forward({ ...args, attrs: { ...args.attrs, relu: true } }),
-};
-
 export const batchNormTrainingGradConfig: tf.KernelConfig = {
   kernelName: BatchNormTrainingGrad,
   backendName: "wasm",
@@ -251,34 +196,11 @@ export const batchNormTrainingGradient: tf.GradConfig = {
   },
 };
 
-export const batchNormReluTrainingGradient: tf.GradConfig = {
-  kernelName: BatchNormReluTraining,
-  inputsToSave: ["x", "gamma"],
-  outputsToSave: [true, true, false, true],
-  gradFunc: (dys, saved) => {
-    const [dy, dmean, dvariance, drstd] = dys as tf.Tensor[];
-    const [x, gamma, y, mean, rstd] = saved as tf.Tensor[];
-    const [dx, dgamma, dbeta] = tf.engine().runKernel(BatchNormTrainingGrad, {
-      dy: dy!,
-      dmean: dmean!,
-      dvariance: dvariance!,
-      drstd: drstd!,
-      x: x!,
-      gamma: gamma!,
-      mean: mean!,
-      rstd: rstd!,
-      y: y!,
-    }) as tf.Tensor[];
-    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
-  },
-};
-
-/** Whether the fused kernels (with `relu`, the ReLU-fused one) can run on the active backend. */
-export function batchNormTrainingAvailable(relu = false): boolean {
+/** Whether the fused kernels can run on the active backend. */
+export function batchNormTrainingAvailable(): boolean {
   return (
     tf.getBackend() === "wasm" &&
-    tf.getKernel(relu ? BatchNormReluTraining : BatchNormTraining, "wasm") !== undefined &&
-    (!relu || ["Relu", "Step", "Multiply"].every((k) => tf.getKernel(k, "wasm") !== undefined)) &&
+    tf.getKernel(BatchNormTraining, "wasm") !== undefined &&
     simdFor(tf.backend()) !== undefined &&
     bulkFor(tf.backend()) !== undefined
   );
@@ -286,8 +208,7 @@ export function batchNormTrainingAvailable(relu = false): boolean {
 
 /**
  * Normalises `x` over every axis but the last with the batch's own statistics; returns
- * [y, mean, variance (biased), 1 / sqrt(variance + epsilon)]; with `relu`, y is max(0, y)
- * in the same call. Differentiable in x, gamma
+ * [y, mean, variance (biased), 1 / sqrt(variance + epsilon)]. Differentiable in x, gamma
  * and beta (and through the statistics).
  */
 export function batchNormTraining(
@@ -295,10 +216,8 @@ export function batchNormTraining(
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
-  relu = false,
 ): [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D] {
-  const kernel = relu ? BatchNormReluTraining : BatchNormTraining;
-  return tf.engine().runKernel(kernel, { x, gamma, beta }, { epsilon }) as unknown as [
+  return tf.engine().runKernel(BatchNormTraining, { x, gamma, beta }, { epsilon }) as unknown as [
     tf.Tensor,
     tf.Tensor1D,
     tf.Tensor1D,

@@ -1,8 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { registerBatchNormGradient } from "./batchNormGrad.js";
 import {
-  batchNormReluTrainingConfig,
-  batchNormReluTrainingGradient,
   batchNormTrainingConfig,
   batchNormTrainingGradConfig,
   batchNormTrainingGradient,
@@ -87,7 +85,6 @@ export function registerWasmTrainingKernels(): void {
   registerBatchNormGradient();
   for (const config of [
     batchNormTrainingConfig,
-    batchNormReluTrainingConfig,
     batchNormTrainingGradConfig,
     groupedConv2dConfig,
     groupedConv2dBackpropInputConfig,
@@ -97,10 +94,6 @@ export function registerWasmTrainingKernels(): void {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);
   }
-  for (const gradient of [
-    batchNormTrainingGradient,
-    batchNormReluTrainingGradient,
-    groupedConv2dGradient,
-  ])
+  for (const gradient of [batchNormTrainingGradient, groupedConv2dGradient])
     if (tf.getGradient(gradient.kernelName) !== gradient) tf.registerGradient(gradient);
 }
