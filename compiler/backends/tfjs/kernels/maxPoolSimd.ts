@@ -7,6 +7,7 @@ import {
   memoryImport,
   op,
   repeat,
+  upTo,
   section,
   str,
   uleb,
@@ -103,23 +104,7 @@ const set = localSet;
 const add = addTo;
 
 /** for (; i < end; i += step) body */
-const upTo = (end: number, step: number, body: number[]) => [
-  op.block,
-  0x40,
-  op.loop,
-  0x40,
-  ...get(I),
-  ...get(end),
-  op.i32geU,
-  op.brIf,
-  1,
-  ...body,
-  ...add(I, [op.i32const, step]),
-  op.br,
-  0,
-  op.end,
-  op.end,
-];
+const upToEnd = (end: number, step: number, body: number[]) => upTo(I, end, step, body);
 
 /** Walks the window's taps in row-major order from rp = x + i, running `tap` at cp. */
 const taps = (tap: number[]) => [
@@ -162,7 +147,7 @@ const scatter = (byteOffset: number) => [
   op.end,
 ];
 
-const vectorPart = upTo(NV, 16, [
+const vectorPart = upToEnd(NV, 16, [
   ...minusInfinity,
   ...f32x4splat,
   ...set(BEST),
@@ -198,7 +183,7 @@ const vectorPart = upTo(NV, 16, [
   ]),
 ]);
 
-const scalarPart = upTo(NB, 4, [
+const scalarPart = upToEnd(NB, 4, [
   ...minusInfinity,
   ...set(BS),
   ...minusOne,

@@ -170,6 +170,24 @@ export const decrement = (l: number): number[] => [
   op.i32sub,
   ...localSet(l),
 ];
+/** for (; index < end; index += step) body, as block/loop (index must be set before). */
+export const upTo = (index: number, end: number, step: number, body: number[]): number[] => [
+  op.block,
+  0x40,
+  op.loop,
+  0x40,
+  ...localGet(index),
+  ...localGet(end),
+  op.i32geU,
+  op.brIf,
+  1,
+  ...body,
+  ...addTo(index, [op.i32const, step]),
+  op.br,
+  0,
+  op.end,
+  op.end,
+];
 /** while (counter-- > 0) body, as block/loop (the counter must be set before). */
 export const repeat = (counter: number, body: number[]): number[] => [
   op.block,
