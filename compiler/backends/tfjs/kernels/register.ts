@@ -14,6 +14,7 @@ import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
 import { depthwiseForwardReplacement } from "./depthwiseForward.js";
+import { conv2dForwardReplacement, fusedConv2dForwardReplacement } from "./pointwiseForward.js";
 import {
   groupedConv2dBackpropFilterConfig,
   groupedConv2dBackpropInputConfig,
@@ -47,6 +48,8 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
+  { kernelName: tf.Conv2D, make: conv2dForwardReplacement },
+  { kernelName: tf.FusedConv2D, make: fusedConv2dForwardReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
