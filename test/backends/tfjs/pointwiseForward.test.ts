@@ -6,6 +6,7 @@ import { MIN_POOLED_WORK } from "../../../compiler/backends/tfjs/kernels/pooledR
 import { installedReplacement } from "../../../compiler/backends/tfjs/kernels/register.js";
 import {
   MAX_WEIGHTS,
+  MIN_CI,
   PIXEL_BLOCK,
   K_BLOCK,
   pointwiseForward,
@@ -49,13 +50,13 @@ const zeroPads: tf.backend_util.ExplicitPadding = [
 function cases(): Case[] {
   const out: Case[] = [];
   for (const [ci, co] of [
-    [1, 1],
-    [3, 5],
-    [4, 8],
-    [7, 13],
-    [8, 12],
-    [16, 9],
-    [13, 31],
+    [MIN_CI, 1],
+    [MIN_CI, 5],
+    [MIN_CI + 4, 8],
+    [MIN_CI + 7, 13],
+    [MIN_CI + 8, 12],
+    [MIN_CI + 1, 9],
+    [MIN_CI + 13, 31],
     [K_BLOCK + 37, 19],
   ] as [number, number][])
     for (const x of [
@@ -64,20 +65,22 @@ function cases(): Case[] {
       [2, 7, 9, ci],
     ] as Shape4[])
       out.push({ x, co, pad: "same" });
-  out.push({ x: [1, 6, 5, 10], co: 11, pad: "valid", dilations: 2 });
-  out.push({ x: [2, 6, 5, 10], co: 11, pad: 0 });
-  out.push({ x: [2, 6, 5, 10], co: 11, pad: zeroPads });
+  out.push({ x: [1, 6, 5, MIN_CI + 2], co: 11, pad: "valid", dilations: 2 });
+  out.push({ x: [2, 6, 5, MIN_CI + 2], co: 11, pad: 0 });
+  out.push({ x: [2, 6, 5, MIN_CI + 2], co: 11, pad: zeroPads });
   // Several pixel blocks, the last one short: the kernel pool's tasks at two threads.
   out.push({ x: [3, 11, 13, 70], co: 90, pad: "same" });
   out.push({ x: [1, 19, 19, 72], co: 36, pad: "valid" });
   for (const activation of ["linear", "relu"] as const)
     for (const bias of [false, true]) {
-      out.push({ x: [2, 5, 7, 9], co: 21, pad: "same", bias, activation });
-      out.push({ x: [2, 15, 9, 24], co: 40, pad: "same", bias, activation });
+      out.push({ x: [2, 5, 7, MIN_CI + 9], co: 21, pad: "same", bias, activation });
+      out.push({ x: [2, 15, 9, MIN_CI], co: 40, pad: "same", bias, activation });
     }
   // Activations this path leaves to wasm's own kernel still give tfjs' results.
   for (const activation of ["relu6", "elu", "prelu", "leakyrelu"] as const)
-    out.push({ x: [1, 4, 5, 6], co: 7, pad: "same", bias: true, activation });
+    out.push({ x: [1, 4, 5, MIN_CI], co: 7, pad: "same", bias: true, activation });
+  // Fewer input channels than MIN_CI: XNNPACK's.
+  out.push({ x: [2, 3, 5, 7], co: 13, pad: "same", bias: true, activation: "relu" });
   return out;
 }
 
@@ -110,8 +113,8 @@ describe("the 1x1 convolution GEMM", () => {
     for (const k of [tf.Conv2D, tf.FusedConv2D])
       expect(tf.getKernel(k, "wasm")).toBe(installedReplacement(k));
     const backend = tf.backend();
-    const x = tf.ones([1, 5, 5, 8]);
-    const w = tf.ones([1, 1, 8, 4]);
+    const x = tf.ones([1, 5, 5, MIN_CI]);
+    const w = tf.ones([1, 1, MIN_CI, 4]);
     const attrs = (a: object) =>
       ({ strides: 1, pad: "same", dilations: 1, ...a }) as tf.Conv2DAttrs;
     const ours = pointwiseForward(backend, x, w, attrs({}));
@@ -119,16 +122,18 @@ describe("the 1x1 convolution GEMM", () => {
     backend.disposeData(ours!.dataId);
     for (const a of [{ strides: 2 }, { pad: 1 }, { dataFormat: "NCHW" }])
       expect(pointwiseForward(backend, x, w, attrs(a)), JSON.stringify(a)).toBeUndefined();
-    const w3 = tf.ones([3, 3, 8, 4]);
+    const w3 = tf.ones([3, 3, MIN_CI, 4]);
     expect(pointwiseForward(backend, x, w3, attrs({}))).toBeUndefined();
     // Weights above the measured bound stay on XNNPACK's.
-    const big = tf.zeros([1, 1, 8, Math.floor(MAX_WEIGHTS / 8) + 1]);
+    const big = tf.zeros([1, 1, MIN_CI, Math.floor(MAX_WEIGHTS / MIN_CI) + 1]);
     expect(pointwiseForward(backend, x, big, attrs({}))).toBeUndefined();
+    const narrow = [tf.ones([1, 5, 5, MIN_CI - 1]), tf.ones([1, 1, MIN_CI - 1, 4])] as const;
+    expect(pointwiseForward(backend, narrow[0], narrow[1], attrs({}))).toBeUndefined();
     // Those cases still run, on wasm's own kernel: a 3x3 of ones over ones is 8 x taps inside.
     const y = tf.conv2d(x as tf.Tensor4D, w3 as tf.Tensor4D, 1, "same");
     const yv = await y.data();
-    expect([yv[0], yv[4]]).toEqual([32, 48]);
-    tf.dispose([x, w, w3, big, y]);
+    expect([yv[0], yv[4]]).toEqual([4 * MIN_CI, 6 * MIN_CI]);
+    tf.dispose([x, w, w3, big, y, ...narrow]);
   });
 });
 
@@ -142,6 +147,8 @@ describe.each([1, 2])("the 1x1 GEMM matches tfjs-backend-cpu, %i kernel thread(s
       (c) => size(c.x) * c.co > MIN_POOLED_WORK && size(c.x) / c.x[3] > PIXEL_BLOCK,
     );
     expect(pooled.length).toBeGreaterThanOrEqual(2);
+    // All but the last (too few input channels) are ours.
+    expect(all.filter((c) => c.x[3] >= MIN_CI).length).toBe(all.length - 1);
     for (const c of all) {
       const [x, w, b] = [values(c.x), values([c.x[3], c.co]), values([c.co])];
       const got = await on("wasm", forward(c, x, w, b));
@@ -152,9 +159,12 @@ describe.each([1, 2])("the 1x1 GEMM matches tfjs-backend-cpu, %i kernel thread(s
   });
 
   it("keeps the gradients of x, the filter and the bias right", async () => {
-    const xs: Shape4 = [2, 9, 7, 13];
-    const co = 11;
-    const [x, w, b] = [values(xs), values([13, co]), values([co])];
+    const ci = MIN_CI + 3;
+    const xs: Shape4 = [2, 9, 7, ci];
+    // co >= MIN_CI too: the input gradient (kernels/conv2dBackpropInput.ts) is a 1x1 conv2d of
+    // dy with W transposed, co -> ci, which this kernel then runs.
+    const co = MIN_CI + 5;
+    const [x, w, b] = [values(xs), values([ci, co]), values([co])];
     const r = values([2, 9, 7, co]);
     for (const which of [0, 1, 2]) {
       const grad = (): tf.Tensor =>
@@ -175,7 +185,7 @@ describe.each([1, 2])("the 1x1 GEMM matches tfjs-backend-cpu, %i kernel thread(s
                 tf.tensor(r, [2, 9, 7, co]),
               ),
             );
-          return tf.grads(f)([tf.tensor4d(x, xs), tf.tensor4d(w, [1, 1, 13, co]), tf.tensor1d(b)])[
+          return tf.grads(f)([tf.tensor4d(x, xs), tf.tensor4d(w, [1, 1, ci, co]), tf.tensor1d(b)])[
             which
           ]!;
         });

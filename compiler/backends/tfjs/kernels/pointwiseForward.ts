@@ -10,7 +10,7 @@ import {
 } from "./groupedSimd.js";
 import { poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
 import { MIN_POOLED_WORK } from "./pooledRows.js";
-import { addressOf, wasmHeap } from "./simd.js";
+import { addressOf, simdFor, wasmHeap } from "./simd.js";
 
 // Why: the 1x1 convolutions are most of Xception's inference (84-87% of tfjs wasm's time is
 // pointwise GEMM in XNNPACK's 128-bit mul + add, docs/PERFORMANCE.md) and of the depthwise end
@@ -38,6 +38,13 @@ export const K_BLOCK = 256;
  * of W read once per pixel block from memory, strided: XNNPACK's packed copy streams).
  */
 export const MAX_WEIGHTS = 1024 * 1536;
+
+/**
+ * Input channels from which the tiles win: below, each 4x8 tile loads and stores its
+ * accumulators for a short walk. Measured (npm run bench -- pointwise, ARCHC_BENCH_SHAPES, one
+ * thread, load 7-8): 32x28x28 32 -> 64 1.03-1.10x (plain), 0.98x (fused); 64 -> 64 0.81-0.94x.
+ */
+export const MIN_CI = 64;
 
 /** ARCHC_POINTWISE_GEMM=0 hands every case to wasm's own kernel (benchmarks compare the two). */
 function disabled(): boolean {
@@ -104,7 +111,7 @@ export interface Epilogue {
 
 /**
  * y = conv2d(x, filter) (+ bias, ReLU) for a 1x1 stride-1 NHWC float32 conv with no padding
- * effect and at most MAX_WEIGHTS weights, or undefined where this path does not apply: the
+ * effect, at least MIN_CI input channels and at most MAX_WEIGHTS weights, or undefined where this path does not apply: the
  * caller then runs wasm's own.
  */
 export function pointwiseForward(
@@ -118,7 +125,7 @@ export function pointwiseForward(
   if (attrs.dataFormat === "NCHW" || filter.shape[0] !== 1 || filter.shape[1] !== 1)
     return undefined;
   const [, , ci, co] = filter.shape as number[];
-  if (ci! * co! > MAX_WEIGHTS || x.shape[3] !== ci) return undefined;
+  if (ci! < MIN_CI || ci! * co! > MAX_WEIGHTS || x.shape[3] !== ci) return undefined;
   const { bias } = epilogue;
   if (bias && (bias.dtype !== "float32" || bias.shape.reduce((a, b) => a * b, 1) !== co))
     return undefined;
@@ -136,19 +143,19 @@ export function pointwiseForward(
   if (info.strideHeight !== 1 || info.strideWidth !== 1) return undefined;
   if (info.outHeight !== info.inHeight || info.outWidth !== info.inWidth) return undefined;
   if (info.padInfo.top !== 0 || info.padInfo.left !== 0) return undefined;
-  const fns = groupedFor(backend);
-  if (!fns) return undefined;
+  // Zeros plus the bias in every row by one SIMD pass (simd.ts' sums with a row step of 0),
+  // ReLU by wasm's own Relu kernel: a JS fill and ReLU loop cost as much as the GEMM (1.1-2.3x
+  // XNNPACK's fused call at mini_xception's shapes, against 0.7-1.1x without them).
+  const sums = simdFor(backend)?.sums;
+  const relu = epilogue.relu ? tf.getKernel(tf.Relu, "wasm") : undefined;
+  if (!groupedFor(backend) || !sums || (epilogue.relu && !relu)) return undefined;
   const wasm = wasmHeap(backend);
   const out = wasm.makeOutput(info.outShape, "float32");
   const pixels = info.batchSize * info.outHeight * info.outWidth;
   if (pixels === 0 || co === 0) return out;
-  if (bias) {
-    // The tiles add into the output: start every row as the bias (doubling block copies).
-    const y = wasm.typedArrayFromHeap(out);
-    y.set(wasm.typedArrayFromHeap(bias).subarray(0, co));
-    for (let filled = co!; filled < y.length; filled *= 2)
-      y.copyWithin(filled, 0, Math.min(filled, y.length - filled));
-  } else zeroOut(backend, out);
+  // The tiles add into the output.
+  zeroOut(backend, out);
+  if (bias) sums(addressOf(backend, out), addressOf(backend, bias), co!, pixels, 4 * co!, 0);
   // Addresses after makeOutput: allocating can grow (and so move) the heap.
   const { calls, blockStarts } = gemmCalls(
     addressOf(backend, out),
@@ -168,11 +175,10 @@ export function pointwiseForward(
     i === parts ? calls.length : blockStarts[Math.floor((i * blocks) / parts)]!,
   );
   runJob(backend, { calls, grid: parts > 1 ? [{ kind: "calls", bounds }] : [], kernel: "Conv2D" });
-  if (epilogue.relu) {
-    const y = wasm.typedArrayFromHeap(out);
-    for (let i = 0; i < y.length; i++) if (y[i]! < 0) y[i] = 0; // NaN stays, as in tfjs' relu
-  }
-  return out;
+  if (!relu) return out;
+  const activated = relu.kernelFunc({ inputs: { x: out }, backend, attrs: {} }) as tf.TensorInfo;
+  backend.disposeData(out.dataId);
+  return activated;
 }
 
 /** Conv2D: ours where it applies and wins, wasm's own (`theirs`) for the rest. */
