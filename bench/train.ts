@@ -16,7 +16,9 @@
  * ARCHC_BENCH_ROUNDS=N changes the number of rounds; ARCHC_BENCH_STRATEGIES=split,native,auto
  * measures the grouped layers under each (a row each, interleaved; default auto, the cost
  * model's choice); ARCHC_BENCH_THREADS=1,2 runs each thread count in a child process (the wasm
- * backend's count is fixed once it starts) and adds each side's speed-up between them.
+ * backend's count is fixed once it starts) and adds each side's speed-up between them;
+ * ARCHC_BENCH_WINOGRAD=ab also times each model with Winograd off (every conv on XNNPACK),
+ * round by round beside it, as a row of its own.
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
@@ -381,6 +383,8 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
   // Grouped layers under each of these strategies ("auto": the cost model's choice), as rows
   // of their own; networks without grouped layers (regular, depthwise) are measured once.
   const strategies = (process.env["ARCHC_BENCH_STRATEGIES"] ?? "auto").split(",");
+  // ARCHC_BENCH_WINOGRAD=ab: each round also times the model with Winograd off, interleaved.
+  const winogradAB = process.env["ARCHC_BENCH_WINOGRAD"] === "ab";
   const backend = await initBackend("wasm");
   const threads = backend.threads ?? 1;
   const noTorch = torchAvailable();
@@ -393,6 +397,7 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
         strategy: string;
         side: ArchcSide;
         times: { ms: number; cpuMs: number }[];
+        off: { ms: number; cpuMs: number }[];
       }[] = [];
       for (const strategy of strategies) {
         const side = new ArchcSide(graph, c.batch, strategy);
@@ -400,7 +405,7 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
           side.dispose(); // no grouped layer: every strategy builds the same model
           break;
         }
-        sides.push({ strategy, side, times: [] });
+        sides.push({ strategy, side, times: [], off: [] });
       }
       const theirs: number[] = [];
       let torchNote = noTorch;
@@ -412,7 +417,17 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
           if (typeof t === "string") torchNote = t;
           else theirs.push(...t);
         }
-        for (const s of sides) s.times.push(...(await s.side.timeSteps(c.steps, !c.cold)));
+        for (const s of sides) {
+          s.times.push(...(await s.side.timeSteps(c.steps, !c.cold)));
+          if (!winogradAB) continue;
+          // The same model with every conv on XNNPACK (kernels/winograd.ts reads this per call).
+          process.env["ARCHC_WINOGRAD"] = "0";
+          try {
+            s.off.push(...(await s.side.timeSteps(c.steps, !c.cold)));
+          } finally {
+            delete process.env["ARCHC_WINOGRAD"];
+          }
+        }
       }
       for (const s of sides) {
         if (wantProfile) await profile(c, s.side);
@@ -428,6 +443,18 @@ async function measure(argv: readonly string[], onRow: (r: Row) => void): Promis
           batch: c.batch,
           ...(theirs.length ? { torchMs: median(theirs) } : { torchNote: torchNote ?? "" }),
         });
+        if (s.off.length)
+          onRow({
+            key: `${c.key}-xnnpack`,
+            name: `${c.name} (Winograd off: XNNPACK convs)`,
+            strategy: s.side.chosen ? s.strategy : "-",
+            chosen: s.side.chosen,
+            threads,
+            archcMs: median(s.off.map((t) => t.ms)),
+            archcCpuMs: median(s.off.map((t) => t.cpuMs)),
+            batch: c.batch,
+            ...(theirs.length ? { torchMs: median(theirs) } : { torchNote: torchNote ?? "" }),
+          });
       }
     }
   } finally {
