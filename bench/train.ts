@@ -38,7 +38,7 @@ import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
 import { median } from "./timing.js";
 
-interface Case {
+export interface Case {
   readonly key: string;
   readonly name: string;
   readonly file: string;
@@ -51,7 +51,7 @@ interface Case {
   readonly cold?: boolean;
 }
 
-const miniCase = (parts: number | "depthwise"): Case => ({
+export const miniCase = (parts: number | "depthwise"): Case => ({
   key: parts === "depthwise" ? "mini" : `mini${parts}`,
   name: `mini_xception 28x28x1, ${parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`}, batch 32`,
   file: "mini_xception.arch",
@@ -94,7 +94,7 @@ function lossOf(y: tf.Tensor, out: tf.Tensor): tf.Scalar {
   ) as tf.Scalar;
 }
 
-class ArchcSide {
+export class ArchcSide {
   private readonly model: tf.LayersModel;
   // The trainer's optimizer (one fused call a variable on wasm).
   private readonly opt: tf.Optimizer = fusedMomentum(0.01, 0.9);
