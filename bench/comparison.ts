@@ -61,14 +61,22 @@ export function tableHeader(l: Labels): string[] {
 }
 
 export function formatRow(r: ComparisonRow): string {
-  const head = `| ${r.name} | ${r.variant} | ${r.threads} |`;
+  const cells = (xs: readonly string[]) => `| ${xs.join(" | ")} |`.replace(/ {2,}/g, " ");
+  const head = [r.name, r.variant, String(r.threads)];
   if (r.status === "failed")
-    return `${head} failed: ${oneLine(r.error ?? "")} | | | | | ${loadCell(r)} |`;
+    return cells([...head, `failed: ${oneLine(r.error ?? "")}`, "", "", "", "", loadCell(r)]);
   const q = ratio(r);
   const theirs = r.theirs
-    ? `${formatSummary(r.theirs)} | ${formatSummary(r.theirsCpu, false)}`
-    : `(${oneLine(r.theirsNote ?? "not measured")}) |`;
-  return `${head} ${formatSummary(r.ours)} | ${formatSummary(r.oursCpu, false)} | ${theirs} | ${q === undefined ? "" : `**${q.toFixed(2)}**`} | ${loadCell(r)} |`;
+    ? [formatSummary(r.theirs), formatSummary(r.theirsCpu, false)]
+    : [`(${oneLine(r.theirsNote ?? "not measured")})`, ""];
+  return cells([
+    ...head,
+    formatSummary(r.ours),
+    formatSummary(r.oursCpu, false),
+    ...theirs,
+    q === undefined ? "" : `**${q.toFixed(2)}**`,
+    loadCell(r),
+  ]);
 }
 
 /** Markdown cells hold one line without pipes; errors are cut to what a table can show. */
