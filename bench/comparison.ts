@@ -14,6 +14,11 @@ export interface ComparisonRow {
   readonly name: string;
   /** The grouped layers as archc ran them ("auto: native x8"), or "-" without any. */
   readonly variant: string;
+  /**
+   * What was asked for ("auto", "split", ...; "-" without grouped layers): rows at different
+   * thread counts pair up by it, since the cost model may choose differently at each.
+   */
+  readonly strategy?: string;
   readonly threads: number;
   readonly status: "ok" | "failed";
   readonly error?: string;
@@ -85,7 +90,8 @@ function oneLine(s: string): string {
   return t.length > 120 ? `${t.slice(0, 117)}...` : t;
 }
 
-const rowId = (r: ComparisonRow) => `${r.key}\u0000${r.variant}\u0000${r.threads}`;
+const asked = (r: ComparisonRow) => r.strategy ?? r.variant;
+const rowId = (r: ComparisonRow) => `${r.key}\u0000${asked(r)}\u0000${r.threads}`;
 
 /**
  * The last row for each case, variant and thread count, in the order each first appeared: a
@@ -105,7 +111,7 @@ export function latestRows(rows: readonly ComparisonRow[]): ComparisonRow[] {
   return [...byId.values()];
 }
 
-/** Each side's speed-up from the fewest to the most threads, per case and variant. */
+/** Each side's speed-up from the fewest to the most threads, per case and strategy asked for. */
 export function speedUpTable(rows: readonly ComparisonRow[], l: Labels): string[] {
   const ok = rows.filter((r) => r.status === "ok");
   const counts = [...new Set(ok.map((r) => r.threads))].sort((a, b) => a - b);
@@ -116,10 +122,10 @@ export function speedUpTable(rows: readonly ComparisonRow[], l: Labels): string[
     "| --- | --- | ---: | ---: |",
   ];
   for (const a of ok.filter((r) => r.threads === lo)) {
-    const b = ok.find((r) => r.threads === hi && r.key === a.key && r.variant === a.variant);
+    const b = ok.find((r) => r.threads === hi && r.key === a.key && asked(r) === asked(a));
     if (!b) continue;
     const x = (p?: Summary, q?: Summary) => (p && q ? `${(p.median / q.median).toFixed(2)}x` : "");
-    out.push(`| ${a.name} | ${a.variant} | ${x(a.ours, b.ours)} | ${x(a.theirs, b.theirs)} |`);
+    out.push(`| ${a.name} | ${asked(a)} | ${x(a.ours, b.ours)} | ${x(a.theirs, b.theirs)} |`);
   }
   return out.length > 2 ? out : [];
 }

@@ -462,6 +462,7 @@ async function measureChild(argv: readonly string[]): Promise<void> {
       key: c.key,
       name: `${c.name}${r.side.checkpoint ? " (checkpointed)" : ""}`,
       variant: r.side.chosen ? `${r.strategy}: ${r.side.chosen}` : "-",
+      strategy: r.side.chosen ? r.strategy : "-",
       threads,
       status: "ok",
       batch: c.batch,
