@@ -8,6 +8,9 @@
  * not an hour.
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import {
   finalTables,
@@ -24,6 +27,9 @@ import { loadAverage } from "./timing.js";
 export const ROW_MARK = "BENCH_ROW ";
 
 export const isChild = (): boolean => Boolean(process.env["ARCHC_BENCH_CHILD"]);
+
+/** In a child: a folder for its scratch files, which the parent removes. */
+export const scratchDir = (): string => process.env["ARCHC_BENCH_SCRATCH"] ?? tmpdir();
 
 /** In a child: hands a finished row to the parent. */
 export function reportRow(row: ComparisonRow): void {
@@ -72,12 +78,15 @@ async function runChild(
   threads: number,
   onRow: (r: ComparisonRow) => void,
 ): Promise<string | undefined> {
+  // The child's scratch files (PyTorch's module): removed here, since a killed child cannot.
+  const scratch = mkdtempSync(join(tmpdir(), "archc-bench-"));
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     env: {
       ...process.env,
       ARCHC_THREADS: String(threads),
       ARCHC_BENCH_CHILD: "1",
       ARCHC_BENCH_CASES: c.key,
+      ARCHC_BENCH_SCRATCH: scratch,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -86,7 +95,7 @@ async function runChild(
   child.stderr.on("data", (s: string) => {
     process.stderr.write(s);
     stderr.push(...s.split("\n").filter((l) => l.trim()));
-    stderr = stderr.slice(-20);
+    stderr = stderr.slice(-60);
   });
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -102,10 +111,21 @@ async function runChild(
   }
   const [code, signal] = await closed;
   clearTimeout(timer);
+  rmSync(scratch, { recursive: true, force: true });
   if (timedOut) return `timed out after ${c.timeoutS} s (ARCHC_BENCH_TIMEOUT_S)`;
   if (code === 0) return undefined;
-  const last = stderr.filter((l) => !/^\s+at /.test(l)).pop() ?? "no message";
-  return `exited with ${code ?? signal}: ${last}`;
+  return `exited with ${code ?? signal}: ${failureLine(stderr)}`;
+}
+
+/**
+ * The line of a dead child's stderr that says what killed it: the last error line ("RuntimeError:
+ * Aborted(...)", "ModelBuildError: ..."), else the last line that is not a stack frame or Node's
+ * version banner.
+ */
+export function failureLine(stderr: readonly string[]): string {
+  const lines = stderr.map((l) => l.trim()).filter((l) => l && !/^at |^Node\.js v|^\^+$/.test(l));
+  const error = lines.filter((l) => /^\w*(Error|Exception)\b|Abort|out of memory|Killed/i.test(l));
+  return error.pop() ?? lines.pop() ?? "no message";
 }
 
 export async function runInChildren(o: DriverOptions): Promise<void> {

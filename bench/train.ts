@@ -27,7 +27,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   checkpointedVariableGrads,
@@ -42,7 +41,14 @@ import { emitTorch, torchClassName } from "../compiler/backends/torch/emit.js";
 import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
-import { isChild, reportRow, resultsPath, runInChildren, threadCounts } from "./caseChildren.js";
+import {
+  isChild,
+  reportRow,
+  scratchDir,
+  resultsPath,
+  runInChildren,
+  threadCounts,
+} from "./caseChildren.js";
 import { TRAIN_LABELS, type ComparisonRow } from "./comparison.js";
 import { loadAverage, summarize, timed, type Timed } from "./timing.js";
 import { TorchTrainer, torchMissing } from "./torchTrainer.js";
@@ -404,7 +410,7 @@ async function measureChild(argv: readonly string[]): Promise<void> {
     runs.push({ strategy, side, times: [] });
   }
   let torchNote = torchMissing();
-  const dir = mkdtempSync(join(tmpdir(), "archc-bench-train-"));
+  const dir = mkdtempSync(join(scratchDir(), "archc-bench-train-"));
   let torch: TorchTrainer | undefined;
   const theirs: Timed[] = [];
   try {
