@@ -21,6 +21,7 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { agreeingPads } from "./explicitPads.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -47,6 +48,14 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
+  // Not for speed: cases where XNNPACK's output shape disagrees with tfjs' (a numeric pad on a
+  // non-square kernel, dimRoundingMode, 'same' with a stride above the kernel) wrote past the
+  // tensor or left it unwritten; explicitPads.ts routes them (DepthwiseConv2dNative's too).
+  { kernelName: tf.Conv2D, make: agreeingPads("conv", true) },
+  { kernelName: tf.FusedConv2D, make: agreeingPads("conv", true) },
+  { kernelName: tf.FusedDepthwiseConv2D, make: agreeingPads("depthwise", true) },
+  { kernelName: tf.MaxPool, make: agreeingPads("pool", false) },
+  { kernelName: tf.AvgPool, make: agreeingPads("pool", false) },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
