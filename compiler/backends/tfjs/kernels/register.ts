@@ -21,6 +21,7 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
 import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
@@ -48,6 +49,8 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
+  { kernelName: tf.Conv2D, make: conv2dReplacement },
+  { kernelName: tf.FusedConv2D, make: fusedConv2dReplacement },
   { kernelName: tf.Relu, make: reluReplacement },
 ];
 
