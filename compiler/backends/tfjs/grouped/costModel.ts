@@ -56,10 +56,12 @@ export const CACHE_FILE = "grouped-conv.json";
  * such conv2d per group, got cheaper than the timings cached before had it; 5: `dense`, which
  * the earlier timings never measured, and whose forward time is now the conv alone; 6: the native
  * tiles multiply-add with relaxed SIMD's FMA where the engine has it, 0.8-0.96x their CPU time;
- * 7: a timing is the least of interleaved runs, CPU time on one thread, where it was the median
- * of consecutive wall-clock runs; and the prior's pick stands within LEAVE_PRIOR_MARGIN).
+ * 7: stride-1 3x3 convs with ci x co >= 2048, `split`'s per-group and `dense`'s, run as Winograd
+ * F(2x2, 3x3), 0.4-0.9x XNNPACK's CPU time, kernels/winograd.ts; 8: a timing is the least of
+ * interleaved runs, CPU time on one thread, where it was the median of consecutive wall-clock
+ * runs; and the prior's pick stands within LEAVE_PRIOR_MARGIN).
  */
-const CACHE_VERSION = 7;
+const CACHE_VERSION = 8;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */
