@@ -53,7 +53,7 @@ import { TRAIN_LABELS, type ComparisonRow } from "./comparison.js";
 import { loadAverage, summarize, timed, type Timed } from "./timing.js";
 import { TorchTrainer, torchMissing } from "./torchTrainer.js";
 
-interface Case {
+export interface Case {
   readonly key: string;
   readonly name: string;
   readonly file: string;
@@ -91,7 +91,7 @@ function configured(c: Case): Case {
   };
 }
 
-const miniCase = (parts: number | "depthwise"): Case => ({
+export const miniCase = (parts: number | "depthwise"): Case => ({
   key: parts === "depthwise" ? "mini" : `mini${parts}`,
   name: `mini_xception 28x28x1, ${partsName(parts)}, batch 32`,
   file: "mini_xception.arch",
@@ -163,7 +163,7 @@ function lossOf(y: tf.Tensor, out: tf.Tensor): tf.Scalar {
   ) as tf.Scalar;
 }
 
-class ArchcSide {
+export class ArchcSide {
   private readonly model: tf.LayersModel;
   // The trainer's optimizer (one fused call a variable on wasm).
   private readonly opt: tf.Optimizer = fusedMomentum(0.01, 0.9);

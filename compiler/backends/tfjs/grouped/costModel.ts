@@ -55,9 +55,11 @@ export const CACHE_FILE = "grouped-conv.json";
  * gradient with >= 100 output pixels takes the native tiles, so `split`'s training step, one
  * such conv2d per group, got cheaper than the timings cached before had it; 5: `dense`, which
  * the earlier timings never measured, and whose forward time is now the conv alone; 6: the native
- * tiles multiply-add with relaxed SIMD's FMA where the engine has it, 0.8-0.96x their CPU time).
+ * tiles multiply-add with relaxed SIMD's FMA where the engine has it, 0.8-0.96x their CPU time;
+ * 7: stride-1 3x3 convs with ci x co >= 2048, `split`'s per-group and `dense`'s, run as Winograd
+ * F(2x2, 3x3), 0.4-0.9x XNNPACK's CPU time, kernels/winograd.ts).
  */
-const CACHE_VERSION = 6;
+const CACHE_VERSION = 7;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */

@@ -21,6 +21,8 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
+import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -47,6 +49,9 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
+  { kernelName: tf.Conv2D, make: conv2dReplacement },
+  { kernelName: tf.FusedConv2D, make: fusedConv2dReplacement },
+  { kernelName: tf.Relu, make: reluReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
@@ -83,6 +88,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   registerBatchNormGradient();
+  registerReluGradient();
   for (const config of [
     batchNormTrainingConfig,
     batchNormTrainingGradConfig,
@@ -90,6 +96,7 @@ export function registerWasmTrainingKernels(): void {
     groupedConv2dBackpropInputConfig,
     groupedConv2dBackpropFilterConfig,
     momentumUpdateConfig,
+    reluGradKernelConfig,
   ]) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);
