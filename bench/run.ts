@@ -23,6 +23,8 @@ const suites: Record<string, () => Promise<void>> = {
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
   depthwise: async () => (await import("./depthwiseForward.js")).runDepthwiseForwardBench(),
   data: async () => (await import("./data.js")).runDataBench(),
+  elementwise: async () => (await import("./elementwise.js")).runElementwiseBench(),
+  "step-kernels": async () => (await import("./stepKernels.js")).runStepKernelsBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

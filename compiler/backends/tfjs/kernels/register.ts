@@ -22,6 +22,8 @@ import {
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
 import { agreeingPads } from "./explicitPads.js";
+import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
+import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -48,11 +50,19 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
-  // Not for speed: cases where XNNPACK's output shape disagrees with tfjs' (a numeric pad on a
-  // non-square kernel, dimRoundingMode, 'same' with a stride above the kernel) wrote past the
-  // tensor or left it unwritten; explicitPads.ts routes them (DepthwiseConv2dNative's too).
-  { kernelName: tf.Conv2D, make: agreeingPads("conv", true) },
-  { kernelName: tf.FusedConv2D, make: agreeingPads("conv", true) },
+  // Conv2D and FusedConv2D: Winograd where it wins (winograd.ts), and, outermost, not for speed:
+  // cases where XNNPACK's output shape disagrees with tfjs' (a numeric pad on a non-square
+  // kernel, dimRoundingMode, 'same' with a stride above the kernel) wrote past the tensor or
+  // left it unwritten; explicitPads.ts routes them (DepthwiseConv2dNative's too, and the pools').
+  {
+    kernelName: tf.Conv2D,
+    make: (theirs) => agreeingPads("conv", true)(conv2dReplacement(theirs)),
+  },
+  {
+    kernelName: tf.FusedConv2D,
+    make: (theirs) => agreeingPads("conv", true)(fusedConv2dReplacement(theirs)),
+  },
+  { kernelName: tf.Relu, make: reluReplacement },
   { kernelName: tf.FusedDepthwiseConv2D, make: agreeingPads("depthwise", true) },
   { kernelName: tf.MaxPool, make: agreeingPads("pool", false) },
   { kernelName: tf.AvgPool, make: agreeingPads("pool", false) },
@@ -92,6 +102,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   registerBatchNormGradient();
+  registerReluGradient();
   for (const config of [
     batchNormTrainingConfig,
     batchNormTrainingGradConfig,
@@ -99,6 +110,7 @@ export function registerWasmTrainingKernels(): void {
     groupedConv2dBackpropInputConfig,
     groupedConv2dBackpropFilterConfig,
     momentumUpdateConfig,
+    reluGradKernelConfig,
   ]) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);
