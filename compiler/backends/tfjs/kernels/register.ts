@@ -21,6 +21,7 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { padReplacement } from "./pad.js";
 import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
@@ -49,6 +50,7 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
   { kernelName: tf.Relu, make: reluReplacement },
+  { kernelName: tf.PadV2, make: padReplacement },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
