@@ -22,6 +22,7 @@ import {
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
 import { padReplacement } from "./pad.js";
+import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
 import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
@@ -49,6 +50,8 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
+  { kernelName: tf.Conv2D, make: conv2dReplacement },
+  { kernelName: tf.FusedConv2D, make: fusedConv2dReplacement },
   { kernelName: tf.Relu, make: reluReplacement },
   { kernelName: tf.PadV2, make: padReplacement },
 ];
