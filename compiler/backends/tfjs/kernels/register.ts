@@ -21,6 +21,7 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { padReplacement } from "./pad.js";
 import { agreeingPads } from "./explicitPads.js";
 import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
 import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
@@ -63,6 +64,7 @@ export const wasmKernelReplacements: readonly {
     make: (theirs) => agreeingPads("conv", true)(fusedConv2dReplacement(theirs)),
   },
   { kernelName: tf.Relu, make: reluReplacement },
+  { kernelName: tf.PadV2, make: padReplacement },
   { kernelName: tf.FusedDepthwiseConv2D, make: agreeingPads("depthwise", true) },
   { kernelName: tf.MaxPool, make: agreeingPads("pool", false) },
   { kernelName: tf.AvgPool, make: agreeingPads("pool", false) },
