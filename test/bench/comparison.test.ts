@@ -47,16 +47,18 @@ describe("the comparison tables", () => {
     const r = row("mini", 1, [400, 380, 460], [200, 190, 260]);
     expect(ratio(r)).toBe(2);
     expect(formatRow(r)).toBe(
-      "| net mini | - | 1 | 400 (380-460) | 200 | 200 (190-260) | 200 | **2.00** | 3.0 -> 4.3 |",
+      "| net mini | - | 1 | 400 (380-460) | 200 | 200 (190-260) | 200 | **2.00** | 1.00 | 3.0 -> 4.3 |",
     );
   });
 
   it("says why the other side is missing, and what a failed row died of, on one line", () => {
     expect(
       formatRow(row("mini", 1, [400], undefined, { theirsNote: "python3-torch is not installed" })),
-    ).toBe("| net mini | - | 1 | 400 | 200 | (python3-torch is not installed) | | | 3.0 -> 4.3 |");
+    ).toBe(
+      "| net mini | - | 1 | 400 | 200 | (python3-torch is not installed) | | | | 3.0 -> 4.3 |",
+    );
     expect(formatRow(failed("xception", 1, "exited with 7:\nRuntimeError: Aborted() | x"))).toBe(
-      "| net xception | - | 1 | failed: exited with 7: RuntimeError: Aborted() / x | | | | | 9.0 -> 12.0 |",
+      "| net xception | - | 1 | failed: exited with 7: RuntimeError: Aborted() / x | | | | | | 9.0 -> 12.0 |",
     );
   });
 
