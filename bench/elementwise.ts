@@ -1,13 +1,13 @@
 /**
- * `npm run bench -- elementwise`: Relu and the ReLU gradient at two threads, wasm's own
+ * `npm run bench -- elementwise`: Relu, the ReLU gradient and PadV2 at two threads, wasm's own
  * kernels (XNNPACK's pthreadpool; Step then Multiply for the gradient) against archc's
- * (kernels/elementwise.ts) on the kernel pool and on the calling thread alone, interleaved
+ * (kernels/elementwise.ts, pad.ts) on the kernel pool and on the calling thread, interleaved
  * round by round in one process. Each timed call is followed by a 3 ms sleep, as a training
  * step follows it with other kernels: the process CPU time per call then includes what a
  * pool's threads burn after the call returns (XNNPACK's worker spins before it sleeps).
  *
  *   ARCHC_BENCH_ROUNDS=N npm run bench -- elementwise   (default 7)
- *   ARCHC_BENCH_FLOATS=65536,1605632 ...                 (sizes; default 4 Ki to 11 M floats)
+ *   ARCHC_BENCH_FLOATS=65536,32x28x28x64 ...             (shapes; default 4 Ki to 11 M floats)
  */
 import * as tf from "@tensorflow/tfjs";
 import os from "node:os";
@@ -32,6 +32,10 @@ interface Side {
 
 function sides(x: tf.Tensor, dy: tf.Tensor): { op: string; sides: Side[] }[] {
   const backend = tf.backend();
+  // 4-D: one pixel on each side of height and width; otherwise one element on each side.
+  const pads = x.shape.map((_, i): [number, number] =>
+    x.rank !== 4 || i === 1 || i === 2 ? [1, 1] : [0, 0],
+  );
   const wasm = (run: () => tf.Tensor) => () => tf.dispose(tf.tidy(run));
   const ours = (kind: Kind, a: tf.Tensor, b: tf.Tensor | undefined, pooled: boolean) => () =>
     tf
@@ -60,6 +64,21 @@ function sides(x: tf.Tensor, dy: tf.Tensor): { op: string; sides: Side[] }[] {
         { name: "archc, calling thread", run: ours("reluGrad", dy, x, false) },
       ],
     },
+    {
+      op: "PadV2 (-infinity, 1 pixel around, as MaxPadding2D)",
+      sides: [
+        {
+          name: "wasm (XNNPACK)",
+          run: wasm(() =>
+            wasmKernel(tf.PadV2, { x }, {
+              paddings: pads,
+              constantValue: -Infinity,
+            } as unknown as tf.NamedAttrMap),
+          ),
+        },
+        { name: "archc, calling thread", run: wasm(() => tf.pad(x, pads, -Infinity)) },
+      ],
+    },
   ];
 }
 
@@ -70,7 +89,7 @@ export async function runElementwiseBench(): Promise<void> {
     `backend threads ${started.threads}; load average ${os.loadavg()[0]!.toFixed(1)}; ${rounds} rounds of ${CALLS} calls each`,
   );
   const shapes = process.env["ARCHC_BENCH_FLOATS"]
-    ? process.env["ARCHC_BENCH_FLOATS"].split(",").map((n) => [Number(n)])
+    ? process.env["ARCHC_BENCH_FLOATS"].split(",").map((n) => n.split("x").map(Number))
     : [
         [4, 1024],
         [16, 1024],

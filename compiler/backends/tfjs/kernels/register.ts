@@ -21,6 +21,8 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { padReplacement } from "./pad.js";
+import { agreeingPads } from "./explicitPads.js";
 import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
 import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
@@ -49,9 +51,23 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
-  { kernelName: tf.Conv2D, make: conv2dReplacement },
-  { kernelName: tf.FusedConv2D, make: fusedConv2dReplacement },
+  // Conv2D and FusedConv2D: Winograd where it wins (winograd.ts), and, outermost, not for speed:
+  // cases where XNNPACK's output shape disagrees with tfjs' (a numeric pad on a non-square
+  // kernel, dimRoundingMode, 'same' with a stride above the kernel) wrote past the tensor or
+  // left it unwritten; explicitPads.ts routes them (DepthwiseConv2dNative's too, and the pools').
+  {
+    kernelName: tf.Conv2D,
+    make: (theirs) => agreeingPads("conv", true)(conv2dReplacement(theirs)),
+  },
+  {
+    kernelName: tf.FusedConv2D,
+    make: (theirs) => agreeingPads("conv", true)(fusedConv2dReplacement(theirs)),
+  },
   { kernelName: tf.Relu, make: reluReplacement },
+  { kernelName: tf.PadV2, make: padReplacement },
+  { kernelName: tf.FusedDepthwiseConv2D, make: agreeingPads("depthwise", true) },
+  { kernelName: tf.MaxPool, make: agreeingPads("pool", false) },
+  { kernelName: tf.AvgPool, make: agreeingPads("pool", false) },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
