@@ -24,6 +24,8 @@ const suites: Record<string, () => Promise<void>> = {
   depthwise: async () => (await import("./depthwiseForward.js")).runDepthwiseForwardBench(),
   pointwise: async () => (await import("./pointwiseForward.js")).runPointwiseForwardBench(),
   data: async () => (await import("./data.js")).runDataBench(),
+  elementwise: async () => (await import("./elementwise.js")).runElementwiseBench(),
+  "step-kernels": async () => (await import("./stepKernels.js")).runStepKernelsBench(),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -1,27 +1,32 @@
 /**
  * `npm run bench -- train`: archc's embedded trainer (tfjs wasm with archc's gradient kernels)
  * and PyTorch side by side, on the same networks built from the same IR (`--target torch`), the
- * same batch shape, optimiser (SGD, momentum 0.9) and loss. The two run interleaved, round by
- * round, so a machine shared with other work slows both alike: the ratio is the figure to read,
- * not the absolute times. Both sides use the same thread count: the wasm backend's (every core,
- * or ARCHC_THREADS), and torch.set_num_threads of it. PyTorch comes from Debian's python3-torch
- * (/usr/bin/python3); without it that column is skipped.
+ * same batch shape, optimiser (SGD, momentum 0.9) and loss, at the same thread count (the wasm
+ * backend's ARCHC_THREADS, torch.set_num_threads). PyTorch comes from Debian's python3-torch
+ * (/usr/bin/python3); without it that column says so.
  *
- * Cases: mini_xception at parts = 1, 2, 4, 8, 16 and depthwise (keys mini1 ... mini16, mini),
- * Xception 299x299 batch 8 at parts = 1, 8 and depthwise (xception1, xception8, xception).
- * Flags: `--profile` also prints where archc's step goes (phases, kernels, and the kernel calls and
- * time outside them per step); `--quick` runs the
- * mini_xception cases only; ARCHC_BENCH_CASES=mini,mini4,... picks cases, and
- * `xception:SIZE:BATCH` (e.g. xception:75:8) adds a smaller Xception for profiling;
- * ARCHC_BENCH_ROUNDS=N changes the number of rounds; ARCHC_BENCH_STRATEGIES=split,native,auto
+ * Each case at each thread count runs in a child process of its own (caseChildren.ts): both
+ * sides take their warm-up steps, then rounds alternate them, the side that goes first changing
+ * each round, so a machine shared with other work slows both alike: the ratio is the figure to
+ * read. A row gives each side's median and range over the timed steps, wall-clock and CPU time,
+ * and the load average when it started and ended; it is printed and appended to the results
+ * file as soon as it is measured, and a child that aborts or times out leaves a failed row.
+ *
+ * Cases: mini_xception at parts = 1, 2, 4, 8, 16 and depthwise (keys mini1 ... mini16, mini;
+ * one warm-up step, 3 rounds of 4 steps), Xception 299x299 batch 8 at parts = 1, 8 and
+ * depthwise (xception1, xception8, xception; one warm-up step, 3 rounds of 1 step).
+ * Variables: ARCHC_BENCH_CASES=mini,mini4,... picks cases, `xception:SIZE:BATCH[:PARTS]` (e.g.
+ * xception:150:8:1) adds a smaller Xception; ARCHC_BENCH_THREADS (default 1,2);
+ * ARCHC_BENCH_WARMUP, ARCHC_BENCH_STEPS, ARCHC_BENCH_ROUNDS override every case's own;
+ * ARCHC_BENCH_TIMEOUT_S a child's time limit (default 900 s mini_xception, 5400 s Xception);
+ * ARCHC_BENCH_OUT the results file (default runs/bench/train-TIME.jsonl), and `--resume` keeps
+ * the rows it already has for a case and thread count; ARCHC_BENCH_STRATEGIES=split,native,auto
  * measures the grouped layers under each (a row each, interleaved; default auto, the cost
- * model's choice); ARCHC_BENCH_THREADS=1,2 runs each thread count in a child process (the wasm
- * backend's count is fixed once it starts) and adds each side's speed-up between them.
+ * model's choice). `--quick`: mini_xception only. `--profile` also prints where archc's step
+ * goes (phases, kernels, and the kernel calls and time outside them per step).
  */
 import * as tf from "@tensorflow/tfjs";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   checkpointedVariableGrads,
@@ -36,54 +41,118 @@ import { emitTorch, torchClassName } from "../compiler/backends/torch/emit.js";
 import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
-import { median } from "./timing.js";
+import {
+  isChild,
+  reportRow,
+  scratchDir,
+  resultsPath,
+  runInChildren,
+  threadCounts,
+} from "./caseChildren.js";
+import { TRAIN_LABELS, type ComparisonRow } from "./comparison.js";
+import { loadAverage, summarize, timed, type Timed } from "./timing.js";
+import { TorchTrainer, torchMissing } from "./torchTrainer.js";
 
-interface Case {
+export interface Case {
   readonly key: string;
   readonly name: string;
   readonly file: string;
   readonly args: Record<string, string | number>;
   readonly batch: number;
-  /** Timed steps per round (after one warm-up step per round unless `cold`), and rounds. */
+  /** Untimed steps each side takes first; then rounds of `steps` timed steps per side. */
+  readonly warmUp: number;
   readonly steps: number;
   readonly rounds: number;
-  /** No warm-up steps: each step takes minutes, and the first is not set-up dominated. */
-  readonly cold?: boolean;
+  /** Seconds before the case's child is killed and its row recorded as failed. */
+  readonly timeoutS: number;
 }
 
-const miniCase = (parts: number | "depthwise"): Case => ({
+const partsName = (parts: number | "depthwise") =>
+  parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`;
+
+/** ARCHC_BENCH_WARMUP, _STEPS, _ROUNDS and _TIMEOUT_S override every case's own. */
+function configured(c: Case): Case {
+  const env = (name: string, min: number): number | undefined => {
+    const v = process.env[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      console.error(`${name}: '${v}' is not a whole number >= ${min}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return {
+    ...c,
+    warmUp: env("ARCHC_BENCH_WARMUP", 0) ?? c.warmUp,
+    steps: env("ARCHC_BENCH_STEPS", 1) ?? c.steps,
+    rounds: env("ARCHC_BENCH_ROUNDS", 1) ?? c.rounds,
+    timeoutS: env("ARCHC_BENCH_TIMEOUT_S", 1) ?? c.timeoutS,
+  };
+}
+
+export const miniCase = (parts: number | "depthwise"): Case => ({
   key: parts === "depthwise" ? "mini" : `mini${parts}`,
-  name: `mini_xception 28x28x1, ${parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`}, batch 32`,
+  name: `mini_xception 28x28x1, ${partsName(parts)}, batch 32`,
   file: "mini_xception.arch",
   args: parts === "depthwise" ? {} : { parts },
   batch: 32,
+  warmUp: 1,
   steps: 4,
   rounds: 3,
+  timeoutS: 900,
 });
 
-const xceptionCase = (parts: number | "depthwise"): Case => ({
-  key: parts === "depthwise" ? "xception" : `xception${parts}`,
-  name: `Xception 299x299x3, ${parts === "depthwise" ? "depthwise" : `parts = ${parts}`}, batch 8`,
+/**
+ * Xception at SIZExSIZE: a step takes seconds to minutes, so one warm-up step and rounds of one
+ * step each (three timed steps a side by default), alternating.
+ */
+const xceptionCase = (
+  parts: number | "depthwise",
+  size = 299,
+  batch = 8,
+  key = parts === "depthwise" ? "xception" : `xception${parts}`,
+): Case => ({
+  key,
+  name: `Xception ${size}x${size}x3, ${partsName(parts)}, batch ${batch}`,
   file: "xception.arch",
-  args: parts === "depthwise" ? {} : { parts },
-  batch: 8,
+  args: { ...(parts === "depthwise" ? {} : { parts }), ...(size === 299 ? {} : { size }) },
+  batch,
+  warmUp: 1,
   steps: 1,
-  rounds: 1,
-  cold: true,
+  rounds: 3,
+  timeoutS: 5400,
 });
 
 /** The continuum: mini_xception from regular to depthwise, and Xception at three points. */
 const CASES: readonly Case[] = [
   ...([1, 2, 4, 8, 16, "depthwise"] as const).map(miniCase),
-  ...([1, 8, "depthwise"] as const).map(xceptionCase),
+  ...([1, 8, "depthwise"] as const).map((p) => xceptionCase(p)),
 ];
 
-const PYTHON = "/usr/bin/python3";
-
-function torchAvailable(): string | undefined {
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
-  const r = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
-  return r.status === 0 ? undefined : "python3-torch is not installed";
+/**
+ * ARCHC_BENCH_CASES's cases (every case by default; `--quick`: mini_xception's only), with
+ * `xception:SIZE:BATCH[:PARTS]` for a smaller Xception (e.g. xception:150:8:1).
+ */
+function pickCases(argv: readonly string[]): Case[] {
+  const picked = process.env["ARCHC_BENCH_CASES"]?.split(",");
+  if (!picked)
+    return CASES.filter((c) => !argv.includes("--quick") || c.file !== "xception.arch").map(
+      configured,
+    );
+  return picked.map((key) => {
+    const known = CASES.find((c) => c.key === key);
+    if (known) return configured(known);
+    const m = /^xception:(\d+):(\d+)(?::(\d+|depthwise))?$/.exec(key);
+    if (m && Number(m[1]) >= 32 && Number(m[2]) >= 1) {
+      const parts = m[3] === undefined || m[3] === "depthwise" ? "depthwise" : Number(m[3]);
+      return configured(xceptionCase(parts, Number(m[1]), Number(m[2]), key));
+    }
+    console.error(
+      `ARCHC_BENCH_CASES: unknown case '${key}'; known: ${CASES.map((c) => c.key).join(", ")}, xception:SIZE:BATCH[:PARTS]`,
+    );
+    process.exit(2);
+  });
 }
 
 /** Cross-entropy on a softmax output, as the trainer computes it (compiler/lab/train/loop.ts). */
@@ -94,7 +163,7 @@ function lossOf(y: tf.Tensor, out: tf.Tensor): tf.Scalar {
   ) as tf.Scalar;
 }
 
-class ArchcSide {
+export class ArchcSide {
   private readonly model: tf.LayersModel;
   // The trainer's optimizer (one fused call a variable on wasm).
   private readonly opt: tf.Optimizer = fusedMomentum(0.01, 0.9);
@@ -172,16 +241,9 @@ class ArchcSide {
    * Wall-clock and CPU milliseconds of each step (process.cpuUsage: every thread of the process,
    * the kernel pool's included; waiting for a core on a loaded machine is not in it).
    */
-  async timeSteps(steps: number, warmUp: boolean): Promise<{ ms: number; cpuMs: number }[]> {
-    if (warmUp) await this.step(); // kernel set-up, weight init
-    const times: { ms: number; cpuMs: number }[] = [];
-    for (let i = 0; i < steps; i++) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await this.step();
-      const c = process.cpuUsage(c0);
-      times.push({ ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 });
-    }
+  async timeSteps(steps: number): Promise<Timed[]> {
+    const times: Timed[] = [];
+    for (let i = 0; i < steps; i++) times.push(await timed(() => this.step()));
     return times;
   }
 
@@ -280,32 +342,6 @@ function dispatchCostUs(calls = 3000): number {
   return us;
 }
 
-function torchSteps(
-  dir: string,
-  c: Case,
-  graph: IRGraph,
-  threads: number,
-  steps: number,
-  warmUp: number,
-): number[] | string {
-  const file = join(dir, `${c.key}.py`);
-  if (!existsSync(file)) writeFileSync(file, emitTorch(graph));
-  const [h, w, ch] = graph.input;
-  const classes = graph.nodes[graph.output]!.shape[0]!;
-  const r = spawnSync(
-    PYTHON,
-    [
-      join(packageRoot, "bench", "train_torch.py"),
-      file,
-      torchClassName(graph.network),
-      ...[h, w, ch, classes, c.batch, threads, steps, warmUp].map(String),
-    ],
-    { encoding: "utf8", maxBuffer: 1 << 24 },
-  );
-  if (r.status !== 0) return (r.stderr || String(r.error)).trim().split("\n").pop()!;
-  return (JSON.parse(r.stdout) as { ms: number[] }).ms;
-}
-
 async function profile(c: Case, side: ArchcSide): Promise<void> {
   const phases = await side.phases();
   const { wall, byKernel } = await side.kernels();
@@ -340,183 +376,138 @@ async function profile(c: Case, side: ArchcSide): Promise<void> {
   );
 }
 
-/** One measured row, as a child process (one thread count) reports it to the parent. */
-interface Row {
-  key: string;
-  name: string;
-  strategy: string;
-  chosen: string;
-  threads: number;
-  archcMs: number;
-  archcCpuMs: number;
-  batch: number;
-  torchMs?: number;
-  torchNote?: string;
+/** Timed steps of each side, and the archc model they belong to. */
+interface ArchcRun {
+  readonly strategy: string;
+  readonly side: ArchcSide;
+  readonly times: Timed[];
 }
 
-const ROW_MARK = "BENCH_ROW ";
-
-/** Each measured case, at the thread count this process's wasm backend runs on. */
-async function measure(argv: readonly string[], onRow: (r: Row) => void): Promise<void> {
-  const wantProfile = argv.includes("--profile");
-  const picked = process.env["ARCHC_BENCH_CASES"]?.split(",");
-  const cases = CASES.filter((c) =>
-    picked ? picked.includes(c.key) : !argv.includes("--quick") || c.file !== "xception.arch",
-  );
-  for (const key of picked ?? []) {
-    const m = /^xception:(\d+):(\d+)$/.exec(key);
-    if (!m) continue;
-    const [size, batch] = [Number(m[1]), Number(m[2])];
-    cases.push({
-      key,
-      name: `Xception ${size}x${size}x3, batch ${batch}`,
-      file: "xception.arch",
-      args: { size },
-      batch,
-      steps: 1,
-      rounds: 1,
-      cold: true,
-    });
-  }
+/**
+ * In a child: the one case ARCHC_BENCH_CASES names, at the thread count this process's wasm
+ * backend runs on. Both sides take their warm-up steps first; then each round times `steps`
+ * steps of PyTorch and of every archc model, the side that goes first changing each round, so
+ * the machine's load falls on all of them alike.
+ */
+async function measureChild(argv: readonly string[]): Promise<void> {
+  const [c] = pickCases(argv);
+  if (!c) return;
+  const load0 = loadAverage();
+  const started = new Date().toISOString();
   // Grouped layers under each of these strategies ("auto": the cost model's choice), as rows
   // of their own; networks without grouped layers (regular, depthwise) are measured once.
   const strategies = (process.env["ARCHC_BENCH_STRATEGIES"] ?? "auto").split(",");
   const backend = await initBackend("wasm");
   const threads = backend.threads ?? 1;
-  const noTorch = torchAvailable();
-  console.log(`archc: ${backend.label}; PyTorch: ${noTorch ?? `${threads} thread(s)`}`);
-  const dir = mkdtempSync(join(tmpdir(), "archc-bench-train-"));
+  const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
+  const runs: ArchcRun[] = [];
+  for (const strategy of strategies) {
+    const side = new ArchcSide(graph, c.batch, strategy);
+    if (runs.length > 0 && !side.chosen) {
+      side.dispose(); // no grouped layer: every strategy builds the same model
+      break;
+    }
+    runs.push({ strategy, side, times: [] });
+  }
+  let torchNote = torchMissing();
+  const dir = mkdtempSync(join(scratchDir(), "archc-bench-train-"));
+  let torch: TorchTrainer | undefined;
+  const theirs: Timed[] = [];
   try {
-    for (const c of cases) {
-      const graph = compileSpec(join(packageRoot, "specs", c.file), { args: c.args });
-      const sides: {
-        strategy: string;
-        side: ArchcSide;
-        times: { ms: number; cpuMs: number }[];
-      }[] = [];
-      for (const strategy of strategies) {
-        const side = new ArchcSide(graph, c.batch, strategy);
-        if (sides.length > 0 && !side.chosen) {
-          side.dispose(); // no grouped layer: every strategy builds the same model
-          break;
-        }
-        sides.push({ strategy, side, times: [] });
-      }
-      const theirs: number[] = [];
-      let torchNote = noTorch;
-      const rounds = Number(process.env["ARCHC_BENCH_ROUNDS"]) || c.rounds;
-      // Round by round: PyTorch, then each archc model, so load on the machine hits all alike.
-      for (let r = 0; r < rounds; r++) {
-        if (!torchNote) {
-          const t = torchSteps(dir, c, graph, threads, c.steps, c.cold ? 0 : 1);
-          if (typeof t === "string") torchNote = t;
-          else theirs.push(...t);
-        }
-        for (const s of sides) s.times.push(...(await s.side.timeSteps(c.steps, !c.cold)));
-      }
-      for (const s of sides) {
-        if (wantProfile) await profile(c, s.side);
-        s.side.dispose();
-        onRow({
-          key: c.key,
-          name: `${c.name}${s.side.checkpoint ? " (checkpointed)" : ""}`,
-          strategy: s.side.chosen ? s.strategy : "-",
-          chosen: s.side.chosen,
-          threads,
-          archcMs: median(s.times.map((t) => t.ms)),
-          archcCpuMs: median(s.times.map((t) => t.cpuMs)),
+    if (!torchNote) {
+      const file = join(dir, `${c.key.replace(/\W/g, "_")}.py`);
+      writeFileSync(file, emitTorch(graph));
+      const [h, w, ch] = graph.input;
+      try {
+        torch = await TorchTrainer.start({
+          file,
+          className: torchClassName(graph.network),
+          input: [h!, w!, ch!],
+          classes: graph.nodes[graph.output]!.shape[0]!,
           batch: c.batch,
-          ...(theirs.length ? { torchMs: median(theirs) } : { torchNote: torchNote ?? "" }),
+          threads,
         });
+      } catch (e) {
+        torchNote = (e as Error).message;
       }
     }
+    console.log(
+      `${c.name}: archc ${backend.label}; PyTorch ${torch ? `${torch.version}, ${threads} thread(s)` : torchNote}; ` +
+        `${c.warmUp} warm-up, ${c.rounds} x ${c.steps} timed steps each`,
+    );
+    // A PyTorch failure (out of memory, a crash) leaves archc's figures standing.
+    const torchSteps = async (n: number): Promise<Timed[]> => {
+      if (!torch) return [];
+      try {
+        return await torch.steps(n);
+      } catch (e) {
+        torchNote = (e as Error).message;
+        torch.close();
+        torch = undefined;
+        return [];
+      }
+    };
+    await torchSteps(c.warmUp);
+    for (const r of runs) for (let i = 0; i < c.warmUp; i++) await r.side.step();
+    type Turn = () => Promise<void>;
+    const turns: Turn[] = [
+      async () => void theirs.push(...(await torchSteps(c.steps))),
+      ...runs.map((r) => async () => void r.times.push(...(await r.side.timeSteps(c.steps)))),
+    ];
+    for (let round = 0; round < c.rounds; round++)
+      for (let k = 0; k < turns.length; k++) await turns[(round + k) % turns.length]!();
   } finally {
+    torch?.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-const HEADER = [
-  "| network | grouped layers | threads | archc ms/step | archc CPU ms/step | archc images/s | PyTorch ms/step | PyTorch images/s | archc / PyTorch time |",
-  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-];
-
-function formatRow(r: Row): string {
-  const ips = (ms: number) => ((r.batch * 1000) / ms).toFixed(1);
-  const grouped = r.chosen ? `${r.strategy}: ${r.chosen}` : "-";
-  const torch =
-    r.torchMs !== undefined
-      ? `${r.torchMs.toFixed(0)} | ${ips(r.torchMs)} | ${(r.archcMs / r.torchMs).toFixed(2)}`
-      : `(${r.torchNote}) | |`;
-  return `| ${r.name} | ${grouped} | ${r.threads} | ${r.archcMs.toFixed(0)} | ${r.archcCpuMs.toFixed(0)} | ${ips(r.archcMs)} | ${torch} |`;
-}
-
-/** Each side's speed-up from the fewest to the most threads measured, per network and strategy. */
-function speedUps(rows: readonly Row[]): string[] {
-  const counts = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
-  if (counts.length < 2) return [];
-  const [lo, hi] = [counts[0]!, counts[counts.length - 1]!];
-  const out = [
-    "",
-    `| network | grouped layers | archc ${lo} -> ${hi} threads | PyTorch ${lo} -> ${hi} threads |`,
-    "| --- | --- | ---: | ---: |",
-  ];
-  for (const a of rows.filter((r) => r.threads === lo)) {
-    const b = rows.find((r) => r.threads === hi && r.key === a.key && r.strategy === a.strategy);
-    if (!b) continue;
-    const torch =
-      a.torchMs !== undefined && b.torchMs !== undefined
-        ? `${(a.torchMs / b.torchMs).toFixed(2)}x`
-        : "";
-    out.push(
-      `| ${a.name} | ${a.chosen ? a.strategy : "-"} | ${(a.archcMs / b.archcMs).toFixed(2)}x | ${torch} |`,
-    );
+  for (const r of runs) {
+    if (argv.includes("--profile")) await profile(c, r.side);
+    r.side.dispose();
+    const row: ComparisonRow = {
+      bench: "train",
+      key: c.key,
+      name: `${c.name}${r.side.checkpoint ? " (checkpointed)" : ""}`,
+      variant: r.side.chosen ? `${r.strategy}: ${r.side.chosen}` : "-",
+      strategy: r.side.chosen ? r.strategy : "-",
+      threads,
+      status: "ok",
+      batch: c.batch,
+      ours: summarize(r.times.map((t) => t.ms)),
+      oursCpu: summarize(r.times.map((t) => t.cpuMs)),
+      ...(theirs.length
+        ? {
+            theirs: summarize(theirs.map((t) => t.ms)),
+            theirsCpu: summarize(theirs.map((t) => t.cpuMs)),
+          }
+        : { theirsNote: torchNote ?? "no PyTorch step finished" }),
+      load: [load0, loadAverage()],
+      warmUp: c.warmUp,
+      steps: c.steps,
+      rounds: c.rounds,
+      started,
+      finished: new Date().toISOString(),
+    };
+    reportRow(row);
   }
-  return out;
 }
 
 /**
- * The wasm backend's thread count is fixed once it starts, so each count of
- * ARCHC_BENCH_THREADS (e.g. "1,2"; default: the backend's own, every core) runs in a child
- * process of its own, one after the other, and the parent prints one table of all of them.
+ * Every case at every count of ARCHC_BENCH_THREADS, a child process each (caseChildren.ts),
+ * then the table of all rows and each side's speed-up between the thread counts.
  */
 export async function runTrainBench(): Promise<void> {
   const argv = process.argv.slice(2);
-  const counts = process.env["ARCHC_BENCH_THREADS"]?.split(",").map(Number);
-  console.log("Rounds alternate PyTorch and archc; medians over all timed steps.\n");
-  const rows: Row[] = [];
-  if (!counts || process.env["ARCHC_BENCH_CHILD"]) {
-    await measure(argv, (r) => {
-      rows.push(r);
-      if (process.env["ARCHC_BENCH_CHILD"]) console.log(ROW_MARK + JSON.stringify(r));
-      // Each row as soon as it is measured (Xception takes minutes); the table again at the end.
-      else console.log(rows.length === 1 ? [...HEADER, formatRow(r)].join("\n") : formatRow(r));
-    });
-    if (!process.env["ARCHC_BENCH_CHILD"] && argv.includes("--profile"))
-      console.log(["", ...HEADER, ...rows.map(formatRow)].join("\n"));
-    return;
-  }
-  for (const threads of counts) {
-    if (!Number.isInteger(threads) || threads < 1) {
-      console.error(
-        `ARCHC_BENCH_THREADS: '${String(threads)}' is not a thread count (want e.g. 1,2)`,
-      );
-      process.exit(2);
-    }
-    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      env: { ...process.env, ARCHC_THREADS: String(threads), ARCHC_BENCH_CHILD: "1" },
-      encoding: "utf8",
-      maxBuffer: 1 << 26,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    for (const line of child.stdout.split("\n")) {
-      if (line.startsWith(ROW_MARK)) {
-        const r = JSON.parse(line.slice(ROW_MARK.length)) as Row;
-        rows.push(r);
-        console.log(`${threads} thread(s): ${formatRow(r)}`);
-      } else if (line.trim() && !line.startsWith("## ") && !line.startsWith("Rounds "))
-        console.log(line);
-    }
-    if (child.status !== 0) console.log(`(the ${threads}-thread run exited with ${child.status})`);
-  }
-  console.log(["", ...HEADER, ...rows.map(formatRow), ...speedUps(rows)].join("\n"));
+  if (isChild()) return measureChild(argv);
+  console.log(
+    "Each row: a child process; warm-up steps, then rounds that alternate PyTorch and archc " +
+      "(first side changing each round); medians (min-max) over all timed steps.",
+  );
+  await runInChildren({
+    bench: "train",
+    labels: TRAIN_LABELS,
+    cases: pickCases(argv),
+    threads: threadCounts(),
+    out: resultsPath("train"),
+    resume: argv.includes("--resume"),
+  });
 }

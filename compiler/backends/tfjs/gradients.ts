@@ -27,8 +27,12 @@ interface EngineInternals {
   tidy<T extends tf.TensorContainer>(name: string, f: () => T): T;
 }
 
-/** The nodes on paths from xs to y, inputs not depending on xs pruned (tfjs' own rule). */
-function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor) {
+/** The nodes on paths from xs to any of ys, inputs not depending on xs pruned (tfjs' own rule). */
+function nodesFromXsToY(
+  tape: readonly TapeNode[],
+  xs: readonly tf.Tensor[],
+  ys: readonly tf.Tensor[],
+) {
   const fromX = new Set(xs.map((x) => x.id));
   const nodesFromX = new Set<number>();
   for (const node of tape) {
@@ -37,7 +41,7 @@ function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: 
       nodesFromX.add(node.id);
     }
   }
-  const toY = new Set([y.id]);
+  const toY = new Set(ys.map((y) => y.id));
   const nodesToY = new Set<number>();
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i]!;
@@ -56,9 +60,12 @@ function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: 
   return kept;
 }
 
-/** A forward pass recorded on the engine's tape, for a backward pass run later (backpropagate). */
-export interface Taped {
-  readonly value: tf.Tensor;
+/**
+ * A forward pass recorded on the engine's tape, for a backward pass run later (backpropagate):
+ * its result, one tensor or several (a checkpointed segment may hand on several live tensors).
+ */
+export interface Taped<T extends tf.Tensor | tf.Tensor[] = tf.Tensor> {
+  readonly value: T;
   readonly tape: readonly TapeNode[];
 }
 
@@ -67,14 +74,17 @@ export interface Taped {
  * its gradient (kept until backpropagate or disposeTape frees it). Several may be recorded and
  * held at once; each is backpropagated on its own.
  */
-export function recordTape(f: () => tf.Tensor): Taped {
+export function recordTape<T extends tf.Tensor | tf.Tensor[]>(f: () => T): Taped<T> {
   const engine = tf.engine() as unknown as EngineInternals;
   const y = engine.scopedRun(
     () => engine.startTape(),
     () => engine.endTape(),
     () => engine.tidy("forward", f),
   );
-  if (!(y instanceof tf.Tensor)) throw new Error("frugalGradients: f must return a tensor");
+  const ys: unknown[] = Array.isArray(y) ? y : [y];
+  if (!ys.every((t) => t instanceof tf.Tensor)) {
+    throw new Error("frugalGradients: f must return a tensor or an array of tensors");
+  }
   const tape = engine.state.activeTape ?? [];
   if (engine.state.gradientDepth === 0) engine.state.activeTape = null;
   return { value: y, tape };
@@ -91,20 +101,37 @@ export function disposeTape(tape: readonly TapeNode[]): void {
  * The gradients of a recorded forward pass's result with respect to `xs` (variables or any
  * tensors it read), with `dy` as the gradient of the result (ones when omitted), freeing the
  * tape's saved tensors as it goes and the rest at the end. A gradient is undefined where the
- * result does not depend on that x. The caller disposes the gradients (and `taped.value`).
+ * result does not depend on that x. Where the result is several tensors, `dy` is one gradient
+ * per result, undefined for a result that nothing downstream depends on (it is then not a
+ * path to follow). The caller disposes the gradients (and `taped.value`).
  */
 export function backpropagate(
-  taped: Taped,
+  taped: Taped<tf.Tensor | tf.Tensor[]>,
   xs: readonly tf.Tensor[],
-  dy?: tf.Tensor,
+  dy?: tf.Tensor | readonly (tf.Tensor | undefined)[],
 ): (tf.Tensor | undefined)[] {
   const engine = tf.engine() as unknown as EngineInternals;
-  const { value: y, tape } = taped;
+  const { value, tape } = taped;
+  const many = Array.isArray(value);
+  const ys = many ? value : [value];
+  const dys: readonly (tf.Tensor | undefined)[] = many
+    ? (dy as readonly (tf.Tensor | undefined)[])
+    : [dy as tf.Tensor | undefined];
+  if (many && (!Array.isArray(dy) || dy.length !== ys.length)) {
+    throw new Error("backpropagate: several results need one gradient (or undefined) each");
+  }
+  // A result with no gradient coming in leads nowhere: only the others are followed.
+  const seeded = ys.filter((_, i) => !many || dys[i] !== undefined);
   const nested = engine.state.gradientDepth > 0;
-  const keep = new Set<number>([y.id, ...xs.map((x) => x.id)]);
+  const keep = new Set<number>([...ys.map((y) => y.id), ...xs.map((x) => x.id)]);
   const grads = engine.tidy("backward", () => {
-    const filtered = nodesFromXsToY(tape, xs, y);
-    const acc = new Map<number, tf.Tensor>([[y.id, dy ? tf.clone(dy) : tf.onesLike(y)]]);
+    const filtered = nodesFromXsToY(tape, xs, seeded);
+    const acc = new Map<number, tf.Tensor>();
+    ys.forEach((y, i) => {
+      const d = dys[i];
+      if (d !== undefined) acc.set(y.id, tf.clone(d));
+      else if (!many) acc.set(y.id, tf.onesLike(y));
+    });
     for (let i = filtered.length - 1; i >= 0; i--) {
       const node = filtered[i]!;
       const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
@@ -157,19 +184,20 @@ export function backpropagate(
  * The gradients of `f()` with respect to `xs` (variables or any tensors `f` reads), with `dy`
  * as the gradient of its result (ones when omitted): tfjs' `engine.gradients` with the backward
  * pass's memory released as it goes. A gradient is undefined where `f` does not depend on that
- * x. The caller disposes `value` and the gradients.
+ * x. Where `f` returns several tensors, `dy` holds one gradient (or undefined) for each. The
+ * caller disposes `value` and the gradients.
  */
-export function frugalGradients(
-  f: () => tf.Tensor,
+export function frugalGradients<T extends tf.Tensor | tf.Tensor[] = tf.Tensor>(
+  f: () => T,
   xs: readonly tf.Tensor[],
-  dy?: tf.Tensor,
-): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] } {
+  dy?: T extends tf.Tensor ? tf.Tensor : readonly (tf.Tensor | undefined)[],
+): { value: T; grads: (tf.Tensor | undefined)[] } {
   const taped = recordTape(f);
   try {
     return { value: taped.value, grads: backpropagate(taped, xs, dy) };
   } catch (e) {
     disposeTape(taped.tape);
-    taped.value.dispose();
+    tf.dispose(taped.value);
     throw e;
   }
 }

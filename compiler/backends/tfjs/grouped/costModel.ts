@@ -55,9 +55,13 @@ export const CACHE_FILE = "grouped-conv.json";
  * gradient with >= 100 output pixels takes the native tiles, so `split`'s training step, one
  * such conv2d per group, got cheaper than the timings cached before had it; 5: `dense`, which
  * the earlier timings never measured, and whose forward time is now the conv alone; 6: the native
- * tiles multiply-add with relaxed SIMD's FMA where the engine has it, 0.8-0.96x their CPU time).
+ * tiles multiply-add with relaxed SIMD's FMA where the engine has it, 0.8-0.96x their CPU time;
+ * 7: stride-1 3x3 convs with ci x co >= 2048, `split`'s per-group and `dense`'s, run as Winograd
+ * F(2x2, 3x3), 0.4-0.9x XNNPACK's CPU time, kernels/winograd.ts; 8: a timing is the least of
+ * interleaved runs, CPU time on one thread, where it was the median of consecutive wall-clock
+ * runs; and the prior's pick stands within LEAVE_PRIOR_MARGIN).
  */
-const CACHE_VERSION = 6;
+const CACHE_VERSION = 8;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */
@@ -368,22 +372,51 @@ function median(xs: number[]): number {
 }
 
 /**
- * Times strategies on random data of the given shape, on the active backend.
+ * What a calibration times: the process's CPU time where the backend computes on this thread
+ * alone (cpu, and wasm with one thread for XNNPACK and archc's kernel pool), which a machine
+ * shared with other work barely changes, since waiting for a core is not in it; the wall-clock
+ * where several threads (or a device) do the work, since their overlap is what is being bought.
+ */
+export type Clock = "cpu" | "wall";
+
+export function calibrationClock(backend: string = tf.getBackend()): Clock {
+  const oneThread = backend === "cpu" || (backend === "wasm" && kernelThreads() <= 1);
+  return oneThread && typeof process?.cpuUsage === "function" ? "cpu" : "wall";
+}
+
+/**
+ * Times strategies on random data of the given shape, on the active backend, in interleaved
+ * rounds: one run of every candidate per round, the order reversed every other round, so what
+ * disturbs a stretch of time (another process's burst, this process's own warm-up: V8 tiering
+ * up wasm code it has just started running, on background threads whose CPU time counts) falls
+ * on every candidate rather than on whichever was timed first. Each candidate keeps its least
+ * disturbed run, the minimum (disturbances only add time). Timed one after the other, with the
+ * median of three wall-clock runs, the first grouped layer of mini_xception (32x28x28x32, 8 or
+ * 16 groups, training) took `dense` in 6 of 16 calibrations at a load average of 9-14, where
+ * `native` takes a third of its CPU time (docs/PERFORMANCE.md, issue 26).
+ *
+ * `warmup` untimed rounds come first. A candidate whose run is `giveUp` times the best so far is
+ * not timed further (that run stands as its time); once every candidate still timed has used
+ * `budgetMs`, no further round starts, so calibrating a large layer costs a few of its calls.
  * dataSync() makes the timing include the work on backends that run asynchronously.
- * A candidate whose first run is already `giveUp` times slower than the best
- * median so far is not timed further: its first run stands as its time. Timed runs
- * stop early once a candidate has used `budgetMs`, so calibrating a large layer
- * costs a few of its calls rather than `runs` of each candidate.
  */
 export function measureStrategies(
   s: ConvShape,
   names: readonly StrategyName[],
-  opts: { warmup?: number; runs?: number; giveUp?: number; budgetMs?: number; mode?: Mode } = {},
+  opts: {
+    warmup?: number;
+    runs?: number;
+    giveUp?: number;
+    budgetMs?: number;
+    mode?: Mode;
+    clock?: Clock;
+  } = {},
 ): Partial<Record<StrategyName, number>> {
   const warmup = Math.max(opts.warmup ?? 1, 1);
   const runs = Math.max(opts.runs ?? 3, 1);
   const giveUp = opts.giveUp ?? 3;
   const budgetMs = opts.budgetMs ?? 1000;
+  const clock = opts.clock ?? calibrationClock();
   const x = tf.randomNormal([s.batch, s.inHeight, s.inWidth, s.inChannels]) as tf.Tensor4D;
   const kernel = tf.randomNormal([
     s.kernelHeight,
@@ -405,36 +438,38 @@ export function measureStrategies(
     expanded ??= denseInferenceKernel(kernel, conv);
     return denseInferenceConv(a, expanded, conv);
   };
+  const now = (): number => {
+    if (clock === "wall") return performance.now();
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
   const once = (name: StrategyName): number => {
-    const t0 = performance.now();
+    const t0 = now();
     const f = (a: tf.Tensor, b: tf.Tensor) =>
       !train && name === "dense"
         ? denseForward(a as tf.Tensor4D)
         : STRATEGIES[name](a as tf.Tensor4D, b as tf.Tensor4D, conv);
     const out = train ? tf.grads((a, b) => tf.sum(f(a!, b!)))([x, kernel]) : [f(x, kernel)];
     for (const t of out) t.dataSync();
-    const ms = performance.now() - t0;
+    const ms = now() - t0;
     tf.dispose(out);
     return ms;
   };
   const times: Partial<Record<StrategyName, number>> = {};
-  let best = Infinity;
+  const spent = new Map<StrategyName, number>();
+  let live = [...names];
+  const inOrder = (round: number) => (round % 2 ? [...live].reverse() : live);
   try {
-    for (const name of names) {
-      let first = once(name);
-      for (let i = 1; i < warmup; i++) first = once(name);
-      if (first > best * giveUp) {
-        times[name] = first;
-        continue;
+    for (let w = 0; w < warmup; w++) for (const name of inOrder(w)) times[name] = once(name);
+    for (let r = 0; r < runs && live.some((n) => (spent.get(n) ?? 0) < budgetMs); r++) {
+      for (const name of inOrder(warmup + r)) {
+        const ms = once(name);
+        // The first timed run replaces the warm-up's; later ones can only lower it.
+        times[name] = spent.has(name) ? Math.min(times[name]!, ms) : ms;
+        spent.set(name, (spent.get(name) ?? 0) + ms);
       }
-      const samples: number[] = [];
-      let spent = 0;
-      while (samples.length < runs && (samples.length === 0 || spent < budgetMs)) {
-        samples.push(once(name));
-        spent += samples[samples.length - 1]!;
-      }
-      times[name] = median(samples);
-      best = Math.min(best, times[name]);
+      const best = Math.min(...live.map((n) => times[n]!));
+      live = live.filter((n) => times[n]! <= best * giveUp);
     }
   } finally {
     x.dispose();
@@ -442,6 +477,33 @@ export function measureStrategies(
     expanded?.dispose();
   }
   return times;
+}
+
+/**
+ * How much faster a timed candidate must be before it displaces the prior's pick (the
+ * strategy the speed table ranks first: `native` through the middle of the continuum in
+ * training on wasm). Calibrations repeated under load disagree by about this much on candidates
+ * that are close, so without it the same layer took one strategy in one run and another in the
+ * next; a wrong pick inside the margin costs at most this fraction of that layer's time.
+ */
+export const LEAVE_PRIOR_MARGIN = 0.1;
+
+/**
+ * The strategy to take from timed candidates: the fastest, unless the prior's pick was timed
+ * and is within LEAVE_PRIOR_MARGIN of it; excluded names are left out of both.
+ */
+export function pickTimed(
+  times: Partial<Record<StrategyName, number>>,
+  prior: StrategyName,
+  exclude: readonly StrategyName[] = [],
+): StrategyName | undefined {
+  const best = fastest(times, exclude);
+  const priorMs = exclude.includes(prior) ? undefined : times[prior];
+  return best !== undefined &&
+    priorMs !== undefined &&
+    priorMs <= times[best]! * (1 + LEAVE_PRIOR_MARGIN)
+    ? prior
+    : best;
 }
 
 function fastest(
@@ -484,13 +546,14 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
   let choice: Choice;
   // A cached answer that is excluded gives way to the fastest allowed one it timed, if any.
   const cached = lookupCache(dir, timedOn, key);
-  const cachedPick = cached && fastest(cached.timesMs, exclude);
+  const prior = () => priorStrategy(s, { backend, mode, exclude });
+  const cachedPick = cached && pickTimed(cached.timesMs, prior(), exclude);
   if (cached && !exclude.includes(cached.strategy)) {
     choice = { strategy: cached.strategy, source: "cache", timesMs: cached.timesMs };
   } else if (cached && cachedPick) {
     choice = { strategy: cachedPick, source: "cache", timesMs: cached.timesMs };
   } else if (!calibrate) {
-    choice = { strategy: priorStrategy(s, { backend, mode, exclude }), source: "prior" };
+    choice = { strategy: prior(), source: "prior" };
   } else {
     const names = candidateStrategies(s, {
       backend,
@@ -503,8 +566,8 @@ export function chooseStrategy(s: ConvShape, opts: ChooseOptions = {}): Choice {
       ...(opts.warmup !== undefined && { warmup: opts.warmup }),
       ...(opts.runs !== undefined && { runs: opts.runs }),
     });
-    const strategy = fastest(timesMs) ?? priorStrategy(s, { backend, mode, exclude });
-    // What is cached is the fastest of all timed; an excluded answer is for this caller only.
+    const strategy = pickTimed(timesMs, prior()) ?? prior();
+    // What is cached is the pick among all timed; an excluded answer is for this caller only.
     if (!exclude.length) writeCacheEntry(dir, timedOn, key, { strategy, timesMs });
     choice = { strategy, source: "measured", timesMs };
   }

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { handOff, spreadForInputGradient, withTensors } from "./common.js";
+import { winogradApplies, winogradConv2d, winogradDisabled, winogradWins } from "./winograd.js";
 
 // Why: tfjs-backend-wasm's own Conv2DBackpropInput is a direct scalar loop, not
 // XNNPACK: in a mini_xception training step it took as long as every forward and
@@ -7,7 +8,8 @@ import { handOff, spreadForInputGradient, withTensors } from "./common.js";
 // convolution is itself a convolution: spread dy by the stride, pad it by the filter
 // reach minus the forward pad, and correlate it with the spatially flipped filter
 // whose in and out channels are swapped. That runs as wasm's native (XNNPACK) Conv2D;
-// for the common 1x1 stride-1 case it is one GEMM.
+// for the common 1x1 stride-1 case it is one GEMM. At stride 1 with a 3x3 filter where
+// Winograd wins (winograd.ts' winogradWins), that conv runs as F(2x2, 3x3) instead.
 
 export function conv2dBackpropInputWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -32,6 +34,30 @@ export function conv2dBackpropInputWasm(args: {
     false,
     channelsFirst ? "channelsFirst" : "channelsLast",
   );
+  if (
+    !channelsFirst &&
+    !winogradDisabled() &&
+    dy.dtype === "float32" &&
+    filter.dtype === "float32" &&
+    winogradApplies(filter.shape, attrs.strides, 1) &&
+    winogradWins(filter.shape[2]!, filter.shape[3]!)
+  ) {
+    // The flipped, channel-swapped filter over dy padded by (2 - pad): dx has the input's size.
+    const dx = withTensors(backend, [filter], ([w]) => {
+      const flipped = flippedSwapped(w as tf.Tensor4D);
+      try {
+        return winogradConv2d(backend, dy, flipped, {
+          padTop: 2 - info.padInfo.top,
+          padLeft: 2 - info.padInfo.left,
+          outHeight: info.inHeight,
+          outWidth: info.inWidth,
+        });
+      } finally {
+        flipped.dispose();
+      }
+    });
+    if (dx) return dx;
+  }
   const result = withTensors(backend, [dy, filter], ([dyIn, filterIn]) =>
     tf.tidy(() => {
       const dy4 = channelsFirst

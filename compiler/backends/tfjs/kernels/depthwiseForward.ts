@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { columnsInside, geometryOf, replacing, rowsInside, type ConvGeometry } from "./common.js";
 import { depthwiseModule } from "./depthwiseSimd.js";
+import { runWithAgreeingPads } from "./explicitPads.js";
 import { evenCalls, poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
 import { MIN_POOLED_WORK } from "./pooledRows.js";
 import { addressOf, boundTo, wasmHeap } from "./simd.js";
@@ -142,12 +143,19 @@ export function depthwiseForward(
   return out;
 }
 
-/** DepthwiseConv2dNative: ours where it applies and wins, wasm's own (`theirs`) for the rest. */
+/**
+ * DepthwiseConv2dNative: ours where it applies and wins, wasm's own (`theirs`) for the rest,
+ * on pads XNNPACK agrees with tfjs on (explicitPads.ts: a numeric pad with a 3x2 filter wrote
+ * past the output and corrupted the heap).
+ */
 export const depthwiseForwardReplacement = (theirs: tf.KernelConfig): tf.KernelConfig =>
   replacing(theirs, (args) => {
     const backend = args.backend as tf.KernelBackend;
     const { x, filter } = args.inputs as unknown as tf.DepthwiseConv2dNativeInputs;
     const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
     if (x === undefined || filter === undefined) return theirs.kernelFunc(args);
-    return depthwiseForward(backend, x, filter, attrs) ?? theirs.kernelFunc(args);
+    return (
+      depthwiseForward(backend, x, filter, attrs) ??
+      runWithAgreeingPads(theirs, "depthwise", true, args)
+    );
   });

@@ -115,6 +115,11 @@ export function setKernelThreads(threads: number | undefined): void {
   threadsWanted = threads;
 }
 
+/** The thread count the wasm backend (XNNPACK's pthreadpool) started with. */
+export function wasmBackendThreads(): number {
+  return backendThreads;
+}
+
 /** The thread count the pool is asked for (see setKernelThreads, setBackendThreads). */
 export function kernelThreads(): number {
   return threadsWanted ?? backendThreads;

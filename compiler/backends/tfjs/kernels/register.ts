@@ -22,6 +22,10 @@ import {
   groupedConv2dGradient,
 } from "./groupedConv.js";
 import { momentumUpdateConfig } from "./momentum.js";
+import { padReplacement } from "./pad.js";
+import { agreeingPads } from "./explicitPads.js";
+import { conv2dReplacement, fusedConv2dReplacement } from "./winograd.js";
+import { registerReluGradient, reluGradKernelConfig, reluReplacement } from "./elementwise.js";
 
 /** The training kernels tfjs-backend-wasm lacks, composed from ones it has. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
@@ -48,8 +52,26 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
-  { kernelName: tf.Conv2D, make: conv2dForwardReplacement },
-  { kernelName: tf.FusedConv2D, make: fusedConv2dForwardReplacement },
+  // Conv2D and FusedConv2D: Winograd where it wins (winograd.ts), the 1x1 GEMM where it wins
+  // (pointwiseForward.ts), and, outermost, not for speed:
+  // cases where XNNPACK's output shape disagrees with tfjs' (a numeric pad on a non-square
+  // kernel, dimRoundingMode, 'same' with a stride above the kernel) wrote past the tensor or
+  // left it unwritten; explicitPads.ts routes them (DepthwiseConv2dNative's too, and the pools').
+  {
+    kernelName: tf.Conv2D,
+    make: (theirs) =>
+      agreeingPads("conv", true)(conv2dReplacement(conv2dForwardReplacement(theirs))),
+  },
+  {
+    kernelName: tf.FusedConv2D,
+    make: (theirs) =>
+      agreeingPads("conv", true)(fusedConv2dReplacement(fusedConv2dForwardReplacement(theirs))),
+  },
+  { kernelName: tf.Relu, make: reluReplacement },
+  { kernelName: tf.PadV2, make: padReplacement },
+  { kernelName: tf.FusedDepthwiseConv2D, make: agreeingPads("depthwise", true) },
+  { kernelName: tf.MaxPool, make: agreeingPads("pool", false) },
+  { kernelName: tf.AvgPool, make: agreeingPads("pool", false) },
 ];
 
 const replaced = new Map<string, tf.KernelConfig>();
@@ -86,6 +108,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   registerBatchNormGradient();
+  registerReluGradient();
   for (const config of [
     batchNormTrainingConfig,
     batchNormTrainingGradConfig,
@@ -93,6 +116,7 @@ export function registerWasmTrainingKernels(): void {
     groupedConv2dBackpropInputConfig,
     groupedConv2dBackpropFilterConfig,
     momentumUpdateConfig,
+    reluGradKernelConfig,
   ]) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined)
       tf.registerKernel(config);

@@ -64,6 +64,7 @@ export const op = {
   select: 0x1b,
   get: 0x20,
   set: 0x21,
+  tee: 0x22,
   i32const: 0x41,
   f32const: 0x43,
   i32eqz: 0x45,
