@@ -5,6 +5,7 @@ import { MIN_POOLED_WORK } from "../../../compiler/backends/tfjs/kernels/pooledR
 import { installedReplacement } from "../../../compiler/backends/tfjs/kernels/register.js";
 import { initWasmBackend } from "../../../compiler/backends/tfjs/kernels/wasmInit.js";
 import {
+  setWinogradMinProduct,
   winogradApplies,
   winogradConv2d,
   winogradWins,
@@ -70,9 +71,13 @@ const conv = (c: Case, x: Float32Array, w: Float32Array) => (): tf.Tensor =>
     tf.conv2d(tf.tensor4d(x, c.x), tf.tensor4d(w, [3, 3, c.x[3], c.co]), 1, c.pad as "same"),
   );
 
+// Above one backend thread Winograd is used only from 512 x 512 channels (winogradWins): the
+// tests take it from 2048 at any thread count, so every case below runs it.
 beforeAll(async () => {
   await initWasmBackend();
+  setWinogradMinProduct(2048);
 });
+afterAll(() => setWinogradMinProduct(undefined));
 
 describe("Winograd F(2x2, 3x3)", () => {
   it("replaces wasm's Conv2D and FusedConv2D, only for 3x3 stride 1 dilation 1 and channels a multiple of 4", () => {
@@ -86,6 +91,12 @@ describe("Winograd F(2x2, 3x3)", () => {
     expect(winogradApplies([5, 5, 32, 64], 1, 1)).toBe(false);
     expect(winogradWins(32, 32)).toBe(false);
     expect(winogradWins(32, 64)).toBe(true);
+    setWinogradMinProduct(undefined);
+    expect(winogradWins(32, 64, 1)).toBe(true);
+    expect(winogradWins(32, 32, 1)).toBe(false);
+    expect(winogradWins(256, 256, 2)).toBe(false);
+    expect(winogradWins(728, 728, 2)).toBe(true);
+    setWinogradMinProduct(2048);
   });
 
   it("is the registered conv's result where it applies", async () => {

@@ -1,6 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { replacing } from "./common.js";
-import { evenCalls, poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
+import {
+  evenCalls,
+  poolThreads,
+  runJob,
+  TASKS_PER_THREAD,
+  wasmBackendThreads,
+  type Call,
+} from "./pool.js";
 import { MIN_POOLED_WORK } from "./pooledRows.js";
 import { addressOf, boundTo, wasmHeap } from "./simd.js";
 import { winogradModule } from "./winogradSimd.js";
@@ -54,13 +61,26 @@ export function winogradApplies(
 }
 
 /**
- * Where F(2x2, 3x3) beat XNNPACK's conv on one thread (bench/winograd.ts, CPU time,
- * 2026-12-08, load 8): 1.14-2.32x at ci x co >= 2048 (28x28 64->64 1.14, 14x14 64->64 1.39,
- * 128->128 1.67, 7x7 128->128 1.08, 256->256 1.41, 19x19 728->728 2.32, 149x149 32->64 1.39);
- * at 28x28 32->32 (1024) it lost, 0.80x: the 16 GEMMs with 32-deep sums run no faster than
- * XNNPACK's 288-deep one, and the transforms are then pure cost.
+ * Where F(2x2, 3x3) beat XNNPACK's conv (bench/winograd.ts, process CPU time per call, 2026-12-08,
+ * load 7-11). On one backend thread: 1.08-2.32x at ci x co >= 2048 (28x28 64->64 1.14, 14x14
+ * 64->64 1.39, 128->128 1.67, 7x7 128->128 1.08, 256->256 1.41, 19x19 728->728 2.32, 149x149
+ * 32->64 1.39); at 28x28 32->32 (1024) it lost, 0.80x: 16 GEMMs with 32-deep sums run no faster
+ * than XNNPACK's 288-deep one, and the transforms are then pure cost. On two threads it lost
+ * everywhere below 728 x 728 (0.24-0.89x; 728->728 1.61x CPU, 1.25x wall-clock), also with the
+ * transforms kept on the calling thread: XNNPACK's pthreadpool worker spins between its 16 GEMM
+ * calls and through the transforms, which on two cores takes the calling thread's core. Hence
+ * 512 x 512 (between the 256 x 256 that lost and the 728 x 728 that won) above one thread.
  */
-export const winogradWins = (ci: number, co: number): boolean => ci * co >= 2048;
+export function winogradWins(ci: number, co: number, threads = wasmBackendThreads()): boolean {
+  return ci * co >= (minProduct ?? (threads === 1 ? 2048 : 512 * 512));
+}
+
+let minProduct: number | undefined;
+
+/** Tests: use Winograd from this ci x co up whatever the thread count (undefined: measured). */
+export function setWinogradMinProduct(product: number | undefined): void {
+  minProduct = product;
+}
 
 export interface WinogradGeometry {
   padTop: number;
