@@ -10,7 +10,8 @@
  *   ARCHC_BENCH_ROUNDS=N                 (children per thread count, default 3)
  *   ARCHC_BENCH_THREADS=1,2              (default)
  *   ARCHC_BENCH_VARIANTS=archc,wasm      (default archc; wasm: tfjs-backend-wasm's own Relu and
- *                                         tfjs' Relu gradient, as before kernels/elementwise.ts)
+ *                                         PadV2 and tfjs' Relu gradient, as before
+ *                                         kernels/elementwise.ts and pad.ts)
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
@@ -41,9 +42,11 @@ async function child(keys: readonly string[], variant: string): Promise<void> {
   const backend = await initBackend("wasm");
   const threads = backend.threads ?? 1;
   if (variant === "wasm") {
-    // Back to what tfjs-backend-wasm and tfjs ship for Relu and its gradient.
-    tf.unregisterKernel(tf.Relu, "wasm");
-    tf.registerKernel(replacedWasmKernel(tf.Relu)!);
+    // Back to what tfjs-backend-wasm and tfjs ship for Relu, its gradient and PadV2.
+    for (const name of [tf.Relu, tf.PadV2]) {
+      tf.unregisterKernel(name, "wasm");
+      tf.registerKernel(replacedWasmKernel(name)!);
+    }
     tf.registerGradient(originalReluGradient()!);
   }
   for (const key of keys) {

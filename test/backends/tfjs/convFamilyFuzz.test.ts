@@ -4,8 +4,10 @@ import { initWasmBackend } from "../../../compiler/backends/tfjs/kernels/wasmIni
 import { setKernelThreads } from "../../../compiler/backends/tfjs/kernels/pool.js";
 import {
   coveringPads,
+  emptyWindows,
   xnnpackDisagrees,
 } from "../../../compiler/backends/tfjs/kernels/explicitPads.js";
+import { replacedWasmKernel } from "../../../compiler/backends/tfjs/kernels/register.js";
 import { mulberry32 } from "../../../compiler/util/random.js";
 import {
   caseData,
@@ -99,6 +101,17 @@ describe("where XNNPACK's output disagrees with tfjs' shape (explicitPads.ts)", 
     expect(d(conv("maxPool", [1, 11, 11, 4], [1, 1, 4, 4], [3, 3], "same"), false)).toBe(false);
   });
 
+  it("finds pool windows wholly in the padding, and only those", () => {
+    const pool = (x: FamilyCase["x"], k: number, s: number, pad: FamilyCase["pad"]) =>
+      emptyWindows(tf.backend_util.computePool2DInfo(x, [k, k], [s, s], 1, pad));
+    const x: FamilyCase["x"] = [1, 7, 7, 2];
+    expect(pool(x, 3, 1, 2)).toBe(false); // every window keeps a pixel of the input
+    expect(pool(x, 3, 1, 3)).toBe(true); // the first window is all padding
+    expect(pool(x, 2, 3, 2)).toBe(true); // (2 + 7 - 2) / 3 + 1 = 3: the last starts at 7
+    expect(pool(x, 3, 3, 2)).toBe(false);
+    expect(pool(x, 3, 2, "same")).toBe(false);
+  });
+
   it("covers tfjs' output with explicit pads", () => {
     const rand = mulberry32(7);
     for (let i = 0; i < 300; i++) {
@@ -138,3 +151,43 @@ describe.each([1, 2])(
 );
 
 const CASES_PER_OP = 20;
+
+// Last in the file: wasm's own kernel on the disagreeing side of the predicate, where XNNPACK
+// writes less than tfjs allocates (wrong values, no write past the tensor). If a tfjs release
+// fixes these, this fails, and explicitPads.ts may go.
+describe("tfjs-backend-wasm 4.22's own DepthwiseConv2dNative", () => {
+  it("gives wrong values where xnnpackDisagrees says so", async () => {
+    const theirs = replacedWasmKernel(tf.DepthwiseConv2dNative)!;
+    expect(theirs).toBeDefined();
+    const cases = [
+      conv("depthwise", [2, 11, 5, 6], [1, 2, 6, 1], [3, 3], "same"), // 'same', stride > kernel
+      conv("depthwise", [1, 8, 8, 6], [5, 5, 6, 1], [2, 2], 1, { dimRoundingMode: "ceil" }),
+    ];
+    for (const c of cases) {
+      expect(xnnpackDisagrees(infoOf(c), true)).toBe(true);
+      const d = caseData(mulberry32(5), c);
+      await tf.setBackend("cpu");
+      const [want] = await runCase(c, d, false);
+      await tf.setBackend("wasm");
+      const got = tf.tidy(() => {
+        const x = tf.tensor4d(d.x, c.x);
+        const filter = tf.tensor4d(d.f, c.f);
+        const attrs = {
+          strides: c.strides,
+          pad: c.pad,
+          dilations: c.dilations,
+          dimRoundingMode: c.dimRoundingMode,
+        };
+        const y = theirs.kernelFunc({
+          inputs: { x, filter },
+          attrs: attrs as unknown as tf.NamedAttrMap,
+          backend: tf.backend(),
+        }) as tf.TensorInfo;
+        return tf.engine().makeTensorFromTensorInfo(y);
+      });
+      const values = (await got.data()) as Float32Array;
+      got.dispose();
+      expect(relativeError(values, want!), describeCase(c)).toBeGreaterThan(0.01);
+    }
+  });
+});
