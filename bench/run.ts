@@ -22,6 +22,7 @@ const suites: Record<string, () => Promise<void>> = {
   fma: async () => (await import("./relaxedSimd.js")).runRelaxedSimdBench(),
   maxpool: async () => (await import("./maxPoolGrad.js")).runMaxPoolGradBench(),
   depthwise: async () => (await import("./depthwiseForward.js")).runDepthwiseForwardBench(),
+  pointwise: async () => (await import("./pointwiseForward.js")).runPointwiseForwardBench(),
   data: async () => (await import("./data.js")).runDataBench(),
   elementwise: async () => (await import("./elementwise.js")).runElementwiseBench(),
   "step-kernels": async () => (await import("./stepKernels.js")).runStepKernelsBench(),

@@ -14,6 +14,7 @@ import { sliceReplacement, unpackReplacement } from "./slice.js";
 import { depthwiseBackpropFilterConfig } from "./depthwiseBackpropFilter.js";
 import { depthwiseBackpropInputConfig } from "./depthwiseBackpropInput.js";
 import { depthwiseForwardReplacement } from "./depthwiseForward.js";
+import { conv2dForwardReplacement, fusedConv2dForwardReplacement } from "./pointwiseForward.js";
 import {
   groupedConv2dBackpropFilterConfig,
   groupedConv2dBackpropInputConfig,
@@ -51,17 +52,20 @@ export const wasmKernelReplacements: readonly {
   { kernelName: tf.Slice, make: sliceReplacement },
   { kernelName: tf.Unpack, make: unpackReplacement },
   { kernelName: tf.DepthwiseConv2dNative, make: depthwiseForwardReplacement },
-  // Conv2D and FusedConv2D: Winograd where it wins (winograd.ts), and, outermost, not for speed:
+  // Conv2D and FusedConv2D: Winograd where it wins (winograd.ts), the 1x1 GEMM where it wins
+  // (pointwiseForward.ts), and, outermost, not for speed:
   // cases where XNNPACK's output shape disagrees with tfjs' (a numeric pad on a non-square
   // kernel, dimRoundingMode, 'same' with a stride above the kernel) wrote past the tensor or
   // left it unwritten; explicitPads.ts routes them (DepthwiseConv2dNative's too, and the pools').
   {
     kernelName: tf.Conv2D,
-    make: (theirs) => agreeingPads("conv", true)(conv2dReplacement(theirs)),
+    make: (theirs) =>
+      agreeingPads("conv", true)(conv2dReplacement(conv2dForwardReplacement(theirs))),
   },
   {
     kernelName: tf.FusedConv2D,
-    make: (theirs) => agreeingPads("conv", true)(fusedConv2dReplacement(theirs)),
+    make: (theirs) =>
+      agreeingPads("conv", true)(fusedConv2dReplacement(fusedConv2dForwardReplacement(theirs))),
   },
   { kernelName: tf.Relu, make: reluReplacement },
   { kernelName: tf.PadV2, make: padReplacement },
