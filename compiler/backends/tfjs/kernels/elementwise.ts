@@ -29,8 +29,8 @@ import {
 
 // Why: at two threads tfjs-backend-wasm's Relu runs on XNNPACK's pthreadpool, whose worker,
 // once woken, spins before it sleeps again: a Relu of 16,384 floats followed by 3 ms of other
-// work cost 1.2 CPU ms at two threads (bench/elementwise.ts), 0.2 here; a 32x28x28x64 one every
-// 20 ms, 2-3 CPU ms against 0.4 at one thread. The second core is busy spinning while archc's
+// work cost 1.3 CPU ms at two threads (bench/elementwise.ts), 0.2 here; a 32x28x28x64 one and
+// a sleep of 1-50 ms, 2.2-3.4 CPU ms against 0.6-1.4 at one thread. The second core is busy spinning while archc's
 // own pooled kernels, which follow, want it, and under load the main thread waits for that
 // worker to be scheduled before the call can return. So at two threads and more, float32 Relu
 // runs here, on the calling thread. (Multiply, Add and Sub do not wake XNNPACK's pool: they
