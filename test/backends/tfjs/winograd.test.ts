@@ -71,7 +71,7 @@ const conv = (c: Case, x: Float32Array, w: Float32Array) => (): tf.Tensor =>
     tf.conv2d(tf.tensor4d(x, c.x), tf.tensor4d(w, [3, 3, c.x[3], c.co]), 1, c.pad as "same"),
   );
 
-// Above one backend thread Winograd is used only from 512 x 512 channels (winogradWins): the
+// Above one backend thread Winograd is used only from 64 x 64 or 512 x 512 channels (winogradWins): the
 // tests take it from 2048 at any thread count, so every case below runs it.
 beforeAll(async () => {
   await initWasmBackend();
@@ -94,8 +94,19 @@ describe("Winograd F(2x2, 3x3)", () => {
     setWinogradMinProduct(undefined);
     expect(winogradWins(32, 64, 1)).toBe(true);
     expect(winogradWins(32, 32, 1)).toBe(false);
-    expect(winogradWins(256, 256, 2)).toBe(false);
+    // Two threads: from 64 x 64 where archc's 1x1 GEMM runs the 16 GEMMs (ci >= 64), else from
+    // 512 x 512 (XNNPACK's GEMMs; ARCHC_POINTWISE_GEMM=0 keeps them there).
+    expect(winogradWins(64, 64, 2)).toBe(true);
+    expect(winogradWins(256, 256, 2)).toBe(true);
+    expect(winogradWins(32, 256, 2)).toBe(false);
     expect(winogradWins(728, 728, 2)).toBe(true);
+    process.env["ARCHC_POINTWISE_GEMM"] = "0";
+    try {
+      expect(winogradWins(256, 256, 2)).toBe(false);
+      expect(winogradWins(728, 728, 2)).toBe(true);
+    } finally {
+      delete process.env["ARCHC_POINTWISE_GEMM"];
+    }
     setWinogradMinProduct(2048);
   });
 

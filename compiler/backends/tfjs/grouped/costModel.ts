@@ -59,9 +59,11 @@ export const CACHE_FILE = "grouped-conv.json";
  * 7: stride-1 3x3 convs with ci x co >= 2048, `split`'s per-group and `dense`'s, run as Winograd
  * F(2x2, 3x3), 0.4-0.9x XNNPACK's CPU time, kernels/winograd.ts; 8: a timing is the least of
  * interleaved runs, CPU time on one thread, where it was the median of consecutive wall-clock
- * runs; and the prior's pick stands within LEAVE_PRIOR_MARGIN).
+ * runs; and the prior's pick stands within LEAVE_PRIOR_MARGIN; 9: 1x1 stride-1 convs from 64
+ * input channels run on archc's own GEMM, 0.62-1.0x XNNPACK's CPU time, and Winograd above one
+ * thread from 64 x 64 channels where it ran from 512 x 512, kernels/pointwiseForward.ts).
  */
-const CACHE_VERSION = 8;
+const CACHE_VERSION = 9;
 
 export interface ChooseOptions {
   /** An explicit strategy wins over everything; "auto" (the default) defers. */

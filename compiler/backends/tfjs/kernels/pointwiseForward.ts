@@ -53,6 +53,11 @@ function disabled(): boolean {
   return env?.["ARCHC_POINTWISE_GEMM"] === "0";
 }
 
+/** Whether a 1x1 conv2d with these channel counts runs here (shape rules aside). */
+export function pointwiseGemmTakes(ci: number, co: number): boolean {
+  return !disabled() && ci >= MIN_CI && ci * co <= MAX_WEIGHTS;
+}
+
 /**
  * The tile calls that add x[P, ci] W[ci, co] into out[P, co] (byte addresses, row-major), and
  * the index in the list where each pixel block's calls start (the pool's task bounds).
@@ -121,11 +126,11 @@ export function pointwiseForward(
   attrs: tf.Conv2DAttrs,
   epilogue: Epilogue = { relu: false },
 ): tf.TensorInfo | undefined {
-  if (disabled() || x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  if (x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
   if (attrs.dataFormat === "NCHW" || filter.shape[0] !== 1 || filter.shape[1] !== 1)
     return undefined;
   const [, , ci, co] = filter.shape as number[];
-  if (ci! < MIN_CI || ci! * co! > MAX_WEIGHTS || x.shape[3] !== ci) return undefined;
+  if (!pointwiseGemmTakes(ci!, co!) || x.shape[3] !== ci) return undefined;
   const { bias } = epilogue;
   if (bias && (bias.dtype !== "float32" || bias.shape.reduce((a, b) => a * b, 1) !== co))
     return undefined;

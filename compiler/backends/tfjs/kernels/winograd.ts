@@ -9,6 +9,7 @@ import {
   type Call,
 } from "./pool.js";
 import { MIN_POOLED_WORK } from "./pooledRows.js";
+import { pointwiseGemmTakes } from "./pointwiseForward.js";
 import { addressOf, boundTo, wasmHeap } from "./simd.js";
 import { winogradModule } from "./winogradSimd.js";
 
@@ -70,9 +71,14 @@ export function winogradApplies(
  * transforms kept on the calling thread: XNNPACK's pthreadpool worker spins between its 16 GEMM
  * calls and through the transforms, which on two cores takes the calling thread's core. Hence
  * 512 x 512 (between the 256 x 256 that lost and the 728 x 728 that won) above one thread.
+ * Where the 16 GEMMs go to archc's own 1x1 GEMM instead (pointwiseForward.ts: ci >= 64),
+ * nothing spins and two threads win from 64 x 64 (h26gemm, 2026-12-08, load 4-6: 28x28 64->64
+ * 1.27x, 14x14 64->64 1.43x, 128->128 1.92x, 7x7 128->128 1.16x, 256->256 1.96x, 19x19
+ * 728->728 3.91x; one thread 1.26-3.70x), so there the two-thread bound is 4096.
  */
 export function winogradWins(ci: number, co: number, threads = wasmBackendThreads()): boolean {
-  return ci * co >= (minProduct ?? (threads === 1 ? 2048 : 512 * 512));
+  const twoThreads = pointwiseGemmTakes(ci, co) ? 4096 : 512 * 512;
+  return ci * co >= (minProduct ?? (threads === 1 ? 2048 : twoThreads));
 }
 
 let minProduct: number | undefined;
