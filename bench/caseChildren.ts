@@ -26,6 +26,38 @@ import { loadAverage } from "./timing.js";
 /** The mark of a row line on a child's stdout. */
 export const ROW_MARK = "BENCH_ROW ";
 
+/** How a case's points read in a row's name: regular, parts = N or depthwise. */
+export const partsName = (parts: number | "depthwise"): string =>
+  parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`;
+
+/** What ARCHC_BENCH_WARMUP, _STEPS, _ROUNDS and _TIMEOUT_S ask for, where set. */
+export interface CountOverrides {
+  warmUp?: number;
+  steps?: number;
+  rounds?: number;
+  timeoutS?: number;
+}
+
+/** The counts a run sets for every case; a value that is not a whole number in range exits 2. */
+export function countOverrides(): CountOverrides {
+  const env = (name: string, min: number): number | undefined => {
+    const v = process.env[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      console.error(`${name}: '${v}' is not a whole number >= ${min}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return {
+    warmUp: env("ARCHC_BENCH_WARMUP", 0),
+    steps: env("ARCHC_BENCH_STEPS", 1),
+    rounds: env("ARCHC_BENCH_ROUNDS", 1),
+    timeoutS: env("ARCHC_BENCH_TIMEOUT_S", 1),
+  };
+}
+
 export const isChild = (): boolean => Boolean(process.env["ARCHC_BENCH_CHILD"]);
 
 /** In a child: a folder for its scratch files, which the parent removes. */

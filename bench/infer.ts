@@ -32,7 +32,15 @@ import { initBackend } from "../compiler/backends/tfjs/runtime.js";
 import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
-import { isChild, reportRow, resultsPath, runInChildren, threadCounts } from "./caseChildren.js";
+import {
+  countOverrides,
+  isChild,
+  partsName,
+  reportRow,
+  resultsPath,
+  runInChildren,
+  threadCounts,
+} from "./caseChildren.js";
 import { INFER_LABELS, type ComparisonRow } from "./comparison.js";
 import { loadAverage, summarize, timed, type Timed } from "./timing.js";
 
@@ -49,9 +57,6 @@ interface Case {
   /** Seconds before the case's child is killed and its row recorded as failed. */
   readonly timeoutS: number;
 }
-
-const partsName = (parts: number | "depthwise") =>
-  parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`;
 
 const miniCase = (parts: number | "depthwise"): Case => ({
   key: parts === "depthwise" ? "mini" : `mini${parts}`,
@@ -88,22 +93,13 @@ const MORE: readonly Case[] = [miniCase(2), miniCase(16)];
 
 /** ARCHC_BENCH_WARMUP, _STEPS, _ROUNDS and _TIMEOUT_S override every case's own. */
 function configured(c: Case): Case {
-  const env = (name: string, min: number): number | undefined => {
-    const v = process.env[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      console.error(`${name}: '${v}' is not a whole number >= ${min}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const o = countOverrides();
   return {
     ...c,
-    warmUp: env("ARCHC_BENCH_WARMUP", 0) ?? c.warmUp,
-    passes: env("ARCHC_BENCH_STEPS", 1) ?? c.passes,
-    rounds: env("ARCHC_BENCH_ROUNDS", 1) ?? c.rounds,
-    timeoutS: env("ARCHC_BENCH_TIMEOUT_S", 1) ?? c.timeoutS,
+    warmUp: o.warmUp ?? c.warmUp,
+    passes: o.steps ?? c.passes,
+    rounds: o.rounds ?? c.rounds,
+    timeoutS: o.timeoutS ?? c.timeoutS,
   };
 }
 

@@ -42,11 +42,13 @@ import { compileSpec } from "../compiler/index.js";
 import type { IRGraph } from "../compiler/language/ir/types.js";
 import { packageRoot } from "../compiler/language/paths.js";
 import {
+  countOverrides,
   isChild,
+  partsName,
   reportRow,
-  scratchDir,
   resultsPath,
   runInChildren,
+  scratchDir,
   threadCounts,
 } from "./caseChildren.js";
 import { TRAIN_LABELS, type ComparisonRow } from "./comparison.js";
@@ -67,27 +69,15 @@ export interface Case {
   readonly timeoutS: number;
 }
 
-const partsName = (parts: number | "depthwise") =>
-  parts === "depthwise" ? "depthwise" : parts === 1 ? "regular (parts = 1)" : `parts = ${parts}`;
-
 /** ARCHC_BENCH_WARMUP, _STEPS, _ROUNDS and _TIMEOUT_S override every case's own. */
 function configured(c: Case): Case {
-  const env = (name: string, min: number): number | undefined => {
-    const v = process.env[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      console.error(`${name}: '${v}' is not a whole number >= ${min}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const o = countOverrides();
   return {
     ...c,
-    warmUp: env("ARCHC_BENCH_WARMUP", 0) ?? c.warmUp,
-    steps: env("ARCHC_BENCH_STEPS", 1) ?? c.steps,
-    rounds: env("ARCHC_BENCH_ROUNDS", 1) ?? c.rounds,
-    timeoutS: env("ARCHC_BENCH_TIMEOUT_S", 1) ?? c.timeoutS,
+    warmUp: o.warmUp ?? c.warmUp,
+    steps: o.steps ?? c.steps,
+    rounds: o.rounds ?? c.rounds,
+    timeoutS: o.timeoutS ?? c.timeoutS,
   };
 }
 
