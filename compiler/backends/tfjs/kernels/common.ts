@@ -22,6 +22,39 @@ export interface ConvGeometry {
   padLeft: number;
 }
 
+type ConvInfoArgs = Parameters<typeof tf.backend_util.computeConv2DInfo>;
+
+/** The attributes tfjs' convolution kernels and their gradients share. */
+export interface ConvAttrs {
+  strides: ConvInfoArgs[2];
+  dilations?: ConvInfoArgs[3];
+  pad: ConvInfoArgs[4];
+  dimRoundingMode?: ConvInfoArgs[5];
+  dataFormat?: string;
+}
+
+/**
+ * tfjs' Conv2DInfo for x (or the input shape a gradient rebuilds) and a filter, as the kernel's
+ * attributes give them: dilation 1 where a kernel has none, NCHW only where dataFormat says so.
+ */
+export function convInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvAttrs,
+  depthwise = false,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+    attrs.dataFormat === "NCHW" ? "channelsFirst" : "channelsLast",
+  );
+}
+
 export function geometryOf(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
     batch: info.batchSize,

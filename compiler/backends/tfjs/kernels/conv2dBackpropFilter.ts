@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   type ConvGeometry,
+  convInfo,
   filterGradPads,
   firstTaps,
   geometryOf,
@@ -34,16 +35,7 @@ export function conv2dBackpropFilterWasm(args: {
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (x === undefined || dy === undefined) throw new Error("Conv2DBackpropFilter: missing x or dy");
   const channelsFirst = attrs.dataFormat === "NCHW";
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    channelsFirst ? "channelsFirst" : "channelsLast",
-  );
+  const info = convInfo(x.shape, attrs.filterShape, attrs);
   const pointwise = !channelsFirst && isPlainPointwise(info);
   const simd = x.dtype === "float32" && dy.dtype === "float32" ? pointwiseFor(backend) : undefined;
   if (simd && pointwise && useSimdPointwise(x, attrs.filterShape)) {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { handOff, spreadForInputGradient, withTensors } from "./common.js";
+import { convInfo, handOff, spreadForInputGradient, withTensors } from "./common.js";
 import { winogradApplies, winogradConv2d, winogradDisabled, winogradWins } from "./winograd.js";
 
 // Why: tfjs-backend-wasm's own Conv2DBackpropInput is a direct scalar loop, not
@@ -24,16 +24,7 @@ export function conv2dBackpropInputWasm(args: {
   }
   const channelsFirst = attrs.dataFormat === "NCHW";
 
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    channelsFirst ? "channelsFirst" : "channelsLast",
-  );
+  const info = convInfo(attrs.inputShape, filter.shape, attrs);
   if (
     !channelsFirst &&
     !winogradDisabled() &&

@@ -1,13 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
 import {
+  type ConvGeometry,
+  convInfo,
   filterGradPads,
   firstTaps,
-  tapBoxes,
   geometryOf,
   handOff,
+  tapBoxes,
   withTensors,
-  type ConvGeometry,
 } from "./common.js";
 import { poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
 import { MIN_POOLED_WORK } from "./pooledRows.js";
@@ -126,30 +127,14 @@ export function depthwiseBackpropFilterWasm(args: {
   }
   const [filterHeight, filterWidth, inChannels, multiplier] = attrs.filterShape;
   if (multiplier === 1 && x.dtype === "float32" && rowsFor(backend)) {
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      attrs.dilations ?? 1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      true,
-    );
+    const info = convInfo(x.shape, attrs.filterShape, attrs, true);
     return direct(backend, x, dy, geometryOf(info), attrs.filterShape);
   }
 
   const result = withTensors(backend, [x, dy], ([xIn, dyIn]) =>
     tf.tidy(() => {
       const x4 = xIn as tf.Tensor4D;
-      const info = tf.backend_util.computeConv2DInfo(
-        x4.shape,
-        attrs.filterShape,
-        attrs.strides,
-        attrs.dilations ?? 1,
-        attrs.pad,
-        attrs.dimRoundingMode,
-        true,
-      );
+      const info = convInfo(x4.shape, attrs.filterShape, attrs, true);
       const g = geometryOf(info);
       const { batch, inHeight, inWidth, outHeight, outWidth } = g;
       if (batch * outHeight * outWidth === 0) return tf.zeros(attrs.filterShape);

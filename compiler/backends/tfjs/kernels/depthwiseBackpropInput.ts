@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
 import {
-  tapBoxes,
+  type ConvGeometry,
+  convInfo,
   geometryOf,
   handOff,
   spreadForInputGradient,
+  tapBoxes,
   withTensors,
-  type ConvGeometry,
 } from "./common.js";
 import { runRows2Calls } from "./pooledRows.js";
 import { addressOf, rowsFor, wasmHeap } from "./simd.js";
@@ -88,15 +89,7 @@ export function depthwiseBackpropInputWasm(args: {
 
   const multiplier = filter.shape[3];
   if (multiplier === 1 && dy.dtype === "float32" && rowsFor(backend)) {
-    const info = tf.backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      attrs.dilations ?? 1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      true,
-    );
+    const info = convInfo(attrs.inputShape, filter.shape, attrs, true);
     return direct(backend, dy, filter, geometryOf(info), attrs.inputShape);
   }
 
@@ -105,15 +98,7 @@ export function depthwiseBackpropInputWasm(args: {
       const dy4 = dyIn as tf.Tensor4D;
       const w = filterIn as tf.Tensor4D;
       const [filterHeight, filterWidth, inChannels, multiplier] = w.shape;
-      const info = tf.backend_util.computeConv2DInfo(
-        attrs.inputShape,
-        w.shape,
-        attrs.strides,
-        attrs.dilations ?? 1,
-        attrs.pad,
-        attrs.dimRoundingMode,
-        true,
-      );
+      const info = convInfo(attrs.inputShape, w.shape, attrs, true);
       const { batchSize, inHeight, inWidth, outHeight, outWidth } = info;
       if (batchSize * outHeight * outWidth === 0) return tf.zeros(attrs.inputShape);
       const channels = inChannels * multiplier;

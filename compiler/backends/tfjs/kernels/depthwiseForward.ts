@@ -1,5 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { columnsInside, geometryOf, replacing, rowsInside, type ConvGeometry } from "./common.js";
+import {
+  columnsInside,
+  convInfo,
+  geometryOf,
+  replacing,
+  rowsInside,
+  type ConvGeometry,
+} from "./common.js";
 import { depthwiseModule } from "./depthwiseSimd.js";
 import { runWithAgreeingPads } from "./explicitPads.js";
 import { evenCalls, poolThreads, runJob, TASKS_PER_THREAD, type Call } from "./pool.js";
@@ -113,15 +120,7 @@ export function depthwiseForward(
     return undefined;
   if (attrs.dataFormat === "NCHW" || !tapsWin(x.shape[3]!)) return undefined;
   if (!boundTo(backend, depthwiseModule, (e) => e["taps"])) return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    true,
-  );
+  const info = convInfo(x.shape, filter.shape, attrs, true);
   const g = geometryOf(info);
   const out = wasmHeap(backend).makeOutput(info.outShape, "float32");
   if (info.outShape.some((d) => d === 0)) return out;

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { zeroOut } from "./bulk.js";
-import { replacing } from "./common.js";
+import { convInfo, replacing } from "./common.js";
 import {
   groupedFor,
   tileCall,
@@ -134,16 +134,7 @@ export function pointwiseForward(
   const { bias } = epilogue;
   if (bias && (bias.dtype !== "float32" || bias.shape.reduce((a, b) => a * b, 1) !== co))
     return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    "channelsLast",
-  );
+  const info = convInfo(x.shape, filter.shape, attrs);
   // Stride 1 and no zero border: the output is x's pixels times W (a numeric pad would add one).
   if (info.strideHeight !== 1 || info.strideWidth !== 1) return undefined;
   if (info.outHeight !== info.inHeight || info.outWidth !== info.inWidth) return undefined;

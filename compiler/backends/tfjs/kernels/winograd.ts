@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { replacing } from "./common.js";
+import { convInfo, replacing } from "./common.js";
 import {
   evenCalls,
   poolThreads,
@@ -318,14 +318,7 @@ function forward(
   if (!winogradApplies(filter.shape, attrs.strides, attrs.dilations)) return undefined;
   if (!winogradWins(filter.shape[2]!, filter.shape[3]!) || x.shape[3] !== filter.shape[2])
     return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = convInfo(x.shape, filter.shape, attrs);
   return winogradConv2d(
     backend,
     x,
