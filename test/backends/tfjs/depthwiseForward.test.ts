@@ -9,23 +9,14 @@ import {
   tapsWin,
 } from "../../../compiler/backends/tfjs/kernels/depthwiseForward.js";
 import { mulberry32 as prng } from "../../../compiler/util/random.js";
-import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
+import { maxAbsDiff, on, type Pad, type Shape4, size, uniform } from "./numbers.js";
 
 // The depthwise forward convolution (depthwiseForward.ts) against tfjs-backend-cpu: every
 // stride, dilation and padding kind, channel counts with and without a scalar tail, and
 // problems big enough to be cut across the kernel pool at two threads.
 
-type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 const rand = prng(20261208);
 const values = (shape: readonly number[]): Float32Array => uniform(rand, size(shape));
-
-async function on(backend: "cpu" | "wasm", f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const out = (await t.data()) as Float32Array;
-  t.dispose();
-  return out;
-}
 
 interface Case {
   x: Shape4;

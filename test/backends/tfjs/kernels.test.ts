@@ -54,24 +54,21 @@ import {
   threadSupport,
 } from "../../../compiler/backends/tfjs/threads.js";
 import { mulberry32 as prng } from "../../../compiler/util/random.js";
-import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
+import {
+  type BackendName,
+  maxAbsDiff,
+  on,
+  type Pad,
+  type Shape4,
+  size,
+  uniform,
+} from "./numbers.js";
 
-type BackendName = "cpu" | "wasm";
-type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 const TOLERANCE = 1e-4;
 
 const rand = prng(20240607);
 const intIn = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
 const values = (shape: readonly number[]): Float32Array => uniform(rand, size(shape));
-
-/** Runs `f` with `backend` active; the result is read back and disposed. */
-async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const out = (await t.data()) as Float32Array;
-  t.dispose();
-  return out;
-}
 
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
   tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;

@@ -1,7 +1,9 @@
+import * as tf from "@tensorflow/tfjs";
 import { expect } from "vitest";
 
-// What the kernel tests share: random inputs from a seeded generator (compiler/util/random.ts)
-// and the largest difference between two results of the same length.
+// What the kernel tests share: random inputs from a seeded generator (compiler/util/random.ts),
+// a computation's values on one backend, and the largest difference between two results of the
+// same length.
 
 export type Shape4 = [number, number, number, number];
 
@@ -17,4 +19,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** The backends the kernel tests compare: tfjs' cpu reference and wasm with archc's kernels. */
+export type BackendName = "cpu" | "wasm";
+
+/** A convolution's padding as tfjs' ops take it. */
+export type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
+
+/** `f`'s values computed on `backend`; the tensor is freed. */
+export async function on(backend: BackendName, f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = f();
+  const out = (await t.data()) as Float32Array;
+  t.dispose();
+  return out;
 }

@@ -12,7 +12,7 @@ import {
   pointwiseForward,
 } from "../../../compiler/backends/tfjs/kernels/pointwiseForward.js";
 import { mulberry32 as prng } from "../../../compiler/util/random.js";
-import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
+import { maxAbsDiff, on, type Pad, type Shape4, size, uniform } from "./numbers.js";
 
 // The 1x1 convolution GEMM (pointwiseForward.ts) against tfjs-backend-cpu: odd channel counts
 // (tiles of 8, 4 and scalar columns), pixel counts that are not multiples of the 4-pixel tile
@@ -22,15 +22,6 @@ import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
 const rand = prng(20261209);
 const values = (shape: readonly number[]): Float32Array => uniform(rand, size(shape));
 
-async function on(backend: "cpu" | "wasm", f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const out = (await t.data()) as Float32Array;
-  t.dispose();
-  return out;
-}
-
-type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 interface Case {
   x: Shape4;
   co: number;

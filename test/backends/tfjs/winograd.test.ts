@@ -11,7 +11,7 @@ import {
   winogradWins,
 } from "../../../compiler/backends/tfjs/kernels/winograd.js";
 import { mulberry32 as prng } from "../../../compiler/util/random.js";
-import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
+import { maxAbsDiff, on, type Pad, type Shape4, size, uniform } from "./numbers.js";
 
 // Winograd F(2x2, 3x3) (kernels/winograd.ts) against tfjs-backend-cpu: the forward Conv2D and
 // FusedConv2D (bias, ReLU) and the input gradient, over paddings ('same', 'valid', numeric,
@@ -19,17 +19,8 @@ import { maxAbsDiff, type Shape4, size, uniform } from "./numbers.js";
 // used; at one and two kernel threads. Winograd's transforms round differently from a direct
 // sum, so results are held to 1e-4 of the largest output (float32: ~1e-6 seen at 728 channels).
 
-type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 const rand = prng(20261208);
 const values = (shape: readonly number[]): Float32Array => uniform(rand, size(shape));
-
-async function on(backend: "cpu" | "wasm", f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const out = (await t.data()) as Float32Array;
-  t.dispose();
-  return out;
-}
 
 const relErr = (got: Float32Array, want: Float32Array): number =>
   maxAbsDiff(got, want) / Math.max(1e-30, ...Array.from(want, Math.abs));
