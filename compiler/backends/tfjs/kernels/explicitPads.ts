@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { handOff, replacing, withTensors } from "./common.js";
+import { convInfo, handOff, replacing, withTensors, type ConvAttrs } from "./common.js";
 
 // Why: tfjs-backend-wasm 4.22's convolutions and pools (Conv2D, FusedConv2D,
 // DepthwiseConv2dNative, FusedDepthwiseConv2D, MaxPool, AvgPool) allocate their output at the
@@ -149,20 +149,14 @@ function poolOverPadding(
   return handOff(y, backend);
 }
 
-type ConvAttrs = {
-  strides: number | [number, number];
-  pad: "same" | "valid" | number | tf.backend_util.ExplicitPadding;
-  dilations?: number | [number, number];
-  dimRoundingMode?: "floor" | "round" | "ceil";
-  dataFormat?: string;
-  filterSize?: number | [number, number];
-};
+/** A convolution's or pool's attributes (pools add their window). */
+type FamilyAttrs = ConvAttrs & { filterSize?: number | [number, number] };
 
 /** tfjs' geometry of a kernel call of the family, or undefined for a layout wasm rejects anyway. */
 function infoOf(
   kind: "conv" | "depthwise" | "pool",
   inputs: tf.NamedTensorInfoMap,
-  a: ConvAttrs,
+  a: FamilyAttrs,
 ): tf.backend_util.Conv2DInfo | undefined {
   if (a.dataFormat === "NCHW") return undefined;
   const x = inputs["x"]!.shape as Shape4;
@@ -175,15 +169,7 @@ function infoOf(
       a.pad,
       a.dimRoundingMode,
     );
-  return tf.backend_util.computeConv2DInfo(
-    x,
-    inputs["filter"]!.shape as Shape4,
-    a.strides,
-    a.dilations ?? 1,
-    a.pad,
-    a.dimRoundingMode,
-    kind === "depthwise",
-  );
+  return convInfo(x, inputs["filter"]!.shape, a, kind === "depthwise");
 }
 
 /**
@@ -198,7 +184,7 @@ export function runWithAgreeingPads(
   sameFlag: boolean,
   args: Parameters<tf.KernelFunc>[0],
 ): tf.TensorInfo | tf.TensorInfo[] {
-  const attrs = args.attrs as unknown as ConvAttrs;
+  const attrs = args.attrs as unknown as FamilyAttrs;
   const info = args.inputs["x"] ? infoOf(kind, args.inputs, attrs) : undefined;
   if (!info) return theirs.kernelFunc(args);
   if (kind === "pool" && emptyWindows(info))
